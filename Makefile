@@ -1,0 +1,97 @@
+# Postern — top-level build.
+#   make run    install what is missing, build, boot Postern + the Linux guest in QEMU (serial on the terminal)
+#   make test   install what is missing, build, run every unit and integration test
+#   make bench  boot-time ratio and VM-exit counts (docs/performance.md)
+# Everything is built under build/.
+
+BUILD     := build
+CC        ?= gcc
+NASM      ?= nasm
+
+# ---------------------------------------------------------------- the EFI image (loader + hypervisor)
+EFI_INC   := /usr/include/efi
+EFI_LIB   := /usr/lib
+EFI_CRT0  := $(EFI_LIB)/crt0-efi-x86_64.o
+EFI_LDS   := $(EFI_LIB)/elf_x86_64_efi.lds
+
+# -mgeneral-regs-only: the guest's x87/SSE/AVX state stays live in the CPU while the hypervisor
+# runs, so no hypervisor code may touch a vector register.
+COMMON_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter \
+    -ffreestanding -fno-stack-protector -fno-strict-aliasing -fpic -mno-red-zone \
+    -mgeneral-regs-only -fshort-wchar -maccumulate-outgoing-args -I. -Ihv
+BOOT_CFLAGS := $(COMMON_CFLAGS) -I$(EFI_INC) -I$(EFI_INC)/x86_64 -DEFI_FUNCTION_WRAPPER -DGNU_EFI_USE_MS_ABI
+HV_CFLAGS   := $(COMMON_CFLAGS) -DPOSTERN_HV
+
+BOOT_SRCS := $(wildcard boot/*.c)
+HV_SRCS   := $(wildcard hv/*.c) $(wildcard arch/x86_64/*.c) $(wildcard arch/x86_64/svm/*.c) \
+             $(wildcard drivers/*/*.c)
+ASM_SRCS  := $(wildcard arch/x86_64/*.asm) $(wildcard arch/x86_64/svm/*.asm)
+
+BOOT_OBJS := $(BOOT_SRCS:%.c=$(BUILD)/efi/%.o)
+HV_OBJS   := $(HV_SRCS:%.c=$(BUILD)/efi/%.o)
+ASM_OBJS  := $(ASM_SRCS:%.asm=$(BUILD)/efi/%.o)
+EFI_OBJS  := $(BOOT_OBJS) $(HV_OBJS) $(ASM_OBJS)
+
+.PHONY: all efi guest unit test run bench deps clean integration
+all: efi guest unit
+
+efi: $(BUILD)/postern.efi
+
+$(BUILD)/efi/boot/%.o: boot/%.c $(wildcard boot/*.h hv/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(BOOT_CFLAGS) -c $< -o $@
+
+$(BUILD)/efi/%.o: %.c $(wildcard hv/*.h arch/x86_64/*.h arch/x86_64/svm/*.h drivers/*/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(HV_CFLAGS) -c $< -o $@
+
+$(BUILD)/efi/%.o: %.asm
+	@mkdir -p $(dir $@)
+	$(NASM) -f elf64 -o $@ $<
+
+$(BUILD)/postern.so: $(EFI_OBJS)
+	ld -nostdlib -znocombreloc -T $(EFI_LDS) -shared -Bsymbolic -L$(EFI_LIB) \
+	   $(EFI_CRT0) $(EFI_OBJS) -o $@ -lefi -lgnuefi
+	@# A PE image cannot carry unresolved symbols: fail here rather than at boot.
+	@if nm -u $@ | grep -q .; then echo "undefined symbols in $@:"; nm -u $@; rm -f $@; exit 1; fi
+
+$(BUILD)/postern.efi: $(BUILD)/postern.so
+	objcopy -j .text -j .sdata -j .data -j .dynamic -j .dynsym -j .rel -j .rela -j .rel.* -j .rela.* \
+	   -j .reloc --target efi-app-x86_64 --subsystem=10 $< $@
+
+# ---------------------------------------------------------------- guest image
+guest:
+	$(MAKE) -C guest-images BUILD=$(abspath $(BUILD))/guest
+
+# ---------------------------------------------------------------- host unit tests
+# Each tests/unit/test_*.c names the sources it links in a line "UNIT-SOURCES: a.c b.c".
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(wildcard tests/unit/test_*.c))
+UNIT_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -Wno-unused-parameter -I. -Ihv -Itests/unit \
+    -DHOST_TEST -fsanitize=address,undefined -fno-sanitize-recover=undefined
+unit_sources = $(shell sed -n 's/.*UNIT-SOURCES:\(.*\)\*\/.*/\1/p' $(1))
+
+.SECONDEXPANSION:
+$(BUILD)/unit/%: tests/unit/%.c $$(call unit_sources,tests/unit/%.c) $(wildcard hv/*.h tests/unit/*.h boot/*.h arch/x86_64/*.h arch/x86_64/svm/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(UNIT_CFLAGS) -o $@ $< $(call unit_sources,$<) -lcmocka
+
+unit: $(UNIT_TESTS)
+
+# ---------------------------------------------------------------- the two commands
+deps:
+	@tools/install-deps.sh
+
+test: deps
+	$(MAKE) all
+	tests/run-all.sh
+
+run: deps
+	$(MAKE) efi guest
+	tools/run-qemu.sh
+
+bench: deps
+	$(MAKE) efi guest
+	tests/bench.sh
+
+clean:
+	rm -rf $(BUILD)

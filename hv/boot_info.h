@@ -1,0 +1,75 @@
+/*
+ * The hand-over from the UEFI loader (boot/) to the hypervisor (hv_main).
+ *
+ * Everything here is host-physical and was allocated by the loader before ExitBootServices;
+ * after that the hypervisor owns the machine and this structure is its only description of it.
+ */
+#ifndef POSTERN_BOOT_INFO_H
+#define POSTERN_BOOT_INFO_H
+
+#include "types.h"
+
+#define BOOT_INFO_MAGIC 0x4f464e494e524550ull /* "PERNINFO" */
+#define BOOT_INFO_VERSION 1
+
+#define BOOT_CMDLINE_MAX 2048
+#define BOOT_NAME_MAX 128
+#define BOOT_MAX_GMETA 16
+#define BOOT_MAX_MEM_REGIONS 512
+
+/* A file the loader read from the ESP, kept in loader-allocated pages. */
+struct boot_file {
+    hpa_t addr; /* 0 when absent */
+    u64 size;
+    char path[BOOT_NAME_MAX];
+};
+
+/* Host memory map, simplified from the UEFI one. */
+enum boot_mem_type {
+    BOOT_MEM_FREE = 1,     /* conventional RAM nobody uses (after ExitBootServices) */
+    BOOT_MEM_USED = 2,     /* RAM holding firmware, loader, hypervisor or guest data */
+    BOOT_MEM_ACPI = 3,     /* ACPI reclaim or NVS: RAM, never handed to the guest directly */
+    BOOT_MEM_MMIO = 4,     /* memory-mapped I/O the firmware reported */
+    BOOT_MEM_RESERVED = 5, /* reserved or unusable: treated as RAM we must not expose */
+};
+
+struct boot_mem_region {
+    hpa_t base;
+    u64 size;
+    u32 type; /* enum boot_mem_type */
+    u32 efi_type;
+};
+
+struct boot_info {
+    u64 magic;
+    u32 version;
+    u32 flags;
+
+    struct boot_file kernel;
+    struct boot_file initrd;
+    struct boot_file gmeta[BOOT_MAX_GMETA];
+    u32 gmeta_count;
+
+    char cmdline[BOOT_CMDLINE_MAX];
+
+    hpa_t guest_ram_base; /* contiguous, 2 MiB aligned */
+    u64 guest_ram_size;   /* multiple of 2 MiB */
+
+    hpa_t hv_pool_base; /* pages for the hypervisor's page allocator */
+    u64 hv_pool_size;
+    hpa_t hv_image_base; /* postern.efi as loaded */
+    u64 hv_image_size;
+
+    hpa_t acpi_rsdp; /* 0 when the firmware gave none */
+
+    u16 serial_port;
+    u32 serial_baud;
+
+    struct boot_mem_region mem[BOOT_MAX_MEM_REGIONS];
+    u32 mem_count;
+};
+
+/* The hypervisor's entry, called by the loader after ExitBootServices. Never returns. */
+NORETURN void hv_main(struct boot_info *bi);
+
+#endif

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Postern needs, only those missing. Idempotent; quiet when all is there.
+set -euo pipefail
+PKGS=(gcc make nasm gnu-efi ovmf qemu-system-x86 mtools dosfstools busybox-static cpio
+      linux-image-amd64 libcmocka-dev libmbedtls-dev libelf-dev)
+missing=()
+for p in "${PKGS[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "install-deps: installing ${missing[*]}"
+SUDO=; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
