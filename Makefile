@@ -39,15 +39,15 @@ efi: $(BUILD)/postern.efi
 
 $(BUILD)/efi/boot/%.o: boot/%.c $(wildcard boot/*.h hv/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(BOOT_CFLAGS) -c $< -o $@
+	@echo "  CC      $<"; $(CC) $(BOOT_CFLAGS) -c $< -o $@
 
 $(BUILD)/efi/%.o: %.c $(wildcard hv/*.h arch/x86_64/*.h arch/x86_64/svm/*.h drivers/*/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(HV_CFLAGS) -c $< -o $@
+	@echo "  CC      $<"; $(CC) $(HV_CFLAGS) -c $< -o $@
 
 $(BUILD)/efi/%.o: %.asm
 	@mkdir -p $(dir $@)
-	$(NASM) -f elf64 -o $@ $<
+	@echo "  NASM    $<"; $(NASM) -f elf64 -o $@ $<
 
 $(BUILD)/postern.so: $(EFI_OBJS)
 	ld -nostdlib -znocombreloc -T $(EFI_LDS) -shared -Bsymbolic -L$(EFI_LIB) \
@@ -73,7 +73,7 @@ unit_sources = $(shell sed -n 's/.*UNIT-SOURCES:\(.*\)\*\/.*/\1/p' $(1))
 .SECONDEXPANSION:
 $(BUILD)/unit/%: tests/unit/%.c $$(call unit_sources,tests/unit/%.c) $(wildcard hv/*.h tests/unit/*.h boot/*.h arch/x86_64/*.h arch/x86_64/svm/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(UNIT_CFLAGS) -o $@ $< $(call unit_sources,$<) -lcmocka
+	@echo "  CC      $@"; $(CC) $(UNIT_CFLAGS) -o $@ $< $(call unit_sources,$<) -lcmocka
 
 unit: $(UNIT_TESTS)
 

@@ -1,0 +1,94 @@
+/* x86-64 instructions the hypervisor needs, as inline functions. Not SVM/VMX specific. */
+#ifndef POSTERN_X86_CPU_H
+#define POSTERN_X86_CPU_H
+
+#include "types.h"
+
+#define MSR_EFER         0xc0000080u
+#define MSR_VM_CR        0xc0010114u
+#define MSR_VM_HSAVE_PA  0xc0010117u
+#define MSR_SYSCFG       0xc0010010u
+#define MSR_SMM_BASE     0xc0010111u
+#define MSR_SMM_ADDR     0xc0010112u
+#define MSR_SMM_MASK     0xc0010113u
+#define MSR_PAT          0x00000277u
+
+#define EFER_SCE  BIT(0)
+#define EFER_LME  BIT(8)
+#define EFER_LMA  BIT(10)
+#define EFER_NXE  BIT(11)
+#define EFER_SVME BIT(12)
+
+#define CR0_PE BIT(0)
+#define CR0_PG BIT(31)
+#define CR4_PAE BIT(5)
+#define RFLAGS_IF BIT(9)
+
+struct cpuid_regs { u32 eax, ebx, ecx, edx; };
+
+static inline struct cpuid_regs cpuid(u32 leaf, u32 subleaf)
+{
+    struct cpuid_regs r;
+    __asm__ volatile("cpuid" : "=a"(r.eax), "=b"(r.ebx), "=c"(r.ecx), "=d"(r.edx) : "a"(leaf), "c"(subleaf));
+    return r;
+}
+
+static inline u64 rdmsr(u32 msr)
+{
+    u32 lo, hi;
+    __asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+    return ((u64)hi << 32) | lo;
+}
+
+static inline void wrmsr(u32 msr, u64 v)
+{
+    __asm__ volatile("wrmsr" ::"c"(msr), "a"((u32)v), "d"((u32)(v >> 32)) : "memory");
+}
+
+static inline void outb(u16 port, u8 v) { __asm__ volatile("outb %0, %1" ::"a"(v), "Nd"(port)); }
+static inline u8 inb(u16 port)
+{
+    u8 v;
+    __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
+    return v;
+}
+
+static inline void outw(u16 port, u16 v) { __asm__ volatile("outw %0, %1" ::"a"(v), "Nd"(port)); }
+static inline void outl(u16 port, u32 v) { __asm__ volatile("outl %0, %1" ::"a"(v), "Nd"(port)); }
+static inline u16 inw(u16 port)
+{
+    u16 v;
+    __asm__ volatile("inw %1, %0" : "=a"(v) : "Nd"(port));
+    return v;
+}
+static inline u32 inl(u16 port)
+{
+    u32 v;
+    __asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port));
+    return v;
+}
+
+static inline u64 read_cr0(void) { u64 v; __asm__ volatile("mov %%cr0, %0" : "=r"(v)); return v; }
+static inline u64 read_cr2(void) { u64 v; __asm__ volatile("mov %%cr2, %0" : "=r"(v)); return v; }
+static inline u64 read_cr3(void) { u64 v; __asm__ volatile("mov %%cr3, %0" : "=r"(v)); return v; }
+static inline u64 read_cr4(void) { u64 v; __asm__ volatile("mov %%cr4, %0" : "=r"(v)); return v; }
+static inline void write_cr3(u64 v) { __asm__ volatile("mov %0, %%cr3" ::"r"(v) : "memory"); }
+static inline u64 read_rflags(void) { u64 v; __asm__ volatile("pushfq; popq %0" : "=r"(v)); return v; }
+static inline u64 rdtsc(void)
+{
+    u32 lo, hi;
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    return ((u64)hi << 32) | lo;
+}
+
+static inline void cli(void) { __asm__ volatile("cli" ::: "memory"); }
+static inline void cpu_relax(void) { __asm__ volatile("pause"); }
+
+/* Stop this CPU for good: used after a fatal error and when the guest is gone. */
+static inline NORETURN void cpu_halt_forever(void)
+{
+    for (;;)
+        __asm__ volatile("cli; hlt");
+}
+
+#endif

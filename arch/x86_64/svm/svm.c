@@ -1,0 +1,298 @@
+/*
+ * AMD SVM bring-up and the guest VMCB (AMD APM Vol. 2 §15). The steps follow the manual's order:
+ * detect (§15.4), enable (EFER.SVME, VM_HSAVE_PA), build the VMCB with its intercepts (§15.9-15.13),
+ * nested paging (§15.25), then VMRUN (svm_world_switch.asm, the exit table in svm_exit.c).
+ */
+#include "arch/x86_64/svm/svm.h"
+#include "arch/x86_64/cpu.h"
+#include "arch/x86_64/traps.h"
+#include "page_alloc.h"
+#include "guest_mem.h"
+#include "lib.h"
+#include "log.h"
+
+#define CPUID_SVM_FEATURES 0x8000000a
+#define SVM_FEAT_NP         BIT(0)
+#define SVM_FEAT_NRIPS      BIT(3)
+#define SVM_FEAT_VMCB_CLEAN BIT(5)
+#define SVM_FEAT_FLUSH_ASID BIT(6)
+#define CPUID_EXT1_ECX_SVM  BIT(2)
+#define VM_CR_SVMDIS        BIT(4)
+
+#define GUEST_ASID 1
+
+struct virt_caps svm_caps;
+int svm_wait_for_event(struct vcpu *v);
+
+static bool svm_probe(struct virt_caps *caps, char *why, size_t why_size)
+{
+    struct cpuid_regs r = cpuid(0, 0);
+
+    memset(caps, 0, sizeof(*caps));
+    memcpy(caps->vendor + 0, &r.ebx, 4);
+    memcpy(caps->vendor + 4, &r.edx, 4);
+    memcpy(caps->vendor + 8, &r.ecx, 4);
+    caps->vendor[12] = 0;
+
+    if (strcmp(caps->vendor, "AuthenticAMD") && strcmp(caps->vendor, "HygonGenuine")) {
+        fmt_snprintf(why, why_size, "CPU vendor %s: Postern needs AMD SVM (the VT-x backend is not built yet)",
+                     caps->vendor);
+        return false;
+    }
+    if (cpuid(0x80000000, 0).eax < CPUID_SVM_FEATURES || !(cpuid(0x80000001, 0).ecx & CPUID_EXT1_ECX_SVM)) {
+        fmt_snprintf(why, why_size, "this CPU has no AMD SVM (CPUID 8000_0001h ECX.SVM = 0)");
+        return false;
+    }
+    /* §15.4: SVMDIS set means firmware disabled SVM (and usually locked it). */
+    if (rdmsr(MSR_VM_CR) & VM_CR_SVMDIS) {
+        fmt_snprintf(why, why_size, "SVM is disabled by firmware (VM_CR.SVMDIS = 1): enable SVM/virtualization in the firmware setup");
+        return false;
+    }
+    r = cpuid(CPUID_SVM_FEATURES, 0);
+    caps->svm = true;
+    caps->asid_count = r.ebx;
+    caps->nested_paging = r.edx & SVM_FEAT_NP;
+    caps->nrip_save = r.edx & SVM_FEAT_NRIPS;
+    caps->vmcb_clean = r.edx & SVM_FEAT_VMCB_CLEAN;
+    caps->flush_by_asid = r.edx & SVM_FEAT_FLUSH_ASID;
+    if (!caps->nested_paging) {
+        fmt_snprintf(why, why_size, "this CPU's SVM has no nested paging (CPUID 8000_000Ah EDX.NP = 0)");
+        return false;
+    }
+    if (caps->asid_count < 2) {
+        fmt_snprintf(why, why_size, "SVM reports %u ASIDs; at least 2 are needed", caps->asid_count);
+        return false;
+    }
+    return true;
+}
+
+static bool svm_enable(char *why, size_t why_size)
+{
+    hpa_t hsave;
+
+    if (!svm_probe(&svm_caps, why, why_size))
+        return false;
+    /* §15.30.4: the host save area VMRUN writes the host state to. */
+    hsave = page_alloc(&hv_pages, 1, 1);
+    if (!hsave) {
+        fmt_snprintf(why, why_size, "out of hypervisor memory for the SVM host save area");
+        return false;
+    }
+    wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
+    wrmsr(MSR_VM_HSAVE_PA, hsave);
+    LOG("svm: enabled; nested paging, %u ASIDs, nrip-save %s, vmcb-clean %s, flush-by-asid %s", svm_caps.asid_count,
+        svm_caps.nrip_save ? "yes" : "no", svm_caps.vmcb_clean ? "yes" : "no", svm_caps.flush_by_asid ? "yes" : "no");
+    return true;
+}
+
+/* ---- I/O and MSR permission maps (§15.10, §15.11) ---- */
+
+static void svm_set_io_intercept(struct vcpu *v, u16 port, bool on)
+{
+    u8 *iopm = to_svm(v)->iopm;
+    if (on)
+        iopm[port / 8] |= (u8)(1u << (port % 8));
+    else
+        iopm[port / 8] &= (u8)~(1u << (port % 8));
+}
+
+/* Two bits per MSR (read, write) in three 2 KiB blocks covering 0000_0000h-0000_1FFFh,
+ * C000_0000h-C000_1FFFh and C001_0000h-C001_1FFFh. MSRs outside them always exit. */
+static void svm_set_msr_intercept(struct vcpu *v, u32 msr, bool read, bool write)
+{
+    u32 base;
+    u32 bit;
+    u8 *map = to_svm(v)->msrpm;
+
+    if (msr <= 0x1fff)
+        base = 0;
+    else if (msr - 0xc0000000u <= 0x1fff)
+        base = 0x800, msr -= 0xc0000000u;
+    else if (msr - 0xc0010000u <= 0x1fff)
+        base = 0x1000, msr -= 0xc0010000u;
+    else
+        return;
+    bit = msr * 2;
+    map += base + bit / 8;
+    bit %= 8;
+    *map = (u8)((*map & ~(3u << bit)) | ((read ? 1u : 0u) << bit) | ((write ? 2u : 0u) << bit));
+}
+
+static void seg(struct vmcb_segment *s, u16 sel, u16 attrib, u32 limit, u64 base)
+{
+    s->selector = sel;
+    s->attrib = attrib;
+    s->limit = limit;
+    s->base = base;
+}
+
+static bool svm_create(struct vcpu *v, const struct guest_entry *e, hpa_t nested_root, char *why, size_t why_size)
+{
+    static struct svm_vcpu svm_vcpu0; /* one vCPU for now */
+    struct svm_vcpu *s = &svm_vcpu0;
+    struct vmcb *vmcb;
+    hpa_t iopm, msrpm;
+
+    s->vmcb_pa = page_alloc(&hv_pages, 1, 1);
+    iopm = page_alloc(&hv_pages, IOPM_SIZE / PAGE_SIZE, 1);
+    msrpm = page_alloc(&hv_pages, MSRPM_SIZE / PAGE_SIZE, 1);
+    if (!s->vmcb_pa || !iopm || !msrpm) {
+        fmt_snprintf(why, why_size, "out of hypervisor memory for the VMCB and permission maps");
+        return false;
+    }
+    s->vmcb = vmcb = phys_to_virt(s->vmcb_pa);
+    s->iopm = phys_to_virt(iopm);
+    s->msrpm = phys_to_virt(msrpm);
+    s->nrip_save = svm_caps.nrip_save;
+    v->arch = s;
+
+    /* Intercepts (§15.9-15.13). Everything not listed runs natively: the guest owns its core,
+     * interrupts and devices (passthrough), and the hypervisor steps in only where it must. */
+    vmcb->control.intercept_misc1 = INTERCEPT_CPUID | INTERCEPT_HLT | INTERCEPT_IOIO_PROT | INTERCEPT_MSR_PROT |
+                                    INTERCEPT_SHUTDOWN | INTERCEPT_INVLPGA;
+    /* VMRUN must be intercepted (§15.5.1); the other SVM instructions would let the guest
+     * touch host state, so they fault with #UD as on a CPU without SVM. */
+    vmcb->control.intercept_misc2 = INTERCEPT_VMRUN | INTERCEPT_VMMCALL | INTERCEPT_VMLOAD | INTERCEPT_VMSAVE |
+                                    INTERCEPT_STGI | INTERCEPT_CLGI | INTERCEPT_SKINIT;
+    vmcb->control.iopm_base_pa = iopm;
+    vmcb->control.msrpm_base_pa = msrpm;
+    vmcb->control.guest_asid = GUEST_ASID;
+    vmcb->control.tlb_control = TLB_CONTROL_FLUSH_ALL;
+    vmcb->control.np_enable = NP_ENABLE;
+    vmcb->control.n_cr3 = nested_root;
+
+    /* MSRs the hypervisor owns (the guest must not see or change SVM state). */
+    svm_set_msr_intercept(v, MSR_EFER, true, true);
+    svm_set_msr_intercept(v, MSR_VM_CR, true, true);
+    svm_set_msr_intercept(v, MSR_VM_HSAVE_PA, true, true);
+    svm_set_msr_intercept(v, MSR_SYSCFG, false, true);
+    svm_set_msr_intercept(v, MSR_SMM_BASE, false, true);
+    svm_set_msr_intercept(v, MSR_SMM_ADDR, false, true);
+    svm_set_msr_intercept(v, MSR_SMM_MASK, false, true);
+
+    /* Guest start state: Linux's 64-bit boot protocol (long mode, flat segments). */
+    seg(&vmcb->save.cs, e->cs_sel, SEG_ATTR_CODE64, 0xffffffff, 0);
+    seg(&vmcb->save.ds, e->ds_sel, SEG_ATTR_DATA, 0xffffffff, 0);
+    seg(&vmcb->save.es, e->ds_sel, SEG_ATTR_DATA, 0xffffffff, 0);
+    seg(&vmcb->save.ss, e->ds_sel, SEG_ATTR_DATA, 0xffffffff, 0);
+    seg(&vmcb->save.fs, e->ds_sel, SEG_ATTR_DATA, 0xffffffff, 0);
+    seg(&vmcb->save.gs, e->ds_sel, SEG_ATTR_DATA, 0xffffffff, 0);
+    seg(&vmcb->save.gdtr, 0, 0, e->gdt_limit, e->gdt_base);
+    seg(&vmcb->save.idtr, 0, 0, 0, 0);
+    seg(&vmcb->save.tr, 0, SEG_ATTR_TSS64, 0x67, 0);
+    seg(&vmcb->save.ldtr, 0, SEG_ATTR_LDT, 0, 0);
+    vmcb->save.cpl = 0;
+    vmcb->save.efer = e->efer | EFER_SVME; /* VMRUN requires guest EFER.SVME (§15.5.1); RDMSR hides it */
+    vmcb->save.cr0 = e->cr0;
+    vmcb->save.cr3 = e->cr3;
+    vmcb->save.cr4 = e->cr4;
+    vmcb->save.dr6 = 0xffff0ff0;
+    vmcb->save.dr7 = 0x400;
+    vmcb->save.g_pat = 0x0007040600070406ull; /* the power-on PAT */
+    v->regs[REG_RIP] = e->rip;
+    v->regs[REG_RSP] = e->rsp;
+    v->regs[REG_RFLAGS] = e->rflags;
+    v->regs[REG_RSI] = e->rsi;
+    v->state = VCPU_RUNNING;
+    return true;
+}
+
+/* §15.20: event injection happens at the next VMRUN. */
+static void svm_inject_exception(struct vcpu *v, u8 vector, bool has_error, u32 error)
+{
+    u64 ev = vector | EVENTINJ_TYPE_EXCEPTION | EVENTINJ_VALID;
+    if (has_error)
+        ev |= EVENTINJ_ERR_VALID | ((u64)error << 32);
+    to_svm(v)->vmcb->control.event_inj = ev;
+}
+
+static void svm_inject_interrupt(struct vcpu *v, u8 vector)
+{
+    to_svm(v)->vmcb->control.event_inj = vector | EVENTINJ_TYPE_INTR | EVENTINJ_VALID;
+}
+
+static void svm_inject_nmi(struct vcpu *v)
+{
+    to_svm(v)->vmcb->control.event_inj = 2 | EVENTINJ_TYPE_NMI | EVENTINJ_VALID;
+}
+
+static void svm_flush_nested_tlb(struct vcpu *v)
+{
+    /* Without FlushByAsid (QEMU's TCG) the whole TLB goes; that is also correct on hardware. */
+    to_svm(v)->vmcb->control.tlb_control = TLB_CONTROL_FLUSH_ALL;
+}
+
+static u8 svm_cpl(struct vcpu *v) { return to_svm(v)->vmcb->save.cpl; }
+
+static u64 svm_cr(struct vcpu *v, int n)
+{
+    struct vmcb_save *s = &to_svm(v)->vmcb->save;
+    switch (n) {
+    case 0: return s->cr0;
+    case 2: return s->cr2;
+    case 3: return s->cr3;
+    case 4: return s->cr4;
+    default: return 0;
+    }
+}
+
+static u64 svm_efer(struct vcpu *v) { return to_svm(v)->vmcb->save.efer; }
+
+/* LMA is the CPU's to set (it follows CR0.PG with LME); SVME must stay on for VMRUN. */
+static void svm_set_efer(struct vcpu *v, u64 efer)
+{
+    struct vmcb_save *s = &to_svm(v)->vmcb->save;
+    s->efer = (efer & ~EFER_LMA) | (s->efer & EFER_LMA) | EFER_SVME;
+}
+
+static void svm_dump(struct vcpu *v)
+{
+    struct vmcb *vmcb;
+    if (!v->arch)
+        return;
+    vmcb = to_svm(v)->vmcb;
+    LOG("  vmcb: exitcode 0x%llx info1 0x%llx info2 0x%llx intinfo 0x%llx",
+        (unsigned long long)vmcb->control.exit_code, (unsigned long long)vmcb->control.exit_info1,
+        (unsigned long long)vmcb->control.exit_info2, (unsigned long long)vmcb->control.exit_int_info);
+    LOG("  cr0 0x%llx cr2 0x%llx cr3 0x%llx cr4 0x%llx efer 0x%llx cpl %u",
+        (unsigned long long)vmcb->save.cr0, (unsigned long long)vmcb->save.cr2, (unsigned long long)vmcb->save.cr3,
+        (unsigned long long)vmcb->save.cr4, (unsigned long long)vmcb->save.efer, vmcb->save.cpl);
+    LOG("  cs 0x%x/0x%llx ss 0x%x idtr 0x%llx/0x%x gdtr 0x%llx/0x%x", vmcb->save.cs.selector,
+        (unsigned long long)vmcb->save.cs.base, vmcb->save.ss.selector, (unsigned long long)vmcb->save.idtr.base,
+        vmcb->save.idtr.limit, (unsigned long long)vmcb->save.gdtr.base, vmcb->save.gdtr.limit);
+}
+
+const struct vcpu_ops svm_vcpu_ops = {
+    .name = "AMD SVM",
+    .probe = svm_probe,
+    .enable = svm_enable,
+    .create = svm_create,
+    .run_once = svm_run_once,
+    .set_io_intercept = svm_set_io_intercept,
+    .set_msr_intercept = svm_set_msr_intercept,
+    .inject_exception = svm_inject_exception,
+    .inject_interrupt = svm_inject_interrupt,
+    .inject_nmi = svm_inject_nmi,
+    .flush_nested_tlb = svm_flush_nested_tlb,
+    .cpl = svm_cpl,
+    .cr = svm_cr,
+    .efer = svm_efer,
+    .set_efer = svm_set_efer,
+    .dump = svm_dump,
+    .report_exits = svm_report_exits,
+    .wait_for_event = svm_wait_for_event,
+};
+
+/* The loader asks before ExitBootServices (hv/virt.h). */
+bool virt_probe(struct virt_caps *caps, char *why, size_t why_size) { return svm_probe(caps, why, why_size); }
+
+/* The guest halted with IF=1. GIF=0 in the hypervisor holds interrupts back; open it just for a
+ * HLT: the interrupt lands in traps.c, which records its vector without acknowledging it, and
+ * the exit path injects it into the guest, whose handler then EOIs the local APIC. */
+int svm_wait_for_event(struct vcpu *v)
+{
+    traps_pending_event = TRAP_NONE;
+    while (traps_pending_event == TRAP_NONE)
+        __asm__ volatile("stgi; sti; hlt; cli; clgi" ::: "memory");
+    return traps_pending_event;
+}

@@ -1,0 +1,25 @@
+/* SVM backend internals shared by svm.c and svm_exit.c. Only arch/x86_64/svm includes this. */
+#ifndef POSTERN_SVM_H
+#define POSTERN_SVM_H
+
+#include "vcpu.h"
+#include "arch/x86_64/svm/vmcb.h"
+
+struct svm_vcpu {
+    struct vmcb *vmcb;
+    hpa_t vmcb_pa;
+    u8 *iopm;
+    u8 *msrpm;
+    bool nrip_save; /* the CPU fills control.next_rip */
+    u64 exit_count[SVM_EXIT_TABLE_SIZE];
+    u64 exit_count_other;
+};
+
+static inline struct svm_vcpu *to_svm(struct vcpu *v) { return v->arch; }
+
+void svm_world_switch(u64 vmcb_pa, u64 *gprs);
+void svm_run_once(struct vcpu *v);
+void svm_report_exits(struct vcpu *v);
+extern struct virt_caps svm_caps;
+
+#endif

@@ -1,0 +1,156 @@
+/*
+ * VMRUN and the SVM exit table (AMD APM Vol. 2 Appendix C for the codes). One small function per
+ * exit; each decodes what SVM reports and calls the arch-neutral handler in hv/exits.c.
+ *
+ * QEMU's TCG offers no NRIP save: instruction lengths are known for the instructions we
+ * intercept (none of them takes prefixes that Linux emits), and IOIO gives the next RIP itself.
+ */
+#include "arch/x86_64/svm/svm.h"
+#include "exits.h"
+#include "exit_trace.h"
+#include "log.h"
+
+typedef void (*svm_exit_fn)(struct vcpu *v, struct vmcb *vmcb);
+
+static void skip(struct vcpu *v, struct vmcb *vmcb, unsigned len)
+{
+    if (to_svm(v)->nrip_save && vmcb->control.next_rip)
+        v->regs[REG_RIP] = vmcb->control.next_rip;
+    else
+        v->regs[REG_RIP] += len;
+    vmcb->control.interrupt_shadow = 0; /* a skipped STI;HLT must not leave the shadow behind */
+}
+
+static void on_cpuid(struct vcpu *v, struct vmcb *vmcb)
+{
+    if (exit_cpuid(v))
+        skip(v, vmcb, 2); /* 0F A2 */
+}
+
+static void on_msr(struct vcpu *v, struct vmcb *vmcb)
+{
+    if (exit_msr(v, vmcb->control.exit_info1 == 1))
+        skip(v, vmcb, 2); /* 0F 30 / 0F 32 */
+}
+
+static void on_vmmcall(struct vcpu *v, struct vmcb *vmcb)
+{
+    if (exit_hypercall(v))
+        skip(v, vmcb, 3); /* 0F 01 D9 */
+}
+
+static void on_hlt(struct vcpu *v, struct vmcb *vmcb)
+{
+    if (exit_hlt(v))
+        skip(v, vmcb, 1); /* F4 */
+}
+
+static void on_ioio(struct vcpu *v, struct vmcb *vmcb)
+{
+    u64 info = vmcb->control.exit_info1;
+    u16 port = (u16)(info >> IOIO_PORT_SHIFT);
+    unsigned size = (info & IOIO_SZ32) ? 4 : (info & IOIO_SZ16) ? 2 : 1;
+
+    if (info & (IOIO_STR | IOIO_REP)) {
+        /* Only single ports we watch exit; string I/O to them is not something Linux does. */
+        exit_unexpected(v, "string I/O on a watched port", SVM_EXIT_IOIO, info, vmcb->control.exit_info2);
+        return;
+    }
+    if (exit_io(v, port, size, info & IOIO_TYPE_IN)) {
+        v->regs[REG_RIP] = vmcb->control.exit_info2; /* §15.10.2: EXITINFO2 holds the next RIP */
+        vmcb->control.interrupt_shadow = 0;
+    }
+}
+
+static void on_npf(struct vcpu *v, struct vmcb *vmcb)
+{
+    u64 err = vmcb->control.exit_info1;
+    exit_nested_fault(v, vmcb->control.exit_info2, err & NPF_WRITE, err & NPF_FETCH);
+}
+
+static void on_shutdown(struct vcpu *v, struct vmcb *vmcb) { exit_triple_fault(v); }
+static void on_vmrun(struct vcpu *v, struct vmcb *vmcb) { exit_forbidden_insn(v, "VMRUN"); }
+static void on_vmload(struct vcpu *v, struct vmcb *vmcb) { exit_forbidden_insn(v, "VMLOAD"); }
+static void on_vmsave(struct vcpu *v, struct vmcb *vmcb) { exit_forbidden_insn(v, "VMSAVE"); }
+static void on_stgi(struct vcpu *v, struct vmcb *vmcb) { exit_forbidden_insn(v, "STGI"); }
+static void on_clgi(struct vcpu *v, struct vmcb *vmcb) { exit_forbidden_insn(v, "CLGI"); }
+static void on_skinit(struct vcpu *v, struct vmcb *vmcb) { exit_forbidden_insn(v, "SKINIT"); }
+static void on_invlpga(struct vcpu *v, struct vmcb *vmcb) { exit_forbidden_insn(v, "INVLPGA"); }
+
+struct svm_exit_entry {
+    svm_exit_fn fn;
+    const char *name;
+};
+
+static const struct svm_exit_entry svm_exit_table[SVM_EXIT_TABLE_SIZE] = {
+    [SVM_EXIT_CPUID] = {on_cpuid, "cpuid"},
+    [SVM_EXIT_MSR] = {on_msr, "msr"},
+    [SVM_EXIT_VMMCALL] = {on_vmmcall, "vmmcall"},
+    [SVM_EXIT_HLT] = {on_hlt, "hlt"},
+    [SVM_EXIT_IOIO] = {on_ioio, "ioio"},
+    [SVM_EXIT_NPF] = {on_npf, "npf"},
+    [SVM_EXIT_SHUTDOWN] = {on_shutdown, "shutdown"},
+    [SVM_EXIT_VMRUN] = {on_vmrun, "vmrun"},
+    [SVM_EXIT_VMLOAD] = {on_vmload, "vmload"},
+    [SVM_EXIT_VMSAVE] = {on_vmsave, "vmsave"},
+    [SVM_EXIT_STGI] = {on_stgi, "stgi"},
+    [SVM_EXIT_CLGI] = {on_clgi, "clgi"},
+    [SVM_EXIT_SKINIT] = {on_skinit, "skinit"},
+    [SVM_EXIT_INVLPGA] = {on_invlpga, "invlpga"},
+};
+
+void svm_run_once(struct vcpu *v)
+{
+    struct svm_vcpu *s = to_svm(v);
+    struct vmcb *vmcb = s->vmcb;
+    u32 code;
+    const struct svm_exit_entry *e;
+
+    vmcb->save.rax = v->regs[REG_RAX];
+    vmcb->save.rsp = v->regs[REG_RSP];
+    vmcb->save.rip = v->regs[REG_RIP];
+    vmcb->save.rflags = v->regs[REG_RFLAGS];
+
+    svm_world_switch(s->vmcb_pa, v->regs);
+
+    v->regs[REG_RAX] = vmcb->save.rax;
+    v->regs[REG_RSP] = vmcb->save.rsp;
+    v->regs[REG_RIP] = vmcb->save.rip;
+    v->regs[REG_RFLAGS] = vmcb->save.rflags;
+    vmcb->control.tlb_control = TLB_CONTROL_DO_NOTHING;
+    vmcb->control.event_inj = 0; /* delivered by the VMRUN that just ran */
+
+    code = (u32)vmcb->control.exit_code;
+    e = code < SVM_EXIT_TABLE_SIZE ? &svm_exit_table[code] : NULL;
+    exit_trace_record(code, e && e->name ? e->name : "other", v->regs[REG_RIP], vmcb->control.exit_info1,
+                      vmcb->control.exit_info2);
+    if (code < SVM_EXIT_TABLE_SIZE)
+        s->exit_count[code]++;
+    else
+        s->exit_count_other++;
+
+    if (code == SVM_EXIT_INVALID) {
+        exit_unexpected(v, "VMRUN refused the guest state (VMEXIT_INVALID)", code, 0, 0);
+        return;
+    }
+    if (!e || !e->fn) {
+        exit_unexpected(v, "unexpected exit", code, vmcb->control.exit_info1, vmcb->control.exit_info2);
+        return;
+    }
+    e->fn(v, vmcb);
+}
+
+void svm_report_exits(struct vcpu *v)
+{
+    struct svm_vcpu *s = to_svm(v);
+    for (u32 code = 0; code < SVM_EXIT_TABLE_SIZE; code++) {
+        if (!s->exit_count[code])
+            continue;
+        if (svm_exit_table[code].name)
+            LOG("exits %s %llu", svm_exit_table[code].name, (unsigned long long)s->exit_count[code]);
+        else
+            LOG("exits code-0x%x %llu", code, (unsigned long long)s->exit_count[code]);
+    }
+    if (s->exit_count_other)
+        LOG("exits other %llu", (unsigned long long)s->exit_count_other);
+}

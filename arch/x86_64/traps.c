@@ -1,0 +1,68 @@
+/* IDT setup and the C side of the trap stubs (traps.asm). */
+#include "arch/x86_64/traps.h"
+#include "panic.h"
+#include "vcpu.h"
+
+extern const u8 traps_stubs[];
+
+struct idt_gate {
+    u16 offset_lo;
+    u16 selector;
+    u8 ist;
+    u8 type_attr;
+    u16 offset_mid;
+    u32 offset_hi;
+    u32 reserved;
+} PACKED;
+_Static_assert(sizeof(struct idt_gate) == 16, "64-bit IDT gate");
+
+struct PACKED idt_ptr {
+    u16 limit;
+    u64 base;
+};
+
+#define GATE_INTERRUPT_PRESENT 0x8e
+#define STUB_SIZE 16
+
+static struct idt_gate idt[256] __attribute__((aligned(16)));
+volatile int traps_pending_event = TRAP_NONE;
+
+static const char *const exception_names[32] = {
+    "#DE divide error", "#DB debug", "NMI", "#BP breakpoint", "#OF overflow", "#BR bound", "#UD invalid opcode",
+    "#NM device not available", "#DF double fault", "coprocessor overrun", "#TS invalid TSS", "#NP segment not present",
+    "#SS stack fault", "#GP general protection", "#PF page fault", "reserved 15", "#MF x87", "#AC alignment check",
+    "#MC machine check", "#XM SIMD", "#VE virtualization", "#CP control protection",
+};
+
+void traps_init(void)
+{
+    u16 cs;
+    struct idt_ptr p = {sizeof(idt) - 1, (u64)(uintptr_t)idt};
+
+    /* The firmware's GDT and code selector stay in use (its memory is never reused). */
+    __asm__ volatile("mov %%cs, %0" : "=r"(cs));
+    for (int i = 0; i < 256; i++) {
+        u64 addr = (u64)(uintptr_t)(traps_stubs + i * STUB_SIZE);
+        idt[i].offset_lo = (u16)addr;
+        idt[i].selector = cs;
+        idt[i].ist = 0;
+        idt[i].type_attr = GATE_INTERRUPT_PRESENT;
+        idt[i].offset_mid = (u16)(addr >> 16);
+        idt[i].offset_hi = (u32)(addr >> 32);
+        idt[i].reserved = 0;
+    }
+    __asm__ volatile("lidt %0" ::"m"(p));
+}
+
+void x86_trap(struct trap_frame *f);
+void x86_trap(struct trap_frame *f)
+{
+    if (f->vector >= 32 || f->vector == TRAP_NMI_VECTOR) {
+        /* Leave the interrupt unacknowledged for the guest, and return with IF clear so no
+         * second one is taken before the waiter runs. */
+        traps_pending_event = f->vector == TRAP_NMI_VECTOR ? WAIT_NMI : (int)f->vector;
+        f->rflags &= ~BIT(9);
+        return;
+    }
+    panic_trap(exception_names[f->vector] ? exception_names[f->vector] : "exception", f);
+}

@@ -1,0 +1,501 @@
+/*
+ * The postern.cfg parser. Strict on purpose: a typo must stop the boot with a message naming the
+ * line, never silently fall back to a default. Format and keys: docs/boot.md.
+ *
+ * Freestanding: no libc beyond hv/lib.h's memset; error text is built with the small appenders
+ * below rather than a printf.
+ */
+#include "boot/config.h"
+#include "hv/lib.h"
+
+/* ---- error text ---- */
+
+struct errbuf {
+    char *buf;
+    size_t size;
+    size_t len;
+};
+
+static void eb_char(struct errbuf *e, char c)
+{
+    if (e->size && e->len + 1 < e->size) {
+        e->buf[e->len++] = c;
+        e->buf[e->len] = 0;
+    }
+}
+
+static void eb_str(struct errbuf *e, const char *s)
+{
+    while (*s)
+        eb_char(e, *s++);
+}
+
+static void eb_u64(struct errbuf *e, u64 v)
+{
+    char digits[20];
+    int n = 0;
+
+    do {
+        digits[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (n)
+        eb_char(e, digits[--n]);
+}
+
+/* A value quoted for a message, shortened so the message stays one readable line. */
+#define EB_QUOTE_MAX 40
+static void eb_quoted(struct errbuf *e, const char *p, size_t n)
+{
+    eb_char(e, '\'');
+    for (size_t i = 0; i < n && i < EB_QUOTE_MAX; i++)
+        eb_char(e, p[i]);
+    if (n > EB_QUOTE_MAX)
+        eb_str(e, "...");
+    eb_char(e, '\'');
+}
+
+/* "postern.cfg:LINE: " */
+static void eb_line(struct errbuf *e, unsigned line)
+{
+    eb_str(e, "postern.cfg:");
+    eb_u64(e, line);
+    eb_str(e, ": ");
+}
+
+/* ---- values ---- */
+
+static bool is_space(char c) { return c == ' ' || c == '\t'; }
+static bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+static bool span_is(const char *p, size_t n, const char *word)
+{
+    size_t i = 0;
+    for (; i < n; i++)
+        if (word[i] != p[i])
+            return false;
+    return word[i] == 0;
+}
+
+enum parse_result { PARSE_OK, PARSE_MALFORMED, PARSE_TOO_LARGE };
+
+/* Decimal digits, then an optional K, M or G (either case), no space between. */
+static enum parse_result parse_size(const char *p, size_t n, u64 *out)
+{
+    unsigned shift = 0;
+    u64 v = 0;
+    bool big = false;
+    size_t i;
+
+    if (n && (p[n - 1] == 'K' || p[n - 1] == 'k'))
+        shift = 10;
+    else if (n && (p[n - 1] == 'M' || p[n - 1] == 'm'))
+        shift = 20;
+    else if (n && (p[n - 1] == 'G' || p[n - 1] == 'g'))
+        shift = 30;
+    if (shift)
+        n--;
+    if (n == 0)
+        return PARSE_MALFORMED;
+    for (i = 0; i < n; i++) {
+        if (!is_digit(p[i]))
+            return PARSE_MALFORMED;
+        if (!big) {
+            v = v * 10 + (u64)(p[i] - '0');
+            if (v > (CONFIG_SIZE_MAX >> shift))
+                big = true;
+        }
+    }
+    if (big)
+        return PARSE_TOO_LARGE;
+    *out = v << shift;
+    return PARSE_OK;
+}
+
+/* Decimal, or hexadecimal after 0x/0X. Values above limit report PARSE_TOO_LARGE. */
+static enum parse_result parse_number(const char *p, size_t n, u64 limit, u64 *out)
+{
+    unsigned base = 10;
+    u64 v = 0;
+    bool big = false;
+
+    if (n > 2 && p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
+        base = 16;
+        p += 2;
+        n -= 2;
+    }
+    if (n == 0)
+        return PARSE_MALFORMED;
+    for (size_t i = 0; i < n; i++) {
+        int d = base == 16 ? hex_value(p[i]) : (is_digit(p[i]) ? p[i] - '0' : -1);
+        if (d < 0)
+            return PARSE_MALFORMED;
+        if (!big) {
+            v = v * base + (u64)d;
+            if (v > limit)
+                big = true;
+        }
+    }
+    if (big)
+        return PARSE_TOO_LARGE;
+    *out = v;
+    return PARSE_OK;
+}
+
+/* ---- keys ---- */
+
+enum key_id { KEY_KERNEL, KEY_INITRD, KEY_CMDLINE, KEY_GUEST_RAM, KEY_HV_MEMORY, KEY_SERIAL_PORT,
+              KEY_SERIAL_BAUD, KEY_GMETA, KEY_COUNT };
+
+static const char *const key_names[KEY_COUNT] = {
+    [KEY_KERNEL] = "kernel",
+    [KEY_INITRD] = "initrd",
+    [KEY_CMDLINE] = "cmdline",
+    [KEY_GUEST_RAM] = "guest_ram",
+    [KEY_HV_MEMORY] = "hv_memory",
+    [KEY_SERIAL_PORT] = "serial_port",
+    [KEY_SERIAL_BAUD] = "serial_baud",
+    [KEY_GMETA] = "gmeta",
+};
+
+static const u32 bauds[] = {9600, 19200, 38400, 57600, 115200};
+
+/*
+ * Each setter checks one value (non-empty, already trimmed). On error it appends the message
+ * after "postern.cfg:LINE: " and returns -1.
+ */
+
+static int set_path(struct errbuf *e, enum key_id key, const char *v, size_t n, char *dst)
+{
+    const char *name = key_names[key];
+
+    if (v[0] != '/') {
+        eb_str(e, name);
+        eb_str(e, " path ");
+        eb_quoted(e, v, n);
+        eb_str(e, " must start with '/' (a path on the ESP)");
+        return -1;
+    }
+    if (n > BOOT_NAME_MAX - 1) {
+        eb_str(e, name);
+        eb_str(e, " path is too long (");
+        eb_u64(e, n);
+        eb_str(e, " characters, max ");
+        eb_u64(e, BOOT_NAME_MAX - 1);
+        eb_str(e, ")");
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char c = v[i];
+        bool bad = c == '\\' || c == '\t' || c == '"' || c == '*' || c == ':' || c == '<' || c == '>' ||
+                   c == '?' || c == '|';
+        if (bad) {
+            eb_str(e, name);
+            eb_str(e, " path ");
+            eb_quoted(e, v, n);
+            eb_str(e, c == '\t' ? " contains a tab" : " contains a character FAT does not allow: '");
+            if (c != '\t') {
+                eb_char(e, c);
+                eb_char(e, '\'');
+            }
+            return -1;
+        }
+        if (c == '/' && (i + 1 == n || v[i + 1] == '/')) {
+            eb_str(e, name);
+            eb_str(e, " path ");
+            eb_quoted(e, v, n);
+            eb_str(e, " has an empty component");
+            return -1;
+        }
+    }
+    memset(dst, 0, BOOT_NAME_MAX);
+    for (size_t i = 0; i < n; i++)
+        dst[i] = v[i];
+    return 0;
+}
+
+static int set_size(struct errbuf *e, enum key_id key, const char *v, size_t n, u64 min, u64 align,
+                    const char *align_text, u64 *dst)
+{
+    const char *name = key_names[key];
+    u64 size = 0;
+
+    switch (parse_size(v, n, &size)) {
+    case PARSE_MALFORMED:
+        eb_str(e, "malformed size ");
+        eb_quoted(e, v, n);
+        eb_str(e, " for ");
+        eb_str(e, name);
+        eb_str(e, " (expected a number with an optional K, M or G suffix, e.g. 512M)");
+        return -1;
+    case PARSE_TOO_LARGE:
+        eb_str(e, name);
+        eb_str(e, " ");
+        eb_quoted(e, v, n);
+        eb_str(e, " is too large (max ");
+        eb_u64(e, CONFIG_SIZE_MAX >> 30);
+        eb_str(e, "G)");
+        return -1;
+    case PARSE_OK:
+        break;
+    }
+    if (size < min) {
+        eb_str(e, name);
+        eb_str(e, " ");
+        eb_quoted(e, v, n);
+        eb_str(e, " is too small (min ");
+        eb_u64(e, min >> 20);
+        eb_str(e, "M)");
+        return -1;
+    }
+    if (!IS_ALIGNED(size, align)) {
+        eb_str(e, name);
+        eb_str(e, " ");
+        eb_quoted(e, v, n);
+        eb_str(e, " is not a multiple of ");
+        eb_str(e, align_text);
+        return -1;
+    }
+    *dst = size;
+    return 0;
+}
+
+static int set_port(struct errbuf *e, const char *v, size_t n, u16 *dst)
+{
+    u64 port = 0;
+    enum parse_result r = parse_number(v, n, CONFIG_SERIAL_PORT_MAX, &port);
+
+    if (r == PARSE_MALFORMED) {
+        eb_str(e, "malformed number ");
+        eb_quoted(e, v, n);
+        eb_str(e, " for serial_port (expected e.g. 0x3f8 or 1016)");
+        return -1;
+    }
+    if (r == PARSE_TOO_LARGE || port == 0) {
+        eb_str(e, "serial_port ");
+        eb_quoted(e, v, n);
+        eb_str(e, " is out of range (0x1..0xfff8)");
+        return -1;
+    }
+    *dst = (u16)port;
+    return 0;
+}
+
+static int set_baud(struct errbuf *e, const char *v, size_t n, u32 *dst)
+{
+    u64 baud = 0;
+
+    if (parse_number(v, n, 1000000000, &baud) == PARSE_OK && v[0] != '0') {
+        for (size_t i = 0; i < ARRAY_SIZE(bauds); i++) {
+            if (baud == bauds[i]) {
+                *dst = bauds[i];
+                return 0;
+            }
+        }
+    }
+    eb_str(e, "serial_baud ");
+    eb_quoted(e, v, n);
+    eb_str(e, " is not one of 9600, 19200, 38400, 57600, 115200");
+    return -1;
+}
+
+static int set_cmdline(struct errbuf *e, const char *v, size_t n, char *dst)
+{
+    if (n > BOOT_CMDLINE_MAX - 1) {
+        eb_str(e, "cmdline is too long (");
+        eb_u64(e, n);
+        eb_str(e, " bytes, max ");
+        eb_u64(e, BOOT_CMDLINE_MAX - 1);
+        eb_str(e, ")");
+        return -1;
+    }
+    memset(dst, 0, BOOT_CMDLINE_MAX);
+    for (size_t i = 0; i < n; i++)
+        dst[i] = v[i];
+    return 0;
+}
+
+static int set_value(struct errbuf *e, struct postern_config *c, enum key_id key, const char *v, size_t n)
+{
+    switch (key) {
+    case KEY_KERNEL:
+        return set_path(e, key, v, n, c->kernel);
+    case KEY_INITRD:
+        return set_path(e, key, v, n, c->initrd);
+    case KEY_GMETA:
+        if (c->gmeta_count == BOOT_MAX_GMETA) {
+            eb_str(e, "too many gmeta entries (max ");
+            eb_u64(e, BOOT_MAX_GMETA);
+            eb_str(e, ")");
+            return -1;
+        }
+        if (set_path(e, key, v, n, c->gmeta[c->gmeta_count]) != 0)
+            return -1;
+        c->gmeta_count++;
+        return 0;
+    case KEY_CMDLINE:
+        return set_cmdline(e, v, n, c->cmdline);
+    case KEY_GUEST_RAM:
+        return set_size(e, key, v, n, CONFIG_GUEST_RAM_MIN, LARGE_PAGE_SIZE, "2M", &c->guest_ram);
+    case KEY_HV_MEMORY:
+        return set_size(e, key, v, n, CONFIG_HV_MEMORY_MIN, PAGE_SIZE, "4K", &c->hv_memory);
+    case KEY_SERIAL_PORT:
+        return set_port(e, v, n, &c->serial_port);
+    case KEY_SERIAL_BAUD:
+        return set_baud(e, v, n, &c->serial_baud);
+    case KEY_COUNT:
+        break;
+    }
+    return -1;
+}
+
+/* ---- lines ---- */
+
+/* One line, without its line ending. Returns 0 or -1 with the message in e. */
+static int parse_line(struct errbuf *e, struct postern_config *c, unsigned line, const char *p, size_t n,
+                      unsigned seen[KEY_COUNT])
+{
+    const char *key, *val;
+    size_t key_len, val_len, eq;
+    int k;
+
+    if (n > CONFIG_LINE_MAX) {
+        eb_line(e, line);
+        eb_str(e, "line too long (max ");
+        eb_u64(e, CONFIG_LINE_MAX);
+        eb_str(e, " characters)");
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)p[i];
+        if ((ch < 0x20 && ch != '\t') || ch >= 0x7f) {
+            static const char hex[] = "0123456789abcdef";
+            eb_line(e, line);
+            eb_str(e, "invalid character 0x");
+            eb_char(e, hex[ch >> 4]);
+            eb_char(e, hex[ch & 15]);
+            eb_str(e, " (postern.cfg is plain ASCII)");
+            return -1;
+        }
+    }
+    while (n && is_space(*p)) {
+        p++;
+        n--;
+    }
+    while (n && is_space(p[n - 1]))
+        n--;
+    if (n == 0 || p[0] == '#')
+        return 0;
+
+    for (eq = 0; eq < n && p[eq] != '='; eq++)
+        ;
+    if (eq == n) {
+        eb_line(e, line);
+        eb_str(e, "expected 'key = value', got ");
+        eb_quoted(e, p, n);
+        return -1;
+    }
+    key = p;
+    key_len = eq;
+    while (key_len && is_space(key[key_len - 1]))
+        key_len--;
+    val = p + eq + 1;
+    val_len = n - eq - 1;
+    while (val_len && is_space(*val)) {
+        val++;
+        val_len--;
+    }
+    if (key_len == 0) {
+        eb_line(e, line);
+        eb_str(e, "missing key before '='");
+        return -1;
+    }
+    for (k = 0; k < KEY_COUNT; k++)
+        if (span_is(key, key_len, key_names[k]))
+            break;
+    if (k == KEY_COUNT) {
+        eb_line(e, line);
+        eb_str(e, "unknown key ");
+        eb_quoted(e, key, key_len);
+        return -1;
+    }
+    if (seen[k] && k != KEY_GMETA) {
+        eb_line(e, line);
+        eb_str(e, "duplicate key '");
+        eb_str(e, key_names[k]);
+        eb_str(e, "' (first set on line ");
+        eb_u64(e, seen[k]);
+        eb_str(e, ")");
+        return -1;
+    }
+    if (val_len == 0) {
+        eb_line(e, line);
+        eb_str(e, "empty value for '");
+        eb_str(e, key_names[k]);
+        eb_str(e, "'");
+        return -1;
+    }
+    eb_line(e, line);
+    if (set_value(e, c, (enum key_id)k, val, val_len) != 0)
+        return -1;
+    e->len = 0; /* drop the speculative "postern.cfg:LINE: " */
+    if (e->size)
+        e->buf[0] = 0;
+    if (!seen[k])
+        seen[k] = line;
+    return 0;
+}
+
+int config_parse(const char *text, size_t len, struct postern_config *out, char *err, size_t errsize)
+{
+    struct errbuf e = {err, errsize, 0};
+    unsigned seen[KEY_COUNT] = {0};
+    unsigned line = 0;
+    size_t pos = 0;
+
+    if (errsize)
+        err[0] = 0;
+    memset(out, 0, sizeof(*out));
+    out->hv_memory = CONFIG_HV_MEMORY_DEFAULT;
+    out->serial_port = CONFIG_SERIAL_PORT_DEFAULT;
+    out->serial_baud = CONFIG_SERIAL_BAUD_DEFAULT;
+
+    /* A UTF-8 byte-order mark, as some Windows editors write one. */
+    if (len >= 3 && (u8)text[0] == 0xef && (u8)text[1] == 0xbb && (u8)text[2] == 0xbf)
+        pos = 3;
+
+    while (pos < len) {
+        size_t end = pos, n;
+
+        while (end < len && text[end] != '\n')
+            end++;
+        n = end - pos;
+        if (n && text[pos + n - 1] == '\r') /* CRLF */
+            n--;
+        line++;
+        if (parse_line(&e, out, line, text + pos, n, seen) != 0)
+            return -1;
+        pos = end + 1;
+    }
+
+    for (int k = 0; k < KEY_COUNT; k++) {
+        if ((k == KEY_KERNEL || k == KEY_GUEST_RAM) && !seen[k]) {
+            eb_str(&e, "postern.cfg: missing required key '");
+            eb_str(&e, key_names[k]);
+            eb_str(&e, "'");
+            return -1;
+        }
+    }
+    return 0;
+}

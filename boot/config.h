@@ -1,0 +1,44 @@
+/*
+ * /postern/postern.cfg: the loader's plain-text configuration (docs/boot.md has the reference).
+ *
+ * Pure logic with no UEFI dependency: the loader hands it the file's bytes, the host unit tests
+ * (tests/unit/test_config.c) hand it strings. Uses nothing beyond memset from hv/lib.h.
+ */
+#ifndef POSTERN_BOOT_CONFIG_H
+#define POSTERN_BOOT_CONFIG_H
+
+#include "hv/boot_info.h"
+#include "hv/types.h"
+
+#define CONFIG_PATH "/postern/postern.cfg"
+#define CONFIG_FILE_MAX (64u * 1024)     /* the loader refuses a bigger postern.cfg */
+#define CONFIG_LINE_MAX 4096             /* characters on one line, without the line ending */
+#define CONFIG_SIZE_MAX GiB(1024)        /* sanity bound for every size */
+#define CONFIG_GUEST_RAM_MIN MiB(64)
+#define CONFIG_HV_MEMORY_MIN MiB(16)
+#define CONFIG_HV_MEMORY_DEFAULT MiB(64)
+#define CONFIG_SERIAL_PORT_DEFAULT 0x3f8
+#define CONFIG_SERIAL_PORT_MAX 0xfff8    /* a 16550 decodes 8 ports */
+#define CONFIG_SERIAL_BAUD_DEFAULT 115200
+#define CONFIG_ERR_MAX 160               /* a comfortable size for the err buffer */
+
+struct postern_config {
+    char kernel[BOOT_NAME_MAX];      /* ESP path, '/'-separated, always set after a successful parse */
+    char initrd[BOOT_NAME_MAX];      /* "" when absent */
+    char cmdline[BOOT_CMDLINE_MAX];  /* "" when absent */
+    u64 guest_ram;                   /* bytes, multiple of 2 MiB, >= 64 MiB */
+    u64 hv_memory;                   /* bytes, multiple of 4 KiB, >= 16 MiB */
+    u16 serial_port;
+    u32 serial_baud;
+    char gmeta[BOOT_MAX_GMETA][BOOT_NAME_MAX];
+    u32 gmeta_count;
+};
+
+/*
+ * Parse len bytes of text (need not be NUL-terminated) into *out. Returns 0, or -1 with a one-line
+ * message in err such as "postern.cfg:3: unknown key 'foo'" (always NUL-terminated when errsize > 0).
+ * *out is fully written either way (defaults, then whatever was parsed before the error).
+ */
+int config_parse(const char *text, size_t len, struct postern_config *out, char *err, size_t errsize);
+
+#endif

@@ -1,0 +1,130 @@
+/* Loader messages on ConOut and the serial line (see console.h). */
+#include "boot/console.h"
+#include "boot/portio.h"
+
+#define MSG_MAX 256
+
+/* 16550 registers (offsets from the base port) */
+#define UART_THR 0
+#define UART_DLL 0
+#define UART_IER 1
+#define UART_DLM 1
+#define UART_FCR 2
+#define UART_LCR 3
+#define UART_MCR 4
+#define UART_LSR 5
+#define UART_SCR 7
+#define LCR_DLAB 0x80
+#define LCR_8N1  0x03
+#define LSR_THRE 0x20
+#define UART_CLOCK_DIV 115200u /* 1.8432 MHz / 16 */
+#define UART_SPIN_MAX 100000   /* a missing or stuck UART must not hang the loader */
+
+static bool mirrored;
+static u16 uart_port = 0x3f8;
+static u32 uart_baud = 115200;
+static bool uart_ready;   /* initialized at the current port/baud */
+static bool uart_missing; /* nothing answers at uart_port */
+
+/* Walks a (possibly multi-instance) device path for a Uart() messaging node. */
+static bool path_has_uart(const u8 *p, UINTN size)
+{
+    UINTN off = 0;
+
+    while (off + sizeof(EFI_DEVICE_PATH_PROTOCOL) <= size) {
+        const EFI_DEVICE_PATH_PROTOCOL *node = (const EFI_DEVICE_PATH_PROTOCOL *)(p + off);
+        UINTN len = DevicePathNodeLength(node);
+
+        if (DevicePathType(node) == MESSAGING_DEVICE_PATH && DevicePathSubType(node) == MSG_UART_DP)
+            return true;
+        if (DevicePathType(node) == END_DEVICE_PATH_TYPE && DevicePathSubType(node) == END_ENTIRE_DEVICE_PATH_SUBTYPE)
+            return false;
+        if (len < sizeof(EFI_DEVICE_PATH_PROTOCOL))
+            return false; /* malformed: stop rather than loop */
+        off += len;
+    }
+    return false;
+}
+
+void console_init(void)
+{
+    UINTN size = 0;
+    void *conout = LibGetVariableAndSize(L"ConOut", &EfiGlobalVariable, &size);
+
+    mirrored = conout && path_has_uart(conout, size);
+    if (conout)
+        FreePool(conout);
+}
+
+bool console_mirrored(void) { return mirrored; }
+
+void console_set_serial(u16 port, u32 baud)
+{
+    if (port != uart_port || baud != uart_baud) {
+        uart_port = port;
+        uart_baud = baud;
+        uart_ready = false;
+        uart_missing = false;
+    }
+}
+
+static void uart_setup(void)
+{
+    u16 div = (u16)(UART_CLOCK_DIV / uart_baud);
+
+    uart_ready = true;
+    /* The scratch register holds what is written to it on any 16550; an empty bus reads 0xff. */
+    boot_outb(uart_port + UART_SCR, 0x5a);
+    if (boot_inb(uart_port + UART_SCR) != 0x5a) {
+        uart_missing = true;
+        return;
+    }
+    boot_outb(uart_port + UART_IER, 0);
+    boot_outb(uart_port + UART_LCR, LCR_DLAB);
+    boot_outb(uart_port + UART_DLL, (u8)div);
+    boot_outb(uart_port + UART_DLM, (u8)(div >> 8));
+    boot_outb(uart_port + UART_LCR, LCR_8N1);
+    boot_outb(uart_port + UART_FCR, 0x07); /* FIFOs on and cleared */
+    boot_outb(uart_port + UART_MCR, 0x03); /* DTR, RTS; OUT2 off: no interrupts */
+}
+
+static void uart_putc(char c)
+{
+    for (unsigned i = 0; i < UART_SPIN_MAX && !(boot_inb(uart_port + UART_LSR) & LSR_THRE); i++)
+        ;
+    boot_outb(uart_port + UART_THR, (u8)c);
+}
+
+static void uart_line(const char *prefix, const CHAR16 *wide, const char *narrow)
+{
+    if (!uart_ready)
+        uart_setup();
+    if (uart_missing)
+        return;
+    while (*prefix)
+        uart_putc(*prefix++);
+    for (; wide && *wide; wide++)
+        uart_putc(*wide < 0x20 || *wide > 0x7e ? '?' : (char)*wide);
+    for (; narrow && *narrow; narrow++)
+        uart_putc(*narrow);
+    uart_putc('\r');
+    uart_putc('\n');
+}
+
+void say(const CHAR16 *fmt, ...)
+{
+    CHAR16 msg[MSG_MAX];
+    va_list ap;
+
+    va_start(ap, fmt);
+    UnicodeVSPrint(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+
+    uefi_call_wrapper(ST->ConOut->OutputString, 2, ST->ConOut, L"postern: ");
+    uefi_call_wrapper(ST->ConOut->OutputString, 2, ST->ConOut, msg);
+    uefi_call_wrapper(ST->ConOut->OutputString, 2, ST->ConOut, L"\r\n");
+    if (!mirrored)
+        uart_line("postern: ", msg, NULL);
+}
+
+void say_serial_only(const char *msg) { uart_line("postern: ", NULL, msg); }

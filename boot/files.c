@@ -1,0 +1,99 @@
+/* ESP file reading (see files.h). */
+#include "boot/files.h"
+#include "boot/console.h"
+#include "hv/lib.h"
+
+#define READ_CHUNK MiB(16) /* some firmware file systems dislike huge single reads */
+
+EFI_STATUS esp_open_root(EFI_LOADED_IMAGE *li, EFI_FILE_HANDLE *root)
+{
+    EFI_FILE_IO_INTERFACE *fs = NULL;
+    EFI_STATUS st;
+
+    st = uefi_call_wrapper(BS->HandleProtocol, 3, li->DeviceHandle, &FileSystemProtocol, (void **)&fs);
+    if (EFI_ERROR(st)) {
+        say(L"cannot open the boot volume (no file system on the device postern.efi came from): %r", st);
+        return st;
+    }
+    st = uefi_call_wrapper(fs->OpenVolume, 2, fs, root);
+    if (EFI_ERROR(st))
+        say(L"cannot open the boot volume: %r", st);
+    return st;
+}
+
+EFI_STATUS esp_read(EFI_FILE_HANDLE root, const char *path, u64 max_size, struct boot_file *f)
+{
+    CHAR16 name[BOOT_NAME_MAX];
+    EFI_FILE_HANDLE fh = NULL;
+    EFI_FILE_INFO *info;
+    EFI_PHYSICAL_ADDRESS addr = 0;
+    UINTN pages = 0;
+    u64 size, done = 0;
+    size_t i;
+    EFI_STATUS st;
+
+    memset(f, 0, sizeof(*f));
+    for (i = 0; path[i] && i < BOOT_NAME_MAX - 1; i++)
+        name[i] = path[i] == '/' ? L'\\' : (CHAR16)path[i];
+    name[i] = 0;
+
+    st = uefi_call_wrapper(root->Open, 5, root, &fh, name, EFI_FILE_MODE_READ, 0ull);
+    if (EFI_ERROR(st)) {
+        say(L"cannot read %a: %r", path, st);
+        return st;
+    }
+    info = LibFileInfo(fh);
+    if (!info) {
+        st = EFI_DEVICE_ERROR;
+        say(L"cannot read %a: no file information", path);
+        goto out;
+    }
+    size = info->FileSize;
+    if (info->Attribute & EFI_FILE_DIRECTORY) {
+        FreePool(info);
+        st = EFI_NOT_FOUND;
+        say(L"cannot read %a: it is a directory", path);
+        goto out;
+    }
+    FreePool(info);
+    if (size > max_size) {
+        st = EFI_BAD_BUFFER_SIZE;
+        say(L"cannot read %a: %ld bytes is more than the %ld allowed", path, size, max_size);
+        goto out;
+    }
+
+    pages = EFI_SIZE_TO_PAGES(size ? size : 1);
+    st = uefi_call_wrapper(BS->AllocatePages, 4, AllocateAnyPages, EfiLoaderData, pages, &addr);
+    if (EFI_ERROR(st)) {
+        say(L"cannot read %a: no memory for %ld bytes: %r", path, size, st);
+        goto out;
+    }
+    while (done < size) {
+        UINTN chunk = size - done > READ_CHUNK ? READ_CHUNK : size - done;
+        st = uefi_call_wrapper(fh->Read, 3, fh, &chunk, (void *)(UINTN)(addr + done));
+        if (!EFI_ERROR(st) && chunk == 0)
+            st = EFI_END_OF_FILE; /* the file shrank under us */
+        if (EFI_ERROR(st)) {
+            say(L"cannot read %a: %r", path, st);
+            uefi_call_wrapper(BS->FreePages, 2, addr, pages);
+            goto out;
+        }
+        done += chunk;
+    }
+    f->addr = addr;
+    f->size = size;
+    for (i = 0; path[i] && i < BOOT_NAME_MAX - 1; i++)
+        f->path[i] = path[i];
+    f->path[i] = 0;
+out:
+    uefi_call_wrapper(fh->Close, 1, fh);
+    return st;
+}
+
+void boot_file_free(struct boot_file *f)
+{
+    if (f->addr)
+        uefi_call_wrapper(BS->FreePages, 2, f->addr, EFI_SIZE_TO_PAGES(f->size ? f->size : 1));
+    f->addr = 0;
+    f->size = 0;
+}

@@ -1,0 +1,302 @@
+/*
+ * postern.efi's entry: the UEFI loader. In order (docs/boot.md):
+ *   banner → virt_probe → /postern/postern.cfg → kernel, initrd, gmeta files → ACPI RSDP →
+ *   hypervisor pool → guest RAM (contiguous, 2 MiB aligned) → boot_info → ExitBootServices →
+ *   hv_main(boot_info).
+ * Every failure before ExitBootServices prints one "postern: ..." line, gives back what was
+ * allocated and returns to the firmware: the loader never hangs and never resets the machine.
+ *
+ * Debian's GNU-EFI crt0 calls efi_main with the SysV ABI, so it is deliberately not EFIAPI.
+ */
+#include <efi.h>
+#include <efilib.h>
+
+#include "boot/config.h"
+#include "boot/console.h"
+#include "boot/files.h"
+#include "boot/memmap.h"
+#include "hv/boot_info.h"
+#include "hv/lib.h"
+#include "hv/virt.h"
+
+#define EBS_TRIES 8
+
+EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab);
+
+/* Everything the loader allocated, so every error path can give it back. */
+struct loader {
+    EFI_HANDLE image;
+    EFI_LOADED_IMAGE *li;
+    EFI_FILE_HANDLE root;
+    struct postern_config cfg;
+    struct boot_info *bi;
+    struct efi_memmap map;
+};
+
+static struct loader L;
+
+static void free_pages(hpa_t addr, u64 bytes)
+{
+    if (addr)
+        uefi_call_wrapper(BS->FreePages, 2, addr, EFI_SIZE_TO_PAGES(bytes));
+}
+
+static void cleanup(struct loader *l)
+{
+    struct boot_info *bi = l->bi;
+
+    memmap_free(&l->map);
+    if (bi) {
+        boot_file_free(&bi->kernel);
+        boot_file_free(&bi->initrd);
+        for (u32 i = 0; i < BOOT_MAX_GMETA; i++)
+            boot_file_free(&bi->gmeta[i]);
+        free_pages(bi->hv_pool_base, bi->hv_pool_size);
+        free_pages(bi->guest_ram_base, bi->guest_ram_size);
+        free_pages((hpa_t)(UINTN)bi, sizeof(*bi));
+        l->bi = NULL;
+    }
+    if (l->root)
+        uefi_call_wrapper(l->root->Close, 1, l->root);
+    l->root = NULL;
+}
+
+static EFI_STATUS check_cpu(void)
+{
+    struct virt_caps caps;
+    char why[160];
+
+    why[0] = 0;
+    if (!virt_probe(&caps, why, sizeof(why))) {
+        say(L"cannot start: %a", why[0] ? why : "this CPU cannot run Postern");
+        return EFI_UNSUPPORTED;
+    }
+    return EFI_SUCCESS;
+}
+
+static EFI_STATUS read_config(struct loader *l)
+{
+    struct boot_file f;
+    char err[CONFIG_ERR_MAX];
+    EFI_STATUS st;
+    int r;
+
+    st = esp_read(l->root, CONFIG_PATH, CONFIG_FILE_MAX, &f);
+    if (EFI_ERROR(st))
+        return st;
+    r = config_parse((const char *)(UINTN)f.addr, f.size, &l->cfg, err, sizeof(err));
+    boot_file_free(&f);
+    if (r != 0) {
+        say(L"%a", err);
+        return EFI_LOAD_ERROR;
+    }
+    console_set_serial(l->cfg.serial_port, l->cfg.serial_baud);
+    return EFI_SUCCESS;
+}
+
+static EFI_STATUS alloc_boot_info(struct loader *l)
+{
+    EFI_PHYSICAL_ADDRESS addr = 0;
+    EFI_STATUS st;
+
+    st = uefi_call_wrapper(BS->AllocatePages, 4, AllocateAnyPages, EfiLoaderData, EFI_SIZE_TO_PAGES(sizeof(*l->bi)),
+                           &addr);
+    if (EFI_ERROR(st)) {
+        say(L"no memory for the boot information: %r", st);
+        return st;
+    }
+    l->bi = (struct boot_info *)(UINTN)addr;
+    memset(l->bi, 0, sizeof(*l->bi));
+    l->bi->magic = BOOT_INFO_MAGIC;
+    l->bi->version = BOOT_INFO_VERSION;
+    return EFI_SUCCESS;
+}
+
+static EFI_STATUS load_files(struct loader *l)
+{
+    const struct postern_config *c = &l->cfg;
+    struct boot_info *bi = l->bi;
+    EFI_STATUS st;
+
+    st = esp_read(l->root, c->kernel, ~0ull, &bi->kernel);
+    if (!EFI_ERROR(st) && c->initrd[0])
+        st = esp_read(l->root, c->initrd, ~0ull, &bi->initrd);
+    for (u32 i = 0; !EFI_ERROR(st) && i < c->gmeta_count; i++) {
+        st = esp_read(l->root, c->gmeta[i], ~0ull, &bi->gmeta[i]);
+        if (!EFI_ERROR(st))
+            bi->gmeta_count = i + 1;
+    }
+    return st;
+}
+
+/* The ACPI 2.0+ RSDP if the firmware has one, else the 1.0 one, else 0. */
+static hpa_t find_rsdp(void)
+{
+    static EFI_GUID acpi20 = ACPI_20_TABLE_GUID;
+    static EFI_GUID acpi10 = ACPI_TABLE_GUID;
+    hpa_t v1 = 0;
+
+    for (UINTN i = 0; i < ST->NumberOfTableEntries; i++) {
+        EFI_CONFIGURATION_TABLE *t = &ST->ConfigurationTable[i];
+        if (CompareGuid(&t->VendorGuid, &acpi20) == 0)
+            return (hpa_t)(UINTN)t->VendorTable;
+        if (CompareGuid(&t->VendorGuid, &acpi10) == 0)
+            v1 = (hpa_t)(UINTN)t->VendorTable;
+    }
+    return v1;
+}
+
+static EFI_STATUS alloc_pool(struct loader *l)
+{
+    EFI_PHYSICAL_ADDRESS addr = 0;
+    u64 size = l->cfg.hv_memory;
+    EFI_STATUS st;
+
+    st = uefi_call_wrapper(BS->AllocatePages, 4, AllocateAnyPages, EfiLoaderData, EFI_SIZE_TO_PAGES(size), &addr);
+    if (EFI_ERROR(st)) {
+        say(L"cannot allocate hv_memory %ldM: %r", size >> 20, st);
+        return st;
+    }
+    l->bi->hv_pool_base = addr;
+    l->bi->hv_pool_size = size;
+    return EFI_SUCCESS;
+}
+
+/* Guest RAM: one contiguous 2 MiB-aligned block of conventional memory, found in the memory map
+ * and then claimed with AllocateAddress (AllocatePages cannot ask for an alignment). */
+static EFI_STATUS alloc_guest_ram(struct loader *l)
+{
+    struct boot_info *bi = l->bi;
+    u64 size = l->cfg.guest_ram, largest = 0;
+    EFI_PHYSICAL_ADDRESS addr = 0;
+    bool overflow;
+    u32 n;
+    EFI_STATUS st;
+
+    st = memmap_fetch(&l->map);
+    if (EFI_ERROR(st))
+        return st;
+    /* bi->mem is scratch space until the final map replaces it after ExitBootServices. */
+    n = memmap_translate(&l->map, bi->mem, BOOT_MAX_MEM_REGIONS, &overflow);
+    if (!memmap_find_free(bi->mem, n, size, LARGE_PAGE_SIZE, &addr, &largest)) {
+        say(L"guest_ram %ldM is more than the largest free contiguous block (%ld MiB)", size >> 20, largest >> 20);
+        return EFI_OUT_OF_RESOURCES;
+    }
+    st = uefi_call_wrapper(BS->AllocatePages, 4, AllocateAddress, EfiLoaderData, EFI_SIZE_TO_PAGES(size), &addr);
+    if (EFI_ERROR(st)) {
+        say(L"cannot allocate guest_ram %ldM at 0x%lx: %r", size >> 20, addr, st);
+        return st;
+    }
+    bi->guest_ram_base = addr;
+    bi->guest_ram_size = size;
+
+    /* The final map is translated after ExitBootServices, when nothing can be said any more: make
+     * sure now that it will fit, with room for the descriptors added since. */
+    memmap_refetch(&l->map);
+    n = memmap_translate(&l->map, bi->mem, BOOT_MAX_MEM_REGIONS, &overflow);
+    if (overflow || n > BOOT_MAX_MEM_REGIONS - 32) {
+        say(L"the UEFI memory map has too many regions (%d, at most %d supported)", n, BOOT_MAX_MEM_REGIONS - 32);
+        return EFI_UNSUPPORTED;
+    }
+    return EFI_SUCCESS;
+}
+
+static void fill_boot_info(struct loader *l)
+{
+    struct boot_info *bi = l->bi;
+    const struct postern_config *c = &l->cfg;
+
+    memcpy(bi->cmdline, c->cmdline, sizeof(bi->cmdline));
+    bi->acpi_rsdp = find_rsdp();
+    bi->hv_image_base = (hpa_t)(UINTN)l->li->ImageBase;
+    bi->hv_image_size = l->li->ImageSize;
+    bi->serial_port = c->serial_port;
+    bi->serial_baud = c->serial_baud;
+}
+
+/*
+ * GetMemoryMap + ExitBootServices, retried while the map changes under us. Between the last
+ * GetMemoryMap and ExitBootServices nothing allocates or prints; after a failed ExitBootServices
+ * only GetMemoryMap may be called (UEFI 2.10 §7.4), so the retry reuses the buffer. On failure
+ * it has said why (on the UART once boot services may be partly gone).
+ */
+static EFI_STATUS exit_boot_services(struct loader *l)
+{
+    EFI_STATUS st = EFI_SUCCESS;
+    int tries;
+
+    for (tries = 0; tries < EBS_TRIES; tries++) {
+        st = memmap_refetch(&l->map);
+        if (EFI_ERROR(st))
+            break;
+        st = uefi_call_wrapper(BS->ExitBootServices, 2, l->image, l->map.key);
+        if (st != EFI_INVALID_PARAMETER)
+            break;
+    }
+    if (!EFI_ERROR(st))
+        return st;
+    if (tries == 0) { /* no ExitBootServices call yet: the console still works */
+        say(L"cannot read the UEFI memory map: %r", st);
+        cleanup(l);
+        return st;
+    }
+    say_serial_only("ExitBootServices failed: the firmware's memory map kept changing or could not be read");
+    return st;
+}
+
+EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
+{
+    struct loader *l = &L;
+    struct boot_info *bi;
+    bool overflow;
+    EFI_STATUS st;
+
+    InitializeLib(image, systab);
+    console_init();
+    say(L"loader starting");
+
+    memset(l, 0, sizeof(*l));
+    l->image = image;
+    st = check_cpu();
+    if (EFI_ERROR(st))
+        return st;
+
+    st = uefi_call_wrapper(BS->HandleProtocol, 3, image, &LoadedImageProtocol, (void **)&l->li);
+    if (EFI_ERROR(st)) {
+        say(L"cannot find postern.efi's own loaded image: %r", st);
+        return st;
+    }
+    st = esp_open_root(l->li, &l->root);
+    if (!EFI_ERROR(st))
+        st = read_config(l);
+    if (!EFI_ERROR(st))
+        st = alloc_boot_info(l);
+    if (!EFI_ERROR(st))
+        st = load_files(l);
+    if (!EFI_ERROR(st))
+        st = alloc_pool(l);
+    if (!EFI_ERROR(st))
+        st = alloc_guest_ram(l);
+    if (EFI_ERROR(st)) {
+        cleanup(l);
+        return st;
+    }
+    fill_boot_info(l);
+    bi = l->bi;
+    say(L"kernel %a (%ld KiB), initrd %a (%ld KiB), %d gmeta", bi->kernel.path, bi->kernel.size >> 10,
+        bi->initrd.addr ? bi->initrd.path : "none", bi->initrd.size >> 10, bi->gmeta_count);
+    say(L"guest RAM 0x%lx+%ld MiB, hypervisor pool 0x%lx+%ld MiB, RSDP 0x%lx; exiting boot services",
+        bi->guest_ram_base, bi->guest_ram_size >> 20, bi->hv_pool_base, bi->hv_pool_size >> 20, bi->acpi_rsdp);
+    uefi_call_wrapper(l->root->Close, 1, l->root);
+    l->root = NULL;
+
+    st = exit_boot_services(l);
+    if (EFI_ERROR(st))
+        return st; /* after a failed EBS nothing is freed: boot services may be partly shut down */
+
+    /* Boot services are gone: from here on, pure computation, then the hypervisor. */
+    bi->mem_count = memmap_translate(&l->map, bi->mem, BOOT_MAX_MEM_REGIONS, &overflow);
+    if (overflow)
+        say_serial_only("warning: memory map truncated to the lowest 512 regions");
+    hv_main(bi);
+}

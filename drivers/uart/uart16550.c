@@ -1,0 +1,50 @@
+/* 16550 UART, polled. Register names from the PC16550D data sheet. */
+#include "drivers/uart/uart16550.h"
+#include "arch/x86_64/cpu.h"
+
+#define UART_THR 0 /* transmit holding (DLAB=0) */
+#define UART_DLL 0 /* divisor latch low (DLAB=1) */
+#define UART_IER 1
+#define UART_DLM 1
+#define UART_FCR 2
+#define UART_LCR 3
+#define UART_MCR 4
+#define UART_LSR 5
+#define LCR_8N1 0x03
+#define LCR_DLAB 0x80
+#define LSR_THRE 0x20
+#define UART_CLOCK_DIV 115200u
+
+static u16 uart_port;
+
+void uart_init(u16 port, u32 baud)
+{
+    u32 div = baud ? UART_CLOCK_DIV / baud : 1;
+    uart_port = port;
+    outb(port + UART_IER, 0);
+    outb(port + UART_LCR, LCR_DLAB);
+    outb(port + UART_DLL, div & 0xff);
+    outb(port + UART_DLM, (div >> 8) & 0xff);
+    outb(port + UART_LCR, LCR_8N1);
+    outb(port + UART_FCR, 0x07); /* enable and clear FIFOs */
+    outb(port + UART_MCR, 0x03); /* DTR, RTS */
+}
+
+void uart_putc(char c)
+{
+    if (!uart_port)
+        return;
+    /* Bounded wait: a missing UART must not hang the hypervisor. */
+    for (int i = 0; i < 100000 && !(inb(uart_port + UART_LSR) & LSR_THRE); i++)
+        cpu_relax();
+    outb(uart_port + UART_THR, (u8)c);
+}
+
+void uart_write(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '\n')
+            uart_putc('\r');
+        uart_putc(s[i]);
+    }
+}

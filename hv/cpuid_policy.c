@@ -1,0 +1,36 @@
+/* CPUID as the guest sees it. The guest must not believe it can use SVM or VMX itself (nested
+ * virtualization is not offered); it is told it runs on a hypervisor (CPUID.1:ECX[31], as
+ * every hypervisor does) whose signature leaf names Postern. */
+#include "cpuid_policy.h"
+#include "lib.h"
+
+#define LEAF1_ECX_VMX        BIT(5)
+#define LEAF1_ECX_HYPERVISOR BIT(31)
+#define EXT1_ECX_SVM         BIT(2)
+#define LEAF_SVM_FEATURES    0x8000000au
+
+void cpuid_policy_apply(u32 leaf, u32 subleaf, u32 *eax, u32 *ebx, u32 *ecx, u32 *edx)
+{
+    switch (leaf) {
+    case 1:
+        *ecx &= ~(u32)LEAF1_ECX_VMX;
+        *ecx |= (u32)LEAF1_ECX_HYPERVISOR;
+        break;
+    case 0x80000001u:
+        *ecx &= ~(u32)EXT1_ECX_SVM;
+        break;
+    case LEAF_SVM_FEATURES:
+        *eax = *ebx = *ecx = *edx = 0;
+        break;
+    case CPUID_HV_LEAF:
+        *eax = CPUID_HV_LEAF; /* highest hypervisor leaf */
+        memcpy(ebx, CPUID_HV_SIGNATURE + 0, 4);
+        memcpy(ecx, CPUID_HV_SIGNATURE + 4, 4);
+        memcpy(edx, CPUID_HV_SIGNATURE + 8, 4);
+        break;
+    default:
+        if (leaf > CPUID_HV_LEAF && leaf < 0x40000100u)
+            *eax = *ebx = *ecx = *edx = 0; /* no other hypervisor interface leaves */
+        break;
+    }
+}

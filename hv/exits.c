@@ -1,0 +1,245 @@
+/*
+ * Arch-neutral exit handlers (see exits.h). Every value taken from the guest (MSR numbers, port
+ * values, guest-physical addresses) is checked here before anything acts on it.
+ */
+#include "exits.h"
+#include "arch/x86_64/cpu.h"
+#include "cpuid_policy.h"
+#include "hypercall.h"
+#include "lib.h"
+#include "log.h"
+#include "panic.h"
+
+/* EFER bits a guest may set (AMD APM Vol. 2 §3.1.7); anything else is #GP, as on hardware. */
+#define EFER_GUEST_WRITABLE (EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE | EFER_SVME | BIT(13) | BIT(14) | BIT(15) | BIT(21))
+#define VM_CR_LOCK   BIT(3)
+#define VM_CR_SVMDIS BIT(4)
+
+#define PM1_CNT_SLP_EN BIT(13)
+#define PORT_RESET_CONTROL 0xcf9 /* RST_CPU = bit 2 */
+#define PORT_KBC_COMMAND   0x64  /* 0xfe = pulse reset line */
+#define PORT_SYSCTL_A      0x92  /* bit 0 = fast reset */
+#define KBC_PULSE_RESET    0xfe
+
+static u16 watched_pm1a, watched_pm1b;
+
+static void set_edx_eax(struct vcpu *v, u64 value)
+{
+    v->regs[REG_RAX] = (u32)value;
+    v->regs[REG_RDX] = (u32)(value >> 32);
+}
+
+void vcpu_stop(struct vcpu *v, const char *reason)
+{
+    v->state = VCPU_STOPPED;
+    v->stop_reason = reason;
+}
+
+bool exit_cpuid(struct vcpu *v)
+{
+    u32 leaf = (u32)v->regs[REG_RAX], subleaf = (u32)v->regs[REG_RCX];
+    struct cpuid_regs r = cpuid(leaf, subleaf);
+
+    cpuid_policy_apply(leaf, subleaf, &r.eax, &r.ebx, &r.ecx, &r.edx);
+    v->regs[REG_RAX] = r.eax;
+    v->regs[REG_RBX] = r.ebx;
+    v->regs[REG_RCX] = r.ecx;
+    v->regs[REG_RDX] = r.edx;
+    return true;
+}
+
+bool exit_msr(struct vcpu *v, bool write)
+{
+    u32 msr = (u32)v->regs[REG_RCX];
+    u64 value = ((v->regs[REG_RDX] & 0xffffffffu) << 32) | (v->regs[REG_RAX] & 0xffffffffu);
+
+    switch (msr) {
+    case MSR_EFER:
+        if (!write) {
+            set_edx_eax(v, vcpu_ops->efer(v) & ~EFER_SVME); /* the guest must not see SVM on */
+            return true;
+        }
+        if (value & ~EFER_GUEST_WRITABLE) {
+            vcpu_ops->inject_exception(v, VEC_GP, true, 0);
+            return false;
+        }
+        vcpu_ops->set_efer(v, value);
+        return true;
+    case MSR_VM_CR:
+        /* Disabled and locked: what a guest sees on a machine whose firmware turned SVM off. */
+        if (!write)
+            set_edx_eax(v, VM_CR_SVMDIS | VM_CR_LOCK);
+        return true;
+    case MSR_VM_HSAVE_PA:
+        if (!write)
+            set_edx_eax(v, 0);
+        return true;
+    case MSR_SYSCFG:
+    case MSR_SMM_BASE:
+    case MSR_SMM_ADDR:
+    case MSR_SMM_MASK:
+        /* Machine-wide settings the hypervisor depends on: the write is dropped. */
+        LOG("guest write to MSR 0x%x (value 0x%llx) dropped", msr, (unsigned long long)value);
+        return true;
+    default:
+        /* Only the MSRs above are intercepted; anything else here is a backend bug or an MSR
+         * outside the permission map's ranges (those always exit): behave like a missing MSR. */
+        vcpu_ops->inject_exception(v, VEC_GP, true, 0);
+        return false;
+    }
+}
+
+bool exit_hypercall(struct vcpu *v)
+{
+    u64 nr = v->regs[REG_RAX];
+    extern const char hv_canary[];
+
+    switch (nr) {
+    case HC_VERSION:
+        v->regs[REG_RBX] = HC_ABI_VERSION;
+        v->regs[REG_RAX] = HC_OK;
+        break;
+    case HC_TEST_CANARY:
+        /* Tells the memory-isolation test where a hypervisor page is, so it can try to read it.
+         * Knowing the address gives nothing: no guest-physical address reaches it. */
+        v->regs[REG_RBX] = (u64)(uintptr_t)hv_canary;
+        v->regs[REG_RAX] = HC_OK;
+        break;
+    default:
+        v->regs[REG_RAX] = (u64)(s64)HC_ENOSYS;
+        break;
+    }
+    return true;
+}
+
+static u32 port_read(u16 port, unsigned size)
+{
+    return size == 1 ? inb(port) : size == 2 ? inw(port) : inl(port);
+}
+
+static void port_write(u16 port, unsigned size, u32 value)
+{
+    if (size == 1)
+        outb(port, (u8)value);
+    else if (size == 2)
+        outw(port, (u16)value);
+    else
+        outl(port, value);
+}
+
+/* Does this write set SLP_EN in a PM1 control register (ACPI §4.8.3.2.1)? */
+static bool is_sleep_request(u16 pm1, u16 port, unsigned size, u32 value)
+{
+    if (!pm1)
+        return false;
+    if (port == pm1 && size >= 2)
+        return value & PM1_CNT_SLP_EN;
+    if (port == pm1 + 1)
+        return value & (PM1_CNT_SLP_EN >> 8);
+    return false;
+}
+
+static bool is_reset_request(u16 port, unsigned size, u32 value)
+{
+    /* Byte 0xcf9 sits inside the PCI CONFIG_ADDRESS dword 0xcf8: a 4-byte write there is a PCI
+     * config cycle, not a reset. */
+    if (port == PORT_RESET_CONTROL && size == 1)
+        return value & BIT(2);
+    if (port == PORT_KBC_COMMAND && size == 1)
+        return value == KBC_PULSE_RESET;
+    if (port == PORT_SYSCTL_A && size == 1)
+        return value & BIT(0);
+    return false;
+}
+
+bool exit_io(struct vcpu *v, u16 port, unsigned size, bool in)
+{
+    static char reason[96];
+    u32 mask = size == 4 ? 0xffffffffu : (1u << (size * 8)) - 1;
+    u32 value = (u32)v->regs[REG_RAX] & mask;
+
+    if (in) {
+        /* Watched ports are read as they are; only writes can stop the machine. */
+        u32 got = port_read(port, size);
+        v->regs[REG_RAX] = size == 4 ? got : (v->regs[REG_RAX] & ~(u64)mask) | got;
+        return true;
+    }
+    if (is_sleep_request(watched_pm1a, port, size, value) || is_sleep_request(watched_pm1b, port, size, value)) {
+        fmt_snprintf(reason, sizeof(reason), "guest powered off (ACPI sleep request: port 0x%x value 0x%x)", port, value);
+        vcpu_stop(v, reason);
+        return false;
+    }
+    if (is_reset_request(port, size, value)) {
+        fmt_snprintf(reason, sizeof(reason), "guest requested a reset (port 0x%x value 0x%x)", port, value);
+        vcpu_stop(v, reason);
+        return false;
+    }
+    port_write(port, size, value);
+    return true;
+}
+
+void exits_watch_ports(struct vcpu *v, u16 pm1a_cnt, u16 pm1b_cnt)
+{
+    watched_pm1a = pm1a_cnt;
+    watched_pm1b = pm1b_cnt;
+    for (u16 p = 0; p < 2; p++) {
+        if (pm1a_cnt)
+            vcpu_ops->set_io_intercept(v, pm1a_cnt + p, true);
+        if (pm1b_cnt)
+            vcpu_ops->set_io_intercept(v, pm1b_cnt + p, true);
+    }
+    vcpu_ops->set_io_intercept(v, PORT_RESET_CONTROL, true);
+    vcpu_ops->set_io_intercept(v, PORT_KBC_COMMAND, true);
+    vcpu_ops->set_io_intercept(v, PORT_SYSCTL_A, true);
+}
+
+void exit_nested_fault(struct vcpu *v, gpa_t gpa, bool write, bool fetch)
+{
+    static u64 faults;
+
+    /* Nothing is mapped there: the address is neither guest RAM nor a device the guest may
+     * reach (the hypervisor's own memory is such an address). The access faults in the guest. */
+    if (++faults <= 16 || faults % 1024 == 0)
+        LOG("blocked guest %s of unmapped guest-physical 0x%llx at rip 0x%llx (cpl %u): #GP injected",
+            fetch ? "fetch" : write ? "write" : "read", (unsigned long long)gpa, (unsigned long long)v->regs[REG_RIP],
+            vcpu_ops->cpl(v));
+    vcpu_ops->inject_exception(v, VEC_GP, true, 0);
+}
+
+bool exit_hlt(struct vcpu *v)
+{
+    int ev;
+
+    if (!(v->regs[REG_RFLAGS] & RFLAGS_IF)) {
+        /* Only an NMI could wake it, and nothing sends one: this is how a guest stops for good. */
+        vcpu_stop(v, "guest halted with interrupts disabled");
+        return false;
+    }
+    ev = vcpu_ops->wait_for_event(v);
+    if (ev == WAIT_NMI)
+        vcpu_ops->inject_nmi(v);
+    else
+        vcpu_ops->inject_interrupt(v, (u8)ev);
+    return true;
+}
+
+void exit_triple_fault(struct vcpu *v)
+{
+    LOG("guest triple fault (SHUTDOWN) at rip 0x%llx", (unsigned long long)v->regs[REG_RIP]);
+    dump_guest_regs(v);
+    vcpu_stop(v, "guest triple fault");
+}
+
+void exit_forbidden_insn(struct vcpu *v, const char *name)
+{
+    LOG("guest executed %s at rip 0x%llx: #UD injected", name, (unsigned long long)v->regs[REG_RIP]);
+    vcpu_ops->inject_exception(v, VEC_UD, false, 0);
+}
+
+void exit_unexpected(struct vcpu *v, const char *what, u64 code, u64 info1, u64 info2)
+{
+    LOG("%s: exit code 0x%llx info1 0x%llx info2 0x%llx at rip 0x%llx", what, (unsigned long long)code,
+        (unsigned long long)info1, (unsigned long long)info2, (unsigned long long)v->regs[REG_RIP]);
+    dump_guest_regs(v);
+    vcpu_stop(v, "unexpected exit");
+}

@@ -1,0 +1,140 @@
+/*
+ * hv_main: from the loader's hand-over to a running guest. The steps, in order:
+ * console → traps → page allocator → virtualization on → guest RAM (ACPI copy, Linux boot
+ * protocol) → nested page tables → vCPU → run until the guest stops. The hypervisor then stays
+ * up, reports, and halts; it never resets the machine on the guest's behalf.
+ */
+#include "boot_info.h"
+#include "acpi_guest.h"
+#include "arch/x86_64/cpu.h"
+#include "arch/x86_64/traps.h"
+#include "drivers/uart/uart16550.h"
+#include "exits.h"
+#include "guest_layout.h"
+#include "guest_mem.h"
+#include "guest_physmap.h"
+#include "hypercall.h"
+#include "lib.h"
+#include "linux_boot.h"
+#include "log.h"
+#include "npt.h"
+#include "page_alloc.h"
+#include "panic.h"
+#include "vcpu.h"
+
+/* A page of hypervisor memory with a known string, for the isolation test (HC_TEST_CANARY). */
+const char hv_canary[PAGE_SIZE] __attribute__((aligned(PAGE_SIZE))) = HV_CANARY_STRING;
+
+const struct vcpu_ops *vcpu_ops;
+static struct vcpu vcpu0;
+static struct npt guest_npt;
+
+static hpa_t alloc_table_page(void) { return page_alloc(&hv_pages, 1, 1); }
+
+/* rep stosq: guest RAM is hundreds of MiB and byte loops are slow under emulation. */
+static void zero_memory(void *p, u64 bytes)
+{
+    u64 count = bytes / 8;
+    __asm__ volatile("rep stosq" : "+D"(p), "+c"(count) : "a"(0ull) : "memory");
+}
+
+static u32 bsp_apic_id(void) { return cpuid(1, 0).ebx >> 24; }
+
+static void build_nested_map(const struct boot_info *bi, const struct guest_mem *gm, const struct acpi_guest_info *acpi)
+{
+    struct phys_range win[PHYSMAP_MAX_WINDOWS];
+    int n;
+
+    if (!npt_init(&guest_npt, &npt_format_x86, alloc_table_page))
+        panic("out of hypervisor memory for the nested page tables");
+    if (!npt_map(&guest_npt, 0, gm->hpa, gm->size, NPT_RWX))
+        panic("out of hypervisor memory mapping guest RAM");
+    n = physmap_device_windows(bi->mem, bi->mem_count, gm->size, win, PHYSMAP_MAX_WINDOWS);
+    if (n < 0)
+        panic("the host memory map has more than %d device windows below 4 GiB", PHYSMAP_MAX_WINDOWS);
+    for (int i = 0; i < n; i++) {
+        LOG("device window 0x%llx-0x%llx passed through", (unsigned long long)win[i].base,
+            (unsigned long long)(win[i].base + win[i].size - 1));
+        if (!npt_map(&guest_npt, win[i].base, win[i].base, win[i].size, NPT_READ | NPT_WRITE | NPT_UNCACHED))
+            panic("out of hypervisor memory mapping device windows");
+    }
+    for (u32 i = 0; i < acpi->ecam_count; i++) {
+        const struct acpi_ecam_window *w = &acpi->ecam[i];
+        if (w->base < gm->size || !physmap_device_range_ok(bi->mem, bi->mem_count, w->base, w->size)) {
+            LOG("PCI config window 0x%llx+0x%llx overlaps memory: not passed through", (unsigned long long)w->base,
+                (unsigned long long)w->size);
+            continue;
+        }
+        LOG("PCI config window 0x%llx-0x%llx passed through", (unsigned long long)w->base,
+            (unsigned long long)(w->base + w->size - 1));
+        if (!npt_map(&guest_npt, w->base, w->base, w->size, NPT_READ | NPT_WRITE | NPT_UNCACHED))
+            panic("out of hypervisor memory mapping PCI config windows");
+    }
+    LOG("nested page tables: guest RAM 0x0-0x%llx -> host 0x%llx, %llu table pages",
+        (unsigned long long)(gm->size - 1), (unsigned long long)gm->hpa, (unsigned long long)guest_npt.tables);
+}
+
+static NORETURN void guest_gone(struct vcpu *v)
+{
+    LOG("%s", v->stop_reason ? v->stop_reason : "guest stopped");
+    vcpu_ops->report_exits(v);
+    LOG("hypervisor alive: guest stopped, machine left running (reset or power off the box to restart)");
+    cpu_halt_forever();
+}
+
+void hv_main(struct boot_info *bi)
+{
+    char err[160];
+    struct guest_mem gm;
+    struct acpi_guest_info acpi;
+    struct guest_entry entry;
+    struct linux_boot_layout layout;
+    struct vcpu *v = &vcpu0;
+
+    cli();
+    uart_init(bi->serial_port, bi->serial_baud);
+    LOG("hypervisor starting (image 0x%llx, %llu KiB)", (unsigned long long)bi->hv_image_base,
+        (unsigned long long)(bi->hv_image_size >> 10));
+    if (bi->magic != BOOT_INFO_MAGIC || bi->version != BOOT_INFO_VERSION)
+        panic("boot_info magic/version mismatch: loader and hypervisor are from different builds");
+    traps_init();
+    page_alloc_init(&hv_pages, bi->hv_pool_base, bi->hv_pool_size);
+    LOG("memory: hypervisor pool 0x%llx+%llu MiB, guest RAM 0x%llx+%llu MiB", (unsigned long long)bi->hv_pool_base,
+        (unsigned long long)(bi->hv_pool_size >> 20), (unsigned long long)bi->guest_ram_base,
+        (unsigned long long)(bi->guest_ram_size >> 20));
+
+    vcpu_ops = &svm_vcpu_ops;
+    if (!vcpu_ops->enable(err, sizeof(err)))
+        panic("%s", err);
+
+    gm.hpa = bi->guest_ram_base;
+    gm.hva = phys_to_virt(bi->guest_ram_base);
+    gm.size = bi->guest_ram_size;
+    zero_memory(gm.hva, gm.size);
+
+    if (acpi_guest_build(&gm, bi->acpi_rsdp, bsp_apic_id(), &acpi, err, sizeof(err)) != 0)
+        panic("guest ACPI tables: %s", err);
+    LOG("guest ACPI: RSDP at 0x%llx, %u of %u CPUs visible, PM1a_CNT port 0x%x",
+        (unsigned long long)acpi.rsdp_gpa, acpi.cpus_kept, acpi.cpus_in_madt, acpi.pm1a_cnt_port);
+
+    if (linux_boot_prepare(&gm, phys_to_virt(bi->kernel.addr), bi->kernel.size,
+                           bi->initrd.addr ? phys_to_virt(bi->initrd.addr) : NULL, bi->initrd.size, bi->cmdline,
+                           acpi.rsdp_gpa, &entry, &layout, err, sizeof(err)) != 0)
+        panic("guest kernel %s: %s", bi->kernel.path, err);
+    LOG("guest kernel at 0x%llx (%llu KiB), initrd at 0x%llx (%llu KiB), entry 0x%llx",
+        (unsigned long long)layout.kernel_gpa, (unsigned long long)(layout.kernel_size >> 10),
+        (unsigned long long)layout.initrd_gpa, (unsigned long long)(layout.initrd_size >> 10),
+        (unsigned long long)entry.rip);
+
+    build_nested_map(bi, &gm, &acpi);
+
+    if (!vcpu_ops->create(v, &entry, guest_npt.root, err, sizeof(err)))
+        panic("%s", err);
+    exits_watch_ports(v, acpi.pm1a_cnt_port, acpi.pm1b_cnt_port);
+    panic_set_vcpu(v);
+
+    LOG("starting guest: cmdline \"%s\"", bi->cmdline);
+    while (v->state == VCPU_RUNNING)
+        vcpu_ops->run_once(v);
+    guest_gone(v);
+}

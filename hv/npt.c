@@ -1,0 +1,183 @@
+/* Nested page-table builder: see npt.h. */
+#include "npt.h"
+#include "guest_mem.h"
+#include "lib.h"
+
+#define ENTRIES 512
+
+static u64 level_size(int level) { return 1ull << (PAGE_SHIFT + 9 * (level - 1)); }
+static unsigned level_index(gpa_t gpa, int level) { return (gpa >> (PAGE_SHIFT + 9 * (level - 1))) & 511; }
+static u64 *table_of(hpa_t pa) { return phys_to_virt(pa); }
+
+bool npt_init(struct npt *n, const struct npt_format *fmt, hpa_t (*alloc_table)(void))
+{
+    n->fmt = fmt;
+    n->alloc_table = alloc_table;
+    n->tables = 0;
+    n->root = alloc_table();
+    if (n->root)
+        n->tables++;
+    return n->root != 0;
+}
+
+/* Replace the large-page leaf at *entry (level 2 or 3) by a table of next-level leaves that map
+ * the same range with the same permissions. */
+static bool split_large(struct npt *n, u64 *entry, int level)
+{
+    hpa_t table = n->alloc_table();
+    u64 *t;
+    hpa_t base = n->fmt->address(*entry, level);
+    u32 perms = n->fmt->perms(*entry);
+
+    if (!table)
+        return false;
+    n->tables++;
+    t = table_of(table);
+    for (unsigned i = 0; i < ENTRIES; i++)
+        t[i] = n->fmt->leaf_entry(base + i * level_size(level - 1), level - 1, perms);
+    *entry = n->fmt->table_entry(table);
+    return true;
+}
+
+/* The table at `level - 1` under *entry, created (or split out of a large page) if needed. */
+static u64 *next_table(struct npt *n, u64 *entry, int level)
+{
+    if (!n->fmt->present(*entry)) {
+        hpa_t table = n->alloc_table();
+        if (!table)
+            return NULL;
+        n->tables++;
+        *entry = n->fmt->table_entry(table);
+    } else if (n->fmt->is_leaf(*entry, level)) {
+        if (!split_large(n, entry, level))
+            return NULL;
+    }
+    return table_of(n->fmt->address(*entry, level));
+}
+
+/* Set (or, with unmap, clear) one leaf of `leaf_level` at gpa. */
+static bool set_leaf(struct npt *n, gpa_t gpa, hpa_t hpa, int leaf_level, u32 perms, bool unmap)
+{
+    u64 *table = table_of(n->root);
+
+    for (int level = 4; level > leaf_level; level--) {
+        u64 *e = &table[level_index(gpa, level)];
+        if (unmap && !n->fmt->present(*e))
+            return true; /* nothing mapped below: already absent */
+        table = next_table(n, e, level);
+        if (!table)
+            return false;
+    }
+    /* A table sitting where a large leaf goes is replaced; its subtables are leaked (rare: only
+     * when remapping an already split range as a whole large page). */
+    table[level_index(gpa, leaf_level)] = unmap ? 0 : n->fmt->leaf_entry(hpa, leaf_level, perms);
+    return true;
+}
+
+static bool walk_range(struct npt *n, gpa_t gpa, hpa_t hpa, u64 size, u32 perms, bool unmap)
+{
+    if (!IS_ALIGNED(gpa | hpa | size, PAGE_SIZE) || gpa + size < gpa)
+        return false;
+    while (size) {
+        int level = 1;
+        if (IS_ALIGNED(gpa, LARGE_PAGE_SIZE) && IS_ALIGNED(hpa, LARGE_PAGE_SIZE) && size >= LARGE_PAGE_SIZE)
+            level = 2;
+        if (!set_leaf(n, gpa, hpa, level, perms, unmap))
+            return false;
+        gpa += level_size(level);
+        hpa += level_size(level);
+        size -= level_size(level);
+    }
+    return true;
+}
+
+bool npt_map(struct npt *n, gpa_t gpa, hpa_t hpa, u64 size, u32 perms)
+{
+    return walk_range(n, gpa, hpa, size, perms, false);
+}
+
+bool npt_unmap(struct npt *n, gpa_t gpa, u64 size)
+{
+    return walk_range(n, gpa, gpa, size, 0, true);
+}
+
+bool npt_lookup(const struct npt *n, gpa_t gpa, hpa_t *hpa, u32 *perms, int *level_out)
+{
+    const u64 *table = table_of(n->root);
+
+    for (int level = 4; level >= 1; level--) {
+        u64 e = table[level_index(gpa, level)];
+        if (!n->fmt->present(e))
+            return false;
+        if (n->fmt->is_leaf(e, level)) {
+            if (hpa)
+                *hpa = n->fmt->address(e, level) + (gpa & (level_size(level) - 1));
+            if (perms)
+                *perms = n->fmt->perms(e);
+            if (level_out)
+                *level_out = level;
+            return true;
+        }
+        table = table_of(n->fmt->address(e, level));
+    }
+    return false;
+}
+
+/* ---- x86-64 page-table format, used by AMD's nested paging (APM Vol. 2 §15.25) ---- */
+#define X86_P   BIT(0)
+#define X86_RW  BIT(1)
+#define X86_US  BIT(2) /* nested walks are user accesses: every NPT entry must allow user */
+#define X86_PWT BIT(3)
+#define X86_PCD BIT(4)
+#define X86_PS  BIT(7)
+#define X86_NX  BIT(63)
+#define X86_ADDR_MASK 0x000ffffffffff000ull
+
+static u64 x86_table_entry(hpa_t next) { return (next & X86_ADDR_MASK) | X86_P | X86_RW | X86_US; }
+
+static u64 x86_leaf_entry(hpa_t pa, int level, u32 perms)
+{
+    u64 e = (pa & X86_ADDR_MASK) | X86_US;
+    if (perms & (NPT_READ | NPT_WRITE | NPT_EXEC))
+        e |= X86_P;
+    if (perms & NPT_WRITE)
+        e |= X86_RW;
+    if (perms & NPT_UNCACHED)
+        e |= X86_PCD | X86_PWT;
+    if (level > 1)
+        e |= X86_PS;
+    /* No NX: honouring it needs EFER.NXE in the host and is only wanted once the border is
+     * enforced by execute permissions (issue 7); until then every mapping is executable. */
+    return e;
+}
+
+static bool x86_present(u64 e) { return e & X86_P; }
+static bool x86_is_leaf(u64 e, int level) { return level == 1 || (e & X86_PS); }
+static hpa_t x86_address(u64 e, int level)
+{
+    u64 mask = X86_ADDR_MASK;
+    if (level > 1 && (e & X86_PS))
+        mask &= ~(level_size(level) - 1);
+    return e & mask;
+}
+static u32 x86_perms(u64 e)
+{
+    u32 p = 0;
+    if (e & X86_P)
+        p |= NPT_READ | NPT_EXEC;
+    if (e & X86_RW)
+        p |= NPT_WRITE;
+    if (e & X86_PCD)
+        p |= NPT_UNCACHED;
+    return p;
+}
+
+const struct npt_format npt_format_x86 = {
+    .name = "x86-64 (AMD NPT)",
+    .table_entry = x86_table_entry,
+    .leaf_entry = x86_leaf_entry,
+    .present = x86_present,
+    .is_leaf = x86_is_leaf,
+    .address = x86_address,
+    .perms = x86_perms,
+};

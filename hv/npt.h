@@ -1,0 +1,50 @@
+/*
+ * Nested page tables (guest-physical → host-physical), arch-neutral.
+ *
+ * One builder for both backends: the 4-level radix walk, large pages where a range is aligned,
+ * and splitting a large page into 4 KiB ones when part of it must change (module text
+ * protection, BAR stubs). Only the entry encoding differs between SVM's NPT (the x86 page-table
+ * format) and VT-x's EPT; a backend provides it as struct npt_format.
+ */
+#ifndef POSTERN_NPT_H
+#define POSTERN_NPT_H
+
+#include "types.h"
+
+#define NPT_READ  BIT(0)
+#define NPT_WRITE BIT(1)
+#define NPT_EXEC  BIT(2)
+#define NPT_UNCACHED BIT(3) /* device memory */
+#define NPT_RWX (NPT_READ | NPT_WRITE | NPT_EXEC)
+
+/* level: 1 = 4 KiB entry (PT), 2 = 2 MiB (PD), 3 = 1 GiB (PDPT), 4 = PML4. */
+struct npt_format {
+    const char *name;
+    u64 (*table_entry)(hpa_t next_table);
+    u64 (*leaf_entry)(hpa_t pa, int level, u32 perms);
+    bool (*present)(u64 entry);
+    bool (*is_leaf)(u64 entry, int level); /* a large page at level 2/3, or any level-1 entry */
+    hpa_t (*address)(u64 entry, int level);
+    u32 (*perms)(u64 entry);
+};
+
+struct npt {
+    hpa_t root;
+    const struct npt_format *fmt;
+    hpa_t (*alloc_table)(void); /* a zeroed 4 KiB page, 0 when out of memory */
+    u64 tables;                 /* tables allocated, for the boot report */
+};
+
+/* Returns false (and leaves earlier mappings in place) when a table could not be allocated. */
+bool npt_init(struct npt *n, const struct npt_format *fmt, hpa_t (*alloc_table)(void));
+/* Map [gpa, gpa+size) → [hpa, hpa+size); all three 4 KiB aligned. Uses 2 MiB pages where both
+ * addresses and the remaining length allow, splitting existing large pages where they don't. */
+bool npt_map(struct npt *n, gpa_t gpa, hpa_t hpa, u64 size, u32 perms);
+/* Remove [gpa, gpa+size) (4 KiB aligned). */
+bool npt_unmap(struct npt *n, gpa_t gpa, u64 size);
+/* Translate one address; false when not mapped. */
+bool npt_lookup(const struct npt *n, gpa_t gpa, hpa_t *hpa, u32 *perms, int *level);
+
+extern const struct npt_format npt_format_x86; /* AMD NPT = ordinary x86-64 page tables */
+
+#endif

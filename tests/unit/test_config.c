@@ -1,0 +1,356 @@
+/* UNIT-SOURCES: boot/config.c */
+/* The postern.cfg parser: a good file, defaults, and every error it reports. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "boot/config.h"
+
+static struct postern_config cfg;
+static char err[CONFIG_ERR_MAX];
+
+static int parse(const char *text)
+{
+    memset(err, 'X', sizeof(err));
+    return config_parse(text, strlen(text), &cfg, err, sizeof(err));
+}
+
+/* Parses text, expects failure with exactly this message. */
+static void expect_error(const char *text, const char *message)
+{
+    int r = parse(text);
+    if (r != -1 || strcmp(err, message) != 0)
+        print_error("input:\n%s\nexpected: %s\ngot (%d): %s\n", text, message, r, err);
+    assert_int_equal(r, -1);
+    assert_string_equal(err, message);
+}
+
+#define MINIMAL "kernel = /postern/vmlinuz\nguest_ram = 512M\n"
+
+static void test_good_config(void **state)
+{
+    const char *text =
+        "# Postern test machine\n"
+        "\n"
+        "kernel    = /postern/vmlinuz\n"
+        "initrd=/postern/initrd.img\n"
+        "cmdline = console=ttyS0,115200 root=/dev/ram0 quiet  \n"
+        "\tguest_ram\t=\t1G\t\n"
+        "hv_memory = 128M\n"
+        "serial_port = 0x2F8\n"
+        "serial_baud = 57600\n"
+        "   # an indented comment\n"
+        "gmeta = /postern/e1000.gmeta\n"
+        "gmeta = /postern/Other Name.gmeta\n";
+
+    assert_int_equal(parse(text), 0);
+    assert_string_equal(err, "");
+    assert_string_equal(cfg.kernel, "/postern/vmlinuz");
+    assert_string_equal(cfg.initrd, "/postern/initrd.img");
+    assert_string_equal(cfg.cmdline, "console=ttyS0,115200 root=/dev/ram0 quiet");
+    assert_true(cfg.guest_ram == GiB(1));
+    assert_true(cfg.hv_memory == MiB(128));
+    assert_int_equal(cfg.serial_port, 0x2f8);
+    assert_int_equal(cfg.serial_baud, 57600);
+    assert_int_equal(cfg.gmeta_count, 2);
+    assert_string_equal(cfg.gmeta[0], "/postern/e1000.gmeta");
+    assert_string_equal(cfg.gmeta[1], "/postern/Other Name.gmeta");
+}
+
+static void test_defaults(void **state)
+{
+    assert_int_equal(parse(MINIMAL), 0);
+    assert_string_equal(cfg.initrd, "");
+    assert_string_equal(cfg.cmdline, "");
+    assert_true(cfg.guest_ram == MiB(512));
+    assert_true(cfg.hv_memory == CONFIG_HV_MEMORY_DEFAULT);
+    assert_int_equal(cfg.serial_port, 0x3f8);
+    assert_int_equal(cfg.serial_baud, 115200);
+    assert_int_equal(cfg.gmeta_count, 0);
+}
+
+static void test_no_trailing_newline(void **state)
+{
+    assert_int_equal(parse("guest_ram = 64M\nkernel = /k"), 0);
+    assert_string_equal(cfg.kernel, "/k");
+    assert_true(cfg.guest_ram == MiB(64));
+}
+
+static void test_crlf_and_bom(void **state)
+{
+    assert_int_equal(parse("\xef\xbb\xbf# windows\r\nkernel = /EFI/postern/bzImage\r\n\r\nguest_ram = 2G\r\n"
+                           "cmdline = quiet\r\n"),
+                     0);
+    assert_string_equal(cfg.kernel, "/EFI/postern/bzImage");
+    assert_string_equal(cfg.cmdline, "quiet");
+    assert_true(cfg.guest_ram == GiB(2));
+    /* A bare CR inside a line is not a line ending. */
+    expect_error("kernel = /k\rguest_ram = 64M\n", "postern.cfg:1: invalid character 0x0d (postern.cfg is plain ASCII)");
+}
+
+static void test_comments_and_blank_lines(void **state)
+{
+    assert_int_equal(parse("#kernel = /wrong\n   \n\t\n" MINIMAL "# end"), 0);
+    assert_string_equal(cfg.kernel, "/postern/vmlinuz");
+    /* '#' inside a value is literal, so a trailing comment on a size is an error. */
+    expect_error("kernel = /k\nguest_ram = 64M # RAM\n",
+                 "postern.cfg:2: malformed size '64M # RAM' for guest_ram (expected a number with an optional K, M or G suffix, e.g. 512M)");
+}
+
+static void test_sizes(void **state)
+{
+    assert_int_equal(parse("kernel = /k\nguest_ram = 65536k\nhv_memory = 16384K\n"), 0);
+    assert_true(cfg.guest_ram == MiB(64));
+    assert_true(cfg.hv_memory == MiB(16));
+    assert_int_equal(parse("kernel = /k\nguest_ram = 134217728\nhv_memory = 1g\n"), 0);
+    assert_true(cfg.guest_ram == MiB(128));
+    assert_true(cfg.hv_memory == GiB(1));
+    assert_int_equal(parse("kernel = /k\nguest_ram = 1024G\n"), 0);
+    assert_true(cfg.guest_ram == GiB(1024));
+}
+
+static void test_malformed_size(void **state)
+{
+    expect_error("kernel = /k\nguest_ram = abc\n",
+                 "postern.cfg:2: malformed size 'abc' for guest_ram (expected a number with an optional K, M or G suffix, e.g. 512M)");
+    expect_error("kernel = /k\nguest_ram = 512 M\n",
+                 "postern.cfg:2: malformed size '512 M' for guest_ram (expected a number with an optional K, M or G suffix, e.g. 512M)");
+    expect_error("kernel = /k\nguest_ram = M\n",
+                 "postern.cfg:2: malformed size 'M' for guest_ram (expected a number with an optional K, M or G suffix, e.g. 512M)");
+    expect_error("kernel = /k\nguest_ram = 512MB\n",
+                 "postern.cfg:2: malformed size '512MB' for guest_ram (expected a number with an optional K, M or G suffix, e.g. 512M)");
+    expect_error("kernel = /k\nguest_ram = -64M\n",
+                 "postern.cfg:2: malformed size '-64M' for guest_ram (expected a number with an optional K, M or G suffix, e.g. 512M)");
+    expect_error("kernel = /k\nguest_ram = 512M\nhv_memory = 0x1000000\n",
+                 "postern.cfg:3: malformed size '0x1000000' for hv_memory (expected a number with an optional K, M or G suffix, e.g. 512M)");
+}
+
+static void test_oversized(void **state)
+{
+    expect_error("kernel = /k\nguest_ram = 1026G\n", "postern.cfg:2: guest_ram '1026G' is too large (max 1024G)");
+    expect_error("kernel = /k\nguest_ram = 99999999999999999999999999G\n",
+                 "postern.cfg:2: guest_ram '99999999999999999999999999G' is too large (max 1024G)");
+    expect_error("kernel = /k\nguest_ram = 64M\nhv_memory = 18446744073709551616\n",
+                 "postern.cfg:3: hv_memory '18446744073709551616' is too large (max 1024G)");
+}
+
+static void test_undersized(void **state)
+{
+    expect_error("kernel = /k\nguest_ram = 62M\n", "postern.cfg:2: guest_ram '62M' is too small (min 64M)");
+    expect_error("kernel = /k\nguest_ram = 0\n", "postern.cfg:2: guest_ram '0' is too small (min 64M)");
+    expect_error("kernel = /k\nguest_ram = 64M\nhv_memory = 15M\n",
+                 "postern.cfg:3: hv_memory '15M' is too small (min 16M)");
+}
+
+static void test_misaligned(void **state)
+{
+    expect_error("kernel = /k\nguest_ram = 65M\n", "postern.cfg:2: guest_ram '65M' is not a multiple of 2M");
+    expect_error("kernel = /k\nguest_ram = 66560K\n", "postern.cfg:2: guest_ram '66560K' is not a multiple of 2M");
+    expect_error("kernel = /k\nguest_ram = 64M\nhv_memory = 16385K\n",
+                 "postern.cfg:3: hv_memory '16385K' is not a multiple of 4K");
+}
+
+static void test_serial_port(void **state)
+{
+    assert_int_equal(parse(MINIMAL "serial_port = 760\n"), 0);
+    assert_int_equal(cfg.serial_port, 0x2f8);
+    assert_int_equal(parse(MINIMAL "serial_port = 0xfff8\n"), 0);
+    assert_int_equal(cfg.serial_port, 0xfff8);
+    assert_int_equal(parse(MINIMAL "serial_port = 1\n"), 0);
+    assert_int_equal(cfg.serial_port, 1);
+    expect_error(MINIMAL "serial_port = 0\n", "postern.cfg:3: serial_port '0' is out of range (0x1..0xfff8)");
+    expect_error(MINIMAL "serial_port = 0xfff9\n", "postern.cfg:3: serial_port '0xfff9' is out of range (0x1..0xfff8)");
+    expect_error(MINIMAL "serial_port = 0x100000000000000000000\n",
+                 "postern.cfg:3: serial_port '0x100000000000000000000' is out of range (0x1..0xfff8)");
+    expect_error(MINIMAL "serial_port = COM1\n",
+                 "postern.cfg:3: malformed number 'COM1' for serial_port (expected e.g. 0x3f8 or 1016)");
+    expect_error(MINIMAL "serial_port = 0x\n",
+                 "postern.cfg:3: malformed number '0x' for serial_port (expected e.g. 0x3f8 or 1016)");
+    expect_error(MINIMAL "serial_port = 0x3g8\n",
+                 "postern.cfg:3: malformed number '0x3g8' for serial_port (expected e.g. 0x3f8 or 1016)");
+}
+
+static void test_serial_baud(void **state)
+{
+    static const unsigned good[] = {9600, 19200, 38400, 57600, 115200};
+    char text[128];
+
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        snprintf(text, sizeof(text), MINIMAL "serial_baud = %u\n", good[i]);
+        assert_int_equal(parse(text), 0);
+        assert_int_equal(cfg.serial_baud, good[i]);
+    }
+    expect_error(MINIMAL "serial_baud = 14400\n",
+                 "postern.cfg:3: serial_baud '14400' is not one of 9600, 19200, 38400, 57600, 115200");
+    expect_error(MINIMAL "serial_baud = fast\n",
+                 "postern.cfg:3: serial_baud 'fast' is not one of 9600, 19200, 38400, 57600, 115200");
+    expect_error(MINIMAL "serial_baud = 0x1c200\n",
+                 "postern.cfg:3: serial_baud '0x1c200' is not one of 9600, 19200, 38400, 57600, 115200");
+    expect_error(MINIMAL "serial_baud = 0115200\n",
+                 "postern.cfg:3: serial_baud '0115200' is not one of 9600, 19200, 38400, 57600, 115200");
+}
+
+static void test_unknown_key(void **state)
+{
+    expect_error(MINIMAL "foo = bar\n", "postern.cfg:3: unknown key 'foo'");
+    expect_error("Kernel = /k\n", "postern.cfg:1: unknown key 'Kernel'");
+    expect_error("guest ram = 64M\n", "postern.cfg:1: unknown key 'guest ram'");
+}
+
+static void test_duplicate_key(void **state)
+{
+    expect_error(MINIMAL "\nkernel = /other\n", "postern.cfg:4: duplicate key 'kernel' (first set on line 1)");
+    expect_error(MINIMAL "serial_baud = 9600\nserial_baud = 9600\n",
+                 "postern.cfg:4: duplicate key 'serial_baud' (first set on line 3)");
+}
+
+static void test_gmeta_limit(void **state)
+{
+    char text[4096] = MINIMAL;
+
+    for (int i = 0; i < BOOT_MAX_GMETA; i++)
+        snprintf(text + strlen(text), sizeof(text) - strlen(text), "gmeta = /postern/g%d.gmeta\n", i);
+    assert_int_equal(parse(text), 0);
+    assert_int_equal(cfg.gmeta_count, BOOT_MAX_GMETA);
+    assert_string_equal(cfg.gmeta[BOOT_MAX_GMETA - 1], "/postern/g15.gmeta");
+    strcat(text, "gmeta = /postern/one-too-many.gmeta\n");
+    expect_error(text, "postern.cfg:19: too many gmeta entries (max 16)");
+}
+
+static void test_line_too_long(void **state)
+{
+    size_t n = 2 + CONFIG_LINE_MAX + 2;
+    char *text = malloc(n + 64);
+
+    /* Exactly CONFIG_LINE_MAX characters is fine (a comment here)... */
+    strcpy(text, MINIMAL "#");
+    memset(text + strlen(text), 'c', CONFIG_LINE_MAX - 1);
+    text[strlen(MINIMAL) + CONFIG_LINE_MAX] = 0;
+    strcat(text, "\r\n");
+    assert_int_equal(parse(text), 0);
+    /* ...one more is not. */
+    text[strlen(MINIMAL) + CONFIG_LINE_MAX] = 'c';
+    text[strlen(MINIMAL) + CONFIG_LINE_MAX + 1] = '\n';
+    text[strlen(MINIMAL) + CONFIG_LINE_MAX + 2] = 0;
+    expect_error(text, "postern.cfg:3: line too long (max 4096 characters)");
+    free(text);
+}
+
+static void test_cmdline_length(void **state)
+{
+    char text[BOOT_CMDLINE_MAX + 128];
+    size_t base;
+
+    strcpy(text, MINIMAL "cmdline = ");
+    base = strlen(text);
+    memset(text + base, 'a', BOOT_CMDLINE_MAX - 1);
+    text[base + BOOT_CMDLINE_MAX - 1] = 0;
+    assert_int_equal(parse(text), 0);
+    assert_int_equal(strlen(cfg.cmdline), BOOT_CMDLINE_MAX - 1);
+    text[base + BOOT_CMDLINE_MAX - 1] = 'a';
+    text[base + BOOT_CMDLINE_MAX] = 0;
+    expect_error(text, "postern.cfg:3: cmdline is too long (2048 bytes, max 2047)");
+}
+
+static void test_missing_equals(void **state)
+{
+    expect_error(MINIMAL "initrd /postern/initrd\n", "postern.cfg:3: expected 'key = value', got 'initrd /postern/initrd'");
+    expect_error("= /k\n", "postern.cfg:1: missing key before '='");
+}
+
+static void test_missing_required(void **state)
+{
+    expect_error("guest_ram = 64M\n", "postern.cfg: missing required key 'kernel'");
+    expect_error("kernel = /k\n", "postern.cfg: missing required key 'guest_ram'");
+    expect_error("", "postern.cfg: missing required key 'kernel'");
+    expect_error("# nothing\n\n", "postern.cfg: missing required key 'kernel'");
+}
+
+static void test_empty_value(void **state)
+{
+    expect_error("kernel =\n", "postern.cfg:1: empty value for 'kernel'");
+    expect_error(MINIMAL "cmdline =   \t\n", "postern.cfg:3: empty value for 'cmdline'");
+    expect_error(MINIMAL "initrd=\r\n", "postern.cfg:3: empty value for 'initrd'");
+}
+
+static void test_bad_paths(void **state)
+{
+    char text[512];
+
+    expect_error("kernel = vmlinuz\n", "postern.cfg:1: kernel path 'vmlinuz' must start with '/' (a path on the ESP)");
+    expect_error("kernel = \\EFI\\vmlinuz\n",
+                 "postern.cfg:1: kernel path '\\EFI\\vmlinuz' must start with '/' (a path on the ESP)");
+    expect_error("kernel = /EFI\\vmlinuz\n",
+                 "postern.cfg:1: kernel path '/EFI\\vmlinuz' contains a character FAT does not allow: '\\'");
+    expect_error(MINIMAL "initrd = /postern/\n", "postern.cfg:3: initrd path '/postern/' has an empty component");
+    expect_error(MINIMAL "initrd = //initrd\n", "postern.cfg:3: initrd path '//initrd' has an empty component");
+    expect_error(MINIMAL "gmeta = /a*b\n", "postern.cfg:3: gmeta path '/a*b' contains a character FAT does not allow: '*'");
+    expect_error(MINIMAL "gmeta = /a\tb\n", "postern.cfg:3: gmeta path '/a\tb' contains a tab");
+    expect_error("kernel = /k\xc3\xa9\n", "postern.cfg:1: invalid character 0xc3 (postern.cfg is plain ASCII)");
+    expect_error("kernel = /k\0x\n", "postern.cfg: missing required key 'guest_ram'"); /* strlen stops at NUL */
+    assert_int_equal(config_parse("kernel = /k\0x\nguest_ram = 64M\n", 28, &cfg, err, sizeof(err)), -1);
+    assert_string_equal(err, "postern.cfg:1: invalid character 0x00 (postern.cfg is plain ASCII)");
+
+    /* BOOT_NAME_MAX - 1 characters fit, one more does not. */
+    strcpy(text, "guest_ram = 64M\nkernel = /");
+    memset(text + strlen(text), 'k', BOOT_NAME_MAX - 2);
+    text[strlen("guest_ram = 64M\nkernel = ") + BOOT_NAME_MAX - 1] = 0;
+    assert_int_equal(parse(text), 0);
+    assert_int_equal(strlen(cfg.kernel), BOOT_NAME_MAX - 1);
+    strcat(text, "k");
+    expect_error(text, "postern.cfg:2: kernel path is too long (128 characters, max 127)");
+}
+
+static void test_long_value_quoted_short(void **state)
+{
+    expect_error("kernel = /k\nguest_ram = 0123456789012345678901234567890123456789012345678901234567890123456789x\n",
+                 "postern.cfg:2: malformed size '0123456789012345678901234567890123456789...' for guest_ram (expected a number with an optional K, M or G suffix, e.g. 512M)");
+}
+
+static void test_small_err_buffer(void **state)
+{
+    char small[16];
+
+    memset(small, 'X', sizeof(small));
+    assert_int_equal(config_parse("foo = 1\n", 8, &cfg, small, sizeof(small)), -1);
+    assert_string_equal(small, "postern.cfg:1: ");
+    assert_int_equal(config_parse("foo = 1\n", 8, &cfg, NULL, 0), -1);
+    /* Success clears err. */
+    assert_int_equal(config_parse(MINIMAL, strlen(MINIMAL), &cfg, small, sizeof(small)), 0);
+    assert_string_equal(small, "");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_good_config),
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_no_trailing_newline),
+        cmocka_unit_test(test_crlf_and_bom),
+        cmocka_unit_test(test_comments_and_blank_lines),
+        cmocka_unit_test(test_sizes),
+        cmocka_unit_test(test_malformed_size),
+        cmocka_unit_test(test_oversized),
+        cmocka_unit_test(test_undersized),
+        cmocka_unit_test(test_misaligned),
+        cmocka_unit_test(test_serial_port),
+        cmocka_unit_test(test_serial_baud),
+        cmocka_unit_test(test_unknown_key),
+        cmocka_unit_test(test_duplicate_key),
+        cmocka_unit_test(test_gmeta_limit),
+        cmocka_unit_test(test_line_too_long),
+        cmocka_unit_test(test_cmdline_length),
+        cmocka_unit_test(test_missing_equals),
+        cmocka_unit_test(test_missing_required),
+        cmocka_unit_test(test_empty_value),
+        cmocka_unit_test(test_bad_paths),
+        cmocka_unit_test(test_long_value_quoted_short),
+        cmocka_unit_test(test_small_err_buffer),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

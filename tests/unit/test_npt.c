@@ -1,0 +1,148 @@
+/* UNIT-SOURCES: hv/npt.c */
+/* The nested page-table builder: large pages where aligned, splits, unmap, lookups. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "npt.h"
+
+static void *pages[4096];
+static int npages;
+
+static hpa_t alloc_page(void)
+{
+    void *p = aligned_alloc(4096, 4096);
+    memset(p, 0, 4096);
+    pages[npages++] = p;
+    return (hpa_t)(uintptr_t)p;
+}
+
+static hpa_t alloc_none(void) { return 0; }
+
+static int teardown(void **state)
+{
+    while (npages)
+        free(pages[--npages]);
+    return 0;
+}
+
+static void maps_guest_ram_with_large_pages(void **state)
+{
+    struct npt n;
+    hpa_t hpa;
+    u32 perms;
+    int level;
+
+    assert_true(npt_init(&n, &npt_format_x86, alloc_page));
+    assert_true(npt_map(&n, 0, GiB(1), MiB(256), NPT_RWX));
+    /* root + PDPT + one PD: 128 2-MiB pages need no page tables */
+    assert_int_equal(n.tables, 3);
+    assert_true(npt_lookup(&n, 0x1234567, &hpa, &perms, &level));
+    assert_int_equal(hpa, GiB(1) + 0x1234567);
+    assert_int_equal(level, 2);
+    assert_true(perms & NPT_WRITE);
+    assert_false(npt_lookup(&n, MiB(256), NULL, NULL, NULL));
+}
+
+static void unaligned_ranges_use_small_pages(void **state)
+{
+    struct npt n;
+    hpa_t hpa;
+    int level;
+
+    assert_true(npt_init(&n, &npt_format_x86, alloc_page));
+    /* host address not 2 MiB aligned: every entry must be 4 KiB */
+    assert_true(npt_map(&n, 0, GiB(1) + 0x1000, MiB(4), NPT_RWX));
+    assert_true(npt_lookup(&n, MiB(3) + 5, &hpa, NULL, &level));
+    assert_int_equal(level, 1);
+    assert_int_equal(hpa, GiB(1) + 0x1000 + MiB(3) + 5);
+}
+
+static void splitting_a_large_page_keeps_the_rest(void **state)
+{
+    struct npt n;
+    hpa_t hpa;
+    u32 perms;
+    int level;
+
+    assert_true(npt_init(&n, &npt_format_x86, alloc_page));
+    assert_true(npt_map(&n, 0, GiB(2), MiB(4), NPT_RWX));
+    /* write-protect one 4 KiB page inside the first large page */
+    assert_true(npt_map(&n, 0x5000, GiB(2) + 0x5000, 0x1000, NPT_READ | NPT_EXEC));
+    assert_true(npt_lookup(&n, 0x5000, &hpa, &perms, &level));
+    assert_int_equal(level, 1);
+    assert_false(perms & NPT_WRITE);
+    assert_true(npt_lookup(&n, 0x6000, &hpa, &perms, &level));
+    assert_int_equal(hpa, GiB(2) + 0x6000);
+    assert_true(perms & NPT_WRITE);
+    /* the second large page is untouched */
+    assert_true(npt_lookup(&n, MiB(3), &hpa, NULL, &level));
+    assert_int_equal(level, 2);
+}
+
+static void unmap_removes_only_the_range(void **state)
+{
+    struct npt n;
+
+    assert_true(npt_init(&n, &npt_format_x86, alloc_page));
+    assert_true(npt_map(&n, 0, GiB(1), MiB(2), NPT_RWX));
+    assert_true(npt_unmap(&n, 0x3000, 0x2000));
+    assert_false(npt_lookup(&n, 0x3000, NULL, NULL, NULL));
+    assert_false(npt_lookup(&n, 0x4fff, NULL, NULL, NULL));
+    assert_true(npt_lookup(&n, 0x2fff, NULL, NULL, NULL));
+    assert_true(npt_lookup(&n, 0x5000, NULL, NULL, NULL));
+    /* unmapping something never mapped is fine and allocates nothing */
+    u64 before = n.tables;
+    assert_true(npt_unmap(&n, GiB(100), MiB(2)));
+    assert_int_equal(n.tables, before);
+}
+
+static void rejects_misaligned_and_wrapping_ranges(void **state)
+{
+    struct npt n;
+
+    assert_true(npt_init(&n, &npt_format_x86, alloc_page));
+    assert_false(npt_map(&n, 0x10, GiB(1), 0x1000, NPT_RWX));
+    assert_false(npt_map(&n, 0, GiB(1), 0x800, NPT_RWX));
+    assert_false(npt_map(&n, ~0xfffull, GiB(1), 0x2000, NPT_RWX));
+}
+
+static void out_of_memory_is_reported(void **state)
+{
+    struct npt n;
+
+    assert_false(npt_init(&n, &npt_format_x86, alloc_none));
+    assert_true(npt_init(&n, &npt_format_x86, alloc_page));
+    n.alloc_table = alloc_none;
+    assert_false(npt_map(&n, 0, GiB(1), MiB(2), NPT_RWX));
+}
+
+static void x86_entries_have_user_bit_and_uncached_device_memory(void **state)
+{
+    u64 e = npt_format_x86.leaf_entry(0xfee00000, 1, NPT_READ | NPT_WRITE | NPT_UNCACHED);
+    assert_true(e & BIT(2));             /* U: nested walks are user accesses */
+    assert_true(e & BIT(4));             /* PCD */
+    assert_false(e & BIT(7));            /* no PS at level 1 */
+    assert_true(npt_format_x86.table_entry(0x5000) & BIT(2));
+    e = npt_format_x86.leaf_entry(MiB(4), 2, NPT_READ);
+    assert_true(e & BIT(7));
+    assert_false(e & BIT(1));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(maps_guest_ram_with_large_pages, teardown),
+        cmocka_unit_test_teardown(unaligned_ranges_use_small_pages, teardown),
+        cmocka_unit_test_teardown(splitting_a_large_page_keeps_the_rest, teardown),
+        cmocka_unit_test_teardown(unmap_removes_only_the_range, teardown),
+        cmocka_unit_test_teardown(rejects_misaligned_and_wrapping_ranges, teardown),
+        cmocka_unit_test_teardown(out_of_memory_is_reported, teardown),
+        cmocka_unit_test(x86_entries_have_user_bit_and_uncached_device_memory),
+    };
+    return cmocka_run_group_tests_name("npt", tests, NULL, NULL);
+}
