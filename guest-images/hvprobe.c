@@ -1,0 +1,75 @@
+/*
+ * hvprobe: the guest side of the tests' hypercalls and physical-memory probes.
+ *
+ *   hvprobe canary              print the host-physical address of the hypervisor's canary page
+ *   hvprobe hypercall NR        issue hypercall NR, print RAX and RBX
+ *   hvprobe readphys ADDR LEN   map /dev/mem at ADDR and print LEN bytes ('.' for unprintables)
+ *
+ * Hypercall ABI (docs/hypercalls.md): VMMCALL, number in RAX, arguments in RBX RCX RDX, status in
+ * RAX (0 = ok, negative = error), result in RBX.
+ */
+#include <ctype.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define HC_TEST_CANARY 0x50530001ul
+
+static long hypercall(unsigned long nr, unsigned long *rbx)
+{
+    unsigned long rax = nr, b = 0;
+    __asm__ volatile("vmmcall" : "+a"(rax), "+b"(b) : : "rcx", "rdx", "memory");
+    *rbx = b;
+    return (long)rax;
+}
+
+static int usage(void)
+{
+    fprintf(stderr, "usage: hvprobe canary | hypercall NR | readphys ADDR LEN\n");
+    return 2;
+}
+
+int main(int argc, char **argv)
+{
+    unsigned long rbx;
+
+    if (argc == 2 && !strcmp(argv[1], "canary")) {
+        long rc = hypercall(HC_TEST_CANARY, &rbx);
+        if (rc) {
+            fprintf(stderr, "hvprobe: canary hypercall failed: %ld\n", rc);
+            return 1;
+        }
+        printf("0x%lx\n", rbx);
+        return 0;
+    }
+    if (argc == 3 && !strcmp(argv[1], "hypercall")) {
+        long rc = hypercall(strtoul(argv[2], NULL, 0), &rbx);
+        printf("rax %ld rbx 0x%lx\n", rc, rbx);
+        return 0;
+    }
+    if (argc == 4 && !strcmp(argv[1], "readphys")) {
+        unsigned long addr = strtoul(argv[2], NULL, 0), len = strtoul(argv[3], NULL, 0);
+        unsigned long page = addr & ~0xffful, off = addr - page;
+        int fd = open("/dev/mem", O_RDONLY | O_SYNC);
+        if (fd < 0 || len == 0 || len > 4096) {
+            perror("hvprobe: /dev/mem");
+            return 1;
+        }
+        volatile unsigned char *p = mmap(NULL, off + len, PROT_READ, MAP_SHARED, fd, (off_t)page);
+        if (p == MAP_FAILED) {
+            perror("hvprobe: mmap");
+            return 1;
+        }
+        for (unsigned long i = 0; i < len; i++) {
+            unsigned char c = p[off + i];
+            putchar(isprint(c) ? c : '.');
+        }
+        putchar('\n');
+        return 0;
+    }
+    return usage();
+}

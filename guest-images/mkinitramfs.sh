@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# A reproducible busybox initramfs: fixed mtimes, sorted entries, gzip without a timestamp.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+hvprobe=$1 out=$2
+root=$(mktemp -d)
+trap 'rm -rf "$root"' EXIT
+mkdir -p "$root"/{bin,sbin,dev,proc,sys,tmp,etc,tests}
+cp /bin/busybox "$root/bin/busybox"
+for applet in $("$root/bin/busybox" --list); do
+    [ "$applet" = busybox ] || ln -s busybox "$root/bin/$applet"
+done
+install -m 0755 "$here/init" "$root/init"
+install -m 0755 "$hvprobe" "$root/bin/hvprobe"
+install -m 0755 "$here"/scenarios/*.sh "$root/tests/"
+find "$root" -exec touch -h -d @0 {} +
+(cd "$root" && find . -print0 | LC_ALL=C sort -z | cpio --null --reproducible -H newc -o --quiet) | gzip -n -9 > "$out"
+echo "  INITRD  $out ($(du -k "$out" | cut -f1) KiB)"

@@ -1,0 +1,3 @@
+#!/bin/sh
+echo POWEROFF-NOW
+poweroff -f
