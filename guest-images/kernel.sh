@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
-# Copy the kernel of Debian's linux-image-amd64 (the exact versioned package it depends on).
+# kernel.sh OUTDIR: copy the kernel of Debian's linux-image-amd64 (the exact versioned package it
+# depends on) to OUTDIR/vmlinuz and its package name + version to OUTDIR/kernel-version.
+# Files are only rewritten when they change, so make does not rebuild what depends on them.
 set -euo pipefail
 out=$1
-pkg=$(dpkg-query -W -f='${Depends}' linux-image-amd64 2>/dev/null | grep -o 'linux-image-[0-9][^ ,]*' | head -1) || true
-[ -n "$pkg" ] || { echo "kernel.sh: linux-image-amd64 is not installed (make deps installs it)" >&2; exit 1; }
-ver=${pkg#linux-image-}
-img=/boot/vmlinuz-$ver
-[ -r "$img" ] || { echo "kernel.sh: $img missing (package $pkg)" >&2; exit 1; }
-cp "$img" "$out/vmlinuz"
-echo "$pkg $(dpkg-query -W -f='${Version}' "$pkg")" > "$out/kernel-version"
-echo "  KERNEL  $pkg"
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+installed linux-image-amd64 || { echo "kernel.sh: linux-image-amd64 is not installed (make deps, or apt-get install linux-image-amd64)" >&2; exit 1; }
+# Depends looks like "linux-image-6.1.0-56-amd64 (= 6.1.192-2)"
+pkg=$(dpkg-query -W -f='${Depends}' linux-image-amd64 | grep -o 'linux-image-[0-9][^ ,]*' | head -n 1)
+[ -n "$pkg" ] && installed "$pkg" || { echo "kernel.sh: linux-image-amd64 depends on '${pkg:-?}', which is not installed" >&2; exit 1; }
+img=/boot/vmlinuz-${pkg#linux-image-}
+[ -r "$img" ] || { echo "kernel.sh: $img missing although $pkg is installed" >&2; exit 1; }
+cmp -s "$img" "$out/vmlinuz" || cp "$img" "$out/vmlinuz"
+ver="$pkg $(dpkg-query -W -f='${Version}' "$pkg")"
+[ "$(cat "$out/kernel-version" 2>/dev/null)" = "$ver" ] || echo "$ver" > "$out/kernel-version"
+echo "  KERNEL  $ver"

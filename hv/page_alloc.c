@@ -32,12 +32,13 @@ void page_alloc_init(struct page_pool *p, hpa_t base, u64 size)
     memset(p->bitmap, 0, bitmap_pages * PAGE_SIZE);
 }
 
-static bool run_free(const struct page_pool *p, u64 first, u64 n)
+/* Index of the last used page in [first, first + n), or -1 when the whole run is free. */
+static s64 last_used(const struct page_pool *p, u64 first, u64 n)
 {
-    for (u64 i = first; i < first + n; i++)
-        if (used(p, i))
-            return false;
-    return true;
+    for (u64 i = first + n; i > first; i--)
+        if (used(p, i - 1))
+            return (s64)(i - 1);
+    return -1;
 }
 
 static hpa_t take(struct page_pool *p, u64 first, u64 n)
@@ -50,24 +51,37 @@ static hpa_t take(struct page_pool *p, u64 first, u64 n)
     return p->base + first * PAGE_SIZE;
 }
 
-hpa_t page_alloc(struct page_pool *p, u64 npages, u64 align_pages)
+/* First fit from the hint, then from the start. Alignment is of the physical address. */
+static hpa_t search(struct page_pool *p, u64 from, u64 npages, u64 align_pages)
 {
-    if (!npages || npages > p->free || !align_pages)
-        return 0;
-    for (int pass = 0; pass < 2; pass++) {
-        u64 i = pass ? 0 : p->hint;
-        while (i + npages <= p->npages) {
-            u64 pfn = (p->base / PAGE_SIZE) + i;
-            if (pfn % align_pages) {
-                i += align_pages - pfn % align_pages;
-                continue;
-            }
-            if (run_free(p, i, npages))
-                return take(p, i, npages);
-            i += 1;
+    u64 i = from;
+
+    while (i <= p->npages - npages) {
+        u64 mis = (p->base / PAGE_SIZE + i) % align_pages;
+        s64 u;
+
+        if (mis) {
+            if (align_pages - mis > p->npages - i) /* also keeps i + step from wrapping */
+                break;
+            i += align_pages - mis;
+            continue;
         }
+        u = last_used(p, i, npages);
+        if (u < 0)
+            return take(p, i, npages);
+        i = (u64)u + 1; /* no run starting at or before a used page can fit */
     }
     return 0;
+}
+
+hpa_t page_alloc(struct page_pool *p, u64 npages, u64 align_pages)
+{
+    hpa_t pa;
+
+    if (!npages || npages > p->free || !align_pages)
+        return 0;
+    pa = search(p, p->hint, npages, align_pages);
+    return pa || !p->hint ? pa : search(p, 0, npages, align_pages);
 }
 
 bool page_free(struct page_pool *p, hpa_t pa, u64 npages)

@@ -1,16 +1,23 @@
 #!/usr/bin/env bash
-# mkesp.sh OUT.img CONFIG [extra files for /postern/...]
-# A FAT EFI system partition image: EFI/BOOT/BOOTX64.EFI (postern.efi), the guest kernel and
-# initramfs, and the config. Built with mtools: no root, no loop mounts.
+# mkesp.sh OUT.img CONFIG [extra files → /postern/]
+# A 64 MiB FAT EFI system partition image: EFI/BOOT/BOOTX64.EFI (build/postern.efi), postern/vmlinuz,
+# postern/initrd.img (build/guest), postern/postern.cfg. mtools only: no root, no loop mounts.
+# Env: EFI_APP (default build/postern.efi), GUEST_DIR (default build/guest).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
+[ $# -ge 2 ] || { echo "usage: $0 OUT.img CONFIG [extra files...]" >&2; exit 2; }
 out=$1 cfg=$2
 shift 2
+efi=${EFI_APP:-$top/build/postern.efi} guest=${GUEST_DIR:-$top/build/guest}
+for f in "$efi" "$guest/vmlinuz" "$guest/initrd.img" "$cfg" "$@"; do
+    [ -r "$f" ] || { echo "mkesp: $f missing (make efi guest)" >&2; exit 1; }
+done
 rm -f "$out"
-mkfs.vfat -C -n POSTERN "$out" 65536 >/dev/null
+mkfs.vfat -C -n POSTERN "$out" 65536 >/dev/null # 65536 KiB blocks = 64 MiB, FAT16
+export MTOOLS_SKIP_CHECK=1
 mmd -i "$out" ::/EFI ::/EFI/BOOT ::/postern
-mcopy -i "$out" "$top/build/postern.efi" ::/EFI/BOOT/BOOTX64.EFI
-mcopy -i "$out" "$top/build/guest/vmlinuz" ::/postern/vmlinuz
-mcopy -i "$out" "$top/build/guest/initrd.img" ::/postern/initrd.img
+mcopy -i "$out" "$efi" ::/EFI/BOOT/BOOTX64.EFI
+mcopy -i "$out" "$guest/vmlinuz" "$guest/initrd.img" ::/postern/
 mcopy -i "$out" "$cfg" ::/postern/postern.cfg
-for f in "$@"; do mcopy -i "$out" "$f" ::/postern/; done
+# -o: an extra file may replace one of the above without mtools asking on the terminal.
+for f in "$@"; do mcopy -o -i "$out" "$f" ::/postern/; done

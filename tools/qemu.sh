@@ -1,27 +1,59 @@
-# Sourced: the one place the QEMU machine is described (docs/platform-notes.md says why).
-# qemu_postern ESP.img VARS.fd [extra qemu args...]   — OVMF → postern.efi on the ESP
-# qemu_direct [extra qemu args...]                   — the same kernel booted by QEMU itself
+# Sourced: the one description of the QEMU machine (measurements: docs/platform-notes.md).
+#   qemu_postern_argv ESP.img VARS.fd   → QEMU_ARGV: OVMF → postern.efi on the ESP (copies a fresh VARS.fd)
+#   qemu_direct_argv CMDLINE            → QEMU_ARGV: the same guest kernel booted by QEMU itself (-kernel)
+# Callers add the serial/monitor options and run "${QEMU_ARGV[@]}".
+# Env: QEMU_CPU (default EPYC), QEMU_MEM (MiB, 1024), SMP (1), IOMMU=amd (adds -device amd-iommu).
+_qemu_top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 QEMU=${QEMU:-qemu-system-x86_64}
+# EPYC exposes svm+npt to TCG; QEMU warns that TCG lacks nrip-save, rdseed, ... — harmless, and
+# qemu_filter_warnings drops those lines. qemu64,+svm,+npt boots as well.
 QEMU_CPU=${QEMU_CPU:-EPYC}
 QEMU_MEM=${QEMU_MEM:-1024}
 OVMF_CODE=/usr/share/OVMF/OVMF_CODE_4M.fd
 OVMF_VARS=/usr/share/OVMF/OVMF_VARS_4M.fd
-# No NIC at all: the guest never reaches a network.
-QEMU_COMMON=(-machine q35 -cpu "$QEMU_CPU" -accel tcg -m "$QEMU_MEM" -smp "${SMP:-1}" -nographic -nic none -no-reboot)
+GUEST_DIR=${GUEST_DIR:-$_qemu_top/build/guest}
 
+_qemu_common() {
+    # -nic none: no network device at all, the guest never reaches a network.
+    # -no-reboot: a reset (e.g. a triple fault without Postern) ends QEMU instead of looping.
+    QEMU_ARGV=("$QEMU" -machine q35 -cpu "$QEMU_CPU" -accel tcg -m "$QEMU_MEM" -smp "${SMP:-1}"
+               -nographic -nic none -no-reboot)
+    if [ "${IOMMU:-}" = amd ]; then QEMU_ARGV+=(-device amd-iommu); fi
+}
+
+qemu_postern_argv() {
+    local esp=$1 vars=$2
+    [ -r "$OVMF_CODE" ] && [ -r "$OVMF_VARS" ] || { echo "qemu: OVMF missing (apt-get install ovmf)" >&2; return 1; }
+    cp "$OVMF_VARS" "$vars" # each run gets its own, writable NVRAM
+    _qemu_common
+    # The ESP as a SATA disk on q35's built-in AHCI; bootindex=0 makes OVMF boot it first instead of
+    # trying the default (empty) DVD drive.
+    QEMU_ARGV+=(-drive if=pflash,format=raw,readonly=on,file="$OVMF_CODE"
+                -drive if=pflash,format=raw,file="$vars"
+                -drive file="$esp",format=raw,if=none,id=esp -device ide-hd,drive=esp,bus=ide.0,bootindex=0)
+}
+
+qemu_direct_argv() {
+    _qemu_common
+    QEMU_ARGV+=(-kernel "$GUEST_DIR/vmlinuz" -initrd "$GUEST_DIR/initrd.img" -append "$1")
+}
+
+# The guest command line of a config file (the value of its "cmdline =" line).
+config_cmdline() { sed -n 's/^[[:space:]]*cmdline[[:space:]]*=[[:space:]]*//p' "$1" | tail -n 1; }
+
+# stderr filter: QEMU's "TCG doesn't support requested feature" warnings are expected noise.
+qemu_filter_warnings() { grep -v "TCG doesn't support requested feature" >&2 || true; }
+
+# Run helpers (serial/monitor options go in "$@").
+#   qemu_postern ESP.img VARS.fd [qemu args...]     qemu_direct [qemu args incl. -append ...]
 qemu_postern() {
     local esp=$1 vars=$2
     shift 2
-    cp "$OVMF_VARS" "$vars"
-    "$QEMU" "${QEMU_COMMON[@]}" \
-        -drive if=pflash,format=raw,readonly=on,file="$OVMF_CODE" \
-        -drive if=pflash,format=raw,file="$vars" \
-        -drive file="$esp",format=raw "$@" 2> >(grep -v "TCG doesn't support requested feature" >&2)
+    qemu_postern_argv "$esp" "$vars" || return
+    "${QEMU_ARGV[@]}" "$@" 2> >(qemu_filter_warnings)
 }
 
 qemu_direct() {
-    local top
-    top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-    "$QEMU" "${QEMU_COMMON[@]}" -kernel "$top/build/guest/vmlinuz" -initrd "$top/build/guest/initrd.img" "$@" \
-        2> >(grep -v "TCG doesn't support requested feature" >&2)
+    _qemu_common
+    "${QEMU_ARGV[@]}" -kernel "$GUEST_DIR/vmlinuz" -initrd "$GUEST_DIR/initrd.img" "$@" 2> >(qemu_filter_warnings)
 }
