@@ -67,7 +67,7 @@ guest:
 # Each tests/unit/test_*.c names the sources it links in a line "UNIT-SOURCES: a.c b.c".
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(wildcard tests/unit/test_*.c))
 UNIT_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -Wno-unused-parameter -I. -Ihv -Itests/unit \
-    -DHOST_TEST -fsanitize=address,undefined -fno-sanitize-recover=undefined
+    -DHOST_TEST -fsanitize=address,undefined -fno-sanitize-recover=undefined -MMD -MP
 unit_sources = $(shell sed -n 's/.*UNIT-SOURCES:\(.*\)\*\/.*/\1/p' $(1))
 
 .SECONDEXPANSION:
@@ -76,6 +76,8 @@ $(BUILD)/unit/%: tests/unit/%.c $$(call unit_sources,tests/unit/%.c) $(wildcard 
 	@echo "  CC      $@"; $(CC) $(UNIT_CFLAGS) -o $@ $< $(call unit_sources,$<) -lcmocka
 
 unit: $(UNIT_TESTS)
+
+-include $(UNIT_TESTS:=.d)
 
 # ---------------------------------------------------------------- the two commands
 deps:
