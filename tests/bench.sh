@@ -6,7 +6,7 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 source "$top/tools/qemu.sh"
-out=$top/build/bench
+out=${BENCH_OUT:-$top/build/bench} # BENCH_OUT: somewhere else (e.g. a trial run)
 runs=${RUNS:-3}
 mkdir -p "$out"
 cmdline="console=ttyS0,115200 panic=-1 loglevel=7 postern.test=bench"

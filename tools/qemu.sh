@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced: the one description of the QEMU machine (measurements: docs/platform-notes.md).
 #   qemu_postern_argv ESP.img VARS.fd   → QEMU_ARGV: OVMF → postern.efi on the ESP (copies a fresh VARS.fd)
 #   qemu_direct_argv CMDLINE            → QEMU_ARGV: the same guest kernel booted by QEMU itself (-kernel)
@@ -44,16 +45,29 @@ config_cmdline() { sed -n 's/^[[:space:]]*cmdline[[:space:]]*=[[:space:]]*//p' "
 # stderr filter: QEMU's "TCG doesn't support requested feature" warnings are expected noise.
 qemu_filter_warnings() { grep -v "TCG doesn't support requested feature" >&2 || true; }
 
-# Run helpers (serial/monitor options go in "$@").
+# Run helpers (serial/monitor options go in "$@"). Meant to be started with "&": QEMU runs as a child
+# and a TERM/INT sent to that background job ($!) is passed on to QEMU, so "kill $!" stops it.
 #   qemu_postern ESP.img VARS.fd [qemu args...]     qemu_direct [qemu args incl. -append ...]
+_qemu_run() {
+    local q rc=0
+    "${QEMU_ARGV[@]}" "$@" 2> >(qemu_filter_warnings) &
+    q=$!
+    trap 'kill $q 2>/dev/null' TERM INT
+    wait $q || rc=$?
+    # a trapped signal ends wait early: wait on until QEMU is gone
+    while kill -0 $q 2>/dev/null; do wait $q || rc=$?; done
+    trap - TERM INT
+    return $rc
+}
+
 qemu_postern() {
     local esp=$1 vars=$2
     shift 2
     qemu_postern_argv "$esp" "$vars" || return
-    "${QEMU_ARGV[@]}" "$@" 2> >(qemu_filter_warnings)
+    _qemu_run "$@"
 }
 
 qemu_direct() {
     _qemu_common
-    "${QEMU_ARGV[@]}" -kernel "$GUEST_DIR/vmlinuz" -initrd "$GUEST_DIR/initrd.img" "$@" 2> >(qemu_filter_warnings)
+    _qemu_run -kernel "$GUEST_DIR/vmlinuz" -initrd "$GUEST_DIR/initrd.img" "$@"
 }

@@ -1,67 +1,150 @@
 #!/usr/bin/env bash
 # QEMU integration tests: OVMF → postern.efi → Linux guest, assertions on the serial log.
-#   tests/integration/run.sh [CASE...]     (default: every cases/*.case), 2 at a time
-# Prints "PASS: <case>" / "FAIL: <case> (<why>)" per case and "N passed, N failed" last.
-# A case file (bash) sets: CMDLINE_EXTRA, CONFIG_EDIT (sed script applied to tools/postern.cfg),
-# EXPECT=(regex ...) all of which must appear, REJECT=(regex ...) none of which may, TIMEOUT, SMP.
-set -uo pipefail
+#   tests/integration/run.sh [CASE...]   (default: every cases/*.case), at most $JOBS (2) at a time
+#   CASES_DIR=dir: cases from elsewhere
+#   DIRECT=1 tests/integration/run.sh    boot the guest kernel with QEMU -kernel, no OVMF/Postern: checks
+#                                        the guest image and this harness; "postern:" expectations are dropped
+# Prints "PASS: <case>" / "FAIL: <case> (<why>)" (or "SKIP: ...") per case, "N passed, N failed" last.
+# Each case runs in build/itest/<case>/ (build/itest-direct/ with DIRECT=1): esp.img, vars.fd,
+# postern.cfg, serial.log, qemu.out.
+#
+# A case file cases/NAME.case is bash and may set:
+#   CMDLINE_EXTRA    appended to the config's cmdline (e.g. "postern.test=shell reboot=t")
+#   CONFIG_OVERRIDE  "key = value" lines; each replaces the default config's lines with the same key
+#                    (or is added). CONFIG_WHOLE=1: CONFIG_OVERRIDE is the whole config instead.
+#   CONFIG_EDIT      a sed script applied to the config after that (e.g. to misspell a key)
+#   EXPECT=(re ...)  extended regexes that must all appear in the serial log, in this order
+#   REJECT=(re ...)  regexes that must not appear ("postern: PANIC" always is); the case stops at the first
+#   TIMEOUT (s, default 150: a Postern boot to the guest shell takes ~12 s alone, ~20 s two at a time), SMP
+#   DIRECT_EXPECT / DIRECT_REJECT   replace EXPECT / REJECT with DIRECT=1; DIRECT_SKIP="why" skips the case
+set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 here=$top/tests/integration
+cases_dir=${CASES_DIR:-$here/cases}
+direct=${DIRECT:-0}
+base=$top/build/itest; [ "$direct" = 1 ] && base=$top/build/itest-direct
+source "$top/tools/qemu.sh"
 
-run_case() {
-    local name=$1 dir=$top/build/itest/$1
-    local CMDLINE_EXTRA="" CONFIG_EDIT="" TIMEOUT=240 SMP=1
-    local -a EXPECT=() REJECT=()
-    # shellcheck source=/dev/null
-    source "$here/cases/$name.case"
-    REJECT+=("postern: PANIC")
-    rm -rf "$dir" && mkdir -p "$dir"
-    sed -e "s|^cmdline = .*|& $CMDLINE_EXTRA|" -e "${CONFIG_EDIT:-}" "$top/tools/postern.cfg" > "$dir/postern.cfg"
-    "$top/tools/mkesp.sh" "$dir/esp.img" "$dir/postern.cfg" || { echo "FAIL: $name (could not build the ESP)"; return; }
-    (
-        source "$top/tools/qemu.sh"
-        export SMP
-        exec > "$dir/qemu.out" 2>&1
-        qemu_postern "$dir/esp.img" "$dir/vars.fd" -serial "file:$dir/serial.log" -monitor none
-    ) &
-    local qemu=$! start=$SECONDS missing=""
-    while :; do
-        missing=""
-        for re in "${EXPECT[@]}"; do
-            grep -aqE -- "$re" "$dir/serial.log" 2>/dev/null || { missing="$re"; break; }
-        done
-        [ -z "$missing" ] && break
-        if ! kill -0 $qemu 2>/dev/null; then break; fi
-        if [ $((SECONDS - start)) -ge "$TIMEOUT" ]; then break; fi
-        sleep 1
+# first_missing LOG RE...: print the first regex that does not appear after the previous one's match
+# (same line allowed); print nothing when all appear in order.
+first_missing() {
+    local log=$1 from=1 n re
+    shift
+    for re in "$@"; do
+        n=$(tail -n +"$from" "$log" 2>/dev/null | grep -anE -m1 -- "$re" | cut -d: -f1) || true
+        [ -n "$n" ] || { printf '%s' "$re"; return; }
+        from=$((from + n - 1))
     done
-    sleep 1 # let a line being written finish
-    pkill -P $qemu 2>/dev/null; kill $qemu 2>/dev/null; wait $qemu 2>/dev/null
-    local elapsed=$((SECONDS - start)) why=""
-    [ -n "$missing" ] && why="missing /$missing/ after ${elapsed}s"
-    for re in "${REJECT[@]}"; do
-        if grep -aqE -- "$re" "$dir/serial.log" 2>/dev/null; then why="${why:+$why; }found /$re/"; fi
-    done
-    if [ -z "$why" ]; then
-        echo "PASS: $name (${elapsed}s)"
-    else
-        echo "FAIL: $name ($why)"
-        echo "---- last lines of build/itest/$name/serial.log"
-        tail -n 30 "$dir/serial.log" 2>/dev/null | tr -d '\r' | sed 's/^/    /'
-        echo "----"
-    fi
 }
 
-if [ "${1:-}" = --one ]; then
-    run_case "$2"
-    exit 0
-fi
+first_rejected() {
+    local log=$1 re
+    shift
+    for re in "$@"; do grep -aqE -- "$re" "$log" 2>/dev/null && { printf '%s' "$re"; return; }; done
+    return 0
+}
+
+# make_config OUT: tools/postern.cfg with the case's overrides and its cmdline extras.
+make_config() {
+    local out=$1
+    if [ "${CONFIG_WHOLE:-0}" = 1 ]; then
+        printf '%s\n' "$CONFIG_OVERRIDE" > "$out"
+    else
+        # keys named in the override drop the default's lines for them; the override lines follow
+        awk -v over="$CONFIG_OVERRIDE" 'BEGIN { n = split(over, l, "\n")
+                for (i = 1; i <= n; i++) if (l[i] ~ /=/) { k = l[i]; sub(/[ \t]*=.*/, "", k); gsub(/[ \t]/, "", k); drop[k] = 1 } }
+            { k = $0; sub(/[ \t]*=.*/, "", k); gsub(/[ \t]/, "", k) }
+            !($0 ~ /=/ && k in drop)
+            END { if (over != "") print over }' "$top/tools/postern.cfg" > "$out"
+    fi
+    [ -z "$CONFIG_EDIT" ] || sed -i -e "$CONFIG_EDIT" "$out"
+    [ -z "$CMDLINE_EXTRA" ] || sed -i "s|^\([[:space:]]*cmdline[[:space:]]*=.*\)|\1 $CMDLINE_EXTRA|" "$out"
+}
+
+# run_case NAME: prints the case's report; returns non-zero on failure.
+run_case() {
+    local name=$1 dir=$base/$1
+    local CMDLINE_EXTRA="" CONFIG_OVERRIDE="" CONFIG_WHOLE=0 CONFIG_EDIT="" TIMEOUT=150 SMP=1 DIRECT_SKIP=""
+    local -a EXPECT=() REJECT=()
+    # shellcheck source=/dev/null
+    source "$cases_dir/$name.case"
+    if [ "$direct" = 1 ]; then
+        [ -z "$DIRECT_SKIP" ] || { echo "SKIP: $name ($DIRECT_SKIP)"; return 0; }
+        # Without Postern there are no "postern:" lines to expect.
+        if declare -p DIRECT_EXPECT &>/dev/null; then EXPECT=("${DIRECT_EXPECT[@]}")
+        else local -a e=(); for re in "${EXPECT[@]}"; do [[ $re == postern:* ]] || e+=("$re"); done; EXPECT=("${e[@]}"); fi
+        if declare -p DIRECT_REJECT &>/dev/null; then REJECT=("${DIRECT_REJECT[@]}"); fi
+        [ ${#EXPECT[@]} -gt 0 ] || { echo "SKIP: $name (only hypervisor lines to check)"; return 0; }
+    fi
+    REJECT+=("postern: PANIC")
+    rm -rf "$dir" && mkdir -p "$dir"
+    make_config "$dir/postern.cfg"
+    if [ "$direct" = 1 ]; then
+        SMP=$SMP qemu_direct_argv "$(config_cmdline "$dir/postern.cfg")"
+    else
+        "$top/tools/mkesp.sh" "$dir/esp.img" "$dir/postern.cfg" > "$dir/mkesp.out" 2>&1 ||
+            { echo "FAIL: $name (could not build the ESP: $(tail -n 1 "$dir/mkesp.out"))"; return 1; }
+        SMP=$SMP qemu_postern_argv "$dir/esp.img" "$dir/vars.fd"
+    fi
+    : > "$dir/serial.log"
+    "${QEMU_ARGV[@]}" -serial "file:$dir/serial.log" -monitor none < /dev/null > "$dir/qemu.out" 2>&1 &
+    local qemu=$! start=$SECONDS missing rejected="" why=""
+    while :; do
+        sleep 0.5
+        missing=$(first_missing "$dir/serial.log" "${EXPECT[@]}")
+        rejected=$(first_rejected "$dir/serial.log" "${REJECT[@]}")
+        [ -n "$missing" ] && [ -z "$rejected" ] || break
+        if ! kill -0 $qemu 2>/dev/null; then
+            why=$(grep -v "TCG doesn't support" "$dir/qemu.out" | tail -n 1 || true)
+            why="QEMU exited${why:+: $why}"
+            break
+        fi
+        [ $((SECONDS - start)) -lt "$TIMEOUT" ] || { why="timeout ${TIMEOUT}s"; break; }
+    done
+    sleep 0.5 # a REJECT line may be written right after the last marker
+    kill $qemu 2>/dev/null || true
+    wait $qemu 2>/dev/null || true
+    missing=$(first_missing "$dir/serial.log" "${EXPECT[@]}")
+    rejected=$(first_rejected "$dir/serial.log" "${REJECT[@]}")
+    local elapsed=$((SECONDS - start))
+    if [ -z "$missing" ] && [ -z "$rejected" ]; then
+        echo "PASS: $name (${elapsed}s)"
+        return 0
+    fi
+    [ -z "$missing" ] || why="missing /$missing/ after ${elapsed}s${why:+, $why}"
+    [ -z "$rejected" ] || why="found /$rejected/${why:+; $why}"
+    echo "FAIL: $name ($why)"
+    echo "    ---- last 30 lines of ${dir#"$top"/}/serial.log"
+    # drop carriage returns and the firmware's terminal escape sequences
+    tail -n 30 "$dir/serial.log" | sed -e 's/\r//g' -e 's/\x1b\[[0-9;=?]*[A-Za-z]//g' -e 's/^/    /'
+    echo # the log's last line may lack its newline
+    return 1
+}
 
 cases=("$@")
-[ ${#cases[@]} -eq 0 ] && cases=($(cd "$here/cases" && ls *.case | sed 's/\.case$//'))
-results=$(printf '%s\n' "${cases[@]}" | xargs -P "${JOBS:-2}" -I{} "$0" --one {})
-echo "$results"
-pass=$(grep -c '^PASS: ' <<<"$results")
-fail=$(grep -c '^FAIL: ' <<<"$results")
+[ ${#cases[@]} -gt 0 ] || mapfile -t cases < <(cd "$cases_dir" && ls -- *.case | sed 's/\.case$//')
+for c in "${cases[@]}"; do [ -f "$cases_dir/$c.case" ] || { echo "run.sh: no case $c" >&2; exit 2; }; done
+mkdir -p "$base"
+pass=0 fail=0
+declare -A running=() # pid → case
+# collect: wait for one running case, print its whole report at once (no interleaving), count it.
+collect() {
+    local pid c
+    wait -n -p pid || true
+    c=${running[$pid]:-}
+    [ -n "$c" ] || return 0 # not a case (e.g. the ls that fed mapfile)
+    unset "running[$pid]"
+    # set -e may end run_case before it reports: that is a failure too
+    grep -qE '^(PASS|FAIL|SKIP): ' "$base/$c.report" || echo "FAIL: $c (harness error)" >> "$base/$c.report"
+    cat "$base/$c.report"
+    if grep -q '^PASS: ' "$base/$c.report"; then pass=$((pass + 1)); fi
+    if grep -q '^FAIL: ' "$base/$c.report"; then fail=$((fail + 1)); fi
+}
+for c in "${cases[@]}"; do
+    [ ${#running[@]} -lt "${JOBS:-2}" ] || collect
+    run_case "$c" > "$base/$c.report" 2>&1 &
+    running[$!]=$c
+done
+while [ ${#running[@]} -gt 0 ]; do collect; done
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
