@@ -17,6 +17,7 @@
 #include "boot/memmap.h"
 #include "hv/boot_info.h"
 #include "hv/lib.h"
+#include "hv/linux_boot.h"
 #include "hv/virt.h"
 
 #define EBS_TRIES 8
@@ -119,6 +120,13 @@ static EFI_STATUS load_files(struct loader *l)
     EFI_STATUS st;
 
     st = esp_read(l->root, c->kernel, ~0ull, &bi->kernel);
+    if (!EFI_ERROR(st)) {
+        char why[160];
+        if (linux_boot_check(phys_to_virt(bi->kernel.addr), bi->kernel.size, why, sizeof(why)) != 0) {
+            say(L"%a: %a", c->kernel, why);
+            st = EFI_LOAD_ERROR;
+        }
+    }
     if (!EFI_ERROR(st) && c->initrd[0])
         st = esp_read(l->root, c->initrd, ~0ull, &bi->initrd);
     for (u32 i = 0; !EFI_ERROR(st) && i < c->gmeta_count; i++) {

@@ -244,6 +244,12 @@ static int build_page_tables(const struct guest_mem *gm, char *err, size_t errsz
     return 0;
 }
 
+int linux_boot_check(const u8 *bzimage, u64 bzsize, char *err, size_t errsz)
+{
+    struct bz bz;
+    return parse_bzimage(bzimage, bzsize, &bz, err, errsz);
+}
+
 int linux_boot_prepare(const struct guest_mem *gm, const u8 *bzimage, u64 bzsize,
                        const u8 *initrd, u64 initrd_size, const char *cmdline, gpa_t acpi_rsdp_gpa,
                        struct guest_entry *entry, struct linux_boot_layout *layout,

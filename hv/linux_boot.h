@@ -21,6 +21,10 @@ struct linux_boot_layout {
     u64 initrd_size;
 };
 
+/* Is this a bzImage the 64-bit boot protocol can start? The loader asks before ExitBootServices so a
+ * wrong kernel file is refused while the firmware can still print why. 0, or -1 with a reason. */
+int linux_boot_check(const u8 *bzimage, u64 bzsize, char *err, size_t errsz);
+
 /*
  * Validate bzimage, then lay out the guest: boot_params at GUEST_BOOT_PARAMS_GPA (setup header,
  * e820 map, cmdline, initrd, acpi_rsdp_addr), the kernel at its load address, the initrd at the top
