@@ -20,6 +20,7 @@
 #include "npt.h"
 #include "page_alloc.h"
 #include "panic.h"
+#include "sha256.h"
 #include "vcpu.h"
 
 /* A page of hypervisor memory with a known string, for the isolation test (HC_TEST_CANARY). */
@@ -36,6 +37,19 @@ static void zero_memory(void *p, u64 bytes)
 {
     u64 count = bytes / 8;
     __asm__ volatile("rep stosq" : "+D"(p), "+c"(count) : "a"(0ull) : "memory");
+}
+
+/* The hypervisor's own measurement of what it is about to run (the same SHA-256 that verifies
+ * guarded modules), so the log says exactly which kernel the guest is. */
+static void log_kernel_hash(const struct boot_file *f)
+{
+    u8 h[SHA256_LEN];
+    char hex[2 * SHA256_LEN + 1];
+
+    sha256(phys_to_virt(f->addr), f->size, h);
+    for (int i = 0; i < SHA256_LEN; i++)
+        fmt_snprintf(hex + 2 * i, 3, "%02x", h[i]);
+    LOG("guest kernel %s sha256 %s", f->path, hex);
 }
 
 static u32 bsp_apic_id(void) { return cpuid(1, 0).ebx >> 24; }
@@ -102,6 +116,10 @@ void hv_main(struct boot_info *bi)
     LOG("memory: hypervisor pool 0x%llx+%llu MiB, guest RAM 0x%llx+%llu MiB", (unsigned long long)bi->hv_pool_base,
         (unsigned long long)(bi->hv_pool_size >> 20), (unsigned long long)bi->guest_ram_base,
         (unsigned long long)(bi->guest_ram_size >> 20));
+
+    if (!sha256_init_once())
+        panic("out of hypervisor memory for SHA-256");
+    log_kernel_hash(&bi->kernel);
 
     vcpu_ops = &svm_vcpu_ops;
     if (!vcpu_ops->enable(err, sizeof(err)))
