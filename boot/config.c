@@ -156,7 +156,7 @@ static enum parse_result parse_number(const char *p, size_t n, u64 limit, u64 *o
 /* ---- keys ---- */
 
 enum key_id { KEY_KERNEL, KEY_INITRD, KEY_CMDLINE, KEY_GUEST_RAM, KEY_HV_MEMORY, KEY_SERIAL_PORT,
-              KEY_SERIAL_BAUD, KEY_GMETA, KEY_COUNT };
+              KEY_SERIAL_BAUD, KEY_GMETA, KEY_BIND, KEY_COUNT };
 
 static const char *const key_names[KEY_COUNT] = {
     [KEY_KERNEL] = "kernel",
@@ -167,6 +167,7 @@ static const char *const key_names[KEY_COUNT] = {
     [KEY_SERIAL_PORT] = "serial_port",
     [KEY_SERIAL_BAUD] = "serial_baud",
     [KEY_GMETA] = "gmeta",
+    [KEY_BIND] = "bind",
 };
 
 static const u32 bauds[] = {9600, 19200, 38400, 57600, 115200};
@@ -326,6 +327,67 @@ static int set_cmdline(struct errbuf *e, const char *v, size_t n, char *dst)
     return 0;
 }
 
+/* Names follow the .gmeta rules (docs/gmeta.md): a module name is printable ASCII without spaces,
+ * a privilege name is [a-z0-9_-]. */
+static bool module_char(char ch) { return ch > ' ' && ch <= '~'; }
+static bool privilege_char(char ch) { return (ch >= 'a' && ch <= 'z') || is_digit(ch) || ch == '_' || ch == '-'; }
+
+/* "bind = MODULE PRIVILEGE": the administrator lets one module's metadata hold one privilege. */
+static int set_binding(struct errbuf *e, struct postern_config *c, const char *v, size_t n)
+{
+    size_t m = 0, p0, p = 0;
+    struct boot_binding *b;
+
+    while (m < n && !is_space(v[m]))
+        m++;
+    p0 = m;
+    while (p0 < n && is_space(v[p0]))
+        p0++;
+    while (p0 + p < n && !is_space(v[p0 + p]))
+        p++;
+    if (m == 0 || p == 0 || p0 + p != n) {
+        eb_str(e, "bind needs 'MODULE PRIVILEGE', got ");
+        eb_quoted(e, v, n);
+        return -1;
+    }
+    if (c->binding_count == BOOT_MAX_BINDINGS) {
+        eb_str(e, "too many bind entries (max ");
+        eb_u64(e, BOOT_MAX_BINDINGS);
+        eb_str(e, ")");
+        return -1;
+    }
+    for (size_t i = 0; i < m; i++) {
+        if (!module_char(v[i]) || m > BOOT_MODULE_NAME_MAX - 1) {
+            eb_str(e, "bad module name ");
+            eb_quoted(e, v, m);
+            eb_str(e, " (printable, no spaces, max 55)");
+            return -1;
+        }
+    }
+    for (size_t i = 0; i < p; i++) {
+        if (!privilege_char(v[p0 + i]) || p > BOOT_PRIVILEGE_NAME_MAX - 1) {
+            eb_str(e, "bad privilege name ");
+            eb_quoted(e, v + p0, p);
+            eb_str(e, " ([a-z0-9_-], max 31)");
+            return -1;
+        }
+    }
+    for (u32 i = 0; i < c->binding_count; i++) {
+        b = &c->bindings[i];
+        if (strnlen(b->module, BOOT_MODULE_NAME_MAX) == m && !memcmp(b->module, v, m) &&
+            strnlen(b->privilege, BOOT_PRIVILEGE_NAME_MAX) == p && !memcmp(b->privilege, v + p0, p)) {
+            eb_str(e, "duplicate bind ");
+            eb_quoted(e, v, n);
+            return -1;
+        }
+    }
+    b = &c->bindings[c->binding_count++];
+    memset(b, 0, sizeof(*b));
+    memcpy(b->module, v, m);
+    memcpy(b->privilege, v + p0, p);
+    return 0;
+}
+
 static int set_value(struct errbuf *e, struct postern_config *c, enum key_id key, const char *v, size_t n)
 {
     switch (key) {
@@ -344,6 +406,8 @@ static int set_value(struct errbuf *e, struct postern_config *c, enum key_id key
             return -1;
         c->gmeta_count++;
         return 0;
+    case KEY_BIND:
+        return set_binding(e, c, v, n);
     case KEY_CMDLINE:
         return set_cmdline(e, v, n, c->cmdline);
     case KEY_GUEST_RAM:
@@ -430,7 +494,7 @@ static int parse_line(struct errbuf *e, struct postern_config *c, unsigned line,
         eb_quoted(e, key, key_len);
         return -1;
     }
-    if (seen[k] && k != KEY_GMETA) {
+    if (seen[k] && k != KEY_GMETA && k != KEY_BIND) {
         eb_line(e, line);
         eb_str(e, "duplicate key '");
         eb_str(e, key_names[k]);

@@ -32,6 +32,8 @@ struct postern_config {
     u32 serial_baud;
     char gmeta[BOOT_MAX_GMETA][BOOT_NAME_MAX];
     u32 gmeta_count;
+    struct boot_binding bindings[BOOT_MAX_BINDINGS]; /* "bind = MODULE PRIVILEGE", repeatable */
+    u32 binding_count;
 };
 
 /*

@@ -215,6 +215,8 @@ static void fill_boot_info(struct loader *l)
     const struct postern_config *c = &l->cfg;
 
     memcpy(bi->cmdline, c->cmdline, sizeof(bi->cmdline));
+    memcpy(bi->bindings, c->bindings, sizeof(bi->bindings));
+    bi->binding_count = c->binding_count;
     bi->acpi_rsdp = find_rsdp();
     bi->hv_image_base = (hpa_t)(UINTN)l->li->ImageBase;
     bi->hv_image_size = l->li->ImageSize;

@@ -10,18 +10,27 @@
 #include "types.h"
 
 #define BOOT_INFO_MAGIC 0x4f464e494e524550ull /* "PERNINFO" */
-#define BOOT_INFO_VERSION 1
+#define BOOT_INFO_VERSION 2
 
 #define BOOT_CMDLINE_MAX 2048
 #define BOOT_NAME_MAX 128
 #define BOOT_MAX_GMETA 16
 #define BOOT_MAX_MEM_REGIONS 512
+#define BOOT_MAX_BINDINGS 16
+#define BOOT_MODULE_NAME_MAX 56    /* as in .gmeta: 55 printable characters + NUL */
+#define BOOT_PRIVILEGE_NAME_MAX 32 /* as in .gmeta: 31 of [a-z0-9_-] + NUL */
 
 /* A file the loader read from the ESP, kept in loader-allocated pages. */
 struct boot_file {
     hpa_t addr; /* 0 when absent */
     u64 size;
     char path[BOOT_NAME_MAX];
+};
+
+/* The administrator's decision: module MODULE (by its metadata's name) may hold PRIVILEGE. */
+struct boot_binding {
+    char module[BOOT_MODULE_NAME_MAX];
+    char privilege[BOOT_PRIVILEGE_NAME_MAX];
 };
 
 /* Host memory map, simplified from the UEFI one. */
@@ -49,6 +58,8 @@ struct boot_info {
     struct boot_file initrd;
     struct boot_file gmeta[BOOT_MAX_GMETA];
     u32 gmeta_count;
+    struct boot_binding bindings[BOOT_MAX_BINDINGS];
+    u32 binding_count;
 
     char cmdline[BOOT_CMDLINE_MAX];
 

@@ -62,6 +62,39 @@ static void test_good_config(void **state)
     assert_string_equal(cfg.gmeta[1], "/postern/Other Name.gmeta");
 }
 
+#define BASE "kernel = /k\nguest_ram = 64M\n"
+
+static void test_bindings(void **state)
+{
+    assert_int_equal(parse(BASE "bind = testmod test\nbind = e1000 nic\nbind = e1000 idle\n"), 0);
+    assert_int_equal(cfg.binding_count, 3);
+    assert_string_equal(cfg.bindings[0].module, "testmod");
+    assert_string_equal(cfg.bindings[0].privilege, "test");
+    assert_string_equal(cfg.bindings[2].module, "e1000");
+    assert_string_equal(cfg.bindings[2].privilege, "idle");
+    assert_int_equal(parse(BASE "bind =   m.x_1    p-2  \n"), 0);
+    assert_string_equal(cfg.bindings[0].module, "m.x_1");
+    assert_string_equal(cfg.bindings[0].privilege, "p-2");
+}
+
+static void test_binding_errors(void **state)
+{
+    expect_error(BASE "bind = testmod\n", "postern.cfg:3: bind needs 'MODULE PRIVILEGE', got 'testmod'");
+    expect_error(BASE "bind = a b c\n", "postern.cfg:3: bind needs 'MODULE PRIVILEGE', got 'a b c'");
+    expect_error(BASE "bind = testmod NIC\n", "postern.cfg:3: bad privilege name 'NIC' ([a-z0-9_-], max 31)");
+    expect_error(BASE "bind = testmod test\nbind = testmod test\n",
+                 "postern.cfg:4: duplicate bind 'testmod test'");
+    expect_error(BASE "bind = m 0123456789012345678901234567890123\n",
+                 "postern.cfg:3: bad privilege name '0123456789012345678901234567890123' ([a-z0-9_-], max 31)");
+    expect_error(BASE "bind = m2345678901234567890123456789012345678901234567890123456 p\n",
+                 "postern.cfg:3: bad module name 'm234567890123456789012345678901234567890...' "
+                 "(printable, no spaces, max 55)"); /* long values are quoted shortened */
+    char text[2048] = BASE;
+    for (int i = 0; i <= BOOT_MAX_BINDINGS; i++)
+        snprintf(text + strlen(text), sizeof(text) - strlen(text), "bind = m%d p\n", i);
+    expect_error(text, "postern.cfg:19: too many bind entries (max 16)");
+}
+
 static void test_defaults(void **state)
 {
     assert_int_equal(parse(MINIMAL), 0);
@@ -330,6 +363,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_good_config),
         cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_bindings),
+        cmocka_unit_test(test_binding_errors),
         cmocka_unit_test(test_no_trailing_newline),
         cmocka_unit_test(test_crlf_and_bom),
         cmocka_unit_test(test_comments_and_blank_lines),
