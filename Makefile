@@ -36,8 +36,8 @@ HV_OBJS   := $(HV_SRCS:%.c=$(BUILD)/efi/%.o)
 ASM_OBJS  := $(ASM_SRCS:%.asm=$(BUILD)/efi/%.o)
 EFI_OBJS  := $(BOOT_OBJS) $(HV_OBJS) $(ASM_OBJS) $(MBEDTLS_OBJS)
 
-.PHONY: all efi guest unit test run bench deps clean integration
-all: efi guest unit
+.PHONY: all efi guest unit test run bench deps clean integration christoize
+all: efi guest christoize unit
 
 efi: $(BUILD)/postern.efi
 
@@ -71,17 +71,23 @@ $(BUILD)/postern.efi: $(BUILD)/postern.so
 guest:
 	$(MAKE) -C guest-images BUILD=$(abspath $(BUILD))/guest
 
+# ---------------------------------------------------------------- christoize (host tool)
+christoize:
+	$(MAKE) -C christoize BUILD=$(abspath $(BUILD))/christoize
+
 # ---------------------------------------------------------------- host unit tests
 # Each tests/unit/test_*.c names the sources it links in a line "UNIT-SOURCES: a.c b.c".
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(wildcard tests/unit/test_*.c))
 UNIT_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -Wno-unused-parameter -I. -Ihv -Itests/unit \
     -DHOST_TEST -fsanitize=address,undefined -fno-sanitize-recover=undefined -MMD -MP
 unit_sources = $(shell sed -n 's/.*UNIT-SOURCES:\(.*\)\*\/.*/\1/p' $(1))
+# ... and, optionally, a line "UNIT-LIBS: -lfoo" for host libraries it needs.
+unit_libs = $(shell sed -n 's/.*UNIT-LIBS:\(.*\)\*\/.*/\1/p' $(1))
 
 .SECONDEXPANSION:
 $(BUILD)/unit/%: tests/unit/%.c $$(call unit_sources,tests/unit/%.c) $(wildcard hv/*.h tests/unit/*.h boot/*.h arch/x86_64/*.h arch/x86_64/svm/*.h)
 	@mkdir -p $(dir $@)
-	@echo "  CC      $@"; $(CC) $(UNIT_CFLAGS) -o $@ $< $(call unit_sources,$<) -lcmocka
+	@echo "  CC      $@"; $(CC) $(UNIT_CFLAGS) -o $@ $< $(call unit_sources,$<) $(call unit_libs,$<) -lcmocka
 
 unit: $(UNIT_TESTS)
 

@@ -1,0 +1,179 @@
+/* christoize — turns a Linux kernel module into a guarded module (tech report §4.2).
+ * This stage: `christoize analyze`, the analysis of the compiled module object. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis.h"
+#include "elfobj.h"
+#include "report.h"
+
+#define EXIT_BADINPUT 1
+#define EXIT_USAGE 2
+
+static const char *prog = "christoize";
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: %s analyze MODULE.o|MODULE.ko [options]\n"
+            "       %s --help | --version\n"
+            "\n"
+            "analyze: list a kernel module's entry points (functions the kernel can call), its exits\n"
+            "(undefined kernel functions it calls: ld --wrap candidates), the undefined data it uses, and\n"
+            "the text the kernel rewrites when loading it (relocations, ftrace, alternatives, retpolines,\n"
+            "return thunks, jump labels, static calls, paravirt, LOCK prefixes).\n"
+            "\n"
+            "options:\n"
+            "  --entries-add NAME[,NAME...]     also treat these module functions as entry points\n"
+            "  --entries-remove NAME[,NAME...]  drop these from the entry points (not init/cleanup)\n"
+            "  --entries-file FILE              lines '+name' (add), '-name' (remove), 'name' (add), '#' comments\n"
+            "  --format text|json               output format (default text)\n"
+            "  -o, --output FILE                write the report to FILE instead of stdout\n"
+            "  -h, --help                       this text\n"
+            "\n"
+            "Overrides apply in order: --entries-file, then --entries-add, then --entries-remove.\n"
+            "exit status: 0 success, 1 bad input (missing file, not an x86-64 kernel module object,\n"
+            "bad override), 2 usage error. See docs/christoize.md.\n",
+            prog, prog);
+}
+
+static int apply_list(struct ca_result *r, const char *list, int remove)
+{
+    char *copy = strdup(list), *save = NULL, err[1024];
+    if (!copy)
+        return -1;
+    for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        while (*t == ' ')
+            t++;
+        if (!*t)
+            continue;
+        if ((remove ? ca_entries_remove : ca_entries_add)(r, t, err, sizeof(err))) {
+            fprintf(stderr, "%s: %s\n", prog, err);
+            free(copy);
+            return -1;
+        }
+    }
+    free(copy);
+    return 0;
+}
+
+static int cmd_analyze(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"entries-add", required_argument, NULL, 'a'},
+        {"entries-remove", required_argument, NULL, 'r'},
+        {"entries-file", required_argument, NULL, 'f'},
+        {"format", required_argument, NULL, 'F'},
+        {"output", required_argument, NULL, 'o'},
+        {"help", no_argument, NULL, 'h'},
+        {0, 0, 0, 0},
+    };
+    /* lists may be repeated: keep every occurrence, in order */
+    const char **adds = calloc((size_t)argc, sizeof(*adds)), **rems = calloc((size_t)argc, sizeof(*rems));
+    size_t nadd = 0, nrem = 0;
+    const char *file = NULL, *format = "text", *out = NULL;
+    int c, rc = EXIT_USAGE;
+    if (!adds || !rems) {
+        fprintf(stderr, "%s: out of memory\n", prog);
+        goto done;
+    }
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'a': adds[nadd++] = optarg; break;
+        case 'r': rems[nrem++] = optarg; break;
+        case 'f':
+            if (file) {
+                fprintf(stderr, "%s analyze: --entries-file given twice\n", prog);
+                goto done;
+            }
+            file = optarg;
+            break;
+        case 'F': format = optarg; break;
+        case 'o': out = optarg; break;
+        case 'h': usage(stdout); rc = 0; goto done;
+        default:
+            fprintf(stderr, "Try '%s --help'.\n", prog);
+            goto done;
+        }
+    }
+    if (strcmp(format, "text") && strcmp(format, "json")) {
+        fprintf(stderr, "%s analyze: --format must be text or json, not '%s'\n", prog, format);
+        goto done;
+    }
+    if (optind != argc - 1) {
+        fprintf(stderr, "%s analyze: %s\nTry '%s --help'.\n", prog,
+                optind >= argc ? "missing MODULE.o|MODULE.ko" : "exactly one module object expected", prog);
+        goto done;
+    }
+
+    const char *path = argv[optind];
+    struct co_object obj;
+    struct ca_result res;
+    char err[1024];
+    rc = EXIT_BADINPUT;
+    if (co_open(path, &obj, err, sizeof(err)) != CO_OK) {
+        fprintf(stderr, "%s: %s\n", prog, err);
+        goto done;
+    }
+    if (ca_analyze(&obj, &res, err, sizeof(err))) {
+        fprintf(stderr, "%s: %s\n", prog, err);
+        co_close(&obj);
+        goto done;
+    }
+    int bad = 0;
+    if (file && ca_entries_file(&res, file, err, sizeof(err))) {
+        fprintf(stderr, "%s: %s\n", prog, err);
+        bad = 1;
+    }
+    for (size_t i = 0; !bad && i < nadd; i++)
+        bad = apply_list(&res, adds[i], 0) != 0;
+    for (size_t i = 0; !bad && i < nrem; i++)
+        bad = apply_list(&res, rems[i], 1) != 0;
+    if (!bad) {
+        FILE *f = out ? fopen(out, "w") : stdout;
+        if (!f) {
+            perror(out);
+            bad = 1;
+        } else {
+            if (!strcmp(format, "json"))
+                report_json(f, &res);
+            else
+                report_text(f, &res);
+            if ((out ? fclose(f) : fflush(f)) != 0) {
+                perror(out ? out : "stdout");
+                bad = 1;
+            }
+        }
+    }
+    ca_free(&res);
+    co_close(&obj);
+    rc = bad ? EXIT_BADINPUT : 0;
+done:
+    free(adds);
+    free(rems);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("christoize 0.1 (analysis stage)\n");
+        return 0;
+    }
+    if (!strcmp(argv[1], "analyze"))
+        return cmd_analyze(argc - 1, argv + 1);
+    fprintf(stderr, "%s: unknown command '%s' (the only command so far is 'analyze')\nTry '%s --help'.\n", prog,
+            argv[1], prog);
+    return EXIT_USAGE;
+}
