@@ -4,6 +4,7 @@
  */
 #include "exits.h"
 #include "arch/x86_64/cpu.h"
+#include "border.h"
 #include "cpuid_policy.h"
 #include "hypercall.h"
 #include "lib.h"
@@ -60,6 +61,7 @@ bool exit_msr(struct vcpu *v, bool write)
             return true;
         }
         if (value & ~EFER_GUEST_WRITABLE) {
+            border_before_inject(v, VEC_GP);
             vcpu_ops->inject_exception(v, VEC_GP, true, 0);
             return false;
         }
@@ -84,6 +86,7 @@ bool exit_msr(struct vcpu *v, bool write)
     default:
         /* Only the MSRs above are intercepted; anything else here is a backend bug or an MSR
          * outside the permission map's ranges (those always exit): behave like a missing MSR. */
+        border_before_inject(v, VEC_GP);
         vcpu_ops->inject_exception(v, VEC_GP, true, 0);
         return false;
     }
@@ -106,6 +109,8 @@ bool exit_hypercall(struct vcpu *v)
         v->regs[REG_RAX] = HC_OK;
         break;
     default:
+        if (border_is_hypercall(nr))
+            return border_hypercall(v, nr);
         v->regs[REG_RAX] = (u64)(s64)HC_ENOSYS;
         break;
     }
@@ -197,12 +202,15 @@ void exit_nested_fault(struct vcpu *v, gpa_t gpa, bool write, bool fetch)
 {
     static u64 faults;
 
+    if (border_nested_fault(v, gpa, write))
+        return;
     /* Nothing is mapped there: the address is neither guest RAM nor a device the guest may
      * reach (the hypervisor's own memory is such an address). The access faults in the guest. */
     if (++faults <= 16 || faults % 1024 == 0)
         LOG("blocked guest %s of unmapped guest-physical 0x%llx at rip 0x%llx (cpl %u): #GP injected",
             fetch ? "fetch" : write ? "write" : "read", (unsigned long long)gpa, (unsigned long long)v->regs[REG_RIP],
             vcpu_ops->cpl(v));
+    border_before_inject(v, VEC_GP);
     vcpu_ops->inject_exception(v, VEC_GP, true, 0);
 }
 
@@ -216,6 +224,7 @@ bool exit_hlt(struct vcpu *v)
         return false;
     }
     ev = vcpu_ops->wait_for_event(v);
+    border_before_inject(v, ev == WAIT_NMI ? 2 : (u8)ev);
     if (ev == WAIT_NMI)
         vcpu_ops->inject_nmi(v);
     else
@@ -233,6 +242,7 @@ void exit_triple_fault(struct vcpu *v)
 void exit_forbidden_insn(struct vcpu *v, const char *name)
 {
     LOG("guest executed %s at rip 0x%llx: #UD injected", name, (unsigned long long)v->regs[REG_RIP]);
+    border_before_inject(v, VEC_UD);
     vcpu_ops->inject_exception(v, VEC_UD, false, 0);
 }
 

@@ -22,6 +22,11 @@ void exit_forbidden_insn(struct vcpu *v, const char *name);
 /* Anything the hypervisor did not ask for, or a VM entry the CPU refused: logged, guest stopped. */
 void exit_unexpected(struct vcpu *v, const char *what, u64 code, u64 info1, u64 info2);
 
+/* Border control's intercepts while a vCPU is privileged (hv/border.c). */
+void exit_watched_exception(struct vcpu *v, u8 vector, bool has_error, u32 error, u64 cr2);
+void exit_watched_interrupt(struct vcpu *v, bool nmi);
+void exit_watched_iret(struct vcpu *v);
+
 /* Stop the guest for good (it powered off, triple-faulted, ...). The hypervisor stays up. */
 void vcpu_stop(struct vcpu *v, const char *reason);
 

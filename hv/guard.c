@@ -649,7 +649,7 @@ static enum guard_verdict on_in_ret(struct guard *g, const struct guard_event *e
         return suspicious(g, ev, res, GUARD_SUSP_STACK_MISMATCH, m, "border-out call at this RSP was another module's", 0, ev->rsp);
     if (ev->u.call.ret_slot != fr.ret_slot)
         return suspicious(g, ev, res, GUARD_SUSP_STACK_MISMATCH, m, "return-address slot moved", fr.ret_slot, ev->u.call.ret_slot);
-    if (ev->u.call.ret_addr != fr.ret_addr)
+    if (!g->cfg.restore_return_address && ev->u.call.ret_addr != fr.ret_addr)
         return suspicious(g, ev, res, GUARD_SUSP_STACK_MISMATCH, m, "return address changed during border-out call", fr.ret_addr, ev->u.call.ret_addr);
     if (g->cfg.check_callee_saved)
         for (u32 i = 0; i < GUARD_NCALLEE; i++)

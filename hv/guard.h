@@ -32,7 +32,7 @@
 #define GUARD_MAX_PRIVS     4                  /* privileges bound to one module */
 #define GUARD_MAX_FRAMES    128                /* outstanding border-out frames per VM */
 #define GUARD_LOG_SIZE      64                 /* suspicious-activity ring */
-#define GUARD_NAME_MAX      32                 /* module name, including the NUL */
+#define GUARD_NAME_MAX      56                 /* module name, including the NUL (as in .gmeta) */
 #define GUARD_HASH_LEN      32                 /* SHA-256 */
 #define GUARD_MAX_TEXT      MiB(16)            /* module text length limit */
 #define GUARD_HYPERCALL_LEN 3                  /* VMMCALL / VMCALL: 0f 01 d9 / 0f 01 c1 */
@@ -226,6 +226,11 @@ struct guard_vcpu {
 struct guard_config {
     bool check_callee_saved;   /* border-in ret: rbx rbp r12-r15 must be what they were */
     bool check_stack_digest;   /* border-in ret: the caller's stack digest must match */
+    /* Postern's wrappers park their own continuation in the return-address slot while the kernel
+     * runs (so stack arguments keep their places), and the hypervisor writes the recorded return
+     * address back from res->ret_addr: the slot's value at border-in ret is then not compared.
+     * Tampering with it can only redirect the kernel's own, unprivileged return. */
+    bool restore_return_address;
 };
 
 struct guard_stats {

@@ -10,7 +10,16 @@
 #define HC_PREFIX          0x50530000u
 #define HC_VERSION         0x50530000u /* RBX = ABI version */
 #define HC_TEST_CANARY     0x50530001u /* RBX = host-physical address of the canary page (tests) */
-/* 0x50530100-0x505301ff: guarded-module registration and border crossings (docs/hypercalls.md). */
+#define HC_TEST_PRIVILEGED 0x50530010u /* RBX = 1 if this vCPU holds the `test` privilege now, else 0 */
+
+/* Guarded modules (docs/border-control.md): only from CPL 0, only from a site listed in the
+ * module's metadata. The wrappers christoize generates preserve every register around them. */
+#define HC_GUARD_INIT      0x50530100u /* RBX = GVA of the claimed SHA-256 of the module's text */
+#define HC_GUARD_DEINIT    0x50530101u
+#define HC_BORDER_IN_CALL  0x50530102u /* entry wrapper: raise */
+#define HC_BORDER_OUT_RET  0x50530103u /* entry wrapper: lower, restore the kernel's return address */
+#define HC_BORDER_OUT_CALL 0x50530104u /* exit wrapper: lower, record the module's return address */
+#define HC_BORDER_IN_RET   0x50530105u /* exit wrapper: check the frame, raise, restore that address */
 
 #define HC_ABI_VERSION 1
 

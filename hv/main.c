@@ -6,6 +6,7 @@
  */
 #include "boot_info.h"
 #include "acpi_guest.h"
+#include "border.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/traps.h"
 #include "drivers/uart/uart16550.h"
@@ -22,13 +23,14 @@
 #include "panic.h"
 #include "sha256.h"
 #include "vcpu.h"
+#include "vm.h"
 
 /* A page of hypervisor memory with a known string, for the isolation test (HC_TEST_CANARY). */
 const char hv_canary[PAGE_SIZE] __attribute__((aligned(PAGE_SIZE))) = HV_CANARY_STRING;
 
 const struct vcpu_ops *vcpu_ops;
 static struct vcpu vcpu0;
-static struct npt guest_npt;
+struct vm vm0;
 
 static hpa_t alloc_table_page(void) { return page_alloc(&hv_pages, 1, 1); }
 
@@ -59,9 +61,9 @@ static void build_nested_map(const struct boot_info *bi, const struct guest_mem 
     struct phys_range win[PHYSMAP_MAX_WINDOWS];
     int n;
 
-    if (!npt_init(&guest_npt, &npt_format_x86, alloc_table_page))
+    if (!npt_init(&vm0.npt, &npt_format_x86, alloc_table_page))
         panic("out of hypervisor memory for the nested page tables");
-    if (!npt_map(&guest_npt, 0, gm->hpa, gm->size, NPT_RWX))
+    if (!npt_map(&vm0.npt, 0, gm->hpa, gm->size, NPT_RWX))
         panic("out of hypervisor memory mapping guest RAM");
     n = physmap_device_windows(bi->mem, bi->mem_count, gm->size, win, PHYSMAP_MAX_WINDOWS);
     if (n < 0)
@@ -69,7 +71,7 @@ static void build_nested_map(const struct boot_info *bi, const struct guest_mem 
     for (int i = 0; i < n; i++) {
         LOG("device window 0x%llx-0x%llx passed through", (unsigned long long)win[i].base,
             (unsigned long long)(win[i].base + win[i].size - 1));
-        if (!npt_map(&guest_npt, win[i].base, win[i].base, win[i].size, NPT_READ | NPT_WRITE | NPT_UNCACHED))
+        if (!npt_map(&vm0.npt, win[i].base, win[i].base, win[i].size, NPT_READ | NPT_WRITE | NPT_UNCACHED))
             panic("out of hypervisor memory mapping device windows");
     }
     for (u32 i = 0; i < acpi->ecam_count; i++) {
@@ -81,17 +83,18 @@ static void build_nested_map(const struct boot_info *bi, const struct guest_mem 
         }
         LOG("PCI config window 0x%llx-0x%llx passed through", (unsigned long long)w->base,
             (unsigned long long)(w->base + w->size - 1));
-        if (!npt_map(&guest_npt, w->base, w->base, w->size, NPT_READ | NPT_WRITE | NPT_UNCACHED))
+        if (!npt_map(&vm0.npt, w->base, w->base, w->size, NPT_READ | NPT_WRITE | NPT_UNCACHED))
             panic("out of hypervisor memory mapping PCI config windows");
     }
     LOG("nested page tables: guest RAM 0x0-0x%llx -> host 0x%llx, %llu table pages",
-        (unsigned long long)(gm->size - 1), (unsigned long long)gm->hpa, (unsigned long long)guest_npt.tables);
+        (unsigned long long)(gm->size - 1), (unsigned long long)gm->hpa, (unsigned long long)vm0.npt.tables);
 }
 
 static NORETURN void guest_gone(struct vcpu *v)
 {
     LOG("%s", v->stop_reason ? v->stop_reason : "guest stopped");
     vcpu_ops->report_exits(v);
+    border_report();
     LOG("hypervisor alive: guest stopped, machine left running (reset or power off the box to restart)");
     cpu_halt_forever();
 }
@@ -99,7 +102,7 @@ static NORETURN void guest_gone(struct vcpu *v)
 void hv_main(struct boot_info *bi)
 {
     char err[160];
-    struct guest_mem gm;
+    struct guest_mem *gm = &vm0.mem;
     struct acpi_guest_info acpi;
     struct guest_entry entry;
     struct linux_boot_layout layout;
@@ -125,17 +128,17 @@ void hv_main(struct boot_info *bi)
     if (!vcpu_ops->enable(err, sizeof(err)))
         panic("%s", err);
 
-    gm.hpa = bi->guest_ram_base;
-    gm.hva = phys_to_virt(bi->guest_ram_base);
-    gm.size = bi->guest_ram_size;
-    zero_memory(gm.hva, gm.size);
+    gm->hpa = bi->guest_ram_base;
+    gm->hva = phys_to_virt(bi->guest_ram_base);
+    gm->size = bi->guest_ram_size;
+    zero_memory(gm->hva, gm->size);
 
-    if (acpi_guest_build(&gm, bi->acpi_rsdp, bsp_apic_id(), &acpi, err, sizeof(err)) != 0)
+    if (acpi_guest_build(gm, bi->acpi_rsdp, bsp_apic_id(), &acpi, err, sizeof(err)) != 0)
         panic("guest ACPI tables: %s", err);
     LOG("guest ACPI: RSDP at 0x%llx, %u of %u CPUs visible, PM1a_CNT port 0x%x",
         (unsigned long long)acpi.rsdp_gpa, acpi.cpus_kept, acpi.cpus_in_madt, acpi.pm1a_cnt_port);
 
-    if (linux_boot_prepare(&gm, phys_to_virt(bi->kernel.addr), bi->kernel.size,
+    if (linux_boot_prepare(gm, phys_to_virt(bi->kernel.addr), bi->kernel.size,
                            bi->initrd.addr ? phys_to_virt(bi->initrd.addr) : NULL, bi->initrd.size, bi->cmdline,
                            acpi.rsdp_gpa, &entry, &layout, err, sizeof(err)) != 0)
         panic("guest kernel %s: %s", bi->kernel.path, err);
@@ -144,9 +147,10 @@ void hv_main(struct boot_info *bi)
         (unsigned long long)layout.initrd_gpa, (unsigned long long)(layout.initrd_size >> 10),
         (unsigned long long)entry.rip);
 
-    build_nested_map(bi, &gm, &acpi);
+    build_nested_map(bi, gm, &acpi);
+    border_init(bi);
 
-    if (!vcpu_ops->create(v, &entry, guest_npt.root, err, sizeof(err)))
+    if (!vcpu_ops->create(v, &entry, vm0.npt.root, err, sizeof(err)))
         panic("%s", err);
     exits_watch_ports(v, acpi.pm1a_cnt_port, acpi.pm1b_cnt_port);
     panic_set_vcpu(v);

@@ -27,6 +27,13 @@ enum vcpu_state {
 
 struct vm;
 
+/* Intercepts border control switches while a vCPU holds a module's privilege (docs/border-control.md). */
+enum vcpu_watch {
+    WATCH_INTERRUPTS = BIT(0), /* external interrupts and NMIs exit before delivery */
+    WATCH_EXCEPTIONS = BIT(1), /* guest exceptions exit before delivery */
+    WATCH_IRET = BIT(2),       /* IRET exits before it executes */
+};
+
 struct vcpu {
     u64 regs[VCPU_NREGS];
     u32 id;
@@ -55,6 +62,10 @@ struct vcpu_ops {
     void (*inject_exception)(struct vcpu *v, u8 vector, bool has_error, u32 error);
     void (*inject_interrupt)(struct vcpu *v, u8 vector);
     void (*inject_nmi)(struct vcpu *v);
+    /* Deliver an exception the hypervisor intercepted, as the CPU would have (CR2 for #PF). */
+    void (*reinject_exception)(struct vcpu *v, u8 vector, bool has_error, u32 error, u64 cr2);
+    /* Which border-control intercepts are on (a mask of enum vcpu_watch). */
+    void (*set_watch)(struct vcpu *v, u32 watch);
     /* The nested page tables changed: drop cached translations before the next entry. */
     void (*flush_nested_tlb)(struct vcpu *v);
     u8 (*cpl)(struct vcpu *v);

@@ -456,6 +456,25 @@ static void test_return_address_tampering(void **state)
     refused(&e, GUARD_SUSP_UNMATCHED, "gm");
 }
 
+static void test_restored_return_address(void **state)
+{
+    /* Postern's wrappers park their continuation in the slot; the hypervisor resumes the module at
+     * the address recorded at the border-out call, whatever the slot holds by then. */
+    fixture(&(struct guard_config){ .check_callee_saved = true, .restore_return_address = true });
+    enter_and_call_out(100);
+    struct guard_event e = ev_call(GUARD_EV_IN_RET, 0, BASE + S_XIN, RSP1, 0xffffffff81234567ull, 100);
+    struct guard_result r;
+    assert_int_equal(guard_event(&G, &e, &r), GUARD_OK);
+    assert_int_equal(r.ret_addr, RET1);
+    assert_true(held(0));
+    /* the other checks still hold: a moved stack is refused */
+    fixture(&(struct guard_config){ .check_callee_saved = true, .restore_return_address = true });
+    enter_and_call_out(100);
+    e = ev_call(GUARD_EV_IN_RET, 0, BASE + S_XIN, RSP1 + 16, RET1, 100);
+    refused(&e, GUARD_SUSP_UNMATCHED, "gm");
+    assert_false(held(0));
+}
+
 static void test_stack_mismatches(void **state)
 {
     struct guard_event e;
@@ -1147,6 +1166,7 @@ int main(void)
         cmocka_unit_test_setup(test_cross_module, setup),
         cmocka_unit_test_setup(test_bad_sites, setup),
         cmocka_unit_test_setup(test_return_address_tampering, setup),
+        cmocka_unit_test_setup(test_restored_return_address, setup),
         cmocka_unit_test_setup(test_stack_mismatches, setup),
         cmocka_unit_test_setup(test_checks_off, setup),
         cmocka_unit_test_setup(test_stack_ranges, setup),

@@ -216,6 +216,31 @@ static void svm_inject_nmi(struct vcpu *v)
     to_svm(v)->vmcb->control.event_inj = 2 | EVENTINJ_TYPE_NMI | EVENTINJ_VALID;
 }
 
+static void svm_reinject_exception(struct vcpu *v, u8 vector, bool has_error, u32 error, u64 cr2)
+{
+    if (vector == VEC_PF)
+        to_svm(v)->vmcb->save.cr2 = cr2;
+    svm_inject_exception(v, vector, has_error, error);
+}
+
+/* Exceptions that are faults with a well-defined RIP and can be re-delivered unchanged; #DB, #BP
+ * and #OF (traps), #NMI (own intercept) and #MC (the host's) are left alone. */
+#define WATCHED_EXCEPTIONS (BIT(0) | BIT(5) | BIT(6) | BIT(7) | BIT(10) | BIT(11) | BIT(12) | BIT(13) | \
+                            BIT(14) | BIT(16) | BIT(17) | BIT(19))
+
+static void svm_set_watch(struct vcpu *v, u32 watch)
+{
+    struct vmcb_control *c = &to_svm(v)->vmcb->control;
+    u32 misc = c->intercept_misc1 & ~(INTERCEPT_INTR | INTERCEPT_NMI | INTERCEPT_IRET);
+
+    if (watch & WATCH_INTERRUPTS)
+        misc |= INTERCEPT_INTR | INTERCEPT_NMI;
+    if (watch & WATCH_IRET)
+        misc |= INTERCEPT_IRET;
+    c->intercept_misc1 = misc;
+    c->intercept_exceptions = (watch & WATCH_EXCEPTIONS) ? WATCHED_EXCEPTIONS : 0;
+}
+
 static void svm_flush_nested_tlb(struct vcpu *v)
 {
     /* Without FlushByAsid (QEMU's TCG) the whole TLB goes; that is also correct on hardware. */
@@ -273,6 +298,8 @@ const struct vcpu_ops svm_vcpu_ops = {
     .inject_exception = svm_inject_exception,
     .inject_interrupt = svm_inject_interrupt,
     .inject_nmi = svm_inject_nmi,
+    .reinject_exception = svm_reinject_exception,
+    .set_watch = svm_set_watch,
     .flush_nested_tlb = svm_flush_nested_tlb,
     .cpl = svm_cpl,
     .cr = svm_cr,

@@ -68,6 +68,26 @@ static void on_npf(struct vcpu *v, struct vmcb *vmcb)
     exit_nested_fault(v, vmcb->control.exit_info2, err & NPF_WRITE, err & NPF_FETCH);
 }
 
+static bool exception_has_error_code(u8 vector)
+{
+    return vector == 8 || (vector >= 10 && vector <= 14) || vector == 17 || vector == 21 || vector == 29 ||
+           vector == 30;
+}
+
+/* Only while border control watches a privileged vCPU: the exception has not been delivered. */
+static void on_exception(struct vcpu *v, struct vmcb *vmcb)
+{
+    u8 vector = (u8)(vmcb->control.exit_code - SVM_EXIT_EXCP_BASE);
+    exit_watched_exception(v, vector, exception_has_error_code(vector), (u32)vmcb->control.exit_info1,
+                           vmcb->control.exit_info2);
+}
+
+/* The interrupt or NMI stays pending and is delivered at the next VMRUN once the watch is off. */
+static void on_intr(struct vcpu *v, struct vmcb *vmcb) { exit_watched_interrupt(v, false); }
+static void on_nmi(struct vcpu *v, struct vmcb *vmcb) { exit_watched_interrupt(v, true); }
+/* §15.9: the IRET intercept is taken before the IRET executes; RIP points at it. */
+static void on_iret(struct vcpu *v, struct vmcb *vmcb) { exit_watched_iret(v); }
+
 static void on_shutdown(struct vcpu *v, struct vmcb *vmcb) { exit_triple_fault(v); }
 static void on_vmrun(struct vcpu *v, struct vmcb *vmcb) { exit_forbidden_insn(v, "VMRUN"); }
 static void on_vmload(struct vcpu *v, struct vmcb *vmcb) { exit_forbidden_insn(v, "VMLOAD"); }
@@ -83,6 +103,10 @@ struct svm_exit_entry {
 };
 
 static const struct svm_exit_entry svm_exit_table[SVM_EXIT_TABLE_SIZE] = {
+    [SVM_EXIT_EXCP_BASE ... SVM_EXIT_EXCP_LAST] = {on_exception, "exception"},
+    [SVM_EXIT_INTR] = {on_intr, "intr"},
+    [SVM_EXIT_NMI] = {on_nmi, "nmi"},
+    [SVM_EXIT_IRET] = {on_iret, "iret"},
     [SVM_EXIT_CPUID] = {on_cpuid, "cpuid"},
     [SVM_EXIT_MSR] = {on_msr, "msr"},
     [SVM_EXIT_VMMCALL] = {on_vmmcall, "vmmcall"},

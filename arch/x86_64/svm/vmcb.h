@@ -13,6 +13,7 @@
 #define INTERCEPT_SMI       BIT(2)
 #define INTERCEPT_INIT      BIT(3)
 #define INTERCEPT_CPUID     BIT(18)
+#define INTERCEPT_IRET      BIT(20)
 #define INTERCEPT_INVD      BIT(22)
 #define INTERCEPT_HLT       BIT(24)
 #define INTERCEPT_INVLPGA   BIT(26)
@@ -48,7 +49,9 @@
 #define SVM_EXIT_NMI       0x061
 #define SVM_EXIT_SMI       0x062
 #define SVM_EXIT_INIT      0x063
+#define SVM_EXIT_EXCP_LAST 0x05f
 #define SVM_EXIT_CPUID     0x072
+#define SVM_EXIT_IRET      0x074
 #define SVM_EXIT_INVD      0x076
 #define SVM_EXIT_HLT       0x078
 #define SVM_EXIT_INVLPGA   0x07a

@@ -1,0 +1,560 @@
+/*
+ * Border control in the exit path: what the guarded-module hypercalls, the intercepts a privileged
+ * vCPU runs under, and writes to protected module text become (docs/border-control.md).
+ *
+ * The state machine (guard.c) decides; this file reads the guest (every pointer through the
+ * guest's own page tables and gmem_ptr), write-protects module text in the nested page tables,
+ * hashes it, posts one event per exit, and applies the result: registers, intercepts, the log.
+ *
+ * The wrappers christoize generates park their own continuation in the caller's return-address
+ * slot, so a return address never travels through guest memory while the other side runs: the
+ * hypervisor records it at the first hypercall of a crossing and, at the second, performs the
+ * wrapper's remaining `pop %rax; ret` itself with the recorded address. Nothing the kernel does
+ * to the stack in between can choose where the module resumes.
+ */
+#include "border.h"
+#include "arch/x86_64/cpu.h"
+#include "exits.h"
+#include "gmeta.h"
+#include "gva.h"
+#include "hypercall.h"
+#include "lib.h"
+#include "log.h"
+#include "sha256.h"
+#include "vm.h"
+
+#define MAX_PROTECTED_PAGES 8192 /* 32 MiB of module text */
+#define MAX_PARKED 256           /* return addresses held across crossings */
+#define IRETQ_FRAME_LEN 40       /* RIP, CS, RFLAGS, RSP, SS */
+
+struct protected_page {
+    gpa_t gpa;
+    int module;
+};
+
+/* A return address the hypervisor holds while the other side of a crossing runs. */
+struct parked {
+    u64 slot; /* GVA of the return-address slot (the key) */
+    u64 addr;
+    bool used;
+};
+
+static struct gmeta meta[GUARD_MAX_MODULES];
+static struct guard_site_desc site_desc[GUARD_MAX_MODULES][GUARD_MAX_SITES];
+static struct protected_page protected_pages[MAX_PROTECTED_PAGES];
+static u32 nprotected;
+static struct parked parked[MAX_PARKED];
+
+/* ------------------------------------------------------------------ set-up */
+
+static enum guard_site_kind site_kind(u8 gmeta_kind)
+{
+    switch (gmeta_kind) {
+    case GMETA_SITE_INIT: return GUARD_SITE_INIT;
+    case GMETA_SITE_DEINIT: return GUARD_SITE_DEINIT;
+    case GMETA_SITE_BORDER_IN_CALL: return GUARD_SITE_IN_CALL;
+    case GMETA_SITE_BORDER_OUT_RET: return GUARD_SITE_OUT_RET;
+    case GMETA_SITE_BORDER_OUT_CALL: return GUARD_SITE_OUT_CALL;
+    default: return GUARD_SITE_IN_RET;
+    }
+}
+
+static void add_module(const struct boot_info *bi, const struct boot_file *f)
+{
+    char err[160];
+    struct gmeta m;
+    struct guard_module_desc d;
+    int idx;
+
+    if (gmeta_parse(phys_to_virt(f->addr), f->size, &m, err, sizeof(err)) != 0) {
+        LOG("guard: metadata %s refused: %s", f->path, err);
+        return;
+    }
+    if (m.site_count > GUARD_MAX_SITES) {
+        LOG("guard: metadata %s refused: %u sites, at most %u", f->path, m.site_count, GUARD_MAX_SITES);
+        return;
+    }
+    /* The next free slot is the index guard_module_add will return. */
+    idx = 0;
+    while (idx < GUARD_MAX_MODULES && vm0.guard.mod[idx].used)
+        idx++;
+    if (idx == GUARD_MAX_MODULES) {
+        LOG("guard: metadata %s refused: already %d modules", f->path, GUARD_MAX_MODULES);
+        return;
+    }
+    for (u32 i = 0; i < m.site_count; i++) {
+        struct gmeta_site s;
+        gmeta_site_at(&m, i, &s);
+        site_desc[idx][i].offset = s.offset;
+        site_desc[idx][i].kind = site_kind(s.kind);
+    }
+    d.name = m.name;
+    d.hash = m.text_sha256;
+    d.text_len = m.text_len;
+    d.sites = site_desc[idx];
+    d.nsites = m.site_count;
+    idx = guard_module_add(&vm0.guard, &d);
+    if (idx < 0) {
+        LOG("guard: metadata %s refused by border control (error %d)", f->path, idx);
+        return;
+    }
+    meta[idx] = m;
+    LOG("guard: module %s from %s: text %u bytes, %u sites, %u holes", m.name, f->path, m.text_len, m.site_count,
+        m.hole_count);
+
+    /* Only the administrator's bindings grant anything; the metadata's own list is a request. */
+    for (u32 b = 0; b < bi->binding_count; b++) {
+        const struct boot_binding *bind = &bi->bindings[b];
+        bool requested = false;
+        int rc;
+        if (strcmp(bind->module, m.name) != 0)
+            continue;
+        for (u32 p = 0; p < m.priv_count; p++)
+            requested |= strcmp(m.privs[p], bind->privilege) == 0;
+        if (!requested) {
+            LOG("guard: bind %s %s ignored: the module's metadata does not ask for %s", bind->module,
+                bind->privilege, bind->privilege);
+            continue;
+        }
+        rc = guard_bind_privilege(&vm0.guard, idx, bind->privilege);
+        if (rc != 0)
+            LOG("guard: bind %s %s failed (error %d)", bind->module, bind->privilege, rc);
+        else
+            LOG("guard: module %s may hold %s", m.name, bind->privilege);
+    }
+}
+
+void border_init(const struct boot_info *bi)
+{
+    static const struct guard_config cfg = {
+        .check_callee_saved = true,
+        .restore_return_address = true,
+    };
+
+    privilege_registry_init(&vm0.privs);
+    if (privilege_test_register(&vm0.privs) != 0)
+        LOG("guard: cannot register the test privilege");
+    guard_init(&vm0.guard, &vm0.privs, &cfg);
+    for (u32 i = 0; i < bi->gmeta_count; i++)
+        add_module(bi, &bi->gmeta[i]);
+    for (u32 b = 0; b < bi->binding_count; b++) {
+        bool known = false;
+        for (int m = 0; m < GUARD_MAX_MODULES; m++)
+            known |= vm0.guard.mod[m].used && strcmp(vm0.guard.mod[m].name, bi->bindings[b].module) == 0;
+        if (!known)
+            LOG("guard: bind %s %s: no metadata for module %s", bi->bindings[b].module, bi->bindings[b].privilege,
+                bi->bindings[b].module);
+    }
+}
+
+/* ------------------------------------------------------------------ guest access */
+
+static void guest_mode(struct vcpu *v, struct gva_mode *m)
+{
+    m->cr0 = vcpu_ops->cr(v, 0);
+    m->cr3 = vcpu_ops->cr(v, 3);
+    m->cr4 = vcpu_ops->cr(v, 4);
+    m->efer = vcpu_ops->efer(v);
+}
+
+static bool read_guest(struct vcpu *v, u64 gva, void *dst, u64 len)
+{
+    struct gva_mode m;
+    guest_mode(v, &m);
+    return gva_read(&vm0.mem, &m, gva, dst, len, GVA_READ | GVA_SUPERVISOR | GVA_IMPLICIT, NULL) == GVA_OK;
+}
+
+static bool read_guest_u64(struct vcpu *v, u64 gva, u64 *val) { return read_guest(v, gva, val, sizeof(*val)); }
+
+/* ------------------------------------------------------------------ text protection */
+
+static void map_page(gpa_t gpa, u32 perms)
+{
+    /* Guest RAM is identity-offset: the same host page, only the permissions change. */
+    npt_map(&vm0.npt, gpa, vm0.mem.hpa + gpa, PAGE_SIZE, perms);
+}
+
+static bool protect_page(gpa_t gpa, int module)
+{
+    for (u32 i = 0; i < nprotected; i++)
+        if (protected_pages[i].gpa == gpa)
+            return protected_pages[i].module == module;
+    if (nprotected == MAX_PROTECTED_PAGES)
+        return false;
+    protected_pages[nprotected].gpa = gpa;
+    protected_pages[nprotected].module = module;
+    nprotected++;
+    map_page(gpa, NPT_READ | NPT_EXEC);
+    return true;
+}
+
+static void unprotect_module(struct vcpu *v, int module)
+{
+    u32 kept = 0;
+    for (u32 i = 0; i < nprotected; i++) {
+        if (protected_pages[i].module == module)
+            map_page(protected_pages[i].gpa, NPT_RWX);
+        else
+            protected_pages[kept++] = protected_pages[i];
+    }
+    nprotected = kept;
+    vcpu_ops->flush_nested_tlb(v);
+}
+
+static int protected_module(gpa_t gpa)
+{
+    gpa_t page = ALIGN_DOWN(gpa, PAGE_SIZE);
+    for (u32 i = 0; i < nprotected; i++)
+        if (protected_pages[i].gpa == page)
+            return protected_pages[i].module;
+    return -1;
+}
+
+/* Write-protect [base, base+len) and hash it as it now sits in guest memory, holes zeroed.
+ * Protection comes first, so what is hashed is what stays. */
+static bool protect_and_hash(struct vcpu *v, int module, u64 base, u64 len, u8 digest[SHA256_LEN])
+{
+    static u8 page[PAGE_SIZE];
+    const struct gmeta *m = &meta[module];
+    struct gva_mode mode;
+    struct sha256_ctx ctx;
+    u32 hole = 0;
+
+    guest_mode(v, &mode);
+    for (u64 off = 0; off < len; off += PAGE_SIZE) {
+        u64 gpa;
+        if (gva_translate(&vm0.mem, &mode, base + off, GVA_READ | GVA_SUPERVISOR | GVA_IMPLICIT, &gpa, NULL) != GVA_OK ||
+            !gmem_ptr(&vm0.mem, gpa, PAGE_SIZE) || !protect_page(ALIGN_DOWN(gpa, PAGE_SIZE), module)) {
+            unprotect_module(v, module);
+            return false;
+        }
+    }
+    vcpu_ops->flush_nested_tlb(v);
+
+    sha256_start(&ctx);
+    for (u64 off = 0; off < len; off += PAGE_SIZE) {
+        u64 n = len - off < PAGE_SIZE ? len - off : PAGE_SIZE;
+        if (!read_guest(v, base + off, page, n)) {
+            unprotect_module(v, module);
+            return false;
+        }
+        /* Zero the bytes the kernel rewrites at load time (relocations, LOCK prefixes). */
+        for (; hole < m->hole_count; hole++) {
+            struct gmeta_hole h;
+            gmeta_hole_at(m, hole, &h);
+            if (h.offset >= off + n)
+                break;
+            for (u32 b = 0; b < h.len; b++)
+                if (h.offset + b >= off && h.offset + b < off + n)
+                    page[h.offset + b - off] = 0;
+            if (h.offset + h.len > off + n)
+                break; /* continues on the next page */
+        }
+        sha256_update(&ctx, page, n);
+    }
+    sha256_finish(&ctx, digest);
+    return true;
+}
+
+/* ------------------------------------------------------------------ parked return addresses */
+
+static void park(u64 slot, u64 addr)
+{
+    struct parked *free_slot = NULL;
+    for (u32 i = 0; i < MAX_PARKED; i++) {
+        if (parked[i].used && parked[i].slot == slot) {
+            parked[i].addr = addr; /* a stale crossing at the same stack slot */
+            return;
+        }
+        if (!parked[i].used && !free_slot)
+            free_slot = &parked[i];
+    }
+    if (free_slot) {
+        free_slot->slot = slot;
+        free_slot->addr = addr;
+        free_slot->used = true;
+    }
+}
+
+static bool unpark(u64 slot, u64 *addr)
+{
+    for (u32 i = 0; i < MAX_PARKED; i++) {
+        if (parked[i].used && parked[i].slot == slot) {
+            parked[i].used = false;
+            *addr = parked[i].addr;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* ------------------------------------------------------------------ events */
+
+static void apply_watch(struct vcpu *v, const struct guard_result *res)
+{
+    u32 watch = 0;
+    if (res->privileged)
+        watch |= WATCH_INTERRUPTS | WATCH_EXCEPTIONS;
+    if (res->watch_iret)
+        watch |= WATCH_IRET;
+    vcpu_ops->set_watch(v, watch);
+}
+
+static void log_suspicious(void)
+{
+    u32 n = guard_log_count(&vm0.guard);
+    const struct guard_log_entry *e = n ? guard_log_get(&vm0.guard, n - 1) : NULL;
+    if (!e)
+        return;
+    LOG("guard: SUSPICIOUS %s: module %s, vcpu %u, %s at rip 0x%llx: %s (expected 0x%llx, observed 0x%llx)",
+        guard_susp_name(e->kind), e->module[0] ? e->module : "-", e->vcpu, guard_event_name(e->event),
+        (unsigned long long)e->rip, e->detail ? e->detail : "", (unsigned long long)e->expected,
+        (unsigned long long)e->observed);
+}
+
+static enum guard_verdict post(struct vcpu *v, struct guard_event *ev, struct guard_result *res, u64 t0)
+{
+    enum guard_verdict verdict;
+
+    ev->vcpu = v->id;
+    memset(res, 0, sizeof(*res));
+    verdict = guard_event(&vm0.guard, ev, res);
+    if (verdict == GUARD_SUSPICIOUS)
+        log_suspicious();
+    if (res->actions & GUARD_ACT_UNPROTECT_TEXT && res->module >= 0)
+        unprotect_module(v, res->module);
+    apply_watch(v, res);
+    guard_account_cost(&vm0.guard, ev, res, rdtsc() - t0);
+    return verdict;
+}
+
+static void fill_callee_saved(const struct vcpu *v, struct guard_event *ev)
+{
+    static const int regs[GUARD_NCALLEE] = {REG_RBX, REG_RBP, REG_R12, REG_R13, REG_R14, REG_R15};
+    for (int i = 0; i < GUARD_NCALLEE; i++)
+        ev->u.call.callee_saved[i] = v->regs[regs[i]];
+}
+
+/* The wrapper's `pop %rax; ret`, done by the hypervisor with the recorded return address. */
+static bool finish_wrapper(struct vcpu *v, u64 ret_addr)
+{
+    u64 rax;
+    if (!read_guest_u64(v, v->regs[REG_RSP], &rax))
+        return false;
+    v->regs[REG_RAX] = rax;
+    v->regs[REG_RSP] += 16;
+    v->regs[REG_RIP] = ret_addr;
+    return true;
+}
+
+static bool hc_init(struct vcpu *v, u64 t0)
+{
+    struct guard_event ev = {.kind = GUARD_EV_INIT, .rip = v->regs[REG_RIP], .rsp = v->regs[REG_RSP]};
+    struct guard_result res;
+    int module = -1;
+    u64 base = 0, len = 0;
+    int rc;
+
+    if (!read_guest(v, v->regs[REG_RBX], ev.u.init.claimed_hash, GUARD_HASH_LEN)) {
+        LOG("guard: registration at rip 0x%llx: claimed hash at 0x%llx unreadable", (unsigned long long)ev.rip,
+            (unsigned long long)v->regs[REG_RBX]);
+        v->regs[REG_RAX] = (u64)(s64)HC_EINVAL;
+        return true;
+    }
+    rc = guard_locate(&vm0.guard, ev.rip, ev.u.init.claimed_hash, &module, &base, &len);
+    if (rc == 0 && !protect_and_hash(v, module, base, len, ev.u.init.text_hash)) {
+        LOG("guard: registration of %s: text 0x%llx+0x%llx is not readable guest memory", vm0.guard.mod[module].name,
+            (unsigned long long)base, (unsigned long long)len);
+        v->regs[REG_RAX] = (u64)(s64)HC_EINVAL;
+        return true;
+    }
+    /* A failed locate still goes to the state machine, which logs why. */
+    if (post(v, &ev, &res, t0) == GUARD_OK && (res.actions & GUARD_ACT_RAISED)) {
+        LOG("guard: module %s registered: text 0x%llx+0x%llx verified and write-protected",
+            vm0.guard.mod[module].name, (unsigned long long)base, (unsigned long long)len);
+        v->regs[REG_RAX] = HC_OK;
+    } else {
+        if (rc == 0 && !(res.actions & GUARD_ACT_PROTECT_TEXT))
+            unprotect_module(v, module);
+        v->regs[REG_RAX] = (u64)(s64)HC_EPERM;
+    }
+    return true;
+}
+
+/* Returns whether the hypercall instruction is done (move RIP past it). */
+bool border_hypercall(struct vcpu *v, u64 nr)
+{
+    u64 t0 = rdtsc();
+    struct guard_event ev = {.rip = v->regs[REG_RIP], .rsp = v->regs[REG_RSP]};
+    struct guard_result res;
+    u64 slot = v->regs[REG_RSP] + 8, addr;
+
+    if (nr == HC_TEST_PRIVILEGED) {
+        v->regs[REG_RBX] = privilege_test_is_raised(v->id);
+        v->regs[REG_RAX] = HC_OK;
+        return true;
+    }
+    if (vcpu_ops->cpl(v) != 0) {
+        LOG("guard: SUSPICIOUS guarded-module hypercall 0x%llx from CPL %u at rip 0x%llx: refused",
+            (unsigned long long)nr, vcpu_ops->cpl(v), (unsigned long long)v->regs[REG_RIP]);
+        v->regs[REG_RAX] = (u64)(s64)HC_EPERM;
+        return true;
+    }
+    switch (nr) {
+    case HC_GUARD_INIT:
+        return hc_init(v, t0);
+    case HC_GUARD_DEINIT:
+        ev.kind = GUARD_EV_DEINIT;
+        v->regs[REG_RAX] = post(v, &ev, &res, t0) == GUARD_OK ? HC_OK : (u64)(s64)HC_EPERM;
+        return true;
+    case HC_BORDER_IN_CALL:
+    case HC_BORDER_OUT_CALL:
+        /* [rsp] = the wrapper's saved RAX, [rsp+8] = the caller's return address. */
+        if (!read_guest_u64(v, slot, &addr)) {
+            v->regs[REG_RAX] = (u64)(s64)HC_EINVAL;
+            return true;
+        }
+        ev.kind = nr == HC_BORDER_IN_CALL ? GUARD_EV_IN_CALL : GUARD_EV_OUT_CALL;
+        ev.u.call.ret_slot = slot;
+        ev.u.call.ret_addr = addr;
+        fill_callee_saved(v, &ev);
+        post(v, &ev, &res, t0);
+        park(slot, addr); /* whatever the verdict: the other side must come back to it */
+        return true;
+    case HC_BORDER_OUT_RET:
+    case HC_BORDER_IN_RET:
+        ev.kind = nr == HC_BORDER_OUT_RET ? GUARD_EV_OUT_RET : GUARD_EV_IN_RET;
+        ev.u.call.ret_slot = slot;
+        read_guest_u64(v, slot, &ev.u.call.ret_addr);
+        fill_callee_saved(v, &ev);
+        post(v, &ev, &res, t0);
+        if (unpark(slot, &addr) && finish_wrapper(v, addr))
+            return false; /* RIP and RSP set: the wrapper's tail is done */
+        LOG("guard: no return address held for the crossing at rip 0x%llx (slot 0x%llx)",
+            (unsigned long long)v->regs[REG_RIP], (unsigned long long)slot);
+        v->regs[REG_RAX] = (u64)(s64)HC_EINVAL;
+        return true;
+    default:
+        return false;
+    }
+}
+
+bool border_is_hypercall(u64 nr)
+{
+    return nr == HC_TEST_PRIVILEGED || (nr >= HC_GUARD_INIT && nr <= HC_BORDER_IN_RET);
+}
+
+/* ------------------------------------------------------------------ intercepts while privileged */
+
+/* An event the hypervisor itself is about to inject (HLT wake-up, an injected fault). */
+void border_before_inject(struct vcpu *v, u8 vector)
+{
+    struct guard_event ev = {.kind = GUARD_EV_INTERRUPT, .rip = v->regs[REG_RIP], .rsp = v->regs[REG_RSP]};
+    struct guard_result res;
+    if (!guard_privileged(&vm0.guard, v->id))
+        return;
+    ev.u.intr.vector = vector;
+    post(v, &ev, &res, rdtsc());
+}
+
+void exit_watched_exception(struct vcpu *v, u8 vector, bool has_error, u32 error, u64 cr2)
+{
+    border_before_inject(v, vector);
+    vcpu_ops->reinject_exception(v, vector, has_error, error, cr2);
+}
+
+void exit_watched_interrupt(struct vcpu *v, bool nmi)
+{
+    struct guard_result res = {0};
+
+    if (guard_privileged(&vm0.guard, v->id)) {
+        border_before_inject(v, nmi ? 2 : 0);
+        return;
+    }
+    /* Not privileged: this exit only re-arms the IRET watch after an IRET was let through. */
+    res.watch_iret = vm0.guard.int_frames > 0;
+    apply_watch(v, &res);
+}
+
+void exit_watched_iret(struct vcpu *v)
+{
+    u64 frame[IRETQ_FRAME_LEN / 8];
+    u8 insn[2];
+    struct guard_event ev = {.kind = GUARD_EV_IRET};
+    struct guard_result res;
+    u32 watch;
+
+    /* Only IRETQ (48 CF) returns to 64-bit code; anything else cannot resume the module. */
+    if (read_guest(v, v->regs[REG_RIP], insn, 2) && insn[0] == 0x48 && insn[1] == 0xcf &&
+        read_guest(v, v->regs[REG_RSP], frame, sizeof(frame))) {
+        ev.rip = frame[0];
+        ev.rsp = frame[3];
+        post(v, &ev, &res, rdtsc());
+    } else {
+        res.privileged = guard_privileged(&vm0.guard, v->id);
+    }
+    /* Let this IRET execute (the intercept comes before it); watch interrupts so the next one
+     * re-arms the IRET watch if frames are still outstanding. */
+    watch = WATCH_INTERRUPTS;
+    if (res.privileged)
+        watch |= WATCH_EXCEPTIONS;
+    vcpu_ops->set_watch(v, watch);
+}
+
+bool border_nested_fault(struct vcpu *v, gpa_t gpa, bool write)
+{
+    int module = protected_module(gpa);
+    struct guard_event ev = {.kind = GUARD_EV_TEXT_WRITE, .rip = v->regs[REG_RIP], .rsp = v->regs[REG_RSP]};
+    struct guard_result res;
+
+    if (module < 0 || !write)
+        return false;
+    if (vm0.guard.mod[module].state != GUARD_MOD_ACTIVE) {
+        /* Already revoked: the text is no longer anyone's to protect. */
+        unprotect_module(v, module);
+        return true;
+    }
+    ev.u.write.module = module;
+    ev.u.write.addr = gpa;
+    post(v, &ev, &res, rdtsc());
+    LOG("guard: write to module %s text (guest-physical 0x%llx) at rip 0x%llx blocked: module revoked",
+        vm0.guard.mod[module].name, (unsigned long long)gpa, (unsigned long long)v->regs[REG_RIP]);
+    vcpu_ops->inject_exception(v, VEC_GP, true, 0);
+    return true;
+}
+
+/* ------------------------------------------------------------------ report */
+
+void border_report(void)
+{
+    const struct guard *g = &vm0.guard;
+
+    for (int m = 0; m < GUARD_MAX_MODULES; m++) {
+        const struct guard_module *mod = &g->mod[m];
+        if (!mod->used)
+            continue;
+        LOG("guard: module %s: %llu registrations", mod->name, (unsigned long long)mod->registrations);
+        for (int k = 0; k < GUARD_EV_KINDS; k++)
+            if (mod->crossings[k])
+                LOG("guard:   %s %llu", guard_event_name((enum guard_event_kind)k),
+                    (unsigned long long)mod->crossings[k]);
+        for (u32 s = 0; s < mod->nsites; s++) {
+            const struct guard_site *site = &mod->sites[s];
+            struct gmeta_site gs;
+            if (!site->count)
+                continue;
+            gmeta_site_at(&meta[m], s, &gs);
+            LOG("guard:   site +0x%x %s %s: %llu crossings, %llu cycles each", site->offset,
+                guard_site_kind_name((enum guard_site_kind)site->kind), gmeta_func_name(&meta[m], gs.func),
+                (unsigned long long)site->count, (unsigned long long)(site->cycles / site->count));
+        }
+    }
+    for (int k = 0; k < GUARD_EV_KINDS; k++)
+        if (g->stats.events[k])
+            LOG("guard: crossings %s %llu, %llu cycles each", guard_event_name((enum guard_event_kind)k),
+                (unsigned long long)g->stats.events[k], (unsigned long long)(g->stats.cycles[k] / g->stats.events[k]));
+    for (int k = 1; k < GUARD_SUSP_KINDS; k++)
+        if (g->stats.suspicious[k])
+            LOG("guard: suspicious %s %llu", guard_susp_name((enum guard_susp)k),
+                (unsigned long long)g->stats.suspicious[k]);
+}

@@ -1,0 +1,19 @@
+/* Border control in the exit path (hv/border.c; the state machine itself is hv/guard.c). */
+#ifndef POSTERN_BORDER_H
+#define POSTERN_BORDER_H
+
+#include "boot_info.h"
+#include "vcpu.h"
+
+/* Load the preloaded metadata and apply the administrator's bindings. */
+void border_init(const struct boot_info *bi);
+bool border_is_hypercall(u64 nr);
+/* Returns whether the hypercall instruction is done (move RIP past it). */
+bool border_hypercall(struct vcpu *v, u64 nr);
+/* A nested fault on module text: true when border control handled it. */
+bool border_nested_fault(struct vcpu *v, gpa_t gpa, bool write);
+/* The hypervisor is about to inject an event: a privileged vCPU crosses the border first. */
+void border_before_inject(struct vcpu *v, u8 vector);
+void border_report(void);
+
+#endif
