@@ -32,10 +32,15 @@ struct protected_page {
     int module;
 };
 
-/* A return address the hypervisor holds while the other side of a crossing runs. */
+/* A return address the hypervisor holds while the other side of a crossing runs. Parked for
+ * every crossing hypercall, refused ones included: a module whose registration failed still runs
+ * (unprivileged) and its wrappers need their return addresses. The table is bounded; when it is
+ * full the oldest entry goes. Flooding it can only make a module thread lose its way back, a denial
+ * of service the guest kernel has anyway (it schedules the module); never privilege. */
 struct parked {
     u64 slot; /* GVA of the return-address slot (the key) */
     u64 addr;
+    u64 seq;  /* age, for eviction */
     bool used;
 };
 
@@ -260,20 +265,21 @@ static bool protect_and_hash(struct vcpu *v, int module, u64 base, u64 len, u8 d
 
 static void park(u64 slot, u64 addr)
 {
-    struct parked *free_slot = NULL;
+    static u64 seq;
+    struct parked *p = NULL;
+
     for (u32 i = 0; i < MAX_PARKED; i++) {
         if (parked[i].used && parked[i].slot == slot) {
-            parked[i].addr = addr; /* a stale crossing at the same stack slot */
-            return;
+            p = &parked[i]; /* a stale crossing at the same stack slot */
+            break;
         }
-        if (!parked[i].used && !free_slot)
-            free_slot = &parked[i];
+        if (!p || (p->used && (!parked[i].used || parked[i].seq < p->seq)))
+            p = &parked[i]; /* a free entry, else the oldest */
     }
-    if (free_slot) {
-        free_slot->slot = slot;
-        free_slot->addr = addr;
-        free_slot->used = true;
-    }
+    p->slot = slot;
+    p->addr = addr;
+    p->seq = ++seq;
+    p->used = true;
 }
 
 static bool unpark(u64 slot, u64 *addr)
