@@ -452,10 +452,11 @@ bool border_is_hypercall(u64 nr)
 
 /* ------------------------------------------------------------------ intercepts while privileged */
 
-/* An event the hypervisor itself is about to inject (HLT wake-up, an injected fault). */
-void border_before_inject(struct vcpu *v, u8 vector)
+/* An event is about to be delivered to the guest (by the CPU once the watch is off, or injected by
+ * the hypervisor). `rip` is where its IRET frame will return to. */
+void border_before_event(struct vcpu *v, u8 vector, u64 rip)
 {
-    struct guard_event ev = {.kind = GUARD_EV_INTERRUPT, .rip = v->regs[REG_RIP], .rsp = v->regs[REG_RSP]};
+    struct guard_event ev = {.kind = GUARD_EV_INTERRUPT, .rip = rip, .rsp = v->regs[REG_RSP]};
     struct guard_result res;
     if (!guard_privileged(&vm0.guard, v->id))
         return;
@@ -463,23 +464,32 @@ void border_before_inject(struct vcpu *v, u8 vector)
     post(v, &ev, &res, rdtsc());
 }
 
+void border_before_inject(struct vcpu *v, u8 vector) { border_before_event(v, vector, v->regs[REG_RIP]); }
+
+/* Re-arm only what is still needed when a watch exit finds the vCPU unprivileged. */
+static void rewatch(struct vcpu *v)
+{
+    struct guard_result res = {0};
+    res.privileged = guard_privileged(&vm0.guard, v->id);
+    res.watch_iret = vm0.guard.int_frames > 0;
+    apply_watch(v, &res);
+}
+
 void exit_watched_exception(struct vcpu *v, u8 vector, bool has_error, u32 error, u64 cr2)
 {
-    border_before_inject(v, vector);
+    if (guard_privileged(&vm0.guard, v->id))
+        border_before_inject(v, vector);
+    else
+        rewatch(v);
     vcpu_ops->reinject_exception(v, vector, has_error, error, cr2);
 }
 
 void exit_watched_interrupt(struct vcpu *v, bool nmi)
 {
-    struct guard_result res = {0};
-
-    if (guard_privileged(&vm0.guard, v->id)) {
+    if (guard_privileged(&vm0.guard, v->id))
         border_before_inject(v, nmi ? 2 : 0);
-        return;
-    }
-    /* Not privileged: this exit only re-arms the IRET watch after an IRET was let through. */
-    res.watch_iret = vm0.guard.int_frames > 0;
-    apply_watch(v, &res);
+    else
+        rewatch(v); /* this exit only re-arms the IRET watch after an IRET was let through */
 }
 
 void exit_watched_iret(struct vcpu *v)

@@ -12,8 +12,10 @@ bool border_is_hypercall(u64 nr);
 bool border_hypercall(struct vcpu *v, u64 nr);
 /* A nested fault on module text: true when border control handled it. */
 bool border_nested_fault(struct vcpu *v, gpa_t gpa, bool write);
-/* The hypervisor is about to inject an event: a privileged vCPU crosses the border first. */
+/* The hypervisor is about to inject an event at the current RIP (a fault), or one whose IRET frame
+ * returns to `rip` (an interrupt after a HLT): a privileged vCPU crosses the border first. */
 void border_before_inject(struct vcpu *v, u8 vector);
+void border_before_event(struct vcpu *v, u8 vector, u64 rip);
 void border_report(void);
 
 #endif

@@ -224,7 +224,8 @@ bool exit_hlt(struct vcpu *v)
         return false;
     }
     ev = vcpu_ops->wait_for_event(v);
-    border_before_inject(v, ev == WAIT_NMI ? 2 : (u8)ev);
+    /* The interrupt is taken after the HLT (1 byte, F4): that is where its IRET returns. */
+    border_before_event(v, ev == WAIT_NMI ? 2 : (u8)ev, v->regs[REG_RIP] + 1);
     if (ev == WAIT_NMI)
         vcpu_ops->inject_nmi(v);
     else
