@@ -68,8 +68,8 @@ $(BUILD)/postern.efi: $(BUILD)/postern.so
 	   -j .reloc --target efi-app-x86_64 --subsystem=10 $< $@
 
 # ---------------------------------------------------------------- guest image
-guest:
-	$(MAKE) -C guest-images BUILD=$(abspath $(BUILD))/guest
+guest: christoize
+	$(MAKE) -C guest-images BUILD=$(abspath $(BUILD))/guest CHRISTOIZE=$(abspath $(BUILD))/christoize/christoize
 
 # ---------------------------------------------------------------- christoize (host tool)
 christoize:

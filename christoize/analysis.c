@@ -799,7 +799,7 @@ int ca_analyze(const struct co_object *o, struct ca_result *r, char *err, size_t
     if (r->nruntime)
         qsort(r->runtime, r->nruntime, sizeof(*r->runtime), undef_cmp);
     if (!fn_by_name(&c, "init_module"))
-        note(&c, "no init_module: the module has no module_init; registration needs one (christoize will add it)");
+        note(&c, "no init_module: the module has no module_init; registration needs one (christoize build refuses it)");
     rc = 0;
     goto out;
 oom:
@@ -1011,4 +1011,15 @@ const char *ca_ref_kind_name(enum ca_ref_kind k)
     case CA_REF_USER: return "added-by-developer";
     }
     return "?";
+}
+
+/* ------------------------------------------------------------------ shared with the build stage */
+
+int ca_is_text(const struct co_section *s) { return is_text(s); }
+int ca_ignored_source(const struct co_section *s) { return ignored_source(s); }
+int ca_is_runtime_symbol(const char *name) { return is_runtime_symbol(name); }
+int ca_branch_at(const struct co_section *s, uint64_t off, uint32_t type) { return branch_at(s, off, type) != BR_NONE; }
+size_t ca_reloc_target(const struct co_object *o, const struct co_section *from, const struct co_reloc *r, uint64_t *off)
+{
+    return reloc_target(o, from, r, off);
 }

@@ -120,4 +120,19 @@ const struct ca_hazard *ca_find_hazard(const struct ca_result *r, const char *ke
 const struct ca_reloc_count *ca_find_treloc(const struct ca_result *r, uint32_t type);
 const char *ca_ref_kind_name(enum ca_ref_kind k);
 
+/* The classification primitives, shared with the build stage (build.c) so that the relocations it
+ * rewrites are exactly the ones the analysis counted:
+ *   ca_is_text         allocated and executable;
+ *   ca_ignored_source  a section whose relocations never make an entry point (debug, kernel patch tables);
+ *   ca_is_runtime_symbol  __fentry__, __x86_return_thunk, __x86_indirect_thunk_* ...;
+ *   ca_branch_at       the PC32/PLT32 field at 'off' is the operand of call/jmp/jcc rel32;
+ *   ca_reloc_target    where relocation r (in section 'from') lands: section index (0 = undefined or
+ *                      absolute) and offset in *off (PC-relative text fields corrected by +4). */
+int ca_is_text(const struct co_section *s);
+int ca_ignored_source(const struct co_section *s);
+int ca_is_runtime_symbol(const char *name);
+int ca_branch_at(const struct co_section *s, uint64_t off, uint32_t type);
+size_t ca_reloc_target(const struct co_object *o, const struct co_section *from, const struct co_reloc *r,
+                       uint64_t *off);
+
 #endif

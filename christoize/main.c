@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "analysis.h"
+#include "build.h"
 #include "elfobj.h"
 #include "report.h"
 
@@ -18,6 +19,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: %s analyze MODULE.o|MODULE.ko [options]\n"
+            "       %s build --module-dir DIR --name NAME --out OUTDIR [--privilege P ...] [options]\n"
             "       %s --help | --version\n"
             "\n"
             "analyze: list a kernel module's entry points (functions the kernel can call), its exits\n"
@@ -33,10 +35,18 @@ static void usage(FILE *f)
             "  -o, --output FILE                write the report to FILE instead of stdout\n"
             "  -h, --help                       this text\n"
             "\n"
+            "build: turn the module in DIR (source + Kbuild/Makefile, never modified) into a guarded\n"
+            "OUTDIR/NAME.ko (loads with the stock kernel's insmod) and OUTDIR/NAME.gmeta. Refuses, naming\n"
+            "the function or site, any construct it cannot wrap safely (jump labels, static-call sites, ...).\n"
+            "  --module-dir DIR  --name NAME  --out OUTDIR     required\n"
+            "  --privilege P                    a privilege the module asks for (repeatable, at most 8)\n"
+            "  --kdir DIR                       kernel build tree (default " CB_DEFAULT_KDIR ")\n"
+            "  --entries-add/--entries-remove/--entries-file   as for analyze\n"
+            "\n"
             "Overrides apply in order: --entries-file, then --entries-add, then --entries-remove.\n"
             "exit status: 0 success, 1 bad input (missing file, not an x86-64 kernel module object,\n"
             "bad override), 2 usage error. See docs/christoize.md.\n",
-            prog, prog);
+            prog, prog, prog);
 }
 
 static int apply_list(struct ca_result *r, const char *list, int remove)
@@ -157,6 +167,83 @@ done:
     return rc;
 }
 
+static int cmd_build(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"module-dir", required_argument, NULL, 'd'},
+        {"name", required_argument, NULL, 'n'},
+        {"privilege", required_argument, NULL, 'p'},
+        {"kdir", required_argument, NULL, 'k'},
+        {"out", required_argument, NULL, 'o'},
+        {"entries-add", required_argument, NULL, 'a'},
+        {"entries-remove", required_argument, NULL, 'r'},
+        {"entries-file", required_argument, NULL, 'f'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {0, 0, 0, 0},
+    };
+    const char **privs = calloc((size_t)argc, sizeof(*privs)), **adds = calloc((size_t)argc, sizeof(*adds)),
+               **rems = calloc((size_t)argc, sizeof(*rems));
+    struct cb_opts o = {.privs = privs, .adds = adds, .rems = rems, .progress = stderr};
+    size_t np = 0, na = 0, nr = 0;
+    int c, rc = EXIT_USAGE;
+    if (!privs || !adds || !rems) {
+        fprintf(stderr, "%s: out of memory\n", prog);
+        goto done;
+    }
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "o:qh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd': o.module_dir = optarg; break;
+        case 'n': o.name = optarg; break;
+        case 'p': privs[np++] = optarg; break;
+        case 'k': o.kdir = optarg; break;
+        case 'o': o.out = optarg; break;
+        case 'a': adds[na++] = optarg; break;
+        case 'r': rems[nr++] = optarg; break;
+        case 'f':
+            if (o.entries_file) {
+                fprintf(stderr, "%s build: --entries-file given twice\n", prog);
+                goto done;
+            }
+            o.entries_file = optarg;
+            break;
+        case 'q': o.progress = NULL; break;
+        case 'h': usage(stdout); rc = 0; goto done;
+        default:
+            fprintf(stderr, "Try '%s --help'.\n", prog);
+            goto done;
+        }
+    }
+    if (optind != argc || !o.module_dir || !o.name || !o.out) {
+        fprintf(stderr, "%s build: %s\nTry '%s --help'.\n", prog,
+                optind != argc ? "unexpected argument" : "--module-dir, --name and --out are required", prog);
+        goto done;
+    }
+    o.nprivs = np;
+    o.nadds = na;
+    o.nrems = nr;
+    struct cb_result res;
+    char err[4096];
+    if (cb_build(&o, &res, err, sizeof(err))) {
+        fprintf(stderr, "%s: %s\n", prog, err);
+        rc = EXIT_BADINPUT;
+        goto done;
+    }
+    printf("%s\n%s\n", res.ko, res.gmeta);
+    fprintf(stderr, "%s build: %zu entry wrappers, %zu exit wrappers, %zu sites, %zu holes, text %u bytes, sha256 ",
+            prog, res.nentries, res.nexits, res.nsites, res.nholes, res.text_len);
+    for (int i = 0; i < 32; i++)
+        fprintf(stderr, "%02x", res.sha256[i]);
+    fputc('\n', stderr);
+    rc = 0;
+done:
+    free(privs);
+    free(adds);
+    free(rems);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -168,12 +255,14 @@ int main(int argc, char **argv)
         return 0;
     }
     if (!strcmp(argv[1], "--version")) {
-        printf("christoize 0.1 (analysis stage)\n");
+        printf("christoize 0.2 (analyze, build)\n");
         return 0;
     }
     if (!strcmp(argv[1], "analyze"))
         return cmd_analyze(argc - 1, argv + 1);
-    fprintf(stderr, "%s: unknown command '%s' (the only command so far is 'analyze')\nTry '%s --help'.\n", prog,
+    if (!strcmp(argv[1], "build"))
+        return cmd_build(argc - 1, argv + 1);
+    fprintf(stderr, "%s: unknown command '%s' (commands: analyze, build)\nTry '%s --help'.\n", prog,
             argv[1], prog);
     return EXIT_USAGE;
 }

@@ -3,7 +3,7 @@
 set -euo pipefail
 umask 022 # modes in the archive must not depend on the caller's umask
 here=$(cd "$(dirname "$0")" && pwd)
-hvprobe=$1 out=$2
+hvprobe=$1 out=$2 modules=${3:-}
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
 mkdir -p "$root"/{bin,sbin,dev,proc,sys,tmp,etc,tests}
@@ -15,6 +15,10 @@ done
 install -m 0755 "$here/init" "$root/init"
 install -m 0755 "$hvprobe" "$root/bin/hvprobe"
 install -m 0755 "$here"/scenarios/*.sh "$root/tests/"
+if [ -n "$modules" ]; then
+    mkdir -p "$root/lib/modules/postern"
+    install -m 0644 "$modules"/*.ko "$root/lib/modules/postern/"
+fi
 find "$root" -exec touch -h -d @0 {} +
 (cd "$root" && find . -print0 | LC_ALL=C sort -z | cpio --null --reproducible -R 0:0 -H newc -o --quiet) | gzip -n -9 > "$out"
 echo "  INITRD  $out ($(du -k "$out" | cut -f1) KiB)"

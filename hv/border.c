@@ -376,6 +376,11 @@ static bool hc_init(struct vcpu *v, u64 t0)
     }
     /* A failed locate still goes to the state machine, which logs why. */
     if (post(v, &ev, &res, t0) == GUARD_OK && (res.actions & GUARD_ACT_RAISED)) {
+        u64 ret;
+        /* The init wrapper (push %rax; push %rbx) lowers with an entry wrapper's tail once init
+         * returns: hold the kernel's return address for it, as a border-in call would. */
+        if (read_guest_u64(v, v->regs[REG_RSP] + 16, &ret))
+            park(v->regs[REG_RSP] + 16, ret);
         LOG("guard: module %s registered: text 0x%llx+0x%llx verified and write-protected",
             vm0.guard.mod[module].name, (unsigned long long)base, (unsigned long long)len);
         v->regs[REG_RAX] = HC_OK;
@@ -410,6 +415,8 @@ bool border_hypercall(struct vcpu *v, u64 nr)
     case HC_GUARD_INIT:
         return hc_init(v, t0);
     case HC_GUARD_DEINIT:
+        /* The cleanup wrapper returns by itself after deinit: drop what its border-in parked. */
+        unpark(slot, &addr);
         ev.kind = GUARD_EV_DEINIT;
         v->regs[REG_RAX] = post(v, &ev, &res, t0) == GUARD_OK ? HC_OK : (u64)(s64)HC_EPERM;
         return true;

@@ -19,5 +19,7 @@ mmd -i "$out" ::/EFI ::/EFI/BOOT ::/postern
 mcopy -i "$out" "$efi" ::/EFI/BOOT/BOOTX64.EFI
 mcopy -i "$out" "$guest/vmlinuz" "$guest/initrd.img" ::/postern/
 mcopy -i "$out" "$cfg" ::/postern/postern.cfg
+# Guarded-module metadata the guest image was built with (the config names what it preloads).
+for f in "$guest"/modules/*.gmeta; do [ -r "$f" ] && mcopy -i "$out" "$f" ::/postern/; done
 # -o: an extra file may replace one of the above without mtools asking on the terminal.
 for f in "$@"; do mcopy -o -i "$out" "$f" ::/postern/; done

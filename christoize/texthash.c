@@ -1,0 +1,327 @@
+/* christoize/texthash.c — see texthash.h. */
+#include "texthash.h"
+
+#include <elf.h>
+#include <mbedtls/sha256.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis.h"
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+/* The function containing text offset 'off', for messages. */
+static const char *func_at(const struct co_object *o, size_t shndx, uint64_t off, uint64_t *foff)
+{
+    const struct co_symbol *best = NULL;
+    for (size_t i = 1; i < o->nsym; i++) {
+        const struct co_symbol *s = &o->sym[i];
+        if (s->shndx != shndx || s->type != STT_FUNC || s->value > off || off >= s->value + (s->size ? s->size : 1))
+            continue;
+        /* prefer the developer's name over init_module/cleanup_module and christoize's aliases */
+        int alias = !strcmp(s->name, "init_module") || !strcmp(s->name, "cleanup_module") ||
+                    !strncmp(s->name, "__christo_", 10);
+        if (!best || !alias)
+            best = s;
+    }
+    *foff = best ? off - best->value : off;
+    return best ? best->name : o->sec[shndx].name;
+}
+
+/* "function+0xoff" for messages (a static buffer per call site is enough: one message at a time) */
+static const char *where(const struct co_object *o, size_t shndx, uint64_t off)
+{
+    static char buf[300];
+    uint64_t fo;
+    const char *fn = func_at(o, shndx, off, &fo);
+    snprintf(buf, sizeof(buf), "%s+0x%llx", fn, (unsigned long long)fo);
+    return buf;
+}
+
+/* Tables the kernel uses to patch this text after loading: a hole for every site. */
+static const struct {
+    const char *name;
+    unsigned entsize;
+    int len_field; /* byte offset of the u8 patched length in the entry, or -1 */
+    unsigned fixed_len;
+    const char *what;
+} patch_tables[] = {
+    {".smp_locks", 4, -1, 1, "LOCK prefix (alternatives_smp: LOCK -> DS on one CPU)"},
+    {".altinstructions", 12, 10, 0, "alternative (apply_alternatives)"},
+    {".parainstructions", 16, 9, 0, "paravirt site (apply_paravirt)"},
+};
+
+/* Tables whose sites the kernel rewrites at any time, or that the guarded build flags must have
+ * removed: christoize refuses them (docs/christoize.md, "The text-rewriting decision"). */
+static const struct {
+    const char *name;
+    unsigned entsize;
+    const char *why;
+} refused_tables[] = {
+    {"__jump_table", 16, "jump labels (static keys) are re-patched whenever a key flips"},
+    {".static_call_sites", 8, "static-call sites are retargeted on every static_call_update"},
+    {"__mcount_loc", 8, "ftrace patches __fentry__ sites (the build should have removed -pg/-mfentry)"},
+    {".retpoline_sites", 4, "retpoline thunk calls are rewritten at load (-mindirect-branch=keep should have removed them)"},
+    {".return_sites", 4, "return-thunk jumps are rewritten at load (-mfunction-return=keep should have removed them)"},
+    {".call_sites", 4, "call-depth-tracking sites are rewritten at load"},
+    {".ibt_endbr_seal", 4, "ENDBR64 instructions are overwritten at load"},
+    {"__patchable_function_entries", 8, "patchable function entries are patched by ftrace"},
+};
+
+int th_refused_tables(const struct co_object *o, char *err, size_t errlen)
+{
+    for (size_t t = 0; t < sizeof(refused_tables) / sizeof(refused_tables[0]); t++) {
+        size_t idx = co_find_section(o, refused_tables[t].name);
+        if (!idx || !o->sec[idx].size)
+            continue;
+        const struct co_relsec *rs = co_relocs_for(o, idx);
+        char sites[600] = "";
+        size_t used = 0, shown = 0, n = o->sec[idx].size / refused_tables[t].entsize;
+        for (size_t i = 0; rs && i < rs->n && shown < 8; i++) {
+            if (rs->r[i].offset % refused_tables[t].entsize)
+                continue;
+            uint64_t off, foff;
+            size_t ts = ca_reloc_target(o, &o->sec[idx], &rs->r[i], &off);
+            if (!ts)
+                continue;
+            const char *fn = func_at(o, ts, off, &foff);
+            used += (size_t)snprintf(sites + used, used < sizeof(sites) ? sizeof(sites) - used : 0, "%s%s+0x%llx",
+                                     shown ? ", " : "", fn, (unsigned long long)foff);
+            if (used >= sizeof(sites))
+                used = sizeof(sites) - 1;
+            shown++;
+        }
+        seterr(err, errlen, "%s: %s has %zu site%s (%s%s): %s; no load-time hash can cover them, so christoize "
+               "refuses the module", o->path, refused_tables[t].name, n, n == 1 ? "" : "s", sites[0] ? sites : "?",
+               n > shown && shown ? ", ..." : "", refused_tables[t].why);
+        return -1;
+    }
+    return 0;
+}
+
+struct rhole {
+    uint32_t off;
+    uint8_t len, kind;
+};
+
+int th_compute(const struct co_object *o, const char *text, struct th_result *r, char *err, size_t errlen)
+{
+    memset(r, 0, sizeof(*r));
+    size_t idx = co_find_section(o, text);
+    if (!idx || !ca_is_text(&o->sec[idx]) || !o->sec[idx].data) {
+        seterr(err, errlen, "%s: no executable %s section with contents", o->path, text);
+        return -1;
+    }
+    const struct co_section *ts = &o->sec[idx];
+    if (ts->size > GMETA_MAX_TEXT_LEN) {
+        seterr(err, errlen, "%s: %s is %llu bytes, over the .gmeta limit of %u", o->path, text,
+               (unsigned long long)ts->size, GMETA_MAX_TEXT_LEN);
+        return -1;
+    }
+    if (th_refused_tables(o, err, errlen))
+        return -1;
+    size_t n = ts->size;
+    uint8_t *img = malloc(n), *alt = calloc(n, 1), *taken = calloc(n, 1);
+    struct rhole *rh = NULL;
+    size_t nrh = 0;
+    const struct co_relsec *rs = co_relocs_for(o, idx);
+    rh = calloc(rs && rs->n ? rs->n : 1, sizeof(*rh));
+    if (!img || !alt || !taken || !rh) {
+        seterr(err, errlen, "out of memory");
+        goto fail;
+    }
+    memcpy(img, ts->data, n);
+    r->text_shndx = idx;
+    r->text_len = (uint32_t)n;
+
+    /* 1. bytes the kernel patches through tables */
+    for (size_t t = 0; t < sizeof(patch_tables) / sizeof(patch_tables[0]); t++) {
+        size_t ti = co_find_section(o, patch_tables[t].name);
+        if (!ti)
+            continue;
+        const struct co_section *tab = &o->sec[ti];
+        const struct co_relsec *trs = co_relocs_for(o, ti);
+        for (size_t i = 0; trs && i < trs->n; i++) {
+            const struct co_reloc *rl = &trs->r[i];
+            if (rl->offset % patch_tables[t].entsize || rl->type == R_X86_64_NONE)
+                continue; /* other fields of the entry (e.g. the replacement's offset) */
+            uint64_t off;
+            size_t tsec = ca_reloc_target(o, tab, rl, &off);
+            if (tsec != idx) {
+                if (tsec && ca_is_text(&o->sec[tsec])) {
+                    seterr(err, errlen, "%s: %s entry %llu patches %s+0x%llx, outside the hashed %s", o->path,
+                           tab->name, (unsigned long long)(rl->offset / patch_tables[t].entsize),
+                           o->sec[tsec].name, (unsigned long long)off, text);
+                    goto fail;
+                }
+                continue;
+            }
+            unsigned len = patch_tables[t].fixed_len;
+            if (patch_tables[t].len_field >= 0) {
+                uint64_t lf = rl->offset + (unsigned)patch_tables[t].len_field;
+                if (!tab->data || lf >= tab->size) {
+                    seterr(err, errlen, "%s: %s entry at 0x%llx truncated", o->path, tab->name,
+                           (unsigned long long)rl->offset);
+                    goto fail;
+                }
+                len = tab->data[lf];
+            }
+            if (!len || off + len > n) {
+                seterr(err, errlen, "%s: %s site %s has length %u, outside %s", o->path, tab->name,
+                       where(o, idx, off), len, text);
+                goto fail;
+            }
+            memset(alt + off, 1, len);
+        }
+    }
+
+    /* 2. relocations inside the text: apply the deterministic ones, the rest are holes */
+    for (size_t i = 0; rs && i < rs->n; i++) {
+        const struct co_reloc *rl = &rs->r[i];
+        const struct co_symbol *sym = &o->sym[rl->sym];
+        if (rl->type == R_X86_64_NONE)
+            continue;
+        int pc = rl->type == R_X86_64_PC32 || rl->type == R_X86_64_PLT32;
+        if ((pc || rl->type == R_X86_64_PC64) && sym->shndx == idx) {
+            int64_t v = (int64_t)sym->value + rl->addend - (int64_t)rl->offset;
+            unsigned w = pc ? 4 : 8;
+            if (rl->offset + w > n || (pc && (v < INT32_MIN || v > INT32_MAX))) {
+                seterr(err, errlen, "%s: %s relocation at %s out of range", o->path, co_reloc_name(rl->type),
+                       where(o, idx, rl->offset));
+                goto fail;
+            }
+            for (unsigned b = 0; b < w; b++)
+                img[rl->offset + b] = (uint8_t)((uint64_t)v >> (8 * b));
+            r->applied++;
+            continue;
+        }
+        uint8_t kind, len;
+        switch (rl->type) {
+        case R_X86_64_64: kind = GMETA_HOLE_ABS64; len = 8; break;
+        case R_X86_64_32: kind = GMETA_HOLE_ABS32; len = 4; break;
+        case R_X86_64_32S: kind = GMETA_HOLE_ABS32S; len = 4; break;
+        case R_X86_64_PC32: case R_X86_64_PLT32: kind = GMETA_HOLE_PC32; len = 4; break;
+        default:
+            seterr(err, errlen, "%s: relocation %s at %s (symbol %s): christoize cannot describe it as a "
+                   "hole; refusing", o->path, co_reloc_name(rl->type), where(o, idx, rl->offset),
+                   sym->name[0] ? sym->name : "?");
+            goto fail;
+        }
+        if (rl->offset + len > n) {
+            seterr(err, errlen, "%s: relocation at 0x%llx runs past %s", o->path, (unsigned long long)rl->offset, text);
+            goto fail;
+        }
+        for (unsigned b = 0; b < len; b++)
+            if (taken[rl->offset + b]) {
+                seterr(err, errlen, "%s: overlapping relocations at %s", o->path, where(o, idx, rl->offset));
+                goto fail;
+            }
+        memset(taken + rl->offset, 1, len);
+        rh[nrh++] = (struct rhole){(uint32_t)rl->offset, len, kind};
+    }
+
+    /* 3. merge: a relocation field inside a patched site becomes part of that site's hole */
+    uint8_t *start = calloc(n, 1); /* 1 + index of the relocation hole starting here */
+    size_t *which = calloc(n, sizeof(*which));
+    if (!start || !which) {
+        free(start);
+        free(which);
+        seterr(err, errlen, "out of memory");
+        goto fail;
+    }
+    for (size_t i = 0; i < nrh; i++) {
+        int overlaps = 0;
+        for (unsigned b = 0; b < rh[i].len; b++)
+            overlaps |= alt[rh[i].off + b];
+        if (overlaps)
+            memset(alt + rh[i].off, 1, rh[i].len);
+        else {
+            start[rh[i].off] = 1;
+            which[rh[i].off] = i;
+        }
+    }
+    size_t cap = 16;
+    r->holes = malloc(cap * sizeof(*r->holes));
+    for (size_t p = 0; r->holes && p < n;) {
+        struct gmeta_hole h;
+        if (alt[p]) {
+            size_t q = p;
+            while (q < n && alt[q] && q - p < GMETA_HOLE_MAX_LEN)
+                q++;
+            h = (struct gmeta_hole){(u32)p, (u8)(q - p), GMETA_HOLE_ALTERNATIVE};
+        } else if (start[p]) {
+            const struct rhole *x = &rh[which[p]];
+            int clash = 0;
+            for (unsigned b = 0; b < x->len; b++)
+                clash |= alt[p + b];
+            if (clash) { /* an alternative range begins inside this field: widen into it */
+                memset(alt + p, 1, x->len);
+                continue;
+            }
+            h = (struct gmeta_hole){x->off, x->len, x->kind};
+        } else {
+            p++;
+            continue;
+        }
+        if (r->nholes == cap) {
+            cap *= 2;
+            struct gmeta_hole *nh = realloc(r->holes, cap * sizeof(*nh));
+            if (!nh) {
+                free(r->holes);
+                r->holes = NULL;
+                break;
+            }
+            r->holes = nh;
+        }
+        r->holes[r->nholes++] = h;
+        p += h.len;
+    }
+    free(start);
+    free(which);
+    if (!r->holes) {
+        seterr(err, errlen, "out of memory");
+        goto fail;
+    }
+    if (r->nholes > GMETA_MAX_HOLES) {
+        seterr(err, errlen, "%s: %zu holes in %s, over the .gmeta limit of %u", o->path, r->nholes, text,
+               GMETA_MAX_HOLES);
+        goto fail;
+    }
+
+    /* 4. zero the holes and hash */
+    for (size_t i = 0; i < r->nholes; i++)
+        memset(img + r->holes[i].offset, 0, r->holes[i].len);
+    if (mbedtls_sha256_ret(img, n, r->sha256, 0) != 0) {
+        seterr(err, errlen, "mbedtls_sha256 failed");
+        goto fail;
+    }
+    r->image = img;
+    free(alt);
+    free(taken);
+    free(rh);
+    return 0;
+fail:
+    free(img);
+    free(alt);
+    free(taken);
+    free(rh);
+    free(r->holes);
+    memset(r, 0, sizeof(*r));
+    return -1;
+}
+
+void th_free(struct th_result *r)
+{
+    free(r->image);
+    free(r->holes);
+    memset(r, 0, sizeof(*r));
+}

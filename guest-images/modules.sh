@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# modules.sh CHRISTOIZE OUTDIR — the guest's test modules, built against Debian's headers for the
+# guest kernel (not the host's `uname -r`):
+#   gevil.ko            an ordinary module playing the untrusted kernel (attack tests)
+#   gtest.ko/.gmeta     the guarded test module, christoized for the `test` privilege
+#   gtest-tampered.ko   gtest.ko with one byte of its text changed (registration must fail)
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+christoize=$1 out=$2
+ver=$(cat "$(dirname "$out")/kernel-version" | sed -n 's/^linux-image-\([^ ]*\) .*/\1/p')
+kdir=/lib/modules/$ver/build
+[ -d "$kdir" ] || { echo "modules.sh: $kdir missing (apt-get install linux-headers-$ver)" >&2; exit 1; }
+rm -rf "$out" && mkdir -p "$out/src"
+
+cp -r "$here/modules/gevil" "$out/src/"
+make -s -C "$kdir" M="$out/src/gevil" modules >/dev/null 2> "$out/src/gevil.log" ||
+    { cat "$out/src/gevil.log" >&2; exit 1; }
+cp "$out/src/gevil/gevil.ko" "$out/"
+
+# gtest calls gevil_tamper (weakly): modpost needs gevil's symbol CRC for the kernel's modversions check.
+KBUILD_EXTRA_SYMBOLS="$out/src/gevil/Module.symvers" "$christoize" build --module-dir "$here/modules/gtest" --name gtest --privilege test --kdir "$kdir" \
+    --out "$out/gtest-build" > "$out/gtest-build.log" 2>&1 || { cat "$out/gtest-build.log" >&2; exit 1; }
+cp "$out/gtest-build/gtest.ko" "$out/gtest-build/gtest.gmeta" "$out/"
+
+# Tamper: one never-executed int3 padding byte of .text becomes a NOP. It is no relocation
+# (holes are relocations), so the hash the hypervisor computes must differ.
+cp "$out/gtest.ko" "$out/gtest-tampered.ko"
+text_off=$(readelf -S -W "$out/gtest.ko" | sed 's/\[ */[/' | awk '$2 == ".text" { print $5; exit }')
+pad=$(objdump -d --section=.text "$out/gtest.ko" | awk '$NF == "int3" && !found { sub(":", "", $1); print $1; found = 1 }')
+[ -n "$text_off" ] && [ -n "$pad" ] || { echo "modules.sh: no int3 padding in gtest.ko .text" >&2; exit 1; }
+printf '\x90' | dd of="$out/gtest-tampered.ko" bs=1 seek=$((0x$text_off + 0x$pad)) conv=notrunc status=none
+cmp -s "$out/gtest.ko" "$out/gtest-tampered.ko" && { echo "modules.sh: tampering changed nothing" >&2; exit 1; }
+echo "  MODULES gevil.ko gtest.ko gtest.gmeta gtest-tampered.ko"

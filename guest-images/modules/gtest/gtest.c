@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * gtest: the guarded module of the integration tests. Unmodified kernel-module code; christoize
+ * turns it into a guarded module. /proc/gtest answers with what the `test` privilege looked like
+ * from inside each kind of code path:
+ *   read    init, the read callback, after a call out (printk), a nested callback (sort's
+ *           compare, called by the kernel while the module is out), after a spin long enough
+ *           for timer interrupts to arrive while privileged, and the text address
+ *   write   "evilcall" calls gevil_tamper(), an unguarded kernel function that redirects its
+ *           own return: the hypervisor must give back privilege only on the genuine return
+ */
+#include <linux/module.h>
+#include <linux/proc_fs.h>
+#include <linux/slab.h>
+#include <linux/sort.h>
+#include <linux/uaccess.h>
+
+#define HC_TEST_PRIVILEGED 0x50530010ul /* docs/hypercalls.md */
+
+static long test_privileged(void)
+{
+    unsigned long rax = HC_TEST_PRIVILEGED, rbx = 0;
+    asm volatile("vmmcall" : "+a"(rax), "+b"(rbx) : : "rcx", "rdx", "memory");
+    return rax == 0 ? (long)rbx : -1;
+}
+
+static long at_init, in_cmp = -2;
+static int cmp_calls;
+
+static int gtest_cmp(const void *a, const void *b)
+{
+    in_cmp = test_privileged();
+    cmp_calls++;
+    return *(const int *)a - *(const int *)b;
+}
+
+static inline unsigned long long tsc(void)
+{
+    unsigned int lo, hi;
+    asm volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    return ((unsigned long long)hi << 32) | lo;
+}
+
+/* gevil's, when it is loaded first (weak: gtest also loads without it). */
+extern int gevil_tamper(int x) __attribute__((weak));
+
+static ssize_t gtest_read(struct file *f, char __user *buf, size_t len, loff_t *pos)
+{
+    char *out = kmalloc(512, GFP_KERNEL);
+    int values[8] = {5, 3, 8, 1, 9, 2, 7, 4};
+    long in_read, after_printk, after_spin;
+    unsigned long long t0;
+    ssize_t n;
+
+    if (!out)
+        return -ENOMEM;
+    in_read = test_privileged();
+    printk(KERN_INFO "gtest: read callback\n");
+    after_printk = test_privileged();
+    sort(values, 8, sizeof(int), gtest_cmp, NULL);
+    /* ~200 M cycles with interrupts on: timer ticks arrive while privileged. */
+    t0 = tsc();
+    while (tsc() - t0 < 200000000ull)
+        cpu_relax();
+    after_spin = test_privileged();
+    n = scnprintf(out, 512,
+                  "init=%ld read=%ld after_printk=%ld nested_cmp=%ld cmp_calls=%d sorted=%d after_spin=%ld text=%px\n",
+                  at_init, in_read, after_printk, in_cmp, cmp_calls, values[0] == 1 && values[7] == 9, after_spin,
+                  (void *)gtest_read);
+    n = simple_read_from_buffer(buf, len, pos, out, n);
+    kfree(out);
+    return n;
+}
+
+static ssize_t gtest_write(struct file *f, const char __user *buf, size_t len, loff_t *pos)
+{
+    char cmd[16] = {0};
+    if (copy_from_user(cmd, buf, min(len, sizeof(cmd) - 1)))
+        return -EFAULT;
+    if (!strncmp(cmd, "evilcall", 8) && gevil_tamper) {
+        int r = gevil_tamper(41);
+        printk(KERN_INFO "gtest: evilcall returned %d, privileged after it: %ld\n", r, test_privileged());
+    }
+    return len;
+}
+
+static const struct proc_ops gtest_ops = {
+    .proc_read = gtest_read,
+    .proc_write = gtest_write,
+};
+
+static int __init gtest_init(void)
+{
+    at_init = test_privileged();
+    if (!proc_create("gtest", 0666, NULL, &gtest_ops))
+        return -ENOMEM;
+    printk(KERN_INFO "gtest: loaded, privileged at init: %ld\n", at_init);
+    return 0;
+}
+
+static void __exit gtest_exit(void)
+{
+    remove_proc_entry("gtest", NULL);
+    printk(KERN_INFO "gtest: unloaded, privileged at exit: %ld\n", test_privileged());
+}
+
+module_init(gtest_init);
+module_exit(gtest_exit);
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("Postern guarded-module integration test");

@@ -1,0 +1,1 @@
+/work/main/guest-images/modules/gtest/gtest.o
