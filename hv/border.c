@@ -261,6 +261,39 @@ static bool protect_and_hash(struct vcpu *v, int module, u64 base, u64 len, u8 d
     return true;
 }
 
+/* Jump-label sites are holes the kernel patches at load: each must hold a NOP or a jump that stays
+ * inside the module's own text, never a way out of it (the x86 forms of arch_static_branch). */
+static bool jump_labels_ok(struct vcpu *v, int module, u64 base, u64 len)
+{
+    static const u8 nop5[5] = {0x0f, 0x1f, 0x44, 0x00, 0x00}, nop2[2] = {0x66, 0x90};
+    const struct gmeta *m = &meta[module];
+
+    for (u32 i = 0; i < m->hole_count; i++) {
+        struct gmeta_hole h;
+        u8 b[5];
+        s64 target;
+        gmeta_hole_at(m, i, &h);
+        if (h.kind != GMETA_HOLE_JUMP_LABEL)
+            continue;
+        if ((h.len != 5 && h.len != 2) || !read_guest(v, base + h.offset, b, h.len))
+            return false;
+        if ((h.len == 5 && !memcmp(b, nop5, 5)) || (h.len == 2 && !memcmp(b, nop2, 2)))
+            continue;
+        if (h.len == 5 && b[0] == 0xe9)
+            target = (s64)h.offset + 5 + (s32)((u32)b[1] | (u32)b[2] << 8 | (u32)b[3] << 16 | (u32)b[4] << 24);
+        else if (h.len == 2 && b[0] == 0xeb)
+            target = (s64)h.offset + 2 + (s8)b[1];
+        else
+            target = -1;
+        if (target < 0 || (u64)target >= len) {
+            LOG("guard: module %s: jump-label site +0x%x holds %02x %02x..., neither a NOP nor a jump inside the module",
+                m->name, h.offset, b[0], b[1]);
+            return false;
+        }
+    }
+    return true;
+}
+
 /* ------------------------------------------------------------------ parked return addresses */
 
 static void park(u64 slot, u64 addr)
@@ -374,6 +407,9 @@ static bool hc_init(struct vcpu *v, u64 t0)
         v->regs[REG_RAX] = (u64)(s64)HC_EINVAL;
         return true;
     }
+    /* A patched jump-label site that could leave the module counts as text that does not match. */
+    if (rc == 0 && !jump_labels_ok(v, module, base, len))
+        memset(ev.u.init.text_hash, 0, sizeof(ev.u.init.text_hash));
     /* A failed locate still goes to the state machine, which logs why. */
     if (post(v, &ev, &res, t0) == GUARD_OK && (res.actions & GUARD_ACT_RAISED)) {
         u64 ret;
