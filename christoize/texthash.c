@@ -61,13 +61,13 @@ static const struct {
 };
 
 /* Tables whose sites the kernel rewrites at any time, or that the guarded build flags must have
- * removed: christoize refuses them (docs/christoize.md, "The text-rewriting decision"). */
+ * removed: christoize refuses them (docs/christoize.md, "The text-rewriting decision"). __jump_table
+ * is not among them: its sites become JUMP_LABEL holes (jump_label_holes below). */
 static const struct {
     const char *name;
     unsigned entsize;
     const char *why;
 } refused_tables[] = {
-    {"__jump_table", 16, "jump labels (static keys) are re-patched whenever a key flips"},
     {".static_call_sites", 8, "static-call sites are retargeted on every static_call_update"},
     {"__mcount_loc", 8, "ftrace patches __fentry__ sites (the build should have removed -pg/-mfentry)"},
     {".retpoline_sites", 4, "retpoline thunk calls are rewritten at load (-mindirect-branch=keep should have removed them)"},
@@ -108,6 +108,123 @@ int th_refused_tables(const struct co_object *o, char *err, size_t errlen)
     return 0;
 }
 
+/* Length of the jump-label instruction at b (left bytes remain): the forms arch/x86's jump_label.h
+ * emits and arch_jump_entry_size() accepts: jmp rel32 (e9) or rel8 (eb) from arch_static_branch_jump
+ * (gas relaxes 'jmp label' to the short form when it reaches), the 5-byte NOP of arch_static_branch,
+ * and the kernel's own 2- and 5-byte NOPs (x86_nops[2], x86_nops[5]) it writes when patching.
+ * 0 for anything else. */
+static unsigned jl_insn_len(const uint8_t *b, size_t left, int *is_jmp)
+{
+    static const uint8_t nop5[5] = {0x0f, 0x1f, 0x44, 0x00, 0x00}, nop2[2] = {0x66, 0x90};
+    *is_jmp = left >= 1 && (b[0] == 0xe9 || b[0] == 0xeb);
+    if (left >= 5 && (b[0] == 0xe9 || !memcmp(b, nop5, 5)))
+        return 5;
+    if (left >= 2 && (b[0] == 0xeb || !memcmp(b, nop2, 2)))
+        return 2;
+    return 0;
+}
+
+#define JT_ENTSIZE 16 /* struct jump_entry { s32 code; s32 target; long key; } (x86-64, relative) */
+
+/* Marks every __jump_table site in the hashed text: jl[off .. off+len) = 1 and jlen[off] = len.
+ * Refuses an entry whose site or target is outside the hashed text, a site that is neither a jmp
+ * nor a NOP, one overlapping a patch-table site (alt), and a CONFIG_HAVE_JUMP_LABEL_HACK 'jmp' that
+ * objtool should have turned into a NOP. */
+static int jump_label_holes(const struct co_object *o, size_t idx, const char *text, const uint8_t *alt, uint8_t *jl,
+                            uint8_t *jlen, size_t *nsites, char *err, size_t errlen)
+{
+    const struct co_section *ts = &o->sec[idx];
+    size_t ti = co_find_section(o, "__jump_table");
+    *nsites = 0;
+    if (!ti || !o->sec[ti].size)
+        return 0;
+    const struct co_section *tab = &o->sec[ti];
+    size_t ne = tab->size / JT_ENTSIZE;
+    if (tab->size % JT_ENTSIZE) {
+        seterr(err, errlen, "%s: __jump_table is %llu bytes, not a multiple of %u", o->path,
+               (unsigned long long)tab->size, JT_ENTSIZE);
+        return -1;
+    }
+    const struct co_relsec *trs = co_relocs_for(o, ti);
+    const struct co_reloc **code = calloc(ne, sizeof(*code)), **tgt = calloc(ne, sizeof(*tgt)),
+                          **key = calloc(ne, sizeof(*key));
+    int rc = -1;
+    if (!code || !tgt || !key) {
+        seterr(err, errlen, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; trs && i < trs->n; i++) {
+        const struct co_reloc *rl = &trs->r[i];
+        size_t e = rl->offset / JT_ENTSIZE;
+        if (rl->type == R_X86_64_NONE || e >= ne)
+            continue;
+        switch (rl->offset % JT_ENTSIZE) {
+        case 0: code[e] = rl; break;
+        case 4: tgt[e] = rl; break;
+        case 8: key[e] = rl; break;
+        default: break;
+        }
+    }
+    for (size_t e = 0; e < ne; e++) {
+        uint64_t off = 0, toff = 0;
+        size_t cs = code[e] ? ca_reloc_target(o, tab, code[e], &off) : 0;
+        size_t tsec = tgt[e] ? ca_reloc_target(o, tab, tgt[e], &toff) : 0;
+        if (!code[e] || code[e]->type != R_X86_64_PC32 || !tgt[e] || tgt[e]->type != R_X86_64_PC32) {
+            seterr(err, errlen, "%s: __jump_table entry %zu lacks the PC-relative relocations of its code and "
+                   "target fields (not a Linux 6.1 x86-64 struct jump_entry)", o->path, e);
+            goto out;
+        }
+        if (cs != idx) {
+            seterr(err, errlen, "%s: __jump_table entry %zu patches %s+0x%llx, outside the hashed %s: the kernel "
+                   "rewrites that instruction whenever its static key flips, and neither the hash nor the "
+                   "hypervisor's check of the site would cover it; refusing", o->path, e,
+                   cs ? o->sec[cs].name : "an undefined symbol", (unsigned long long)off, text);
+            goto out;
+        }
+        if (tsec != idx || toff >= ts->size) {
+            seterr(err, errlen, "%s: __jump_table site %s jumps to %s+0x%llx, outside the hashed %s: the hypervisor "
+                   "accepts only a NOP or a jump into the module's own text at a jump-label site; refusing",
+                   o->path, where(o, idx, off), tsec ? o->sec[tsec].name : "an undefined symbol",
+                   (unsigned long long)toff, text);
+            goto out;
+        }
+        int is_jmp;
+        unsigned len = off < ts->size ? jl_insn_len(ts->data + off, ts->size - off, &is_jmp) : 0;
+        if (!len) {
+            seterr(err, errlen, "%s: __jump_table site %s is neither a jmp nor a 2- or 5-byte NOP (the kernel "
+                   "would BUG patching it); refusing", o->path, where(o, idx, off));
+            goto out;
+        }
+        /* key field: &key + (branch | 2 under CONFIG_HAVE_JUMP_LABEL_HACK) - .; keys are 8-aligned */
+        const struct co_symbol *ks = key[e] ? &o->sym[key[e]->sym] : NULL;
+        uint64_t kflags = ks ? (uint64_t)((int64_t)ks->value + key[e]->addend) & 3 : 0;
+        if ((kflags & 2) && is_jmp) {
+            seterr(err, errlen, "%s: __jump_table site %s is a jmp the kernel takes for a NOP: "
+                   "CONFIG_HAVE_JUMP_LABEL_HACK compiled it for objtool to NOP, and objtool does not run in the "
+                   "guarded build (christo-guard.h undefines the option: was it not included?); refusing",
+                   o->path, where(o, idx, off));
+            goto out;
+        }
+        if (jlen[off] == len)
+            continue; /* the same site twice */
+        for (unsigned b = 0; b < len; b++)
+            if (alt[off + b] || jl[off + b]) {
+                seterr(err, errlen, "%s: __jump_table site %s overlaps %s site; refusing", o->path,
+                       where(o, idx, off), alt[off + b] ? "a LOCK/alternative/paravirt" : "another jump-label");
+                goto out;
+            }
+        memset(jl + off, 1, len);
+        jlen[off] = (uint8_t)len;
+        (*nsites)++;
+    }
+    rc = 0;
+out:
+    free(code);
+    free(tgt);
+    free(key);
+    return rc;
+}
+
 struct rhole {
     uint32_t off;
     uint8_t len, kind;
@@ -130,12 +247,12 @@ int th_compute(const struct co_object *o, const char *text, struct th_result *r,
     if (th_refused_tables(o, err, errlen))
         return -1;
     size_t n = ts->size;
-    uint8_t *img = malloc(n), *alt = calloc(n, 1), *taken = calloc(n, 1);
+    uint8_t *img = malloc(n), *alt = calloc(n, 1), *taken = calloc(n, 1), *jl = calloc(n, 1), *jlen = calloc(n, 1);
     struct rhole *rh = NULL;
     size_t nrh = 0;
     const struct co_relsec *rs = co_relocs_for(o, idx);
     rh = calloc(rs && rs->n ? rs->n : 1, sizeof(*rh));
-    if (!img || !alt || !taken || !rh) {
+    if (!img || !alt || !taken || !rh || !jl || !jlen) {
         seterr(err, errlen, "out of memory");
         goto fail;
     }
@@ -183,6 +300,10 @@ int th_compute(const struct co_object *o, const char *text, struct th_result *r,
             memset(alt + off, 1, len);
         }
     }
+
+    /* 1b. jump-label sites (static keys): one JUMP_LABEL hole each, the instruction's length */
+    if (jump_label_holes(o, idx, text, alt, jl, jlen, &r->jump_labels, err, errlen))
+        goto fail;
 
     /* 2. relocations inside the text: apply the deterministic ones, the rest are holes */
     for (size_t i = 0; rs && i < rs->n; i++) {
@@ -239,6 +360,23 @@ int th_compute(const struct co_object *o, const char *text, struct th_result *r,
         goto fail;
     }
     for (size_t i = 0; i < nrh; i++) {
+        /* a relocation field inside a jump-label site (its jmp's displacement) is part of that hole */
+        unsigned injl = 0;
+        for (unsigned b = 0; b < rh[i].len; b++)
+            injl += jl[rh[i].off + b];
+        if (injl) {
+            size_t s0 = rh[i].off;
+            while (!jlen[s0])
+                s0--;
+            if (injl != rh[i].len || rh[i].off + rh[i].len > s0 + jlen[s0]) {
+                free(start);
+                free(which);
+                seterr(err, errlen, "%s: relocation field at %s straddles the jump-label site at %s", o->path,
+                       where(o, idx, rh[i].off), where(o, idx, s0));
+                goto fail;
+            }
+            continue;
+        }
         int overlaps = 0;
         for (unsigned b = 0; b < rh[i].len; b++)
             overlaps |= alt[rh[i].off + b];
@@ -253,9 +391,11 @@ int th_compute(const struct co_object *o, const char *text, struct th_result *r,
     r->holes = malloc(cap * sizeof(*r->holes));
     for (size_t p = 0; r->holes && p < n;) {
         struct gmeta_hole h;
-        if (alt[p]) {
+        if (jlen[p]) {
+            h = (struct gmeta_hole){(u32)p, jlen[p], GMETA_HOLE_JUMP_LABEL};
+        } else if (alt[p]) {
             size_t q = p;
-            while (q < n && alt[q] && q - p < GMETA_HOLE_MAX_LEN)
+            while (q < n && alt[q] && !jl[q] && q - p < GMETA_HOLE_MAX_LEN)
                 q++;
             h = (struct gmeta_hole){(u32)p, (u8)(q - p), GMETA_HOLE_ALTERNATIVE};
         } else if (start[p]) {
@@ -307,12 +447,16 @@ int th_compute(const struct co_object *o, const char *text, struct th_result *r,
     r->image = img;
     free(alt);
     free(taken);
+    free(jl);
+    free(jlen);
     free(rh);
     return 0;
 fail:
     free(img);
     free(alt);
     free(taken);
+    free(jl);
+    free(jlen);
     free(rh);
     free(r->holes);
     memset(r, 0, sizeof(*r));

@@ -4,6 +4,7 @@
 #   gevil.ko            an ordinary module playing the untrusted kernel (attack tests)
 #   gtest.ko/.gmeta     the guarded test module, christoized for the `test` privilege
 #   gtest-tampered.ko   gtest.ko with one byte of its text changed (registration must fail)
+#   e1000.ko/.gmeta     Debian's own e1000 driver (linux-source-6.1), christoized for `nic`
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 christoize=$1 out=$2
@@ -30,4 +31,8 @@ pad=$(objdump -d --section=.text "$out/gtest.ko" | awk '$NF == "int3" && !found 
 [ -n "$text_off" ] && [ -n "$pad" ] || { echo "modules.sh: no int3 padding in gtest.ko .text" >&2; exit 1; }
 printf '\x90' | dd of="$out/gtest-tampered.ko" bs=1 seek=$((0x$text_off + 0x$pad)) conv=notrunc status=none
 cmp -s "$out/gtest.ko" "$out/gtest-tampered.ko" && { echo "modules.sh: tampering changed nothing" >&2; exit 1; }
-echo "  MODULES gevil.ko gtest.ko gtest.gmeta gtest-tampered.ko"
+# The real driver, from the kernel source package (the tool downloads nothing itself).
+CHRISTOIZE="$christoize" KDIR="$kdir" PRIVILEGE=nic "$here/../tests/fixtures/christoize/christoize-e1000.sh" \
+    "$out/e1000-build" > "$out/e1000-build.log" 2>&1 || { cat "$out/e1000-build.log" >&2; exit 1; }
+cp "$out/e1000-build/out/e1000.ko" "$out/e1000-build/out/e1000.gmeta" "$out/"
+echo "  MODULES gevil.ko gtest.ko gtest.gmeta gtest-tampered.ko e1000.ko e1000.gmeta"

@@ -3,8 +3,8 @@
 /* `christoize build` end to end on the fixtures in tests/fixtures/christoize/ (kbuild against the
  * Debian guest headers; about 10 s): the psguard module is christoized and the result checked
  * independently of christoize's own code paths (the hash is recomputed here from the .ko's
- * relocations and patch tables); pstestmod (a jump label), staticcall (objtool forced back on:
- * .static_call_sites), builtin (obj-y: no module) and a missing header tree are refused with
+ * relocations and patch tables); pstestmod (a jump label) is built with a JUMP_LABEL hole exactly at
+ * its __jump_table site; staticcall (objtool forced back on: .static_call_sites), builtin (obj-y: no module) and a missing header tree are refused with
  * messages naming the site. Without the headers the kbuild cases are left out with a "# skip" line.
  * Run from the top of the tree (run-all.sh does), or set CHRISTOIZE_FIXTURES. */
 #include <stdarg.h>
@@ -228,6 +228,18 @@ static uint8_t *read_all(const char *p, size_t *len)
     return b;
 }
 
+static const uint8_t nop5[5] = {0x0f, 0x1f, 0x44, 0x00, 0x00};
+
+/* A jump-label instruction's length, 0 if it is none of the forms x86 Linux 6.1 accepts */
+static unsigned jl_len(const uint8_t *b, size_t left)
+{
+    if (left >= 5 && (b[0] == 0xe9 || !memcmp(b, nop5, 5)))
+        return 5;
+    if (left >= 2 && (b[0] == 0xeb || (b[0] == 0x66 && b[1] == 0x90)))
+        return 2;
+    return 0;
+}
+
 /* Independent of texthash.c: the text as the loader leaves it, holes zeroed. Returns the zeroed-byte
  * map (caller frees). */
 static uint8_t *recompute(const struct co_object *ko, size_t text, uint8_t sha[32])
@@ -269,12 +281,52 @@ static uint8_t *recompute(const struct co_object *ko, size_t text, uint8_t sha[3
             memset(zero + at, 1, len);
         }
     }
+    /* jump labels: struct jump_entry { s32 code; s32 target; long key; }, the instruction's length
+     * decoded here (jmp rel32 / 5-byte NOP: 5, jmp rel8 / 2-byte NOP: 2) */
+    size_t jt = co_find_section(ko, "__jump_table");
+    const struct co_relsec *jrs = jt ? co_relocs_for(ko, jt) : NULL;
+    for (size_t i = 0; jrs && i < jrs->n; i++) {
+        const struct co_reloc *r = &jrs->r[i];
+        if (r->offset % 16)
+            continue;
+        uint64_t at = ko->sym[r->sym].value + (uint64_t)r->addend;
+        assert_int_equal(ko->sym[r->sym].shndx, text);
+        unsigned len = jl_len(t->data + at, t->size - at);
+        assert_true(len);
+        memset(zero + at, 1, len);
+    }
     for (size_t i = 0; i < t->size; i++)
         if (zero[i])
             img[i] = 0;
     assert_int_equal(mbedtls_sha256_ret(img, t->size, sha, 0), 0);
     free(img);
     return zero;
+}
+
+/* The hash, recomputed here, equals .gmeta's and the claimed hash in .rodata, and the holes cover
+ * exactly the non-deterministic bytes: every non-internal relocation and patch site. */
+static void check_hash_and_holes(const struct co_object *ko, size_t text, const struct gmeta *m)
+{
+    const struct co_section *t = &ko->sec[text];
+    uint8_t sha[32];
+    uint8_t *zero = recompute(ko, text, sha);
+    assert_memory_equal(sha, m->text_sha256, 32);
+    const struct co_symbol *h = sym(ko, "__christo_claimed_hash");
+    assert_non_null(h);
+    assert_string_equal(ko->sec[h->shndx].name, ".rodata");
+    assert_memory_equal(ko->sec[h->shndx].data + h->value, sha, 32);
+    uint8_t *hole = calloc(t->size, 1);
+    for (u32 i = 0; i < m->hole_count; i++) {
+        struct gmeta_hole g;
+        gmeta_hole_at(m, i, &g);
+        memset(hole + g.offset, 1, g.len);
+    }
+    for (size_t p = 0; p < t->size; p++)
+        if (zero[p] != hole[p])
+            fail_msg("text byte 0x%zx: %s here, %s in .gmeta", p, zero[p] ? "a hole" : "hashed",
+                     hole[p] ? "a hole" : "hashed");
+    free(hole);
+    free(zero);
 }
 
 static void test_gmeta_sites_and_hash(void **state)
@@ -327,28 +379,8 @@ static void test_gmeta_sites_and_hash(void **state)
     assert_int_equal(nic, built.nentries - 1); /* entries + cleanup; init registers instead */
     assert_int_equal(nor, built.nentries - 1); /* entries + init; cleanup deinits instead */
 
-    /* the hash, recomputed here, equals .gmeta's and the claimed hash in .rodata */
-    uint8_t sha[32];
-    uint8_t *zero = recompute(&ko, text, sha);
-    assert_memory_equal(sha, m.text_sha256, 32);
-    const struct co_symbol *h = sym(&ko, "__christo_claimed_hash");
-    assert_non_null(h);
-    assert_string_equal(ko.sec[h->shndx].name, ".rodata");
-    assert_memory_equal(ko.sec[h->shndx].data + h->value, sha, 32);
-    /* holes cover exactly the non-deterministic bytes: every non-internal relocation and patch site */
-    uint8_t *hole = calloc(t->size, 1);
-    for (u32 i = 0; i < m.hole_count; i++) {
-        struct gmeta_hole g;
-        gmeta_hole_at(&m, i, &g);
-        memset(hole + g.offset, 1, g.len);
-    }
-    for (size_t p = 0; p < t->size; p++)
-        if (zero[p] != hole[p])
-            fail_msg("text byte 0x%zx: %s here, %s in .gmeta", p, zero[p] ? "a hole" : "hashed",
-                     hole[p] ? "a hole" : "hashed");
+    check_hash_and_holes(&ko, text, &m);
     assert_true(m.hole_count > 10);
-    free(hole);
-    free(zero);
     co_close(&ko);
     free(buf);
 }
@@ -372,10 +404,77 @@ static void expect_refusal(const char *fixture, const char *name, const char *kd
     assert_int_not_equal(access(ko, F_OK), 0); /* never a silently unguarded module */
 }
 
-static void test_refuses_jump_label(void **state)
+/* pstestmod's static_branch_unlikely: built, its site a JUMP_LABEL hole of the instruction's length,
+ * compiled as the 5-byte NOP the kernel expects (christo-guard.h undoes CONFIG_HAVE_JUMP_LABEL_HACK,
+ * whose 'jmp' only objtool would NOP) */
+static void test_jump_label_holes(void **state)
 {
     (void)state;
-    expect_refusal("testmod", "pstestmod", KDIR, "__jump_table", "pstest_open+0x");
+    struct cb_result r;
+    char err[4096];
+    if (build("testmod", "testmod", "pstestmod", KDIR, &r, err, sizeof(err)))
+        fail_msg("christoize build pstestmod: %s", err);
+    size_t len;
+    uint8_t *buf = read_all(r.gmeta, &len);
+    assert_non_null(buf);
+    struct gmeta m;
+    if (gmeta_parse(buf, len, &m, err, sizeof(err)))
+        fail_msg("%s: %s", r.gmeta, err);
+    struct co_object ko;
+    assert_int_equal(co_open(r.ko, &ko, err, sizeof(err)), CO_OK);
+    size_t text = co_find_section(&ko, ".text");
+    const struct co_section *t = &ko.sec[text];
+
+    /* the __jump_table code sites of the .ko, with their instruction lengths */
+    size_t jt = co_find_section(&ko, "__jump_table");
+    assert_true(jt != 0);
+    const struct co_relsec *jrs = co_relocs_for(&ko, jt);
+    assert_non_null(jrs);
+    uint8_t *site = calloc(t->size, 1);
+    size_t nsites = 0;
+    int in_open = 0;
+    const struct co_symbol *op = sym(&ko, "pstest_open");
+    assert_non_null(op);
+    for (size_t i = 0; i < jrs->n; i++) {
+        const struct co_reloc *x = &jrs->r[i];
+        if (x->offset % 16)
+            continue;
+        assert_int_equal(ko.sym[x->sym].shndx, text);
+        uint64_t at = ko.sym[x->sym].value + (uint64_t)x->addend;
+        assert_true(at < t->size);
+        unsigned l = jl_len(t->data + at, t->size - at);
+        assert_true(l == 2 || l == 5);
+        site[at] = (uint8_t)l;
+        nsites++;
+        if (at >= op->value && at < op->value + op->size) {
+            in_open = 1;
+            assert_memory_equal(t->data + at, nop5, 5); /* not objtool's 'jmp' left in place */
+        }
+    }
+    assert_int_equal(nsites, ko.sec[jt].size / 16);
+    assert_true(in_open);
+    /* exactly those are the JUMP_LABEL holes */
+    size_t njl = 0;
+    for (u32 i = 0; i < m.hole_count; i++) {
+        struct gmeta_hole g;
+        gmeta_hole_at(&m, i, &g);
+        if (g.kind == GMETA_HOLE_JUMP_LABEL) {
+            if (site[g.offset] != g.len)
+                fail_msg("JUMP_LABEL hole at 0x%x length %u: no __jump_table site of that length there", g.offset,
+                         g.len);
+            njl++;
+        } else {
+            for (u32 b = 0; b < g.len; b++)
+                if (site[g.offset + b])
+                    fail_msg("%s hole at 0x%x covers the jump-label site at 0x%x", gmeta_hole_kind_name(g.kind),
+                             g.offset, g.offset + b);
+        }
+    }
+    assert_int_equal(njl, nsites);
+    check_hash_and_holes(&ko, text, &m);
+    free(site);
+    co_close(&ko);
+    free(buf);
 }
 
 static void test_refuses_static_call(void **state)
@@ -418,7 +517,7 @@ int main(void)
         cmocka_unit_test(test_modinfo),
         cmocka_unit_test(test_wrappers),
         cmocka_unit_test(test_gmeta_sites_and_hash),
-        cmocka_unit_test(test_refuses_jump_label),
+        cmocka_unit_test(test_jump_label_holes),
         cmocka_unit_test(test_refuses_static_call),
         cmocka_unit_test(test_refuses_not_a_module),
         cmocka_unit_test(test_refuses_bad_override),
