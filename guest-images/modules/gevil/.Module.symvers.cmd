@@ -1,1 +1,0 @@
-cmd_/work/main/guest-images/modules/gevil/Module.symvers :=  sed 's/ko$$/o/'  /work/main/guest-images/modules/gevil/modules.order | scripts/mod/modpost -m      -o /work/main/guest-images/modules/gevil/Module.symvers -e -i Module.symvers -T - 

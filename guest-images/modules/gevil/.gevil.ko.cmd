@@ -1,1 +1,0 @@
-cmd_/work/main/guest-images/modules/gevil/gevil.ko := ld -r -m elf_x86_64 -z noexecstack --no-warn-rwx-segments --build-id=sha1  -T arch/x86/module.lds -o /work/main/guest-images/modules/gevil/gevil.ko /work/main/guest-images/modules/gevil/gevil.o /work/main/guest-images/modules/gevil/gevil.mod.o;  true

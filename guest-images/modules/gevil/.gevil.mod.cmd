@@ -1,1 +1,0 @@
-cmd_/work/main/guest-images/modules/gevil/gevil.mod := printf '%s\n'   gevil.o | awk '!x[$$0]++ { print("/work/main/guest-images/modules/gevil/"$$0) }' > /work/main/guest-images/modules/gevil/gevil.mod

@@ -1,1 +1,0 @@
-/work/main/guest-images/modules/gevil/gevil.o

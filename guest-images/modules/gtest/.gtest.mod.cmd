@@ -1,1 +1,0 @@
-cmd_/work/main/guest-images/modules/gtest/gtest.mod := printf '%s\n'   gtest.o | awk '!x[$$0]++ { print("/work/main/guest-images/modules/gtest/"$$0) }' > /work/main/guest-images/modules/gtest/gtest.mod
