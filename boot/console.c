@@ -1,24 +1,8 @@
 /* Loader messages on ConOut and the serial line (see console.h). */
 #include "boot/console.h"
-#include "boot/portio.h"
+#include "drivers/uart/uart16550.h"
 
 #define MSG_MAX 256
-
-/* 16550 registers (offsets from the base port) */
-#define UART_THR 0
-#define UART_DLL 0
-#define UART_IER 1
-#define UART_DLM 1
-#define UART_FCR 2
-#define UART_LCR 3
-#define UART_MCR 4
-#define UART_LSR 5
-#define UART_SCR 7
-#define LCR_DLAB 0x80
-#define LCR_8N1  0x03
-#define LSR_THRE 0x20
-#define UART_CLOCK_DIV 115200u /* 1.8432 MHz / 16 */
-#define UART_SPIN_MAX 100000   /* a missing or stuck UART must not hang the loader */
 
 static bool mirrored;
 static u16 uart_port = 0x3f8;
@@ -68,31 +52,11 @@ void console_set_serial(u16 port, u32 baud)
     }
 }
 
+/* The hypervisor's own 16550 driver, used early (it is linked into the same image). */
 static void uart_setup(void)
 {
-    u16 div = (u16)(UART_CLOCK_DIV / uart_baud);
-
     uart_ready = true;
-    /* The scratch register holds what is written to it on any 16550; an empty bus reads 0xff. */
-    boot_outb(uart_port + UART_SCR, 0x5a);
-    if (boot_inb(uart_port + UART_SCR) != 0x5a) {
-        uart_missing = true;
-        return;
-    }
-    boot_outb(uart_port + UART_IER, 0);
-    boot_outb(uart_port + UART_LCR, LCR_DLAB);
-    boot_outb(uart_port + UART_DLL, (u8)div);
-    boot_outb(uart_port + UART_DLM, (u8)(div >> 8));
-    boot_outb(uart_port + UART_LCR, LCR_8N1);
-    boot_outb(uart_port + UART_FCR, 0x07); /* FIFOs on and cleared */
-    boot_outb(uart_port + UART_MCR, 0x03); /* DTR, RTS; OUT2 off: no interrupts */
-}
-
-static void uart_putc(char c)
-{
-    for (unsigned i = 0; i < UART_SPIN_MAX && !(boot_inb(uart_port + UART_LSR) & LSR_THRE); i++)
-        ;
-    boot_outb(uart_port + UART_THR, (u8)c);
+    uart_missing = !uart_init(uart_port, uart_baud);
 }
 
 static void uart_line(const char *prefix, const CHAR16 *wide, const char *narrow)

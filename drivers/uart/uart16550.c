@@ -10,6 +10,7 @@
 #define UART_LCR 3
 #define UART_MCR 4
 #define UART_LSR 5
+#define UART_SCR 7
 #define LCR_8N1 0x03
 #define LCR_DLAB 0x80
 #define LSR_THRE 0x20
@@ -17,9 +18,17 @@
 
 static u16 uart_port;
 
-void uart_init(u16 port, u32 baud)
+bool uart_init(u16 port, u32 baud)
 {
     u32 div = baud ? UART_CLOCK_DIV / baud : 1;
+
+    /* The scratch register keeps what is written to it on any 16550; an empty bus reads 0xff.
+     * Without a UART every later write is skipped rather than spun on. */
+    outb(port + UART_SCR, 0x5a);
+    if (inb(port + UART_SCR) != 0x5a) {
+        uart_port = 0;
+        return false;
+    }
     uart_port = port;
     outb(port + UART_IER, 0);
     outb(port + UART_LCR, LCR_DLAB);
@@ -27,7 +36,8 @@ void uart_init(u16 port, u32 baud)
     outb(port + UART_DLM, (div >> 8) & 0xff);
     outb(port + UART_LCR, LCR_8N1);
     outb(port + UART_FCR, 0x07); /* enable and clear FIFOs */
-    outb(port + UART_MCR, 0x03); /* DTR, RTS */
+    outb(port + UART_MCR, 0x03); /* DTR, RTS; OUT2 off: no interrupts */
+    return true;
 }
 
 void uart_putc(char c)

@@ -4,7 +4,8 @@
 
 #include "types.h"
 
-void uart_init(u16 port, u32 baud);
+/* False (and every later write skipped) when nothing answers at port. */
+bool uart_init(u16 port, u32 baud);
 void uart_putc(char c);
 void uart_write(const char *s, size_t n);
 

@@ -1,4 +1,4 @@
-/* UNIT-SOURCES: hv/acpi_guest.c */
+/* UNIT-SOURCES: hv/acpi_guest.c hv/fmt.c */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -13,16 +13,6 @@
 #include "guest_layout.h"
 #include "log.h"
 
-/* hv/fmt.c's formatter, replaced by libc's for the host build. */
-int fmt_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap) { return vsnprintf(buf, size, fmt, ap); }
-int fmt_snprintf(char *buf, size_t size, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(buf, size, fmt, ap);
-    va_end(ap);
-    return n;
-}
 
 static u32 g32(const u8 *p, u64 o) { u32 v; memcpy(&v, p + o, 4); return v; }
 static u64 g64(const u8 *p, u64 o) { u64 v; memcpy(&v, p + o, 8); return v; }

@@ -1,4 +1,4 @@
-/* UNIT-SOURCES: hv/e820.c */
+/* UNIT-SOURCES: hv/e820.c hv/fmt.c */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -11,16 +11,6 @@
 #include "guest_layout.h"
 #include "log.h"
 
-/* hv/fmt.c's formatter, replaced by libc's for the host build. */
-int fmt_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap) { return vsnprintf(buf, size, fmt, ap); }
-int fmt_snprintf(char *buf, size_t size, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(buf, size, fmt, ap);
-    va_end(ap);
-    return n;
-}
 
 static void expect_entry(const struct e820_map *m, unsigned i, u64 addr, u64 size, u32 type)
 {

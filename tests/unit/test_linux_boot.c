@@ -1,4 +1,4 @@
-/* UNIT-SOURCES: hv/linux_boot.c hv/e820.c */
+/* UNIT-SOURCES: hv/linux_boot.c hv/e820.c hv/fmt.c */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -15,16 +15,6 @@
 
 #define DEBIAN_KERNEL "/boot/vmlinuz-6.1.0-56-amd64"
 
-/* hv/fmt.c's formatter, replaced by libc's for the host build. */
-int fmt_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap) { return vsnprintf(buf, size, fmt, ap); }
-int fmt_snprintf(char *buf, size_t size, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(buf, size, fmt, ap);
-    va_end(ap);
-    return n;
-}
 
 static u16 g16(const u8 *p, u64 o) { u16 v; memcpy(&v, p + o, 2); return v; }
 static u32 g32(const u8 *p, u64 o) { u32 v; memcpy(&v, p + o, 4); return v; }
