@@ -15,7 +15,8 @@
 #   CONFIG_EDIT      a sed script applied to the config after that (e.g. to misspell a key)
 #   EXPECT=(re ...)  extended regexes that must all appear in the serial log, in this order
 #   REJECT=(re ...)  regexes that must not appear ("postern: PANIC" always is); the case stops at the first
-#   TIMEOUT (s, default 150: a Postern boot to the guest shell takes ~12 s alone, ~20 s two at a time), SMP
+#   TIMEOUT (s, default 150: a Postern boot to the guest shell takes ~12 s alone, ~20 s two at a time), SMP,
+#   CPU (a QEMU -cpu model instead of the default)
 #   DIRECT_EXPECT / DIRECT_REJECT   replace EXPECT / REJECT with DIRECT=1; DIRECT_SKIP="why" skips the case
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -64,10 +65,11 @@ make_config() {
 # run_case NAME: prints the case's report; returns non-zero on failure.
 run_case() {
     local name=$1 dir=$base/$1
-    local CMDLINE_EXTRA="" CONFIG_OVERRIDE="" CONFIG_WHOLE=0 CONFIG_EDIT="" TIMEOUT=150 SMP=1 DIRECT_SKIP=""
+    local CMDLINE_EXTRA="" CONFIG_OVERRIDE="" CONFIG_WHOLE=0 CONFIG_EDIT="" TIMEOUT=150 SMP=1 DIRECT_SKIP="" CPU=""
     local -a EXPECT=() REJECT=()
     # shellcheck source=/dev/null
     source "$cases_dir/$name.case"
+    local QEMU_CPU=${CPU:-$QEMU_CPU} # a case may ask for another CPU model (qemu.sh reads it at call time)
     if [ "$direct" = 1 ]; then
         [ -z "$DIRECT_SKIP" ] || { echo "SKIP: $name ($DIRECT_SKIP)"; return 0; }
         # Without Postern there are no "postern:" lines to expect.
