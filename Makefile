@@ -36,7 +36,7 @@ HV_OBJS   := $(HV_SRCS:%.c=$(BUILD)/efi/%.o)
 ASM_OBJS  := $(ASM_SRCS:%.asm=$(BUILD)/efi/%.o)
 EFI_OBJS  := $(BOOT_OBJS) $(HV_OBJS) $(ASM_OBJS) $(MBEDTLS_OBJS)
 
-.PHONY: all efi guest unit test run bench deps clean integration christoize
+.PHONY: all efi guest unit test run bench deps clean integration christoize fuzz
 all: efi guest christoize unit
 
 efi: $(BUILD)/postern.efi
@@ -104,6 +104,11 @@ test: deps
 run: deps
 	$(MAKE) efi guest
 	tools/run-qemu.sh
+
+# libFuzzer harnesses (docs/fuzzing.md): make fuzz FUZZ_SECONDS=600; make test runs a short smoke pass.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 bench: deps
 	$(MAKE) efi guest

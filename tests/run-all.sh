@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# make test (after building): every host unit test binary (cmocka), then the QEMU integration tests.
+# make test (after building): every host unit test binary (cmocka), a fuzz smoke pass, then the QEMU
+# integration tests.
 # Prints "PASS: unit/<binary>/<case>" / "FAIL: ..." per case and ends with exactly one line
 # "N passed, N failed" over everything; exits non-zero on any failure or crashed runner.
-# UNIT_ONLY=1 skips the integration tests.
+# UNIT_ONLY=1 skips the fuzz smoke pass and the integration tests.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 pass=0 fail=0
@@ -31,6 +32,27 @@ for bin in "$top"/build/unit/test_*; do
     fi
     pass=$((pass + ok)) fail=$((fail + bad))
 done
+
+# A short libFuzzer pass over the parsers and the state machine (docs/fuzzing.md; `make fuzz` runs
+# longer). FUZZ_SMOKE=N seconds per target (default 5), 0 skips it.
+if [ "${UNIT_ONLY:-0}" != 1 ] && [ "${FUZZ_SMOKE:-5}" != 0 ]; then
+    echo "== fuzz smoke (${FUZZ_SMOKE:-5} s per target)"
+    out=$("$top/tests/fuzz/run.sh" "${FUZZ_SMOKE:-5}" 2>&1)
+    ran=0
+    while read -r target crashes; do
+        ran=$((ran + 1))
+        if [ "$crashes" = 0 ]; then
+            echo "PASS: fuzz/$target"; pass=$((pass + 1))
+        else
+            echo "FAIL: fuzz/$target ($crashes crashes, inputs in build/fuzz/crashes/$target/)"; fail=$((fail + 1))
+        fi
+    done < <(sed -n 's/^fuzz \([a-z_]*\): .*crashes: \([0-9]*\).*/\1 \2/p' <<<"$out")
+    if [ "$ran" -eq 0 ]; then
+        echo "FAIL: fuzz (the harnesses did not run)"
+        tail -n 10 <<<"$out" | sed 's/^/    /'
+        fail=$((fail + 1))
+    fi
+fi
 
 if [ "${UNIT_ONLY:-0}" != 1 ] && [ -x "$top/tests/integration/run.sh" ]; then
     echo "== integration tests"
