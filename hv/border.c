@@ -173,10 +173,12 @@ static bool read_guest_u64(struct vcpu *v, u64 gva, u64 *val) { return read_gues
 
 /* ------------------------------------------------------------------ text protection */
 
-static void map_page(gpa_t gpa, u32 perms)
+static bool map_page(gpa_t gpa, u32 perms)
 {
-    /* Guest RAM is identity-offset: the same host page, only the permissions change. */
-    npt_map(&vm0.npt, gpa, vm0.mem.hpa + gpa, PAGE_SIZE, perms);
+    /* Guest RAM is identity-offset: the same host page, only the permissions change. Splitting a
+     * 2 MiB page needs a table page: without one the page is not protected, and the caller must
+     * not go on as if it were. */
+    return npt_map(&vm0.npt, gpa, vm0.mem.hpa + gpa, PAGE_SIZE, perms);
 }
 
 static bool protect_page(gpa_t gpa, int module)
@@ -184,12 +186,14 @@ static bool protect_page(gpa_t gpa, int module)
     for (u32 i = 0; i < nprotected; i++)
         if (protected_pages[i].gpa == gpa)
             return protected_pages[i].module == module;
-    if (nprotected == MAX_PROTECTED_PAGES)
+    if (nprotected == MAX_PROTECTED_PAGES || !map_page(gpa, NPT_READ | NPT_EXEC)) {
+        LOG("guard: cannot write-protect guest-physical 0x%llx (out of hypervisor memory or pages)",
+            (unsigned long long)gpa);
         return false;
+    }
     protected_pages[nprotected].gpa = gpa;
     protected_pages[nprotected].module = module;
     nprotected++;
-    map_page(gpa, NPT_READ | NPT_EXEC);
     return true;
 }
 
@@ -198,7 +202,7 @@ static void unprotect_module(struct vcpu *v, int module)
     u32 kept = 0;
     for (u32 i = 0; i < nprotected; i++) {
         if (protected_pages[i].module == module)
-            map_page(protected_pages[i].gpa, NPT_RWX);
+            map_page(protected_pages[i].gpa, NPT_RWX); /* the split table exists: cannot fail */
         else
             protected_pages[kept++] = protected_pages[i];
     }
