@@ -18,6 +18,7 @@
  * own length. Layout of the structures: ACPI 6.5 chapter 5.
  */
 #include "acpi_guest.h"
+#include "bytes.h"
 #include "guest_layout.h"
 #include "lib.h"
 #include "log.h"
@@ -94,11 +95,6 @@ _Static_assert(sizeof(struct acpi_rsdp) == RSDP_V2_LEN, "RSDP layout");
 /* Tables the hypervisor keeps for itself. */
 static const char *const dropped[] = { "IVRS", "DMAR" };
 
-static u8 rd8(const u8 *p, u64 off) { return p[off]; }
-static u32 rd32(const u8 *p, u64 off) { u32 v; memcpy(&v, p + off, sizeof(v)); return v; }
-static u64 rd64(const u8 *p, u64 off) { u64 v; memcpy(&v, p + off, sizeof(v)); return v; }
-static void wr32(u8 *p, u64 off, u32 v) { memcpy(p + off, &v, sizeof(v)); }
-static void wr64(u8 *p, u64 off, u64 v) { memcpy(p + off, &v, sizeof(v)); }
 
 static u8 sum8(const u8 *p, u64 len)
 {

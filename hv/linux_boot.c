@@ -7,6 +7,7 @@
  * the file size before use; every guest write goes through gmem_ptr().
  */
 #include "linux_boot.h"
+#include "bytes.h"
 #include "e820.h"
 #include "guest_layout.h"
 #include "lib.h"
@@ -85,14 +86,6 @@ static const u64 boot_gdt[] = {
  * valid one costs nothing: the top of the unused page below the GDT. */
 #define ENTRY_RSP GUEST_GDT_GPA
 
-static u8 rd8(const u8 *p, u64 off) { return p[off]; }
-static u16 rd16(const u8 *p, u64 off) { u16 v; memcpy(&v, p + off, sizeof(v)); return v; }
-static u32 rd32(const u8 *p, u64 off) { u32 v; memcpy(&v, p + off, sizeof(v)); return v; }
-static u64 rd64(const u8 *p, u64 off) { u64 v; memcpy(&v, p + off, sizeof(v)); return v; }
-static void wr8(u8 *p, u64 off, u8 v) { p[off] = v; }
-static void wr16(u8 *p, u64 off, u16 v) { memcpy(p + off, &v, sizeof(v)); }
-static void wr32(u8 *p, u64 off, u32 v) { memcpy(p + off, &v, sizeof(v)); }
-static void wr64(u8 *p, u64 off, u64 v) { memcpy(p + off, &v, sizeof(v)); }
 
 static u64 max_u64(u64 a, u64 b) { return a > b ? a : b; }
 static u64 min_u64(u64 a, u64 b) { return a < b ? a : b; }

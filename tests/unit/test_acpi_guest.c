@@ -10,14 +10,11 @@
 #include <cmocka.h>
 
 #include "acpi_guest.h"
+#include "bytes.h"
 #include "guest_layout.h"
 #include "log.h"
 
 
-static u32 g32(const u8 *p, u64 o) { u32 v; memcpy(&v, p + o, 4); return v; }
-static u64 g64(const u8 *p, u64 o) { u64 v; memcpy(&v, p + o, 8); return v; }
-static void p32(u8 *p, u64 o, u32 v) { memcpy(p + o, &v, 4); }
-static void p64(u8 *p, u64 o, u64 v) { memcpy(p + o, &v, 8); }
 static u64 pa(const void *p) { return (u64)(uintptr_t)p; }
 
 static u8 sum(const u8 *p, u64 n)
@@ -51,7 +48,7 @@ static u8 *table(struct fw *f, const char *sig, u32 len)
 {
     u8 *t = fw_alloc(f, len, 8);
     memcpy(t, sig, 4);
-    p32(t, 4, len);
+    wr32(t, 4, len);
     t[8] = 2;
     memcpy(t + 10, "POSTRN", 6);
     memcpy(t + 16, "TESTTABL", 8);
@@ -63,7 +60,7 @@ static u8 *table(struct fw *f, const char *sig, u32 len)
 static void fix(u8 *t)
 {
     t[9] = 0;
-    t[9] = (u8)-sum(t, g32(t, 4));
+    t[9] = (u8)-sum(t, rd32(t, 4));
 }
 
 static void fix_rsdp(struct fw *f)
@@ -89,8 +86,8 @@ static u8 *make_madt(struct fw *f)
 {
     u8 *m = table(f, "APIC", 512);
     u32 off = 44;
-    p32(m, 36, 0xfee00000);
-    p32(m, 40, 1);
+    wr32(m, 36, 0xfee00000);
+    wr32(m, 40, 1);
     for (u8 i = 0; i < 4; i++) {
         u8 lapic[8] = { 0, 8, i, (u8)(i * 2), 1, 0, 0, 0 };
         madt_entry(m, &off, lapic, 8);
@@ -107,7 +104,7 @@ static u8 *make_madt(struct fw *f)
     madt_entry(m, &off, nmi_all, 6);
     madt_entry(m, &off, nmi_1, 6);
     madt_entry(m, &off, nmi_3, 6);
-    p32(m, 4, off);
+    wr32(m, 4, off);
     fix(m);
     return m;
 }
@@ -131,26 +128,26 @@ static struct fw make_fw(bool low)
     fix(f.dsdt);
     f.facs = fw_alloc(&f, 64, 64);
     memcpy(f.facs, "FACS", 4);
-    p32(f.facs, 4, 64);
-    p32(f.facs, 8, 0x12345678); /* hardware signature */
+    wr32(f.facs, 4, 64);
+    wr32(f.facs, 8, 0x12345678); /* hardware signature */
 
     f.fadt = table(&f, "FACP", low ? 116 : 276);
-    memset(f.fadt + 36, 0, g32(f.fadt, 4) - 36);
-    p32(f.fadt, 64, 0x404);       /* PM1a_CNT_BLK */
-    p32(f.fadt, 112, BIT(10));    /* RESET_REG_SUP */
+    memset(f.fadt + 36, 0, rd32(f.fadt, 4) - 36);
+    wr32(f.fadt, 64, 0x404);       /* PM1a_CNT_BLK */
+    wr32(f.fadt, 112, BIT(10));    /* RESET_REG_SUP */
     if (low) {
-        p32(f.fadt, 36, (u32)pa(f.facs));
-        p32(f.fadt, 40, (u32)pa(f.dsdt));
+        wr32(f.fadt, 36, (u32)pa(f.facs));
+        wr32(f.fadt, 40, (u32)pa(f.dsdt));
     } else {
         u8 *rr = f.fadt + 116;    /* RESET_REG: I/O 0xcf9, value 6 */
         rr[0] = 1; rr[1] = 8; rr[3] = 1;
-        p64(rr, 4, 0xcf9);
+        wr64(rr, 4, 0xcf9);
         f.fadt[128] = 6;
-        p64(f.fadt, 132, pa(f.facs));
-        p64(f.fadt, 140, pa(f.dsdt));
+        wr64(f.fadt, 132, pa(f.facs));
+        wr64(f.fadt, 140, pa(f.dsdt));
         u8 *x1a = f.fadt + 172;   /* X_PM1a_CNT_BLK: I/O 0x1804 overrides the 32-bit field */
         x1a[0] = 1; x1a[1] = 16; x1a[3] = 2;
-        p64(x1a, 4, 0x1804);
+        wr64(x1a, 4, 0x1804);
     }
     fix(f.fadt);
 
@@ -165,9 +162,9 @@ static struct fw make_fw(bool low)
     f.root = table(&f, low ? "RSDT" : "XSDT", 36 + 4 * es);
     for (int i = 0; i < 4; i++) {
         if (low)
-            p32(f.root, 36 + i * 4, (u32)pa(tabs[i]));
+            wr32(f.root, 36 + i * 4, (u32)pa(tabs[i]));
         else
-            p64(f.root, 36 + i * 8, pa(tabs[i]));
+            wr64(f.root, 36 + i * 8, pa(tabs[i]));
     }
     fix(f.root);
 
@@ -175,11 +172,11 @@ static struct fw make_fw(bool low)
     memcpy(f.rsdp, "RSD PTR ", 8);
     memcpy(f.rsdp + 9, "POSTRN", 6);
     if (low) {
-        p32(f.rsdp, 16, (u32)pa(f.root));
+        wr32(f.rsdp, 16, (u32)pa(f.root));
     } else {
         f.rsdp[15] = 2;
-        p32(f.rsdp, 20, 36);
-        p64(f.rsdp, 24, pa(f.root));
+        wr32(f.rsdp, 20, 36);
+        wr64(f.rsdp, 24, pa(f.root));
     }
     fix_rsdp(&f);
     return f;
@@ -209,17 +206,17 @@ static const u8 *gtab(const struct guest_mem *gm, u64 gpa)
     assert_true(gpa >= gm->size - GUEST_ACPI_SIZE);
     assert_true(gpa + 36 <= gm->size);
     const u8 *t = gm->hva + gpa;
-    assert_true(gpa + g32(t, 4) <= gm->size);
-    assert_int_equal(sum(t, g32(t, 4)), 0);
+    assert_true(gpa + rd32(t, 4) <= gm->size);
+    assert_int_equal(sum(t, rd32(t, 4)), 0);
     return t;
 }
 
 static const u8 *find(const struct guest_mem *gm, const u8 *root, bool x, const char *sig)
 {
-    u32 n = (g32(root, 4) - 36) / (x ? 8 : 4);
+    u32 n = (rd32(root, 4) - 36) / (x ? 8 : 4);
     const u8 *found = NULL;
     for (u32 i = 0; i < n; i++) {
-        u64 gpa = x ? g64(root, 36 + i * 8) : g32(root, 36 + i * 4);
+        u64 gpa = x ? rd64(root, 36 + i * 8) : rd32(root, 36 + i * 4);
         const u8 *t = gtab(gm, gpa);
         if (memcmp(t, sig, 4) == 0) {
             assert_null(found);
@@ -234,7 +231,7 @@ struct madt_counts { u32 lapic, x2apic, ioapic, iso, nmi, x2nmi; u32 lapic_id, x
 static struct madt_counts count_madt(const u8 *m)
 {
     struct madt_counts c = { 0 };
-    u32 len = g32(m, 4);
+    u32 len = rd32(m, 4);
     for (u32 off = 44; off < len; off += m[off + 1]) {
         assert_true(m[off + 1] >= 2 && off + m[off + 1] <= len);
         switch (m[off]) {
@@ -242,7 +239,7 @@ static struct madt_counts count_madt(const u8 *m)
         case 1: c.ioapic++; break;
         case 2: c.iso++; break;
         case 4: if (c.nmi < 8) c.nmi_uids[c.nmi] = m[off + 2]; c.nmi++; break;
-        case 9: c.x2apic++; c.x2apic_id = g32(m, off + 4); break;
+        case 9: c.x2apic++; c.x2apic_id = rd32(m, off + 4); break;
         case 0xa: c.x2nmi++; break;
         }
     }
@@ -265,12 +262,12 @@ static void test_xsdt_copy(void **state)
     assert_int_equal(sum(r, 20), 0);
     assert_int_equal(sum(r, 36), 0);
     assert_int_equal(r[15], 2);
-    const u8 *x = gtab(&gm, g64(r, 24));
+    const u8 *x = gtab(&gm, rd64(r, 24));
     assert_memory_equal(x, "XSDT", 4);
 
     /* IVRS gone, the rest there */
     assert_int_equal(info.tables, 3);
-    assert_int_equal(g32(x, 4), 36 + 3 * 8);
+    assert_int_equal(rd32(x, 4), 36 + 3 * 8);
     assert_null(find(&gm, x, true, "IVRS"));
     const u8 *mcfg = find(&gm, x, true, "MCFG");
     assert_non_null(mcfg);
@@ -279,9 +276,9 @@ static void test_xsdt_copy(void **state)
     /* FADT -> copied DSDT and FACS */
     const u8 *fadt = find(&gm, x, true, "FACP");
     assert_non_null(fadt);
-    u64 dsdt = g64(fadt, 140), facs = g64(fadt, 132);
-    assert_int_equal(g32(fadt, 40), dsdt);
-    assert_int_equal(g32(fadt, 36), facs);
+    u64 dsdt = rd64(fadt, 140), facs = rd64(fadt, 132);
+    assert_int_equal(rd32(fadt, 40), dsdt);
+    assert_int_equal(rd32(fadt, 36), facs);
     assert_memory_equal(gtab(&gm, dsdt), f.dsdt, 300);
     assert_true(facs % 64 == 0 && facs >= gm.size - GUEST_ACPI_SIZE && facs + 64 <= gm.size);
     assert_memory_equal(gm.hva + facs, f.facs, 64);
@@ -298,7 +295,7 @@ static void test_xsdt_copy(void **state)
     assert_int_equal(c.nmi, 2);
     assert_int_equal(c.nmi_uids[0], 0xff);
     assert_int_equal(c.nmi_uids[1], 1);
-    assert_int_equal(g32(madt, 4), 44 + 8 + 12 + 20 + 12);
+    assert_int_equal(rd32(madt, 4), 44 + 8 + 12 + 20 + 12);
 
     assert_int_equal(info.cpus_in_madt, 4);
     assert_int_equal(info.cpus_kept, 1);
@@ -328,14 +325,14 @@ static void test_rsdt_copy(void **state)
     const u8 *r = gm.hva + info.rsdp_gpa;
     assert_int_equal(sum(r, 20), 0);
     assert_int_equal(r[15], 0);
-    const u8 *rsdt = gtab(&gm, g32(r, 16));
+    const u8 *rsdt = gtab(&gm, rd32(r, 16));
     assert_memory_equal(rsdt, "RSDT", 4);
-    assert_int_equal(g32(rsdt, 4), 36 + 3 * 4);
+    assert_int_equal(rd32(rsdt, 4), 36 + 3 * 4);
     assert_null(find(&gm, rsdt, false, "IVRS"));
     const u8 *fadt = find(&gm, rsdt, false, "FACP");
-    assert_int_equal(g32(fadt, 4), 116);
-    assert_memory_equal(gtab(&gm, g32(fadt, 40)), f.dsdt, 300);
-    assert_memory_equal(gm.hva + g32(fadt, 36), f.facs, 64);
+    assert_int_equal(rd32(fadt, 4), 116);
+    assert_memory_equal(gtab(&gm, rd32(fadt, 40)), f.dsdt, 300);
+    assert_memory_equal(gm.hva + rd32(fadt, 36), f.facs, 64);
     struct madt_counts c = count_madt(find(&gm, rsdt, false, "APIC"));
     assert_int_equal(c.lapic, 1);
     assert_int_equal(c.lapic_id, 0);
@@ -357,11 +354,11 @@ static void test_area_above_4g(void **state)
     assert_int_equal(acpi_guest_build(&gm, pa(f.rsdp), 2, &info, err, sizeof(err)), 0);
     assert_true(info.rsdp_gpa > GiB(5));
     const u8 *r = gm.hva + info.rsdp_gpa;
-    const u8 *x = gtab(&gm, g64(r, 24));
+    const u8 *x = gtab(&gm, rd64(r, 24));
     const u8 *fadt = find(&gm, x, true, "FACP");
-    assert_int_equal(g32(fadt, 36), 0);
-    assert_int_equal(g32(fadt, 40), 0);
-    assert_memory_equal(gtab(&gm, g64(fadt, 140)), f.dsdt, 300);
+    assert_int_equal(rd32(fadt, 36), 0);
+    assert_int_equal(rd32(fadt, 40), 0);
+    assert_memory_equal(gtab(&gm, rd64(fadt, 140)), f.dsdt, 300);
     free_guest(&gm);
 
     /* The RSDT-only firmware cannot point there. */
@@ -383,26 +380,26 @@ static void test_x2apic_madt(void **state)
     memset(m + 44, 0, 512 - 44);
     for (u32 i = 0; i < 3; i++) {
         u8 x2[16] = { 9, 16 };
-        p32(x2, 4, 0x100 + i);
-        p32(x2, 8, i == 2 ? 0 : 1); /* the third CPU is disabled */
-        p32(x2, 12, 10 + i);
+        wr32(x2, 4, 0x100 + i);
+        wr32(x2, 8, i == 2 ? 0 : 1); /* the third CPU is disabled */
+        wr32(x2, 12, 10 + i);
         madt_entry(m, &off, x2, 16);
     }
     const u32 uids[] = { 0xffffffff, 11, 12 };
     for (int i = 0; i < 3; i++) {
         u8 nmi[12] = { 0xa, 12, 5, 0 };
-        p32(nmi, 4, uids[i]);
+        wr32(nmi, 4, uids[i]);
         nmi[8] = 1;
         madt_entry(m, &off, nmi, 12);
     }
-    p32(m, 4, off);
+    wr32(m, 4, off);
     fix(m);
     struct guest_mem gm = new_guest(MiB(16));
     struct acpi_guest_info info;
     char err[256] = "";
 
     assert_int_equal(acpi_guest_build(&gm, pa(f.rsdp), 0x101, &info, err, sizeof(err)), 0);
-    const u8 *x = gtab(&gm, g64(gm.hva + info.rsdp_gpa, 24));
+    const u8 *x = gtab(&gm, rd64(gm.hva + info.rsdp_gpa, 24));
     struct madt_counts c = count_madt(find(&gm, x, true, "APIC"));
     assert_int_equal(c.x2apic, 1);
     assert_int_equal(c.x2apic_id, 0x101);
@@ -444,7 +441,7 @@ static void test_bad_rsdp(void **state)
     expect_fail(&f, 2, "bad extended checksum");
 
     f = make_fw(false);
-    p32(f.rsdp, 20, 1 << 20);
+    wr32(f.rsdp, 20, 1 << 20);
     fix_rsdp(&f);
     expect_fail(&f, 2, "implausible length");
 
@@ -467,15 +464,15 @@ static void test_bad_tables(void **state)
     expect_fail(&f, 2, "bad checksum");
 
     f = make_fw(false);
-    p32(f.mcfg, 4, 20);              /* shorter than a header */
+    wr32(f.mcfg, 4, 20);              /* shorter than a header */
     expect_fail(&f, 2, "implausible length 20");
 
     f = make_fw(false);
-    p32(f.mcfg, 4, 0x7fffffff);
+    wr32(f.mcfg, 4, 0x7fffffff);
     expect_fail(&f, 2, "implausible length");
 
     f = make_fw(false);
-    p32(f.root, 4, 30);              /* truncated XSDT */
+    wr32(f.root, 4, 30);              /* truncated XSDT */
     fix(f.root);
     expect_fail(&f, 2, "XSDT");
 
@@ -485,12 +482,12 @@ static void test_bad_tables(void **state)
     expect_fail(&f, 2, "signature '?VRS'");
 
     f = make_fw(false);
-    p64(f.root, 36, 0xffffffffffffff00ull);
+    wr64(f.root, 36, 0xffffffffffffff00ull);
     fix(f.root);
     expect_fail(&f, 2, "invalid table address");
 
     f = make_fw(false);
-    p64(f.fadt, 140, pa(f.mcfg));    /* X_DSDT leads to the wrong table */
+    wr64(f.fadt, 140, pa(f.mcfg));    /* X_DSDT leads to the wrong table */
     fix(f.fadt);
     expect_fail(&f, 2, "expected DSDT");
 
@@ -499,7 +496,7 @@ static void test_bad_tables(void **state)
     expect_fail(&f, 2, "FACS at 0x");
 
     f = make_fw(false);
-    p32(f.fadt, 4, 100);
+    wr32(f.fadt, 4, 100);
     fix(f.fadt);
     expect_fail(&f, 2, "FACP is 100 bytes");
 }
@@ -534,10 +531,10 @@ static void test_too_large(void **state)
     fix(a);
     fix(b);
     u8 *root = table(&f, "XSDT", 36 + 2 * 8);
-    p64(root, 36, pa(a));
-    p64(root, 44, pa(b));
+    wr64(root, 36, pa(a));
+    wr64(root, 44, pa(b));
     fix(root);
-    p64(f.rsdp, 24, pa(root));
+    wr64(f.rsdp, 24, pa(root));
     fix_rsdp(&f);
     expect_fail(&f, 2, "do not fit");
 }

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "linux_boot.h"
+#include "bytes.h"
 #include "e820.h"
 #include "guest_layout.h"
 #include "log.h"
@@ -16,12 +17,6 @@
 #define DEBIAN_KERNEL "/boot/vmlinuz-6.1.0-56-amd64"
 
 
-static u16 g16(const u8 *p, u64 o) { u16 v; memcpy(&v, p + o, 2); return v; }
-static u32 g32(const u8 *p, u64 o) { u32 v; memcpy(&v, p + o, 4); return v; }
-static u64 g64(const u8 *p, u64 o) { u64 v; memcpy(&v, p + o, 8); return v; }
-static void p16(u8 *p, u64 o, u16 v) { memcpy(p + o, &v, 2); }
-static void p32(u8 *p, u64 o, u32 v) { memcpy(p + o, &v, 4); }
-static void p64(u8 *p, u64 o, u64 v) { memcpy(p + o, &v, 8); }
 
 static struct guest_mem new_guest(u64 size)
 {
@@ -56,20 +51,20 @@ static u8 *synthetic(void)
     u8 *k = calloc(1, SYN_SIZE);
     assert_non_null(k);
     k[0x1f1] = SYN_SETUP_SECTS;
-    p32(k, 0x1f4, SYN_PM_SIZE / 16);
-    p16(k, 0x1fe, 0xaa55);
+    wr32(k, 0x1f4, SYN_PM_SIZE / 16);
+    wr16(k, 0x1fe, 0xaa55);
     k[0x200] = 0xeb;
     k[0x201] = 0x6a;                      /* header ends at 0x26c, as in 6.1 */
     memcpy(k + 0x202, "HdrS", 4);
-    p16(k, 0x206, 0x020f);
+    wr16(k, 0x206, 0x020f);
     k[0x211] = 0x01;                      /* LOADED_HIGH */
-    p32(k, 0x22c, 0x7fffffff);
-    p32(k, 0x230, 0x200000);
+    wr32(k, 0x22c, 0x7fffffff);
+    wr32(k, 0x230, 0x200000);
     k[0x234] = 1;
-    p16(k, 0x236, 0x7f);
-    p32(k, 0x238, 0x7ff);
-    p64(k, 0x258, 0x1000000);
-    p32(k, 0x260, 0x800000);              /* 8 MiB init_size */
+    wr16(k, 0x236, 0x7f);
+    wr32(k, 0x238, 0x7ff);
+    wr64(k, 0x258, 0x1000000);
+    wr32(k, 0x260, 0x800000);              /* 8 MiB init_size */
     for (u64 i = 0x1000; i < SYN_SIZE; i++)
         k[i] = (u8)(i * 7);
     return k;
@@ -90,13 +85,13 @@ static void check_boot_state(const struct guest_mem *gm, const struct guest_entr
     assert_memory_equal(bp + 0x202, "HdrS", 4);
     assert_int_equal(bp[0x210], 0xff);
     assert_int_equal(bp[0x211] & 0x81, 0x81);
-    assert_int_equal(g16(bp, 0x224), 0xfe00);
-    assert_int_equal(g16(bp, 0x1fa), 0xffff);
-    assert_int_equal(g32(bp, 0x228), GUEST_CMDLINE_GPA);
-    assert_int_equal(g32(bp, 0x0c8), 0);
+    assert_int_equal(rd16(bp, 0x224), 0xfe00);
+    assert_int_equal(rd16(bp, 0x1fa), 0xffff);
+    assert_int_equal(rd32(bp, 0x228), GUEST_CMDLINE_GPA);
+    assert_int_equal(rd32(bp, 0x0c8), 0);
     assert_string_equal((const char *)gm->hva + GUEST_CMDLINE_GPA, cmdline);
-    assert_int_equal(g64(bp, 0x070), 0xabc000);
-    assert_int_equal(g32(bp, 0x214), l->kernel_gpa);
+    assert_int_equal(rd64(bp, 0x070), 0xabc000);
+    assert_int_equal(rd32(bp, 0x214), l->kernel_gpa);
     assert_int_equal(bp[0x1ef], 0); /* sentinel: the kernel would wipe fields if set */
 
     /* e820 */
@@ -109,8 +104,8 @@ static void check_boot_state(const struct guest_mem *gm, const struct guest_entr
     assert_int_equal(ent[3].type, E820_TYPE_NVS);
 
     /* initrd */
-    u64 rd = g32(bp, 0x218) | (u64)g32(bp, 0x0c0) << 32;
-    u64 rdsz = g32(bp, 0x21c) | (u64)g32(bp, 0x0c4) << 32;
+    u64 rd = rd32(bp, 0x218) | (u64)rd32(bp, 0x0c0) << 32;
+    u64 rdsz = rd32(bp, 0x21c) | (u64)rd32(bp, 0x0c4) << 32;
     assert_int_equal(rd, l->initrd_gpa);
     assert_int_equal(rdsz, l->initrd_size);
     if (rdsz) {
@@ -134,25 +129,25 @@ static void check_boot_state(const struct guest_mem *gm, const struct guest_entr
 
     /* GDT */
     const u8 *gdt = gm->hva + GUEST_GDT_GPA;
-    assert_int_equal(g64(gdt, 0), 0);
-    assert_int_equal(g64(gdt, 8), 0);
-    assert_int_equal(g64(gdt, 0x10), 0x00af9b000000ffffull);
-    assert_int_equal(g64(gdt, 0x18), 0x00cf93000000ffffull);
+    assert_int_equal(rd64(gdt, 0), 0);
+    assert_int_equal(rd64(gdt, 8), 0);
+    assert_int_equal(rd64(gdt, 0x10), 0x00af9b000000ffffull);
+    assert_int_equal(rd64(gdt, 0x18), 0x00cf93000000ffffull);
 
     /* Page tables: identity map of 4 GiB with 2 MiB pages; walk a few addresses. */
     const u8 *pml4 = gm->hva + GUEST_PML4_GPA;
-    assert_int_equal(g64(pml4, 0), GUEST_PDPT_GPA | 3);
-    assert_int_equal(g64(pml4, 8), 0);
+    assert_int_equal(rd64(pml4, 0), GUEST_PDPT_GPA | 3);
+    assert_int_equal(rd64(pml4, 8), 0);
     const u64 probes[] = { 0, l->kernel_gpa, GiB(1) + MiB(6), GiB(4) - MiB(2) };
     for (unsigned i = 0; i < 4; i++) {
         u64 va = probes[i];
-        u64 pdpte = g64(gm->hva + GUEST_PDPT_GPA, ((va >> 30) & 511) * 8);
+        u64 pdpte = rd64(gm->hva + GUEST_PDPT_GPA, ((va >> 30) & 511) * 8);
         assert_int_equal(pdpte & 3, 3);
-        u64 pde = g64(gm->hva + (pdpte & ~0xfffull), ((va >> 21) & 511) * 8);
+        u64 pde = rd64(gm->hva + (pdpte & ~0xfffull), ((va >> 21) & 511) * 8);
         assert_int_equal(pde & 0x83, 0x83);
         assert_int_equal(pde & ~0xfffull, va & ~(LARGE_PAGE_SIZE - 1));
     }
-    assert_int_equal(g64(gm->hva + GUEST_PDPT_GPA, 4 * 8), 0);
+    assert_int_equal(rd64(gm->hva + GUEST_PDPT_GPA, 4 * 8), 0);
 }
 
 static void test_debian_kernel(void **state)
@@ -179,7 +174,7 @@ static void test_debian_kernel(void **state)
     /* Debian's 6.1: relocatable, pref_address 16 MiB, 2 MiB aligned. */
     assert_int_equal(l.kernel_gpa, 0x1000000);
     u64 setup = ((u64)k[0x1f1] + 1) * 512;
-    assert_int_equal(l.kernel_size, (u64)g32(k, 0x1f4) * 16);
+    assert_int_equal(l.kernel_size, (u64)rd32(k, 0x1f4) * 16);
     assert_memory_equal(gm.hva + l.kernel_gpa, k + setup, l.kernel_size);
     /* Highest page-aligned spot below the ACPI area. */
     assert_int_equal(l.initrd_gpa, (MiB(255) - rdsize) & ~0xfffull);
@@ -236,8 +231,8 @@ static void test_synthetic_ok(void **state)
 static void test_initrd_addr_max(void **state)
 {
     u8 *k = synthetic();
-    p16(k, 0x236, 0x01);          /* only XLF_KERNEL_64: initrd_addr_max is binding */
-    p32(k, 0x22c, MiB(40) - 1);
+    wr16(k, 0x236, 0x01);          /* only XLF_KERNEL_64: initrd_addr_max is binding */
+    wr32(k, 0x22c, MiB(40) - 1);
     struct guest_mem gm = new_guest(MiB(64));
     u8 rd[4096 * 3];
     struct guest_entry e;
@@ -248,7 +243,7 @@ static void test_initrd_addr_max(void **state)
     assert_int_equal(l.initrd_gpa, MiB(40) - sizeof(rd));
 
     /* Below the kernel's end: no room. */
-    p32(k, 0x22c, MiB(20) - 1);
+    wr32(k, 0x22c, MiB(20) - 1);
     assert_int_equal(prep(&gm, k, SYN_SIZE, rd, sizeof(rd), "x", &e, &l, err), -1);
     assert_non_null(strstr(err, "initrd"));
     free(gm.hva);
@@ -259,7 +254,7 @@ static void test_setup_sects_zero_means_four(void **state)
 {
     u8 *k = synthetic();
     k[0x1f1] = 0;                 /* protected-mode part at 5 * 512 */
-    p32(k, 0x1f4, (SYN_SIZE - 0xa00) / 16);
+    wr32(k, 0x1f4, (SYN_SIZE - 0xa00) / 16);
     struct guest_mem gm = new_guest(MiB(64));
     struct guest_entry e;
     struct linux_boot_layout l;
@@ -279,20 +274,20 @@ static void test_load_address_choice(void **state)
     struct linux_boot_layout l;
     char err[256] = "";
 
-    p64(k, 0x258, MiB(32) + 4096); /* misaligned preference: fall back to 16 MiB */
+    wr64(k, 0x258, MiB(32) + 4096); /* misaligned preference: fall back to 16 MiB */
     assert_int_equal(prep(&gm, k, SYN_SIZE, NULL, 0, "", &e, &l, err), 0);
     assert_int_equal(l.kernel_gpa, GUEST_KERNEL_GPA);
 
-    p64(k, 0x258, MiB(32));        /* aligned preference is honoured */
+    wr64(k, 0x258, MiB(32));        /* aligned preference is honoured */
     assert_int_equal(prep(&gm, k, SYN_SIZE, NULL, 0, "", &e, &l, err), 0);
     assert_int_equal(l.kernel_gpa, MiB(32));
     assert_int_equal(e.rip, MiB(32) + 0x200);
 
     k[0x234] = 0;                  /* not relocatable: pref_address or nothing */
-    p64(k, 0x258, MiB(2));
+    wr64(k, 0x258, MiB(2));
     assert_int_equal(prep(&gm, k, SYN_SIZE, NULL, 0, "", &e, &l, err), 0);
     assert_int_equal(l.kernel_gpa, MiB(2));
-    p64(k, 0x258, 0);
+    wr64(k, 0x258, 0);
     assert_int_equal(prep(&gm, k, SYN_SIZE, NULL, 0, "", &e, &l, err), -1);
     assert_non_null(strstr(err, "not relocatable"));
     free(gm.hva);
@@ -318,19 +313,19 @@ static void expect_bad(void (*mutate)(u8 *k, u64 *size), const char *words)
 
 static void m_no_magic(u8 *k, u64 *s) { k[0x202] = 'X'; }
 static void m_tiny(u8 *k, u64 *s) { *s = 0x100; }
-static void m_no_bootflag(u8 *k, u64 *s) { p16(k, 0x1fe, 0); }
-static void m_old(u8 *k, u64 *s) { p16(k, 0x206, 0x020b); }
+static void m_no_bootflag(u8 *k, u64 *s) { wr16(k, 0x1fe, 0); }
+static void m_old(u8 *k, u64 *s) { wr16(k, 0x206, 0x020b); }
 static void m_short_hdr(u8 *k, u64 *s) { k[0x201] = 0x20; }
 static void m_long_hdr(u8 *k, u64 *s) { k[0x201] = 0xff; }
 static void m_hdr_past_file(u8 *k, u64 *s) { *s = 0x240; }
-static void m_not64(u8 *k, u64 *s) { p16(k, 0x236, 0x7e); }
+static void m_not64(u8 *k, u64 *s) { wr16(k, 0x236, 0x7e); }
 static void m_zimage(u8 *k, u64 *s) { k[0x211] = 0; }
 static void m_setup_past_end(u8 *k, u64 *s) { k[0x1f1] = 0x40; }
 static void m_truncated(u8 *k, u64 *s) { *s -= 16; }
-static void m_syssize_zero(u8 *k, u64 *s) { p32(k, 0x1f4, 0); }
-static void m_align(u8 *k, u64 *s) { p32(k, 0x230, 0x300000); }
-static void m_align_zero(u8 *k, u64 *s) { p32(k, 0x230, 0); }
-static void m_huge_init(u8 *k, u64 *s) { p32(k, 0x260, 0xfff00000); }
+static void m_syssize_zero(u8 *k, u64 *s) { wr32(k, 0x1f4, 0); }
+static void m_align(u8 *k, u64 *s) { wr32(k, 0x230, 0x300000); }
+static void m_align_zero(u8 *k, u64 *s) { wr32(k, 0x230, 0); }
+static void m_huge_init(u8 *k, u64 *s) { wr32(k, 0x260, 0xfff00000); }
 
 static void test_bad_images(void **state)
 {
@@ -370,12 +365,12 @@ static void test_cmdline_limits(void **state)
     char err[256] = "";
     char line[GUEST_CMDLINE_MAX + 10];
 
-    p32(k, 0x238, 10);             /* the kernel's own limit */
+    wr32(k, 0x238, 10);             /* the kernel's own limit */
     assert_int_equal(prep(&gm, k, SYN_SIZE, NULL, 0, "0123456789", &e, NULL, err), 0);
     assert_int_equal(prep(&gm, k, SYN_SIZE, NULL, 0, "0123456789a", &e, NULL, err), -1);
     assert_non_null(strstr(err, "cmdline: too long"));
 
-    p32(k, 0x238, 0xffffffff);     /* ours */
+    wr32(k, 0x238, 0xffffffff);     /* ours */
     memset(line, 'a', sizeof(line));
     line[GUEST_CMDLINE_MAX - 1] = 0;
     assert_int_equal(prep(&gm, k, SYN_SIZE, NULL, 0, line, &e, NULL, err), 0);
