@@ -35,7 +35,7 @@ static bool split_large(struct npt *n, u64 *entry, int level)
     t = table_of(table);
     for (unsigned i = 0; i < ENTRIES; i++)
         t[i] = n->fmt->leaf_entry(base + i * level_size(level - 1), level - 1, perms);
-    *entry = n->fmt->table_entry(table);
+    *entry = n->fmt->table_entry(table, level);
     return true;
 }
 
@@ -47,7 +47,7 @@ static u64 *next_table(struct npt *n, u64 *entry, int level)
         if (!table)
             return NULL;
         n->tables++;
-        *entry = n->fmt->table_entry(table);
+        *entry = n->fmt->table_entry(table, level);
     } else if (n->fmt->is_leaf(*entry, level)) {
         if (!split_large(n, entry, level))
             return NULL;
@@ -60,7 +60,7 @@ static bool set_leaf(struct npt *n, gpa_t gpa, hpa_t hpa, int leaf_level, u32 pe
 {
     u64 *table = table_of(n->root);
 
-    for (int level = 4; level > leaf_level; level--) {
+    for (int level = n->fmt->levels; level > leaf_level; level--) {
         u64 *e = &table[level_index(gpa, level)];
         if (unmap && !n->fmt->present(*e))
             return true; /* nothing mapped below: already absent */
@@ -76,11 +76,11 @@ static bool set_leaf(struct npt *n, gpa_t gpa, hpa_t hpa, int leaf_level, u32 pe
 
 static bool walk_range(struct npt *n, gpa_t gpa, hpa_t hpa, u64 size, u32 perms, bool unmap)
 {
-    if (!IS_ALIGNED(gpa | hpa | size, PAGE_SIZE) || gpa + size < gpa)
+    if (!IS_ALIGNED(gpa | hpa | size, PAGE_SIZE) || gpa + size < gpa || gpa + size > npt_limit(n))
         return false;
     while (size) {
         int level = 1;
-        if (IS_ALIGNED(gpa, LARGE_PAGE_SIZE) && IS_ALIGNED(hpa, LARGE_PAGE_SIZE) && size >= LARGE_PAGE_SIZE)
+        if (n->fmt->large_pages && IS_ALIGNED(gpa, LARGE_PAGE_SIZE) && IS_ALIGNED(hpa, LARGE_PAGE_SIZE) && size >= LARGE_PAGE_SIZE)
             level = 2;
         if (!set_leaf(n, gpa, hpa, level, perms, unmap))
             return false;
@@ -105,7 +105,9 @@ bool npt_lookup(const struct npt *n, gpa_t gpa, hpa_t *hpa, u32 *perms, int *lev
 {
     const u64 *table = table_of(n->root);
 
-    for (int level = 4; level >= 1; level--) {
+    if (gpa >= npt_limit(n))
+        return false;
+    for (int level = n->fmt->levels; level >= 1; level--) {
         u64 e = table[level_index(gpa, level)];
         if (!n->fmt->present(e))
             return false;
@@ -123,6 +125,67 @@ bool npt_lookup(const struct npt *n, gpa_t gpa, hpa_t *hpa, u32 *perms, int *lev
     return false;
 }
 
+u64 npt_limit(const struct npt *n) { return level_size(n->fmt->levels) * ENTRIES; }
+
+/* Copy the table under *entry (a table entry at `level`) into a fresh page and point *entry at it. */
+static u64 *copy_table(struct npt *dst, u64 *entry, int level)
+{
+    hpa_t copy = dst->alloc_table();
+    if (!copy)
+        return NULL;
+    dst->tables++;
+    memcpy(table_of(copy), table_of(dst->fmt->address(*entry, level)), PAGE_SIZE);
+    *entry = dst->fmt->table_entry(copy, level);
+    return table_of(copy);
+}
+
+bool npt_fork(struct npt *dst, struct npt *src, gpa_t gpa, u64 size)
+{
+    if (!IS_ALIGNED(gpa | size, PAGE_SIZE) || !size || gpa + size < gpa || gpa + size > npt_limit(src))
+        return false;
+    /* Split every large page in the range so the copies below reach 4 KiB leaves. */
+    for (gpa_t a = gpa; a < gpa + size; a += PAGE_SIZE) {
+        hpa_t hpa;
+        u32 perms;
+        int level;
+        if (npt_lookup(src, a, &hpa, &perms, &level) && level > 1 && !set_leaf(src, a, hpa, 1, perms, false))
+            return false;
+    }
+    if (!dst->root) {
+        dst->fmt = src->fmt;
+        dst->alloc_table = src->alloc_table;
+        dst->tables = 0;
+        dst->root = dst->alloc_table();
+        if (!dst->root)
+            return false;
+        dst->tables++;
+        memcpy(table_of(dst->root), table_of(src->root), PAGE_SIZE);
+    }
+    /* Copy the path to each 4 KiB page of the range unless dst already owns it (a table dst owns
+     * is one src does not point to at the same place). */
+    for (gpa_t a = gpa; a < gpa + size; a += PAGE_SIZE) {
+        u64 *dt = table_of(dst->root);
+        const u64 *st = table_of(src->root);
+        for (int level = dst->fmt->levels; level > 1; level--) {
+            unsigned i = level_index(a, level);
+            const u64 *next_src = NULL;
+            if (!dst->fmt->present(dt[i]) || dst->fmt->is_leaf(dt[i], level))
+                break; /* nothing mapped below (or a leaf after all): dst's own entry decides */
+            if (st && src->fmt->present(st[i]) && !src->fmt->is_leaf(st[i], level))
+                next_src = table_of(src->fmt->address(st[i], level));
+            if (next_src && table_of(dst->fmt->address(dt[i], level)) == next_src) {
+                dt = copy_table(dst, &dt[i], level); /* shared with src: make it dst's own */
+                if (!dt)
+                    return false;
+            } else {
+                dt = table_of(dst->fmt->address(dt[i], level));
+            }
+            st = next_src;
+        }
+    }
+    return true;
+}
+
 /* ---- x86-64 page-table format, used by AMD's nested paging (APM Vol. 2 §15.25) ---- */
 #define X86_P   BIT(0)
 #define X86_RW  BIT(1)
@@ -133,7 +196,7 @@ bool npt_lookup(const struct npt *n, gpa_t gpa, hpa_t *hpa, u32 *perms, int *lev
 #define X86_NX  BIT(63)
 #define X86_ADDR_MASK 0x000ffffffffff000ull
 
-static u64 x86_table_entry(hpa_t next) { return (next & X86_ADDR_MASK) | X86_P | X86_RW | X86_US; }
+static u64 x86_table_entry(hpa_t next, int level) { return (next & X86_ADDR_MASK) | X86_P | X86_RW | X86_US; }
 
 static u64 x86_leaf_entry(hpa_t pa, int level, u32 perms)
 {
@@ -174,6 +237,8 @@ static u32 x86_perms(u64 e)
 
 const struct npt_format npt_format_x86 = {
     .name = "x86-64 (AMD NPT)",
+    .levels = 4,
+    .large_pages = true,
     .table_entry = x86_table_entry,
     .leaf_entry = x86_leaf_entry,
     .present = x86_present,

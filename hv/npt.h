@@ -17,10 +17,14 @@
 #define NPT_UNCACHED BIT(3) /* device memory */
 #define NPT_RWX (NPT_READ | NPT_WRITE | NPT_EXEC)
 
-/* level: 1 = 4 KiB entry (PT), 2 = 2 MiB (PD), 3 = 1 GiB (PDPT), 4 = PML4. */
+/* level: 1 = 4 KiB entry (PT), 2 = 2 MiB (PD), 3 = 1 GiB (PDPT), 4 = PML4. The same builder
+ * serves the IOMMUs' DMA page tables (AMD-Vi, VT-d second level) with their own formats. */
 struct npt_format {
     const char *name;
-    u64 (*table_entry)(hpa_t next_table);
+    int levels;        /* levels of a full walk: 4 (48-bit), or 3 (39-bit, e.g. VT-d with SAGAW 39) */
+    bool large_pages;  /* may leaves sit at level 2 (2 MiB)? */
+    /* An entry at `level` (2..levels) pointing to the table of level-1. */
+    u64 (*table_entry)(hpa_t next_table, int level);
     u64 (*leaf_entry)(hpa_t pa, int level, u32 perms);
     bool (*present)(u64 entry);
     bool (*is_leaf)(u64 entry, int level); /* a large page at level 2/3, or any level-1 entry */
@@ -44,6 +48,18 @@ bool npt_map(struct npt *n, gpa_t gpa, hpa_t hpa, u64 size, u32 perms);
 bool npt_unmap(struct npt *n, gpa_t gpa, u64 size);
 /* Translate one address; false when not mapped. */
 bool npt_lookup(const struct npt *n, gpa_t gpa, hpa_t *hpa, u32 *perms, int *level);
+/* The highest guest-physical address + 1 the format's walk covers. */
+u64 npt_limit(const struct npt *n);
+
+/*
+ * A second view of the same address space (hv/npt_views.c uses two: privileged, unprivileged).
+ * dst gets its own root; every table on the path to [gpa, gpa+size) is copied so that range can
+ * be mapped differently in dst, and every other subtree is shared with src. Large pages covering
+ * the range are split first (in src too, with identical contents). Later changes outside the range
+ * must be made in both trees (they may touch a copied upper-level table); changes inside it apply
+ * to one. Returns false when out of memory.
+ */
+bool npt_fork(struct npt *dst, struct npt *src, gpa_t gpa, u64 size);
 
 extern const struct npt_format npt_format_x86; /* AMD NPT = ordinary x86-64 page tables */
 

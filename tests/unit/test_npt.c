@@ -127,10 +127,78 @@ static void x86_entries_have_user_bit_and_uncached_device_memory(void **state)
     assert_true(e & BIT(2));             /* U: nested walks are user accesses */
     assert_true(e & BIT(4));             /* PCD */
     assert_false(e & BIT(7));            /* no PS at level 1 */
-    assert_true(npt_format_x86.table_entry(0x5000) & BIT(2));
+    assert_true(npt_format_x86.table_entry(0x5000, 2) & BIT(2));
     e = npt_format_x86.leaf_entry(MiB(4), 2, NPT_READ);
     assert_true(e & BIT(7));
     assert_false(e & BIT(1));
+}
+
+/* Two views: a BAR range mapped differently, everything else shared (edits made once are seen
+ * by both), and the original tree unchanged by the fork except for splitting. */
+static void fork_gives_a_private_range_and_shares_the_rest(void **state)
+{
+    struct npt a, b = { 0 };
+    hpa_t hpa;
+    u32 perms;
+    int level;
+    u64 tables_before;
+
+    assert_true(npt_init(&a, &npt_format_x86, alloc_page));
+    assert_true(npt_map(&a, 0, GiB(2), GiB(1), NPT_RWX));
+    assert_true(npt_map(&a, 0xfe000000, 0xfe000000, MiB(16), NPT_READ | NPT_WRITE | NPT_UNCACHED));
+    assert_true(npt_fork(&b, &a, 0xfeb80000, 0x20000));
+    tables_before = b.tables;
+    /* privileged view: the real BAR; unprivileged: a zero page, read-only */
+    assert_true(npt_map(&a, 0xfeb80000, 0x7000000, 0x20000, NPT_READ));
+    assert_true(npt_lookup(&b, 0xfeb81000, &hpa, &perms, &level));
+    assert_int_equal(hpa, 0xfeb81000);
+    assert_int_equal(level, 1);
+    assert_true(npt_lookup(&a, 0xfeb81000, &hpa, &perms, &level));
+    assert_int_equal(hpa, 0x7001000);
+    assert_int_equal(perms & NPT_WRITE, 0);
+    /* neighbours of the range are the same in both */
+    assert_true(npt_lookup(&b, 0xfeba0000, &hpa, NULL, NULL));
+    assert_int_equal(hpa, 0xfeba0000);
+    /* RAM is shared: a split made through one view shows in the other */
+    assert_true(npt_map(&a, 0x200000, GiB(2) + 0x200000, 0x1000, NPT_READ | NPT_EXEC));
+    assert_true(npt_lookup(&b, 0x200000, &hpa, &perms, &level));
+    assert_int_equal(level, 1);
+    assert_int_equal(perms & NPT_WRITE, 0);
+    assert_true(npt_map(&b, 0x200000, GiB(2) + 0x200000, 0x1000, NPT_READ | NPT_EXEC)); /* idempotent */
+    assert_int_equal(b.tables, tables_before);
+    /* forking again into the same view copies nothing new */
+    assert_true(npt_fork(&b, &a, 0xfeb80000, 0x20000));
+    assert_int_equal(b.tables, tables_before);
+    assert_false(npt_fork(&b, &a, 0xfeb80001, 0x1000));
+}
+
+/* A 3-level walk (39-bit, as VT-d with SAGAW 39 needs) covers 512 GiB and no more. */
+static u64 three_table(hpa_t next, int level) { return next | 3; }
+static u64 three_leaf(hpa_t pa, int level, u32 perms) { return pa | (perms & 3) | (level > 1 ? BIT(7) : 0); }
+static bool three_present(u64 e) { return e & 3; }
+static bool three_is_leaf(u64 e, int level) { return level == 1 || (e & BIT(7)); }
+static hpa_t three_address(u64 e, int level) { return e & 0x000ffffffffff000ull & ~(level > 1 && (e & BIT(7)) ? (1ull << (12 + 9 * (level - 1))) - 1 : 0); }
+static u32 three_perms(u64 e) { return e & 3; }
+static const struct npt_format three_levels = {
+    .name = "test 3-level", .levels = 3, .large_pages = false, .table_entry = three_table,
+    .leaf_entry = three_leaf, .present = three_present, .is_leaf = three_is_leaf,
+    .address = three_address, .perms = three_perms,
+};
+
+static void three_level_format_without_large_pages(void **state)
+{
+    struct npt n;
+    hpa_t hpa;
+    int level;
+
+    assert_true(npt_init(&n, &three_levels, alloc_page));
+    assert_int_equal(npt_limit(&n), GiB(512));
+    assert_true(npt_map(&n, 0, GiB(4), MiB(4), NPT_READ | NPT_WRITE));
+    assert_true(npt_lookup(&n, MiB(3) + 0x123, &hpa, NULL, &level));
+    assert_int_equal(hpa, GiB(4) + MiB(3) + 0x123);
+    assert_int_equal(level, 1); /* no large pages in this format */
+    assert_false(npt_map(&n, GiB(512) - 0x1000, 0, 0x2000, NPT_READ));
+    assert_false(npt_lookup(&n, GiB(512), &hpa, NULL, NULL));
 }
 
 int main(void)
@@ -143,6 +211,8 @@ int main(void)
         cmocka_unit_test_teardown(rejects_misaligned_and_wrapping_ranges, teardown),
         cmocka_unit_test_teardown(out_of_memory_is_reported, teardown),
         cmocka_unit_test(x86_entries_have_user_bit_and_uncached_device_memory),
+        cmocka_unit_test_teardown(fork_gives_a_private_range_and_shares_the_rest, teardown),
+        cmocka_unit_test_teardown(three_level_format_without_large_pages, teardown),
     };
     return cmocka_run_group_tests_name("npt", tests, NULL, NULL);
 }
