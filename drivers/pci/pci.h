@@ -1,0 +1,71 @@
+/*
+ * PCI for the hypervisor: host configuration-space access (ECAM from the host's MCFG, or ports
+ * 0xCF8/0xCFC), enumeration, and device matching from the config file. Everything that is logic
+ * works on a struct pci_cfg_access so the unit tests can hand it a fake configuration space.
+ */
+#ifndef POSTERN_PCI_H
+#define POSTERN_PCI_H
+
+#include "types.h"
+
+#define PCI_BDF(bus, dev, fn) ((u16)(((bus) << 8) | ((dev) << 3) | (fn)))
+#define PCI_BUS(bdf) ((u8)((bdf) >> 8))
+#define PCI_DEV(bdf) ((u8)(((bdf) >> 3) & 0x1f))
+#define PCI_FN(bdf)  ((u8)((bdf) & 7))
+
+/* Standard header offsets used outside drivers/pci. */
+#define PCI_VENDOR_ID  0x00
+#define PCI_COMMAND    0x04
+#define PCI_CMD_IO     BIT(0)
+#define PCI_CMD_MEM    BIT(1)
+#define PCI_CMD_MASTER BIT(2)
+#define PCI_BAR0       0x10
+#define PCI_NUM_BARS   6
+
+struct pci_cfg_access {
+    u32 (*read)(void *ctx, u16 bdf, u16 off, u8 size);              /* size 1, 2 or 4; naturally aligned */
+    void (*write)(void *ctx, u16 bdf, u16 off, u8 size, u32 value);
+    void *ctx;
+};
+
+/* The host's configuration space: ECAM when pci_host_init got a window, else ports 0xCF8/0xCFC. */
+void pci_host_init(hpa_t ecam_base, u8 bus_start, u8 bus_end);
+extern const struct pci_cfg_access pci_host;
+
+enum pci_bar_kind { PCI_BAR_NONE, PCI_BAR_MEM32, PCI_BAR_MEM64, PCI_BAR_IO };
+
+struct pci_bar {
+    u64 base;          /* as the firmware assigned it */
+    u64 size;          /* power of two; 0 when the BAR is unimplemented */
+    enum pci_bar_kind kind;
+    bool prefetchable;
+};
+
+struct pci_dev {
+    u16 bdf;
+    u16 vendor, device;
+    u32 class_rev;     /* class << 8 | revision */
+    u8 header_type;    /* without the multi-function bit */
+    u8 irq_pin, irq_line;
+    struct pci_bar bar[PCI_NUM_BARS]; /* the upper half of a 64-bit BAR has kind NONE */
+};
+
+#define PCI_MAX_DEVICES 64
+
+/* Scan bus 0 and every bus behind a bridge (header type 1) for functions; size their BARs
+ * (decoding off while sizing, then restored). Returns the count (at most max). */
+int pci_enumerate(const struct pci_cfg_access *cfg, struct pci_dev *out, int max);
+
+/* A device named in the config: "BB:DD.F" (hex) or "VVVV:DDDD" (vendor:device, hex). */
+struct pci_match {
+    bool by_bdf;
+    u16 bdf;
+    u16 vendor, device;
+};
+/* Returns true and fills m when text is one of the two forms, exactly. */
+bool pci_match_parse(const char *text, struct pci_match *m);
+bool pci_match_dev(const struct pci_match *m, const struct pci_dev *d);
+/* "00:03.0" into buf (at least 8 bytes). */
+void pci_bdf_str(u16 bdf, char *buf);
+
+#endif
