@@ -85,7 +85,7 @@ unit_sources = $(shell sed -n 's/.*UNIT-SOURCES:\(.*\)\*\/.*/\1/p' $(1))
 unit_libs = $(shell sed -n 's/.*UNIT-LIBS:\(.*\)\*\/.*/\1/p' $(1))
 
 .SECONDEXPANSION:
-$(BUILD)/unit/%: tests/unit/%.c $$(call unit_sources,tests/unit/%.c) $(wildcard hv/*.h tests/unit/*.h boot/*.h arch/x86_64/*.h arch/x86_64/svm/*.h)
+$(BUILD)/unit/%: tests/unit/%.c $$(call unit_sources,tests/unit/%.c) $(wildcard hv/*.h tests/unit/*.h boot/*.h arch/x86_64/*.h arch/x86_64/svm/*.h drivers/*/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $@"; $(CC) $(UNIT_CFLAGS) -o $@ $< $(call unit_sources,$<) $(call unit_libs,$<) -lcmocka
 
