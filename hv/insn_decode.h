@@ -23,13 +23,16 @@ struct mmio_insn {
     u64 imm;         /* sign-extended to size for C7 with REX.W */
     u8 reg;          /* register operand (REG_RAX..REG_R15 numbering), when !has_imm */
     bool high_byte;  /* reg names AH/CH/DH/BH (no REX, size 1, reg 4-7 → 0-3 bits 8-15) */
-    u8 dest_size;    /* for reads: bytes written to reg (MOVZX/MOVSX widen; 4 zero-extends to 8) */
-    bool sign_extend;
+    u8 dest_size;    /* for reads: bytes written to reg (MOVZX/MOVSX widen; 4 zero-extends to 8); 0 for writes */
+    bool sign_extend; /* MOVSX: the size-byte value is sign-extended to dest_size */
 };
 
 enum insn_mode { INSN_MODE_64, INSN_MODE_32, INSN_MODE_16 };
 
-/* Decode bytes[0..avail). Returns 0 and fills out, or -1 with a short reason in why (static string). */
+/* Decode bytes[0..avail). Returns 0 and fills out, or -1 with a short reason in why (static string,
+ * why may be NULL): "truncated" when the instruction runs past avail (fetch more and retry),
+ * "longer than 15 bytes", "lock prefix", "rep prefix", "unknown opcode",
+ * "register operand, not a memory access". Never reads past bytes[avail - 1]. */
 int insn_decode_mmio(const u8 *bytes, size_t avail, enum insn_mode mode, struct mmio_insn *out, const char **why);
 
 /* What the register operand holds for a write (masked to size). */
