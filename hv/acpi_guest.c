@@ -1,5 +1,5 @@
 /*
- * The guest gets its own copy of the firmware's ACPI tables, not the originals, for two reasons:
+ * The guest gets its own copy of the firmware's ACPI tables, not the originals, for three reasons:
  *
  *  - One CPU. Postern runs one guest on one processor; the other cores stay with the firmware
  *    (parked) and later with the hypervisor. Linux starts every enabled processor it finds in the
@@ -9,25 +9,24 @@
  *    that needs the LAPIC trapped or the APs parked by the hypervisor (docs/guest-boot.md).
  *  - The IOMMU belongs to the hypervisor: IVRS (AMD-Vi) and DMAR (VT-d) are left out, so the guest
  *    neither programs it nor expects DMA remapping.
+ *  - PCI configuration space reaches the guest only through the emulated ports 0xCF8/0xCFC, where
+ *    the hypervisor decides what each function shows; MCFG is left out so the guest does not look
+ *    for the memory-mapped (ECAM) window. The hypervisor still reads MCFG for itself (out->ecam).
  *
  * Everything else is copied byte for byte; pointers between tables (XSDT/RSDT entries, the FADT's
  * DSDT and FACS) are rewritten to the copies and checksums recomputed.
  *
  * The firmware's tables are input we check, not trust: every pointer is followed only after the
- * header it leads to has a plausible length and a valid checksum, and no table is read past its
- * own length. Layout of the structures: ACPI 6.5 chapter 5.
+ * header it leads to has a plausible length and a valid checksum (acpi_host.c), and no table is
+ * read past its own length. Layout of the structures: ACPI 6.5 chapter 5.
  */
 #include "acpi_guest.h"
+#include "acpi_host.h"
 #include "bytes.h"
 #include "guest_layout.h"
 #include "lib.h"
 #include "log.h"
 
-#define ACPI_MAX_TABLE_LEN MiB(1) /* more than any sane table, and all our area holds anyway */
-#define ACPI_HDR_LEN       36
-#define RSDP_V1_LEN        20     /* the part the ACPI 1.0 checksum covers */
-#define RSDP_V2_LEN        36
-#define RSDP_MAX_LEN       4096
 #define FACS_MIN_LEN       64
 #define FACS_ALIGN         64     /* the FACS must be 64-byte aligned (5.2.10) */
 #define RSDP_ALIGN         16
@@ -65,67 +64,15 @@
 #define UID8_ALL             0xff
 #define UID32_ALL            0xffffffffu
 
-struct acpi_hdr {
-    char sig[4];
-    u32 length;
-    u8 revision;
-    u8 checksum;
-    char oem_id[6];
-    char oem_table_id[8];
-    u32 oem_revision;
-    u32 creator_id;
-    u32 creator_revision;
-} PACKED;
-
-struct acpi_rsdp {
-    char sig[8];
-    u8 checksum;        /* over the first 20 bytes */
-    char oem_id[6];
-    u8 revision;        /* 0: ACPI 1.0, RSDT only; >= 2: length/XSDT/extended checksum valid */
-    u32 rsdt;
-    u32 length;
-    u64 xsdt;
-    u8 ext_checksum;    /* over length bytes */
-    u8 reserved[3];
-} PACKED;
-
-_Static_assert(sizeof(struct acpi_hdr) == ACPI_HDR_LEN, "ACPI header layout");
-_Static_assert(sizeof(struct acpi_rsdp) == RSDP_V2_LEN, "RSDP layout");
-
 /* Tables the hypervisor keeps for itself. */
-static const char *const dropped[] = { "IVRS", "DMAR" };
+static const char *const dropped[] = { "IVRS", "DMAR", "MCFG" };
 
-
-static u8 sum8(const u8 *p, u64 len)
-{
-    u8 s = 0;
-    while (len--)
-        s = (u8)(s + *p++);
-    return s;
-}
 
 /* Make the bytes [0, len) sum to zero by adjusting the byte at cksum_off. */
 static void fix_checksum(u8 *p, u64 len, u64 cksum_off)
 {
     p[cksum_off] = 0;
-    p[cksum_off] = (u8)-sum8(p, len);
-}
-
-static bool printable(u8 c) { return c >= 0x20 && c < 0x7f; }
-
-/* A signature safe to print, whatever the firmware put there. */
-static void sig_str(const void *sig, char out[5])
-{
-    const u8 *s = sig;
-    for (int i = 0; i < 4; i++)
-        out[i] = printable(s[i]) ? (char)s[i] : '?';
-    out[4] = 0;
-}
-
-static bool sig_ok(const void *sig)
-{
-    const u8 *s = sig;
-    return printable(s[0]) && printable(s[1]) && printable(s[2]) && printable(s[3]);
+    p[cksum_off] = (u8)-acpi_sum8(p, len);
 }
 
 /* The guest's ACPI area, filled front to back. */
@@ -152,40 +99,12 @@ static u8 *area_alloc(struct area *a, u64 len, u64 align, const char *what, gpa_
 /* Give back the tail of the last allocation (the MADT shrinks once filtered). */
 static void area_trim(struct area *a, gpa_t gpa, u64 len) { a->used = gpa - a->base + len; }
 
-/* Follow a firmware pointer to a table: plausible length, expected signature, valid checksum. */
-static const u8 *host_table(hpa_t pa, const char *expect, const char *from, u32 *len, char *err, size_t errsz)
-{
-    char sig[5];
-
-    if (pa == 0 || pa > ~0ull - ACPI_MAX_TABLE_LEN) {
-        fmt_snprintf(err, errsz, "ACPI: %s points to an invalid table address 0x%lx", from, pa);
-        return NULL;
-    }
-    const struct acpi_hdr *h = phys_to_virt(pa);
-    sig_str(h->sig, sig);
-    if (expect ? memcmp(h->sig, expect, 4) != 0 : !sig_ok(h->sig)) {
-        fmt_snprintf(err, errsz, "ACPI: %s points to a table with signature '%s' at 0x%lx, expected %s",
-                     from, sig, pa, expect ? expect : "a printable signature");
-        return NULL;
-    }
-    if (h->length < ACPI_HDR_LEN || h->length > ACPI_MAX_TABLE_LEN) {
-        fmt_snprintf(err, errsz, "ACPI: table %s at 0x%lx has implausible length %u", sig, pa, h->length);
-        return NULL;
-    }
-    if (sum8((const u8 *)h, h->length) != 0) {
-        fmt_snprintf(err, errsz, "ACPI: table %s at 0x%lx has a bad checksum", sig, pa);
-        return NULL;
-    }
-    *len = h->length;
-    return (const u8 *)h;
-}
-
 /* Copy a validated host table into the area. */
 static u8 *copy_table(struct area *a, const u8 *src, u32 len, u64 align, gpa_t *gpa, char *err, size_t errsz)
 {
     char sig[5];
 
-    sig_str(src, sig);
+    acpi_sig_str(src, sig);
     u8 *dst = area_alloc(a, len, align, sig, gpa, err, errsz);
     if (dst)
         memcpy(dst, src, len);
@@ -257,7 +176,7 @@ static int copy_fadt(struct area *a, const u8 *src, u32 len, gpa_t *gpa, struct 
     if (len >= FADT_X_DSDT + 8 && rd64(src, FADT_X_DSDT) != 0)
         dsdt = rd64(src, FADT_X_DSDT);
     if (dsdt) {
-        const u8 *t = host_table(dsdt, "DSDT", "FACP", &dsdt_len, err, errsz);
+        const u8 *t = acpi_host_table(dsdt, "DSDT", "FACP", &dsdt_len, err, errsz);
         if (!t || !copy_table(a, t, dsdt_len, TABLE_ALIGN, &dsdt_gpa, err, errsz) ||
             set_ptr_pair(fadt, len, FADT_DSDT, FADT_X_DSDT, dsdt_gpa, "DSDT", err, errsz))
             return -1;
@@ -396,37 +315,9 @@ static bool is_dropped(const u8 *t)
     return false;
 }
 
-/* The RSDP: signature, ACPI 1.0 checksum, and for revision >= 2 the length and extended checksum. */
-static const struct acpi_rsdp *host_rsdp_check(hpa_t pa, char *err, size_t errsz)
-{
-    if (pa == 0 || pa > ~0ull - RSDP_MAX_LEN) {
-        fmt_snprintf(err, errsz, "ACPI: no RSDP (address 0x%lx)", pa);
-        return NULL;
-    }
-    const struct acpi_rsdp *r = phys_to_virt(pa);
-    if (memcmp(r->sig, "RSD PTR ", 8) != 0) {
-        fmt_snprintf(err, errsz, "ACPI: RSDP at 0x%lx has a bad signature", pa);
-        return NULL;
-    }
-    if (sum8((const u8 *)r, RSDP_V1_LEN) != 0) {
-        fmt_snprintf(err, errsz, "ACPI: RSDP at 0x%lx has a bad checksum", pa);
-        return NULL;
-    }
-    if (r->revision >= 2) {
-        if (r->length < RSDP_V2_LEN || r->length > RSDP_MAX_LEN) {
-            fmt_snprintf(err, errsz, "ACPI: RSDP at 0x%lx has implausible length %u", pa, r->length);
-            return NULL;
-        }
-        if (sum8((const u8 *)r, r->length) != 0) {
-            fmt_snprintf(err, errsz, "ACPI: RSDP at 0x%lx has a bad extended checksum", pa);
-            return NULL;
-        }
-    }
-    return r;
-}
-
 /* MCFG (PCI Firmware Spec 3.0 §4.1.2): after the header and 8 reserved bytes, 16-byte entries
- * {u64 base, u16 segment, u8 start_bus, u8 end_bus, u32 reserved}; bus N sits at base + (N << 20). */
+ * {u64 base, u16 segment, u8 start_bus, u8 end_bus, u32 reserved}; bus N sits at base + (N << 20).
+ * The windows are for the hypervisor's own configuration-space access; the guest's copy has no MCFG. */
 #define MCFG_ENTRIES_OFFSET (ACPI_HDR_LEN + 8)
 #define MCFG_ENTRY_LEN 16
 
@@ -448,8 +339,8 @@ int acpi_guest_build(const struct guest_mem *gm, hpa_t host_rsdp, u32 bsp_apic_i
                      struct acpi_guest_info *out, char *err, size_t errsz)
 {
     struct area a = { .gm = gm, .base = gm->size - GUEST_ACPI_SIZE, .used = 0 };
+    struct acpi_host_root host;
     gpa_t rsdp_gpa, root_gpa;
-    u32 root_len;
 
     memset(out, 0, sizeof(*out));
     u8 *area = gm->size >= GUEST_ACPI_SIZE ? gmem_ptr(gm, a.base, GUEST_ACPI_SIZE) : NULL;
@@ -459,20 +350,15 @@ int acpi_guest_build(const struct guest_mem *gm, hpa_t host_rsdp, u32 bsp_apic_i
     }
     memset(area, 0, GUEST_ACPI_SIZE);
 
-    const struct acpi_rsdp *hr = host_rsdp_check(host_rsdp, err, errsz);
-    if (!hr)
+    if (acpi_host_root(host_rsdp, &host, err, errsz))
         return -1;
-    bool xsdt = hr->revision >= 2 && hr->xsdt != 0;
+    bool xsdt = host.xsdt;
     u64 esize = xsdt ? 8 : 4;
-    const u8 *root = host_table(xsdt ? hr->xsdt : hr->rsdt, xsdt ? "XSDT" : "RSDT", "RSDP", &root_len, err, errsz);
-    if (!root)
-        return -1;
-    u32 count = (root_len - ACPI_HDR_LEN) / esize;
 
     /* RSDP first, then the root table sized for every entry (shrunk once the dropped ones are known). */
     u32 rsdp_len = xsdt ? RSDP_V2_LEN : RSDP_V1_LEN;
     u8 *rsdp = area_alloc(&a, rsdp_len, RSDP_ALIGN, "RSDP", &rsdp_gpa, err, errsz);
-    u8 *groot = rsdp ? area_alloc(&a, ACPI_HDR_LEN + count * esize, TABLE_ALIGN, xsdt ? "XSDT" : "RSDT",
+    u8 *groot = rsdp ? area_alloc(&a, ACPI_HDR_LEN + host.count * esize, TABLE_ALIGN, xsdt ? "XSDT" : "RSDT",
                                   &root_gpa, err, errsz) : NULL;
     if (!groot)
         return -1;
@@ -480,12 +366,11 @@ int acpi_guest_build(const struct guest_mem *gm, hpa_t host_rsdp, u32 bsp_apic_i
         fmt_snprintf(err, errsz, "ACPI: firmware has only an RSDT but the guest's ACPI area is above 4 GiB");
         return -1;
     }
-    memcpy(groot, root, ACPI_HDR_LEN);
+    memcpy(groot, host.table, ACPI_HDR_LEN);
 
     u32 kept = 0;
-    for (u32 i = 0; i < count; i++) {
-        const u8 *ent = root + ACPI_HDR_LEN + i * esize;
-        hpa_t pa = xsdt ? rd64(ent, 0) : rd32(ent, 0);
+    for (u32 i = 0; i < host.count; i++) {
+        hpa_t pa = acpi_host_entry(&host, i);
         const u8 *t;
         u32 len;
         gpa_t gpa;
@@ -493,12 +378,12 @@ int acpi_guest_build(const struct guest_mem *gm, hpa_t host_rsdp, u32 bsp_apic_i
 
         if (pa == 0)
             continue; /* seen in the wild; nothing to copy */
-        if (!(t = host_table(pa, NULL, xsdt ? "XSDT" : "RSDT", &len, err, errsz)))
+        if (!(t = acpi_host_table(pa, NULL, xsdt ? "XSDT" : "RSDT", &len, err, errsz)))
             return -1;
+        if (memcmp(t, "MCFG", 4) == 0)
+            note_ecam(t, len, out); /* before it is dropped: the hypervisor needs the windows */
         if (is_dropped(t))
             continue;
-        if (memcmp(t, "MCFG", 4) == 0)
-            note_ecam(t, len, out);
         if (memcmp(t, "FACP", 4) == 0)
             rc = copy_fadt(&a, t, len, &gpa, out, err, errsz);
         else if (memcmp(t, "APIC", 4) == 0)
@@ -517,7 +402,7 @@ int acpi_guest_build(const struct guest_mem *gm, hpa_t host_rsdp, u32 bsp_apic_i
     wr32(groot, offsetof(struct acpi_hdr, length), groot_len);
     fix_checksum(groot, groot_len, offsetof(struct acpi_hdr, checksum));
 
-    memcpy(rsdp, hr, rsdp_len);
+    memcpy(rsdp, host.rsdp, rsdp_len);
     struct acpi_rsdp *gr = (struct acpi_rsdp *)rsdp;
     if (xsdt) {
         gr->rsdt = 0; /* one root table, not two to keep in step */

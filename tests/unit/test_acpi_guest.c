@@ -1,4 +1,4 @@
-/* UNIT-SOURCES: hv/acpi_guest.c hv/fmt.c */
+/* UNIT-SOURCES: hv/acpi_guest.c hv/acpi_host.c hv/fmt.c */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -154,7 +154,15 @@ static struct fw make_fw(bool low)
     f.madt = make_madt(&f);
     f.ivrs = table(&f, "IVRS", 48);
     fix(f.ivrs);
-    f.mcfg = table(&f, "MCFG", 60);
+    /* MCFG with two windows: segment 0 buses 0-255 at 0xb0000000, and buses 0x10-0x1f at
+     * 0xe0000000 (reported from bus 0x10 on); 60 bytes would hold only the first. */
+    f.mcfg = table(&f, "MCFG", 76);
+    memset(f.mcfg + 36, 0, 76 - 36);
+    wr64(f.mcfg, 44, 0xb0000000);
+    f.mcfg[44 + 11] = 0xff;
+    wr64(f.mcfg, 60, 0xe0000000);
+    f.mcfg[60 + 10] = 0x10;
+    f.mcfg[60 + 11] = 0x1f;
     fix(f.mcfg);
 
     u8 *tabs[] = { f.fadt, f.madt, f.ivrs, f.mcfg };
@@ -265,13 +273,18 @@ static void test_xsdt_copy(void **state)
     const u8 *x = gtab(&gm, rd64(r, 24));
     assert_memory_equal(x, "XSDT", 4);
 
-    /* IVRS gone, the rest there */
-    assert_int_equal(info.tables, 3);
-    assert_int_equal(rd32(x, 4), 36 + 3 * 8);
+    /* IVRS and MCFG gone, the rest there */
+    assert_int_equal(info.tables, 2);
+    assert_int_equal(rd32(x, 4), 36 + 2 * 8);
     assert_null(find(&gm, x, true, "IVRS"));
-    const u8 *mcfg = find(&gm, x, true, "MCFG");
-    assert_non_null(mcfg);
-    assert_memory_equal(mcfg, f.mcfg, 60);
+    assert_null(find(&gm, x, true, "MCFG"));
+
+    /* ... but the hypervisor still learns the ECAM windows from the host's MCFG */
+    assert_int_equal(info.ecam_count, 2);
+    assert_int_equal(info.ecam[0].base, 0xb0000000);
+    assert_int_equal(info.ecam[0].size, MiB(256));
+    assert_int_equal(info.ecam[1].base, 0xe0000000 + (0x10 << 20));
+    assert_int_equal(info.ecam[1].size, MiB(16));
 
     /* FADT -> copied DSDT and FACS */
     const u8 *fadt = find(&gm, x, true, "FACP");
@@ -327,8 +340,10 @@ static void test_rsdt_copy(void **state)
     assert_int_equal(r[15], 0);
     const u8 *rsdt = gtab(&gm, rd32(r, 16));
     assert_memory_equal(rsdt, "RSDT", 4);
-    assert_int_equal(rd32(rsdt, 4), 36 + 3 * 4);
+    assert_int_equal(rd32(rsdt, 4), 36 + 2 * 4);
     assert_null(find(&gm, rsdt, false, "IVRS"));
+    assert_null(find(&gm, rsdt, false, "MCFG"));
+    assert_int_equal(info.ecam_count, 2);
     const u8 *fadt = find(&gm, rsdt, false, "FACP");
     assert_int_equal(rd32(fadt, 4), 116);
     assert_memory_equal(gtab(&gm, rd32(fadt, 40)), f.dsdt, 300);
