@@ -22,13 +22,40 @@
 #define PCI_BAR0       0x10
 #define PCI_NUM_BARS   6
 
+/* The rest of the type 0/1 header, for drivers/pci itself (PCI Local Bus 3.0, 6.1; bridge 3.2). */
+#define PCI_DEVICE_ID      0x02
+#define PCI_STATUS         0x06
+#define PCI_CLASS_REV      0x08
+#define PCI_HEADER_TYPE    0x0e
+#define PCI_HEADER_MULTIFN 0x80
+#define PCI_HEADER_NORMAL  0x00
+#define PCI_HEADER_BRIDGE  0x01
+#define PCI_SECONDARY_BUS  0x19          /* type 1 */
+#define PCI_ROM_BAR        0x30          /* type 0; a bridge's is at 0x38 */
+#define PCI_BRIDGE_ROM_BAR 0x38
+#define PCI_INTERRUPT_LINE 0x3c
+#define PCI_INTERRUPT_PIN  0x3d
+#define PCI_CMD_PARITY     BIT(6)
+#define PCI_CMD_SERR       BIT(8)
+#define PCI_CMD_INTX_OFF   BIT(10)
+#define PCI_BAR_IO_BIT     BIT(0)        /* low bits of a BAR register */
+#define PCI_BAR_MEM_TYPE64 0x4
+#define PCI_BAR_PREFETCH   0x8
+#define PCI_CFG_SIZE       256           /* what conf1 reaches; ECAM has 4096 */
+
 struct pci_cfg_access {
     u32 (*read)(void *ctx, u16 bdf, u16 off, u8 size);              /* size 1, 2 or 4; naturally aligned */
     void (*write)(void *ctx, u16 bdf, u16 off, u8 size, u32 value);
     void *ctx;
 };
 
-/* The host's configuration space: ECAM when pci_host_init got a window, else ports 0xCF8/0xCFC. */
+/* The host's configuration space: ECAM when pci_host_init got a window, else ports 0xCF8/0xCFC.
+ * ecam_base is where bus bus_start's configuration space begins (the start of the window, as
+ * struct acpi_ecam_window.base records it; the MCFG entry's own base address is that of bus 0),
+ * or 0 for ports only. With ECAM, buses outside [bus_start, bus_end] still go through the ports.
+ * Offsets >= 256 need ECAM: through the ports they read all ones and writes are dropped.
+ * Not reentrant: the hypervisor runs on one CPU and does not take configuration accesses from
+ * interrupt context. */
 void pci_host_init(hpa_t ecam_base, u8 bus_start, u8 bus_end);
 extern const struct pci_cfg_access pci_host;
 
