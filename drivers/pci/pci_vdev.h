@@ -19,14 +19,21 @@ typedef void (*pci_bar_moved_fn)(struct pci_vdev *d, int bar, bool mapped, u64 g
 struct pci_vdev {
     const struct pci_dev *host;
     const struct pci_cfg_access *cfg;
-    u64 bar_gpa[PCI_NUM_BARS];   /* the guest's address for each BAR (its register value, decoded) */
+    u64 bar_gpa[PCI_NUM_BARS];   /* the guest's address for each BAR (its register value, decoded);
+                                  * a 64-bit BAR's is at its lower index, the upper one stays 0 */
     bool bar_mapped[PCI_NUM_BARS];
+    u64 bar_map_gpa[PCI_NUM_BARS]; /* where the last bar_moved(mapped = true) put it */
+    u8 bar_sizing;               /* bit r: BAR register r was last written with all its address
+                                  * bits set (a sizing write; its BAR maps nothing until restored) */
     u16 command;                 /* as the guest last wrote it */
     pci_bar_moved_fn bar_moved;
     void *ctx;
 };
 
-/* Start with the guest seeing the firmware's assignments (bar_gpa = host base). */
+/* Start with the guest seeing the firmware's assignments (bar_gpa = host base) and the device's
+ * command register. Before this returns, bar_moved is called once for every implemented BAR, in
+ * order, with its initial state (mapped when its decoding is on and its address usable), so the
+ * caller's mappings start out agreeing with the vdev whatever it had set up. bar_moved may be NULL. */
 void pci_vdev_init(struct pci_vdev *d, const struct pci_dev *host, const struct pci_cfg_access *cfg,
                    pci_bar_moved_fn bar_moved, void *ctx);
 /* Guest configuration read/write of size 1, 2 or 4 at off (< 256, naturally aligned). */
