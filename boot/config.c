@@ -156,7 +156,7 @@ static enum parse_result parse_number(const char *p, size_t n, u64 limit, u64 *o
 /* ---- keys ---- */
 
 enum key_id { KEY_KERNEL, KEY_INITRD, KEY_CMDLINE, KEY_GUEST_RAM, KEY_HV_MEMORY, KEY_SERIAL_PORT,
-              KEY_SERIAL_BAUD, KEY_GMETA, KEY_BIND, KEY_COUNT };
+              KEY_SERIAL_BAUD, KEY_GMETA, KEY_BIND, KEY_GUARDED_NIC, KEY_PCI_HIDE, KEY_IOMMU, KEY_COUNT };
 
 static const char *const key_names[KEY_COUNT] = {
     [KEY_KERNEL] = "kernel",
@@ -168,6 +168,9 @@ static const char *const key_names[KEY_COUNT] = {
     [KEY_SERIAL_BAUD] = "serial_baud",
     [KEY_GMETA] = "gmeta",
     [KEY_BIND] = "bind",
+    [KEY_GUARDED_NIC] = "guarded_nic",
+    [KEY_PCI_HIDE] = "pci_hide",
+    [KEY_IOMMU] = "iommu",
 };
 
 static const u32 bauds[] = {9600, 19200, 38400, 57600, 115200};
@@ -388,6 +391,76 @@ static int set_binding(struct errbuf *e, struct postern_config *c, const char *v
     return 0;
 }
 
+/* A PCI device: "BB:DD.F" or "VVVV:DDDD" (hex), parsed by drivers/pci (one parser for both). */
+static int set_pci_match(struct errbuf *e, const char *key, const char *v, size_t n, struct pci_match *m)
+{
+    char text[16];
+
+    if (n < sizeof(text)) {
+        memcpy(text, v, n);
+        text[n] = 0;
+        if (pci_match_parse(text, m))
+            return 0;
+    }
+    eb_str(e, key);
+    eb_str(e, " ");
+    eb_quoted(e, v, n);
+    eb_str(e, " is not a PCI device (expected bus:device.function like 00:03.0, or vendor:device like 8086:100e)");
+    return -1;
+}
+
+/* "guarded_nic = DEVICE [PRIVILEGE]" */
+static int set_guarded_nic(struct errbuf *e, struct postern_config *c, const char *v, size_t n)
+{
+    size_t d = 0, p0, p = 0;
+
+    while (d < n && !is_space(v[d]))
+        d++;
+    p0 = d;
+    while (p0 < n && is_space(v[p0]))
+        p0++;
+    while (p0 + p < n && !is_space(v[p0 + p]))
+        p++;
+    if (p0 + p != n) {
+        eb_str(e, "guarded_nic needs 'DEVICE [PRIVILEGE]', got ");
+        eb_quoted(e, v, n);
+        return -1;
+    }
+    if (set_pci_match(e, "guarded_nic device", v, d, &c->guarded_nic) != 0)
+        return -1;
+    if (p) {
+        for (size_t i = 0; i < p; i++) {
+            if (!privilege_char(v[p0 + i]) || p > BOOT_PRIVILEGE_NAME_MAX - 1) {
+                eb_str(e, "bad privilege name ");
+                eb_quoted(e, v + p0, p);
+                eb_str(e, " ([a-z0-9_-], max 31)");
+                return -1;
+            }
+        }
+        memset(c->guarded_nic_privilege, 0, sizeof(c->guarded_nic_privilege));
+        memcpy(c->guarded_nic_privilege, v + p0, p);
+    }
+    c->guarded_nic_set = true;
+    return 0;
+}
+
+static int set_iommu(struct errbuf *e, const char *v, size_t n, u32 *mode)
+{
+    if (span_is(v, n, "auto"))
+        *mode = BOOT_IOMMU_AUTO;
+    else if (span_is(v, n, "required"))
+        *mode = BOOT_IOMMU_REQUIRED;
+    else if (span_is(v, n, "off"))
+        *mode = BOOT_IOMMU_OFF;
+    else {
+        eb_str(e, "iommu ");
+        eb_quoted(e, v, n);
+        eb_str(e, " is not one of auto, required, off");
+        return -1;
+    }
+    return 0;
+}
+
 static int set_value(struct errbuf *e, struct postern_config *c, enum key_id key, const char *v, size_t n)
 {
     switch (key) {
@@ -408,6 +481,21 @@ static int set_value(struct errbuf *e, struct postern_config *c, enum key_id key
         return 0;
     case KEY_BIND:
         return set_binding(e, c, v, n);
+    case KEY_GUARDED_NIC:
+        return set_guarded_nic(e, c, v, n);
+    case KEY_PCI_HIDE:
+        if (c->pci_hide_count == BOOT_MAX_PCI_HIDE) {
+            eb_str(e, "too many pci_hide entries (max ");
+            eb_u64(e, BOOT_MAX_PCI_HIDE);
+            eb_str(e, ")");
+            return -1;
+        }
+        if (set_pci_match(e, "pci_hide", v, n, &c->pci_hide[c->pci_hide_count]) != 0)
+            return -1;
+        c->pci_hide_count++;
+        return 0;
+    case KEY_IOMMU:
+        return set_iommu(e, v, n, &c->iommu_mode);
     case KEY_CMDLINE:
         return set_cmdline(e, v, n, c->cmdline);
     case KEY_GUEST_RAM:
@@ -494,7 +582,7 @@ static int parse_line(struct errbuf *e, struct postern_config *c, unsigned line,
         eb_quoted(e, key, key_len);
         return -1;
     }
-    if (seen[k] && k != KEY_GMETA && k != KEY_BIND) {
+    if (seen[k] && k != KEY_GMETA && k != KEY_BIND && k != KEY_PCI_HIDE) {
         eb_line(e, line);
         eb_str(e, "duplicate key '");
         eb_str(e, key_names[k]);
@@ -534,6 +622,7 @@ int config_parse(const char *text, size_t len, struct postern_config *out, char 
     out->hv_memory = CONFIG_HV_MEMORY_DEFAULT;
     out->serial_port = CONFIG_SERIAL_PORT_DEFAULT;
     out->serial_baud = CONFIG_SERIAL_BAUD_DEFAULT;
+    memcpy(out->guarded_nic_privilege, CONFIG_NIC_PRIVILEGE_DEFAULT, sizeof(CONFIG_NIC_PRIVILEGE_DEFAULT));
 
     /* A UTF-8 byte-order mark, as some Windows editors write one. */
     if (len >= 3 && (u8)text[0] == 0xef && (u8)text[1] == 0xbb && (u8)text[2] == 0xbf)

@@ -20,7 +20,8 @@
 #define CONFIG_SERIAL_PORT_DEFAULT 0x3f8
 #define CONFIG_SERIAL_PORT_MAX 0xfff8    /* a 16550 decodes 8 ports */
 #define CONFIG_SERIAL_BAUD_DEFAULT 115200
-#define CONFIG_ERR_MAX 160               /* a comfortable size for the err buffer */
+#define CONFIG_ERR_MAX 160
+#define CONFIG_NIC_PRIVILEGE_DEFAULT "nic"               /* a comfortable size for the err buffer */
 
 struct postern_config {
     char kernel[BOOT_NAME_MAX];      /* ESP path, '/'-separated, always set after a successful parse */
@@ -34,6 +35,12 @@ struct postern_config {
     u32 gmeta_count;
     struct boot_binding bindings[BOOT_MAX_BINDINGS]; /* "bind = MODULE PRIVILEGE", repeatable */
     u32 binding_count;
+    bool guarded_nic_set;                   /* "guarded_nic = DEVICE [PRIVILEGE]" */
+    struct pci_match guarded_nic;
+    char guarded_nic_privilege[BOOT_PRIVILEGE_NAME_MAX]; /* default "nic" */
+    struct pci_match pci_hide[BOOT_MAX_PCI_HIDE];       /* "pci_hide = DEVICE", repeatable */
+    u32 pci_hide_count;
+    u32 iommu_mode;                          /* "iommu = auto|required|off", enum boot_iommu_mode */
 };
 
 /*

@@ -217,6 +217,12 @@ static void fill_boot_info(struct loader *l)
     memcpy(bi->cmdline, c->cmdline, sizeof(bi->cmdline));
     memcpy(bi->bindings, c->bindings, sizeof(bi->bindings));
     bi->binding_count = c->binding_count;
+    bi->guarded_nic_set = c->guarded_nic_set;
+    bi->guarded_nic = c->guarded_nic;
+    memcpy(bi->guarded_nic_privilege, c->guarded_nic_privilege, sizeof(bi->guarded_nic_privilege));
+    memcpy(bi->pci_hide, c->pci_hide, sizeof(bi->pci_hide));
+    bi->pci_hide_count = c->pci_hide_count;
+    bi->iommu_mode = c->iommu_mode;
     bi->acpi_rsdp = find_rsdp();
     bi->hv_image_base = (hpa_t)(UINTN)l->li->ImageBase;
     bi->hv_image_size = l->li->ImageSize;

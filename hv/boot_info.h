@@ -8,9 +8,10 @@
 #define POSTERN_BOOT_INFO_H
 
 #include "types.h"
+#include "drivers/pci/pci.h"
 
 #define BOOT_INFO_MAGIC 0x4f464e494e524550ull /* "PERNINFO" */
-#define BOOT_INFO_VERSION 2
+#define BOOT_INFO_VERSION 3
 
 #define BOOT_CMDLINE_MAX 2048
 #define BOOT_NAME_MAX 128
@@ -19,6 +20,14 @@
 #define BOOT_MAX_BINDINGS 16
 #define BOOT_MODULE_NAME_MAX 56    /* as in .gmeta: 55 printable characters + NUL */
 #define BOOT_PRIVILEGE_NAME_MAX 32 /* as in .gmeta: 31 of [a-z0-9_-] + NUL */
+#define BOOT_MAX_PCI_HIDE 8
+
+/* "iommu =": what to do about DMA confinement (docs/iommu.md). */
+enum boot_iommu_mode {
+    BOOT_IOMMU_AUTO = 0, /* use the IOMMU the ACPI tables describe; without one, refuse a guarded NIC */
+    BOOT_IOMMU_REQUIRED, /* no IOMMU is a boot error */
+    BOOT_IOMMU_OFF,      /* do not use one (device DMA is not confined: the administrator's choice) */
+};
 
 /* A file the loader read from the ESP, kept in loader-allocated pages. */
 struct boot_file {
@@ -62,6 +71,15 @@ struct boot_info {
     u32 binding_count;
 
     char cmdline[BOOT_CMDLINE_MAX];
+
+    /* PCI policy (docs/pci.md): the guarded NIC and the privilege that guards it, devices hidden
+     * from the guest; everything else is passed through. */
+    bool guarded_nic_set;
+    struct pci_match guarded_nic;
+    char guarded_nic_privilege[BOOT_PRIVILEGE_NAME_MAX];
+    struct pci_match pci_hide[BOOT_MAX_PCI_HIDE];
+    u32 pci_hide_count;
+    u32 iommu_mode; /* enum boot_iommu_mode */
 
     hpa_t guest_ram_base; /* contiguous, 2 MiB aligned */
     u64 guest_ram_size;   /* multiple of 2 MiB */

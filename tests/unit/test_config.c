@@ -1,4 +1,4 @@
-/* UNIT-SOURCES: boot/config.c */
+/* UNIT-SOURCES: boot/config.c drivers/pci/pci_enum.c hv/fmt.c */
 /* The postern.cfg parser: a good file, defaults, and every error it reports. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -93,6 +93,52 @@ static void test_binding_errors(void **state)
     for (int i = 0; i <= BOOT_MAX_BINDINGS; i++)
         snprintf(text + strlen(text), sizeof(text) - strlen(text), "bind = m%d p\n", i);
     expect_error(text, "postern.cfg:19: too many bind entries (max 16)");
+}
+
+static void test_pci_policy_keys(void **state)
+{
+    assert_int_equal(parse(BASE), 0);
+    assert_false(cfg.guarded_nic_set);
+    assert_string_equal(cfg.guarded_nic_privilege, "nic");
+    assert_int_equal(cfg.iommu_mode, BOOT_IOMMU_AUTO);
+    assert_int_equal(parse(BASE "guarded_nic = 8086:100e\npci_hide = 00:1f.2\npci_hide = 1af4:1000\niommu = required\n"), 0);
+    assert_true(cfg.guarded_nic_set);
+    assert_false(cfg.guarded_nic.by_bdf);
+    assert_int_equal(cfg.guarded_nic.vendor, 0x8086);
+    assert_int_equal(cfg.guarded_nic.device, 0x100e);
+    assert_string_equal(cfg.guarded_nic_privilege, "nic");
+    assert_int_equal(cfg.pci_hide_count, 2);
+    assert_true(cfg.pci_hide[0].by_bdf);
+    assert_int_equal(cfg.pci_hide[0].bdf, (0 << 8) | (0x1f << 3) | 2);
+    assert_int_equal(cfg.pci_hide[1].vendor, 0x1af4);
+    assert_int_equal(cfg.iommu_mode, BOOT_IOMMU_REQUIRED);
+    assert_int_equal(parse(BASE "guarded_nic =  00:03.0   net-1 \niommu = off\n"), 0);
+    assert_true(cfg.guarded_nic.by_bdf);
+    assert_int_equal(cfg.guarded_nic.bdf, 3 << 3);
+    assert_string_equal(cfg.guarded_nic_privilege, "net-1");
+    assert_int_equal(cfg.iommu_mode, BOOT_IOMMU_OFF);
+}
+
+static void test_pci_policy_errors(void **state)
+{
+    expect_error(BASE "guarded_nic = eth0\n",
+                 "postern.cfg:3: guarded_nic device 'eth0' is not a PCI device (expected bus:device.function like 00:03.0, or vendor:device like 8086:100e)");
+    expect_error(BASE "guarded_nic = 8086:100e nic extra\n",
+                 "postern.cfg:3: guarded_nic needs 'DEVICE [PRIVILEGE]', got '8086:100e nic extra'");
+    expect_error(BASE "guarded_nic = 8086:100e NIC\n", "postern.cfg:3: bad privilege name 'NIC' ([a-z0-9_-], max 31)");
+    expect_error(BASE "guarded_nic = 00:20.0\n",
+                 "postern.cfg:3: guarded_nic device '00:20.0' is not a PCI device (expected bus:device.function like 00:03.0, or vendor:device like 8086:100e)");
+    expect_error(BASE "guarded_nic = 8086:100e\nguarded_nic = 8086:10d3\n",
+                 "postern.cfg:4: duplicate key 'guarded_nic' (first set on line 3)");
+    expect_error(BASE "pci_hide = 00:03.0x\n",
+                 "postern.cfg:3: pci_hide '00:03.0x' is not a PCI device (expected bus:device.function like 00:03.0, or vendor:device like 8086:100e)");
+    expect_error(BASE "iommu = yes\n", "postern.cfg:3: iommu 'yes' is not one of auto, required, off");
+    {
+        char text[1024] = BASE;
+        for (int i = 0; i < 9; i++)
+            snprintf(text + strlen(text), sizeof(text) - strlen(text), "pci_hide = 00:%02x.0\n", i);
+        expect_error(text, "postern.cfg:11: too many pci_hide entries (max 8)");
+    }
 }
 
 static void test_defaults(void **state)
@@ -365,6 +411,8 @@ int main(void)
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_bindings),
         cmocka_unit_test(test_binding_errors),
+        cmocka_unit_test(test_pci_policy_keys),
+        cmocka_unit_test(test_pci_policy_errors),
         cmocka_unit_test(test_no_trailing_newline),
         cmocka_unit_test(test_crlf_and_bom),
         cmocka_unit_test(test_comments_and_blank_lines),
