@@ -87,6 +87,19 @@ static const struct acpi_rsdp *rsdp_check(hpa_t pa, char *err, size_t errsz)
     return r;
 }
 
+int acpi_table_check(const u8 *t, u32 len, const char sig[4], u32 min_len, char *err, size_t errsz)
+{
+    if (len < min_len || len < ACPI_HDR_LEN || memcmp(t, sig, 4) != 0 || rd32(t, 4) != len) {
+        fmt_snprintf(err, errsz, "%.4s: malformed table header (%u bytes given, at least %u needed)", sig, len, min_len);
+        return -1;
+    }
+    if (acpi_sum8(t, len) != 0) {
+        fmt_snprintf(err, errsz, "%.4s: bad checksum", sig);
+        return -1;
+    }
+    return 0;
+}
+
 int acpi_host_root(hpa_t rsdp_pa, struct acpi_host_root *root, char *err, size_t errsz)
 {
     memset(root, 0, sizeof(*root));
