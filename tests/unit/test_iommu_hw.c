@@ -257,7 +257,7 @@ static void amd_vi_events_are_logged(void **state)
 }
 
 /* ---------------------------------------------------------------- VT-d model */
-#define QEMU_CAP  (0x220ull << 24 | 38ull << 16 | 0x2ull << 8 | BIT(34) | BIT(35) | BIT(39) | 2)
+#define QEMU_CAP  (0x22ull << 24 | 38ull << 16 | 0x2ull << 8 | BIT(34) | BIT(35) | BIT(39) | 2)
 #define QEMU_ECAP (0xf0ull << 4 | BIT(1))
 
 struct vtd_model {
