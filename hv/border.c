@@ -13,6 +13,7 @@
  * to the stack in between can choose where the module resumes.
  */
 #include "border.h"
+#include "guest_access.h"
 #include "arch/x86_64/cpu.h"
 #include "exits.h"
 #include "gmeta.h"
@@ -136,8 +137,9 @@ void border_init(const struct boot_info *bi)
         .restore_return_address = true,
     };
 
-    privilege_registry_init(&vm0.privs);
-    if (privilege_test_register(&vm0.privs) != 0)
+    /* The registry was initialised by hv_main and holds the device components' privileges:
+     * bindings below resolve against it. */
+    if (privilege_test_register(&vm0.privs) < 0)
         LOG("guard: cannot register the test privilege");
     guard_init(&vm0.guard, &vm0.privs, &cfg);
     for (u32 i = 0; i < bi->gmeta_count; i++)
@@ -154,19 +156,9 @@ void border_init(const struct boot_info *bi)
 
 /* ------------------------------------------------------------------ guest access */
 
-static void guest_mode(struct vcpu *v, struct gva_mode *m)
-{
-    m->cr0 = vcpu_ops->cr(v, 0);
-    m->cr3 = vcpu_ops->cr(v, 3);
-    m->cr4 = vcpu_ops->cr(v, 4);
-    m->efer = vcpu_ops->efer(v);
-}
-
 static bool read_guest(struct vcpu *v, u64 gva, void *dst, u64 len)
 {
-    struct gva_mode m;
-    guest_mode(v, &m);
-    return gva_read(&vm0.mem, &m, gva, dst, len, GVA_READ | GVA_SUPERVISOR | GVA_IMPLICIT, NULL) == GVA_OK;
+    return guest_read_virt(v, gva, dst, len, GVA_READ | GVA_SUPERVISOR | GVA_IMPLICIT);
 }
 
 static bool read_guest_u64(struct vcpu *v, u64 gva, u64 *val) { return read_guest(v, gva, val, sizeof(*val)); }
@@ -178,7 +170,7 @@ static bool map_page(gpa_t gpa, u32 perms)
     /* Guest RAM is identity-offset: the same host page, only the permissions change. Splitting a
      * 2 MiB page needs a table page: without one the page is not protected, and the caller must
      * not go on as if it were. */
-    return npt_map(&vm0.npt, gpa, vm0.mem.hpa + gpa, PAGE_SIZE, perms);
+    return vm_npt_map(&vm0, gpa, vm0.mem.hpa + gpa, PAGE_SIZE, perms);
 }
 
 static bool protect_page(gpa_t gpa, int module)
@@ -229,7 +221,7 @@ static bool protect_and_hash(struct vcpu *v, int module, u64 base, u64 len, u8 d
     struct sha256_ctx ctx;
     u32 hole = 0;
 
-    guest_mode(v, &mode);
+    guest_paging_mode(v, &mode);
     for (u64 off = 0; off < len; off += PAGE_SIZE) {
         u64 gpa;
         if (gva_translate(&vm0.mem, &mode, base + off, GVA_READ | GVA_SUPERVISOR | GVA_IMPLICIT, &gpa, NULL) != GVA_OK ||
@@ -300,18 +292,22 @@ static bool jump_labels_ok(struct vcpu *v, int module, u64 base, u64 len)
 
 /* ------------------------------------------------------------------ parked return addresses */
 
+/* A slot may hold more than one crossing: when a module tail-calls a kernel function
+ * (`jmp __wrap_f` as its last act) the exit wrapper's return-address slot is the entry
+ * wrapper's, and the two crossings nest there. So parking never replaces: entries for one slot
+ * form a stack, unpark takes the newest. Abandoned entries are evicted oldest first. */
 static void park(u64 slot, u64 addr)
 {
     static u64 seq;
-    struct parked *p = NULL;
+    struct parked *p = &parked[0];
 
     for (u32 i = 0; i < MAX_PARKED; i++) {
-        if (parked[i].used && parked[i].slot == slot) {
-            p = &parked[i]; /* a stale crossing at the same stack slot */
+        if (!parked[i].used) {
+            p = &parked[i];
             break;
         }
-        if (!p || (p->used && (!parked[i].used || parked[i].seq < p->seq)))
-            p = &parked[i]; /* a free entry, else the oldest */
+        if (parked[i].seq < p->seq)
+            p = &parked[i];
     }
     p->slot = slot;
     p->addr = addr;
@@ -321,14 +317,16 @@ static void park(u64 slot, u64 addr)
 
 static bool unpark(u64 slot, u64 *addr)
 {
-    for (u32 i = 0; i < MAX_PARKED; i++) {
-        if (parked[i].used && parked[i].slot == slot) {
-            parked[i].used = false;
-            *addr = parked[i].addr;
-            return true;
-        }
-    }
-    return false;
+    struct parked *newest = NULL;
+
+    for (u32 i = 0; i < MAX_PARKED; i++)
+        if (parked[i].used && parked[i].slot == slot && (!newest || parked[i].seq > newest->seq))
+            newest = &parked[i];
+    if (!newest)
+        return false;
+    newest->used = false;
+    *addr = newest->addr;
+    return true;
 }
 
 /* ------------------------------------------------------------------ events */
@@ -620,4 +618,29 @@ void border_report(void)
         if (g->stats.suspicious[k])
             LOG("guard: suspicious %s %llu", guard_susp_name((enum guard_susp)k),
                 (unsigned long long)g->stats.suspicious[k]);
+}
+
+void border_mark(u32 label)
+{
+    const struct guard *g = &vm0.guard;
+
+    LOG("guard: mark %u begin", label);
+    for (int m = 0; m < GUARD_MAX_MODULES; m++) {
+        const struct guard_module *mod = &g->mod[m];
+        if (!mod->used)
+            continue;
+        for (u32 s = 0; s < mod->nsites; s++) {
+            const struct guard_site *site = &mod->sites[s];
+            struct gmeta_site gs;
+            if (!site->count)
+                continue;
+            gmeta_site_at(&meta[m], s, &gs);
+            LOG("guard: mark %u %s %s %s %llu", label, mod->name, guard_site_kind_name((enum guard_site_kind)site->kind),
+                gmeta_func_name(&meta[m], gs.func), (unsigned long long)site->count);
+        }
+    }
+    for (int k = 0; k < GUARD_EV_KINDS; k++)
+        LOG("guard: mark %u event %s %llu", label, guard_event_name((enum guard_event_kind)k),
+            (unsigned long long)g->stats.events[k]);
+    LOG("guard: mark %u end", label);
 }

@@ -5,7 +5,8 @@
 #include "boot_info.h"
 #include "vcpu.h"
 
-/* Load the preloaded metadata and apply the administrator's bindings. */
+/* Load the preloaded metadata and apply the administrator's bindings (after every privilege
+ * component registered in vm0.privs). */
 void border_init(const struct boot_info *bi);
 bool border_is_hypercall(u64 nr);
 /* Returns whether the hypercall instruction is done (move RIP past it). */
@@ -17,5 +18,8 @@ bool border_nested_fault(struct vcpu *v, gpa_t gpa, bool write);
 void border_before_inject(struct vcpu *v, u8 vector);
 void border_before_event(struct vcpu *v, u8 vector, u64 rip);
 void border_report(void);
+/* "guard: mark LABEL ..." lines: crossings so far per module, event kind and site (make bench
+ * takes differences between two marks). */
+void border_mark(u32 label);
 
 #endif

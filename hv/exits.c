@@ -10,6 +10,7 @@
 #include "lib.h"
 #include "log.h"
 #include "panic.h"
+#include "pci_policy.h"
 
 /* EFER bits a guest may set (AMD APM Vol. 2 §3.1.7); anything else is #GP, as on hardware. */
 #define EFER_GUEST_WRITABLE (EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE | EFER_SVME | BIT(13) | BIT(14) | BIT(15) | BIT(21))
@@ -108,6 +109,12 @@ bool exit_hypercall(struct vcpu *v)
         v->regs[REG_RBX] = (u64)(uintptr_t)hv_canary;
         v->regs[REG_RAX] = HC_OK;
         break;
+    case HC_STATS_MARK:
+        /* Statistics only (no guest data is read); any CPL, as the benchmark drives it from a
+         * user-space tool. Bounded output per call. */
+        border_mark((u32)(v->regs[REG_RBX] & 0xffff));
+        v->regs[REG_RAX] = HC_OK;
+        break;
     default:
         if (border_is_hypercall(nr))
             return border_hypercall(v, nr);
@@ -163,6 +170,11 @@ bool exit_io(struct vcpu *v, u16 port, unsigned size, bool in)
     u32 mask = size == 4 ? 0xffffffffu : (1u << (size * 8)) - 1;
     u32 value = (u32)v->regs[REG_RAX] & mask;
 
+    if (pci_policy_io(v, port, (u8)size, in, &value)) {
+        if (in)
+            v->regs[REG_RAX] = size == 4 ? (value & mask) : (v->regs[REG_RAX] & ~(u64)mask) | (value & mask);
+        return true;
+    }
     if (in) {
         /* Watched ports are read as they are; only writes can stop the machine. */
         u32 got = port_read(port, size);
@@ -203,6 +215,8 @@ void exit_nested_fault(struct vcpu *v, gpa_t gpa, bool write, bool fetch)
     static u64 faults;
 
     if (border_nested_fault(v, gpa, write))
+        return;
+    if (pci_policy_nested_fault(v, gpa, write))
         return;
     /* Nothing is mapped there: the address is neither guest RAM nor a device the guest may
      * reach (the hypervisor's own memory is such an address). The access faults in the guest. */

@@ -20,6 +20,7 @@
 #include "log.h"
 #include "npt.h"
 #include "page_alloc.h"
+#include "pci_policy.h"
 #include "panic.h"
 #include "sha256.h"
 #include "vcpu.h"
@@ -56,7 +57,7 @@ static void log_kernel_hash(const struct boot_file *f)
 
 static u32 bsp_apic_id(void) { return cpuid(1, 0).ebx >> 24; }
 
-static void build_nested_map(const struct boot_info *bi, const struct guest_mem *gm, const struct acpi_guest_info *acpi)
+static void build_nested_map(const struct boot_info *bi, const struct guest_mem *gm)
 {
     struct phys_range win[PHYSMAP_MAX_WINDOWS];
     int n;
@@ -74,20 +75,37 @@ static void build_nested_map(const struct boot_info *bi, const struct guest_mem 
         if (!npt_map(&vm0.npt, win[i].base, win[i].base, win[i].size, NPT_READ | NPT_WRITE | NPT_UNCACHED))
             panic("out of hypervisor memory mapping device windows");
     }
-    for (u32 i = 0; i < acpi->ecam_count; i++) {
-        const struct acpi_ecam_window *w = &acpi->ecam[i];
-        if (w->base < gm->size || !physmap_device_range_ok(bi->mem, bi->mem_count, w->base, w->size)) {
-            LOG("PCI config window 0x%llx+0x%llx overlaps memory: not passed through", (unsigned long long)w->base,
-                (unsigned long long)w->size);
-            continue;
-        }
-        LOG("PCI config window 0x%llx-0x%llx passed through", (unsigned long long)w->base,
-            (unsigned long long)(w->base + w->size - 1));
-        if (!npt_map(&vm0.npt, w->base, w->base, w->size, NPT_READ | NPT_WRITE | NPT_UNCACHED))
-            panic("out of hypervisor memory mapping PCI config windows");
-    }
+    /* No ECAM window is mapped: the guest reaches configuration space only through the emulated
+     * ports 0xCF8/0xCFC (hv/pci_policy.c), and its ACPI copy has no MCFG. */
     LOG("nested page tables: guest RAM 0x0-0x%llx -> host 0x%llx, %llu table pages",
         (unsigned long long)(gm->size - 1), (unsigned long long)gm->hpa, (unsigned long long)vm0.npt.tables);
+}
+
+static struct iommu_info iommu;
+
+/* Find the IOMMU (always: even unused, it must be hidden from the guest) and, unless the config
+ * says off, confine every device's DMA to guest RAM. */
+static void setup_iommu(const struct boot_info *bi, const struct guest_mem *gm)
+{
+    char err[160];
+
+    if (iommu_discover(bi->acpi_rsdp, &iommu, err, sizeof(err)) != 0)
+        panic("iommu: %s", err);
+    if (iommu.kind == IOMMU_NONE) {
+        if (bi->iommu_mode == BOOT_IOMMU_REQUIRED)
+            panic("iommu = required, but the firmware's ACPI tables describe no IOMMU (no IVRS or DMAR table)");
+        LOG("iommu: none found: device DMA is not confined");
+        return;
+    }
+    if (bi->iommu_mode == BOOT_IOMMU_OFF) {
+        LOG("iommu: %s present but off by configuration: device DMA is not confined", iommu_kind_name(iommu.kind));
+        return;
+    }
+    if (iommu_enable(&iommu, gm, err, sizeof(err)) != 0)
+        panic("iommu: %s", err);
+    LOG("iommu: %s enabled: device DMA confined to guest RAM (0x0-0x%llx -> host 0x%llx), %llu table pages",
+        iommu_kind_name(iommu.kind), (unsigned long long)(gm->size - 1), (unsigned long long)gm->hpa,
+        (unsigned long long)iommu.table_pages);
 }
 
 static NORETURN void guest_gone(struct vcpu *v)
@@ -95,6 +113,9 @@ static NORETURN void guest_gone(struct vcpu *v)
     LOG("%s", v->stop_reason ? v->stop_reason : "guest stopped");
     vcpu_ops->report_exits(v);
     border_report();
+    if (iommu.enabled)
+        iommu_poll_faults(&iommu);
+    pci_policy_report();
     LOG("hypervisor alive: guest stopped, machine left running (reset or power off the box to restart)");
     cpu_halt_forever();
 }
@@ -147,16 +168,28 @@ void hv_main(struct boot_info *bi)
         (unsigned long long)layout.initrd_gpa, (unsigned long long)(layout.initrd_size >> 10),
         (unsigned long long)entry.rip);
 
-    build_nested_map(bi, gm, &acpi);
+    build_nested_map(bi, gm);
+    setup_iommu(bi, gm);
+    privilege_registry_init(&vm0.privs);
+    if (pci_policy_init(bi, &acpi, &iommu, err, sizeof(err)) != 0)
+        panic("%s", err);
     border_init(bi);
 
+    v->vm = &vm0;
+    vm0.vcpu[0] = v;
+    vm0.vcpu_count = 1;
     if (!vcpu_ops->create(v, &entry, vm0.npt.root, err, sizeof(err)))
         panic("%s", err);
     exits_watch_ports(v, acpi.pm1a_cnt_port, acpi.pm1b_cnt_port);
+    pci_policy_attach_vcpu(v);
     panic_set_vcpu(v);
 
     LOG("starting guest: cmdline \"%s\"", bi->cmdline);
-    while (v->state == VCPU_RUNNING)
+    for (u64 n = 1; v->state == VCPU_RUNNING; n++) {
         vcpu_ops->run_once(v);
+        /* A blocked DMA is reported soon after it happened, at the cost of one register read. */
+        if (iommu.enabled && (n & 63) == 0)
+            iommu_poll_faults(&iommu);
+    }
     guest_gone(v);
 }

@@ -66,6 +66,9 @@ struct vcpu_ops {
     void (*reinject_exception)(struct vcpu *v, u8 vector, bool has_error, u32 error, u64 cr2);
     /* Which border-control intercepts are on (a mask of enum vcpu_watch). */
     void (*set_watch)(struct vcpu *v, u32 watch);
+    /* Run the vCPU on another nested-paging view (struct vm's enum vm_view): O(1), no table edits.
+     * Each view has its own TLB tag where the hardware has them, so a switch needs no flush. */
+    void (*set_nested_root)(struct vcpu *v, hpa_t root, u32 view);
     /* The nested page tables changed: drop cached translations before the next entry. */
     void (*flush_nested_tlb)(struct vcpu *v);
     u8 (*cpl)(struct vcpu *v);

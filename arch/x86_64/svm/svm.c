@@ -59,8 +59,8 @@ static bool svm_probe(struct virt_caps *caps, char *why, size_t why_size)
         fmt_snprintf(why, why_size, "this CPU's SVM has no nested paging (CPUID 8000_000Ah EDX.NP = 0)");
         return false;
     }
-    if (caps->asid_count < 2) {
-        fmt_snprintf(why, why_size, "SVM reports %u ASIDs; at least 2 are needed", caps->asid_count);
+    if (caps->asid_count < 3) {
+        fmt_snprintf(why, why_size, "SVM reports %u ASIDs; at least 3 are needed (host, two guest views)", caps->asid_count);
         return false;
     }
     return true;
@@ -241,6 +241,16 @@ static void svm_set_watch(struct vcpu *v, u32 watch)
     c->intercept_exceptions = (watch & WATCH_EXCEPTIONS) ? WATCHED_EXCEPTIONS : 0;
 }
 
+/* One ASID per view: translations cached for one nested root are never used with the other, so
+ * switching is a field write (APM §15.16: the TLB is tagged by ASID). Edits to the tables still
+ * flush everything (svm_flush_nested_tlb), which covers both. */
+static void svm_set_nested_root(struct vcpu *v, hpa_t root, u32 view)
+{
+    struct vmcb_control *c = &to_svm(v)->vmcb->control;
+    c->n_cr3 = root;
+    c->guest_asid = GUEST_ASID + view;
+}
+
 static void svm_flush_nested_tlb(struct vcpu *v)
 {
     /* Without FlushByAsid (QEMU's TCG) the whole TLB goes; that is also correct on hardware. */
@@ -300,6 +310,7 @@ const struct vcpu_ops svm_vcpu_ops = {
     .inject_nmi = svm_inject_nmi,
     .reinject_exception = svm_reinject_exception,
     .set_watch = svm_set_watch,
+    .set_nested_root = svm_set_nested_root,
     .flush_nested_tlb = svm_flush_nested_tlb,
     .cpl = svm_cpl,
     .cr = svm_cr,

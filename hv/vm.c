@@ -1,0 +1,19 @@
+/* See vm.h. */
+#include "vm.h"
+
+bool vm_npt_map(struct vm *vm, gpa_t gpa, hpa_t hpa, u64 size, u32 perms)
+{
+    /* Shared subtrees make the second call find the work done; copied tables get it too. */
+    if (!npt_map(&vm->npt, gpa, hpa, size, perms))
+        return false;
+    return !vm->npt_priv.root || npt_map(&vm->npt_priv, gpa, hpa, size, perms);
+}
+
+bool vm_npt_unmap(struct vm *vm, gpa_t gpa, u64 size)
+{
+    if (!npt_unmap(&vm->npt, gpa, size))
+        return false;
+    return !vm->npt_priv.root || npt_unmap(&vm->npt_priv, gpa, size);
+}
+
+struct vcpu *vm_vcpu(struct vm *vm, u32 id) { return id < vm->vcpu_count ? vm->vcpu[id] : NULL; }

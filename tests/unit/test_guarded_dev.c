@@ -1,0 +1,264 @@
+/* UNIT-SOURCES: drivers/pci/guarded_dev.c drivers/pci/pci_vdev.c drivers/pci/pci_enum.c hv/npt.c hv/vm.c hv/privilege.c hv/fmt.c */
+/*
+ * The guarded device (selective NIC passthrough): the two nested-paging views it builds, the O(1)
+ * view switch on raise/lower, dropped unprivileged writes, I/O BAR forwarding only while
+ * privileged, and BAR relocation by the guest (the real BAR address stays unreachable).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "drivers/pci/guarded_dev.h"
+#include "mmio_emul.h"
+#include "page_alloc.h"
+#include "vcpu.h"
+#include "vm.h"
+
+/* ---------------------------------------------------------------- fakes */
+struct page_pool hv_pages;
+static void *pages[8192];
+static int npages;
+
+hpa_t page_alloc(struct page_pool *p, u64 n, u64 align)
+{
+    void *q = aligned_alloc(4096, 4096 * n);
+    memset(q, 0, 4096 * n);
+    pages[npages++] = q;
+    return (hpa_t)(uintptr_t)q;
+}
+static hpa_t table_page(void) { return page_alloc(&hv_pages, 1, 1); }
+
+void log_printf(const char *fmt, ...) { (void)fmt; }
+
+#define NIC_BDF ((0 << 8) | (3 << 3))
+#define BAR0 0xfeb80000ull /* 128 KiB memory BAR */
+#define BAR1 0xc000u       /* 64-port I/O BAR */
+
+static u32 cfg[64]; /* the NIC's config space, dwords; BAR registers behave like hardware */
+static u32 fake_read(void *ctx, u16 bdf, u16 off, u8 size)
+{
+    u32 dw = cfg[off / 4];
+    return size == 4 ? dw : (dw >> (8 * (off & 3))) & ((1u << (8 * size)) - 1);
+}
+static void fake_write(void *ctx, u16 bdf, u16 off, u8 size, u32 value)
+{
+    u32 shift = 8 * (off & 3), mask = size == 4 ? ~0u : ((1u << (8 * size)) - 1) << shift;
+    u32 dw = (cfg[off / 4] & ~mask) | ((value << shift) & mask);
+    if (off / 4 == 4)
+        dw = (dw & ~0x1ffffu) | 0; /* 128 KiB, mem32 */
+    if (off / 4 == 5)
+        dw = (dw & ~0x3fu) | 1;   /* 64 ports */
+    cfg[off / 4] = dw;
+}
+const struct pci_cfg_access pci_host = { fake_read, fake_write, NULL };
+
+static hpa_t root_now;
+static u32 view_now, flushes, intercepts[65536 / 32];
+static u8 injected;
+static void f_set_root(struct vcpu *v, hpa_t root, u32 view) { root_now = root; view_now = view; }
+static void f_flush(struct vcpu *v) { flushes++; }
+static void f_io(struct vcpu *v, u16 port, bool on) { if (on) intercepts[port / 32] |= 1u << (port % 32); }
+static void f_inject(struct vcpu *v, u8 vec, bool has_err, u32 err) { injected = vec; }
+static const struct vcpu_ops fake_ops = { .name = "fake", .set_nested_root = f_set_root, .flush_nested_tlb = f_flush,
+                                          .set_io_intercept = f_io, .inject_exception = f_inject };
+const struct vcpu_ops *vcpu_ops = &fake_ops;
+
+static bool decode_ok = true;
+bool mmio_complete(struct vcpu *v, bool write, u64 read_value, struct mmio_insn *insn, const char **why)
+{
+    if (!decode_ok) {
+        *why = "test";
+        return false;
+    }
+    memset(insn, 0, sizeof(*insn));
+    insn->len = 2;
+    insn->size = 4;
+    insn->write = write;
+    v->regs[REG_RIP] += 2;
+    return true;
+}
+
+static u32 port_seen, port_value;
+u32 host_test_port_in(u16 port, u8 size) { port_seen = port; return 0x12345678u; }
+void host_test_port_out(u16 port, u8 size, u32 value) { port_seen = port; port_value = value; }
+
+/* ---------------------------------------------------------------- set-up */
+static struct vm vm;
+static struct vcpu vcpu;
+static struct guarded_dev g;
+static struct pci_dev nic;
+
+static int setup(void **state)
+{
+    memset(&vm, 0, sizeof(vm));
+    memset(&vcpu, 0, sizeof(vcpu));
+    memset(intercepts, 0, sizeof(intercepts));
+    root_now = 0, view_now = 0, flushes = 0, injected = 0, decode_ok = true;
+    memset(cfg, 0, sizeof(cfg));
+    cfg[0] = 0x100e8086;
+    cfg[1] = 0x3; /* IO + MEM decoding on, as the firmware leaves it */
+    cfg[4] = (u32)BAR0;
+    cfg[5] = BAR1 | 1;
+    memset(&nic, 0, sizeof(nic));
+    nic.bdf = NIC_BDF;
+    nic.vendor = 0x8086;
+    nic.device = 0x100e;
+    nic.bar[0] = (struct pci_bar){ .base = BAR0, .size = 0x20000, .kind = PCI_BAR_MEM32 };
+    nic.bar[1] = (struct pci_bar){ .base = BAR1, .size = 64, .kind = PCI_BAR_IO };
+    vm.mem.size = MiB(512);
+    vm.mem.hpa = GiB(2);
+    assert_true(npt_init(&vm.npt, &npt_format_x86, table_page));
+    assert_true(npt_map(&vm.npt, 0, vm.mem.hpa, vm.mem.size, NPT_RWX));
+    assert_true(npt_map(&vm.npt, 0xfe000000, 0xfe000000, MiB(16), NPT_READ | NPT_WRITE | NPT_UNCACHED));
+    privilege_registry_init(&vm.privs);
+    vcpu.vm = &vm;
+    vm.vcpu[0] = &vcpu;
+    vm.vcpu_count = 1;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    while (npages)
+        free(pages[--npages]);
+    return 0;
+}
+
+static hpa_t lookup(const struct npt *n, gpa_t gpa, u32 *perms)
+{
+    hpa_t hpa = 0;
+    if (!npt_lookup(n, gpa, &hpa, perms, NULL))
+        return ~0ull;
+    return hpa;
+}
+
+/* ---------------------------------------------------------------- tests */
+static void views_differ_only_at_the_bars(void **state)
+{
+    char err[160];
+    u32 perms;
+    int h;
+
+    assert_int_equal(guarded_dev_init(&g, &vm, &nic, "nic", err, sizeof(err)), 0);
+    /* normal view: every BAR page is the zero page, read-only */
+    assert_int_equal(lookup(&vm.npt, BAR0, &perms), g.zero_page);
+    assert_int_equal(lookup(&vm.npt, BAR0 + 0x1f000, &perms), g.zero_page);
+    assert_int_equal(perms & NPT_WRITE, 0);
+    /* privileged view: the device */
+    assert_int_equal(lookup(&vm.npt_priv, BAR0 + 0x1f123, &perms), BAR0 + 0x1f123);
+    assert_true(perms & NPT_WRITE);
+    /* everything else is the same in both */
+    assert_int_equal(lookup(&vm.npt_priv, BAR0 + 0x20000, NULL), BAR0 + 0x20000);
+    assert_int_equal(lookup(&vm.npt, BAR0 + 0x20000, NULL), BAR0 + 0x20000);
+    assert_int_equal(lookup(&vm.npt_priv, MiB(100), NULL), GiB(2) + MiB(100));
+    /* the privilege is registered; raising swaps the root, lowering swaps it back */
+    h = privilege_lookup(&vm.privs, "nic");
+    assert_true(h >= 0);
+    assert_int_equal(privilege_activate(&vm.privs, h), 0);
+    assert_int_equal(privilege_raise(&vm.privs, h, 0), 0);
+    assert_int_equal(root_now, vm.npt_priv.root);
+    assert_int_equal(view_now, VIEW_PRIVILEGED);
+    assert_int_equal(privilege_lower(&vm.privs, h, 0), 0);
+    assert_int_equal(root_now, vm.npt.root);
+    assert_int_equal(view_now, VIEW_NORMAL);
+    assert_int_equal(g.stats.raises, 1);
+    assert_int_equal(g.stats.lowers, 1);
+}
+
+static void unprivileged_writes_are_dropped_and_undecodable_ones_refused(void **state)
+{
+    char err[160];
+
+    assert_int_equal(guarded_dev_init(&g, &vm, &nic, "nic", err, sizeof(err)), 0);
+    vcpu.regs[REG_RIP] = 0x1000;
+    assert_true(guarded_dev_nested_fault(&g, &vcpu, BAR0 + 0x5400, true));
+    assert_int_equal(vcpu.regs[REG_RIP], 0x1002);
+    assert_int_equal(g.stats.writes_dropped, 1);
+    assert_int_equal(injected, 0);
+    decode_ok = false;
+    assert_true(guarded_dev_nested_fault(&g, &vcpu, BAR0 + 8, true));
+    assert_int_equal(injected, VEC_GP);
+    assert_int_equal(vcpu.regs[REG_RIP], 0x1002);
+    /* not this device's: left to the caller */
+    assert_false(guarded_dev_nested_fault(&g, &vcpu, BAR0 + 0x20000, true));
+}
+
+static void io_bar_answers_only_while_privileged(void **state)
+{
+    char err[160];
+    u32 value = 0xdead;
+    int h;
+
+    assert_int_equal(guarded_dev_init(&g, &vm, &nic, "nic", err, sizeof(err)), 0);
+    guarded_dev_attach_vcpu(&g, &vcpu);
+    assert_true(intercepts[BAR1 / 32] & 1u);
+    assert_true(guarded_dev_io(&g, &vcpu, BAR1 + 4, 4, true, &value));
+    assert_int_equal(value, 0);            /* unprivileged: reads zero */
+    port_seen = 0;
+    assert_true(guarded_dev_io(&g, &vcpu, BAR1, 4, false, &value));
+    assert_int_equal(port_seen, 0);        /* and the write went nowhere */
+    h = privilege_lookup(&vm.privs, "nic");
+    privilege_activate(&vm.privs, h);
+    privilege_raise(&vm.privs, h, 0);
+    assert_true(guarded_dev_io(&g, &vcpu, BAR1 + 4, 4, true, &value));
+    assert_int_equal(value, 0x12345678u);
+    assert_int_equal(port_seen, BAR1 + 4);
+    value = 0x55;
+    assert_true(guarded_dev_io(&g, &vcpu, BAR1, 4, false, &value));
+    assert_int_equal(port_value, 0x55);
+    assert_false(guarded_dev_io(&g, &vcpu, 0x3f8, 1, true, &value));
+}
+
+static void guest_moves_the_bar_and_the_real_address_stays_unreachable(void **state)
+{
+    char err[160];
+    const u64 moved = 0xf0000000ull;
+
+    assert_int_equal(guarded_dev_init(&g, &vm, &nic, "nic", err, sizeof(err)), 0);
+    /* the guest sizes BAR0 with decoding off, then moves it, then turns decoding on */
+    pci_vdev_write(&g.vdev, 0x04, 2, 0);
+    pci_vdev_write(&g.vdev, 0x10, 4, 0xffffffffu);
+    assert_int_equal(pci_vdev_read(&g.vdev, 0x10, 4), 0xfffe0000u);
+    pci_vdev_write(&g.vdev, 0x10, 4, (u32)moved);
+    pci_vdev_write(&g.vdev, 0x04, 2, 3);
+    assert_int_equal(cfg[4], (u32)BAR0);   /* the real BAR never moves */
+    assert_int_equal(lookup(&vm.npt_priv, moved + 0x10, NULL), BAR0 + 0x10);
+    assert_int_equal(lookup(&vm.npt, moved + 0x10, NULL), g.zero_page + 0x10);
+    assert_int_equal(lookup(&vm.npt, BAR0, NULL), ~0ull);
+    assert_int_equal(lookup(&vm.npt_priv, BAR0, NULL), ~0ull);
+    assert_true(flushes > 0);
+    /* a BAR placed over guest RAM is refused: nothing mapped there changes */
+    pci_vdev_write(&g.vdev, 0x10, 4, 0x100000);
+    assert_int_equal(lookup(&vm.npt_priv, 0x100000, NULL), GiB(2) + 0x100000);
+    assert_false(g.bar_live[0]);
+}
+
+static void unguardable_devices_are_refused(void **state)
+{
+    char err[160];
+
+    nic.bar[0].size = 0x800;
+    assert_int_equal(guarded_dev_init(&g, &vm, &nic, "nic", err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "smaller than a page"));
+    nic.bar[0].size = 0x20000;
+    nic.bar[0].base = 0x10000000; /* inside guest RAM */
+    assert_int_equal(guarded_dev_init(&g, &vm, &nic, "nic", err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "not between guest RAM's end and 4 GiB"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(views_differ_only_at_the_bars, setup, teardown),
+        cmocka_unit_test_setup_teardown(unprivileged_writes_are_dropped_and_undecodable_ones_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(io_bar_answers_only_while_privileged, setup, teardown),
+        cmocka_unit_test_setup_teardown(guest_moves_the_bar_and_the_real_address_stays_unreachable, setup, teardown),
+        cmocka_unit_test_setup_teardown(unguardable_devices_are_refused, setup, teardown),
+    };
+    return cmocka_run_group_tests_name("guarded_dev", tests, NULL, NULL);
+}
