@@ -126,8 +126,10 @@ void pci_policy_attach_vcpu(struct vcpu *v)
     vcpu_ops->set_io_intercept(v, PCI_CONF1_ADDRESS + 3, true);
     for (u16 p = 0; p < 4; p++)
         vcpu_ops->set_io_intercept(v, PCI_CONF1_DATA + p, true);
-    if (pol.guarded >= 0)
+    if (pol.guarded >= 0) {
         guarded_dev_attach_vcpu(&pol.gdev, v);
+        guarded_dev_measure(&pol.gdev, v);
+    }
 }
 
 bool pci_policy_io(struct vcpu *v, u16 port, u8 size, bool in, u32 *value)

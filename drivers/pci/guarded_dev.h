@@ -51,5 +51,7 @@ bool guarded_dev_nested_fault(struct guarded_dev *g, struct vcpu *v, gpa_t gpa, 
 /* A port access: true when the port is this device's (handled; *value in/out). */
 bool guarded_dev_io(struct guarded_dev *g, struct vcpu *v, u16 port, u8 size, bool in, u32 *value);
 void guarded_dev_report(const struct guarded_dev *g);
+/* Log the cost of one privilege change (view switch) against rewriting the BAR entries. */
+void guarded_dev_measure(struct guarded_dev *g, struct vcpu *v);
 
 #endif
