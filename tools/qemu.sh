@@ -3,7 +3,14 @@
 #   qemu_postern_argv ESP.img VARS.fd   → QEMU_ARGV: OVMF → postern.efi on the ESP (copies a fresh VARS.fd)
 #   qemu_direct_argv CMDLINE            → QEMU_ARGV: the same guest kernel booted by QEMU itself (-kernel)
 # Callers add the serial/monitor options and run "${QEMU_ARGV[@]}".
-# Env: QEMU_CPU (default EPYC), QEMU_MEM (MiB, 1024), SMP (1), IOMMU=amd (adds -device amd-iommu).
+# Env: QEMU_CPU (default EPYC), QEMU_MEM (MiB, 1024), SMP (1),
+#   IOMMU=amd|intel   adds -device amd-iommu / intel-iommu (before every other device: see below)
+#   NIC=e1000|e1000e|none (default none)   a NIC on QEMU's user network, which can reach nothing
+#                     outside the QEMU process (docs/network-tests.md):
+#   NET_GUESTFWD      newline-separated "PORT=cmd:COMMAND" or "PORT=tcp:127.0.0.1:HOSTPORT": the guest's
+#                     connections to 10.0.2.100:PORT start COMMAND (its stdin/stdout/stderr are the
+#                     connection; the tests use this, no port is opened) or reach a server already
+#                     listening on this machine's loopback
 _qemu_top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 QEMU=${QEMU:-qemu-system-x86_64}
 # EPYC exposes svm+npt to TCG; QEMU warns that TCG lacks nrip-save, rdseed, ... — harmless, and
@@ -15,18 +22,57 @@ OVMF_VARS=/usr/share/OVMF/OVMF_VARS_4M.fd
 GUEST_DIR=${GUEST_DIR:-$_qemu_top/build/guest}
 
 _qemu_common() {
-    # -nic none: no network device at all, the guest never reaches a network.
+    # -nic none: no default network device; the only one is the NIC asked for below, if any.
     # -no-reboot: a reset (e.g. a triple fault without Postern) ends QEMU instead of looping.
     QEMU_ARGV=("$QEMU" -machine q35 -cpu "$QEMU_CPU" -accel tcg -m "$QEMU_MEM" -smp "${SMP:-1}"
                -nographic -nic none -no-reboot)
-    if [ "${IOMMU:-}" = amd ]; then QEMU_ARGV+=(-device amd-iommu); fi
+    # The IOMMU first, so PCI addresses stay put: amd-iommu is itself PCI function 00:02.0 and the NIC
+    # comes next (00:03.0); intel-iommu is no PCI function and the NIC is 00:02.0. (QEMU 7.2 translates
+    # a device's DMA even when the IOMMU comes after it on the command line: measured, see
+    # docs/network-tests.md.) Under TCG neither needs -machine kernel-irqchip=split; both default
+    # to intremap=on.
+    case "${IOMMU:-}" in
+        "" | none) ;;
+        amd) QEMU_ARGV+=(-device amd-iommu) ;;
+        intel) QEMU_ARGV+=(-device intel-iommu) ;;
+        *) echo "qemu: IOMMU=$IOMMU: expected amd, intel or none" >&2; return 1 ;;
+    esac
+    _qemu_net
+}
+
+# QEMU's option parser splits on commas; a literal comma is written twice.
+_qemu_optesc() { printf '%s' "${1//,/,,}"; }
+
+# The guest's network: user-mode (slirp) with restrict=on, so the guest can reach only the
+# virtual gateway 10.0.2.2 (it answers ping, refuses TCP) and the forwards below, never this
+# machine's addresses or anything beyond it. No IPv6. Nothing on this machine can connect in.
+_qemu_net() {
+    case "${NIC:-none}" in
+        none) return 0 ;;
+        e1000 | e1000e | e1000-82544gc | e1000-82545em) ;;
+        *) echo "qemu: NIC=$NIC: expected e1000, e1000e or none" >&2; return 1 ;;
+    esac
+    local netdev="user,id=n0,restrict=on,ipv6=off" fwd port target
+    while IFS= read -r fwd; do
+        [ -n "$fwd" ] || continue
+        port=${fwd%%=*} target=${fwd#*=}
+        [[ $port =~ ^[0-9]+$ ]] || { echo "qemu: NET_GUESTFWD '$fwd': expected PORT=TARGET" >&2; return 1; }
+        case "$target" in
+            cmd:*) ;;
+            tcp:127.0.0.1:*) [[ ${target#tcp:127.0.0.1:} =~ ^[0-9]+$ ]] ||
+                { echo "qemu: NET_GUESTFWD '$fwd': bad port" >&2; return 1; } ;;
+            *) echo "qemu: NET_GUESTFWD '$fwd': only cmd: and tcp:127.0.0.1: targets" >&2; return 1 ;;
+        esac
+        netdev+=",guestfwd=tcp:10.0.2.100:$port-$(_qemu_optesc "$target")"
+    done <<< "${NET_GUESTFWD:-}"
+    QEMU_ARGV+=(-netdev "$netdev" -device "$NIC,netdev=n0")
 }
 
 qemu_postern_argv() {
     local esp=$1 vars=$2
     [ -r "$OVMF_CODE" ] && [ -r "$OVMF_VARS" ] || { echo "qemu: OVMF missing (apt-get install ovmf)" >&2; return 1; }
     cp "$OVMF_VARS" "$vars" # each run gets its own, writable NVRAM
-    _qemu_common
+    _qemu_common || return
     # The ESP as a SATA disk on q35's built-in AHCI; bootindex=0 makes OVMF boot it first instead of
     # trying the default (empty) DVD drive.
     QEMU_ARGV+=(-drive if=pflash,format=raw,readonly=on,file="$OVMF_CODE"
@@ -35,7 +81,7 @@ qemu_postern_argv() {
 }
 
 qemu_direct_argv() {
-    _qemu_common
+    _qemu_common || return
     QEMU_ARGV+=(-kernel "$GUEST_DIR/vmlinuz" -initrd "$GUEST_DIR/initrd.img" -append "$1")
 }
 
@@ -68,6 +114,6 @@ qemu_postern() {
 }
 
 qemu_direct() {
-    _qemu_common
+    _qemu_common || return
     _qemu_run -kernel "$GUEST_DIR/vmlinuz" -initrd "$GUEST_DIR/initrd.img" "$@"
 }
