@@ -4,6 +4,8 @@
 #   CASES_DIR=dir: cases from elsewhere
 #   DIRECT=1 tests/integration/run.sh    boot the guest kernel with QEMU -kernel, no OVMF/Postern: checks
 #                                        the guest image and this harness; "postern:" expectations are dropped
+#                                        (also for single cases: DIRECT=1 tests/integration/run.sh nic-net-amd)
+#   GUEST_DIR=dir: another guest build (vmlinuz, initrd.img, modules/) than build/guest
 # Prints "PASS: <case>" / "FAIL: <case> (<why>)" (or "SKIP: ...") per case, "N passed, N failed" last.
 # Each case runs in build/itest/<case>/ (build/itest-direct/ with DIRECT=1): esp.img, vars.fd,
 # postern.cfg, serial.log, qemu.out.
@@ -14,10 +16,24 @@
 #                    (or is added). CONFIG_WHOLE=1: CONFIG_OVERRIDE is the whole config instead.
 #   CONFIG_EDIT      a sed script applied to the config after that (e.g. to misspell a key)
 #   EXPECT=(re ...)  extended regexes that must all appear in the serial log, in this order
+#   EXPECT_UNORDERED=(re ...)  regexes that must each appear somewhere in the serial log by the time
+#                    EXPECT is complete, in any order (reports the hypervisor makes when it gets to them)
 #   REJECT=(re ...)  regexes that must not appear ("postern: PANIC" always is); the case stops at the first
 #   TIMEOUT (s, default 150: a Postern boot to the guest shell takes ~12 s alone, ~20 s two at a time), SMP,
 #   CPU (a QEMU -cpu model instead of the default)
 #   DIRECT_EXPECT / DIRECT_REJECT   replace EXPECT / REJECT with DIRECT=1; DIRECT_SKIP="why" skips the case
+#   IOMMU            amd or intel: the machine gets that IOMMU (tools/qemu.sh)
+#   NIC              e1000 or e1000e: the machine gets that NIC on QEMU's user network with restrict=on
+#                    (docs/network-tests.md). The guest's connections to 10.0.2.100:5001 (sink) and
+#                    :5002 (source) start tests/integration/netserve.sh, which records each transfer in
+#                    the case's netserve.log; no port is opened on this machine.
+#   NET_VERIFY=(name ...)  transfers whose "NET-VERIFY name ..." line (direction, bytes, SHA-256) must be
+#                    the same in the serial log (the guest's) and in netserve.log (the helper's)
+#   DIRECT_NET_VERIFY      replaces NET_VERIFY with DIRECT=1
+#   QEMU_TRACE=(event ...) QEMU trace events to log (qemu-system-x86_64 -trace help) into the case's
+#                    qemu-trace.log, e.g. the IOMMU models' own fault events: what QEMU's device did,
+#                    whoever programmed it
+#   TRACE_EXPECT=(re ...)  regexes that must each appear in qemu-trace.log (any order)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 here=$top/tests/integration
@@ -45,6 +61,20 @@ first_rejected() {
     return 0
 }
 
+# net_unverified DIR NAME...: for each transfer NAME, the guest's "NET-VERIFY NAME ..." line in the
+# serial log must equal the helper's in netserve.log; print the first disagreement, nothing if none.
+net_unverified() {
+    local dir=$1 name g h
+    shift
+    for name in "$@"; do
+        h=$(grep -a "^NET-VERIFY $name " "$dir/netserve.log" 2>/dev/null | tail -n 1) || true
+        g=$(tr -d '\r' < "$dir/serial.log" | grep -a "^NET-VERIFY $name " | tail -n 1) || true
+        if [ -z "$h" ]; then printf 'the helper recorded no transfer %s' "$name"; return; fi
+        if [ -z "$g" ]; then printf 'the guest reported no transfer %s' "$name"; return; fi
+        if [ "$g" != "$h" ]; then printf 'transfer %s differs: guest "%s", helper "%s"' "$name" "${g#NET-VERIFY }" "${h#NET-VERIFY }"; return; fi
+    done
+}
+
 # make_config OUT: tools/postern.cfg with the case's overrides and its cmdline extras.
 make_config() {
     local out=$1
@@ -66,7 +96,8 @@ make_config() {
 run_case() {
     local name=$1 dir=$base/$1
     local CMDLINE_EXTRA="" CONFIG_OVERRIDE="" CONFIG_WHOLE=0 CONFIG_EDIT="" TIMEOUT=150 SMP=1 DIRECT_SKIP="" CPU=""
-    local -a EXPECT=() REJECT=()
+    local NIC=${NIC:-none} IOMMU=${IOMMU:-} # the environment's, unless the case says otherwise
+    local -a EXPECT=() EXPECT_UNORDERED=() REJECT=() NET_VERIFY=() QEMU_TRACE=() TRACE_EXPECT=()
     # shellcheck source=/dev/null
     source "$cases_dir/$name.case"
     local QEMU_CPU=${CPU:-$QEMU_CPU} # a case may ask for another CPU model (qemu.sh reads it at call time)
@@ -75,19 +106,28 @@ run_case() {
         # Without Postern there are no "postern:" lines to expect.
         if declare -p DIRECT_EXPECT &>/dev/null; then EXPECT=("${DIRECT_EXPECT[@]}")
         else local -a e=(); for re in "${EXPECT[@]}"; do [[ $re == postern:* ]] || e+=("$re"); done; EXPECT=("${e[@]}"); fi
+        local -a u=(); for re in "${EXPECT_UNORDERED[@]}"; do [[ $re == postern:* ]] || u+=("$re"); done
+        EXPECT_UNORDERED=("${u[@]}")
         if declare -p DIRECT_REJECT &>/dev/null; then REJECT=("${DIRECT_REJECT[@]}"); fi
+        if declare -p DIRECT_NET_VERIFY &>/dev/null; then NET_VERIFY=("${DIRECT_NET_VERIFY[@]}"); fi
         [ ${#EXPECT[@]} -gt 0 ] || { echo "SKIP: $name (only hypervisor lines to check)"; return 0; }
     fi
     REJECT+=("postern: PANIC")
     rm -rf "$dir" && mkdir -p "$dir"
     make_config "$dir/postern.cfg"
+    # the network helper, started by QEMU per guest connection (a comma in a path is escaped by qemu.sh)
+    local NET_GUESTFWD="5001=cmd:bash '$here/netserve.sh' sink '$dir'"$'\n'"5002=cmd:bash '$here/netserve.sh' source '$dir'"
+    [ "$NIC" != none ] || NET_GUESTFWD=""
     if [ "$direct" = 1 ]; then
-        SMP=$SMP qemu_direct_argv "$(config_cmdline "$dir/postern.cfg")"
+        SMP=$SMP NIC=$NIC IOMMU=$IOMMU NET_GUESTFWD=$NET_GUESTFWD qemu_direct_argv "$(config_cmdline "$dir/postern.cfg")"
     else
         "$top/tools/mkesp.sh" "$dir/esp.img" "$dir/postern.cfg" > "$dir/mkesp.out" 2>&1 ||
             { echo "FAIL: $name (could not build the ESP: $(tail -n 1 "$dir/mkesp.out"))"; return 1; }
-        SMP=$SMP qemu_postern_argv "$dir/esp.img" "$dir/vars.fd"
+        SMP=$SMP NIC=$NIC IOMMU=$IOMMU NET_GUESTFWD=$NET_GUESTFWD qemu_postern_argv "$dir/esp.img" "$dir/vars.fd"
     fi
+    local ev
+    for ev in "${QEMU_TRACE[@]}"; do QEMU_ARGV+=(-trace "$ev"); done
+    [ ${#QEMU_TRACE[@]} -eq 0 ] || QEMU_ARGV+=(-D "$dir/qemu-trace.log")
     : > "$dir/serial.log"
     "${QEMU_ARGV[@]}" -serial "file:$dir/serial.log" -monitor none < /dev/null > "$dir/qemu.out" 2>&1 &
     local qemu=$! start=$SECONDS missing rejected="" why=""
@@ -108,13 +148,21 @@ run_case() {
     wait $qemu 2>/dev/null || true
     missing=$(first_missing "$dir/serial.log" "${EXPECT[@]}")
     rejected=$(first_rejected "$dir/serial.log" "${REJECT[@]}")
-    local elapsed=$((SECONDS - start))
-    if [ -z "$missing" ] && [ -z "$rejected" ]; then
+    local elapsed=$((SECONDS - start)) unverified re
+    unverified=$(net_unverified "$dir" "${NET_VERIFY[@]}")
+    for re in "${EXPECT_UNORDERED[@]}"; do
+        [ -n "$missing" ] || grep -aqE -- "$re" "$dir/serial.log" || missing=$re
+    done
+    for re in "${TRACE_EXPECT[@]}"; do
+        [ -n "$unverified" ] || grep -aqE -- "$re" "$dir/qemu-trace.log" 2>/dev/null || unverified="no /$re/ in qemu-trace.log"
+    done
+    if [ -z "$missing" ] && [ -z "$rejected" ] && [ -z "$unverified" ]; then
         echo "PASS: $name (${elapsed}s)"
         return 0
     fi
     [ -z "$missing" ] || why="missing /$missing/ after ${elapsed}s${why:+, $why}"
     [ -z "$rejected" ] || why="found /$rejected/${why:+; $why}"
+    [ -z "$unverified" ] || why="${why:+$why; }$unverified"
     echo "FAIL: $name ($why)"
     echo "    ---- last 30 lines of ${dir#"$top"/}/serial.log"
     # drop carriage returns and the firmware's terminal escape sequences
