@@ -15,9 +15,16 @@ done
 install -m 0755 "$here/init" "$root/init"
 install -m 0755 "$hvprobe" "$root/bin/hvprobe"
 install -m 0755 "$here"/scenarios/*.sh "$root/tests/"
+mkdir -p "$root/tests/lib"
+install -m 0644 "$here"/scenarios/lib/*.sh "$root/tests/lib/"
 if [ -n "$modules" ]; then
     mkdir -p "$root/lib/modules/postern"
     install -m 0644 "$modules"/*.ko "$root/lib/modules/postern/"
+    # the stock (not christoized) drivers, under their own names
+    if [ -d "$modules/stock" ]; then
+        mkdir -p "$root/lib/modules/postern/stock"
+        install -m 0644 "$modules"/stock/*.ko "$root/lib/modules/postern/stock/"
+    fi
 fi
 find "$root" -exec touch -h -d @0 {} +
 (cd "$root" && find . -print0 | LC_ALL=C sort -z | cpio --null --reproducible -R 0:0 -H newc -o --quiet) | gzip -n -9 > "$out"

@@ -5,6 +5,11 @@
 #   gtest.ko/.gmeta     the guarded test module, christoized for the `test` privilege
 #   gtest-tampered.ko   gtest.ko with one byte of its text changed (registration must fail)
 #   e1000.ko/.gmeta     Debian's own e1000 driver (linux-source-6.1), christoized for `nic`
+#   stock/e1000.ko      Debian's e1000.ko as the guest kernel's package ships it (not christoized)
+#   gnohv.ko            answers the wrappers' hypercalls when no hypervisor runs (DIRECT=1 tests)
+#   gpoke.ko            an ordinary module poking the NIC's registers from outside its driver
+#   gdma.ko/.gmeta      the guarded DMA test module, christoized for `nic` (aims the NIC's DMA
+#                       outside guest RAM)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 christoize=$1 out=$2
@@ -13,10 +18,16 @@ kdir=/lib/modules/$ver/build
 [ -d "$kdir" ] || { echo "modules.sh: $kdir missing (apt-get install linux-headers-$ver)" >&2; exit 1; }
 rm -rf "$out" && mkdir -p "$out/src"
 
-cp -r "$here/modules/gevil" "$out/src/"
-make -s -C "$kdir" M="$out/src/gevil" modules >/dev/null 2> "$out/src/gevil.log" ||
-    { cat "$out/src/gevil.log" >&2; exit 1; }
-cp "$out/src/gevil/gevil.ko" "$out/"
+# plain NAME: an ordinary out-of-tree module from modules/NAME
+plain() {
+    cp -r "$here/modules/$1" "$out/src/"
+    make -s -C "$kdir" M="$out/src/$1" modules >/dev/null 2> "$out/src/$1.log" ||
+        { cat "$out/src/$1.log" >&2; exit 1; }
+    cp "$out/src/$1/$1.ko" "$out/"
+}
+plain gevil
+plain gnohv
+plain gpoke
 
 # gtest calls gevil_tamper (weakly): modpost needs gevil's symbol CRC for the kernel's modversions check.
 KBUILD_EXTRA_SYMBOLS="$out/src/gevil/Module.symvers" "$christoize" build --module-dir "$here/modules/gtest" --name gtest --privilege test --kdir "$kdir" \
@@ -35,4 +46,13 @@ cmp -s "$out/gtest.ko" "$out/gtest-tampered.ko" && { echo "modules.sh: tampering
 CHRISTOIZE="$christoize" KDIR="$kdir" PRIVILEGE=nic "$here/../tests/fixtures/christoize/christoize-e1000.sh" \
     "$out/e1000-build" > "$out/e1000-build.log" 2>&1 || { cat "$out/e1000-build.log" >&2; exit 1; }
 cp "$out/e1000-build/out/e1000.ko" "$out/e1000-build/out/e1000.gmeta" "$out/"
-echo "  MODULES gevil.ko gtest.ko gtest.gmeta gtest-tampered.ko e1000.ko e1000.gmeta"
+"$christoize" build --module-dir "$here/modules/gdma" --name gdma --privilege nic --kdir "$kdir" \
+    --out "$out/gdma-build" > "$out/gdma-build.log" 2>&1 || { cat "$out/gdma-build.log" >&2; exit 1; }
+cp "$out/gdma-build/gdma.ko" "$out/gdma-build/gdma.gmeta" "$out/"
+# The stock driver, from the guest kernel's own package (installed with it: kernel.sh checks).
+stock=/lib/modules/$ver/kernel/drivers/net/ethernet/intel/e1000/e1000.ko
+mkdir -p "$out/stock"
+if [ -r "$stock" ]; then cp "$stock" "$out/stock/e1000.ko"
+elif [ -r "$stock.xz" ]; then xz -dc "$stock.xz" > "$out/stock/e1000.ko"
+else echo "modules.sh: $stock missing (is linux-image-$ver installed?)" >&2; exit 1; fi
+echo "  MODULES gevil.ko gnohv.ko gpoke.ko gtest.ko gtest.gmeta gtest-tampered.ko e1000.ko e1000.gmeta gdma.ko gdma.gmeta stock/e1000.ko"
