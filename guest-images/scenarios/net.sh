@@ -1,0 +1,15 @@
+#!/bin/sh
+# The guarded NIC end to end: the christoized e1000 (bound to `nic` by the administrator) loads,
+# registers, brings the link up, pings the gateway and moves 1 MiB each way over TCP to the
+# harness's helper on this machine's loopback, the bytes checked end to end.
+. /tests/lib/net.sh
+hv_detect
+insmod $M/e1000.ko; check net-insmod
+ifc=$(wait_iface e1000 10); check net-iface "no interface driven by e1000"
+show_dmesg "e1000 [0-9a-f:.]+: " | head -n 5
+[ -n "$ifc" ] || exit 0
+net_up "$ifc" 10; check net-link "no carrier in 10 s"
+net_ping 3; check net-ping
+net_restricted; check net-restricted
+xfer_up net-up; check net-tcp-up
+xfer_down net-down; check net-tcp-down
