@@ -6,7 +6,7 @@
 hv_detect
 insmod $M/stock/e1000.ko; check stock-insmod
 ifc=$(wait_iface e1000 5)
-show_dmesg "e1000( [0-9a-f:.]+)?: " | head -n 8
+show_dmesg "e1000 [0-9a-f:.]+|e1000: Current EEPROM Checksum" | head -n 8
 link=no ping=no tcp=no
 if [ -n "$ifc" ] && net_up "$ifc" 5; then
     link=yes

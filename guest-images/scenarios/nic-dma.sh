@@ -8,8 +8,12 @@
 # No e1000 driver is loaded; gdma resets the device when it is done.
 . /tests/lib/net.sh
 hv_detect
-# the first byte after the highest System RAM range
-top=$(grep "System RAM" /proc/iomem | tail -n 1 | sed 's/^ *[0-9a-f]*-\([0-9a-f]*\) .*/\1/')
+# Where guest RAM ends: the end of the last top-level /proc/iomem range below the first PCI window
+# above 1 MiB (System RAM, then ACPI data or firmware-reserved RAM: under Postern the guest's ACPI
+# tables sit in the last MiB of guest RAM, and the IOMMU maps them like the rest).
+grep -v '^ ' /proc/iomem | sed 's/^/nic-dma: iomem /' | head -n 16
+top=$(grep -v '^ ' /proc/iomem | awk -F' : ' '{ split($1, r, "-") }
+        $2 ~ /^PCI Bus/ && length(r[1]) == 8 && r[1] >= "00100000" { exit } { end = r[2] } END { print end }')
 top=$(printf '0x%x' $((0x$top + 1)))
 addrs="$top 0xeffff000 0x800000000"
 echo "nic-dma: guest RAM ends at $top; aiming at $addrs"
