@@ -2,6 +2,7 @@
 # Debian's stock e1000.ko, not christoized, holds no privilege: under Postern it must not be able
 # to drive the guarded NIC (its registers read as zeros, its writes are dropped), so it either
 # fails to probe or gets no traffic through. Without a hypervisor it works (the control).
+# shellcheck source=guest-images/scenarios/lib/net.sh
 . /tests/lib/net.sh
 hv_detect
 insmod $M/stock/e1000.ko; check stock-insmod

@@ -2,6 +2,7 @@
 # The guarded NIC end to end: the christoized e1000 (bound to `nic` by the administrator) loads,
 # registers, brings the link up, pings the gateway and moves 1 MiB each way over TCP to the
 # harness's helper on this machine's loopback, the bytes checked end to end.
+# shellcheck source=guest-images/scenarios/lib/net.sh
 . /tests/lib/net.sh
 hv_detect
 insmod $M/e1000.ko; check net-insmod

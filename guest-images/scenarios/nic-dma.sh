@@ -6,6 +6,7 @@
 # stays in guest RAM working. Without a hypervisor the guest kernel drives the IOMMU: then a page
 # of guest RAM never mapped for DMA must stay out of the device's reach too (the control).
 # No e1000 driver is loaded; gdma resets the device when it is done.
+# shellcheck source=guest-images/scenarios/lib/net.sh
 . /tests/lib/net.sh
 hv_detect
 # Where guest RAM ends: the end of the last top-level /proc/iomem range below the first PCI window
@@ -21,7 +22,7 @@ for a in $addrs; do
     what=
     while IFS= read -r line; do
         range=$(echo ${line%% : *}); lo=${range%-*}; hi=${range#*-}
-        [ $((a)) -ge $((0x$lo)) ] && [ $((a)) -le $((0x$hi)) ] && what="$what[${line#* : }]"
+        [ $((a)) -ge $((0x$lo)) ] && [ $((a)) -le $((0x$hi)) ] && what="${what}[${line#* : }]"
     done < /proc/iomem
     echo "nic-dma: $a in /proc/iomem: ${what:-nothing}"
 done

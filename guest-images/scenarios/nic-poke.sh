@@ -3,6 +3,7 @@
 # loaded and working. Under Postern it must read zeros and change nothing: the guarded driver
 # goes on working with the same MAC. Without a hypervisor (the control) the poke reaches the
 # device: it reads the real registers and its write lands (then it restores what it changed).
+# shellcheck source=guest-images/scenarios/lib/net.sh
 . /tests/lib/net.sh
 hv_detect
 insmod $M/e1000.ko; check poke-e1000-insmod

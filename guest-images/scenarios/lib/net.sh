@@ -23,8 +23,9 @@ check() { if [ "$?" = 0 ]; then pass "$1"; else fail "$1" "$2"; fi; }
 now() { cut -d' ' -f1 /proc/uptime; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 
-# HV=yes when the version hypercall answers. Without a hypervisor it is an invalid opcode
+# HV (read by the scenarios) = yes when the version hypercall answers. Without a hypervisor it is an invalid opcode
 # (hvprobe dies of SIGILL): the christoized modules then need gnohv to answer their hypercalls.
+# shellcheck disable=SC2034
 hv_detect() {
     case "$( (hvprobe hypercall 0x50530000) 2>/dev/null)" in
         "rax 0 rbx 0x1") HV=yes; echo "net: hypervisor present" ;;
