@@ -113,6 +113,7 @@ fuzz: deps
 bench: deps
 	$(MAKE) efi guest
 	tests/bench.sh
+	tests/bench-nic.sh
 
 clean:
 	rm -rf $(BUILD)

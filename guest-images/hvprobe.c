@@ -3,6 +3,7 @@
  *
  *   hvprobe canary              print the host-physical address of the hypervisor's canary page
  *   hvprobe hypercall NR        issue hypercall NR, print RAX and RBX
+ *   hvprobe mark LABEL          HC_STATS_MARK: the hypervisor logs its crossing counts so far (make bench)
  *   hvprobe readphys ADDR LEN   map /dev/mem at ADDR and print LEN bytes ('.' for unprintables)
  *
  * Hypercall ABI (docs/hypercalls.md): VMMCALL, number in RAX, arguments in RBX RCX RDX, status in
@@ -19,9 +20,11 @@
 
 #define HC_TEST_CANARY 0x50530001ul
 
+#define HC_STATS_MARK 0x50530011ul
+
 static long hypercall(unsigned long nr, unsigned long *rbx)
 {
-    unsigned long rax = nr, b = 0;
+    unsigned long rax = nr, b = *rbx;
     __asm__ volatile("vmmcall" : "+a"(rax), "+b"(b) : : "rcx", "rdx", "memory");
     *rbx = b;
     return (long)rax;
@@ -29,13 +32,13 @@ static long hypercall(unsigned long nr, unsigned long *rbx)
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: hvprobe canary | hypercall NR | readphys ADDR LEN\n");
+    fprintf(stderr, "usage: hvprobe canary | hypercall NR | mark LABEL | readphys ADDR LEN\n");
     return 2;
 }
 
 int main(int argc, char **argv)
 {
-    unsigned long rbx;
+    unsigned long rbx = 0;
 
     if (argc == 2 && !strcmp(argv[1], "canary")) {
         long rc = hypercall(HC_TEST_CANARY, &rbx);
@@ -50,6 +53,11 @@ int main(int argc, char **argv)
         long rc = hypercall(strtoul(argv[2], NULL, 0), &rbx);
         printf("rax %ld rbx 0x%lx\n", rc, rbx);
         return 0;
+    }
+    if (argc == 3 && !strcmp(argv[1], "mark")) {
+        /* make bench: the hypervisor logs its crossing counts so far under this label */
+        rbx = strtoul(argv[2], NULL, 0);
+        return hypercall(HC_STATS_MARK, &rbx) ? 1 : 0;
     }
     if (argc == 4 && !strcmp(argv[1], "readphys")) {
         unsigned long addr = strtoul(argv[2], NULL, 0), len = strtoul(argv[3], NULL, 0);
