@@ -4,6 +4,7 @@
  * protocol) → nested page tables → vCPU → run until the guest stops. The hypervisor then stays
  * up, reports, and halts; it never resets the machine on the guest's behalf.
  */
+#include <stdarg.h>
 #include "boot_info.h"
 #include "acpi_guest.h"
 #include "border.h"
@@ -83,6 +84,21 @@ static void build_nested_map(const struct boot_info *bi, const struct guest_mem 
 
 static struct iommu_info iommu;
 
+/* The machine or the config cannot give what the config asks for (not a hypervisor bug, so no
+ * panic report): say why, once, and stop before any guest code runs. */
+static NORETURN PRINTF_LIKE(1, 2) void refuse_to_start(const char *fmt, ...)
+{
+    char buf[200];
+    va_list ap;
+
+    va_start(ap, fmt);
+    fmt_vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    LOG("cannot start the guest: %s", buf);
+    LOG("hypervisor halted: change postern.cfg (docs/boot.md) or the machine, then restart");
+    cpu_halt_forever();
+}
+
 /* Find the IOMMU (always: even unused, it must be hidden from the guest) and, unless the config
  * says off, confine every device's DMA to guest RAM. */
 static void setup_iommu(const struct boot_info *bi, const struct guest_mem *gm)
@@ -90,10 +106,10 @@ static void setup_iommu(const struct boot_info *bi, const struct guest_mem *gm)
     char err[160];
 
     if (iommu_discover(bi->acpi_rsdp, &iommu, err, sizeof(err)) != 0)
-        panic("iommu: %s", err);
+        refuse_to_start("iommu: %s", err);
     if (iommu.kind == IOMMU_NONE) {
         if (bi->iommu_mode == BOOT_IOMMU_REQUIRED)
-            panic("iommu = required, but the firmware's ACPI tables describe no IOMMU (no IVRS or DMAR table)");
+            refuse_to_start("iommu = required, but the firmware's ACPI tables describe no IOMMU (no IVRS or DMAR table)");
         LOG("iommu: none found: device DMA is not confined");
         return;
     }
@@ -102,7 +118,7 @@ static void setup_iommu(const struct boot_info *bi, const struct guest_mem *gm)
         return;
     }
     if (iommu_enable(&iommu, gm, err, sizeof(err)) != 0)
-        panic("iommu: %s", err);
+        refuse_to_start("iommu: %s", err);
     LOG("iommu: %s enabled: device DMA confined to guest RAM (0x0-0x%llx -> host 0x%llx), %llu table pages",
         iommu_kind_name(iommu.kind), (unsigned long long)(gm->size - 1), (unsigned long long)gm->hpa,
         (unsigned long long)iommu.table_pages);
@@ -172,7 +188,7 @@ void hv_main(struct boot_info *bi)
     setup_iommu(bi, gm);
     privilege_registry_init(&vm0.privs);
     if (pci_policy_init(bi, &acpi, &iommu, err, sizeof(err)) != 0)
-        panic("%s", err);
+        refuse_to_start("%s", err);
     border_init(bi);
 
     v->vm = &vm0;

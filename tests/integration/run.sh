@@ -22,8 +22,8 @@
 #   TIMEOUT (s, default 150: a Postern boot to the guest shell takes ~12 s alone, ~20 s two at a time), SMP,
 #   CPU (a QEMU -cpu model instead of the default)
 #   DIRECT_EXPECT / DIRECT_REJECT   replace EXPECT / REJECT with DIRECT=1; DIRECT_SKIP="why" skips the case
-#   IOMMU            amd or intel: the machine gets that IOMMU (tools/qemu.sh)
-#   NIC              e1000 or e1000e: the machine gets that NIC on QEMU's user network with restrict=on
+#   IOMMU            amd (default), intel or none: the machine gets that IOMMU (tools/qemu.sh)
+#   NIC              e1000 (default), e1000e or none: the machine gets that NIC on QEMU's user network with restrict=on
 #                    (docs/network-tests.md). The guest's connections to 10.0.2.100:5001 (sink) and
 #                    :5002 (source) start tests/integration/netserve.sh, which records each transfer in
 #                    the case's netserve.log; no port is opened on this machine.
@@ -96,7 +96,9 @@ make_config() {
 run_case() {
     local name=$1 dir=$base/$1
     local CMDLINE_EXTRA="" CONFIG_OVERRIDE="" CONFIG_WHOLE=0 CONFIG_EDIT="" TIMEOUT=150 SMP=1 DIRECT_SKIP="" CPU=""
-    local NIC=${NIC:-none} IOMMU=${IOMMU:-} # the environment's, unless the case says otherwise
+    # The whole system by default, as make run boots it (tools/postern.cfg guards this e1000 and
+    # needs the IOMMU): the environment's, unless the case says otherwise.
+    local NIC=${NIC:-e1000} IOMMU=${IOMMU:-amd}
     local -a EXPECT=() EXPECT_UNORDERED=() REJECT=() NET_VERIFY=() QEMU_TRACE=() TRACE_EXPECT=()
     # shellcheck source=/dev/null
     source "$cases_dir/$name.case"
