@@ -529,12 +529,30 @@ void exit_watched_exception(struct vcpu *v, u8 vector, bool has_error, u32 error
     vcpu_ops->reinject_exception(v, vector, has_error, error, cr2);
 }
 
+/*
+ * A privileged vCPU's interrupt exit. The border-out and the interrupt's delivery must happen at
+ * one RIP: the hypervisor takes the interrupt itself and injects it, so the guest runs no
+ * instruction between losing privilege and entering its handler. (Leaving it pending for the CPU
+ * to deliver after VMRUN was measured to fail under QEMU's TCG: the module ran on unprivileged,
+ * its BAR writes dropped, and the IRET came back to another RIP.) If the interrupt is gone by
+ * now, nothing crosses: the vCPU stays privileged where it was.
+ */
 void exit_watched_interrupt(struct vcpu *v, bool nmi)
 {
-    if (guard_privileged(&vm0.guard, v->id))
-        border_before_inject(v, nmi ? 2 : 0);
-    else
+    int ev;
+
+    if (!guard_privileged(&vm0.guard, v->id)) {
         rewatch(v); /* this exit only re-arms the IRET watch after an IRET was let through */
+        return;
+    }
+    ev = vcpu_ops->take_pending_event(v);
+    if (ev == WAIT_NONE)
+        return;
+    border_before_inject(v, ev == WAIT_NMI ? 2 : (u8)ev);
+    if (ev == WAIT_NMI)
+        vcpu_ops->inject_nmi(v);
+    else
+        vcpu_ops->inject_interrupt(v, (u8)ev);
 }
 
 void exit_watched_iret(struct vcpu *v)
@@ -554,12 +572,33 @@ void exit_watched_iret(struct vcpu *v)
     } else {
         res.privileged = guard_privileged(&vm0.guard, v->id);
     }
-    /* Let this IRET execute (the intercept comes before it); watch interrupts so the next one
-     * re-arms the IRET watch if frames are still outstanding. */
+    /* Let this IRET execute (the intercept comes before it, so it must be off for one
+     * instruction). If interrupted module contexts are still outstanding, ask for an exit at the
+     * first point the guest can take an interrupt: an interrupted module context had IF=1, so the
+     * IRET that finally returns to it — possibly this one's successor, run while the watch was
+     * off (measured: kernel handlers execute IRETs of their own) — is followed by that exit before
+     * the module runs one instruction. exit_irq_window then checks it as the return. */
     watch = WATCH_INTERRUPTS;
     if (res.privileged)
         watch |= WATCH_EXCEPTIONS;
+    else if (vm0.guard.int_frames > 0)
+        watch |= WATCH_IRQ_WINDOW;
     vcpu_ops->set_watch(v, watch);
+}
+
+void exit_irq_window(struct vcpu *v)
+{
+    struct guard_event ev = {.kind = GUARD_EV_IRET, .rip = v->regs[REG_RIP], .rsp = v->regs[REG_RSP]};
+    struct guard_result res;
+
+    /* In a module, unprivileged, with an interrupted context outstanding: an IRET returned here
+     * without an exit. The state machine checks it as that IRET (RIP and RSP of the frame are now
+     * the registers) and raises only if it is the interrupted context. Elsewhere: re-arm. */
+    if (!guard_privileged(&vm0.guard, v->id) && vm0.guard.int_frames > 0 && guard_module_at(&vm0.guard, ev.rip) >= 0) {
+        post(v, &ev, &res, rdtsc());
+        return;
+    }
+    rewatch(v);
 }
 
 bool border_nested_fault(struct vcpu *v, gpa_t gpa, bool write)

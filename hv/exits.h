@@ -26,6 +26,7 @@ void exit_unexpected(struct vcpu *v, const char *what, u64 code, u64 info1, u64 
 void exit_watched_exception(struct vcpu *v, u8 vector, bool has_error, u32 error, u64 cr2);
 void exit_watched_interrupt(struct vcpu *v, bool nmi);
 void exit_watched_iret(struct vcpu *v);
+void exit_irq_window(struct vcpu *v);
 
 /* Stop the guest for good (it powered off, triple-faulted, ...). The hypervisor stays up. */
 void vcpu_stop(struct vcpu *v, const char *reason);

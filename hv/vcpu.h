@@ -32,6 +32,7 @@ enum vcpu_watch {
     WATCH_INTERRUPTS = BIT(0), /* external interrupts and NMIs exit before delivery */
     WATCH_EXCEPTIONS = BIT(1), /* guest exceptions exit before delivery */
     WATCH_IRET = BIT(2),       /* IRET exits before it executes */
+    WATCH_IRQ_WINDOW = BIT(3), /* an exit as soon as the guest can take an interrupt (IF=1) */
 };
 
 struct vcpu {
@@ -83,9 +84,14 @@ struct vcpu_ops {
     /* The guest halted with interrupts enabled: wait on the physical CPU until an interrupt
      * (returns its vector) or an NMI (returns WAIT_NMI) arrives, leaving it for the guest. */
     int (*wait_for_event)(struct vcpu *v);
+    /* An interrupt exit came while the border watches: take the pending interrupt (or NMI) now,
+     * without waiting, leaving it for the guest; returns its vector, WAIT_NMI, or WAIT_NONE when
+     * nothing is pending any more. */
+    int (*take_pending_event)(struct vcpu *v);
 };
 
 #define WAIT_NMI (-2)
+#define WAIT_NONE (-1)
 
 /* The backend this CPU uses (chosen by vendor). */
 extern const struct vcpu_ops *vcpu_ops;

@@ -12,6 +12,7 @@ struct virt_caps {
     bool nrip_save;
     bool vmcb_clean;
     bool flush_by_asid;
+    bool vgif;
     u32 asid_count;
 };
 

@@ -16,6 +16,7 @@
 #define SVM_FEAT_NRIPS      BIT(3)
 #define SVM_FEAT_VMCB_CLEAN BIT(5)
 #define SVM_FEAT_FLUSH_ASID BIT(6)
+#define SVM_FEAT_VGIF       BIT(16)
 #define CPUID_EXT1_ECX_SVM  BIT(2)
 #define VM_CR_SVMDIS        BIT(4)
 
@@ -23,6 +24,7 @@
 
 struct virt_caps svm_caps;
 int svm_wait_for_event(struct vcpu *v);
+int svm_take_pending_event(struct vcpu *v);
 
 static bool svm_probe(struct virt_caps *caps, char *why, size_t why_size)
 {
@@ -55,6 +57,7 @@ static bool svm_probe(struct virt_caps *caps, char *why, size_t why_size)
     caps->nrip_save = r.edx & SVM_FEAT_NRIPS;
     caps->vmcb_clean = r.edx & SVM_FEAT_VMCB_CLEAN;
     caps->flush_by_asid = r.edx & SVM_FEAT_FLUSH_ASID;
+    caps->vgif = r.edx & SVM_FEAT_VGIF;
     if (!caps->nested_paging) {
         fmt_snprintf(why, why_size, "this CPU's SVM has no nested paging (CPUID 8000_000Ah EDX.NP = 0)");
         return false;
@@ -231,12 +234,23 @@ static void svm_reinject_exception(struct vcpu *v, u8 vector, bool has_error, u3
 static void svm_set_watch(struct vcpu *v, u32 watch)
 {
     struct vmcb_control *c = &to_svm(v)->vmcb->control;
-    u32 misc = c->intercept_misc1 & ~(INTERCEPT_INTR | INTERCEPT_NMI | INTERCEPT_IRET);
+    u32 misc = c->intercept_misc1 & ~(INTERCEPT_INTR | INTERCEPT_NMI | INTERCEPT_IRET | INTERCEPT_VINTR);
+    u64 window = VINTR_V_IRQ | VINTR_V_INTR_PRIO | VINTR_V_IGN_TPR | VINTR_V_GIF | VINTR_V_GIF_ENABLE;
 
     if (watch & WATCH_INTERRUPTS)
         misc |= INTERCEPT_INTR | INTERCEPT_NMI;
     if (watch & WATCH_IRET)
         misc |= INTERCEPT_IRET;
+    /* The interrupt window: a virtual interrupt nobody will receive (VINTR is intercepted), at the
+     * highest priority, so the exit comes at the first instruction boundary with IF=1. QEMU's TCG
+     * considers a virtual interrupt only with vGIF on, so vGIF is enabled (GIF set) where offered. */
+    c->vintr &= ~window;
+    if (watch & WATCH_IRQ_WINDOW) {
+        misc |= INTERCEPT_VINTR;
+        c->vintr |= VINTR_V_IRQ | VINTR_V_INTR_PRIO | VINTR_V_IGN_TPR;
+        if (svm_caps.vgif)
+            c->vintr |= VINTR_V_GIF | VINTR_V_GIF_ENABLE;
+    }
     c->intercept_misc1 = misc;
     c->intercept_exceptions = (watch & WATCH_EXCEPTIONS) ? WATCHED_EXCEPTIONS : 0;
 }
@@ -319,6 +333,7 @@ const struct vcpu_ops svm_vcpu_ops = {
     .dump = svm_dump,
     .report_exits = svm_report_exits,
     .wait_for_event = svm_wait_for_event,
+    .take_pending_event = svm_take_pending_event,
 };
 
 /* The loader asks before ExitBootServices (hv/virt.h). */
@@ -333,4 +348,13 @@ int svm_wait_for_event(struct vcpu *v)
     while (traps_pending_event == TRAP_NONE)
         __asm__ volatile("stgi; sti; hlt; cli; clgi" ::: "memory");
     return traps_pending_event;
+}
+
+/* The same window without the HLT: an interrupt that is pending is taken after the NOP (STI's
+ * shadow covers one instruction), recorded by traps.c and returned; none pending, none taken. */
+int svm_take_pending_event(struct vcpu *v)
+{
+    traps_pending_event = TRAP_NONE;
+    __asm__ volatile("stgi; sti; nop; cli; clgi" ::: "memory");
+    return traps_pending_event == TRAP_NONE ? WAIT_NONE : traps_pending_event;
 }

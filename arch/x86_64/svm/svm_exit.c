@@ -87,6 +87,8 @@ static void on_intr(struct vcpu *v, struct vmcb *vmcb) { exit_watched_interrupt(
 static void on_nmi(struct vcpu *v, struct vmcb *vmcb) { exit_watched_interrupt(v, true); }
 /* §15.9: the IRET intercept is taken before the IRET executes; RIP points at it. */
 static void on_iret(struct vcpu *v, struct vmcb *vmcb) { exit_watched_iret(v); }
+/* The interrupt window the border asked for after letting an IRET through. */
+static void on_vintr(struct vcpu *v, struct vmcb *vmcb) { exit_irq_window(v); }
 
 static void on_shutdown(struct vcpu *v, struct vmcb *vmcb) { exit_triple_fault(v); }
 static void on_vmrun(struct vcpu *v, struct vmcb *vmcb) { exit_forbidden_insn(v, "VMRUN"); }
@@ -107,6 +109,7 @@ static const struct svm_exit_entry svm_exit_table[SVM_EXIT_TABLE_SIZE] = {
     [SVM_EXIT_INTR] = {on_intr, "intr"},
     [SVM_EXIT_NMI] = {on_nmi, "nmi"},
     [SVM_EXIT_IRET] = {on_iret, "iret"},
+    [SVM_EXIT_VINTR] = {on_vintr, "vintr"},
     [SVM_EXIT_CPUID] = {on_cpuid, "cpuid"},
     [SVM_EXIT_MSR] = {on_msr, "msr"},
     [SVM_EXIT_VMMCALL] = {on_vmmcall, "vmmcall"},

@@ -11,6 +11,7 @@
 #define INTERCEPT_INTR      BIT(0)
 #define INTERCEPT_NMI       BIT(1)
 #define INTERCEPT_SMI       BIT(2)
+#define INTERCEPT_VINTR     BIT(4)
 #define INTERCEPT_INIT      BIT(3)
 #define INTERCEPT_CPUID     BIT(18)
 #define INTERCEPT_IRET      BIT(20)
@@ -29,6 +30,14 @@
 #define INTERCEPT_CLGI      BIT(5)
 #define INTERCEPT_SKINIT    BIT(6)
 #define INTERCEPT_XSETBV    BIT(13)
+
+/* VINTR (offset 060h), §15.21.4: a virtual interrupt the hypervisor requests only to get an exit
+ * when the guest can take one (interrupt window). */
+#define VINTR_V_IRQ        BIT(8)
+#define VINTR_V_GIF        BIT(9)
+#define VINTR_V_INTR_PRIO  (0xfull << 16)
+#define VINTR_V_IGN_TPR    BIT(20)
+#define VINTR_V_GIF_ENABLE BIT(25)
 
 /* TLB_CONTROL (offset 05Ch). */
 #define TLB_CONTROL_DO_NOTHING 0
@@ -49,6 +58,7 @@
 #define SVM_EXIT_NMI       0x061
 #define SVM_EXIT_SMI       0x062
 #define SVM_EXIT_INIT      0x063
+#define SVM_EXIT_VINTR     0x064
 #define SVM_EXIT_EXCP_LAST 0x05f
 #define SVM_EXIT_CPUID     0x072
 #define SVM_EXIT_IRET      0x074
