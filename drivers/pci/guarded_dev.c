@@ -11,6 +11,15 @@
 
 #define BAR_PERMS (NPT_READ | NPT_WRITE | NPT_UNCACHED)
 
+/* The MSI-X capability (PCI Local Bus 3.0, 6.8.2). */
+#define PCI_STATUS_CAP_LIST BIT(4)
+#define PCI_CAP_PTR         0x34
+#define PCI_CAP_ID_MSIX     0x11
+#define MSIX_CTRL           2            /* bits 10:0: table size - 1 */
+#define MSIX_TABLE          4            /* bits 2:0: BAR indicator (BIR), 31:3: offset */
+#define MSIX_PBA            8
+#define MSIX_ENTRY_SIZE     16
+
 #ifdef HOST_TEST
 /* Host tests see the forwarded port accesses instead of executing IN/OUT. */
 u32 host_test_port_in(u16 port, u8 size);
@@ -39,17 +48,42 @@ static bool gpa_usable(const struct guarded_dev *g, u64 gpa, u64 size)
     return IS_ALIGNED(gpa, PAGE_SIZE) && gpa >= g->vm->mem.size && gpa + size > gpa && gpa + size <= GiB(4);
 }
 
-/* Install BAR i at gpa in both views: zero page (read-only) in the normal one, the device in the
- * privileged one. */
+/* Whether page off of BAR i holds the MSI-X table or PBA (mapped to the device in both views). */
+static bool page_open(const struct guarded_dev *g, int i, u64 off)
+{
+    for (int r = 0; r < g->open_count; r++)
+        if (g->open[r].bar == i && off >= g->open[r].off && off - g->open[r].off < g->open[r].len)
+            return true;
+    return false;
+}
+
+/* What the normal view maps at page off of BAR i. */
+static void normal_page(const struct guarded_dev *g, int i, u64 off, hpa_t *hpa, u32 *perms)
+{
+    if (page_open(g, i, off)) {
+        *hpa = g->host.bar[i].base + off;
+        *perms = BAR_PERMS;
+    } else {
+        *hpa = g->zero_page;
+        *perms = NPT_READ;
+    }
+}
+
+/* Install BAR i at gpa in both views: zero page (read-only) in the normal one, except the MSI-X
+ * pages, which are the device in both; the device in the privileged one. */
 static bool map_bar(struct guarded_dev *g, int i, u64 gpa)
 {
     const struct pci_bar *b = &g->host.bar[i];
 
     if (!npt_fork(&g->vm->npt_priv, &g->vm->npt, gpa, b->size))
         return false;
-    for (u64 off = 0; off < b->size; off += PAGE_SIZE)
-        if (!npt_map(&g->vm->npt, gpa + off, g->zero_page, PAGE_SIZE, NPT_READ))
+    for (u64 off = 0; off < b->size; off += PAGE_SIZE) {
+        hpa_t hpa;
+        u32 perms;
+        normal_page(g, i, off, &hpa, &perms);
+        if (!npt_map(&g->vm->npt, gpa + off, hpa, PAGE_SIZE, perms))
             return false;
+    }
     if (!npt_map(&g->vm->npt_priv, gpa, b->base, b->size, BAR_PERMS))
         return false;
     g->bar_live[i] = true;
@@ -125,6 +159,127 @@ static void lower(u32 vcpu_id, void *state)
 
 static const struct privilege_ops guarded_dev_ops = { .raise = raise, .lower = lower };
 
+/* The offset of capability id in the device's list, 0 when it has none. */
+static u16 find_cap(const struct pci_cfg_access *cfg, u16 bdf, u8 id)
+{
+    u32 ptr;
+
+    if (!(cfg->read(cfg->ctx, bdf, PCI_STATUS, 2) & PCI_STATUS_CAP_LIST))
+        return 0;
+    ptr = cfg->read(cfg->ctx, bdf, PCI_CAP_PTR, 1) & 0xfc;
+    for (int n = 0; n < 48 && ptr >= 0x40; n++) { /* 48 capabilities fill the 192 bytes: a loop ends here */
+        u32 hdr = cfg->read(cfg->ctx, bdf, (u16)ptr, 2);
+        if ((hdr & 0xff) == id)
+            return (u16)ptr;
+        ptr = (hdr >> 8) & 0xfc;
+    }
+    return 0;
+}
+
+struct msix_part {
+    const char *what;
+    int bar;
+    u64 off, len;
+};
+
+/* An MSI-X structure's location register (table or PBA) and length: checked against the BARs. */
+static int msix_part(struct guarded_dev *g, const char *bdf, struct msix_part *p, const char *what, u32 reg, u64 len,
+                     char *err, size_t errsz)
+{
+    const struct pci_bar *b;
+
+    p->what = what;
+    p->bar = (int)(reg & 7);
+    p->off = reg & ~7u;
+    p->len = len;
+    b = p->bar < PCI_NUM_BARS ? &g->host.bar[p->bar] : NULL;
+    if (!b || !is_mem(b) || !b->size) {
+        fmt_snprintf(err, errsz, "guarded device %s: MSI-X %s in BAR%d, which is not a memory BAR: the guest kernel could not set up its interrupts",
+                     bdf, what, p->bar);
+        return -1;
+    }
+    if (p->off + len > b->size) {
+        fmt_snprintf(err, errsz, "guarded device %s: MSI-X %s at BAR%d+0x%llx (%llu bytes) runs past the BAR's end (0x%llx bytes)",
+                     bdf, what, p->bar, (unsigned long long)p->off, (unsigned long long)len, (unsigned long long)b->size);
+        return -1;
+    }
+    return 0;
+}
+
+/* The pages of the MSI-X table and PBA become open: the device in both views. The guest kernel's
+ * PCI core programs the table (message address and data, mask bits), not the driver, so with the
+ * pages guarded no interrupt could ever be set up. What the table controls is the interrupt
+ * message: a 4-byte write the device makes to the entry's address when the vector fires. In the
+ * interrupt range that reaches the APIC, which is the guest's anyway; anywhere else it is DMA like
+ * any other, confined to guest RAM by the IOMMU. The guest could arrange the same through the MSI
+ * capability in configuration space, which is passed through (docs/pci.md, "MSI-X"). */
+static int open_msix(struct guarded_dev *g, const char *bdf, char *err, size_t errsz)
+{
+    const struct pci_cfg_access *cfg = &pci_host;
+    u16 cap = find_cap(cfg, g->host.bdf, PCI_CAP_ID_MSIX);
+    struct msix_part part[2];
+    u32 vectors;
+
+    if (!cap)
+        return 0;
+    vectors = (cfg->read(cfg->ctx, g->host.bdf, cap + MSIX_CTRL, 2) & 0x7ff) + 1;
+    if (msix_part(g, bdf, &part[0], "table", cfg->read(cfg->ctx, g->host.bdf, cap + MSIX_TABLE, 4),
+                  (u64)vectors * MSIX_ENTRY_SIZE, err, errsz) != 0 ||
+        msix_part(g, bdf, &part[1], "PBA", cfg->read(cfg->ctx, g->host.bdf, cap + MSIX_PBA, 4),
+                  ALIGN_UP(vectors, 64) / 8, err, errsz) != 0)
+        return -1;
+    for (int k = 0; k < 2; k++) {
+        struct msix_part *p = &part[k];
+        u64 start = ALIGN_DOWN(p->off, PAGE_SIZE), end = ALIGN_UP(p->off + p->len, PAGE_SIZE);
+        int r;
+
+        for (r = 0; r < g->open_count; r++) {
+            struct guarded_open_range *o = &g->open[r];
+            if (o->bar == p->bar && start <= o->off + o->len && end >= o->off) { /* touching or sharing a page */
+                u64 o_end = o->off + o->len;
+                o->off = start < o->off ? start : o->off;
+                o->len = (end > o_end ? end : o_end) - o->off;
+                break;
+            }
+        }
+        if (r == g->open_count) {
+            g->open[r] = (struct guarded_open_range){ .bar = p->bar, .off = start, .len = end - start };
+            g->open_count++;
+        }
+        LOG("pci: guarded device %s: MSI-X %s at BAR%d+0x%llx, %llu bytes (%u vectors): %s BAR%d+0x%llx-0x%llx %s to the device in both views (the guest kernel programs MSI-X)",
+            bdf, p->what, p->bar, (unsigned long long)p->off, (unsigned long long)p->len, vectors,
+            end - start > PAGE_SIZE ? "its pages" : "its page", p->bar, (unsigned long long)start,
+            (unsigned long long)end - 1, end - start > PAGE_SIZE ? "map" : "maps");
+    }
+    /* Page granularity: the rest of an open page is open too, whatever the device has there. */
+    for (int r = 0; r < g->open_count; r++) {
+        const struct guarded_open_range *o = &g->open[r];
+        u64 at = o->off, end = o->off + o->len;
+
+        while (at < end) {
+            u64 next = end; /* the start of the next MSI-X structure at or after at */
+            bool inside = false;
+            for (int k = 0; k < 2; k++) {
+                if (part[k].bar != o->bar)
+                    continue;
+                if (at >= part[k].off && at < part[k].off + part[k].len) {
+                    at = part[k].off + part[k].len;
+                    inside = true;
+                    break;
+                }
+                if (part[k].off > at && part[k].off < next)
+                    next = part[k].off;
+            }
+            if (inside)
+                continue;
+            LOG("pci: guarded device %s: BAR%d+0x%llx-0x%llx shares a page with MSI-X and is reachable without the privilege too (page granularity)",
+                bdf, o->bar, (unsigned long long)at, (unsigned long long)next - 1);
+            at = next;
+        }
+    }
+    return 0;
+}
+
 int guarded_dev_init(struct guarded_dev *g, struct vm *vm, const struct pci_dev *dev, const char *privilege,
                      char *err, size_t errsz)
 {
@@ -154,6 +309,8 @@ int guarded_dev_init(struct guarded_dev *g, struct vm *vm, const struct pci_dev 
             return -1;
         }
     }
+    if (open_msix(g, bdf, err, errsz) != 0)
+        return -1;
     g->zero_page = page_alloc(&hv_pages, 1, 1);
     if (!g->zero_page) {
         fmt_snprintf(err, errsz, "out of hypervisor memory for the guarded device");
@@ -293,8 +450,11 @@ void guarded_dev_measure(struct guarded_dev *g, struct vcpu *v)
             if (!is_mem(b) || !g->bar_live[i])
                 continue;
             for (u64 off = 0; off < b->size; off += PAGE_SIZE) {
-                npt_map(&g->vm->npt, g->live_gpa[i] + off, g->zero_page, PAGE_SIZE, NPT_READ);
-                npt_map(&g->vm->npt, g->live_gpa[i] + off, g->zero_page, PAGE_SIZE, NPT_READ);
+                hpa_t hpa;
+                u32 perms;
+                normal_page(g, i, off, &hpa, &perms);
+                npt_map(&g->vm->npt, g->live_gpa[i] + off, hpa, PAGE_SIZE, perms);
+                npt_map(&g->vm->npt, g->live_gpa[i] + off, hpa, PAGE_SIZE, perms);
                 if (r == 0)
                     entries += 2;
             }

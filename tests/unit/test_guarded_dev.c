@@ -2,7 +2,9 @@
 /*
  * The guarded device (selective NIC passthrough): the two nested-paging views it builds, the O(1)
  * view switch on raise/lower, dropped unprivileged writes, I/O BAR forwarding only while
- * privileged, and BAR relocation by the guest (the real BAR address stays unreachable).
+ * privileged, and BAR relocation by the guest (the real BAR address stays unreachable); the MSI-X
+ * table and PBA pages, the device in both views (they move with their BAR), and MSI-X
+ * capabilities that cannot work refused.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -33,11 +35,24 @@ hpa_t page_alloc(struct page_pool *p, u64 n, u64 align)
 }
 static hpa_t table_page(void) { return page_alloc(&hv_pages, 1, 1); }
 
-void log_printf(const char *fmt, ...) { (void)fmt; }
+static char logbuf[4096]; /* every LOG line since setup, newline-separated */
+void log_printf(const char *fmt, ...)
+{
+    size_t n = strlen(logbuf);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(logbuf + n, sizeof(logbuf) - n, fmt, ap);
+    va_end(ap);
+    n = strlen(logbuf);
+    if (n + 1 < sizeof(logbuf))
+        strcat(logbuf, "\n");
+}
 
 #define NIC_BDF ((0 << 8) | (3 << 3))
 #define BAR0 0xfeb80000ull /* 128 KiB memory BAR */
 #define BAR1 0xc000u       /* 64-port I/O BAR */
+#define BAR3 0xfeba0000ull /* 16 KiB memory BAR: the MSI-X table at +0, the PBA at +0x2000 (QEMU's e1000e) */
+#define MSIX_CAP 0xa0
 
 static u32 cfg[64]; /* the NIC's config space, dwords; BAR registers behave like hardware */
 static u32 fake_read(void *ctx, u16 bdf, u16 off, u8 size)
@@ -53,6 +68,8 @@ static void fake_write(void *ctx, u16 bdf, u16 off, u8 size, u32 value)
         dw = (dw & ~0x1ffffu) | 0; /* 128 KiB, mem32 */
     if (off / 4 == 5)
         dw = (dw & ~0x3fu) | 1;   /* 64 ports */
+    if (off / 4 == 7)
+        dw = dw & ~0x3fffu;       /* 16 KiB, mem32 */
     cfg[off / 4] = dw;
 }
 const struct pci_cfg_access pci_host = { fake_read, fake_write, NULL };
@@ -99,6 +116,7 @@ static int setup(void **state)
     memset(&vcpu, 0, sizeof(vcpu));
     memset(intercepts, 0, sizeof(intercepts));
     root_now = 0, view_now = 0, flushes = 0, injected = 0, decode_ok = true;
+    logbuf[0] = 0;
     memset(cfg, 0, sizeof(cfg));
     cfg[0] = 0x100e8086;
     cfg[1] = 0x3; /* IO + MEM decoding on, as the firmware leaves it */
@@ -127,6 +145,21 @@ static int teardown(void **state)
     while (npages)
         free(pages[--npages]);
     return 0;
+}
+
+/* The e1000e's layout: BAR3 with the MSI-X capability (5 vectors) pointing into it. */
+static void add_msix(u32 table, u32 pba, u16 vectors)
+{
+    cfg[1] |= 0x10u << 16;   /* status: capability list */
+    cfg[0x34 / 4] = MSIX_CAP;
+    cfg[0x40 / 4] = 0x00000001; /* a power management capability is no MSI-X: the walk goes on */
+    cfg[0x34 / 4] = 0x40;
+    cfg[0x40 / 4] |= MSIX_CAP << 8;
+    cfg[MSIX_CAP / 4] = 0x11 | (u32)(vectors - 1) << 16; /* last in the list */
+    cfg[MSIX_CAP / 4 + 1] = table;
+    cfg[MSIX_CAP / 4 + 2] = pba;
+    cfg[7] = (u32)BAR3;
+    nic.bar[3] = (struct pci_bar){ .base = BAR3, .size = 0x4000, .kind = PCI_BAR_MEM32 };
 }
 
 static hpa_t lookup(const struct npt *n, gpa_t gpa, u32 *perms)
@@ -251,6 +284,119 @@ static void unguardable_devices_are_refused(void **state)
     assert_non_null(strstr(err, "not between guest RAM's end and 4 GiB"));
 }
 
+static void msix_pages_are_the_device_in_both_views(void **state)
+{
+    char err[160];
+    u32 perms;
+
+    add_msix(0 | 3, 0x2000 | 3, 5);
+    assert_int_equal(guarded_dev_init(&g, &vm, &nic, "nic", err, sizeof(err)), 0);
+    assert_int_equal(g.open_count, 2);
+    /* normal view: the table's page and the PBA's page are the device, read/write; the others of
+     * BAR3, and all of BAR0, the zero page */
+    assert_int_equal(lookup(&vm.npt, BAR3 + 0x8, &perms), BAR3 + 0x8);
+    assert_true(perms & NPT_WRITE);
+    assert_true(perms & NPT_UNCACHED);
+    assert_int_equal(lookup(&vm.npt, BAR3 + 0x1000, &perms), g.zero_page);
+    assert_int_equal(perms & NPT_WRITE, 0);
+    assert_int_equal(lookup(&vm.npt, BAR3 + 0x2004, NULL), BAR3 + 0x2004);
+    assert_int_equal(lookup(&vm.npt, BAR3 + 0x3000, NULL), g.zero_page);
+    assert_int_equal(lookup(&vm.npt, BAR0, NULL), g.zero_page);
+    /* privileged view: the device everywhere */
+    assert_int_equal(lookup(&vm.npt_priv, BAR3 + 0x1000, NULL), BAR3 + 0x1000);
+    assert_int_equal(lookup(&vm.npt_priv, BAR3 + 0x2000, NULL), BAR3 + 0x2000);
+    assert_int_equal(lookup(&vm.npt_priv, BAR3 + 0x3ff8, NULL), BAR3 + 0x3ff8);
+    /* logged, with what else those pages expose: 5 entries are 80 bytes, the PBA 8 */
+    assert_non_null(strstr(logbuf, "MSI-X table at BAR3+0x0, 80 bytes (5 vectors): its page BAR3+0x0-0xfff maps to the device in both views"));
+    assert_non_null(strstr(logbuf, "MSI-X PBA at BAR3+0x2000, 8 bytes"));
+    assert_non_null(strstr(logbuf, "BAR3+0x50-0xfff shares a page with MSI-X and is reachable without the privilege too"));
+    assert_non_null(strstr(logbuf, "BAR3+0x2008-0x2fff shares a page"));
+    /* the bench's rewrite puts back what is there: the MSI-X pages stay the device */
+    guarded_dev_measure(&g, &vcpu);
+    assert_int_equal(lookup(&vm.npt, BAR3, NULL), BAR3);
+    assert_int_equal(lookup(&vm.npt, BAR3 + 0x1000, NULL), g.zero_page);
+    assert_int_equal(lookup(&vm.npt, BAR0 + 0x1000, NULL), g.zero_page);
+}
+
+static void msix_sharing_a_register_bar_opens_only_its_pages(void **state)
+{
+    char err[160];
+
+    /* real devices often keep the table and PBA in the register BAR: one page for both here */
+    add_msix(0xe000 | 0, 0xe800 | 0, 3);
+    assert_int_equal(guarded_dev_init(&g, &vm, &nic, "nic", err, sizeof(err)), 0);
+    assert_int_equal(g.open_count, 1);
+    assert_int_equal(g.open[0].bar, 0);
+    assert_int_equal(g.open[0].off, 0xe000);
+    assert_int_equal(g.open[0].len, 0x1000);
+    assert_int_equal(lookup(&vm.npt, BAR0 + 0xe800, NULL), BAR0 + 0xe800);
+    assert_int_equal(lookup(&vm.npt, BAR0 + 0xd000, NULL), g.zero_page);
+    assert_int_equal(lookup(&vm.npt, BAR0 + 0xf000, NULL), g.zero_page);
+    assert_int_equal(lookup(&vm.npt, BAR3, NULL), g.zero_page); /* BAR3 holds nothing of MSI-X now */
+    /* the gaps around and between the two structures are named */
+    assert_non_null(strstr(logbuf, "BAR0+0xe030-0xe7ff shares a page"));
+    assert_non_null(strstr(logbuf, "BAR0+0xe808-0xefff shares a page"));
+    /* a table spanning pages opens each of them */
+    teardown(state), setup(state);
+    add_msix(0x1f00 | 0, 0x3000 | 0, 64); /* 1 KiB from 0x1f00: pages 0x1000 and 0x2000 */
+    assert_int_equal(guarded_dev_init(&g, &vm, &nic, "nic", err, sizeof(err)), 0);
+    assert_int_equal(g.open_count, 1); /* the PBA's page touches them: one run 0x1000-0x3fff */
+    assert_int_equal(g.open[0].len, 0x3000);
+    assert_non_null(strstr(logbuf, "MSI-X table at BAR0+0x1f00, 1024 bytes (64 vectors): its pages BAR0+0x1000-0x2fff map to"));
+    assert_int_equal(lookup(&vm.npt, BAR0 + 0x2ff0, NULL), BAR0 + 0x2ff0);
+    assert_int_equal(lookup(&vm.npt, BAR0 + 0x0ff0, NULL), g.zero_page + 0xff0);
+    assert_int_equal(lookup(&vm.npt, BAR0 + 0x4000, NULL), g.zero_page);
+}
+
+static void msix_pages_move_with_their_bar(void **state)
+{
+    char err[160];
+    const u64 moved = 0xf0004000ull;
+    u32 perms;
+
+    add_msix(0 | 3, 0x2000 | 3, 5);
+    assert_int_equal(guarded_dev_init(&g, &vm, &nic, "nic", err, sizeof(err)), 0);
+    pci_vdev_write(&g.vdev, 0x04, 2, 0);
+    pci_vdev_write(&g.vdev, 0x1c, 4, 0xffffffffu);
+    assert_int_equal(pci_vdev_read(&g.vdev, 0x1c, 4), 0xffffc000u);
+    pci_vdev_write(&g.vdev, 0x1c, 4, (u32)moved);
+    pci_vdev_write(&g.vdev, 0x04, 2, 3);
+    assert_int_equal(cfg[7], (u32)BAR3); /* the real BAR never moves */
+    assert_int_equal(lookup(&vm.npt, moved + 0x10, &perms), BAR3 + 0x10);
+    assert_true(perms & NPT_WRITE);
+    assert_int_equal(lookup(&vm.npt, moved + 0x1000, NULL), g.zero_page);
+    assert_int_equal(lookup(&vm.npt, moved + 0x2000, NULL), BAR3 + 0x2000);
+    assert_int_equal(lookup(&vm.npt_priv, moved + 0x3000, NULL), BAR3 + 0x3000);
+    /* the old address is nothing in either view */
+    assert_int_equal(lookup(&vm.npt, BAR3, NULL), ~0ull);
+    assert_int_equal(lookup(&vm.npt, BAR3 + 0x2000, NULL), ~0ull);
+    assert_int_equal(lookup(&vm.npt_priv, BAR3, NULL), ~0ull);
+    /* decoding off: gone from both */
+    pci_vdev_write(&g.vdev, 0x04, 2, 0);
+    assert_int_equal(lookup(&vm.npt, moved, NULL), ~0ull);
+    assert_int_equal(lookup(&vm.npt_priv, moved, NULL), ~0ull);
+}
+
+static void msix_that_cannot_work_is_refused(void **state)
+{
+    char err[160];
+
+    add_msix(0 | 1, 0x2000 | 3, 5); /* the table in the I/O BAR */
+    assert_int_equal(guarded_dev_init(&g, &vm, &nic, "nic", err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "MSI-X table in BAR1, which is not a memory BAR"));
+    add_msix(0 | 3, 0x2000 | 5, 5); /* the PBA in an unimplemented BAR */
+    assert_int_equal(guarded_dev_init(&g, &vm, &nic, "nic", err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "MSI-X PBA in BAR5, which is not a memory BAR"));
+    add_msix(0x3f80 | 3, 0x2000 | 3, 16); /* 256 bytes from 0x3f80 of 16 KiB */
+    assert_int_equal(guarded_dev_init(&g, &vm, &nic, "nic", err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "MSI-X table at BAR3+0x3f80 (256 bytes) runs past the BAR's end (0x4000 bytes)"));
+    /* no capability list at all: nothing opened */
+    cfg[1] &= ~(0x10u << 16);
+    assert_int_equal(guarded_dev_init(&g, &vm, &nic, "nic", err, sizeof(err)), 0);
+    assert_int_equal(g.open_count, 0);
+    assert_int_equal(lookup(&vm.npt, BAR3, NULL), g.zero_page);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -259,6 +405,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(io_bar_answers_only_while_privileged, setup, teardown),
         cmocka_unit_test_setup_teardown(guest_moves_the_bar_and_the_real_address_stays_unreachable, setup, teardown),
         cmocka_unit_test_setup_teardown(unguardable_devices_are_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(msix_pages_are_the_device_in_both_views, setup, teardown),
+        cmocka_unit_test_setup_teardown(msix_sharing_a_register_bar_opens_only_its_pages, setup, teardown),
+        cmocka_unit_test_setup_teardown(msix_pages_move_with_their_bar, setup, teardown),
+        cmocka_unit_test_setup_teardown(msix_that_cannot_work_is_refused, setup, teardown),
     };
     return cmocka_run_group_tests_name("guarded_dev", tests, NULL, NULL);
 }
