@@ -5,7 +5,8 @@
 #   gtest.ko/.gmeta     the guarded test module, christoized for the `test` privilege
 #   gtest-tampered.ko   gtest.ko with one byte of its text changed (registration must fail)
 #   e1000.ko/.gmeta     Debian's own e1000 driver (linux-source-6.1), christoized for `nic`
-#   stock/e1000.ko      Debian's e1000.ko as the guest kernel's package ships it (not christoized)
+#   e1000e.ko/.gmeta    Debian's own e1000e driver (82574L etc.), christoized for `nic`
+#   stock/e1000.ko, stock/e1000e.ko   the drivers as the guest kernel's package ships them (not christoized)
 #   gnohv.ko            answers the wrappers' hypercalls when no hypervisor runs (DIRECT=1 tests)
 #   gpoke.ko            an ordinary module poking the NIC's registers from outside its driver
 #   gdma.ko/.gmeta      the guarded DMA test module, christoized for `nic` (aims the NIC's DMA
@@ -46,13 +47,18 @@ cmp -s "$out/gtest.ko" "$out/gtest-tampered.ko" && { echo "modules.sh: tampering
 CHRISTOIZE="$christoize" KDIR="$kdir" PRIVILEGE=nic "$here/../tests/fixtures/christoize/christoize-e1000.sh" \
     "$out/e1000-build" > "$out/e1000-build.log" 2>&1 || { cat "$out/e1000-build.log" >&2; exit 1; }
 cp "$out/e1000-build/out/e1000.ko" "$out/e1000-build/out/e1000.gmeta" "$out/"
+DRIVER=e1000e CHRISTOIZE="$christoize" KDIR="$kdir" PRIVILEGE=nic "$here/../tests/fixtures/christoize/christoize-e1000.sh" \
+    "$out/e1000e-build" > "$out/e1000e-build.log" 2>&1 || { cat "$out/e1000e-build.log" >&2; exit 1; }
+cp "$out/e1000e-build/out/e1000e.ko" "$out/e1000e-build/out/e1000e.gmeta" "$out/"
 "$christoize" build --module-dir "$here/modules/gdma" --name gdma --privilege nic --kdir "$kdir" \
     --out "$out/gdma-build" > "$out/gdma-build.log" 2>&1 || { cat "$out/gdma-build.log" >&2; exit 1; }
 cp "$out/gdma-build/gdma.ko" "$out/gdma-build/gdma.gmeta" "$out/"
-# The stock driver, from the guest kernel's own package (installed with it: kernel.sh checks).
-stock=/lib/modules/$ver/kernel/drivers/net/ethernet/intel/e1000/e1000.ko
+# The stock drivers, from the guest kernel's own package (installed with it: kernel.sh checks).
 mkdir -p "$out/stock"
-if [ -r "$stock" ]; then cp "$stock" "$out/stock/e1000.ko"
-elif [ -r "$stock.xz" ]; then xz -dc "$stock.xz" > "$out/stock/e1000.ko"
-else echo "modules.sh: $stock missing (is linux-image-$ver installed?)" >&2; exit 1; fi
-echo "  MODULES gevil.ko gnohv.ko gpoke.ko gtest.ko gtest.gmeta gtest-tampered.ko e1000.ko e1000.gmeta gdma.ko gdma.gmeta stock/e1000.ko"
+for drv in e1000 e1000e; do
+    stock=/lib/modules/$ver/kernel/drivers/net/ethernet/intel/$drv/$drv.ko
+    if [ -r "$stock" ]; then cp "$stock" "$out/stock/$drv.ko"
+    elif [ -r "$stock.xz" ]; then xz -dc "$stock.xz" > "$out/stock/$drv.ko"
+    else echo "modules.sh: $stock missing (is linux-image-$ver installed?)" >&2; exit 1; fi
+done
+echo "  MODULES gevil.ko gnohv.ko gpoke.ko gtest.ko gtest.gmeta gtest-tampered.ko e1000.ko e1000.gmeta e1000e.ko e1000e.gmeta gdma.ko gdma.gmeta stock/e1000.ko stock/e1000e.ko"
