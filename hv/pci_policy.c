@@ -36,7 +36,23 @@ static enum pci_guest_mode mode_of(u16 bdf, struct pci_vdev **vdev, void *ctx)
     return PCI_PASSTHROUGH;
 }
 
-/* Unmap every memory BAR of a hidden device from the guest (both views). */
+/* Is the port inside an I/O BAR of a hidden device? (Those ports are intercepted.) */
+static bool hidden_port(u16 port, u8 size)
+{
+    for (int i = 0; i < pol.count; i++) {
+        if (pol.mode[i] != PCI_HIDDEN)
+            continue;
+        for (int b = 0; b < PCI_NUM_BARS; b++) {
+            const struct pci_bar *bar = &pol.dev[i].bar[b];
+            if (bar->kind == PCI_BAR_IO && bar->size && port + size > bar->base && port < bar->base + bar->size)
+                return true;
+        }
+    }
+    return false;
+}
+
+/* Unmap every memory BAR of a hidden device from the guest (both views); its I/O BARs are
+ * intercepted in pci_policy_attach_vcpu. */
 static void hide_bars(const struct pci_dev *d)
 {
     for (int b = 0; b < PCI_NUM_BARS; b++) {
@@ -126,6 +142,13 @@ void pci_policy_attach_vcpu(struct vcpu *v)
     vcpu_ops->set_io_intercept(v, PCI_CONF1_ADDRESS + 3, true);
     for (u16 p = 0; p < 4; p++)
         vcpu_ops->set_io_intercept(v, PCI_CONF1_DATA + p, true);
+    for (int i = 0; i < pol.count; i++) {
+        for (int b = 0; b < PCI_NUM_BARS && pol.mode[i] == PCI_HIDDEN; b++) {
+            const struct pci_bar *bar = &pol.dev[i].bar[b];
+            for (u64 p = 0; bar->kind == PCI_BAR_IO && p < bar->size && bar->base + p <= 0xffff; p++)
+                vcpu_ops->set_io_intercept(v, (u16)(bar->base + p), true);
+        }
+    }
     if (pol.guarded >= 0) {
         guarded_dev_attach_vcpu(&pol.gdev, v);
         guarded_dev_measure(&pol.gdev, v);
@@ -139,6 +162,11 @@ bool pci_policy_io(struct vcpu *v, u16 port, u8 size, bool in, u32 *value)
             *value = pci_conf1_in(&pol.conf1, port, size);
         else
             pci_conf1_out(&pol.conf1, port, size, *value);
+        return true;
+    }
+    if (hidden_port(port, size)) {
+        if (in)
+            *value = 0xffffffffu; /* nothing decodes there, as far as the guest can tell */
         return true;
     }
     return pol.guarded >= 0 && guarded_dev_io(&pol.gdev, v, port, size, in, value);

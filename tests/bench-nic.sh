@@ -8,6 +8,7 @@
 # mode the border crossings per packet by function (the paper's Figures 9 and 10), from the
 # hypervisor's HC_STATS_MARK counts around each phase.
 #   NETBENCH_BYTES (default 2 MiB per direction)   output: build/bench/nic.txt
+#   BENCH_REPORT_ONLY=1   print the report from the last run's logs
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 source "$top/tools/qemu.sh"
@@ -57,27 +58,30 @@ field() { # LOG DIRECTION NAME: a field of the NETBENCH line
 
 for mode in guarded passthrough direct; do
     echo "bench-nic: $mode ..."
-    run_one $mode "$out/nic-$mode.log"
+    [ "${BENCH_REPORT_ONLY:-0}" = 1 ] || run_one $mode "$out/nic-$mode.log"
     for d in up down; do
         [ "$(field "$out/nic-$mode.log" $d ok)" = 0 ] || { echo "bench-nic: $mode $d transfer failed (see $out/nic-$mode.log)"; exit 1; }
     done
 done
 
-# Crossings between two marks, summed per function: "FUNCTION COUNT" lines.
+# Crossings between two marks: "entry|exit FUNCTION CALLS" lines (a call through a wrapper is two
+# crossings: border-in and border-out), and "total CROSSINGS".
 crossings() { # LOG FROM TO
     tr -d '\r' < "$1" | awk -v a="$2" -v b="$3" '
         $1 == "postern:" && $2 == "guard:" && $3 == "mark" && $5 != "begin" && $5 != "end" && $5 != "event" {
-            key = $5 " " $7 " " $6   # module, function, site kind (each hypercall is one crossing)
+            # one site per wrapper half: count calls at the first half (in-call, out-call)
+            if ($6 != "in-call" && $6 != "out-call") next
+            key = ($6 == "in-call" ? "entry " : "exit ") $7
             if ($4 == a) from[key] += $8
             if ($4 == b) to[key] += $8
         }
         $1 == "postern:" && $2 == "guard:" && $3 == "mark" && $5 == "event" {
-            if ($4 == a) efrom[$6] = $7
-            if ($4 == b) eto[$6] = $7
+            if ($4 == a) efrom += $7
+            if ($4 == b) eto += $7
         }
         END {
             for (k in to) if (to[k] - from[k] > 0) print k, to[k] - from[k]
-            for (k in eto) if (eto[k] - efrom[k] > 0) print "event " k, eto[k] - efrom[k]
+            print "total", eto - efrom
         }' | sort -k3 -n -r
 }
 
@@ -98,8 +102,9 @@ g=$out/nic-guarded.log
         to=$(tr -d '\r' < "$g" | awk -v d=$d '$1 == "NETBENCH" && $2 == d { for (i = 3; i < NF; i++) if ($i == "marks") print $(i + 2) }')
         if [ $d = up ]; then pk=$tx; what="per packet sent (TCP upload: $tx sent, $rx ACKs received)"
         else pk=$rx; what="per packet received (TCP download: $rx received, $tx ACKs sent)"; fi
-        echo "Border crossings $what, by function (each border hypercall is one crossing):"
-        crossings "$g" "$from" "$to" | awk -v p="$pk" '{ n = $NF; $NF = ""; printf "  %-50s %8d  %6.2f per packet\n", $0, n, n / p }'
+        echo "Border crossings $what, by function (a call through a wrapper is 2 crossings; interrupts while privileged are 2 more):"
+        printf '  %-6s %-34s %8s %10s\n' wrapper function calls "crossings/packet"
+        crossings "$g" "$from" "$to" | awk -v p="$pk" '$1 == "total" { t = $2; next } { printf "  %-6s %-34s %8d %10.2f\n", $1, $2, $3, 2 * $3 / p } END { printf "  %-41s %8s %10.2f\n", "all crossings", "", t / p }'
     done
     echo
     echo "Privilege change (measured by the hypervisor at boot, TSC under TCG):"
