@@ -25,7 +25,6 @@
 #include "vm.h"
 
 #define MAX_PROTECTED_PAGES 8192 /* 32 MiB of module text */
-#define MAX_PARKED 256           /* return addresses held across crossings */
 #define IRETQ_FRAME_LEN 40       /* RIP, CS, RFLAGS, RSP, SS */
 
 struct protected_page {
@@ -35,21 +34,26 @@ struct protected_page {
 
 /* A return address the hypervisor holds while the other side of a crossing runs. Parked for
  * every crossing hypercall, refused ones included: a module whose registration failed still runs
- * (unprivileged) and its wrappers need their return addresses. The table is bounded; when it is
- * full the oldest entry goes. Flooding it can only make a module thread lose its way back, a denial
- * of service the guest kernel has anyway (it schedules the module); never privilege. */
+ * (unprivileged) and its wrappers need their return addresses. The table is bounded: 64 buckets
+ * of 4 entries keyed by the slot's address, so a lookup is at most 4 compares whatever the load
+ * (it is on every crossing); a full bucket loses its oldest entry. Flooding it can only make a
+ * module thread lose its way back, a denial of service the guest kernel has anyway (it schedules
+ * the module); never privilege. */
 struct parked {
     u64 slot; /* GVA of the return-address slot (the key) */
     u64 addr;
-    u64 seq;  /* age, for eviction */
+    u64 seq;  /* age: eviction, and newest-first for slots holding more than one crossing */
     bool used;
 };
+
+#define PARK_BUCKETS 64
+#define PARK_WAYS 4
 
 static struct gmeta meta[GUARD_MAX_MODULES];
 static struct guard_site_desc site_desc[GUARD_MAX_MODULES][GUARD_MAX_SITES];
 static struct protected_page protected_pages[MAX_PROTECTED_PAGES];
 static u32 nprotected;
-static struct parked parked[MAX_PARKED];
+static struct parked parked[PARK_BUCKETS][PARK_WAYS];
 
 /* ------------------------------------------------------------------ set-up */
 
@@ -296,18 +300,22 @@ static bool jump_labels_ok(struct vcpu *v, int module, u64 base, u64 len)
  * (`jmp __wrap_f` as its last act) the exit wrapper's return-address slot is the entry
  * wrapper's, and the two crossings nest there. So parking never replaces: entries for one slot
  * form a stack, unpark takes the newest. Abandoned entries are evicted oldest first. */
+/* Stack slots are 8-byte aligned and neighbouring crossings are a few hundred bytes apart:
+ * a multiplicative hash spreads them over the buckets. */
+static struct parked *bucket_of(u64 slot) { return parked[((slot >> 3) * 0x9e3779b97f4a7c15ull) >> 58]; }
+
 static void park(u64 slot, u64 addr)
 {
     static u64 seq;
-    struct parked *p = &parked[0];
+    struct parked *b = bucket_of(slot), *p = &b[0];
 
-    for (u32 i = 0; i < MAX_PARKED; i++) {
-        if (!parked[i].used) {
-            p = &parked[i];
+    for (u32 i = 0; i < PARK_WAYS; i++) {
+        if (!b[i].used) {
+            p = &b[i];
             break;
         }
-        if (parked[i].seq < p->seq)
-            p = &parked[i];
+        if (b[i].seq < p->seq)
+            p = &b[i];
     }
     p->slot = slot;
     p->addr = addr;
@@ -317,11 +325,11 @@ static void park(u64 slot, u64 addr)
 
 static bool unpark(u64 slot, u64 *addr)
 {
-    struct parked *newest = NULL;
+    struct parked *b = bucket_of(slot), *newest = NULL;
 
-    for (u32 i = 0; i < MAX_PARKED; i++)
-        if (parked[i].used && parked[i].slot == slot && (!newest || parked[i].seq > newest->seq))
-            newest = &parked[i];
+    for (u32 i = 0; i < PARK_WAYS; i++)
+        if (b[i].used && b[i].slot == slot && (!newest || b[i].seq > newest->seq))
+            newest = &b[i];
     if (!newest)
         return false;
     newest->used = false;
