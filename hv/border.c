@@ -13,6 +13,7 @@
  * to the stack in between can choose where the module resumes.
  */
 #include "border.h"
+#include "drivers/iommu/iommu.h"
 #include "guest_access.h"
 #include "arch/x86_64/cpu.h"
 #include "exits.h"
@@ -173,8 +174,10 @@ static bool map_page(gpa_t gpa, u32 perms)
 {
     /* Guest RAM is identity-offset: the same host page, only the permissions change. Splitting a
      * 2 MiB page needs a table page: without one the page is not protected, and the caller must
-     * not go on as if it were. */
-    return vm_npt_map(&vm0, gpa, vm0.mem.hpa + gpa, PAGE_SIZE, perms);
+     * not go on as if it were. Devices lose write access to it too (the IOMMU's DMA tables), or
+     * a NIC programmed by anyone who can reach it could rewrite verified text. */
+    return vm_npt_map(&vm0, gpa, vm0.mem.hpa + gpa, PAGE_SIZE, perms) &&
+           iommu_set_page_writable(gpa, (perms & NPT_WRITE) != 0);
 }
 
 static bool protect_page(gpa_t gpa, int module)

@@ -176,6 +176,8 @@ static u64 control_flags(const struct amd_vi *u)
     return c;
 }
 
+bool amd_vi_invalidate(struct amd_vi *u) { return invalidate_all(u); }
+
 static int fail(struct amd_vi *u, char *err, size_t errsz, const char *why)
 {
     reg_wr64(&u->regs, AMD_VI_CONTROL, 0);

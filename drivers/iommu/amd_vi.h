@@ -99,6 +99,8 @@ int amd_vi_enable(struct amd_vi *u, hpa_t devtab, iommu_alloc_fn alloc, char *er
  * type N ..." for the rest), advance the head, restart the log after an overflow. Returns the
  * number of events logged. */
 u32 amd_vi_poll_events(struct amd_vi *u);
+/* The DMA page tables changed: drop every cached translation (and wait until done). */
+bool amd_vi_invalidate(struct amd_vi *u);
 /* One event record as a log line (without the "postern: " prefix). */
 void amd_vi_event_str(const u8 ev[AMD_VI_ENTRY_BYTES], char *buf, size_t n);
 

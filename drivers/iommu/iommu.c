@@ -24,6 +24,9 @@ static struct {
     struct amd_vi amd[IOMMU_MAX_UNITS];
     struct vtd vtd[IOMMU_MAX_UNITS];
     u8 dmar_haw;                          /* host address width (bits) from the DMAR */
+    struct iommu_info *io;                /* the enabled one, for iommu_set_page_writable */
+    hpa_t ram_hpa;
+    u64 ram_size;
 } hw;
 
 const char *iommu_kind_name(enum iommu_kind k)
@@ -230,7 +233,26 @@ int iommu_enable(struct iommu_info *io, const struct guest_mem *gm, char *err, s
     if (rc)
         return -1;
     io->enabled = true;
+    hw.io = io;
+    hw.ram_hpa = gm->hpa;
+    hw.ram_size = gm->size;
     return 0;
+}
+
+bool iommu_set_page_writable(gpa_t gpa, bool writable)
+{
+    struct iommu_info *io = hw.io;
+    bool ok = true;
+
+    if (!io || !io->enabled)
+        return true;
+    if (gpa >= hw.ram_size || !IS_ALIGNED(gpa, PAGE_SIZE))
+        return false;
+    if (!npt_map(&hw.dma, gpa, hw.ram_hpa + gpa, PAGE_SIZE, NPT_READ | (writable ? NPT_WRITE : 0)))
+        return false;
+    for (u32 i = 0; i < io->units; i++)
+        ok &= io->kind == IOMMU_AMD_VI ? amd_vi_invalidate(&hw.amd[i]) : vtd_invalidate(&hw.vtd[i]);
+    return ok;
 }
 
 u32 iommu_poll_faults(struct iommu_info *io)

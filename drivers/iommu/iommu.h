@@ -44,6 +44,11 @@ int iommu_discover(hpa_t host_rsdp, struct iommu_info *out, char *err, size_t er
  * page allocator. Returns 0, or -1 with a reason (the IOMMU is then left disabled). */
 int iommu_enable(struct iommu_info *io, const struct guest_mem *gm, char *err, size_t errsz);
 
+/* Let devices write the guest page at gpa, or not (read-only): a guarded module's text is
+ * write-protected for DMA as for the CPU. No-op (true) when no IOMMU is enabled. Returns false
+ * when the tables could not be changed (out of memory) or the caches not invalidated. */
+bool iommu_set_page_writable(gpa_t gpa, bool writable);
+
 /* Report (one LOG line each, "iommu: blocked DMA ...") the fault records logged since the last
  * call, and clear them in the hardware. Returns the number reported. Cheap when there are none. */
 u32 iommu_poll_faults(struct iommu_info *io);

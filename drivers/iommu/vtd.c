@@ -268,6 +268,14 @@ int vtd_enable(struct vtd *u, hpa_t root_table, iommu_alloc_fn alloc, char *err,
     return 0;
 }
 
+bool vtd_invalidate(struct vtd *u)
+{
+    if (!VTD_ECAP_C(u->ecap))
+        vtd_flush_cpu_caches();
+    iommu_wmb();
+    return u->queued ? invalidate_queued(u) : invalidate_registers(u);
+}
+
 /* ---------------------------------------------------------------- faults */
 /* Fault record (§11.4.14): lo = faulting page address (bits 63:12); hi = source ID bits 15:0,
  * fault reason bits 39:32, T bit 62 (1: read), F bit 63. */

@@ -107,6 +107,9 @@ int vtd_enable(struct vtd *u, hpa_t root_table, iommu_alloc_fn alloc, char *err,
 /* Log and clear every pending fault record ("iommu: blocked DMA ..."); report and clear overflow.
  * Returns the number of lines logged. */
 u32 vtd_poll_faults(struct vtd *u);
+/* The DMA page tables changed: write them back if walks do not snoop, then invalidate the
+ * context cache and IOTLB (queued or register-based, as enabled). */
+bool vtd_invalidate(struct vtd *u);
 /* One fault record (lo, hi quadwords) as a log line. */
 void vtd_fault_str(u64 lo, u64 hi, char *buf, size_t n);
 
