@@ -3,12 +3,14 @@
 #   gmeta   valid .gmeta files produced by gmeta_write() from a few small builders
 #   config  a few valid postern.cfg texts
 #   guard   byte strings that decode (see tests/fuzz/fuzz_guard.c) into meaningful event sequences
+#   insn, acpi_iommu, pci   from tests/fuzz/seedgen.c: Linux's MMIO instruction forms, QEMU-like
+#           IVRS and DMAR tables, Linux-like PCI probe sequences through 0xCF8/0xCFC
 # Also copies tests/fuzz/corpus/<name>/ and tests/fuzz/regressions/<name>/ in when present.
 # Usage: tests/fuzz/make-seeds.sh [OUTDIR]   (run from the repository root)
 set -eu
 OUT=${1:-build/fuzz/seeds}
 CC=${CC_SEEDS:-${CC:-cc}}
-mkdir -p "$OUT/gmeta" "$OUT/config" "$OUT/guard" build/fuzz
+mkdir -p "$OUT/gmeta" "$OUT/config" "$OUT/guard" "$OUT/insn" "$OUT/acpi_iommu" "$OUT/pci" build/fuzz
 
 # ---------------------------------------------------------------- gmeta: a tiny generator, compiled on the fly
 GEN=build/fuzz/gmeta-seedgen
@@ -143,10 +145,15 @@ seed revoke    "\000$INIT0$IN0\010\000\000\000\000\000\001\000\011\000\000\000\0
 seed burst     "\001$INIT0\014\000\000\000\200\000\000\000\014\001\000\001\377\001\000\000"
 seed badhash   "\001\000\000\000\000\000\000\002\000$IN0\013\000\000\000\000\000\000\000"
 
+# ---------------------------------------------------------------- insn, acpi_iommu, pci: a second generator
+$CC -std=gnu11 -O1 -o build/fuzz/seedgen tests/fuzz/seedgen.c
+build/fuzz/seedgen "$OUT"
+
 # ---------------------------------------------------------------- committed corpora and regressions
-for n in gmeta config guard; do
+for n in gmeta config guard insn acpi_iommu pci; do
     for d in tests/fuzz/corpus/$n tests/fuzz/regressions/$n; do
         [ -d "$d" ] && find "$d" -type f ! -name '*.md' -exec cp {} "$OUT/$n/" \;
     done
 done
-echo "seeds: $(ls "$OUT/gmeta" | wc -l) gmeta, $(ls "$OUT/config" | wc -l) config, $(ls "$OUT/guard" | wc -l) guard in $OUT"
+echo "seeds: $(ls "$OUT/gmeta" | wc -l) gmeta, $(ls "$OUT/config" | wc -l) config, $(ls "$OUT/guard" | wc -l) guard," \
+     "$(ls "$OUT/insn" | wc -l) insn, $(ls "$OUT/acpi_iommu" | wc -l) acpi_iommu, $(ls "$OUT/pci" | wc -l) pci in $OUT"
