@@ -7,6 +7,11 @@
 #   10.0.2.100:5002  source: send "NAME BYTES\n", half-close; the reply is "SHA256 BYTES\n" + BYTES bytes
 # Both ends print "NET-VERIFY NAME up|down bytes N sha256 H"; the harness compares the two.
 M=/lib/modules/postern
+# The NIC's driver: postern.nicdrv=e1000e on the kernel command line for QEMU's 82574L (NIC=e1000e);
+# e1000 by default. $M/DRV.ko is the christoized one, $M/stock/DRV.ko Debian's own.
+# shellcheck disable=SC2034
+DRV=$(sed -n 's/.*postern\.nicdrv=\([^ ]*\).*/\1/p' /proc/cmdline)
+DRV=${DRV:-e1000}
 SERVER=10.0.2.100
 GATEWAY=10.0.2.2
 ADDR=10.0.2.15
