@@ -541,29 +541,18 @@ void exit_watched_exception(struct vcpu *v, u8 vector, bool has_error, u32 error
 }
 
 /*
- * A privileged vCPU's interrupt exit. The border-out and the interrupt's delivery must happen at
- * one RIP: the hypervisor takes the interrupt itself and injects it, so the guest runs no
- * instruction between losing privilege and entering its handler. (Leaving it pending for the CPU
- * to deliver after VMRUN was measured to fail under QEMU's TCG: the module ran on unprivileged,
- * its BAR writes dropped, and the IRET came back to another RIP.) If the interrupt is gone by
- * now, nothing crosses: the vCPU stays privileged where it was.
+ * A privileged vCPU's interrupt exit: the border-out is posted at the current RIP and the
+ * interrupt stays pending; with the watch off the CPU delivers it at the next VMRUN. (Taking it in
+ * a STI;NOP window and injecting it, tried in ac38060, made QEMU's TCG deliver an MSI-X vector a
+ * second time at IF=0 with the e1000e: docs/network-tests.md. The module running on unprivileged
+ * that motivated it was the unwatched IRET, fixed by the interrupt window below.)
  */
 void exit_watched_interrupt(struct vcpu *v, bool nmi)
 {
-    int ev;
-
-    if (!guard_privileged(&vm0.guard, v->id)) {
-        rewatch(v); /* this exit only re-arms the IRET watch after an IRET was let through */
-        return;
-    }
-    ev = vcpu_ops->take_pending_event(v);
-    if (ev == WAIT_NONE)
-        return;
-    border_before_inject(v, ev == WAIT_NMI ? 2 : (u8)ev);
-    if (ev == WAIT_NMI)
-        vcpu_ops->inject_nmi(v);
+    if (guard_privileged(&vm0.guard, v->id))
+        border_before_inject(v, nmi ? 2 : 0);
     else
-        vcpu_ops->inject_interrupt(v, (u8)ev);
+        rewatch(v); /* this exit only re-arms the IRET watch after an IRET was let through */
 }
 
 void exit_watched_iret(struct vcpu *v)
