@@ -84,14 +84,9 @@ struct vcpu_ops {
     /* The guest halted with interrupts enabled: wait on the physical CPU until an interrupt
      * (returns its vector) or an NMI (returns WAIT_NMI) arrives, leaving it for the guest. */
     int (*wait_for_event)(struct vcpu *v);
-    /* An interrupt exit came while the border watches: take the pending interrupt (or NMI) now,
-     * without waiting, leaving it for the guest; returns its vector, WAIT_NMI, or WAIT_NONE when
-     * nothing is pending any more. */
-    int (*take_pending_event)(struct vcpu *v);
 };
 
 #define WAIT_NMI (-2)
-#define WAIT_NONE (-1)
 
 /* The backend this CPU uses (chosen by vendor). */
 extern const struct vcpu_ops *vcpu_ops;

@@ -24,7 +24,6 @@
 
 struct virt_caps svm_caps;
 int svm_wait_for_event(struct vcpu *v);
-int svm_take_pending_event(struct vcpu *v);
 
 static bool svm_probe(struct virt_caps *caps, char *why, size_t why_size)
 {
@@ -333,7 +332,6 @@ const struct vcpu_ops svm_vcpu_ops = {
     .dump = svm_dump,
     .report_exits = svm_report_exits,
     .wait_for_event = svm_wait_for_event,
-    .take_pending_event = svm_take_pending_event,
 };
 
 /* The loader asks before ExitBootServices (hv/virt.h). */
@@ -348,13 +346,4 @@ int svm_wait_for_event(struct vcpu *v)
     while (traps_pending_event == TRAP_NONE)
         __asm__ volatile("stgi; sti; hlt; cli; clgi" ::: "memory");
     return traps_pending_event;
-}
-
-/* The same window without the HLT: an interrupt that is pending is taken after the NOP (STI's
- * shadow covers one instruction), recorded by traps.c and returned; none pending, none taken. */
-int svm_take_pending_event(struct vcpu *v)
-{
-    traps_pending_event = TRAP_NONE;
-    __asm__ volatile("stgi; sti; nop; cli; clgi" ::: "memory");
-    return traps_pending_event == TRAP_NONE ? WAIT_NONE : traps_pending_event;
 }
