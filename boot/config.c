@@ -335,20 +335,46 @@ static int set_cmdline(struct errbuf *e, const char *v, size_t n, char *dst)
 static bool module_char(char ch) { return ch > ' ' && ch <= '~'; }
 static bool privilege_char(char ch) { return (ch >= 'a' && ch <= 'z') || is_digit(ch) || ch == '_' || ch == '-'; }
 
-/* "bind = MODULE PRIVILEGE": the administrator lets one module's metadata hold one privilege. */
-static int set_binding(struct errbuf *e, struct postern_config *c, const char *v, size_t n)
+/* Split "FIRST [SECOND]" (spaces between): the lengths and where the second word starts (length 0 when absent).
+ * False when a third word follows. */
+static bool split_two(const char *v, size_t n, size_t *first_len, size_t *second, size_t *second_len)
 {
-    size_t m = 0, p0, p = 0;
-    struct boot_binding *b;
+    size_t f = 0, p0, p = 0;
 
-    while (m < n && !is_space(v[m]))
-        m++;
-    p0 = m;
+    while (f < n && !is_space(v[f]))
+        f++;
+    p0 = f;
     while (p0 < n && is_space(v[p0]))
         p0++;
     while (p0 + p < n && !is_space(v[p0 + p]))
         p++;
-    if (m == 0 || p == 0 || p0 + p != n) {
+    *first_len = f;
+    *second = p0;
+    *second_len = p;
+    return p0 + p == n;
+}
+
+/* A privilege name as .gmeta has it; on error the message is appended. */
+static int check_privilege_name(struct errbuf *e, const char *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!privilege_char(v[i]) || n > BOOT_PRIVILEGE_NAME_MAX - 1) {
+            eb_str(e, "bad privilege name ");
+            eb_quoted(e, v, n);
+            eb_str(e, " ([a-z0-9_-], max 31)");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* "bind = MODULE PRIVILEGE": the administrator lets one module's metadata hold one privilege. */
+static int set_binding(struct errbuf *e, struct postern_config *c, const char *v, size_t n)
+{
+    size_t m, p0, p;
+    struct boot_binding *b;
+
+    if (!split_two(v, n, &m, &p0, &p) || m == 0 || p == 0) {
         eb_str(e, "bind needs 'MODULE PRIVILEGE', got ");
         eb_quoted(e, v, n);
         return -1;
@@ -367,14 +393,8 @@ static int set_binding(struct errbuf *e, struct postern_config *c, const char *v
             return -1;
         }
     }
-    for (size_t i = 0; i < p; i++) {
-        if (!privilege_char(v[p0 + i]) || p > BOOT_PRIVILEGE_NAME_MAX - 1) {
-            eb_str(e, "bad privilege name ");
-            eb_quoted(e, v + p0, p);
-            eb_str(e, " ([a-z0-9_-], max 31)");
-            return -1;
-        }
-    }
+    if (check_privilege_name(e, v + p0, p) != 0)
+        return -1;
     for (u32 i = 0; i < c->binding_count; i++) {
         b = &c->bindings[i];
         if (strnlen(b->module, BOOT_MODULE_NAME_MAX) == m && !memcmp(b->module, v, m) &&
@@ -412,16 +432,9 @@ static int set_pci_match(struct errbuf *e, const char *key, const char *v, size_
 /* "guarded_nic = DEVICE [PRIVILEGE]" */
 static int set_guarded_nic(struct errbuf *e, struct postern_config *c, const char *v, size_t n)
 {
-    size_t d = 0, p0, p = 0;
+    size_t d, p0, p;
 
-    while (d < n && !is_space(v[d]))
-        d++;
-    p0 = d;
-    while (p0 < n && is_space(v[p0]))
-        p0++;
-    while (p0 + p < n && !is_space(v[p0 + p]))
-        p++;
-    if (p0 + p != n) {
+    if (!split_two(v, n, &d, &p0, &p)) {
         eb_str(e, "guarded_nic needs 'DEVICE [PRIVILEGE]', got ");
         eb_quoted(e, v, n);
         return -1;
@@ -429,14 +442,8 @@ static int set_guarded_nic(struct errbuf *e, struct postern_config *c, const cha
     if (set_pci_match(e, "guarded_nic device", v, d, &c->guarded_nic) != 0)
         return -1;
     if (p) {
-        for (size_t i = 0; i < p; i++) {
-            if (!privilege_char(v[p0 + i]) || p > BOOT_PRIVILEGE_NAME_MAX - 1) {
-                eb_str(e, "bad privilege name ");
-                eb_quoted(e, v + p0, p);
-                eb_str(e, " ([a-z0-9_-], max 31)");
-                return -1;
-            }
-        }
+        if (check_privilege_name(e, v + p0, p) != 0)
+            return -1;
         memset(c->guarded_nic_privilege, 0, sizeof(c->guarded_nic_privilege));
         memcpy(c->guarded_nic_privilege, v + p0, p);
     }
