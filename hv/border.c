@@ -135,11 +135,14 @@ static void add_module(const struct boot_info *bi, const struct boot_file *f)
     }
 }
 
+static u64 border_clock(void) { return rdtsc(); }
+
 void border_init(const struct boot_info *bi)
 {
     static const struct guard_config cfg = {
         .check_callee_saved = true,
         .restore_return_address = true,
+        .clock = border_clock,
     };
 
     /* The registry was initialised by hv_main and holds the device components' privileges:
@@ -682,4 +685,13 @@ void border_mark(u32 label)
         LOG("guard: mark %u event %s %llu", label, guard_event_name((enum guard_event_kind)k),
             (unsigned long long)g->stats.events[k]);
     LOG("guard: mark %u end", label);
+}
+
+const char *border_site_function(int module, u32 site)
+{
+    if (module < 0 || module >= GUARD_MAX_MODULES || !vm0.guard.mod[module].used || site >= meta[module].site_count)
+        return "?";
+    struct gmeta_site gs;
+    gmeta_site_at(&meta[module], site, &gs);
+    return gmeta_func_name(&meta[module], gs.func);
 }

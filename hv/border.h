@@ -21,5 +21,7 @@ void border_report(void);
 /* "guard: mark LABEL ..." lines: crossings so far per module, event kind and site (make bench
  * takes differences between two marks). */
 void border_mark(u32 label);
+/* The function a module's hypercall site belongs to (for the admin shell's stats), or "?". */
+const char *border_site_function(int module, u32 site);
 
 #endif

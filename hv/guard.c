@@ -214,8 +214,8 @@ int guard_bind_privilege(struct guard *g, int module, const char *priv_name)
     if (!g || !module_ok(g, module) || !priv_name)
         return GUARD_EINVAL;
     struct guard_module *m = &g->mod[module];
-    if (m->state != GUARD_MOD_UNREGISTERED)
-        return GUARD_EBUSY;
+    if (m->state == GUARD_MOD_DEAD)
+        return GUARD_ESTATE;
     int h = privilege_lookup(g->privs, priv_name);
     if (h < 0)
         return h == PRIV_EINVAL ? GUARD_EINVAL : GUARD_ENOPRIV;
@@ -224,8 +224,42 @@ int guard_bind_privilege(struct guard *g, int module, const char *priv_name)
             return GUARD_EEXIST;
     if (m->npriv == GUARD_MAX_PRIVS)
         return GUARD_EFULL;
+    /* A registered module's privileges are active (registration activated them): a new one is
+     * activated now, and a vCPU inside the module holds it from now on, as if it had been bound
+     * at its border-in. */
+    if (m->state == GUARD_MOD_ACTIVE) {
+        if (privilege_activate(g->privs, h) != PRIV_OK)
+            return GUARD_EINVAL;
+        for (u32 v = 0; v < GUARD_MAX_VCPUS; v++)
+            if (g->vcpu[v].module == module)
+                privilege_raise(g->privs, h, v);
+    }
     m->privs[m->npriv++] = h;
     return GUARD_OK_RC;
+}
+
+int guard_unbind_privilege(struct guard *g, int module, const char *priv_name)
+{
+    if (!g || !module_ok(g, module) || !priv_name)
+        return GUARD_EINVAL;
+    struct guard_module *m = &g->mod[module];
+    int h = privilege_lookup(g->privs, priv_name);
+    if (h < 0)
+        return h == PRIV_EINVAL ? GUARD_EINVAL : GUARD_ENOPRIV;
+    for (u32 i = 0; i < m->npriv; i++) {
+        if (m->privs[i] != h)
+            continue;
+        /* Lowered at once on every vCPU inside the module; the module keeps its other privileges. */
+        for (u32 v = 0; v < GUARD_MAX_VCPUS; v++)
+            if (g->vcpu[v].module == module)
+                privilege_lower(g->privs, h, v);
+        if (m->state == GUARD_MOD_ACTIVE)
+            privilege_deactivate(g->privs, h);
+        memmove(&m->privs[i], &m->privs[i + 1], (m->npriv - i - 1) * sizeof(m->privs[0]));
+        m->npriv--;
+        return GUARD_OK_RC;
+    }
+    return GUARD_ENOTBOUND;
 }
 
 /* ---------------------------------------------------------------- privilege and vCPU helpers */
@@ -455,6 +489,7 @@ static enum guard_verdict suspicious(struct guard *g, const struct guard_event *
     struct guard_log_entry *e = &g->log[g->log_seq % GUARD_LOG_SIZE];
     memset(e, 0, sizeof(*e));
     e->seq = ++g->log_seq;
+    e->time = g->cfg.clock ? g->cfg.clock() : 0;
     e->vcpu = ev->vcpu;
     e->kind = kind;
     e->event = ev->kind;

@@ -162,6 +162,7 @@ struct guard_result {
 
 struct guard_log_entry {
     u64 seq;                   /* 1, 2, 3 ... over the life of the guard (gaps = overwritten) */
+    u64 time;                  /* guard_config.clock() when it was logged (0 without a clock) */
     u32 vcpu;
     enum guard_susp kind;
     enum guard_event_kind event;
@@ -231,6 +232,8 @@ struct guard_config {
      * address back from res->ret_addr: the slot's value at border-in ret is then not compared.
      * Tampering with it can only redirect the kernel's own, unprivileged return. */
     bool restore_return_address;
+    /* Timestamps for the suspicious-activity log (the hypervisor passes the TSC); may be NULL. */
+    u64 (*clock)(void);
 };
 
 struct guard_stats {
@@ -270,12 +273,17 @@ struct guard {
 #define GUARD_EOVERFLOW  (-11) /* text wraps the address space */
 #define GUARD_EOVERLAP   (-12) /* text overlaps another registered module */
 #define GUARD_ESTATE     (-13) /* module already registered, or revoked */
+#define GUARD_ENOTBOUND  (-14) /* unbind: the privilege is not bound to the module */
 
 void guard_init(struct guard *g, struct privilege_registry *privs, const struct guard_config *cfg);
 
-/* Administrator: add a module's metadata (returns its index) and bind privilege names to it. */
+/* Administrator: add a module's metadata (returns its index) and bind privilege names to it.
+ * Binding works before registration and while the module is registered (a vCPU inside it holds
+ * the new privilege at once); a revoked module gets GUARD_ESTATE. Unbinding lowers the privilege
+ * at once on every vCPU inside the module; its other privileges stay. */
 int guard_module_add(struct guard *g, const struct guard_module_desc *d);
 int guard_bind_privilege(struct guard *g, int module, const char *priv_name);
+int guard_unbind_privilege(struct guard *g, int module, const char *priv_name);
 /* Administrator: revoke a module now (as a text write would), or allow a revoked module to register
  * again (it must be UNREGISTERED or DEAD without known text). */
 int guard_revoke(struct guard *g, int module);

@@ -1005,13 +1005,31 @@ static void test_bind_errors(void **state)
     static const struct privilege_ops ops = { NULL, NULL, fake_raise, fake_lower };
     privilege_register(&R, "p2", &ops, &F);
     privilege_register(&R, "p3", &ops, &F);
-    privilege_register(&R, "p4", &ops, &F);
+    static struct fake F4; /* its own state: p4 is raised while `fake` is held */
+    memset(&F4, 0, sizeof(F4));
+    privilege_register(&R, "p4", &ops, &F4);
     assert_int_equal(guard_bind_privilege(&G, GM, "p2"), GUARD_OK_RC);
     assert_int_equal(guard_bind_privilege(&G, GM, "p3"), GUARD_OK_RC);
     assert_int_equal(guard_bind_privilege(&G, GM, "p4"), GUARD_EFULL);
     struct guard_event e = ev_init(0, BASE2 + 0x10, other_hash, other_hash);
     ok(&e);
-    assert_int_equal(guard_bind_privilege(&G, OTHER, "p4"), GUARD_EBUSY); /* the guest is running it */
+    /* Bound while registered, with vCPU 0 inside it (the INIT crossing): held at once. */
+    int p4 = privilege_lookup(&R, "p4");
+    assert_int_equal(guard_bind_privilege(&G, OTHER, "p4"), GUARD_OK_RC);
+    assert_true(privilege_is_raised(&R, p4, 0));
+    assert_int_equal(guard_bind_privilege(&G, OTHER, "p4"), GUARD_EEXIST);
+    /* Unbound: lowered at once, the module keeps its other privileges. */
+    assert_int_equal(guard_unbind_privilege(&G, OTHER, "p4"), GUARD_OK_RC);
+    assert_false(privilege_is_raised(&R, p4, 0));
+    assert_int_equal(G.mod[OTHER].npriv, 1);
+    assert_true(privilege_is_raised(&R, G.mod[OTHER].privs[0], 0));
+    assert_int_equal(guard_unbind_privilege(&G, OTHER, "p4"), GUARD_ENOTBOUND);
+    assert_int_equal(guard_unbind_privilege(&G, OTHER, "disk"), GUARD_ENOPRIV);
+    assert_int_equal(guard_unbind_privilege(&G, 3, "p4"), GUARD_EINVAL);
+    /* Revoked: nothing can be bound to it again. */
+    assert_int_equal(guard_revoke(&G, OTHER), GUARD_OK_RC);
+    assert_false(privilege_is_raised(&R, G.mod[OTHER].privs[0], 0));
+    assert_int_equal(guard_bind_privilege(&G, OTHER, "p4"), GUARD_ESTATE);
 }
 
 /* ---------------------------------------------------------------- the site table */
