@@ -195,6 +195,9 @@ u8 vuart_read(struct vuart *u, u8 offset)
 
 static void write_thr(struct vuart *u, u8 c)
 {
+    /* The sink may have room before the caller's vuart_tx_retry says so. */
+    if (!loopback(u) && u->tx_count >= tx_capacity(u))
+        tx_drain(u);
     u->thre_pending = false;
     if (loopback(u)) {
         /* The byte goes round the loop into the receiver, whose hardware size applies. */
