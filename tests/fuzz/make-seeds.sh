@@ -145,6 +145,17 @@ seed revoke    "\000$INIT0$IN0\010\000\000\000\000\000\001\000\011\000\000\000\0
 seed burst     "\001$INIT0\014\000\000\000\200\000\000\000\014\001\000\001\377\001\000\000"
 seed badhash   "\001\000\000\000\000\000\000\002\000$IN0\013\000\000\000\000\000\000\000"
 
+# ---------------------------------------------------------------- vuart: guest register sequences
+# tests/fuzz/seedgen_vuart.c (tests/fuzz/fuzz_vuart.c's encoding): Linux's 8250 probe (Debian's and
+# the full 16550A-variant one), startup and set_termios, a login prompt out and a line in;
+# transmit backpressure and retry; a full receive queue; loopback.
+mkdir -p "$OUT/vuart"
+$CC -std=gnu11 -O1 -o build/fuzz/seedgen_vuart tests/fuzz/seedgen_vuart.c
+build/fuzz/seedgen_vuart "$OUT/vuart"
+for d in tests/fuzz/corpus/vuart tests/fuzz/regressions/vuart; do
+    if [ -d "$d" ]; then find "$d" -type f ! -name '*.md' -exec cp {} "$OUT/vuart/" \; ; fi
+done
+
 # ---------------------------------------------------------------- insn, acpi_iommu, pci: a second generator
 $CC -std=gnu11 -O1 -o build/fuzz/seedgen tests/fuzz/seedgen.c
 build/fuzz/seedgen "$OUT"
