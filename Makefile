@@ -27,9 +27,20 @@ HV_SRCS   := $(wildcard hv/*.c) $(wildcard arch/x86_64/*.c) $(wildcard arch/x86_
              $(wildcard drivers/*/*.c)
 ASM_SRCS  := $(wildcard arch/x86_64/*.asm) $(wildcard arch/x86_64/svm/*.asm)
 
-# mbedTLS from Debian's libmbedtls-dev, taken at build time (hv/sha256.c explains the calling rules).
+# mbedTLS from Debian's libmbedtls-dev, taken at build time (hv/hosted.c explains the calling rules):
+# SHA-256 and ECDSA P-256 verification with what they pull in (ECDSA blinds with an HMAC_DRBG, which
+# needs the md layer and its hashes; bignum divides with libgcc's __udivti3), partially linked into
+# one object whose only global symbols are the functions hv/sha256.c and hv/sigcheck.c call. What
+# it still needs from libc comes from hv/hosted.c; the postern.so link fails on anything missing.
 MBEDCRYPTO_A := /usr/lib/x86_64-linux-gnu/libmbedcrypto.a
-MBEDTLS_OBJS := $(BUILD)/efi/mbedtls/sha256.c.o
+LIBGCC_A     := $(shell $(CC) -print-libgcc-file-name)
+MBEDTLS_MEMBERS := sha256.c.o ecdsa.c.o ecp.c.o ecp_curves.c.o bignum.c.o constant_time.c.o hmac_drbg.c.o \
+    md.c.o md2.c.o md4.c.o md5.c.o sha1.c.o sha512.c.o ripemd160.c.o
+MBEDTLS_API := mbedtls_sha256_init mbedtls_sha256_starts_ret mbedtls_sha256_update_ret mbedtls_sha256_finish_ret \
+    mbedtls_ecp_group_init mbedtls_ecp_group_free mbedtls_ecp_group_load mbedtls_ecp_point_init \
+    mbedtls_ecp_point_free mbedtls_ecp_point_read_binary mbedtls_ecp_check_pubkey mbedtls_mpi_init \
+    mbedtls_mpi_free mbedtls_mpi_read_binary mbedtls_ecdsa_verify
+MBEDTLS_OBJS := $(BUILD)/efi/mbedtls/mbedtls-hv.o
 
 BOOT_OBJS := $(BOOT_SRCS:%.c=$(BUILD)/efi/%.o)
 HV_OBJS   := $(HV_SRCS:%.c=$(BUILD)/efi/%.o)
@@ -53,9 +64,12 @@ $(BUILD)/efi/%.o: %.asm
 	@mkdir -p $(dir $@)
 	@echo "  NASM    $<"; $(NASM) -f elf64 -o $@ $<
 
-$(BUILD)/efi/mbedtls/%.c.o: $(MBEDCRYPTO_A)
-	@mkdir -p $(dir $@)
-	@echo "  AR      $(notdir $@) from $(MBEDCRYPTO_A)"; cd $(dir $@) && ar x $(MBEDCRYPTO_A) $(notdir $@) && touch $(notdir $@)
+$(BUILD)/efi/mbedtls/mbedtls-hv.o: $(MBEDCRYPTO_A) Makefile
+	@rm -rf $(dir $@)x && mkdir -p $(dir $@)x
+	@echo "  AR      $(words $(MBEDTLS_MEMBERS)) objects from $(MBEDCRYPTO_A), _udivdi3.o from libgcc"
+	@cd $(dir $@)x && ar x $(MBEDCRYPTO_A) $(MBEDTLS_MEMBERS) && ar x $(LIBGCC_A) _udivdi3.o
+	@echo "  LD -r   $@"; ld -r -o $@.all $(addprefix $(dir $@)x/,$(MBEDTLS_MEMBERS) _udivdi3.o)
+	@objcopy $(addprefix --keep-global-symbol=,$(MBEDTLS_API)) $@.all $@
 
 $(BUILD)/postern.so: $(EFI_OBJS)
 	ld -nostdlib -znocombreloc -T $(EFI_LDS) -shared -Bsymbolic -L$(EFI_LIB) \

@@ -9,6 +9,7 @@
 #include "build.h"
 #include "elfobj.h"
 #include "report.h"
+#include "sign.h"
 
 #define EXIT_BADINPUT 1
 #define EXIT_USAGE 2
@@ -19,7 +20,9 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: %s analyze MODULE.o|MODULE.ko [options]\n"
-            "       %s build --module-dir DIR --name NAME --out OUTDIR [--privilege P ...] [options]\n"
+            "       %s build --module-dir DIR --name NAME --out OUTDIR [--privilege P ...] [--sign KEY] [options]\n"
+            "       %s keygen --out DIR\n"
+            "       %s sign --key KEY FILE.gmeta...\n"
             "       %s --help | --version\n"
             "\n"
             "analyze: list a kernel module's entry points (functions the kernel can call), its exits\n"
@@ -43,11 +46,19 @@ static void usage(FILE *f)
             "  --privilege P                    a privilege the module asks for (repeatable, at most 8)\n"
             "  --kdir DIR                       kernel build tree (default " CB_DEFAULT_KDIR ")\n"
             "  --entries-add/--entries-remove/--entries-file   as for analyze\n"
+            "  --sign KEY                       sign NAME.gmeta with the administrator's private key\n"
+            "\n"
+            "keygen: make the administrator's ECDSA P-256 key pair: DIR/admin.key (private, PEM, mode 0600)\n"
+            "and DIR/admin.pub (the public key the hypervisor reads from the ESP: admin_key = in postern.cfg).\n"
+            "Never overwrites an existing key.\n"
+            "\n"
+            "sign: (re)sign existing .gmeta files in place with KEY (admin.key). Signing is deterministic:\n"
+            "the same key and file give the same bytes.\n"
             "\n"
             "Overrides apply in order: --entries-file, then --entries-add, then --entries-remove.\n"
             "exit status: 0 success, 1 bad input (missing file, not an x86-64 kernel module object,\n"
-            "bad override), 2 usage error. See docs/christoize.md.\n",
-            prog, prog, prog);
+            "bad override, unusable key), 2 usage error. See docs/christoize.md and docs/gmeta.md.\n",
+            prog, prog, prog, prog, prog);
 }
 
 static int apply_list(struct ca_result *r, const char *list, int remove)
@@ -180,9 +191,12 @@ static int cmd_build(int argc, char **argv)
         {"entries-remove", required_argument, NULL, 'r'},
         {"entries-file", required_argument, NULL, 'f'},
         {"quiet", no_argument, NULL, 'q'},
+        {"sign", required_argument, NULL, 's'},
         {"help", no_argument, NULL, 'h'},
         {0, 0, 0, 0},
     };
+    const char *sign_key = NULL;
+    struct cs_key *key = NULL;
     const char **privs = calloc((size_t)argc, sizeof(*privs)), **adds = calloc((size_t)argc, sizeof(*adds)),
                **rems = calloc((size_t)argc, sizeof(*rems));
     struct cb_opts o = {.privs = privs, .adds = adds, .rems = rems, .progress = stderr};
@@ -210,6 +224,7 @@ static int cmd_build(int argc, char **argv)
             o.entries_file = optarg;
             break;
         case 'q': o.progress = NULL; break;
+        case 's': sign_key = optarg; break;
         case 'h': usage(stdout); rc = 0; goto done;
         default:
             fprintf(stderr, "Try '%s --help'.\n", prog);
@@ -226,7 +241,13 @@ static int cmd_build(int argc, char **argv)
     o.nrems = nr;
     struct cb_result res;
     char err[4096];
-    if (cb_build(&o, &res, err, sizeof(err))) {
+    /* An unusable key stops the build before anything is compiled. */
+    if (sign_key && cs_key_load(sign_key, &key, err, sizeof(err))) {
+        fprintf(stderr, "%s: %s\n", prog, err);
+        rc = EXIT_BADINPUT;
+        goto done;
+    }
+    if (cb_build(&o, &res, err, sizeof(err)) || (key && cs_sign_file(key, res.gmeta, err, sizeof(err)))) {
         fprintf(stderr, "%s: %s\n", prog, err);
         rc = EXIT_BADINPUT;
         goto done;
@@ -237,11 +258,83 @@ static int cmd_build(int argc, char **argv)
     for (int i = 0; i < 32; i++)
         fprintf(stderr, "%02x", res.sha256[i]);
     fputc('\n', stderr);
+    if (key)
+        fprintf(stderr, "%s build: %s signed with %s\n", prog, res.gmeta, sign_key);
     rc = 0;
 done:
+    cs_key_free(key);
     free(privs);
     free(adds);
     free(rems);
+    return rc;
+}
+
+static int cmd_keygen(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"out", required_argument, NULL, 'o'},
+        {"help", no_argument, NULL, 'h'},
+        {0, 0, 0, 0},
+    };
+    const char *dir = NULL;
+    char err[4400];
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'o': dir = optarg; break;
+        case 'h': usage(stdout); return 0;
+        default: fprintf(stderr, "Try '%s --help'.\n", prog); return EXIT_USAGE;
+        }
+    }
+    if (!dir || optind != argc) {
+        fprintf(stderr, "%s keygen: %s\nTry '%s --help'.\n", prog, dir ? "unexpected argument" : "--out DIR is required",
+                prog);
+        return EXIT_USAGE;
+    }
+    if (cs_keygen(dir, err, sizeof(err))) {
+        fprintf(stderr, "%s: %s\n", prog, err);
+        return EXIT_BADINPUT;
+    }
+    printf("%s/%s\n%s/%s\n", dir, CS_KEY_FILE, dir, CS_PUB_FILE);
+    return 0;
+}
+
+static int cmd_sign(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"key", required_argument, NULL, 'k'},
+        {"help", no_argument, NULL, 'h'},
+        {0, 0, 0, 0},
+    };
+    const char *keyfile = NULL;
+    struct cs_key *key = NULL;
+    char err[4400];
+    int c, rc = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "k:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'k': keyfile = optarg; break;
+        case 'h': usage(stdout); return 0;
+        default: fprintf(stderr, "Try '%s --help'.\n", prog); return EXIT_USAGE;
+        }
+    }
+    if (!keyfile || optind == argc) {
+        fprintf(stderr, "%s sign: %s\nTry '%s --help'.\n", prog, keyfile ? "no .gmeta file given" : "--key KEY is required",
+                prog);
+        return EXIT_USAGE;
+    }
+    if (cs_key_load(keyfile, &key, err, sizeof(err))) {
+        fprintf(stderr, "%s: %s\n", prog, err);
+        return EXIT_BADINPUT;
+    }
+    for (int i = optind; i < argc; i++) {
+        if (cs_sign_file(key, argv[i], err, sizeof(err))) {
+            fprintf(stderr, "%s: %s\n", prog, err);
+            rc = EXIT_BADINPUT;
+        }
+    }
+    cs_key_free(key);
     return rc;
 }
 
@@ -256,14 +349,18 @@ int main(int argc, char **argv)
         return 0;
     }
     if (!strcmp(argv[1], "--version")) {
-        printf("christoize 0.2 (analyze, build)\n");
+        printf("christoize 0.3 (analyze, build, keygen, sign)\n");
         return 0;
     }
     if (!strcmp(argv[1], "analyze"))
         return cmd_analyze(argc - 1, argv + 1);
     if (!strcmp(argv[1], "build"))
         return cmd_build(argc - 1, argv + 1);
-    fprintf(stderr, "%s: unknown command '%s' (commands: analyze, build)\nTry '%s --help'.\n", prog,
+    if (!strcmp(argv[1], "keygen"))
+        return cmd_keygen(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "sign"))
+        return cmd_sign(argc - 1, argv + 1);
+    fprintf(stderr, "%s: unknown command '%s' (commands: analyze, build, keygen, sign)\nTry '%s --help'.\n", prog,
             argv[1], prog);
     return EXIT_USAGE;
 }
