@@ -5,12 +5,13 @@
 #   guard   byte strings that decode (see tests/fuzz/fuzz_guard.c) into meaningful event sequences
 #   insn, acpi_iommu, pci   from tests/fuzz/seedgen.c: Linux's MMIO instruction forms, QEMU-like
 #           IVRS and DMAR tables, Linux-like PCI probe sequences through 0xCF8/0xCFC
+#   shell   serial-line sessions: commands, history and escape keys, an overlong line, paste blocks
 # Also copies tests/fuzz/corpus/<name>/ and tests/fuzz/regressions/<name>/ in when present.
 # Usage: tests/fuzz/make-seeds.sh [OUTDIR]   (run from the repository root)
 set -eu
 OUT=${1:-build/fuzz/seeds}
 CC=${CC_SEEDS:-${CC:-cc}}
-mkdir -p "$OUT/gmeta" "$OUT/config" "$OUT/guard" "$OUT/insn" "$OUT/acpi_iommu" "$OUT/pci" build/fuzz
+mkdir -p "$OUT/gmeta" "$OUT/config" "$OUT/guard" "$OUT/insn" "$OUT/acpi_iommu" "$OUT/pci" "$OUT/shell" build/fuzz
 
 # ---------------------------------------------------------------- gmeta: a tiny generator, compiled on the fly
 GEN=build/fuzz/gmeta-seedgen
@@ -160,11 +161,32 @@ done
 $CC -std=gnu11 -O1 -o build/fuzz/seedgen tests/fuzz/seedgen.c
 build/fuzz/seedgen "$OUT"
 
+# ---------------------------------------------------------------- shell: bytes typed on the serial line
+# byte 0 (tests/fuzz/fuzz_shell.c): bits 1:0 paste capacity 3/16/256/4096, bit 2 the FNV stand-in
+# instead of the all-zero "SHA-256" (with which the sum 0000000000000000 matches), bit 3 8-byte
+# error buffers, bit 4 0x01 as the console switch; then the bytes typed.
+sh_seed() { name=$1; shift; printf "$@" > "$OUT/shell/$name"; }
+Z=0000000000000000
+sh_seed commands '\000status\rbind e1000 nic\r\nhelp\rhelp bind\rhelp nope\rlog\rlog 1 2\rxyz\r\r   \r1 2 3 4 5 6 7 8 9\recho 1 2 3 4 5 6 7\rstatus now\r'
+sh_seed keys '\000status\rlog 5\r\033[A\033[A\033[B\r\033OA\033OB\033[1;5C\033[3~\033x\033\033[A\003echo a\025echo b\b\177c\r\033[\r'
+sh_seed small-err '\010xyz\rbind x\rstatus 1\r'
+sh_seed overlong "\\000%0210d\\rstatus\\r" 0
+sh_seed paste-ok "\\002paste 6 $Z\\rZm9v\\r\\r Ym Fy \\rend\\r"
+sh_seed paste-tail "\\002paste 4 $Z\\r\\nZm9vYg==\\r\\nend\\r\\npaste 5 $Z\\nZm9vYmE=\\nend\\n"
+sh_seed paste-error "\\002paste 6 $Z\\rZm.v\\rZm9v\\rend\\rstatus\\rpaste 1 $Z\\rZh==\\rabort\\r"
+sh_seed paste-end-errors "\\001paste 6 $Z\\rZm9v\\rend\\rpaste 3 $Z\\rZm9\\rend\\rpaste 2 $Z\\rZm9v\\rend\\r"
+sh_seed paste-mismatch '\006paste 3 0123456789abcdef\rZm9v\rend\r'
+sh_seed paste-cancel "\\002paste 6 $Z\\rZm9v\\003status\\r"
+sh_seed switch "\\022paste 6 $Z\\rZm9v\\001status\\rab\\001cd\\r\\033[\\001A\\r"
+sh_seed paste-args '\013paste x 0\rpaste 0 0000000000000000\rpaste 99999 0000000000000000\rpaste 1 abc\rpaste 1\r'
+{ printf '\003paste 3000 %s\r' "$Z"; seq 1 1000 | head -c 3000 | base64 -w 64 | tr '\n' '\r'; printf 'end\r'; } > "$OUT/shell/paste-big"
+
 # ---------------------------------------------------------------- committed corpora and regressions
-for n in gmeta config guard insn acpi_iommu pci; do
+for n in gmeta config guard insn acpi_iommu pci shell; do
     for d in tests/fuzz/corpus/$n tests/fuzz/regressions/$n; do
         [ -d "$d" ] && find "$d" -type f ! -name '*.md' -exec cp {} "$OUT/$n/" \;
     done
 done
 echo "seeds: $(ls "$OUT/gmeta" | wc -l) gmeta, $(ls "$OUT/config" | wc -l) config, $(ls "$OUT/guard" | wc -l) guard," \
-     "$(ls "$OUT/insn" | wc -l) insn, $(ls "$OUT/acpi_iommu" | wc -l) acpi_iommu, $(ls "$OUT/pci" | wc -l) pci in $OUT"
+     "$(ls "$OUT/insn" | wc -l) insn, $(ls "$OUT/acpi_iommu" | wc -l) acpi_iommu, $(ls "$OUT/pci" | wc -l) pci," \
+     "$(ls "$OUT/shell" | wc -l) shell in $OUT"
