@@ -24,6 +24,8 @@
  *   - LSR (from a copy): THRE = TEMT = transmitter empty, DR = receive count > 0, PE/FE/BI and
  *     bit 7 never set, OE only after a loopback overrun; MSR bits 7:4 = DCD|DSR|CTS outside
  *     loopback, MCR's mapping in loopback;
+ *   - a THR write in loopback lands in the receiver unless it already holds 16 bytes (FIFOs on)
+ *     or 1 (off), and then counts an overrun;
  *   - bytes are conserved and ordered: what RBR returns while DR was set is the next byte the
  *     harness put in (pushed, or written in loopback and accepted), never invented; the sink sees
  *     exactly the THR bytes accepted outside loopback, in order; a byte is lost only where the
@@ -182,6 +184,9 @@ static void do_write(u8 off, u8 val)
             u64 sunk_before = sunk;
             vuart_write(&vu, off, val);
             CHECK(sunk == sunk_before);
+            /* the receiver's hardware size: 16 bytes with the FIFOs on, 1 with them off */
+            CHECK((vu.stats.overruns == st.overruns) ==
+                  (rx_before < ((vu.fcr & VUART_FCR_ENABLE) ? VUART_FIFO_SIZE : 1u)));
             if (vu.stats.overruns == st.overruns) {
                 CHECK(vu.rx_count == rx_before + 1);
                 ring_put(&rx_expect, val);
