@@ -43,7 +43,8 @@
  * - Running: IER.ETBEI 0→1 in __start_tx raises THRE; the handler reads IIR, then LSR, writes up
  *   to 16 bytes (tx_loadsz) without looking at LSR in between — hence the 16-byte transmit FIFO
  *   under backpressure — and reads RBR while LSR.DR. The console's serial8250_console_write
- *   polls LSR.THRE before every byte, for about 10 ms, then writes anyway.
+ *   polls LSR.THRE for up to 10 ms before every byte (with the FIFOs on and a tty open: up to
+ *   16 x 10 ms before every 16 bytes), then writes anyway.
  */
 #include "drivers/uart/vuart.h"
 #include "lib.h"
