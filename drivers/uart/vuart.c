@@ -236,11 +236,13 @@ static void write_fcr(struct vuart *u, u8 value)
 {
     bool on = value & VUART_FCR_ENABLE;
 
-    /* Switching between FIFO and 16450 mode empties both FIFOs; the other bits are programmed
-     * only together with the enable bit. */
+    /* Switching between FIFO and 16450 mode empties both FIFOs and raises the THRE interrupt
+     * ("the transmitter interrupt after changing FCR0 will be immediate"); the other bits are
+     * programmed only together with the enable bit. */
     if (on != fifo_on(u)) {
         rx_clear(u);
         tx_clear(u);
+        tx_emptied(u);
     }
     if (!on) {
         u->fcr = 0;

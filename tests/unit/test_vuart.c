@@ -623,6 +623,15 @@ static void test_null_sink(void **state)
 static void test_fcr(void **state)
 {
     assert_int_equal(in(VUART_IIR) & 0xc0, 0);
+    out(VUART_IER, VUART_IER_ETBEI);
+    assert_int_equal(in(VUART_IIR), VUART_IIR_THRI);
+    out(VUART_FCR, VUART_FCR_ENABLE); /* changing FCR0 raises the THRE interrupt at once */
+    assert_int_equal(in(VUART_IIR), 0xc0 | VUART_IIR_THRI);
+    out(VUART_FCR, VUART_FCR_ENABLE); /* no change: nothing */
+    assert_int_equal(in(VUART_IIR), 0xc1);
+    out(VUART_FCR, 0);
+    assert_int_equal(in(VUART_IIR), VUART_IIR_THRI);
+    out(VUART_IER, 0);
     out(VUART_FCR, VUART_FCR_ENABLE | 0xc0 | VUART_FCR_DMA_MODE | 0x20);
     assert_int_equal(in(VUART_IIR), 0xc1); /* bit 5 (16750) never set */
     for (int i = 0; i < 10; i++)
