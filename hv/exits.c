@@ -5,6 +5,7 @@
 #include "exits.h"
 #include "arch/x86_64/cpu.h"
 #include "border.h"
+#include "console.h"
 #include "cpuid_policy.h"
 #include "hypercall.h"
 #include "lib.h"
@@ -170,7 +171,7 @@ bool exit_io(struct vcpu *v, u16 port, unsigned size, bool in)
     u32 mask = size == 4 ? 0xffffffffu : (1u << (size * 8)) - 1;
     u32 value = (u32)v->regs[REG_RAX] & mask;
 
-    if (pci_policy_io(v, port, (u8)size, in, &value)) {
+    if (console_io(v, port, size, in, &value) || pci_policy_io(v, port, (u8)size, in, &value)) {
         if (in)
             v->regs[REG_RAX] = size == 4 ? (value & mask) : (v->regs[REG_RAX] & ~(u64)mask) | (value & mask);
         return true;
@@ -237,6 +238,7 @@ bool exit_hlt(struct vcpu *v)
         vcpu_stop(v, "guest halted with interrupts disabled");
         return false;
     }
+    console_poll(); /* what the line brought, and the guest's held COM1 interrupt, before it sleeps */
     ev = vcpu_ops->wait_for_event(v);
     /* The interrupt is taken after the HLT (1 byte, F4): that is where its IRET returns. */
     border_before_event(v, ev == WAIT_NMI ? 2 : (u8)ev, v->regs[REG_RIP] + 1);

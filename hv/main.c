@@ -11,6 +11,8 @@
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/traps.h"
 #include "drivers/uart/uart16550.h"
+#include "console.h"
+#include "timebase.h"
 #include "exits.h"
 #include "guest_layout.h"
 #include "guest_mem.h"
@@ -132,8 +134,8 @@ static NORETURN void guest_gone(struct vcpu *v)
     if (iommu.enabled)
         iommu_poll_faults(&iommu);
     pci_policy_report();
-    LOG("hypervisor alive: guest stopped, machine left running (reset or power off the box to restart)");
-    cpu_halt_forever();
+    LOG("hypervisor alive: guest stopped, machine left running (the admin shell has the serial line: reset restarts)");
+    console_serve_forever();
 }
 
 void hv_main(struct boot_info *bi)
@@ -152,6 +154,7 @@ void hv_main(struct boot_info *bi)
     if (bi->magic != BOOT_INFO_MAGIC || bi->version != BOOT_INFO_VERSION)
         panic("boot_info magic/version mismatch: loader and hypervisor are from different builds");
     traps_init();
+    timebase_init();
     page_alloc_init(&hv_pages, bi->hv_pool_base, bi->hv_pool_size);
     LOG("memory: hypervisor pool 0x%llx+%llu MiB, guest RAM 0x%llx+%llu MiB", (unsigned long long)bi->hv_pool_base,
         (unsigned long long)(bi->hv_pool_size >> 20), (unsigned long long)bi->guest_ram_base,
@@ -190,6 +193,8 @@ void hv_main(struct boot_info *bi)
     if (pci_policy_init(bi, &acpi, &iommu, err, sizeof(err)) != 0)
         refuse_to_start("%s", err);
     border_init(bi);
+    vm0.iommu = &iommu;
+    console_setup(bi);
 
     v->vm = &vm0;
     vm0.vcpu[0] = v;
@@ -197,12 +202,18 @@ void hv_main(struct boot_info *bi)
     if (!vcpu_ops->create(v, &entry, vm0.npt.root, err, sizeof(err)))
         panic("%s", err);
     exits_watch_ports(v, acpi.pm1a_cnt_port, acpi.pm1b_cnt_port);
+    console_attach_vcpu(v);
     pci_policy_attach_vcpu(v);
     panic_set_vcpu(v);
 
     LOG("starting guest: cmdline \"%s\"", bi->cmdline);
     for (u64 n = 1; v->state == VCPU_RUNNING; n++) {
         vcpu_ops->run_once(v);
+        vm0.exits = n;
+        /* The serial line: the administrator's keys and held guest output (hv/console.c). The
+         * guest's own COM1 accesses and HLTs poll it too, so an idle or printing guest answers at once. */
+        if ((n & 7) == 0)
+            console_poll();
         /* A blocked DMA is reported soon after it happened, at the cost of one register read every
          * 8 exits. Soon matters: QEMU's VT-d has one fault-recording register, and a second fault
          * before the first is read is lost (measured: polling every 64 exits lost one of three

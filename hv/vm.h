@@ -8,6 +8,7 @@
 #include "privilege.h"
 
 struct vcpu;
+struct iommu_info;
 
 /*
  * Nested-paging views (docs/pci.md): `npt` is what every vCPU runs on by default; `npt_priv`
@@ -25,6 +26,8 @@ struct vm {
     u32 vcpu_count;
     struct privilege_registry privs;
     struct guard guard; /* ~250 KiB: static storage, never the stack */
+    const struct iommu_info *iommu; /* what confines device DMA (for the admin shell's status) */
+    u64 exits;          /* VM exits so far, all vCPUs */
 };
 
 extern struct vm vm0;

@@ -58,3 +58,23 @@ void uart_write(const char *s, size_t n)
         uart_putc(s[i]);
     }
 }
+
+#define UART_RBR 0 /* receive buffer (DLAB=0) */
+#define LSR_DR   0x01
+#define IER_ERBFI 0x01
+#define MCR_OUT2 0x08
+
+int uart_getc(void)
+{
+    if (!uart_port || !(inb(uart_port + UART_LSR) & LSR_DR))
+        return -1;
+    return inb(uart_port + UART_RBR);
+}
+
+void uart_rx_interrupt(bool on)
+{
+    if (!uart_port)
+        return;
+    outb(uart_port + UART_IER, on ? IER_ERBFI : 0);
+    outb(uart_port + UART_MCR, on ? 0x03 | MCR_OUT2 : 0x03);
+}
