@@ -695,3 +695,14 @@ const char *border_site_function(int module, u32 site)
     gmeta_site_at(&meta[module], site, &gs);
     return gmeta_func_name(&meta[module], gs.func);
 }
+
+void border_module_requests(int module, char *buf, size_t size)
+{
+    size_t n = 0;
+    if (size)
+        buf[0] = 0;
+    if (module < 0 || module >= GUARD_MAX_MODULES || !vm0.guard.mod[module].used)
+        return;
+    for (u32 p = 0; p < meta[module].priv_count && n < size; p++)
+        n += (size_t)fmt_snprintf(buf + n, size - n, "%s%s", p ? " " : "", meta[module].privs[p]);
+}

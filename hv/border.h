@@ -23,5 +23,7 @@ void border_report(void);
 void border_mark(u32 label);
 /* The function a module's hypercall site belongs to (for the admin shell's stats), or "?". */
 const char *border_site_function(int module, u32 site);
+/* The privileges a module's metadata asks for, space-separated, into buf ("" if none). */
+void border_module_requests(int module, char *buf, size_t size);
 
 #endif

@@ -182,3 +182,23 @@ void pci_policy_report(void)
     if (pol.guarded >= 0)
         guarded_dev_report(&pol.gdev);
 }
+
+void pci_policy_list(void (*out)(void *ctx, const char *line), void *ctx)
+{
+    char line[160], bdf[8];
+    for (int i = 0; i < pol.count; i++) {
+        const struct pci_dev *d = &pol.dev[i];
+        int n;
+        pci_bdf_str(d->bdf, bdf);
+        n = fmt_snprintf(line, sizeof(line), "%s  %04x:%04x  class %06x  %-11s", bdf, d->vendor, d->device,
+                         d->class_rev >> 8, mode_name(pol.mode[i]));
+        if (i == pol.guarded && n > 0 && (size_t)n < sizeof(line))
+            fmt_snprintf(line + n, sizeof(line) - (size_t)n,
+                         " privilege %s; %llu view switches, unprivileged: %llu writes dropped, %llu port accesses blocked",
+                         pol.gdev.privilege, (unsigned long long)pol.gdev.stats.raises,
+                         (unsigned long long)pol.gdev.stats.writes_dropped, (unsigned long long)pol.gdev.stats.io_blocked);
+        out(ctx, line);
+    }
+    if (pol.count == 0)
+        out(ctx, "no PCI functions found");
+}
