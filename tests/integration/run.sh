@@ -34,6 +34,10 @@
 #                    qemu-trace.log, e.g. the IOMMU models' own fault events: what QEMU's device did,
 #                    whoever programmed it
 #   TRACE_EXPECT=(re ...)  regexes that must each appear in qemu-trace.log (any order)
+#   SESSION=(step ...)  an interactive serial session (tests/integration/serial-session.py: expect RE,
+#                    send TEXT, type TEXT, sleep S, timeout S, sequence RE FIRST LAST): QEMU's serial line
+#                    becomes a socket the script drives; everything is still logged to serial.log. The
+#                    case passes when the script and EXPECT/REJECT all pass. No DIRECT=1 run (skipped).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 here=$top/tests/integration
@@ -99,12 +103,13 @@ run_case() {
     # The whole system by default, as make run boots it (tools/postern.cfg guards this e1000 and
     # needs the IOMMU): the environment's, unless the case says otherwise.
     local NIC=${NIC:-e1000} IOMMU=${IOMMU:-amd}
-    local -a EXPECT=() EXPECT_UNORDERED=() REJECT=() NET_VERIFY=() QEMU_TRACE=() TRACE_EXPECT=()
+    local -a EXPECT=() EXPECT_UNORDERED=() REJECT=() NET_VERIFY=() QEMU_TRACE=() TRACE_EXPECT=() SESSION=()
     # shellcheck source=/dev/null
     source "$cases_dir/$name.case"
     local QEMU_CPU=${CPU:-$QEMU_CPU} # a case may ask for another CPU model (qemu.sh reads it at call time)
     if [ "$direct" = 1 ]; then
         [ -z "$DIRECT_SKIP" ] || { echo "SKIP: $name ($DIRECT_SKIP)"; return 0; }
+        [ ${#SESSION[@]} -eq 0 ] || { echo "SKIP: $name (a session with Postern's admin shell)"; return 0; }
         # Without Postern there are no "postern:" lines to expect.
         if declare -p DIRECT_EXPECT &>/dev/null; then EXPECT=("${DIRECT_EXPECT[@]}")
         else local -a e=(); for re in "${EXPECT[@]}"; do [[ $re == postern:* ]] || e+=("$re"); done; EXPECT=("${e[@]}"); fi
@@ -131,12 +136,30 @@ run_case() {
     for ev in "${QEMU_TRACE[@]}"; do QEMU_ARGV+=(-trace "$ev"); done
     [ ${#QEMU_TRACE[@]} -eq 0 ] || QEMU_ARGV+=(-D "$dir/qemu-trace.log")
     : > "$dir/serial.log"
-    "${QEMU_ARGV[@]}" -serial "file:$dir/serial.log" -monitor none < /dev/null > "$dir/qemu.out" 2>&1 &
-    local qemu=$! start=$SECONDS missing rejected="" why=""
+    local serial="file:$dir/serial.log" session=""
+    if [ ${#SESSION[@]} -gt 0 ]; then
+        # QEMU listens on a socket and waits for the script before it starts the machine.
+        printf '%s\n' "${SESSION[@]}" > "$dir/session.steps"
+        QEMU_ARGV+=(-chardev "socket,id=ser0,path=$dir/serial.sock,server=on,wait=on")
+        serial=chardev:ser0
+    fi
+    "${QEMU_ARGV[@]}" -serial "$serial" -monitor none < /dev/null > "$dir/qemu.out" 2>&1 &
+    local qemu=$! start=$SECONDS missing rejected="" why="" result
+    if [ ${#SESSION[@]} -gt 0 ]; then
+        python3 "$here/serial-session.py" "$dir/serial.sock" "$dir/serial.log" "$dir/session.steps" \
+            > "$dir/session.out" 2>&1 &
+        session=$!
+    fi
     while :; do
         sleep 0.5
         missing=$(first_missing "$dir/serial.log" "${EXPECT[@]}")
         rejected=$(first_rejected "$dir/serial.log" "${REJECT[@]}")
+        if [ -n "$session" ]; then
+            result=$(grep -m1 '^session: ' "$dir/session.out" || true)
+            [ -n "$result" ] || missing=${missing:-"(the session script is still running)"}
+            [ -z "$result" ] || [ "$result" = "session: all steps passed" ] || { why=$result; break; }
+            kill -0 "$session" 2>/dev/null || [ -n "$result" ] || { why="session script died: $(tail -n 1 "$dir/session.out")"; break; }
+        fi
         [ -n "$missing" ] && [ -z "$rejected" ] || break
         if ! kill -0 $qemu 2>/dev/null; then
             why=$(grep -v "TCG doesn't support" "$dir/qemu.out" | tail -n 1 || true)
@@ -148,6 +171,12 @@ run_case() {
     sleep 0.5 # a REJECT line may be written right after the last marker
     kill $qemu 2>/dev/null || true
     wait $qemu 2>/dev/null || true
+    if [ -n "$session" ]; then
+        kill "$session" 2>/dev/null || true
+        wait "$session" 2>/dev/null || true
+        result=$(grep -m1 '^session: ' "$dir/session.out" || true)
+        [ "$result" = "session: all steps passed" ] || why=${result:-${why:-the session script did not finish}}
+    fi
     missing=$(first_missing "$dir/serial.log" "${EXPECT[@]}")
     rejected=$(first_rejected "$dir/serial.log" "${REJECT[@]}")
     local elapsed=$((SECONDS - start)) unverified re
@@ -158,13 +187,16 @@ run_case() {
     for re in "${TRACE_EXPECT[@]}"; do
         [ -n "$unverified" ] || grep -aqE -- "$re" "$dir/qemu-trace.log" 2>/dev/null || unverified="no /$re/ in qemu-trace.log"
     done
-    if [ -z "$missing" ] && [ -z "$rejected" ] && [ -z "$unverified" ]; then
+    local session_failed=""
+    [ -z "$session" ] || [ "$result" = "session: all steps passed" ] || session_failed=$why
+    if [ -z "$missing" ] && [ -z "$rejected" ] && [ -z "$unverified" ] && [ -z "$session_failed" ]; then
         echo "PASS: $name (${elapsed}s)"
         return 0
     fi
     [ -z "$missing" ] || why="missing /$missing/ after ${elapsed}s${why:+, $why}"
     [ -z "$rejected" ] || why="found /$rejected/${why:+; $why}"
     [ -z "$unverified" ] || why="${why:+$why; }$unverified"
+    [ -z "$session_failed" ] || [ "$why" = "$session_failed" ] || why="$session_failed; $why"
     echo "FAIL: $name ($why)"
     echo "    ---- last 30 lines of ${dir#"$top"/}/serial.log"
     # drop carriage returns and the firmware's terminal escape sequences

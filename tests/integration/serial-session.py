@@ -1,0 +1,141 @@
+#!/usr/bin/env python3
+"""Drive a QEMU serial line through a script: the admin-shell and console tests.
+
+    serial-session.py SOCKET LOG STEPS
+
+Connects to QEMU's serial chardev (a listening Unix socket), copies every byte the machine sends
+to LOG (which the harness's EXPECT/REJECT checks read as usual), and runs STEPS, one per line:
+
+    expect RE            wait until RE (Python regex) matches the output after the previous match
+    send TEXT            send TEXT; escapes \\r \\n \\t \\\\ and \\xNN (\\x1d is Ctrl-])
+    type TEXT            as send, one byte at a time, 20 ms apart (a person typing)
+    sleep SECONDS
+    timeout SECONDS      for the following expect steps (default 90)
+    sequence RE FIRST LAST   in the whole output so far, RE's group 1 takes exactly the values
+                         FIRST..LAST in order, each once: nothing lost, duplicated or reordered
+    # comment
+
+Prints "session: all steps passed" or "session: step N (LINE): why" as soon as it knows, then keeps
+copying the machine's output to LOG until QEMU closes the line (the harness kills QEMU when its own
+checks are done), so nothing printed after the last step is lost to the log.
+"""
+import re
+import select
+import socket
+import sys
+import time
+
+
+def unescape(text):
+    return text.encode("latin-1").decode("unicode_escape").encode("latin-1")
+
+
+class Line:
+    def __init__(self, path, log):
+        self.sock = None
+        for _ in range(200):  # QEMU creates the socket when it starts
+            try:
+                self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                self.sock.connect(path)
+                break
+            except OSError:
+                self.sock.close()
+                self.sock = None
+                time.sleep(0.05)
+        if self.sock is None:
+            raise SystemExit(f"session: cannot connect to {path}")
+        self.log = open(log, "ab", buffering=0)
+        self.data = b""
+        self.pos = 0  # where the next expect starts looking
+        self.closed = False
+
+    def pump(self, seconds):
+        """Read whatever arrives within `seconds` into data and the log."""
+        if self.closed:
+            time.sleep(seconds)
+            return
+        r, _, _ = select.select([self.sock], [], [], seconds)
+        if r:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                self.closed = True
+                return
+            self.data += chunk
+            self.log.write(chunk)
+
+    def send(self, raw, pace=0.0):
+        for i in range(0, len(raw), 1 if pace else len(raw) or 1):
+            self.sock.sendall(raw[i:i + 1] if pace else raw)
+            if pace:
+                self.pump(pace)
+            else:
+                break
+
+    def expect(self, pattern, timeout):
+        rx = re.compile(pattern.encode("latin-1"))
+        end = time.monotonic() + timeout
+        while True:
+            m = rx.search(self.data, self.pos)
+            if m:
+                self.pos = m.end()
+                return None
+            left = end - time.monotonic()
+            if left <= 0:
+                return f"no /{pattern}/ within {timeout:g} s"
+            if self.closed:
+                return f"no /{pattern}/ (the machine closed the line)"
+            self.pump(min(left, 0.2))
+
+
+def check_sequence(data, pattern, first, last):
+    got = [int(m.group(1)) for m in re.finditer(pattern.encode("latin-1"), data)]
+    want = list(range(first, last + 1))
+    if got == want:
+        return None
+    for i, (g, w) in enumerate(zip(got, want)):
+        if g != w:
+            return f"/{pattern}/: value {i + 1} is {g}, expected {w} ({len(got)} values seen)"
+    return f"/{pattern}/: {len(got)} values seen, expected {len(want)}"
+
+
+def main():
+    if len(sys.argv) != 4:
+        raise SystemExit(__doc__)
+    sock, log, steps = sys.argv[1:]
+    line = Line(sock, log)
+    timeout = 90.0
+    for n, text in enumerate(open(steps, encoding="utf-8").read().splitlines(), 1):
+        step = text.strip()
+        if not step or step.startswith("#"):
+            continue
+        verb, _, arg = step.partition(" ")
+        why = None
+        if verb == "expect":
+            why = line.expect(arg, timeout)
+        elif verb == "send":
+            line.send(unescape(arg))
+        elif verb == "type":
+            line.send(unescape(arg), pace=0.02)
+        elif verb == "sleep":
+            end = time.monotonic() + float(arg)
+            while time.monotonic() < end:
+                line.pump(min(0.2, max(0.0, end - time.monotonic())))
+        elif verb == "timeout":
+            timeout = float(arg)
+        elif verb == "sequence":
+            rx, first, last = arg.rsplit(" ", 2)
+            why = check_sequence(line.data, rx, int(first), int(last))
+        else:
+            why = f"unknown step '{verb}'"
+        if why:
+            print(f"session: step {n} ({step}): {why}", flush=True)
+            break
+    else:
+        print("session: all steps passed", flush=True)
+    while not line.closed:
+        line.pump(1.0)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
