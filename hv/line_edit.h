@@ -14,6 +14,10 @@
  *                          so CR LF is one line); LINE_TOO_LONG if characters were dropped
  *   ESC [ A, ESC O A       previous history entry (the line is redrawn)
  *   ESC [ B, ESC O B       next history entry, and past the newest the line being typed
+ *                          (a recalled entry may be edited and submitted; the edit is dropped
+ *                          if Up/Down moves on first). History keeps the last LINE_EDIT_HISTORY
+ *                          submitted lines that are not blank, not overlong and not a repeat of
+ *                          the newest entry.
  * Every other escape sequence (ESC x, CSI with parameters such as ESC [ 1 ; 5 C, SS3 other than
  * A/B) is swallowed without echo. A control byte inside a sequence ends it and then acts as
  * itself (so Enter and Ctrl-C always work); a sequence longer than LINE_EDIT_ESC_MAX bytes is
