@@ -16,7 +16,8 @@
  *   line editor: after every byte the line is NUL-terminated, at most LINE_EDIT_MAX printable
  *     characters, and a model terminal fed the echo (printable, \b, \r, \n, \a only: no input
  *     control byte or escape sequence is ever echoed) shows exactly the line with the cursor at
- *     its end; READY/TOO_LONG only on CR/LF, CANCELLED only on Ctrl-C; a READY line that is not
+ *     its end; READY/TOO_LONG only on CR/LF, but never on the LF right after a CR that ended a
+ *     line (CR LF is one line end), CANCELLED only on Ctrl-C; a READY line that is not
  *     blank is what Up recalls next; every 16 bytes, on a copy, Ctrl-C then "ok\r" gives
  *     CANCELLED then READY "ok" (no input wedges the editor);
  *   dispatch: an independent word count and table lookup predict the verdict; a command runs exactly
@@ -461,6 +462,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static struct line_edit le;
     static struct term t;
     char submitted[LINE_EDIT_MAX + 1];
+    bool cr_ended = false; /* the previous byte was a CR that ended a line */
 
     if (size < 1 || size > 65536)
         return 0;
@@ -484,6 +486,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             t.col = t.used = 0;
             check_editor(&le, &t, true);
             TRACE("  switch\n");
+            cr_ended = false;
             continue;
         }
         enum line_status st = line_edit_feed(&le, b, term_out, &t);
@@ -494,6 +497,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case LINE_READY:
         case LINE_TOO_LONG:
             CHECK(b == '\r' || b == '\n');
+            CHECK(!(b == '\n' && cr_ended));
             CHECK(t.col == 0 && t.used == 0); /* "\r\n" ended the row */
             check_editor(&le, &t, false);
             memcpy(submitted, line_edit_line(&le), le.len + 1);
@@ -521,6 +525,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         default:
             CHECK(0);
         }
+        cr_ended = b == '\r' && st != LINE_NONE;
         if ((i & 15) == 0)
             check_live(&le);
     }
