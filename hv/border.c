@@ -355,16 +355,25 @@ static void apply_watch(struct vcpu *v, const struct guard_result *res)
     vcpu_ops->set_watch(v, watch);
 }
 
+/* The serial line is shared with the guest's console and the admin shell: a guest that keeps
+ * crossing into a revoked module must not flood it. The first 16 events of each kind are printed,
+ * then every 1024th; the admin shell's `log` keeps the latest 64 of all. */
+#define SUSPICIOUS_PRINTED 16
 static void log_suspicious(void)
 {
     u32 n = guard_log_count(&vm0.guard);
     const struct guard_log_entry *e = n ? guard_log_get(&vm0.guard, n - 1) : NULL;
+    u64 seen;
     if (!e)
         return;
-    LOG("guard: SUSPICIOUS %s: module %s, vcpu %u, %s at rip 0x%llx: %s (expected 0x%llx, observed 0x%llx)",
+    seen = vm0.guard.stats.suspicious[e->kind];
+    if (seen > SUSPICIOUS_PRINTED && seen % 1024 != 0)
+        return;
+    LOG("guard: SUSPICIOUS %s: module %s, vcpu %u, %s at rip 0x%llx: %s (expected 0x%llx, observed 0x%llx)%s",
         guard_susp_name(e->kind), e->module[0] ? e->module : "-", e->vcpu, guard_event_name(e->event),
         (unsigned long long)e->rip, e->detail ? e->detail : "", (unsigned long long)e->expected,
-        (unsigned long long)e->observed);
+        (unsigned long long)e->observed,
+        seen == SUSPICIOUS_PRINTED ? " [further events of this kind: every 1024th printed; admin shell: log]" : "");
 }
 
 static enum guard_verdict post(struct vcpu *v, struct guard_event *ev, struct guard_result *res, u64 t0)
