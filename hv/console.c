@@ -12,6 +12,8 @@
 #define HELD_BYTES       (64 * 1024) /* guest output held while the shell has the line */
 #define DRAIN_PER_POLL   256         /* held bytes written per poll: the guest keeps running meanwhile */
 #define INPUT_PER_POLL   64
+#define SUPERIO_CONFIG_A 0x2e        /* index/data pairs at 0x2e/0x2f and 0x4e/0x4f */
+#define SUPERIO_CONFIG_B 0x4e
 
 static u8 held_ring[HELD_BYTES];
 static struct console_mux mux;
@@ -155,6 +157,14 @@ bool console_io(struct vcpu *v, u16 port, unsigned size, bool in, u32 *value)
         console_poll();
         return true;
     }
+    if ((port & ~1u) == SUPERIO_CONFIG_A || (port & ~1u) == SUPERIO_CONFIG_B) {
+        /* A Super I/O chip's configuration ports: the chip that usually holds Postern's UART.
+         * Linux's 8250 driver knocks on them (fintek_8250_probe writes the 0x87 0x87 entry key)
+         * and could move or switch off the real UART. The guest finds no chip there. */
+        if (in)
+            *value = 0xffffffffu;
+        return true;
+    }
     if (real_port != GUEST_COM1_PORT && port >= real_port && port < real_port + 8) {
         /* Postern's own UART elsewhere: an empty bus to the guest. */
         if (in)
@@ -166,6 +176,10 @@ bool console_io(struct vcpu *v, u16 port, unsigned size, bool in, u32 *value)
 
 void console_attach_vcpu(struct vcpu *v)
 {
+    for (u16 p = 0; p < 2; p++) {
+        vcpu_ops->set_io_intercept(v, SUPERIO_CONFIG_A + p, true);
+        vcpu_ops->set_io_intercept(v, SUPERIO_CONFIG_B + p, true);
+    }
     for (u16 p = 0; p < 8; p++) {
         vcpu_ops->set_io_intercept(v, GUEST_COM1_PORT + p, true);
         if (real_port && real_port != GUEST_COM1_PORT)

@@ -485,6 +485,11 @@ void shell_input(u8 c)
         break;
     case LINE_TOO_LONG:
         say("error: line too long (at most %d characters)", LINE_EDIT_MAX);
+        if (paste_active(&paste)) {
+            /* Part of the block is gone: it can only fail at 'end'; say so now. */
+            paste_fail(&paste);
+            say("error: paste: a line was cut short, so this block cannot be right (lines are ignored until 'end' or 'abort')");
+        }
         break;
     case LINE_READY:
         memcpy(line, line_edit_line(&editor), sizeof(line));

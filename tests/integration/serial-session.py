@@ -11,8 +11,11 @@ to LOG (which the harness's EXPECT/REJECT checks read as usual), and runs STEPS,
     type TEXT            as send, one byte at a time, 20 ms apart (a person typing)
     sleep SECONDS
     timeout SECONDS      for the following expect steps (default 90)
-    sequence RE FIRST LAST   in the whole output so far, RE's group 1 takes exactly the values
-                         FIRST..LAST in order, each once: nothing lost, duplicated or reordered
+    sequence RE FIRST LAST   in the guest's output so far, RE's group 1 takes exactly the values
+                         FIRST..LAST in order, each once: nothing lost, duplicated or reordered.
+                         The admin shell's sessions are cut out first (from its banner to the
+                         "back to the guest console" line), which rejoins a guest line the shell
+                         opened in the middle of
     # comment
 
 Prints "session: all steps passed" or "session: step N (LINE): why" as soon as it knows, then keeps
@@ -87,8 +90,12 @@ class Line:
             self.pump(min(left, 0.2))
 
 
+SHELL_SESSION = re.compile(rb"\r?\n\[postern\] admin shell:.*?\[postern\] back to the guest console[^\n]*\n", re.S)
+
+
 def check_sequence(data, pattern, first, last):
-    got = [int(m.group(1)) for m in re.finditer(pattern.encode("latin-1"), data)]
+    guest = SHELL_SESSION.sub(b"", data)
+    got = [int(m.group(1)) for m in re.finditer(pattern.encode("latin-1"), guest)]
     want = list(range(first, last + 1))
     if got == want:
         return None
