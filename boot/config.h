@@ -41,6 +41,8 @@ struct postern_config {
     struct pci_match pci_hide[BOOT_MAX_PCI_HIDE];       /* "pci_hide = DEVICE", repeatable */
     u32 pci_hide_count;
     u32 iommu_mode;                          /* "iommu = auto|required|off", enum boot_iommu_mode */
+    char admin_key[BOOT_NAME_MAX];           /* "admin_key = PATH" ("" when absent) */
+    u32 sig_policy;                          /* "metadata_signatures = required|hash-only", enum boot_sig_policy */
 };
 
 /*

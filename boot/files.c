@@ -21,6 +21,58 @@ EFI_STATUS esp_open_root(EFI_LOADED_IMAGE *li, EFI_FILE_HANDLE *root)
     return st;
 }
 
+static void to_efi_path(const char *path, CHAR16 name[BOOT_NAME_MAX])
+{
+    size_t i;
+    for (i = 0; path[i] && i < BOOT_NAME_MAX - 1; i++)
+        name[i] = path[i] == '/' ? L'\\' : (CHAR16)path[i];
+    name[i] = 0;
+}
+
+EFI_STATUS esp_for_each_file(EFI_FILE_HANDLE root, const char *path, void (*fn)(void *ctx, const char *name, u64 size),
+                             void *ctx)
+{
+    CHAR16 name[BOOT_NAME_MAX];
+    EFI_FILE_HANDLE dh = NULL;
+    /* An EFI_FILE_INFO with a FAT long name (at most 255 UCS-2 characters) fits. */
+    UINT64 buf[1024 / sizeof(UINT64)];
+    EFI_STATUS st;
+
+    to_efi_path(path, name);
+    st = uefi_call_wrapper(root->Open, 5, root, &dh, name, EFI_FILE_MODE_READ, 0ull);
+    if (EFI_ERROR(st)) {
+        if (st != EFI_NOT_FOUND)
+            say(L"cannot list %a: %r", path, st);
+        return st;
+    }
+    for (;;) {
+        EFI_FILE_INFO *fi = (EFI_FILE_INFO *)buf;
+        char ascii[BOOT_NAME_MAX];
+        UINTN size = sizeof(buf);
+        size_t i;
+        bool plain = true;
+
+        st = uefi_call_wrapper(dh->Read, 3, dh, &size, buf);
+        if (EFI_ERROR(st)) {
+            say(L"cannot list %a: %r", path, st);
+            break;
+        }
+        if (size == 0) /* end of the directory */
+            break;
+        if (fi->Attribute & EFI_FILE_DIRECTORY)
+            continue;
+        for (i = 0; fi->FileName[i] && i < sizeof(ascii) - 1; i++) {
+            plain &= fi->FileName[i] > 0x20 && fi->FileName[i] < 0x7f;
+            ascii[i] = (char)fi->FileName[i];
+        }
+        ascii[i] = 0;
+        if (plain && !fi->FileName[i])
+            fn(ctx, ascii, fi->FileSize);
+    }
+    uefi_call_wrapper(dh->Close, 1, dh);
+    return st;
+}
+
 EFI_STATUS esp_read(EFI_FILE_HANDLE root, const char *path, u64 max_size, struct boot_file *f)
 {
     CHAR16 name[BOOT_NAME_MAX];
@@ -33,9 +85,7 @@ EFI_STATUS esp_read(EFI_FILE_HANDLE root, const char *path, u64 max_size, struct
     EFI_STATUS st;
 
     memset(f, 0, sizeof(*f));
-    for (i = 0; path[i] && i < BOOT_NAME_MAX - 1; i++)
-        name[i] = path[i] == '/' ? L'\\' : (CHAR16)path[i];
-    name[i] = 0;
+    to_efi_path(path, name);
 
     st = uefi_call_wrapper(root->Open, 5, root, &fh, name, EFI_FILE_MODE_READ, 0ull);
     if (EFI_ERROR(st)) {

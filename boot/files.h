@@ -16,6 +16,14 @@ EFI_STATUS esp_open_root(EFI_LOADED_IMAGE *li, EFI_FILE_HANDLE *root);
  */
 EFI_STATUS esp_read(EFI_FILE_HANDLE root, const char *path, u64 max_size, struct boot_file *f);
 
+/*
+ * Calls fn(ctx, name, size) for every regular file in the directory at path whose name is plain
+ * ASCII (others are skipped), in the file system's order. Says why when the directory cannot be
+ * opened; a directory that does not exist is EFI_NOT_FOUND without a message.
+ */
+EFI_STATUS esp_for_each_file(EFI_FILE_HANDLE root, const char *path, void (*fn)(void *ctx, const char *name, u64 size),
+                             void *ctx);
+
 /* Gives back the pages of a file esp_read loaded (no-op for an empty record). */
 void boot_file_free(struct boot_file *f);
 

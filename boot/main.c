@@ -16,11 +16,14 @@
 #include "boot/files.h"
 #include "boot/memmap.h"
 #include "hv/boot_info.h"
+#include "hv/gmeta.h"
 #include "hv/lib.h"
 #include "hv/linux_boot.h"
+#include "hv/sigcheck.h"
 #include "hv/virt.h"
 
 #define EBS_TRIES 8
+#define GMETA_DIR "/postern" /* every *.gmeta here is preloaded (docs/boot.md) */
 
 EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab);
 
@@ -113,6 +116,80 @@ static EFI_STATUS alloc_boot_info(struct loader *l)
     return EFI_SUCCESS;
 }
 
+static char lower(char c) { return c >= 'A' && c <= 'Z' ? (char)(c + 32) : c; }
+
+/* FAT names compare without regard to case. */
+static bool same_path(const char *a, const char *b)
+{
+    while (*a && lower(*a) == lower(*b))
+        a++, b++;
+    return lower(*a) == lower(*b);
+}
+
+static bool has_gmeta_suffix(const char *name)
+{
+    size_t n = strlen(name);
+    return n > 6 && same_path(name + n - 6, ".gmeta");
+}
+
+/* esp_for_each_file callback: one more *.gmeta of /postern/, kept for the admin shell's `load`. */
+static void preload_gmeta(void *ctx, const char *name, u64 size)
+{
+    struct loader *l = ctx;
+    struct boot_info *bi = l->bi;
+    char path[BOOT_NAME_MAX];
+    size_t dl = strlen(GMETA_DIR), nl = strlen(name);
+
+    if (!has_gmeta_suffix(name))
+        return;
+    if (dl + 1 + nl >= sizeof(path)) {
+        say(L"%a/%a not preloaded: the path is longer than %d characters", GMETA_DIR, name, BOOT_NAME_MAX - 1);
+        return;
+    }
+    memcpy(path, GMETA_DIR, dl);
+    path[dl] = '/';
+    memcpy(path + dl + 1, name, nl + 1);
+    for (u32 i = 0; i < bi->gmeta_count; i++)
+        if (same_path(bi->gmeta[i].path, path))
+            return; /* named in postern.cfg: already loaded */
+    if (bi->gmeta_count == BOOT_MAX_GMETA) {
+        say(L"%a not preloaded: already %d metadata files, the most the loader keeps", path, BOOT_MAX_GMETA);
+        return;
+    }
+    if (size > GMETA_MAX_SIZE) {
+        say(L"%a not preloaded: %ld bytes, more than a .gmeta may have (%d)", path, size, GMETA_MAX_SIZE);
+        return;
+    }
+    /* An unreadable file is said and skipped: nothing asked for it yet. */
+    if (!EFI_ERROR(esp_read(l->root, path, GMETA_MAX_SIZE, &bi->gmeta[bi->gmeta_count])))
+        bi->gmeta_configured[bi->gmeta_count++] = false;
+}
+
+/* admin_key = PATH: its bytes go to boot_info; its form is checked here so a wrong file stops the
+ * boot with a message, like any other bad setting (the curve check is the hypervisor's). */
+static EFI_STATUS load_admin_key(struct loader *l)
+{
+    struct boot_info *bi = l->bi;
+    struct boot_file f;
+    u8 point[SIGCHECK_POINT_LEN];
+    char why[160];
+    EFI_STATUS st;
+
+    st = esp_read(l->root, l->cfg.admin_key, BOOT_ADMIN_KEY_MAX, &f);
+    if (EFI_ERROR(st))
+        return st;
+    if (sigcheck_parse_pubfile(phys_to_virt(f.addr), f.size, point, why, sizeof(why)) != 0) {
+        say(L"admin_key %a: %a", l->cfg.admin_key, why);
+        boot_file_free(&f);
+        return EFI_LOAD_ERROR;
+    }
+    memcpy(bi->admin_key, phys_to_virt(f.addr), f.size);
+    bi->admin_key_len = (u32)f.size;
+    memcpy(bi->admin_key_path, f.path, sizeof(bi->admin_key_path));
+    boot_file_free(&f);
+    return EFI_SUCCESS;
+}
+
 static EFI_STATUS load_files(struct loader *l)
 {
     const struct postern_config *c = &l->cfg;
@@ -131,9 +208,15 @@ static EFI_STATUS load_files(struct loader *l)
         st = esp_read(l->root, c->initrd, ~0ull, &bi->initrd);
     for (u32 i = 0; !EFI_ERROR(st) && i < c->gmeta_count; i++) {
         st = esp_read(l->root, c->gmeta[i], ~0ull, &bi->gmeta[i]);
-        if (!EFI_ERROR(st))
+        if (!EFI_ERROR(st)) {
+            bi->gmeta_configured[i] = true;
             bi->gmeta_count = i + 1;
+        }
     }
+    if (!EFI_ERROR(st))
+        esp_for_each_file(l->root, GMETA_DIR, preload_gmeta, l);
+    if (!EFI_ERROR(st) && c->admin_key[0])
+        st = load_admin_key(l);
     return st;
 }
 
@@ -223,6 +306,7 @@ static void fill_boot_info(struct loader *l)
     memcpy(bi->pci_hide, c->pci_hide, sizeof(bi->pci_hide));
     bi->pci_hide_count = c->pci_hide_count;
     bi->iommu_mode = c->iommu_mode;
+    bi->sig_policy = c->sig_policy;
     bi->acpi_rsdp = find_rsdp();
     bi->hv_image_base = (hpa_t)(UINTN)l->li->ImageBase;
     bi->hv_image_size = l->li->ImageSize;
@@ -299,8 +383,9 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
     }
     fill_boot_info(l);
     bi = l->bi;
-    say(L"kernel %a (%ld KiB), initrd %a (%ld KiB), %d gmeta", bi->kernel.path, bi->kernel.size >> 10,
-        bi->initrd.addr ? bi->initrd.path : "none", bi->initrd.size >> 10, bi->gmeta_count);
+    say(L"kernel %a (%ld KiB), initrd %a (%ld KiB), %d gmeta (%d named in postern.cfg)", bi->kernel.path,
+        bi->kernel.size >> 10, bi->initrd.addr ? bi->initrd.path : "none", bi->initrd.size >> 10, bi->gmeta_count,
+        l->cfg.gmeta_count);
     say(L"guest RAM 0x%lx+%ld MiB, hypervisor pool 0x%lx+%ld MiB, RSDP 0x%lx; exiting boot services",
         bi->guest_ram_base, bi->guest_ram_size >> 20, bi->hv_pool_base, bi->hv_pool_size >> 20, bi->acpi_rsdp);
     uefi_call_wrapper(l->root->Close, 1, l->root);

@@ -11,7 +11,7 @@
 #include "drivers/pci/pci.h"
 
 #define BOOT_INFO_MAGIC 0x4f464e494e524550ull /* "PERNINFO" */
-#define BOOT_INFO_VERSION 3
+#define BOOT_INFO_VERSION 4
 
 #define BOOT_CMDLINE_MAX 2048
 #define BOOT_NAME_MAX 128
@@ -21,12 +21,20 @@
 #define BOOT_MODULE_NAME_MAX 56    /* as in .gmeta: 55 printable characters + NUL */
 #define BOOT_PRIVILEGE_NAME_MAX 32 /* as in .gmeta: 31 of [a-z0-9_-] + NUL */
 #define BOOT_MAX_PCI_HIDE 8
+#define BOOT_ADMIN_KEY_MAX 128     /* admin.pub is 81 bytes (hv/sigcheck.h) */
 
 /* "iommu =": what to do about DMA confinement (docs/iommu.md). */
 enum boot_iommu_mode {
     BOOT_IOMMU_AUTO = 0, /* use the IOMMU the ACPI tables describe; without one, refuse a guarded NIC */
     BOOT_IOMMU_REQUIRED, /* no IOMMU is a boot error */
     BOOT_IOMMU_OFF,      /* do not use one (device DMA is not confined: the administrator's choice) */
+};
+
+/* "metadata_signatures =": which metadata the hypervisor accepts (docs/gmeta.md "Signatures"). */
+enum boot_sig_policy {
+    BOOT_SIG_REQUIRED = 0, /* only metadata signed with the administrator's key (admin_key) */
+    BOOT_SIG_HASH_ONLY,    /* the paper's mode: unsigned metadata too (the text hash still binds it);
+                              a signed one is still verified when there is a key */
 };
 
 /* A file the loader read from the ESP, kept in loader-allocated pages. */
@@ -65,8 +73,17 @@ struct boot_info {
 
     struct boot_file kernel;
     struct boot_file initrd;
+    /* Every *.gmeta in /postern/ and every `gmeta =` path, up to BOOT_MAX_GMETA: the configured
+     * ones first, in config order (loaded at boot), then the rest (kept for the admin shell's
+     * `load NAME`). */
     struct boot_file gmeta[BOOT_MAX_GMETA];
+    bool gmeta_configured[BOOT_MAX_GMETA];
     u32 gmeta_count;
+    /* The administrator's public key file (admin_key =), its bytes as read; admin_key_len 0: none. */
+    u8 admin_key[BOOT_ADMIN_KEY_MAX];
+    u32 admin_key_len;
+    char admin_key_path[BOOT_NAME_MAX];
+    u32 sig_policy; /* enum boot_sig_policy */
     struct boot_binding bindings[BOOT_MAX_BINDINGS];
     u32 binding_count;
 

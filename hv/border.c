@@ -22,7 +22,10 @@
 #include "hypercall.h"
 #include "lib.h"
 #include "log.h"
+#include "page_alloc.h"
 #include "sha256.h"
+#include "sigcheck.h"
+#include "timebase.h"
 #include "vm.h"
 
 #define MAX_PROTECTED_PAGES 8192 /* 32 MiB of module text */
@@ -51,6 +54,20 @@ struct parked {
 #define PARK_WAYS 4
 
 static struct gmeta meta[GUARD_MAX_MODULES];
+/* Each module's metadata as border_load_metadata copied it (meta[] points into it), and where it
+ * came from. */
+static struct {
+    hpa_t pages;
+    u64 npages;
+    char origin[BOOT_NAME_MAX];
+} meta_copy[GUARD_MAX_MODULES];
+/* The administrator's signature policy and key, from postern.cfg (border_init). */
+static struct {
+    u32 policy; /* enum boot_sig_policy */
+    bool have_key;
+    struct sigcheck_key key;
+    char key_hex[2 * GMETA_KEY_ID_LEN + 1];
+} sig;
 static struct guard_site_desc site_desc[GUARD_MAX_MODULES][GUARD_MAX_SITES];
 static struct protected_page protected_pages[MAX_PROTECTED_PAGES];
 static u32 nprotected;
@@ -70,29 +87,125 @@ static enum guard_site_kind site_kind(u8 gmeta_kind)
     }
 }
 
-static void add_module(const struct boot_info *bi, const struct boot_file *f)
+/* The signature policy (docs/gmeta.md "Signatures"). Returns true when m may be loaded; note says
+ * what was found, for the log line. */
+static bool signature_allows(const u8 *buf, const struct gmeta *m, const char *origin, char *note, size_t notesz,
+                             char *err, size_t errsz)
 {
-    char err[160];
+    char why[120], id[2 * GMETA_KEY_ID_LEN + 1];
+    bool required = sig.policy == BOOT_SIG_REQUIRED;
+
+    sigcheck_key_id_hex(m->key_id, id);
+    if (!sig.have_key) {
+        if (required) {
+            fmt_snprintf(err, errsz,
+                         "metadata %s refused: no administrator's key to check it against "
+                         "(metadata_signatures = required needs admin_key in postern.cfg)",
+                         origin);
+            return false;
+        }
+        if (m->sig_alg == GMETA_SIG_NONE)
+            fmt_snprintf(note, notesz, "unsigned, accepted (metadata_signatures = hash-only)");
+        else
+            fmt_snprintf(note, notesz, "signed by key %s, not checked: no admin_key (metadata_signatures = hash-only)", id);
+        return true;
+    }
+    u64 t0 = timebase_ms();
+    enum sigcheck_result r = sigcheck_gmeta(&sig.key, buf, m, why, sizeof(why));
+    switch (r) {
+    case SIGCHECK_OK:
+        fmt_snprintf(note, notesz, "signature verified with the administrator's key %s (%llu ms)", sig.key_hex,
+                     (unsigned long long)(timebase_ms() - t0));
+        return true;
+    case SIGCHECK_UNSIGNED:
+        if (!required) {
+            fmt_snprintf(note, notesz, "unsigned, accepted (metadata_signatures = hash-only)");
+            return true;
+        }
+        fmt_snprintf(err, errsz, "metadata %s refused: unsigned (metadata_signatures = required)", origin);
+        return false;
+    case SIGCHECK_OTHER_KEY:
+        fmt_snprintf(err, errsz, "metadata %s refused: signed by key %s, not the administrator's key %s", origin, id,
+                     sig.key_hex);
+        return false;
+    case SIGCHECK_BAD:
+        fmt_snprintf(err, errsz, "metadata %s refused: signature does not verify with the administrator's key %s",
+                     origin, sig.key_hex);
+        return false;
+    case SIGCHECK_ERROR:
+        break;
+    }
+    fmt_snprintf(err, errsz, "metadata %s refused: signature not checked: %s", origin, why);
+    return false;
+}
+
+/* A module already loaded under the same name or with the same text: the second is refused (the
+ * registration hypercall finds a module by its hash; two names for one text would be ambiguous). */
+static bool is_duplicate(const struct gmeta *m, const char *origin, char *err, size_t errsz)
+{
+    for (int i = 0; i < GUARD_MAX_MODULES; i++) {
+        const struct guard_module *g = &vm0.guard.mod[i];
+        if (!g->used)
+            continue;
+        if (strcmp(g->name, m->name) == 0) {
+            fmt_snprintf(err, errsz, "metadata %s refused: module %s is already loaded (from %s)", origin, m->name,
+                         meta_copy[i].origin);
+            return true;
+        }
+        if (memcmp(g->hash, m->text_sha256, GUARD_HASH_LEN) == 0) {
+            fmt_snprintf(err, errsz, "metadata %s refused: module %s has the same text hash as module %s (from %s)",
+                         origin, m->name, g->name, meta_copy[i].origin);
+            return true;
+        }
+    }
+    return false;
+}
+
+int border_load_metadata(const u8 *buf, u64 len, const char *origin, char *err, size_t errsz)
+{
+    char perr[160], note[160];
     struct gmeta m;
     struct guard_module_desc d;
+    u64 npages;
+    hpa_t pages;
+    u8 *copy;
     int idx;
 
-    if (gmeta_parse(phys_to_virt(f->addr), f->size, &m, err, sizeof(err)) != 0) {
-        LOG("guard: metadata %s refused: %s", f->path, err);
-        return;
-    }
-    if (m.site_count > GUARD_MAX_SITES) {
-        LOG("guard: metadata %s refused: %u sites, at most %u", f->path, m.site_count, GUARD_MAX_SITES);
-        return;
+    if (len == 0 || len > GMETA_MAX_SIZE) {
+        fmt_snprintf(err, errsz, "metadata %s refused: %llu bytes (a .gmeta has 1 to %u)", origin,
+                     (unsigned long long)len, GMETA_MAX_SIZE);
+        return -1;
     }
     /* The next free slot is the index guard_module_add will return. */
     idx = 0;
     while (idx < GUARD_MAX_MODULES && vm0.guard.mod[idx].used)
         idx++;
     if (idx == GUARD_MAX_MODULES) {
-        LOG("guard: metadata %s refused: already %d modules", f->path, GUARD_MAX_MODULES);
-        return;
+        fmt_snprintf(err, errsz, "metadata %s refused: already %d modules", origin, GUARD_MAX_MODULES);
+        return -1;
     }
+    /* Parse and verify a copy in hypervisor pages, never the caller's buffer: whatever checks pass
+     * hold for the bytes the module is then run with. */
+    npages = ALIGN_UP(len, PAGE_SIZE) / PAGE_SIZE;
+    pages = page_alloc(&hv_pages, npages, 1);
+    if (!pages) {
+        fmt_snprintf(err, errsz, "metadata %s refused: out of hypervisor memory for its %llu bytes", origin,
+                     (unsigned long long)len);
+        return -1;
+    }
+    copy = phys_to_virt(pages);
+    memcpy(copy, buf, len);
+
+    if (gmeta_parse(copy, len, &m, perr, sizeof(perr)) != 0) {
+        fmt_snprintf(err, errsz, "metadata %s refused: %s", origin, perr);
+        goto refused;
+    }
+    if (m.site_count > GUARD_MAX_SITES) {
+        fmt_snprintf(err, errsz, "metadata %s refused: %u sites, at most %u", origin, m.site_count, GUARD_MAX_SITES);
+        goto refused;
+    }
+    if (!signature_allows(copy, &m, origin, note, sizeof(note), err, errsz) || is_duplicate(&m, origin, err, errsz))
+        goto refused;
     for (u32 i = 0; i < m.site_count; i++) {
         struct gmeta_site s;
         gmeta_site_at(&m, i, &s);
@@ -106,22 +219,36 @@ static void add_module(const struct boot_info *bi, const struct boot_file *f)
     d.nsites = m.site_count;
     idx = guard_module_add(&vm0.guard, &d);
     if (idx < 0) {
-        LOG("guard: metadata %s refused by border control (error %d)", f->path, idx);
-        return;
+        fmt_snprintf(err, errsz, "metadata %s refused by border control (error %d)", origin, idx);
+        goto refused;
     }
     meta[idx] = m;
-    LOG("guard: module %s from %s: text %u bytes, %u sites, %u holes", m.name, f->path, m.text_len, m.site_count,
-        m.hole_count);
+    meta_copy[idx].pages = pages;
+    meta_copy[idx].npages = npages;
+    fmt_snprintf(meta_copy[idx].origin, sizeof(meta_copy[idx].origin), "%s", origin);
+    LOG("guard: module %s from %s: text %u bytes, %u sites, %u holes; %s", m.name, origin, m.text_len, m.site_count,
+        m.hole_count, note);
+    return idx;
 
-    /* Only the administrator's bindings grant anything; the metadata's own list is a request. */
+refused:
+    page_free(&hv_pages, pages, npages);
+    return -1;
+}
+
+/* The administrator's bindings for a module just loaded. Only these grant anything; the
+ * metadata's own list is a request. */
+static void apply_bindings(const struct boot_info *bi, int idx)
+{
+    const struct gmeta *m = &meta[idx];
+
     for (u32 b = 0; b < bi->binding_count; b++) {
         const struct boot_binding *bind = &bi->bindings[b];
         bool requested = false;
         int rc;
-        if (strcmp(bind->module, m.name) != 0)
+        if (strcmp(bind->module, m->name) != 0)
             continue;
-        for (u32 p = 0; p < m.priv_count; p++)
-            requested |= strcmp(m.privs[p], bind->privilege) == 0;
+        for (u32 p = 0; p < m->priv_count; p++)
+            requested |= strcmp(m->privs[p], bind->privilege) == 0;
         if (!requested) {
             LOG("guard: bind %s %s ignored: the module's metadata does not ask for %s", bind->module,
                 bind->privilege, bind->privilege);
@@ -131,27 +258,67 @@ static void add_module(const struct boot_info *bi, const struct boot_file *f)
         if (rc != 0)
             LOG("guard: bind %s %s failed (error %d)", bind->module, bind->privilege, rc);
         else
-            LOG("guard: module %s may hold %s", m.name, bind->privilege);
+            LOG("guard: module %s may hold %s", m->name, bind->privilege);
     }
 }
 
-static u64 border_clock(void) { return rdtsc(); }
+/* admin_key and metadata_signatures, as the loader passed them. */
+static void signature_init(const struct boot_info *bi)
+{
+    char err[160];
+
+    sig.policy = bi->sig_policy;
+    if (bi->admin_key_len) {
+        if (sigcheck_load_key(bi->admin_key, bi->admin_key_len, &sig.key, err, sizeof(err)) == 0) {
+            sig.have_key = true;
+            sigcheck_key_id_hex(sig.key.key_id, sig.key_hex);
+        } else {
+            LOG("guard: admin_key %s refused: %s", bi->admin_key_path, err);
+        }
+    }
+    if (sig.have_key)
+        LOG("guard: administrator's key %s from %s; metadata_signatures = %s", sig.key_hex, bi->admin_key_path,
+            sig.policy == BOOT_SIG_REQUIRED ? "required" : "hash-only");
+    else if (sig.policy == BOOT_SIG_REQUIRED)
+        LOG("guard: no administrator's key (admin_key): metadata_signatures = required refuses every metadata");
+    else
+        LOG("guard: no administrator's key (admin_key): metadata_signatures = hash-only accepts unsigned metadata");
+}
 
 void border_init(const struct boot_info *bi)
 {
     static const struct guard_config cfg = {
         .check_callee_saved = true,
         .restore_return_address = true,
-        .clock = border_clock,
     };
+    char err[240];
+    u32 waiting = 0;
 
     /* The registry was initialised by hv_main and holds the device components' privileges:
      * bindings below resolve against it. */
     if (privilege_test_register(&vm0.privs) < 0)
         LOG("guard: cannot register the test privilege");
     guard_init(&vm0.guard, &vm0.privs, &cfg);
-    for (u32 i = 0; i < bi->gmeta_count; i++)
-        add_module(bi, &bi->gmeta[i]);
+    signature_init(bi);
+    for (u32 i = 0; i < bi->gmeta_count; i++) {
+        const struct boot_file *f = &bi->gmeta[i];
+        int idx;
+        if (!bi->gmeta_configured[i]) {
+            waiting++;
+            continue;
+        }
+        idx = border_load_metadata(phys_to_virt(f->addr), f->size, f->path, err, sizeof(err));
+        if (idx < 0)
+            LOG("guard: %s", err);
+        else
+            apply_bindings(bi, idx);
+    }
+    if (waiting) {
+        LOG("guard: %u more metadata preloaded, not named in postern.cfg (the admin shell's load):", waiting);
+        for (u32 i = 0; i < bi->gmeta_count; i++)
+            if (!bi->gmeta_configured[i])
+                LOG("guard:   %s (%llu bytes)", bi->gmeta[i].path, (unsigned long long)bi->gmeta[i].size);
+    }
     for (u32 b = 0; b < bi->binding_count; b++) {
         bool known = false;
         for (int m = 0; m < GUARD_MAX_MODULES; m++)

@@ -5,9 +5,20 @@
 #include "boot_info.h"
 #include "vcpu.h"
 
-/* Load the preloaded metadata and apply the administrator's bindings (after every privilege
- * component registered in vm0.privs). */
+/* The signature policy and key, then the metadata postern.cfg names (border_load_metadata) and
+ * the administrator's bindings for each (after every privilege component registered in
+ * vm0.privs). The other preloaded metadata wait for the admin shell's `load`. */
 void border_init(const struct boot_info *bi);
+/*
+ * The one way metadata enters border control (boot-time loading and the admin shell). Copies
+ * buf[0, len) into hypervisor pages the guest cannot reach, parses the copy, applies the
+ * signature policy (metadata_signatures, admin_key), refuses a second module of the same name or
+ * text hash, and adds the module (guard_module_add). Logs "guard: module NAME from ORIGIN: ..."
+ * on success and returns the module index; bindings are the caller's. On refusal returns -1 with
+ * one line in err such as "metadata ORIGIN refused: unsigned (metadata_signatures = required)",
+ * without a "postern: " prefix: the caller logs or shows it.
+ */
+int border_load_metadata(const u8 *buf, u64 len, const char *origin, char *err, size_t errsz);
 bool border_is_hypercall(u64 nr);
 /* Returns whether the hypercall instruction is done (move RIP past it). */
 bool border_hypercall(struct vcpu *v, u64 nr);

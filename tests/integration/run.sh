@@ -38,6 +38,8 @@
 #                    send TEXT, type TEXT, sleep S, timeout S, sequence RE FIRST LAST): QEMU's serial line
 #                    becomes a socket the script drives; everything is still logged to serial.log. The
 #                    case passes when the script and EXPECT/REJECT all pass. No DIRECT=1 run (skipped).
+#   ESP_FILES=(path ...)   more files for the ESP's /postern/, relative to the guest build (GUEST_DIR), each
+#                    under its own name; one named like a default file replaces it (e.g. a forged gtest.gmeta)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 here=$top/tests/integration
@@ -103,7 +105,7 @@ run_case() {
     # The whole system by default, as make run boots it (tools/postern.cfg guards this e1000 and
     # needs the IOMMU): the environment's, unless the case says otherwise.
     local NIC=${NIC:-e1000} IOMMU=${IOMMU:-amd}
-    local -a EXPECT=() EXPECT_UNORDERED=() REJECT=() NET_VERIFY=() QEMU_TRACE=() TRACE_EXPECT=() SESSION=()
+    local -a EXPECT=() EXPECT_UNORDERED=() REJECT=() NET_VERIFY=() QEMU_TRACE=() TRACE_EXPECT=() SESSION=() ESP_FILES=()
     # shellcheck source=/dev/null
     source "$cases_dir/$name.case"
     local QEMU_CPU=${CPU:-$QEMU_CPU} # a case may ask for another CPU model (qemu.sh reads it at call time)
@@ -128,7 +130,7 @@ run_case() {
     if [ "$direct" = 1 ]; then
         SMP=$SMP NIC=$NIC IOMMU=$IOMMU NET_GUESTFWD=$NET_GUESTFWD qemu_direct_argv "$(config_cmdline "$dir/postern.cfg")"
     else
-        "$top/tools/mkesp.sh" "$dir/esp.img" "$dir/postern.cfg" > "$dir/mkesp.out" 2>&1 ||
+        "$top/tools/mkesp.sh" "$dir/esp.img" "$dir/postern.cfg" "${ESP_FILES[@]/#/${GUEST_DIR:-$top/build/guest}/}" > "$dir/mkesp.out" 2>&1 ||
             { echo "FAIL: $name (could not build the ESP: $(tail -n 1 "$dir/mkesp.out"))"; return 1; }
         SMP=$SMP NIC=$NIC IOMMU=$IOMMU NET_GUESTFWD=$NET_GUESTFWD qemu_postern_argv "$dir/esp.img" "$dir/vars.fd"
     fi

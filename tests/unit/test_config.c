@@ -141,6 +141,27 @@ static void test_pci_policy_errors(void **state)
     }
 }
 
+/* The two keys of signed metadata (docs/boot.md, docs/gmeta.md). */
+static void test_signature_keys(void **state)
+{
+    assert_int_equal(parse(BASE), 0);
+    assert_string_equal(cfg.admin_key, "");
+    assert_int_equal(cfg.sig_policy, BOOT_SIG_REQUIRED); /* the default */
+    assert_int_equal(parse(BASE "admin_key = /postern/admin.pub\nmetadata_signatures = hash-only\n"), 0);
+    assert_string_equal(cfg.admin_key, "/postern/admin.pub");
+    assert_int_equal(cfg.sig_policy, BOOT_SIG_HASH_ONLY);
+    assert_int_equal(parse(BASE "metadata_signatures = required\n"), 0);
+    assert_int_equal(cfg.sig_policy, BOOT_SIG_REQUIRED);
+    expect_error(BASE "metadata_signatures = off\n",
+                 "postern.cfg:3: metadata_signatures 'off' is not one of required, hash-only");
+    expect_error(BASE "metadata_signatures = Required\n",
+                 "postern.cfg:3: metadata_signatures 'Required' is not one of required, hash-only");
+    expect_error(BASE "admin_key = admin.pub\n", "postern.cfg:3: admin_key path 'admin.pub' must start with '/' (a path on the ESP)");
+    expect_error(BASE "admin_key = /a.pub\nadmin_key = /b.pub\n", "postern.cfg:4: duplicate key 'admin_key' (first set on line 3)");
+    expect_error(BASE "metadata_signatures = required\nmetadata_signatures = hash-only\n",
+                 "postern.cfg:4: duplicate key 'metadata_signatures' (first set on line 3)");
+}
+
 static void test_defaults(void **state)
 {
     assert_int_equal(parse(MINIMAL), 0);
@@ -413,6 +434,7 @@ int main(void)
         cmocka_unit_test(test_binding_errors),
         cmocka_unit_test(test_pci_policy_keys),
         cmocka_unit_test(test_pci_policy_errors),
+        cmocka_unit_test(test_signature_keys),
         cmocka_unit_test(test_no_trailing_newline),
         cmocka_unit_test(test_crlf_and_bom),
         cmocka_unit_test(test_comments_and_blank_lines),
