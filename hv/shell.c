@@ -23,14 +23,6 @@
 
 #define PROMPT "postern> "
 
-/* TEMPORARY until hv/border.c has it (signature work in progress). */
-int border_load_metadata(const u8 *buf, u64 len, const char *origin, char *err, size_t errsz);
-__attribute__((weak)) int border_load_metadata(const u8 *buf, u64 len, const char *origin, char *err, size_t errsz)
-{
-    fmt_snprintf(err, errsz, "metadata %s refused: loading at run time is not built yet", origin);
-    return -1;
-}
-
 static struct line_edit editor;
 static struct paste paste;
 static u8 *paste_buf;         /* PASTE_MAX bytes, hypervisor memory */
