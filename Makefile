@@ -82,8 +82,15 @@ $(BUILD)/postern.efi: $(BUILD)/postern.so
 	   -j .reloc --target efi-app-x86_64 --subsystem=10 $< $@
 
 # ---------------------------------------------------------------- guest image
+# Every .gmeta the guest image carries is signed with this build's administrator key, made once by
+# christoize keygen into $(BUILD)/keys/ (never committed; `make clean` forgets it). The guest build
+# copies admin.pub beside the image, and tools/mkesp.sh puts it on the ESP.
+ADMIN_KEY := $(abspath $(BUILD))/keys/admin.key
+
 guest: christoize
-	$(MAKE) -C guest-images BUILD=$(abspath $(BUILD))/guest CHRISTOIZE=$(abspath $(BUILD))/christoize/christoize
+	@[ -r $(ADMIN_KEY) ] || { echo "  KEYGEN  $(dir $(ADMIN_KEY))"; $(BUILD)/christoize/christoize keygen --out $(dir $(ADMIN_KEY)) >/dev/null; }
+	$(MAKE) -C guest-images BUILD=$(abspath $(BUILD))/guest CHRISTOIZE=$(abspath $(BUILD))/christoize/christoize \
+	    SIGN_KEY=$(ADMIN_KEY)
 
 # ---------------------------------------------------------------- christoize (host tool)
 christoize:

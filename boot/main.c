@@ -165,29 +165,26 @@ static void preload_gmeta(void *ctx, const char *name, u64 size)
         bi->gmeta_configured[bi->gmeta_count++] = false;
 }
 
-/* admin_key = PATH: its bytes go to boot_info; its form is checked here so a wrong file stops the
- * boot with a message, like any other bad setting (the curve check is the hypervisor's). */
-static EFI_STATUS load_admin_key(struct loader *l)
+/* admin_key = PATH: its bytes go to boot_info. A key that cannot be read, or is no admin.pub, is
+ * said here and then treated as absent: the boot goes on, and under metadata_signatures = required
+ * the hypervisor refuses every metadata, saying why (the curve check is the hypervisor's). */
+static void load_admin_key(struct loader *l)
 {
     struct boot_info *bi = l->bi;
     struct boot_file f;
     u8 point[SIGCHECK_POINT_LEN];
     char why[160];
-    EFI_STATUS st;
 
-    st = esp_read(l->root, l->cfg.admin_key, BOOT_ADMIN_KEY_MAX, &f);
-    if (EFI_ERROR(st))
-        return st;
+    if (EFI_ERROR(esp_read(l->root, l->cfg.admin_key, BOOT_ADMIN_KEY_MAX, &f)))
+        return; /* esp_read said why */
     if (sigcheck_parse_pubfile(phys_to_virt(f.addr), f.size, point, why, sizeof(why)) != 0) {
         say(L"admin_key %a: %a", l->cfg.admin_key, why);
-        boot_file_free(&f);
-        return EFI_LOAD_ERROR;
+    } else {
+        memcpy(bi->admin_key, phys_to_virt(f.addr), f.size);
+        bi->admin_key_len = (u32)f.size;
+        memcpy(bi->admin_key_path, f.path, sizeof(bi->admin_key_path));
     }
-    memcpy(bi->admin_key, phys_to_virt(f.addr), f.size);
-    bi->admin_key_len = (u32)f.size;
-    memcpy(bi->admin_key_path, f.path, sizeof(bi->admin_key_path));
     boot_file_free(&f);
-    return EFI_SUCCESS;
 }
 
 static EFI_STATUS load_files(struct loader *l)
@@ -216,7 +213,7 @@ static EFI_STATUS load_files(struct loader *l)
     if (!EFI_ERROR(st))
         esp_for_each_file(l->root, GMETA_DIR, preload_gmeta, l);
     if (!EFI_ERROR(st) && c->admin_key[0])
-        st = load_admin_key(l);
+        load_admin_key(l);
     return st;
 }
 

@@ -11,9 +11,16 @@
 #   gpoke.ko            an ordinary module poking the NIC's registers from outside its driver
 #   gdma.ko/.gmeta      the guarded DMA test module, christoized for `nic` (aims the NIC's DMA
 #                       outside guest RAM)
+#   sigtest/            metadata the signature tests put on the ESP (tests/integration/cases/sig-*):
+#                       forged, signed with another key, truncated, unsigned, another module's, a copy,
+#                       and an admin.pub that is no key
+# Every .gmeta here is signed with $SIGN_KEY, the administrator's private key (christoize keygen;
+# the top-level Makefile makes one in build/keys/).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 christoize=$1 out=$2
+key=${SIGN_KEY:?modules.sh: SIGN_KEY (the administrator key .gmeta files are signed with) is not set}
+[ -r "$key" ] || { echo "modules.sh: $key missing (christoize keygen --out $(dirname "$key"))" >&2; exit 1; }
 ver=$(cat "$(dirname "$out")/kernel-version" | sed -n 's/^linux-image-\([^ ]*\) .*/\1/p')
 kdir=/lib/modules/$ver/build
 [ -d "$kdir" ] || { echo "modules.sh: $kdir missing (apt-get install linux-headers-$ver)" >&2; exit 1; }
@@ -50,9 +57,28 @@ cp "$out/e1000-build/out/e1000.ko" "$out/e1000-build/out/e1000.gmeta" "$out/"
 DRIVER=e1000e CHRISTOIZE="$christoize" KDIR="$kdir" PRIVILEGE=nic "$here/../tests/fixtures/christoize/christoize-e1000.sh" \
     "$out/e1000e-build" > "$out/e1000e-build.log" 2>&1 || { cat "$out/e1000e-build.log" >&2; exit 1; }
 cp "$out/e1000e-build/out/e1000e.ko" "$out/e1000e-build/out/e1000e.gmeta" "$out/"
-"$christoize" build --module-dir "$here/modules/gdma" --name gdma --privilege nic --kdir "$kdir" \
+"$christoize" build --module-dir "$here/modules/gdma" --name gdma --privilege nic --kdir "$kdir" --sign "$key" \
     --out "$out/gdma-build" > "$out/gdma-build.log" 2>&1 || { cat "$out/gdma-build.log" >&2; exit 1; }
 cp "$out/gdma-build/gdma.ko" "$out/gdma-build/gdma.gmeta" "$out/"
+# The others are signed after the fact, so their build folders keep the unsigned originals.
+"$christoize" sign --key "$key" "$out/gtest.gmeta" "$out/e1000.gmeta" "$out/e1000e.gmeta"
+
+# Metadata for the signature tests, each in its own folder under the name the test's ESP gives it.
+st=$out/sigtest
+mkdir -p "$st"/{forged,wrongkey,truncated,unsigned,other,duplicate,badkey}
+size=$(stat -c %s "$out/gtest.gmeta")
+cp "$out/gtest.gmeta" "$st/forged/gtest.gmeta"   # the last byte of s flipped
+last=$(od -An -tu1 -j $((size - 1)) -N1 "$st/forged/gtest.gmeta" | tr -d ' ')
+printf "\\x$(printf %02x $((last ^ 0x01)))" | dd of="$st/forged/gtest.gmeta" bs=1 seek=$((size - 1)) conv=notrunc status=none
+"$christoize" keygen --out "$st/other-key" > /dev/null
+cp "$out/gtest-build/gtest.gmeta" "$st/wrongkey/gtest.gmeta"
+"$christoize" sign --key "$st/other-key/admin.key" "$st/wrongkey/gtest.gmeta"
+head -c $((size - 40)) "$out/gtest.gmeta" > "$st/truncated/gtest.gmeta"
+cp "$out/gtest-build/gtest.gmeta" "$st/unsigned/gtest.gmeta"
+cp "$out/gdma.gmeta" "$st/other/gtest.gmeta"       # gdma's own, validly signed, named gtest
+cp "$out/gtest.gmeta" "$st/duplicate/gtest-copy.gmeta"
+head -c 81 "$out/gtest.gmeta" > "$st/badkey/admin.pub" # an admin.pub's size, not one
+cmp -s "$out/gtest.gmeta" "$st/forged/gtest.gmeta" && { echo "modules.sh: forging changed nothing" >&2; exit 1; }
 # The stock drivers, from the guest kernel's own package (installed with it: kernel.sh checks).
 mkdir -p "$out/stock"
 for drv in e1000 e1000e; do
@@ -61,4 +87,4 @@ for drv in e1000 e1000e; do
     elif [ -r "$stock.xz" ]; then xz -dc "$stock.xz" > "$out/stock/$drv.ko"
     else echo "modules.sh: $stock missing (is linux-image-$ver installed?)" >&2; exit 1; fi
 done
-echo "  MODULES gevil.ko gnohv.ko gpoke.ko gtest.ko gtest.gmeta gtest-tampered.ko e1000.ko e1000.gmeta e1000e.ko e1000e.gmeta gdma.ko gdma.gmeta stock/e1000.ko stock/e1000e.ko"
+echo "  MODULES gevil.ko gnohv.ko gpoke.ko gtest.ko gtest.gmeta gtest-tampered.ko e1000.ko e1000.gmeta e1000e.ko e1000e.gmeta gdma.ko gdma.gmeta stock/e1000.ko stock/e1000e.ko sigtest/ (.gmeta signed with $key)"

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # mkesp.sh OUT.img CONFIG [extra files → /postern/]
 # A 64 MiB FAT EFI system partition image: EFI/BOOT/BOOTX64.EFI (build/postern.efi), postern/vmlinuz,
-# postern/initrd.img (build/guest), postern/postern.cfg. mtools only: no root, no loop mounts.
-# Env: EFI_APP (default build/postern.efi), GUEST_DIR (default build/guest).
+# postern/initrd.img (build/guest), postern/postern.cfg, the guest's *.gmeta and postern/admin.pub (the
+# public key they are signed with). mtools only: no root, no loop mounts.
+# Env: EFI_APP (default build/postern.efi), GUEST_DIR (default build/guest), ADMIN_PUB (default
+# GUEST_DIR/admin.pub; skipped when absent).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 [ $# -ge 2 ] || { echo "usage: $0 OUT.img CONFIG [extra files...]" >&2; exit 2; }
@@ -21,5 +23,8 @@ mcopy -i "$out" "$guest/vmlinuz" "$guest/initrd.img" ::/postern/
 mcopy -i "$out" "$cfg" ::/postern/postern.cfg
 # Guarded-module metadata the guest image was built with (the config names what it preloads).
 for f in "$guest"/modules/*.gmeta; do [ -r "$f" ] && mcopy -i "$out" "$f" ::/postern/; done
+# The administrator's public key they are signed with (admin_key = /postern/admin.pub).
+pub=${ADMIN_PUB:-$guest/admin.pub}
+[ ! -r "$pub" ] || mcopy -i "$out" "$pub" ::/postern/admin.pub
 # -o: an extra file may replace one of the above without mtools asking on the terminal.
 for f in "$@"; do mcopy -o -i "$out" "$f" ::/postern/; done
