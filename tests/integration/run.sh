@@ -34,6 +34,8 @@
 #                    qemu-trace.log, e.g. the IOMMU models' own fault events: what QEMU's device did,
 #                    whoever programmed it
 #   TRACE_EXPECT=(re ...)  regexes that must each appear in qemu-trace.log (any order)
+#   PREPARE          bash run in the case's directory before QEMU starts (GUEST_DIR and CHRISTOIZE are
+#                    set), e.g. to make files a SESSION pastes
 #   SESSION=(step ...)  an interactive serial session (tests/integration/serial-session.py: expect RE,
 #                    send TEXT, type TEXT, sleep S, timeout S, sequence RE FIRST LAST): QEMU's serial line
 #                    becomes a socket the script drives; everything is still logged to serial.log. The
@@ -101,7 +103,7 @@ make_config() {
 # run_case NAME: prints the case's report; returns non-zero on failure.
 run_case() {
     local name=$1 dir=$base/$1
-    local CMDLINE_EXTRA="" CONFIG_OVERRIDE="" CONFIG_WHOLE=0 CONFIG_EDIT="" TIMEOUT=150 SMP=1 DIRECT_SKIP="" CPU=""
+    local PREPARE="" CMDLINE_EXTRA="" CONFIG_OVERRIDE="" CONFIG_WHOLE=0 CONFIG_EDIT="" TIMEOUT=150 SMP=1 DIRECT_SKIP="" CPU=""
     # The whole system by default, as make run boots it (tools/postern.cfg guards this e1000 and
     # needs the IOMMU): the environment's, unless the case says otherwise.
     local NIC=${NIC:-e1000} IOMMU=${IOMMU:-amd}
@@ -133,6 +135,10 @@ run_case() {
         "$top/tools/mkesp.sh" "$dir/esp.img" "$dir/postern.cfg" "${ESP_FILES[@]/#/${GUEST_DIR:-$top/build/guest}/}" > "$dir/mkesp.out" 2>&1 ||
             { echo "FAIL: $name (could not build the ESP: $(tail -n 1 "$dir/mkesp.out"))"; return 1; }
         SMP=$SMP NIC=$NIC IOMMU=$IOMMU NET_GUESTFWD=$NET_GUESTFWD qemu_postern_argv "$dir/esp.img" "$dir/vars.fd"
+    fi
+    if [ -n "$PREPARE" ]; then
+        (cd "$dir" && GUEST_DIR=$GUEST_DIR CHRISTOIZE=$top/build/christoize/christoize bash -euc "$PREPARE") \
+            > "$dir/prepare.out" 2>&1 || { echo "FAIL: $name (PREPARE failed: $(tail -n 1 "$dir/prepare.out"))"; return 1; }
     fi
     local ev
     for ev in "${QEMU_TRACE[@]}"; do QEMU_ARGV+=(-trace "$ev"); done

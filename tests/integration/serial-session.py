@@ -11,6 +11,12 @@ to LOG (which the harness's EXPECT/REJECT checks read as usual), and runs STEPS,
     type TEXT            as send, one byte at a time, 20 ms apart (a person typing)
     sleep SECONDS
     timeout SECONDS      for the following expect steps (default 90)
+    paste FILE [flip=OFFSET] [truncate=N] [badsum]
+                         type FILE as the admin shell's paste block (tools/gmeta-paste.sh's form:
+                         "paste SIZE SUM", base64 lines, "end"), after flipping one byte / keeping
+                         the first N bytes (the block's SIZE and SUM then describe the changed
+                         bytes: the transport is fine, the content is not), or with a wrong SUM.
+                         A relative FILE is taken from the directory STEPS is in
     sequence RE FIRST LAST   in the guest's output so far, RE's group 1 takes exactly the values
                          FIRST..LAST in order, each once: nothing lost, duplicated or reordered.
                          The admin shell's sessions are cut out first (from its banner to the
@@ -22,6 +28,9 @@ Prints "session: all steps passed" or "session: step N (LINE): why" as soon as i
 copying the machine's output to LOG until QEMU closes the line (the harness kills QEMU when its own
 checks are done), so nothing printed after the last step is lost to the log.
 """
+import base64
+import hashlib
+import os
 import re
 import select
 import socket
@@ -105,6 +114,27 @@ def check_sequence(data, pattern, first, last):
     return f"/{pattern}/: {len(got)} values seen, expected {len(want)}"
 
 
+def paste_block(path, options):
+    data = bytearray(open(path, "rb").read())
+    badsum = False
+    for opt in options:
+        key, _, val = opt.partition("=")
+        if key == "flip":
+            data[int(val, 0)] ^= 0x01
+        elif key == "truncate":
+            del data[int(val, 0):]
+        elif key == "badsum":
+            badsum = True
+        else:
+            raise ValueError(f"paste: unknown option '{opt}'")
+    digest = hashlib.sha256(data).hexdigest()[:16]
+    if badsum:
+        digest = ("0" if digest[0] != "0" else "1") + digest[1:]
+    text = base64.b64encode(bytes(data)).decode()
+    lines = [f"paste {len(data)} {digest}"] + [text[i:i + 64] for i in range(0, len(text), 64)] + ["end"]
+    return ("\r".join(lines) + "\r").encode()
+
+
 def main():
     if len(sys.argv) != 4:
         raise SystemExit(__doc__)
@@ -129,6 +159,14 @@ def main():
                 line.pump(min(0.2, max(0.0, end - time.monotonic())))
         elif verb == "timeout":
             timeout = float(arg)
+        elif verb == "paste":
+            words = arg.split()
+            path = words[0] if os.path.isabs(words[0]) else os.path.join(os.path.dirname(steps), words[0])
+            # A line at a time, as a terminal's paste arrives: the shell reads it between exits.
+            for chunk in paste_block(path, words[1:]).split(b"\r"):
+                if chunk:
+                    line.send(chunk + b"\r")
+                    line.pump(0.01)
         elif verb == "sequence":
             rx, first, last = arg.rsplit(" ", 2)
             why = check_sequence(line.data, rx, int(first), int(last))
