@@ -285,11 +285,14 @@ static void signature_init(const struct boot_info *bi)
         LOG("guard: no administrator's key (admin_key): metadata_signatures = hash-only accepts unsigned metadata");
 }
 
+static u64 border_clock(void) { return rdtsc(); }
+
 void border_init(const struct boot_info *bi)
 {
     static const struct guard_config cfg = {
         .check_callee_saved = true,
         .restore_return_address = true,
+        .clock = border_clock, /* log timestamps (the admin shell's log) */
     };
     char err[240];
     u32 waiting = 0;

@@ -63,6 +63,8 @@ static void print_keys(void)
                  "Ctrl-] Ctrl-]  send Ctrl-] to the guest   Ctrl-] ?  this help\n");
 }
 
+bool console_shell_active(void) { return mux.mode == MUX_SHELL; }
+
 void console_close_shell(void)
 {
     if (serving_forever) {

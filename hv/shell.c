@@ -320,14 +320,31 @@ static void cmd_privileges(void *ctx, int argc, char **argv)
     }
 }
 
+#define LOG_SHOWN_DEFAULT 16
+
 static void cmd_log(void *ctx, int argc, char **argv)
 {
-    u32 n = guard_log_count(&vm0.guard);
+    u32 n = guard_log_count(&vm0.guard), want = LOG_SHOWN_DEFAULT, first;
+    if (argc == 2) {
+        want = 0;
+        for (const char *p = argv[1]; *p; p++) {
+            if (*p < '0' || *p > '9' || want > GUARD_LOG_SIZE) {
+                say("error: 'log' takes a count of entries, 1 to %d, not '%.16s'", GUARD_LOG_SIZE, argv[1]);
+                return;
+            }
+            want = want * 10 + (u32)(*p - '0');
+        }
+        if (want == 0 || want > GUARD_LOG_SIZE) {
+            say("error: 'log' takes a count of entries, 1 to %d, not '%.16s'", GUARD_LOG_SIZE, argv[1]);
+            return;
+        }
+    }
     if (!n) {
         say("no suspicious activity logged");
         return;
     }
-    for (u32 i = 0; i < n; i++) {
+    first = n > want ? n - want : 0;
+    for (u32 i = first; i < n; i++) {
         const struct guard_log_entry *e = guard_log_get(&vm0.guard, i);
         char t[32];
         fmt_seconds(t, sizeof(t), timebase_tsc_to_ms(e->time));
@@ -335,6 +352,9 @@ static void cmd_log(void *ctx, int argc, char **argv)
             (unsigned long long)e->rip, e->module[0] ? e->module : "-", guard_susp_name(e->kind),
             guard_event_name(e->event), e->detail ? e->detail : "");
     }
+    if (first)
+        say("(%u older entries kept: log %u; %llu suspicious events since boot)", first, n,
+            (unsigned long long)vm0.guard.log_seq);
 }
 
 static void cmd_stats(void *ctx, int argc, char **argv)
@@ -412,7 +432,7 @@ static const struct shell_cmd commands[] = {
     { "unbind", "MODULE PRIVILEGE", "take PRIVILEGE away from MODULE (lowered at once)", 2, 2, cmd_unbind },
     { "revoke", "MODULE", "take every privilege from MODULE, for good", 1, 1, cmd_revoke },
     { "privileges", "", "privileges the hypervisor offers and who holds them", 0, 0, cmd_privileges },
-    { "log", "", "suspicious activity: time, vCPU, guest RIP, module, reason", 0, 0, cmd_log },
+    { "log", "[COUNT]", "the latest suspicious events (16, or COUNT up to 64): time, vCPU, guest RIP, module, reason", 0, 1, cmd_log },
     { "stats", "", "border crossings by kind and by site, cycles per crossing", 0, 0, cmd_stats },
     { "pci", "", "PCI functions and how the guest sees them", 0, 0, cmd_pci },
     { "reset", "", "reset the machine (Postern and the guest boot again)", 0, 0, cmd_reset },
@@ -435,7 +455,7 @@ static void cmd_help(void *ctx, int argc, char **argv)
 
 static void prompt(void)
 {
-    if (!paste_active(&paste))
+    if (!paste_active(&paste) && console_shell_active())
         console_puts(PROMPT);
 }
 
