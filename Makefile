@@ -47,7 +47,7 @@ HV_OBJS   := $(HV_SRCS:%.c=$(BUILD)/efi/%.o)
 ASM_OBJS  := $(ASM_SRCS:%.asm=$(BUILD)/efi/%.o)
 EFI_OBJS  := $(BOOT_OBJS) $(HV_OBJS) $(ASM_OBJS) $(MBEDTLS_OBJS)
 
-.PHONY: all efi guest unit test run bench deps clean integration christoize fuzz
+.PHONY: all efi guest unit test run bench bench-guard deps clean integration christoize fuzz
 all: efi guest christoize unit
 
 efi: $(BUILD)/postern.efi
@@ -132,9 +132,35 @@ fuzz: deps
 	tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 bench: deps
-	$(MAKE) efi guest
+	$(MAKE) efi guest $(BUILD)/perf/guard_bench
+	tests/bench-guard.sh $(BUILD)/guest/modules/e1000.gmeta
 	tests/bench.sh
 	tests/bench-nic.sh
+
+# ---------------------------------------------------------------- host instructions per crossing
+# The state machine's own cost, counted by callgrind on the host (tests/bench/guard_bench.c; no
+# QEMU): hv/guard.c, hv/privilege.c and hv/string.c built exactly as for the EFI image, with the
+# image's byte-loop memset/memcpy (GNU-EFI's, tests/bench/efi_mem.c); every string symbol is renamed
+# so the host's libc never stands in for them. `make bench-guard` runs it alone.
+PERF_HV_OBJS := $(patsubst hv/%.c,$(BUILD)/perf/hv/%.o,hv/guard.c hv/privilege.c hv/string.c)
+PERF_RENAME := memset=efi_memset memcpy=efi_memcpy memmove=hv_memmove memcmp=hv_memcmp strlen=hv_strlen \
+    strnlen=hv_strnlen strcmp=hv_strcmp strncmp=hv_strncmp
+
+$(BUILD)/perf/hv/%.o: hv/%.c $(wildcard hv/*.h)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@"; $(CC) $(HV_CFLAGS) -c $< -o $@.tmp && \
+	    objcopy $(addprefix --redefine-sym ,$(PERF_RENAME)) $@.tmp $@ && rm -f $@.tmp
+
+$(BUILD)/perf/efi_mem.o: tests/bench/efi_mem.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@"; $(CC) $(HV_CFLAGS) -fno-tree-loop-distribute-patterns -c $< -o $@
+
+$(BUILD)/perf/guard_bench: tests/bench/guard_bench.c hv/gmeta.c hv/fmt.c $(PERF_HV_OBJS) $(BUILD)/perf/efi_mem.o
+	@echo "  CC      $@"; $(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -I. -Ihv -DHOST_TEST -o $@ \
+	    tests/bench/guard_bench.c hv/gmeta.c hv/fmt.c $(PERF_HV_OBJS) $(BUILD)/perf/efi_mem.o
+
+bench-guard: $(BUILD)/perf/guard_bench
+	tests/bench-guard.sh $(wildcard $(BUILD)/guest/modules/e1000.gmeta)
 
 clean:
 	rm -rf $(BUILD)
