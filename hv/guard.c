@@ -30,10 +30,9 @@ static u32 site_hash(u32 offset, u32 bits)
     return (u32)(offset * 0x9e3779b1u) >> (32 - bits);
 }
 
-int guard_site_lookup(const struct guard_module *m, u32 offset)
+/* The lookup proper, inlined on the crossing path (m valid, nsites >= 1 once added). */
+static inline int site_lookup(const struct guard_module *m, u32 offset)
 {
-    if (!m || m->nsites == 0)
-        return -1;
     u32 mask = (1u << m->slot_bits) - 1;
     u32 i = site_hash(offset, m->slot_bits);
     for (u32 p = 0; p <= m->max_probe; p++, i = (i + 1) & mask) {
@@ -44,6 +43,13 @@ int guard_site_lookup(const struct guard_module *m, u32 offset)
             return s - 1;
     }
     return -1;
+}
+
+int guard_site_lookup(const struct guard_module *m, u32 offset)
+{
+    if (!m || m->nsites == 0)
+        return -1;
+    return site_lookup(m, offset);
 }
 
 /* Insert site index idx; GUARD_EDUP_SITE if its offset is already present. */
@@ -139,6 +145,11 @@ void guard_init(struct guard *g, struct privilege_registry *privs, const struct 
         g->cfg = *cfg;
     for (u32 v = 0; v < GUARD_MAX_VCPUS; v++)
         g->vcpu[v].module = -1;
+    memset(g->frame_by_rsp, GUARD_FRAME_NIL, sizeof(g->frame_by_rsp));
+    memset(g->int_by_rip, GUARD_FRAME_NIL, sizeof(g->int_by_rip));
+    for (u32 f = 0; f < GUARD_MAX_FRAMES; f++)
+        g->frame[f].next = f + 1 < GUARD_MAX_FRAMES ? (u8)(f + 1) : GUARD_FRAME_NIL;
+    g->frame_free = 0;
 }
 
 static bool module_ok(const struct guard *g, int m)
@@ -264,20 +275,27 @@ int guard_unbind_privilege(struct guard *g, int module, const char *priv_name)
 
 /* ---------------------------------------------------------------- privilege and vCPU helpers */
 
-static void raise_module(struct guard *g, int m, u32 v)
+/* enter/leave/valid and what they call run on every crossing: inlined (a call costs a dozen
+ * register saves and restores; tests/bench-guard.sh). */
+#define CROSSING_INLINE static inline __attribute__((always_inline))
+
+/* Handles were checked when bound (privilege_lookup), vCPUs when the event entered guard_event. */
+CROSSING_INLINE void raise_module(struct guard *g, int m, u32 v)
 {
-    for (u32 i = 0; i < g->mod[m].npriv; i++)
-        privilege_raise(g->privs, g->mod[m].privs[i], v);
+    const struct guard_module *mod = &g->mod[m];
+    for (u32 i = 0; i < mod->npriv; i++)
+        privilege_raise_checked(g->privs, mod->privs[i], v);
 }
 
-static void lower_module(struct guard *g, int m, u32 v)
+CROSSING_INLINE void lower_module(struct guard *g, int m, u32 v)
 {
-    for (u32 i = 0; i < g->mod[m].npriv; i++)
-        privilege_lower(g->privs, g->mod[m].privs[i], v);
+    const struct guard_module *mod = &g->mod[m];
+    for (u32 i = 0; i < mod->npriv; i++)
+        privilege_lower_checked(g->privs, mod->privs[i], v);
 }
 
 /* OUTSIDE -> INSIDE(m): the only place privilege is raised. */
-static void enter(struct guard *g, u32 v, int m, u32 depth, u64 stack_top, struct guard_result *res)
+CROSSING_INLINE void enter(struct guard *g, u32 v, int m, u32 depth, u64 stack_top, struct guard_result *res)
 {
     g->vcpu[v].module = m;
     g->vcpu[v].depth = depth;
@@ -287,7 +305,7 @@ static void enter(struct guard *g, u32 v, int m, u32 depth, u64 stack_top, struc
 }
 
 /* INSIDE(any) -> OUTSIDE: the only place privilege is lowered on one vCPU. */
-static void leave(struct guard *g, u32 v, struct guard_result *res)
+CROSSING_INLINE void leave(struct guard *g, u32 v, struct guard_result *res)
 {
     int m = g->vcpu[v].module;
     if (m < 0)
@@ -299,12 +317,7 @@ static void leave(struct guard *g, u32 v, struct guard_result *res)
     res->actions |= GUARD_ACT_LOWERED;
 }
 
-static void frame_free(struct guard *g, int f)
-{
-    if (g->frame[f].kind == GUARD_FRAME_INT)
-        g->int_frames--;
-    memset(&g->frame[f], 0, sizeof(g->frame[f]));
-}
+static void frame_free(struct guard *g, int f);
 
 /* Module m stops being registered (deinit or revocation): no vCPU keeps its privilege, no frame
  * of it can be returned to, its privileges are deactivated. */
@@ -350,46 +363,114 @@ int guard_reinstate(struct guard *g, int module)
 
 /* ---------------------------------------------------------------- frames (outstanding border-outs) */
 
-/* A free frame, or the frame already keyed by this RSP: a live frame's stack slot cannot be shared
- * with a newer border-out (another thread has another stack; the same thread's newer frames are
- * deeper), so an old frame with the same RSP belongs to a thread that never came back. */
-static int frame_slot(struct guard *g, u64 rsp)
+/*
+ * Choice: the outstanding frames sit in a fixed array; every live frame is on one chain of a hash
+ * table keyed by its RSP (an RSP identifies at most one live frame: see frame_new), every INT frame
+ * also on a chain keyed by the interrupted RIP (an IRET to that RIP with another RSP is an attack to
+ * report), and free frames on a free list. Links are u8 frame indices. With 256 buckets for at most
+ * 128 frames a lookup touches one or two frames; a guest choosing colliding RSPs can make one chain
+ * as long as the table (the old linear scan's cost, bounded), never longer. Freeing unlinks and marks
+ * the frame free without clearing it: its record stays readable until the next border-out.
+ */
+_Static_assert(GUARD_MAX_FRAMES < GUARD_FRAME_NIL, "frame links are u8 with GUARD_FRAME_NIL as end");
+_Static_assert((GUARD_FRAME_BUCKETS & (GUARD_FRAME_BUCKETS - 1)) == 0 && GUARD_FRAME_BUCKETS >= 2 * GUARD_MAX_FRAMES,
+               "frame buckets: a power of two, load <= 1/2");
+
+static u32 frame_hash(u64 key)
 {
-    int free_slot = -1;
-    for (int f = 0; f < GUARD_MAX_FRAMES; f++) {
-        if (g->frame[f].kind == GUARD_FRAME_FREE) {
-            if (free_slot < 0)
-                free_slot = f;
-        } else if (g->frame[f].rsp == rsp) {
-            g->stats.stale_frames++;
-            frame_free(g, f);
-            return f;
-        }
-    }
-    return free_slot;
+    /* Fibonacci hashing: stack slots are 8-byte aligned and neighbouring frames a few hundred bytes
+     * apart; the top bits of the product spread them. */
+    return (u32)((key * 0x9e3779b97f4a7c15ull) >> (64 - __builtin_ctz(GUARD_FRAME_BUCKETS)));
 }
 
-static int frame_find(const struct guard *g, u8 kind, u64 rsp, u64 rip, bool match_rip)
+/* The link (bucket head or a frame's `next`) that holds the outstanding frame at this RSP, CALL or
+ * INT, or the chain's terminating link (holding GUARD_FRAME_NIL) when there is none. */
+static u8 *frame_link(struct guard *g, u64 rsp)
 {
-    for (int f = 0; f < GUARD_MAX_FRAMES; f++) {
-        const struct guard_frame *fr = &g->frame[f];
-        if (fr->kind == kind && fr->rsp == rsp && (!match_rip || fr->rip == rip))
+    u8 *link = &g->frame_by_rsp[frame_hash(rsp)];
+    while (*link != GUARD_FRAME_NIL && g->frame[*link].rsp != rsp)
+        link = &g->frame[*link].next;
+    return link;
+}
+
+/* The outstanding frame at this RSP, or -1 (read-only callers). */
+static int frame_at(const struct guard *g, u64 rsp)
+{
+    for (u8 f = g->frame_by_rsp[frame_hash(rsp)]; f != GUARD_FRAME_NIL; f = g->frame[f].next)
+        if (g->frame[f].rsp == rsp)
             return f;
-    }
     return -1;
+}
+
+/* Unlink the frame *link points to (from frame_link) and put it on the free list. */
+static void frame_release(struct guard *g, u8 *link)
+{
+    u8 f = *link;
+    struct guard_frame *fr = &g->frame[f];
+    *link = fr->next;
+    if (fr->kind == GUARD_FRAME_INT) {
+        u8 *l = &g->int_by_rip[frame_hash(fr->rip)];
+        while (*l != f)
+            l = &g->frame[*l].next_rip;
+        *l = fr->next_rip;
+        g->int_frames--;
+    }
+    fr->kind = GUARD_FRAME_FREE;
+    fr->next = g->frame_free;
+    g->frame_free = f;
+}
+
+static void frame_free(struct guard *g, int f)
+{
+    u8 *link = &g->frame_by_rsp[frame_hash(g->frame[f].rsp)];
+    while (*link != f)
+        link = &g->frame[*link].next;
+    frame_release(g, link);
+}
+
+/* A new frame keyed by this RSP, linked in (the caller fills in the rest), or NULL when the table is
+ * full. A live frame's stack slot cannot be shared with a newer border-out (another thread has
+ * another stack; the same thread's newer frames are deeper), so an old frame with the same RSP
+ * belongs to a thread that never came back: it is replaced. */
+static struct guard_frame *frame_new(struct guard *g, u8 kind, u64 rsp, u64 rip)
+{
+    u8 *link = frame_link(g, rsp);
+    if (*link != GUARD_FRAME_NIL) {
+        g->stats.stale_frames++;
+        frame_release(g, link);
+    }
+    u8 f = g->frame_free;
+    if (f == GUARD_FRAME_NIL)
+        return NULL;
+    struct guard_frame *fr = &g->frame[f];
+    g->frame_free = fr->next;
+    fr->kind = kind;
+    fr->rsp = rsp;
+    fr->rip = rip;
+    u8 *head = &g->frame_by_rsp[frame_hash(rsp)];
+    fr->next = *head;
+    *head = f;
+    if (kind == GUARD_FRAME_INT) {
+        head = &g->int_by_rip[frame_hash(rip)];
+        fr->next_rip = *head;
+        *head = f;
+        g->int_frames++;
+    }
+    fr->seq = ++g->frame_seq;
+    return fr;
 }
 
 static bool int_frame_at_rip(const struct guard *g, u64 rip)
 {
-    for (int f = 0; f < GUARD_MAX_FRAMES; f++)
-        if (g->frame[f].kind == GUARD_FRAME_INT && g->frame[f].rip == rip)
+    for (u8 f = g->int_by_rip[frame_hash(rip)]; f != GUARD_FRAME_NIL; f = g->frame[f].next_rip)
+        if (g->frame[f].rip == rip)
             return true;
     return false;
 }
 
 /* ---------------------------------------------------------------- lookups */
 
-int guard_module_at(const struct guard *g, u64 gva)
+static inline int module_at(const struct guard *g, u64 gva)
 {
     for (int i = 0; i < GUARD_MAX_MODULES; i++) {
         const struct guard_module *m = &g->mod[i];
@@ -398,6 +479,8 @@ int guard_module_at(const struct guard *g, u64 gva)
     }
     return -1;
 }
+
+int guard_module_at(const struct guard *g, u64 gva) { return module_at(g, gva); }
 
 int guard_locate(const struct guard *g, u64 site, const u8 claimed_hash[GUARD_HASH_LEN], int *module,
                  u64 *text_base, u64 *text_len)
@@ -447,8 +530,8 @@ bool guard_stack_top(const struct guard *g, u32 vcpu, u64 *top)
 
 bool guard_pending_stack_top(const struct guard *g, u64 rsp, u64 *top)
 {
-    int f = frame_find(g, GUARD_FRAME_CALL, rsp, 0, false);
-    if (f < 0)
+    int f = frame_at(g, rsp);
+    if (f < 0 || g->frame[f].kind != GUARD_FRAME_CALL)
         return false;
     *top = g->frame[f].stack_top;
     return true;
@@ -522,7 +605,7 @@ const struct guard_log_entry *guard_log_get(const struct guard *g, u32 i)
 
 /* ---------------------------------------------------------------- transitions, one per event kind */
 
-static enum guard_verdict valid(struct guard *g, const struct guard_event *ev, struct guard_result *res, int m)
+CROSSING_INLINE enum guard_verdict valid(struct guard *g, const struct guard_event *ev, struct guard_result *res, int m)
 {
     g->stats.events[ev->kind]++;
     if (module_ok(g, m)) {
@@ -650,22 +733,20 @@ static enum guard_verdict on_out_call(struct guard *g, const struct guard_event 
     const struct guard_module *mod = &g->mod[m];
     if (ev->u.call.ret_addr - mod->text_base >= mod->text_len)
         return suspicious(g, ev, res, GUARD_SUSP_STACK_MISMATCH, m, "exit wrapper's return address outside module text", mod->text_base, ev->u.call.ret_addr);
-    int f = frame_slot(g, ev->rsp);
-    if (f < 0)
+    struct guard_frame *fr = frame_new(g, GUARD_FRAME_CALL, ev->rsp, ev->rip);
+    if (!fr)
         return suspicious(g, ev, res, GUARD_SUSP_NO_SPACE, m, "border-out call not recorded: frame table full", GUARD_MAX_FRAMES, 0);
-    struct guard_frame *fr = &g->frame[f];
-    fr->kind = GUARD_FRAME_CALL;
     fr->module = m;
     fr->vcpu = ev->vcpu;
     fr->depth = vc->depth;
-    fr->rsp = ev->rsp;
-    fr->rip = ev->rip;
     fr->ret_slot = ev->u.call.ret_slot;
     fr->ret_addr = ev->u.call.ret_addr;
-    memcpy(fr->callee_saved, ev->u.call.callee_saved, sizeof(fr->callee_saved));
+    /* Word by word: memcpy is a byte loop in the EFI image. */
+#pragma GCC unroll 6
+    for (u32 i = 0; i < GUARD_NCALLEE; i++)
+        fr->callee_saved[i] = ev->u.call.callee_saved[i];
     fr->stack_top = vc->stack_top;
     fr->stack_digest = ev->u.call.stack_digest;
-    fr->seq = ++g->frame_seq;
     leave(g, ev->vcpu, res);
     return valid(g, ev, res, m);
 }
@@ -675,25 +756,33 @@ static enum guard_verdict on_in_ret(struct guard *g, const struct guard_event *e
     struct guard_vcpu *vc = &g->vcpu[ev->vcpu];
     if (vc->module != -1)
         return suspicious(g, ev, res, GUARD_SUSP_UNMATCHED, vc->module, "border-in ret while privileged", 0, 0);
-    int f = frame_find(g, GUARD_FRAME_CALL, ev->rsp, 0, false);
-    if (f < 0)
+    u8 *link = frame_link(g, ev->rsp);
+    if (*link == GUARD_FRAME_NIL || g->frame[*link].kind != GUARD_FRAME_CALL)
         return suspicious(g, ev, res, GUARD_SUSP_UNMATCHED, m, "border-in ret without a border-out call at this RSP", 0, ev->rsp);
-    struct guard_frame fr = g->frame[f];
-    frame_free(g, f); /* single use, whatever the outcome */
-    if (fr.module != m)
+    /* Single use, whatever the outcome. Released first: the record stays readable (release only
+     * unlinks it), and nothing allocates a frame before this event is decided. */
+    const struct guard_frame *fr = &g->frame[*link];
+    frame_release(g, link);
+    if (fr->module != m)
         return suspicious(g, ev, res, GUARD_SUSP_STACK_MISMATCH, m, "border-out call at this RSP was another module's", 0, ev->rsp);
-    if (ev->u.call.ret_slot != fr.ret_slot)
-        return suspicious(g, ev, res, GUARD_SUSP_STACK_MISMATCH, m, "return-address slot moved", fr.ret_slot, ev->u.call.ret_slot);
-    if (!g->cfg.restore_return_address && ev->u.call.ret_addr != fr.ret_addr)
-        return suspicious(g, ev, res, GUARD_SUSP_STACK_MISMATCH, m, "return address changed during border-out call", fr.ret_addr, ev->u.call.ret_addr);
-    if (g->cfg.check_callee_saved)
+    if (ev->u.call.ret_slot != fr->ret_slot)
+        return suspicious(g, ev, res, GUARD_SUSP_STACK_MISMATCH, m, "return-address slot moved", fr->ret_slot, ev->u.call.ret_slot);
+    if (!g->cfg.restore_return_address && ev->u.call.ret_addr != fr->ret_addr)
+        return suspicious(g, ev, res, GUARD_SUSP_STACK_MISMATCH, m, "return address changed during border-out call", fr->ret_addr, ev->u.call.ret_addr);
+    if (g->cfg.check_callee_saved) {
+        u64 diff = 0; /* one branch for the six; which one differs only matters for the log */
+#pragma GCC unroll 6
         for (u32 i = 0; i < GUARD_NCALLEE; i++)
-            if (ev->u.call.callee_saved[i] != fr.callee_saved[i])
-                return suspicious(g, ev, res, GUARD_SUSP_STACK_MISMATCH, m, "callee-saved register changed during border-out call", fr.callee_saved[i], ev->u.call.callee_saved[i]);
-    if (g->cfg.check_stack_digest && ev->u.call.stack_digest != fr.stack_digest)
-        return suspicious(g, ev, res, GUARD_SUSP_STACK_MISMATCH, m, "module stack changed during border-out call", fr.stack_digest, ev->u.call.stack_digest);
-    enter(g, ev->vcpu, m, fr.depth, fr.stack_top, res);
-    res->ret_addr = fr.ret_addr;
+            diff |= ev->u.call.callee_saved[i] ^ fr->callee_saved[i];
+        if (diff)
+            for (u32 i = 0; i < GUARD_NCALLEE; i++)
+                if (ev->u.call.callee_saved[i] != fr->callee_saved[i])
+                    return suspicious(g, ev, res, GUARD_SUSP_STACK_MISMATCH, m, "callee-saved register changed during border-out call", fr->callee_saved[i], ev->u.call.callee_saved[i]);
+    }
+    if (g->cfg.check_stack_digest && ev->u.call.stack_digest != fr->stack_digest)
+        return suspicious(g, ev, res, GUARD_SUSP_STACK_MISMATCH, m, "module stack changed during border-out call", fr->stack_digest, ev->u.call.stack_digest);
+    enter(g, ev->vcpu, m, fr->depth, fr->stack_top, res);
+    res->ret_addr = fr->ret_addr;
     return valid(g, ev, res, m);
 }
 
@@ -707,20 +796,14 @@ static enum guard_verdict on_interrupt(struct guard *g, const struct guard_event
         return GUARD_IGNORED;
     }
     res->module = m;
-    int f = frame_slot(g, ev->rsp);
-    if (f < 0)
+    struct guard_frame *fr = frame_new(g, GUARD_FRAME_INT, ev->rsp, ev->rip);
+    if (!fr)
         return suspicious(g, ev, res, GUARD_SUSP_NO_SPACE, m, "border-out int not recorded: frame table full", GUARD_MAX_FRAMES, 0);
-    struct guard_frame *fr = &g->frame[f];
-    fr->kind = GUARD_FRAME_INT;
     fr->module = m;
     fr->vcpu = ev->vcpu;
     fr->depth = vc->depth;
-    fr->rsp = ev->rsp;
-    fr->rip = ev->rip;
     fr->vector = ev->u.intr.vector;
     fr->stack_top = vc->stack_top;
-    fr->seq = ++g->frame_seq;
-    g->int_frames++;
     leave(g, ev->vcpu, res);
     return valid(g, ev, res, m);
 }
@@ -737,22 +820,18 @@ static enum guard_verdict on_iret(struct guard *g, const struct guard_event *ev,
         }
         return suspicious(g, ev, res, GUARD_SUSP_UNMATCHED, vc->module, "IRET out of the module while privileged", 0, ev->rip);
     }
-    int f = frame_find(g, GUARD_FRAME_INT, ev->rsp, ev->rip, true);
-    if (f >= 0) {
-        struct guard_frame fr = g->frame[f];
-        frame_free(g, f);
-        res->module = fr.module;
-        enter(g, ev->vcpu, fr.module, fr.depth, fr.stack_top, res);
-        return valid(g, ev, res, fr.module);
-    }
-    f = frame_find(g, GUARD_FRAME_INT, ev->rsp, 0, false);
-    if (f >= 0) {
+    u8 *link = frame_link(g, ev->rsp);
+    if (*link != GUARD_FRAME_NIL && g->frame[*link].kind == GUARD_FRAME_INT) {
+        const struct guard_frame *fr = &g->frame[*link];
+        frame_release(g, link); /* used up either way; the record stays readable */
+        if (fr->rip == ev->rip) {
+            res->module = fr->module;
+            enter(g, ev->vcpu, fr->module, fr->depth, fr->stack_top, res);
+            return valid(g, ev, res, fr->module);
+        }
         /* The interrupted privileged context comes back at another RIP: its IRET frame was
-         * changed (or an exception fixup moved it). Never privileged; the frame is used up. */
-        int m = g->frame[f].module;
-        u64 rip = g->frame[f].rip;
-        frame_free(g, f);
-        return suspicious(g, ev, res, GUARD_SUSP_STACK_MISMATCH, m, "interrupted context resumed at another RIP", rip, ev->rip);
+         * changed (or an exception fixup moved it). Never privileged. */
+        return suspicious(g, ev, res, GUARD_SUSP_STACK_MISMATCH, fr->module, "interrupted context resumed at another RIP", fr->rip, ev->rip);
     }
     if (int_frame_at_rip(g, ev->rip))
         return suspicious(g, ev, res, GUARD_SUSP_STACK_MISMATCH, guard_module_at(g, ev->rip), "IRET to an interrupted module RIP with another RSP", 0, ev->rsp);
@@ -802,13 +881,44 @@ static const char *const bad_site_detail[GUARD_SITE_KINDS] = {
     [GUARD_SITE_IN_RET] = "not a border-in ret site",
 };
 
+/* A crossing hypercall: the site must be a site of exactly this kind in a registered module's text
+ * (O(1): <= GUARD_MAX_MODULES range checks, one hash-set probe sequence). */
+CROSSING_INLINE enum guard_verdict on_crossing(struct guard *g, const struct guard_event *ev, struct guard_result *res)
+{
+    int m = module_at(g, ev->rip);
+    if (m < 0)
+        return suspicious(g, ev, res, GUARD_SUSP_UNKNOWN_SITE, -1, "hypercall outside every guarded module", 0, ev->rip);
+    const struct guard_module *mod = &g->mod[m];
+    res->module = m;
+    int s = site_lookup(mod, (u32)(ev->rip - mod->text_base)); /* registered: nsites >= 1 */
+    if (s < 0 || mod->sites[s].kind != site_kind_of[ev->kind])
+        return suspicious(g, ev, res, GUARD_SUSP_BAD_SITE, m, bad_site_detail[site_kind_of[ev->kind]], s < 0 ? ~0ull : mod->sites[s].kind, ev->rip - mod->text_base);
+    res->site = s;
+    if (mod->state == GUARD_MOD_DEAD && ev->kind != GUARD_EV_DEINIT)
+        return suspicious(g, ev, res, GUARD_SUSP_REVOKED, m, "crossing into a revoked module", 0, 0);
+    switch (ev->kind) {
+    case GUARD_EV_DEINIT:   return on_deinit(g, ev, res, m);
+    case GUARD_EV_IN_CALL:  return on_in_call(g, ev, res, m);
+    case GUARD_EV_OUT_RET:  return on_out_ret(g, ev, res, m);
+    case GUARD_EV_OUT_CALL: return on_out_call(g, ev, res, m);
+    case GUARD_EV_IN_RET:   return on_in_ret(g, ev, res, m);
+    default:                return GUARD_IGNORED; /* unreachable: guard_event dispatches only these */
+    }
+}
+
 enum guard_verdict guard_event(struct guard *g, const struct guard_event *ev, struct guard_result *out)
 {
     struct guard_result local;
     struct guard_result *res = out ? out : &local;
-    memset(res, 0, sizeof(*res));
+    /* Field by field: memset is a byte loop in the EFI image (~350 instructions for this struct). */
+    res->verdict = GUARD_IGNORED;
+    res->susp = GUARD_SUSP_NONE;
+    res->actions = 0;
     res->module = -1;
     res->site = -1;
+    res->text_base = res->text_len = 0;
+    res->ret_addr = 0;
+    res->privileged = res->watch_iret = false;
     enum guard_verdict v;
 
     if (!g || !ev || ev->vcpu >= GUARD_MAX_VCPUS || (unsigned)ev->kind >= GUARD_EV_KINDS) {
@@ -820,6 +930,13 @@ enum guard_verdict guard_event(struct guard *g, const struct guard_event *ev, st
     }
 
     switch (ev->kind) {
+    case GUARD_EV_DEINIT:
+    case GUARD_EV_IN_CALL:
+    case GUARD_EV_OUT_RET:
+    case GUARD_EV_OUT_CALL:
+    case GUARD_EV_IN_RET:
+        v = on_crossing(g, ev, res);
+        break;
     case GUARD_EV_INIT:
         v = on_init(g, ev, res);
         break;
@@ -832,36 +949,9 @@ enum guard_verdict guard_event(struct guard *g, const struct guard_event *ev, st
     case GUARD_EV_TEXT_WRITE:
         v = on_text_write(g, ev, res);
         break;
-    default: {
-        /* A crossing hypercall: the site must be a site of exactly this kind in a registered
-         * module's text (O(1): <= GUARD_MAX_MODULES range checks, one hash-set probe sequence). */
-        int m = guard_module_at(g, ev->rip);
-        if (m < 0) {
-            v = suspicious(g, ev, res, GUARD_SUSP_UNKNOWN_SITE, -1, "hypercall outside every guarded module", 0, ev->rip);
-            break;
-        }
-        const struct guard_module *mod = &g->mod[m];
-        res->module = m;
-        int s = guard_site_lookup(mod, (u32)(ev->rip - mod->text_base));
-        if (s < 0 || mod->sites[s].kind != site_kind_of[ev->kind]) {
-            v = suspicious(g, ev, res, GUARD_SUSP_BAD_SITE, m, bad_site_detail[site_kind_of[ev->kind]], s < 0 ? ~0ull : mod->sites[s].kind, ev->rip - mod->text_base);
-            break;
-        }
-        res->site = s;
-        if (mod->state == GUARD_MOD_DEAD && ev->kind != GUARD_EV_DEINIT) {
-            v = suspicious(g, ev, res, GUARD_SUSP_REVOKED, m, "crossing into a revoked module", 0, 0);
-            break;
-        }
-        switch (ev->kind) {
-        case GUARD_EV_DEINIT:   v = on_deinit(g, ev, res, m); break;
-        case GUARD_EV_IN_CALL:  v = on_in_call(g, ev, res, m); break;
-        case GUARD_EV_OUT_RET:  v = on_out_ret(g, ev, res, m); break;
-        case GUARD_EV_OUT_CALL: v = on_out_call(g, ev, res, m); break;
-        case GUARD_EV_IN_RET:   v = on_in_ret(g, ev, res, m); break;
-        default:                v = GUARD_IGNORED; break; /* unreachable */
-        }
+    default:
+        v = GUARD_IGNORED; /* unreachable: checked above */
         break;
-    }
     }
     res->privileged = g->vcpu[ev->vcpu].module >= 0;
     res->watch_iret = g->int_frames > 0;

@@ -17,7 +17,11 @@
  *
  * No allocation: every table is fixed-size inside `struct guard`, which the caller places in
  * static storage. guard_event() is O(1) in the number of sites (hash set per module, bounded probe)
- * and O(GUARD_MAX_FRAMES) worst case in the outstanding frames (a linear scan of a small table).
+ * and expected O(1) in the outstanding frames: they are chained in a hash table keyed by RSP (and the
+ * interrupt frames in a second one keyed by the interrupted RIP), free frames on a free list. A
+ * guest that picks colliding stack pointers can lengthen one chain to GUARD_MAX_FRAMES at most, the
+ * linear scan this replaced. Nothing on the event path clears or copies a whole structure (the
+ * EFI image's memset/memcpy are byte loops): tests/bench-guard.sh counts the instructions.
  */
 #ifndef POSTERN_GUARD_H
 #define POSTERN_GUARD_H
@@ -30,7 +34,9 @@
 #define GUARD_MAX_SITES     2048               /* hypercall sites per module */
 #define GUARD_SITE_SLOTS    (2 * GUARD_MAX_SITES) /* hash slots: load factor <= 1/2 */
 #define GUARD_MAX_PRIVS     4                  /* privileges bound to one module */
-#define GUARD_MAX_FRAMES    128                /* outstanding border-out frames per VM */
+#define GUARD_MAX_FRAMES    128                /* outstanding border-out frames per VM (< GUARD_FRAME_NIL) */
+#define GUARD_FRAME_BUCKETS 256                /* frame hash chains (load <= 1/2), a power of two */
+#define GUARD_FRAME_NIL     0xff               /* end of a frame chain */
 #define GUARD_LOG_SIZE      64                 /* suspicious-activity ring */
 #define GUARD_NAME_MAX      56                 /* module name, including the NUL (as in .gmeta) */
 #define GUARD_HASH_LEN      32                 /* SHA-256 */
@@ -215,6 +221,8 @@ struct guard_frame {
     u64 stack_top;             /* RSP at the start of the suspended run */
     u64 stack_digest;
     u8 vector;
+    u8 next;                   /* next frame in its RSP chain (or on the free list), GUARD_FRAME_NIL */
+    u8 next_rip;               /* INT: next frame in its RIP chain */
     u64 seq;                   /* creation order */
 };
 
@@ -250,6 +258,9 @@ struct guard {
     struct guard_module mod[GUARD_MAX_MODULES];
     struct guard_vcpu vcpu[GUARD_MAX_VCPUS];
     struct guard_frame frame[GUARD_MAX_FRAMES];
+    u8 frame_by_rsp[GUARD_FRAME_BUCKETS]; /* chain heads: every outstanding frame, by its RSP */
+    u8 int_by_rip[GUARD_FRAME_BUCKETS];   /* chain heads: the INT frames, by interrupted RIP */
+    u8 frame_free;             /* head of the free frames (linked by `next`) */
     u32 int_frames;            /* outstanding GUARD_FRAME_INT frames */
     u64 frame_seq;
     struct guard_log_entry log[GUARD_LOG_SIZE];

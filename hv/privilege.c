@@ -88,11 +88,7 @@ int privilege_raise(struct privilege_registry *r, int handle, u32 vcpu)
         return PRIV_EINVAL;
     if (vcpu >= PRIV_MAX_VCPUS)
         return PRIV_EVCPU;
-    if (!(e->raised_mask & (1u << vcpu))) {
-        e->raised_mask |= 1u << vcpu;
-        e->raises++;
-        e->ops->raise(vcpu, e->state);
-    }
+    privilege_raise_checked(r, handle, vcpu);
     return PRIV_OK;
 }
 
@@ -103,11 +99,7 @@ int privilege_lower(struct privilege_registry *r, int handle, u32 vcpu)
         return PRIV_EINVAL;
     if (vcpu >= PRIV_MAX_VCPUS)
         return PRIV_EVCPU;
-    if (e->raised_mask & (1u << vcpu)) {
-        e->raised_mask &= ~(1u << vcpu);
-        e->lowers++;
-        e->ops->lower(vcpu, e->state);
-    }
+    privilege_lower_checked(r, handle, vcpu);
     return PRIV_OK;
 }
 

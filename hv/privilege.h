@@ -73,6 +73,29 @@ int privilege_deactivate(struct privilege_registry *r, int handle);
 /* The hot path: O(1), idempotent (callback only on a change). */
 int privilege_raise(struct privilege_registry *r, int handle, u32 vcpu);
 int privilege_lower(struct privilege_registry *r, int handle, u32 vcpu);
+
+/* The same for a caller that has checked the handle (< r->count) and the vCPU (< PRIV_MAX_VCPUS)
+ * once, as border control does when a privilege is bound: every border crossing raises or lowers,
+ * and the checks cost as much as the change (tests/bench-guard.sh). */
+static inline void privilege_raise_checked(struct privilege_registry *r, int handle, u32 vcpu)
+{
+    struct privilege_entry *e = &r->e[handle];
+    if (!(e->raised_mask & (1u << vcpu))) {
+        e->raised_mask |= 1u << vcpu;
+        e->raises++;
+        e->ops->raise(vcpu, e->state);
+    }
+}
+
+static inline void privilege_lower_checked(struct privilege_registry *r, int handle, u32 vcpu)
+{
+    struct privilege_entry *e = &r->e[handle];
+    if (e->raised_mask & (1u << vcpu)) {
+        e->raised_mask &= ~(1u << vcpu);
+        e->lowers++;
+        e->ops->lower(vcpu, e->state);
+    }
+}
 bool privilege_is_raised(const struct privilege_registry *r, int handle, u32 vcpu);
 
 /* Convenience by name (a lookup first: administrator and test paths, not border crossings). */
