@@ -780,6 +780,208 @@ static void test_stale_frame_replaced(void **state)
     assert_true(held(1));
 }
 
+/* The frame table's hash (hv/guard.c frame_hash), to build colliding keys on purpose. */
+static u32 frame_bucket(u64 key) { return (u32)((key * 0x9e3779b97f4a7c15ull) >> 56); }
+
+/* n 8-byte-aligned keys below `from` (step `step`) that share one bucket. */
+static void colliding(u64 from, u64 step, u64 *out, int n)
+{
+    u32 b = frame_bucket(from);
+    int k = 0;
+    out[k++] = from;
+    for (u64 key = from - step; k < n; key -= step)
+        if (frame_bucket(key) == b)
+            out[k++] = key;
+}
+
+static int chain_length(const u8 *heads, u32 bucket, bool by_rip)
+{
+    int n = 0;
+    for (u8 f = heads[bucket]; f != GUARD_FRAME_NIL; f = by_rip ? G.frame[f].next_rip : G.frame[f].next)
+        n++;
+    return n;
+}
+
+/* The return address a seed's border-out call records (inside the module's text). */
+#define RET_OF(seed) (RET1 + ((seed) & 0xfff))
+
+/* Leave the module (a border-in call at `entry_rsp`) through a border-out call at `rsp`. */
+static void call_out_at(u64 entry_rsp, u64 rsp, u64 seed)
+{
+    struct guard_event e = hc(GUARD_EV_IN_CALL, 0, BASE + S_IN, entry_rsp);
+    ok(&e);
+    e = ev_call(GUARD_EV_OUT_CALL, 0, BASE + S_XOUT, rsp, RET_OF(seed), seed);
+    ok(&e);
+}
+
+/* Come back through the border-in ret at `rsp`, then leave by the entry's border-out ret. */
+static void return_at(u64 rsp, u64 seed)
+{
+    struct guard_result r;
+    struct guard_event e = ev_call(GUARD_EV_IN_RET, 0, BASE + S_XIN, rsp, RET_OF(seed), seed);
+    assert_int_equal(post(&e, &r), GUARD_OK);
+    assert_int_equal(r.ret_addr, RET_OF(seed));
+    e = hc(GUARD_EV_OUT_RET, 0, BASE + S_OUT, rsp + 0x100);
+    ok(&e);
+    assert_false(held(0));
+}
+
+static void test_frame_collisions(void **state)
+{
+    /* Eight outstanding frames on one hash chain, returned from its middle, tail and head; a
+     * refused return uses its frame up and leaves the others alone. */
+    u64 rsp[8];
+    colliding(RSP1, 8, rsp, 8);
+    struct guard_event e = ev_init(0, BASE + S_INIT, gm_hash, gm_hash);
+    ok(&e);
+    e = hc(GUARD_EV_OUT_RET, 0, BASE + S_OUT, RSP0);
+    ok(&e);
+    for (int i = 0; i < 8; i++)
+        call_out_at(rsp[i] + 0x100, rsp[i], (u64)i);
+    u32 b = frame_bucket(rsp[0]);
+    assert_int_equal(chain_length(G.frame_by_rsp, b, false), 8);
+    /* the callee-saved registers of frame 3 changed: refused, and the frame is gone */
+    e = ev_call(GUARD_EV_IN_RET, 0, BASE + S_XIN, rsp[3], RET1 + 3, 99);
+    refused(&e, GUARD_SUSP_STACK_MISMATCH, "gm");
+    assert_int_equal(chain_length(G.frame_by_rsp, b, false), 7);
+    e = ev_call(GUARD_EV_IN_RET, 0, BASE + S_XIN, rsp[3], RET1 + 3, 3);
+    refused(&e, GUARD_SUSP_UNMATCHED, "gm");
+    static const int order[] = { 0, 7, 5, 1, 6, 2, 4 };
+    for (size_t i = 0; i < ARRAY_SIZE(order); i++)
+        return_at(rsp[order[i]], (u64)order[i]);
+    assert_int_equal(G.frame_by_rsp[b], GUARD_FRAME_NIL);
+    /* every frame is back on the free list: the table holds GUARD_MAX_FRAMES again */
+    for (int i = 0; i < GUARD_MAX_FRAMES; i++)
+        call_out_at(RSP0 - 0x100 * (u64)i, RSP0 - 0x100 * (u64)i - 0x40, (u64)i);
+    e = hc(GUARD_EV_IN_CALL, 0, BASE + S_IN, RSP0 + 0x1000);
+    ok(&e);
+    e = ev_call(GUARD_EV_OUT_CALL, 0, BASE + S_XOUT, RSP0 + 0x800, RET1, 1);
+    refused(&e, GUARD_SUSP_NO_SPACE, "gm");
+    assert_int_equal(guard_log_count(&G), 3);
+}
+
+static void test_interrupt_rip_chain(void **state)
+{
+    /* Three threads interrupted at RIPs that share a chain of the RIP index. */
+    u64 rip[4], rsp[3] = { RSP2, RSP2 - 0x1000, RSP2 - 0x2000 };
+    colliding(BASE + 0x2ff8, 1, rip, 4);
+    for (int i = 0; i < 4; i++)
+        assert_true(rip[i] >= BASE && rip[i] < BASE + TLEN);
+    struct guard_event e = ev_init(0, BASE + S_INIT, gm_hash, gm_hash);
+    ok(&e);
+    e = hc(GUARD_EV_OUT_RET, 0, BASE + S_OUT, RSP0);
+    ok(&e);
+    for (int i = 0; i < 3; i++) {
+        e = hc(GUARD_EV_IN_CALL, 0, BASE + S_IN, rsp[i] + 0x100);
+        ok(&e);
+        e = ev_int(0, rip[i], rsp[i], 32);
+        ok(&e);
+    }
+    assert_int_equal(G.int_frames, 3);
+    assert_int_equal(chain_length(G.int_by_rip, frame_bucket(rip[0]), true), 3);
+    /* an interrupted RIP with another RSP: reported, and no frame is used up */
+    e = hc(GUARD_EV_IRET, 0, rip[1], RSP0);
+    refused(&e, GUARD_SUSP_STACK_MISMATCH, "gm");
+    assert_int_equal(G.int_frames, 3);
+    /* a RIP on the same chain that no frame holds: not ours */
+    struct guard_result r;
+    e = hc(GUARD_EV_IRET, 0, rip[3], RSP0);
+    assert_int_equal(post(&e, &r), GUARD_IGNORED);
+    assert_true(r.watch_iret);
+    static const int order[] = { 1, 0, 2 };
+    for (size_t i = 0; i < ARRAY_SIZE(order); i++) {
+        int k = order[i];
+        e = hc(GUARD_EV_IRET, 0, rip[k], rsp[k]);
+        assert_int_equal(post(&e, &r), GUARD_OK);
+        assert_true(held(0));
+        assert_int_equal(G.int_frames, 2 - i);
+        assert_int_equal(r.watch_iret, i < 2);
+        e = hc(GUARD_EV_OUT_RET, 0, BASE + S_OUT, rsp[k] + 0x100);
+        ok(&e);
+        /* gone from the RIP index too */
+        e = hc(GUARD_EV_IRET, 0, rip[k], RSP0);
+        assert_int_equal(post(&e, &r), GUARD_IGNORED);
+    }
+    assert_int_equal(G.int_by_rip[frame_bucket(rip[0])], GUARD_FRAME_NIL);
+}
+
+static void test_stale_interrupt_frame_replaced(void **state)
+{
+    /* An interrupted thread never returns; a border-out call at its RSP replaces its frame, which
+     * leaves the RIP index and the count of interrupt frames (no more IRET watch). */
+    struct guard_event e = ev_init(0, BASE + S_INIT, gm_hash, gm_hash);
+    ok(&e);
+    e = ev_int(0, IRIP, RSP2, 32);
+    ok(&e);
+    assert_int_equal(G.int_frames, 1);
+    e = hc(GUARD_EV_IN_CALL, 0, BASE + S_IN, RSP2 + 0x100);
+    ok(&e);
+    struct guard_result r;
+    e = ev_call(GUARD_EV_OUT_CALL, 0, BASE + S_XOUT, RSP2, RET1 + 5, 5);
+    assert_int_equal(post(&e, &r), GUARD_OK);
+    assert_int_equal(G.stats.stale_frames, 1);
+    assert_int_equal(G.int_frames, 0);
+    assert_false(r.watch_iret);
+    e = hc(GUARD_EV_IRET, 0, IRIP, RSP2);
+    assert_int_equal(post(&e, &r), GUARD_IGNORED);
+    e = hc(GUARD_EV_IRET, 0, IRIP, RSP0);
+    assert_int_equal(post(&e, &r), GUARD_IGNORED);
+    assert_int_equal(guard_log_count(&G), 0);
+    return_at(RSP2, 5);
+}
+
+static void test_frame_churn(void **state)
+{
+    /* 20,000 border-outs and returns over 300 stacks against a model of what is outstanding:
+     * chains, free list and counts stay consistent, a full table refuses, a stale RSP replaces. */
+    enum { STACKS = 300, STEPS = 20000 };
+    static u64 seed_at[STACKS]; /* 0: nothing outstanding at that stack */
+    memset(seed_at, 0, sizeof(seed_at));
+    u32 outstanding = 0, x = 12345;
+    u64 next_seed = 1;
+    struct guard_event e = ev_init(0, BASE + S_INIT, gm_hash, gm_hash);
+    ok(&e);
+    e = hc(GUARD_EV_OUT_RET, 0, BASE + S_OUT, RSP0);
+    ok(&e);
+    for (int step = 0; step < STEPS; step++) {
+        x = x * 1103515245u + 12345u;
+        u32 k = (x >> 8) % STACKS;
+        u64 rsp = 0xffffc90000800000ull - (u64)k * 0x2008; /* 8-aligned, irregular */
+        bool back = seed_at[k] && ((x >> 20) & 3) != 0;
+        if (back) {
+            return_at(rsp, seed_at[k]);
+            seed_at[k] = 0;
+            outstanding--;
+        } else if (seed_at[k] || outstanding < GUARD_MAX_FRAMES) {
+            u64 stale = G.stats.stale_frames;
+            call_out_at(rsp + 0x100, rsp, next_seed);
+            assert_int_equal(G.stats.stale_frames, stale + (seed_at[k] != 0));
+            outstanding += seed_at[k] == 0;
+            seed_at[k] = next_seed++;
+        } else {
+            e = hc(GUARD_EV_IN_CALL, 0, BASE + S_IN, rsp + 0x100);
+            ok(&e);
+            e = ev_call(GUARD_EV_OUT_CALL, 0, BASE + S_XOUT, rsp, RET1, 1);
+            refused(&e, GUARD_SUSP_NO_SPACE, "gm");
+        }
+        if (step % 997 == 0) {
+            u32 live = 0, chained = 0, free_n = 0;
+            for (int f = 0; f < GUARD_MAX_FRAMES; f++)
+                live += G.frame[f].kind != GUARD_FRAME_FREE;
+            for (u32 b = 0; b < GUARD_FRAME_BUCKETS; b++)
+                chained += (u32)chain_length(G.frame_by_rsp, b, false);
+            for (u8 f = G.frame_free; f != GUARD_FRAME_NIL; f = G.frame[f].next)
+                free_n++;
+            assert_int_equal(live, outstanding);
+            assert_int_equal(chained, outstanding);
+            assert_int_equal(free_n, GUARD_MAX_FRAMES - outstanding);
+        }
+    }
+    for (u32 k = 0; k < STACKS; k++)
+        if (seed_at[k])
+            return_at(0xffffc90000800000ull - (u64)k * 0x2008, seed_at[k]);
+}
+
 /* ---------------------------------------------------------------- registration */
 
 static void test_registration_checks(void **state)
@@ -1197,6 +1399,10 @@ int main(void)
         cmocka_unit_test_setup(test_module_calls_other_module, setup),
         cmocka_unit_test_setup(test_frame_table_full, setup),
         cmocka_unit_test_setup(test_stale_frame_replaced, setup),
+        cmocka_unit_test_setup(test_frame_collisions, setup),
+        cmocka_unit_test_setup(test_interrupt_rip_chain, setup),
+        cmocka_unit_test_setup(test_stale_interrupt_frame_replaced, setup),
+        cmocka_unit_test_setup(test_frame_churn, setup),
         cmocka_unit_test_setup(test_registration_checks, setup),
         cmocka_unit_test_setup(test_privilege_init_failure, setup),
         cmocka_unit_test_setup(test_deinit, setup),
