@@ -551,7 +551,7 @@ static enum guard_verdict post(struct vcpu *v, struct guard_event *ev, struct gu
     enum guard_verdict verdict;
 
     ev->vcpu = v->id;
-    memset(res, 0, sizeof(*res));
+    /* guard_event fills in every field of res (no memset: a byte loop here, ~230 instructions). */
     verdict = guard_event(&vm0.guard, ev, res);
     if (verdict == GUARD_SUSPICIOUS)
         log_suspicious();

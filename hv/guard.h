@@ -306,7 +306,8 @@ int guard_reinstate(struct guard *g, int module);
 int guard_locate(const struct guard *g, u64 site, const u8 claimed_hash[GUARD_HASH_LEN], int *module,
                  u64 *text_base, u64 *text_len);
 
-/* The state machine. `res` may be NULL. */
+/* The state machine. `res` may be NULL; otherwise every field of it is written (the caller need
+ * not clear it). */
 enum guard_verdict guard_event(struct guard *g, const struct guard_event *ev, struct guard_result *res);
 
 /* O(1) site lookup: index in the module's site table of `offset`, or -1. */

@@ -982,6 +982,53 @@ static void test_frame_churn(void **state)
             return_at(0xffffc90000800000ull - (u64)k * 0x2008, seed_at[k]);
 }
 
+static void same_result(const struct guard_result *a, const struct guard_result *b)
+{
+    assert_int_equal(a->verdict, b->verdict);
+    assert_int_equal(a->susp, b->susp);
+    assert_int_equal(a->actions, b->actions);
+    assert_int_equal(a->module, b->module);
+    assert_int_equal(a->site, b->site);
+    assert_int_equal(a->text_base, b->text_base);
+    assert_int_equal(a->text_len, b->text_len);
+    assert_int_equal(a->ret_addr, b->ret_addr);
+    assert_int_equal(a->privileged, b->privileged);
+    assert_int_equal(a->watch_iret, b->watch_iret);
+}
+
+static void test_result_fully_written(void **state)
+{
+    /* border.c does not clear the result before guard_event (a byte-loop memset on every crossing):
+     * every field must be written, whatever the event and verdict. Each event runs twice on equal
+     * guards, once into a zeroed result and once into garbage. */
+    static struct guard twin;
+    const struct guard_event evs[] = {
+        ev_init(0, BASE + S_INIT, gm_hash, gm_hash),
+        ev_call(GUARD_EV_OUT_CALL, 0, BASE + S_XOUT, RSP1, RET1, 4),
+        hc(GUARD_EV_IN_CALL, 0, BASE + S_IN, RSP0),            /* OUTSIDE: into the module */
+        ev_int(0, IRIP, RSP2, 32),
+        hc(GUARD_EV_IRET, 0, 0xffffffff81000000ull, RSP0),     /* not ours: ignored */
+        hc(GUARD_EV_IRET, 0, IRIP, RSP2),
+        hc(GUARD_EV_OUT_RET, 0, BASE + S_OUT, RSP0),           /* back to depth 0 */
+        ev_call(GUARD_EV_IN_RET, 0, BASE + S_XIN, RSP1, RET1, 4),
+        hc(GUARD_EV_IN_CALL, 0, BASE + S_OUT, RSP0),           /* bad site */
+        hc(GUARD_EV_IN_CALL, 0, 0xffffffff81000000ull, RSP0),  /* unknown site */
+        hc(GUARD_EV_DEINIT, 0, BASE + S_DEINIT, RSP0),
+        hc((enum guard_event_kind)99, 0, 0, 0),                /* a caller bug */
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(evs); i++) {
+        struct guard_result clean, dirty;
+        memset(&clean, 0, sizeof(clean));
+        memset(&dirty, 0xa5, sizeof(dirty));
+        memcpy(&twin, &G, sizeof(G));
+        enum guard_verdict v1 = guard_event(&twin, &evs[i], &clean);
+        enum guard_verdict v2 = guard_event(&G, &evs[i], &dirty);
+        assert_int_equal(v1, v2);
+        same_result(&clean, &dirty);
+    }
+    assert_true(guard_log_count(&G) >= 2);
+}
+
 /* ---------------------------------------------------------------- registration */
 
 static void test_registration_checks(void **state)
@@ -1403,6 +1450,7 @@ int main(void)
         cmocka_unit_test_setup(test_interrupt_rip_chain, setup),
         cmocka_unit_test_setup(test_stale_interrupt_frame_replaced, setup),
         cmocka_unit_test_setup(test_frame_churn, setup),
+        cmocka_unit_test_setup(test_result_fully_written, setup),
         cmocka_unit_test_setup(test_registration_checks, setup),
         cmocka_unit_test_setup(test_privilege_init_failure, setup),
         cmocka_unit_test_setup(test_deinit, setup),
