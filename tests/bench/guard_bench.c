@@ -35,10 +35,15 @@
 #define PACKETS_PER_POLL 8
 #define EXITS_PER_PACKET 8
 
-enum bench_kind { B_IN_CALL, B_OUT_RET, B_OUT_CALL, B_IN_RET, B_INT, B_RTI, B_IRET_OTHER, B_KINDS };
+enum bench_kind { B_IN_CALL, B_OUT_RET, B_OUT_CALL, B_IN_RET, B_INT, B_RTI, B_IRET_OTHER, B_OUT_CALL_WORST,
+                  B_IN_RET_WORST, B_KINDS };
 static const char *const bench_name[B_KINDS] = {
     "border-in-call", "border-out-ret", "border-out-call", "border-in-ret",
     "border-out-int", "border-in-rti", "iret-not-ours",
+    "out-call-worst", "in-ret-worst", /* 127 frames on one RSP chain: a guest choosing its stacks */
+};
+static const char *const cross_name[B_KINDS] = {
+    "in_call", "out_ret", "out_call", "in_ret", "int", "rti", "iret_other", "out_call_worst", "in_ret_worst",
 };
 static unsigned long counts[B_KINDS];
 
@@ -64,10 +69,16 @@ CROSS(in_ret)
 CROSS(int)
 CROSS(rti)
 CROSS(iret_other)
+CROSS(out_call_worst)
+CROSS(in_ret_worst)
 
 static enum guard_verdict (*const cross[B_KINDS])(const struct guard_event *, struct guard_result *) = {
     cross_in_call, cross_out_ret, cross_out_call, cross_in_ret, cross_int, cross_rti, cross_iret_other,
+    cross_out_call_worst, cross_in_ret_worst,
 };
+
+/* hv/guard.c's frame_hash: bucket of a stack pointer in the frame table (to collide on purpose). */
+static u32 frame_bucket(u64 key) { return (u32)((key * 0x9e3779b97f4a7c15ull) >> 56); }
 
 static void post(enum bench_kind k, const struct guard_event *e, enum guard_verdict want)
 {
@@ -305,6 +316,31 @@ int main(int argc, char **argv)
         post(B_OUT_RET, &e, GUARD_OK);
     }
 
+    /* The worst a guest can make of the frame table: every outstanding frame on one chain (it picks
+     * its stack pointers). Each round returns the chain's tail and calls out again at the same RSP
+     * (a full walk for the stale check, then the new frame goes to the head). */
+    u64 worst[GUARD_MAX_FRAMES - SLEEPERS];
+    const u32 nworst = GUARD_MAX_FRAMES - SLEEPERS;
+    u32 b = frame_bucket(0xffffc90002000000ull), k = 0;
+    for (u64 key = 0xffffc90002000000ull; k < nworst; key -= 8)
+        if (frame_bucket(key) == b)
+            worst[k++] = key;
+    for (u32 i = 0; i < nworst; i++) { /* set-up, not counted */
+        struct guard_event in = hc(GUARD_EV_IN_CALL, poll->first, worst[i] + 0x100);
+        e = call(GUARD_EV_OUT_CALL, rx[0]->first, worst[i], i);
+        if (guard_event(&G, &in, &r) != GUARD_OK || guard_event(&G, &e, &r) != GUARD_OK) {
+            fprintf(stderr, "guard_bench: colliding frame %u refused: %s\n", i, guard_susp_name(r.susp));
+            return 1;
+        }
+    }
+    for (u32 r = 0; r < 2 * POLLS; r++) {
+        u32 i = r % nworst;
+        e = call(GUARD_EV_IN_RET, rx[0]->second, worst[i], i);
+        post(B_IN_RET_WORST, &e, GUARD_OK);
+        e = call(GUARD_EV_OUT_CALL, rx[0]->first, worst[i], i);
+        post(B_OUT_CALL_WORST, &e, GUARD_OK);
+    }
+
     printf("guard_bench: module %s, %u sites (%u entry, %u exit wrappers), %d sleeping frames, %d polls\n", name,
            nsites, nentries, nexits, SLEEPERS, POLLS);
     printf("guard_bench: per packet through %s:", poll->func);
@@ -312,8 +348,6 @@ int main(int argc, char **argv)
         printf(" %s", rx[x]->func);
     printf("\n");
     for (int k = 0; k < B_KINDS; k++)
-        printf("count %s cross_%s %lu\n", bench_name[k],
-               (const char *[]){ "in_call", "out_ret", "out_call", "in_ret", "int", "rti", "iret_other" }[k],
-               counts[k]);
+        printf("count %s cross_%s %lu\n", bench_name[k], cross_name[k], counts[k]);
     return 0;
 }
