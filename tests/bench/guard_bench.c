@@ -40,7 +40,7 @@ enum bench_kind { B_IN_CALL, B_OUT_RET, B_OUT_CALL, B_IN_RET, B_INT, B_RTI, B_IR
 static const char *const bench_name[B_KINDS] = {
     "border-in-call", "border-out-ret", "border-out-call", "border-in-ret",
     "border-out-int", "border-in-rti", "iret-not-ours",
-    "out-call-worst", "in-ret-worst", /* 127 frames on one RSP chain: a guest choosing its stacks */
+    "out-call-worst", "in-ret-worst", /* 125 frames on one RSP chain: a guest choosing its stacks */
 };
 static const char *const cross_name[B_KINDS] = {
     "in_call", "out_ret", "out_call", "in_ret", "int", "rti", "iret_other", "out_call_worst", "in_ret_worst",
