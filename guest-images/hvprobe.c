@@ -4,6 +4,8 @@
  *   hvprobe canary              print the host-physical address of the hypervisor's canary page
  *   hvprobe hypercall NR        issue hypercall NR, print RAX and RBX
  *   hvprobe mark LABEL          HC_STATS_MARK: the hypervisor logs its crossing counts so far (make bench)
+ *   hvprobe exits               HC_STATS_EXITS: print "hlt H mwait M all A", the HLT exits, MWAIT exits
+ *                               and all VM exits so far (the idle tests take the difference)
  *   hvprobe readphys ADDR LEN   map /dev/mem at ADDR and print LEN bytes ('.' for unprintables)
  *
  * Hypercall ABI (docs/hypercalls.md): VMMCALL, number in RAX, arguments in RBX RCX RDX, status in
@@ -21,6 +23,7 @@
 #define HC_TEST_CANARY 0x50530001ul
 
 #define HC_STATS_MARK 0x50530011ul
+#define HC_STATS_EXITS 0x50530012ul
 
 static long hypercall(unsigned long nr, unsigned long *rbx)
 {
@@ -30,9 +33,18 @@ static long hypercall(unsigned long nr, unsigned long *rbx)
     return (long)rax;
 }
 
+/* HC_STATS_EXITS answers in RBX, RCX and RDX. */
+static long hypercall3(unsigned long nr, unsigned long *rbx, unsigned long *rcx, unsigned long *rdx)
+{
+    unsigned long rax = nr, b = 0, c = 0, d = 0;
+    __asm__ volatile("vmmcall" : "+a"(rax), "+b"(b), "+c"(c), "+d"(d) : : "memory");
+    *rbx = b, *rcx = c, *rdx = d;
+    return (long)rax;
+}
+
 static int usage(void)
 {
-    fprintf(stderr, "usage: hvprobe canary | hypercall NR | mark LABEL | readphys ADDR LEN\n");
+    fprintf(stderr, "usage: hvprobe canary | hypercall NR | mark LABEL | exits | readphys ADDR LEN\n");
     return 2;
 }
 
@@ -58,6 +70,16 @@ int main(int argc, char **argv)
         /* make bench: the hypervisor logs its crossing counts so far under this label */
         rbx = strtoul(argv[2], NULL, 0);
         return hypercall(HC_STATS_MARK, &rbx) ? 1 : 0;
+    }
+    if (argc == 2 && !strcmp(argv[1], "exits")) {
+        unsigned long hlt, mwait, all;
+        long rc = hypercall3(HC_STATS_EXITS, &hlt, &mwait, &all);
+        if (rc) {
+            fprintf(stderr, "hvprobe: exits hypercall failed: %ld\n", rc);
+            return 1;
+        }
+        printf("hlt %lu mwait %lu all %lu\n", hlt, mwait, all);
+        return 0;
     }
     if (argc == 4 && !strcmp(argv[1], "readphys")) {
         unsigned long addr = strtoul(argv[2], NULL, 0), len = strtoul(argv[3], NULL, 0);

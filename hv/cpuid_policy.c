@@ -1,12 +1,15 @@
 /* CPUID as the guest sees it. The guest must not believe it can use SVM or VMX itself (nested
  * virtualization is not offered); it is told it runs on a hypervisor (CPUID.1:ECX[31], as
- * every hypervisor does) whose signature leaf names Postern. */
+ * every hypervisor does) whose signature leaf names Postern. MONITOR/MWAIT stay visible (the
+ * guarded idle loop runs them natively; for everyone else they exit and are NOPs, docs/idle.md);
+ * MONITORX/MWAITX are hidden, or Linux would time every udelay with them (two exits each). */
 #include "cpuid_policy.h"
 #include "lib.h"
 
 #define LEAF1_ECX_VMX        BIT(5)
 #define LEAF1_ECX_HYPERVISOR BIT(31)
 #define EXT1_ECX_SVM         BIT(2)
+#define EXT1_ECX_MWAITX      BIT(29)
 #define LEAF_SVM_FEATURES    0x8000000au
 
 void cpuid_policy_apply(u32 leaf, u32 subleaf, u32 *eax, u32 *ebx, u32 *ecx, u32 *edx)
@@ -17,7 +20,7 @@ void cpuid_policy_apply(u32 leaf, u32 subleaf, u32 *eax, u32 *ebx, u32 *ecx, u32
         *ecx |= (u32)LEAF1_ECX_HYPERVISOR;
         break;
     case 0x80000001u:
-        *ecx &= ~(u32)EXT1_ECX_SVM;
+        *ecx &= ~(u32)(EXT1_ECX_SVM | EXT1_ECX_MWAITX);
         break;
     case LEAF_SVM_FEATURES:
         *eax = *ebx = *ecx = *edx = 0;

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "panic.h"
 #include "pci_policy.h"
+#include "vm.h"
 
 /* EFER bits a guest may set (AMD APM Vol. 2 §3.1.7); anything else is #GP, as on hardware. */
 #define EFER_GUEST_WRITABLE (EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE | EFER_SVME | BIT(13) | BIT(14) | BIT(15) | BIT(21))
@@ -114,6 +115,13 @@ bool exit_hypercall(struct vcpu *v)
         /* Statistics only (no guest data is read); any CPL, as the benchmark drives it from a
          * user-space tool. Bounded output per call. */
         border_mark((u32)(v->regs[REG_RBX] & 0xffff));
+        v->regs[REG_RAX] = HC_OK;
+        break;
+    case HC_STATS_EXITS:
+        /* Statistics only, any CPL (the idle tests drive it from user space). */
+        v->regs[REG_RBX] = v->vm->hlt_exits;
+        v->regs[REG_RCX] = v->vm->mwait_exits;
+        v->regs[REG_RDX] = v->vm->exits;
         v->regs[REG_RAX] = HC_OK;
         break;
     default:
@@ -233,6 +241,7 @@ bool exit_hlt(struct vcpu *v)
 {
     int ev;
 
+    v->vm->hlt_exits++;
     if (!(v->regs[REG_RFLAGS] & RFLAGS_IF)) {
         /* Only an NMI could wake it, and nothing sends one: this is how a guest stops for good. */
         vcpu_stop(v, "guest halted with interrupts disabled");
@@ -246,6 +255,18 @@ bool exit_hlt(struct vcpu *v)
         vcpu_ops->inject_nmi(v);
     else
         vcpu_ops->inject_interrupt(v, (u8)ev);
+    return true;
+}
+
+/* MONITOR/MWAIT while intercepted (every vCPU not holding `idle`). A NOP is a correct MWAIT: it
+ * may return at any time for implementation-specific reasons (AMD APM Vol. 3, MWAIT), and the
+ * caller re-checks its condition. Waiting like HLT instead could miss the store the guest is
+ * monitoring for. Its exceptions (#UD for ECX extensions not offered, #GP for bad ones) come
+ * before the intercept, from the CPU. */
+bool exit_monitor_mwait(struct vcpu *v, bool mwait)
+{
+    if (mwait)
+        v->vm->mwait_exits++;
     return true;
 }
 

@@ -16,6 +16,8 @@ bool exit_io(struct vcpu *v, u16 port, unsigned size, bool in);
 /* A guest-physical access the nested page tables refused. */
 void exit_nested_fault(struct vcpu *v, gpa_t gpa, bool write, bool fetch);
 bool exit_hlt(struct vcpu *v);
+/* MONITOR (mwait false) or MWAIT by a vCPU that runs them intercepted: done as a NOP. */
+bool exit_monitor_mwait(struct vcpu *v, bool mwait);
 void exit_triple_fault(struct vcpu *v);
 /* An instruction the guest may not use (SVM/VMX instructions): #UD, as on a CPU without them. */
 void exit_forbidden_insn(struct vcpu *v, const char *name);

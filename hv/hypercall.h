@@ -12,6 +12,7 @@
 #define HC_TEST_CANARY     0x50530001u /* RBX = host-physical address of the canary page (tests) */
 #define HC_TEST_PRIVILEGED 0x50530010u /* RBX = 1 if this vCPU holds the `test` privilege now, else 0 */
 #define HC_STATS_MARK      0x50530011u /* RBX = label (0..65535): log crossing counts so far (make bench) */
+#define HC_STATS_EXITS     0x50530012u /* RBX = HLT exits, RCX = MWAIT exits, RDX = all exits so far */
 
 /* Guarded modules (docs/border-control.md): only from CPL 0, only from a site listed in the
  * module's metadata. The wrappers christoize generates preserve every register around them. */

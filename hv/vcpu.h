@@ -38,6 +38,10 @@ enum vcpu_watch {
 struct vcpu {
     u64 regs[VCPU_NREGS];
     u32 id;
+    /* The physical CPU (local APIC id) this vCPU runs on. Postern pins a vCPU to one physical CPU
+     * and never schedules anything else there; vm_vcpu_owns_core() is the check built on it. */
+    bool pinned;
+    u32 pcpu;
     enum vcpu_state state;
     const char *stop_reason;
     struct vm *vm;
@@ -67,6 +71,9 @@ struct vcpu_ops {
     void (*reinject_exception)(struct vcpu *v, u8 vector, bool has_error, u32 error, u64 cr2);
     /* Which border-control intercepts are on (a mask of enum vcpu_watch). */
     void (*set_watch)(struct vcpu *v, u32 watch);
+    /* Whether HLT, MONITOR and MWAIT exit (on: the default) or run natively (off: only for a
+     * vCPU that has its physical core to itself and holds the `idle` privilege, hv/idle.c). */
+    void (*set_idle_intercepts)(struct vcpu *v, bool on);
     /* Run the vCPU on another nested-paging view (struct vm's enum vm_view): O(1), no table edits.
      * Each view has its own TLB tag where the hardware has them, so a switch needs no flush. */
     void (*set_nested_root)(struct vcpu *v, hpa_t root, u32 view);

@@ -1,5 +1,6 @@
 /* See vm.h. */
 #include "vm.h"
+#include "vcpu.h"
 
 bool vm_npt_map(struct vm *vm, gpa_t gpa, hpa_t hpa, u64 size, u32 perms)
 {
@@ -17,3 +18,19 @@ bool vm_npt_unmap(struct vm *vm, gpa_t gpa, u64 size)
 }
 
 struct vcpu *vm_vcpu(struct vm *vm, u32 id) { return id < vm->vcpu_count ? vm->vcpu[id] : NULL; }
+
+bool vm_vcpu_owns_core(const struct vm *vm, const struct vcpu *v)
+{
+    bool listed = false;
+
+    if (!v || !v->pinned)
+        return false;
+    for (u32 i = 0; i < vm->vcpu_count; i++) {
+        const struct vcpu *o = vm->vcpu[i];
+        if (o == v)
+            listed = true;
+        else if (o && (!o->pinned || o->pcpu == v->pcpu))
+            return false; /* an unpinned vCPU may run anywhere, v's core included */
+    }
+    return listed;
+}

@@ -28,6 +28,8 @@ struct vm {
     struct guard guard; /* ~250 KiB: static storage, never the stack */
     const struct iommu_info *iommu; /* what confines device DMA (for the admin shell's status) */
     u64 exits;          /* VM exits so far, all vCPUs */
+    u64 hlt_exits;      /* of which HLT (HC_STATS_EXITS) */
+    u64 mwait_exits;    /* of which MWAIT (MONITOR not counted here) */
 };
 
 extern struct vm vm0;
@@ -37,5 +39,9 @@ bool vm_npt_map(struct vm *vm, gpa_t gpa, hpa_t hpa, u64 size, u32 perms);
 bool vm_npt_unmap(struct vm *vm, gpa_t gpa, u64 size);
 /* The vCPU with this id, or NULL. */
 struct vcpu *vm_vcpu(struct vm *vm, u32 id);
+/* Does v have its physical CPU to itself: pinned to one, and no other vCPU pinned there? (Postern
+ * runs one vCPU per physical CPU and schedules nothing else on it; this is where that is checked
+ * rather than assumed, for privileges that hand the core to the guest: hv/idle.c.) */
+bool vm_vcpu_owns_core(const struct vm *vm, const struct vcpu *v);
 
 #endif

@@ -75,9 +75,11 @@ static void cpuid_hides_svm_and_vmx(void **state)
     cpuid_policy_apply(1, 0, &a, &b, &c, &d);
     assert_false(c & (1u << 5));
     assert_true(c & (1u << 31));
+    assert_true(c & (1u << 3)); /* MONITOR/MWAIT stay visible (the guarded idle loop) */
     c = 0xffffffff;
     cpuid_policy_apply(0x80000001, 0, &a, &b, &c, &d);
     assert_false(c & (1u << 2));
+    assert_false(c & (1u << 29)); /* MONITORX/MWAITX */
     assert_true(c & (1u << 3)); /* other bits pass */
     a = b = c = d = 0xffffffff;
     cpuid_policy_apply(0x8000000a, 0, &a, &b, &c, &d);

@@ -24,6 +24,7 @@
 
 struct virt_caps svm_caps;
 int svm_wait_for_event(struct vcpu *v);
+static void svm_set_idle_intercepts(struct vcpu *v, bool on);
 
 static bool svm_probe(struct virt_caps *caps, char *why, size_t why_size)
 {
@@ -150,12 +151,15 @@ static bool svm_create(struct vcpu *v, const struct guest_entry *e, hpa_t nested
 
     /* Intercepts (§15.9-15.13). Everything not listed runs natively: the guest owns its core,
      * interrupts and devices (passthrough), and the hypervisor steps in only where it must. */
-    vmcb->control.intercept_misc1 = INTERCEPT_CPUID | INTERCEPT_HLT | INTERCEPT_IOIO_PROT | INTERCEPT_MSR_PROT |
+    vmcb->control.intercept_misc1 = INTERCEPT_CPUID | INTERCEPT_IOIO_PROT | INTERCEPT_MSR_PROT |
                                     INTERCEPT_SHUTDOWN | INTERCEPT_INVLPGA;
     /* VMRUN must be intercepted (§15.5.1); the other SVM instructions would let the guest
      * touch host state, so they fault with #UD as on a CPU without SVM. */
     vmcb->control.intercept_misc2 = INTERCEPT_VMRUN | INTERCEPT_VMMCALL | INTERCEPT_VMLOAD | INTERCEPT_VMSAVE |
                                     INTERCEPT_STGI | INTERCEPT_CLGI | INTERCEPT_SKINIT;
+    /* HLT, MONITOR and MWAIT exit; only a guarded module holding `idle` runs them natively
+     * (svm_set_idle_intercepts, docs/idle.md). The guest sees MONITOR/MWAIT in CPUID. */
+    svm_set_idle_intercepts(v, true);
     vmcb->control.iopm_base_pa = iopm;
     vmcb->control.msrpm_base_pa = msrpm;
     vmcb->control.guest_asid = GUEST_ASID;
@@ -197,6 +201,21 @@ static bool svm_create(struct vcpu *v, const struct guest_entry *e, hpa_t nested
     v->regs[REG_RSI] = e->rsi;
     v->state = VCPU_RUNNING;
     return true;
+}
+
+/* §15.9 (HLT), §15.13 (MONITOR, MWAIT): the instructions that idle the core. Lifted only for a vCPU
+ * that has its physical CPU to itself and holds the `idle` privilege (hv/idle.c). Both MWAIT
+ * intercepts are set: the armed-only one (bit 12) on its own would let an unarmed MWAIT through. */
+static void svm_set_idle_intercepts(struct vcpu *v, bool on)
+{
+    struct vmcb_control *c = &to_svm(v)->vmcb->control;
+    if (on) {
+        c->intercept_misc1 |= INTERCEPT_HLT;
+        c->intercept_misc2 |= INTERCEPT_MONITOR | INTERCEPT_MWAIT | INTERCEPT_MWAIT_ARMED;
+    } else {
+        c->intercept_misc1 &= ~(u32)INTERCEPT_HLT;
+        c->intercept_misc2 &= ~(u32)(INTERCEPT_MONITOR | INTERCEPT_MWAIT | INTERCEPT_MWAIT_ARMED);
+    }
 }
 
 /* §15.20: event injection happens at the next VMRUN. */
@@ -323,6 +342,7 @@ const struct vcpu_ops svm_vcpu_ops = {
     .inject_nmi = svm_inject_nmi,
     .reinject_exception = svm_reinject_exception,
     .set_watch = svm_set_watch,
+    .set_idle_intercepts = svm_set_idle_intercepts,
     .set_nested_root = svm_set_nested_root,
     .flush_nested_tlb = svm_flush_nested_tlb,
     .cpl = svm_cpl,

@@ -45,6 +45,19 @@ static void on_hlt(struct vcpu *v, struct vmcb *vmcb)
         skip(v, vmcb, 1); /* F4 */
 }
 
+/* MONITOR and MWAIT (0F 01 C8 / C9) outside a vCPU holding `idle`: done as a NOP (hv/exits.c). */
+static void on_monitor(struct vcpu *v, struct vmcb *vmcb)
+{
+    if (exit_monitor_mwait(v, false))
+        skip(v, vmcb, 3);
+}
+
+static void on_mwait(struct vcpu *v, struct vmcb *vmcb)
+{
+    if (exit_monitor_mwait(v, true))
+        skip(v, vmcb, 3);
+}
+
 static void on_ioio(struct vcpu *v, struct vmcb *vmcb)
 {
     u64 info = vmcb->control.exit_info1;
@@ -114,6 +127,9 @@ static const struct svm_exit_entry svm_exit_table[SVM_EXIT_TABLE_SIZE] = {
     [SVM_EXIT_MSR] = {on_msr, "msr"},
     [SVM_EXIT_VMMCALL] = {on_vmmcall, "vmmcall"},
     [SVM_EXIT_HLT] = {on_hlt, "hlt"},
+    [SVM_EXIT_MONITOR] = {on_monitor, "monitor"},
+    [SVM_EXIT_MWAIT] = {on_mwait, "mwait"},
+    [SVM_EXIT_MWAIT_ARMED] = {on_mwait, "mwait-armed"},
     [SVM_EXIT_IOIO] = {on_ioio, "ioio"},
     [SVM_EXIT_NPF] = {on_npf, "npf"},
     [SVM_EXIT_SHUTDOWN] = {on_shutdown, "shutdown"},

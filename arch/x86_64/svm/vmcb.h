@@ -29,6 +29,9 @@
 #define INTERCEPT_STGI      BIT(4)
 #define INTERCEPT_CLGI      BIT(5)
 #define INTERCEPT_SKINIT    BIT(6)
+#define INTERCEPT_MONITOR   BIT(10)
+#define INTERCEPT_MWAIT     BIT(11) /* unconditionally */
+#define INTERCEPT_MWAIT_ARMED BIT(12) /* only if the monitor hardware is armed */
 #define INTERCEPT_XSETBV    BIT(13)
 
 /* VINTR (offset 060h), §15.21.4: a virtual interrupt the hypervisor requests only to get an exit
@@ -75,6 +78,9 @@
 #define SVM_EXIT_STGI      0x084
 #define SVM_EXIT_CLGI      0x085
 #define SVM_EXIT_SKINIT    0x086
+#define SVM_EXIT_MONITOR   0x08a
+#define SVM_EXIT_MWAIT     0x08b
+#define SVM_EXIT_MWAIT_ARMED 0x08c
 #define SVM_EXIT_XSETBV    0x08d
 #define SVM_EXIT_NPF       0x400
 #define SVM_EXIT_INVALID   0xffffffffu /* compared as 32 bits: QEMU reports it that way */
