@@ -20,6 +20,7 @@
 #include "gmeta.h"
 #include "gva.h"
 #include "hypercall.h"
+#include "idle.h"
 #include "lib.h"
 #include "log.h"
 #include "page_alloc.h"
@@ -301,6 +302,8 @@ void border_init(const struct boot_info *bi)
      * bindings below resolve against it. */
     if (privilege_test_register(&vm0.privs) < 0)
         LOG("guard: cannot register the test privilege");
+    if (privilege_idle_register(&vm0.privs, &vm0) < 0)
+        LOG("guard: cannot register the idle privilege");
     guard_init(&vm0.guard, &vm0.privs, &cfg);
     signature_init(bi);
     for (u32 i = 0; i < bi->gmeta_count; i++) {

@@ -18,6 +18,7 @@
 #include "guest_mem.h"
 #include "guest_physmap.h"
 #include "hypercall.h"
+#include "idle.h"
 #include "lib.h"
 #include "linux_boot.h"
 #include "log.h"
@@ -131,6 +132,7 @@ static NORETURN void guest_gone(struct vcpu *v)
     LOG("%s", v->stop_reason ? v->stop_reason : "guest stopped");
     vcpu_ops->report_exits(v);
     border_report();
+    privilege_idle_report();
     if (iommu.enabled)
         iommu_poll_faults(&iommu);
     pci_policy_report();
@@ -197,6 +199,9 @@ void hv_main(struct boot_info *bi)
     console_setup(bi);
 
     v->vm = &vm0;
+    /* The vCPU runs on this CPU, the only one Postern uses, and nothing else is scheduled here. */
+    v->pinned = true;
+    v->pcpu = bsp_apic_id();
     vm0.vcpu[0] = v;
     vm0.vcpu_count = 1;
     if (!vcpu_ops->create(v, &entry, vm0.npt.root, err, sizeof(err)))
