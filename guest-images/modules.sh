@@ -11,6 +11,8 @@
 #   gpoke.ko            an ordinary module poking the NIC's registers from outside its driver
 #   gdma.ko/.gmeta      the guarded DMA test module, christoized for `nic` (aims the NIC's DMA
 #                       outside guest RAM)
+#   gidle.ko/.gmeta     the guarded idle loop, christoized for `idle` (HLT/MWAIT natively while privileged)
+#   gidleplain.ko       the same idle loop as an ordinary module (its HLTs exit: the comparison)
 #   sigtest/            metadata the signature tests put on the ESP (tests/integration/cases/sig-*):
 #                       forged, signed with another key, truncated, unsigned, another module's, a copy,
 #                       and an admin.pub that is no key
@@ -36,6 +38,13 @@ plain() {
 plain gevil
 plain gnohv
 plain gpoke
+# gidleplain: gidle's source under another module name (its /proc file is /proc/gidleplain).
+mkdir -p "$out/src/gidleplain"
+cp "$here/modules/gidle/gidle.c" "$out/src/gidleplain/gidleplain.c"
+echo 'obj-m += gidleplain.o' > "$out/src/gidleplain/Kbuild"
+make -s -C "$kdir" M="$out/src/gidleplain" modules >/dev/null 2> "$out/src/gidleplain.log" ||
+    { cat "$out/src/gidleplain.log" >&2; exit 1; }
+cp "$out/src/gidleplain/gidleplain.ko" "$out/"
 
 # gtest calls gevil_tamper (weakly): modpost needs gevil's symbol CRC for the kernel's modversions check.
 KBUILD_EXTRA_SYMBOLS="$out/src/gevil/Module.symvers" "$christoize" build --module-dir "$here/modules/gtest" --name gtest --privilege test --kdir "$kdir" \
@@ -60,6 +69,9 @@ cp "$out/e1000e-build/out/e1000e.ko" "$out/e1000e-build/out/e1000e.gmeta" "$out/
 "$christoize" build --module-dir "$here/modules/gdma" --name gdma --privilege nic --kdir "$kdir" --sign "$key" \
     --out "$out/gdma-build" > "$out/gdma-build.log" 2>&1 || { cat "$out/gdma-build.log" >&2; exit 1; }
 cp "$out/gdma-build/gdma.ko" "$out/gdma-build/gdma.gmeta" "$out/"
+"$christoize" build --module-dir "$here/modules/gidle" --name gidle --privilege idle --kdir "$kdir" --sign "$key" \
+    --out "$out/gidle-build" > "$out/gidle-build.log" 2>&1 || { cat "$out/gidle-build.log" >&2; exit 1; }
+cp "$out/gidle-build/gidle.ko" "$out/gidle-build/gidle.gmeta" "$out/"
 # The others are signed after the fact, so their build folders keep the unsigned originals.
 "$christoize" sign --key "$key" "$out/gtest.gmeta" "$out/e1000.gmeta" "$out/e1000e.gmeta"
 
@@ -87,4 +99,4 @@ for drv in e1000 e1000e; do
     elif [ -r "$stock.xz" ]; then xz -dc "$stock.xz" > "$out/stock/$drv.ko"
     else echo "modules.sh: $stock missing (is linux-image-$ver installed?)" >&2; exit 1; fi
 done
-echo "  MODULES gevil.ko gnohv.ko gpoke.ko gtest.ko gtest.gmeta gtest-tampered.ko e1000.ko e1000.gmeta e1000e.ko e1000e.gmeta gdma.ko gdma.gmeta stock/e1000.ko stock/e1000e.ko sigtest/ (.gmeta signed with $key)"
+echo "  MODULES gevil.ko gnohv.ko gpoke.ko gtest.ko gtest.gmeta gtest-tampered.ko e1000.ko e1000.gmeta e1000e.ko e1000e.gmeta gdma.ko gdma.gmeta gidle.ko gidle.gmeta gidleplain.ko stock/e1000.ko stock/e1000e.ko sigtest/ (.gmeta signed with $key)"
