@@ -136,6 +136,7 @@ bench: deps
 	tests/bench-guard.sh $(BUILD)/guest/modules/e1000.gmeta
 	tests/bench.sh
 	tests/bench-nic.sh
+	tests/bench-idle.sh
 
 # ---------------------------------------------------------------- host instructions per crossing
 # The state machine's own cost, counted by callgrind on the host (tests/bench/guard_bench.c; no
