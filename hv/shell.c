@@ -39,7 +39,7 @@ static void out_raw(void *ctx, const char *s, size_t n)
 static void say(const char *fmt, ...) PRINTF_LIKE(1, 2);
 static void say(const char *fmt, ...)
 {
-    char buf[256];
+    char buf[512];
     va_list ap;
     int n;
     va_start(ap, fmt);
@@ -193,7 +193,7 @@ static void report_loaded(int idx)
 
 static void cmd_load(void *ctx, int argc, char **argv)
 {
-    char err[200];
+    char err[400]; /* a refusal may name two paths of up to BOOT_NAME_MAX */
     for (u32 i = 0; i < boot->gmeta_count; i++) {
         const struct boot_file *f = &boot->gmeta[i];
         const char *base = f->path;
@@ -461,7 +461,7 @@ static void prompt(void)
 
 static void paste_input(const char *line)
 {
-    char err[PASTE_ERR_MAX + 64];
+    char err[400];
     switch (paste_line(&paste, line, err, sizeof(err))) {
     case PASTE_MORE:
         return;
