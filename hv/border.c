@@ -810,6 +810,13 @@ bool border_nested_fault(struct vcpu *v, gpa_t gpa, bool write)
 
 /* ------------------------------------------------------------------ report */
 
+static void report_site(void *ctx, const struct guard_module *mod, const struct guard_site *site, const char *function)
+{
+    LOG("guard:   site +0x%x %s %s: %llu crossings, %llu cycles each", site->offset,
+        guard_site_kind_name((enum guard_site_kind)site->kind), function, (unsigned long long)site->count,
+        (unsigned long long)(site->cycles / site->count));
+}
+
 void border_report(void)
 {
     const struct guard *g = &vm0.guard;
@@ -823,16 +830,7 @@ void border_report(void)
             if (mod->crossings[k])
                 LOG("guard:   %s %llu", guard_event_name((enum guard_event_kind)k),
                     (unsigned long long)mod->crossings[k]);
-        for (u32 s = 0; s < mod->nsites; s++) {
-            const struct guard_site *site = &mod->sites[s];
-            struct gmeta_site gs;
-            if (!site->count)
-                continue;
-            gmeta_site_at(&meta[m], s, &gs);
-            LOG("guard:   site +0x%x %s %s: %llu crossings, %llu cycles each", site->offset,
-                guard_site_kind_name((enum guard_site_kind)site->kind), gmeta_func_name(&meta[m], gs.func),
-                (unsigned long long)site->count, (unsigned long long)(site->cycles / site->count));
-        }
+        border_for_each_crossed_site(m, report_site, NULL);
     }
     for (int k = 0; k < GUARD_EV_KINDS; k++)
         if (g->stats.events[k])
@@ -844,38 +842,38 @@ void border_report(void)
                 (unsigned long long)g->stats.suspicious[k]);
 }
 
+static void mark_site(void *ctx, const struct guard_module *mod, const struct guard_site *site, const char *function)
+{
+    LOG("guard: mark %u %s %s %s %llu", *(const u32 *)ctx, mod->name, guard_site_kind_name((enum guard_site_kind)site->kind),
+        function, (unsigned long long)site->count);
+}
+
 void border_mark(u32 label)
 {
     const struct guard *g = &vm0.guard;
 
     LOG("guard: mark %u begin", label);
-    for (int m = 0; m < GUARD_MAX_MODULES; m++) {
-        const struct guard_module *mod = &g->mod[m];
-        if (!mod->used)
-            continue;
-        for (u32 s = 0; s < mod->nsites; s++) {
-            const struct guard_site *site = &mod->sites[s];
-            struct gmeta_site gs;
-            if (!site->count)
-                continue;
-            gmeta_site_at(&meta[m], s, &gs);
-            LOG("guard: mark %u %s %s %s %llu", label, mod->name, guard_site_kind_name((enum guard_site_kind)site->kind),
-                gmeta_func_name(&meta[m], gs.func), (unsigned long long)site->count);
-        }
-    }
+    for (int m = 0; m < GUARD_MAX_MODULES; m++)
+        border_for_each_crossed_site(m, mark_site, &label);
     for (int k = 0; k < GUARD_EV_KINDS; k++)
         LOG("guard: mark %u event %s %llu", label, guard_event_name((enum guard_event_kind)k),
             (unsigned long long)g->stats.events[k]);
     LOG("guard: mark %u end", label);
 }
 
-const char *border_site_function(int module, u32 site)
+void border_for_each_crossed_site(int module, border_site_fn fn, void *ctx)
 {
-    if (module < 0 || module >= GUARD_MAX_MODULES || !vm0.guard.mod[module].used || site >= meta[module].site_count)
-        return "?";
-    struct gmeta_site gs;
-    gmeta_site_at(&meta[module], site, &gs);
-    return gmeta_func_name(&meta[module], gs.func);
+    const struct guard_module *mod;
+    if (module < 0 || module >= GUARD_MAX_MODULES || !vm0.guard.mod[module].used)
+        return;
+    mod = &vm0.guard.mod[module];
+    for (u32 s = 0; s < mod->nsites && s < meta[module].site_count; s++) {
+        struct gmeta_site gs;
+        if (!mod->sites[s].count)
+            continue;
+        gmeta_site_at(&meta[module], s, &gs);
+        fn(ctx, mod, &mod->sites[s], gmeta_func_name(&meta[module], gs.func));
+    }
 }
 
 void border_module_requests(int module, char *buf, size_t size)

@@ -3,6 +3,7 @@
 #define POSTERN_BORDER_H
 
 #include "boot_info.h"
+#include "guard.h"
 #include "vcpu.h"
 
 /* The signature policy and key, then the metadata postern.cfg names (border_load_metadata) and
@@ -32,8 +33,11 @@ void border_report(void);
 /* "guard: mark LABEL ..." lines: crossings so far per module, event kind and site (make bench
  * takes differences between two marks). */
 void border_mark(u32 label);
-/* The function a module's hypercall site belongs to (for the admin shell's stats), or "?". */
-const char *border_site_function(int module, u32 site);
+/* fn for every hypercall site of a loaded module that was crossed at least once, with the function
+ * the site belongs to (the log's reports, make bench's marks, the admin shell's stats). */
+typedef void (*border_site_fn)(void *ctx, const struct guard_module *mod, const struct guard_site *site,
+                               const char *function);
+void border_for_each_crossed_site(int module, border_site_fn fn, void *ctx);
 /* The privileges a module's metadata asks for, space-separated, into buf ("" if none). */
 void border_module_requests(int module, char *buf, size_t size);
 

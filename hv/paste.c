@@ -5,6 +5,7 @@
  * len + 3 <= size would hold after the group, and size <= cap, so the buffer can't be overrun.
  */
 #include "paste.h"
+#include "shell_parse.h"
 #include "lib.h"
 #include "log.h"
 
@@ -35,24 +36,6 @@ static void clear_err(char *err, size_t errsz)
         err[0] = 0;
 }
 
-/* A word as it may appear in a message: printable, at most 32 characters + "...". */
-struct shown {
-    char s[36];
-};
-
-static struct shown show_word(const char *w)
-{
-    struct shown r;
-    size_t i;
-    for (i = 0; w[i] && i < 32; i++)
-        r.s[i] = w[i] > 0x20 && w[i] < 0x7f ? w[i] : '?';
-    if (w[i]) {
-        memcpy(r.s + i, "...", 3);
-        i += 3;
-    }
-    r.s[i] = 0;
-    return r;
-}
 
 static u8 hex_value(char c)
 {
@@ -109,7 +92,7 @@ int paste_begin(struct paste *p, const char *size_arg, const char *sum_arg, u8 *
     }
     for (i = 0; size_arg[i]; i++) {
         if (size_arg[i] < '0' || size_arg[i] > '9') {
-            fail(err, errsz, "size '%s' is not a decimal number", show_word(size_arg).s);
+            fail(err, errsz, "size '%s' is not a decimal number", shell_show_word(size_arg).s);
             return -1;
         }
         if (!too_large) {
@@ -118,7 +101,7 @@ int paste_begin(struct paste *p, const char *size_arg, const char *sum_arg, u8 *
         }
     }
     if (too_large) {
-        fail(err, errsz, "size %s is too large (at most %zu bytes)", show_word(size_arg).s, limit);
+        fail(err, errsz, "size %s is too large (at most %zu bytes)", shell_show_word(size_arg).s, limit);
         return -1;
     }
     if (size == 0) {
@@ -129,7 +112,7 @@ int paste_begin(struct paste *p, const char *size_arg, const char *sum_arg, u8 *
         ;
     if (i != PASTE_SUM_DIGITS || sum_arg[i]) {
         fail(err, errsz, "checksum '%s' is not %d hex digits (the start of the file's SHA-256)",
-             show_word(sum_arg).s, PASTE_SUM_DIGITS);
+             shell_show_word(sum_arg).s, PASTE_SUM_DIGITS);
         return -1;
     }
     if (!sha256) {

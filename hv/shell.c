@@ -357,6 +357,13 @@ static void cmd_log(void *ctx, int argc, char **argv)
             (unsigned long long)vm0.guard.log_seq);
 }
 
+static void say_site(void *ctx, const struct guard_module *mod, const struct guard_site *site, const char *function)
+{
+    say("  %s +0x%x %-8s %-28s %8llu crossings, %8llu cycles each", mod->name, site->offset,
+        guard_site_kind_name((enum guard_site_kind)site->kind), function, (unsigned long long)site->count,
+        (unsigned long long)(site->cycles / site->count));
+}
+
 static void cmd_stats(void *ctx, int argc, char **argv)
 {
     const struct guard *g = &vm0.guard;
@@ -373,19 +380,8 @@ static void cmd_stats(void *ctx, int argc, char **argv)
     }
     if (!any)
         say("no border crossings yet");
-    for (int m = 0; m < GUARD_MAX_MODULES; m++) {
-        const struct guard_module *mod = &g->mod[m];
-        if (!mod->used)
-            continue;
-        for (u32 s = 0; s < mod->nsites; s++) {
-            const struct guard_site *site = &mod->sites[s];
-            if (!site->count)
-                continue;
-            say("  %s +0x%x %-8s %-28s %8llu crossings, %8llu cycles each", mod->name, site->offset,
-                guard_site_kind_name((enum guard_site_kind)site->kind), border_site_function(m, s),
-                (unsigned long long)site->count, (unsigned long long)(site->cycles / site->count));
-        }
-    }
+    for (int m = 0; m < GUARD_MAX_MODULES; m++)
+        border_for_each_crossed_site(m, say_site, NULL);
     for (int k = 1; k < GUARD_SUSP_KINDS; k++)
         if (g->stats.suspicious[k])
             say("suspicious %s: %llu", guard_susp_name((enum guard_susp)k), (unsigned long long)g->stats.suspicious[k]);

@@ -21,14 +21,9 @@ static void set_err(char *err, size_t errsz, const char *fmt, ...)
     va_end(ap);
 }
 
-/* A word as it may appear in a message: printable, at most SHELL_WORD_SHOWN characters + "...". */
-struct shown {
-    char s[SHELL_WORD_SHOWN + 4];
-};
-
-static struct shown show_word(const char *w)
+struct shell_shown shell_show_word(const char *w)
 {
-    struct shown r;
+    struct shell_shown r;
     size_t i;
     for (i = 0; w[i] && i < SHELL_WORD_SHOWN; i++)
         r.s[i] = w[i] > 0x20 && w[i] < 0x7f ? w[i] : '?';
@@ -110,7 +105,7 @@ int shell_dispatch(const struct shell_cmd *cmds, size_t n, char *line, void *ctx
         return argc;
     c = shell_find(cmds, n, argv[0]);
     if (!c) {
-        set_err(err, errsz, "unknown command '%s' (type help)", show_word(argv[0]).s);
+        set_err(err, errsz, "unknown command '%s' (type help)", shell_show_word(argv[0]).s);
         return -1;
     }
     nargs = argc - 1;
@@ -173,7 +168,7 @@ int shell_help_one(const struct shell_cmd *cmds, size_t n, const char *name, she
 {
     const struct shell_cmd *c = shell_find(cmds, n, name);
     if (!c) {
-        set_err(err, errsz, "unknown command '%s' (type help)", show_word(name).s);
+        set_err(err, errsz, "unknown command '%s' (type help)", shell_show_word(name).s);
         return -1;
     }
     help_line(c, 0, out, ctx);

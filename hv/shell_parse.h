@@ -36,6 +36,13 @@ typedef void (*shell_out_fn)(void *ctx, const char *s, size_t n);
  * line has more than max words (argv then holds the first max). argv needs max entries. */
 int shell_split(char *line, char **argv, int max, char *err, size_t errsz);
 
+/* A word as it may appear in a message: bytes outside 0x21-0x7e as '?', at most SHELL_WORD_SHOWN
+ * characters, then "..." if it was longer (also used by hv/paste.c). */
+struct shell_shown {
+    char s[SHELL_WORD_SHOWN + 4];
+};
+struct shell_shown shell_show_word(const char *w);
+
 /* The command named exactly `name`, or NULL. */
 const struct shell_cmd *shell_find(const struct shell_cmd *cmds, size_t n, const char *name);
 

@@ -1,4 +1,4 @@
-/* UNIT-SOURCES: hv/paste.c hv/fmt.c */
+/* UNIT-SOURCES: hv/paste.c hv/shell_parse.c hv/fmt.c */
 /* UNIT-LIBS: -lmbedcrypto */
 /* The paste decoder (hv/paste.c): argument checks, RFC 4648 vectors, 1/2/3-byte tails, groups split
  * across lines, blanks, padding rules, size and checksum checks, every error message, the swallowing
