@@ -288,13 +288,24 @@ static void signature_init(const struct boot_info *bi)
 
 static u64 border_clock(void) { return rdtsc(); }
 
+/* The frame table's secret hash multiplier (guard_config.frame_hash_seed): RDRAND where the CPU has
+ * it, else the TSC at boot spread by a multiply (weaker: a guest can estimate the boot TSC). */
+static u64 frame_hash_seed(void)
+{
+    u64 seed;
+    if (rdrand64(&seed) && seed)
+        return seed;
+    return (rdtsc() * 0x9e3779b97f4a7c15ull) ^ 0x2545f4914f6cdd1dull;
+}
+
 void border_init(const struct boot_info *bi)
 {
-    static const struct guard_config cfg = {
+    static struct guard_config cfg = {
         .check_callee_saved = true,
         .restore_return_address = true,
         .clock = border_clock, /* log timestamps (the admin shell's log) */
     };
+    cfg.frame_hash_seed = frame_hash_seed();
     char err[240];
     u32 waiting = 0;
 

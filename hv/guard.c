@@ -150,6 +150,7 @@ void guard_init(struct guard *g, struct privilege_registry *privs, const struct 
     for (u32 f = 0; f < GUARD_MAX_FRAMES; f++)
         g->frame[f].next = f + 1 < GUARD_MAX_FRAMES ? (u8)(f + 1) : GUARD_FRAME_NIL;
     g->frame_free = 0;
+    g->frame_hash_mult = (g->cfg.frame_hash_seed ? g->cfg.frame_hash_seed : 0x9e3779b97f4a7c15ull) | 1;
 }
 
 static bool module_ok(const struct guard *g, int m)
@@ -376,18 +377,20 @@ _Static_assert(GUARD_MAX_FRAMES < GUARD_FRAME_NIL, "frame links are u8 with GUAR
 _Static_assert((GUARD_FRAME_BUCKETS & (GUARD_FRAME_BUCKETS - 1)) == 0 && GUARD_FRAME_BUCKETS >= 2 * GUARD_MAX_FRAMES,
                "frame buckets: a power of two, load <= 1/2");
 
-static u32 frame_hash(u64 key)
+static u32 frame_hash(const struct guard *g, u64 key)
 {
-    /* Fibonacci hashing: stack slots are 8-byte aligned and neighbouring frames a few hundred bytes
-     * apart; the top bits of the product spread them. */
-    return (u32)((key * 0x9e3779b97f4a7c15ull) >> (64 - __builtin_ctz(GUARD_FRAME_BUCKETS)));
+    /* Multiply-shift: stack slots are 8-byte aligned and neighbouring frames a few hundred bytes
+     * apart; the top bits of the product spread them. The multiplier is odd and, when the caller
+     * gives a seed (guard_config.frame_hash_seed), secret: a guest cannot choose RSPs that share a
+     * chain without knowing it. Without a seed it is Fibonacci hashing's constant. */
+    return (u32)((key * g->frame_hash_mult) >> (64 - __builtin_ctz(GUARD_FRAME_BUCKETS)));
 }
 
 /* The link (bucket head or a frame's `next`) that holds the outstanding frame at this RSP, CALL or
  * INT, or the chain's terminating link (holding GUARD_FRAME_NIL) when there is none. */
 static u8 *frame_link(struct guard *g, u64 rsp)
 {
-    u8 *link = &g->frame_by_rsp[frame_hash(rsp)];
+    u8 *link = &g->frame_by_rsp[frame_hash(g, rsp)];
     while (*link != GUARD_FRAME_NIL && g->frame[*link].rsp != rsp)
         link = &g->frame[*link].next;
     return link;
@@ -396,7 +399,7 @@ static u8 *frame_link(struct guard *g, u64 rsp)
 /* The outstanding frame at this RSP, or -1 (read-only callers). */
 static int frame_at(const struct guard *g, u64 rsp)
 {
-    for (u8 f = g->frame_by_rsp[frame_hash(rsp)]; f != GUARD_FRAME_NIL; f = g->frame[f].next)
+    for (u8 f = g->frame_by_rsp[frame_hash(g, rsp)]; f != GUARD_FRAME_NIL; f = g->frame[f].next)
         if (g->frame[f].rsp == rsp)
             return f;
     return -1;
@@ -409,7 +412,7 @@ static void frame_release(struct guard *g, u8 *link)
     struct guard_frame *fr = &g->frame[f];
     *link = fr->next;
     if (fr->kind == GUARD_FRAME_INT) {
-        u8 *l = &g->int_by_rip[frame_hash(fr->rip)];
+        u8 *l = &g->int_by_rip[frame_hash(g, fr->rip)];
         while (*l != f)
             l = &g->frame[*l].next_rip;
         *l = fr->next_rip;
@@ -422,7 +425,7 @@ static void frame_release(struct guard *g, u8 *link)
 
 static void frame_free(struct guard *g, int f)
 {
-    u8 *link = &g->frame_by_rsp[frame_hash(g->frame[f].rsp)];
+    u8 *link = &g->frame_by_rsp[frame_hash(g, g->frame[f].rsp)];
     while (*link != f)
         link = &g->frame[*link].next;
     frame_release(g, link);
@@ -447,11 +450,11 @@ static struct guard_frame *frame_new(struct guard *g, u8 kind, u64 rsp, u64 rip)
     fr->kind = kind;
     fr->rsp = rsp;
     fr->rip = rip;
-    u8 *head = &g->frame_by_rsp[frame_hash(rsp)];
+    u8 *head = &g->frame_by_rsp[frame_hash(g, rsp)];
     fr->next = *head;
     *head = f;
     if (kind == GUARD_FRAME_INT) {
-        head = &g->int_by_rip[frame_hash(rip)];
+        head = &g->int_by_rip[frame_hash(g, rip)];
         fr->next_rip = *head;
         *head = f;
         g->int_frames++;
@@ -462,7 +465,7 @@ static struct guard_frame *frame_new(struct guard *g, u8 kind, u64 rsp, u64 rip)
 
 static bool int_frame_at_rip(const struct guard *g, u64 rip)
 {
-    for (u8 f = g->int_by_rip[frame_hash(rip)]; f != GUARD_FRAME_NIL; f = g->frame[f].next_rip)
+    for (u8 f = g->int_by_rip[frame_hash(g, rip)]; f != GUARD_FRAME_NIL; f = g->frame[f].next_rip)
         if (g->frame[f].rip == rip)
             return true;
     return false;

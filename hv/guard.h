@@ -242,6 +242,9 @@ struct guard_config {
     bool restore_return_address;
     /* Timestamps for the suspicious-activity log (the hypervisor passes the TSC); may be NULL. */
     u64 (*clock)(void);
+    /* A secret, random value for the frame table's hash (the hypervisor draws one at boot), so a
+     * guest cannot pick stack pointers that pile its frames on one chain; 0 = a fixed multiplier. */
+    u64 frame_hash_seed;
 };
 
 struct guard_stats {
@@ -260,6 +263,7 @@ struct guard {
     struct guard_frame frame[GUARD_MAX_FRAMES];
     u8 frame_by_rsp[GUARD_FRAME_BUCKETS]; /* chain heads: every outstanding frame, by its RSP */
     u8 int_by_rip[GUARD_FRAME_BUCKETS];   /* chain heads: the INT frames, by interrupted RIP */
+    u64 frame_hash_mult;                  /* odd; from cfg.frame_hash_seed */
     u8 frame_free;             /* head of the free frames (linked by `next`) */
     u32 int_frames;            /* outstanding GUARD_FRAME_INT frames */
     u64 frame_seq;

@@ -87,6 +87,21 @@ static inline u64 rdtsc(void)
 
 static inline void cpu_relax(void) { __asm__ volatile("pause"); }
 
+/* A random 64-bit value from RDRAND (CPUID.1:ECX bit 30); false when the CPU has none or it did not
+ * deliver after a few tries (Intel's guidance: retry up to 10 times). */
+static inline bool rdrand64(u64 *out)
+{
+    if (!(cpuid(1, 0).ecx & (1u << 30)))
+        return false;
+    for (int i = 0; i < 10; i++) {
+        u8 ok;
+        __asm__ volatile("rdrand %0; setc %1" : "=r"(*out), "=qm"(ok)::"cc");
+        if (ok)
+            return true;
+    }
+    return false;
+}
+
 #ifdef HOST_TEST
 /* Host-side tests link code that ends in a halt: they catch it instead (e.g. with longjmp). */
 NORETURN void host_test_halt(void);

@@ -826,6 +826,35 @@ static void return_at(u64 rsp, u64 seed)
     assert_false(held(0));
 }
 
+static void test_frame_hash_seed(void **state)
+{
+    /* The seed becomes an odd multiplier; no seed keeps Fibonacci hashing's constant. */
+    static struct guard g2;
+    struct guard_config cfg = { .frame_hash_seed = 0x10 };
+    guard_init(&g2, &R, &cfg);
+    assert_int_equal(g2.frame_hash_mult, 0x11);
+    guard_init(&g2, &R, NULL);
+    assert_int_equal(g2.frame_hash_mult, 0x9e3779b97f4a7c15ull);
+    /* Keys chosen to share a chain under the fixed multiplier spread under a secret one. */
+    G.frame_hash_mult = 0x5deece66d2b5a3c1ull;
+    u64 rsp[8];
+    colliding(RSP1, 8, rsp, 8);
+    struct guard_event e = ev_init(0, BASE + S_INIT, gm_hash, gm_hash);
+    ok(&e);
+    e = hc(GUARD_EV_OUT_RET, 0, BASE + S_OUT, RSP0);
+    ok(&e);
+    for (int i = 0; i < 8; i++)
+        call_out_at(rsp[i] + 0x100, rsp[i], (u64)i);
+    int longest = 0;
+    for (u32 b = 0; b < GUARD_FRAME_BUCKETS; b++) {
+        int n = chain_length(G.frame_by_rsp, b, false);
+        longest = n > longest ? n : longest;
+    }
+    assert_true(longest <= 2);
+    for (int i = 7; i >= 0; i--)
+        return_at(rsp[i], (u64)i);
+}
+
 static void test_frame_collisions(void **state)
 {
     /* Eight outstanding frames on one hash chain, returned from its middle, tail and head; a
@@ -1447,6 +1476,7 @@ int main(void)
         cmocka_unit_test_setup(test_frame_table_full, setup),
         cmocka_unit_test_setup(test_stale_frame_replaced, setup),
         cmocka_unit_test_setup(test_frame_collisions, setup),
+        cmocka_unit_test_setup(test_frame_hash_seed, setup),
         cmocka_unit_test_setup(test_interrupt_rip_chain, setup),
         cmocka_unit_test_setup(test_stale_interrupt_frame_replaced, setup),
         cmocka_unit_test_setup(test_frame_churn, setup),
