@@ -39,16 +39,10 @@ static void out_raw(void *ctx, const char *s, size_t n)
 static void say(const char *fmt, ...) PRINTF_LIKE(1, 2);
 static void say(const char *fmt, ...)
 {
-    char buf[512];
     va_list ap;
-    int n;
     va_start(ap, fmt);
-    n = fmt_vsnprintf(buf, sizeof(buf), fmt, ap);
+    log_vline("", fmt, ap); /* the shell's lines go out as the log's do, without its prefix */
     va_end(ap);
-    if (n < 0)
-        return;
-    console_write(buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
-    console_write("\n", 1);
 }
 
 static void say_line(void *ctx, const char *line)
@@ -212,8 +206,6 @@ static void cmd_load(void *ctx, int argc, char **argv)
     say("error: no preloaded metadata file '%.64s' (see: files)", argv[1]);
 }
 
-static void paste_sha256(const void *data, u64 len, u8 out[32]) { sha256(data, len, out); }
-
 static void cmd_paste(void *ctx, int argc, char **argv)
 {
     char err[PASTE_ERR_MAX];
@@ -221,7 +213,7 @@ static void cmd_paste(void *ctx, int argc, char **argv)
         say("error: no memory for pasting was available at boot");
         return;
     }
-    if (paste_begin(&paste, argv[1], argv[2], paste_buf, PASTE_MAX, paste_sha256, err, sizeof(err)) != 0) {
+    if (paste_begin(&paste, argv[1], argv[2], paste_buf, PASTE_MAX, sha256, err, sizeof(err)) != 0) {
         say("error: %s", err);
         return;
     }

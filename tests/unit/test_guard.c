@@ -826,6 +826,19 @@ static void return_at(u64 rsp, u64 seed)
     assert_false(held(0));
 }
 
+/* Register gm and leave eight border-out call frames at keys that share one chain under the fixed
+ * multiplier. */
+static void park_colliding_frames(u64 rsp[8])
+{
+    colliding(RSP1, 8, rsp, 8);
+    struct guard_event e = ev_init(0, BASE + S_INIT, gm_hash, gm_hash);
+    ok(&e);
+    e = hc(GUARD_EV_OUT_RET, 0, BASE + S_OUT, RSP0);
+    ok(&e);
+    for (int i = 0; i < 8; i++)
+        call_out_at(rsp[i] + 0x100, rsp[i], (u64)i);
+}
+
 static void test_frame_hash_seed(void **state)
 {
     /* The seed becomes an odd multiplier; no seed keeps Fibonacci hashing's constant. */
@@ -838,13 +851,7 @@ static void test_frame_hash_seed(void **state)
     /* Keys chosen to share a chain under the fixed multiplier spread under a secret one. */
     G.frame_hash_mult = 0x5deece66d2b5a3c1ull;
     u64 rsp[8];
-    colliding(RSP1, 8, rsp, 8);
-    struct guard_event e = ev_init(0, BASE + S_INIT, gm_hash, gm_hash);
-    ok(&e);
-    e = hc(GUARD_EV_OUT_RET, 0, BASE + S_OUT, RSP0);
-    ok(&e);
-    for (int i = 0; i < 8; i++)
-        call_out_at(rsp[i] + 0x100, rsp[i], (u64)i);
+    park_colliding_frames(rsp);
     int longest = 0;
     for (u32 b = 0; b < GUARD_FRAME_BUCKETS; b++) {
         int n = chain_length(G.frame_by_rsp, b, false);
@@ -860,13 +867,8 @@ static void test_frame_collisions(void **state)
     /* Eight outstanding frames on one hash chain, returned from its middle, tail and head; a
      * refused return uses its frame up and leaves the others alone. */
     u64 rsp[8];
-    colliding(RSP1, 8, rsp, 8);
-    struct guard_event e = ev_init(0, BASE + S_INIT, gm_hash, gm_hash);
-    ok(&e);
-    e = hc(GUARD_EV_OUT_RET, 0, BASE + S_OUT, RSP0);
-    ok(&e);
-    for (int i = 0; i < 8; i++)
-        call_out_at(rsp[i] + 0x100, rsp[i], (u64)i);
+    park_colliding_frames(rsp);
+    struct guard_event e;
     u32 b = frame_bucket(rsp[0]);
     assert_int_equal(chain_length(G.frame_by_rsp, b, false), 8);
     /* the callee-saved registers of frame 3 changed: refused, and the frame is gone */
