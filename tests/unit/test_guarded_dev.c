@@ -35,18 +35,7 @@ hpa_t page_alloc(struct page_pool *p, u64 n, u64 align)
 }
 static hpa_t table_page(void) { return page_alloc(&hv_pages, 1, 1); }
 
-static char logbuf[4096]; /* every LOG line since setup, newline-separated */
-void log_printf(const char *fmt, ...)
-{
-    size_t n = strlen(logbuf);
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(logbuf + n, sizeof(logbuf) - n, fmt, ap);
-    va_end(ap);
-    n = strlen(logbuf);
-    if (n + 1 < sizeof(logbuf))
-        strcat(logbuf, "\n");
-}
+#include "log_capture.h" /* logbuf: every LOG line since setup */
 
 #define NIC_BDF ((0 << 8) | (3 << 3))
 #define BAR0 0xfeb80000ull /* 128 KiB memory BAR */

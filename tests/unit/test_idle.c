@@ -20,18 +20,7 @@
 #include "vm.h"
 
 /* ---------------------------------------------------------------- fakes */
-static char logbuf[4096];
-void log_printf(const char *fmt, ...)
-{
-    size_t n = strlen(logbuf);
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(logbuf + n, sizeof(logbuf) - n, fmt, ap);
-    va_end(ap);
-    n = strlen(logbuf);
-    if (n + 1 < sizeof(logbuf))
-        strcat(logbuf, "\n");
-}
+#include "log_capture.h" /* logbuf: every LOG line since setup */
 
 /* What the backend would have in its control block: intercepted (true) or native, per vCPU. */
 static bool intercepted[PRIV_MAX_VCPUS];
