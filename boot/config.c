@@ -157,7 +157,7 @@ static enum parse_result parse_number(const char *p, size_t n, u64 limit, u64 *o
 
 enum key_id { KEY_KERNEL, KEY_INITRD, KEY_CMDLINE, KEY_GUEST_RAM, KEY_HV_MEMORY, KEY_SERIAL_PORT,
               KEY_SERIAL_BAUD, KEY_GMETA, KEY_BIND, KEY_GUARDED_NIC, KEY_PCI_HIDE, KEY_IOMMU, KEY_ADMIN_KEY,
-              KEY_METADATA_SIGNATURES, KEY_COUNT };
+              KEY_METADATA_SIGNATURES, KEY_BORDER, KEY_COUNT };
 
 static const char *const key_names[KEY_COUNT] = {
     [KEY_KERNEL] = "kernel",
@@ -174,6 +174,7 @@ static const char *const key_names[KEY_COUNT] = {
     [KEY_IOMMU] = "iommu",
     [KEY_ADMIN_KEY] = "admin_key",
     [KEY_METADATA_SIGNATURES] = "metadata_signatures",
+    [KEY_BORDER] = "border",
 };
 
 static const u32 bauds[] = {9600, 19200, 38400, 57600, 115200};
@@ -486,6 +487,21 @@ static int set_sig_policy(struct errbuf *e, const char *v, size_t n, u32 *policy
     return 0;
 }
 
+static int set_border(struct errbuf *e, const char *v, size_t n, bool *npt)
+{
+    if (span_is(v, n, "npt"))
+        *npt = true;
+    else if (span_is(v, n, "wrappers"))
+        *npt = false;
+    else {
+        eb_str(e, "border ");
+        eb_quoted(e, v, n);
+        eb_str(e, " is not one of npt, wrappers");
+        return -1;
+    }
+    return 0;
+}
+
 static int set_value(struct errbuf *e, struct postern_config *c, enum key_id key, const char *v, size_t n)
 {
     switch (key) {
@@ -525,6 +541,8 @@ static int set_value(struct errbuf *e, struct postern_config *c, enum key_id key
         return set_path(e, key, v, n, c->admin_key);
     case KEY_METADATA_SIGNATURES:
         return set_sig_policy(e, v, n, &c->sig_policy);
+    case KEY_BORDER:
+        return set_border(e, v, n, &c->border_npt);
     case KEY_CMDLINE:
         return set_cmdline(e, v, n, c->cmdline);
     case KEY_GUEST_RAM:
@@ -653,6 +671,7 @@ int config_parse(const char *text, size_t len, struct postern_config *out, char 
     out->serial_baud = CONFIG_SERIAL_BAUD_DEFAULT;
     memcpy(out->guarded_nic_privilege, CONFIG_NIC_PRIVILEGE_DEFAULT, sizeof(CONFIG_NIC_PRIVILEGE_DEFAULT));
     out->sig_policy = BOOT_SIG_REQUIRED;
+    out->border_npt = true;
 
     /* A UTF-8 byte-order mark, as some Windows editors write one. */
     if (len >= 3 && (u8)text[0] == 0xef && (u8)text[1] == 0xbb && (u8)text[2] == 0xbf)

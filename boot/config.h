@@ -43,6 +43,7 @@ struct postern_config {
     u32 iommu_mode;                          /* "iommu = auto|required|off", enum boot_iommu_mode */
     char admin_key[BOOT_NAME_MAX];           /* "admin_key = PATH" ("" when absent) */
     u32 sig_policy;                          /* "metadata_signatures = required|hash-only", enum boot_sig_policy */
+    bool border_npt;                         /* "border = npt|wrappers" (default npt) */
 };
 
 /*

@@ -304,6 +304,7 @@ static void fill_boot_info(struct loader *l)
     bi->pci_hide_count = c->pci_hide_count;
     bi->iommu_mode = c->iommu_mode;
     bi->sig_policy = c->sig_policy;
+    bi->border_npt = c->border_npt;
     bi->acpi_rsdp = find_rsdp();
     bi->hv_image_base = (hpa_t)(UINTN)l->li->ImageBase;
     bi->hv_image_size = l->li->ImageSize;

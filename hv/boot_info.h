@@ -11,7 +11,7 @@
 #include "drivers/pci/pci.h"
 
 #define BOOT_INFO_MAGIC 0x4f464e494e524550ull /* "PERNINFO" */
-#define BOOT_INFO_VERSION 4
+#define BOOT_INFO_VERSION 5
 
 #define BOOT_CMDLINE_MAX 2048
 #define BOOT_NAME_MAX 128
@@ -84,6 +84,7 @@ struct boot_info {
     u32 admin_key_len;
     char admin_key_path[BOOT_NAME_MAX];
     u32 sig_policy; /* enum boot_sig_policy */
+    bool border_npt; /* border = npt: the nested page tables enforce the border (hv/border_views.h) */
     struct boot_binding bindings[BOOT_MAX_BINDINGS];
     u32 binding_count;
 

@@ -13,6 +13,7 @@
  * to the stack in between can choose where the module resumes.
  */
 #include "border.h"
+#include "border_views.h"
 #include "drivers/iommu/iommu.h"
 #include "guest_access.h"
 #include "arch/x86_64/cpu.h"
@@ -31,11 +32,6 @@
 
 #define MAX_PROTECTED_PAGES 8192 /* 32 MiB of module text */
 #define IRETQ_FRAME_LEN 40       /* RIP, CS, RFLAGS, RSP, SS */
-
-struct protected_page {
-    gpa_t gpa;
-    int module;
-};
 
 /* A return address the hypervisor holds while the other side of a crossing runs. Parked for
  * every crossing hypercall, refused ones included: a module whose registration failed still runs
@@ -70,7 +66,7 @@ static struct {
     char key_hex[2 * GMETA_KEY_ID_LEN + 1];
 } sig;
 static struct guard_site_desc site_desc[GUARD_MAX_MODULES][GUARD_MAX_SITES];
-static struct protected_page protected_pages[MAX_PROTECTED_PAGES];
+static struct border_text_page protected_pages[MAX_PROTECTED_PAGES];
 static u32 nprotected;
 static struct parked parked[PARK_BUCKETS][PARK_WAYS];
 
@@ -316,6 +312,10 @@ void border_init(const struct boot_info *bi)
     if (privilege_idle_register(&vm0.privs, &vm0) < 0)
         LOG("guard: cannot register the idle privilege");
     guard_init(&vm0.guard, &vm0.privs, &cfg);
+    if (border_views_init(&vm0, bi->border_npt, protected_pages, &nprotected))
+        LOG("guard: border = npt: module text executes only inside its border, and only there (nested-paging views)");
+    else
+        LOG("guard: border = wrappers: the wrappers' hypercalls are the border");
     signature_init(bi);
     for (u32 i = 0; i < bi->gmeta_count; i++) {
         const struct boot_file *f = &bi->gmeta[i];
@@ -354,6 +354,27 @@ static bool read_guest(struct vcpu *v, u64 gva, void *dst, u64 len)
 }
 
 static bool read_guest_u64(struct vcpu *v, u64 gva, u64 *val) { return read_guest(v, gva, val, sizeof(*val)); }
+
+static int protected_module(gpa_t gpa);
+
+/* An aligned 8-byte store the hypervisor makes for a wrapper it completes (the nested-paging
+ * border): to writable guest RAM through the guest's own page tables, never to protected text
+ * (the guest chooses RSP). */
+static bool write_guest_u64(struct vcpu *v, u64 gva, u64 val)
+{
+    struct gva_mode mode;
+    u64 gpa;
+    u64 *p;
+
+    if (gva & 7)
+        return false;
+    guest_paging_mode(v, &mode);
+    if (gva_translate(&vm0.mem, &mode, gva, GVA_WRITE | GVA_SUPERVISOR | GVA_IMPLICIT, &gpa, NULL) != GVA_OK ||
+        protected_module(gpa) >= 0 || !(p = gmem_ptr(&vm0.mem, gpa, sizeof(val))))
+        return false;
+    *p = val;
+    return true;
+}
 
 /* ------------------------------------------------------------------ text protection */
 
@@ -534,7 +555,9 @@ static void apply_watch(struct vcpu *v, const struct guard_result *res)
     u32 watch = 0;
     if (res->privileged)
         watch |= WATCH_INTERRUPTS | WATCH_EXCEPTIONS;
-    if (res->watch_iret)
+    /* With the nested-paging border, the return into an interrupted module is a fetch fault: no
+     * IRET needs watching. */
+    if (res->watch_iret && !border_views_enforced())
         watch |= WATCH_IRET;
     vcpu_ops->set_watch(v, watch);
 }
@@ -572,6 +595,7 @@ static enum guard_verdict post(struct vcpu *v, struct guard_event *ev, struct gu
     if (res->actions & GUARD_ACT_UNPROTECT_TEXT && res->module >= 0)
         unprotect_module(v, res->module);
     apply_watch(v, res);
+    border_view_changed(v, ev->kind != GUARD_EV_INTERRUPT);
     guard_account_cost(&vm0.guard, ev, res, rdtsc() - t0);
     return verdict;
 }
@@ -593,6 +617,138 @@ static bool finish_wrapper(struct vcpu *v, u64 ret_addr)
     v->regs[REG_RSP] += 16;
     v->regs[REG_RIP] = ret_addr;
     return true;
+}
+
+/*
+ * The wrapper layouts (christoize/stubs.c, docs/christoize.md "Wrapper layouts") the nested-paging
+ * border completes or starts on the guest's behalf. The text is verified and write-protected, but
+ * the bytes are checked anyway: a layout this code does not know is left to the wrappers.
+ */
+#define OP_PUSH_RAX 0x50
+#define OP_MOV_EAX 0xb8
+static const u8 vmmcall[3] = {0x0f, 0x01, 0xd9};
+
+/* `lea .Lcont(%rip),%rax; mov %rax,8(%rsp); pop %rax; jmp *.Lslot(%rip)` after an exit wrapper's
+ * border-out call: put .Lcont in the return-address slot, pop RAX, and go to the kernel function
+ * the slot holds (module data the kernel can change: the jump is unprivileged anyway). */
+static bool finish_exit_wrapper(struct vcpu *v)
+{
+    static const u8 head[3] = {0x48, 0x8d, 0x05}, mid[7] = {0x48, 0x89, 0x44, 0x24, 0x08, 0x58, 0xff};
+    u64 site = v->regs[REG_RIP], rsp = v->regs[REG_RSP], rax, target;
+    u8 b[22]; /* lea (7) mov (5) pop (1) jmp (6) after the vmmcall */
+    s32 lea_disp, jmp_disp;
+
+    if (!read_guest(v, site, b, sizeof(b)) || memcmp(b, vmmcall, 3) || memcmp(b + 3, head, 3) ||
+        memcmp(b + 10, mid, 7) || b[17] != 0x25)
+        return false;
+    memcpy(&lea_disp, b + 6, 4);
+    memcpy(&jmp_disp, b + 18, 4);
+    if (!read_guest_u64(v, rsp, &rax) || !read_guest_u64(v, site + 22 + (s64)jmp_disp, &target) ||
+        !write_guest_u64(v, rsp + 8, site + 10 + (s64)lea_disp))
+        return false;
+    v->regs[REG_RAX] = rax;
+    v->regs[REG_RSP] = rsp + 8;
+    v->regs[REG_RIP] = target;
+    return true;
+}
+
+/* Does the wrapper code at rip hold `prefix` and then the hypercall of `nr`? */
+static bool wrapper_at(struct vcpu *v, u64 rip, const u8 *prefix, u32 plen, u32 nr)
+{
+    u8 b[16];
+    u32 imm;
+    if (!read_guest(v, rip, b, plen + 8) || memcmp(b, prefix, plen) || b[plen] != OP_MOV_EAX)
+        return false;
+    memcpy(&imm, b + plen + 1, 4);
+    return imm == nr && !memcmp(b + plen + 5, vmmcall, 3);
+}
+
+/* The site of kind `kind` at rip + off in module m, if there is one. */
+static bool site_at(int m, u64 rip, u32 off, enum guard_site_kind kind)
+{
+    const struct guard_module *mod = &vm0.guard.mod[m];
+    int s = guard_site_lookup(mod, (u32)(rip - mod->text_base) + off);
+    return s >= 0 && mod->sites[s].kind == kind;
+}
+
+static u32 leaves_logged;
+
+/* A privileged vCPU fetched outside its module's text: the module left without a wrapper (an
+ * indirect call or jump to the kernel, or into another module). A border-out like an interrupt's:
+ * lowered, and the context recorded so the one way back is where a call returns: the address now
+ * on top of the stack, with the stack as it will be then. */
+static bool leave_unwrapped(struct vcpu *v, int m)
+{
+    struct guard_event ev = {.kind = GUARD_EV_INTERRUPT, .rip = v->regs[REG_RIP], .rsp = v->regs[REG_RSP]};
+    struct guard_result res;
+    u64 ret;
+
+    if (read_guest_u64(v, v->regs[REG_RSP], &ret) && guard_module_at(&vm0.guard, ret) == m) {
+        ev.rip = ret;
+        ev.rsp = v->regs[REG_RSP] + 8;
+    }
+    ev.u.intr.vector = 0;
+    post(v, &ev, &res, rdtsc());
+    if (++leaves_logged <= SUSPICIOUS_PRINTED)
+        LOG("guard: module %s left at rip 0x%llx without a wrapper: privilege lowered (comes back only to 0x%llx)",
+            vm0.guard.mod[m].name, (unsigned long long)v->regs[REG_RIP], (unsigned long long)ev.rip);
+    return true;
+}
+
+/* An unprivileged vCPU fetched from a guarded module's text. One exit per crossing: an entry
+ * wrapper's first instruction is its border-in call (the hypervisor does `push %rax; mov $nr,%eax`
+ * and the hypercall), an exit wrapper's continuation its border-in ret (`sub $8,%rsp; push %rax;
+ * mov`, the hypercall and the `pop %rax; ret` it ends with). Anything else must resume a recorded
+ * context, else it is refused and runs unprivileged (the wrappers-only border) until it leaves. */
+static bool enter_by_fetch(struct vcpu *v, int m)
+{
+    static const u8 push[1] = {OP_PUSH_RAX}, sub_push[5] = {0x48, 0x83, 0xec, 0x08, OP_PUSH_RAX};
+    u64 rip = v->regs[REG_RIP], rsp = v->regs[REG_RSP], t0 = rdtsc(), addr;
+    struct guard_event ev = {.kind = GUARD_EV_FETCH, .rip = rip, .rsp = rsp};
+    struct guard_result res;
+
+    if (site_at(m, rip, 6, GUARD_SITE_IN_CALL) && wrapper_at(v, rip, push, 1, HC_BORDER_IN_CALL) &&
+        write_guest_u64(v, rsp - 8, v->regs[REG_RAX])) {
+        v->regs[REG_RSP] = rsp - 8;
+        v->regs[REG_RIP] = rip + 6;
+        if (border_hypercall(v, HC_BORDER_IN_CALL))
+            v->regs[REG_RIP] += 3;
+        return true;
+    }
+    if (site_at(m, rip, 10, GUARD_SITE_IN_RET) && wrapper_at(v, rip, sub_push, 5, HC_BORDER_IN_RET)) {
+        /* As border_hypercall's border-in ret, with RSP where the hypercall would have it; the
+         * saved RAX it pops is the RAX of now, so nothing is written. */
+        ev.kind = GUARD_EV_IN_RET;
+        ev.rip = rip + 10;
+        ev.rsp = rsp - 16;
+        ev.u.call.ret_slot = rsp - 8;
+        ev.u.call.ret_addr = 0;
+        fill_callee_saved(v, &ev);
+        post(v, &ev, &res, t0);
+        if (unpark(rsp - 8, &addr)) {
+            v->regs[REG_RIP] = addr;
+            return true;
+        }
+        LOG("guard: no return address held for the crossing at rip 0x%llx (slot 0x%llx)", (unsigned long long)ev.rip,
+            (unsigned long long)(rsp - 8));
+        return true; /* runs on unprivileged: the wrapper's own code does what the hypercall would */
+    }
+    post(v, &ev, &res, t0);
+    return true;
+}
+
+/* An instruction fetch the border's views forbid. False: not the border's (the caller's fault path). */
+static bool border_fetch_fault(struct vcpu *v, gpa_t gpa)
+{
+    int inside = vm0.guard.vcpu[v->id].module, m = guard_module_at(&vm0.guard, v->regs[REG_RIP]);
+
+    if (inside >= 0 && m != inside)
+        return leave_unwrapped(v, inside);
+    if (inside < 0 && m >= 0 && protected_module(gpa) == m)
+        return enter_by_fetch(v, m);
+    /* Module text reached through another guest-virtual address, or a page the module's text
+     * does not own: the fault path (#GP), as for memory the guest may not execute. */
+    return false;
 }
 
 static bool hc_init(struct vcpu *v, u64 t0)
@@ -678,6 +834,10 @@ bool border_hypercall(struct vcpu *v, u64 nr)
         fill_callee_saved(v, &ev);
         post(v, &ev, &res, t0);
         park(slot, addr); /* whatever the verdict: the other side must come back to it */
+        /* Lowered with the nested-paging border: the wrapper's next instruction is module text
+         * this vCPU may no longer execute, so the hypervisor does the rest of it. */
+        if (nr == HC_BORDER_OUT_CALL && border_views_enforced() && !res.privileged && finish_exit_wrapper(v))
+            return false;
         return true;
     case HC_BORDER_OUT_RET:
     case HC_BORDER_IN_RET:
@@ -797,9 +957,12 @@ void exit_irq_window(struct vcpu *v)
     rewatch(v);
 }
 
-bool border_nested_fault(struct vcpu *v, gpa_t gpa, bool write)
+bool border_nested_fault(struct vcpu *v, gpa_t gpa, bool write, bool fetch)
 {
     int module = protected_module(gpa);
+
+    if (fetch && border_views_enforced())
+        return border_fetch_fault(v, gpa);
     struct guard_event ev = {.kind = GUARD_EV_TEXT_WRITE, .rip = v->regs[REG_RIP], .rsp = v->regs[REG_RSP]};
     struct guard_result res;
 

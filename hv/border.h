@@ -23,8 +23,9 @@ int border_load_metadata(const u8 *buf, u64 len, const char *origin, char *err, 
 bool border_is_hypercall(u64 nr);
 /* Returns whether the hypercall instruction is done (move RIP past it). */
 bool border_hypercall(struct vcpu *v, u64 nr);
-/* A nested fault on module text: true when border control handled it. */
-bool border_nested_fault(struct vcpu *v, gpa_t gpa, bool write);
+/* A nested fault on module text (a write), or a fetch the border's views forbid: true when border
+ * control handled it. */
+bool border_nested_fault(struct vcpu *v, gpa_t gpa, bool write, bool fetch);
 /* The hypervisor is about to inject an event at the current RIP (a fault), or one whose IRET frame
  * returns to `rip` (an interrupt after a HLT): a privileged vCPU crosses the border first. */
 void border_before_inject(struct vcpu *v, u8 vector);

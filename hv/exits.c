@@ -223,7 +223,7 @@ void exit_nested_fault(struct vcpu *v, gpa_t gpa, bool write, bool fetch)
 {
     static u64 faults;
 
-    if (border_nested_fault(v, gpa, write))
+    if (border_nested_fault(v, gpa, write, fetch))
         return;
     if (pci_policy_nested_fault(v, gpa, write))
         return;

@@ -105,6 +105,7 @@ const char *guard_event_name(enum guard_event_kind k)
         [GUARD_EV_INTERRUPT] = "border-out-int",
         [GUARD_EV_IRET] = "border-in-rti",
         [GUARD_EV_TEXT_WRITE] = "text-write",
+        [GUARD_EV_FETCH] = "border-in-fetch",
     };
     return (unsigned)k < GUARD_EV_KINDS ? names[k] : "?";
 }
@@ -821,6 +822,8 @@ static enum guard_verdict on_iret(struct guard *g, const struct guard_event *ev,
             res->verdict = GUARD_IGNORED;
             return GUARD_IGNORED;
         }
+        if (ev->kind == GUARD_EV_FETCH)
+            return suspicious(g, ev, res, GUARD_SUSP_CROSS_MODULE, vc->module, "fetch into another module while privileged", 0, ev->rip);
         return suspicious(g, ev, res, GUARD_SUSP_UNMATCHED, vc->module, "IRET out of the module while privileged", 0, ev->rip);
     }
     u8 *link = frame_link(g, ev->rsp);
@@ -838,6 +841,14 @@ static enum guard_verdict on_iret(struct guard *g, const struct guard_event *ev,
     }
     if (int_frame_at_rip(g, ev->rip))
         return suspicious(g, ev, res, GUARD_SUSP_STACK_MISMATCH, guard_module_at(g, ev->rip), "IRET to an interrupted module RIP with another RSP", 0, ev->rsp);
+    if (ev->kind == GUARD_EV_FETCH) {
+        /* Execution reached the module's body where no wrapper, recorded return or interrupted
+         * context is: a jump into the middle of the module. Only an active module's text is
+         * guarded this way (a revoked or unregistered one is executable as any memory). */
+        int m = module_at(g, ev->rip);
+        if (m >= 0 && g->mod[m].state == GUARD_MOD_ACTIVE)
+            return suspicious(g, ev, res, GUARD_SUSP_BAD_SITE, m, "fetch into the module body off every entry", 0, ev->rip - g->mod[m].text_base);
+    }
     g->stats.ignored++; /* an IRET that is none of ours */
     res->verdict = GUARD_IGNORED;
     return GUARD_IGNORED;
@@ -873,6 +884,7 @@ static const s8 site_kind_of[GUARD_EV_KINDS] = {
     [GUARD_EV_INTERRUPT] = -1,
     [GUARD_EV_IRET] = -1,
     [GUARD_EV_TEXT_WRITE] = -1,
+    [GUARD_EV_FETCH] = -1,
 };
 
 static const char *const bad_site_detail[GUARD_SITE_KINDS] = {
@@ -947,6 +959,7 @@ enum guard_verdict guard_event(struct guard *g, const struct guard_event *ev, st
         v = on_interrupt(g, ev, res);
         break;
     case GUARD_EV_IRET:
+    case GUARD_EV_FETCH:
         v = on_iret(g, ev, res);
         break;
     case GUARD_EV_TEXT_WRITE:

@@ -67,6 +67,9 @@ enum guard_event_kind {
     GUARD_EV_INTERRUPT,  /* an interrupt/exception/NMI is about to be delivered (border-out int) */
     GUARD_EV_IRET,       /* the guest executes IRET (candidate border-in rti) */
     GUARD_EV_TEXT_WRITE, /* a write to a module's write-protected text */
+    GUARD_EV_FETCH,      /* an instruction fetch into a module's text from outside it, not at a
+                          * wrapper (the nested-paging border): resumes the interrupted or
+                          * called-out context recorded at this RSP and RIP, else refused */
     GUARD_EV_KINDS
 };
 

@@ -8,6 +8,7 @@
 #include "boot_info.h"
 #include "acpi_guest.h"
 #include "border.h"
+#include "border_views.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/traps.h"
 #include "drivers/uart/uart16550.h"
@@ -225,6 +226,7 @@ void hv_main(struct boot_info *bi)
          * faults a device made within a few hundred exits). */
         if (iommu.enabled && (n & 7) == 0)
             iommu_poll_faults(&iommu);
+        border_view_after_exit(v); /* last: the view this exit's border events call for */
     }
     guest_gone(v);
 }

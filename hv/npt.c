@@ -125,6 +125,23 @@ bool npt_lookup(const struct npt *n, gpa_t gpa, hpa_t *hpa, u32 *perms, int *lev
     return false;
 }
 
+bool npt_executable(const struct npt *n, gpa_t gpa)
+{
+    const u64 *table = table_of(n->root);
+
+    if (gpa >= npt_limit(n))
+        return false;
+    for (int level = n->fmt->levels; level >= 1; level--) {
+        u64 e = table[level_index(gpa, level)];
+        if (!n->fmt->present(e) || (n->fmt->with_exec && n->fmt->with_exec(e, true) != e))
+            return false;
+        if (n->fmt->is_leaf(e, level))
+            return true;
+        table = table_of(n->fmt->address(e, level));
+    }
+    return false;
+}
+
 u64 npt_limit(const struct npt *n) { return level_size(n->fmt->levels) * ENTRIES; }
 
 /* Copy the table under *entry (a table entry at `level`) into a fresh page and point *entry at it. */
@@ -186,6 +203,103 @@ bool npt_fork(struct npt *dst, struct npt *src, gpa_t gpa, u64 size)
     return true;
 }
 
+/* Make dst's table under *entry (level > 1) its own if it is still src's: a copy whose entries
+ * forbid execution when `closed` (exec-only views: only the path being built reopens). */
+static u64 *own_table(struct npt *dst, u64 *entry, int level, const u64 *src_table, bool closed)
+{
+    u64 *t = table_of(dst->fmt->address(*entry, level));
+    if (t != src_table)
+        return t; /* dst's already */
+    t = copy_table(dst, entry, level);
+    if (t && closed)
+        for (unsigned i = 0; i < ENTRIES; i++)
+            if (dst->fmt->present(t[i]))
+                t[i] = dst->fmt->with_exec(t[i], false);
+    return t;
+}
+
+/* dst's path to the 4 KiB leaf of gpa (mapped in src at level 1), made its own, and the leaf's
+ * execution allowed or forbidden. */
+static bool fork_page(struct npt *dst, const struct npt *src, gpa_t gpa, bool exec_only)
+{
+    u64 *dt = table_of(dst->root);
+    const u64 *st = table_of(src->root);
+
+    for (int l = dst->fmt->levels; l > 1; l--) {
+        unsigned i = level_index(gpa, l);
+        const u64 *next_src = table_of(src->fmt->address(st[i], l));
+        if (exec_only)
+            dt[i] = dst->fmt->with_exec(dt[i], true); /* reopen the path */
+        dt = own_table(dst, &dt[i], l, next_src, exec_only);
+        if (!dt)
+            return false;
+        st = next_src;
+    }
+    dt[level_index(gpa, 1)] = dst->fmt->with_exec(dt[level_index(gpa, 1)], exec_only);
+    return true;
+}
+
+bool npt_fork_exec(struct npt *dst, struct npt *src, const gpa_t *pages, u32 npages, bool exec_only)
+{
+    if (dst->root || !src->fmt->with_exec)
+        return false;
+    /* Split large pages over the listed pages in src first, so every copy below is of split
+     * tables and every listed page is a level-1 leaf (or unmapped). */
+    for (u32 p = 0; p < npages; p++) {
+        hpa_t hpa;
+        u32 perms;
+        int level;
+        if (!IS_ALIGNED(pages[p], PAGE_SIZE) || pages[p] >= npt_limit(src))
+            return false;
+        if (npt_lookup(src, pages[p], &hpa, &perms, &level) && level > 1 &&
+            !set_leaf(src, pages[p], hpa, 1, perms, false))
+            return false;
+    }
+    dst->fmt = src->fmt;
+    dst->alloc_table = src->alloc_table;
+    dst->tables = 0;
+    dst->root = dst->alloc_table();
+    if (!dst->root)
+        return false;
+    dst->tables++;
+    memcpy(table_of(dst->root), table_of(src->root), PAGE_SIZE);
+    if (exec_only)
+        for (unsigned i = 0; i < ENTRIES; i++)
+            if (dst->fmt->present(table_of(dst->root)[i]))
+                table_of(dst->root)[i] = dst->fmt->with_exec(table_of(dst->root)[i], false);
+    for (u32 p = 0; p < npages; p++)
+        if (npt_lookup(src, pages[p], NULL, NULL, NULL) && !fork_page(dst, src, pages[p], exec_only))
+            return false;
+    return true;
+}
+
+static void release_table(const struct npt *dst, u64 *t, const u64 *st, int level, void (*free_table)(hpa_t))
+{
+    for (unsigned i = 0; i < ENTRIES && level > 1; i++) {
+        const u64 *next_src = NULL;
+        u64 *next;
+        if (!dst->fmt->present(t[i]) || dst->fmt->is_leaf(t[i], level))
+            continue;
+        next = table_of(dst->fmt->address(t[i], level));
+        if (st && dst->fmt->present(st[i]) && !dst->fmt->is_leaf(st[i], level))
+            next_src = table_of(dst->fmt->address(st[i], level));
+        if (next == next_src)
+            continue; /* src's */
+        release_table(dst, next, next_src, level - 1, free_table);
+        free_table((hpa_t)virt_to_phys(next));
+    }
+}
+
+void npt_release_view(struct npt *dst, const struct npt *src, void (*free_table)(hpa_t))
+{
+    if (!dst->root)
+        return;
+    release_table(dst, table_of(dst->root), table_of(src->root), dst->fmt->levels, free_table);
+    free_table(dst->root);
+    dst->root = 0;
+    dst->tables = 0;
+}
+
 /* ---- x86-64 page-table format, used by AMD's nested paging (APM Vol. 2 §15.25) ---- */
 #define X86_P   BIT(0)
 #define X86_RW  BIT(1)
@@ -209,9 +323,18 @@ static u64 x86_leaf_entry(hpa_t pa, int level, u32 perms)
         e |= X86_PCD | X86_PWT;
     if (level > 1)
         e |= X86_PS;
-    /* No NX: honouring it needs EFER.NXE in the host and is only wanted once the border is
-     * enforced by execute permissions (issue 7); until then every mapping is executable. */
+    if (!(perms & NPT_EXEC) && npt_x86_nx)
+        e |= X86_NX;
     return e;
+}
+
+bool npt_x86_nx;
+
+static u64 x86_with_exec(u64 e, bool exec)
+{
+    if (exec || !npt_x86_nx)
+        return e & ~X86_NX;
+    return e | X86_NX;
 }
 
 static bool x86_present(u64 e) { return e & X86_P; }
@@ -227,7 +350,7 @@ static u32 x86_perms(u64 e)
 {
     u32 p = 0;
     if (e & X86_P)
-        p |= NPT_READ | NPT_EXEC;
+        p |= NPT_READ | ((e & X86_NX) ? 0 : NPT_EXEC);
     if (e & X86_RW)
         p |= NPT_WRITE;
     if (e & X86_PCD)
@@ -245,4 +368,5 @@ const struct npt_format npt_format_x86 = {
     .is_leaf = x86_is_leaf,
     .address = x86_address,
     .perms = x86_perms,
+    .with_exec = x86_with_exec,
 };

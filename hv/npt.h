@@ -30,6 +30,9 @@ struct npt_format {
     bool (*is_leaf)(u64 entry, int level); /* a large page at level 2/3, or any level-1 entry */
     hpa_t (*address)(u64 entry, int level);
     u32 (*perms)(u64 entry);
+    /* The entry (table or leaf, any level) with execution allowed or forbidden for everything it
+     * maps; NULL when the format cannot forbid execution. A fetch needs it allowed at every level. */
+    u64 (*with_exec)(u64 entry, bool exec);
 };
 
 struct npt {
@@ -48,6 +51,8 @@ bool npt_map(struct npt *n, gpa_t gpa, hpa_t hpa, u64 size, u32 perms);
 bool npt_unmap(struct npt *n, gpa_t gpa, u64 size);
 /* Translate one address; false when not mapped. */
 bool npt_lookup(const struct npt *n, gpa_t gpa, hpa_t *hpa, u32 *perms, int *level);
+/* Whether a fetch at gpa is allowed: mapped, and execution allowed at every level of the walk. */
+bool npt_executable(const struct npt *n, gpa_t gpa);
 /* The highest guest-physical address + 1 the format's walk covers. */
 u64 npt_limit(const struct npt *n);
 
@@ -61,6 +66,21 @@ u64 npt_limit(const struct npt *n);
  */
 bool npt_fork(struct npt *dst, struct npt *src, gpa_t gpa, u64 size);
 
+/*
+ * Execute-permission views for border control (hv/border_views.c, docs/border-control.md "The
+ * border in the nested page tables"). dst becomes a view of src that differs only in who may
+ * execute: with exec_only, nothing but the listed 4 KiB pages (upper-level entries off the
+ * pages' paths forbid execution, so a fork copies only the paths); without, everything src allows
+ * except the listed pages. dst must have no root (npt_release_view frees one). Large pages over
+ * the listed pages are split in src first (same contents). The pages keep src's other permissions.
+ */
+bool npt_fork_exec(struct npt *dst, struct npt *src, const gpa_t *pages, u32 npages, bool exec_only);
+/* Free every table dst owns (not shared with src) and its root; dst has no root afterwards. */
+void npt_release_view(struct npt *dst, const struct npt *src, void (*free_table)(hpa_t));
+
 extern const struct npt_format npt_format_x86; /* AMD NPT = ordinary x86-64 page tables */
+/* Whether the x86 format may set NX: only once the host runs with EFER.NXE (else bit 63 is
+ * reserved and every walk through it faults). The SVM backend sets both. */
+extern bool npt_x86_nx;
 
 #endif

@@ -5,6 +5,7 @@
 bool vm_npt_map(struct vm *vm, gpa_t gpa, hpa_t hpa, u64 size, u32 perms)
 {
     /* Shared subtrees make the second call find the work done; copied tables get it too. */
+    vm_npt_changed(vm);
     if (!npt_map(&vm->npt, gpa, hpa, size, perms))
         return false;
     return !vm->npt_priv.root || npt_map(&vm->npt_priv, gpa, hpa, size, perms);
@@ -12,6 +13,7 @@ bool vm_npt_map(struct vm *vm, gpa_t gpa, hpa_t hpa, u64 size, u32 perms)
 
 bool vm_npt_unmap(struct vm *vm, gpa_t gpa, u64 size)
 {
+    vm_npt_changed(vm);
     if (!npt_unmap(&vm->npt, gpa, size))
         return false;
     return !vm->npt_priv.root || npt_unmap(&vm->npt_priv, gpa, size);

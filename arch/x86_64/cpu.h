@@ -33,6 +33,12 @@ static inline struct cpuid_regs cpuid(u32 leaf, u32 subleaf)
     return r;
 }
 
+/* Execute-disable (CPUID 8000_0001h EDX bit 20). */
+static inline bool cpu_has_nx(void)
+{
+    return cpuid(0x80000000u, 0).eax >= 0x80000001u && (cpuid(0x80000001u, 0).edx & (1u << 20));
+}
+
 static inline u64 rdmsr(u32 msr)
 {
     u32 lo, hi;

@@ -5,6 +5,7 @@
 #include "log.h"
 #include "mmio_emul.h"
 #include "page_alloc.h"
+#include "border_views.h"
 #include "privilege.h"
 #include "vcpu.h"
 #include "vm.h"
@@ -88,6 +89,7 @@ static bool map_bar(struct guarded_dev *g, int i, u64 gpa)
         return false;
     g->bar_live[i] = true;
     g->live_gpa[i] = gpa;
+    vm_npt_changed(g->vm);
     return true;
 }
 
@@ -143,7 +145,7 @@ static void raise(u32 vcpu_id, void *state)
     struct vcpu *v = vm_vcpu(g->vm, vcpu_id);
     if (!v)
         return;
-    vcpu_ops->set_nested_root(v, g->vm->npt_priv.root, VIEW_PRIVILEGED);
+    border_view_set_device(v, true); /* the device's view (inside a module's in view, its copy with the BARs) */
     g->stats.raises++;
 }
 
@@ -153,7 +155,7 @@ static void lower(u32 vcpu_id, void *state)
     struct vcpu *v = vm_vcpu(g->vm, vcpu_id);
     if (!v)
         return;
-    vcpu_ops->set_nested_root(v, g->vm->npt.root, VIEW_NORMAL);
+    border_view_set_device(v, false);
     g->stats.lowers++;
 }
 
@@ -461,6 +463,7 @@ void guarded_dev_measure(struct guarded_dev *g, struct vcpu *v)
         }
     }
     t_edit = rdtsc() - t0;
+    border_view_apply(v); /* back on the view its state calls for */
     LOG("bench: privilege change: view switch %llu cycles, rewriting %llu BAR entries %llu cycles (+ TLB flush)",
         (unsigned long long)(t_switch / (2 * ROUNDS)), (unsigned long long)entries,
         (unsigned long long)(t_edit / (2 * ROUNDS)));

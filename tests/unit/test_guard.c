@@ -245,6 +245,7 @@ static struct guard_event column(enum guard_event_kind k)
     case GUARD_EV_INTERRUPT:  return ev_int(0, IRIP, RSP2, 32);
     case GUARD_EV_IRET:       return hc(k, 0, IRIP, RSP2);
     case GUARD_EV_TEXT_WRITE: return ev_write(GM, BASE + 0x10);
+    case GUARD_EV_FETCH:      return hc(k, 0, IRIP, RSP2);
     default:                  break;
     }
     return hc(k, 0, 0, 0);
@@ -273,6 +274,7 @@ static const struct row table[] = {
     IGN(X_UNREG, GUARD_EV_INTERRUPT, GUARD_ST_UNREGISTERED),
     IGN(X_UNREG, GUARD_EV_IRET, GUARD_ST_UNREGISTERED),
     IGN(X_UNREG, GUARD_EV_TEXT_WRITE, GUARD_ST_UNREGISTERED),
+    IGN(X_UNREG, GUARD_EV_FETCH, GUARD_ST_UNREGISTERED), /* unregistered text is not guarded */
     /* OUTSIDE */
     BAD(X_OUTSIDE, GUARD_EV_INIT, GUARD_SUSP_BAD_REGISTRATION, GUARD_ST_OUTSIDE),
     OK_(X_OUTSIDE, GUARD_EV_DEINIT, GUARD_ST_UNREGISTERED),
@@ -283,6 +285,7 @@ static const struct row table[] = {
     IGN(X_OUTSIDE, GUARD_EV_INTERRUPT, GUARD_ST_OUTSIDE),
     IGN(X_OUTSIDE, GUARD_EV_IRET, GUARD_ST_OUTSIDE),
     BAD(X_OUTSIDE, GUARD_EV_TEXT_WRITE, GUARD_SUSP_TEXT_WRITE, GUARD_ST_DEAD),
+    BAD(X_OUTSIDE, GUARD_EV_FETCH, GUARD_SUSP_BAD_SITE, GUARD_ST_OUTSIDE), /* a jump into the middle */
     /* INSIDE */
     BAD(X_INSIDE, GUARD_EV_INIT, GUARD_SUSP_BAD_REGISTRATION, GUARD_ST_OUTSIDE),
     OK_(X_INSIDE, GUARD_EV_DEINIT, GUARD_ST_UNREGISTERED),
@@ -293,6 +296,7 @@ static const struct row table[] = {
     OK_(X_INSIDE, GUARD_EV_INTERRUPT, GUARD_ST_OUT_INT),
     IGN(X_INSIDE, GUARD_EV_IRET, GUARD_ST_INSIDE), /* IRET within the module text (sync_core) */
     BAD(X_INSIDE, GUARD_EV_TEXT_WRITE, GUARD_SUSP_TEXT_WRITE, GUARD_ST_DEAD),
+    IGN(X_INSIDE, GUARD_EV_FETCH, GUARD_ST_INSIDE),
     /* OUT_CALL: this thread is in the kernel on behalf of the module */
     BAD(X_OUT_CALL, GUARD_EV_INIT, GUARD_SUSP_BAD_REGISTRATION, GUARD_ST_OUT_CALL),
     OK_(X_OUT_CALL, GUARD_EV_DEINIT, GUARD_ST_UNREGISTERED),
@@ -303,6 +307,7 @@ static const struct row table[] = {
     IGN(X_OUT_CALL, GUARD_EV_INTERRUPT, GUARD_ST_OUT_CALL),
     IGN(X_OUT_CALL, GUARD_EV_IRET, GUARD_ST_OUT_CALL),
     BAD(X_OUT_CALL, GUARD_EV_TEXT_WRITE, GUARD_SUSP_TEXT_WRITE, GUARD_ST_DEAD),
+    BAD(X_OUT_CALL, GUARD_EV_FETCH, GUARD_SUSP_BAD_SITE, GUARD_ST_OUT_CALL), /* not where the call returns */
     /* OUT_INT: the kernel handles an interrupt that arrived while the module was privileged */
     BAD(X_OUT_INT, GUARD_EV_INIT, GUARD_SUSP_BAD_REGISTRATION, GUARD_ST_OUT_INT),
     OK_(X_OUT_INT, GUARD_EV_DEINIT, GUARD_ST_UNREGISTERED),
@@ -313,6 +318,7 @@ static const struct row table[] = {
     IGN(X_OUT_INT, GUARD_EV_INTERRUPT, GUARD_ST_OUT_INT), /* nested interrupt in the handler */
     OK_(X_OUT_INT, GUARD_EV_IRET, GUARD_ST_INSIDE),
     BAD(X_OUT_INT, GUARD_EV_TEXT_WRITE, GUARD_SUSP_TEXT_WRITE, GUARD_ST_DEAD),
+    OK_(X_OUT_INT, GUARD_EV_FETCH, GUARD_ST_INSIDE), /* the interrupted context resumes */
     /* DEAD (revoked, text still protected): nothing raises privilege again */
     BAD(X_DEAD, GUARD_EV_INIT, GUARD_SUSP_REVOKED, GUARD_ST_DEAD),
     OK_(X_DEAD, GUARD_EV_DEINIT, GUARD_ST_DEAD),
@@ -323,6 +329,7 @@ static const struct row table[] = {
     IGN(X_DEAD, GUARD_EV_INTERRUPT, GUARD_ST_DEAD),
     IGN(X_DEAD, GUARD_EV_IRET, GUARD_ST_DEAD),
     BAD(X_DEAD, GUARD_EV_TEXT_WRITE, GUARD_SUSP_TEXT_WRITE, GUARD_ST_DEAD),
+    IGN(X_DEAD, GUARD_EV_FETCH, GUARD_ST_DEAD),
 };
 
 static void test_state_event_table(void **state)

@@ -1,4 +1,4 @@
-/* UNIT-SOURCES: drivers/pci/guarded_dev.c drivers/pci/pci_vdev.c drivers/pci/pci_enum.c hv/npt.c hv/vm.c hv/privilege.c hv/fmt.c */
+/* UNIT-SOURCES: hv/border_views.c hv/guard.c drivers/pci/guarded_dev.c drivers/pci/pci_vdev.c drivers/pci/pci_enum.c hv/npt.c hv/vm.c hv/privilege.c hv/fmt.c */
 /*
  * The guarded device (selective NIC passthrough): the two nested-paging views it builds, the O(1)
  * view switch on raise/lower, dropped unprivileged writes, I/O BAR forwarding only while
@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "drivers/pci/guarded_dev.h"
+#include "border_views.h"
 #include "mmio_emul.h"
 #include "page_alloc.h"
 #include "vcpu.h"
@@ -33,6 +34,8 @@ hpa_t page_alloc(struct page_pool *p, u64 n, u64 align)
     pages[npages++] = q;
     return (hpa_t)(uintptr_t)q;
 }
+/* Tables are freed in the teardown; border views are never built here (wrappers-only border). */
+bool page_free(struct page_pool *p, hpa_t pa, u64 n) { return true; }
 static hpa_t table_page(void) { return page_alloc(&hv_pages, 1, 1); }
 
 #include "log_capture.h" /* logbuf: every LOG line since setup */
@@ -178,14 +181,17 @@ static void views_differ_only_at_the_bars(void **state)
     assert_int_equal(lookup(&vm.npt_priv, BAR0 + 0x20000, NULL), BAR0 + 0x20000);
     assert_int_equal(lookup(&vm.npt, BAR0 + 0x20000, NULL), BAR0 + 0x20000);
     assert_int_equal(lookup(&vm.npt_priv, MiB(100), NULL), GiB(2) + MiB(100));
-    /* the privilege is registered; raising swaps the root, lowering swaps it back */
+    /* the privilege is registered; raising swaps the root (once the exit is handled: border
+     * control picks the view), lowering swaps it back */
     h = privilege_lookup(&vm.privs, "nic");
     assert_true(h >= 0);
     assert_int_equal(privilege_activate(&vm.privs, h), 0);
     assert_int_equal(privilege_raise(&vm.privs, h, 0), 0);
+    border_view_after_exit(&vcpu);
     assert_int_equal(root_now, vm.npt_priv.root);
     assert_int_equal(view_now, VIEW_PRIVILEGED);
     assert_int_equal(privilege_lower(&vm.privs, h, 0), 0);
+    border_view_after_exit(&vcpu);
     assert_int_equal(root_now, vm.npt.root);
     assert_int_equal(view_now, VIEW_NORMAL);
     assert_int_equal(g.stats.raises, 1);

@@ -172,6 +172,57 @@ static void fork_gives_a_private_range_and_shares_the_rest(void **state)
     assert_false(npt_fork(&b, &a, 0xfeb80001, 0x1000));
 }
 
+static int freed;
+static void count_free(hpa_t t) { freed++; }
+
+/* Border views: exec-only (the module's text pages and nothing else) and its complement. */
+static void exec_views_differ_only_in_execution(void **state)
+{
+    static const gpa_t text[] = {0x1234000, 0x1235000, 0x5000000};
+    struct npt a, in = { 0 }, out = { 0 };
+    hpa_t hpa;
+    u32 perms;
+
+    npt_x86_nx = true;
+    assert_true(npt_init(&a, &npt_format_x86, alloc_page));
+    assert_true(npt_map(&a, 0, GiB(2), GiB(1), NPT_RWX));
+    assert_true(npt_map(&a, 0xfe000000, 0xfe000000, MiB(16), NPT_READ | NPT_WRITE | NPT_UNCACHED));
+    assert_false(npt_executable(&a, 0xfe000000)); /* device memory never executes */
+    assert_true(npt_fork_exec(&in, &a, text, 3, true));
+    assert_true(npt_fork_exec(&out, &a, text, 3, false));
+    for (int i = 0; i < 3; i++) {
+        assert_true(npt_executable(&a, text[i]));
+        assert_true(npt_executable(&in, text[i]));
+        assert_false(npt_executable(&out, text[i]));
+        assert_true(npt_lookup(&out, text[i], &hpa, &perms, NULL));
+        assert_int_equal(hpa, GiB(2) + text[i]);
+        assert_true(perms & NPT_WRITE);
+    }
+    /* neighbours in the same table, the same 1 GiB, and far away */
+    static const gpa_t others[] = {0x1233000, 0x1236000, 0x1400000, 0x5001000, 0x3ffff000, 0};
+    for (int i = 0; i < 6; i++) {
+        assert_true(npt_executable(&a, others[i]));
+        assert_false(npt_executable(&in, others[i]));
+        assert_true(npt_executable(&out, others[i]));
+        assert_true(npt_lookup(&in, others[i], &hpa, &perms, NULL)); /* still readable and writable */
+        assert_int_equal(hpa, GiB(2) + others[i]);
+        assert_true(perms & NPT_WRITE);
+    }
+    /* a second view needs an empty one; misaligned pages are refused */
+    assert_false(npt_fork_exec(&in, &a, text, 3, true));
+    struct npt bad = { 0 };
+    static const gpa_t odd[] = {0x1234001};
+    assert_false(npt_fork_exec(&bad, &a, odd, 1, true));
+    /* releasing frees exactly the view's own tables and leaves src whole */
+    u64 own = in.tables;
+    freed = 0;
+    npt_release_view(&in, &a, count_free);
+    assert_int_equal(freed, own);
+    assert_int_equal(in.root, 0);
+    assert_true(npt_executable(&a, text[0]) && npt_executable(&a, others[1]));
+    npt_x86_nx = false;
+}
+
 /* A 3-level walk (39-bit, as VT-d with SAGAW 39 needs) covers 512 GiB and no more. */
 static u64 three_table(hpa_t next, int level) { return next | 3; }
 static u64 three_leaf(hpa_t pa, int level, u32 perms) { return pa | (perms & 3) | (level > 1 ? BIT(7) : 0); }
@@ -213,6 +264,7 @@ int main(void)
         cmocka_unit_test(x86_entries_have_user_bit_and_uncached_device_memory),
         cmocka_unit_test_teardown(fork_gives_a_private_range_and_shares_the_rest, teardown),
         cmocka_unit_test_teardown(three_level_format_without_large_pages, teardown),
+        cmocka_unit_test_teardown(exec_views_differ_only_in_execution, teardown),
     };
     return cmocka_run_group_tests_name("npt", tests, NULL, NULL);
 }

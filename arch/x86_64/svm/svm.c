@@ -8,6 +8,7 @@
 #include "arch/x86_64/traps.h"
 #include "page_alloc.h"
 #include "guest_mem.h"
+#include "npt.h"
 #include "lib.h"
 #include "log.h"
 
@@ -81,7 +82,15 @@ static bool svm_enable(char *why, size_t why_size)
         fmt_snprintf(why, why_size, "out of hypervisor memory for the SVM host save area");
         return false;
     }
-    wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
+    /* EFER.NXE in the host makes the NX bit of nested page-table entries mean no-execute (APM
+     * §15.25.5: nested walks use the host's EFER); without NX the bit is reserved and the border
+     * cannot be enforced by execute permissions (hv/border_views.h). */
+    if (cpu_has_nx()) {
+        wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME | EFER_NXE);
+        npt_x86_nx = true;
+    } else {
+        wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
+    }
     wrmsr(MSR_VM_HSAVE_PA, hsave);
     LOG("svm: enabled; nested paging, %u ASIDs, nrip-save %s, vmcb-clean %s, flush-by-asid %s", svm_caps.asid_count,
         svm_caps.nrip_save ? "yes" : "no", svm_caps.vmcb_clean ? "yes" : "no", svm_caps.flush_by_asid ? "yes" : "no");
@@ -279,8 +288,15 @@ static void svm_set_watch(struct vcpu *v, u32 watch)
 static void svm_set_nested_root(struct vcpu *v, hpa_t root, u32 view)
 {
     struct vmcb_control *c = &to_svm(v)->vmcb->control;
+    u32 asid = GUEST_ASID + view;
+    /* Fewer ASIDs than views: the views past the last ASID share it, flushed on every switch. */
+    if (asid >= svm_caps.asid_count) {
+        asid = svm_caps.asid_count - 1;
+        if (c->n_cr3 != root)
+            c->tlb_control = TLB_CONTROL_FLUSH_ALL;
+    }
     c->n_cr3 = root;
-    c->guest_asid = GUEST_ASID + view;
+    c->guest_asid = asid;
 }
 
 static void svm_flush_nested_tlb(struct vcpu *v)
