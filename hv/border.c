@@ -707,6 +707,12 @@ static bool enter_by_fetch(struct vcpu *v, int m)
     struct guard_event ev = {.kind = GUARD_EV_FETCH, .rip = rip, .rsp = rsp};
     struct guard_result res;
 
+    /* An interrupt taken at an entry wrapper's first instruction (a module calling one of its own
+     * entries) returns there: that is the interrupted run resuming, not a new entry. */
+    if (guard_int_frame_at(&vm0.guard, rip, rsp)) {
+        post(v, &ev, &res, t0);
+        return true;
+    }
     if (site_at(m, rip, 6, GUARD_SITE_IN_CALL) && wrapper_at(v, rip, push, 1, HC_BORDER_IN_CALL) &&
         write_guest_u64(v, rsp - 8, v->regs[REG_RAX])) {
         v->regs[REG_RSP] = rsp - 8;
@@ -738,8 +744,11 @@ static bool enter_by_fetch(struct vcpu *v, int m)
 }
 
 /* An instruction fetch the border's views forbid. False: not the border's (the caller's fault path). */
+static u64 border_fetch_faults; /* make bench: the exits the nested-paging border adds */
+
 static bool border_fetch_fault(struct vcpu *v, gpa_t gpa)
 {
+    border_fetch_faults++;
     int inside = vm0.guard.vcpu[v->id].module, m = guard_module_at(&vm0.guard, v->regs[REG_RIP]);
 
     if (inside >= 0 && m != inside)
@@ -1032,6 +1041,8 @@ void border_mark(u32 label)
     for (int k = 0; k < GUARD_EV_KINDS; k++)
         LOG("guard: mark %u event %s %llu", label, guard_event_name((enum guard_event_kind)k),
             (unsigned long long)g->stats.events[k]);
+    LOG("guard: mark %u exits %llu npf %llu", label, (unsigned long long)vm0.exits,
+        (unsigned long long)border_fetch_faults);
     LOG("guard: mark %u end", label);
 }
 

@@ -486,6 +486,12 @@ static inline int module_at(const struct guard *g, u64 gva)
 
 int guard_module_at(const struct guard *g, u64 gva) { return module_at(g, gva); }
 
+bool guard_int_frame_at(struct guard *g, u64 rip, u64 rsp)
+{
+    u8 f = *frame_link(g, rsp);
+    return f != GUARD_FRAME_NIL && g->frame[f].kind == GUARD_FRAME_INT && g->frame[f].rip == rip;
+}
+
 int guard_locate(const struct guard *g, u64 site, const u8 claimed_hash[GUARD_HASH_LEN], int *module,
                  u64 *text_base, u64 *text_len)
 {

@@ -321,6 +321,9 @@ enum guard_verdict guard_event(struct guard *g, const struct guard_event *ev, st
 int guard_site_lookup(const struct guard_module *m, u32 offset);
 /* The registered module whose text holds gva (ACTIVE or DEAD with known text), or -1. */
 int guard_module_at(const struct guard *g, u64 gva);
+/* Is a border-out int outstanding that returns to (rip, rsp)? (A fetch there resumes it, even at
+ * an entry wrapper's first instruction, where the interrupt may have come.) */
+bool guard_int_frame_at(struct guard *g, u64 rip, u64 rsp);
 
 /* Stack ranges for the optional stack digest: [rsp, top). For a border-out call the top of the
  * vCPU's current run; for a border-in ret the top recorded in the frame with that RSP. */

@@ -287,8 +287,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             before[c] = guard_privileged(&G, c), mod_before[c] = G.vcpu[c].module;
         u64 log_seq = G.log_seq;
 
-        unsigned kind = b[0] % 13;
-        if (kind == 12) {
+        /* 0 .. GUARD_EV_KINDS-1: an event; then revoke, reinstate, locate; then a burst */
+        enum { OP_REVOKE = GUARD_EV_KINDS, OP_REINSTATE, OP_LOCATE, OP_BURST, OPS };
+        unsigned kind = b[0] % OPS;
+        if (kind == OP_BURST) {
             burst((b[1] & 0xf0) == 0xf0 ? (u32)(b[1] & 7) : (u32)(b[1] & 1), b);
             continue;
         }
@@ -300,9 +302,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
         if (kind >= GUARD_EV_KINDS) {
             int m = (int)(b[2] & 3) - ((b[2] & 4) ? 1 : 0); /* -1 .. 3 */
-            if (kind == 9) {
+            if (kind == OP_REVOKE) {
                 (void)guard_revoke(&G, m);
-            } else if (kind == 10) {
+            } else if (kind == OP_REINSTATE) {
                 (void)guard_reinstate(&G, m);
             } else {
                 int lm = -7;

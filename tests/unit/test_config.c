@@ -162,6 +162,19 @@ static void test_signature_keys(void **state)
                  "postern.cfg:4: duplicate key 'metadata_signatures' (first set on line 3)");
 }
 
+/* border = npt | wrappers (docs/border-control.md, "The border in the nested page tables"). */
+static void test_border_key(void **state)
+{
+    assert_int_equal(parse(BASE), 0);
+    assert_true(cfg.border_npt); /* the default */
+    assert_int_equal(parse(BASE "border = wrappers\n"), 0);
+    assert_false(cfg.border_npt);
+    assert_int_equal(parse(BASE "border = npt\n"), 0);
+    assert_true(cfg.border_npt);
+    expect_error(BASE "border = ept\n", "postern.cfg:3: border 'ept' is not one of npt, wrappers");
+    expect_error(BASE "border = npt\nborder = wrappers\n", "postern.cfg:4: duplicate key 'border' (first set on line 3)");
+}
+
 static void test_defaults(void **state)
 {
     assert_int_equal(parse(MINIMAL), 0);
@@ -435,6 +448,7 @@ int main(void)
         cmocka_unit_test(test_pci_policy_keys),
         cmocka_unit_test(test_pci_policy_errors),
         cmocka_unit_test(test_signature_keys),
+        cmocka_unit_test(test_border_key),
         cmocka_unit_test(test_no_trailing_newline),
         cmocka_unit_test(test_crlf_and_bom),
         cmocka_unit_test(test_comments_and_blank_lines),

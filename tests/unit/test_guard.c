@@ -583,12 +583,17 @@ static void test_interrupt_while_privileged(void **state)
     assert_int_equal(post(&e, &r), GUARD_IGNORED);
     e = hc(GUARD_EV_IRET, 0, 0xffffffff81000000ull, RSP2 - 0x300);
     assert_int_equal(post(&e, &r), GUARD_IGNORED);
+    /* the nested-paging border asks before treating a fetch as an entry: only the exact context */
+    assert_true(guard_int_frame_at(&G, IRIP, RSP2));
+    assert_false(guard_int_frame_at(&G, IRIP, RSP2 + 8));
+    assert_false(guard_int_frame_at(&G, IRIP + 1, RSP2));
     /* the IRET back to the interrupted instruction: privileged again, depth restored */
     e = hc(GUARD_EV_IRET, 0, IRIP, RSP2);
     assert_int_equal(post(&e, &r), GUARD_OK);
     assert_true(r.privileged);
     assert_false(r.watch_iret);
     assert_int_equal(G.vcpu[0].depth, 2);
+    assert_false(guard_int_frame_at(&G, IRIP, RSP2)); /* used once */
     e = hc(GUARD_EV_OUT_RET, 0, BASE + S_OUT, RSP0 - 0x40);
     ok(&e);
     assert_true(held(0));
