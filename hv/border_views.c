@@ -28,9 +28,13 @@ static gpa_t scratch[VIEW_PAGES_MAX];
 
 bool border_views_init(struct vm *vm, bool wanted, const struct border_text_page *pages, const u32 *npages)
 {
+    memset(&bv, 0, sizeof(bv)); /* once per boot (and per unit test) */
     bv.pages = pages;
     bv.npages = npages;
-    bv.enforced = wanted && vm->npt.fmt->with_exec && vm->npt.fmt->with_exec(0, false) != 0;
+    /* Can the nested format forbid execution here? (x86: only with NX on, npt_x86_nx.) */
+    const struct npt_format *f = vm->npt.fmt;
+    u64 leaf = f->leaf_entry(0, 1, NPT_RWX);
+    bv.enforced = wanted && f->with_exec && f->with_exec(leaf, false) != leaf;
     if (wanted && !bv.enforced)
         LOG("guard: border = npt, but the nested page tables cannot forbid execution here: the border is the "
             "wrappers' hypercalls alone");

@@ -1,0 +1,247 @@
+/* UNIT-SOURCES: hv/border_views.c hv/guard.c hv/privilege.c hv/npt.c */
+/*
+ * The border in the nested page tables (hv/border_views.c): which view a vCPU runs on as the
+ * state machine moves it across the border, what each view lets it execute, loose vCPUs, the
+ * device's copy of the in view, rebuilds when the ordinary map changes, and the wrappers-only
+ * fallback where the nested format cannot forbid execution.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "border_views.h"
+#include "guard.h"
+#include "page_alloc.h"
+#include "vcpu.h"
+#include "vm.h"
+
+/* ---------------------------------------------------------------- fakes */
+struct page_pool hv_pages;
+static void *pages[8192];
+static int npages, freed;
+
+hpa_t page_alloc(struct page_pool *p, u64 n, u64 align)
+{
+    void *q = aligned_alloc(4096, 4096 * n);
+    memset(q, 0, 4096 * n);
+    pages[npages++] = q;
+    return (hpa_t)(uintptr_t)q;
+}
+bool page_free(struct page_pool *p, hpa_t pa, u64 n) { freed++; return true; } /* freed in teardown */
+static hpa_t table_page(void) { return page_alloc(&hv_pages, 1, 1); }
+
+#include "log_capture.h"
+
+static hpa_t root_now;
+static u32 view_now, flushes;
+static void f_set_root(struct vcpu *v, hpa_t root, u32 view) { root_now = root; view_now = view; }
+static void f_flush(struct vcpu *v) { flushes++; }
+static const struct vcpu_ops fake_ops = { .name = "fake", .set_nested_root = f_set_root, .flush_nested_tlb = f_flush };
+const struct vcpu_ops *vcpu_ops = &fake_ops;
+
+/* ---------------------------------------------------------------- fixture */
+#define BASE 0xffffffffc0a00000ull /* the module's text, two pages */
+#define KERNEL_RIP 0xffffffff81234567ull
+#define TEXT0 0x1234000ull         /* its guest-physical pages */
+#define TEXT1 0x5000000ull
+#define KERNEL_GPA 0x1235000ull    /* the next page: kernel memory */
+#define BAR 0xfeb80000ull
+#define RSP 0xffffc90000123f00ull
+
+static const struct guard_site_desc sites[] = {
+    { 0x100, GUARD_SITE_INIT }, { 0x200, GUARD_SITE_DEINIT }, { 0x300, GUARD_SITE_IN_CALL }, { 0x310, GUARD_SITE_OUT_RET },
+};
+static u8 hash[GUARD_HASH_LEN];
+static struct vm vm;
+static struct vcpu vcpu;
+static struct border_text_page text[2] = { { TEXT0, 0 }, { TEXT1, 0 } };
+static u32 ntext;
+
+static int setup(void **state)
+{
+    memset(&vm, 0, sizeof(vm));
+    memset(&vcpu, 0, sizeof(vcpu));
+    root_now = 0, view_now = 0, flushes = 0, freed = 0, ntext = 0;
+    npt_x86_nx = true;
+    vm.mem.size = MiB(512);
+    vm.mem.hpa = GiB(2);
+    assert_true(npt_init(&vm.npt, &npt_format_x86, table_page));
+    assert_true(npt_map(&vm.npt, 0, vm.mem.hpa, vm.mem.size, NPT_RWX));
+    assert_true(npt_map(&vm.npt, 0xfe000000, 0xfe000000, MiB(16), NPT_READ | NPT_WRITE | NPT_UNCACHED));
+    /* the device's view: the BAR reachable there only (a zero page in the ordinary one) */
+    assert_true(npt_fork(&vm.npt_priv, &vm.npt, BAR, 0x20000));
+    assert_true(npt_map(&vm.npt, BAR, 0x7000000, 0x20000, NPT_READ));
+    privilege_registry_init(&vm.privs);
+    static const struct guard_config cfg = { .check_callee_saved = true };
+    guard_init(&vm.guard, &vm.privs, &cfg);
+    memset(hash, 0x11, sizeof(hash));
+    struct guard_module_desc d = { "gm", hash, 0x2000, sites, 4 };
+    assert_int_equal(guard_module_add(&vm.guard, &d), 0);
+    vcpu.vm = &vm;
+    vm.vcpu[0] = &vcpu;
+    vm.vcpu_count = 1;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    while (npages)
+        free(pages[--npages]);
+    npt_x86_nx = false;
+    return 0;
+}
+
+static enum guard_verdict post(enum guard_event_kind k, u64 rip, u64 rsp)
+{
+    struct guard_event e;
+    memset(&e, 0, sizeof(e));
+    e.kind = k;
+    e.rip = rip;
+    e.rsp = rsp;
+    if (k == GUARD_EV_INIT) {
+        memcpy(e.u.init.claimed_hash, hash, sizeof(hash));
+        memcpy(e.u.init.text_hash, hash, sizeof(hash));
+    }
+    return guard_event(&vm.guard, &e, NULL);
+}
+
+/* Registration as border.c does it: protect the pages, then the init event; the exit ends. */
+static void register_module(void)
+{
+    ntext = 2;
+    vm_npt_changed(&vm);
+    assert_int_equal(post(GUARD_EV_INIT, BASE + 0x100, RSP), GUARD_OK);
+    vcpu.regs[REG_RIP] = BASE + 0x103;
+    border_view_changed(&vcpu, true);
+    border_view_after_exit(&vcpu);
+}
+
+static bool can_exec(gpa_t gpa)
+{
+    struct npt n = vm.npt;
+    n.root = root_now;
+    return npt_executable(&n, gpa);
+}
+
+/* ---------------------------------------------------------------- tests */
+
+static void inside_only_the_module_executes(void **state)
+{
+    assert_true(border_views_init(&vm, true, text, &ntext));
+    register_module();
+    assert_int_equal(view_now, VIEW_IN(0, false));
+    assert_true(can_exec(TEXT0) && can_exec(TEXT1));
+    assert_false(can_exec(KERNEL_GPA));
+    assert_false(can_exec(0));
+    /* an interrupt: the border-out happens before delivery, the RIP is still the module's, and
+     * that must not make the vCPU loose: the return into the module has to fault */
+    assert_int_equal(post(GUARD_EV_INTERRUPT, BASE + 0x400, RSP), GUARD_OK);
+    border_view_changed(&vcpu, false);
+    vcpu.regs[REG_RIP] = BASE + 0x400;
+    border_view_after_exit(&vcpu);
+    assert_int_equal(view_now, VIEW_OUT);
+    assert_false(can_exec(TEXT0) || can_exec(TEXT1));
+    assert_true(can_exec(KERNEL_GPA));
+    /* the return (a fetch fault, border.c): privileged again, in view */
+    assert_int_equal(post(GUARD_EV_FETCH, BASE + 0x400, RSP), GUARD_OK);
+    border_view_changed(&vcpu, true);
+    border_view_after_exit(&vcpu);
+    assert_int_equal(view_now, VIEW_IN(0, false));
+    assert_int_equal(border_view_stats()->loose, 0);
+}
+
+static void a_refused_entry_runs_loose_until_it_leaves(void **state)
+{
+    assert_true(border_views_init(&vm, true, text, &ntext));
+    register_module();
+    assert_int_equal(post(GUARD_EV_OUT_RET, BASE + 0x310, RSP), GUARD_OK);
+    vcpu.regs[REG_RIP] = KERNEL_RIP;
+    border_view_changed(&vcpu, true);
+    border_view_after_exit(&vcpu);
+    assert_int_equal(view_now, VIEW_OUT);
+    /* a jump into the middle: refused, and it runs on unprivileged where module text executes */
+    assert_int_equal(post(GUARD_EV_FETCH, BASE + 0x1000, RSP), GUARD_SUSPICIOUS);
+    vcpu.regs[REG_RIP] = BASE + 0x1000;
+    border_view_changed(&vcpu, true);
+    border_view_after_exit(&vcpu);
+    assert_int_equal(root_now, vm.npt.root);
+    assert_int_equal(view_now, VIEW_NORMAL);
+    assert_int_equal(border_view_stats()->loose, 1);
+    /* an exit still in the module keeps it loose; the first one outside ends it */
+    vcpu.regs[REG_RIP] = BASE + 0x1010;
+    border_view_after_exit(&vcpu);
+    assert_int_equal(view_now, VIEW_NORMAL);
+    vcpu.regs[REG_RIP] = KERNEL_RIP;
+    border_view_after_exit(&vcpu);
+    assert_int_equal(view_now, VIEW_OUT);
+}
+
+static void the_device_view_is_a_copy_of_the_in_view(void **state)
+{
+    assert_true(border_views_init(&vm, true, text, &ntext));
+    register_module();
+    hpa_t plain = root_now;
+    border_view_set_device(&vcpu, true); /* the nic privilege's raise */
+    border_view_after_exit(&vcpu);
+    assert_int_equal(view_now, VIEW_IN(0, true));
+    assert_true(root_now != plain);
+    struct npt n = vm.npt_priv;
+    n.root = root_now;
+    hpa_t hpa;
+    assert_true(npt_lookup(&n, BAR + 0x1000, &hpa, NULL, NULL));
+    assert_int_equal(hpa, BAR + 0x1000); /* the device itself */
+    assert_true(can_exec(TEXT0));
+    assert_false(can_exec(KERNEL_GPA));
+    border_view_set_device(&vcpu, false);
+    border_view_after_exit(&vcpu);
+    assert_int_equal(root_now, plain);
+}
+
+static void a_changed_map_rebuilds_the_views(void **state)
+{
+    assert_true(border_views_init(&vm, true, text, &ntext));
+    register_module();
+    u64 rebuilds = border_view_stats()->rebuilds;
+    border_view_after_exit(&vcpu); /* nothing changed */
+    assert_int_equal(border_view_stats()->rebuilds, rebuilds);
+    int freed_before = freed;
+    vm_npt_changed(&vm);
+    border_view_after_exit(&vcpu);
+    assert_int_equal(border_view_stats()->rebuilds, rebuilds + 1);
+    assert_true(freed > freed_before); /* the old views' tables went back */
+    assert_true(flushes > 0);
+    assert_int_equal(view_now, VIEW_IN(0, false));
+    assert_true(can_exec(TEXT0));
+}
+
+static void without_execute_permissions_the_wrappers_are_the_border(void **state)
+{
+    npt_x86_nx = false; /* a host without NX: nested entries cannot forbid execution */
+    assert_false(border_views_init(&vm, true, text, &ntext));
+    assert_false(border_views_enforced());
+    register_module();
+    assert_int_equal(root_now, vm.npt.root);
+    border_view_set_device(&vcpu, true);
+    border_view_after_exit(&vcpu);
+    assert_int_equal(root_now, vm.npt_priv.root);
+    assert_int_equal(view_now, VIEW_PRIVILEGED);
+    /* and border = wrappers asks for the same, with NX available */
+    npt_x86_nx = true;
+    assert_false(border_views_init(&vm, false, text, &ntext));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(inside_only_the_module_executes, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_refused_entry_runs_loose_until_it_leaves, setup, teardown),
+        cmocka_unit_test_setup_teardown(the_device_view_is_a_copy_of_the_in_view, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_changed_map_rebuilds_the_views, setup, teardown),
+        cmocka_unit_test_setup_teardown(without_execute_permissions_the_wrappers_are_the_border, setup, teardown),
+    };
+    return cmocka_run_group_tests_name("border_views", tests, NULL, NULL);
+}
