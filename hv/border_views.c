@@ -33,8 +33,8 @@ bool border_views_init(struct vm *vm, bool wanted, const struct border_text_page
     bv.npages = npages;
     /* Can the nested format forbid execution here? (x86: only with NX on, npt_x86_nx.) */
     const struct npt_format *f = vm->npt.fmt;
-    u64 leaf = f->leaf_entry(0, 1, NPT_RWX);
-    bv.enforced = wanted && f->with_exec && f->with_exec(leaf, false) != leaf;
+    bv.enforced = wanted && f && f->with_exec &&
+                  f->with_exec(f->leaf_entry(0, 1, NPT_RWX), false) != f->leaf_entry(0, 1, NPT_RWX);
     if (wanted && !bv.enforced)
         LOG("guard: border = npt, but the nested page tables cannot forbid execution here: the border is the "
             "wrappers' hypercalls alone");
