@@ -753,6 +753,17 @@ static bool border_fetch_fault(struct vcpu *v, gpa_t gpa)
 
     if (inside >= 0 && m != inside)
         return leave_unwrapped(v, inside);
+    if (inside >= 0 && protected_module(gpa) != inside) {
+        /* The module's own addresses, but not the pages registered (and hashed) behind them: the
+         * kernel has remapped its text. Never privileged there: lowered, and the code runs on
+         * unprivileged (the out view lets it). */
+        static u32 logged;
+        if (++logged <= SUSPICIOUS_PRINTED)
+            LOG("guard: SUSPICIOUS remapped-text: module %s, vcpu %u, fetch at rip 0x%llx from guest-physical 0x%llx, "
+                "not the registered text: privilege lowered", vm0.guard.mod[inside].name, v->id,
+                (unsigned long long)v->regs[REG_RIP], (unsigned long long)gpa);
+        return leave_unwrapped(v, inside);
+    }
     if (inside < 0 && m >= 0 && protected_module(gpa) == m)
         return enter_by_fetch(v, m);
     /* Module text reached through another guest-virtual address, or a page the module's text
