@@ -95,6 +95,16 @@ bool exit_msr(struct vcpu *v, bool write)
     }
 }
 
+/* An unknown number never stops the guest, but it is noted: a guest probing the ABI is worth a
+ * line. The first 16, then every 1024th, so that a loop of them cannot flood the serial line. */
+static void log_unknown_hypercall(struct vcpu *v, u64 nr)
+{
+    static u64 unknown;
+    if (++unknown <= 16 || unknown % 1024 == 0)
+        LOG("hypercall 0x%llx from rip 0x%llx (cpl %u): unknown number, -1 returned (%llu so far)",
+            (unsigned long long)nr, (unsigned long long)v->regs[REG_RIP], vcpu_ops->cpl(v), (unsigned long long)unknown);
+}
+
 bool exit_hypercall(struct vcpu *v)
 {
     u64 nr = v->regs[REG_RAX];
@@ -127,6 +137,7 @@ bool exit_hypercall(struct vcpu *v)
     default:
         if (border_is_hypercall(nr))
             return border_hypercall(v, nr);
+        log_unknown_hypercall(v, nr);
         v->regs[REG_RAX] = (u64)(s64)HC_ENOSYS;
         break;
     }
