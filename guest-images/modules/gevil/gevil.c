@@ -6,15 +6,34 @@
  *                                cleared, so only the hypervisor's nested page tables stand in the way
  *   gevil_tamper()               called by gtest through its exit wrapper: redirects its own
  *                                return into gevil_landing, which looks at the privilege there
+ * and for the attack suite (tests/attacks/, docs/security.md):
+ *   gevil_indirect_target()      a kernel function gtest calls through a plain function pointer
+ *                                (no exit wrapper): it reports the privilege it runs with
+ *   echo ADDR > .../jump         ADDR is any address in a guarded module (gtest): call into the
+ *                                middle of its marked probe function, skipping its first instruction
+ *   echo ADDR > .../jumpsite     jump straight onto the module's border-in-ret hypercall (an exit
+ *                                wrapper's second half) without the border-out that goes before it
+ *   echo HEX > .../claim         a registration hypercall from gevil claiming HEX (gtest's text hash)
+ *   echo 1 > .../badcalls        every invalid hypercall number and bad pointers, from CPL 0
+ *   echo 1|0 > .../irqpoke       start/stop a 1 ms timer whose handler touches the NIC's BAR0 and
+ *                                counts the interrupts that arrived while gdma (holding `nic`) ran
  * Every result is printed as "gevil: ..." for the test scripts to read.
  */
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/uaccess.h>
+#include <linux/hrtimer.h>
+#include <linux/kallsyms.h>
+#include <linux/io.h>
+#include <linux/pci.h>
+#include <linux/vmalloc.h>
 #include <asm/asm.h>
+#include <asm/irq_regs.h>
 
 #define HC_TEST_PRIVILEGED 0x50530010ul
+#define HC_GUARD_INIT      0x50530100ul
 #define HC_BORDER_IN_CALL  0x50530102ul
+#define HC_BORDER_IN_RET   0x50530105ul
 
 
 static long hypercall(unsigned long nr, unsigned long *rbx)
@@ -23,6 +42,14 @@ static long hypercall(unsigned long nr, unsigned long *rbx)
     asm volatile("vmmcall" : "+a"(rax), "+b"(b) : : "rcx", "rdx", "memory");
     if (rbx)
         *rbx = b;
+    return (long)rax;
+}
+
+/* RAX = nr, RBX = b: everything else preserved. */
+static long hypercall_b(unsigned long nr, unsigned long b)
+{
+    unsigned long rax = nr;
+    asm volatile("vmmcall" : "+a"(rax), "+b"(b) : : "rcx", "rdx", "memory");
     return (long)rax;
 }
 
@@ -108,18 +135,256 @@ static int set_write(const char *val, const struct kernel_param *kp)
     return 0;
 }
 
-static const struct kernel_param_ops raise_ops = {.set = set_raise};
-static const struct kernel_param_ops write_ops = {.set = set_write};
-module_param_cb(raise, &raise_ops, NULL, 0200);
-module_param_cb(write, &write_ops, NULL, 0200);
+/* ---------------------------------------------------------------- the attack suite's additions */
 
-static int __init gevil_init(void)
+/* Called by gtest through a function pointer it was handed: no exit wrapper on the way out. */
+noinline long gevil_indirect_target(void)
 {
-    printk(KERN_INFO "gevil: loaded, privilege here %ld\n", privileged());
+    long p = privileged();
+    printk(KERN_INFO "gevil: indirect call from the module ran with privilege %ld\n", p);
+    return p;
+}
+
+/* Linux 6.1 exports no module lookup by address but kallsyms': "func+0x1/0x2 [gtest]". */
+static bool in_module(unsigned long addr, const char *name)
+{
+    char sym[KSYM_SYMBOL_LEN], want[MODULE_NAME_LEN + 2];
+    sprint_symbol(sym, addr);
+    snprintf(want, sizeof(want), "[%s]", name);
+    return strstr(sym, want) != NULL;
+}
+
+/* The first copy of pat in the pages around addr (a small module's whole text) that lies in gtest. */
+static const u8 *find_near(unsigned long addr, const u8 *pat, unsigned long n)
+{
+    static u8 buf[6 * PAGE_SIZE];
+    unsigned long start = (addr & PAGE_MASK) - 2 * PAGE_SIZE, i;
+    for (i = 0; i < 6; i++)
+        if (copy_from_kernel_nofault(buf + i * PAGE_SIZE, (void *)(start + i * PAGE_SIZE), PAGE_SIZE))
+            memset(buf + i * PAGE_SIZE, 0, PAGE_SIZE);
+    for (i = 0; i + n <= sizeof(buf); i++)
+        if (!memcmp(buf + i, pat, n) && in_module(start + i, "gtest"))
+            return (const u8 *)(start + i);
+    return NULL;
+}
+
+/* gtest's probe begins with `movabs $"GTESTMID", %rax` (10 bytes); its middle is right after. */
+static int set_jump(const char *val, const struct kernel_param *kp)
+{
+    static const u8 marker[10] = {0x48, 0xb8, 'G', 'T', 'E', 'S', 'T', 'M', 'I', 'D'};
+    unsigned long addr;
+    const u8 *at;
+    long (*mid)(void);
+    long p;
+
+    if (kstrtoul(val, 0, &addr))
+        return -EINVAL;
+    at = find_near(addr, marker, sizeof(marker));
+    if (!at) {
+        printk(KERN_INFO "gevil: jump: no probe marker in the module's text\n");
+        return -ENOENT;
+    }
+    mid = (long (*)(void))(at + sizeof(marker));
+    p = mid();
+    printk(KERN_INFO "gevil: jump into the middle of the module at %px ran with privilege %ld\n", mid, p);
     return 0;
 }
 
-static void __exit gevil_exit(void) {}
+/* An exit wrapper's second half: `mov $HC_BORDER_IN_RET, %eax; vmmcall; pop %rax; ret`, entered
+ * with the wrapper's stack (the saved RAX over a return address) but no border-out before it. */
+static int set_jumpsite(const char *val, const struct kernel_param *kp)
+{
+    static const u8 in_ret[8] = {0xb8, 0x05, 0x01, 0x53, 0x50, 0x0f, 0x01, 0xd9};
+    unsigned long addr, flags;
+    const u8 *at;
+
+    if (kstrtoul(val, 0, &addr))
+        return -EINVAL;
+    at = find_near(addr, in_ret, sizeof(in_ret));
+    if (!at) {
+        printk(KERN_INFO "gevil: jumpsite: no border-in-ret site in the module's text\n");
+        return -ENOENT;
+    }
+    local_irq_save(flags);
+    asm volatile("lea 1f(%%rip), %%r11\n\t"
+                 "push %%r11\n\t"
+                 "push %%rax\n\t"
+                 "jmp *%0\n"
+                 "1:"
+                 :
+                 : "r"(at), "a"(0ul)
+                 : "r11", "memory", "cc");
+    local_irq_restore(flags);
+    printk(KERN_INFO "gevil: jump onto the border-in-ret site at %px: privilege now %ld\n", at, privileged());
+    return 0;
+}
+
+static int set_claim(const char *val, const struct kernel_param *kp)
+{
+    u8 hash[32];
+    long r;
+
+    if (strlen(val) < 64 || hex2bin(hash, val, 32))
+        return -EINVAL;
+    r = hypercall_b(HC_GUARD_INIT, (unsigned long)hash);
+    printk(KERN_INFO "gevil: registration claiming the hash %*phN returned %ld, privilege now %ld\n", 8, hash, r,
+           privileged());
+    return 0;
+}
+
+static bool answered_number(unsigned long nr)
+{
+    /* the numbers every caller may use (docs/hypercalls.md): they succeed by design */
+    return nr == 0x50530000 || nr == 0x50530001 || nr == 0x50530010 || nr == 0x50530011 || nr == 0x50530012;
+}
+
+static int set_badcalls(const char *val, const struct kernel_param *kp)
+{
+    static const unsigned long odd[] = {0, 1, 0x5053, 0x5052ffff, 0x50540000, 0x5053ffff, 0xffffffff, 0x150530100,
+                                        0x8000000050530102, ~0ul, 0x50530106, 0x505301ff, 0x50530200};
+    unsigned long bad_ptrs[8];
+    unsigned long nr, calls = 0, refused = 0, granted = 0, crossings = 0;
+    u8 *page = vmalloc(PAGE_SIZE);
+    long r;
+    int i;
+
+    /* every number of the prefix's low 512 and a few outside it */
+    for (nr = 0x50530000; nr < 0x50530200; nr++) {
+        if (answered_number(nr) || (nr >= 0x50530100 && nr <= 0x50530105))
+            continue;
+        r = hypercall_b(nr, 0);
+        calls++, refused += r < 0, granted += privileged() != 0;
+    }
+    for (i = 0; i < ARRAY_SIZE(odd); i++) {
+        r = hypercall_b(odd[i], 0);
+        calls++, refused += r < 0, granted += privileged() != 0;
+    }
+    /* registration with pointers that are no 32-byte hash in guest memory: NULL, user, non-canonical,
+     * wrapping, unmapped kernel, and one whose 32 bytes cross into vmalloc's unmapped guard page */
+    bad_ptrs[0] = 0;
+    bad_ptrs[1] = 0x1000;
+    bad_ptrs[2] = 0xdead000000000000ul;
+    bad_ptrs[3] = ~0ul - 7;
+    bad_ptrs[4] = 0xffffffffff600000ul - 0x1000000;
+    bad_ptrs[5] = page ? (unsigned long)page + PAGE_SIZE - 16 : 0;
+    bad_ptrs[6] = 0x7ffffffff000ul;
+    bad_ptrs[7] = (unsigned long)&calls; /* readable, but no module's hash */
+    for (i = 0; i < ARRAY_SIZE(bad_ptrs); i++) {
+        r = hypercall_b(HC_GUARD_INIT, bad_ptrs[i]);
+        calls++, refused += r < 0, granted += privileged() != 0;
+    }
+    /* each crossing number from a site no metadata lists, with the stack a wrapper would have:
+     * [rsp] = RAX, [rsp+8] = the return address (here: label 1). Border-in/out calls return no
+     * status (the wrapper pops RAX); whatever the hypervisor does, execution goes on at 1. */
+    for (nr = 0x50530101; nr <= 0x50530105; nr++) {
+        unsigned long flags, rax = nr;
+        local_irq_save(flags);
+        asm volatile("lea 1f(%%rip), %%r11\n\t"
+                     "push %%r11\n\t"
+                     "push %%rax\n\t"
+                     "vmmcall\n\t"
+                     "add $16, %%rsp\n"
+                     "1:"
+                     : "+a"(rax)
+                     :
+                     : "r11", "memory", "cc");
+        local_irq_restore(flags);
+        calls++, crossings++, granted += privileged() != 0;
+    }
+    vfree(page);
+    printk(KERN_INFO "gevil: badcalls %lu invalid hypercalls: %lu refused with an error, %lu crossings from no "
+           "site (no status by design), %lu succeeded, %lu left a privilege\n",
+           calls, refused, crossings, calls - refused - crossings, granted);
+    return 0;
+}
+
+/* The NIC poke from an interrupt handler: a 1 ms hrtimer. */
+static struct hrtimer poke_timer;
+static void __iomem *nic_bar;
+static unsigned long poke_inside, poke_inside_nonzero, poke_outside, poke_writes;
+static bool poking;
+
+static enum hrtimer_restart poke_tick(struct hrtimer *t)
+{
+    struct pt_regs *regs = get_irq_regs();
+    u32 status, ral;
+
+    if (regs && !user_mode(regs) && in_module(regs->ip, "gdma")) {
+        status = readl(nic_bar + 0x0008);
+        ral = readl(nic_bar + 0x5400);
+        poke_inside++;
+        poke_inside_nonzero += status || ral;
+        if (poke_writes < 2) { /* IMC: mask every interrupt (gdma masks them anyway) */
+            writel(~0u, nic_bar + 0x00d8);
+            poke_writes++;
+        }
+    } else {
+        poke_outside++;
+    }
+    hrtimer_forward_now(t, ms_to_ktime(1));
+    return HRTIMER_RESTART;
+}
+
+static int set_irqpoke(const char *val, const struct kernel_param *kp)
+{
+    bool on;
+    struct pci_dev *pdev;
+
+    if (kstrtobool(val, &on))
+        return -EINVAL;
+    if (on && !poking) {
+        pdev = pci_get_device(0x8086, 0x100e, NULL);
+        if (!pdev)
+            return -ENODEV;
+        nic_bar = ioremap(pci_resource_start(pdev, 0), 0x6000);
+        pci_dev_put(pdev);
+        if (!nic_bar)
+            return -ENOMEM;
+        poke_inside = poke_inside_nonzero = poke_outside = poke_writes = 0;
+        hrtimer_init(&poke_timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL_HARD);
+        poke_timer.function = poke_tick;
+        hrtimer_start(&poke_timer, ms_to_ktime(1), HRTIMER_MODE_REL_HARD);
+        poking = true;
+        printk(KERN_INFO "gevil: irqpoke started\n");
+    } else if (!on && poking) {
+        hrtimer_cancel(&poke_timer);
+        iounmap(nic_bar);
+        poking = false;
+        printk(KERN_INFO "gevil: irqpoke: %lu interrupts inside gdma, %lu of them saw the device, %lu writes tried, "
+               "%lu interrupts elsewhere\n", poke_inside, poke_inside_nonzero, poke_writes, poke_outside);
+    }
+    return 0;
+}
+
+static const struct kernel_param_ops raise_ops = {.set = set_raise};
+static const struct kernel_param_ops write_ops = {.set = set_write};
+static const struct kernel_param_ops jump_ops = {.set = set_jump};
+static const struct kernel_param_ops jumpsite_ops = {.set = set_jumpsite};
+static const struct kernel_param_ops claim_ops = {.set = set_claim};
+static const struct kernel_param_ops badcalls_ops = {.set = set_badcalls};
+static const struct kernel_param_ops irqpoke_ops = {.set = set_irqpoke};
+module_param_cb(raise, &raise_ops, NULL, 0200);
+module_param_cb(write, &write_ops, NULL, 0200);
+module_param_cb(jump, &jump_ops, NULL, 0200);
+module_param_cb(jumpsite, &jumpsite_ops, NULL, 0200);
+module_param_cb(claim, &claim_ops, NULL, 0200);
+module_param_cb(badcalls, &badcalls_ops, NULL, 0200);
+module_param_cb(irqpoke, &irqpoke_ops, NULL, 0200);
+
+static int __init gevil_init(void)
+{
+    printk(KERN_INFO "gevil: loaded, privilege here %ld, indirect target at %px\n", privileged(),
+           gevil_indirect_target);
+    return 0;
+}
+
+static void __exit gevil_exit(void)
+{
+    if (poking) {
+        hrtimer_cancel(&poke_timer);
+        iounmap(nic_bar);
+    }
+}
 
 module_init(gevil_init);
 module_exit(gevil_exit);

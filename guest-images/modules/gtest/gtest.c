@@ -7,7 +7,12 @@
  *           compare, called by the kernel while the module is out), after a spin long enough
  *           for timer interrupts to arrive while privileged, and the text address
  *   write   "evilcall" calls gevil_tamper(), an unguarded kernel function that redirects its
- *           own return: the hypervisor must give back privilege only on the genuine return
+ *           own return: the hypervisor must give back privilege only on the genuine return;
+ *           "indirect ADDR" calls the kernel function at ADDR through a plain function pointer
+ *           (no exit wrapper: christoize wraps only direct calls), as a module bug or a corrupted
+ *           pointer would; the attack suite asks whether privilege leaves with it
+ * gtest_probe is the target of the attack suite's "jump into the middle of the module": its first
+ * instruction carries a marker gevil finds in the text, the rest asks for the privilege.
  */
 #include <linux/module.h>
 #include <linux/proc_fs.h>
@@ -23,6 +28,22 @@ static long test_privileged(void)
     asm volatile("vmmcall" : "+a"(rax), "+b"(rbx) : : "rcx", "rdx", "memory");
     return rax == 0 ? (long)rbx : -1;
 }
+
+/* Never called by gtest itself: the first instruction is a marker ("GTESTMID" as an immediate) for
+ * gevil to find; entering after it, the rest returns HC_TEST_PRIVILEGED's RBX (RBX preserved). */
+asm(".pushsection .text\n"
+    ".type gtest_probe, @function\n"
+    "gtest_probe:\n"
+    "  movabs $0x44494d5453455447, %rax\n"
+    "  mov %rbx, %r11\n"
+    "  mov $0x50530010, %eax\n"
+    "  xor %ebx, %ebx\n"
+    "  vmmcall\n"
+    "  xchg %rbx, %r11\n"
+    "  mov %r11, %rax\n"
+    "  ret\n"
+    ".size gtest_probe, . - gtest_probe\n"
+    ".popsection\n");
 
 static long at_init, in_cmp = -2;
 static int cmp_calls;
@@ -74,9 +95,15 @@ static ssize_t gtest_read(struct file *f, char __user *buf, size_t len, loff_t *
 
 static ssize_t gtest_write(struct file *f, const char __user *buf, size_t len, loff_t *pos)
 {
-    char cmd[16] = {0};
+    char cmd[40] = {0};
+    unsigned long target;
     if (copy_from_user(cmd, buf, min(len, sizeof(cmd) - 1)))
         return -EFAULT;
+    if (!strncmp(cmd, "indirect ", 9) && !kstrtoul(strim(cmd + 9), 16, &target)) {
+        long (*volatile fn)(void) = (long (*)(void))target;
+        long r = fn();
+        printk(KERN_INFO "gtest: indirect call returned %ld, privileged after it: %ld\n", r, test_privileged());
+    }
     if (!strncmp(cmd, "evilcall", 8) && gevil_tamper) {
         int r = gevil_tamper(41);
         printk(KERN_INFO "gtest: evilcall returned %d, privileged after it: %ld\n", r, test_privileged());
@@ -92,6 +119,9 @@ static const struct proc_ops gtest_ops = {
 static int __init gtest_init(void)
 {
     at_init = test_privileged();
+#ifdef GTEST_V0
+    printk(KERN_INFO "gtest: version 0\n"); /* an older text (modules.sh: the replay attack) */
+#endif
     if (!proc_create("gtest", 0666, NULL, &gtest_ops))
         return -ENOMEM;
     printk(KERN_INFO "gtest: loaded, privileged at init: %ld\n", at_init);
