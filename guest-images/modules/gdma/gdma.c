@@ -21,6 +21,12 @@
  *           maps all of guest RAM, and the guest drives none) it does.
  *   canary  (`canary=`, from `hvprobe canary`) the host-physical address of a hypervisor page that
  *           begins with "POSTERN-HV-CANARY": used as a DMA address it must never yield that text.
+ * For the attack suite (tests/attacks/, docs/security.md):
+ *   spin_ms     spin that long in the module's own code with interrupts on, holding `nic`, so that
+ *               interrupt handlers run while the module is interrupted (gevil's irqpoke counts them)
+ *   textwrite   a kernel virtual address in another guarded module's text: the device is made to
+ *               write a received frame there (a receive descriptor whose buffer is that page); the
+ *               IOMMU must refuse the write (the text is read-only for devices too)
  * The device is reset (CTRL.RST) at the end, interrupts masked throughout. One "gdma: " line per
  * step, the last "gdma: done N attempts".
  */
@@ -31,11 +37,19 @@
 #include <linux/module.h>
 #include <linux/pci.h>
 #include <linux/string.h>
+#include <linux/vmalloc.h>
+#include <asm/tsc.h>
 
 static ushort vendor = 0x8086, device = 0x100e;
 static unsigned long addrs[4], canary;
 static int naddrs;
 static bool secret = true;
+static unsigned int spin_ms;
+static unsigned long textwrite;
+module_param(spin_ms, uint, 0444);
+MODULE_PARM_DESC(spin_ms, "spin this long inside the module, interrupts on");
+module_param(textwrite, ulong, 0444);
+MODULE_PARM_DESC(textwrite, "kernel virtual address in a guarded module's text to aim a DMA write at");
 module_param(vendor, ushort, 0444);
 module_param(device, ushort, 0444);
 module_param_array(addrs, ulong, &naddrs, 0444);
@@ -191,6 +205,47 @@ static void read_through_device(struct gdma *g, const char *what, u64 a, const c
            needle ? (found ? " -- the device read " : " -- no ") : "", needle ? needle : "");
 }
 
+/* Spin in the module's own code (no calls: every call out would cross the border) for ms. */
+static void spin_inside(unsigned int ms)
+{
+    u64 end = rdtsc() + (u64)tsc_khz * ms;
+    while (rdtsc() < end)
+        cpu_relax();
+}
+
+/* The device receives the frame it transmits from the mapped buffer into va's page (+ offset):
+ * a DMA write to va. The bytes there are compared before and after. */
+static void write_through_device(struct gdma *g, unsigned long va)
+{
+    struct page *page = vmalloc_to_page((void *)va);
+    u32 rdh = readl(g->bar + E1000_RDH) % RX_DESCS;
+    u8 before[16], after[16];
+    u64 pa;
+
+    if (!page) {
+        printk(KERN_INFO "gdma: textwrite 0x%lx is not a vmalloc/module address\n", va);
+        return;
+    }
+    pa = page_to_phys(page) + offset_in_page(va);
+    memcpy(before, (void *)va, sizeof(before));
+    g->rx[rdh].buffer_addr = cpu_to_le64(pa);
+    g->rx[rdh].status = 0;
+    memset(g->tx, 0, TX_RING);
+    g->tx[0].buffer_addr = cpu_to_le64(g->mapped_dma);
+    g->tx[0].length = cpu_to_le16(FRAME);
+    g->tx[0].cmd = TXD_CMD_EOP | TXD_CMD_IFCS | TXD_CMD_RS;
+    wmb();
+    tx_setup(g, g->tx_dma);
+    tx_kick(g);
+    msleep(20);
+    rmb();
+    g->attempts++;
+    memcpy(after, (void *)va, sizeof(after));
+    printk(KERN_INFO "gdma: DMA write to module text at 0x%lx (guest-physical 0x%llx): receive descriptor %s, "
+           "text %s: %16ph\n", va, pa, READ_ONCE(g->rx[rdh].status) & DESC_DD ? "done" : "NOT done",
+           memcmp(before, after, sizeof(before)) ? "CHANGED" : "unchanged", after);
+}
+
 static int mdic_write(struct gdma *g, u32 reg, u16 val)
 {
     int i;
@@ -240,6 +295,12 @@ static void run(struct gdma *g)
     }
     if (canary)
         read_through_device(g, "the hypervisor's canary page", canary, "POSTERN-HV-CANARY");
+    if (textwrite) {
+        for (i = 0; i + 12 <= RX_BUF; i += 12)
+            memcpy(g->mapped + i, "GDMA-MAPPED-", 12);
+        wmb();
+        write_through_device(g, textwrite);
+    }
 }
 
 static int __init gdma_init(void)
@@ -275,6 +336,11 @@ static int __init gdma_init(void)
     rx_setup(&g);
     printk(KERN_INFO "gdma: %s STATUS=0x%08x, rings in RAM at dma 0x%llx (tx) 0x%llx (rx), PHY loopback %s\n",
            pci_name(g.pdev), readl(g.bar + E1000_STATUS), (u64)g.tx_dma, (u64)g.rx_dma, rc ? "FAILED" : "on");
+    if (spin_ms) {
+        spin_inside(spin_ms);
+        printk(KERN_INFO "gdma: spun %u ms inside the module, interrupts on; STATUS read inside: 0x%08x\n", spin_ms,
+               readl(g.bar + E1000_STATUS));
+    }
     run(&g);
     writel(0, g.bar + E1000_TCTL);
     writel(0, g.bar + E1000_RCTL);
