@@ -13,6 +13,11 @@
 #                       outside guest RAM)
 #   gidle.ko/.gmeta     the guarded idle loop, christoized for `idle` (HLT/MWAIT natively while privileged)
 #   gidleplain.ko       the same idle loop as an ordinary module (its HLTs exit: the comparison)
+#   gtest-v0.ko         an older gtest (another text, same module name) for the replay attack
+#   gtest.sha256        gtest's text hash in hex (the attack suite's registration claiming it)
+#   attacks/            metadata the attack suite (tests/attacks/) puts on the ESP: gtest-v0's, validly
+#                       signed (replayed), with its signature forged, truncated; gtwin's, a second module
+#                       name signed over gtest's text hash
 #   sigtest/            metadata the signature tests put on the ESP (tests/integration/cases/sig-*):
 #                       forged, signed with another key, truncated, unsigned, another module's, a copy,
 #                       and an admin.pub that is no key
@@ -50,6 +55,20 @@ cp "$out/src/gidleplain/gidleplain.ko" "$out/"
 KBUILD_EXTRA_SYMBOLS="$out/src/gevil/Module.symvers" "$christoize" build --module-dir "$here/modules/gtest" --name gtest --privilege test --kdir "$kdir" \
     --out "$out/gtest-build" > "$out/gtest-build.log" 2>&1 || { cat "$out/gtest-build.log" >&2; exit 1; }
 cp "$out/gtest-build/gtest.ko" "$out/gtest-build/gtest.gmeta" "$out/"
+
+# An older gtest: the same source with one more call in init (GTEST_V0), so another text hash under
+# the same module name. Its validly signed metadata is what a replay would bring back.
+mkdir -p "$out/src/gtest-v0"
+cp "$here/modules/gtest/gtest.c" "$out/src/gtest-v0/"
+printf 'obj-m += gtest.o\nccflags-y += -DGTEST_V0\n' > "$out/src/gtest-v0/Kbuild"
+KBUILD_EXTRA_SYMBOLS="$out/src/gevil/Module.symvers" "$christoize" build --module-dir "$out/src/gtest-v0" --name gtest --privilege test \
+    --kdir "$kdir" --sign "$key" --out "$out/gtest-v0-build" > "$out/gtest-v0-build.log" 2>&1 ||
+    { cat "$out/gtest-v0-build.log" >&2; exit 1; }
+cp "$out/gtest-v0-build/gtest.ko" "$out/gtest-v0.ko"
+# gtest's text hash (.gmeta bytes 24..55, docs/gmeta.md), for a registration that claims it
+od -An -tx1 -j 24 -N 32 "$out/gtest.gmeta" | tr -d ' \n' > "$out/gtest.sha256"
+[ "$(od -An -tx1 -j 24 -N 32 "$out/gtest-v0-build/gtest.gmeta" | tr -d ' \n')" != "$(cat "$out/gtest.sha256")" ] ||
+    { echo "modules.sh: gtest-v0 has gtest's text hash" >&2; exit 1; }
 
 # Tamper: one never-executed int3 padding byte of .text becomes a NOP. It is no relocation
 # (holes are relocations), so the hash the hypervisor computes must differ.
@@ -91,6 +110,21 @@ cp "$out/gdma.gmeta" "$st/other/gtest.gmeta"       # gdma's own, validly signed,
 cp "$out/gtest.gmeta" "$st/duplicate/gtest-copy.gmeta"
 head -c 81 "$out/gtest.gmeta" > "$st/badkey/admin.pub" # an admin.pub's size, not one
 cmp -s "$out/gtest.gmeta" "$st/forged/gtest.gmeta" && { echo "modules.sh: forging changed nothing" >&2; exit 1; }
+# Metadata for the attack suite (tests/attacks/cases/attacks-metadata.case).
+at=$out/attacks
+mkdir -p "$at"
+cp "$out/gtest-v0-build/gtest.gmeta" "$at/gtest-v0.gmeta"            # replayed: valid, older
+size=$(stat -c %s "$at/gtest-v0.gmeta")
+cp "$at/gtest-v0.gmeta" "$at/gtest-forged.gmeta"                      # the last byte of s flipped
+last=$(od -An -tu1 -j $((size - 1)) -N1 "$at/gtest-forged.gmeta" | tr -d ' ')
+printf "\\x$(printf %02x $((last ^ 0x01)))" | dd of="$at/gtest-forged.gmeta" bs=1 seek=$((size - 1)) conv=notrunc status=none
+head -c $((size - 40)) "$at/gtest-v0.gmeta" > "$at/gtest-truncated.gmeta"
+# gtwin: gtest's unsigned metadata with the name field (bytes 56..111) "gtest" → "gtwin", then signed
+cp "$out/gtest-build/gtest.gmeta" "$at/gtwin.gmeta"
+printf 'gtwin' | dd of="$at/gtwin.gmeta" bs=1 seek=56 conv=notrunc status=none
+"$christoize" sign --key "$key" "$at/gtwin.gmeta"
+[ "$(od -An -tx1 -j 24 -N 32 "$at/gtwin.gmeta" | tr -d ' \n')" = "$(cat "$out/gtest.sha256")" ] ||
+    { echo "modules.sh: gtwin.gmeta lost gtest's text hash" >&2; exit 1; }
 # The stock drivers, from the guest kernel's own package (installed with it: kernel.sh checks).
 mkdir -p "$out/stock"
 for drv in e1000 e1000e; do
@@ -99,4 +133,4 @@ for drv in e1000 e1000e; do
     elif [ -r "$stock.xz" ]; then xz -dc "$stock.xz" > "$out/stock/$drv.ko"
     else echo "modules.sh: $stock missing (is linux-image-$ver installed?)" >&2; exit 1; fi
 done
-echo "  MODULES gevil.ko gnohv.ko gpoke.ko gtest.ko gtest.gmeta gtest-tampered.ko e1000.ko e1000.gmeta e1000e.ko e1000e.gmeta gdma.ko gdma.gmeta gidle.ko gidle.gmeta gidleplain.ko stock/e1000.ko stock/e1000e.ko sigtest/ (.gmeta signed with $key)"
+echo "  MODULES gevil.ko gnohv.ko gpoke.ko gtest.ko gtest.gmeta gtest-tampered.ko e1000.ko e1000.gmeta e1000e.ko e1000e.gmeta gdma.ko gdma.gmeta gidle.ko gidle.gmeta gidleplain.ko gtest-v0.ko gtest.sha256 stock/e1000.ko stock/e1000e.ko attacks/ sigtest/ (.gmeta signed with $key)"
