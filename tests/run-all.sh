@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# make test (after building): every host unit test binary (cmocka), a fuzz smoke pass, then the QEMU
-# integration tests.
+# make test (after building): every host unit test binary (cmocka), a fuzz smoke pass, the QEMU
+# integration tests, then the attack suite (tests/attacks/).
 # Prints "PASS: unit/<binary>/<case>" / "FAIL: ..." per case and ends with exactly one line
 # "N passed, N failed" over everything; exits non-zero on any failure or crashed runner.
-# UNIT_ONLY=1 skips the fuzz smoke pass and the integration tests.
+# UNIT_ONLY=1 skips the fuzz smoke pass, the integration tests and the attack suite.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 pass=0 fail=0
@@ -66,6 +66,23 @@ if [ "${UNIT_ONLY:-0}" != 1 ] && [ -x "$top/tests/integration/run.sh" ]; then
     rm -f "$log"
     if [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ]; then
         echo "FAIL: integration/run.sh (crashed: exit status $rc)"
+        bad=1
+    fi
+    pass=$((pass + ok)) fail=$((fail + bad))
+fi
+
+# The attack suite (tests/attacks/run.sh, docs/security.md): a few boots, each running many attacks,
+# then the table "attack | expected | observed".
+if [ "${UNIT_ONLY:-0}" != 1 ] && [ -x "$top/tests/attacks/run.sh" ]; then
+    echo "== attack suite"
+    log=$(mktemp)
+    "$top/tests/attacks/run.sh" 2>&1 | tee "$log" | grep -vE '^[0-9]+ passed, [0-9]+ failed$'
+    rc=${PIPESTATUS[0]}
+    ok=$(grep -c '^PASS: ' "$log")
+    bad=$(grep -c '^FAIL: ' "$log")
+    rm -f "$log"
+    if [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ]; then
+        echo "FAIL: attacks/run.sh (crashed: exit status $rc)"
         bad=1
     fi
     pass=$((pass + ok)) fail=$((fail + bad))
