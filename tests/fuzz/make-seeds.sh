@@ -6,12 +6,14 @@
 #   insn, acpi_iommu, pci   from tests/fuzz/seedgen.c: Linux's MMIO instruction forms, QEMU-like
 #           IVRS and DMAR tables, Linux-like PCI probe sequences through 0xCF8/0xCFC
 #   shell   serial-line sessions: commands, history and escape keys, an overlong line, paste blocks
+#   hypercall  exit sequences: a module's genuine life (registration, crossings both ways, deinit),
+#           the same from CPL 3, unknown numbers, bad pointers, off-site crossings, paging modes
 # Also copies tests/fuzz/corpus/<name>/ and tests/fuzz/regressions/<name>/ in when present.
 # Usage: tests/fuzz/make-seeds.sh [OUTDIR]   (run from the repository root)
 set -eu
 OUT=${1:-build/fuzz/seeds}
 CC=${CC_SEEDS:-${CC:-cc}}
-mkdir -p "$OUT/gmeta" "$OUT/config" "$OUT/guard" "$OUT/insn" "$OUT/acpi_iommu" "$OUT/pci" "$OUT/shell" build/fuzz
+mkdir -p "$OUT/gmeta" "$OUT/config" "$OUT/guard" "$OUT/insn" "$OUT/acpi_iommu" "$OUT/pci" "$OUT/shell" "$OUT/hypercall" build/fuzz
 
 # ---------------------------------------------------------------- gmeta: a tiny generator, compiled on the fly
 GEN=build/fuzz/gmeta-seedgen
@@ -146,6 +148,24 @@ seed revoke    "\000$INIT0$IN0\010\000\000\000\000\000\001\000\011\000\000\000\0
 seed burst     "\001$INIT0\014\000\000\000\200\000\000\000\014\001\000\001\377\001\000\000"
 seed badhash   "\001\000\000\000\000\000\000\002\000$IN0\013\000\000\000\000\000\000\000"
 
+# ---------------------------------------------------------------- hypercall: exit sequences
+# 16 bytes per step (tests/fuzz/fuzz_hypercall.c): op number rip rsp rbx cpl/ret lo lo raw64.
+# Numbers by index: 5 INIT 6 DEINIT 7 IN_CALL 8 OUT_RET 9 OUT_CALL 10 IN_RET (0-4 the any-CPL ones);
+# RIP index 0-5: gm's sites INIT DEINIT IN_CALL OUT_RET OUT_CALL IN_RET; RSP 0-31: the stack;
+# RBX 0: the good hash; byte 5: bit 0 CPL 3, bits 3:1 the return address at [RSP+8] (1: in gm's text).
+mkdir -p "$OUT/hypercall"
+hc() { printf '\\%03o\\%03o\\%03o\\%03o\\%03o\\%03o\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000' "$@"; }
+hc_seed() { name=$1; shift; printf "$*" > "$OUT/hypercall/$name"; }
+GENUINE="$(hc 0 5 0 0 0 0)$(hc 0 7 2 0 0 0)$(hc 0 9 4 1 0 2)$(hc 0 10 5 1 0 2)$(hc 0 8 3 0 0 0)$(hc 0 6 1 0 0 0)"
+hc_seed genuine "$GENUINE"
+hc_seed cpl3 "$(hc 0 5 0 0 0 1)$(hc 0 7 2 0 0 1)$(hc 0 10 5 1 0 1)$(hc 0 2 0 0 0 1)"
+hc_seed unknown "$(hc 0 224 0 0 0 0)$(hc 0 230 3 0 0 0)$(hc 0 13 0 0 0 0)$(hc 0 16 0 0 0 0)$(hc 0 17 0 0 0 0)$(hc 0 18 2 0 0 0)"
+hc_seed bad-pointers "$(hc 0 5 0 0 96 0)$(hc 0 5 0 0 128 0)$(hc 0 5 0 0 144 0)$(hc 0 5 0 0 160 0)$(hc 0 5 0 0 64 0)$(hc 0 5 0 96 0 0)$(hc 0 7 2 104 0 0)$(hc 0 10 5 96 0 0)"
+hc_seed off-site "$(hc 0 5 0 0 0 0)$(hc 0 7 96 0 0 0)$(hc 0 10 2 1 0 2)$(hc 0 9 128 1 0 2)$(hc 0 5 0 0 0 0)"
+hc_seed modes "$(hc 14 0 0 0 0 0)$GENUINE$(hc 14 1 0 0 0 0)$(hc 0 7 2 0 0 0)$(hc 14 2 0 0 0 0)$(hc 0 7 2 0 0 0)$(hc 14 3 128 0 0 0)$(hc 0 2 0 0 0 0)"
+hc_seed revoke "$(hc 0 5 0 0 0 0)$(hc 0 7 2 0 0 0)$(hc 15 1 0 0 0 0)$(hc 0 2 0 0 0 0)$(hc 15 0 0 0 0 0)$(hc 0 7 2 0 0 0)"
+hc_seed stores "$(hc 0 5 0 0 0 0)$(hc 12 1 0 0 0 0)$(hc 12 0 0 0 0 0)$(hc 0 7 2 0 0 0)$(hc 13 3 255 255 0 0)$(hc 0 8 3 0 0 0)"
+
 # ---------------------------------------------------------------- vuart: guest register sequences
 # tests/fuzz/seedgen_vuart.c (tests/fuzz/fuzz_vuart.c's encoding): Linux's 8250 probe (Debian's and
 # the full 16550A-variant one), startup and set_termios, a login prompt out and a line in;
@@ -182,11 +202,11 @@ sh_seed paste-args '\013paste x 0\rpaste 0 0000000000000000\rpaste 99999 0000000
 { printf '\003paste 3000 %s\r' "$Z"; seq 1 1000 | head -c 3000 | base64 -w 64 | tr '\n' '\r'; printf 'end\r'; } > "$OUT/shell/paste-big"
 
 # ---------------------------------------------------------------- committed corpora and regressions
-for n in gmeta config guard insn acpi_iommu pci shell; do
+for n in gmeta config guard insn acpi_iommu pci shell hypercall; do
     for d in tests/fuzz/corpus/$n tests/fuzz/regressions/$n; do
         [ -d "$d" ] && find "$d" -type f ! -name '*.md' -exec cp {} "$OUT/$n/" \;
     done
 done
 echo "seeds: $(ls "$OUT/gmeta" | wc -l) gmeta, $(ls "$OUT/config" | wc -l) config, $(ls "$OUT/guard" | wc -l) guard," \
      "$(ls "$OUT/insn" | wc -l) insn, $(ls "$OUT/acpi_iommu" | wc -l) acpi_iommu, $(ls "$OUT/pci" | wc -l) pci," \
-     "$(ls "$OUT/shell" | wc -l) shell in $OUT"
+     "$(ls "$OUT/shell" | wc -l) shell, $(ls "$OUT/hypercall" | wc -l) hypercall in $OUT"

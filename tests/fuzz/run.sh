@@ -9,7 +9,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 SECONDS_PER=${1:-60}
-TARGETS=${FUZZ_TARGETS:-gmeta config guard insn acpi_iommu pci vuart shell}
+TARGETS=${FUZZ_TARGETS:-gmeta config guard insn acpi_iommu pci vuart shell hypercall}
 CLANG=${CLANG:-clang}
 OUT=build/fuzz
 FLAGS="-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -g -O1 -std=gnu11 -DHOST_TEST -I. -Ihv -Wall -Wextra -Wno-unused-parameter"
