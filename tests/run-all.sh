@@ -54,38 +54,29 @@ if [ "${UNIT_ONLY:-0}" != 1 ] && [ "${FUZZ_SMOKE:-5}" != 0 ]; then
     fi
 fi
 
-if [ "${UNIT_ONLY:-0}" != 1 ] && [ -x "$top/tests/integration/run.sh" ]; then
-    echo "== integration tests"
+# counted TITLE RUNNER: a runner that prints PASS:/FAIL: lines and its own "N passed, N failed"
+# summary, which is hidden so that only ours ends the output; its lines are counted from a copy.
+counted() {
+    local title=$1 runner=$2 log rc ok bad
+    echo "== $title"
     log=$(mktemp)
-    # Its own "N passed, N failed" summary is hidden so only ours ends the output; its
-    # PASS:/FAIL: lines are counted from the copy in $log.
-    "$top/tests/integration/run.sh" 2>&1 | tee "$log" | grep -vE '^[0-9]+ passed, [0-9]+ failed$'
+    "$top/$runner" 2>&1 | tee "$log" | grep -vE '^[0-9]+ passed, [0-9]+ failed$'
     rc=${PIPESTATUS[0]}
     ok=$(grep -c '^PASS: ' "$log")
     bad=$(grep -c '^FAIL: ' "$log")
     rm -f "$log"
     if [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ]; then
-        echo "FAIL: integration/run.sh (crashed: exit status $rc)"
+        echo "FAIL: ${runner#tests/} (crashed: exit status $rc)"
         bad=1
     fi
     pass=$((pass + ok)) fail=$((fail + bad))
-fi
+}
 
-# The attack suite (tests/attacks/run.sh, docs/security.md): a few boots, each running many attacks,
-# then the table "attack | expected | observed".
-if [ "${UNIT_ONLY:-0}" != 1 ] && [ -x "$top/tests/attacks/run.sh" ]; then
-    echo "== attack suite"
-    log=$(mktemp)
-    "$top/tests/attacks/run.sh" 2>&1 | tee "$log" | grep -vE '^[0-9]+ passed, [0-9]+ failed$'
-    rc=${PIPESTATUS[0]}
-    ok=$(grep -c '^PASS: ' "$log")
-    bad=$(grep -c '^FAIL: ' "$log")
-    rm -f "$log"
-    if [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ]; then
-        echo "FAIL: attacks/run.sh (crashed: exit status $rc)"
-        bad=1
-    fi
-    pass=$((pass + ok)) fail=$((fail + bad))
+if [ "${UNIT_ONLY:-0}" != 1 ]; then
+    [ ! -x "$top/tests/integration/run.sh" ] || counted "integration tests" tests/integration/run.sh
+    # The attack suite (docs/security.md): a few boots running many attacks each, then the table
+    # "attack | expected | observed".
+    [ ! -x "$top/tests/attacks/run.sh" ] || counted "attack suite" tests/attacks/run.sh
 fi
 
 echo "$pass passed, $fail failed"
