@@ -30,7 +30,7 @@ rows_of_table() { grep -v '^#' "$table" | sed 's/ | /\x1f/g'; }
 cases=$(rows_of_table | cut -d$'\x1f' -f2 | sort -u)
 if [ "${ATTACKS_REUSE:-0}" != 1 ]; then
     mkdir -p "$base"
-    # shellcheck disable=SC2046
+    # shellcheck disable=SC2046,SC2086 # one word per case
     CASES_DIR=$here/cases JOBS=${JOBS:-1} "$top/tests/integration/run.sh" $(printf 'attacks-%s ' $cases) 2>&1 |
         grep -E '^(PASS|FAIL|SKIP): ' | sed -E 's/^(PASS|FAIL|SKIP): /\1: attack-boot\//' | tee "$base/attacks-boots.out"
     passes=$((passes + $(grep -c '^PASS: ' "$base/attacks-boots.out")))
@@ -67,8 +67,8 @@ observe() {
     ! grep -aq 'postern: PANIC' "$log" || alive="the hypervisor panicked"
     case "$r" in
         *" granted=0 "* | *" granted=0") ;;
-        *" granted=?"*) echo "NOT observed: ${r#ATTACK-RESULT $id granted=? }"; return ;;
-        *) echo "NOT blocked: privilege granted: ${r#ATTACK-RESULT $id }"; return ;;
+        *" granted=?"*) echo "NOT observed: ${r#"ATTACK-RESULT $id granted=? "}"; return ;;
+        *) echo "NOT blocked: privilege granted: ${r#"ATTACK-RESULT $id granted="*" "}"; return ;;
     esac
     if [ -n "$granted_re" ] && grep -aEq -- "postern: $granted_re" "$log"; then
         echo "NOT blocked: $(grep -aE -m1 -- "postern: $granted_re" "$log")"
@@ -89,7 +89,7 @@ observe() {
 }
 
 for c in $cases; do log_of "$c" > /dev/null; done # fill the cache here, not in observe's subshells
-rows=() results=()
+results=()
 printf '%-68s | %-16s | %s\n' "attack" "expected" "observed"
 printf '%s\n' "$(printf '%.0s-' {1..120})"
 while IFS=$'\x1f' read -r id c attack expect logged scope granted_re note; do
