@@ -36,13 +36,17 @@ echo "ATTACK-CONTROL return-tamper-genuine-path $(last_dmesg "gtest: evilcall re
 attack_end return-tamper
 
 attack_begin indirect-call
-echo "indirect $target" > /proc/gtest
+# in a subshell: should the call fault (a hardware-enforced border may stop it), the oops kills
+# that process, not this script
+(echo "indirect $target" > /proc/gtest)
 attack_result indirect-call "$(last_dmesg "gevil: indirect call from the module")" "privilege 0"
 attack_end indirect-call
 
 attack_begin jump-middle
 echo "$text" > /sys/module/gevil/parameters/jump
-attack_result jump-middle "$(last_dmesg "gevil: jump into the middle")" "privilege 0"
+line=$(last_dmesg "gevil: jump into the middle")
+case "$line" in *"did not return"*) g=0 ;; *"privilege 0"*) g=0 ;; "") g="?" ;; *) g=1 ;; esac
+attack_report jump-middle $g "$line"
 attack_end jump-middle
 mid=$(dmesg | sed -n 's/.*gevil: jump into the middle of the module at \([0-9a-f]*\).*/\1/p' | tail -n 1)
 

@@ -11,6 +11,7 @@
  *                                (no exit wrapper): it reports the privilege it runs with
  *   echo ADDR > .../jump         ADDR is any address in a guarded module (gtest): call into the
  *                                middle of its marked probe function, skipping its first instruction
+ *                                (from a kernel thread: a faulting fetch kills only that thread)
  *   echo ADDR > .../jumpsite     jump straight onto the module's border-in-ret hypercall (an exit
  *                                wrapper's second half) without the border-out that goes before it
  *   echo HEX > .../claim         a registration hypercall from gevil claiming HEX (gtest's text hash)
@@ -24,6 +25,8 @@
 #include <linux/uaccess.h>
 #include <linux/hrtimer.h>
 #include <linux/kallsyms.h>
+#include <linux/kthread.h>
+#include <linux/completion.h>
 #include <linux/io.h>
 #include <linux/pci.h>
 #include <linux/vmalloc.h>
@@ -168,14 +171,27 @@ static const u8 *find_near(unsigned long addr, const u8 *pat, unsigned long n)
     return NULL;
 }
 
+/* The jump runs in a kernel thread of its own: should the hypervisor stop the fetch with an
+ * exception (a hardware-enforced border may), the oops takes that thread, not the sysfs writer
+ * holding gevil's parameter lock, and the other attacks go on. */
+static DECLARE_COMPLETION(jump_done);
+static long jump_seen;
+
+static int jump_thread(void *mid)
+{
+    jump_seen = ((long (*)(void))mid)();
+    complete(&jump_done);
+    return 0;
+}
+
 /* gtest's probe begins with `movabs $"GTESTMID", %rax` (10 bytes); its middle is right after. */
 static int set_jump(const char *val, const struct kernel_param *kp)
 {
     static const u8 marker[10] = {0x48, 0xb8, 'G', 'T', 'E', 'S', 'T', 'M', 'I', 'D'};
+    struct task_struct *t;
     unsigned long addr;
     const u8 *at;
-    long (*mid)(void);
-    long p;
+    void *mid;
 
     if (kstrtoul(val, 0, &addr))
         return -EINVAL;
@@ -184,9 +200,15 @@ static int set_jump(const char *val, const struct kernel_param *kp)
         printk(KERN_INFO "gevil: jump: no probe marker in the module's text\n");
         return -ENOENT;
     }
-    mid = (long (*)(void))(at + sizeof(marker));
-    p = mid();
-    printk(KERN_INFO "gevil: jump into the middle of the module at %px ran with privilege %ld\n", mid, p);
+    mid = (void *)(at + sizeof(marker));
+    reinit_completion(&jump_done);
+    t = kthread_run(jump_thread, mid, "gevil-jump");
+    if (IS_ERR(t))
+        return PTR_ERR(t);
+    if (wait_for_completion_timeout(&jump_done, 5 * HZ))
+        printk(KERN_INFO "gevil: jump into the middle of the module at %px ran with privilege %ld\n", mid, jump_seen);
+    else
+        printk(KERN_INFO "gevil: jump into the middle of the module at %px did not return (the fetch faulted)\n", mid);
     return 0;
 }
 
