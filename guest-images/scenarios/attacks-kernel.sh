@@ -50,6 +50,18 @@ attack_report jump-middle $g "$line"
 attack_end jump-middle
 mid=$(dmesg | sed -n 's/.*gevil: jump into the middle of the module at \([0-9a-f]*\).*/\1/p' | tail -n 1)
 
+attack_begin remap-text
+echo "$text" > /sys/module/gevil/parameters/remap
+remapped=$(last_dmesg "gevil: remapped module text page")
+line=$(cut -d' ' -f1,2 /proc/gtest)
+echo 0 > /sys/module/gevil/parameters/remap
+# granted: gtest's callback held `test` while its text page was the modified copy
+case "$remapped" in
+    "") attack_report remap-text "?" "the remap failed" ;;
+    *) attack_result remap-text "$remapped; gtest from the copy says: $line" "read=0" ;;
+esac
+attack_end remap-text
+
 attack_begin jump-site
 echo "$text" > /sys/module/gevil/parameters/jumpsite
 attack_result jump-site "$(last_dmesg "gevil: jump onto the border-in-ret site")" "privilege now 0"

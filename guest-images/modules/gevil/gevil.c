@@ -18,6 +18,8 @@
  *   echo 1 > .../badcalls        every invalid hypercall number and bad pointers, from CPL 0
  *   echo 1|0 > .../irqpoke       start/stop a 1 ms timer whose handler touches the NIC's BAR0 and
  *                                counts the interrupts that arrived while gdma (holding `nic`) ran
+ *   echo ADDR|0 > .../remap      point the guest page tables' mapping of gtest's text page at a
+ *                                modified copy (0: back to the original)
  * Every result is printed as "gevil: ..." for the test scripts to read.
  */
 #include <linux/module.h>
@@ -27,6 +29,8 @@
 #include <linux/kallsyms.h>
 #include <linux/kthread.h>
 #include <linux/completion.h>
+#include <asm/pgtable.h>
+#include <asm/tlbflush.h>
 #include <linux/io.h>
 #include <linux/pci.h>
 #include <linux/vmalloc.h>
@@ -320,6 +324,63 @@ static int set_badcalls(const char *val, const struct kernel_param *kp)
     return 0;
 }
 
+/* Remapping a registered module's text in the guest's own page tables: the hypervisor protected
+ * and hashed the guest-physical pages behind the text's addresses at registration; the kernel
+ * points those addresses at a copy (one byte of gtest's probe marker changed, so it is no longer
+ * the verified text) and the module's next border-in runs from it. echo 0 puts the page back. */
+static pte_t *remap_pte;
+static pte_t remap_old;
+static struct page *remap_copy;
+static unsigned long remap_va;
+
+static int set_remap(const char *val, const struct kernel_param *kp)
+{
+    static const u8 marker[10] = {0x48, 0xb8, 'G', 'T', 'E', 'S', 'T', 'M', 'I', 'D'};
+    unsigned long addr, off;
+    unsigned int level;
+    const u8 *at;
+    u8 *copy;
+
+    if (kstrtoul(val, 0, &addr))
+        return -EINVAL;
+    if (!addr) {
+        if (remap_pte) {
+            native_set_pte(remap_pte, remap_old);
+            asm volatile("invlpg (%0)" ::"r"(remap_va) : "memory");
+            __free_page(remap_copy);
+            remap_pte = NULL;
+            printk(KERN_INFO "gevil: remap undone\n");
+        }
+        return 0;
+    }
+    if (remap_pte)
+        return -EBUSY;
+    at = find_near(addr, marker, sizeof(marker));
+    if (!at)
+        return -ENOENT;
+    remap_va = (unsigned long)at & PAGE_MASK;
+    remap_pte = lookup_address(remap_va, &level);
+    if (!remap_pte || level != PG_LEVEL_4K) {
+        remap_pte = NULL;
+        return -EINVAL;
+    }
+    remap_copy = alloc_page(GFP_KERNEL);
+    if (!remap_copy) {
+        remap_pte = NULL;
+        return -ENOMEM;
+    }
+    copy = page_address(remap_copy);
+    memcpy(copy, (void *)remap_va, PAGE_SIZE);
+    off = (unsigned long)at - remap_va;
+    copy[off + 2] = 'g'; /* "gTESTMID": the copy is no longer the text the metadata signs */
+    remap_old = *remap_pte;
+    native_set_pte(remap_pte, pfn_pte(page_to_pfn(remap_copy), pte_pgprot(remap_old)));
+    asm volatile("invlpg (%0)" ::"r"(remap_va) : "memory");
+    printk(KERN_INFO "gevil: remapped module text page 0x%lx from pfn 0x%lx to a copy at pfn 0x%lx, marker now %.8s\n",
+           remap_va, pte_pfn(remap_old), page_to_pfn(remap_copy), (const char *)at + 2);
+    return 0;
+}
+
 /* The NIC poke from an interrupt handler: a 1 ms hrtimer. */
 static struct hrtimer poke_timer;
 static void __iomem *nic_bar;
@@ -385,6 +446,7 @@ static const struct kernel_param_ops jumpsite_ops = {.set = set_jumpsite};
 static const struct kernel_param_ops claim_ops = {.set = set_claim};
 static const struct kernel_param_ops badcalls_ops = {.set = set_badcalls};
 static const struct kernel_param_ops irqpoke_ops = {.set = set_irqpoke};
+static const struct kernel_param_ops remap_ops = {.set = set_remap};
 module_param_cb(raise, &raise_ops, NULL, 0200);
 module_param_cb(write, &write_ops, NULL, 0200);
 module_param_cb(jump, &jump_ops, NULL, 0200);
@@ -392,6 +454,7 @@ module_param_cb(jumpsite, &jumpsite_ops, NULL, 0200);
 module_param_cb(claim, &claim_ops, NULL, 0200);
 module_param_cb(badcalls, &badcalls_ops, NULL, 0200);
 module_param_cb(irqpoke, &irqpoke_ops, NULL, 0200);
+module_param_cb(remap, &remap_ops, NULL, 0200);
 
 static int __init gevil_init(void)
 {
@@ -406,6 +469,7 @@ static void __exit gevil_exit(void)
         hrtimer_cancel(&poke_timer);
         iounmap(nic_bar);
     }
+    set_remap("0", NULL);
 }
 
 module_init(gevil_init);
