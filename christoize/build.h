@@ -16,6 +16,9 @@
 #include <stdio.h>
 
 #define CB_DEFAULT_KDIR "/lib/modules/6.1.0-56-amd64/build"
+#ifndef CB_DEFAULT_ABSORB_DIR
+#define CB_DEFAULT_ABSORB_DIR "christoize/absorb"
+#endif
 
 struct cb_opts {
     const char *module_dir;          /* the developer's module tree (never modified) */
@@ -29,6 +32,8 @@ struct cb_opts {
     const char *const *rems;         /* --entries-remove lists */
     size_t nrems;
     const char *entries_file;        /* --entries-file, or NULL */
+    const char *absorb_list;         /* --absorb: kernel functions to absorb, or NULL */
+    const char *absorb_dir;          /* --absorb-dir; NULL = CB_DEFAULT_ABSORB_DIR */
     FILE *progress;                  /* one line per step, or NULL */
 };
 
@@ -38,6 +43,8 @@ struct cb_result {
     size_t nentries;                 /* entry wrappers, init and cleanup included */
     size_t nexits;                   /* exit wrappers */
     size_t nsites, nholes, nretargeted;
+    size_t nabsorbed;                /* kernel functions absorbed (--absorb) */
+    size_t nabsorbed_calls;          /* the module's call sites redirected to them */
     uint32_t text_len;
     uint8_t sha256[32];
 };

@@ -30,7 +30,7 @@ static enum co_err fail(struct co_object *o, enum co_err e, char *err, size_t er
     return e;
 }
 
-enum co_err co_open(const char *path, struct co_object *o, char *err, size_t errlen)
+static enum co_err open_object(const char *path, struct co_object *o, int need_module, char *err, size_t errlen)
 {
     memset(o, 0, sizeof(*o));
     if (err && errlen)
@@ -147,7 +147,7 @@ enum co_err co_open(const char *path, struct co_object *o, char *err, size_t err
         }
     }
 
-    if (!o->has_modinfo && !o->has_this_module)
+    if (need_module && !o->has_modinfo && !o->has_this_module)
         return fail(o, CO_ERR_NOT_MODULE, err, errlen,
                     "%s: not a Linux kernel module: no .modinfo section and no __this_module symbol "
                     "(build it with kbuild: make -C <headers> M=<dir> modules)", path);
@@ -220,6 +220,16 @@ enum co_err co_open(const char *path, struct co_object *o, char *err, size_t err
     if (!o->modname)
         return fail(o, CO_ERR_NOMEM, err, errlen, "%s: out of memory", path);
     return CO_OK;
+}
+
+enum co_err co_open(const char *path, struct co_object *o, char *err, size_t errlen)
+{
+    return open_object(path, o, 1, err, errlen);
+}
+
+enum co_err co_open_object(const char *path, struct co_object *o, char *err, size_t errlen)
+{
+    return open_object(path, o, 0, err, errlen);
 }
 
 void co_close(struct co_object *o)

@@ -66,6 +66,9 @@ struct co_object {
 /* Opens and reads 'path'. On failure returns the class and writes a message naming the file to
  * err (errlen bytes); *o is then left empty (co_close on it is harmless). */
 enum co_err co_open(const char *path, struct co_object *o, char *err, size_t errlen);
+/* The same for any x86-64 relocatable object, kernel module or not (an object kbuild compiled but
+ * did not link into a module: christoize's absorbed-function implementations). */
+enum co_err co_open_object(const char *path, struct co_object *o, char *err, size_t errlen);
 void co_close(struct co_object *o);
 
 /* Index of the section called 'name', or 0. */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "absorb.h"
 #include "analysis.h"
 #include "build.h"
 #include "elfobj.h"
@@ -21,6 +22,7 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: %s analyze MODULE.o|MODULE.ko [options]\n"
             "       %s build --module-dir DIR --name NAME --out OUTDIR [--privilege P ...] [--sign KEY] [options]\n"
+            "       %s absorb-candidates MODULE.o [IMPL.o ...] [--list FILE]\n"
             "       %s keygen --out DIR\n"
             "       %s sign --key KEY FILE.gmeta...\n"
             "       %s --help | --version\n"
@@ -47,6 +49,15 @@ static void usage(FILE *f)
             "  --kdir DIR                       kernel build tree (default " CB_DEFAULT_KDIR ")\n"
             "  --entries-add/--entries-remove/--entries-file   as for analyze\n"
             "  --sign KEY                       sign NAME.gmeta with the administrator's private key\n"
+            "  --absorb FILE                    absorb the kernel functions FILE lists (one per line) into the module:\n"
+            "                                   each needs an implementation in --absorb-dir that passes the checks\n"
+            "  --absorb-dir DIR                 the implementations (default " CB_DEFAULT_ABSORB_DIR ")\n"
+            "                                   OUTDIR/absorb-candidates.txt: every exit and its absorption verdict\n"
+            "\n"
+            "absorb-candidates: every exit of MODULE.o with its call sites and whether it can be absorbed: the\n"
+            "verdict on each compiled implementation IMPL.o (christoize/absorb/F.c built by kbuild), with every\n"
+            "reason for a rejection (calls it does not declare, locks, per-CPU or undeclared kernel data, atomic,\n"
+            "indirect or privileged instructions). --list marks the functions a build would absorb.\n"
             "\n"
             "keygen: make the administrator's ECDSA P-256 key pair: DIR/admin.key (private, PEM, mode 0600)\n"
             "and DIR/admin.pub (the public key the hypervisor reads from the ESP: admin_key = in postern.cfg).\n"
@@ -58,7 +69,7 @@ static void usage(FILE *f)
             "Overrides apply in order: --entries-file, then --entries-add, then --entries-remove.\n"
             "exit status: 0 success, 1 bad input (missing file, not an x86-64 kernel module object,\n"
             "bad override, unusable key), 2 usage error. See docs/christoize.md and docs/gmeta.md.\n",
-            prog, prog, prog, prog, prog);
+            prog, prog, prog, prog, prog, prog);
 }
 
 static int apply_list(struct ca_result *r, const char *list, int remove)
@@ -192,6 +203,8 @@ static int cmd_build(int argc, char **argv)
         {"entries-file", required_argument, NULL, 'f'},
         {"quiet", no_argument, NULL, 'q'},
         {"sign", required_argument, NULL, 's'},
+        {"absorb", required_argument, NULL, 'A'},
+        {"absorb-dir", required_argument, NULL, 'D'},
         {"help", no_argument, NULL, 'h'},
         {0, 0, 0, 0},
     };
@@ -225,6 +238,8 @@ static int cmd_build(int argc, char **argv)
             break;
         case 'q': o.progress = NULL; break;
         case 's': sign_key = optarg; break;
+        case 'A': o.absorb_list = optarg; break;
+        case 'D': o.absorb_dir = optarg; break;
         case 'h': usage(stdout); rc = 0; goto done;
         default:
             fprintf(stderr, "Try '%s --help'.\n", prog);
@@ -266,6 +281,65 @@ done:
     free(privs);
     free(adds);
     free(rems);
+    return rc;
+}
+
+static int cmd_absorb_candidates(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"list", required_argument, NULL, 'l'},
+        {"help", no_argument, NULL, 'h'},
+        {0, 0, 0, 0},
+    };
+    const char *list = NULL;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'l': list = optarg; break;
+        case 'h': usage(stdout); return 0;
+        default: fprintf(stderr, "Try '%s --help'.\n", prog); return EXIT_USAGE;
+        }
+    }
+    if (optind >= argc) {
+        fprintf(stderr, "%s absorb-candidates: MODULE.o is required\nTry '%s --help'.\n", prog, prog);
+        return EXIT_USAGE;
+    }
+    char err[4096];
+    char **names = NULL;
+    size_t nnames = 0, nimpl = 0;
+    struct co_object obj;
+    struct ca_result res;
+    struct ab_impl *impls = calloc((size_t)argc, sizeof(*impls));
+    int rc = EXIT_BADINPUT, have_obj = 0, have_res = 0;
+    if (!impls || (list && ab_read_list(list, &names, &nnames, err, sizeof(err))) ||
+        co_open(argv[optind], &obj, err, sizeof(err)) != CO_OK)
+        goto out;
+    have_obj = 1;
+    if (ca_analyze(&obj, &res, err, sizeof(err)))
+        goto out;
+    have_res = 1;
+    for (int i = optind + 1; i < argc; i++, nimpl++)
+        if (ab_check(argv[i], &impls[nimpl], err, sizeof(err)))
+            goto out;
+    printf("absorption candidates for %s (%zu implementation%s checked%s%s):\n", argv[optind], nimpl,
+           nimpl == 1 ? "" : "s", list ? ", list " : "", list ? list : "");
+    ab_report(stdout, &res, impls, nimpl, names, nnames);
+    for (size_t i = 0; i < nimpl; i++)
+        if (!ca_find_exit(&res, impls[i].func))
+            printf("(%s: %s is not an exit of this module)\n", impls[i].path, impls[i].func);
+    rc = 0;
+out:
+    if (rc)
+        fprintf(stderr, "%s: %s\n", prog, err[0] ? err : "out of memory");
+    for (size_t i = 0; impls && i < nimpl; i++)
+        ab_free(&impls[i]);
+    free(impls);
+    ab_free_list(names, nnames);
+    if (have_res)
+        ca_free(&res);
+    if (have_obj)
+        co_close(&obj);
     return rc;
 }
 
@@ -349,18 +423,20 @@ int main(int argc, char **argv)
         return 0;
     }
     if (!strcmp(argv[1], "--version")) {
-        printf("christoize 0.3 (analyze, build, keygen, sign)\n");
+        printf("christoize 0.4 (analyze, build, absorb-candidates, keygen, sign)\n");
         return 0;
     }
     if (!strcmp(argv[1], "analyze"))
         return cmd_analyze(argc - 1, argv + 1);
     if (!strcmp(argv[1], "build"))
         return cmd_build(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "absorb-candidates"))
+        return cmd_absorb_candidates(argc - 1, argv + 1);
     if (!strcmp(argv[1], "keygen"))
         return cmd_keygen(argc - 1, argv + 1);
     if (!strcmp(argv[1], "sign"))
         return cmd_sign(argc - 1, argv + 1);
-    fprintf(stderr, "%s: unknown command '%s' (commands: analyze, build, keygen, sign)\nTry '%s --help'.\n", prog,
+    fprintf(stderr, "%s: unknown command '%s' (commands: analyze, build, absorb-candidates, keygen, sign)\nTry '%s --help'.\n", prog,
             argv[1], prog);
     return EXIT_USAGE;
 }
