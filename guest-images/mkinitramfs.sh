@@ -22,11 +22,13 @@ if [ -n "$modules" ]; then
     install -m 0644 "$modules"/*.ko "$root/lib/modules/postern/"
     # text hashes the attack suite claims (gtest.sha256)
     for f in "$modules"/*.sha256; do [ -e "$f" ] && install -m 0644 "$f" "$root/lib/modules/postern/"; done
-    # the stock (not christoized) drivers, under their own names
-    if [ -d "$modules/stock" ]; then
-        mkdir -p "$root/lib/modules/postern/stock"
-        install -m 0644 "$modules"/stock/*.ko "$root/lib/modules/postern/stock/"
-    fi
+    # the stock (not christoized) drivers, and the e1000 with its leaf functions absorbed, under
+    # their own names
+    for sub in stock absorbed; do
+        [ -d "$modules/$sub" ] || continue
+        mkdir -p "$root/lib/modules/postern/$sub"
+        install -m 0644 "$modules/$sub"/*.ko "$root/lib/modules/postern/$sub/"
+    done
 fi
 find "$root" -exec touch -h -d @0 {} +
 (cd "$root" && find . -print0 | LC_ALL=C sort -z | cpio --null --reproducible -R 0:0 -H newc -o --quiet) | gzip -n -9 > "$out"

@@ -5,6 +5,8 @@
 #   gtest.ko/.gmeta     the guarded test module, christoized for the `test` privilege
 #   gtest-tampered.ko   gtest.ko with one byte of its text changed (registration must fail)
 #   e1000.ko/.gmeta     Debian's own e1000 driver (linux-source-6.1), christoized for `nic`
+#   absorbed/e1000.ko/.gmeta  the same e1000 with the leaf functions e1000.absorb lists absorbed
+#                       (christoize build --absorb: they run inside the border, no crossing)
 #   e1000e.ko/.gmeta    Debian's own e1000e driver (82574L etc.), christoized for `nic`
 #   stock/e1000.ko, stock/e1000e.ko   the drivers as the guest kernel's package ships them (not christoized)
 #   gnohv.ko            answers the wrappers' hypercalls when no hypervisor runs (DIRECT=1 tests)
@@ -82,6 +84,12 @@ cmp -s "$out/gtest.ko" "$out/gtest-tampered.ko" && { echo "modules.sh: tampering
 CHRISTOIZE="$christoize" KDIR="$kdir" PRIVILEGE=nic "$here/../tests/fixtures/christoize/christoize-e1000.sh" \
     "$out/e1000-build" > "$out/e1000-build.log" 2>&1 || { cat "$out/e1000-build.log" >&2; exit 1; }
 cp "$out/e1000-build/out/e1000.ko" "$out/e1000-build/out/e1000.gmeta" "$out/"
+# The same source (already extracted in e1000-build), its leaf functions absorbed.
+ABSORB="$here/e1000.absorb" OUT="$out/e1000-build/absorbed" CHRISTOIZE="$christoize" KDIR="$kdir" PRIVILEGE=nic \
+    "$here/../tests/fixtures/christoize/christoize-e1000.sh" "$out/e1000-build" > "$out/e1000-absorbed-build.log" 2>&1 ||
+    { cat "$out/e1000-absorbed-build.log" >&2; exit 1; }
+mkdir -p "$out/absorbed"
+cp "$out/e1000-build/absorbed/e1000.ko" "$out/e1000-build/absorbed/e1000.gmeta" "$out/absorbed/"
 DRIVER=e1000e CHRISTOIZE="$christoize" KDIR="$kdir" PRIVILEGE=nic "$here/../tests/fixtures/christoize/christoize-e1000.sh" \
     "$out/e1000e-build" > "$out/e1000e-build.log" 2>&1 || { cat "$out/e1000e-build.log" >&2; exit 1; }
 cp "$out/e1000e-build/out/e1000e.ko" "$out/e1000e-build/out/e1000e.gmeta" "$out/"
@@ -92,7 +100,7 @@ cp "$out/gdma-build/gdma.ko" "$out/gdma-build/gdma.gmeta" "$out/"
     --out "$out/gidle-build" > "$out/gidle-build.log" 2>&1 || { cat "$out/gidle-build.log" >&2; exit 1; }
 cp "$out/gidle-build/gidle.ko" "$out/gidle-build/gidle.gmeta" "$out/"
 # The others are signed after the fact, so their build folders keep the unsigned originals.
-"$christoize" sign --key "$key" "$out/gtest.gmeta" "$out/e1000.gmeta" "$out/e1000e.gmeta"
+"$christoize" sign --key "$key" "$out/gtest.gmeta" "$out/e1000.gmeta" "$out/absorbed/e1000.gmeta" "$out/e1000e.gmeta"
 
 # Metadata for the signature tests, each in its own folder under the name the test's ESP gives it.
 st=$out/sigtest
@@ -133,4 +141,4 @@ for drv in e1000 e1000e; do
     elif [ -r "$stock.xz" ]; then xz -dc "$stock.xz" > "$out/stock/$drv.ko"
     else echo "modules.sh: $stock missing (is linux-image-$ver installed?)" >&2; exit 1; fi
 done
-echo "  MODULES gevil.ko gnohv.ko gpoke.ko gtest.ko gtest.gmeta gtest-tampered.ko e1000.ko e1000.gmeta e1000e.ko e1000e.gmeta gdma.ko gdma.gmeta gidle.ko gidle.gmeta gidleplain.ko gtest-v0.ko gtest.sha256 stock/e1000.ko stock/e1000e.ko attacks/ sigtest/ (.gmeta signed with $key)"
+echo "  MODULES gevil.ko gnohv.ko gpoke.ko gtest.ko gtest.gmeta gtest-tampered.ko e1000.ko e1000.gmeta absorbed/e1000.ko absorbed/e1000.gmeta e1000e.ko e1000e.gmeta gdma.ko gdma.gmeta gidle.ko gidle.gmeta gidleplain.ko gtest-v0.ko gtest.sha256 stock/e1000.ko stock/e1000e.ko attacks/ sigtest/ (.gmeta signed with $key)"

@@ -1,4 +1,4 @@
-/* UNIT-SOURCES: christoize/build.c christoize/analysis.c christoize/elfobj.c christoize/elfedit.c christoize/stubs.c christoize/texthash.c hv/gmeta.c hv/fmt.c */
+/* UNIT-SOURCES: christoize/build.c christoize/absorb.c christoize/analysis.c christoize/elfobj.c christoize/elfedit.c christoize/stubs.c christoize/texthash.c hv/gmeta.c hv/fmt.c */
 /* UNIT-LIBS: -lelf -lmbedcrypto */
 /* `christoize build` end to end on the fixtures in tests/fixtures/christoize/ (kbuild against the
  * Debian guest headers; about 10 s): the psguard module is christoized and the result checked
@@ -509,6 +509,40 @@ static void test_refuses_bad_override(void **state)
     assert_non_null(strstr(err, "module_init"));
 }
 
+/* --absorb refusals that come before kbuild: a listed function without an implementation, and a
+ * module built from one source file (no object list to add the implementation to). */
+static void absorb_refusal(const char *fixture, const char *name, const char *list, const char *want1,
+                           const char *want2)
+{
+    char mod[512], out[512], lf[600], err[4096];
+    snprintf(mod, sizeof(mod), "%s/%s", fixtures(), fixture);
+    snprintf(out, sizeof(out), "%s/absorb-%s", outdir, name);
+    snprintf(lf, sizeof(lf), "%s/absorb-%s.list", outdir, name);
+    FILE *f = fopen(lf, "w");
+    assert_non_null(f);
+    fputs(list, f);
+    fclose(f);
+    struct cb_opts o = {.module_dir = mod, .name = name, .kdir = KDIR, .out = out, .absorb_list = lf,
+                        .absorb_dir = "christoize/absorb"};
+    struct cb_result r;
+    assert_int_not_equal(cb_build(&o, &r, err, sizeof(err)), 0);
+    if (!strstr(err, want1) || (want2 && !strstr(err, want2)))
+        fail_msg("refusal message lacks '%s'/'%s': %s", want1, want2 ? want2 : "", err);
+    snprintf(lf, sizeof(lf), "%s/%s.ko", out, name);
+    assert_int_not_equal(access(lf, F_OK), 0);
+}
+
+static void test_absorb_refusals(void **state)
+{
+    (void)state;
+    if (access(KDIR "/Makefile", F_OK)) {
+        print_message("# skip: %s missing\n", KDIR);
+        return;
+    }
+    absorb_refusal("guardmod", "psguard", "# none of ours\nkfree\n", "lists kfree, but", "no implementation of it");
+    absorb_refusal("testmod", "pstestmod", "skb_put\n", "built from one source file", "pstestmod-y");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -521,6 +555,7 @@ int main(void)
         cmocka_unit_test(test_refuses_static_call),
         cmocka_unit_test(test_refuses_not_a_module),
         cmocka_unit_test(test_refuses_bad_override),
+        cmocka_unit_test(test_absorb_refusals),
     };
     const char *tmp = getenv("TMPDIR");
     snprintf(outdir, sizeof(outdir), "%s/christoize-build-XXXXXX", tmp && *tmp ? tmp : "/tmp");
