@@ -137,6 +137,7 @@ bench: deps
 	tests/bench.sh
 	tests/bench-nic.sh
 	tests/bench-idle.sh
+	tests/bench-summary.sh
 
 # ---------------------------------------------------------------- host instructions per crossing
 # The state machine's own cost, counted by callgrind on the host (tests/bench/guard_bench.c; no

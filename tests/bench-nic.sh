@@ -2,11 +2,13 @@
 # make bench, NIC part (issue 4; docs/performance.md): the same TCP transfers, one after the other
 # in one run, through
 #   guarded      Postern, the e1000 guarded (`guarded_nic`), the christoized driver holding `nic`
+#   absorbed     the same, the driver built with its leaf functions absorbed (guest-images/e1000.absorb)
 #   passthrough  Postern, the e1000 passed through unguarded, Debian's stock driver
 #   direct       no Postern: QEMU boots the kernel, Debian's stock driver
-# (AMD-Vi on under Postern in both modes.) Prints throughput ratios, packets, and for the guarded
-# mode the border crossings per packet by function (the paper's Figures 9 and 10), from the
-# hypervisor's HC_STATS_MARK counts around each phase.
+# (AMD-Vi on under Postern in these three.) Prints throughput against passthrough, and for the
+# guarded modes, side by side (before and after absorption), the border crossings per packet by
+# function (the paper's Figures 9 and 10), from the hypervisor's HC_STATS_MARK counts around each
+# phase, and the VM exits per crossing.
 #   NETBENCH_BYTES (default 2 MiB per direction)   output: build/bench/nic.txt
 #   BENCH_REPORT_ONLY=1   print the report from the last run's logs
 set -euo pipefail
@@ -25,16 +27,18 @@ run_one() { # MODE LOG: boot, wait for the scenario's end, stop QEMU
     local mode=$1 log=$2 pid
     rm -f "$log"
     case $mode in
-        guarded | passthrough)
+        guarded | absorbed | passthrough)
             export IOMMU=amd
-            local drv=guarded; [ "$mode" = passthrough ] && drv=stock
+            local drv=$mode extra=(); [ "$mode" = passthrough ] && drv=stock
+            # the absorbed build's metadata replaces e1000.gmeta on the ESP
+            [ "$mode" = absorbed ] && extra=("$top/build/guest/modules/absorbed/e1000.gmeta")
             { grep -v '^cmdline\|^guarded_nic\|^iommu\|^bind' "$top/tools/postern.cfg"
               echo "cmdline = $base postern.netbench=$drv"
               echo "iommu = required"
               echo "bind = gtest test"
-              if [ "$mode" = guarded ]; then echo "guarded_nic = 8086:100e nic"; echo "bind = e1000 nic"; fi
+              if [ "$mode" != passthrough ]; then echo "guarded_nic = 8086:100e nic"; echo "bind = e1000 nic"; fi
             } > "$out/nic-$mode.cfg"
-            "$top/tools/mkesp.sh" "$out/nic-$mode.img" "$out/nic-$mode.cfg" > /dev/null
+            "$top/tools/mkesp.sh" "$out/nic-$mode.img" "$out/nic-$mode.cfg" "${extra[@]}" > /dev/null
             qemu_postern "$out/nic-$mode.img" "$out/vars.fd" -serial "file:$log" -monitor none >/dev/null 2>&1 &
             ;;
         direct)
@@ -56,7 +60,8 @@ field() { # LOG DIRECTION NAME: a field of the NETBENCH line
     tr -d '\r' < "$1" | awk -v d="$2" -v f="$3" '$1 == "NETBENCH" && $2 == d { for (i = 3; i < NF; i++) if ($i == f) print $(i + 1) }'
 }
 
-for mode in guarded passthrough direct; do
+modes="guarded absorbed passthrough direct"
+for mode in $modes; do
     echo "bench-nic: $mode ..."
     [ "${BENCH_REPORT_ONLY:-0}" = 1 ] || run_one $mode "$out/nic-$mode.log"
     for d in up down; do
@@ -85,30 +90,56 @@ crossings() { # LOG FROM TO
         }' | sort -k3 -n -r
 }
 
-g=$out/nic-guarded.log
+# side by side: "wrapper function calls-before calls-after" for one phase of the two guarded runs
+side_by_side() { # DIRECTION
+    local d=$1 m from to
+    for m in guarded absorbed; do
+        from=$(field "$out/nic-$m.log" $d marks | head -1)
+        to=$(tr -d '\r' < "$out/nic-$m.log" | awk -v d=$d '$1 == "NETBENCH" && $2 == d { for (i = 3; i < NF; i++) if ($i == "marks") print $(i + 2) }')
+        crossings "$out/nic-$m.log" "$from" "$to" | sed "s/^/$m /"
+    done | awk '{ k = $2 " " $3; if ($2 == "total") k = "total"; v[k, $1] = (k == "total") ? $3 : $4; keys[k] = 1 }
+        END { for (k in keys) print k, v[k, "guarded"] + 0, v[k, "absorbed"] + 0 }' | sort -k3,3nr -k4,4nr
+}
+pct() { echo "100 * $2 / $1" | bc -l; } # time(passthrough) / time(mode), in percent: throughput against passthrough
+
+# nic.summary: the figures tests/bench-summary.sh puts side by side ("key value..." lines)
+: > "$out/nic.summary"
 {
     echo "Postern guarded NIC benchmark ($(date -u +%F), QEMU TCG, -cpu $QEMU_CPU, e1000, $bytes bytes per direction over TCP)"
-    printf '%-12s %12s %12s %12s %12s\n' mode "up s" "down s" "up/guarded" "down/guarded"
-    gu=$(field "$g" up seconds); gd=$(field "$g" down seconds)
-    for mode in guarded passthrough direct; do
+    printf '%-12s %8s %8s %22s %22s\n' mode "up s" "down s" "up: % of passthrough" "down: % of passthrough"
+    pu=$(field "$out/nic-passthrough.log" up seconds); pd=$(field "$out/nic-passthrough.log" down seconds)
+    for mode in $modes; do
         u=$(field "$out/nic-$mode.log" up seconds); d=$(field "$out/nic-$mode.log" down seconds)
-        printf '%-12s %12s %12s %11.2fx %11.2fx\n' $mode "$u" "$d" "$(echo "$u / $gu" | bc -l)" "$(echo "$d / $gd" | bc -l)"
+        printf '%-12s %8s %8s %21.0f%% %21.0f%%\n' $mode "$u" "$d" "$(pct "$u" "$pu")" "$(pct "$d" "$pd")"
+        printf 'throughput-pct %s %.0f %.0f\n' $mode "$(pct "$u" "$pu")" "$(pct "$d" "$pd")" >> "$out/nic.summary"
     done
-    echo "(throughput ratio guarded/X = time(X)/time(guarded); above 1.00x: X is slower)"
+    echo "(throughput as a share of unguarded passthrough's in this run: time(passthrough) / time(mode))"
     echo
     for d in up down; do
-        tx=$(field "$g" $d tx_packets); rx=$(field "$g" $d rx_packets)
-        from=$(field "$g" $d marks | head -1)
-        to=$(tr -d '\r' < "$g" | awk -v d=$d '$1 == "NETBENCH" && $2 == d { for (i = 3; i < NF; i++) if ($i == "marks") print $(i + 2) }')
-        if [ $d = up ]; then pk=$tx; what="per packet sent (TCP upload: $tx sent, $rx ACKs received)"
-        else pk=$rx; what="per packet received (TCP download: $rx received, $tx ACKs sent)"; fi
-        echo "Border crossings $what, by function (a call through a wrapper is 2 crossings; interrupts while privileged are 2 more):"
-        printf '  %-6s %-34s %8s %10s\n' wrapper function calls "crossings/packet"
-        crossings "$g" "$from" "$to" | awk -v p="$pk" '$1 == "total" { t = $2; next } { printf "  %-6s %-34s %8d %10.2f\n", $1, $2, $3, 2 * $3 / p } END { printf "  %-41s %8s %10.2f\n", "all crossings", "", t / p }'
+        tx=$(field "$out/nic-guarded.log" $d tx_packets); rx=$(field "$out/nic-guarded.log" $d rx_packets)
+        tx2=$(field "$out/nic-absorbed.log" $d tx_packets); rx2=$(field "$out/nic-absorbed.log" $d rx_packets)
+        if [ $d = up ]; then pk=$tx pk2=$tx2; what="per packet sent (TCP upload: $tx / $tx2 sent, $rx / $rx2 ACKs received)"
+        else pk=$rx pk2=$rx2; what="per packet received (TCP download: $rx / $rx2 received, $tx / $tx2 ACKs sent)"; fi
+        echo "Border crossings $what, by function, before (guarded) and after absorption (absorbed)"
+        echo "(a call through a wrapper is 2 crossings; interrupts while privileged are 2 more):"
+        printf '  %-6s %-30s %8s %8s %10s %10s\n' wrapper function calls calls before after
+        side_by_side $d | awk -v p="$pk" -v q="$pk2" -v d=$d -v summary="$out/nic.summary" '
+            $1 == "total" { t = $2; t2 = $3; next }
+            { printf "  %-6s %-30s %8d %8d %10.2f %10.2f\n", $1, $2, $3, $4, 2 * $3 / p, 2 * $4 / q }
+            END { printf "  %-55s %10.2f %10.2f\n", "all crossings per packet", t / p, t2 / q
+                  printf "crossings-per-packet %s %.2f %.2f\n", d, t / p, t2 / q >> summary }'
+        for m in guarded absorbed; do
+            x=$(field "$out/nic-$m.log" $d vmexits)
+            from=$(field "$out/nic-$m.log" $d marks | head -1)
+            to=$(tr -d '\r' < "$out/nic-$m.log" | awk -v d=$d '$1 == "NETBENCH" && $2 == d { for (i = 3; i < NF; i++) if ($i == "marks") print $(i + 2) }')
+            c=$(crossings "$out/nic-$m.log" "$from" "$to" | awk '$1 == "total" { print $2 }')
+            printf '  %-9s VM exits %7d, crossings %7d: %.2f exits per crossing\n' "$m:" "$x" "$c" "$(echo "$x / $c" | bc -l)"
+            printf 'exits-per-crossing %s %s %.2f\n' $d $m "$(echo "$x / $c" | bc -l)" >> "$out/nic.summary"
+        done
     done
     echo
     echo "Privilege change (measured by the hypervisor at boot, TSC under TCG):"
-    tr -d '\r' < "$g" | sed -n 's/^postern: bench: privilege change: /  /p'
-    echo "Guarded device counters at the end of the guarded run:"
-    tr -d '\r' < "$g" | sed -n 's/^postern: pci: guarded device /  /p'
+    tr -d '\r' < "$out/nic-guarded.log" | sed -n 's/^postern: bench: privilege change: /  /p'
+    echo "Guarded device counters at the end of the guarded run (before absorption):"
+    tr -d '\r' < "$out/nic-guarded.log" | sed -n 's/^postern: pci: guarded device /  /p'
 } | tee "$out/nic.txt"
