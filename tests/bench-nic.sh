@@ -90,13 +90,18 @@ crossings() { # LOG FROM TO
         }' | sort -k3 -n -r
 }
 
+# crossings() over one phase (up or down) of a run: between the two marks its NETBENCH line names
+phase_crossings() { # LOG DIRECTION
+    local marks
+    marks=$(tr -d '\r' < "$1" | awk -v d="$2" '$1 == "NETBENCH" && $2 == d { for (i = 3; i < NF; i++) if ($i == "marks") print $(i + 1), $(i + 2) }')
+    crossings "$1" ${marks% *} ${marks#* }
+}
+
 # side by side: "wrapper function calls-before calls-after" for one phase of the two guarded runs
 side_by_side() { # DIRECTION
     local d=$1 m from to
     for m in guarded absorbed; do
-        from=$(field "$out/nic-$m.log" $d marks | head -1)
-        to=$(tr -d '\r' < "$out/nic-$m.log" | awk -v d=$d '$1 == "NETBENCH" && $2 == d { for (i = 3; i < NF; i++) if ($i == "marks") print $(i + 2) }')
-        crossings "$out/nic-$m.log" "$from" "$to" | sed "s/^/$m /"
+        phase_crossings "$out/nic-$m.log" $d | sed "s/^/$m /"
     done | awk '{ k = $2 " " $3; if ($2 == "total") k = "total"; v[k, $1] = (k == "total") ? $3 : $4; keys[k] = 1 }
         END { for (k in keys) print k, v[k, "guarded"] + 0, v[k, "absorbed"] + 0 }' | sort -k3,3nr -k4,4nr
 }
@@ -130,9 +135,7 @@ pct() { echo "100 * $2 / $1" | bc -l; } # time(passthrough) / time(mode), in per
                   printf "crossings-per-packet %s %.2f %.2f\n", d, t / p, t2 / q >> summary }'
         for m in guarded absorbed; do
             x=$(field "$out/nic-$m.log" $d vmexits)
-            from=$(field "$out/nic-$m.log" $d marks | head -1)
-            to=$(tr -d '\r' < "$out/nic-$m.log" | awk -v d=$d '$1 == "NETBENCH" && $2 == d { for (i = 3; i < NF; i++) if ($i == "marks") print $(i + 2) }')
-            c=$(crossings "$out/nic-$m.log" "$from" "$to" | awk '$1 == "total" { print $2 }')
+            c=$(phase_crossings "$out/nic-$m.log" $d | awk '$1 == "total" { print $2 }')
             printf '  %-9s VM exits %7d, crossings %7d: %.2f exits per crossing\n' "$m:" "$x" "$c" "$(echo "$x / $c" | bc -l)"
             printf 'exits-per-crossing %s %s %.2f\n' $d $m "$(echo "$x / $c" | bc -l)" >> "$out/nic.summary"
         done
