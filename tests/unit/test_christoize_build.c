@@ -543,6 +543,72 @@ static void test_absorb_refusals(void **state)
     absorb_refusal("testmod", "pstestmod", "skb_put\n", "built from one source file", "pstestmod-y");
 }
 
+/* psguard with kfree absorbed (tests/fixtures/christoize/absorbdir/kfree.c): the module's two calls
+ * to kfree now call christo_absorbed_kfree inside the module; the implementation's own slow-path
+ * call goes through kfree's exit wrapper (ld --wrap: __wrap_kfree), which stays, with its sites. */
+static void test_absorb_kfree(void **state)
+{
+    (void)state;
+    if (access(KDIR "/Makefile", F_OK)) {
+        print_message("# skip: %s missing\n", KDIR);
+        return;
+    }
+    char mod[512], out[512], lf[600], err[4096], absorbdir[512];
+    snprintf(mod, sizeof(mod), "%s/guardmod", fixtures());
+    snprintf(absorbdir, sizeof(absorbdir), "%s/absorbdir", fixtures());
+    snprintf(out, sizeof(out), "%s/absorbed", outdir);
+    snprintf(lf, sizeof(lf), "%s/absorbed.list", outdir);
+    FILE *f = fopen(lf, "w");
+    assert_non_null(f);
+    fputs("kfree   # absorbed: NULL and ZERO_SIZE_PTR stay inside\n", f);
+    fclose(f);
+    const char *privs[] = {"test"};
+    struct cb_opts o = {.module_dir = mod, .name = "psguard", .kdir = KDIR, .out = out, .privs = privs,
+                        .nprivs = 1, .absorb_list = lf, .absorb_dir = absorbdir};
+    struct cb_result r;
+    if (cb_build(&o, &r, err, sizeof(err)))
+        fail_msg("christoize build --absorb: %s", err);
+    assert_int_equal(r.nabsorbed, 1);
+    assert_int_equal(r.nabsorbed_calls, 2);
+    assert_int_equal(r.nexits, built.nexits); /* kfree keeps its wrapper for the slow path */
+
+    struct co_object ko;
+    assert_int_equal(co_open(r.ko, &ko, err, sizeof(err)), CO_OK);
+    size_t text = co_find_section(&ko, ".text");
+    const struct co_symbol *impl = NULL;
+    for (size_t i = 1; i < ko.nsym; i++)
+        if (!strcmp(ko.sym[i].name, "christo_absorbed_kfree") && ko.sym[i].shndx == text)
+            impl = &ko.sym[i];
+    assert_non_null(impl);
+    const struct co_relsec *rs = co_relocs_for(&ko, text);
+    assert_non_null(rs);
+    unsigned to_impl = 0, wrap_inside = 0, wrap_outside = 0, real_kfree = 0;
+    for (size_t i = 0; i < rs->n; i++) {
+        const char *n = ko.sym[rs->r[i].sym].name;
+        int inside = rs->r[i].offset >= impl->value && rs->r[i].offset < impl->value + impl->size;
+        to_impl += !strcmp(n, "christo_absorbed_kfree");
+        if (!strcmp(n, "__wrap_kfree"))
+            inside ? wrap_inside++ : wrap_outside++;
+        real_kfree += !strcmp(n, "kfree");
+    }
+    assert_int_equal(to_impl, 2);      /* the module's calls */
+    assert_int_equal(wrap_inside, 1);  /* the slow path, through the exit wrapper */
+    assert_int_equal(wrap_outside, 0); /* no call of the module still crosses for kfree */
+    assert_int_equal(real_kfree, 0);   /* nothing in .text reaches the kernel's kfree unwrapped */
+    co_close(&ko);
+
+    char table[700];
+    snprintf(table, sizeof(table), "%s/absorb-candidates.txt", out);
+    f = fopen(table, "r");
+    assert_non_null(f);
+    char line[512];
+    int seen = 0;
+    while (fgets(line, sizeof(line), f))
+        seen |= !strncmp(line, "kfree ", 6) && strstr(line, " absorbed; slow path calls kfree");
+    fclose(f);
+    assert_true(seen);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -556,6 +622,7 @@ int main(void)
         cmocka_unit_test(test_refuses_not_a_module),
         cmocka_unit_test(test_refuses_bad_override),
         cmocka_unit_test(test_absorb_refusals),
+        cmocka_unit_test(test_absorb_kfree),
     };
     const char *tmp = getenv("TMPDIR");
     snprintf(outdir, sizeof(outdir), "%s/christoize-build-XXXXXX", tmp && *tmp ? tmp : "/tmp");
