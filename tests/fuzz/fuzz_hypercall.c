@@ -1,4 +1,4 @@
-/* FUZZ-SOURCES: hv/exits.c hv/guard.c hv/privilege.c hv/gmeta.c hv/gva.c hv/guest_access.c hv/sha256.c hv/fmt.c hv/hosted.c -lmbedcrypto */
+/* FUZZ-SOURCES: hv/exits.c hv/border_views.c hv/npt.c hv/guard.c hv/privilege.c hv/gmeta.c hv/gva.c hv/guest_access.c hv/sha256.c hv/fmt.c hv/hosted.c -lmbedcrypto */
 /*
  * libFuzzer harness for the hypercall decoder: exit_hypercall() (hv/exits.c) and everything it
  * hands guarded-module numbers to in hv/border.c (registration, the four crossings, deinit), on
@@ -117,9 +117,10 @@ static void f_flush(struct vcpu *v) { (void)v; }
 static void f_watch(struct vcpu *v, u32 w) { (void)v, (void)w; }
 static void f_inject(struct vcpu *v, u8 vec, bool has, u32 err) { (void)v, (void)vec, (void)has, (void)err; }
 static void f_idle(struct vcpu *v, bool on) { (void)v, (void)on; }
+static void f_root(struct vcpu *v, hpa_t root, u32 view) { (void)v, (void)root, (void)view; }
 static const struct vcpu_ops fake_ops = {
     .name = "fake", .cpl = f_cpl, .cr = f_cr, .efer = f_efer, .flush_nested_tlb = f_flush, .set_watch = f_watch,
-    .inject_exception = f_inject, .set_idle_intercepts = f_idle,
+    .inject_exception = f_inject, .set_idle_intercepts = f_idle, .set_nested_root = f_root,
 };
 const struct vcpu_ops *vcpu_ops = &fake_ops;
 
