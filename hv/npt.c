@@ -156,6 +156,20 @@ static u64 *copy_table(struct npt *dst, u64 *entry, int level)
     return table_of(copy);
 }
 
+/* dst becomes a view of src: its own copy of src's root, every subtree shared. */
+static bool copy_root(struct npt *dst, const struct npt *src)
+{
+    dst->fmt = src->fmt;
+    dst->alloc_table = src->alloc_table;
+    dst->tables = 0;
+    dst->root = dst->alloc_table();
+    if (!dst->root)
+        return false;
+    dst->tables++;
+    memcpy(table_of(dst->root), table_of(src->root), PAGE_SIZE);
+    return true;
+}
+
 bool npt_fork(struct npt *dst, struct npt *src, gpa_t gpa, u64 size)
 {
     if (!IS_ALIGNED(gpa | size, PAGE_SIZE) || !size || gpa + size < gpa || gpa + size > npt_limit(src))
@@ -168,16 +182,8 @@ bool npt_fork(struct npt *dst, struct npt *src, gpa_t gpa, u64 size)
         if (npt_lookup(src, a, &hpa, &perms, &level) && level > 1 && !set_leaf(src, a, hpa, 1, perms, false))
             return false;
     }
-    if (!dst->root) {
-        dst->fmt = src->fmt;
-        dst->alloc_table = src->alloc_table;
-        dst->tables = 0;
-        dst->root = dst->alloc_table();
-        if (!dst->root)
-            return false;
-        dst->tables++;
-        memcpy(table_of(dst->root), table_of(src->root), PAGE_SIZE);
-    }
+    if (!dst->root && !copy_root(dst, src))
+        return false;
     /* Copy the path to each 4 KiB page of the range unless dst already owns it (a table dst owns
      * is one src does not point to at the same place). */
     for (gpa_t a = gpa; a < gpa + size; a += PAGE_SIZE) {
@@ -255,14 +261,8 @@ bool npt_fork_exec(struct npt *dst, struct npt *src, const gpa_t *pages, u32 npa
             !set_leaf(src, pages[p], hpa, 1, perms, false))
             return false;
     }
-    dst->fmt = src->fmt;
-    dst->alloc_table = src->alloc_table;
-    dst->tables = 0;
-    dst->root = dst->alloc_table();
-    if (!dst->root)
+    if (!copy_root(dst, src))
         return false;
-    dst->tables++;
-    memcpy(table_of(dst->root), table_of(src->root), PAGE_SIZE);
     if (exec_only)
         for (unsigned i = 0; i < ENTRIES; i++)
             if (dst->fmt->present(table_of(dst->root)[i]))
