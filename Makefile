@@ -23,9 +23,9 @@ BOOT_CFLAGS := $(COMMON_CFLAGS) -I$(EFI_INC) -I$(EFI_INC)/x86_64 -DEFI_FUNCTION_
 HV_CFLAGS   := $(COMMON_CFLAGS) -DPOSTERN_HV
 
 BOOT_SRCS := $(wildcard boot/*.c)
-HV_SRCS   := $(wildcard hv/*.c) $(wildcard arch/x86_64/*.c) $(wildcard arch/x86_64/svm/*.c) \
+HV_SRCS   := $(wildcard hv/*.c) $(wildcard arch/x86_64/*.c) $(wildcard arch/x86_64/svm/*.c) $(wildcard arch/x86_64/vmx/*.c) \
              $(wildcard drivers/*/*.c)
-ASM_SRCS  := $(wildcard arch/x86_64/*.asm) $(wildcard arch/x86_64/svm/*.asm)
+ASM_SRCS  := $(wildcard arch/x86_64/*.asm) $(wildcard arch/x86_64/svm/*.asm) $(wildcard arch/x86_64/vmx/*.asm)
 
 # mbedTLS from Debian's libmbedtls-dev, taken at build time (hv/hosted.c explains the calling rules):
 # SHA-256 and ECDSA P-256 verification with what they pull in (ECDSA blinds with an HMAC_DRBG, which
@@ -56,7 +56,7 @@ $(BUILD)/efi/boot/%.o: boot/%.c $(wildcard boot/*.h hv/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"; $(CC) $(BOOT_CFLAGS) -c $< -o $@
 
-$(BUILD)/efi/%.o: %.c $(wildcard hv/*.h arch/x86_64/*.h arch/x86_64/svm/*.h drivers/*/*.h)
+$(BUILD)/efi/%.o: %.c $(wildcard hv/*.h arch/x86_64/*.h arch/x86_64/*/*.h drivers/*/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"; $(CC) $(HV_CFLAGS) -c $< -o $@
 
@@ -106,7 +106,7 @@ unit_sources = $(shell sed -n 's/.*UNIT-SOURCES:\(.*\)\*\/.*/\1/p' $(1))
 unit_libs = $(shell sed -n 's/.*UNIT-LIBS:\(.*\)\*\/.*/\1/p' $(1))
 
 .SECONDEXPANSION:
-$(BUILD)/unit/%: tests/unit/%.c $$(call unit_sources,tests/unit/%.c) $(wildcard hv/*.h tests/unit/*.h boot/*.h arch/x86_64/*.h arch/x86_64/svm/*.h drivers/*/*.h)
+$(BUILD)/unit/%: tests/unit/%.c $$(call unit_sources,tests/unit/%.c) $(wildcard hv/*.h tests/unit/*.h boot/*.h arch/x86_64/*.h arch/x86_64/*/*.h drivers/*/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $@"; $(CC) $(UNIT_CFLAGS) -o $@ $< $(call unit_sources,$<) $(call unit_libs,$<) -lcmocka
 
