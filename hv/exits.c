@@ -18,6 +18,7 @@
 #define EFER_GUEST_WRITABLE (EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE | EFER_SVME | BIT(13) | BIT(14) | BIT(15) | BIT(21))
 #define VM_CR_LOCK   BIT(3)
 #define VM_CR_SVMDIS BIT(4)
+#define FEATURE_CONTROL_LOCKED BIT(0)
 
 #define PM1_CNT_SLP_EN BIT(13)
 #define PORT_RESET_CONTROL 0xcf9 /* RST_CPU = bit 2 */
@@ -75,6 +76,16 @@ bool exit_msr(struct vcpu *v, bool write)
         if (!write)
             set_edx_eax(v, VM_CR_SVMDIS | VM_CR_LOCK);
         return true;
+    case MSR_FEATURE_CONTROL:
+        /* Intel: locked with VMX off, what a guest sees where firmware turned VT-x off. A write
+         * to the locked MSR faults, as on hardware. */
+        if (!write) {
+            set_edx_eax(v, FEATURE_CONTROL_LOCKED);
+            return true;
+        }
+        border_before_inject(v, VEC_GP);
+        vcpu_ops->inject_exception(v, VEC_GP, true, 0);
+        return false;
     case MSR_VM_HSAVE_PA:
         if (!write)
             set_edx_eax(v, 0);

@@ -67,7 +67,7 @@ static void build_nested_map(const struct boot_info *bi, const struct guest_mem 
     struct phys_range win[PHYSMAP_MAX_WINDOWS];
     int n;
 
-    if (!npt_init(&vm0.npt, &npt_format_x86, alloc_table_page))
+    if (!npt_init(&vm0.npt, vcpu_ops->nested_format(), alloc_table_page))
         panic("out of hypervisor memory for the nested page tables");
     if (!npt_map(&vm0.npt, 0, gm->hpa, gm->size, NPT_RWX))
         panic("out of hypervisor memory mapping guest RAM");
@@ -109,7 +109,9 @@ static void setup_iommu(const struct boot_info *bi, const struct guest_mem *gm)
 {
     char err[160];
 
-    if (iommu_discover(bi->acpi_rsdp, &iommu, err, sizeof(err)) != 0)
+    if (!bi->acpi_rsdp)
+        iommu.kind = IOMMU_NONE; /* no ACPI tables, so no IVRS or DMAR */
+    else if (iommu_discover(bi->acpi_rsdp, &iommu, err, sizeof(err)) != 0)
         refuse_to_start("iommu: %s", err);
     if (iommu.kind == IOMMU_NONE) {
         if (bi->iommu_mode == BOOT_IOMMU_REQUIRED)
@@ -167,7 +169,8 @@ void hv_main(struct boot_info *bi)
         panic("out of hypervisor memory for SHA-256");
     log_kernel_hash(&bi->kernel);
 
-    vcpu_ops = &svm_vcpu_ops;
+    vcpu_ops = virt_backend();
+    LOG("virtualization backend: %s", vcpu_ops->name);
     if (!vcpu_ops->enable(err, sizeof(err)))
         panic("%s", err);
 
@@ -176,10 +179,17 @@ void hv_main(struct boot_info *bi)
     gm->size = bi->guest_ram_size;
     zero_memory(gm->hva, gm->size);
 
-    if (acpi_guest_build(gm, bi->acpi_rsdp, bsp_apic_id(), &acpi, err, sizeof(err)) != 0)
-        panic("guest ACPI tables: %s", err);
-    LOG("guest ACPI: RSDP at 0x%llx, %u of %u CPUs visible, PM1a_CNT port 0x%x",
-        (unsigned long long)acpi.rsdp_gpa, acpi.cpus_kept, acpi.cpus_in_madt, acpi.pm1a_cnt_port);
+    if (!bi->acpi_rsdp) {
+        /* Firmware without ACPI (OVMF under Bochs: it takes its tables from QEMU's fw_cfg): the
+         * guest boots without ACPI as on a legacy PC, and no IOMMU can be described. */
+        memset(&acpi, 0, sizeof(acpi));
+        LOG("guest ACPI: none (the firmware published no RSDP): the guest boots without ACPI");
+    } else {
+        if (acpi_guest_build(gm, bi->acpi_rsdp, bsp_apic_id(), &acpi, err, sizeof(err)) != 0)
+            panic("guest ACPI tables: %s", err);
+        LOG("guest ACPI: RSDP at 0x%llx, %u of %u CPUs visible, PM1a_CNT port 0x%x",
+            (unsigned long long)acpi.rsdp_gpa, acpi.cpus_kept, acpi.cpus_in_madt, acpi.pm1a_cnt_port);
+    }
 
     if (linux_boot_prepare(gm, phys_to_virt(bi->kernel.addr), bi->kernel.size,
                            bi->initrd.addr ? phys_to_virt(bi->initrd.addr) : NULL, bi->initrd.size, bi->cmdline,

@@ -1,6 +1,6 @@
 /*
- * The one seam between the arch-neutral hypervisor and a virtualization backend (SVM today, VT-x
- * beside it later). Nothing in hv/ includes an arch/x86_64/svm or vmx header: it calls vcpu_ops.
+ * The one seam between the arch-neutral hypervisor and a virtualization backend (AMD SVM in
+ * arch/x86_64/svm, Intel VT-x in arch/x86_64/vmx). Nothing in hv/ includes an arch/x86_64/svm or vmx header: it calls vcpu_ops.
  *
  * A backend's run_once() enters the guest, takes the exit, and dispatches it through its own
  * exit table to the arch-neutral handlers in hv/exits.h. Guest GPRs live in vcpu->regs; the
@@ -26,6 +26,7 @@ enum vcpu_state {
 };
 
 struct vm;
+struct npt_format;
 
 /* Intercepts border control switches while a vCPU holds a module's privilege (docs/border-control.md). */
 enum vcpu_watch {
@@ -56,6 +57,8 @@ struct vcpu {
 struct vcpu_ops {
     const char *name;
     bool (*probe)(struct virt_caps *caps, char *why, size_t why_size);
+    /* The nested page-table entry format (hv/npt.h) this backend's hardware walks; after enable. */
+    const struct npt_format *(*nested_format)(void);
     /* Turn virtualization on for this physical CPU. */
     bool (*enable)(char *why, size_t why_size);
     /* Prepare a vCPU to start at entry, with nested_root as its guest-physical → host-physical map. */
@@ -95,8 +98,11 @@ struct vcpu_ops {
 
 #define WAIT_NMI (-2)
 
-/* The backend this CPU uses (chosen by vendor). */
+/* The backend this CPU uses: virt_backend() picks it by CPU vendor (AMD/Hygon: SVM, Intel: VT-x;
+ * arch/x86_64/virt_select.c), and hv_main stores it here. */
 extern const struct vcpu_ops *vcpu_ops;
+const struct vcpu_ops *virt_backend(void);
 extern const struct vcpu_ops svm_vcpu_ops;
+extern const struct vcpu_ops vmx_vcpu_ops;
 
 #endif

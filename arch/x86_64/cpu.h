@@ -12,6 +12,9 @@
 #define MSR_SMM_ADDR     0xc0010112u
 #define MSR_SMM_MASK     0xc0010113u
 #define MSR_PAT          0x00000277u
+#define MSR_FS_BASE      0xc0000100u
+#define MSR_GS_BASE      0xc0000101u
+#define MSR_FEATURE_CONTROL 0x0000003au /* Intel: VMX enable and lock */
 
 #define EFER_SCE  BIT(0)
 #define EFER_LME  BIT(8)
@@ -37,6 +40,17 @@ static inline struct cpuid_regs cpuid(u32 leaf, u32 subleaf)
 static inline bool cpu_has_nx(void)
 {
     return cpuid(0x80000000u, 0).eax >= 0x80000001u && (cpuid(0x80000001u, 0).edx & (1u << 20));
+}
+
+/* The 12-character vendor string of CPUID leaf 0 ("AuthenticAMD", "GenuineIntel", ...). */
+static inline void cpu_vendor(char out[13])
+{
+    struct cpuid_regs r;
+    __asm__ volatile("cpuid" : "=a"(r.eax), "=b"(r.ebx), "=c"(r.ecx), "=d"(r.edx) : "a"(0), "c"(0));
+    __builtin_memcpy(out + 0, &r.ebx, 4);
+    __builtin_memcpy(out + 4, &r.edx, 4);
+    __builtin_memcpy(out + 8, &r.ecx, 4);
+    out[12] = 0;
 }
 
 static inline u64 rdmsr(u32 msr)
@@ -83,6 +97,12 @@ static inline u64 read_cr2(void) { u64 v; __asm__ volatile("mov %%cr2, %0" : "=r
 static inline u64 read_cr3(void) { u64 v; __asm__ volatile("mov %%cr3, %0" : "=r"(v)); return v; }
 static inline u64 read_cr4(void) { u64 v; __asm__ volatile("mov %%cr4, %0" : "=r"(v)); return v; }
 static inline void write_cr3(u64 v) { __asm__ volatile("mov %0, %%cr3" ::"r"(v) : "memory"); }
+static inline void write_cr0(u64 v) { __asm__ volatile("mov %0, %%cr0" ::"r"(v) : "memory"); }
+static inline void write_cr4(u64 v) { __asm__ volatile("mov %0, %%cr4" ::"r"(v) : "memory"); }
+#ifndef HOST_TEST
+/* CR2 is not switched by VT-x: the hardware register is the guest's while the hypervisor runs. */
+static inline void write_cr2(u64 v) { __asm__ volatile("mov %0, %%cr2" ::"r"(v) : "memory"); }
+#endif
 static inline u64 read_rflags(void) { u64 v; __asm__ volatile("pushfq; popq %0" : "=r"(v)); return v; }
 static inline u64 rdtsc(void)
 {

@@ -185,7 +185,7 @@ static void skylake_gets_everything_postern_wants(void **state)
     assert_true(c.proc2 & PROC2_ENABLE_RDTSCP);
     assert_true(c.proc2 & PROC2_ENABLE_INVPCID);
     assert_false(c.proc2 & PROC2_ENABLE_VMFUNC);
-    assert_true(c.vpid && c.unrestricted && c.ept_2mb && c.vmfunc_eptp);
+    assert_true(c.vpid && c.unrestricted && c.ept_2mb && c.vmfunc_eptp && c.mtf);
     assert_int_equal(c.exit & (EXIT_HOST_ADDR_SPACE_64 | EXIT_SAVE_EFER | EXIT_LOAD_EFER | EXIT_LOAD_PAT),
                      EXIT_HOST_ADDR_SPACE_64 | EXIT_SAVE_EFER | EXIT_LOAD_EFER | EXIT_LOAD_PAT);
     assert_false(c.exit & EXIT_ACK_INTR_ON_EXIT);
@@ -298,6 +298,17 @@ static void border_controls_must_be_switchable(void **state)
     assert_non_null(strstr(why, "NMI exiting"));
 }
 
+static void monitor_trap_flag_is_optional(void **state)
+{
+    struct vmx_controls c;
+    char why[200];
+
+    set_msr(MSR_VMX_TRUE_PROCBASED, 0xfff9fffe04006172ull & ~((u64)PROC_MONITOR_TRAP_FLAG << 32));
+    assert_true(choose(&c, why));
+    assert_false(c.mtf);
+    assert_false(c.proc & PROC_MONITOR_TRAP_FLAG);
+}
+
 static void pat_switch_needs_both_edges(void **state)
 {
     struct vmx_controls c;
@@ -335,6 +346,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(ept_without_invept_or_2mb, setup, teardown),
         cmocka_unit_test_setup_teardown(forced_interrupt_acknowledge_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(border_controls_must_be_switchable, setup, teardown),
+        cmocka_unit_test_setup_teardown(monitor_trap_flag_is_optional, setup, teardown),
         cmocka_unit_test_setup_teardown(pat_switch_needs_both_edges, setup, teardown),
         cmocka_unit_test(cr_fixed_bits),
     };

@@ -5,6 +5,7 @@
  */
 #include "arch/x86_64/svm/svm.h"
 #include "arch/x86_64/cpu.h"
+#include "arch/x86_64/exceptions.h"
 #include "arch/x86_64/traps.h"
 #include "page_alloc.h"
 #include "guest_mem.h"
@@ -29,17 +30,12 @@ static void svm_set_idle_intercepts(struct vcpu *v, bool on);
 
 static bool svm_probe(struct virt_caps *caps, char *why, size_t why_size)
 {
-    struct cpuid_regs r = cpuid(0, 0);
+    struct cpuid_regs r;
 
     memset(caps, 0, sizeof(*caps));
-    memcpy(caps->vendor + 0, &r.ebx, 4);
-    memcpy(caps->vendor + 4, &r.edx, 4);
-    memcpy(caps->vendor + 8, &r.ecx, 4);
-    caps->vendor[12] = 0;
-
+    cpu_vendor(caps->vendor);
     if (strcmp(caps->vendor, "AuthenticAMD") && strcmp(caps->vendor, "HygonGenuine")) {
-        fmt_snprintf(why, why_size, "CPU vendor %s: Postern needs AMD SVM (the VT-x backend is not built yet)",
-                     caps->vendor);
+        fmt_snprintf(why, why_size, "CPU vendor %s: the SVM backend needs AMD SVM", caps->vendor);
         return false;
     }
     if (cpuid(0x80000000, 0).eax < CPUID_SVM_FEATURES || !(cpuid(0x80000001, 0).ecx & CPUID_EXT1_ECX_SVM)) {
@@ -156,6 +152,8 @@ static bool svm_create(struct vcpu *v, const struct guest_entry *e, hpa_t nested
     s->iopm = phys_to_virt(iopm);
     s->msrpm = phys_to_virt(msrpm);
     s->nrip_save = svm_caps.nrip_save;
+    s->exits.count = s->exit_count;
+    s->exits.size = SVM_EXIT_TABLE_SIZE;
     v->arch = s;
 
     /* Intercepts (§15.9-15.13). Everything not listed runs natively: the guest owns its core,
@@ -253,11 +251,6 @@ static void svm_reinject_exception(struct vcpu *v, u8 vector, bool has_error, u3
     svm_inject_exception(v, vector, has_error, error);
 }
 
-/* Exceptions that are faults with a well-defined RIP and can be re-delivered unchanged; #DB, #BP
- * and #OF (traps), #NMI (own intercept) and #MC (the host's) are left alone. */
-#define WATCHED_EXCEPTIONS (BIT(0) | BIT(5) | BIT(6) | BIT(7) | BIT(10) | BIT(11) | BIT(12) | BIT(13) | \
-                            BIT(14) | BIT(16) | BIT(17) | BIT(19))
-
 static void svm_set_watch(struct vcpu *v, u32 watch)
 {
     struct vmcb_control *c = &to_svm(v)->vmcb->control;
@@ -345,9 +338,12 @@ static void svm_dump(struct vcpu *v)
         vmcb->save.idtr.limit, (unsigned long long)vmcb->save.gdtr.base, vmcb->save.gdtr.limit);
 }
 
+static const struct npt_format *svm_nested_format(void) { return &npt_format_x86; }
+
 const struct vcpu_ops svm_vcpu_ops = {
     .name = "AMD SVM",
     .probe = svm_probe,
+    .nested_format = svm_nested_format,
     .enable = svm_enable,
     .create = svm_create,
     .run_once = svm_run_once,
@@ -369,9 +365,6 @@ const struct vcpu_ops svm_vcpu_ops = {
     .report_exits = svm_report_exits,
     .wait_for_event = svm_wait_for_event,
 };
-
-/* The loader asks before ExitBootServices (hv/virt.h). */
-bool virt_probe(struct virt_caps *caps, char *why, size_t why_size) { return svm_probe(caps, why, why_size); }
 
 /* The guest halted with IF=1. GIF=0 in the hypervisor holds interrupts back; open it just for a
  * HLT: the interrupt lands in traps.c, which records its vector without acknowledging it, and

@@ -4,6 +4,7 @@
 
 #include "vcpu.h"
 #include "arch/x86_64/svm/vmcb.h"
+#include "arch/x86_64/exit_counts.h"
 
 struct svm_vcpu {
     struct vmcb *vmcb;
@@ -12,7 +13,7 @@ struct svm_vcpu {
     u8 *msrpm;
     bool nrip_save; /* the CPU fills control.next_rip */
     u64 exit_count[SVM_EXIT_TABLE_SIZE];
-    u64 exit_count_other;
+    struct exit_counts exits; /* over exit_count */
 };
 
 static inline struct svm_vcpu *to_svm(struct vcpu *v) { return v->arch; }

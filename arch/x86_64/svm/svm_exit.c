@@ -6,6 +6,7 @@
  * intercept (none of them takes prefixes that Linux emits), and IOIO gives the next RIP itself.
  */
 #include "arch/x86_64/svm/svm.h"
+#include "arch/x86_64/exceptions.h"
 #include "exits.h"
 #include "exit_trace.h"
 #include "log.h"
@@ -79,12 +80,6 @@ static void on_npf(struct vcpu *v, struct vmcb *vmcb)
 {
     u64 err = vmcb->control.exit_info1;
     exit_nested_fault(v, vmcb->control.exit_info2, err & NPF_WRITE, err & NPF_FETCH);
-}
-
-static bool exception_has_error_code(u8 vector)
-{
-    return vector == 8 || (vector >= 10 && vector <= 14) || vector == 17 || vector == 21 || vector == 29 ||
-           vector == 30;
 }
 
 /* Only while border control watches a privileged vCPU: the exception has not been delivered. */
@@ -167,10 +162,7 @@ void svm_run_once(struct vcpu *v)
     e = code < SVM_EXIT_TABLE_SIZE ? &svm_exit_table[code] : NULL;
     exit_trace_record(code, e && e->name ? e->name : "other", v->regs[REG_RIP], vmcb->control.exit_info1,
                       vmcb->control.exit_info2);
-    if (code < SVM_EXIT_TABLE_SIZE)
-        s->exit_count[code]++;
-    else
-        s->exit_count_other++;
+    exit_counts_add(&s->exits, code);
 
     if (code == SVM_EXIT_INVALID) {
         exit_unexpected(v, "VMRUN refused the guest state (VMEXIT_INVALID)", code, 0, 0);
@@ -183,17 +175,6 @@ void svm_run_once(struct vcpu *v)
     e->fn(v, vmcb);
 }
 
-void svm_report_exits(struct vcpu *v)
-{
-    struct svm_vcpu *s = to_svm(v);
-    for (u32 code = 0; code < SVM_EXIT_TABLE_SIZE; code++) {
-        if (!s->exit_count[code])
-            continue;
-        if (svm_exit_table[code].name)
-            LOG("exits %s %llu", svm_exit_table[code].name, (unsigned long long)s->exit_count[code]);
-        else
-            LOG("exits code-0x%x %llu", code, (unsigned long long)s->exit_count[code]);
-    }
-    if (s->exit_count_other)
-        LOG("exits other %llu", (unsigned long long)s->exit_count_other);
-}
+static const char *svm_exit_name(u32 code) { return svm_exit_table[code].name; }
+
+void svm_report_exits(struct vcpu *v) { exit_counts_report(&to_svm(v)->exits, svm_exit_name); }

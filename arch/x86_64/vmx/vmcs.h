@@ -13,6 +13,7 @@
 #define POSTERN_VMX_VMCS_H
 
 #include "types.h"
+#include "arch/x86_64/cpu.h" /* MSR_FEATURE_CONTROL */
 
 enum vmcs_width { VMCS_W16 = 0, VMCS_W64 = 1, VMCS_W32 = 2, VMCS_WNAT = 3 };
 enum vmcs_type { VMCS_CTL = 0, VMCS_RO = 1, VMCS_GUEST = 2, VMCS_HOST = 3 };
@@ -170,7 +171,6 @@ static inline u32 vmcs_guest_base(enum vmcs_seg s) { return VMCS_GUEST_ES_BASE +
 #define ENTRY_LOAD_EFER           BIT(15)
 
 /* Capability and control MSRs (Appendix A, Vol. 4 Table 2-2). */
-#define MSR_FEATURE_CONTROL      0x03au
 #define MSR_VMX_BASIC            0x480u
 #define MSR_VMX_PINBASED_CTLS    0x481u
 #define MSR_VMX_PROCBASED_CTLS   0x482u

@@ -1,0 +1,338 @@
+/*
+ * VMLAUNCH/VMRESUME and the VT-x exit table (Intel SDM Vol. 3C Appendix C for the basic exit
+ * reasons, §28.2 for what each reports). One small function per exit; each decodes what VT-x
+ * reports (vmx_qual.c) and calls the arch-neutral handler in hv/exits.c, as svm_exit.c does.
+ * Instruction lengths come from the VM-exit instruction-length field (§28.2.5).
+ */
+#include "arch/x86_64/vmx/vmx.h"
+#include "arch/x86_64/vmx/vmx_qual.h"
+#include "arch/x86_64/cpu.h"
+#include "arch/x86_64/exceptions.h"
+#include "border.h"
+#include "exits.h"
+#include "exit_trace.h"
+#include "log.h"
+
+#define BLOCKING_STI_MOV_SS (BIT(0) | BIT(1))
+#define XCR0_X87 BIT(0)
+#define XCR0_SSE BIT(1)
+#define XCR0_AVX BIT(2)
+
+typedef void (*vmx_exit_fn)(struct vcpu *v, u64 qual);
+
+void vmx_skip_insn(struct vcpu *v)
+{
+    v->regs[REG_RIP] += vmread(VMCS_EXIT_INSN_LEN);
+    /* a skipped STI;HLT must not leave the shadow behind (and an injection needs it clear) */
+    u64 intr = vmread(VMCS_GUEST_INTERRUPTIBILITY);
+    if (intr & BLOCKING_STI_MOV_SS)
+        vmwrite(VMCS_GUEST_INTERRUPTIBILITY, intr & ~(u64)BLOCKING_STI_MOV_SS);
+}
+
+static void on_cpuid(struct vcpu *v, u64 qual)
+{
+    if (exit_cpuid(v))
+        vmx_skip_insn(v);
+}
+
+static void on_rdmsr(struct vcpu *v, u64 qual)
+{
+    if (exit_msr(v, false))
+        vmx_skip_insn(v);
+}
+
+static void on_wrmsr(struct vcpu *v, u64 qual)
+{
+    if (exit_msr(v, true))
+        vmx_skip_insn(v);
+}
+
+static void on_vmcall(struct vcpu *v, u64 qual)
+{
+    if (exit_hypercall(v))
+        vmx_skip_insn(v);
+}
+
+static void on_hlt(struct vcpu *v, u64 qual)
+{
+    if (exit_hlt(v))
+        vmx_skip_insn(v);
+}
+
+static void on_monitor(struct vcpu *v, u64 qual)
+{
+    if (exit_monitor_mwait(v, false))
+        vmx_skip_insn(v);
+}
+
+static void on_mwait(struct vcpu *v, u64 qual)
+{
+    if (exit_monitor_mwait(v, true))
+        vmx_skip_insn(v);
+}
+
+static void on_io(struct vcpu *v, u64 qual)
+{
+    struct io_access io;
+
+    if (!vmx_decode_io(qual, &io) || io.string) {
+        /* Only single ports we watch exit; string I/O to them is not something Linux does. */
+        exit_unexpected(v, "string or malformed I/O on a watched port", VMX_EXIT_IO, qual, 0);
+        return;
+    }
+    if (exit_io(v, io.port, io.size, io.in))
+        vmx_skip_insn(v);
+}
+
+static void on_ept_violation(struct vcpu *v, u64 qual)
+{
+    struct ept_violation e = vmx_decode_ept_violation(qual);
+    exit_nested_fault(v, vmread(VMCS_GUEST_PHYSICAL_ADDRESS), e.write, e.fetch);
+}
+
+/* An EPT entry the CPU finds malformed: a bug in the tables (ept.c never writes one). */
+static void on_ept_misconfig(struct vcpu *v, u64 qual)
+{
+    exit_unexpected(v, "EPT misconfiguration", VMX_EXIT_EPT_MISCONFIG, vmread(VMCS_GUEST_PHYSICAL_ADDRESS), 0);
+}
+
+/* Exception or NMI: only while border control watches a privileged vCPU (the exception bitmap,
+ * NMI exiting). An NMI that exits is consumed (§25.2), unlike SVM's, so it is injected again. */
+static void on_exception_nmi(struct vcpu *v, u64 qual)
+{
+    struct intr_info i = vmx_decode_intr_info((u32)vmread(VMCS_EXIT_INTR_INFO));
+
+    if (i.type == INTR_TYPE_NMI) {
+        exit_watched_interrupt(v, true);
+        vmwrite(VMCS_ENTRY_INTR_INFO, vmx_intr_info(2, INTR_TYPE_NMI, false));
+        return;
+    }
+    if (i.type != INTR_TYPE_HW_EXCEPTION) {
+        exit_unexpected(v, "exception exit of an unexpected type", VMX_EXIT_EXCEPTION_NMI, i.type, i.vector);
+        return;
+    }
+    exit_watched_exception(v, i.vector, i.has_error, (u32)vmread(VMCS_EXIT_INTR_ERROR), qual);
+}
+
+/* The interrupt stays pending (no acknowledge on exit) and reaches the guest's IDT at the next
+ * entry once the watch is off. */
+static void on_external_interrupt(struct vcpu *v, u64 qual) { exit_watched_interrupt(v, false); }
+static void on_interrupt_window(struct vcpu *v, u64 qual) { exit_irq_window(v); }
+/* The IRET watch's step (vmx_apply_watch): look at RFLAGS.IF again. */
+static void on_monitor_trap(struct vcpu *v, u64 qual) { vmx_apply_watch(v); }
+static void on_triple_fault(struct vcpu *v, u64 qual) { exit_triple_fault(v); }
+
+/*
+ * MOV to CR0/CR4 changing a bit the guest does not own (VMX's fixed bits; CR4.VMXE), CR3 and CR8
+ * where the CPU cannot run without exiting on them, and CLTS/LMSW touching masked CR0 bits. The
+ * guest's value goes to the read shadow, the register gets it with the fixed bits applied.
+ */
+static void write_cr_masked(struct vcpu *v, int cr, u64 value)
+{
+    u64 f0 = cr == 0 ? vmx_ctl.cr0_fixed0 : vmx_ctl.cr4_fixed0;
+    u64 f1 = cr == 0 ? vmx_ctl.cr0_fixed1 : vmx_ctl.cr4_fixed1;
+    u64 mask = cr == 0 ? to_vmx(v)->cr0_mask : to_vmx(v)->cr4_mask;
+
+    /* Bits the CPU does not have (besides those VMX owns) fault as they would natively. */
+    if ((value >> 32) || (value & ~f1 & ~mask)) {
+        border_before_inject(v, VEC_GP);
+        vcpu_ops->inject_exception(v, VEC_GP, true, 0);
+        return;
+    }
+    vmwrite(cr == 0 ? VMCS_CR0_SHADOW : VMCS_CR4_SHADOW, value);
+    vmwrite(cr == 0 ? VMCS_GUEST_CR0 : VMCS_GUEST_CR4, vmx_cr_fixed(value, f0, f1));
+    vmx_skip_insn(v);
+}
+
+static void on_cr_access(struct vcpu *v, u64 qual)
+{
+    struct cr_access c = vmx_decode_cr_access(qual);
+    u64 cr0;
+
+    switch (c.type) {
+    case CR_MOV_TO:
+        if (c.cr == 0 || c.cr == 4) {
+            write_cr_masked(v, c.cr, v->regs[c.gpr]);
+            return;
+        }
+        if (c.cr == 3) {
+            vmwrite(VMCS_GUEST_CR3, v->regs[c.gpr]);
+        } else if (c.cr == 8) {
+            __asm__ volatile("mov %0, %%cr8" ::"r"(v->regs[c.gpr])); /* the guest owns its local APIC */
+        } else {
+            break;
+        }
+        vmx_skip_insn(v);
+        return;
+    case CR_MOV_FROM:
+        if (c.cr == 3)
+            v->regs[c.gpr] = vmread(VMCS_GUEST_CR3);
+        else if (c.cr == 8)
+            __asm__ volatile("mov %%cr8, %0" : "=r"(v->regs[c.gpr]));
+        else
+            break;
+        vmx_skip_insn(v);
+        return;
+    case CR_CLTS:
+        write_cr_masked(v, 0, vcpu_ops->cr(v, 0) & ~BIT(3));
+        return;
+    case CR_LMSW:
+        /* LMSW loads CR0[3:0] but cannot clear PE (Vol. 2A, LMSW) */
+        cr0 = vcpu_ops->cr(v, 0);
+        write_cr_masked(v, 0, (cr0 & ~0xeull) | (c.lmsw_source & 0xf) | (cr0 & 1));
+        return;
+    }
+    exit_unexpected(v, "control-register access", VMX_EXIT_CR_ACCESS, qual, 0);
+}
+
+/* XSETBV exits unconditionally in VMX non-root operation (§26.1.2). The hypervisor never uses
+ * extended state, so the guest's XCR0 is loaded as the guest asks, after the checks the
+ * instruction itself makes (Vol. 2D, XSETBV): else the #GP would be the host's. */
+static void on_xsetbv(struct vcpu *v, u64 qual)
+{
+    u32 index = (u32)v->regs[REG_RCX];
+    u64 value = ((v->regs[REG_RDX] & 0xffffffffu) << 32) | (v->regs[REG_RAX] & 0xffffffffu);
+    struct cpuid_regs supported = cpuid(0xd, 0);
+    u64 allowed = ((u64)supported.edx << 32) | supported.eax;
+
+    if (index != 0 || !(value & XCR0_X87) || (value & ~allowed) || ((value & XCR0_AVX) && !(value & XCR0_SSE)) ||
+        vcpu_ops->cpl(v) != 0) {
+        border_before_inject(v, VEC_GP);
+        vcpu_ops->inject_exception(v, VEC_GP, true, 0);
+        return;
+    }
+    __asm__ volatile("xsetbv" ::"c"(index), "a"((u32)value), "d"((u32)(value >> 32)));
+    vmx_skip_insn(v);
+}
+
+static void on_vmx_insn(struct vcpu *v, u64 qual)
+{
+    const char *name = vmx_exit_reason_name(VMX_EXIT_REASON_BASIC((u32)vmread(VMCS_EXIT_REASON)));
+    exit_forbidden_insn(v, name ? name : "a VMX instruction");
+}
+
+static const vmx_exit_fn vmx_exit_table[VMX_EXIT_TABLE_SIZE] = {
+    [VMX_EXIT_EXCEPTION_NMI] = on_exception_nmi,
+    [VMX_EXIT_EXTERNAL_INTERRUPT] = on_external_interrupt,
+    [VMX_EXIT_TRIPLE_FAULT] = on_triple_fault,
+    [VMX_EXIT_INTERRUPT_WINDOW] = on_interrupt_window,
+    [VMX_EXIT_MONITOR_TRAP_FLAG] = on_monitor_trap,
+    [VMX_EXIT_CPUID] = on_cpuid,
+    [VMX_EXIT_HLT] = on_hlt,
+    [VMX_EXIT_VMCALL] = on_vmcall,
+    [VMX_EXIT_GETSEC] = on_vmx_insn, /* SMX: not offered either */
+    [VMX_EXIT_VMCLEAR] = on_vmx_insn,
+    [VMX_EXIT_VMLAUNCH] = on_vmx_insn,
+    [VMX_EXIT_VMPTRLD] = on_vmx_insn,
+    [VMX_EXIT_VMPTRST] = on_vmx_insn,
+    [VMX_EXIT_VMREAD] = on_vmx_insn,
+    [VMX_EXIT_VMRESUME] = on_vmx_insn,
+    [VMX_EXIT_VMWRITE] = on_vmx_insn,
+    [VMX_EXIT_VMXOFF] = on_vmx_insn,
+    [VMX_EXIT_VMXON] = on_vmx_insn,
+    [VMX_EXIT_INVEPT] = on_vmx_insn,
+    [VMX_EXIT_INVVPID] = on_vmx_insn,
+    [VMX_EXIT_VMFUNC] = on_vmx_insn,
+    [VMX_EXIT_CR_ACCESS] = on_cr_access,
+    [VMX_EXIT_IO] = on_io,
+    [VMX_EXIT_RDMSR] = on_rdmsr,
+    [VMX_EXIT_WRMSR] = on_wrmsr,
+    [VMX_EXIT_MWAIT] = on_mwait,
+    [VMX_EXIT_MONITOR] = on_monitor,
+    [VMX_EXIT_EPT_VIOLATION] = on_ept_violation,
+    [VMX_EXIT_EPT_MISCONFIG] = on_ept_misconfig,
+    [VMX_EXIT_XSETBV] = on_xsetbv,
+};
+
+/* VMLAUNCH or VMRESUME refused the VMCS before any guest instruction ran. */
+static void entry_refused(struct vcpu *v, int fail)
+{
+    const char *insn = to_vmx(v)->launched ? "VMRESUME" : "VMLAUNCH";
+
+    if (fail == 2) {
+        u32 err = (u32)vmread(VMCS_INSN_ERROR);
+        LOG("vmx: %s failed: VMfailValid, VM-instruction error %u (%s)", insn, err, vmx_insn_error_name(err));
+    } else {
+        LOG("vmx: %s failed: VMfailInvalid (no current VMCS)", insn);
+    }
+    vcpu_ops->dump(v);
+    vcpu_stop(v, "VM entry failed");
+}
+
+/* §27.8: VM entry checked the guest state and refused it after loading; a VM exit reports why. */
+static void entry_failed(struct vcpu *v, u32 reason, u64 qual)
+{
+    LOG("vmx: VM entry failed: exit reason %u (%s), qualification 0x%llx", VMX_EXIT_REASON_BASIC(reason),
+        VMX_EXIT_REASON_BASIC(reason) == VMX_EXIT_INVALID_GUEST_STATE ? "invalid guest state"
+        : VMX_EXIT_REASON_BASIC(reason) == VMX_EXIT_MSR_LOADING     ? "MSR loading"
+                                                                     : "machine check",
+        (unsigned long long)qual);
+    vcpu_ops->dump(v);
+    vcpu_stop(v, "VM entry failed");
+}
+
+/* An event whose delivery the exit interrupted (§28.2.4) is delivered again by the next entry,
+ * unless the handler injected one of its own. */
+static void redeliver(u32 idt_info)
+{
+    struct intr_info i = vmx_decode_intr_info(idt_info);
+
+    if (!i.valid || (vmread(VMCS_ENTRY_INTR_INFO) & INTR_INFO_VALID))
+        return;
+    vmwrite(VMCS_ENTRY_INTR_INFO, idt_info & ~(u32)INTR_INFO_NMI_UNBLOCK);
+    if (i.has_error)
+        vmwrite(VMCS_ENTRY_EXCEPTION_ERROR, vmread(VMCS_IDT_VECTORING_ERROR));
+    if (i.type == INTR_TYPE_SW_INTERRUPT || i.type == INTR_TYPE_PRIV_SW_EXCEPTION || i.type == INTR_TYPE_SW_EXCEPTION)
+        vmwrite(VMCS_ENTRY_INSN_LEN, vmread(VMCS_EXIT_INSN_LEN));
+}
+
+void vmx_run_once(struct vcpu *v)
+{
+    struct vmx_vcpu *x = to_vmx(v);
+    u32 reason, basic, idt_info;
+    u64 qual;
+    const char *name;
+    int fail;
+
+    vmwrite(VMCS_GUEST_RSP, v->regs[REG_RSP]);
+    vmwrite(VMCS_GUEST_RIP, v->regs[REG_RIP]);
+    vmwrite(VMCS_GUEST_RFLAGS, v->regs[REG_RFLAGS]);
+
+    fail = vmx_world_switch(v->regs, x->launched);
+    if (fail) {
+        entry_refused(v, fail);
+        return;
+    }
+    x->launched = true;
+
+    v->regs[REG_RSP] = vmread(VMCS_GUEST_RSP);
+    v->regs[REG_RIP] = vmread(VMCS_GUEST_RIP);
+    v->regs[REG_RFLAGS] = vmread(VMCS_GUEST_RFLAGS);
+    reason = (u32)vmread(VMCS_EXIT_REASON);
+    basic = VMX_EXIT_REASON_BASIC(reason);
+    qual = vmread(VMCS_EXIT_QUALIFICATION);
+    name = vmx_exit_reason_name(basic);
+    exit_trace_record(basic, name ? name : "other", v->regs[REG_RIP], qual, vmread(VMCS_GUEST_PHYSICAL_ADDRESS));
+    if (x->total_exits++ == 0) /* the proof that VMLAUNCH ran the guest (tests/bochs/run.sh) */
+        LOG("vmx: first VM exit: %s at rip 0x%llx", name ? name : "other", (unsigned long long)v->regs[REG_RIP]);
+    exit_counts_add(&x->exits, basic);
+
+    if (reason & VMX_EXIT_REASON_ENTRY_FAIL) {
+        entry_failed(v, reason, qual);
+        return;
+    }
+    idt_info = (u32)vmread(VMCS_IDT_VECTORING_INFO);
+    if (basic >= VMX_EXIT_TABLE_SIZE || !vmx_exit_table[basic]) {
+        exit_unexpected(v, name ? name : "unexpected VM exit", basic, qual, vmread(VMCS_GUEST_PHYSICAL_ADDRESS));
+        return;
+    }
+    vmx_exit_table[basic](v, qual);
+    redeliver(idt_info);
+    /* The IRET watch depends on RFLAGS.IF, which the handler may have changed. */
+    if (x->watch & WATCH_IRET)
+        vmx_apply_watch(v);
+}
+
+static const char *exit_name(u32 code) { return vmx_exit_reason_name(code); }
+
+void vmx_report_exits(struct vcpu *v) { exit_counts_report(&to_vmx(v)->exits, exit_name); }

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# The VT-x path under Bochs 2.7 (Debian's bochs is built with VMX, EPT, VPID and unrestricted guest;
+# QEMU's TCG has no VT-x). OVMF → postern.efi → the VMX backend → Linux, serial log assertions.
+#   tests/bochs/run.sh [STAGE...]   stages: vmlaunch (default), shell, gtest
+# Prints "PASS: bochs/<stage> (N s)" / "FAIL: bochs/<stage> (why)" per stage, or one
+# "skipped: bochs/<stage>: <reason>" line when Bochs or its pieces are missing (never a silent pass).
+# Env: CPU (Bochs cpu model, default corei7_skylake_x), IPS (default 50000000), MEGS (default 512),
+#      TIMEOUT (s per stage, overrides the stage's own), KEEP=1 leaves Bochs's log.
+# Each stage runs in build/bochs/<stage>/: esp.img, bochsrc, serial.log, bochs.log, bochs.out.
+set -uo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+here=$top/tests/bochs
+cpu=${CPU:-corei7_skylake_x} ips=${IPS:-50000000} megs=${MEGS:-512}
+stages=("$@"); [ ${#stages[@]} -gt 0 ] || stages=(vmlaunch)
+ovmf=/usr/share/ovmf/OVMF.fd vgabios=/usr/share/vgabios/vgabios-stdvga.bin
+
+skip_all() { for s in "${stages[@]}"; do echo "skipped: bochs/$s: $1"; done; exit 0; }
+command -v bochs >/dev/null || skip_all "bochs is not installed (apt-get install bochs bochs-term vgabios)"
+[ -d /usr/lib/x86_64-linux-gnu/bochs/plugins ] && ls /usr/lib/x86_64-linux-gnu/bochs/plugins | grep -q term ||
+    skip_all "Bochs's term display (package bochs-term) is not installed"
+[ -r "$ovmf" ] || skip_all "$ovmf missing (package ovmf)"
+[ -r "$vgabios" ] || skip_all "$vgabios missing (package vgabios)"
+command -v script >/dev/null || skip_all "script (util-linux) is missing: Bochs's term display needs a pty"
+[ -r "$top/build/postern.efi" ] && [ -r "$top/build/guest/initrd.img" ] || skip_all "build/postern.efi or build/guest missing (make efi guest)"
+
+# stage → timeout (s) and the regexes that must appear in order in the serial log
+stage_setup() {
+    REJECT=('postern: PANIC' 'cannot start' 'VM entry failed' 'VMLAUNCH failed' 'VMRESUME failed' 'unexpected exit')
+    CFG_EXTRA=""
+    case $1 in
+        vmlaunch) TIMEOUT=300
+            EXPECT=('postern: vmx: enabled' 'postern: starting guest' 'postern: vmx: first VM exit: [a-z-]+') ;;
+        shell) TIMEOUT=1500
+            EXPECT=('postern: vmx: enabled' 'postern: starting guest' 'postern-guest: init') ;;
+        gtest) TIMEOUT=1800
+            EXPECT=('postern: vmx: enabled' 'postern: guard: module gtest registered' 'PASS guarded-module') ;;
+        *) echo "FAIL: bochs/$1 (no such stage)"; return 1 ;;
+    esac
+    TIMEOUT=${TIMEOUT_OVERRIDE:-$TIMEOUT}
+}
+TIMEOUT_OVERRIDE=${TIMEOUT:-}
+
+first_missing() {
+    local log=$1 from=1 n re
+    shift
+    for re in "$@"; do
+        n=$(tail -n +"$from" "$log" 2>/dev/null | grep -anE -m1 -- "$re" | cut -d: -f1) || true
+        [ -n "$n" ] || { printf '%s' "$re"; return; }
+        from=$((from + n - 1))
+    done
+}
+
+run_stage() {
+    local stage=$1 dir=$top/build/bochs/$1 start pid missing re why=""
+    stage_setup "$stage" || return 1
+    rm -rf "$dir" && mkdir -p "$dir"
+    # The guest gets less RAM than under QEMU: Bochs's memory is the host's, and 512 MiB boots Linux.
+    sed -e 's/^guest_ram = .*/guest_ram = 128M/' -e 's/^iommu = .*/iommu = auto/' \
+        -e 's/^guarded_nic = .*//' "$top/tools/postern.cfg" > "$dir/postern.cfg"
+    [ -z "$CFG_EXTRA" ] || printf '%s\n' "$CFG_EXTRA" >> "$dir/postern.cfg"
+    "$top/tools/mkesp.sh" "$dir/esp.img" "$dir/postern.cfg" >/dev/null || { echo "FAIL: bochs/$stage (mkesp)"; return 1; }
+    sed -e "s#@CPU@#$cpu#" -e "s#@IPS@#$ips#" -e "s#@MEGS@#$megs#" -e "s#@ESP@#$dir/esp.img#" \
+        -e "s#@SERIAL@#$dir/serial.log#" -e "s#@LOG@#$dir/bochs.log#" "$here/bochsrc.in" > "$dir/bochsrc"
+    : > "$dir/serial.log"
+    start=$(date +%s)
+    # Bochs stops at its debugger prompt first: "c" continues. Its term display needs a tty: script
+    # gives it one. Stdin is a FIFO held open until the end (EOF at the prompt would quit Bochs).
+    mkfifo "$dir/stdin"
+    ( cd "$dir" && exec script -qfec "bochs -q -f $dir/bochsrc" /dev/null < "$dir/stdin" > "$dir/bochs.out" 2>&1 ) &
+    pid=$!
+    exec 3> "$dir/stdin"
+    echo c >&3
+    while :; do
+        sleep 2
+        for re in "${REJECT[@]}"; do
+            if grep -qaE -- "$re" "$dir/serial.log"; then why="serial log has '$re'"; break 2; fi
+        done
+        missing=$(first_missing "$dir/serial.log" "${EXPECT[@]}")
+        [ -n "$missing" ] || break
+        if ! kill -0 $pid 2>/dev/null; then why="Bochs exited; missing '$missing' (see $dir/bochs.log)"; break; fi
+        if [ $(( $(date +%s) - start )) -ge "$TIMEOUT" ]; then why="timeout ${TIMEOUT}s; missing '$missing'"; break; fi
+    done
+    # script's child is Bochs: stop it by its parent's pid, then script itself
+    pkill -TERM -P $pid 2>/dev/null
+    kill $pid 2>/dev/null
+    exec 3>&-
+    wait $pid 2>/dev/null
+    if [ -z "$why" ]; then
+        echo "PASS: bochs/$stage ($(( $(date +%s) - start )) s)"
+    else
+        echo "FAIL: bochs/$stage ($why)"
+        tail -n 5 "$dir/serial.log" | sed 's/^/    /'
+        return 1
+    fi
+}
+
+rc=0
+for s in "${stages[@]}"; do run_stage "$s" || rc=1; done
+exit $rc
