@@ -17,6 +17,8 @@
 #include "log.h"
 
 #define CPUID1_ECX_VMX BIT(5)
+#define CPUID1_ECX_XSAVE BIT(26)
+#define CR4_OSXSAVE BIT(18)
 #define GUEST_VPID 1
 #define INVEPT_ALL_CONTEXT 2
 /* Guest interruptibility state (§25.4.2, Table 25-3). */
@@ -162,6 +164,9 @@ static bool vmx_enable(char *why, size_t why_size)
     /* §24.8: CR0 and CR4 obey the fixed bits in VMX operation (CR4.VMXE among them). */
     write_cr0(vmx_cr_fixed(read_cr0(), vmx_caps_msrs.cr0_fixed0, vmx_caps_msrs.cr0_fixed1));
     write_cr4(vmx_cr_fixed(read_cr4() | CR4_VMXE, vmx_caps_msrs.cr4_fixed0, vmx_caps_msrs.cr4_fixed1));
+    /* XSETBV always exits (§26.1.2) and the hypervisor executes it for the guest: CR4.OSXSAVE on. */
+    if (cpuid(1, 0).ecx & CPUID1_ECX_XSAVE)
+        write_cr4(read_cr4() | CR4_OSXSAVE);
     region = page_alloc(&hv_pages, 1, 1);
     if (!region) {
         fmt_snprintf(why, why_size, "out of hypervisor memory for the VMXON region");
@@ -405,7 +410,8 @@ void vmx_apply_watch(struct vcpu *v)
         proc |= PROC_MONITOR_TRAP_FLAG;
     vmwrite(VMCS_PIN_CONTROLS, pin);
     vmwrite(VMCS_PROC_CONTROLS, proc);
-    vmwrite(VMCS_EXCEPTION_BITMAP, (watch & WATCH_EXCEPTIONS) ? WATCHED_EXCEPTIONS : 0);
+    /* #UD always: a guest VMMCALL raises it on Intel and is the hypercall (vmx_exit.c, on_exception_nmi) */
+    vmwrite(VMCS_EXCEPTION_BITMAP, ((watch & WATCH_EXCEPTIONS) ? WATCHED_EXCEPTIONS : 0) | BIT(VEC_UD));
 }
 
 static void vmx_set_watch(struct vcpu *v, u32 watch)

@@ -11,6 +11,7 @@
 #include "border.h"
 #include "exits.h"
 #include "exit_trace.h"
+#include "guest_access.h"
 #include "log.h"
 
 #define BLOCKING_STI_MOV_SS (BIT(0) | BIT(1))
@@ -20,14 +21,16 @@
 
 typedef void (*vmx_exit_fn)(struct vcpu *v, u64 qual);
 
-void vmx_skip_insn(struct vcpu *v)
+static void skip_bytes(struct vcpu *v, u64 len)
 {
-    v->regs[REG_RIP] += vmread(VMCS_EXIT_INSN_LEN);
+    v->regs[REG_RIP] += len;
     /* a skipped STI;HLT must not leave the shadow behind (and an injection needs it clear) */
     u64 intr = vmread(VMCS_GUEST_INTERRUPTIBILITY);
     if (intr & BLOCKING_STI_MOV_SS)
         vmwrite(VMCS_GUEST_INTERRUPTIBILITY, intr & ~(u64)BLOCKING_STI_MOV_SS);
 }
+
+void vmx_skip_insn(struct vcpu *v) { skip_bytes(v, vmread(VMCS_EXIT_INSN_LEN)); }
 
 static void on_cpuid(struct vcpu *v, u64 qual)
 {
@@ -96,12 +99,32 @@ static void on_ept_misconfig(struct vcpu *v, u64 qual)
     exit_unexpected(v, "EPT misconfiguration", VMX_EXIT_EPT_MISCONFIG, vmread(VMCS_GUEST_PHYSICAL_ADDRESS), 0);
 }
 
-/* Exception or NMI: only while border control watches a privileged vCPU (the exception bitmap,
- * NMI exiting). An NMI that exits is consumed (§25.2), unlike SVM's, so it is injected again. */
+/* Is the guest's instruction at RIP AMD's VMMCALL (0F 01 D9)? Fetched as the CPU would, at the
+ * guest's CPL, through its page tables (hv/gva.c checks every step lies in guest RAM). */
+static bool at_vmmcall(struct vcpu *v)
+{
+    u8 insn[3];
+    u32 access = GVA_FETCH | (vcpu_ops->cpl(v) == 3 ? GVA_USER : GVA_SUPERVISOR);
+    return guest_read_virt(v, v->regs[REG_RIP], insn, sizeof(insn), access) && insn[0] == 0x0f && insn[1] == 0x01 &&
+           insn[2] == 0xd9;
+}
+
+/*
+ * Exception or NMI. #UD always exits: the hypercall ABI's instruction is VMMCALL, compiled into
+ * every guarded module's wrappers (christoize) and hvprobe, and on Intel it raises #UD instead of
+ * exiting. So a #UD at a VMMCALL is the hypercall, and the modules run unchanged on both backends.
+ * Every other exception exits only while border control watches a privileged vCPU (the exception
+ * bitmap, NMI exiting). An NMI that exits is consumed (§25.2), unlike SVM's, so it is injected again.
+ */
 static void on_exception_nmi(struct vcpu *v, u64 qual)
 {
     struct intr_info i = vmx_decode_intr_info((u32)vmread(VMCS_EXIT_INTR_INFO));
 
+    if (i.type == INTR_TYPE_HW_EXCEPTION && i.vector == VEC_UD && at_vmmcall(v)) {
+        if (exit_hypercall(v))
+            skip_bytes(v, 3);
+        return;
+    }
     if (i.type == INTR_TYPE_NMI) {
         exit_watched_interrupt(v, true);
         vmwrite(VMCS_ENTRY_INTR_INFO, vmx_intr_info(2, INTR_TYPE_NMI, false));
