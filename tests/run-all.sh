@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make test (after building): every host unit test binary (cmocka), a fuzz smoke pass, the QEMU
-# integration tests, then the attack suite (tests/attacks/).
+# integration tests, the attack suite (tests/attacks/), then the VT-x backend under Bochs and nested
+# KVM (each skipped with its reason where it cannot run).
 # Prints "PASS: unit/<binary>/<case>" / "FAIL: ..." per case and ends with exactly one line
 # "N passed, N failed" over everything; exits non-zero on any failure or crashed runner.
 # UNIT_ONLY=1 skips the fuzz smoke pass, the integration tests and the attack suite.
@@ -77,6 +78,19 @@ if [ "${UNIT_ONLY:-0}" != 1 ]; then
     # The attack suite (docs/security.md): a few boots running many attacks each, then the table
     # "attack | expected | observed".
     [ ! -x "$top/tests/attacks/run.sh" ] || counted "attack suite" tests/attacks/run.sh
+fi
+
+# The VT-x backend: under Bochs (VMLAUNCH and the guest's first exits, ~1 min; the longer stages are
+# tests/bochs/run.sh shell gtest) and under nested KVM where the machine has it. Each prints
+# "skipped: <reason>" lines where it cannot run; those count neither way.
+if [ "${UNIT_ONLY:-0}" != 1 ]; then
+    echo "== VT-x (Bochs, nested KVM)"
+    log=$(mktemp)
+    { "$top/tests/bochs/run.sh" vmlaunch; "$top/tests/kvm-vmx.sh"; } 2>&1 | tee "$log" | grep -vE '^[0-9]+ passed, [0-9]+ failed$'
+    ok=$(grep -c '^PASS: ' "$log")
+    bad=$(grep -c '^FAIL: ' "$log")
+    rm -f "$log"
+    pass=$((pass + ok)) fail=$((fail + bad))
 fi
 
 echo "$pass passed, $fail failed"

@@ -3,7 +3,8 @@
 #   qemu_postern_argv ESP.img VARS.fd   → QEMU_ARGV: OVMF → postern.efi on the ESP (copies a fresh VARS.fd)
 #   qemu_direct_argv CMDLINE            → QEMU_ARGV: the same guest kernel booted by QEMU itself (-kernel)
 # Callers add the serial/monitor options and run "${QEMU_ARGV[@]}".
-# Env: QEMU_CPU (default EPYC), QEMU_MEM (MiB, 1024), SMP (1),
+# Env: QEMU_CPU (default EPYC), QEMU_MEM (MiB, 1024), SMP (1), QEMU_ACCEL (tcg; kvm for the VT-x
+#   path under nested KVM: tests/kvm-vmx.sh),
 #   IOMMU=amd|intel   adds -device amd-iommu / intel-iommu (before every other device: see below)
 #   NIC=e1000|e1000e|none (default none)   a NIC on QEMU's user network, which can reach nothing
 #                     outside the QEMU process (docs/network-tests.md):
@@ -24,7 +25,7 @@ GUEST_DIR=${GUEST_DIR:-$_qemu_top/build/guest}
 _qemu_common() {
     # -nic none: no default network device; the only one is the NIC asked for below, if any.
     # -no-reboot: a reset (e.g. a triple fault without Postern) ends QEMU instead of looping.
-    QEMU_ARGV=("$QEMU" -machine q35 -cpu "$QEMU_CPU" -accel tcg -m "$QEMU_MEM" -smp "${SMP:-1}"
+    QEMU_ARGV=("$QEMU" -machine q35 -cpu "$QEMU_CPU" -accel "${QEMU_ACCEL:-tcg}" -m "$QEMU_MEM" -smp "${SMP:-1}"
                -nographic -nic none -no-reboot)
     # The IOMMU first, so PCI addresses stay put: amd-iommu is itself PCI function 00:02.0 and the NIC
     # comes next (00:03.0); intel-iommu is no PCI function and the NIC is 00:02.0. (QEMU 7.2 translates
