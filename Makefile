@@ -60,9 +60,9 @@ $(BUILD)/efi/%.o: %.c $(wildcard hv/*.h arch/x86_64/*.h arch/x86_64/*/*.h driver
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"; $(CC) $(HV_CFLAGS) -c $< -o $@
 
-$(BUILD)/efi/%.o: %.asm
+$(BUILD)/efi/%.o: %.asm arch/x86_64/guest_gprs.inc
 	@mkdir -p $(dir $@)
-	@echo "  NASM    $<"; $(NASM) -f elf64 -o $@ $<
+	@echo "  NASM    $<"; $(NASM) -f elf64 -i ./ -o $@ $<
 
 $(BUILD)/efi/mbedtls/mbedtls-hv.o: $(MBEDCRYPTO_A) Makefile
 	@rm -rf $(dir $@)x && mkdir -p $(dir $@)x

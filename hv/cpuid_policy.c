@@ -11,6 +11,10 @@
 #define EXT1_ECX_SVM         BIT(2)
 #define EXT1_ECX_MWAITX      BIT(29)
 #define LEAF_SVM_FEATURES    0x8000000au
+#define LEAF1_ECX_OSXSAVE    BIT(27)
+#define LEAF7_ECX_OSPKE      BIT(4)
+#define CR4_OSXSAVE          BIT(18)
+#define CR4_PKE              BIT(22)
 
 void cpuid_policy_apply(u32 leaf, u32 subleaf, u32 *eax, u32 *ebx, u32 *ecx, u32 *edx)
 {
@@ -36,4 +40,12 @@ void cpuid_policy_apply(u32 leaf, u32 subleaf, u32 *eax, u32 *ebx, u32 *ecx, u32
             *eax = *ebx = *ecx = *edx = 0; /* no other hypervisor interface leaves */
         break;
     }
+}
+
+void cpuid_policy_os_bits(u32 leaf, u32 subleaf, u64 guest_cr4, u32 *ecx)
+{
+    if (leaf == 1)
+        *ecx = (*ecx & ~(u32)LEAF1_ECX_OSXSAVE) | ((guest_cr4 & CR4_OSXSAVE) ? (u32)LEAF1_ECX_OSXSAVE : 0);
+    else if (leaf == 7 && subleaf == 0)
+        *ecx = (*ecx & ~(u32)LEAF7_ECX_OSPKE) | ((guest_cr4 & CR4_PKE) ? (u32)LEAF7_ECX_OSPKE : 0);
 }

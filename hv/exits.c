@@ -46,6 +46,9 @@ bool exit_cpuid(struct vcpu *v)
     struct cpuid_regs r = cpuid(leaf, subleaf);
 
     cpuid_policy_apply(leaf, subleaf, &r.eax, &r.ebx, &r.ecx, &r.edx);
+    /* measured under VT-x in Bochs: Linux turned XSAVE off, CPUID still said OSXSAVE (the host's
+     * CR4), and the guest's init died of #UD at XGETBV */
+    cpuid_policy_os_bits(leaf, subleaf, vcpu_ops->cr(v, 4), &r.ecx);
     v->regs[REG_RAX] = r.eax;
     v->regs[REG_RBX] = r.ebx;
     v->regs[REG_RCX] = r.ecx;

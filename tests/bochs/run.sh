@@ -48,15 +48,7 @@ stage_setup() {
 }
 TIMEOUT_OVERRIDE=${TIMEOUT:-}
 
-first_missing() {
-    local log=$1 from=1 n re
-    shift
-    for re in "$@"; do
-        n=$(tail -n +"$from" "$log" 2>/dev/null | grep -anE -m1 -- "$re" | cut -d: -f1) || true
-        [ -n "$n" ] || { printf '%s' "$re"; return; }
-        from=$((from + n - 1))
-    done
-}
+source "$top/tests/serial_expect.sh" # first_missing
 
 run_stage() {
     local stage=$1 dir=$top/build/bochs/$1 start pid missing re why=""

@@ -8,27 +8,12 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "host_pages.h"
+
 #include "npt.h"
-
-static void *pages[4096];
-static int npages;
-
-static hpa_t alloc_page(void)
-{
-    void *p = aligned_alloc(4096, 4096);
-    memset(p, 0, 4096);
-    pages[npages++] = p;
-    return (hpa_t)(uintptr_t)p;
-}
 
 static hpa_t alloc_none(void) { return 0; }
 
-static int teardown(void **state)
-{
-    while (npages)
-        free(pages[--npages]);
-    return 0;
-}
 
 static void maps_guest_ram_with_large_pages(void **state)
 {

@@ -100,6 +100,28 @@ static void cpuid_names_the_hypervisor(void **state)
     assert_int_equal(a | b | c | d, 0);
 }
 
+static void cpuid_os_bits_follow_the_guests_cr4(void **state)
+{
+    u32 ecx = 0;
+
+    cpuid_policy_os_bits(1, 0, BIT(18), &ecx);
+    assert_int_equal(ecx, BIT(27));
+    ecx = 0xffffffffu;
+    cpuid_policy_os_bits(1, 0, 0, &ecx);
+    assert_int_equal(ecx, 0xffffffffu & ~(u32)BIT(27));
+    ecx = 0;
+    cpuid_policy_os_bits(7, 0, BIT(22), &ecx);
+    assert_int_equal(ecx, BIT(4));
+    ecx = BIT(4);
+    cpuid_policy_os_bits(7, 0, BIT(18), &ecx);
+    assert_int_equal(ecx, 0);
+    /* other leaves and subleaves untouched */
+    ecx = 0x12345678;
+    cpuid_policy_os_bits(7, 1, 0, &ecx);
+    cpuid_policy_os_bits(0x80000001u, 0, 0, &ecx);
+    assert_int_equal(ecx, 0x12345678);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -109,6 +131,7 @@ int main(void)
         cmocka_unit_test(ecam_in_reserved_memory_may_be_passed_through),
         cmocka_unit_test(cpuid_hides_svm_and_vmx),
         cmocka_unit_test(cpuid_names_the_hypervisor),
+        cmocka_unit_test(cpuid_os_bits_follow_the_guests_cr4),
     };
     return cmocka_run_group_tests_name("physmap_cpuid", tests, NULL, NULL);
 }

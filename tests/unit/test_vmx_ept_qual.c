@@ -11,27 +11,12 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "host_pages.h"
+
 #include "arch/x86_64/vmx/ept.h"
 #include "arch/x86_64/vmx/vmx_qual.h"
 #include "arch/x86_64/vmx/vmcs.h"
 
-static void *pages[4096];
-static int npages;
-
-static hpa_t alloc_page(void)
-{
-    void *p = aligned_alloc(4096, 4096);
-    memset(p, 0, 4096);
-    pages[npages++] = p;
-    return (hpa_t)(uintptr_t)p;
-}
-
-static int teardown(void **state)
-{
-    while (npages)
-        free(pages[--npages]);
-    return 0;
-}
 
 /* The raw entry at `level` for gpa (walks the tables the builder made). */
 static u64 raw_entry(const struct npt *n, gpa_t gpa, int level)

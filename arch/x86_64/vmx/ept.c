@@ -51,26 +51,18 @@ static u32 ept_perms(u64 e)
     return p;
 }
 
-const struct npt_format npt_format_ept = {
-    .name = "Intel EPT",
-    .levels = 4,
-    .large_pages = true,
-    .table_entry = ept_table_entry,
-    .leaf_entry = ept_leaf_entry,
-    .present = ept_present,
-    .is_leaf = ept_is_leaf,
-    .address = ept_address,
-    .perms = ept_perms,
-};
+#define EPT_FORMAT(label, large)      \
+    {                                 \
+        .name = label,                \
+        .levels = 4,                  \
+        .large_pages = large,         \
+        .table_entry = ept_table_entry, \
+        .leaf_entry = ept_leaf_entry, \
+        .present = ept_present,       \
+        .is_leaf = ept_is_leaf,       \
+        .address = ept_address,       \
+        .perms = ept_perms,           \
+    }
 
-const struct npt_format npt_format_ept_4k = {
-    .name = "Intel EPT (4 KiB pages)",
-    .levels = 4,
-    .large_pages = false,
-    .table_entry = ept_table_entry,
-    .leaf_entry = ept_leaf_entry,
-    .present = ept_present,
-    .is_leaf = ept_is_leaf,
-    .address = ept_address,
-    .perms = ept_perms,
-};
+const struct npt_format npt_format_ept = EPT_FORMAT("Intel EPT", true);
+const struct npt_format npt_format_ept_4k = EPT_FORMAT("Intel EPT (4 KiB pages)", false);
