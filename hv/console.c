@@ -197,8 +197,10 @@ void console_setup(const struct boot_info *bi)
     real_port = bi->serial_port;
     mux_init(&mux, held_ring, sizeof(held_ring));
     vuart_init(&com1, &sink);
-    if (guest_irq_init(bi->acpi_rsdp, GUEST_COM1_IRQ, err, sizeof(err)) != 0)
+    if (guest_irq_init(bi->acpi_rsdp, GUEST_COM1_IRQ, err, sizeof(err)) != 0) {
         LOG("console: the guest's COM1 gets no interrupts (%s): its driver must poll", err);
+        com1.no_irq = true;
+    }
     /* A byte arriving on the line raises IRQ 4, which the guest's own COM1 handler takes: its
      * register reads are the exits that bring the byte in (otherwise the line is read every few
      * exits). Only when the real UART is the guest's COM1 port, so the IRQ is the one it expects. */

@@ -200,6 +200,7 @@ static void write_thr(struct vuart *u, u8 c)
     if (!loopback(u) && u->tx_count >= tx_capacity(u))
         tx_drain(u);
     u->thre_pending = false;
+    u->thre_quiet = false;
     if (loopback(u)) {
         /* The byte goes round the loop into the receiver, whose hardware size applies. */
         if (u->rx_count < tx_capacity(u)) {
@@ -227,9 +228,13 @@ static void write_ier(struct vuart *u, u8 value)
     u8 old = u->ier;
 
     u->ier = value & VUART_IER_MASK;
-    /* Enabling the THRE interrupt while the transmitter is empty raises it at once. */
-    if (!(old & VUART_IER_ETBEI) && (u->ier & VUART_IER_ETBEI) && !u->tx_count)
-        u->thre_pending = true;
+    /* Enabling the THRE interrupt while the transmitter is empty raises it at once (without
+     * interrupts, only once until the next THR write: vuart.h, no_irq). */
+    if (!(old & VUART_IER_ETBEI) && (u->ier & VUART_IER_ETBEI) && !u->tx_count) {
+        if (!u->thre_quiet)
+            u->thre_pending = true;
+        u->thre_quiet = u->no_irq;
+    }
 }
 
 static void write_fcr(struct vuart *u, u8 value)

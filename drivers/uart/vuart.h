@@ -105,6 +105,12 @@ struct vuart {
     u8 msr_deltas;   /* MSR bits 3:0, cleared by reading MSR */
     u8 rbr;          /* the last byte the guest read: what RBR returns when nothing is waiting */
     bool thre_pending; /* the THRE interrupt's latch (cleared by IIR reporting it or a THR write) */
+    /* No interrupt can reach the guest (no ACPI to say where IRQ 4 goes). The UART then behaves
+     * like one that does not re-assert THRE on a second ETBEI 0->1 while idle with no THR write
+     * in between, which Linux's 8250 startup test detects (UART_BUG_THRE) and answers by driving
+     * the transmitter from a timer instead of the interrupt. Set after vuart_init. */
+    bool no_irq;
+    bool thre_quiet; /* no_irq: THRE already raised by an ETBEI 0->1 since the last THR write */
     u16 rx_head, rx_count;
     u8 rx[VUART_RX_QUEUE];
     u8 tx_head, tx_count;

@@ -404,6 +404,38 @@ static void test_rx_timeout_and_trigger(void **state)
 
 /* ------------------------------------------------------------------ THRE */
 
+/* Without interrupts: serial8250_do_startup's THRE test (IER=THRI, read IIR, IER=0, IER=THRI,
+ * read IIR) must see THRE the first time and not the second, so Linux sets UART_BUG_THRE and
+ * polls the transmitter from a timer. With interrupts it sees THRE both times. */
+static void test_no_irq_makes_linux_poll(void **state)
+{
+    u8 iir1, iir2;
+
+    vu.no_irq = true;
+    out(VUART_THR, 'x'); /* the console printed before the driver started */
+    out(VUART_IER, VUART_IER_ETBEI);
+    iir1 = in(VUART_IIR);
+    out(VUART_IER, 0);
+    out(VUART_IER, VUART_IER_ETBEI);
+    iir2 = in(VUART_IIR);
+    assert_int_equal(iir1, VUART_IIR_THRI);
+    assert_int_equal(iir2, VUART_IIR_NO_INT);
+    /* a THR write re-arms it: the next 0->1 raises THRE again */
+    out(VUART_IER, 0);
+    out(VUART_THR, 'y');
+    in(VUART_IIR);
+    out(VUART_IER, VUART_IER_ETBEI);
+    assert_int_equal(in(VUART_IIR), VUART_IIR_THRI);
+    /* with interrupts, the same sequence sees THRE twice */
+    setup(state);
+    out(VUART_THR, 'x');
+    out(VUART_IER, VUART_IER_ETBEI);
+    assert_int_equal(in(VUART_IIR), VUART_IIR_THRI);
+    out(VUART_IER, 0);
+    out(VUART_IER, VUART_IER_ETBEI);
+    assert_int_equal(in(VUART_IIR), VUART_IIR_THRI);
+}
+
 static void test_thre_interrupt_rules(void **state)
 {
     out(VUART_MCR, VUART_MCR_OUT2);
@@ -679,6 +711,7 @@ int main(void)
         cmocka_unit_test_setup(test_iir_masked_sources, setup),
         cmocka_unit_test_setup(test_rx_timeout_and_trigger, setup),
         cmocka_unit_test_setup(test_thre_interrupt_rules, setup),
+        cmocka_unit_test_setup(test_no_irq_makes_linux_poll, setup),
         cmocka_unit_test_setup(test_irq_line_out2_and_loopback, setup),
         cmocka_unit_test_setup(test_loopback, setup),
         cmocka_unit_test_setup(test_rx_queue_full, setup),
