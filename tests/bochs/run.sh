@@ -80,8 +80,11 @@ run_stage() {
         if ! kill -0 $pid 2>/dev/null; then why="Bochs exited; missing '$missing' (see $dir/bochs.log)"; break; fi
         if [ $(( $(date +%s) - start )) -ge "$TIMEOUT" ]; then why="timeout ${TIMEOUT}s; missing '$missing'"; break; fi
     done
-    # script's child is Bochs: stop it by its parent's pid, then script itself
+    # script's child is Bochs: stop it by its parent's pid, then script itself. Bochs's term
+    # display outlives a TERM (seen), hence the KILL.
     pkill -TERM -P $pid 2>/dev/null
+    sleep 1
+    pkill -KILL -P $pid 2>/dev/null
     kill $pid 2>/dev/null
     exec 3>&-
     wait $pid 2>/dev/null

@@ -44,6 +44,7 @@ static void field_encodings_match_the_sdm(void **state)
     assert_int_equal(vmcs_guest_ar(VMCS_SEG_TR), 0x4822);
     assert_int_equal(VMCS_GUEST_INTERRUPTIBILITY, 0x4824);
     assert_int_equal(VMCS_GUEST_SYSENTER_CS, 0x482a);
+    assert_int_equal(VMCS_PREEMPTION_TIMER, 0x482e);
     assert_int_equal(VMCS_HOST_SYSENTER_CS, 0x4c00);
     assert_int_equal(VMCS_CR4_SHADOW, 0x6006);
     assert_int_equal(VMCS_EXIT_QUALIFICATION, 0x6400);
@@ -307,6 +308,12 @@ static void monitor_trap_flag_is_optional(void **state)
     assert_true(choose(&c, why));
     assert_false(c.mtf);
     assert_false(c.proc & PROC_MONITOR_TRAP_FLAG);
+    /* the preemption timer (pin-based bit 6, allowed in the Skylake figures) stands in */
+    assert_true(c.preemption_timer);
+    assert_false(c.pin & PIN_PREEMPTION_TIMER);
+    set_msr(MSR_VMX_TRUE_PINBASED, 0x0000003f00000016ull);
+    assert_true(choose(&c, why));
+    assert_false(c.preemption_timer);
 }
 
 static void pat_switch_needs_both_edges(void **state)

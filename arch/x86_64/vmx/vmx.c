@@ -179,10 +179,10 @@ static bool vmx_enable(char *why, size_t why_size)
                      (unsigned long long)rdmsr(MSR_FEATURE_CONTROL));
         return false;
     }
-    LOG("vmx: enabled; EPT%s, VPID %s, unrestricted guest %s, monitor trap flag %s, VMFUNC EPTP switching %s "
-        "(VMCS revision %u)",
+    LOG("vmx: enabled; EPT%s, VPID %s, unrestricted guest %s, monitor trap flag %s, preemption timer %s, "
+        "VMFUNC EPTP switching %s (VMCS revision %u)",
         vmx_ctl.ept_2mb ? " with 2 MiB pages" : " (4 KiB pages)", vmx_ctl.vpid ? "yes" : "no",
-        vmx_ctl.unrestricted ? "yes" : "no", vmx_ctl.mtf ? "yes" : "no", vmx_ctl.vmfunc_eptp ? "offered (unused)" : "no",
+        vmx_ctl.unrestricted ? "yes" : "no", vmx_ctl.mtf ? "yes" : "no", vmx_ctl.preemption_timer ? "yes" : "no", vmx_ctl.vmfunc_eptp ? "offered (unused)" : "no",
         VMX_BASIC_REVISION(vmx_caps_msrs.basic));
     return true;
 }
@@ -390,7 +390,8 @@ static bool vmx_create(struct vcpu *v, const struct guest_entry *e, hpa_t nested
  * at the first instruction where IF=1 again: after the IRET, before the module's next instruction
  * (exit_irq_window checks it, as under SVM after a let-through IRET). While IF=1 and interrupts
  * are not watched (the border-out has happened, the handler has not run yet, or a handler runs
- * with IF=1), the monitor trap flag steps the guest until IF is 0 again; arming the window with
+ * with IF=1), the monitor trap flag steps the guest until IF is 0 again (or, on a CPU without
+ * it, the VMX-preemption timer gives an exit soon after each entry); arming the window with
  * IF=1 would exit at once, before the handler ran, and loop.
  */
 void vmx_apply_watch(struct vcpu *v)
@@ -408,6 +409,12 @@ void vmx_apply_watch(struct vcpu *v)
         proc |= PROC_INTR_WINDOW_EXITING;
     else if ((watch & WATCH_IRET) && if_set && !(watch & WATCH_INTERRUPTS) && vmx_ctl.mtf)
         proc |= PROC_MONITOR_TRAP_FLAG;
+    else if ((watch & WATCH_IRET) && if_set && !(watch & WATCH_INTERRUPTS) && vmx_ctl.preemption_timer) {
+        /* Without MTF: an exit soon after entry. A value of 1 (not 0) lets the pending interrupt
+         * be delivered first; the timer counts down while the guest runs (§26.5.1). */
+        pin |= PIN_PREEMPTION_TIMER;
+        vmwrite(VMCS_PREEMPTION_TIMER, 1);
+    }
     vmwrite(VMCS_PIN_CONTROLS, pin);
     vmwrite(VMCS_PROC_CONTROLS, proc);
     /* #UD always: a guest VMMCALL raises it on Intel and is the hypercall (vmx_exit.c, on_exception_nmi) */

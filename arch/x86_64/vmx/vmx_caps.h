@@ -37,6 +37,7 @@ struct vmx_controls {
     bool unrestricted; /* the guest may run with paging off (CR0.PE/PG exempt from the fixed bits) */
     bool ept_2mb;      /* 2 MiB EPT leaves */
     bool mtf;          /* the monitor trap flag (the IRET watch's step, vmx.c) */
+    bool preemption_timer; /* the VMX-preemption timer (the IRET watch's step without MTF) */
     bool invept_single;
     bool vmfunc_eptp;  /* VMFUNC leaf 0 (EPTP switching) offered; not used yet */
     u64 cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1; /* as the guest's CRs must obey them */

@@ -129,6 +129,7 @@ static const char *const exit_names[VMX_EXIT_TABLE_SIZE] = {
     [VMX_EXIT_MONITOR] = "monitor",
     [VMX_EXIT_PAUSE] = "pause",
     [VMX_EXIT_MACHINE_CHECK] = "machine-check",
+    [VMX_EXIT_PREEMPTION_TIMER] = "preemption-timer",
     [VMX_EXIT_EPT_VIOLATION] = "ept-violation",
     [VMX_EXIT_EPT_MISCONFIG] = "ept-misconfig",
     [VMX_EXIT_INVEPT] = "invept",
