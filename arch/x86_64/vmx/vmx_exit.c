@@ -141,8 +141,17 @@ static void on_exception_nmi(struct vcpu *v, u64 qual)
  * entry once the watch is off. */
 static void on_external_interrupt(struct vcpu *v, u64 qual) { exit_watched_interrupt(v, false); }
 static void on_interrupt_window(struct vcpu *v, u64 qual) { exit_irq_window(v); }
-/* The IRET watch's step (vmx_apply_watch; MTF or the preemption timer): look at RFLAGS.IF again. */
+/* The IRET watch's step with MTF (vmx_apply_watch): look at RFLAGS.IF again. */
 static void on_monitor_trap(struct vcpu *v, u64 qual) { vmx_apply_watch(v); }
+/* The step with the preemption timer: the guest ran a while, so the interrupt was delivered and
+ * its handler may already have returned into the module. With IF=1 that return (if it is one) is
+ * checked as after an IRET (exit_irq_window: only an unprivileged vCPU at the RIP and RSP of an
+ * interrupted module context is raised); with IF=0 the window is armed (run_once's re-apply). */
+static void on_preemption_timer(struct vcpu *v, u64 qual)
+{
+    if (v->regs[REG_RFLAGS] & RFLAGS_IF)
+        exit_irq_window(v);
+}
 static void on_triple_fault(struct vcpu *v, u64 qual) { exit_triple_fault(v); }
 
 /*
@@ -240,7 +249,7 @@ static const vmx_exit_fn vmx_exit_table[VMX_EXIT_TABLE_SIZE] = {
     [VMX_EXIT_TRIPLE_FAULT] = on_triple_fault,
     [VMX_EXIT_INTERRUPT_WINDOW] = on_interrupt_window,
     [VMX_EXIT_MONITOR_TRAP_FLAG] = on_monitor_trap,
-    [VMX_EXIT_PREEMPTION_TIMER] = on_monitor_trap,
+    [VMX_EXIT_PREEMPTION_TIMER] = on_preemption_timer,
     [VMX_EXIT_CPUID] = on_cpuid,
     [VMX_EXIT_HLT] = on_hlt,
     [VMX_EXIT_VMCALL] = on_vmcall,
