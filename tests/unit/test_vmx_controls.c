@@ -282,6 +282,9 @@ static void forced_interrupt_acknowledge_is_refused(void **state)
     set_msr(MSR_VMX_TRUE_EXIT, 0x01ffffff00036dfbull | EXIT_ACK_INTR_ON_EXIT);
     assert_false(choose(&c, why));
     assert_non_null(strstr(why, "acknowledge interrupt"));
+    set_msr(MSR_VMX_TRUE_EXIT, 0x01ffffff00036dfbull & ~((u64)EXIT_ACK_INTR_ON_EXIT << 32));
+    assert_false(choose(&c, why));
+    assert_non_null(strstr(why, "acknowledge interrupt"));
 }
 
 static void border_controls_must_be_switchable(void **state)

@@ -21,7 +21,7 @@
 #define CR4_OSXSAVE BIT(18)
 #define GUEST_VPID 1
 /* Preemption-timer units (TSC / 2^IA32_VMX_MISC[4:0]) the IRET watch lets the guest run. */
-#define VMX_PREEMPTION_STEP 1000
+#define VMX_PREEMPTION_STEP 50
 #define INVEPT_ALL_CONTEXT 2
 /* Guest interruptibility state (§25.4.2, Table 25-3). */
 #define BLOCKING_BY_STI    BIT(0)
@@ -390,7 +390,10 @@ static bool vmx_create(struct vcpu *v, const struct guest_entry *e, hpa_t nested
  * interrupted module; such a return sets RFLAGS.IF (the module ran with IF=1 when interrupted).
  * So while the guest runs with IF=0 (inside the handler), interrupt-window exiting gives an exit
  * at the first instruction where IF=1 again: after the IRET, before the module's next instruction
- * (exit_irq_window checks it, as under SVM after a let-through IRET). While IF=1 and interrupts
+ * (exit_irq_window checks it, as under SVM after a let-through IRET). The interrupt that caused
+ * the border-out is taken by the exit (acknowledge on exit, while interrupts are watched) and
+ * injected by the next entry together with the window: its delivery clears IF, so the window's
+ * exit is the first instruction with IF=1 after the handler, exactly. While IF=1 and interrupts
  * are not watched (the border-out has happened, the handler has not run yet, or a handler runs
  * with IF=1), the monitor trap flag steps the guest until IF is 0 again (or, on a CPU without
  * it, the VMX-preemption timer gives an exit soon after each entry); arming the window with
@@ -402,12 +405,18 @@ void vmx_apply_watch(struct vcpu *v)
     u32 watch = x->watch;
     bool if_set = v->regs[REG_RFLAGS] & RFLAGS_IF;
     u32 pin = vmx_ctl.pin, proc = vmx_ctl.proc & ~(u32)(PROC_HLT_EXITING | PROC_MWAIT_EXITING | PROC_MONITOR_EXITING);
+    u32 exit = vmx_ctl.exit;
+    /* an event this entry injects goes through an interrupt gate (Linux uses no trap gates),
+     * which clears IF as it is delivered (vmx_exit.c) */
+    bool injecting = vmread(VMCS_ENTRY_INTR_INFO) & INTR_INFO_VALID;
 
-    if (watch & WATCH_INTERRUPTS)
+    if (watch & WATCH_INTERRUPTS) {
         pin |= PIN_EXTINT_EXITING | PIN_NMI_EXITING;
+        exit |= EXIT_ACK_INTR_ON_EXIT;
+    }
     if (x->idle_intercepts)
         proc |= PROC_HLT_EXITING | PROC_MWAIT_EXITING | PROC_MONITOR_EXITING;
-    if ((watch & WATCH_IRQ_WINDOW) || ((watch & WATCH_IRET) && !if_set))
+    if ((watch & WATCH_IRQ_WINDOW) || ((watch & WATCH_IRET) && (!if_set || injecting)))
         proc |= PROC_INTR_WINDOW_EXITING;
     else if ((watch & WATCH_IRET) && if_set && !(watch & WATCH_INTERRUPTS) && vmx_ctl.mtf)
         proc |= PROC_MONITOR_TRAP_FLAG;
@@ -420,6 +429,7 @@ void vmx_apply_watch(struct vcpu *v)
     }
     vmwrite(VMCS_PIN_CONTROLS, pin);
     vmwrite(VMCS_PROC_CONTROLS, proc);
+    vmwrite(VMCS_EXIT_CONTROLS, exit);
     /* #UD always: a guest VMMCALL raises it on Intel and is the hypercall (vmx_exit.c, on_exception_nmi) */
     vmwrite(VMCS_EXCEPTION_BITMAP, ((watch & WATCH_EXCEPTIONS) ? WATCHED_EXCEPTIONS : 0) | BIT(VEC_UD));
 }

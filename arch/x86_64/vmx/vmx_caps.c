@@ -118,9 +118,10 @@ bool vmx_choose_controls(const struct vmx_cap_msrs *c, struct vmx_controls *out,
         !switchable("pin-based", c->pin, pin_switched, ARRAY_SIZE(pin_switched), why, why_size) ||
         !switchable("processor-based", c->proc, proc_switched, ARRAY_SIZE(proc_switched), why, why_size))
         return false;
-    /* An acknowledged interrupt would have to be injected by hand; Postern leaves it pending. */
-    if (out->exit & EXIT_ACK_INTR_ON_EXIT) {
-        fmt_snprintf(why, why_size, "this CPU's VT-x forces 'acknowledge interrupt on exit'");
+    /* Off except while border control watches interrupts (vmx.c): then the exit takes the
+     * interrupt, and the backend injects it together with the interrupt window. */
+    if (!vmx_ctl_may_set(c->exit, EXIT_ACK_INTR_ON_EXIT) || !vmx_ctl_may_clear(c->exit, EXIT_ACK_INTR_ON_EXIT)) {
+        fmt_snprintf(why, why_size, "this CPU's VT-x cannot switch 'acknowledge interrupt on exit' (border control needs it)");
         return false;
     }
     /* PAT is switched on both edges or on neither. */

@@ -128,6 +128,7 @@ static void on_exception_nmi(struct vcpu *v, u64 qual)
     if (i.type == INTR_TYPE_NMI) {
         exit_watched_interrupt(v, true);
         vmwrite(VMCS_ENTRY_INTR_INFO, vmx_intr_info(2, INTR_TYPE_NMI, false));
+        vmx_apply_watch(v);
         return;
     }
     if (i.type != INTR_TYPE_HW_EXCEPTION) {
@@ -137,9 +138,18 @@ static void on_exception_nmi(struct vcpu *v, u64 qual)
     exit_watched_exception(v, i.vector, i.has_error, (u32)vmread(VMCS_EXIT_INTR_ERROR), qual);
 }
 
-/* The interrupt stays pending (no acknowledge on exit) and reaches the guest's IDT at the next
- * entry once the watch is off. */
-static void on_external_interrupt(struct vcpu *v, u64 qual) { exit_watched_interrupt(v, false); }
+/* Interrupts exit only while watched, and then with "acknowledge interrupt on exit": the vector
+ * is in the exit's interruption information, and the next entry injects it (vmx_apply_watch arms
+ * the interrupt window with it, the IRET watch's exact step). */
+static void on_external_interrupt(struct vcpu *v, u64 qual)
+{
+    struct intr_info i = vmx_decode_intr_info((u32)vmread(VMCS_EXIT_INTR_INFO));
+
+    exit_watched_interrupt(v, false);
+    if (i.valid)
+        vmwrite(VMCS_ENTRY_INTR_INFO, vmx_intr_info(i.vector, INTR_TYPE_EXTERNAL, false));
+    vmx_apply_watch(v); /* the window goes with the injection */
+}
 static void on_interrupt_window(struct vcpu *v, u64 qual) { exit_irq_window(v); }
 /* The IRET watch's step with MTF (vmx_apply_watch): look at RFLAGS.IF again. */
 static void on_monitor_trap(struct vcpu *v, u64 qual) { vmx_apply_watch(v); }
