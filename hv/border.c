@@ -14,6 +14,7 @@
  */
 #include "border.h"
 #include "border_views.h"
+#include "private_mem.h"
 #include "drivers/iommu/iommu.h"
 #include "guest_access.h"
 #include "arch/x86_64/cpu.h"
@@ -312,7 +313,7 @@ void border_init(const struct boot_info *bi)
     if (privilege_idle_register(&vm0.privs, &vm0) < 0)
         LOG("guard: cannot register the idle privilege");
     guard_init(&vm0.guard, &vm0.privs, &cfg);
-    if (border_views_init(&vm0, bi->border_npt, protected_pages, &nprotected))
+    if (border_views_init(&vm0, bi->border_npt, protected_pages, &nprotected, private_pages, &nprivate))
         LOG("guard: border = npt: module text executes only inside its border, and only there (nested-paging views)");
     else
         LOG("guard: border = wrappers: the wrappers' hypercalls are the border");
@@ -407,6 +408,7 @@ static bool protect_page(gpa_t gpa, int module)
 static void unprotect_module(struct vcpu *v, int module)
 {
     u32 kept = 0;
+    private_mem_release(module);
     for (u32 i = 0; i < nprotected; i++) {
         if (protected_pages[i].module == module)
             map_page(protected_pages[i].gpa, NPT_RWX); /* the split table exists: cannot fail */
@@ -416,6 +418,8 @@ static void unprotect_module(struct vcpu *v, int module)
     nprotected = kept;
     vcpu_ops->flush_nested_tlb(v);
 }
+
+int border_text_module(gpa_t gpa) { return protected_module(gpa); }
 
 static int protected_module(gpa_t gpa)
 {
@@ -835,6 +839,20 @@ bool border_hypercall(struct vcpu *v, u64 nr)
     switch (nr) {
     case HC_GUARD_INIT:
         return hc_init(v, t0);
+    case HC_GUARD_PRIVATE: {
+        /* Only the module itself, privileged, hands over its private memory. */
+        int m = vm0.guard.vcpu[v->id].module;
+        if (m < 0 || guard_module_at(&vm0.guard, v->regs[REG_RIP]) != m) {
+            LOG("guard: SUSPICIOUS private-memory request at rip 0x%llx from outside a module's border: refused",
+                (unsigned long long)v->regs[REG_RIP]);
+            v->regs[REG_RAX] = (u64)(s64)HC_EPERM;
+            return true;
+        }
+        int rc = private_mem_take(v, m, v->regs[REG_RBX], v->regs[REG_RCX]);
+        v->regs[REG_RBX] = rc == HC_OK ? v->regs[REG_RCX] : 0;
+        v->regs[REG_RAX] = (u64)(s64)rc;
+        return true;
+    }
     case HC_GUARD_DEINIT:
         /* The cleanup wrapper returns by itself after deinit: drop what its border-in parked. */
         unpark(slot, &addr);
@@ -879,7 +897,7 @@ bool border_hypercall(struct vcpu *v, u64 nr)
 
 bool border_is_hypercall(u64 nr)
 {
-    return nr == HC_TEST_PRIVILEGED || (nr >= HC_GUARD_INIT && nr <= HC_BORDER_IN_RET);
+    return nr == HC_TEST_PRIVILEGED || (nr >= HC_GUARD_INIT && nr <= HC_GUARD_PRIVATE);
 }
 
 /* ------------------------------------------------------------------ intercepts while privileged */
@@ -983,6 +1001,17 @@ bool border_nested_fault(struct vcpu *v, gpa_t gpa, bool write, bool fetch)
 
     if (fetch && border_views_enforced())
         return border_fetch_fault(v, gpa);
+    if (private_mem_module(gpa) >= 0) {
+        static u32 logged;
+        int pm = private_mem_module(gpa);
+        if (++logged <= SUSPICIOUS_PRINTED)
+            LOG("guard: SUSPICIOUS private-memory: module %s's private page 0x%llx %s at rip 0x%llx from outside its "
+                "border: #GP injected", vm0.guard.mod[pm].name, (unsigned long long)ALIGN_DOWN(gpa, PAGE_SIZE),
+                write ? "written" : "read", (unsigned long long)v->regs[REG_RIP]);
+        border_before_inject(v, VEC_GP);
+        vcpu_ops->inject_exception(v, VEC_GP, true, 0);
+        return true;
+    }
     struct guard_event ev = {.kind = GUARD_EV_TEXT_WRITE, .rip = v->regs[REG_RIP], .rsp = v->regs[REG_RSP]};
     struct guard_result res;
 

@@ -21,6 +21,8 @@ void border_init(const struct boot_info *bi);
  */
 int border_load_metadata(const u8 *buf, u64 len, const char *origin, char *err, size_t errsz);
 bool border_is_hypercall(u64 nr);
+/* The registered module whose write-protected text page holds gpa, or -1. */
+int border_text_module(gpa_t gpa);
 /* Returns whether the hypercall instruction is done (move RIP past it). */
 bool border_hypercall(struct vcpu *v, u64 nr);
 /* A nested fault on module text (a write), or a fetch the border's views forbid: true when border

@@ -10,8 +10,8 @@
 
 static struct {
     bool enforced;
-    const struct border_text_page *pages;
-    const u32 *npages;
+    const struct border_text_page *pages, *private_pages;
+    const u32 *npages, *nprivate;
     u64 built_generation;   /* vm->npt_generation the views were built from */
     bool built;
     struct npt out;
@@ -26,11 +26,14 @@ static struct {
 
 static gpa_t scratch[VIEW_PAGES_MAX];
 
-bool border_views_init(struct vm *vm, bool wanted, const struct border_text_page *pages, const u32 *npages)
+bool border_views_init(struct vm *vm, bool wanted, const struct border_text_page *pages, const u32 *npages,
+                       const struct border_text_page *private_pages, const u32 *nprivate)
 {
     memset(&bv, 0, sizeof(bv)); /* once per boot (and per unit test) */
     bv.pages = pages;
     bv.npages = npages;
+    bv.private_pages = private_pages;
+    bv.nprivate = nprivate;
     /* Can the nested format forbid execution here? (x86: only with NX on, npt_x86_nx.) */
     const struct npt_format *f = vm->npt.fmt;
     bv.enforced = wanted && f && f->with_exec &&
@@ -66,6 +69,18 @@ static u32 pages_of(int module)
     return n;
 }
 
+/* Module m's private pages, readable and writable in its in view only. */
+static bool map_private(struct vm *vm, int m, struct npt *in, const struct npt *src)
+{
+    for (u32 i = 0; bv.private_pages && i < *bv.nprivate; i++) {
+        gpa_t gpa = bv.private_pages[i].gpa;
+        if (bv.private_pages[i].module == m &&
+            !npt_view_map(in, src, gpa, vm->mem.hpa + gpa, NPT_READ | NPT_WRITE, true))
+            return false;
+    }
+    return true;
+}
+
 /* Out of table memory: the views that could not be built stay absent, and a vCPU that would run on
  * one runs on the ordinary view instead (the wrappers-only border), never on a half-built one. */
 static void rebuild(struct vm *vm)
@@ -87,9 +102,10 @@ static void rebuild(struct vm *vm)
         n = pages_of(m);
         if (!n)
             continue;
-        if (!npt_fork_exec(&bv.in[m][0], &vm->npt, scratch, n, true))
+        if (!npt_fork_exec(&bv.in[m][0], &vm->npt, scratch, n, true) || !map_private(vm, m, &bv.in[m][0], &vm->npt))
             npt_release_view(&bv.in[m][0], &vm->npt, free_table);
-        if (vm->npt_priv.root && !npt_fork_exec(&bv.in[m][1], &vm->npt_priv, scratch, n, true))
+        if (vm->npt_priv.root &&
+            (!npt_fork_exec(&bv.in[m][1], &vm->npt_priv, scratch, n, true) || !map_private(vm, m, &bv.in[m][1], &vm->npt_priv)))
             npt_release_view(&bv.in[m][1], &vm->npt_priv, free_table);
     }
     /* The split large pages changed the ordinary tables' shape, and old views' ASIDs may cache

@@ -25,10 +25,12 @@ struct border_text_page {
     int module;
 };
 
-/* pages/npages: border.c's protected text pages (read at each rebuild). wanted: postern.cfg's
+/* pages/npages: border.c's protected text pages (read at each rebuild); private_pages: the
+ * modules' private memory (hv/private_mem.h), mapped in their in views only. wanted: postern.cfg's
  * `border = npt`. Returns whether the border is enforced by the nested page tables. */
 struct vm;
-bool border_views_init(struct vm *vm, bool wanted, const struct border_text_page *pages, const u32 *npages);
+bool border_views_init(struct vm *vm, bool wanted, const struct border_text_page *pages, const u32 *npages,
+                       const struct border_text_page *private_pages, const u32 *nprivate);
 bool border_views_enforced(void);
 /* Put v on the view its state calls for (rebuilding stale views first). Cheap when nothing changed. */
 void border_view_apply(struct vcpu *v);

@@ -22,6 +22,9 @@
 #define HC_BORDER_OUT_RET  0x50530103u /* entry wrapper: lower, restore the kernel's return address */
 #define HC_BORDER_OUT_CALL 0x50530104u /* exit wrapper: lower, record the module's return address */
 #define HC_BORDER_IN_RET   0x50530105u /* exit wrapper: check the frame, raise, restore that address */
+/* From a privileged module's own code: RBX = GVA (page-aligned), RCX = pages (1..16) become the
+ * module's private memory (hv/private_mem.h); RBX = pages on success. Needs border = npt. */
+#define HC_GUARD_PRIVATE   0x50530106u
 
 #define HC_ABI_VERSION 1
 

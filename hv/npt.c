@@ -273,6 +273,28 @@ bool npt_fork_exec(struct npt *dst, struct npt *src, const gpa_t *pages, u32 npa
     return true;
 }
 
+bool npt_view_map(struct npt *dst, const struct npt *src, gpa_t gpa, hpa_t hpa, u32 perms, bool closed)
+{
+    u64 *dt = table_of(dst->root);
+    const u64 *st = table_of(src->root);
+
+    if (!dst->root || !IS_ALIGNED(gpa | hpa, PAGE_SIZE) || gpa >= npt_limit(src))
+        return false;
+    for (int l = dst->fmt->levels; l > 1; l--) {
+        unsigned i = level_index(gpa, l);
+        if (!src->fmt->present(st[i]) || src->fmt->is_leaf(st[i], l) || !dst->fmt->present(dt[i]) ||
+            dst->fmt->is_leaf(dt[i], l))
+            return false; /* src has no 4 KiB table there: the page was never split out of it */
+        const u64 *next_src = table_of(src->fmt->address(st[i], l));
+        dt = own_table(dst, &dt[i], l, next_src, closed);
+        if (!dt)
+            return false;
+        st = next_src;
+    }
+    dt[level_index(gpa, 1)] = dst->fmt->leaf_entry(hpa, 1, perms);
+    return true;
+}
+
 static void release_table(const struct npt *dst, u64 *t, const u64 *st, int level, void (*free_table)(hpa_t))
 {
     for (unsigned i = 0; i < ENTRIES && level > 1; i++) {

@@ -75,6 +75,10 @@ bool npt_fork(struct npt *dst, struct npt *src, gpa_t gpa, u64 size);
  * the listed pages are split in src first (same contents). The pages keep src's other permissions.
  */
 bool npt_fork_exec(struct npt *dst, struct npt *src, const gpa_t *pages, u32 npages, bool exec_only);
+/* In a view dst of src: map the 4 KiB page gpa → hpa with perms in dst alone (the path is made
+ * dst's own, copies closed to execution when `closed`, as an exec-only view's are). src must have
+ * a 4 KiB table there (the page split out, e.g. unmapped). For private memory (hv/private_mem.h). */
+bool npt_view_map(struct npt *dst, const struct npt *src, gpa_t gpa, hpa_t hpa, u32 perms, bool closed);
 /* Free every table dst owns (not shared with src) and its root; dst has no root afterwards. */
 void npt_release_view(struct npt *dst, const struct npt *src, void (*free_table)(hpa_t));
 

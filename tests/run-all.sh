@@ -48,6 +48,11 @@ if [ "${UNIT_ONLY:-0}" != 1 ] && [ "${FUZZ_SMOKE:-5}" != 0 ]; then
             echo "FAIL: fuzz/$target ($crashes crashes, inputs in build/fuzz/crashes/$target/)"; fail=$((fail + 1))
         fi
     done < <(sed -n 's/^fuzz \([a-z_]*\): .*crashes: \([0-9]*\).*/\1 \2/p' <<<"$out")
+    # A harness that did not build ran nothing: a failure, never a silent omission.
+    while read -r target; do
+        ran=$((ran + 1))
+        echo "FAIL: fuzz/$target (did not build: build/fuzz/fuzz_$target.build.log)"; fail=$((fail + 1))
+    done < <(sed -n 's/^fuzz \([a-z_]*\): build failed.*/\1/p' <<<"$out")
     if [ "$ran" -eq 0 ]; then
         echo "FAIL: fuzz (the harnesses did not run)"
         tail -n 10 <<<"$out" | sed 's/^/    /'

@@ -24,6 +24,19 @@ line=$(cat /proc/gtest)
 echo "ATTACK-CONTROL genuine-gtest $(echo "$line" | cut -d' ' -f1,2)"
 text=0x$(echo "$line" | sed -n 's/.*text=\([0-9a-f]*\).*/\1/p')
 
+# The module's private memory (HC_GUARD_PRIVATE): the control reads it inside the border, the
+# attack from outside (gevil, in a kernel thread of its own).
+echo private > /proc/gtest
+line=$(last_dmesg "gtest: private page at")
+echo "ATTACK-CONTROL private-inside $line"
+page=$(echo "$line" | sed -n 's/.*private page at \([0-9a-f]*\).*/\1/p')
+attack_begin private-memory
+echo "$page" > /sys/module/gevil/parameters/peek
+line=$(last_dmesg "gevil: peek at")
+case "$line" in *"did not return"*) g=0 ;; *POSTERN-PRIVATE*) g=1 ;; "") g="?" ;; *) g=0 ;; esac
+attack_report private-memory $g "$line"
+attack_end private-memory
+
 attack_begin claim-hash
 echo "$(cat $M/gtest.sha256)" > /sys/module/gevil/parameters/claim
 attack_result claim-hash "$(last_dmesg "gevil: registration claiming")" "privilege now 0"

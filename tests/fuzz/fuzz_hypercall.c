@@ -1,4 +1,4 @@
-/* FUZZ-SOURCES: hv/exits.c hv/border_views.c hv/npt.c hv/guard.c hv/privilege.c hv/gmeta.c hv/gva.c hv/guest_access.c hv/sha256.c hv/fmt.c hv/hosted.c -lmbedcrypto */
+/* FUZZ-SOURCES: hv/exits.c hv/private_mem.c hv/border_views.c hv/npt.c hv/guard.c hv/privilege.c hv/gmeta.c hv/gva.c hv/guest_access.c hv/sha256.c hv/fmt.c hv/hosted.c -lmbedcrypto */
 /*
  * libFuzzer harness for the hypercall decoder: exit_hypercall() (hv/exits.c) and everything it
  * hands guarded-module numbers to in hv/border.c (registration, the four crossings, deinit), on
@@ -91,6 +91,7 @@ hpa_t page_alloc(struct page_pool *p, u64 npages, u64 align_pages)
 bool page_free(struct page_pool *p, hpa_t pa, u64 npages) { (void)p, (void)pa, (void)npages; return true; }
 
 bool vm_npt_map(struct vm *vm, gpa_t gpa, hpa_t hpa, u64 size, u32 perms) { (void)vm, (void)gpa, (void)hpa, (void)size, (void)perms; return true; }
+bool vm_npt_unmap(struct vm *vm, gpa_t gpa, u64 size) { (void)vm, (void)gpa, (void)size; return true; }
 bool iommu_set_page_writable(gpa_t gpa, bool writable) { (void)gpa, (void)writable; return true; }
 int privilege_idle_register(struct privilege_registry *r, struct vm *vm) { (void)r, (void)vm; return -1; }
 u64 timebase_ms(void) { return 0; }
@@ -99,6 +100,7 @@ void console_poll(void) {}
 bool pci_policy_io(struct vcpu *v, u16 port, u8 size, bool in, u32 *value) { (void)v, (void)port, (void)size, (void)in, (void)value; return false; }
 bool pci_policy_nested_fault(struct vcpu *v, gpa_t gpa, bool write) { (void)v, (void)gpa, (void)write; return false; }
 void cpuid_policy_apply(u32 leaf, u32 subleaf, u32 *a, u32 *b, u32 *c, u32 *d) { (void)leaf, (void)subleaf, (void)a, (void)b, (void)c, (void)d; }
+void cpuid_policy_os_bits(u32 leaf, u32 subleaf, u64 guest_cr4, u32 *ecx) { (void)leaf, (void)subleaf, (void)guest_cr4, (void)ecx; }
 void dump_guest_regs(struct vcpu *v) { (void)v; }
 /* hash-only with no key: the signature functions are never reached */
 void sigcheck_key_id_hex(const u8 id[GMETA_KEY_ID_LEN], char out[2 * GMETA_KEY_ID_LEN + 1]) { (void)id; out[0] = 0; }

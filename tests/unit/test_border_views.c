@@ -60,12 +60,15 @@ static struct vm vm;
 static struct vcpu vcpu;
 static struct border_text_page text[2] = { { TEXT0, 0 }, { TEXT1, 0 } };
 static u32 ntext;
+#define PRIVATE_GPA 0x1240000ull   /* a private page of the module (unmapped in the ordinary view) */
+static struct border_text_page priv[1] = { { PRIVATE_GPA, 0 } };
+static u32 npriv;
 
 static int setup(void **state)
 {
     memset(&vm, 0, sizeof(vm));
     memset(&vcpu, 0, sizeof(vcpu));
-    root_now = 0, view_now = 0, flushes = 0, freed = 0, ntext = 0;
+    root_now = 0, view_now = 0, flushes = 0, freed = 0, ntext = 0, npriv = 0;
     npt_x86_nx = true;
     vm.mem.size = MiB(512);
     vm.mem.hpa = GiB(2);
@@ -131,7 +134,7 @@ static bool can_exec(gpa_t gpa)
 
 static void inside_only_the_module_executes(void **state)
 {
-    assert_true(border_views_init(&vm, true, text, &ntext));
+    assert_true(border_views_init(&vm, true, text, &ntext, priv, &npriv));
     register_module();
     assert_int_equal(view_now, VIEW_IN(0, false));
     assert_true(can_exec(TEXT0) && can_exec(TEXT1));
@@ -156,7 +159,7 @@ static void inside_only_the_module_executes(void **state)
 
 static void a_refused_entry_runs_loose_until_it_leaves(void **state)
 {
-    assert_true(border_views_init(&vm, true, text, &ntext));
+    assert_true(border_views_init(&vm, true, text, &ntext, priv, &npriv));
     register_module();
     assert_int_equal(post(GUARD_EV_OUT_RET, BASE + 0x310, RSP), GUARD_OK);
     vcpu.regs[REG_RIP] = KERNEL_RIP;
@@ -182,7 +185,7 @@ static void a_refused_entry_runs_loose_until_it_leaves(void **state)
 
 static void the_device_view_is_a_copy_of_the_in_view(void **state)
 {
-    assert_true(border_views_init(&vm, true, text, &ntext));
+    assert_true(border_views_init(&vm, true, text, &ntext, priv, &npriv));
     register_module();
     hpa_t plain = root_now;
     border_view_set_device(&vcpu, true); /* the nic privilege's raise */
@@ -203,7 +206,7 @@ static void the_device_view_is_a_copy_of_the_in_view(void **state)
 
 static void a_changed_map_rebuilds_the_views(void **state)
 {
-    assert_true(border_views_init(&vm, true, text, &ntext));
+    assert_true(border_views_init(&vm, true, text, &ntext, priv, &npriv));
     register_module();
     u64 rebuilds = border_view_stats()->rebuilds;
     border_view_after_exit(&vcpu); /* nothing changed */
@@ -221,7 +224,7 @@ static void a_changed_map_rebuilds_the_views(void **state)
 static void without_execute_permissions_the_wrappers_are_the_border(void **state)
 {
     npt_x86_nx = false; /* a host without NX: nested entries cannot forbid execution */
-    assert_false(border_views_init(&vm, true, text, &ntext));
+    assert_false(border_views_init(&vm, true, text, &ntext, priv, &npriv));
     assert_false(border_views_enforced());
     register_module();
     assert_int_equal(root_now, vm.npt.root);
@@ -231,7 +234,44 @@ static void without_execute_permissions_the_wrappers_are_the_border(void **state
     assert_int_equal(view_now, VIEW_PRIVILEGED);
     /* and border = wrappers asks for the same, with NX available */
     npt_x86_nx = true;
-    assert_false(border_views_init(&vm, false, text, &ntext));
+    assert_false(border_views_init(&vm, false, text, &ntext, priv, &npriv));
+}
+
+/* Private memory: unmapped in the ordinary view (and so in the out view), read/write and not
+ * executable in the module's in views, the device's copy included. */
+static void private_memory_exists_only_inside(void **state)
+{
+    hpa_t hpa;
+    u32 perms;
+    assert_true(border_views_init(&vm, true, text, &ntext, priv, &npriv));
+    register_module();
+    assert_true(npt_unmap(&vm.npt, PRIVATE_GPA, PAGE_SIZE)); /* what private_mem_take does */
+    npriv = 1;
+    vm_npt_changed(&vm);
+    border_view_after_exit(&vcpu);
+    assert_int_equal(view_now, VIEW_IN(0, false));
+    struct npt n = vm.npt;
+    n.root = root_now;
+    assert_true(npt_lookup(&n, PRIVATE_GPA, &hpa, &perms, NULL));
+    assert_int_equal(hpa, GiB(2) + PRIVATE_GPA);
+    assert_true(perms & NPT_WRITE);
+    assert_false(can_exec(PRIVATE_GPA));
+    assert_false(can_exec(PRIVATE_GPA + PAGE_SIZE)); /* its copied neighbours stay closed */
+    assert_false(npt_lookup(&vm.npt, PRIVATE_GPA, NULL, NULL, NULL));
+    border_view_set_device(&vcpu, true);
+    border_view_after_exit(&vcpu);
+    n.root = root_now;
+    assert_int_equal(view_now, VIEW_IN(0, true));
+    assert_true(npt_lookup(&n, PRIVATE_GPA, &hpa, NULL, NULL));
+    border_view_set_device(&vcpu, false);
+    /* outside: absent */
+    assert_int_equal(post(GUARD_EV_OUT_RET, BASE + 0x310, RSP), GUARD_OK);
+    vcpu.regs[REG_RIP] = KERNEL_RIP;
+    border_view_changed(&vcpu, true);
+    border_view_after_exit(&vcpu);
+    assert_int_equal(view_now, VIEW_OUT);
+    n.root = root_now;
+    assert_false(npt_lookup(&n, PRIVATE_GPA, NULL, NULL, NULL));
 }
 
 int main(void)
@@ -242,6 +282,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(the_device_view_is_a_copy_of_the_in_view, setup, teardown),
         cmocka_unit_test_setup_teardown(a_changed_map_rebuilds_the_views, setup, teardown),
         cmocka_unit_test_setup_teardown(without_execute_permissions_the_wrappers_are_the_border, setup, teardown),
+        cmocka_unit_test_setup_teardown(private_memory_exists_only_inside, setup, teardown),
     };
     return cmocka_run_group_tests_name("border_views", tests, NULL, NULL);
 }

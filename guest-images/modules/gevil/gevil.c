@@ -439,7 +439,39 @@ static int set_irqpoke(const char *val, const struct kernel_param *kp)
     return 0;
 }
 
+/* Read a guarded module's private memory from outside its border (the attack suite's
+ * "private-memory"): in a kernel thread of its own, so a fault kills that thread only. */
+static DECLARE_COMPLETION(peek_done);
+static char peek_seen[24];
+
+static int peek_thread(void *addr)
+{
+    memcpy(peek_seen, addr, sizeof(peek_seen) - 1);
+    complete(&peek_done);
+    return 0;
+}
+
+static int set_peek(const char *val, const struct kernel_param *kp)
+{
+    struct task_struct *t;
+    unsigned long addr;
+
+    if (kstrtoul(val, 16, &addr))
+        return -EINVAL;
+    memset(peek_seen, 0, sizeof(peek_seen));
+    reinit_completion(&peek_done);
+    t = kthread_run(peek_thread, (void *)addr, "gevil-peek");
+    if (IS_ERR(t))
+        return PTR_ERR(t);
+    if (wait_for_completion_timeout(&peek_done, 5 * HZ))
+        printk(KERN_INFO "gevil: peek at %lx read \"%s\"\n", addr, peek_seen);
+    else
+        printk(KERN_INFO "gevil: peek at %lx did not return (the read faulted)\n", addr);
+    return 0;
+}
+
 static const struct kernel_param_ops raise_ops = {.set = set_raise};
+static const struct kernel_param_ops peek_ops = {.set = set_peek};
 static const struct kernel_param_ops write_ops = {.set = set_write};
 static const struct kernel_param_ops jump_ops = {.set = set_jump};
 static const struct kernel_param_ops jumpsite_ops = {.set = set_jumpsite};
@@ -448,6 +480,7 @@ static const struct kernel_param_ops badcalls_ops = {.set = set_badcalls};
 static const struct kernel_param_ops irqpoke_ops = {.set = set_irqpoke};
 static const struct kernel_param_ops remap_ops = {.set = set_remap};
 module_param_cb(raise, &raise_ops, NULL, 0200);
+module_param_cb(peek, &peek_ops, NULL, 0200);
 module_param_cb(write, &write_ops, NULL, 0200);
 module_param_cb(jump, &jump_ops, NULL, 0200);
 module_param_cb(jumpsite, &jumpsite_ops, NULL, 0200);

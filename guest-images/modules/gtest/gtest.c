@@ -10,7 +10,10 @@
  *           own return: the hypervisor must give back privilege only on the genuine return;
  *           "indirect ADDR" calls the kernel function at ADDR through a plain function pointer
  *           (no exit wrapper: christoize wraps only direct calls), as a module bug or a corrupted
- *           pointer would; the attack suite asks whether privilege leaves with it
+ *           pointer would; the attack suite asks whether privilege leaves with it;
+ *           "private" takes a page, hands it to the hypervisor as the module's private memory
+ *           (HC_GUARD_PRIVATE, from inside the border) and writes a secret into it; the attack
+ *           suite then tries to read it from outside
  * gtest_probe is the target of the attack suite's "jump into the middle of the module": its first
  * instruction carries a marker gevil finds in the text, the rest asks for the privilege.
  */
@@ -21,6 +24,12 @@
 #include <linux/uaccess.h>
 
 #define HC_TEST_PRIVILEGED 0x50530010ul /* docs/hypercalls.md */
+#define HC_GUARD_PRIVATE   0x50530106ul
+#define GTEST_SECRET "POSTERN-PRIVATE-SECRET"
+
+/* The private page, kept for the module's lifetime (the hypervisor zeroes and returns it at
+ * deinit; it is not freed here: the kernel may not touch it while it is private). */
+static char *gtest_private;
 
 static long test_privileged(void)
 {
@@ -103,6 +112,17 @@ static ssize_t gtest_write(struct file *f, const char __user *buf, size_t len, l
         long (*volatile fn)(void) = (long (*)(void))target;
         long r = fn();
         printk(KERN_INFO "gtest: indirect call returned %ld, privileged after it: %ld\n", r, test_privileged());
+    }
+    if (!strncmp(cmd, "private", 7) && !gtest_private) {
+        unsigned long page = __get_free_page(GFP_KERNEL), rax = HC_GUARD_PRIVATE, rbx = page, rcx = 1;
+        if (page)
+            asm volatile("vmmcall" : "+a"(rax), "+b"(rbx), "+c"(rcx) : : "rdx", "memory");
+        if (page && rax == 0) {
+            gtest_private = (char *)page;
+            strcpy(gtest_private, GTEST_SECRET);
+        }
+        printk(KERN_INFO "gtest: private page at %px: status %ld, reads \"%.22s\" inside the border\n", (void *)page,
+               (long)rax, gtest_private ? gtest_private : "");
     }
     if (!strncmp(cmd, "evilcall", 8) && gevil_tamper) {
         int r = gevil_tamper(41);
