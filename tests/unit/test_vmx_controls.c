@@ -1,8 +1,9 @@
-/* UNIT-SOURCES: arch/x86_64/vmx/vmx_caps.c hv/fmt.c */
+/* UNIT-SOURCES: arch/x86_64/vmx/vmx_caps.c arch/x86_64/vmx/vmx_bitmaps.c hv/fmt.c */
 /*
  * VT-x's pure parts: VMCS field encodings against the SDM's Appendix B numbers, and the controls
  * chosen from capability MSRs (allowed-0/allowed-1, TRUE_* MSRs, secondary controls, EPT/VPID
- * capabilities, CR0/CR4 fixed bits) for a Skylake-like CPU and for CPUs lacking one feature each.
+ * capabilities, CR0/CR4 fixed bits) for a Skylake-like CPU and for CPUs lacking one feature each;
+ * the I/O and MSR bitmaps' layout.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +14,7 @@
 
 #include "arch/x86_64/vmx/vmcs.h"
 #include "arch/x86_64/vmx/vmx_caps.h"
+#include "arch/x86_64/vmx/vmx_bitmaps.h"
 
 /* ---- encodings (SDM Vol. 3D Appendix B) ---- */
 
@@ -341,6 +343,54 @@ static void cr_fixed_bits(void **state)
     assert_int_equal(vmx_cr_mask(0x20, 0xffffffffull), 0x20);
 }
 
+/* ---- bitmaps (SDM Vol. 3C §25.6.9: read low, read high, write low, write high, 1 KiB each) ---- */
+
+static void msr_bitmap_layout(void **state)
+{
+    static u8 map[VMX_MSR_BITMAP_SIZE];
+
+    memset(map, 0, sizeof(map));
+    /* EFER (C0000080h): read bit 0x80 of the high read map (byte 1024 + 16, bit 0), write 2 KiB up */
+    assert_true(vmx_msr_bitmap_set(map, 0xc0000080u, true, true));
+    assert_int_equal(map[1024 + 16], 1);
+    assert_int_equal(map[3072 + 16], 1);
+    /* IA32_FEATURE_CONTROL (3Ah): byte 7 bit 2 of the low maps */
+    assert_true(vmx_msr_bitmap_set(map, 0x3a, true, false));
+    assert_int_equal(map[7], BIT(2));
+    assert_int_equal(map[2048 + 7], 0);
+    /* the last of each range */
+    assert_true(vmx_msr_bitmap_set(map, 0x1fff, false, true));
+    assert_int_equal(map[2048 + 1023], BIT(7));
+    assert_true(vmx_msr_bitmap_set(map, 0xc0001fffu, true, false));
+    assert_int_equal(map[1024 + 1023], BIT(7));
+    /* outside both ranges: always exits, nothing to set */
+    assert_false(vmx_msr_bitmap_set(map, 0x2000, true, true));
+    assert_false(vmx_msr_bitmap_set(map, 0xc0010114u, true, true));
+    /* clearing one direction leaves the other */
+    assert_true(vmx_msr_bitmap_set(map, 0xc0000080u, false, true));
+    assert_int_equal(map[1024 + 16], 0);
+    assert_int_equal(map[3072 + 16], 1);
+    int set = 0;
+    for (size_t i = 0; i < sizeof(map); i++)
+        set += __builtin_popcount(map[i]);
+    assert_int_equal(set, 4);
+}
+
+static void io_bitmap_layout(void **state)
+{
+    static u8 map[VMX_IO_BITMAP_SIZE];
+
+    memset(map, 0, sizeof(map));
+    vmx_io_bitmap_set(map, 0xcf9, true);
+    assert_int_equal(map[0xcf9 / 8], BIT(1));
+    vmx_io_bitmap_set(map, 0x8000, true); /* the first port of bitmap B */
+    assert_int_equal(map[4096], BIT(0));
+    vmx_io_bitmap_set(map, 0xffff, true);
+    assert_int_equal(map[8191], BIT(7));
+    vmx_io_bitmap_set(map, 0xcf9, false);
+    assert_int_equal(map[0xcf9 / 8], 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -359,6 +409,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(monitor_trap_flag_is_optional, setup, teardown),
         cmocka_unit_test_setup_teardown(pat_switch_needs_both_edges, setup, teardown),
         cmocka_unit_test(cr_fixed_bits),
+        cmocka_unit_test(msr_bitmap_layout),
+        cmocka_unit_test(io_bitmap_layout),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,6 +7,7 @@
  */
 #include "arch/x86_64/vmx/vmx.h"
 #include "arch/x86_64/vmx/ept.h"
+#include "arch/x86_64/vmx/vmx_bitmaps.h"
 #include "arch/x86_64/vmx/vmx_qual.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/exceptions.h"
@@ -189,33 +190,13 @@ static bool vmx_enable(char *why, size_t why_size)
     return true;
 }
 
-/* ---- I/O and MSR bitmaps (§25.6.4, §25.6.9) ---- */
+/* ---- I/O and MSR bitmaps (§25.6.4, §25.6.9; vmx_bitmaps.c) ---- */
 
-static void vmx_set_io_intercept(struct vcpu *v, u16 port, bool on)
-{
-    u8 *bitmap = to_vmx(v)->io_bitmap; /* B follows A: one 64 Ki-bit map */
-    if (on)
-        bitmap[port / 8] |= (u8)(1u << (port % 8));
-    else
-        bitmap[port / 8] &= (u8)~(1u << (port % 8));
-}
+static void vmx_set_io_intercept(struct vcpu *v, u16 port, bool on) { vmx_io_bitmap_set(to_vmx(v)->io_bitmap, port, on); }
 
-/* Reads of 0-1FFFh at offset 0, of C0000000h-C0001FFFh at 1 KiB; writes 2 KiB above each.
- * MSRs outside both ranges always exit. */
 static void vmx_set_msr_intercept(struct vcpu *v, u32 msr, bool read, bool write)
 {
-    u8 *map = to_vmx(v)->msr_bitmap;
-    u32 base;
-
-    if (msr <= 0x1fff)
-        base = 0;
-    else if (msr - 0xc0000000u <= 0x1fff)
-        base = 1024, msr -= 0xc0000000u;
-    else
-        return;
-    u8 bit = (u8)(1u << (msr % 8));
-    map[base + msr / 8] = read ? (map[base + msr / 8] | bit) : (map[base + msr / 8] & ~bit);
-    map[base + 2048 + msr / 8] = write ? (map[base + 2048 + msr / 8] | bit) : (map[base + 2048 + msr / 8] & ~bit);
+    vmx_msr_bitmap_set(to_vmx(v)->msr_bitmap, msr, read, write);
 }
 
 /* ---- the VMCS ---- */
