@@ -44,7 +44,7 @@ stage_setup() {
                     'postern: guard: crossings border-in-call [1-9]'
                     'postern: guard: crossings border-out-call [1-9]'
                     'postern: guard: crossings border-out-int [1-9]'
-                    'postern: guard: crossings border-in-rti [1-9]')
+                    'postern: guard: crossings border-in-(rti|fetch) [1-9]') # fetch: border = npt (the default)
             REJECT+=('FAIL guarded' 'FAIL outside' 'postern: guard: SUSPICIOUS') ;;
         *) echo "FAIL: bochs/$1 (no such stage)"; return 1 ;;
     esac
