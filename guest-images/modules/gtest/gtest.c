@@ -117,12 +117,15 @@ static ssize_t gtest_write(struct file *f, const char __user *buf, size_t len, l
         unsigned long page = __get_free_page(GFP_KERNEL), rax = HC_GUARD_PRIVATE, rbx = page, rcx = 1;
         if (page)
             asm volatile("vmmcall" : "+a"(rax), "+b"(rbx), "+c"(rcx) : : "rdx", "memory");
+        char shown[sizeof(GTEST_SECRET)] = "";
         if (page && rax == 0) {
             gtest_private = (char *)page;
             strcpy(gtest_private, GTEST_SECRET);
+            /* read back here, inside the border: printk (the kernel) may not touch the page */
+            memcpy(shown, gtest_private, sizeof(shown));
         }
-        printk(KERN_INFO "gtest: private page at %px: status %ld, reads \"%.22s\" inside the border\n", (void *)page,
-               (long)rax, gtest_private ? gtest_private : "");
+        printk(KERN_INFO "gtest: private page at %px: status %ld, reads \"%s\" inside the border\n", (void *)page,
+               (long)rax, shown);
     }
     if (!strncmp(cmd, "evilcall", 8) && gevil_tamper) {
         int r = gevil_tamper(41);
