@@ -747,9 +747,11 @@ static bool enter_by_fetch(struct vcpu *v, int m)
     return true;
 }
 
-/* An instruction fetch the border's views forbid. False: not the border's (the caller's fault path). */
-static u64 border_fetch_faults; /* make bench: the exits the nested-paging border adds */
+/* make bench: fetch faults taken by the nested-paging border (crossings at a wrapper, which
+ * replace that wrapper's hypercall exit, and the unwrapped ones). */
+static u64 border_fetch_faults;
 
+/* An instruction fetch the border's views forbid. False: not the border's (the caller's fault path). */
 static bool border_fetch_fault(struct vcpu *v, gpa_t gpa)
 {
     border_fetch_faults++;
