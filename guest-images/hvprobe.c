@@ -7,17 +7,24 @@
  *   hvprobe exits               HC_STATS_EXITS: print "hlt H mwait M all A", the HLT exits, MWAIT exits
  *                               and all VM exits so far (the idle tests take the difference)
  *   hvprobe readphys ADDR LEN   map /dev/mem at ADDR and print LEN bytes ('.' for unprintables)
+ *   hvprobe gro IFACE on|off    switch the interface's GRO (ethtool -K IFACE gro; busybox has no
+ *                               ethtool): the absorbed napi_gro_receive needs it off (make bench)
  *
  * Hypercall ABI (docs/hypercalls.md): VMMCALL, number in RAX, arguments in RBX RCX RDX, status in
  * RAX (0 = ok, negative = error), result in RBX.
  */
 #include <ctype.h>
 #include <fcntl.h>
+#include <linux/ethtool.h>
+#include <linux/sockios.h>
+#include <net/if.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #define HC_TEST_CANARY 0x50530001ul
@@ -44,8 +51,36 @@ static long hypercall3(unsigned long nr, unsigned long *rbx, unsigned long *rcx,
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: hvprobe canary | hypercall NR | mark LABEL | exits | readphys ADDR LEN\n");
+    fprintf(stderr, "usage: hvprobe canary | hypercall NR | mark LABEL | exits | readphys ADDR LEN | gro IFACE on|off\n");
     return 2;
+}
+
+/* ETHTOOL_SGRO, then ETHTOOL_GGRO to report what the driver kept. */
+static int set_gro(const char *ifname, int on)
+{
+    struct ethtool_value ev = { .cmd = ETHTOOL_SGRO, .data = (uint32_t)on };
+    struct ifreq ifr;
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+    memset(&ifr, 0, sizeof(ifr));
+    if (fd < 0 || strlen(ifname) >= sizeof(ifr.ifr_name)) {
+        fprintf(stderr, "hvprobe: gro: bad interface or no socket\n");
+        return 1;
+    }
+    strcpy(ifr.ifr_name, ifname);
+    ifr.ifr_data = (char *)&ev;
+    if (ioctl(fd, SIOCETHTOOL, &ifr) < 0) {
+        perror("hvprobe: gro: ETHTOOL_SGRO");
+        return 1;
+    }
+    ev.cmd = ETHTOOL_GGRO;
+    if (ioctl(fd, SIOCETHTOOL, &ifr) < 0) {
+        perror("hvprobe: gro: ETHTOOL_GGRO");
+        return 1;
+    }
+    printf("gro %s %s\n", ifname, ev.data ? "on" : "off");
+    close(fd);
+    return (int)!ev.data != !on;
 }
 
 int main(int argc, char **argv)
@@ -101,5 +136,7 @@ int main(int argc, char **argv)
         putchar('\n');
         return 0;
     }
+    if (argc == 4 && !strcmp(argv[1], "gro") && (!strcmp(argv[3], "on") || !strcmp(argv[3], "off")))
+        return set_gro(argv[2], !strcmp(argv[3], "on"));
     return usage();
 }

@@ -24,7 +24,7 @@ NET_GUESTFWD="5001=cmd:$top/tests/integration/netserve.sh sink $out
 5002=cmd:$top/tests/integration/netserve.sh source $out"
 export NET_GUESTFWD
 
-base="console=ttyS0,115200 panic=-1 loglevel=6 postern.test=netbench"
+base="console=ttyS0,115200 panic=-1 loglevel=6 postern.test=netbench postern.gro=off"
 run_one() { # MODE LOG: boot, wait for the scenario's end, stop QEMU
     local mode=$1 log=$2 pid
     rm -f "$log"

@@ -19,6 +19,7 @@ esac
 check netbench-insmod
 ifc=$(wait_iface e1000 20) && net_up "$ifc" 20
 check netbench-up
+net_gro "$ifc"; check netbench-gro
 net_ping 2 > /dev/null
 stat() { cat /sys/class/net/"$ifc"/statistics/"$1"; }
 mark() { [ "$HV" = yes ] && hvprobe mark "$1"; }

@@ -72,6 +72,16 @@ net_up() {
     ip route add default via $GATEWAY dev "$1"
 }
 
+# net_gro IFACE: postern.gro=on|off on the kernel command line switches the interface's GRO
+# (hvprobe gro: ethtool -K); the absorbed napi_gro_receive runs inside the border only with GRO off
+# (christoize/absorb/napi_gro_receive.c). Without the option nothing changes.
+net_gro() {
+    gro=$(sed -n 's/.*postern\.gro=\(on\|off\).*/\1/p' /proc/cmdline)
+    [ -n "$gro" ] || return 0
+    out=$(hvprobe gro "$1" "$gro") || return 1
+    echo "net: $out"
+}
+
 # net_ping COUNT: ping the gateway; succeeds when every echo is answered.
 net_ping() {
     out=$(ping -c "$1" -W 2 $GATEWAY 2>&1)
