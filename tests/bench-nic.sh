@@ -12,6 +12,7 @@
 # function (the paper's Figures 9 and 10), from the hypervisor's HC_STATS_MARK counts around each
 # phase, and the VM exits per crossing.
 #   NETBENCH_BYTES (default 2 MiB per direction)   output: build/bench/nic.txt
+#   NIC_RUNS (default 3)  rounds of all five boots (throughput: medians over the rounds)
 #   BENCH_REPORT_ONLY=1   print the report from the last run's logs
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -64,13 +65,33 @@ field() { # LOG DIRECTION NAME: a field of the NETBENCH line
 }
 
 modes="guarded wrappers absorbed passthrough direct"
-for mode in $modes; do
-    echo "bench-nic: $mode ..."
-    [ "${BENCH_REPORT_ONLY:-0}" = 1 ] || run_one $mode "$out/nic-$mode.log"
-    for d in up down; do
-        [ "$(field "$out/nic-$mode.log" $d ok)" = 0 ] || { echo "bench-nic: $mode $d transfer failed (see $out/nic-$mode.log)"; exit 1; }
+# NIC_RUNS rounds, each booting every mode once in turn: the crossing counts come from round 1
+# (nic-MODE.log), the throughput ratios are the median over the rounds of each round's own ratio
+# (modes booted minutes apart on a shared host see different loads; a round's boots are adjacent).
+runs=${NIC_RUNS:-3}
+runlog() { if [ "$2" = 1 ]; then echo "$out/nic-$1.log"; else echo "$out/nic-$1-$2.log"; fi; } # MODE ROUND
+for r in $(seq "$runs"); do
+    for mode in $modes; do
+        log=$(runlog $mode $r)
+        echo "bench-nic: round $r/$runs: $mode ..."
+        [ "${BENCH_REPORT_ONLY:-0}" = 1 ] || run_one $mode "$log"
+        for d in up down; do
+            [ "$(field "$log" $d ok)" = 0 ] || { echo "bench-nic: $mode $d transfer failed (see $log)"; exit 1; }
+        done
     done
 done
+median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+# median over the rounds of time(passthrough) / time(MODE), in percent
+median_pct() { # MODE DIRECTION
+    local r
+    for r in $(seq "$runs"); do
+        echo "$(field "$(runlog passthrough $r)" $2 seconds) $(field "$(runlog $1 $r)" $2 seconds)"
+    done | awk '{ print 100 * $1 / $2 }' | median
+}
+median_s() { # MODE DIRECTION: median seconds
+    local r
+    for r in $(seq "$runs"); do field "$(runlog $1 $r)" $2 seconds; done | median | xargs printf '%.2f'
+}
 
 # Crossings between two marks: "entry|exit FUNCTION CALLS" lines (a call through a wrapper is two
 # crossings: border-in and border-out), and "total CROSSINGS".
@@ -108,20 +129,19 @@ side_by_side() { # DIRECTION
     done | awk '{ k = $2 " " $3; if ($2 == "total") k = "total"; v[k, $1] = (k == "total") ? $3 : $4; keys[k] = 1 }
         END { for (k in keys) print k, v[k, "guarded"] + 0, v[k, "absorbed"] + 0 }' | sort -k3,3nr -k4,4nr
 }
-pct() { echo "100 * $2 / $1" | bc -l; } # time(passthrough) / time(mode), in percent: throughput against passthrough
 
 # nic.summary: the figures tests/bench-summary.sh puts side by side ("key value..." lines)
 : > "$out/nic.summary"
 {
     echo "Postern guarded NIC benchmark ($(date -u +%F), QEMU TCG, -cpu $QEMU_CPU, e1000, $bytes bytes per direction over TCP)"
     printf '%-12s %8s %8s %22s %22s\n' mode "up s" "down s" "up: % of passthrough" "down: % of passthrough"
-    pu=$(field "$out/nic-passthrough.log" up seconds); pd=$(field "$out/nic-passthrough.log" down seconds)
     for mode in $modes; do
-        u=$(field "$out/nic-$mode.log" up seconds); d=$(field "$out/nic-$mode.log" down seconds)
-        printf '%-12s %8s %8s %21.0f%% %21.0f%%\n' $mode "$u" "$d" "$(pct "$u" "$pu")" "$(pct "$d" "$pd")"
-        printf 'throughput-pct %s %.0f %.0f\n' $mode "$(pct "$u" "$pu")" "$(pct "$d" "$pd")" >> "$out/nic.summary"
+        u=$(median_s $mode up); d=$(median_s $mode down); pu=$(median_pct $mode up); pd=$(median_pct $mode down)
+        printf '%-12s %8s %8s %21.0f%% %21.0f%%\n' $mode "$u" "$d" "$pu" "$pd"
+        printf 'throughput-pct %s %.0f %.0f\n' $mode "$pu" "$pd" >> "$out/nic.summary"
     done
-    echo "(throughput as a share of unguarded passthrough's in this run: time(passthrough) / time(mode))"
+    echo "($runs rounds; seconds: medians; throughput as a share of unguarded passthrough's: the median over"
+    echo " the rounds of time(passthrough) / time(mode) within the round)"
     echo
     for d in up down; do
         tx=$(field "$out/nic-guarded.log" $d tx_packets); rx=$(field "$out/nic-guarded.log" $d rx_packets)
