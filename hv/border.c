@@ -27,6 +27,7 @@
 #include "log.h"
 #include "page_alloc.h"
 #include "sha256.h"
+#include "wrapper_layout.h"
 #include "sigcheck.h"
 #include "timebase.h"
 #include "vm.h"
@@ -623,32 +624,21 @@ static bool finish_wrapper(struct vcpu *v, u64 ret_addr)
     return true;
 }
 
-/*
- * The wrapper layouts (christoize/stubs.c, docs/christoize.md "Wrapper layouts") the nested-paging
- * border completes or starts on the guest's behalf. The text is verified and write-protected, but
- * the bytes are checked anyway: a layout this code does not know is left to the wrappers.
- */
+/* The wrapper layouts (christoize/stubs.c, docs/christoize.md "Wrapper layouts") the nested-paging
+ * border completes or starts on the guest's behalf: hv/wrapper_layout.c reads them. */
 #define OP_PUSH_RAX 0x50
-#define OP_MOV_EAX 0xb8
-static const u8 vmmcall[3] = {0x0f, 0x01, 0xd9};
 
-/* `lea .Lcont(%rip),%rax; mov %rax,8(%rsp); pop %rax; jmp *.Lslot(%rip)` after an exit wrapper's
- * border-out call: put .Lcont in the return-address slot, pop RAX, and go to the kernel function
- * the slot holds (module data the kernel can change: the jump is unprivileged anyway). */
+/* After an exit wrapper's border-out call (`lea .Lcont(%rip),%rax; mov %rax,8(%rsp); pop %rax;
+ * jmp *.Lslot(%rip)`): put .Lcont in the return-address slot, pop RAX, and go to the kernel
+ * function the slot holds (module data the kernel can change: the jump is unprivileged anyway). */
 static bool finish_exit_wrapper(struct vcpu *v)
 {
-    static const u8 head[3] = {0x48, 0x8d, 0x05}, mid[7] = {0x48, 0x89, 0x44, 0x24, 0x08, 0x58, 0xff};
-    u64 site = v->regs[REG_RIP], rsp = v->regs[REG_RSP], rax, target;
-    u8 b[22]; /* lea (7) mov (5) pop (1) jmp (6) after the vmmcall */
-    s32 lea_disp, jmp_disp;
+    u64 site = v->regs[REG_RIP], rsp = v->regs[REG_RSP], rax, target, cont, slot;
+    u8 b[WL_EXIT_TAIL_LEN];
 
-    if (!read_guest(v, site, b, sizeof(b)) || memcmp(b, vmmcall, 3) || memcmp(b + 3, head, 3) ||
-        memcmp(b + 10, mid, 7) || b[17] != 0x25)
+    if (!read_guest(v, site, b, sizeof(b)) || !wl_exit_tail(b, site, &cont, &slot))
         return false;
-    memcpy(&lea_disp, b + 6, 4);
-    memcpy(&jmp_disp, b + 18, 4);
-    if (!read_guest_u64(v, rsp, &rax) || !read_guest_u64(v, site + 22 + (s64)jmp_disp, &target) ||
-        !write_guest_u64(v, rsp + 8, site + 10 + (s64)lea_disp))
+    if (!read_guest_u64(v, rsp, &rax) || !read_guest_u64(v, slot, &target) || !write_guest_u64(v, rsp + 8, cont))
         return false;
     v->regs[REG_RAX] = rax;
     v->regs[REG_RSP] = rsp + 8;
@@ -660,11 +650,7 @@ static bool finish_exit_wrapper(struct vcpu *v)
 static bool wrapper_at(struct vcpu *v, u64 rip, const u8 *prefix, u32 plen, u32 nr)
 {
     u8 b[16];
-    u32 imm;
-    if (!read_guest(v, rip, b, plen + 8) || memcmp(b, prefix, plen) || b[plen] != OP_MOV_EAX)
-        return false;
-    memcpy(&imm, b + plen + 1, 4);
-    return imm == nr && !memcmp(b + plen + 5, vmmcall, 3);
+    return read_guest(v, rip, b, plen + 8) && wl_hypercall_after(b, prefix, plen, nr);
 }
 
 /* The site of kind `kind` at rip + off in module m, if there is one. */
@@ -690,21 +676,18 @@ static u64 border_intra_calls;
  * else is a nested border-in call as before. */
 static bool intra_module_call(struct vcpu *v)
 {
-    static const u8 lea[3] = {0x48, 0x8d, 0x05}, mov_pop[6] = {0x48, 0x89, 0x44, 0x24, 0x08, 0x58};
     int m = vm0.guard.vcpu[v->id].module;
     u64 rip = v->regs[REG_RIP], rsp = v->regs[REG_RSP], rax, ret, target;
-    u8 b[21]; /* vmmcall (3) lea (7) mov (5) pop (1) jmp (5, or 2 with rel8) */
-    s32 rel;
+    u8 b[WL_ENTRY_TAIL_LEN];
 
     if (!border_views_enforced() || m < 0 || !guard_privileged(&vm0.guard, v->id) ||
-        guard_module_at(&vm0.guard, rip) != m || !site_at(m, rip, 0, GUARD_SITE_IN_CALL) ||
-        !read_guest(v, rip, b, 18) || memcmp(b, vmmcall, 3) || memcmp(b + 3, lea, 3) || memcmp(b + 10, mov_pop, 6))
+        guard_module_at(&vm0.guard, rip) != m || !site_at(m, rip, 0, GUARD_SITE_IN_CALL))
         return false;
-    if (b[16] == 0xeb)
-        target = rip + 18 + (s64)(s8)b[17];
-    else if (b[16] == 0xe9 && read_guest(v, rip + 17, &rel, 4))
-        target = rip + 21 + (s64)rel;
-    else
+    u32 len = sizeof(b);
+    /* the rel8 form is 3 bytes shorter: a wrapper that ends the text has no 3 more to read */
+    if (!read_guest(v, rip, b, len) && !read_guest(v, rip, b, len -= 3))
+        return false;
+    if (!wl_entry_tail(b, len, rip, &target))
         return false;
     if (guard_module_at(&vm0.guard, target) != m || !read_guest_u64(v, rsp, &rax) ||
         !read_guest_u64(v, rsp + 8, &ret) || guard_module_at(&vm0.guard, ret) != m)

@@ -121,6 +121,15 @@ phase_crossings() { # LOG DIRECTION
     crossings "$1" ${marks% *} ${marks#* }
 }
 
+# the driver's calls to its own entries in one phase (the "intra" count on the marks' exits line)
+phase_intra() { # LOG DIRECTION
+    local marks
+    marks=$(tr -d '\r' < "$1" | awk -v d="$2" '$1 == "NETBENCH" && $2 == d { for (i = 3; i < NF; i++) if ($i == "marks") print $(i + 1), $(i + 2) }')
+    tr -d '\r' < "$1" | awk -v a="${marks% *}" -v b="${marks#* }" '
+        $2 == "guard:" && $3 == "mark" && $5 == "exits" && $9 == "intra" { if ($4 == a) x = $10; if ($4 == b) y = $10 }
+        END { print y - x }'
+}
+
 # side by side: "wrapper function calls-before calls-after" for one phase of the two guarded runs
 side_by_side() { # DIRECTION
     local d=$1 m from to
@@ -161,6 +170,10 @@ side_by_side() { # DIRECTION
             c=$(phase_crossings "$out/nic-$m.log" $d | awk '$1 == "total" { print $2 }')
             printf '  %-9s VM exits %7d, crossings %7d: %.2f exits per crossing\n' "$m:" "$x" "$c" "$(echo "$x / $c" | bc -l)"
             printf 'exits-per-crossing %s %s %.2f\n' $d $m "$(echo "$x / $c" | bc -l)" >> "$out/nic.summary"
+        done
+        for m in guarded absorbed; do # hv/border.c intra_module_call: one exit each, not a crossing
+            printf '  %-9s calls of the driver to its own entries, straight to the function (one exit, no crossing): %d\n' \
+                "$m:" "$(phase_intra "$out/nic-$m.log" $d)"
         done
     done
     echo

@@ -1,4 +1,4 @@
-/* FUZZ-SOURCES: hv/exits.c hv/private_mem.c hv/border_views.c hv/npt.c hv/guard.c hv/privilege.c hv/gmeta.c hv/gva.c hv/guest_access.c hv/sha256.c hv/fmt.c hv/hosted.c -lmbedcrypto */
+/* FUZZ-SOURCES: hv/exits.c hv/wrapper_layout.c hv/private_mem.c hv/border_views.c hv/npt.c hv/guard.c hv/privilege.c hv/gmeta.c hv/gva.c hv/guest_access.c hv/sha256.c hv/fmt.c hv/hosted.c -lmbedcrypto */
 /*
  * libFuzzer harness for the hypercall decoder: exit_hypercall() (hv/exits.c) and everything it
  * hands guarded-module numbers to in hv/border.c (registration, the four crossings, deinit), on
