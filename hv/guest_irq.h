@@ -27,8 +27,11 @@ struct isa_irq_route {
  * Returns 0, or -1 with a reason when no I/O APIC serves it. */
 int guest_irq_route(const u8 *madt, u32 len, u8 irq, struct isa_irq_route *out, char *err, size_t errsz);
 
-/* Find the route for irq in the firmware's MADT. Returns 0 or -1 with a reason. */
+/* Find the route for irq in the firmware's MADT. Returns 0 or -1 with a reason. Without firmware
+ * ACPI (rsdp 0) the route given by guest_irq_use_route, if any, is the one. */
 int guest_irq_init(hpa_t rsdp, u8 irq, char *err, size_t errsz);
+/* The route the hypervisor described to the guest itself (legacy_platform.h: the MP table's). */
+void guest_irq_use_route(const struct isa_irq_route *r);
 /* The device's line rose (an edge). */
 void guest_irq_edge(void);
 /* Called on every exit: delivers an edge held back while the guest had the pin masked. */

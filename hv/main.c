@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include "boot_info.h"
 #include "acpi_guest.h"
+#include "legacy_platform.h"
 #include "border.h"
 #include "border_views.h"
 #include "arch/x86_64/cpu.h"
@@ -183,7 +184,8 @@ void hv_main(struct boot_info *bi)
         /* Firmware without ACPI (OVMF under Bochs: it takes its tables from QEMU's fw_cfg): the
          * guest boots without ACPI as on a legacy PC, and no IOMMU can be described. */
         memset(&acpi, 0, sizeof(acpi));
-        LOG("guest ACPI: none (the firmware published no RSDP): the guest boots without ACPI");
+        LOG("guest ACPI: none (the firmware published no RSDP): the guest boots without ACPI, "
+            "its interrupt wiring in an MP table");
     } else {
         if (acpi_guest_build(gm, bi->acpi_rsdp, bsp_apic_id(), &acpi, err, sizeof(err)) != 0)
             panic("guest ACPI tables: %s", err);
@@ -205,6 +207,10 @@ void hv_main(struct boot_info *bi)
     privilege_registry_init(&vm0.privs);
     if (pci_policy_init(bi, &acpi, &iommu, err, sizeof(err)) != 0)
         refuse_to_start("%s", err);
+    /* Without ACPI the guest learns of its I/O APIC from an MP table (after PCI enumeration, whose
+     * configuration access it uses; before the console, which takes the COM1 route from it). */
+    if (!bi->acpi_rsdp && legacy_platform_setup(bi, gm, GUEST_COM1_IRQ, err, sizeof(err)) != 0)
+        LOG("guest MP table: none (%s): the guest runs on the 8259 PIC alone", err);
     border_init(bi);
     vm0.iommu = &iommu;
     console_setup(bi);
