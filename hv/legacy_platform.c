@@ -120,7 +120,7 @@ int legacy_platform_setup(const struct boot_info *bi, const struct guest_mem *gm
     if (mptable_build(buf, GUEST_MPTABLE_SIZE, GUEST_MPTABLE_GPA, &p, &used, err, errsz))
         return -1;
     for (u32 i = 0; i < p.pci_count; i++)
-        LOG("guest MP table: PCI 00:%02x INT%c# -> I/O APIC pin %u", p.pci[i].dev, 'A' + p.pci[i].pin,
+        LOG("guest MP table: PCI bus 0 device %02x INT%c# -> I/O APIC pin %u", p.pci[i].dev, 'A' + p.pci[i].pin,
             p.pci[i].ioapic_pin);
     LOG("guest MP table at 0x%llx (%u bytes): CPU APIC ID %u, I/O APIC ID %u at 0x%x with %u pins, "
         "ISA IRQ 0 -> pin 2, %u PCI interrupt lines",

@@ -140,6 +140,10 @@ static NORETURN void guest_gone(struct vcpu *v)
     if (iommu.enabled)
         iommu_poll_faults(&iommu);
     pci_policy_report();
+    struct console_stats cs;
+    console_stats(&cs);
+    LOG("console: the guest's COM1 took %llu interrupts (IRQ %u), %llu held while its pin was masked",
+        (unsigned long long)cs.edges_sent, GUEST_COM1_IRQ, (unsigned long long)cs.edges_held);
     LOG("hypervisor alive: guest stopped, machine left running (the admin shell has the serial line: reset restarts)");
     console_serve_forever();
 }
