@@ -86,7 +86,7 @@ if [ "${UNIT_ONLY:-0}" != 1 ]; then
 fi
 
 # The VT-x backend: under Bochs (VMLAUNCH and the guest's first exits, ~1 min; the longer stages are
-# tests/bochs/run.sh shell gtest) and under nested KVM where the machine has it. Each prints
+# tests/bochs/run.sh shell gtest nic) and under nested KVM where the machine has it. Each prints
 # "skipped: <reason>" lines where it cannot run; those count neither way.
 if [ "${UNIT_ONLY:-0}" != 1 ]; then
     echo "== VT-x (Bochs, nested KVM)"
