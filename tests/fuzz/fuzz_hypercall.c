@@ -12,8 +12,13 @@
  * memory at 0 (0x600000). gm's metadata (hash-only, unsigned) is loaded by border_init() from a
  * boot_info, with `bind = gm test`.
  *
+ * border: the first input byte's top bit set runs the input with border = npt (fetch faults, the
+ * module's calls to itself, exit wrappers the hypervisor finishes; christoize's wrapper code sits
+ * around the sites: put_wrappers), clear with border = wrappers.
+ *
  * Input: 16 bytes per step, at most 512 steps.
- *   b0   op: 0-11 a hypercall, 12-13 a guest store of 8 bytes (b8..15) into the stack page or
+ *   b0   op: 0-11 a hypercall (11 with border = npt: an instruction fetch the views forbid,
+ *        fetch_step), 12-13 a guest store of 8 bytes (b8..15) into the stack page or
  *        the page tables, 14 a paging-mode change, 15 an administrator's revoke/reinstate
  *   b1   number: one of the ABI's, its neighbours, or a raw 64-bit value (b8..15)
  *   b2   RIP: a site of gm (right kind or not), off by one, elsewhere in its text, kernel, user,
@@ -36,6 +41,11 @@
  *     HC_STATS_EXITS; RSP only when the hypervisor performed a wrapper's tail (returned false),
  *     which only a border-out ret or border-in ret does, moving RSP up by 16 and RIP to a return
  *     address the guest's stack held at an earlier crossing (never one of its own choosing now);
+ *   - with border = npt, a border-in call from inside gm may go straight to the entry's function
+ *     (RSP + 8, privilege kept, a return address in gm on top) and a lowering border-out call to
+ *     the function its exit wrapper's slot holds (RSP + 8); after a fetch, privilege is gained only
+ *     at the entry wrapper's start, the exit wrapper's continuation or a recorded way back, and
+ *     only RAX, RIP and RSP change (see fetch_step);
  *   - every guest-memory access stays inside guest RAM (ASan).
  */
 #include <stdarg.h>
@@ -57,6 +67,7 @@
     } while (0)
 
 static unsigned step_no;
+static bool npt_mode; /* border = npt for this input: the first byte's top bit */
 static bool trace; /* FUZZ_HYPERCALL_TRACE=1: one line per hypercall on stderr (reproducing a crash) */
 #define MAX_STEPS 512
 
@@ -145,8 +156,38 @@ const struct vcpu_ops *vcpu_ops = &fake_ops;
 
 static const struct gmeta_site SITES[] = {
     {0x100, 0, GMETA_SITE_INIT},           {0x200, 1, GMETA_SITE_DEINIT},       {0x300, 2, GMETA_SITE_BORDER_IN_CALL},
-    {0x310, 2, GMETA_SITE_BORDER_OUT_RET}, {0x400, 3, GMETA_SITE_BORDER_OUT_CALL}, {0x410, 3, GMETA_SITE_BORDER_IN_RET},
+    {0x31f, 2, GMETA_SITE_BORDER_OUT_RET}, {0x400, 3, GMETA_SITE_BORDER_OUT_CALL}, {0x420, 3, GMETA_SITE_BORDER_IN_RET},
 };
+#define ENTRY_START  (TEXT_GVA + 0x2fa) /* the entry wrapper's push: its IN_CALL site 6 bytes on */
+#define ENTRY_TARGET (TEXT_GVA + 0x800) /* the function its jmp goes to */
+#define EXIT_CONT    (TEXT_GVA + 0x416) /* the exit wrapper's continuation: its IN_RET site 10 bytes on */
+#define SLOT_OFF     0x300ull           /* the exit wrapper's slot, in the data page */
+#define KERNEL_FN    0xffffffff81000000ull /* what the slot holds */
+
+/* christoize's wrapper code around the IN_CALL/OUT_RET and OUT_CALL/IN_RET sites (docs/christoize.md
+ * "Wrapper layouts"), as the nested-paging border reads it (hv/wrapper_layout.c). */
+static void put_wrappers(u8 *text)
+{
+    static const u8 entry[] = {
+        0x50, 0xb8, 0x02, 0x01, 0x53, 0x50, 0x0f, 0x01, 0xd9, /* 2fa: push; mov $IN_CALL; vmmcall (300) */
+        0x48, 0x8d, 0x05, 0x0b, 0, 0, 0,                      /* 303: lea .Lcont(%rip) = 315 */
+        0x48, 0x89, 0x44, 0x24, 0x08, 0x58,                   /* 30a: mov %rax,8(%rsp); pop %rax */
+        0xe9, 0xeb, 0x04, 0, 0,                               /* 310: jmp 800 */
+        0x48, 0x83, 0xec, 0x08, 0x50, 0xb8, 0x03, 0x01, 0x53, 0x50, 0x0f, 0x01, 0xd9, /* 315: .Lcont, OUT_RET (31f) */
+        0x58, 0xc3};
+    u8 exitw[] = {
+        0x50, 0xb8, 0x04, 0x01, 0x53, 0x50, 0x0f, 0x01, 0xd9, /* 3fa: push; mov $OUT_CALL; vmmcall (400) */
+        0x48, 0x8d, 0x05, 0x0c, 0, 0, 0,                      /* 403: lea .Lcont(%rip) = 416 */
+        0x48, 0x89, 0x44, 0x24, 0x08, 0x58,                   /* 40a */
+        0xff, 0x25, 0, 0, 0, 0,                               /* 410: jmp *slot(%rip) */
+        0x48, 0x83, 0xec, 0x08, 0x50, 0xb8, 0x05, 0x01, 0x53, 0x50, 0x0f, 0x01, 0xd9, /* 416: .Lcont, IN_RET (420) */
+        0x58, 0xc3};
+    s32 disp = (s32)((DATA_GVA + SLOT_OFF) - (TEXT_GVA + 0x416));
+    memcpy(exitw + 24, &disp, 4);
+    memcpy(text + 0x2fa, entry, sizeof(entry));
+    memcpy(text + 0x3fa, exitw, sizeof(exitw));
+    text[0x800] = 0xc3;
+}
 static u8 *ram;            /* exact-size heap buffer */
 static u8 pristine[6 * 4096]; /* page tables + text as built once */
 static u8 text_hash[32];
@@ -157,6 +198,11 @@ static struct vcpu V;
 /* Return addresses the guest's stack held at a crossing: the only places a wrapper tail may go. */
 static u64 offered[4096];
 static unsigned noffered;
+/* border = npt: the contexts a privileged fetch outside gm recorded as its way back (RIP, RSP), and
+ * the RSP of the last exit wrapper the hypervisor finished */
+static u64 resumes[512], resume_rsp[512];
+static unsigned resumes_n;
+static u64 last_out_call_rsp;
 
 static void put64(u64 gpa, u64 v) { memcpy(ram + gpa, &v, 8); }
 
@@ -176,6 +222,7 @@ static void build_once(void)
     memset(ram + TEXT_GPA, 0xcc, TEXT_LEN);
     for (unsigned i = 0; i < ARRAY_SIZE(SITES); i++)
         memcpy(ram + TEXT_GPA + SITES[i].offset, "\x0f\x01\xd9", 3);
+    put_wrappers(ram + TEXT_GPA);
     struct sha256_ctx c;
     sha256_start(&c);
     sha256_update(&c, ram + TEXT_GPA, TEXT_LEN);
@@ -228,7 +275,14 @@ static void reset(void)
     vm0.mem.size = RAM_SIZE;
     privilege_registry_init(&vm0.privs);
     privilege_test_reset();
+    /* border = npt: the nested-paging border's paths (fetch faults, a module's calls to itself,
+     * the exit wrapper finished by the hypervisor); the views themselves are test_border_views'. */
+    bi.border_npt = npt_mode;
+    npt_x86_nx = true;
+    vm0.npt.fmt = npt_mode ? &npt_format_x86 : NULL;
+    put64(DATA_GPA + SLOT_OFF, KERNEL_FN);
     border_init(&bi);
+    CHECK(border_views_enforced() == npt_mode);
     CHECK(vm0.guard.mod[0].used && strcmp(vm0.guard.mod[0].name, "gm") == 0);
     memset(&V, 0, sizeof(V));
     V.vm = &vm0;
@@ -240,6 +294,8 @@ static void reset(void)
     cpu.cr4 = GVA_CR4_PAE;
     cpu.efer = GVA_EFER_LMA | BIT(8) | GVA_EFER_NXE;
     noffered = 0;
+    resumes_n = 0;
+    last_out_call_rsp = 0;
 }
 
 /* ------------------------------------------------------------------ decoding the input */
@@ -390,6 +446,18 @@ static void hypercall_step(const u8 *b)
         CHECK(done && V.regs[REG_RAX] == HC_OK && V.regs[REG_RBX] == (u64)has);
     if (done) {
         CHECK(V.regs[REG_RSP] == before[REG_RSP] && V.regs[REG_RIP] == before[REG_RIP]);
+    } else if (nr == HC_BORDER_IN_CALL) {
+        /* border = npt, privileged inside gm: gm calling its own entry goes straight to the
+         * function, its caller's return address (in gm's text) left on top of the stack */
+        CHECK(npt_mode && had && has && cpu.cpl == 0 && before[REG_RIP] == TEXT_GVA + 0x300);
+        CHECK(V.regs[REG_RSP] == before[REG_RSP] + 8 && V.regs[REG_RIP] == ENTRY_TARGET);
+        u64 caller;
+        CHECK(guest_read_virt(&V, V.regs[REG_RSP], &caller, 8, GVA_READ | GVA_SUPERVISOR | GVA_IMPLICIT) &&
+              caller >= TEXT_GVA && caller < TEXT_GVA + TEXT_LEN);
+    } else if (nr == HC_BORDER_OUT_CALL) {
+        /* border = npt, lowered: the hypervisor finished the exit wrapper, to the slot's function */
+        CHECK(npt_mode && !has && before[REG_RIP] == TEXT_GVA + 0x400);
+        CHECK(V.regs[REG_RSP] == before[REG_RSP] + 8 && V.regs[REG_RIP] == KERNEL_FN);
     } else {
         /* the hypervisor performed a wrapper's `pop %rax; ret` */
         CHECK(nr == HC_BORDER_OUT_RET || nr == HC_BORDER_IN_RET);
@@ -397,7 +465,96 @@ static void hypercall_step(const u8 *b)
         CHECK(V.regs[REG_RSP] == before[REG_RSP] + 16);
         CHECK(offered_addr(V.regs[REG_RIP]));
     }
+    if (nr == HC_BORDER_OUT_CALL && !done) /* where the kernel function will return: the continuation */
+        last_out_call_rsp = before[REG_RSP];
     V.regs[REG_RIP] += done ? 3 : 0;
+}
+
+/* ------------------------------------------------------------------ one instruction fetch the views forbid */
+
+static u64 pick_fetch_rip(const u8 *b)
+{
+    u8 s = b[2];
+    switch (s >> 5) {
+    case 0: case 1: return ENTRY_START;
+    case 2: return EXIT_CONT;
+    case 3: return resumes_n ? resumes[b[6] % resumes_n] : ENTRY_TARGET; /* where a leave said it comes back */
+    case 4: return TEXT_GVA + (u64)b[6] * 16 + (b[7] & 15);               /* elsewhere in the text */
+    case 5: return 0xffffffff81000000ull + b[6];                          /* the kernel */
+    default: return raw64(b);
+    }
+}
+
+static u64 pick_fetch_rsp(const u8 *b)
+{
+    switch (b[5] & 3) {
+    case 1: return last_out_call_rsp ? last_out_call_rsp + 16 : DATA_GVA + 0x100000; /* as the kernel function returned */
+    case 2: return resumes_n ? resume_rsp[b[6] % resumes_n] : DATA_GVA + 0x100000;   /* with its recorded way back */
+    default: return pick_rsp(b);
+    }
+}
+
+/* The guest fetched an instruction its current view does not let it execute (border = npt): at
+ * gm's wrappers, elsewhere in its text, or outside it. The translation is the guest's own. */
+static void fetch_step(const u8 *b)
+{
+    u64 before[VCPU_NREGS], gpa, top = 0;
+    struct gva_mode m;
+    bool had = privilege_test_is_raised(0), handled;
+
+    /* the registers as the last step left them (a border-in ret by fetch compares the callee-saved
+     * ones with its call's), but for CPL 0 and the fetch's RIP and RSP */
+    cpu.cpl = 0;
+    V.regs[REG_RIP] = pick_fetch_rip(b);
+    V.regs[REG_RSP] = pick_fetch_rsp(b);
+    guest_paging_mode(&V, &m);
+    if (gva_translate(&vm0.mem, &m, V.regs[REG_RIP], GVA_FETCH | GVA_SUPERVISOR, &gpa, NULL) != GVA_OK)
+        gpa = raw64(b) & (RAM_SIZE - 1);
+    /* at an entry wrapper's start the hypervisor's border-in call takes the caller's return address
+     * from [RSP] (after its push, [RSP+8]): one the guest's stack offered, as at a hypercall */
+    if (guest_read_virt(&V, V.regs[REG_RSP], &top, 8, GVA_READ | GVA_SUPERVISOR | GVA_IMPLICIT) &&
+        V.regs[REG_RIP] == ENTRY_START && noffered < ARRAY_SIZE(offered))
+        offered[noffered++] = top;
+    memcpy(before, V.regs, sizeof(before));
+
+    handled = border_nested_fault(&V, gpa, false, true);
+
+    bool has = privilege_test_is_raised(0);
+    if (trace)
+        fprintf(stderr, "step %u: fetch rip 0x%llx rsp 0x%llx gpa 0x%llx -> %s, privileged %d\n", step_no,
+                (unsigned long long)before[REG_RIP], (unsigned long long)before[REG_RSP], (unsigned long long)gpa,
+                handled ? "handled" : "fault", has);
+    CHECK(has == guard_privileged(&vm0.guard, 0));
+    CHECK(has == (vm0.guard.vcpu[0].module == 0));
+    for (int r = 0; r < VCPU_NREGS; r++)
+        if (r != REG_RAX && r != REG_RIP && r != REG_RSP)
+            CHECK(V.regs[r] == before[r]);
+    if (had && !has && resumes_n < ARRAY_SIZE(resumes)) {
+        /* left the module: the way back is the return address on top of the stack, or here */
+        resumes[resumes_n] = top, resume_rsp[resumes_n++] = before[REG_RSP] + 8;
+        if (resumes_n < ARRAY_SIZE(resumes))
+            resumes[resumes_n] = before[REG_RIP], resume_rsp[resumes_n++] = before[REG_RSP];
+    }
+    if (has && !had) {
+        /* gained by a fetch: an entry wrapper's start (the hypervisor's push and border-in call),
+         * an exit wrapper's continuation (the border-in ret), or a context a leave recorded */
+        bool entry = before[REG_RIP] == ENTRY_START && V.regs[REG_RSP] == before[REG_RSP] - 8 &&
+                     V.regs[REG_RIP] == TEXT_GVA + 0x303;
+        bool cont = before[REG_RIP] == EXIT_CONT && V.regs[REG_RSP] == before[REG_RSP] && offered_addr(V.regs[REG_RIP]);
+        bool resumed = V.regs[REG_RSP] == before[REG_RSP] && V.regs[REG_RIP] == before[REG_RIP];
+        CHECK(entry || cont || resumed);
+        if (resumed) {
+            bool known = false;
+            for (unsigned i = 0; i < resumes_n; i++)
+                known |= resumes[i] == before[REG_RIP] && resume_rsp[i] == before[REG_RSP];
+            CHECK(known);
+        }
+    }
+    /* RSP moves only for an entry wrapper's push, RIP only to the wrapper's next instruction or
+     * to a return address the guest's stack offered at a border-out call */
+    CHECK(V.regs[REG_RSP] == before[REG_RSP] || (before[REG_RIP] == ENTRY_START && V.regs[REG_RSP] == before[REG_RSP] - 8));
+    CHECK(V.regs[REG_RIP] == before[REG_RIP] || V.regs[REG_RIP] == ENTRY_START + 6 || V.regs[REG_RIP] == TEXT_GVA + 0x303 ||
+          offered_addr(V.regs[REG_RIP]));
 }
 
 static void store_step(const u8 *b)
@@ -427,6 +584,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         build_once();
         trace = getenv("FUZZ_HYPERCALL_TRACE") != NULL;
     }
+    npt_mode = size > 0 && (data[0] & 0x80);
     reset();
     step_no = 0;
     if (size > MAX_STEPS * 16) /* longer inputs add time, not states: the tables hold 256 crossings */
@@ -435,7 +593,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         const u8 *b = data;
         unsigned op = b[0] & 15;
         bool had = privilege_test_is_raised(0);
-        if (op < 12) {
+        if (op == 11 && npt_mode) {
+            fetch_step(b);
+        } else if (op < 12) {
             hypercall_step(b);
         } else if (op < 14) {
             store_step(b);

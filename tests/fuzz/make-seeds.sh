@@ -165,6 +165,16 @@ hc_seed off-site "$(hc 0 5 0 0 0 0)$(hc 0 7 96 0 0 0)$(hc 0 10 2 1 0 2)$(hc 0 9 
 hc_seed modes "$(hc 14 0 0 0 0 0)$GENUINE$(hc 14 1 0 0 0 0)$(hc 0 7 2 0 0 0)$(hc 14 2 0 0 0 0)$(hc 0 7 2 0 0 0)$(hc 14 3 128 0 0 0)$(hc 0 2 0 0 0 0)"
 hc_seed revoke "$(hc 0 5 0 0 0 0)$(hc 0 7 2 0 0 0)$(hc 15 1 0 0 0 0)$(hc 0 2 0 0 0 0)$(hc 15 0 0 0 0 0)$(hc 0 7 2 0 0 0)"
 hc_seed stores "$(hc 0 5 0 0 0 0)$(hc 12 1 0 0 0 0)$(hc 12 0 0 0 0 0)$(hc 0 7 2 0 0 0)$(hc 13 3 255 255 0 0)$(hc 0 8 3 0 0 0)"
+# border = npt (the first byte's top bit): op 11 is an instruction fetch the views forbid; its RIP
+# index 0 the entry wrapper's start, 64 the exit wrapper's continuation, 96 a recorded way back,
+# 160 the kernel; byte 5 picks its RSP: 0 as for a hypercall, 1 where the last exit wrapper's
+# function returns to, 2 a recorded way back's. A registration, gm calling its own entry (return
+# address in gm: byte 5 = 2), the return, an entry by fetch, a call out the hypervisor finishes, the
+# return into the continuation, a store of a gm address on the stack, a fetch outside while
+# privileged (its way back: that address), the way back, deinit.
+GM800='\014\000\040\000\000\000\000\000\000\010\240\300\377\377\377\377'
+hc_seed npt-genuine "$(hc 128 5 0 0 0 0)$(hc 0 7 2 0 0 2)$(hc 0 8 3 0 0 0)$(hc 11 0 0 0 0 0)$(hc 0 9 4 1 0 2)$(hc 11 0 64 0 0 1)$GM800$(hc 11 0 160 1 0 0)$(hc 11 0 96 0 0 2)$(hc 0 6 1 0 0 0)"
+hc_seed npt-off-site "$(hc 128 5 0 0 0 0)$(hc 11 0 128 128 0 0)$(hc 0 8 3 0 0 0)$(hc 11 0 128 128 0 0)$(hc 11 0 64 0 0 1)$(hc 11 0 96 64 0 2)$(hc 0 7 2 0 0 4)"
 
 # ---------------------------------------------------------------- vuart: guest register sequences
 # tests/fuzz/seedgen_vuart.c (tests/fuzz/fuzz_vuart.c's encoding): Linux's 8250 probe (Debian's and
