@@ -60,11 +60,11 @@ static int set_gro(const char *ifname, int on)
 {
     struct ethtool_value ev = { .cmd = ETHTOOL_SGRO, .data = (uint32_t)on };
     struct ifreq ifr;
-    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    int fd;
 
     memset(&ifr, 0, sizeof(ifr));
-    if (fd < 0 || strlen(ifname) >= sizeof(ifr.ifr_name)) {
-        fprintf(stderr, "hvprobe: gro: bad interface or no socket\n");
+    if (strlen(ifname) >= sizeof(ifr.ifr_name) || (fd = socket(AF_INET, SOCK_DGRAM, 0)) < 0) {
+        fprintf(stderr, "hvprobe: gro: bad interface name or no socket\n");
         return 1;
     }
     strcpy(ifr.ifr_name, ifname);
@@ -80,7 +80,7 @@ static int set_gro(const char *ifname, int on)
     }
     printf("gro %s %s\n", ifname, ev.data ? "on" : "off");
     close(fd);
-    return (int)!ev.data != !on;
+    return (ev.data != 0) == (on != 0) ? 0 : 1; /* 1: the driver kept the other setting */
 }
 
 int main(int argc, char **argv)

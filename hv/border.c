@@ -683,11 +683,8 @@ static bool intra_module_call(struct vcpu *v)
     if (!border_views_enforced() || m < 0 || !guard_privileged(&vm0.guard, v->id) ||
         guard_module_at(&vm0.guard, rip) != m || !site_at(m, rip, 0, GUARD_SITE_IN_CALL))
         return false;
-    u32 len = sizeof(b);
-    /* the rel8 form is 3 bytes shorter: a wrapper that ends the text has no 3 more to read */
-    if (!read_guest(v, rip, b, len) && !read_guest(v, rip, b, len -= 3))
-        return false;
-    if (!wl_entry_tail(b, len, rip, &target))
+    /* the wrapper's continuation follows its jmp, so the longer (rel32) form's bytes are always there */
+    if (!read_guest(v, rip, b, sizeof(b)) || !wl_entry_tail(b, sizeof(b), rip, &target))
         return false;
     if (guard_module_at(&vm0.guard, target) != m || !read_guest_u64(v, rsp, &rax) ||
         !read_guest_u64(v, rsp + 8, &ret) || guard_module_at(&vm0.guard, ret) != m)

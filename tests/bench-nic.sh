@@ -114,17 +114,22 @@ crossings() { # LOG FROM TO
         }' | sort -k3 -n -r
 }
 
-# crossings() over one phase (up or down) of a run: between the two marks its NETBENCH line names
+# the two marks around one phase (up or down) of a run, as its NETBENCH line names them
+phase_marks() { # LOG DIRECTION
+    tr -d '\r' < "$1" | awk -v d="$2" '$1 == "NETBENCH" && $2 == d { for (i = 3; i < NF; i++) if ($i == "marks") print $(i + 1), $(i + 2) }'
+}
+
+# crossings() over one phase of a run
 phase_crossings() { # LOG DIRECTION
     local marks
-    marks=$(tr -d '\r' < "$1" | awk -v d="$2" '$1 == "NETBENCH" && $2 == d { for (i = 3; i < NF; i++) if ($i == "marks") print $(i + 1), $(i + 2) }')
+    marks=$(phase_marks "$1" "$2")
     crossings "$1" ${marks% *} ${marks#* }
 }
 
 # the driver's calls to its own entries in one phase (the "intra" count on the marks' exits line)
 phase_intra() { # LOG DIRECTION
     local marks
-    marks=$(tr -d '\r' < "$1" | awk -v d="$2" '$1 == "NETBENCH" && $2 == d { for (i = 3; i < NF; i++) if ($i == "marks") print $(i + 1), $(i + 2) }')
+    marks=$(phase_marks "$1" "$2")
     tr -d '\r' < "$1" | awk -v a="${marks% *}" -v b="${marks#* }" '
         $2 == "guard:" && $3 == "mark" && $5 == "exits" && $9 == "intra" { if ($4 == a) x = $10; if ($4 == b) y = $10 }
         END { print y - x }'
