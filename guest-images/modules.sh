@@ -4,7 +4,7 @@
 #   gevil.ko            an ordinary module playing the untrusted kernel (attack tests)
 #   gtest.ko/.gmeta     the guarded test module, christoized for the `test` privilege
 #   gtest-tampered.ko   gtest.ko with one byte of its text changed (registration must fail)
-#   e1000.ko/.gmeta     Debian's own e1000 driver (linux-source-6.1), christoized for `nic`
+#   e1000.ko/.gmeta     Debian's own e1000 driver (Debian's linux-source), christoized for `nic`
 #   absorbed/e1000.ko/.gmeta  the same e1000 with the leaf functions e1000.absorb lists absorbed
 #                       (christoize build --absorb: they run inside the border, no crossing)
 #   e1000e.ko/.gmeta    Debian's own e1000e driver (82574L etc.), christoized for `nic`
@@ -30,7 +30,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 christoize=$1 out=$2
 key=${SIGN_KEY:?modules.sh: SIGN_KEY (the administrator key .gmeta files are signed with) is not set}
 [ -r "$key" ] || { echo "modules.sh: $key missing (christoize keygen --out $(dirname "$key"))" >&2; exit 1; }
-ver=$(cat "$(dirname "$out")/kernel-version" | sed -n 's/^linux-image-\([^ ]*\) .*/\1/p')
+ver=$(cat "$(dirname "$out")/kernel-release") # written by kernel.sh
 kdir=/lib/modules/$ver/build
 [ -d "$kdir" ] || { echo "modules.sh: $kdir missing (apt-get install linux-headers-$ver)" >&2; exit 1; }
 rm -rf "$out" && mkdir -p "$out/src"

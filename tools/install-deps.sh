@@ -2,7 +2,7 @@
 # Installs the Debian packages Postern needs, only those missing. Idempotent; quiet when all is there.
 set -euo pipefail
 PKGS=(gcc make nasm gnu-efi ovmf qemu-system-x86 mtools dosfstools busybox-static cpio
-      linux-image-amd64 linux-headers-amd64 linux-source-6.1 libcmocka-dev libmbedtls-dev libelf-dev clang python3
+      linux-image-amd64 linux-headers-amd64 linux-source libcmocka-dev libmbedtls-dev libelf-dev clang python3
       valgrind bochs bochs-term vgabios)
 missing=()
 for p in "${PKGS[@]}"; do
