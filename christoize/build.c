@@ -101,6 +101,34 @@ static char *own(struct ctx *c, const char *s)
     return d;
 }
 
+int cb_default_kdir(char *buf, size_t n)
+{
+    char exe[PATHSZ], file[PATHSZ + 32], rel[128] = "";
+    ssize_t l = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    char *slash = l > 0 ? (exe[l] = 0, strrchr(exe, '/')) : NULL;
+    if (!slash) {
+        snprintf(buf, n, "no --kdir given and the tool's own path is unknown: pass --kdir /lib/modules/RELEASE/build");
+        return -1;
+    }
+    *slash = 0;
+    snprintf(file, sizeof(file), "%s/" CB_GUEST_RELEASE_FILE, exe);
+    FILE *f = fopen(file, "r");
+    int ok = f && fgets(rel, sizeof(rel), f);
+    if (f)
+        fclose(f);
+    rel[strcspn(rel, "\r\n")] = 0;
+    for (const char *p = rel; ok && *p; p++)
+        ok = *p != '/' && *p != ' ';
+    if (!ok || !*rel) {
+        snprintf(buf, n, "no --kdir given and no guest kernel chosen by this build tree (%s: %s): "
+                 "run `make guest`, or pass --kdir /lib/modules/RELEASE/build", file,
+                 f ? "unreadable or empty" : strerror(errno));
+        return -1;
+    }
+    snprintf(buf, n, "/lib/modules/%s/build", rel);
+    return 0;
+}
+
 static int is_dir(const char *p)
 {
     struct stat st;
@@ -235,7 +263,15 @@ static int check_inputs(struct ctx *c)
             if (!strcmp(o->privs[k], p))
                 return fail(c, "build: privilege '%s' given twice", p);
     }
-    c->kdir = o->kdir ? o->kdir : CB_DEFAULT_KDIR;
+    if (o->kdir) {
+        c->kdir = o->kdir;
+    } else {
+        char kd[PATHSZ];
+        if (cb_default_kdir(kd, sizeof(kd)))
+            return fail(c, "build: %s", kd);
+        if (!(c->kdir = own(c, kd)))
+            return fail(c, "build: out of memory");
+    }
     char p[PATHSZ], q[PATHSZ];
     snprintf(p, sizeof(p), "%s/Makefile", c->kdir);
     snprintf(q, sizeof(q), "%s/include/config/auto.conf", c->kdir);

@@ -15,7 +15,10 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define CB_DEFAULT_KDIR "/lib/modules/6.1.0-56-amd64/build"
+/* Without --kdir: the guest kernel this build tree chose. guest-images/kernel.sh writes its release
+ * to build/guest/kernel-release, beside build/christoize/ where the tool lives; the default is
+ * /lib/modules/RELEASE/build. No kernel version is named in the tool itself. */
+#define CB_GUEST_RELEASE_FILE "../guest/kernel-release" /* relative to the christoize binary */
 #ifndef CB_DEFAULT_ABSORB_DIR
 #define CB_DEFAULT_ABSORB_DIR "christoize/absorb"
 #endif
@@ -23,7 +26,7 @@
 struct cb_opts {
     const char *module_dir;          /* the developer's module tree (never modified) */
     const char *name;                /* the module's name (obj-m := NAME.o) */
-    const char *kdir;                /* kernel build tree; NULL = CB_DEFAULT_KDIR */
+    const char *kdir;                /* kernel build tree; NULL = cb_default_kdir() */
     const char *out;                 /* output directory */
     const char *const *privs;        /* privilege names for .gmeta */
     size_t nprivs;
@@ -36,6 +39,9 @@ struct cb_opts {
     const char *absorb_dir;          /* --absorb-dir; NULL = CB_DEFAULT_ABSORB_DIR */
     FILE *progress;                  /* one line per step, or NULL */
 };
+
+/* The default kernel build tree into buf: 0, or -1 with the reason (naming --kdir) in buf. */
+int cb_default_kdir(char *buf, size_t n);
 
 struct cb_result {
     char ko[4096];
