@@ -9,6 +9,9 @@ set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 pass=0 fail=0
 
+echo "== repository checks"
+if "$top/tools/check-no-pins.sh"; then pass=$((pass + 1)); else fail=$((fail + 1)); fi
+
 echo "== unit tests"
 for bin in "$top"/build/unit/test_*; do
     [ -f "$bin" ] && [ -x "$bin" ] || continue
@@ -17,15 +20,27 @@ for bin in "$top"/build/unit/test_*; do
         echo "note: skipping $name: tests/unit/$name.c is gone (stale binary)"
         continue
     fi
-    # TAP output: one "ok N - case" / "not ok N - case" line per case, details on "# " lines.
+    # TAP output: one "ok N - case" / "not ok N - case" line per case, "not ok N # SKIP case" for a
+    # skipped one (its reason on the "# skip-reason: ..." line before it: tests/unit/skip_because.h),
+    # details on "# " lines. A skip is printed with its reason and counted neither way.
     out=$(cd "$top" && CMOCKA_MESSAGE_OUTPUT=TAP "$bin" 2>&1)
     rc=$?
     ok=$(grep -cE '^ok [0-9]+' <<<"$out")
-    bad=$(grep -cE '^not ok [0-9]+' <<<"$out")
-    script="s#^ok [0-9]+ - (.*)#PASS: unit/$name/\\1#p; t; s#^not ok [0-9]+ - (.*)#FAIL: unit/$name/\\1#p; t"
-    # on failure, also everything else it printed (assertion messages, sanitizer reports), indented
-    [ "$rc" -ne 0 ] && script+="; /^1\\.\\.[0-9]+\$/d; /^# (not )?ok - /d; s/^/    /p"
-    sed -nE "$script" <<<"$out"
+    bad=$(grep -cE '^not ok [0-9]+ - ' <<<"$out")
+    awk -v bin="$name" -v failed="$rc" '
+        /^# skip-reason: / { why = substr($0, 16); next }
+        /^ok [0-9]+ - / { sub(/^ok [0-9]+ - /, ""); print "PASS: unit/" bin "/" $0; next }
+        /^not ok [0-9]+ # SKIP/ { sub(/^not ok [0-9]+ # SKIP */, "");
+            print "skipped: unit/" bin "/" $0 ": " (why != "" ? why : "no reason given"); why = ""; next }
+        /^not ok [0-9]+ - / { sub(/^not ok [0-9]+ - /, ""); print "FAIL: unit/" bin "/" $0; next }
+        # on failure, also everything else it printed (assertion messages, sanitizer reports), indented
+        failed != 0 && !/^1\.\.[0-9]+$/ && !/^# (not )?ok - / { print "    " $0 }
+    ' <<<"$out"
+    # a "not ok" line of any other shape is a failure with its own line, never a silent count
+    while read -r odd; do
+        echo "FAIL: unit/$name (unrecognised TAP line: $odd)"
+        bad=$((bad + 1))
+    done < <(grep -E '^not ok' <<<"$out" | grep -vE '^not ok [0-9]+ (- |# SKIP)')
     if [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ]; then
         # died (sanitizer report, signal, exit) without a failing case to show for it
         echo "FAIL: unit/$name (crashed: exit status $rc)"
