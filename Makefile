@@ -18,20 +18,20 @@ EFI_LDS   := $(EFI_LIB)/elf_x86_64_efi.lds
 # runs, so no hypervisor code may touch a vector register.
 COMMON_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter \
     -ffreestanding -fno-stack-protector -fno-strict-aliasing -fpic -mno-red-zone \
-    -mgeneral-regs-only -fshort-wchar -maccumulate-outgoing-args -I. -Ihv
+    -mgeneral-regs-only -fshort-wchar -maccumulate-outgoing-args -I. -Ihv -MMD -MP
 BOOT_CFLAGS := $(COMMON_CFLAGS) -I$(EFI_INC) -I$(EFI_INC)/x86_64 -DEFI_FUNCTION_WRAPPER -DGNU_EFI_USE_MS_ABI
 HV_CFLAGS   := $(COMMON_CFLAGS) -DPOSTERN_HV
 
 BOOT_SRCS := $(wildcard boot/*.c)
-HV_SRCS   := $(wildcard hv/*.c) $(wildcard arch/x86_64/*.c) $(wildcard arch/x86_64/svm/*.c) $(wildcard arch/x86_64/vmx/*.c) \
+HV_SRCS   := $(wildcard hv/*.c hv/*/*.c) $(wildcard arch/x86_64/*.c) $(wildcard arch/x86_64/svm/*.c) $(wildcard arch/x86_64/vmx/*.c) \
              $(wildcard drivers/*/*.c)
 ASM_SRCS  := $(wildcard arch/x86_64/*.asm) $(wildcard arch/x86_64/svm/*.asm) $(wildcard arch/x86_64/vmx/*.asm)
 
-# mbedTLS from Debian's libmbedtls-dev, taken at build time (hv/hosted.c explains the calling rules):
+# mbedTLS from Debian's libmbedtls-dev, taken at build time (hv/crypto/hosted.c explains the calling rules):
 # SHA-256 and ECDSA P-256 verification with what they pull in (ECDSA blinds with an HMAC_DRBG, which
 # needs the md layer and its hashes; bignum divides with libgcc's __udivti3), partially linked into
-# one object whose only global symbols are the functions hv/sha256.c and hv/sigcheck.c call. What
-# it still needs from libc comes from hv/hosted.c; the postern.so link fails on anything missing.
+# one object whose only global symbols are the functions hv/crypto/sha256.c and hv/guard/sigcheck.c call. What
+# it still needs from libc comes from hv/crypto/hosted.c; the postern.so link fails on anything missing.
 MBEDCRYPTO_A := /usr/lib/x86_64-linux-gnu/libmbedcrypto.a
 LIBGCC_A     := $(shell $(CC) -print-libgcc-file-name)
 MBEDTLS_MEMBERS := sha256.c.o ecdsa.c.o ecp.c.o ecp_curves.c.o bignum.c.o constant_time.c.o hmac_drbg.c.o \
@@ -52,11 +52,11 @@ all: efi guest christoize unit
 
 efi: $(BUILD)/postern.efi
 
-$(BUILD)/efi/boot/%.o: boot/%.c $(wildcard boot/*.h hv/*.h)
+$(BUILD)/efi/boot/%.o: boot/%.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"; $(CC) $(BOOT_CFLAGS) -c $< -o $@
 
-$(BUILD)/efi/%.o: %.c $(wildcard hv/*.h arch/x86_64/*.h arch/x86_64/*/*.h drivers/*/*.h)
+$(BUILD)/efi/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"; $(CC) $(HV_CFLAGS) -c $< -o $@
 
@@ -76,6 +76,9 @@ $(BUILD)/postern.so: $(EFI_OBJS)
 	   $(EFI_CRT0) $(EFI_OBJS) -o $@ -lefi -lgnuefi
 	@# A PE image cannot carry unresolved symbols: fail here rather than at boot.
 	@if nm -u $@ | grep -q .; then echo "undefined symbols in $@:"; nm -u $@; rm -f $@; exit 1; fi
+
+# Header dependencies: every object's .d file, written by -MMD -MP as it is compiled.
+-include $(BOOT_OBJS:.o=.d) $(HV_OBJS:.o=.d)
 
 $(BUILD)/postern.efi: $(BUILD)/postern.so
 	objcopy -j .text -j .sdata -j .data -j .dynamic -j .dynsym -j .rel -j .rela -j .rel.* -j .rela.* \
@@ -106,7 +109,7 @@ unit_sources = $(shell sed -n 's/.*UNIT-SOURCES:\(.*\)\*\/.*/\1/p' $(1))
 unit_libs = $(shell sed -n 's/.*UNIT-LIBS:\(.*\)\*\/.*/\1/p' $(1))
 
 .SECONDEXPANSION:
-$(BUILD)/unit/%: tests/unit/%.c $$(call unit_sources,tests/unit/%.c) $(wildcard hv/*.h tests/unit/*.h boot/*.h arch/x86_64/*.h arch/x86_64/*/*.h drivers/*/*.h)
+$(BUILD)/unit/%: tests/unit/%.c $$(call unit_sources,tests/unit/%.c)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $@"; $(CC) $(UNIT_CFLAGS) -o $@ $< $(call unit_sources,$<) $(call unit_libs,$<) -lcmocka
 
@@ -141,14 +144,14 @@ bench: deps
 
 # ---------------------------------------------------------------- host instructions per crossing
 # The state machine's own cost, counted by callgrind on the host (tests/bench/guard_bench.c; no
-# QEMU): hv/guard.c, hv/privilege.c and hv/string.c built exactly as for the EFI image, with the
+# QEMU): hv/guard/guard.c, hv/guard/privilege.c and hv/lib/string.c built exactly as for the EFI image, with the
 # image's byte-loop memset/memcpy (GNU-EFI's, tests/bench/efi_mem.c); every string symbol is renamed
 # so the host's libc never stands in for them. `make bench-guard` runs it alone.
-PERF_HV_OBJS := $(patsubst hv/%.c,$(BUILD)/perf/hv/%.o,hv/guard.c hv/privilege.c hv/string.c)
+PERF_HV_OBJS := $(patsubst hv/%.c,$(BUILD)/perf/hv/%.o,hv/guard/guard.c hv/guard/privilege.c hv/lib/string.c)
 PERF_RENAME := memset=efi_memset memcpy=efi_memcpy memmove=hv_memmove memcmp=hv_memcmp strlen=hv_strlen \
     strnlen=hv_strnlen strcmp=hv_strcmp strncmp=hv_strncmp
 
-$(BUILD)/perf/hv/%.o: hv/%.c $(wildcard hv/*.h)
+$(BUILD)/perf/hv/%.o: hv/%.c $(wildcard hv/*/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $@"; $(CC) $(HV_CFLAGS) -c $< -o $@.tmp && \
 	    objcopy $(addprefix --redefine-sym ,$(PERF_RENAME)) $@.tmp $@ && rm -f $@.tmp
@@ -157,9 +160,9 @@ $(BUILD)/perf/efi_mem.o: tests/bench/efi_mem.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $@"; $(CC) $(HV_CFLAGS) -fno-tree-loop-distribute-patterns -c $< -o $@
 
-$(BUILD)/perf/guard_bench: tests/bench/guard_bench.c hv/gmeta.c hv/fmt.c $(PERF_HV_OBJS) $(BUILD)/perf/efi_mem.o
+$(BUILD)/perf/guard_bench: tests/bench/guard_bench.c hv/guard/gmeta.c hv/lib/fmt.c $(PERF_HV_OBJS) $(BUILD)/perf/efi_mem.o
 	@echo "  CC      $@"; $(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -I. -Ihv -DHOST_TEST -o $@ \
-	    tests/bench/guard_bench.c hv/gmeta.c hv/fmt.c $(PERF_HV_OBJS) $(BUILD)/perf/efi_mem.o
+	    tests/bench/guard_bench.c hv/guard/gmeta.c hv/lib/fmt.c $(PERF_HV_OBJS) $(BUILD)/perf/efi_mem.o
 
 bench-guard: $(BUILD)/perf/guard_bench
 	tests/bench-guard.sh $(wildcard $(BUILD)/guest/modules/e1000.gmeta)

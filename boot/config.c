@@ -2,11 +2,11 @@
  * The postern.cfg parser. Strict on purpose: a typo must stop the boot with a message naming the
  * line, never silently fall back to a default. Format and keys: docs/boot.md.
  *
- * Freestanding: no libc beyond hv/lib.h's memset; error text is built with the small appenders
+ * Freestanding: no libc beyond hv/lib/lib.h's memset; error text is built with the small appenders
  * below rather than a printf.
  */
 #include "boot/config.h"
-#include "hv/lib.h"
+#include "lib/lib.h"
 
 /* ---- error text ---- */
 

@@ -2,13 +2,13 @@
  * /postern/postern.cfg: the loader's plain-text configuration (docs/boot.md has the reference).
  *
  * Pure logic with no UEFI dependency: the loader hands it the file's bytes, the host unit tests
- * (tests/unit/test_config.c) hand it strings. Uses nothing beyond memset from hv/lib.h.
+ * (tests/unit/test_config.c) hand it strings. Uses nothing beyond memset from hv/lib/lib.h.
  */
 #ifndef POSTERN_BOOT_CONFIG_H
 #define POSTERN_BOOT_CONFIG_H
 
-#include "hv/boot_info.h"
-#include "hv/types.h"
+#include "core/boot_info.h"
+#include "lib/types.h"
 
 #define CONFIG_PATH "/postern/postern.cfg"
 #define CONFIG_FILE_MAX (64u * 1024)     /* the loader refuses a bigger postern.cfg */

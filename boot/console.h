@@ -9,7 +9,7 @@
 
 #include <efi.h>
 #include <efilib.h>
-#include "hv/types.h"
+#include "lib/types.h"
 
 /* After InitializeLib: decide whether ConOut already reaches a serial line. */
 void console_init(void);

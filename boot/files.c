@@ -1,7 +1,7 @@
 /* ESP file reading (see files.h). */
 #include "boot/files.h"
 #include "boot/console.h"
-#include "hv/lib.h"
+#include "lib/lib.h"
 
 #define READ_CHUNK MiB(16) /* some firmware file systems dislike huge single reads */
 

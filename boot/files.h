@@ -4,7 +4,7 @@
 
 #include <efi.h>
 #include <efilib.h>
-#include "hv/boot_info.h"
+#include "core/boot_info.h"
 
 /* The root directory of the volume image was loaded from; says why on failure. */
 EFI_STATUS esp_open_root(EFI_LOADED_IMAGE *li, EFI_FILE_HANDLE *root);

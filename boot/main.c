@@ -15,12 +15,12 @@
 #include "boot/console.h"
 #include "boot/files.h"
 #include "boot/memmap.h"
-#include "hv/boot_info.h"
-#include "hv/gmeta.h"
-#include "hv/lib.h"
-#include "hv/linux_boot.h"
-#include "hv/sigcheck.h"
-#include "hv/virt.h"
+#include "core/boot_info.h"
+#include "guard/gmeta.h"
+#include "lib/lib.h"
+#include "platform/linux_boot.h"
+#include "guard/sigcheck.h"
+#include "core/virt.h"
 
 #define EBS_TRIES 8
 #define GMETA_DIR "/postern" /* every *.gmeta here is preloaded (docs/boot.md) */

@@ -1,7 +1,7 @@
-/* UEFI memory map handling (see memmap.h). Only memset/memcpy from hv/lib.h: libefi has those. */
+/* UEFI memory map handling (see memmap.h). Only memset/memcpy from hv/lib/lib.h: libefi has those. */
 #include "boot/memmap.h"
 #include "boot/console.h"
-#include "hv/lib.h"
+#include "lib/lib.h"
 
 /* Room for the map to grow between the first fetch and ExitBootServices: our own allocations add
  * a few descriptors, and after a failed ExitBootServices nothing may be allocated any more. */

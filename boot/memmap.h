@@ -4,7 +4,7 @@
 
 #include <efi.h>
 #include <efilib.h>
-#include "hv/boot_info.h"
+#include "core/boot_info.h"
 
 struct efi_memmap {
     EFI_MEMORY_DESCRIPTOR *buf; /* EfiLoaderData pages, allocated once with slack */

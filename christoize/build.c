@@ -21,7 +21,7 @@
 #include "elfobj.h"
 #include "stubs.h"
 #include "texthash.h"
-#include "../hv/gmeta.h"
+#include "../hv/guard/gmeta.h"
 
 #define PATHSZ 4096
 

@@ -17,8 +17,8 @@
 #include <mbedtls/pk.h>
 #include <mbedtls/sha256.h>
 
-#include "../hv/gmeta.h"
-#include "../hv/sigcheck.h"
+#include "../hv/guard/gmeta.h"
+#include "../hv/guard/sigcheck.h"
 
 _Static_assert(SIGCHECK_PUB_FILE_LEN == 81, "sign.h promises 81 bytes");
 

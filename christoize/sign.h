@@ -1,5 +1,5 @@
 /* christoize/sign.h — the administrator's key and signed .gmeta (docs/gmeta.md "Signatures").
- *   christoize keygen --out DIR            DIR/admin.key (PEM, 0600) + DIR/admin.pub (hv/sigcheck.h)
+ *   christoize keygen --out DIR            DIR/admin.key (PEM, 0600) + DIR/admin.pub (hv/guard/sigcheck.h)
  *   christoize build ... --sign KEY        the .gmeta it writes is signed
  *   christoize sign --key KEY FILE.gmeta   (re)signs a file in place
  * Signatures are ECDSA P-256 over SHA-256 of the bytes before the trailer, made deterministically
@@ -24,7 +24,7 @@ int cs_keygen(const char *dir, char *err, size_t errlen);
 int cs_key_load(const char *path, struct cs_key **out, char *err, size_t errlen);
 void cs_key_free(struct cs_key *k);
 
-/* The public key file's 81 bytes (hv/sigcheck.h) and the key ID a signed trailer carries. */
+/* The public key file's 81 bytes (hv/guard/sigcheck.h) and the key ID a signed trailer carries. */
 void cs_key_pubfile(const struct cs_key *k, uint8_t out[81]);
 void cs_key_id(const struct cs_key *k, uint8_t id[16]);
 

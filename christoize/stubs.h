@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-/* Hypercall numbers. The authoritative copy is hv/hypercall.h (added there with exactly these
+/* Hypercall numbers. The authoritative copy is hv/core/hypercall.h (added there with exactly these
  * values by the hypervisor side); christoize keeps its own so it builds without the hv headers. */
 #define CZ_HC_GUARD_INIT       0x50530100u /* RBX = GVA of the claimed 32-byte SHA-256 */
 #define CZ_HC_GUARD_DEINIT     0x50530101u

@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #include "elfobj.h"
-#include "../hv/gmeta.h"
+#include "../hv/guard/gmeta.h"
 
 struct th_result {
     size_t text_shndx;

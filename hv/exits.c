@@ -4,15 +4,15 @@
  */
 #include "exits.h"
 #include "arch/x86_64/cpu.h"
-#include "border.h"
-#include "console.h"
-#include "cpuid_policy.h"
-#include "hypercall.h"
-#include "lib.h"
-#include "log.h"
-#include "panic.h"
-#include "pci_policy.h"
-#include "vm.h"
+#include "guard/border.h"
+#include "console/console.h"
+#include "core/cpuid_policy.h"
+#include "core/hypercall.h"
+#include "lib/lib.h"
+#include "lib/log.h"
+#include "core/panic.h"
+#include "pci/pci_policy.h"
+#include "core/vm.h"
 
 /* EFER bits a guest may set (AMD APM Vol. 2 §3.1.7); anything else is #GP, as on hardware. */
 #define EFER_GUEST_WRITABLE (EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE | EFER_SVME | BIT(13) | BIT(14) | BIT(15) | BIT(21))

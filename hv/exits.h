@@ -6,7 +6,7 @@
 #ifndef POSTERN_EXITS_H
 #define POSTERN_EXITS_H
 
-#include "vcpu.h"
+#include "core/vcpu.h"
 
 bool exit_cpuid(struct vcpu *v);
 bool exit_msr(struct vcpu *v, bool write);
@@ -24,7 +24,7 @@ void exit_forbidden_insn(struct vcpu *v, const char *name);
 /* Anything the hypervisor did not ask for, or a VM entry the CPU refused: logged, guest stopped. */
 void exit_unexpected(struct vcpu *v, const char *what, u64 code, u64 info1, u64 info2);
 
-/* Border control's intercepts while a vCPU is privileged (hv/border.c). */
+/* Border control's intercepts while a vCPU is privileged (hv/guard/border.c). */
 void exit_watched_exception(struct vcpu *v, u8 vector, bool has_error, u32 error, u64 cr2);
 void exit_watched_interrupt(struct vcpu *v, bool nmi);
 void exit_watched_iret(struct vcpu *v);

@@ -5,32 +5,32 @@
  * up, reports, and halts; it never resets the machine on the guest's behalf.
  */
 #include <stdarg.h>
-#include "boot_info.h"
-#include "acpi_guest.h"
-#include "legacy_platform.h"
-#include "border.h"
-#include "border_views.h"
+#include "core/boot_info.h"
+#include "platform/acpi_guest.h"
+#include "platform/legacy_platform.h"
+#include "guard/border.h"
+#include "guard/border_views.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/traps.h"
 #include "drivers/uart/uart16550.h"
-#include "console.h"
-#include "timebase.h"
+#include "console/console.h"
+#include "lib/timebase.h"
 #include "exits.h"
-#include "guest_layout.h"
-#include "guest_mem.h"
-#include "guest_physmap.h"
-#include "hypercall.h"
-#include "idle.h"
-#include "lib.h"
-#include "linux_boot.h"
-#include "log.h"
-#include "npt.h"
-#include "page_alloc.h"
-#include "pci_policy.h"
-#include "panic.h"
-#include "sha256.h"
-#include "vcpu.h"
-#include "vm.h"
+#include "core/guest_layout.h"
+#include "core/guest_mem.h"
+#include "core/guest_physmap.h"
+#include "core/hypercall.h"
+#include "guard/idle.h"
+#include "lib/lib.h"
+#include "platform/linux_boot.h"
+#include "lib/log.h"
+#include "core/npt.h"
+#include "lib/page_alloc.h"
+#include "pci/pci_policy.h"
+#include "core/panic.h"
+#include "crypto/sha256.h"
+#include "core/vcpu.h"
+#include "core/vm.h"
 
 /* A page of hypervisor memory with a known string, for the isolation test (HC_TEST_CANARY). */
 const char hv_canary[PAGE_SIZE] __attribute__((aligned(PAGE_SIZE))) = HV_CANARY_STRING;
@@ -82,7 +82,7 @@ static void build_nested_map(const struct boot_info *bi, const struct guest_mem 
             panic("out of hypervisor memory mapping device windows");
     }
     /* No ECAM window is mapped: the guest reaches configuration space only through the emulated
-     * ports 0xCF8/0xCFC (hv/pci_policy.c), and its ACPI copy has no MCFG. */
+     * ports 0xCF8/0xCFC (hv/pci/pci_policy.c), and its ACPI copy has no MCFG. */
     LOG("nested page tables: guest RAM 0x0-0x%llx -> host 0x%llx, %llu table pages",
         (unsigned long long)(gm->size - 1), (unsigned long long)gm->hpa, (unsigned long long)vm0.npt.tables);
 }
@@ -236,7 +236,7 @@ void hv_main(struct boot_info *bi)
     for (u64 n = 1; v->state == VCPU_RUNNING; n++) {
         vcpu_ops->run_once(v);
         vm0.exits = n;
-        /* The serial line: the administrator's keys and held guest output (hv/console.c). The
+        /* The serial line: the administrator's keys and held guest output (hv/console/console.c). The
          * guest's own COM1 accesses and HLTs poll it too, so an idle or printing guest answers at once. */
         if ((n & 7) == 0)
             console_poll();

@@ -176,7 +176,7 @@ side_by_side() { # DIRECTION
             printf '  %-9s VM exits %7d, crossings %7d: %.2f exits per crossing\n' "$m:" "$x" "$c" "$(echo "$x / $c" | bc -l)"
             printf 'exits-per-crossing %s %s %.2f\n' $d $m "$(echo "$x / $c" | bc -l)" >> "$out/nic.summary"
         done
-        for m in guarded absorbed; do # hv/border.c intra_module_call: one exit each, not a crossing
+        for m in guarded absorbed; do # hv/guard/border.c intra_module_call: one exit each, not a crossing
             printf '  %-9s calls of the driver to its own entries, straight to the function (one exit, no crossing): %d\n' \
                 "$m:" "$(phase_intra "$out/nic-$m.log" $d)"
         done

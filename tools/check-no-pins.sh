@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# check-no-pins.sh: no tracked file outside docs/ names a Debian kernel ABI version (6.1.0-57-amd64)
-# or a versioned kernel package (linux-image-6.1.0-..., linux-source-6.1). Debian moves; a fresh
+# check-no-pins.sh: no tracked file outside docs/ names a Debian kernel ABI version (MAJOR.MINOR.PATCH-ABI-amd64)
+# or a versioned kernel package (linux-image-, linux-source- and a version). Debian moves; a fresh
 # machine gets what is current, and guest-images/kernel.sh is the one place that decides the guest
 # kernel (build/guest/kernel-release). docs/ may quote what a measurement ran on.
 # Prints "PASS: pins/no-kernel-version" or "FAIL: ..." with each offending line; exit 1 on a finding.

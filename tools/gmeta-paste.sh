@@ -13,7 +13,7 @@ fi
 f=$1
 [ -f "$f" ] && [ -r "$f" ] || { echo "$0: $f: not a readable file" >&2; exit 1; }
 size=$(stat -c %s -- "$f")
-max=1048576   # PASTE_MAX in hv/paste.h
+max=1048576   # PASTE_MAX in hv/console/paste.h
 if [ "$size" -eq 0 ] || [ "$size" -gt "$max" ]; then
     echo "$0: $f: $size bytes; the shell takes 1 to $max" >&2
     exit 1

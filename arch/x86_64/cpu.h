@@ -2,7 +2,7 @@
 #ifndef POSTERN_X86_CPU_H
 #define POSTERN_X86_CPU_H
 
-#include "types.h"
+#include "lib/types.h"
 
 #define MSR_EFER         0xc0000080u
 #define MSR_VM_CR        0xc0010114u

@@ -3,7 +3,7 @@
 #ifndef POSTERN_X86_EXCEPTIONS_H
 #define POSTERN_X86_EXCEPTIONS_H
 
-#include "types.h"
+#include "lib/types.h"
 
 /* Does the CPU push an error code for this exception vector? */
 static inline bool exception_has_error_code(u8 vector)

@@ -1,6 +1,6 @@
 /* The exit report both backends print when the guest stops (exit_counts.h). */
 #include "arch/x86_64/exit_counts.h"
-#include "log.h"
+#include "lib/log.h"
 
 void exit_counts_report(const struct exit_counts *c, const char *(*name)(u32 code))
 {

@@ -2,7 +2,7 @@
 #ifndef POSTERN_X86_EXIT_COUNTS_H
 #define POSTERN_X86_EXIT_COUNTS_H
 
-#include "types.h"
+#include "lib/types.h"
 
 struct exit_counts {
     u64 *count; /* [size], indexed by exit code */

@@ -1,7 +1,7 @@
 /* IDT setup and the C side of the trap stubs (traps.asm). */
 #include "arch/x86_64/traps.h"
-#include "panic.h"
-#include "vcpu.h"
+#include "core/panic.h"
+#include "core/vcpu.h"
 
 extern const u8 traps_stubs[];
 

@@ -4,7 +4,7 @@
 #ifndef POSTERN_X86_TRAPS_H
 #define POSTERN_X86_TRAPS_H
 
-#include "types.h"
+#include "lib/types.h"
 
 struct trap_frame {
     u64 r15, r14, r13, r12, r11, r10, r9, r8, rdi, rsi, rbp, rbx, rdx, rcx, rax;

@@ -7,11 +7,11 @@
  */
 #include "amd_vi.h"
 #include "arch/x86_64/cpu.h"
-#include "bytes.h"
-#include "guest_mem.h"
+#include "lib/bytes.h"
+#include "core/guest_mem.h"
 #include "ivrs.h"
-#include "lib.h"
-#include "log.h"
+#include "lib/lib.h"
+#include "lib/log.h"
 
 /* ---------------------------------------------------------------- page-table and DTE encoding */
 #define PTE_PR          BIT(0)

@@ -9,8 +9,8 @@
 #ifndef POSTERN_AMD_VI_H
 #define POSTERN_AMD_VI_H
 
-#include "types.h"
-#include "npt.h"
+#include "lib/types.h"
+#include "core/npt.h"
 #include "iommu_regs.h"
 
 #define AMD_VI_DEVICE_IDS   65536

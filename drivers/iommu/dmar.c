@@ -1,9 +1,9 @@
 /* DMAR parser: see dmar.h. */
 #include "dmar.h"
-#include "acpi_host.h"
-#include "bytes.h"
-#include "lib.h"
-#include "log.h"
+#include "platform/acpi_host.h"
+#include "lib/bytes.h"
+#include "lib/lib.h"
+#include "lib/log.h"
 
 #define DMAR_HAW        36
 #define DMAR_FLAGS      37

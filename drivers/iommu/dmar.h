@@ -17,7 +17,7 @@
 #ifndef POSTERN_DMAR_H
 #define POSTERN_DMAR_H
 
-#include "types.h"
+#include "lib/types.h"
 #include "iommu.h"
 
 #define DMAR_STRUCT_OFFSET  48

@@ -9,14 +9,14 @@
  * There is one machine and one guest, so the back-end state lives here, once.
  */
 #include "iommu.h"
-#include "acpi_host.h"
+#include "platform/acpi_host.h"
 #include "amd_vi.h"
 #include "dmar.h"
 #include "ivrs.h"
-#include "lib.h"
-#include "log.h"
-#include "npt.h"
-#include "page_alloc.h"
+#include "lib/lib.h"
+#include "lib/log.h"
+#include "core/npt.h"
+#include "lib/page_alloc.h"
 #include "vtd.h"
 
 static struct {

@@ -9,8 +9,8 @@
 #ifndef POSTERN_IOMMU_H
 #define POSTERN_IOMMU_H
 
-#include "types.h"
-#include "guest_mem.h"
+#include "lib/types.h"
+#include "core/guest_mem.h"
 
 #define IOMMU_MAX_UNITS 4
 

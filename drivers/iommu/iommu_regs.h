@@ -12,7 +12,7 @@
 #ifndef POSTERN_IOMMU_REGS_H
 #define POSTERN_IOMMU_REGS_H
 
-#include "types.h"
+#include "lib/types.h"
 
 struct iommu_regs {
     u32 (*rd32)(void *ctx, u32 off);

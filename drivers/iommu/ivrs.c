@@ -1,9 +1,9 @@
 /* IVRS parser: see ivrs.h. */
 #include "ivrs.h"
-#include "acpi_host.h"
-#include "bytes.h"
-#include "lib.h"
-#include "log.h"
+#include "platform/acpi_host.h"
+#include "lib/bytes.h"
+#include "lib/lib.h"
+#include "lib/log.h"
 
 #define IVHD_FLAGS     1
 #define IVHD_LENGTH    2

@@ -17,7 +17,7 @@
 #ifndef POSTERN_IVRS_H
 #define POSTERN_IVRS_H
 
-#include "types.h"
+#include "lib/types.h"
 #include "iommu.h"
 
 #define IVRS_IVDB_OFFSET   48

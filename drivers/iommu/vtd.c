@@ -8,10 +8,10 @@
  */
 #include "vtd.h"
 #include "arch/x86_64/cpu.h"
-#include "bytes.h"
-#include "guest_mem.h"
-#include "lib.h"
-#include "log.h"
+#include "lib/bytes.h"
+#include "core/guest_mem.h"
+#include "lib/lib.h"
+#include "lib/log.h"
 
 /* ---------------------------------------------------------------- second-level page tables */
 #define SL_R          BIT(0)

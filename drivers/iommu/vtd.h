@@ -11,8 +11,8 @@
 #ifndef POSTERN_VTD_H
 #define POSTERN_VTD_H
 
-#include "types.h"
-#include "npt.h"
+#include "lib/types.h"
+#include "core/npt.h"
 #include "iommu_regs.h"
 
 #define VTD_DOMAIN 1

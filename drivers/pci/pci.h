@@ -6,7 +6,7 @@
 #ifndef POSTERN_PCI_H
 #define POSTERN_PCI_H
 
-#include "types.h"
+#include "lib/types.h"
 
 #define PCI_BDF(bus, dev, fn) ((u16)(((bus) << 8) | ((dev) << 3) | (fn)))
 #define PCI_BUS(bdf) ((u8)((bdf) >> 8))

@@ -8,8 +8,8 @@
  * bus numbering is taken as it is; nothing is renumbered or assigned.
  */
 #include "drivers/pci/pci.h"
-#include "lib.h"
-#include "log.h"
+#include "lib/lib.h"
+#include "lib/log.h"
 
 static u32 rd(const struct pci_cfg_access *cfg, u16 bdf, u16 off, u8 size)
 {

@@ -1,9 +1,9 @@
 /* Polled 16550 UART: the hypervisor's console. The hypervisor never takes its interrupt itself
- * (uart_rx_interrupt: hv/console.c lets a received byte wake the guest's COM1 handler). */
+ * (uart_rx_interrupt: hv/console/console.c lets a received byte wake the guest's COM1 handler). */
 #ifndef POSTERN_UART16550_H
 #define POSTERN_UART16550_H
 
-#include "types.h"
+#include "lib/types.h"
 
 /* False (and every later write skipped) when nothing answers at port. */
 bool uart_init(u16 port, u32 baud);

@@ -1,7 +1,7 @@
 /*
  * Host instructions per border crossing in the state machine (issue 8, "cheaper crossings";
  * docs/performance.md). Replays the crossings a guarded e1000 makes while receiving, through the
- * real hv/guard.c and hv/privilege.c built with the hypervisor's flags and GNU-EFI's byte-loop
+ * real hv/guard/guard.c and hv/guard/privilege.c built with the hypervisor's flags and GNU-EFI's byte-loop
  * memset/memcpy (efi_mem.c), and lets callgrind count the instructions of guard_event() per event
  * kind: tests/bench-guard.sh runs it under `valgrind --tool=callgrind --separate-callers=1`, so
  * each cross_<kind>() caller below gets its own inclusive cost of guard_event().
@@ -24,8 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gmeta.h"
-#include "guard.h"
+#include "guard/gmeta.h"
+#include "guard/guard.h"
 
 #define BASE 0xffffffffc0a00000ull
 #define KERNEL_RIP 0xffffffff81a00000ull
@@ -77,7 +77,7 @@ static enum guard_verdict (*const cross[B_KINDS])(const struct guard_event *, st
     cross_out_call_worst, cross_in_ret_worst,
 };
 
-/* hv/guard.c's frame_hash: bucket of a stack pointer in the frame table (to collide on purpose). */
+/* hv/guard/guard.c's frame_hash: bucket of a stack pointer in the frame table (to collide on purpose). */
 static u32 frame_bucket(u64 key) { return (u32)((key * 0x9e3779b97f4a7c15ull) >> 56); }
 
 static void post(enum bench_kind k, const struct guard_event *e, enum guard_verdict want)

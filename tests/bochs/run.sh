@@ -35,7 +35,7 @@ stage_setup() {
             REJECT+=('FAIL shell') ;;
         gtest) TIMEOUT=1800 TEST=guarded IPS_STAGE=2000000 LOGLEVEL=7
             # tests/integration/cases/guarded-module.case's scenario through the VT-x backend. Bochs's
-            # OVMF has no ACPI, so the guest learns its I/O APIC from Postern's MP table (hv/mptable.c):
+            # OVMF has no ACPI, so the guest learns its I/O APIC from Postern's MP table (hv/platform/mptable.c):
             # the kernel must take it (loglevel 7 shows it), and the guest's COM1 gets IRQ 4, which is
             # what lets the scenario's own PASS lines out before its poweroff -f (docs/vmx.md).
             EXPECT=('postern: vmx: enabled' 'postern: guest MP table at 0xf0000'

@@ -1,4 +1,4 @@
-/* FUZZ-SOURCES: drivers/iommu/ivrs.c drivers/iommu/dmar.c hv/acpi_host.c hv/fmt.c */
+/* FUZZ-SOURCES: drivers/iommu/ivrs.c drivers/iommu/dmar.c hv/platform/acpi_host.c hv/lib/fmt.c */
 /*
  * libFuzzer harness for the firmware's IOMMU tables: ivrs_parse() (drivers/iommu/ivrs.c, AMD-Vi)
  * and dmar_parse() (drivers/iommu/dmar.c, VT-d) on arbitrary bytes.
@@ -33,7 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bytes.h"
+#include "lib/bytes.h"
 #include "drivers/iommu/dmar.h"
 #include "drivers/iommu/ivrs.h"
 

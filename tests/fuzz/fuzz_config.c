@@ -1,4 +1,4 @@
-/* FUZZ-SOURCES: boot/config.c drivers/pci/pci_enum.c hv/fmt.c */
+/* FUZZ-SOURCES: boot/config.c drivers/pci/pci_enum.c hv/lib/fmt.c */
 /*
  * libFuzzer harness for the postern.cfg parser (boot/config.c): config_parse() on arbitrary text.
  *

@@ -1,10 +1,10 @@
-/* FUZZ-SOURCES: hv/gmeta.c hv/fmt.c */
+/* FUZZ-SOURCES: hv/guard/gmeta.c hv/lib/fmt.c */
 /*
- * libFuzzer harness for the .gmeta parser (hv/gmeta.c): gmeta_parse() on arbitrary bytes.
+ * libFuzzer harness for the .gmeta parser (hv/guard/gmeta.c): gmeta_parse() on arbitrary bytes.
  *
  * On rejection: the error message must be NUL-terminated and start with "gmeta: ", and *out must
  * be untouched. On acceptance: every runtime lookup is exercised and the documented invariants
- * (hv/gmeta.h, docs/gmeta.md) are asserted; then the parsed file is re-encoded with gmeta_write()
+ * (hv/guard/gmeta.h, docs/gmeta.md) are asserted; then the parsed file is re-encoded with gmeta_write()
  * from the decoded fields, which must succeed and parse back to the same content.
  * Any violation calls abort(), which libFuzzer reports as a crash.
  */
@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gmeta.h"
+#include "guard/gmeta.h"
 
 #define CHECK(c)                                                                     \
     do {                                                                             \

@@ -1,7 +1,7 @@
-/* FUZZ-SOURCES: hv/guard.c hv/privilege.c */
+/* FUZZ-SOURCES: hv/guard/guard.c hv/guard/privilege.c */
 /*
- * libFuzzer harness for the border-control state machine (hv/guard.c) and the privilege registry
- * (hv/privilege.c): arbitrary sequences of events against a fixed fixture.
+ * libFuzzer harness for the border-control state machine (hv/guard/guard.c) and the privilege registry
+ * (hv/guard/privilege.c): arbitrary sequences of events against a fixed fixture.
  *
  * Fixture (as tests/unit/test_guard.c): modules "gm" (text 0x3000, ten sites) and "other" (text
  * 0x1000, six sites); privilege "fake" bound to both, "test" bound to gm; 2 vCPUs in use (events
@@ -37,7 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "guard.h"
+#include "guard/guard.h"
 
 #define CHECK(c)                                                                     \
     do {                                                                             \

@@ -1,8 +1,8 @@
-/* FUZZ-SOURCES: hv/exits.c hv/wrapper_layout.c hv/private_mem.c hv/border_views.c hv/npt.c hv/guard.c hv/privilege.c hv/gmeta.c hv/gva.c hv/guest_access.c hv/sha256.c hv/fmt.c hv/hosted.c -lmbedcrypto */
+/* FUZZ-SOURCES: hv/exits.c hv/guard/wrapper_layout.c hv/guard/private_mem.c hv/guard/border_views.c hv/core/npt.c hv/guard/guard.c hv/guard/privilege.c hv/guard/gmeta.c hv/core/gva.c hv/core/guest_access.c hv/crypto/sha256.c hv/lib/fmt.c hv/crypto/hosted.c -lmbedcrypto */
 /*
  * libFuzzer harness for the hypercall decoder: exit_hypercall() (hv/exits.c) and everything it
- * hands guarded-module numbers to in hv/border.c (registration, the four crossings, deinit), on
- * a fake vCPU over fake guest memory. hv/border.c is included (not linked) so that its static
+ * hands guarded-module numbers to in hv/guard/border.c (registration, the four crossings, deinit), on
+ * a fake vCPU over fake guest memory. hv/guard/border.c is included (not linked) so that its static
  * state (parked return addresses, protected pages, loaded metadata) can be reset per input.
  *
  * Fixture: 8 MiB of guest RAM in an exact-size heap buffer (ASan catches any hypervisor access
@@ -56,7 +56,7 @@
 #include <string.h>
 
 /* border.c's statics are this file's: reset per input. */
-#include "../../hv/border.c"
+#include "../../hv/guard/border.c"
 
 #define CHECK(c)                                                                                          \
     do {                                                                                                  \
@@ -165,7 +165,7 @@ static const struct gmeta_site SITES[] = {
 #define KERNEL_FN    0xffffffff81000000ull /* what the slot holds */
 
 /* christoize's wrapper code around the IN_CALL/OUT_RET and OUT_CALL/IN_RET sites (docs/christoize.md
- * "Wrapper layouts"), as the nested-paging border reads it (hv/wrapper_layout.c). */
+ * "Wrapper layouts"), as the nested-paging border reads it (hv/guard/wrapper_layout.c). */
 static void put_wrappers(u8 *text)
 {
     static const u8 entry[] = {

@@ -1,6 +1,6 @@
-/* FUZZ-SOURCES: hv/insn_decode.c */
+/* FUZZ-SOURCES: hv/core/insn_decode.c */
 /*
- * libFuzzer harness for the MMIO instruction decoder (hv/insn_decode.c): insn_decode_mmio() on
+ * libFuzzer harness for the MMIO instruction decoder (hv/core/insn_decode.c): insn_decode_mmio() on
  * arbitrary bytes in each of the three modes, then insn_mmio_write_value() and
  * insn_mmio_complete_read() on the result.
  *
@@ -33,7 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "insn_decode.h"
+#include "core/insn_decode.h"
 
 #define CHECK(c)                                                                                   \
     do {                                                                                           \
@@ -52,7 +52,7 @@ static const char *const REASONS[] = {
 };
 
 /* ---------------------------------------------------------------- a reference decoder
- * Written separately from hv/insn_decode.c, from the forms its header documents (SDM vol. 2
+ * Written separately from hv/core/insn_decode.c, from the forms its header documents (SDM vol. 2
  * chapter 2 tables 2-1/2-2 for the ModRM/SIB lengths), fetching each field whole: a field that would
  * end past byte 15 is "longer than 15 bytes", past avail "truncated". */
 struct ref {

@@ -1,7 +1,7 @@
-/* FUZZ-SOURCES: drivers/pci/pci_conf1.c drivers/pci/pci_vdev.c drivers/pci/pci_enum.c hv/fmt.c */
+/* FUZZ-SOURCES: hv/pci/pci_conf1.c hv/pci/pci_vdev.c drivers/pci/pci_enum.c hv/lib/fmt.c */
 /*
- * libFuzzer harness for the guest's PCI configuration mechanism #1 (drivers/pci/pci_conf1.c) and
- * the virtualized device behind it (drivers/pci/pci_vdev.c): a sequence of guest port accesses to
+ * libFuzzer harness for the guest's PCI configuration mechanism #1 (hv/pci/pci_conf1.c) and
+ * the virtualized device behind it (hv/pci/pci_vdev.c): a sequence of guest port accesses to
  * 0xCF8-0xCFF against a fake configuration space that behaves like hardware (as in
  * tests/unit/test_pci.c: per-dword write masks, RW1C status bits, BARs whose low address bits do
  * not stick).
@@ -52,8 +52,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "drivers/pci/pci_conf1.h"
-#include "drivers/pci/pci_vdev.h"
+#include "pci/pci_conf1.h"
+#include "pci/pci_vdev.h"
 
 static unsigned step_no;
 

@@ -1,15 +1,15 @@
-/* FUZZ-SOURCES: hv/line_edit.c hv/shell_parse.c hv/paste.c hv/fmt.c */
+/* FUZZ-SOURCES: hv/console/line_edit.c hv/console/shell_parse.c hv/console/paste.c hv/lib/fmt.c */
 /*
- * libFuzzer harness for the admin shell's pure-logic parts, wired as hv/shell.c wires them: every
- * input byte goes to the line editor (hv/line_edit.c); every completed line goes to shell_dispatch()
- * (hv/shell_parse.c) over a table of dummy commands, or, while a paste block is open, to the paste
- * decoder (hv/paste.c), which the dummy "paste SIZE SUM" command opens.
+ * libFuzzer harness for the admin shell's pure-logic parts, wired as hv/console/shell.c wires them: every
+ * input byte goes to the line editor (hv/console/line_edit.c); every completed line goes to shell_dispatch()
+ * (hv/console/shell_parse.c) over a table of dummy commands, or, while a paste block is open, to the paste
+ * decoder (hv/console/paste.c), which the dummy "paste SIZE SUM" command opens.
  *
  * Byte 0 chooses the setup: bits 1:0 the paste buffer's capacity (3, 16, 256, 4096 bytes, an exact-size
  * heap block, so ASan sees any write past it), bit 2 the "SHA-256" (0: all zeros, so the sum
  * 0000000000000000 always matches and the fuzzer can complete blocks; 1: an FNV-1a stand-in that
  * mismatches), bit 3 small error buffers (8 bytes, exact-size heap blocks), bit 4 makes 0x01
- * (Ctrl-A) a console switch, as hv/shell.c's multiplexer does on leaving and re-entering the shell:
+ * (Ctrl-A) a console switch, as hv/console/shell.c's multiplexer does on leaving and re-entering the shell:
  * line_edit_reset() and paste_cancel(). The rest are the bytes typed on the serial line.
  *
  * Checked, with abort() on violation:
@@ -34,9 +34,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "line_edit.h"
-#include "paste.h"
-#include "shell_parse.h"
+#include "console/line_edit.h"
+#include "console/paste.h"
+#include "console/shell_parse.h"
 
 #define CHECK(c)                                                                                     \
     do {                                                                                             \

@@ -1,6 +1,6 @@
-/* FUZZ-SOURCES: drivers/uart/vuart.c */
+/* FUZZ-SOURCES: hv/platform/vuart.c */
 /*
- * libFuzzer harness for the guest's COM1 model (drivers/uart/vuart.c): arbitrary sequences of
+ * libFuzzer harness for the guest's COM1 model (hv/platform/vuart.c): arbitrary sequences of
  * guest register accesses, bytes from outside, sink room changes and retries.
  *
  * INPUT: byte 0: bit 0 a NULL sink (bytes discarded), bits 2:1 the sink's initial room (0, 1, 16,
@@ -40,7 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "drivers/uart/vuart.h"
+#include "platform/vuart.h"
 
 static unsigned step_no;
 

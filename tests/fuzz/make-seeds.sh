@@ -21,7 +21,7 @@ cat > build/fuzz/gmeta-seedgen.c <<'C'
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "gmeta.h"
+#include "guard/gmeta.h"
 
 static void emit(const char *dir, const char *name, const struct gmeta_builder *b)
 {
@@ -102,7 +102,7 @@ int main(int argc, char **argv)
     return 0;
 }
 C
-$CC -std=gnu11 -O1 -DHOST_TEST -I. -Ihv -o "$GEN" build/fuzz/gmeta-seedgen.c hv/gmeta.c hv/fmt.c
+$CC -std=gnu11 -O1 -DHOST_TEST -I. -Ihv -o "$GEN" build/fuzz/gmeta-seedgen.c hv/guard/gmeta.c hv/lib/fmt.c
 "$GEN" "$OUT/gmeta"
 
 # ---------------------------------------------------------------- config: valid texts

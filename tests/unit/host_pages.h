@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "types.h"
+#include "lib/types.h"
 
 static void *host_pages[4096];
 static int host_npages;

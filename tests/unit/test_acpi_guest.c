@@ -1,4 +1,4 @@
-/* UNIT-SOURCES: hv/acpi_guest.c hv/acpi_host.c hv/fmt.c */
+/* UNIT-SOURCES: hv/platform/acpi_guest.c hv/platform/acpi_host.c hv/lib/fmt.c */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -9,10 +9,10 @@
 #include <sys/mman.h>
 #include <cmocka.h>
 
-#include "acpi_guest.h"
-#include "bytes.h"
-#include "guest_layout.h"
-#include "log.h"
+#include "platform/acpi_guest.h"
+#include "lib/bytes.h"
+#include "core/guest_layout.h"
+#include "lib/log.h"
 
 
 static u64 pa(const void *p) { return (u64)(uintptr_t)p; }

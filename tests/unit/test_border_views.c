@@ -1,6 +1,6 @@
-/* UNIT-SOURCES: hv/border_views.c hv/guard.c hv/privilege.c hv/npt.c */
+/* UNIT-SOURCES: hv/guard/border_views.c hv/guard/guard.c hv/guard/privilege.c hv/core/npt.c */
 /*
- * The border in the nested page tables (hv/border_views.c): which view a vCPU runs on as the
+ * The border in the nested page tables (hv/guard/border_views.c): which view a vCPU runs on as the
  * state machine moves it across the border, what each view lets it execute, loose vCPUs, the
  * device's copy of the in view, rebuilds when the ordinary map changes, and the wrappers-only
  * fallback where the nested format cannot forbid execution.
@@ -13,11 +13,11 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "border_views.h"
-#include "guard.h"
-#include "page_alloc.h"
-#include "vcpu.h"
-#include "vm.h"
+#include "guard/border_views.h"
+#include "guard/guard.h"
+#include "lib/page_alloc.h"
+#include "core/vcpu.h"
+#include "core/vm.h"
 
 /* ---------------------------------------------------------------- fakes */
 struct page_pool hv_pages;

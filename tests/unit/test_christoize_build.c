@@ -1,4 +1,4 @@
-/* UNIT-SOURCES: christoize/build.c christoize/absorb.c christoize/analysis.c christoize/elfobj.c christoize/elfedit.c christoize/stubs.c christoize/texthash.c hv/gmeta.c hv/fmt.c */
+/* UNIT-SOURCES: christoize/build.c christoize/absorb.c christoize/analysis.c christoize/elfobj.c christoize/elfedit.c christoize/stubs.c christoize/texthash.c hv/guard/gmeta.c hv/lib/fmt.c */
 /* UNIT-LIBS: -lelf -lmbedcrypto */
 /* `christoize build` end to end on the fixtures in tests/fixtures/christoize/ (kbuild against the
  * Debian guest headers; about 10 s): the psguard module is christoized and the result checked
@@ -24,7 +24,7 @@
 #include "christoize/analysis.h"
 #include "christoize/build.h"
 #include "christoize/elfobj.h"
-#include "hv/gmeta.h"
+#include "guard/gmeta.h"
 #include "guest_kernel.h"
 #include "skip_because.h"
 

@@ -1,4 +1,4 @@
-/* UNIT-SOURCES: boot/config.c drivers/pci/pci_enum.c hv/fmt.c */
+/* UNIT-SOURCES: boot/config.c drivers/pci/pci_enum.c hv/lib/fmt.c */
 /* The postern.cfg parser: a good file, defaults, and every error it reports. */
 #include <setjmp.h>
 #include <stdarg.h>

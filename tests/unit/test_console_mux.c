@@ -1,4 +1,4 @@
-/* UNIT-SOURCES: hv/console_mux.c */
+/* UNIT-SOURCES: hv/console/console_mux.c */
 /* The serial line's routing between the guest console and the admin shell, and held guest output. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,7 +7,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "console_mux.h"
+#include "console/console_mux.h"
 
 static struct console_mux M;
 static u8 ring[8];

@@ -1,4 +1,4 @@
-/* UNIT-SOURCES: hv/e820.c hv/fmt.c */
+/* UNIT-SOURCES: hv/platform/e820.c hv/lib/fmt.c */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -7,9 +7,9 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "e820.h"
-#include "guest_layout.h"
-#include "log.h"
+#include "platform/e820.h"
+#include "core/guest_layout.h"
+#include "lib/log.h"
 
 
 static void expect_entry(const struct e820_map *m, unsigned i, u64 addr, u64 size, u32 type)

@@ -1,4 +1,4 @@
-/* UNIT-SOURCES: hv/fmt.c */
+/* UNIT-SOURCES: hv/lib/fmt.c */
 /* The hypervisor's formatter, checked against the host libc's snprintf. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,7 +10,7 @@
 #include <sys/types.h>
 #include <cmocka.h>
 
-#include "log.h"
+#include "lib/log.h"
 
 /* Formats both ways and compares text and return value, then again at every interesting buffer
  * size (0, 1, 2, ... up to just past the full length): the output must be libc's, cut to size-1

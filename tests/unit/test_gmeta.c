@@ -1,5 +1,5 @@
-/* UNIT-SOURCES: hv/gmeta.c hv/fmt.c */
-/* The guarded-module metadata format (hv/gmeta.c, docs/gmeta.md): round trip, every malformed
+/* UNIT-SOURCES: hv/guard/gmeta.c hv/lib/fmt.c */
+/* The guarded-module metadata format (hv/guard/gmeta.c, docs/gmeta.md): round trip, every malformed
  * input rejected with its message, truncation at every byte, limits, and a fixed-seed fuzz loop.
  * Every buffer handed to the parser is malloc'd at its exact length, so ASan catches any read past
  * `len`. */
@@ -12,7 +12,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "gmeta.h"
+#include "guard/gmeta.h"
 
 /* ------------------------------------------------------------------ the reference file */
 static const char *const privs[] = { "test", "pci-e1000" };

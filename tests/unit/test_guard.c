@@ -1,6 +1,6 @@
-/* UNIT-SOURCES: hv/guard.c hv/privilege.c */
+/* UNIT-SOURCES: hv/guard/guard.c hv/guard/privilege.c */
 /*
- * The border-control state machine (hv/guard.c), table-driven: every state x event pair, valid and
+ * The border-control state machine (hv/guard/guard.c), table-driven: every state x event pair, valid and
  * invalid; nesting; interrupts; threads that sleep in the kernel and come back on another vCPU;
  * registration checks; revocation and deinit; the O(1) site table; counters and the log ring.
  *
@@ -15,7 +15,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "guard.h"
+#include "guard/guard.h"
 
 /* ---------------------------------------------------------------- fixture */
 
@@ -792,7 +792,7 @@ static void test_stale_frame_replaced(void **state)
     assert_true(held(1));
 }
 
-/* The frame table's hash (hv/guard.c frame_hash), to build colliding keys on purpose. */
+/* The frame table's hash (hv/guard/guard.c frame_hash), to build colliding keys on purpose. */
 static u32 frame_bucket(u64 key) { return (u32)((key * 0x9e3779b97f4a7c15ull) >> 56); }
 
 /* n 8-byte-aligned keys below `from` (step `step`) that share one bucket. */

@@ -1,4 +1,4 @@
-/* UNIT-SOURCES: hv/border_views.c hv/guard.c drivers/pci/guarded_dev.c drivers/pci/pci_vdev.c drivers/pci/pci_enum.c hv/npt.c hv/vm.c hv/privilege.c hv/fmt.c */
+/* UNIT-SOURCES: hv/guard/border_views.c hv/guard/guard.c hv/pci/guarded_dev.c hv/pci/pci_vdev.c drivers/pci/pci_enum.c hv/core/npt.c hv/core/vm.c hv/guard/privilege.c hv/lib/fmt.c */
 /*
  * The guarded device (selective NIC passthrough): the two nested-paging views it builds, the O(1)
  * view switch on raise/lower, dropped unprivileged writes, I/O BAR forwarding only while
@@ -15,12 +15,12 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "drivers/pci/guarded_dev.h"
-#include "border_views.h"
-#include "mmio_emul.h"
-#include "page_alloc.h"
-#include "vcpu.h"
-#include "vm.h"
+#include "pci/guarded_dev.h"
+#include "guard/border_views.h"
+#include "core/mmio_emul.h"
+#include "lib/page_alloc.h"
+#include "core/vcpu.h"
+#include "core/vm.h"
 
 /* ---------------------------------------------------------------- fakes */
 struct page_pool hv_pages;

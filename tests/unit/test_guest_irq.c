@@ -1,4 +1,4 @@
-/* UNIT-SOURCES: hv/guest_irq.c hv/fmt.c */
+/* UNIT-SOURCES: hv/platform/guest_irq.c hv/lib/fmt.c */
 /* Which I/O APIC pin an ISA IRQ arrives on, from the MADT. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,7 +7,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "guest_irq.h"
+#include "platform/guest_irq.h"
 
 static u8 madt[256];
 static u32 len;

@@ -1,4 +1,4 @@
-/* UNIT-SOURCES: hv/gva.c */
+/* UNIT-SOURCES: hv/core/gva.c */
 /* Guest-virtual translation: every paging mode, large pages, faults, permissions, hostile tables. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,7 +9,7 @@
 #include <sys/mman.h>
 #include <cmocka.h>
 
-#include "gva.h"
+#include "core/gva.h"
 
 /* gva.h's inline helpers name the backend table; nothing here calls them. */
 const struct vcpu_ops *vcpu_ops;

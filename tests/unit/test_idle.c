@@ -1,6 +1,6 @@
-/* UNIT-SOURCES: hv/idle.c hv/vm.c hv/npt.c hv/privilege.c hv/guard.c hv/fmt.c */
+/* UNIT-SOURCES: hv/guard/idle.c hv/core/vm.c hv/core/npt.c hv/guard/privilege.c hv/guard/guard.c hv/lib/fmt.c */
 /*
- * The `idle` privilege component (hv/idle.c, docs/idle.md): a raise lifts the HLT/MONITOR/MWAIT
+ * The `idle` privilege component (hv/guard/idle.c, docs/idle.md): a raise lifts the HLT/MONITOR/MWAIT
  * intercepts of that vCPU only when it has its physical CPU to itself (vm_vcpu_owns_core), and is
  * refused with a log line otherwise; every lower restores them. Then through the border-control
  * state machine: the intercepts are off exactly while the vCPU is inside the module bound to
@@ -14,10 +14,10 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "guard.h"
-#include "idle.h"
-#include "vcpu.h"
-#include "vm.h"
+#include "guard/guard.h"
+#include "guard/idle.h"
+#include "core/vcpu.h"
+#include "core/vm.h"
 
 /* ---------------------------------------------------------------- fakes */
 #include "log_capture.h" /* logbuf: every LOG line since setup */

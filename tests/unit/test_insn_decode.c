@@ -1,4 +1,4 @@
-/* UNIT-SOURCES: hv/insn_decode.c */
+/* UNIT-SOURCES: hv/core/insn_decode.c */
 /* The MMIO instruction decoder: Linux's MMIO accessors as GCC emits them, every prefix and
  * addressing form, high-byte registers, every refusal, and how reads complete into registers.
  * Every decode reads from a heap buffer of exactly `avail` bytes, so ASan catches any overread. */
@@ -10,8 +10,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "insn_decode.h"
-#include "vcpu.h"
+#include "core/insn_decode.h"
+#include "core/vcpu.h"
 
 static int decode(enum insn_mode mode, const u8 *bytes, size_t n, struct mmio_insn *out, const char **why)
 {

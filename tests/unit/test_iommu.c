@@ -1,4 +1,4 @@
-/* UNIT-SOURCES: drivers/iommu/iommu.c drivers/iommu/ivrs.c drivers/iommu/dmar.c drivers/iommu/amd_vi.c drivers/iommu/vtd.c hv/acpi_host.c hv/npt.c hv/page_alloc.c hv/fmt.c */
+/* UNIT-SOURCES: drivers/iommu/iommu.c drivers/iommu/ivrs.c drivers/iommu/dmar.c drivers/iommu/amd_vi.c drivers/iommu/vtd.c hv/platform/acpi_host.c hv/core/npt.c hv/lib/page_alloc.c hv/lib/fmt.c */
 /*
  * The IOMMU's pure logic: IVRS and DMAR parsing (good tables, truncations, checksums, unsupported
  * segments), discovery through the host ACPI walker, device-table and context entries, and the DMA
@@ -14,15 +14,15 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "bytes.h"
+#include "lib/bytes.h"
 #include "drivers/iommu/amd_vi.h"
 #include "drivers/iommu/dmar.h"
 #include "drivers/iommu/iommu.h"
 #include "drivers/iommu/ivrs.h"
 #include "drivers/iommu/vtd.h"
-#include "log.h"
-#include "npt.h"
-#include "page_alloc.h"
+#include "lib/log.h"
+#include "core/npt.h"
+#include "lib/page_alloc.h"
 
 static char logbuf[8192];
 static size_t loglen;

@@ -1,4 +1,4 @@
-/* UNIT-SOURCES: drivers/iommu/amd_vi.c drivers/iommu/vtd.c hv/npt.c hv/fmt.c */
+/* UNIT-SOURCES: drivers/iommu/amd_vi.c drivers/iommu/vtd.c hv/core/npt.c hv/lib/fmt.c */
 /*
  * The IOMMU back ends against models of the register blocks: the bring-up sequences (what is
  * written, in which order, at which width), the invalidation paths, and the fault readers turning
@@ -17,11 +17,11 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "bytes.h"
+#include "lib/bytes.h"
 #include "drivers/iommu/amd_vi.h"
 #include "drivers/iommu/ivrs.h"
 #include "drivers/iommu/vtd.h"
-#include "log.h"
+#include "lib/log.h"
 
 static char logbuf[16384];
 static size_t loglen;

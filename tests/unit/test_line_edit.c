@@ -1,5 +1,5 @@
-/* UNIT-SOURCES: hv/line_edit.c */
-/* The admin shell's line editor (hv/line_edit.c): echo, erase, kill, cancel, the three line ends,
+/* UNIT-SOURCES: hv/console/line_edit.c */
+/* The admin shell's line editor (hv/console/line_edit.c): echo, erase, kill, cancel, the three line ends,
  * history recall and its redraw, escape sequences (also split across feeds, overlong, interrupted),
  * ignored bytes and overlong lines. */
 #include <stdarg.h>
@@ -9,7 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "line_edit.h"
+#include "console/line_edit.h"
 
 struct term {
     char out[8192];

@@ -1,4 +1,4 @@
-/* UNIT-SOURCES: hv/linux_boot.c hv/e820.c hv/fmt.c */
+/* UNIT-SOURCES: hv/platform/linux_boot.c hv/platform/e820.c hv/lib/fmt.c */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -8,11 +8,11 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "linux_boot.h"
-#include "bytes.h"
-#include "e820.h"
-#include "guest_layout.h"
-#include "log.h"
+#include "platform/linux_boot.h"
+#include "lib/bytes.h"
+#include "platform/e820.h"
+#include "core/guest_layout.h"
+#include "lib/log.h"
 #include "guest_kernel.h"
 
 /* The guest kernel make guest copied from Debian's current linux-image-amd64 (guest_kernel.h). */

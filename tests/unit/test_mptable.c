@@ -1,4 +1,4 @@
-/* UNIT-SOURCES: hv/mptable.c hv/fmt.c */
+/* UNIT-SOURCES: hv/platform/mptable.c hv/lib/fmt.c */
 /* The guest's MP table: read back the way Linux 6.1's mpparse.c reads it (signatures, lengths,
  * checksums, entries walked by type), and every refusal. */
 #include <stdarg.h>
@@ -8,8 +8,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "mptable.h"
-#include "bytes.h"
+#include "platform/mptable.h"
+#include "lib/bytes.h"
 
 #define GPA 0xf0000u
 static u8 buf[4096];

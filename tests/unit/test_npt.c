@@ -1,4 +1,4 @@
-/* UNIT-SOURCES: hv/npt.c */
+/* UNIT-SOURCES: hv/core/npt.c */
 /* The nested page-table builder: large pages where aligned, splits, unmap, lookups. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,7 +10,7 @@
 
 #include "host_pages.h"
 
-#include "npt.h"
+#include "core/npt.h"
 
 static hpa_t alloc_none(void) { return 0; }
 

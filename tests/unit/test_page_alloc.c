@@ -1,4 +1,4 @@
-/* UNIT-SOURCES: hv/page_alloc.c */
+/* UNIT-SOURCES: hv/lib/page_alloc.c */
 /* The hypervisor's page allocator over a malloc'd region: the "physical" address is the pointer. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,7 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "page_alloc.h"
+#include "lib/page_alloc.h"
 
 #define PG 4096u
 #define POOL_PAGES 64 /* one bitmap page + 63 usable */

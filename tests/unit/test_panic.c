@@ -1,4 +1,4 @@
-/* UNIT-SOURCES: hv/panic.c hv/exit_trace.c hv/fmt.c */
+/* UNIT-SOURCES: hv/core/panic.c hv/core/exit_trace.c hv/lib/fmt.c */
 /* The panic report: reason, guest registers, backend state, the last exits, then the halt. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,10 +9,10 @@
 #include <cmocka.h>
 
 #include "arch/x86_64/traps.h"
-#include "exit_trace.h"
-#include "log.h"
-#include "panic.h"
-#include "vcpu.h"
+#include "core/exit_trace.h"
+#include "lib/log.h"
+#include "core/panic.h"
+#include "core/vcpu.h"
 
 static char out[16384];
 static size_t out_len;

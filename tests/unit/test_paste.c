@@ -1,6 +1,6 @@
-/* UNIT-SOURCES: hv/paste.c hv/shell_parse.c hv/fmt.c */
+/* UNIT-SOURCES: hv/console/paste.c hv/console/shell_parse.c hv/lib/fmt.c */
 /* UNIT-LIBS: -lmbedcrypto */
-/* The paste decoder (hv/paste.c): argument checks, RFC 4648 vectors, 1/2/3-byte tails, groups split
+/* The paste decoder (hv/console/paste.c): argument checks, RFC 4648 vectors, 1/2/3-byte tails, groups split
  * across lines, blanks, padding rules, size and checksum checks, every error message, the swallowing
  * of a failed block up to its "end", and a round trip of random files in the form
  * tools/gmeta-paste.sh writes. SHA-256 is the host's mbedTLS. */
@@ -15,7 +15,7 @@
 #include <cmocka.h>
 #include <mbedtls/sha256.h>
 
-#include "paste.h"
+#include "console/paste.h"
 
 static void host_sha256(const void *data, u64 len, u8 out[32])
 {

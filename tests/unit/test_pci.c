@@ -1,4 +1,4 @@
-/* UNIT-SOURCES: drivers/pci/pci_enum.c drivers/pci/pci_vdev.c drivers/pci/pci_conf1.c hv/fmt.c */
+/* UNIT-SOURCES: drivers/pci/pci_enum.c hv/pci/pci_vdev.c hv/pci/pci_conf1.c hv/lib/fmt.c */
 /*
  * drivers/pci against a fake configuration space that behaves like hardware: BAR registers keep
  * only their implemented bits (so all ones reads back the size mask), type bits are read-only,
@@ -14,8 +14,8 @@
 #include <cmocka.h>
 
 #include "drivers/pci/pci.h"
-#include "drivers/pci/pci_vdev.h"
-#include "drivers/pci/pci_conf1.h"
+#include "pci/pci_vdev.h"
+#include "pci/pci_conf1.h"
 
 /* ------------------------------------------------------------------ the fake configuration space */
 

@@ -1,4 +1,4 @@
-/* UNIT-SOURCES: hv/guest_physmap.c hv/cpuid_policy.c */
+/* UNIT-SOURCES: hv/core/guest_physmap.c hv/core/cpuid_policy.c */
 /* Which guest-physical addresses are device windows, and what CPUID the guest sees. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,8 +7,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "guest_physmap.h"
-#include "cpuid_policy.h"
+#include "core/guest_physmap.h"
+#include "core/cpuid_policy.h"
 
 /* Roughly what OVMF reports on q35 with 1 GiB: RAM below 1 GiB, flash MMIO at the top. */
 static const struct boot_mem_region q35[] = {

@@ -1,5 +1,5 @@
-/* UNIT-SOURCES: hv/privilege.c */
-/* The privilege registry (hv/privilege.c): registration errors, lookups, O(1) raise/lower by
+/* UNIT-SOURCES: hv/guard/privilege.c */
+/* The privilege registry (hv/guard/privilege.c): registration errors, lookups, O(1) raise/lower by
  * handle and by name, activation counting, and the `test` privilege component. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,7 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "privilege.h"
+#include "guard/privilege.h"
 
 struct fake {
     int inits, deinits;

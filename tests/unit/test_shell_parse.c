@@ -1,5 +1,5 @@
-/* UNIT-SOURCES: hv/shell_parse.c hv/fmt.c */
-/* The admin shell's command line (hv/shell_parse.c): splitting at blanks, the word limit, exact-name
+/* UNIT-SOURCES: hv/console/shell_parse.c hv/lib/fmt.c */
+/* The admin shell's command line (hv/console/shell_parse.c): splitting at blanks, the word limit, exact-name
  * dispatch, every argument-count message, long and unprintable words in messages, small error
  * buffers, and the help text's alignment. */
 #include <stdarg.h>
@@ -9,7 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "shell_parse.h"
+#include "console/shell_parse.h"
 
 struct calls {
     int n;

@@ -1,6 +1,6 @@
-/* UNIT-SOURCES: hv/sigcheck.c hv/sha256.c hv/hosted.c hv/gmeta.c hv/fmt.c christoize/sign.c */
+/* UNIT-SOURCES: hv/guard/sigcheck.c hv/crypto/sha256.c hv/crypto/hosted.c hv/guard/gmeta.c hv/lib/fmt.c christoize/sign.c */
 /* UNIT-LIBS: -lmbedcrypto */
-/* Signed metadata (hv/sigcheck.c, docs/gmeta.md "Signatures"): christoize's signing code (the
+/* Signed metadata (hv/guard/sigcheck.c, docs/gmeta.md "Signatures"): christoize's signing code (the
  * host's mbedTLS) against the hypervisor's verifier, compiled for the host with the same source;
  * a known answer made by OpenSSL; bad signatures, the wrong key, every flipped byte of the
  * signed region, out-of-range r and s, malformed public-key files; and the arena allocator that
@@ -19,10 +19,10 @@
 #include <mbedtls/ecp.h>
 
 #include "christoize/sign.h"
-#include "gmeta.h"
-#include "hosted.h"
-#include "sha256.h"
-#include "sigcheck.h"
+#include "guard/gmeta.h"
+#include "crypto/hosted.h"
+#include "crypto/sha256.h"
+#include "guard/sigcheck.h"
 
 _Static_assert(sizeof(mbedtls_ecp_group) <= SIGCHECK_MBEDTLS_GROUP_SIZE, "ecp_group space");
 _Static_assert(sizeof(mbedtls_ecp_point) <= SIGCHECK_MBEDTLS_POINT_SIZE, "ecp_point space");

@@ -1,5 +1,5 @@
 /* UNIT-SOURCES: */
-/* hv/string.c, compiled into this test under other names so it does not clash with libc's own
+/* hv/lib/string.c, compiled into this test under other names so it does not clash with libc's own
  * functions (which the test uses as the reference). The .c is #included rather than linked, so
  * make does not see it as a prerequisite of this test unless the Makefile tracks included files. */
 #include <stdarg.h>
@@ -15,7 +15,7 @@
 #define strnlen hv_strnlen
 #define strcmp hv_strcmp
 #define strncmp hv_strncmp
-#include "hv/string.c"
+#include "lib/string.c"
 #undef memmove
 #undef memcmp
 #undef strlen

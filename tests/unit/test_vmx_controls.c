@@ -1,4 +1,4 @@
-/* UNIT-SOURCES: arch/x86_64/vmx/vmx_caps.c arch/x86_64/vmx/vmx_bitmaps.c hv/fmt.c */
+/* UNIT-SOURCES: arch/x86_64/vmx/vmx_caps.c arch/x86_64/vmx/vmx_bitmaps.c hv/lib/fmt.c */
 /*
  * VT-x's pure parts: VMCS field encodings against the SDM's Appendix B numbers, and the controls
  * chosen from capability MSRs (allowed-0/allowed-1, TRUE_* MSRs, secondary controls, EPT/VPID

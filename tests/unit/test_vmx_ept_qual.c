@@ -1,6 +1,6 @@
-/* UNIT-SOURCES: arch/x86_64/vmx/ept.c arch/x86_64/vmx/vmx_qual.c hv/npt.c */
+/* UNIT-SOURCES: arch/x86_64/vmx/ept.c arch/x86_64/vmx/vmx_qual.c hv/core/npt.c */
 /*
- * VT-x's EPT entry format driven through the shared nested-paging builder (hv/npt.c), the EPT
+ * VT-x's EPT entry format driven through the shared nested-paging builder (hv/core/npt.c), the EPT
  * pointer, and the decoding of exit qualifications and interruption information.
  */
 #include <stdarg.h>

@@ -1,6 +1,6 @@
-/* UNIT-SOURCES: drivers/uart/vuart.c */
+/* UNIT-SOURCES: hv/platform/vuart.c */
 /*
- * The guest's COM1 model (drivers/uart/vuart.c): Linux 6.1's 8250 probe and startup replayed
+ * The guest's COM1 model (hv/platform/vuart.c): Linux 6.1's 8250 probe and startup replayed
  * register access by register access, the divisor latch, IIR priorities and clearing, the THRE
  * interrupt's rules, the IRQ line, loopback, the receive queue, transmit backpressure and retry,
  * FCR, SCR.
@@ -12,7 +12,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "drivers/uart/vuart.h"
+#include "platform/vuart.h"
 
 /* ------------------------------------------------------------------ a sink with a settable room */
 

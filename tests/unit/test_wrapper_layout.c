@@ -1,5 +1,5 @@
-/* UNIT-SOURCES: hv/wrapper_layout.c christoize/stubs.c */
-/* The hypervisor's reader of christoize's wrapper code (hv/wrapper_layout.c) against the writer
+/* UNIT-SOURCES: hv/guard/wrapper_layout.c christoize/stubs.c */
+/* The hypervisor's reader of christoize's wrapper code (hv/guard/wrapper_layout.c) against the writer
  * (christoize/stubs.c): the wrappers cs_write emits for one exit and one entry are assembled and
  * linked at fixed addresses with binutils (as, ld, objcopy, nm), and the decoders must find in
  * those bytes exactly the targets the assembler resolved. Then hand-made variants: the assembler's
@@ -14,9 +14,9 @@
 #include <cmocka.h>
 
 #include "christoize/stubs.h"
-#include "gmeta.h"
-#include "hypercall.h"
-#include "wrapper_layout.h"
+#include "guard/gmeta.h"
+#include "core/hypercall.h"
+#include "guard/wrapper_layout.h"
 
 #define TEXT_AT 0x401000ull
 #define DATA_AT 0x40a000ull

@@ -7,11 +7,11 @@
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/exceptions.h"
 #include "arch/x86_64/traps.h"
-#include "page_alloc.h"
-#include "guest_mem.h"
-#include "npt.h"
-#include "lib.h"
-#include "log.h"
+#include "lib/page_alloc.h"
+#include "core/guest_mem.h"
+#include "core/npt.h"
+#include "lib/lib.h"
+#include "lib/log.h"
 
 #define CPUID_SVM_FEATURES 0x8000000a
 #define SVM_FEAT_NP         BIT(0)
@@ -80,7 +80,7 @@ static bool svm_enable(char *why, size_t why_size)
     }
     /* EFER.NXE in the host makes the NX bit of nested page-table entries mean no-execute (APM
      * §15.25.5: nested walks use the host's EFER); without NX the bit is reserved and the border
-     * cannot be enforced by execute permissions (hv/border_views.h). */
+     * cannot be enforced by execute permissions (hv/guard/border_views.h). */
     if (cpu_has_nx()) {
         wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME | EFER_NXE);
         npt_x86_nx = true;
@@ -211,7 +211,7 @@ static bool svm_create(struct vcpu *v, const struct guest_entry *e, hpa_t nested
 }
 
 /* §15.9 (HLT), §15.13 (MONITOR, MWAIT): the instructions that idle the core. Lifted only for a vCPU
- * that has its physical CPU to itself and holds the `idle` privilege (hv/idle.c). Both MWAIT
+ * that has its physical CPU to itself and holds the `idle` privilege (hv/guard/idle.c). Both MWAIT
  * intercepts are set: the armed-only one (bit 12) on its own would let an unarmed MWAIT through. */
 static void svm_set_idle_intercepts(struct vcpu *v, bool on)
 {

@@ -2,7 +2,7 @@
 #ifndef POSTERN_SVM_H
 #define POSTERN_SVM_H
 
-#include "vcpu.h"
+#include "core/vcpu.h"
 #include "arch/x86_64/svm/vmcb.h"
 #include "arch/x86_64/exit_counts.h"
 

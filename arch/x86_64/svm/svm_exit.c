@@ -8,8 +8,8 @@
 #include "arch/x86_64/svm/svm.h"
 #include "arch/x86_64/exceptions.h"
 #include "exits.h"
-#include "exit_trace.h"
-#include "log.h"
+#include "core/exit_trace.h"
+#include "lib/log.h"
 
 typedef void (*svm_exit_fn)(struct vcpu *v, struct vmcb *vmcb);
 

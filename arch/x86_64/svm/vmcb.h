@@ -5,7 +5,7 @@
 #ifndef POSTERN_SVM_VMCB_H
 #define POSTERN_SVM_VMCB_H
 
-#include "types.h"
+#include "lib/types.h"
 
 /* Intercept vector 3 (offset 00Ch), Table B-1. */
 #define INTERCEPT_INTR      BIT(0)

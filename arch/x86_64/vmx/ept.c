@@ -1,5 +1,5 @@
 /*
- * EPT entries for hv/npt.c (SDM Vol. 3C §29.3.2). Unlike the x86 page-table format, presence is
+ * EPT entries for hv/core/npt.c (SDM Vol. 3C §29.3.2). Unlike the x86 page-table format, presence is
  * "any of read/write/execute", a leaf carries its memory type (write-back for RAM, uncached for
  * device windows, with the guest's PAT ignored for device memory so it cannot make a BAR
  * cacheable), and write without read is a misconfiguration, never produced here.
@@ -51,7 +51,7 @@ static u32 ept_perms(u64 e)
     return p;
 }
 
-/* Border views (hv/border_views.h): X is checked at every level of the walk, as NX is in NPT. */
+/* Border views (hv/guard/border_views.h): X is checked at every level of the walk, as NX is in NPT. */
 static u64 ept_with_exec(u64 e, bool exec) { return exec ? e | EPT_EXEC : e & ~EPT_EXEC; }
 
 #define EPT_FORMAT(label, large)      \

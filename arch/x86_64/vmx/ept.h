@@ -1,9 +1,9 @@
-/* Intel EPT: the entry format for the shared nested-paging builder (hv/npt.c) and the EPT pointer
+/* Intel EPT: the entry format for the shared nested-paging builder (hv/core/npt.c) and the EPT pointer
  * (SDM Vol. 3C §29.3.2, Tables 29-1..29-6; §25.6.11 for the EPTP). */
 #ifndef POSTERN_VMX_EPT_H
 #define POSTERN_VMX_EPT_H
 
-#include "npt.h"
+#include "core/npt.h"
 
 #define EPT_READ       BIT(0)
 #define EPT_WRITE      BIT(1)

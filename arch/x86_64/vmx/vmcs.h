@@ -12,7 +12,7 @@
 #ifndef POSTERN_VMX_VMCS_H
 #define POSTERN_VMX_VMCS_H
 
-#include "types.h"
+#include "lib/types.h"
 #include "arch/x86_64/cpu.h" /* MSR_FEATURE_CONTROL */
 
 enum vmcs_width { VMCS_W16 = 0, VMCS_W64 = 1, VMCS_W32 = 2, VMCS_WNAT = 3 };

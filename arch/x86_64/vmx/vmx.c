@@ -2,7 +2,7 @@
  * Intel VT-x bring-up and the guest VMCS, in the SDM's order (Vol. 3C): detect and enable VMX
  * (§24.6-24.7: CPUID.1:ECX.VMX, IA32_FEATURE_CONTROL, CR0/CR4 fixed bits, VMXON), the VMCS
  * (§25: controls chosen from the capability MSRs by vmx_caps.c, guest and host state), EPT
- * (§29.3, entries from ept.c through hv/npt.c), then VMLAUNCH/VMRESUME (vmx_world_switch.asm,
+ * (§29.3, entries from ept.c through hv/core/npt.c), then VMLAUNCH/VMRESUME (vmx_world_switch.asm,
  * the exit table in vmx_exit.c). The vcpu_ops members match the SVM backend's one for one.
  */
 #include "arch/x86_64/vmx/vmx.h"
@@ -12,10 +12,10 @@
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/exceptions.h"
 #include "arch/x86_64/traps.h"
-#include "page_alloc.h"
-#include "guest_mem.h"
-#include "lib.h"
-#include "log.h"
+#include "lib/page_alloc.h"
+#include "core/guest_mem.h"
+#include "lib/lib.h"
+#include "lib/log.h"
 
 #define CPUID1_ECX_VMX BIT(5)
 #define CPUID1_ECX_XSAVE BIT(26)
@@ -422,7 +422,7 @@ static void vmx_set_watch(struct vcpu *v, u32 watch)
 }
 
 /* HLT, MONITOR and MWAIT exiting (Table 25-6): lifted only for a vCPU with a core of its own that
- * holds `idle` (hv/idle.c). */
+ * holds `idle` (hv/guard/idle.c). */
 static void vmx_set_idle_intercepts(struct vcpu *v, bool on)
 {
     to_vmx(v)->idle_intercepts = on;

@@ -2,7 +2,7 @@
 #ifndef POSTERN_VMX_H
 #define POSTERN_VMX_H
 
-#include "vcpu.h"
+#include "core/vcpu.h"
 #include "arch/x86_64/exit_counts.h"
 #include "arch/x86_64/vmx/vmcs.h"
 #include "arch/x86_64/vmx/vmx_caps.h"

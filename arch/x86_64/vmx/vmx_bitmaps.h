@@ -3,7 +3,7 @@
 #ifndef POSTERN_VMX_BITMAPS_H
 #define POSTERN_VMX_BITMAPS_H
 
-#include "types.h"
+#include "lib/types.h"
 
 #define VMX_MSR_BITMAP_SIZE 4096
 #define VMX_IO_BITMAP_SIZE  8192 /* A (ports 0-7FFFh) then B (8000h-FFFFh) */

@@ -1,8 +1,8 @@
 /* VT-x capabilities and the controls chosen from them: see vmx_caps.h. */
 #include "arch/x86_64/vmx/vmx_caps.h"
 #include "arch/x86_64/vmx/vmcs.h"
-#include "lib.h"
-#include "log.h"
+#include "lib/lib.h"
+#include "lib/log.h"
 
 #define CR0_PE_PG (BIT(0) | BIT(31))
 

@@ -6,7 +6,7 @@
 #ifndef POSTERN_VMX_CAPS_H
 #define POSTERN_VMX_CAPS_H
 
-#include "types.h"
+#include "lib/types.h"
 
 struct vmx_cap_msrs {
     u64 feature_control;

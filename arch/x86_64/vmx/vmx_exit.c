@@ -8,11 +8,11 @@
 #include "arch/x86_64/vmx/vmx_qual.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/exceptions.h"
-#include "border.h"
+#include "guard/border.h"
 #include "exits.h"
-#include "exit_trace.h"
-#include "guest_access.h"
-#include "log.h"
+#include "core/exit_trace.h"
+#include "core/guest_access.h"
+#include "lib/log.h"
 
 #define BLOCKING_STI_MOV_SS (BIT(0) | BIT(1))
 #define XCR0_X87 BIT(0)
@@ -100,7 +100,7 @@ static void on_ept_misconfig(struct vcpu *v, u64 qual)
 }
 
 /* Is the guest's instruction at RIP AMD's VMMCALL (0F 01 D9)? Fetched as the CPU would, at the
- * guest's CPL, through its page tables (hv/gva.c checks every step lies in guest RAM). */
+ * guest's CPL, through its page tables (hv/core/gva.c checks every step lies in guest RAM). */
 static bool at_vmmcall(struct vcpu *v)
 {
     u8 insn[3];

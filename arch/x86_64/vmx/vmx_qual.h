@@ -6,7 +6,7 @@
 #ifndef POSTERN_VMX_QUAL_H
 #define POSTERN_VMX_QUAL_H
 
-#include "types.h"
+#include "lib/types.h"
 
 /* EPT violation (Table 28-7). */
 struct ept_violation {

@@ -1,0 +1,122 @@
+/*
+ * The hand-over from the UEFI loader (boot/) to the hypervisor (hv_main).
+ *
+ * Everything here is host-physical and was allocated by the loader before ExitBootServices;
+ * after that the hypervisor owns the machine and this structure is its only description of it.
+ */
+#ifndef POSTERN_BOOT_INFO_H
+#define POSTERN_BOOT_INFO_H
+
+#include "lib/types.h"
+#include "drivers/pci/pci.h"
+
+#define BOOT_INFO_MAGIC 0x4f464e494e524550ull /* "PERNINFO" */
+#define BOOT_INFO_VERSION 5
+
+#define BOOT_CMDLINE_MAX 2048
+#define BOOT_NAME_MAX 128
+#define BOOT_MAX_GMETA 16
+#define BOOT_MAX_MEM_REGIONS 512
+#define BOOT_MAX_BINDINGS 16
+#define BOOT_MODULE_NAME_MAX 56    /* as in .gmeta: 55 printable characters + NUL */
+#define BOOT_PRIVILEGE_NAME_MAX 32 /* as in .gmeta: 31 of [a-z0-9_-] + NUL */
+#define BOOT_MAX_PCI_HIDE 8
+#define BOOT_ADMIN_KEY_MAX 128     /* admin.pub is 81 bytes (hv/guard/sigcheck.h) */
+
+/* "iommu =": what to do about DMA confinement (docs/iommu.md). */
+enum boot_iommu_mode {
+    BOOT_IOMMU_AUTO = 0, /* use the IOMMU the ACPI tables describe; without one, refuse a guarded NIC */
+    BOOT_IOMMU_REQUIRED, /* no IOMMU is a boot error */
+    BOOT_IOMMU_OFF,      /* do not use one (device DMA is not confined: the administrator's choice) */
+};
+
+/* "metadata_signatures =": which metadata the hypervisor accepts (docs/gmeta.md "Signatures"). */
+enum boot_sig_policy {
+    BOOT_SIG_REQUIRED = 0, /* only metadata signed with the administrator's key (admin_key) */
+    BOOT_SIG_HASH_ONLY,    /* the paper's mode: unsigned metadata too (the text hash still binds it);
+                              a signed one is still verified when there is a key */
+};
+
+/* A file the loader read from the ESP, kept in loader-allocated pages. */
+struct boot_file {
+    hpa_t addr; /* 0 when absent */
+    u64 size;
+    char path[BOOT_NAME_MAX];
+};
+
+/* The administrator's decision: module MODULE (by its metadata's name) may hold PRIVILEGE. */
+struct boot_binding {
+    char module[BOOT_MODULE_NAME_MAX];
+    char privilege[BOOT_PRIVILEGE_NAME_MAX];
+};
+
+/* Host memory map, simplified from the UEFI one. */
+enum boot_mem_type {
+    BOOT_MEM_FREE = 1,     /* conventional RAM nobody uses (after ExitBootServices) */
+    BOOT_MEM_USED = 2,     /* RAM holding firmware, loader, hypervisor or guest data */
+    BOOT_MEM_ACPI = 3,     /* ACPI reclaim or NVS: RAM, never handed to the guest directly */
+    BOOT_MEM_MMIO = 4,     /* memory-mapped I/O the firmware reported */
+    BOOT_MEM_RESERVED = 5, /* reserved or unusable: treated as RAM we must not expose */
+};
+
+struct boot_mem_region {
+    hpa_t base;
+    u64 size;
+    u32 type; /* enum boot_mem_type */
+    u32 efi_type;
+};
+
+struct boot_info {
+    u64 magic;
+    u32 version;
+    u32 flags;
+
+    struct boot_file kernel;
+    struct boot_file initrd;
+    /* Every *.gmeta in /postern/ and every `gmeta =` path, up to BOOT_MAX_GMETA: the configured
+     * ones first, in config order (loaded at boot), then the rest (kept for the admin shell's
+     * `load NAME`). */
+    struct boot_file gmeta[BOOT_MAX_GMETA];
+    bool gmeta_configured[BOOT_MAX_GMETA];
+    u32 gmeta_count;
+    /* The administrator's public key file (admin_key =), its bytes as read; admin_key_len 0: none. */
+    u8 admin_key[BOOT_ADMIN_KEY_MAX];
+    u32 admin_key_len;
+    char admin_key_path[BOOT_NAME_MAX];
+    u32 sig_policy; /* enum boot_sig_policy */
+    bool border_npt; /* border = npt: the nested page tables enforce the border (hv/guard/border_views.h) */
+    struct boot_binding bindings[BOOT_MAX_BINDINGS];
+    u32 binding_count;
+
+    char cmdline[BOOT_CMDLINE_MAX];
+
+    /* PCI policy (docs/pci.md): the guarded NIC and the privilege that guards it, devices hidden
+     * from the guest; everything else is passed through. */
+    bool guarded_nic_set;
+    struct pci_match guarded_nic;
+    char guarded_nic_privilege[BOOT_PRIVILEGE_NAME_MAX];
+    struct pci_match pci_hide[BOOT_MAX_PCI_HIDE];
+    u32 pci_hide_count;
+    u32 iommu_mode; /* enum boot_iommu_mode */
+
+    hpa_t guest_ram_base; /* contiguous, 2 MiB aligned */
+    u64 guest_ram_size;   /* multiple of 2 MiB */
+
+    hpa_t hv_pool_base; /* pages for the hypervisor's page allocator */
+    u64 hv_pool_size;
+    hpa_t hv_image_base; /* postern.efi as loaded */
+    u64 hv_image_size;
+
+    hpa_t acpi_rsdp; /* 0 when the firmware gave none */
+
+    u16 serial_port;
+    u32 serial_baud;
+
+    struct boot_mem_region mem[BOOT_MAX_MEM_REGIONS];
+    u32 mem_count;
+};
+
+/* The hypervisor's entry, called by the loader after ExitBootServices. Never returns. */
+NORETURN void hv_main(struct boot_info *bi);
+
+#endif

@@ -1,0 +1,17 @@
+/*
+ * Completing a guest access to device memory the hypervisor answers itself (a guarded device's
+ * BAR while the vCPU is unprivileged: reads give zero, writes are dropped). The nested page fault
+ * names only the address: the instruction is fetched at the guest's RIP and decoded
+ * (hv/core/insn_decode.h), the register updated for a read, and RIP advanced past it.
+ */
+#ifndef POSTERN_MMIO_EMUL_H
+#define POSTERN_MMIO_EMUL_H
+
+#include "core/insn_decode.h"
+#include "core/vcpu.h"
+
+/* Returns true when the instruction was decoded and completed (*insn describes it); false (with
+ * *why set) when it cannot be fetched or is not a plain MOV form: the caller injects #GP. */
+bool mmio_complete(struct vcpu *v, bool write, u64 read_value, struct mmio_insn *insn, const char **why);
+
+#endif

@@ -1,0 +1,53 @@
+/* The one virtual machine Postern runs: its memory, its nested page tables, its border control. */
+#ifndef POSTERN_VM_H
+#define POSTERN_VM_H
+
+#include "guard/guard.h"
+#include "core/guest_mem.h"
+#include "core/npt.h"
+#include "guard/privilege.h"
+
+struct vcpu;
+struct iommu_info;
+
+/*
+ * Nested-paging views (docs/pci.md): `npt` is what every vCPU runs on by default; `npt_priv`
+ * exists when a guarded device is configured and differs from it only where that device's BARs
+ * are (reachable in npt_priv, a zero page in npt). The rest of the tree is shared, but a change
+ * outside the BARs must go to both roots: use vm_npt_map/vm_npt_unmap.
+ */
+enum vm_view { VIEW_NORMAL = 0, VIEW_PRIVILEGED = 1, VIEW_OUT = 2, VIEW_IN_FIRST = 3 };
+/* The border's views (hv/guard/border_views.h): module m's in view, with or without the device's BARs. */
+#define VIEW_IN(m, dev) (VIEW_IN_FIRST + 2 * (u32)(m) + ((dev) ? 1 : 0))
+#define VIEW_COUNT VIEW_IN(GUARD_MAX_MODULES, 0)
+
+struct vm {
+    struct guest_mem mem;
+    struct npt npt;
+    struct npt npt_priv; /* root 0 when there is no privileged view */
+    struct vcpu *vcpu[PRIV_MAX_VCPUS];
+    u32 vcpu_count;
+    struct privilege_registry privs;
+    struct guard guard; /* ~250 KiB: static storage, never the stack */
+    const struct iommu_info *iommu; /* what confines device DMA (for the admin shell's status) */
+    u64 npt_generation; /* bumped by every change to the ordinary map (vm_npt_changed) */
+    u64 exits;          /* VM exits so far, all vCPUs */
+    u64 hlt_exits;      /* of which HLT (HC_STATS_EXITS) */
+    u64 mwait_exits;    /* of which MWAIT (MONITOR not counted here) */
+};
+
+extern struct vm vm0;
+
+/* Change the guest-physical map in every view (false when out of table memory). */
+bool vm_npt_map(struct vm *vm, gpa_t gpa, hpa_t hpa, u64 size, u32 perms);
+bool vm_npt_unmap(struct vm *vm, gpa_t gpa, u64 size);
+/* Something edited vm->npt or npt_priv directly: views derived from them must be rebuilt. */
+static inline void vm_npt_changed(struct vm *vm) { vm->npt_generation++; }
+/* The vCPU with this id, or NULL. */
+struct vcpu *vm_vcpu(struct vm *vm, u32 id);
+/* Does v have its physical CPU to itself: pinned to one, and no other vCPU pinned there? (Postern
+ * runs one vCPU per physical CPU and schedules nothing else on it; this is where that is checked
+ * rather than assumed, for privileges that hand the core to the guest: hv/guard/idle.c.) */
+bool vm_vcpu_owns_core(const struct vm *vm, const struct vcpu *v);
+
+#endif

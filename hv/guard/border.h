@@ -1,0 +1,47 @@
+/* Border control in the exit path (hv/guard/border.c; the state machine itself is hv/guard/guard.c). */
+#ifndef POSTERN_BORDER_H
+#define POSTERN_BORDER_H
+
+#include "core/boot_info.h"
+#include "guard/guard.h"
+#include "core/vcpu.h"
+
+/* The signature policy and key, then the metadata postern.cfg names (border_load_metadata) and
+ * the administrator's bindings for each (after every privilege component registered in
+ * vm0.privs). The other preloaded metadata wait for the admin shell's `load`. */
+void border_init(const struct boot_info *bi);
+/*
+ * The one way metadata enters border control (boot-time loading and the admin shell). Copies
+ * buf[0, len) into hypervisor pages the guest cannot reach, parses the copy, applies the
+ * signature policy (metadata_signatures, admin_key), refuses a second module of the same name or
+ * text hash, and adds the module (guard_module_add). Logs "guard: module NAME from ORIGIN: ..."
+ * on success and returns the module index; bindings are the caller's. On refusal returns -1 with
+ * one line in err such as "metadata ORIGIN refused: unsigned (metadata_signatures = required)",
+ * without a "postern: " prefix: the caller logs or shows it.
+ */
+int border_load_metadata(const u8 *buf, u64 len, const char *origin, char *err, size_t errsz);
+bool border_is_hypercall(u64 nr);
+/* The registered module whose write-protected text page holds gpa, or -1. */
+int border_text_module(gpa_t gpa);
+/* Returns whether the hypercall instruction is done (move RIP past it). */
+bool border_hypercall(struct vcpu *v, u64 nr);
+/* A nested fault on module text (a write), or a fetch the border's views forbid: true when border
+ * control handled it. */
+bool border_nested_fault(struct vcpu *v, gpa_t gpa, bool write, bool fetch);
+/* The hypervisor is about to inject an event at the current RIP (a fault), or one whose IRET frame
+ * returns to `rip` (an interrupt after a HLT): a privileged vCPU crosses the border first. */
+void border_before_inject(struct vcpu *v, u8 vector);
+void border_before_event(struct vcpu *v, u8 vector, u64 rip);
+void border_report(void);
+/* "guard: mark LABEL ..." lines: crossings so far per module, event kind and site (make bench
+ * takes differences between two marks). */
+void border_mark(u32 label);
+/* fn for every hypercall site of a loaded module that was crossed at least once, with the function
+ * the site belongs to (the log's reports, make bench's marks, the admin shell's stats). */
+typedef void (*border_site_fn)(void *ctx, const struct guard_module *mod, const struct guard_site *site,
+                               const char *function);
+void border_for_each_crossed_site(int module, border_site_fn fn, void *ctx);
+/* The privileges a module's metadata asks for, space-separated, into buf ("" if none). */
+void border_module_requests(int module, char *buf, size_t size);
+
+#endif

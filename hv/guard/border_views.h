@@ -1,0 +1,52 @@
+/*
+ * The border in the nested page tables (docs/border-control.md, "The border in the nested page
+ * tables"): which nested-paging view each vCPU runs on, so that leaving a guarded module without a
+ * wrapper, and entering it anywhere but at a wrapper, faults.
+ *
+ *   out view     (every vCPU not inside a module) the registered modules' text is not executable;
+ *   in view m    (a vCPU inside module m) m's text is the only executable guest memory; a second
+ *                copy has the guarded device's BARs when the vCPU holds the device's privilege;
+ *   loose        (a vCPU executing module code without privilege, the wrappers-only border: a
+ *                refused crossing, or a jump into the middle) the ordinary view, until it leaves.
+ *
+ * Views share every table with the ordinary one except the paths to the module text pages, and
+ * are rebuilt (lazily, before the next switch) whenever the protected text or the ordinary map
+ * changes: vm_npt_changed(). Each view has its own ASID (struct vm's enum vm_view), so a switch is
+ * a field write. Without execute permissions in the nested format (or with `border = wrappers`)
+ * nothing here changes the view: the border is the wrappers' hypercalls alone.
+ */
+#ifndef POSTERN_BORDER_VIEWS_H
+#define POSTERN_BORDER_VIEWS_H
+
+#include "core/vcpu.h"
+
+struct border_text_page {
+    gpa_t gpa;
+    int module;
+};
+
+/* pages/npages: border.c's protected text pages (read at each rebuild); private_pages: the
+ * modules' private memory (hv/guard/private_mem.h), mapped in their in views only. wanted: postern.cfg's
+ * `border = npt`. Returns whether the border is enforced by the nested page tables. */
+struct vm;
+bool border_views_init(struct vm *vm, bool wanted, const struct border_text_page *pages, const u32 *npages,
+                       const struct border_text_page *private_pages, const u32 *nprivate);
+bool border_views_enforced(void);
+/* Put v on the view its state calls for (rebuilding stale views first). Cheap when nothing changed. */
+void border_view_apply(struct vcpu *v);
+/* The guarded device's privilege was raised or lowered on v (hv/pci/guarded_dev.c). */
+void border_view_set_device(struct vcpu *v, bool raised);
+/* v's border state changed (border.c, after each event): its view is chosen after the exit, once
+ * the handler has set its registers. continues: v goes on at its RIP (false for an interrupt or
+ * exception about to be delivered), so module code there runs loose if v is unprivileged. */
+void border_view_changed(struct vcpu *v, bool continues);
+/* After every exit, before the next entry: applies what changed, and puts a loose vCPU that has
+ * left module text back on the out view. */
+void border_view_after_exit(struct vcpu *v);
+/* Counters for the report and make bench. */
+struct border_view_stats {
+    u64 rebuilds, switches, loose;
+};
+const struct border_view_stats *border_view_stats(void);
+
+#endif

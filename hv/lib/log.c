@@ -1,0 +1,29 @@
+/* The hypervisor's log: formatted lines on the serial console, each prefixed "postern: ". */
+#include "lib/log.h"
+#include "lib/lib.h"
+#include "drivers/uart/uart16550.h"
+
+void log_write(const char *s, size_t n) { uart_write(s, n); }
+
+void log_vline(const char *prefix, const char *fmt, va_list ap)
+{
+    char buf[512];
+    int n = fmt_vsnprintf(buf, sizeof(buf), fmt, ap);
+
+    if (n < 0)
+        return;
+    if ((size_t)n >= sizeof(buf))
+        n = sizeof(buf) - 1;
+    uart_write(prefix, strlen(prefix));
+    uart_write(buf, (size_t)n);
+    if (n == 0 || buf[n - 1] != '\n')
+        uart_write("\n", 1);
+}
+
+void log_printf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    log_vline("postern: ", fmt, ap);
+    va_end(ap);
+}

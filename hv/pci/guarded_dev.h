@@ -1,0 +1,70 @@
+/*
+ * A host PCI device with selective privilege (issue 4; tech report §6): the guest sees the
+ * device, but its BARs answer only a vCPU that holds the device's privilege (e.g. `nic`, held by
+ * the christoized e1000 while it runs).
+ *
+ *   MMIO BARs   two nested-paging views (struct vm): the normal view maps each BAR page to one
+ *               read-only zero page (reads give 0 natively, a write faults and is dropped); the
+ *               privileged view maps the real BAR. raise/lower swap the vCPU's view: O(1).
+ *               Exception: the pages holding the MSI-X table and PBA (from the MSI-X capability)
+ *               map to the device in both views, because the guest kernel's PCI core, not the
+ *               driver, programs them (docs/pci.md, "MSI-X").
+ *   I/O BARs    always intercepted; forwarded to the real ports only while privileged.
+ *   config      virtualized (pci_vdev): the guest may move BARs; the real ones never change, and
+ *               the real BAR addresses stay unreachable from the guest wherever it moves them.
+ */
+#ifndef POSTERN_GUARDED_DEV_H
+#define POSTERN_GUARDED_DEV_H
+
+#include "drivers/pci/pci.h"
+#include "pci/pci_vdev.h"
+
+struct vm;
+struct vcpu;
+
+struct guarded_dev_stats {
+    u64 raises, lowers;          /* view switches */
+    u64 writes_dropped;          /* MMIO writes by unprivileged code */
+    u64 io_blocked;              /* port accesses by unprivileged code */
+    u64 io_forwarded;            /* port accesses by privileged code */
+    u64 bar_moves;               /* guest BAR relocations applied */
+    u64 refused;                 /* undecodable accesses (#GP injected) */
+};
+
+/* A run of pages of a memory BAR that both views map to the device: the MSI-X table or PBA. */
+struct guarded_open_range {
+    int bar;
+    u64 off, len;                /* page aligned, inside the BAR */
+};
+
+#define GUARDED_MAX_OPEN 2       /* the MSI-X table and the PBA */
+
+struct guarded_dev {
+    struct pci_dev host;
+    struct pci_vdev vdev;
+    struct vm *vm;
+    char privilege[32];
+    int handle;                  /* privilege registry handle */
+    hpa_t zero_page;
+    bool bar_live[PCI_NUM_BARS]; /* the guest-visible mapping of BAR i is installed at live_gpa[i] */
+    u64 live_gpa[PCI_NUM_BARS];
+    struct guarded_open_range open[GUARDED_MAX_OPEN];
+    int open_count;
+    struct guarded_dev_stats stats;
+};
+
+/* Check the device can be guarded (every BAR virtualizable, an MSI-X table and PBA inside memory
+ * BARs), build both views, register the privilege. Returns 0, or -1 with a one-line reason. */
+int guarded_dev_init(struct guarded_dev *g, struct vm *vm, const struct pci_dev *dev, const char *privilege,
+                     char *err, size_t errsz);
+/* Set up what needs a vCPU (port intercepts). */
+void guarded_dev_attach_vcpu(struct guarded_dev *g, struct vcpu *v);
+/* A nested page fault at gpa: true when it was this device's BAR (handled). */
+bool guarded_dev_nested_fault(struct guarded_dev *g, struct vcpu *v, gpa_t gpa, bool write);
+/* A port access: true when the port is this device's (handled; *value in/out). */
+bool guarded_dev_io(struct guarded_dev *g, struct vcpu *v, u16 port, u8 size, bool in, u32 *value);
+void guarded_dev_report(const struct guarded_dev *g);
+/* Log the cost of one privilege change (view switch) against rewriting the BAR entries. */
+void guarded_dev_measure(struct guarded_dev *g, struct vcpu *v);
+
+#endif

@@ -1,0 +1,204 @@
+/* See pci_policy.h. */
+#include "pci/pci_policy.h"
+#include "pci/guarded_dev.h"
+#include "pci/pci_conf1.h"
+#include "lib/lib.h"
+#include "lib/log.h"
+#include "core/vm.h"
+
+struct pci_policy {
+    struct pci_dev dev[PCI_MAX_DEVICES];
+    enum pci_guest_mode mode[PCI_MAX_DEVICES];
+    int count;
+    int guarded;                 /* index into dev[], -1 when none */
+    struct guarded_dev gdev;
+    struct pci_conf1 conf1;
+};
+
+static struct pci_policy pol = { .guarded = -1 };
+
+static const char *mode_name(enum pci_guest_mode m)
+{
+    return m == PCI_HIDDEN ? "hidden" : m == PCI_VIRTUALIZED ? "guarded" : "passthrough";
+}
+
+static enum pci_guest_mode mode_of(u16 bdf, struct pci_vdev **vdev, void *ctx)
+{
+    for (int i = 0; i < pol.count; i++) {
+        if (pol.dev[i].bdf != bdf)
+            continue;
+        if (pol.mode[i] == PCI_VIRTUALIZED)
+            *vdev = &pol.gdev.vdev;
+        return pol.mode[i];
+    }
+    /* A function the scan did not find (none there, or behind a bridge the guest set up later):
+     * the hardware answers, which for an absent function is all ones. */
+    return PCI_PASSTHROUGH;
+}
+
+/* Is the port inside an I/O BAR of a hidden device? (Those ports are intercepted.) */
+static bool hidden_port(u16 port, u8 size)
+{
+    for (int i = 0; i < pol.count; i++) {
+        if (pol.mode[i] != PCI_HIDDEN)
+            continue;
+        for (int b = 0; b < PCI_NUM_BARS; b++) {
+            const struct pci_bar *bar = &pol.dev[i].bar[b];
+            if (bar->kind == PCI_BAR_IO && bar->size && port + size > bar->base && port < bar->base + bar->size)
+                return true;
+        }
+    }
+    return false;
+}
+
+/* Unmap every memory BAR of a hidden device from the guest (both views); its I/O BARs are
+ * intercepted in pci_policy_attach_vcpu. */
+static void hide_bars(const struct pci_dev *d)
+{
+    for (int b = 0; b < PCI_NUM_BARS; b++) {
+        const struct pci_bar *bar = &d->bar[b];
+        if ((bar->kind == PCI_BAR_MEM32 || bar->kind == PCI_BAR_MEM64) && bar->size && bar->base + bar->size <= GiB(4)) {
+            u64 base = bar->base & ~(u64)(PAGE_SIZE - 1);
+            u64 end = (bar->base + bar->size + PAGE_SIZE - 1) & ~(u64)(PAGE_SIZE - 1);
+            vm_npt_unmap(&vm0, base, end - base);
+        }
+    }
+}
+
+int pci_policy_init(const struct boot_info *bi, const struct acpi_guest_info *acpi, const struct iommu_info *io,
+                    char *err, size_t errsz)
+{
+    char bdf[8];
+
+    if (acpi->ecam_count)
+        pci_host_init(acpi->ecam[0].base, 0, (u8)((acpi->ecam[0].size >> 20) - 1));
+    else
+        pci_host_init(0, 0, 0);
+    pol.count = pci_enumerate(&pci_host, pol.dev, PCI_MAX_DEVICES);
+    pol.guarded = -1;
+
+    for (int i = 0; i < pol.count; i++) {
+        struct pci_dev *d = &pol.dev[i];
+        enum pci_guest_mode m = PCI_PASSTHROUGH;
+
+        for (u32 u = 0; u < io->units; u++)
+            if (io->unit[u].has_bdf && io->unit[u].bdf == d->bdf)
+                m = PCI_HIDDEN; /* the IOMMU must stay the hypervisor's */
+        for (u32 h = 0; h < bi->pci_hide_count; h++)
+            if (pci_match_dev(&bi->pci_hide[h], d))
+                m = PCI_HIDDEN;
+        if (m == PCI_PASSTHROUGH && bi->guarded_nic_set && pol.guarded < 0 && pci_match_dev(&bi->guarded_nic, d)) {
+            m = PCI_VIRTUALIZED;
+            pol.guarded = i;
+        }
+        pol.mode[i] = m;
+        pci_bdf_str(d->bdf, bdf);
+        LOG("pci %s %04x:%04x class %06x: %s", bdf, d->vendor, d->device, d->class_rev >> 8, mode_name(m));
+        if (m == PCI_HIDDEN)
+            hide_bars(d);
+    }
+    /* The IOMMU's registers are never the guest's, whether or not it is a PCI function. */
+    for (u32 u = 0; u < io->units; u++) {
+        const struct iommu_unit *un = &io->unit[u];
+        u64 base = un->mmio_base & ~(u64)(PAGE_SIZE - 1);
+        u64 size = (un->mmio_base + un->mmio_size + PAGE_SIZE - 1 - base) & ~(u64)(PAGE_SIZE - 1);
+        if (un->mmio_size && base + size <= GiB(4))
+            vm_npt_unmap(&vm0, base, size);
+    }
+
+    if (bi->guarded_nic_set) {
+        const struct pci_match *m = &bi->guarded_nic;
+        if (pol.guarded < 0) {
+            if (m->by_bdf) {
+                pci_bdf_str(m->bdf, bdf);
+                fmt_snprintf(err, errsz, "guarded_nic %s: no such PCI device (or it is hidden)", bdf);
+            } else {
+                fmt_snprintf(err, errsz, "guarded_nic %04x:%04x: no such PCI device (or it is hidden)", m->vendor,
+                             m->device);
+            }
+            return -1;
+        }
+        if (!io->enabled && bi->iommu_mode != BOOT_IOMMU_OFF) {
+            fmt_snprintf(err, errsz, "the guarded NIC needs an IOMMU to confine its DMA, and none is enabled "
+                                     "(QEMU: -device amd-iommu or intel-iommu; or set iommu = off to accept unconfined DMA)");
+            return -1;
+        }
+        if (guarded_dev_init(&pol.gdev, &vm0, &pol.dev[pol.guarded], bi->guarded_nic_privilege, err, errsz) != 0)
+            return -1;
+        pci_bdf_str(pol.dev[pol.guarded].bdf, bdf);
+        LOG("pci: %s guarded by privilege '%s': BARs reachable only inside a module holding it (views: %llu + %llu table pages)",
+            bdf, bi->guarded_nic_privilege, (unsigned long long)vm0.npt.tables, (unsigned long long)vm0.npt_priv.tables);
+    }
+    pol.conf1.host = &pci_host;
+    pol.conf1.mode_of = mode_of;
+    return 0;
+}
+
+void pci_policy_attach_vcpu(struct vcpu *v)
+{
+    vcpu_ops->set_io_intercept(v, PCI_CONF1_ADDRESS + 0, true);
+    vcpu_ops->set_io_intercept(v, PCI_CONF1_ADDRESS + 1, true);
+    vcpu_ops->set_io_intercept(v, PCI_CONF1_ADDRESS + 2, true);
+    vcpu_ops->set_io_intercept(v, PCI_CONF1_ADDRESS + 3, true);
+    for (u16 p = 0; p < 4; p++)
+        vcpu_ops->set_io_intercept(v, PCI_CONF1_DATA + p, true);
+    for (int i = 0; i < pol.count; i++) {
+        for (int b = 0; b < PCI_NUM_BARS && pol.mode[i] == PCI_HIDDEN; b++) {
+            const struct pci_bar *bar = &pol.dev[i].bar[b];
+            for (u64 p = 0; bar->kind == PCI_BAR_IO && p < bar->size && bar->base + p <= 0xffff; p++)
+                vcpu_ops->set_io_intercept(v, (u16)(bar->base + p), true);
+        }
+    }
+    if (pol.guarded >= 0) {
+        guarded_dev_attach_vcpu(&pol.gdev, v);
+        guarded_dev_measure(&pol.gdev, v);
+    }
+}
+
+bool pci_policy_io(struct vcpu *v, u16 port, u8 size, bool in, u32 *value)
+{
+    if (pci_conf1_owns(port, size)) {
+        if (in)
+            *value = pci_conf1_in(&pol.conf1, port, size);
+        else
+            pci_conf1_out(&pol.conf1, port, size, *value);
+        return true;
+    }
+    if (hidden_port(port, size)) {
+        if (in)
+            *value = 0xffffffffu; /* nothing decodes there, as far as the guest can tell */
+        return true;
+    }
+    return pol.guarded >= 0 && guarded_dev_io(&pol.gdev, v, port, size, in, value);
+}
+
+bool pci_policy_nested_fault(struct vcpu *v, gpa_t gpa, bool write)
+{
+    return pol.guarded >= 0 && guarded_dev_nested_fault(&pol.gdev, v, gpa, write);
+}
+
+void pci_policy_report(void)
+{
+    if (pol.guarded >= 0)
+        guarded_dev_report(&pol.gdev);
+}
+
+void pci_policy_list(void (*out)(void *ctx, const char *line), void *ctx)
+{
+    char line[160], bdf[8];
+    for (int i = 0; i < pol.count; i++) {
+        const struct pci_dev *d = &pol.dev[i];
+        int n;
+        pci_bdf_str(d->bdf, bdf);
+        n = fmt_snprintf(line, sizeof(line), "%s  %04x:%04x  class %06x  %-11s", bdf, d->vendor, d->device,
+                         d->class_rev >> 8, mode_name(pol.mode[i]));
+        if (i == pol.guarded && n > 0 && (size_t)n < sizeof(line))
+            fmt_snprintf(line + n, sizeof(line) - (size_t)n,
+                         " privilege %s; %llu view switches, unprivileged: %llu writes dropped, %llu port accesses blocked",
+                         pol.gdev.privilege, (unsigned long long)pol.gdev.stats.raises,
+                         (unsigned long long)pol.gdev.stats.writes_dropped, (unsigned long long)pol.gdev.stats.io_blocked);
+        out(ctx, line);
+    }
+    if (pol.count == 0)
+        out(ctx, "no PCI functions found");
+}

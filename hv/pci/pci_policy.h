@@ -1,0 +1,27 @@
+/*
+ * The guest's PCI view, decided once at boot from the config (docs/pci.md): each host function is
+ * passed through, hidden (the IOMMU itself, `pci_hide` entries) or virtualized (the guarded NIC).
+ * The guest reaches configuration space only through emulated ports 0xCF8/0xCFC.
+ */
+#ifndef POSTERN_PCI_POLICY_H
+#define POSTERN_PCI_POLICY_H
+
+#include "core/boot_info.h"
+#include "platform/acpi_guest.h"
+#include "drivers/iommu/iommu.h"
+#include "core/vcpu.h"
+
+/* Enumerate, apply the config, build the guarded device's views and register its privilege
+ * (before border_init applies the bindings). Returns 0 or -1 with a reason. */
+int pci_policy_init(const struct boot_info *bi, const struct acpi_guest_info *acpi, const struct iommu_info *io,
+                    char *err, size_t errsz);
+/* Port intercepts for the vCPU (conf1, the guarded device's I/O BARs). */
+void pci_policy_attach_vcpu(struct vcpu *v);
+/* Exit-path hooks: true when the access was PCI's (handled). */
+bool pci_policy_io(struct vcpu *v, u16 port, u8 size, bool in, u32 *value);
+bool pci_policy_nested_fault(struct vcpu *v, gpa_t gpa, bool write);
+void pci_policy_report(void);
+/* One line per PCI function: address, IDs, class, how the guest sees it (admin shell `pci`). */
+void pci_policy_list(void (*out)(void *ctx, const char *line), void *ctx);
+
+#endif

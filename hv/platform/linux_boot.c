@@ -1,0 +1,357 @@
+/*
+ * Linux x86 64-bit boot protocol (Documentation/arch/x86/boot.rst and zero-page.rst).
+ *
+ * We enter the kernel at its 64-bit entry (load address + 0x200) with paging already on, so none
+ * of the real-mode setup code runs: the hypervisor plays the boot loader's part and fills the
+ * "zero page" (struct boot_params) itself. Every value read from the bzImage is checked against
+ * the file size before use; every guest write goes through gmem_ptr().
+ */
+#include "platform/linux_boot.h"
+#include "lib/bytes.h"
+#include "platform/e820.h"
+#include "core/guest_layout.h"
+#include "lib/lib.h"
+#include "lib/log.h"
+
+/* Setup header fields: offsets in the bzImage, identical in boot_params (boot.rst, "THE REAL-MODE
+ * KERNEL HEADER"). */
+#define HDR_SETUP_SECTS      0x1f1 /* u8, 0 means 4 */
+#define HDR_SYSSIZE          0x1f4 /* u32, protected-mode code size in 16-byte units */
+#define HDR_VID_MODE         0x1fa /* u16 */
+#define HDR_BOOT_FLAG        0x1fe /* u16, 0xaa55 */
+#define HDR_JUMP_OFFSET      0x201 /* u8: the header ends at 0x202 + this byte */
+#define HDR_MAGIC            0x202 /* "HdrS" */
+#define HDR_VERSION          0x206 /* u16, major << 8 | minor */
+#define HDR_TYPE_OF_LOADER   0x210 /* u8 */
+#define HDR_LOADFLAGS        0x211 /* u8 */
+#define HDR_CODE32_START     0x214 /* u32 */
+#define HDR_RAMDISK_IMAGE    0x218 /* u32 */
+#define HDR_RAMDISK_SIZE     0x21c /* u32 */
+#define HDR_HEAP_END_PTR     0x224 /* u16 */
+#define HDR_CMD_LINE_PTR     0x228 /* u32 */
+#define HDR_INITRD_ADDR_MAX  0x22c /* u32, highest byte address the initrd may occupy */
+#define HDR_KERNEL_ALIGNMENT 0x230 /* u32 */
+#define HDR_RELOCATABLE      0x234 /* u8 */
+#define HDR_XLOADFLAGS       0x236 /* u16 */
+#define HDR_CMDLINE_SIZE     0x238 /* u32, max length without the NUL */
+#define HDR_PREF_ADDRESS     0x258 /* u64 */
+#define HDR_INIT_SIZE        0x260 /* u32 */
+#define HDR_FIELDS_END       0x264 /* every field above lies before this */
+
+/* struct boot_params (zero-page.rst). */
+#define BP_ACPI_RSDP_ADDR     0x070 /* u64 */
+#define BP_EXT_RAMDISK_IMAGE  0x0c0 /* u32, high half of ramdisk_image */
+#define BP_EXT_RAMDISK_SIZE   0x0c4 /* u32, high half of ramdisk_size */
+#define BP_EXT_CMD_LINE_PTR   0x0c8 /* u32 */
+#define BP_E820_ENTRIES       0x1e8 /* u8 */
+#define BP_HDR                0x1f1 /* struct setup_header */
+#define BP_HDR_MAX_END        0x290 /* edd_mbr_sig_buffer: the setup header may not run past it */
+#define BP_E820_TABLE         0x2d0 /* struct boot_e820_entry[128] */
+#define BP_SIZE               0x1000
+
+#define HDRS_MAGIC           0x53726448u /* "HdrS" little-endian */
+#define BOOT_FLAG_MAGIC      0xaa55
+#define LOADFLAG_LOADED_HIGH BIT(0)
+#define LOADFLAG_CAN_USE_HEAP BIT(7)
+#define XLF_KERNEL_64        BIT(0)
+#define XLF_CAN_BE_LOADED_ABOVE_4G BIT(1)
+#define LOADER_TYPE_UNKNOWN  0xff   /* no assigned boot loader ID */
+#define HEAP_END_PTR         0xfe00 /* conventional; only the (skipped) real-mode code uses it */
+#define VID_MODE_NORMAL      0xffff /* likewise ignored by the 64-bit entry */
+#define ENTRY_64_OFFSET      0x200  /* 64-bit entry point relative to the load address */
+#define SECTOR_SIZE          512
+
+/* The boot GDT: the protocol requires __BOOT_CS = 0x10 (flat 64-bit code, read/execute) and
+ * __BOOT_DS = 0x18 (flat data, read/write). */
+#define BOOT_CS 0x10
+#define BOOT_DS 0x18
+static const u64 boot_gdt[] = {
+    0,
+    0,
+    0x00af9b000000ffffull, /* 0x10: P, DPL0, code exec/read accessed, L=1, G=1 */
+    0x00cf93000000ffffull, /* 0x18: P, DPL0, data read/write accessed, D/B=1, G=1 */
+};
+
+#define PTE_P  BIT(0)
+#define PTE_RW BIT(1)
+#define PTE_PS BIT(7)
+#define IDENTITY_MAP_END GiB(4) /* what the boot page tables cover */
+
+#define ENTRY_CR0   0x80000031ull /* PE | ET | NE | PG */
+#define ENTRY_CR4   0x20ull       /* PAE */
+#define ENTRY_EFER  0x500ull      /* LME | LMA; the SVM backend adds SVME */
+#define ENTRY_RFLAGS 0x2ull       /* reserved bit 1 only: interrupts off, as the protocol requires */
+
+/* The kernel switches to its own stack within a few instructions of startup_64; until then a
+ * valid one costs nothing: the top of the unused page below the GDT. */
+#define ENTRY_RSP GUEST_GDT_GPA
+
+
+static u64 max_u64(u64 a, u64 b) { return a > b ? a : b; }
+static u64 min_u64(u64 a, u64 b) { return a < b ? a : b; }
+
+/* What we need from a validated bzImage. */
+struct bz {
+    u64 hdr_end;      /* file offset where the setup header ends */
+    u64 pm_offset;    /* protected-mode kernel: file offset and size */
+    u64 pm_size;
+    u32 initrd_addr_max;
+    u32 alignment;
+    u32 cmdline_size;
+    u32 init_size;
+    u64 pref_address;
+    bool relocatable;
+    bool initrd_above_4g;
+};
+
+static int parse_bzimage(const u8 *img, u64 size, struct bz *bz, char *err, size_t errsz)
+{
+    if (!img || size < HDR_MAGIC + 4) {
+        fmt_snprintf(err, errsz, "kernel: image too small (%lu bytes) for a setup header", size);
+        return -1;
+    }
+    if (rd32(img, HDR_MAGIC) != HDRS_MAGIC) {
+        fmt_snprintf(err, errsz, "kernel: not a bzImage (no HdrS signature)");
+        return -1;
+    }
+    if (rd16(img, HDR_BOOT_FLAG) != BOOT_FLAG_MAGIC) {
+        fmt_snprintf(err, errsz, "kernel: not a bzImage (no 0xaa55 boot flag)");
+        return -1;
+    }
+    u16 version = rd16(img, HDR_VERSION);
+    if (version < LINUX_BOOT_MIN_VERSION) {
+        fmt_snprintf(err, errsz, "kernel: boot protocol %u.%02u is too old, need 2.12 or later",
+                     version >> 8, version & 0xff);
+        return -1;
+    }
+    /* From here on every field we read lies inside [0x1f1, hdr_end), itself inside the file. */
+    bz->hdr_end = HDR_MAGIC + (u64)rd8(img, HDR_JUMP_OFFSET);
+    if (bz->hdr_end < HDR_FIELDS_END || bz->hdr_end > BP_HDR_MAX_END || bz->hdr_end > size) {
+        fmt_snprintf(err, errsz, "kernel: setup header ends at 0x%lx, expected within [0x%x, 0x%x] and the file",
+                     bz->hdr_end, HDR_FIELDS_END, BP_HDR_MAX_END);
+        return -1;
+    }
+    if (!(rd16(img, HDR_XLOADFLAGS) & XLF_KERNEL_64)) {
+        fmt_snprintf(err, errsz, "kernel: no 64-bit entry point (XLF_KERNEL_64 not set)");
+        return -1;
+    }
+    if (!(rd8(img, HDR_LOADFLAGS) & LOADFLAG_LOADED_HIGH)) {
+        fmt_snprintf(err, errsz, "kernel: not a bzImage (LOADED_HIGH not set)");
+        return -1;
+    }
+
+    u64 setup_sects = rd8(img, HDR_SETUP_SECTS);
+    if (setup_sects == 0)
+        setup_sects = 4;
+    bz->pm_offset = (setup_sects + 1) * SECTOR_SIZE;
+    bz->pm_size = (u64)rd32(img, HDR_SYSSIZE) * 16;
+    if (bz->pm_offset >= size) {
+        fmt_snprintf(err, errsz, "kernel: setup code (%lu sectors) runs past the end of the file (%lu bytes)",
+                     setup_sects, size);
+        return -1;
+    }
+    if (bz->pm_size == 0 || bz->pm_size > size - bz->pm_offset) {
+        fmt_snprintf(err, errsz, "kernel: truncated (header says %lu bytes of kernel, file has %lu)",
+                     bz->pm_size, size - bz->pm_offset);
+        return -1;
+    }
+
+    bz->alignment = rd32(img, HDR_KERNEL_ALIGNMENT);
+    if (bz->alignment == 0 || (bz->alignment & (bz->alignment - 1)) || bz->alignment > HUGE_PAGE_SIZE) {
+        fmt_snprintf(err, errsz, "kernel: kernel_alignment 0x%x is not a power of two up to 1 GiB",
+                     bz->alignment);
+        return -1;
+    }
+    bz->initrd_addr_max = rd32(img, HDR_INITRD_ADDR_MAX);
+    bz->cmdline_size = rd32(img, HDR_CMDLINE_SIZE);
+    bz->init_size = rd32(img, HDR_INIT_SIZE);
+    bz->pref_address = rd64(img, HDR_PREF_ADDRESS);
+    bz->relocatable = rd8(img, HDR_RELOCATABLE) != 0;
+    bz->initrd_above_4g = (rd16(img, HDR_XLOADFLAGS) & XLF_CAN_BE_LOADED_ABOVE_4G) != 0;
+    return 0;
+}
+
+/* Where the kernel goes and how far it reaches. A relocatable kernel decompresses at
+ * max(ALIGN_UP(load, kernel_alignment), pref_address) (arch/x86/boot/compressed/head_64.S), so
+ * its footprint ends at that + init_size, not at load + init_size. */
+static int place_kernel(const struct bz *bz, u64 *load, u64 *end, char *err, size_t errsz)
+{
+    u64 pref = bz->pref_address;
+
+    if (bz->relocatable) {
+        if (pref >= GUEST_HIGH_RAM_START && IS_ALIGNED(pref, bz->alignment))
+            *load = pref;
+        else
+            *load = ALIGN_UP(GUEST_KERNEL_GPA, (u64)bz->alignment);
+    } else {
+        /* It runs where it was linked: pref_address. */
+        if (pref < GUEST_HIGH_RAM_START || pref >= IDENTITY_MAP_END) {
+            fmt_snprintf(err, errsz, "kernel: not relocatable and its address 0x%lx is unusable", pref);
+            return -1;
+        }
+        *load = pref;
+    }
+    u64 target = max_u64(ALIGN_UP(*load, (u64)bz->alignment), pref);
+    *end = ALIGN_UP(max_u64(*load + bz->pm_size, target + bz->init_size), PAGE_SIZE);
+    return 0;
+}
+
+static int fail_ram(u64 need, const struct guest_mem *gm, char *err, size_t errsz)
+{
+    fmt_snprintf(err, errsz, "kernel needs %lu MiB of guest RAM, only %lu available",
+                 ALIGN_UP(need, MiB(1)) >> 20, gm->size >> 20);
+    return -1;
+}
+
+/* Copy into guest RAM, checked. */
+static int gput(const struct guest_mem *gm, gpa_t gpa, const void *src, u64 len, const char *what,
+                char *err, size_t errsz)
+{
+    void *dst = gmem_ptr(gm, gpa, len);
+
+    if (!dst) {
+        fmt_snprintf(err, errsz, "%s: [0x%lx, +0x%lx) is outside guest RAM", what, gpa, len);
+        return -1;
+    }
+    memcpy(dst, src, len);
+    return 0;
+}
+
+static int build_page_tables(const struct guest_mem *gm, char *err, size_t errsz)
+{
+    u64 *pml4 = gmem_ptr(gm, GUEST_PML4_GPA, PAGE_SIZE);
+    u64 *pdpt = gmem_ptr(gm, GUEST_PDPT_GPA, PAGE_SIZE);
+    u64 *pd = gmem_ptr(gm, GUEST_PD_GPA, 4 * PAGE_SIZE);
+
+    if (!pml4 || !pdpt || !pd) {
+        fmt_snprintf(err, errsz, "boot page tables: outside guest RAM");
+        return -1;
+    }
+    memset(pml4, 0, PAGE_SIZE);
+    memset(pdpt, 0, PAGE_SIZE);
+    pml4[0] = GUEST_PDPT_GPA | PTE_P | PTE_RW;
+    for (u64 i = 0; i < 4; i++)
+        pdpt[i] = (GUEST_PD_GPA + i * PAGE_SIZE) | PTE_P | PTE_RW;
+    for (u64 i = 0; i < IDENTITY_MAP_END / LARGE_PAGE_SIZE; i++)
+        pd[i] = (i * LARGE_PAGE_SIZE) | PTE_P | PTE_RW | PTE_PS;
+    return 0;
+}
+
+int linux_boot_check(const u8 *bzimage, u64 bzsize, char *err, size_t errsz)
+{
+    struct bz bz;
+    return parse_bzimage(bzimage, bzsize, &bz, err, errsz);
+}
+
+int linux_boot_prepare(const struct guest_mem *gm, const u8 *bzimage, u64 bzsize,
+                       const u8 *initrd, u64 initrd_size, const char *cmdline, gpa_t acpi_rsdp_gpa,
+                       struct guest_entry *entry, struct linux_boot_layout *layout,
+                       char *err, size_t errsz)
+{
+    struct bz bz;
+    struct e820_map map;
+    u64 load, kernel_end, initrd_gpa = 0;
+
+    if (parse_bzimage(bzimage, bzsize, &bz, err, errsz))
+        return -1;
+
+    if (!cmdline)
+        cmdline = "";
+    u64 cmdlen = strnlen(cmdline, GUEST_CMDLINE_MAX);
+    if (cmdlen >= GUEST_CMDLINE_MAX || cmdlen > bz.cmdline_size) {
+        fmt_snprintf(err, errsz, "cmdline: too long (%lu bytes; kernel takes %u, the buffer %u)",
+                     cmdlen, bz.cmdline_size, GUEST_CMDLINE_MAX - 1);
+        return -1;
+    }
+    if (initrd_size && !initrd) {
+        fmt_snprintf(err, errsz, "initrd: size %lu but no data", initrd_size);
+        return -1;
+    }
+    if (e820_build_guest(gm->size, &map, err, errsz))
+        return -1;
+
+    /* Layout: kernel low, initrd as high as the kernel allows, ACPI copy above both. */
+    u64 usable_top = gm->size - GUEST_ACPI_SIZE;
+    if (place_kernel(&bz, &load, &kernel_end, err, errsz))
+        return -1;
+    u64 initrd_span = ALIGN_UP(initrd_size, PAGE_SIZE);
+    if (kernel_end > IDENTITY_MAP_END) {
+        fmt_snprintf(err, errsz, "kernel: ends at 0x%lx, beyond the 4 GiB the boot page tables map", kernel_end);
+        return -1;
+    }
+    if (kernel_end > usable_top || initrd_span > usable_top - kernel_end)
+        return fail_ram(kernel_end + initrd_span + GUEST_ACPI_SIZE, gm, err, errsz);
+    if (initrd_size) {
+        u64 limit = usable_top;
+        if (!bz.initrd_above_4g)
+            limit = min_u64(limit, (u64)bz.initrd_addr_max + 1);
+        initrd_gpa = limit >= initrd_size ? ALIGN_DOWN(limit - initrd_size, PAGE_SIZE) : 0;
+        if (initrd_gpa < kernel_end) {
+            fmt_snprintf(err, errsz, "initrd: %lu MiB does not fit between the kernel (ends 0x%lx) and initrd_addr_max 0x%x",
+                         ALIGN_UP(initrd_size, MiB(1)) >> 20, kernel_end, bz.initrd_addr_max);
+            return -1;
+        }
+    }
+
+    /* boot_params: zeroed (sentinel 0, no screen_info), then the kernel's own setup header. */
+    u8 *bp = gmem_ptr(gm, GUEST_BOOT_PARAMS_GPA, BP_SIZE);
+    if (!bp) {
+        fmt_snprintf(err, errsz, "boot_params: outside guest RAM");
+        return -1;
+    }
+    memset(bp, 0, BP_SIZE);
+    memcpy(bp + BP_HDR, bzimage + HDR_SETUP_SECTS, bz.hdr_end - HDR_SETUP_SECTS);
+
+    wr16(bp, HDR_VID_MODE, VID_MODE_NORMAL);
+    wr8(bp, HDR_TYPE_OF_LOADER, LOADER_TYPE_UNKNOWN);
+    wr8(bp, HDR_LOADFLAGS, rd8(bp, HDR_LOADFLAGS) | LOADFLAG_CAN_USE_HEAP);
+    wr16(bp, HDR_HEAP_END_PTR, HEAP_END_PTR);
+    wr32(bp, HDR_CODE32_START, (u32)load);
+    wr32(bp, HDR_CMD_LINE_PTR, (u32)GUEST_CMDLINE_GPA);
+    wr32(bp, BP_EXT_CMD_LINE_PTR, 0);
+    wr32(bp, HDR_RAMDISK_IMAGE, (u32)initrd_gpa);
+    wr32(bp, BP_EXT_RAMDISK_IMAGE, (u32)(initrd_gpa >> 32));
+    wr32(bp, HDR_RAMDISK_SIZE, (u32)initrd_size);
+    wr32(bp, BP_EXT_RAMDISK_SIZE, (u32)(initrd_size >> 32));
+    wr64(bp, BP_ACPI_RSDP_ADDR, acpi_rsdp_gpa);
+    wr8(bp, BP_E820_ENTRIES, (u8)map.count);
+    memcpy(bp + BP_E820_TABLE, map.entries, map.count * sizeof(map.entries[0]));
+
+    if (gput(gm, GUEST_CMDLINE_GPA, cmdline, cmdlen + 1, "cmdline", err, errsz) ||
+        gput(gm, load, bzimage + bz.pm_offset, bz.pm_size, "kernel", err, errsz) ||
+        (initrd_size && gput(gm, initrd_gpa, initrd, initrd_size, "initrd", err, errsz)))
+        return -1;
+
+    u8 *gdt = gmem_ptr(gm, GUEST_GDT_GPA, PAGE_SIZE);
+    if (!gdt) {
+        fmt_snprintf(err, errsz, "boot GDT: outside guest RAM");
+        return -1;
+    }
+    memset(gdt, 0, PAGE_SIZE);
+    memcpy(gdt, boot_gdt, sizeof(boot_gdt));
+    if (build_page_tables(gm, err, errsz))
+        return -1;
+
+    memset(entry, 0, sizeof(*entry));
+    entry->rip = load + ENTRY_64_OFFSET;
+    entry->rsi = GUEST_BOOT_PARAMS_GPA;
+    entry->rsp = ENTRY_RSP;
+    entry->rflags = ENTRY_RFLAGS;
+    entry->cr0 = ENTRY_CR0;
+    entry->cr3 = GUEST_PML4_GPA;
+    entry->cr4 = ENTRY_CR4;
+    entry->efer = ENTRY_EFER;
+    entry->gdt_base = GUEST_GDT_GPA;
+    entry->gdt_limit = sizeof(boot_gdt) - 1;
+    entry->cs_sel = BOOT_CS;
+    entry->ds_sel = BOOT_DS;
+
+    if (layout) {
+        layout->kernel_gpa = load;
+        layout->kernel_size = bz.pm_size;
+        layout->init_size = bz.init_size;
+        layout->initrd_gpa = initrd_gpa;
+        layout->initrd_size = initrd_size;
+    }
+    return 0;
+}
