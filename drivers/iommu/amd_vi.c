@@ -8,7 +8,7 @@
 #include "amd_vi.h"
 #include "arch/x86_64/cpu.h"
 #include "lib/bytes.h"
-#include "core/guest_mem.h"
+#include "lib/phys.h"
 #include "ivrs.h"
 #include "lib/lib.h"
 #include "lib/log.h"

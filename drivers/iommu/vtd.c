@@ -9,7 +9,7 @@
 #include "vtd.h"
 #include "arch/x86_64/cpu.h"
 #include "lib/bytes.h"
-#include "core/guest_mem.h"
+#include "lib/phys.h"
 #include "lib/lib.h"
 #include "lib/log.h"
 

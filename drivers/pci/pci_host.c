@@ -16,7 +16,7 @@
  */
 #include "drivers/pci/pci.h"
 #include "arch/x86_64/cpu.h"
-#include "core/guest_mem.h"
+#include "lib/phys.h"
 
 static hpa_t ecam_base;
 static u8 ecam_bus_start, ecam_bus_end;
