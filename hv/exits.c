@@ -34,12 +34,6 @@ static void set_edx_eax(struct vcpu *v, u64 value)
     v->regs[REG_RDX] = (u32)(value >> 32);
 }
 
-void vcpu_stop(struct vcpu *v, const char *reason)
-{
-    v->state = VCPU_STOPPED;
-    v->stop_reason = reason;
-}
-
 bool exit_cpuid(struct vcpu *v)
 {
     u32 leaf = (u32)v->regs[REG_RAX], subleaf = (u32)v->regs[REG_RCX];
@@ -68,8 +62,7 @@ bool exit_msr(struct vcpu *v, bool write)
             return true;
         }
         if (value & ~EFER_GUEST_WRITABLE) {
-            border_before_inject(v, VEC_GP);
-            vcpu_ops->inject_exception(v, VEC_GP, true, 0);
+            vcpu_inject_exception(v, VEC_GP, true, 0);
             return false;
         }
         vcpu_ops->set_efer(v, value);
@@ -86,8 +79,7 @@ bool exit_msr(struct vcpu *v, bool write)
             set_edx_eax(v, FEATURE_CONTROL_LOCKED);
             return true;
         }
-        border_before_inject(v, VEC_GP);
-        vcpu_ops->inject_exception(v, VEC_GP, true, 0);
+        vcpu_inject_exception(v, VEC_GP, true, 0);
         return false;
     case MSR_VM_HSAVE_PA:
         if (!write)
@@ -103,8 +95,7 @@ bool exit_msr(struct vcpu *v, bool write)
     default:
         /* Only the MSRs above are intercepted; anything else here is a backend bug or an MSR
          * outside the permission map's ranges (those always exit): behave like a missing MSR. */
-        border_before_inject(v, VEC_GP);
-        vcpu_ops->inject_exception(v, VEC_GP, true, 0);
+        vcpu_inject_exception(v, VEC_GP, true, 0);
         return false;
     }
 }
@@ -258,8 +249,7 @@ void exit_nested_fault(struct vcpu *v, gpa_t gpa, bool write, bool fetch)
         LOG("blocked guest %s of unmapped guest-physical 0x%llx at rip 0x%llx (cpl %u): #GP injected",
             fetch ? "fetch" : write ? "write" : "read", (unsigned long long)gpa, (unsigned long long)v->regs[REG_RIP],
             vcpu_ops->cpl(v));
-    border_before_inject(v, VEC_GP);
-    vcpu_ops->inject_exception(v, VEC_GP, true, 0);
+    vcpu_inject_exception(v, VEC_GP, true, 0);
 }
 
 bool exit_hlt(struct vcpu *v)
@@ -275,11 +265,7 @@ bool exit_hlt(struct vcpu *v)
     console_poll(); /* what the line brought, and the guest's held COM1 interrupt, before it sleeps */
     ev = vcpu_ops->wait_for_event(v);
     /* The interrupt is taken after the HLT (1 byte, F4): that is where its IRET returns. */
-    border_before_event(v, ev == WAIT_NMI ? 2 : (u8)ev, v->regs[REG_RIP] + 1);
-    if (ev == WAIT_NMI)
-        vcpu_ops->inject_nmi(v);
-    else
-        vcpu_ops->inject_interrupt(v, (u8)ev);
+    vcpu_inject_external(v, ev, v->regs[REG_RIP] + 1);
     return true;
 }
 
@@ -305,8 +291,7 @@ void exit_triple_fault(struct vcpu *v)
 void exit_forbidden_insn(struct vcpu *v, const char *name)
 {
     LOG("guest executed %s at rip 0x%llx: #UD injected", name, (unsigned long long)v->regs[REG_RIP]);
-    border_before_inject(v, VEC_UD);
-    vcpu_ops->inject_exception(v, VEC_UD, false, 0);
+    vcpu_inject_exception(v, VEC_UD, false, 0);
 }
 
 void exit_unexpected(struct vcpu *v, const char *what, u64 code, u64 info1, u64 info2)

@@ -7,6 +7,7 @@
 #define POSTERN_EXITS_H
 
 #include "core/vcpu.h"
+#include "guard/border.h" /* exit_watched_*: border control's own intercepts */
 
 bool exit_cpuid(struct vcpu *v);
 bool exit_msr(struct vcpu *v, bool write);
@@ -23,15 +24,6 @@ void exit_triple_fault(struct vcpu *v);
 void exit_forbidden_insn(struct vcpu *v, const char *name);
 /* Anything the hypervisor did not ask for, or a VM entry the CPU refused: logged, guest stopped. */
 void exit_unexpected(struct vcpu *v, const char *what, u64 code, u64 info1, u64 info2);
-
-/* Border control's intercepts while a vCPU is privileged (hv/guard/border.c). */
-void exit_watched_exception(struct vcpu *v, u8 vector, bool has_error, u32 error, u64 cr2);
-void exit_watched_interrupt(struct vcpu *v, bool nmi);
-void exit_watched_iret(struct vcpu *v);
-void exit_irq_window(struct vcpu *v);
-
-/* Stop the guest for good (it powered off, triple-faulted, ...). The hypervisor stays up. */
-void vcpu_stop(struct vcpu *v, const char *reason);
 
 /* Ports the hypervisor watches: ACPI sleep control (guest power-off) and the reset registers. */
 void exits_watch_ports(struct vcpu *v, u16 pm1a_cnt, u16 pm1b_cnt);

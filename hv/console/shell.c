@@ -4,7 +4,6 @@
 #include "guard/border.h"
 #include "console/console.h"
 #include "drivers/iommu/iommu.h"
-#include "exits.h"
 #include "guard/gmeta.h"
 #include "guard/guard.h"
 #include "core/guest_mem.h"

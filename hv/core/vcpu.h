@@ -50,6 +50,7 @@ struct vcpu {
 };
 
 /* Exceptions the hypervisor may inject. */
+#define VEC_NMI 2
 #define VEC_UD 6
 #define VEC_GP 13
 #define VEC_PF 14
@@ -97,6 +98,24 @@ struct vcpu_ops {
 };
 
 #define WAIT_NMI (-2)
+
+/* Stop the guest for good (it powered off, triple-faulted, ...). The hypervisor stays up. */
+void vcpu_stop(struct vcpu *v, const char *reason);
+
+/*
+ * Events the hypervisor delivers to the guest go through these, never through vcpu_ops directly:
+ * an event taken inside a guarded module crosses its border, and border control must see it
+ * before delivery, whichever layer injects it. The guard layer registers that hook at boot
+ * (vcpu_set_event_hook); it is called with the vector and the RIP the event's IRET frame returns
+ * to, and does nothing for a vCPU outside every module.
+ */
+typedef void (*vcpu_event_hook_fn)(struct vcpu *v, u8 vector, u64 return_rip);
+void vcpu_set_event_hook(vcpu_event_hook_fn hook);
+void vcpu_inject_exception(struct vcpu *v, u8 vector, bool has_error, u32 error);
+/* Deliver an exception the hypervisor intercepted, as the CPU would have (CR2 for #PF). */
+void vcpu_reinject_exception(struct vcpu *v, u8 vector, bool has_error, u32 error, u64 cr2);
+/* An interrupt vector or WAIT_NMI (what wait_for_event returned), returning to return_rip. */
+void vcpu_inject_external(struct vcpu *v, int event, u64 return_rip);
 
 /* The backend this CPU uses: virt_backend() picks it by CPU vendor (AMD/Hygon: SVM, Intel: VT-x;
  * arch/x86_64/virt_select.c), and hv_main stores it here. */

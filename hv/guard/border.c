@@ -18,7 +18,6 @@
 #include "drivers/iommu/iommu.h"
 #include "core/guest_access.h"
 #include "arch/x86_64/cpu.h"
-#include "exits.h"
 #include "guard/gmeta.h"
 #include "core/gva.h"
 #include "core/hypercall.h"
@@ -314,6 +313,7 @@ void border_init(const struct boot_info *bi)
     if (privilege_idle_register(&vm0.privs, &vm0) < 0)
         LOG("guard: cannot register the idle privilege");
     guard_init(&vm0.guard, &vm0.privs, &cfg);
+    vcpu_set_event_hook(border_before_event); /* every injected event is seen here first */
     if (border_views_init(&vm0, bi->border_npt, protected_pages, &nprotected, private_pages, &nprivate))
         LOG("guard: border = npt: module text executes only inside its border, and only there (nested-paging views)");
     else
@@ -939,8 +939,6 @@ void border_before_event(struct vcpu *v, u8 vector, u64 rip)
     post(v, &ev, &res, rdtsc());
 }
 
-void border_before_inject(struct vcpu *v, u8 vector) { border_before_event(v, vector, v->regs[REG_RIP]); }
-
 /* Re-arm only what is still needed when a watch exit finds the vCPU unprivileged. */
 static void rewatch(struct vcpu *v)
 {
@@ -952,11 +950,9 @@ static void rewatch(struct vcpu *v)
 
 void exit_watched_exception(struct vcpu *v, u8 vector, bool has_error, u32 error, u64 cr2)
 {
-    if (guard_privileged(&vm0.guard, v->id))
-        border_before_inject(v, vector);
-    else
+    if (!guard_privileged(&vm0.guard, v->id))
         rewatch(v);
-    vcpu_ops->reinject_exception(v, vector, has_error, error, cr2);
+    vcpu_reinject_exception(v, vector, has_error, error, cr2); /* a privileged vCPU crosses first */
 }
 
 /*
@@ -969,7 +965,7 @@ void exit_watched_exception(struct vcpu *v, u8 vector, bool has_error, u32 error
 void exit_watched_interrupt(struct vcpu *v, bool nmi)
 {
     if (guard_privileged(&vm0.guard, v->id))
-        border_before_inject(v, nmi ? 2 : 0);
+        border_before_event(v, nmi ? VEC_NMI : 0, v->regs[REG_RIP]);
     else
         rewatch(v); /* this exit only re-arms the IRET watch after an IRET was let through */
 }
@@ -1033,8 +1029,7 @@ bool border_nested_fault(struct vcpu *v, gpa_t gpa, bool write, bool fetch)
             LOG("guard: SUSPICIOUS private-memory: module %s's private page 0x%llx %s at rip 0x%llx from outside its "
                 "border: #GP injected", vm0.guard.mod[pm].name, (unsigned long long)ALIGN_DOWN(gpa, PAGE_SIZE),
                 write ? "written" : "read", (unsigned long long)v->regs[REG_RIP]);
-        border_before_inject(v, VEC_GP);
-        vcpu_ops->inject_exception(v, VEC_GP, true, 0);
+        vcpu_inject_exception(v, VEC_GP, true, 0);
         return true;
     }
     struct guard_event ev = {.kind = GUARD_EV_TEXT_WRITE, .rip = v->regs[REG_RIP], .rsp = v->regs[REG_RSP]};
@@ -1052,7 +1047,7 @@ bool border_nested_fault(struct vcpu *v, gpa_t gpa, bool write, bool fetch)
     post(v, &ev, &res, rdtsc());
     LOG("guard: write to module %s text (guest-physical 0x%llx) at rip 0x%llx blocked: module revoked",
         vm0.guard.mod[module].name, (unsigned long long)gpa, (unsigned long long)v->regs[REG_RIP]);
-    vcpu_ops->inject_exception(v, VEC_GP, true, 0);
+    vcpu_inject_exception(v, VEC_GP, true, 0);
     return true;
 }
 

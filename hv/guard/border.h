@@ -28,10 +28,16 @@ bool border_hypercall(struct vcpu *v, u64 nr);
 /* A nested fault on module text (a write), or a fetch the border's views forbid: true when border
  * control handled it. */
 bool border_nested_fault(struct vcpu *v, gpa_t gpa, bool write, bool fetch);
-/* The hypervisor is about to inject an event at the current RIP (a fault), or one whose IRET frame
- * returns to `rip` (an interrupt after a HLT): a privileged vCPU crosses the border first. */
-void border_before_inject(struct vcpu *v, u8 vector);
+/* An event is about to be delivered whose IRET frame returns to `rip`: a privileged vCPU crosses the
+ * border first. border_init registers it as the core's event hook (vcpu_set_event_hook), so every
+ * vcpu_inject_* runs it; nothing calls it by hand before an injection. */
 void border_before_event(struct vcpu *v, u8 vector, u64 rip);
+
+/* Border control's intercepts while a vCPU is privileged; the backends' exit tables call them. */
+void exit_watched_exception(struct vcpu *v, u8 vector, bool has_error, u32 error, u64 cr2);
+void exit_watched_interrupt(struct vcpu *v, bool nmi);
+void exit_watched_iret(struct vcpu *v);
+void exit_irq_window(struct vcpu *v);
 void border_report(void);
 /* "guard: mark LABEL ..." lines: crossings so far per module, event kind and site (make bench
  * takes differences between two marks). */

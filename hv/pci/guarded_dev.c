@@ -381,7 +381,7 @@ bool guarded_dev_nested_fault(struct guarded_dev *g, struct vcpu *v, gpa_t gpa, 
         if (++g->stats.refused <= 8)
             LOG("pci: access to the guarded device's BAR%d+0x%llx at rip 0x%llx refused (%s): #GP injected", i,
                 (unsigned long long)(gpa - g->live_gpa[i]), (unsigned long long)v->regs[REG_RIP], why);
-        vcpu_ops->inject_exception(v, VEC_GP, true, 0);
+        vcpu_inject_exception(v, VEC_GP, true, 0);
         return true;
     }
     return false;

@@ -1,4 +1,4 @@
-/* FUZZ-SOURCES: hv/exits.c hv/guard/wrapper_layout.c hv/guard/private_mem.c hv/guard/border_views.c hv/core/npt.c hv/guard/guard.c hv/guard/privilege.c hv/guard/gmeta.c hv/core/gva.c hv/core/guest_access.c hv/crypto/sha256.c hv/lib/fmt.c hv/crypto/hosted.c -lmbedcrypto */
+/* FUZZ-SOURCES: hv/exits.c hv/core/vcpu.c hv/guard/wrapper_layout.c hv/guard/private_mem.c hv/guard/border_views.c hv/core/npt.c hv/guard/guard.c hv/guard/privilege.c hv/guard/gmeta.c hv/core/gva.c hv/core/guest_access.c hv/crypto/sha256.c hv/lib/fmt.c hv/crypto/hosted.c -lmbedcrypto */
 /*
  * libFuzzer harness for the hypercall decoder: exit_hypercall() (hv/exits.c) and everything it
  * hands guarded-module numbers to in hv/guard/border.c (registration, the four crossings, deinit), on

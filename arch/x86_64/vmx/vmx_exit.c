@@ -8,7 +8,6 @@
 #include "arch/x86_64/vmx/vmx_qual.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/exceptions.h"
-#include "guard/border.h"
 #include "exits.h"
 #include "core/exit_trace.h"
 #include "core/guest_access.h"
@@ -177,8 +176,7 @@ static void write_cr_masked(struct vcpu *v, int cr, u64 value)
 
     /* Bits the CPU does not have (besides those VMX owns) fault as they would natively. */
     if ((value >> 32) || (value & ~f1 & ~mask)) {
-        border_before_inject(v, VEC_GP);
-        vcpu_ops->inject_exception(v, VEC_GP, true, 0);
+        vcpu_inject_exception(v, VEC_GP, true, 0);
         return;
     }
     vmwrite(cr == 0 ? VMCS_CR0_SHADOW : VMCS_CR4_SHADOW, value);
@@ -239,8 +237,7 @@ static void on_xsetbv(struct vcpu *v, u64 qual)
 
     if (index != 0 || !(value & XCR0_X87) || (value & ~allowed) || ((value & XCR0_AVX) && !(value & XCR0_SSE)) ||
         vcpu_ops->cpl(v) != 0) {
-        border_before_inject(v, VEC_GP);
-        vcpu_ops->inject_exception(v, VEC_GP, true, 0);
+        vcpu_inject_exception(v, VEC_GP, true, 0);
         return;
     }
     __asm__ volatile("xsetbv" ::"c"(index), "a"((u32)value), "d"((u32)(value >> 32)));
