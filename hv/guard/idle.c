@@ -20,9 +20,7 @@ static void idle_raise(u32 vcpu_id, void *state)
     struct vcpu *v = vm_vcpu(s->vm, vcpu_id);
 
     if (!vm_vcpu_owns_core(s->vm, v)) {
-        s->stats.refused++;
-        if (s->stats.refused <= REFUSALS_PRINTED || s->stats.refused % 1024 == 0)
-            LOG("idle: vcpu%u does not have its physical CPU to itself (%s): HLT and MWAIT stay intercepted",
+        LOG_RATELIMITED(s->stats.refused, REFUSALS_PRINTED, "idle: vcpu%u does not have its physical CPU to itself (%s): HLT and MWAIT stay intercepted",
                 vcpu_id, !v ? "no such vCPU" : !v->pinned ? "not pinned" : "shared with another vCPU");
         return;
     }

@@ -372,14 +372,13 @@ bool guarded_dev_nested_fault(struct guarded_dev *g, struct vcpu *v, gpa_t gpa, 
         if (!is_mem(b) || !g->bar_live[i] || gpa < g->live_gpa[i] || gpa - g->live_gpa[i] >= b->size)
             continue;
         if (mmio_complete(v, write, 0, &insn, &why)) {
-            if (write && ++g->stats.writes_dropped <= 8)
-                LOG("pci: unprivileged write to the guarded device's BAR%d+0x%llx (%u bytes) at rip 0x%llx dropped", i,
+            if (write)
+                LOG_RATELIMITED(g->stats.writes_dropped, 8, "pci: unprivileged write to the guarded device's BAR%d+0x%llx (%u bytes) at rip 0x%llx dropped", i,
                     (unsigned long long)(gpa - g->live_gpa[i]), insn.size,
                     (unsigned long long)(v->regs[REG_RIP] - insn.len));
             return true;
         }
-        if (++g->stats.refused <= 8)
-            LOG("pci: access to the guarded device's BAR%d+0x%llx at rip 0x%llx refused (%s): #GP injected", i,
+        LOG_RATELIMITED(g->stats.refused, 8, "pci: access to the guarded device's BAR%d+0x%llx at rip 0x%llx refused (%s): #GP injected", i,
                 (unsigned long long)(gpa - g->live_gpa[i]), (unsigned long long)v->regs[REG_RIP], why);
         vcpu_inject_exception(v, VEC_GP, true, 0);
         return true;
@@ -409,8 +408,7 @@ bool guarded_dev_io(struct guarded_dev *g, struct vcpu *v, u16 port, u8 size, bo
         }
         /* Unprivileged: the guest's BAR reads zero; the real ports, wherever the guest moved its
          * BAR, read as nothing there (all ones). Writes go nowhere. */
-        if (++g->stats.io_blocked <= 8)
-            LOG("pci: unprivileged %s of port 0x%x (guarded device BAR%d) at rip 0x%llx blocked", in ? "read" : "write",
+        LOG_RATELIMITED(g->stats.io_blocked, 8, "pci: unprivileged %s of port 0x%x (guarded device BAR%d) at rip 0x%llx blocked", in ? "read" : "write",
                 port, i, (unsigned long long)v->regs[REG_RIP]);
         if (in)
             *value = in_guest_bar ? 0 : 0xffffffffu;

@@ -183,6 +183,21 @@ static int via_va_list(char *buf, size_t size, const char *fmt, ...)
     return n;
 }
 
+/* LOG_RATELIMITED's rule: the first N, then every 1024th, counting each pass. */
+static void ratelimit_first_then_every_1024th(void **state)
+{
+    u64 counter = 0, printed = 0;
+    for (int i = 0; i < 5000; i++)
+        if (log_ratelimit_pass(++counter, 8))
+            printed++;
+    assert_int_equal(counter, 5000);
+    assert_int_equal(printed, 8 + 4); /* 1..8, then 1024, 2048, 3072, 4096 */
+    assert_true(log_ratelimit_pass(1, 1));
+    assert_false(log_ratelimit_pass(2, 1));
+    assert_false(log_ratelimit_pass(1, 0));
+    assert_true(log_ratelimit_pass(LOG_EVERY_AFTER, 0));
+}
+
 static void vsnprintf_entry_point(void **state)
 {
     char buf[32];
@@ -204,6 +219,7 @@ int main(void)
         cmocka_unit_test(unknown_conversions_print_literally),
         cmocka_unit_test(truncation),
         cmocka_unit_test(vsnprintf_entry_point),
+        cmocka_unit_test(ratelimit_first_then_every_1024th),
     };
     return cmocka_run_group_tests_name("fmt", tests, NULL, NULL);
 }
