@@ -34,7 +34,7 @@ static void set_edx_eax(struct vcpu *v, u64 value)
     v->regs[REG_RDX] = (u32)(value >> 32);
 }
 
-bool exit_cpuid(struct vcpu *v)
+static bool emulate_cpuid(struct vcpu *v)
 {
     u32 leaf = (u32)v->regs[REG_RAX], subleaf = (u32)v->regs[REG_RCX];
     struct cpuid_regs r = cpuid(leaf, subleaf);
@@ -50,7 +50,7 @@ bool exit_cpuid(struct vcpu *v)
     return true;
 }
 
-bool exit_msr(struct vcpu *v, bool write)
+static bool emulate_msr(struct vcpu *v, bool write)
 {
     u32 msr = (u32)v->regs[REG_RCX];
     u64 value = ((v->regs[REG_RDX] & 0xffffffffu) << 32) | (v->regs[REG_RAX] & 0xffffffffu);
@@ -101,16 +101,15 @@ bool exit_msr(struct vcpu *v, bool write)
 }
 
 /* An unknown number never stops the guest, but it is noted: a guest probing the ABI is worth a
- * line. The first 16, then every 1024th, so that a loop of them cannot flood the serial line. */
+ * line (rate-limited: a loop of them cannot flood the serial line). */
 static void log_unknown_hypercall(struct vcpu *v, u64 nr)
 {
     static u64 unknown;
-    if (++unknown <= 16 || unknown % 1024 == 0)
-        LOG("hypercall 0x%llx from rip 0x%llx (cpl %u): unknown number, -1 returned (%llu so far)",
+    LOG_RATELIMITED(unknown, 16, "hypercall 0x%llx from rip 0x%llx (cpl %u): unknown number, -1 returned (%llu so far)",
             (unsigned long long)nr, (unsigned long long)v->regs[REG_RIP], vcpu_ops->cpl(v), (unsigned long long)unknown);
 }
 
-bool exit_hypercall(struct vcpu *v)
+static bool hypercall(struct vcpu *v)
 {
     u64 nr = v->regs[REG_RAX];
     extern const char hv_canary[];
@@ -189,7 +188,7 @@ static bool is_reset_request(u16 port, unsigned size, u32 value)
     return false;
 }
 
-bool exit_io(struct vcpu *v, u16 port, unsigned size, bool in)
+static bool emulate_io(struct vcpu *v, u16 port, unsigned size, bool in)
 {
     static char reason[96];
     u32 mask = size == 4 ? 0xffffffffu : (1u << (size * 8)) - 1;
@@ -245,14 +244,13 @@ void exit_nested_fault(struct vcpu *v, gpa_t gpa, bool write, bool fetch)
         return;
     /* Nothing is mapped there: the address is neither guest RAM nor a device the guest may
      * reach (the hypervisor's own memory is such an address). The access faults in the guest. */
-    if (++faults <= 16 || faults % 1024 == 0)
-        LOG("blocked guest %s of unmapped guest-physical 0x%llx at rip 0x%llx (cpl %u): #GP injected",
+    LOG_RATELIMITED(faults, 16, "blocked guest %s of unmapped guest-physical 0x%llx at rip 0x%llx (cpl %u): #GP injected",
             fetch ? "fetch" : write ? "write" : "read", (unsigned long long)gpa, (unsigned long long)v->regs[REG_RIP],
             vcpu_ops->cpl(v));
     vcpu_inject_exception(v, VEC_GP, true, 0);
 }
 
-bool exit_hlt(struct vcpu *v)
+static bool halt(struct vcpu *v)
 {
     int ev;
 
@@ -274,12 +272,33 @@ bool exit_hlt(struct vcpu *v)
  * caller re-checks its condition. Waiting like HLT instead could miss the store the guest is
  * monitoring for. Its exceptions (#UD for ECX extensions not offered, #GP for bad ones) come
  * before the intercept, from the CPU. */
-bool exit_monitor_mwait(struct vcpu *v, bool mwait)
+void exit_monitor(struct vcpu *v) { vcpu_ops->skip_insn(v, 3); /* 0F 01 C8 */ }
+
+void exit_mwait(struct vcpu *v)
 {
-    if (mwait)
-        v->vm->mwait_exits++;
-    return true;
+    v->vm->mwait_exits++;
+    vcpu_ops->skip_insn(v, 3); /* 0F 01 C9 */
 }
+
+/*
+ * The handlers the backends' exit tables point at. Each finishes its instruction itself when the
+ * emulation is done (vcpu_ops->skip_insn, as KVM's skip_emulated_instruction); when it is not (a
+ * fault was injected, the guest stopped, border control moved RIP itself) RIP stays. The length
+ * given is the instruction's, for backends that cannot read it from the hardware; 0 where it
+ * varies (port I/O), which every backend reports itself.
+ */
+static void done(struct vcpu *v, bool finished, unsigned len)
+{
+    if (finished)
+        vcpu_ops->skip_insn(v, len);
+}
+
+void exit_cpuid(struct vcpu *v) { done(v, emulate_cpuid(v), 2); }             /* 0F A2 */
+void exit_rdmsr(struct vcpu *v) { done(v, emulate_msr(v, false), 2); }        /* 0F 32 */
+void exit_wrmsr(struct vcpu *v) { done(v, emulate_msr(v, true), 2); }         /* 0F 30 */
+void exit_hypercall(struct vcpu *v) { done(v, hypercall(v), 3); }             /* 0F 01 D9 */
+void exit_hlt(struct vcpu *v) { done(v, halt(v), 1); }                       /* F4 */
+void exit_io(struct vcpu *v, u16 port, unsigned size, bool in) { done(v, emulate_io(v, port, size, in), 0); }
 
 void exit_triple_fault(struct vcpu *v)
 {

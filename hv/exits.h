@@ -1,7 +1,9 @@
 /*
- * Arch-neutral exit handlers. A backend's exit table decodes its exit into these calls; a handler
- * returning true means "the instruction is done: move RIP past it". Guest registers are in
- * v->regs (synced by the backend around the call).
+ * Arch-neutral exit handlers. A backend's exit table points at them, directly where the exit
+ * needs no decoding (CPUID, HLT, ...), through a small decoder where it does (an I/O exit's port).
+ * A handler finishes the instruction itself when its emulation is done (vcpu_ops->skip_insn);
+ * otherwise RIP stays where it is. Guest registers are in v->regs (synced by the backend around
+ * the call).
  */
 #ifndef POSTERN_EXITS_H
 #define POSTERN_EXITS_H
@@ -9,16 +11,18 @@
 #include "core/vcpu.h"
 #include "guard/border.h" /* exit_watched_*: border control's own intercepts */
 
-bool exit_cpuid(struct vcpu *v);
-bool exit_msr(struct vcpu *v, bool write);
-bool exit_hypercall(struct vcpu *v);
+void exit_cpuid(struct vcpu *v);
+void exit_rdmsr(struct vcpu *v);
+void exit_wrmsr(struct vcpu *v);
+void exit_hypercall(struct vcpu *v);
 /* Non-string port I/O of 1, 2 or 4 bytes; the value travels in RAX. */
-bool exit_io(struct vcpu *v, u16 port, unsigned size, bool in);
+void exit_io(struct vcpu *v, u16 port, unsigned size, bool in);
 /* A guest-physical access the nested page tables refused. */
 void exit_nested_fault(struct vcpu *v, gpa_t gpa, bool write, bool fetch);
-bool exit_hlt(struct vcpu *v);
-/* MONITOR (mwait false) or MWAIT by a vCPU that runs them intercepted: done as a NOP. */
-bool exit_monitor_mwait(struct vcpu *v, bool mwait);
+void exit_hlt(struct vcpu *v);
+/* MONITOR or MWAIT by a vCPU that runs them intercepted: done as a NOP. */
+void exit_monitor(struct vcpu *v);
+void exit_mwait(struct vcpu *v);
 void exit_triple_fault(struct vcpu *v);
 /* An instruction the guest may not use (SVM/VMX instructions): #UD, as on a CPU without them. */
 void exit_forbidden_insn(struct vcpu *v, const char *name);

@@ -66,6 +66,11 @@ struct vcpu_ops {
     bool (*create)(struct vcpu *v, const struct guest_entry *entry, hpa_t nested_root, char *why, size_t why_size);
     /* Enter the guest once and handle the exit that brings it back. */
     void (*run_once)(struct vcpu *v);
+    /* The intercepted instruction is done: move RIP past it and drop any interrupt shadow (a
+     * skipped STI;HLT must not leave it behind). len is its length for a backend that cannot read
+     * it from the hardware (SVM without NRIP save); 0 where it varies (port I/O), which every
+     * backend knows from the exit itself. */
+    void (*skip_insn)(struct vcpu *v, unsigned len);
     void (*set_io_intercept)(struct vcpu *v, u16 port, bool on);
     void (*set_msr_intercept)(struct vcpu *v, u32 msr, bool read, bool write);
     void (*inject_exception)(struct vcpu *v, u8 vector, bool has_error, u32 error);

@@ -347,6 +347,7 @@ const struct vcpu_ops svm_vcpu_ops = {
     .enable = svm_enable,
     .create = svm_create,
     .run_once = svm_run_once,
+    .skip_insn = svm_skip_insn,
     .set_io_intercept = svm_set_io_intercept,
     .set_msr_intercept = svm_set_msr_intercept,
     .inject_exception = svm_inject_exception,

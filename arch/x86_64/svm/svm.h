@@ -20,6 +20,7 @@ static inline struct svm_vcpu *to_svm(struct vcpu *v) { return v->arch; }
 
 void svm_world_switch(u64 vmcb_pa, u64 *gprs);
 void svm_run_once(struct vcpu *v);
+void svm_skip_insn(struct vcpu *v, unsigned len);
 void svm_report_exits(struct vcpu *v);
 extern struct virt_caps svm_caps;
 

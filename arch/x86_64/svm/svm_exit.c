@@ -1,6 +1,7 @@
 /*
- * VMRUN and the SVM exit table (AMD APM Vol. 2 Appendix C for the codes). One small function per
- * exit; each decodes what SVM reports and calls the arch-neutral handler in hv/exits.c.
+ * VMRUN and the SVM exit table (AMD APM Vol. 2 Appendix C for the codes). The table points at the
+ * arch-neutral handler in hv/exits.c where the exit needs no decoding, else at a small decoder
+ * here that reads what SVM reports and calls it.
  *
  * QEMU's TCG offers no NRIP save: instruction lengths are known for the instructions we
  * intercept (none of them takes prefixes that Linux emits), and IOIO gives the next RIP itself.
@@ -11,56 +12,36 @@
 #include "core/exit_trace.h"
 #include "lib/log.h"
 
-typedef void (*svm_exit_fn)(struct vcpu *v, struct vmcb *vmcb);
+typedef void (*svm_exit_fn)(struct vcpu *v);
 
-static void skip(struct vcpu *v, struct vmcb *vmcb, unsigned len)
+/* vcpu_ops->skip_insn: NRIP where the CPU saves it, the I/O exit's own next RIP (§15.10.2:
+ * EXITINFO2), else the length the handler knows. */
+void svm_skip_insn(struct vcpu *v, unsigned len)
 {
-    if (to_svm(v)->nrip_save && vmcb->control.next_rip)
+    struct svm_vcpu *s = to_svm(v);
+    struct vmcb *vmcb = s->vmcb;
+
+    if (s->nrip_save && vmcb->control.next_rip)
         v->regs[REG_RIP] = vmcb->control.next_rip;
+    else if (vmcb->control.exit_code == SVM_EXIT_IOIO)
+        v->regs[REG_RIP] = vmcb->control.exit_info2;
     else
         v->regs[REG_RIP] += len;
     vmcb->control.interrupt_shadow = 0; /* a skipped STI;HLT must not leave the shadow behind */
 }
 
-static void on_cpuid(struct vcpu *v, struct vmcb *vmcb)
+/* RDMSR and WRMSR share one exit code; EXITINFO1 tells them apart (§15.11). */
+static void on_msr(struct vcpu *v)
 {
-    if (exit_cpuid(v))
-        skip(v, vmcb, 2); /* 0F A2 */
+    if (to_svm(v)->vmcb->control.exit_info1 == 1)
+        exit_wrmsr(v);
+    else
+        exit_rdmsr(v);
 }
 
-static void on_msr(struct vcpu *v, struct vmcb *vmcb)
+static void on_ioio(struct vcpu *v)
 {
-    if (exit_msr(v, vmcb->control.exit_info1 == 1))
-        skip(v, vmcb, 2); /* 0F 30 / 0F 32 */
-}
-
-static void on_vmmcall(struct vcpu *v, struct vmcb *vmcb)
-{
-    if (exit_hypercall(v))
-        skip(v, vmcb, 3); /* 0F 01 D9 */
-}
-
-static void on_hlt(struct vcpu *v, struct vmcb *vmcb)
-{
-    if (exit_hlt(v))
-        skip(v, vmcb, 1); /* F4 */
-}
-
-/* MONITOR and MWAIT (0F 01 C8 / C9) outside a vCPU holding `idle`: done as a NOP (hv/exits.c). */
-static void on_monitor(struct vcpu *v, struct vmcb *vmcb)
-{
-    if (exit_monitor_mwait(v, false))
-        skip(v, vmcb, 3);
-}
-
-static void on_mwait(struct vcpu *v, struct vmcb *vmcb)
-{
-    if (exit_monitor_mwait(v, true))
-        skip(v, vmcb, 3);
-}
-
-static void on_ioio(struct vcpu *v, struct vmcb *vmcb)
-{
+    struct vmcb *vmcb = to_svm(v)->vmcb;
     u64 info = vmcb->control.exit_info1;
     u16 port = (u16)(info >> IOIO_PORT_SHIFT);
     unsigned size = (info & IOIO_SZ32) ? 4 : (info & IOIO_SZ16) ? 2 : 1;
@@ -70,42 +51,36 @@ static void on_ioio(struct vcpu *v, struct vmcb *vmcb)
         exit_unexpected(v, "string I/O on a watched port", SVM_EXIT_IOIO, info, vmcb->control.exit_info2);
         return;
     }
-    if (exit_io(v, port, size, info & IOIO_TYPE_IN)) {
-        v->regs[REG_RIP] = vmcb->control.exit_info2; /* §15.10.2: EXITINFO2 holds the next RIP */
-        vmcb->control.interrupt_shadow = 0;
-    }
+    exit_io(v, port, size, info & IOIO_TYPE_IN);
 }
 
-static void on_npf(struct vcpu *v, struct vmcb *vmcb)
+static void on_npf(struct vcpu *v)
 {
+    struct vmcb *vmcb = to_svm(v)->vmcb;
     u64 err = vmcb->control.exit_info1;
     exit_nested_fault(v, vmcb->control.exit_info2, err & NPF_WRITE, err & NPF_FETCH);
 }
 
 /* Only while border control watches a privileged vCPU: the exception has not been delivered. */
-static void on_exception(struct vcpu *v, struct vmcb *vmcb)
+static void on_exception(struct vcpu *v)
 {
+    struct vmcb *vmcb = to_svm(v)->vmcb;
     u8 vector = (u8)(vmcb->control.exit_code - SVM_EXIT_EXCP_BASE);
     exit_watched_exception(v, vector, exception_has_error_code(vector), (u32)vmcb->control.exit_info1,
                            vmcb->control.exit_info2);
 }
 
 /* The interrupt or NMI stays pending and is delivered at the next VMRUN once the watch is off. */
-static void on_intr(struct vcpu *v, struct vmcb *vmcb) { exit_watched_interrupt(v, false); }
-static void on_nmi(struct vcpu *v, struct vmcb *vmcb) { exit_watched_interrupt(v, true); }
-/* §15.9: the IRET intercept is taken before the IRET executes; RIP points at it. */
-static void on_iret(struct vcpu *v, struct vmcb *vmcb) { exit_watched_iret(v); }
-/* The interrupt window the border asked for after letting an IRET through. */
-static void on_vintr(struct vcpu *v, struct vmcb *vmcb) { exit_irq_window(v); }
+static void on_intr(struct vcpu *v) { exit_watched_interrupt(v, false); }
+static void on_nmi(struct vcpu *v) { exit_watched_interrupt(v, true); }
 
-static void on_shutdown(struct vcpu *v, struct vmcb *vmcb) { exit_triple_fault(v); }
-static void on_vmrun(struct vcpu *v, struct vmcb *vmcb) { exit_forbidden_insn(v, "VMRUN"); }
-static void on_vmload(struct vcpu *v, struct vmcb *vmcb) { exit_forbidden_insn(v, "VMLOAD"); }
-static void on_vmsave(struct vcpu *v, struct vmcb *vmcb) { exit_forbidden_insn(v, "VMSAVE"); }
-static void on_stgi(struct vcpu *v, struct vmcb *vmcb) { exit_forbidden_insn(v, "STGI"); }
-static void on_clgi(struct vcpu *v, struct vmcb *vmcb) { exit_forbidden_insn(v, "CLGI"); }
-static void on_skinit(struct vcpu *v, struct vmcb *vmcb) { exit_forbidden_insn(v, "SKINIT"); }
-static void on_invlpga(struct vcpu *v, struct vmcb *vmcb) { exit_forbidden_insn(v, "INVLPGA"); }
+static void on_vmrun(struct vcpu *v) { exit_forbidden_insn(v, "VMRUN"); }
+static void on_vmload(struct vcpu *v) { exit_forbidden_insn(v, "VMLOAD"); }
+static void on_vmsave(struct vcpu *v) { exit_forbidden_insn(v, "VMSAVE"); }
+static void on_stgi(struct vcpu *v) { exit_forbidden_insn(v, "STGI"); }
+static void on_clgi(struct vcpu *v) { exit_forbidden_insn(v, "CLGI"); }
+static void on_skinit(struct vcpu *v) { exit_forbidden_insn(v, "SKINIT"); }
+static void on_invlpga(struct vcpu *v) { exit_forbidden_insn(v, "INVLPGA"); }
 
 struct svm_exit_entry {
     svm_exit_fn fn;
@@ -116,18 +91,18 @@ static const struct svm_exit_entry svm_exit_table[SVM_EXIT_TABLE_SIZE] = {
     [SVM_EXIT_EXCP_BASE ... SVM_EXIT_EXCP_LAST] = {on_exception, "exception"},
     [SVM_EXIT_INTR] = {on_intr, "intr"},
     [SVM_EXIT_NMI] = {on_nmi, "nmi"},
-    [SVM_EXIT_IRET] = {on_iret, "iret"},
-    [SVM_EXIT_VINTR] = {on_vintr, "vintr"},
-    [SVM_EXIT_CPUID] = {on_cpuid, "cpuid"},
+    [SVM_EXIT_IRET] = {exit_watched_iret, "iret"}, /* §15.9: taken before the IRET executes */
+    [SVM_EXIT_VINTR] = {exit_irq_window, "vintr"}, /* the window border control asked for */
+    [SVM_EXIT_CPUID] = {exit_cpuid, "cpuid"},
     [SVM_EXIT_MSR] = {on_msr, "msr"},
-    [SVM_EXIT_VMMCALL] = {on_vmmcall, "vmmcall"},
-    [SVM_EXIT_HLT] = {on_hlt, "hlt"},
-    [SVM_EXIT_MONITOR] = {on_monitor, "monitor"},
-    [SVM_EXIT_MWAIT] = {on_mwait, "mwait"},
-    [SVM_EXIT_MWAIT_ARMED] = {on_mwait, "mwait-armed"},
+    [SVM_EXIT_VMMCALL] = {exit_hypercall, "vmmcall"},
+    [SVM_EXIT_HLT] = {exit_hlt, "hlt"},
+    [SVM_EXIT_MONITOR] = {exit_monitor, "monitor"},
+    [SVM_EXIT_MWAIT] = {exit_mwait, "mwait"},
+    [SVM_EXIT_MWAIT_ARMED] = {exit_mwait, "mwait-armed"},
     [SVM_EXIT_IOIO] = {on_ioio, "ioio"},
     [SVM_EXIT_NPF] = {on_npf, "npf"},
-    [SVM_EXIT_SHUTDOWN] = {on_shutdown, "shutdown"},
+    [SVM_EXIT_SHUTDOWN] = {exit_triple_fault, "shutdown"},
     [SVM_EXIT_VMRUN] = {on_vmrun, "vmrun"},
     [SVM_EXIT_VMLOAD] = {on_vmload, "vmload"},
     [SVM_EXIT_VMSAVE] = {on_vmsave, "vmsave"},
@@ -172,7 +147,7 @@ void svm_run_once(struct vcpu *v)
         exit_unexpected(v, "unexpected exit", code, vmcb->control.exit_info1, vmcb->control.exit_info2);
         return;
     }
-    e->fn(v, vmcb);
+    e->fn(v);
 }
 
 static const char *svm_exit_name(u32 code) { return svm_exit_table[code].name; }

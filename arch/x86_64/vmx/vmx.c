@@ -525,6 +525,7 @@ const struct vcpu_ops vmx_vcpu_ops = {
     .enable = vmx_enable,
     .create = vmx_create,
     .run_once = vmx_run_once,
+    .skip_insn = vmx_skip_insn,
     .set_io_intercept = vmx_set_io_intercept,
     .set_msr_intercept = vmx_set_msr_intercept,
     .inject_exception = vmx_inject_exception,

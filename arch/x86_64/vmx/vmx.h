@@ -45,6 +45,6 @@ void vmx_apply_watch(struct vcpu *v);
 void vmx_run_once(struct vcpu *v);
 void vmx_report_exits(struct vcpu *v);
 /* Move RIP past the instruction that exited and drop the STI / MOV SS blocking it left. */
-void vmx_skip_insn(struct vcpu *v);
+void vmx_skip_insn(struct vcpu *v, unsigned len);
 
 #endif

@@ -1,7 +1,8 @@
 /*
  * VMLAUNCH/VMRESUME and the VT-x exit table (Intel SDM Vol. 3C Appendix C for the basic exit
- * reasons, §28.2 for what each reports). One small function per exit; each decodes what VT-x
- * reports (vmx_qual.c) and calls the arch-neutral handler in hv/exits.c, as svm_exit.c does.
+ * reasons, §28.2 for what each reports). As in svm_exit.c, the table points at the arch-neutral
+ * handler in hv/exits.c where the exit needs no decoding, else at a small decoder here that reads
+ * what VT-x reports (vmx_qual.c) and calls it.
  * Instruction lengths come from the VM-exit instruction-length field (§28.2.5).
  */
 #include "arch/x86_64/vmx/vmx.h"
@@ -18,7 +19,7 @@
 #define XCR0_SSE BIT(1)
 #define XCR0_AVX BIT(2)
 
-typedef void (*vmx_exit_fn)(struct vcpu *v, u64 qual);
+typedef void (*vmx_exit_fn)(struct vcpu *v);
 
 static void skip_bytes(struct vcpu *v, u64 len)
 {
@@ -29,52 +30,17 @@ static void skip_bytes(struct vcpu *v, u64 len)
         vmwrite(VMCS_GUEST_INTERRUPTIBILITY, intr & ~(u64)BLOCKING_STI_MOV_SS);
 }
 
-void vmx_skip_insn(struct vcpu *v) { skip_bytes(v, vmread(VMCS_EXIT_INSN_LEN)); }
-
-static void on_cpuid(struct vcpu *v, u64 qual)
+/* vcpu_ops->skip_insn: the VM-exit instruction length (§28.2.5) for an instruction's own exit; an
+ * exception exit has none, so there the handler's length (the #UD at a VMMCALL, 3 bytes). */
+void vmx_skip_insn(struct vcpu *v, unsigned len)
 {
-    if (exit_cpuid(v))
-        vmx_skip_insn(v);
+    bool exception = VMX_EXIT_REASON_BASIC((u32)vmread(VMCS_EXIT_REASON)) == VMX_EXIT_EXCEPTION_NMI;
+    skip_bytes(v, exception ? len : vmread(VMCS_EXIT_INSN_LEN));
 }
 
-static void on_rdmsr(struct vcpu *v, u64 qual)
+static void on_io(struct vcpu *v)
 {
-    if (exit_msr(v, false))
-        vmx_skip_insn(v);
-}
-
-static void on_wrmsr(struct vcpu *v, u64 qual)
-{
-    if (exit_msr(v, true))
-        vmx_skip_insn(v);
-}
-
-static void on_vmcall(struct vcpu *v, u64 qual)
-{
-    if (exit_hypercall(v))
-        vmx_skip_insn(v);
-}
-
-static void on_hlt(struct vcpu *v, u64 qual)
-{
-    if (exit_hlt(v))
-        vmx_skip_insn(v);
-}
-
-static void on_monitor(struct vcpu *v, u64 qual)
-{
-    if (exit_monitor_mwait(v, false))
-        vmx_skip_insn(v);
-}
-
-static void on_mwait(struct vcpu *v, u64 qual)
-{
-    if (exit_monitor_mwait(v, true))
-        vmx_skip_insn(v);
-}
-
-static void on_io(struct vcpu *v, u64 qual)
-{
+    u64 qual = vmread(VMCS_EXIT_QUALIFICATION);
     struct io_access io;
 
     if (!vmx_decode_io(qual, &io) || io.string) {
@@ -82,18 +48,18 @@ static void on_io(struct vcpu *v, u64 qual)
         exit_unexpected(v, "string or malformed I/O on a watched port", VMX_EXIT_IO, qual, 0);
         return;
     }
-    if (exit_io(v, io.port, io.size, io.in))
-        vmx_skip_insn(v);
+    exit_io(v, io.port, io.size, io.in);
 }
 
-static void on_ept_violation(struct vcpu *v, u64 qual)
+static void on_ept_violation(struct vcpu *v)
 {
+    u64 qual = vmread(VMCS_EXIT_QUALIFICATION);
     struct ept_violation e = vmx_decode_ept_violation(qual);
     exit_nested_fault(v, vmread(VMCS_GUEST_PHYSICAL_ADDRESS), e.write, e.fetch);
 }
 
 /* An EPT entry the CPU finds malformed: a bug in the tables (ept.c never writes one). */
-static void on_ept_misconfig(struct vcpu *v, u64 qual)
+static void on_ept_misconfig(struct vcpu *v)
 {
     exit_unexpected(v, "EPT misconfiguration", VMX_EXIT_EPT_MISCONFIG, vmread(VMCS_GUEST_PHYSICAL_ADDRESS), 0);
 }
@@ -115,13 +81,13 @@ static bool at_vmmcall(struct vcpu *v)
  * Every other exception exits only while border control watches a privileged vCPU (the exception
  * bitmap, NMI exiting). An NMI that exits is consumed (§25.2), unlike SVM's, so it is injected again.
  */
-static void on_exception_nmi(struct vcpu *v, u64 qual)
+static void on_exception_nmi(struct vcpu *v)
 {
+    u64 qual = vmread(VMCS_EXIT_QUALIFICATION);
     struct intr_info i = vmx_decode_intr_info((u32)vmread(VMCS_EXIT_INTR_INFO));
 
     if (i.type == INTR_TYPE_HW_EXCEPTION && i.vector == VEC_UD && at_vmmcall(v)) {
-        if (exit_hypercall(v))
-            skip_bytes(v, 3);
+        exit_hypercall(v); /* skips the 3 bytes itself: vmx_skip_insn's exception case */
         return;
     }
     if (i.type == INTR_TYPE_NMI) {
@@ -140,7 +106,7 @@ static void on_exception_nmi(struct vcpu *v, u64 qual)
 /* Interrupts exit only while watched, and then with "acknowledge interrupt on exit": the vector
  * is in the exit's interruption information, and the next entry injects it (vmx_apply_watch arms
  * the interrupt window with it, the IRET watch's exact step). */
-static void on_external_interrupt(struct vcpu *v, u64 qual)
+static void on_external_interrupt(struct vcpu *v)
 {
     struct intr_info i = vmx_decode_intr_info((u32)vmread(VMCS_EXIT_INTR_INFO));
 
@@ -149,19 +115,17 @@ static void on_external_interrupt(struct vcpu *v, u64 qual)
         vmwrite(VMCS_ENTRY_INTR_INFO, vmx_intr_info(i.vector, INTR_TYPE_EXTERNAL, false));
     vmx_apply_watch(v); /* the window goes with the injection */
 }
-static void on_interrupt_window(struct vcpu *v, u64 qual) { exit_irq_window(v); }
 /* The IRET watch's step with MTF (vmx_apply_watch): look at RFLAGS.IF again. */
-static void on_monitor_trap(struct vcpu *v, u64 qual) { vmx_apply_watch(v); }
+static void on_monitor_trap(struct vcpu *v) { vmx_apply_watch(v); }
 /* The step with the preemption timer: the guest ran a while, so the interrupt was delivered and
  * its handler may already have returned into the module. With IF=1 that return (if it is one) is
  * checked as after an IRET (exit_irq_window: only an unprivileged vCPU at the RIP and RSP of an
  * interrupted module context is raised); with IF=0 the window is armed (run_once's re-apply). */
-static void on_preemption_timer(struct vcpu *v, u64 qual)
+static void on_preemption_timer(struct vcpu *v)
 {
     if (v->regs[REG_RFLAGS] & RFLAGS_IF)
         exit_irq_window(v);
 }
-static void on_triple_fault(struct vcpu *v, u64 qual) { exit_triple_fault(v); }
 
 /*
  * MOV to CR0/CR4 changing a bit the guest does not own (VMX's fixed bits; CR4.VMXE), CR3 and CR8
@@ -181,11 +145,12 @@ static void write_cr_masked(struct vcpu *v, int cr, u64 value)
     }
     vmwrite(cr == 0 ? VMCS_CR0_SHADOW : VMCS_CR4_SHADOW, value);
     vmwrite(cr == 0 ? VMCS_GUEST_CR0 : VMCS_GUEST_CR4, vmx_cr_fixed(value, f0, f1));
-    vmx_skip_insn(v);
+    vmx_skip_insn(v, 0);
 }
 
-static void on_cr_access(struct vcpu *v, u64 qual)
+static void on_cr_access(struct vcpu *v)
 {
+    u64 qual = vmread(VMCS_EXIT_QUALIFICATION);
     struct cr_access c = vmx_decode_cr_access(qual);
     u64 cr0;
 
@@ -202,7 +167,7 @@ static void on_cr_access(struct vcpu *v, u64 qual)
         } else {
             break;
         }
-        vmx_skip_insn(v);
+        vmx_skip_insn(v, 0);
         return;
     case CR_MOV_FROM:
         if (c.cr == 3)
@@ -211,7 +176,7 @@ static void on_cr_access(struct vcpu *v, u64 qual)
             __asm__ volatile("mov %%cr8, %0" : "=r"(v->regs[c.gpr]));
         else
             break;
-        vmx_skip_insn(v);
+        vmx_skip_insn(v, 0);
         return;
     case CR_CLTS:
         write_cr_masked(v, 0, vcpu_ops->cr(v, 0) & ~BIT(3));
@@ -228,7 +193,7 @@ static void on_cr_access(struct vcpu *v, u64 qual)
 /* XSETBV exits unconditionally in VMX non-root operation (§26.1.2). The hypervisor never uses
  * extended state, so the guest's XCR0 is loaded as the guest asks, after the checks the
  * instruction itself makes (Vol. 2D, XSETBV): else the #GP would be the host's. */
-static void on_xsetbv(struct vcpu *v, u64 qual)
+static void on_xsetbv(struct vcpu *v)
 {
     u32 index = (u32)v->regs[REG_RCX];
     u64 value = ((v->regs[REG_RDX] & 0xffffffffu) << 32) | (v->regs[REG_RAX] & 0xffffffffu);
@@ -241,10 +206,10 @@ static void on_xsetbv(struct vcpu *v, u64 qual)
         return;
     }
     __asm__ volatile("xsetbv" ::"c"(index), "a"((u32)value), "d"((u32)(value >> 32)));
-    vmx_skip_insn(v);
+    vmx_skip_insn(v, 0);
 }
 
-static void on_vmx_insn(struct vcpu *v, u64 qual)
+static void on_vmx_insn(struct vcpu *v)
 {
     const char *name = vmx_exit_reason_name(VMX_EXIT_REASON_BASIC((u32)vmread(VMCS_EXIT_REASON)));
     exit_forbidden_insn(v, name ? name : "a VMX instruction");
@@ -253,13 +218,13 @@ static void on_vmx_insn(struct vcpu *v, u64 qual)
 static const vmx_exit_fn vmx_exit_table[VMX_EXIT_TABLE_SIZE] = {
     [VMX_EXIT_EXCEPTION_NMI] = on_exception_nmi,
     [VMX_EXIT_EXTERNAL_INTERRUPT] = on_external_interrupt,
-    [VMX_EXIT_TRIPLE_FAULT] = on_triple_fault,
-    [VMX_EXIT_INTERRUPT_WINDOW] = on_interrupt_window,
+    [VMX_EXIT_TRIPLE_FAULT] = exit_triple_fault,
+    [VMX_EXIT_INTERRUPT_WINDOW] = exit_irq_window,
     [VMX_EXIT_MONITOR_TRAP_FLAG] = on_monitor_trap,
     [VMX_EXIT_PREEMPTION_TIMER] = on_preemption_timer,
-    [VMX_EXIT_CPUID] = on_cpuid,
-    [VMX_EXIT_HLT] = on_hlt,
-    [VMX_EXIT_VMCALL] = on_vmcall,
+    [VMX_EXIT_CPUID] = exit_cpuid,
+    [VMX_EXIT_HLT] = exit_hlt,
+    [VMX_EXIT_VMCALL] = exit_hypercall,
     [VMX_EXIT_GETSEC] = on_vmx_insn, /* SMX: not offered either */
     [VMX_EXIT_VMCLEAR] = on_vmx_insn,
     [VMX_EXIT_VMLAUNCH] = on_vmx_insn,
@@ -275,10 +240,10 @@ static const vmx_exit_fn vmx_exit_table[VMX_EXIT_TABLE_SIZE] = {
     [VMX_EXIT_VMFUNC] = on_vmx_insn,
     [VMX_EXIT_CR_ACCESS] = on_cr_access,
     [VMX_EXIT_IO] = on_io,
-    [VMX_EXIT_RDMSR] = on_rdmsr,
-    [VMX_EXIT_WRMSR] = on_wrmsr,
-    [VMX_EXIT_MWAIT] = on_mwait,
-    [VMX_EXIT_MONITOR] = on_monitor,
+    [VMX_EXIT_RDMSR] = exit_rdmsr,
+    [VMX_EXIT_WRMSR] = exit_wrmsr,
+    [VMX_EXIT_MWAIT] = exit_mwait,
+    [VMX_EXIT_MONITOR] = exit_monitor,
     [VMX_EXIT_EPT_VIOLATION] = on_ept_violation,
     [VMX_EXIT_EPT_MISCONFIG] = on_ept_misconfig,
     [VMX_EXIT_XSETBV] = on_xsetbv,
@@ -366,7 +331,7 @@ void vmx_run_once(struct vcpu *v)
         exit_unexpected(v, name ? name : "unexpected VM exit", basic, qual, vmread(VMCS_GUEST_PHYSICAL_ADDRESS));
         return;
     }
-    vmx_exit_table[basic](v, qual);
+    vmx_exit_table[basic](v);
     redeliver(idt_info);
     /* The IRET watch depends on RFLAGS.IF, which the handler may have changed. */
     if (x->watch & WATCH_IRET)
