@@ -11,6 +11,7 @@ pass=0 fail=0
 
 echo "== repository checks"
 if "$top/tools/check-no-pins.sh"; then pass=$((pass + 1)); else fail=$((fail + 1)); fi
+if "$top/tools/check-layers.py"; then pass=$((pass + 1)); else fail=$((fail + 1)); fi
 
 echo "== unit tests"
 for bin in "$top"/build/unit/test_*; do
