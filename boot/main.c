@@ -178,6 +178,8 @@ static void load_admin_key(struct loader *l)
     u8 point[SIGCHECK_POINT_LEN];
     char why[160];
 
+    /* The path even when the file is refused: the hypervisor's messages then name it. */
+    memcpy(bi->admin_key_path, l->cfg.admin_key, sizeof(bi->admin_key_path));
     if (EFI_ERROR(esp_read(l->root, l->cfg.admin_key, ADMIN_KEY_READ_MAX, &f)))
         return; /* esp_read said why */
     if (sigcheck_parse_pubfile(phys_to_virt(f.addr), f.size, point, why, sizeof(why)) != 0) {
@@ -185,7 +187,6 @@ static void load_admin_key(struct loader *l)
     } else {
         memcpy(bi->admin_key, phys_to_virt(f.addr), f.size);
         bi->admin_key_len = (u32)f.size;
-        memcpy(bi->admin_key_path, f.path, sizeof(bi->admin_key_path));
     }
     boot_file_free(&f);
 }
