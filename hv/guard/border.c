@@ -252,6 +252,12 @@ static void apply_bindings(const struct boot_info *bi, int idx)
         int rc;
         if (strcmp(bind->module, m->name) != 0)
             continue;
+        if (privilege_lookup(&vm0.privs, bind->privilege) < 0) {
+            char why[PRIV_WHY_MAX];
+            privilege_unknown_why(&vm0.privs, bind->privilege, why, sizeof(why));
+            LOG("guard: bind %s %s: %s", bind->module, bind->privilege, why);
+            continue;
+        }
         for (u32 p = 0; p < m->priv_count; p++)
             requested |= strcmp(m->privs[p], bind->privilege) == 0;
         if (!requested) {
