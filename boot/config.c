@@ -155,39 +155,12 @@ static enum parse_result parse_number(const char *p, size_t n, u64 limit, u64 *o
 
 /* ---- keys ---- */
 
-enum key_id { KEY_KERNEL, KEY_INITRD, KEY_CMDLINE, KEY_GUEST_RAM, KEY_HV_MEMORY, KEY_SERIAL_PORT,
-              KEY_SERIAL_BAUD, KEY_GMETA, KEY_BIND, KEY_GUARDED_NIC, KEY_PCI_HIDE, KEY_IOMMU, KEY_ADMIN_KEY,
-              KEY_METADATA_SIGNATURES, KEY_BORDER, KEY_COUNT };
-
-static const char *const key_names[KEY_COUNT] = {
-    [KEY_KERNEL] = "kernel",
-    [KEY_INITRD] = "initrd",
-    [KEY_CMDLINE] = "cmdline",
-    [KEY_GUEST_RAM] = "guest_ram",
-    [KEY_HV_MEMORY] = "hv_memory",
-    [KEY_SERIAL_PORT] = "serial_port",
-    [KEY_SERIAL_BAUD] = "serial_baud",
-    [KEY_GMETA] = "gmeta",
-    [KEY_BIND] = "bind",
-    [KEY_GUARDED_NIC] = "guarded_nic",
-    [KEY_PCI_HIDE] = "pci_hide",
-    [KEY_IOMMU] = "iommu",
-    [KEY_ADMIN_KEY] = "admin_key",
-    [KEY_METADATA_SIGNATURES] = "metadata_signatures",
-    [KEY_BORDER] = "border",
-};
-
 static const u32 bauds[] = {9600, 19200, 38400, 57600, 115200};
 
-/*
- * Each setter checks one value (non-empty, already trimmed). On error it appends the message
- * after "postern.cfg:LINE: " and returns -1.
- */
+/* Values shared by several keys (the key's name is for the message). */
 
-static int set_path(struct errbuf *e, enum key_id key, const char *v, size_t n, char *dst)
+static int set_path(struct errbuf *e, const char *name, const char *v, size_t n, char *dst)
 {
-    const char *name = key_names[key];
-
     if (v[0] != '/') {
         eb_str(e, name);
         eb_str(e, " path ");
@@ -233,10 +206,9 @@ static int set_path(struct errbuf *e, enum key_id key, const char *v, size_t n, 
     return 0;
 }
 
-static int set_size(struct errbuf *e, enum key_id key, const char *v, size_t n, u64 min, u64 align,
+static int set_size(struct errbuf *e, const char *name, const char *v, size_t n, u64 min, u64 align,
                     const char *align_text, u64 *dst)
 {
-    const char *name = key_names[key];
     u64 size = 0;
 
     switch (parse_size(v, n, &size)) {
@@ -279,7 +251,7 @@ static int set_size(struct errbuf *e, enum key_id key, const char *v, size_t n, 
     return 0;
 }
 
-static int set_port(struct errbuf *e, const char *v, size_t n, u16 *dst)
+static int set_serial_port(struct errbuf *e, struct postern_config *c, const char *v, size_t n)
 {
     u64 port = 0;
     enum parse_result r = parse_number(v, n, CONFIG_SERIAL_PORT_MAX, &port);
@@ -296,18 +268,18 @@ static int set_port(struct errbuf *e, const char *v, size_t n, u16 *dst)
         eb_str(e, " is out of range (0x1..0xfff8)");
         return -1;
     }
-    *dst = (u16)port;
+    c->serial_port = (u16)port;
     return 0;
 }
 
-static int set_baud(struct errbuf *e, const char *v, size_t n, u32 *dst)
+static int set_serial_baud(struct errbuf *e, struct postern_config *c, const char *v, size_t n)
 {
     u64 baud = 0;
 
     if (parse_number(v, n, 1000000000, &baud) == PARSE_OK && v[0] != '0') {
         for (size_t i = 0; i < ARRAY_SIZE(bauds); i++) {
             if (baud == bauds[i]) {
-                *dst = bauds[i];
+                c->serial_baud = bauds[i];
                 return 0;
             }
         }
@@ -318,7 +290,7 @@ static int set_baud(struct errbuf *e, const char *v, size_t n, u32 *dst)
     return -1;
 }
 
-static int set_cmdline(struct errbuf *e, const char *v, size_t n, char *dst)
+static int set_cmdline(struct errbuf *e, struct postern_config *c, const char *v, size_t n)
 {
     if (n > BOOT_CMDLINE_MAX - 1) {
         eb_str(e, "cmdline is too long (");
@@ -328,9 +300,8 @@ static int set_cmdline(struct errbuf *e, const char *v, size_t n, char *dst)
         eb_str(e, ")");
         return -1;
     }
-    memset(dst, 0, BOOT_CMDLINE_MAX);
-    for (size_t i = 0; i < n; i++)
-        dst[i] = v[i];
+    memset(c->cmdline, 0, BOOT_CMDLINE_MAX);
+    memcpy(c->cmdline, v, n);
     return 0;
 }
 
@@ -373,7 +344,7 @@ static int check_privilege_name(struct errbuf *e, const char *v, size_t n)
 }
 
 /* "bind = MODULE PRIVILEGE": the administrator lets one module's metadata hold one privilege. */
-static int set_binding(struct errbuf *e, struct postern_config *c, const char *v, size_t n)
+static int set_bind(struct errbuf *e, struct postern_config *c, const char *v, size_t n)
 {
     size_t m, p0, p;
     struct boot_binding *b;
@@ -455,14 +426,14 @@ static int set_guarded_nic(struct errbuf *e, struct postern_config *c, const cha
     return 0;
 }
 
-static int set_iommu(struct errbuf *e, const char *v, size_t n, u32 *mode)
+static int set_iommu(struct errbuf *e, struct postern_config *c, const char *v, size_t n)
 {
     if (span_is(v, n, "auto"))
-        *mode = BOOT_IOMMU_AUTO;
+        c->iommu_mode = BOOT_IOMMU_AUTO;
     else if (span_is(v, n, "required"))
-        *mode = BOOT_IOMMU_REQUIRED;
+        c->iommu_mode = BOOT_IOMMU_REQUIRED;
     else if (span_is(v, n, "off"))
-        *mode = BOOT_IOMMU_OFF;
+        c->iommu_mode = BOOT_IOMMU_OFF;
     else {
         eb_str(e, "iommu ");
         eb_quoted(e, v, n);
@@ -472,12 +443,12 @@ static int set_iommu(struct errbuf *e, const char *v, size_t n, u32 *mode)
     return 0;
 }
 
-static int set_sig_policy(struct errbuf *e, const char *v, size_t n, u32 *policy)
+static int set_metadata_signatures(struct errbuf *e, struct postern_config *c, const char *v, size_t n)
 {
     if (span_is(v, n, "required"))
-        *policy = BOOT_SIG_REQUIRED;
+        c->sig_policy = BOOT_SIG_REQUIRED;
     else if (span_is(v, n, "hash-only"))
-        *policy = BOOT_SIG_HASH_ONLY;
+        c->sig_policy = BOOT_SIG_HASH_ONLY;
     else {
         eb_str(e, "metadata_signatures ");
         eb_quoted(e, v, n);
@@ -487,12 +458,12 @@ static int set_sig_policy(struct errbuf *e, const char *v, size_t n, u32 *policy
     return 0;
 }
 
-static int set_border(struct errbuf *e, const char *v, size_t n, bool *npt)
+static int set_border(struct errbuf *e, struct postern_config *c, const char *v, size_t n)
 {
     if (span_is(v, n, "npt"))
-        *npt = true;
+        c->border_npt = true;
     else if (span_is(v, n, "wrappers"))
-        *npt = false;
+        c->border_npt = false;
     else {
         eb_str(e, "border ");
         eb_quoted(e, v, n);
@@ -502,61 +473,93 @@ static int set_border(struct errbuf *e, const char *v, size_t n, bool *npt)
     return 0;
 }
 
-static int set_value(struct errbuf *e, struct postern_config *c, enum key_id key, const char *v, size_t n)
+static int set_kernel(struct errbuf *e, struct postern_config *c, const char *v, size_t n)
 {
-    switch (key) {
-    case KEY_KERNEL:
-        return set_path(e, key, v, n, c->kernel);
-    case KEY_INITRD:
-        return set_path(e, key, v, n, c->initrd);
-    case KEY_GMETA:
-        if (c->gmeta_count == BOOT_MAX_GMETA) {
-            eb_str(e, "too many gmeta entries (max ");
-            eb_u64(e, BOOT_MAX_GMETA);
-            eb_str(e, ")");
-            return -1;
-        }
-        if (set_path(e, key, v, n, c->gmeta[c->gmeta_count]) != 0)
-            return -1;
-        c->gmeta_count++;
-        return 0;
-    case KEY_BIND:
-        return set_binding(e, c, v, n);
-    case KEY_GUARDED_NIC:
-        return set_guarded_nic(e, c, v, n);
-    case KEY_PCI_HIDE:
-        if (c->pci_hide_count == BOOT_MAX_PCI_HIDE) {
-            eb_str(e, "too many pci_hide entries (max ");
-            eb_u64(e, BOOT_MAX_PCI_HIDE);
-            eb_str(e, ")");
-            return -1;
-        }
-        if (set_pci_match(e, "pci_hide", v, n, &c->pci_hide[c->pci_hide_count]) != 0)
-            return -1;
-        c->pci_hide_count++;
-        return 0;
-    case KEY_IOMMU:
-        return set_iommu(e, v, n, &c->iommu_mode);
-    case KEY_ADMIN_KEY:
-        return set_path(e, key, v, n, c->admin_key);
-    case KEY_METADATA_SIGNATURES:
-        return set_sig_policy(e, v, n, &c->sig_policy);
-    case KEY_BORDER:
-        return set_border(e, v, n, &c->border_npt);
-    case KEY_CMDLINE:
-        return set_cmdline(e, v, n, c->cmdline);
-    case KEY_GUEST_RAM:
-        return set_size(e, key, v, n, CONFIG_GUEST_RAM_MIN, LARGE_PAGE_SIZE, "2M", &c->guest_ram);
-    case KEY_HV_MEMORY:
-        return set_size(e, key, v, n, CONFIG_HV_MEMORY_MIN, PAGE_SIZE, "4K", &c->hv_memory);
-    case KEY_SERIAL_PORT:
-        return set_port(e, v, n, &c->serial_port);
-    case KEY_SERIAL_BAUD:
-        return set_baud(e, v, n, &c->serial_baud);
-    case KEY_COUNT:
-        break;
+    return set_path(e, "kernel", v, n, c->kernel);
+}
+
+static int set_initrd(struct errbuf *e, struct postern_config *c, const char *v, size_t n)
+{
+    return set_path(e, "initrd", v, n, c->initrd);
+}
+
+static int set_admin_key(struct errbuf *e, struct postern_config *c, const char *v, size_t n)
+{
+    return set_path(e, "admin_key", v, n, c->admin_key);
+}
+
+static int set_guest_ram(struct errbuf *e, struct postern_config *c, const char *v, size_t n)
+{
+    return set_size(e, "guest_ram", v, n, CONFIG_GUEST_RAM_MIN, LARGE_PAGE_SIZE, "2M", &c->guest_ram);
+}
+
+static int set_hv_memory(struct errbuf *e, struct postern_config *c, const char *v, size_t n)
+{
+    return set_size(e, "hv_memory", v, n, CONFIG_HV_MEMORY_MIN, PAGE_SIZE, "4K", &c->hv_memory);
+}
+
+static int set_gmeta(struct errbuf *e, struct postern_config *c, const char *v, size_t n)
+{
+    if (c->gmeta_count == BOOT_MAX_GMETA) {
+        eb_str(e, "too many gmeta entries (max ");
+        eb_u64(e, BOOT_MAX_GMETA);
+        eb_str(e, ")");
+        return -1;
     }
-    return -1;
+    if (set_path(e, "gmeta", v, n, c->gmeta[c->gmeta_count]) != 0)
+        return -1;
+    c->gmeta_count++;
+    return 0;
+}
+
+static int set_pci_hide(struct errbuf *e, struct postern_config *c, const char *v, size_t n)
+{
+    if (c->pci_hide_count == BOOT_MAX_PCI_HIDE) {
+        eb_str(e, "too many pci_hide entries (max ");
+        eb_u64(e, BOOT_MAX_PCI_HIDE);
+        eb_str(e, ")");
+        return -1;
+    }
+    if (set_pci_match(e, "pci_hide", v, n, &c->pci_hide[c->pci_hide_count]) != 0)
+        return -1;
+    c->pci_hide_count++;
+    return 0;
+}
+
+/*
+ * Every key config_parse accepts: docs/boot.md's postern.cfg table lists the same names (checked by
+ * tests/unit/test_config.c). A setter checks one value (non-empty, already trimmed) and stores it;
+ * on error it appends the message after "postern.cfg:LINE: " and returns -1.
+ */
+#define KEY_REQUIRED 1u   /* config_parse fails without it */
+#define KEY_REPEATABLE 2u /* may appear on more than one line */
+
+static const struct config_key {
+    const char *name;
+    unsigned flags;
+    int (*set)(struct errbuf *e, struct postern_config *c, const char *v, size_t n);
+} keys[] = {
+    {"kernel", KEY_REQUIRED, set_kernel},
+    {"initrd", 0, set_initrd},
+    {"cmdline", 0, set_cmdline},
+    {"guest_ram", KEY_REQUIRED, set_guest_ram},
+    {"hv_memory", 0, set_hv_memory},
+    {"serial_port", 0, set_serial_port},
+    {"serial_baud", 0, set_serial_baud},
+    {"gmeta", KEY_REPEATABLE, set_gmeta},
+    {"admin_key", 0, set_admin_key},
+    {"metadata_signatures", 0, set_metadata_signatures},
+    {"border", 0, set_border},
+    {"bind", KEY_REPEATABLE, set_bind},
+    {"guarded_nic", 0, set_guarded_nic},
+    {"pci_hide", KEY_REPEATABLE, set_pci_hide},
+    {"iommu", 0, set_iommu},
+};
+#define KEY_COUNT ARRAY_SIZE(keys)
+
+const char *config_key_name(size_t i)
+{
+    return i < KEY_COUNT ? keys[i].name : NULL;
 }
 
 /* ---- lines ---- */
@@ -566,8 +569,7 @@ static int parse_line(struct errbuf *e, struct postern_config *c, unsigned line,
                       unsigned seen[KEY_COUNT])
 {
     const char *key, *val;
-    size_t key_len, val_len, eq;
-    int k;
+    size_t key_len, val_len, eq, k;
 
     if (n > CONFIG_LINE_MAX) {
         eb_line(e, line);
@@ -621,7 +623,7 @@ static int parse_line(struct errbuf *e, struct postern_config *c, unsigned line,
         return -1;
     }
     for (k = 0; k < KEY_COUNT; k++)
-        if (span_is(key, key_len, key_names[k]))
+        if (span_is(key, key_len, keys[k].name))
             break;
     if (k == KEY_COUNT) {
         eb_line(e, line);
@@ -629,10 +631,10 @@ static int parse_line(struct errbuf *e, struct postern_config *c, unsigned line,
         eb_quoted(e, key, key_len);
         return -1;
     }
-    if (seen[k] && k != KEY_GMETA && k != KEY_BIND && k != KEY_PCI_HIDE) {
+    if (seen[k] && !(keys[k].flags & KEY_REPEATABLE)) {
         eb_line(e, line);
         eb_str(e, "duplicate key '");
-        eb_str(e, key_names[k]);
+        eb_str(e, keys[k].name);
         eb_str(e, "' (first set on line ");
         eb_u64(e, seen[k]);
         eb_str(e, ")");
@@ -641,12 +643,12 @@ static int parse_line(struct errbuf *e, struct postern_config *c, unsigned line,
     if (val_len == 0) {
         eb_line(e, line);
         eb_str(e, "empty value for '");
-        eb_str(e, key_names[k]);
+        eb_str(e, keys[k].name);
         eb_str(e, "'");
         return -1;
     }
     eb_line(e, line);
-    if (set_value(e, c, (enum key_id)k, val, val_len) != 0)
+    if (keys[k].set(e, c, val, val_len) != 0)
         return -1;
     e->len = 0; /* drop the speculative "postern.cfg:LINE: " */
     if (e->size)
@@ -691,10 +693,10 @@ int config_parse(const char *text, size_t len, struct postern_config *out, char 
         pos = end + 1;
     }
 
-    for (int k = 0; k < KEY_COUNT; k++) {
-        if ((k == KEY_KERNEL || k == KEY_GUEST_RAM) && !seen[k]) {
+    for (size_t k = 0; k < KEY_COUNT; k++) {
+        if ((keys[k].flags & KEY_REQUIRED) && !seen[k]) {
             eb_str(&e, "postern.cfg: missing required key '");
-            eb_str(&e, key_names[k]);
+            eb_str(&e, keys[k].name);
             eb_str(&e, "'");
             return -1;
         }

@@ -53,4 +53,7 @@ struct postern_config {
  */
 int config_parse(const char *text, size_t len, struct postern_config *out, char *err, size_t errsize);
 
+/* The keys config_parse accepts, one per i from 0, then NULL (docs/boot.md's table lists the same). */
+const char *config_key_name(size_t i);
+
 #endif

@@ -23,6 +23,9 @@
 #include "core/virt.h"
 
 #define EBS_TRIES 8
+/* admin_key is read up to this size, more than admin.pub's 81 bytes (BOOT_ADMIN_KEY_MAX is what
+ * boot_info keeps), so that a wrong file, such as the PEM private key, is named for what it is. */
+#define ADMIN_KEY_READ_MAX 4096
 #define GMETA_DIR "/postern" /* every *.gmeta here is preloaded (docs/boot.md) */
 
 EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab);
@@ -175,14 +178,15 @@ static void load_admin_key(struct loader *l)
     u8 point[SIGCHECK_POINT_LEN];
     char why[160];
 
-    if (EFI_ERROR(esp_read(l->root, l->cfg.admin_key, BOOT_ADMIN_KEY_MAX, &f)))
+    /* The path even when the file is refused: the hypervisor's messages then name it. */
+    memcpy(bi->admin_key_path, l->cfg.admin_key, sizeof(bi->admin_key_path));
+    if (EFI_ERROR(esp_read(l->root, l->cfg.admin_key, ADMIN_KEY_READ_MAX, &f)))
         return; /* esp_read said why */
     if (sigcheck_parse_pubfile(phys_to_virt(f.addr), f.size, point, why, sizeof(why)) != 0) {
         say(L"admin_key %a: %a", l->cfg.admin_key, why);
     } else {
         memcpy(bi->admin_key, phys_to_virt(f.addr), f.size);
         bi->admin_key_len = (u32)f.size;
-        memcpy(bi->admin_key_path, f.path, sizeof(bi->admin_key_path));
     }
     boot_file_free(&f);
 }

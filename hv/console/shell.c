@@ -239,10 +239,12 @@ static bool requested(int m, const char *priv)
 static void cmd_bind(void *ctx, int argc, char **argv)
 {
     int m = module_by_name(argv[1]), rc;
+    char why[PRIV_WHY_MAX];
     if (m < 0)
         return;
     if (privilege_lookup(&vm0.privs, argv[2]) < 0) {
-        say("error: no privilege '%.32s' (see: privileges)", argv[2]);
+        privilege_unknown_why(&vm0.privs, argv[2], why, sizeof(why));
+        say("error: bind %s %.32s: %s", argv[1], argv[2], why);
         return;
     }
     if (!requested(m, argv[2])) {
@@ -267,12 +269,14 @@ static void cmd_bind(void *ctx, int argc, char **argv)
 static void cmd_unbind(void *ctx, int argc, char **argv)
 {
     int m = module_by_name(argv[1]), rc;
+    char why[PRIV_WHY_MAX];
     if (m < 0)
         return;
     rc = guard_unbind_privilege(&vm0.guard, m, argv[2]);
-    if (rc == GUARD_ENOPRIV)
-        say("error: no privilege '%.32s' (see: privileges)", argv[2]);
-    else if (rc == GUARD_ENOTBOUND)
+    if (rc == GUARD_ENOPRIV) {
+        privilege_unknown_why(&vm0.privs, argv[2], why, sizeof(why));
+        say("error: unbind %s %.32s: %s", argv[1], argv[2], why);
+    } else if (rc == GUARD_ENOTBOUND)
         say("error: %s does not hold %s", argv[1], argv[2]);
     else if (rc != GUARD_OK_RC)
         say("error: unbinding failed (error %d)", rc);

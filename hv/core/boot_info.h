@@ -79,7 +79,8 @@ struct boot_info {
     struct boot_file gmeta[BOOT_MAX_GMETA];
     bool gmeta_configured[BOOT_MAX_GMETA];
     u32 gmeta_count;
-    /* The administrator's public key file (admin_key =), its bytes as read; admin_key_len 0: none. */
+    /* The administrator's public key file (admin_key =), its bytes as read; admin_key_len 0: none.
+     * admin_key_path is postern.cfg's admin_key whenever it is set, also when the loader refused the file. */
     u8 admin_key[BOOT_ADMIN_KEY_MAX];
     u32 admin_key_len;
     char admin_key_path[BOOT_NAME_MAX];

@@ -62,6 +62,7 @@ static struct {
 /* The administrator's signature policy and key, from postern.cfg (border_init). */
 static struct {
     u32 policy; /* enum boot_sig_policy */
+    const char *key_path; /* postern.cfg's admin_key, "" when absent */
     bool have_key;
     struct sigcheck_key key;
     char key_hex[2 * GMETA_KEY_ID_LEN + 1];
@@ -95,6 +96,11 @@ static bool signature_allows(const u8 *buf, const struct gmeta *m, const char *o
 
     sigcheck_key_id_hex(m->key_id, id);
     if (!sig.have_key) {
+        if (required && sig.key_path[0]) {
+            fmt_snprintf(err, errsz, "metadata %s refused: no administrator's key to check it against "
+                         "(admin_key %s could not be used, as said above)", origin, sig.key_path);
+            return false;
+        }
         if (required) {
             fmt_snprintf(err, errsz,
                          "metadata %s refused: no administrator's key to check it against "
@@ -245,6 +251,12 @@ static void apply_bindings(const struct boot_info *bi, int idx)
         int rc;
         if (strcmp(bind->module, m->name) != 0)
             continue;
+        if (privilege_lookup(&vm0.privs, bind->privilege) < 0) {
+            char why[PRIV_WHY_MAX];
+            privilege_unknown_why(&vm0.privs, bind->privilege, why, sizeof(why));
+            LOG("guard: bind %s %s: %s", bind->module, bind->privilege, why);
+            continue;
+        }
         for (u32 p = 0; p < m->priv_count; p++)
             requested |= strcmp(m->privs[p], bind->privilege) == 0;
         if (!requested) {
@@ -266,6 +278,7 @@ static void signature_init(const struct boot_info *bi)
     char err[160];
 
     sig.policy = bi->sig_policy;
+    sig.key_path = bi->admin_key_path;
     if (bi->admin_key_len) {
         if (sigcheck_load_key(bi->admin_key, bi->admin_key_len, &sig.key, err, sizeof(err)) == 0) {
             sig.have_key = true;

@@ -136,6 +136,30 @@ const char *privilege_strerror(int err)
     }
 }
 
+/* Appends at most max characters of s to the string in buf (size n > 0), always NUL-terminated. */
+static void append(char *buf, size_t n, const char *s, size_t max)
+{
+    size_t len = strnlen(buf, n - 1);
+    for (size_t i = 0; s[i] && i < max && len + 1 < n; i++)
+        buf[len++] = s[i];
+    buf[len] = 0;
+}
+
+void privilege_unknown_why(const struct privilege_registry *r, const char *name, char *buf, size_t n)
+{
+    if (!buf || n == 0)
+        return;
+    buf[0] = 0;
+    append(buf, n, "no component offers privilege '", ~(size_t)0);
+    append(buf, n, name ? name : "", PRIV_NAME_MAX - 1);
+    append(buf, n, "' (offered: ", ~(size_t)0);
+    for (u32 i = 0; r && i < r->count; i++) {
+        append(buf, n, i ? ", " : "", ~(size_t)0);
+        append(buf, n, r->e[i].name, PRIV_NAME_MAX);
+    }
+    append(buf, n, r && r->count ? ")" : "none)", ~(size_t)0);
+}
+
 /* ---------------------------------------------------------------- the `test` privilege component */
 
 static struct privilege_test_stats test_state;

@@ -104,6 +104,11 @@ int privilege_lower_by_name(struct privilege_registry *r, const char *name, u32 
 
 const char *privilege_strerror(int err);
 
+/* For a name no component registered: "no component offers privilege 'NAME' (offered: nic, test,
+ * idle)" in buf (NUL-terminated, cut short if need be), for the administrator's bind and unbind. */
+#define PRIV_WHY_MAX (64 + PRIV_MAX * (PRIV_NAME_MAX + 2))
+void privilege_unknown_why(const struct privilege_registry *r, const char *name, char *buf, size_t n);
+
 /*
  * The `test` privilege component: its only effect is a per-vCPU bit that a hypercall (issue 3's
  * integration) reports back to the guest, so tests can see from inside the guest whether a vCPU

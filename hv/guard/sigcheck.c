@@ -54,8 +54,28 @@ void sigcheck_key_id_hex(const u8 id[GMETA_KEY_ID_LEN], char out[2 * GMETA_KEY_I
     out[2 * GMETA_KEY_ID_LEN] = 0;
 }
 
+/* Whether the first line of a PEM file ("-----BEGIN ... -----") contains what. */
+static bool pem_label_has(const u8 *buf, u64 len, const char *what)
+{
+    size_t n = strlen(what);
+    for (u64 i = 0; i + n <= len && buf[i] != '\n'; i++)
+        if (memcmp(buf + i, what, n) == 0)
+            return true;
+    return false;
+}
+
 int sigcheck_parse_pubfile(const u8 *buf, u64 len, u8 point[SIGCHECK_POINT_LEN], char *err, size_t errsz)
 {
+    /* The likely mistake: admin_key names the private admin.key that keygen wrote beside admin.pub. */
+    if (len >= 11 && memcmp(buf, "-----BEGIN ", 11) == 0) {
+        if (pem_label_has(buf, len, "PRIVATE KEY"))
+            fmt_snprintf(err, errsz, "a private key (PEM); give the public key admin.pub that christoize keygen "
+                                     "wrote beside it");
+        else
+            fmt_snprintf(err, errsz, "a PEM file, not a Postern public key (give the admin.pub that christoize "
+                                     "keygen wrote)");
+        return -1;
+    }
     if (len < 8 || memcmp(buf, SIGCHECK_PUB_MAGIC, 8) != 0) {
         fmt_snprintf(err, errsz, "not a Postern public key (expected the magic \"%s\" of christoize keygen's admin.pub)",
                      SIGCHECK_PUB_MAGIC);

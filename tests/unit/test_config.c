@@ -438,6 +438,114 @@ static void test_small_err_buffer(void **state)
     assert_string_equal(small, "");
 }
 
+/* ---- docs/boot.md's key table and the parser's keys ---- */
+
+#define DOC_PATH "docs/boot.md" /* tests run from the top of the tree */
+#define DOC_KEYS_MAX 64
+
+/* The first column of the table under "## postern.cfg" whose header starts "| key |": the names
+ * between backticks. Returns how many, or -1 (with a message) when the table is not found. */
+static int doc_keys(char names[][64], int max)
+{
+    FILE *f = fopen(DOC_PATH, "r");
+    char line[4096];
+    bool in_section = false, in_table = false;
+    int n = 0;
+
+    if (!f) {
+        print_error("cannot open %s (the unit tests run from the top of the tree)\n", DOC_PATH);
+        return -1;
+    }
+    while (fgets(line, sizeof(line), f)) {
+        if (strncmp(line, "## ", 3) == 0) {
+            if (in_section)
+                break;
+            in_section = strncmp(line, "## postern.cfg", 14) == 0;
+            continue;
+        }
+        if (!in_section)
+            continue;
+        if (!in_table) {
+            in_table = strncmp(line, "| key |", 7) == 0;
+            continue;
+        }
+        if (line[0] != '|')
+            break; /* the table ends at its first non-row line */
+        if (strncmp(line, "|---", 4) == 0)
+            continue;
+        const char *p = line + 1, *end = strchr(p, '|');
+        while (*p == ' ')
+            p++;
+        if (!end || *p != '`' || n == max) {
+            print_error("%s: a row of the key table without a `key` in its first cell: %s", DOC_PATH, line);
+            fclose(f);
+            return -1;
+        }
+        const char *q = strchr(p + 1, '`');
+        if (!q || q > end || q - p - 1 >= 64) {
+            print_error("%s: unterminated key in: %s", DOC_PATH, line);
+            fclose(f);
+            return -1;
+        }
+        memcpy(names[n], p + 1, (size_t)(q - p - 1));
+        names[n][q - p - 1] = 0;
+        n++;
+    }
+    fclose(f);
+    if (!in_table)
+        print_error("%s: no table with a '| key |' header under '## postern.cfg'\n", DOC_PATH);
+    return in_table ? n : -1;
+}
+
+static void test_doc_lists_every_key(void **state)
+{
+    char doc[DOC_KEYS_MAX][64];
+    int ndoc = doc_keys(doc, DOC_KEYS_MAX), bad = 0;
+    const char *k;
+
+    assert_true(ndoc > 0);
+    for (size_t i = 0; (k = config_key_name(i)); i++) {
+        bool found = false;
+        for (int d = 0; d < ndoc; d++)
+            found |= strcmp(doc[d], k) == 0;
+        if (!found) {
+            print_error("key '%s' is accepted by boot/config.c but missing from %s's postern.cfg table\n", k, DOC_PATH);
+            bad++;
+        }
+    }
+    for (int d = 0; d < ndoc; d++) {
+        bool found = false;
+        for (size_t i = 0; (k = config_key_name(i)); i++)
+            found |= strcmp(doc[d], k) == 0;
+        if (!found) {
+            print_error("key '%s' is in %s's postern.cfg table but boot/config.c does not accept it\n", doc[d], DOC_PATH);
+            bad++;
+        }
+        for (int e = 0; e < d; e++)
+            if (strcmp(doc[d], doc[e]) == 0) {
+                print_error("key '%s' is in %s's postern.cfg table twice\n", doc[d], DOC_PATH);
+                bad++;
+            }
+    }
+    assert_int_equal(bad, 0);
+}
+
+/* config_key_name lists what the parser accepts: no name in it is an unknown key. */
+static void test_key_names_are_the_parsers(void **state)
+{
+    const char *k;
+    char text[128];
+    size_t i;
+
+    for (i = 0; (k = config_key_name(i)); i++) {
+        snprintf(text, sizeof(text), "%s = ?\n", k);
+        parse(text);
+        assert_null(strstr(err, "unknown key"));
+    }
+    assert_true(i >= 15);
+    expect_error("nosuch = 1\n", "postern.cfg:1: unknown key 'nosuch'");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -470,6 +578,8 @@ int main(void)
         cmocka_unit_test(test_bad_paths),
         cmocka_unit_test(test_long_value_quoted_short),
         cmocka_unit_test(test_small_err_buffer),
+        cmocka_unit_test(test_doc_lists_every_key),
+        cmocka_unit_test(test_key_names_are_the_parsers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -170,6 +170,45 @@ static void test_test_component(void **state)
     assert_int_equal(st.deinits, 1);
 }
 
+/* The administrator's bind to a name nobody registered: the name and every name offered. */
+static void test_unknown_why(void **state)
+{
+    struct privilege_registry r;
+    struct fake a = { 0 };
+    char why[PRIV_WHY_MAX], small[40];
+
+    privilege_registry_init(&r);
+    privilege_unknown_why(&r, "nicc", why, sizeof(why));
+    assert_string_equal(why, "no component offers privilege 'nicc' (offered: none)");
+    privilege_unknown_why(NULL, "nicc", why, sizeof(why));
+    assert_string_equal(why, "no component offers privilege 'nicc' (offered: none)");
+    assert_int_equal(privilege_register(&r, "nic", &fake_ops, &a), 0);
+    assert_int_equal(privilege_register(&r, "test", &bare_ops, &a), 1);
+    assert_int_equal(privilege_register(&r, "idle", &bare_ops, &a), 2);
+    privilege_unknown_why(&r, "nicc", why, sizeof(why));
+    assert_string_equal(why, "no component offers privilege 'nicc' (offered: nic, test, idle)");
+
+    /* A long name is cut at PRIV_NAME_MAX - 1; a full table fits PRIV_WHY_MAX. */
+    char name[PRIV_NAME_MAX + 1];
+    for (u32 i = 3; i < PRIV_MAX; i++) {
+        memset(name, 'a' + i, PRIV_NAME_MAX - 1);
+        name[PRIV_NAME_MAX - 1] = 0;
+        assert_true(privilege_register(&r, name, &bare_ops, &a) >= 0);
+    }
+    memset(name, 'z', PRIV_NAME_MAX);
+    name[PRIV_NAME_MAX] = 0;
+    privilege_unknown_why(&r, name, why, sizeof(why));
+    assert_int_equal(strlen(why), strlen("no component offers privilege '' (offered: nic, test, idle") +
+                                      (PRIV_NAME_MAX - 1) + (PRIV_MAX - 3) * (2 + PRIV_NAME_MAX - 1) + 1);
+    assert_int_equal(why[strlen(why) - 1], ')');
+    /* A small buffer holds the start, NUL-terminated. */
+    memset(small, 'X', sizeof(small));
+    privilege_unknown_why(&r, "nicc", small, sizeof(small));
+    assert_int_equal(strlen(small), sizeof(small) - 1);
+    assert_memory_equal(small, "no component offers privilege 'n", sizeof(small) - 8);
+    privilege_unknown_why(&r, "nicc", small, 0); /* nothing written, no crash */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -178,6 +217,7 @@ int main(void)
         cmocka_unit_test(test_raise_lower),
         cmocka_unit_test(test_activation),
         cmocka_unit_test(test_test_component),
+        cmocka_unit_test(test_unknown_why),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -308,6 +308,26 @@ static void test_bad_pubfiles(void **state)
     expect_bad_pubfile(b, sizeof(good), "not a valid P-256 public key");
 }
 
+/* The private key keygen writes beside admin.pub, given as admin_key by mistake: named as such,
+ * whatever its size; another PEM file is called a PEM file. */
+static void test_private_key_as_pubfile(void **state)
+{
+    char path[128], pem[1024];
+    snprintf(path, sizeof(path), "%s/admin.key", S.dir);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    size_t n = fread(pem, 1, sizeof(pem), f);
+    fclose(f);
+    assert_true(n > SIGCHECK_PUB_FILE_LEN);
+    expect_bad_pubfile((const u8 *)pem, n, "a private key (PEM); give the public key admin.pub");
+    expect_bad_pubfile((const u8 *)pem, SIGCHECK_PUB_FILE_LEN, "a private key (PEM)");
+
+    const char *pkcs8 = "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg\n";
+    expect_bad_pubfile((const u8 *)pkcs8, strlen(pkcs8), "a private key (PEM)");
+    const char *pub = "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\n-----END PRIVATE KEY-----\n";
+    expect_bad_pubfile((const u8 *)pub, strlen(pub), "a PEM file, not a Postern public key");
+}
+
 static void test_key_load_errors(void **state)
 {
     struct cs_key *k = NULL;
@@ -368,6 +388,7 @@ int main(void)
         cmocka_unit_test(test_out_of_range),
         cmocka_unit_test(test_openssl_known_answer),
         cmocka_unit_test(test_bad_pubfiles),
+        cmocka_unit_test(test_private_key_as_pubfile),
         cmocka_unit_test(test_key_load_errors),
         cmocka_unit_test(test_arena),
     };
