@@ -1,7 +1,7 @@
 # Postern — top-level build.
 #   make run    install what is missing, build, boot Postern + the Linux guest in QEMU (serial on the terminal)
 #   make test   install what is missing, build, run every unit and integration test
-#   make bench  boot-time ratio and VM-exit counts (docs/performance.md)
+#   make bench  boot-time ratio and VM-exit counts (docs/lab/performance.md)
 # Everything is built under build/.
 
 BUILD     := build

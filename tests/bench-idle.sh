@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# make bench, idle part (issue 8; docs/idle.md, docs/performance.md): HLT and MWAIT exits for the
+# make bench, idle part (issue 8; docs/idle.md, docs/lab/performance.md): HLT and MWAIT exits for the
 # same idling with and without the guarded idle module, two boots one after the other:
 #   bound     gidle holds `idle` (tools/postern.cfg's `bind = gidle idle`); gidleplain, the same
 #             code as an ordinary module, idles right after it in the same boot

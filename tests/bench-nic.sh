@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# make bench, NIC part (issue 4; docs/performance.md): the same TCP transfers, one after the other
+# make bench, NIC part (issue 4; docs/lab/performance.md): the same TCP transfers, one after the other
 # in one run, through
 #   guarded      Postern, the e1000 guarded (`guarded_nic`), the christoized driver holding `nic`
 #   absorbed     the same, the driver built with its leaf functions absorbed (guest-images/e1000.absorb)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # make bench's last step: issue 8's figures from this run, side by side with its goals
-# (docs/performance.md). Reads what the other bench scripts wrote into build/bench/ (BENCH_OUT):
+# (docs/lab/performance.md). Reads what the other bench scripts wrote into build/bench/ (BENCH_OUT):
 # nic.summary (tests/bench-nic.sh), guard.txt (tests/bench-guard.sh), idle.txt (tests/bench-idle.sh).
 # Output also in build/bench/summary.txt.
 set -euo pipefail

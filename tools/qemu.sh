@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Sourced: the one description of the QEMU machine (measurements: docs/platform-notes.md).
+# Sourced: the one description of the QEMU machine (measurements: docs/lab/platform-notes.md).
 #   qemu_postern_argv ESP.img VARS.fd   → QEMU_ARGV: OVMF → postern.efi on the ESP (copies a fresh VARS.fd)
 #   qemu_direct_argv CMDLINE            → QEMU_ARGV: the same guest kernel booted by QEMU itself (-kernel)
 # Callers add the serial/monitor options and run "${QEMU_ARGV[@]}".
@@ -7,7 +7,7 @@
 #   path under nested KVM: tests/kvm-vmx.sh),
 #   IOMMU=amd|intel   adds -device amd-iommu / intel-iommu (before every other device: see below)
 #   NIC=e1000|e1000e|none (default none)   a NIC on QEMU's user network, which can reach nothing
-#                     outside the QEMU process (docs/network-tests.md):
+#                     outside the QEMU process (docs/lab/network-tests.md):
 #   NET_GUESTFWD      newline-separated "PORT=cmd:COMMAND" or "PORT=tcp:127.0.0.1:HOSTPORT": the guest's
 #                     connections to 10.0.2.100:PORT start COMMAND (its stdin/stdout/stderr are the
 #                     connection; the tests use this, no port is opened) or reach a server already
@@ -30,7 +30,7 @@ _qemu_common() {
     # The IOMMU first, so PCI addresses stay put: amd-iommu is itself PCI function 00:02.0 and the NIC
     # comes next (00:03.0); intel-iommu is no PCI function and the NIC is 00:02.0. (QEMU 7.2 translates
     # a device's DMA even when the IOMMU comes after it on the command line: measured, see
-    # docs/network-tests.md.) Under TCG neither needs -machine kernel-irqchip=split; both default
+    # docs/lab/network-tests.md.) Under TCG neither needs -machine kernel-irqchip=split; both default
     # to intremap=on.
     case "${IOMMU:-}" in
         "" | none) ;;

@@ -50,7 +50,7 @@ int mptable_build(u8 *buf, u32 size, gpa_t gpa, const struct mptable_platform *p
  * The I/O APIC pin a PCI bus-0 device's INTx drives on Bochs's i440FX: its PIIX3 forwards PIRQ n
  * to I/O APIC input 16 + n, and device d's INTx (pin 0-3) is PIRQ (d + pin - 1) mod 4 (the i440FX
  * swizzle, PCI device 1 being the PIIX3 itself). Measured from Debian's Bochs 2.7 plugins, see
- * docs/platform-notes.md.
+ * docs/lab/platform-notes.md.
  */
 u8 mptable_piix_ioapic_pin(u8 dev, u8 pin);
 

@@ -1,6 +1,6 @@
 /*
  * Host instructions per border crossing in the state machine (issue 8, "cheaper crossings";
- * docs/performance.md). Replays the crossings a guarded e1000 makes while receiving, through the
+ * docs/lab/performance.md). Replays the crossings a guarded e1000 makes while receiving, through the
  * real hv/guard/guard.c and hv/guard/privilege.c built with the hypervisor's flags and GNU-EFI's byte-loop
  * memset/memcpy (efi_mem.c), and lets callgrind count the instructions of guard_event() per event
  * kind: tests/bench-guard.sh runs it under `valgrind --tool=callgrind --separate-callers=1`, so
@@ -9,7 +9,7 @@
  *   guard_bench [MODULE.gmeta]     sites from the module's metadata (make bench: the guest's e1000)
  *   guard_bench                    a synthetic module with the e1000's site profile (380 sites)
  *
- * The replay, per NAPI poll (the paper's Figure 10 receive path; docs/performance.md): a border-in
+ * The replay, per NAPI poll (the paper's Figure 10 receive path; docs/lab/performance.md): a border-in
  * call into the poll function; per packet, eight exit-wrapper calls (border-out call, border-in
  * ret), with the callee-saved registers checked; one interrupt taken while privileged (border-out
  * int), one IRET of the kernel's own that is not a return to the module (ignored) and the IRET
@@ -186,7 +186,7 @@ static void synthesize(void)
     }
 }
 
-/* The receive path's exit wrappers (docs/performance.md), or the first eight there are. */
+/* The receive path's exit wrappers (docs/lab/performance.md), or the first eight there are. */
 static const struct wrapper *pick_exits(const struct wrapper *out[EXITS_PER_PACKET])
 {
     static const char *const rx[EXITS_PER_PACKET] = {

@@ -67,7 +67,7 @@ stage_setup() {
             # not the guest's (docs/vmx.md). The ping's outcome is logged. The guest's clock runs
             # on the TSC, which Bochs advances once per instruction while Linux takes its
             # frequency from CPUID 15h/16h (3.5 GHz for this model): tsc_early_khz = ips makes a
-            # guest second one second of Bochs's device time (docs/platform-notes.md).
+            # guest second one second of Bochs's device time (docs/lab/platform-notes.md).
             EXPECT=('postern: vmx: enabled' 'postern: iommu: none found: device DMA is not confined'
                     'postern: pci 00:[0-9a-f]{2}\.0 8086:100e class 020000: guarded'
                     'postern: guest MP table: PCI bus 0 device [0-9a-f]{2} INTA# -> I/O APIC pin 1[6-9]'

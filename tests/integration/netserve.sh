@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# netserve.sh sink|source DIR — the host side of the network tests (docs/network-tests.md).
+# netserve.sh sink|source DIR — the host side of the network tests (docs/lab/network-tests.md).
 # QEMU starts it for each guest connection to a guestfwd port (guestfwd=...-cmd:...): its stdin and
 # stdout are that connection, so it needs no listening socket on this machine. Both services append
 # one line per transfer to DIR/netserve.log, in the form the guest prints, which the harness compares:

@@ -24,7 +24,7 @@
 #   DIRECT_EXPECT / DIRECT_REJECT   replace EXPECT / REJECT with DIRECT=1; DIRECT_SKIP="why" skips the case
 #   IOMMU            amd (default), intel or none: the machine gets that IOMMU (tools/qemu.sh)
 #   NIC              e1000 (default), e1000e or none: the machine gets that NIC on QEMU's user network with restrict=on
-#                    (docs/network-tests.md). The guest's connections to 10.0.2.100:5001 (sink) and
+#                    (docs/lab/network-tests.md). The guest's connections to 10.0.2.100:5001 (sink) and
 #                    :5002 (source) start tests/integration/netserve.sh, which records each transfer in
 #                    the case's netserve.log; no port is opened on this machine.
 #   NET_VERIFY=(name ...)  transfers whose "NET-VERIFY name ..." line (direction, bytes, SHA-256) must be

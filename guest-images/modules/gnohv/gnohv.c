@@ -4,7 +4,7 @@
  * kernel directly, the integration tests' DIRECT=1 mode). There, the wrappers' VMMCALL is an
  * invalid opcode; this module catches that #UD in kernel mode and answers as a hypervisor that
  * grants nothing and checks nothing would, so the module underneath behaves as it does under
- * Postern (docs/network-tests.md). Never loaded under Postern: the scenarios load it only when
+ * Postern (docs/lab/network-tests.md). Never loaded under Postern: the scenarios load it only when
  * the version hypercall from user space fails.
  *
  * What it emulates (docs/hypercalls.md, docs/christoize.md "Wrapper layouts"):

@@ -1,5 +1,5 @@
 # shellcheck shell=sh
-# Sourced by the network scenarios (net, net-stock, nic-poke, nic-dma); docs/network-tests.md.
+# Sourced by the network scenarios (net, net-stock, nic-poke, nic-dma); docs/lab/network-tests.md.
 # The harness (tests/integration/run.sh with NIC=...) wires QEMU's user network with restrict=on:
 # the guest reaches the gateway 10.0.2.2 and, at 10.0.2.100, two services of the harness's helper
 # (tests/integration/netserve.sh), nothing else:
