@@ -49,7 +49,7 @@ HV_OBJS   := $(HV_SRCS:%.c=$(BUILD)/efi/%.o)
 ASM_OBJS  := $(ASM_SRCS:%.asm=$(BUILD)/efi/%.o)
 EFI_OBJS  := $(BOOT_OBJS) $(HV_OBJS) $(ASM_OBJS) $(MBEDTLS_OBJS)
 
-.PHONY: all efi guest unit test run bench bench-guard deps clean integration christoize fuzz
+.PHONY: all efi guest unit test run bench bench-guard deps clean integration christoize fuzz lint
 all: efi guest christoize unit
 
 efi: $(BUILD)/postern.efi
@@ -123,6 +123,10 @@ deps:
 test: deps
 	$(MAKE) all
 	tests/run-all.sh
+
+# Style and static checks (tools/lint.sh); needs no guest image. make test runs it first.
+lint: deps
+	tools/lint.sh
 
 run: deps
 	$(MAKE) efi guest
