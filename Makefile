@@ -3,6 +3,8 @@
 #   make test   install what is missing, build, run every unit and integration test
 #   make bench  boot-time ratio and VM-exit counts (docs/lab/performance.md)
 # Everything is built under build/.
+#   make lint   format, shellcheck, cppcheck, extra warnings, commit subjects (tools/lint.sh)
+# EXTRA_CFLAGS=... adds compiler flags to the EFI image and christoize (make lint uses it in build/lint/).
 
 BUILD     := build
 CC        ?= gcc
@@ -18,8 +20,8 @@ EFI_LDS   := $(EFI_LIB)/elf_x86_64_efi.lds
 # runs, so no hypervisor code may touch a vector register.
 COMMON_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter \
     -ffreestanding -fno-stack-protector -fno-strict-aliasing -fpic -mno-red-zone \
-    -mgeneral-regs-only -fshort-wchar -maccumulate-outgoing-args -I. -Ihv -MMD -MP
-BOOT_CFLAGS := $(COMMON_CFLAGS) -I$(EFI_INC) -I$(EFI_INC)/x86_64 -DEFI_FUNCTION_WRAPPER -DGNU_EFI_USE_MS_ABI
+    -mgeneral-regs-only -fshort-wchar -maccumulate-outgoing-args -I. -Ihv -MMD -MP $(EXTRA_CFLAGS)
+BOOT_CFLAGS := $(COMMON_CFLAGS) -isystem $(EFI_INC) -isystem $(EFI_INC)/x86_64 -DEFI_FUNCTION_WRAPPER -DGNU_EFI_USE_MS_ABI
 HV_CFLAGS   := $(COMMON_CFLAGS) -DPOSTERN_HV
 
 BOOT_SRCS := $(wildcard boot/*.c)
@@ -47,7 +49,7 @@ HV_OBJS   := $(HV_SRCS:%.c=$(BUILD)/efi/%.o)
 ASM_OBJS  := $(ASM_SRCS:%.asm=$(BUILD)/efi/%.o)
 EFI_OBJS  := $(BOOT_OBJS) $(HV_OBJS) $(ASM_OBJS) $(MBEDTLS_OBJS)
 
-.PHONY: all efi guest unit test run bench bench-guard deps clean integration christoize fuzz
+.PHONY: all efi guest unit test run bench bench-guard deps clean integration christoize fuzz lint
 all: efi guest christoize unit
 
 efi: $(BUILD)/postern.efi
@@ -124,6 +126,10 @@ deps:
 test: deps
 	$(MAKE) all
 	tests/run-all.sh
+
+# Style and static checks (tools/lint.sh); needs no guest image. make test runs it first.
+lint: deps
+	tools/lint.sh
 
 run: deps
 	$(MAKE) efi guest

@@ -24,7 +24,7 @@ EFI_STATUS esp_open_root(EFI_LOADED_IMAGE *li, EFI_FILE_HANDLE *root)
 static void to_efi_path(const char *path, CHAR16 name[BOOT_NAME_MAX])
 {
     size_t i;
-    for (i = 0; path[i] && i < BOOT_NAME_MAX - 1; i++)
+    for (i = 0; i < BOOT_NAME_MAX - 1 && path[i]; i++)
         name[i] = path[i] == '/' ? L'\\' : (CHAR16)path[i];
     name[i] = 0;
 }
@@ -61,7 +61,7 @@ EFI_STATUS esp_for_each_file(EFI_FILE_HANDLE root, const char *path, void (*fn)(
             break;
         if (fi->Attribute & EFI_FILE_DIRECTORY)
             continue;
-        for (i = 0; fi->FileName[i] && i < sizeof(ascii) - 1; i++) {
+        for (i = 0; i < sizeof(ascii) - 1 && fi->FileName[i]; i++) {
             plain &= fi->FileName[i] > 0x20 && fi->FileName[i] < 0x7f;
             ascii[i] = (char)fi->FileName[i];
         }
@@ -132,7 +132,7 @@ EFI_STATUS esp_read(EFI_FILE_HANDLE root, const char *path, u64 max_size, struct
     }
     f->addr = addr;
     f->size = size;
-    for (i = 0; path[i] && i < BOOT_NAME_MAX - 1; i++)
+    for (i = 0; i < BOOT_NAME_MAX - 1 && path[i]; i++)
         f->path[i] = path[i];
     f->path[i] = 0;
 out:

@@ -422,6 +422,8 @@ int th_compute(const struct co_object *o, const char *text, struct th_result *r,
             }
             r->holes = nh;
         }
+        /* r->holes is not NULL here: the loop condition checks it and a failed realloc breaks out */
+        // cppcheck-suppress nullPointerRedundantCheck
         r->holes[r->nholes++] = h;
         p += h.len;
     }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# make test (after building): every host unit test binary (cmocka), a fuzz smoke pass, the QEMU
-# integration tests, the attack suite (tests/attacks/), then the VT-x backend under Bochs and nested
-# KVM (each skipped with its reason where it cannot run).
+# make test (after building): the lint checks (tools/lint.sh), every host unit test binary (cmocka),
+# a fuzz smoke pass, the QEMU integration tests, the attack suite (tests/attacks/), then the VT-x
+# backend under Bochs and nested KVM (each skipped with its reason where it cannot run).
 # Prints "PASS: unit/<binary>/<case>" / "FAIL: ..." per case and ends with exactly one line
 # "N passed, N failed" over everything; exits non-zero on any failure or crashed runner.
 # UNIT_ONLY=1 skips the fuzz smoke pass, the integration tests and the attack suite.
@@ -9,9 +9,26 @@ set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 pass=0 fail=0
 
-echo "== repository checks"
-if "$top/tools/check-no-pins.sh"; then pass=$((pass + 1)); else fail=$((fail + 1)); fi
-if "$top/tools/check-layers.py"; then pass=$((pass + 1)); else fail=$((fail + 1)); fi
+# counted TITLE RUNNER: a runner that prints PASS:/FAIL: lines and its own "N passed, N failed"
+# summary, which is hidden so that only ours ends the output; its lines are counted from a copy.
+counted() {
+    local title=$1 runner=$2 log rc ok bad
+    echo "== $title"
+    log=$(mktemp)
+    "$top/$runner" 2>&1 | tee "$log" | grep -vE '^[0-9]+ passed, [0-9]+ failed$'
+    rc=${PIPESTATUS[0]}
+    ok=$(grep -c '^PASS: ' "$log")
+    bad=$(grep -c '^FAIL: ' "$log")
+    rm -f "$log"
+    if [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ]; then
+        echo "FAIL: ${runner#tests/} (crashed: exit status $rc)"
+        bad=1
+    fi
+    pass=$((pass + ok)) fail=$((fail + bad))
+}
+
+# Formatting, shellcheck, cppcheck, the extra-warning build, commit subjects.
+counted "lint" tools/lint.sh
 
 echo "== unit tests"
 for bin in "$top"/build/unit/test_*; do
@@ -75,24 +92,6 @@ if [ "${UNIT_ONLY:-0}" != 1 ] && [ "${FUZZ_SMOKE:-5}" != 0 ]; then
         fail=$((fail + 1))
     fi
 fi
-
-# counted TITLE RUNNER: a runner that prints PASS:/FAIL: lines and its own "N passed, N failed"
-# summary, which is hidden so that only ours ends the output; its lines are counted from a copy.
-counted() {
-    local title=$1 runner=$2 log rc ok bad
-    echo "== $title"
-    log=$(mktemp)
-    "$top/$runner" 2>&1 | tee "$log" | grep -vE '^[0-9]+ passed, [0-9]+ failed$'
-    rc=${PIPESTATUS[0]}
-    ok=$(grep -c '^PASS: ' "$log")
-    bad=$(grep -c '^FAIL: ' "$log")
-    rm -f "$log"
-    if [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ]; then
-        echo "FAIL: ${runner#tests/} (crashed: exit status $rc)"
-        bad=1
-    fi
-    pass=$((pass + ok)) fail=$((fail + bad))
-}
 
 if [ "${UNIT_ONLY:-0}" != 1 ]; then
     [ ! -x "$top/tests/integration/run.sh" ] || counted "integration tests" tests/integration/run.sh

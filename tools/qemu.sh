@@ -76,6 +76,7 @@ qemu_postern_argv() {
     _qemu_common || return
     # The ESP as a SATA disk on q35's built-in AHCI; bootindex=0 makes OVMF boot it first instead of
     # trying the default (empty) DVD drive.
+    # shellcheck disable=SC2054 # the commas are inside QEMU's option values, not array separators
     QEMU_ARGV+=(-drive if=pflash,format=raw,readonly=on,file="$OVMF_CODE"
                 -drive if=pflash,format=raw,file="$vars"
                 -drive file="$esp",format=raw,if=none,id=esp -device ide-hd,drive=esp,bus=ide.0,bootindex=0)

@@ -17,8 +17,10 @@ for arg in $(cat /proc/cmdline); do
 done
 # run MODULE OP: idle n times through /proc/MODULE; sets dh, dm, da
 run() {
+    # shellcheck disable=SC2046 # hvprobe prints its counters as words: split on purpose
     set -- "$1" "$2" $(hvprobe exits)
     echo "$2 $n" > "/proc/$1" || { echo "FAIL idle-$1-$2-write"; dh=-1 dm=-1 da=-1; return; }
+    # shellcheck disable=SC2046 # as above
     set -- "$@" $(hvprobe exits)
     dh=$((${10} - $4)) dm=$((${12} - $6)) da=$((${14} - $8))
     echo "IDLE-RESULT $1 $2 $n hlt-exits $dh mwait-exits $dm all-exits $da ($(cat /proc/$1))"

@@ -25,7 +25,7 @@ struct shell_shown shell_show_word(const char *w)
 {
     struct shell_shown r;
     size_t i;
-    for (i = 0; w[i] && i < SHELL_WORD_SHOWN; i++)
+    for (i = 0; i < SHELL_WORD_SHOWN && w[i]; i++)
         r.s[i] = w[i] > 0x20 && w[i] < 0x7f ? w[i] : '?';
     if (w[i]) {
         memcpy(r.s + i, "...", 3);

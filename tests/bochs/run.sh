@@ -16,7 +16,7 @@ ovmf=/usr/share/ovmf/OVMF.fd vgabios=/usr/share/vgabios/vgabios-stdvga.bin
 
 skip_all() { for s in "${stages[@]}"; do echo "skipped: bochs/$s: $1"; done; exit 0; }
 command -v bochs >/dev/null || skip_all "bochs is not installed (apt-get install bochs bochs-term vgabios)"
-[ -d /usr/lib/x86_64-linux-gnu/bochs/plugins ] && ls /usr/lib/x86_64-linux-gnu/bochs/plugins | grep -q term ||
+compgen -G '/usr/lib/x86_64-linux-gnu/bochs/plugins/*term*' >/dev/null ||
     skip_all "Bochs's term display (package bochs-term) is not installed"
 [ -r "$ovmf" ] || skip_all "$ovmf missing (package ovmf)"
 [ -r "$vgabios" ] || skip_all "$vgabios missing (package vgabios)"

@@ -7,7 +7,7 @@
 # inputs in build/fuzz/crashes/<name>/. Prints one line per target and "N passed, N failed";
 # exits non-zero when any target crashed or failed to build.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 SECONDS_PER=${1:-60}
 TARGETS=${FUZZ_TARGETS:-gmeta config guard insn acpi_iommu pci vuart shell hypercall}
 CLANG=${CLANG:-clang}

@@ -5,6 +5,7 @@
 #   ATTACK-RESULT ID granted=0|1|? WHAT THE GUEST SAW     (? = the attack could not be observed)
 #   ATTACK-END ID hv=ANSWER     the version hypercall's answer right after it: the hypervisor alive
 # The hypervisor's own lines about the attack are those since the ATTACK-END before its BEGIN.
+# shellcheck disable=SC2034 # used by the scenarios that source this file
 M=/lib/modules/postern
 
 attack_begin() { echo "ATTACK-BEGIN $1"; }
