@@ -140,7 +140,7 @@ const char *privilege_strerror(int err)
 static void append(char *buf, size_t n, const char *s, size_t max)
 {
     size_t len = strnlen(buf, n - 1);
-    for (size_t i = 0; s[i] && i < max && len + 1 < n; i++)
+    for (size_t i = 0; i < max && s[i] && len + 1 < n; i++)
         buf[len++] = s[i];
     buf[len] = 0;
 }
