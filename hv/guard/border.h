@@ -1,4 +1,10 @@
-/* Border control in the exit path (hv/guard/border.c; the state machine itself is hv/guard/guard.c). */
+/*
+ * Border control in the exit path (hv/guard/border.c; the state machine itself is hv/guard/guard.c).
+ * `struct border` is the VM's border control: the state machine and what the exit path keeps
+ * beside it (loaded metadata, signature policy, protected text, parked return addresses,
+ * counters). It belongs to this layer: the VM only carries a pointer to it (vm->border), and the
+ * exit path reaches it, and the VM, through the vCPU.
+ */
 #ifndef POSTERN_BORDER_H
 #define POSTERN_BORDER_H
 
@@ -6,10 +12,16 @@
 #include "guard/guard.h"
 #include "core/vcpu.h"
 
-/* The signature policy and key, then the metadata postern.cfg names (border_load_metadata) and
- * the administrator's bindings for each (after every privilege component registered in
- * vm0.privs). The other preloaded metadata wait for the admin shell's `load`. */
-void border_init(const struct boot_info *bi);
+struct vm;
+struct border;
+
+/* Sets up the VM's border control (its one instance, in static storage, cleared) and points
+ * vm->border at it: the signature policy and key, then the metadata postern.cfg names
+ * (border_load_metadata) and the administrator's bindings for each (after every privilege
+ * component registered in privs). The other preloaded metadata wait for the admin shell's `load`. */
+struct border *border_init(struct vm *vm, struct privilege_registry *privs, const struct boot_info *bi);
+/* The state machine, for the admin shell (modules, bindings, revocation, log) and tests. */
+struct guard *border_guard(struct border *b);
 /*
  * The one way metadata enters border control (boot-time loading and the admin shell). Copies
  * buf[0, len) into hypervisor pages the guest cannot reach, parses the copy, applies the
@@ -19,10 +31,10 @@ void border_init(const struct boot_info *bi);
  * one line in err such as "metadata ORIGIN refused: unsigned (metadata_signatures = required)",
  * without a "postern: " prefix: the caller logs or shows it.
  */
-int border_load_metadata(const u8 *buf, u64 len, const char *origin, char *err, size_t errsz);
+int border_load_metadata(struct border *b, const u8 *buf, u64 len, const char *origin, char *err, size_t errsz);
 bool border_is_hypercall(u64 nr);
 /* The registered module whose write-protected text page holds gpa, or -1. */
-int border_text_module(gpa_t gpa);
+int border_text_module(const struct border *b, gpa_t gpa);
 /* Returns whether the hypercall instruction is done (move RIP past it). */
 bool border_hypercall(struct vcpu *v, u64 nr);
 /* A nested fault on module text (a write), or a fetch the border's views forbid: true when border
@@ -32,16 +44,16 @@ bool border_nested_fault(struct vcpu *v, gpa_t gpa, bool write, bool fetch);
  * returns to `rip` (an interrupt after a HLT): a privileged vCPU crosses the border first. */
 void border_before_inject(struct vcpu *v, u8 vector);
 void border_before_event(struct vcpu *v, u8 vector, u64 rip);
-void border_report(void);
+void border_report(const struct border *b);
 /* "guard: mark LABEL ..." lines: crossings so far per module, event kind and site (make bench
  * takes differences between two marks). */
-void border_mark(u32 label);
+void border_mark(const struct vm *vm, u32 label);
 /* fn for every hypercall site of a loaded module that was crossed at least once, with the function
  * the site belongs to (the log's reports, make bench's marks, the admin shell's stats). */
 typedef void (*border_site_fn)(void *ctx, const struct guard_module *mod, const struct guard_site *site,
                                const char *function);
-void border_for_each_crossed_site(int module, border_site_fn fn, void *ctx);
+void border_for_each_crossed_site(const struct border *b, int module, border_site_fn fn, void *ctx);
 /* The privileges a module's metadata asks for, space-separated, into buf ("" if none). */
-void border_module_requests(int module, char *buf, size_t size);
+void border_module_requests(const struct border *b, int module, char *buf, size_t size);
 
 #endif

@@ -74,6 +74,7 @@ static bool trace; /* FUZZ_HYPERCALL_TRACE=1: one line per hypercall on stderr (
 /* ------------------------------------------------------------------ fakes for what border.c and exits.c call */
 
 struct vm vm0;
+static struct privilege_registry privs;
 struct page_pool hv_pages;
 const char hv_canary[16] = "POSTERN-HV-CANAR";
 
@@ -259,21 +260,13 @@ static void reset(void)
     memset(ram + DATA_GPA, 0, 2ull << 20);
     memcpy(ram + DATA_GPA + HASH_OFF, text_hash, 32);
     memset(ram + DATA_GPA + OTHER_OFF, 0x5a, 32);
-    /* border.c's state */
-    memset(meta, 0, sizeof(meta));
-    memset(meta_copy, 0, sizeof(meta_copy));
-    memset(&sig, 0, sizeof(sig));
-    memset(site_desc, 0, sizeof(site_desc));
-    memset(protected_pages, 0, sizeof(protected_pages));
-    nprotected = 0;
-    memset(parked, 0, sizeof(parked));
     arena_used = 0;
     /* the VM: memory, registry, border control with gm loaded and bound */
     memset(&vm0, 0, sizeof(vm0));
     vm0.mem.hva = ram;
     vm0.mem.hpa = 0x40000000;
     vm0.mem.size = RAM_SIZE;
-    privilege_registry_init(&vm0.privs);
+    privilege_registry_init(&privs);
     privilege_test_reset();
     /* border = npt: the nested-paging border's paths (fetch faults, a module's calls to itself,
      * the exit wrapper finished by the hypervisor); the views themselves are test_border_views'. */
@@ -281,9 +274,9 @@ static void reset(void)
     npt_x86_nx = true;
     vm0.npt.fmt = npt_mode ? &npt_format_x86 : NULL;
     put64(DATA_GPA + SLOT_OFF, KERNEL_FN);
-    border_init(&bi);
+    border_init(&vm0, &privs, &bi);
     CHECK(border_views_enforced() == npt_mode);
-    CHECK(vm0.guard.mod[0].used && strcmp(vm0.guard.mod[0].name, "gm") == 0);
+    CHECK(border_guard(vm0.border)->mod[0].used && strcmp(border_guard(vm0.border)->mod[0].name, "gm") == 0);
     memset(&V, 0, sizeof(V));
     V.vm = &vm0;
     vm0.vcpu[0] = &V;
@@ -418,8 +411,8 @@ static void hypercall_step(const u8 *b)
                 step_no, (unsigned long long)nr, (unsigned long long)before[REG_RIP],
                 (unsigned long long)before[REG_RSP], (unsigned long long)before[REG_RBX], cpu.cpl,
                 done ? "done" : "tail", (long long)V.regs[REG_RAX], has);
-    CHECK(has == guard_privileged(&vm0.guard, 0));
-    CHECK(has == (vm0.guard.vcpu[0].module == 0));
+    CHECK(has == guard_privileged(border_guard(vm0.border), 0));
+    CHECK(has == (border_guard(vm0.border)->vcpu[0].module == 0));
     if (has && !had) { /* gained: only a validated border-in */
         CHECK(before[REG_RAX] == HC_GUARD_INIT || before[REG_RAX] == HC_BORDER_IN_CALL || before[REG_RAX] == HC_BORDER_IN_RET);
         CHECK(cpu.cpl == 0);
@@ -524,8 +517,8 @@ static void fetch_step(const u8 *b)
         fprintf(stderr, "step %u: fetch rip 0x%llx rsp 0x%llx gpa 0x%llx -> %s, privileged %d\n", step_no,
                 (unsigned long long)before[REG_RIP], (unsigned long long)before[REG_RSP], (unsigned long long)gpa,
                 handled ? "handled" : "fault", has);
-    CHECK(has == guard_privileged(&vm0.guard, 0));
-    CHECK(has == (vm0.guard.vcpu[0].module == 0));
+    CHECK(has == guard_privileged(border_guard(vm0.border), 0));
+    CHECK(has == (border_guard(vm0.border)->vcpu[0].module == 0));
     for (int r = 0; r < VCPU_NREGS; r++)
         if (r != REG_RAX && r != REG_RIP && r != REG_RSP)
             CHECK(V.regs[r] == before[r]);
@@ -605,12 +598,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             CHECK(privilege_test_is_raised(0) == had);
         } else {
             if (b[1] & 1)
-                guard_revoke(&vm0.guard, 0);
+                guard_revoke(border_guard(vm0.border), 0);
             else
-                guard_reinstate(&vm0.guard, 0);
+                guard_reinstate(border_guard(vm0.border), 0);
             /* an administrator's call only ever takes privilege away */
             CHECK(!privilege_test_is_raised(0) || had);
-            CHECK(privilege_test_is_raised(0) == guard_privileged(&vm0.guard, 0));
+            CHECK(privilege_test_is_raised(0) == guard_privileged(border_guard(vm0.border), 0));
         }
     }
     return 0;
