@@ -3,8 +3,9 @@
  * vCPU runs under, and writes to protected module text become (docs/border-control.md).
  *
  * The state machine (guard.c) decides; this file reads the guest (every pointer through the
- * guest's own page tables and gmem_ptr), write-protects module text in the nested page tables,
- * hashes it, posts one event per exit, and applies the result: registers, intercepts, the log.
+ * guest's own page tables and gmem_ptr), has module text write-protected and hashed
+ * (text_protect.c), posts one event per exit, and applies the result: registers, intercepts, the
+ * log. Metadata comes in through gm_load.c; border_report.c prints what happened.
  *
  * The wrappers christoize generates park their own continuation in the caller's return-address
  * slot, so a return address never travels through guest memory while the other side runs: the
@@ -12,291 +13,25 @@
  * wrapper's remaining `pop %rax; ret` itself with the recorded address. Nothing the kernel does
  * to the stack in between can choose where the module resumes.
  */
-#include "guard/border.h"
+#include "guard/border_state.h"
 #include "guard/border_views.h"
 #include "guard/private_mem.h"
-#include "drivers/iommu/iommu.h"
 #include "core/guest_access.h"
 #include "arch/x86_64/cpu.h"
 #include "exits.h"
-#include "guard/gmeta.h"
 #include "core/gva.h"
 #include "core/hypercall.h"
 #include "guard/idle.h"
 #include "lib/lib.h"
 #include "lib/log.h"
-#include "lib/page_alloc.h"
-#include "crypto/sha256.h"
 #include "guard/wrapper_layout.h"
-#include "guard/sigcheck.h"
-#include "lib/timebase.h"
 #include "core/vm.h"
 
-#define MAX_PROTECTED_PAGES 8192 /* 32 MiB of module text */
 #define IRETQ_FRAME_LEN 40       /* RIP, CS, RFLAGS, RSP, SS */
 
-/* A return address the hypervisor holds while the other side of a crossing runs. Parked for
- * every crossing hypercall, refused ones included: a module whose registration failed still runs
- * (unprivileged) and its wrappers need their return addresses. The table is bounded: 64 buckets
- * of 4 entries keyed by the slot's address, so a lookup is at most 4 compares whatever the load
- * (it is on every crossing); a full bucket loses its oldest entry. Flooding it can only make a
- * module thread lose its way back, a denial of service the guest kernel has anyway (it schedules
- * the module); never privilege. */
-struct parked {
-    u64 slot; /* GVA of the return-address slot (the key) */
-    u64 addr;
-    u64 seq;  /* age: eviction, and newest-first for slots holding more than one crossing */
-    bool used;
-};
-
-#define PARK_BUCKETS 64
-#define PARK_WAYS 4
-
-/*
- * Border control's state for the one VM: the state machine, and what the exit path keeps beside it.
- * Reached through the VM (v->vm->border); border_init sets it up once per boot.
- */
-struct border {
-    struct guard guard; /* ~250 KiB: static storage, never the stack */
-    struct gmeta meta[GUARD_MAX_MODULES];
-    /* Each module's metadata as border_load_metadata copied it (meta[] points into it), and where
-     * it came from. */
-    struct {
-        hpa_t pages;
-        u64 npages;
-        char origin[BOOT_NAME_MAX];
-    } meta_copy[GUARD_MAX_MODULES];
-    /* The administrator's signature policy and key, from postern.cfg (border_init). */
-    struct {
-        u32 policy; /* enum boot_sig_policy */
-        bool have_key;
-        struct sigcheck_key key;
-        char key_hex[2 * GMETA_KEY_ID_LEN + 1];
-    } sig;
-    struct guard_site_desc site_desc[GUARD_MAX_MODULES][GUARD_MAX_SITES];
-    struct border_text_page protected_pages[MAX_PROTECTED_PAGES];
-    u32 nprotected;
-    struct parked parked[PARK_BUCKETS][PARK_WAYS];
-    u64 park_seq;
-    u64 intra_calls;  /* make bench: a module's calls to its own entries, straight to the function */
-    u64 fetch_faults; /* make bench: fetch faults taken by the nested-paging border */
-    u32 leaves_logged, private_logged, remap_logged; /* rate limits of three log lines */
-    u8 page[PAGE_SIZE]; /* protect_and_hash's buffer */
-};
-
-static struct border vm_border;
+static struct border vm_border; /* the one VM's (~700 KiB) */
 
 /* ------------------------------------------------------------------ set-up */
-
-static enum guard_site_kind site_kind(u8 gmeta_kind)
-{
-    switch (gmeta_kind) {
-    case GMETA_SITE_INIT: return GUARD_SITE_INIT;
-    case GMETA_SITE_DEINIT: return GUARD_SITE_DEINIT;
-    case GMETA_SITE_BORDER_IN_CALL: return GUARD_SITE_IN_CALL;
-    case GMETA_SITE_BORDER_OUT_RET: return GUARD_SITE_OUT_RET;
-    case GMETA_SITE_BORDER_OUT_CALL: return GUARD_SITE_OUT_CALL;
-    default: return GUARD_SITE_IN_RET;
-    }
-}
-
-/* The signature policy (docs/gmeta.md "Signatures"). Returns true when m may be loaded; note says
- * what was found, for the log line. */
-static bool signature_allows(const struct border *b, const u8 *buf, const struct gmeta *m, const char *origin, char *note, size_t notesz,
-                             char *err, size_t errsz)
-{
-    char why[120], id[2 * GMETA_KEY_ID_LEN + 1];
-    bool required = b->sig.policy == BOOT_SIG_REQUIRED;
-
-    sigcheck_key_id_hex(m->key_id, id);
-    if (!b->sig.have_key) {
-        if (required) {
-            fmt_snprintf(err, errsz,
-                         "metadata %s refused: no administrator's key to check it against "
-                         "(metadata_signatures = required needs admin_key in postern.cfg)",
-                         origin);
-            return false;
-        }
-        if (m->sig_alg == GMETA_SIG_NONE)
-            fmt_snprintf(note, notesz, "unsigned, accepted (metadata_signatures = hash-only)");
-        else
-            fmt_snprintf(note, notesz, "signed by key %s, not checked: no admin_key (metadata_signatures = hash-only)", id);
-        return true;
-    }
-    u64 t0 = timebase_ms();
-    enum sigcheck_result r = sigcheck_gmeta(&b->sig.key, buf, m, why, sizeof(why));
-    switch (r) {
-    case SIGCHECK_OK:
-        fmt_snprintf(note, notesz, "signature verified with the administrator's key %s (%llu ms)", b->sig.key_hex,
-                     (unsigned long long)(timebase_ms() - t0));
-        return true;
-    case SIGCHECK_UNSIGNED:
-        if (!required) {
-            fmt_snprintf(note, notesz, "unsigned, accepted (metadata_signatures = hash-only)");
-            return true;
-        }
-        fmt_snprintf(err, errsz, "metadata %s refused: unsigned (metadata_signatures = required)", origin);
-        return false;
-    case SIGCHECK_OTHER_KEY:
-        fmt_snprintf(err, errsz, "metadata %s refused: signed by key %s, not the administrator's key %s", origin, id,
-                     b->sig.key_hex);
-        return false;
-    case SIGCHECK_BAD:
-        fmt_snprintf(err, errsz, "metadata %s refused: signature does not verify with the administrator's key %s",
-                     origin, b->sig.key_hex);
-        return false;
-    case SIGCHECK_ERROR:
-        break;
-    }
-    fmt_snprintf(err, errsz, "metadata %s refused: signature not checked: %s", origin, why);
-    return false;
-}
-
-/* A module already loaded under the same name or with the same text: the second is refused (the
- * registration hypercall finds a module by its hash; two names for one text would be ambiguous). */
-static bool is_duplicate(const struct border *b, const struct gmeta *m, const char *origin, char *err, size_t errsz)
-{
-    for (int i = 0; i < GUARD_MAX_MODULES; i++) {
-        const struct guard_module *g = &b->guard.mod[i];
-        if (!g->used)
-            continue;
-        if (strcmp(g->name, m->name) == 0) {
-            fmt_snprintf(err, errsz, "metadata %s refused: module %s is already loaded (from %s)", origin, m->name,
-                         b->meta_copy[i].origin);
-            return true;
-        }
-        if (memcmp(g->hash, m->text_sha256, GUARD_HASH_LEN) == 0) {
-            fmt_snprintf(err, errsz, "metadata %s refused: module %s has the same text hash as module %s (from %s)",
-                         origin, m->name, g->name, b->meta_copy[i].origin);
-            return true;
-        }
-    }
-    return false;
-}
-
-int border_load_metadata(struct border *b, const u8 *buf, u64 len, const char *origin, char *err, size_t errsz)
-{
-    char perr[160], note[160];
-    struct gmeta m;
-    struct guard_module_desc d;
-    u64 npages;
-    hpa_t pages;
-    u8 *copy;
-    int idx;
-
-    if (len == 0 || len > GMETA_MAX_SIZE) {
-        fmt_snprintf(err, errsz, "metadata %s refused: %llu bytes (a .gmeta has 1 to %u)", origin,
-                     (unsigned long long)len, GMETA_MAX_SIZE);
-        return -1;
-    }
-    /* The next free slot is the index guard_module_add will return. */
-    idx = 0;
-    while (idx < GUARD_MAX_MODULES && b->guard.mod[idx].used)
-        idx++;
-    if (idx == GUARD_MAX_MODULES) {
-        fmt_snprintf(err, errsz, "metadata %s refused: already %d modules", origin, GUARD_MAX_MODULES);
-        return -1;
-    }
-    /* Parse and verify a copy in hypervisor pages, never the caller's buffer: whatever checks pass
-     * hold for the bytes the module is then run with. */
-    npages = ALIGN_UP(len, PAGE_SIZE) / PAGE_SIZE;
-    pages = page_alloc(&hv_pages, npages, 1);
-    if (!pages) {
-        fmt_snprintf(err, errsz, "metadata %s refused: out of hypervisor memory for its %llu bytes", origin,
-                     (unsigned long long)len);
-        return -1;
-    }
-    copy = phys_to_virt(pages);
-    memcpy(copy, buf, len);
-
-    if (gmeta_parse(copy, len, &m, perr, sizeof(perr)) != 0) {
-        fmt_snprintf(err, errsz, "metadata %s refused: %s", origin, perr);
-        goto refused;
-    }
-    if (m.site_count > GUARD_MAX_SITES) {
-        fmt_snprintf(err, errsz, "metadata %s refused: %u sites, at most %u", origin, m.site_count, GUARD_MAX_SITES);
-        goto refused;
-    }
-    if (!signature_allows(b, copy, &m, origin, note, sizeof(note), err, errsz) || is_duplicate(b, &m, origin, err, errsz))
-        goto refused;
-    for (u32 i = 0; i < m.site_count; i++) {
-        struct gmeta_site s;
-        gmeta_site_at(&m, i, &s);
-        b->site_desc[idx][i].offset = s.offset;
-        b->site_desc[idx][i].kind = site_kind(s.kind);
-    }
-    d.name = m.name;
-    d.hash = m.text_sha256;
-    d.text_len = m.text_len;
-    d.sites = b->site_desc[idx];
-    d.nsites = m.site_count;
-    idx = guard_module_add(&b->guard, &d);
-    if (idx < 0) {
-        fmt_snprintf(err, errsz, "metadata %s refused by border control (error %d)", origin, idx);
-        goto refused;
-    }
-    b->meta[idx] = m;
-    b->meta_copy[idx].pages = pages;
-    b->meta_copy[idx].npages = npages;
-    fmt_snprintf(b->meta_copy[idx].origin, sizeof(b->meta_copy[idx].origin), "%s", origin);
-    LOG("guard: module %s from %s: text %u bytes, %u sites, %u holes; %s", m.name, origin, m.text_len, m.site_count,
-        m.hole_count, note);
-    return idx;
-
-refused:
-    page_free(&hv_pages, pages, npages);
-    return -1;
-}
-
-/* The administrator's bindings for a module just loaded. Only these grant anything; the
- * metadata's own list is a request. */
-static void apply_bindings(struct border *b, const struct boot_info *bi, int idx)
-{
-    const struct gmeta *m = &b->meta[idx];
-
-    for (u32 n = 0; n < bi->binding_count; n++) {
-        const struct boot_binding *bind = &bi->bindings[n];
-        bool requested = false;
-        int rc;
-        if (strcmp(bind->module, m->name) != 0)
-            continue;
-        for (u32 p = 0; p < m->priv_count; p++)
-            requested |= strcmp(m->privs[p], bind->privilege) == 0;
-        if (!requested) {
-            LOG("guard: bind %s %s ignored: the module's metadata does not ask for %s", bind->module,
-                bind->privilege, bind->privilege);
-            continue;
-        }
-        rc = guard_bind_privilege(&b->guard, idx, bind->privilege);
-        if (rc != 0)
-            LOG("guard: bind %s %s failed (error %d)", bind->module, bind->privilege, rc);
-        else
-            LOG("guard: module %s may hold %s", m->name, bind->privilege);
-    }
-}
-
-/* admin_key and metadata_signatures, as the loader passed them. */
-static void signature_init(struct border *b, const struct boot_info *bi)
-{
-    char err[160];
-
-    b->sig.policy = bi->sig_policy;
-    if (bi->admin_key_len) {
-        if (sigcheck_load_key(bi->admin_key, bi->admin_key_len, &b->sig.key, err, sizeof(err)) == 0) {
-            b->sig.have_key = true;
-            sigcheck_key_id_hex(b->sig.key.key_id, b->sig.key_hex);
-        } else {
-            LOG("guard: admin_key %s refused: %s", bi->admin_key_path, err);
-        }
-    }
-    if (b->sig.have_key)
-        LOG("guard: administrator's key %s from %s; metadata_signatures = %s", b->sig.key_hex, bi->admin_key_path,
-            b->sig.policy == BOOT_SIG_REQUIRED ? "required" : "hash-only");
-    else if (b->sig.policy == BOOT_SIG_REQUIRED)
-        LOG("guard: no administrator's key (admin_key): metadata_signatures = required refuses every metadata");
-    else
-        LOG("guard: no administrator's key (admin_key): metadata_signatures = hash-only accepts unsigned metadata");
-}
 
 static u64 border_clock(void) { return rdtsc(); }
 
@@ -319,8 +54,6 @@ struct border *border_init(struct vm *vm, struct privilege_registry *privs, cons
         .clock = border_clock, /* log timestamps (the admin shell's log) */
     };
     cfg.frame_hash_seed = frame_hash_seed();
-    char err[240];
-    u32 waiting = 0;
 
     memset(b, 0, sizeof(*b)); /* once per boot (and per fuzz input) */
     vm->border = b;
@@ -331,38 +64,12 @@ struct border *border_init(struct vm *vm, struct privilege_registry *privs, cons
     if (privilege_idle_register(privs, vm) < 0)
         LOG("guard: cannot register the idle privilege");
     guard_init(&b->guard, privs, &cfg);
-    if (border_views_init(vm, &b->guard, bi->border_npt, b->protected_pages, &b->nprotected, private_pages, &nprivate))
+    if (border_views_init(vm, &b->guard, bi->border_npt, b->text.page, &b->text.n, private_pages, &nprivate))
         LOG("guard: border = npt: module text executes only inside its border, and only there (nested-paging views)");
     else
         LOG("guard: border = wrappers: the wrappers' hypercalls are the border");
-    signature_init(b, bi);
-    for (u32 i = 0; i < bi->gmeta_count; i++) {
-        const struct boot_file *f = &bi->gmeta[i];
-        int idx;
-        if (!bi->gmeta_configured[i]) {
-            waiting++;
-            continue;
-        }
-        idx = border_load_metadata(b, phys_to_virt(f->addr), f->size, f->path, err, sizeof(err));
-        if (idx < 0)
-            LOG("guard: %s", err);
-        else
-            apply_bindings(b, bi, idx);
-    }
-    if (waiting) {
-        LOG("guard: %u more metadata preloaded, not named in postern.cfg (the admin shell's load):", waiting);
-        for (u32 i = 0; i < bi->gmeta_count; i++)
-            if (!bi->gmeta_configured[i])
-                LOG("guard:   %s (%llu bytes)", bi->gmeta[i].path, (unsigned long long)bi->gmeta[i].size);
-    }
-    for (u32 n = 0; n < bi->binding_count; n++) {
-        bool known = false;
-        for (int m = 0; m < GUARD_MAX_MODULES; m++)
-            known |= b->guard.mod[m].used && strcmp(b->guard.mod[m].name, bi->bindings[n].module) == 0;
-        if (!known)
-            LOG("guard: bind %s %s: no metadata for module %s", bi->bindings[n].module, bi->bindings[n].privilege,
-                bi->bindings[n].module);
-    }
+    gm_signature_init(b, bi);
+    gm_load_configured(b, bi);
     return b;
 }
 
@@ -374,8 +81,6 @@ static bool read_guest(struct vcpu *v, u64 gva, void *dst, u64 len)
 }
 
 static bool read_guest_u64(struct vcpu *v, u64 gva, u64 *val) { return read_guest(v, gva, val, sizeof(*val)); }
-
-static int protected_module(const struct border *b, gpa_t gpa);
 
 /* An aligned 8-byte store the hypervisor makes for a wrapper it completes (the nested-paging
  * border): to writable guest RAM through the guest's own page tables, never to protected text
@@ -390,191 +95,23 @@ static bool write_guest_u64(struct vcpu *v, u64 gva, u64 val)
         return false;
     guest_paging_mode(v, &mode);
     if (gva_translate(&v->vm->mem, &mode, gva, GVA_WRITE | GVA_SUPERVISOR | GVA_IMPLICIT, &gpa, NULL) != GVA_OK ||
-        protected_module(v->vm->border, gpa) >= 0 || !(p = gmem_ptr(&v->vm->mem, gpa, sizeof(val))))
+        text_protect_owner(&v->vm->border->text, gpa) >= 0 || !(p = gmem_ptr(&v->vm->mem, gpa, sizeof(val))))
         return false;
     *p = val;
     return true;
 }
 
-/* ------------------------------------------------------------------ text protection */
-
-static bool map_page(struct vm *vm, gpa_t gpa, u32 perms)
-{
-    /* Guest RAM is identity-offset: the same host page, only the permissions change. Splitting a
-     * 2 MiB page needs a table page: without one the page is not protected, and the caller must
-     * not go on as if it were. Devices lose write access to it too (the IOMMU's DMA tables), or
-     * a NIC programmed by anyone who can reach it could rewrite verified text. */
-    return vm_npt_map(vm, gpa, vm->mem.hpa + gpa, PAGE_SIZE, perms) &&
-           iommu_set_page_writable(gpa, (perms & NPT_WRITE) != 0);
-}
-
-static bool protect_page(struct border *b, struct vm *vm, gpa_t gpa, int module)
-{
-    for (u32 i = 0; i < b->nprotected; i++)
-        if (b->protected_pages[i].gpa == gpa)
-            return b->protected_pages[i].module == module;
-    if (b->nprotected == MAX_PROTECTED_PAGES || !map_page(vm, gpa, NPT_READ | NPT_EXEC)) {
-        LOG("guard: cannot write-protect guest-physical 0x%llx (out of hypervisor memory or pages)",
-            (unsigned long long)gpa);
-        return false;
-    }
-    b->protected_pages[b->nprotected].gpa = gpa;
-    b->protected_pages[b->nprotected].module = module;
-    b->nprotected++;
-    return true;
-}
-
-static void unprotect_module(struct vcpu *v, int module)
-{
-    struct border *b = v->vm->border;
-    u32 kept = 0;
-    private_mem_release(v->vm, module);
-    for (u32 i = 0; i < b->nprotected; i++) {
-        if (b->protected_pages[i].module == module)
-            map_page(v->vm, b->protected_pages[i].gpa, NPT_RWX); /* the split table exists: cannot fail */
-        else
-            b->protected_pages[kept++] = b->protected_pages[i];
-    }
-    b->nprotected = kept;
-    vcpu_ops->flush_nested_tlb(v);
-}
-
-int border_text_module(const struct border *b, gpa_t gpa) { return protected_module(b, gpa); }
-
-static int protected_module(const struct border *b, gpa_t gpa)
-{
-    gpa_t page = ALIGN_DOWN(gpa, PAGE_SIZE);
-    for (u32 i = 0; i < b->nprotected; i++)
-        if (b->protected_pages[i].gpa == page)
-            return b->protected_pages[i].module;
-    return -1;
-}
-
-/* Write-protect [base, base+len) and hash it as it now sits in guest memory, holes zeroed.
- * Protection comes first, so what is hashed is what stays. */
-static bool protect_and_hash(struct vcpu *v, int module, u64 base, u64 len, u8 digest[SHA256_LEN])
-{
-    struct border *b = v->vm->border;
-    u8 *page = b->page;
-    const struct gmeta *m = &b->meta[module];
-    struct gva_mode mode;
-    struct sha256_ctx ctx;
-    u32 hole = 0;
-
-    guest_paging_mode(v, &mode);
-    for (u64 off = 0; off < len; off += PAGE_SIZE) {
-        u64 gpa;
-        if (gva_translate(&v->vm->mem, &mode, base + off, GVA_READ | GVA_SUPERVISOR | GVA_IMPLICIT, &gpa, NULL) != GVA_OK ||
-            !gmem_ptr(&v->vm->mem, gpa, PAGE_SIZE) || !protect_page(b, v->vm, ALIGN_DOWN(gpa, PAGE_SIZE), module)) {
-            unprotect_module(v, module);
-            return false;
-        }
-    }
-    vcpu_ops->flush_nested_tlb(v);
-
-    sha256_start(&ctx);
-    for (u64 off = 0; off < len; off += PAGE_SIZE) {
-        u64 n = len - off < PAGE_SIZE ? len - off : PAGE_SIZE;
-        if (!read_guest(v, base + off, page, n)) {
-            unprotect_module(v, module);
-            return false;
-        }
-        /* Zero the bytes the kernel rewrites at load time (relocations, LOCK prefixes). */
-        for (; hole < m->hole_count; hole++) {
-            struct gmeta_hole h;
-            gmeta_hole_at(m, hole, &h);
-            if (h.offset >= off + n)
-                break;
-            for (u32 b = 0; b < h.len; b++)
-                if (h.offset + b >= off && h.offset + b < off + n)
-                    page[h.offset + b - off] = 0;
-            if (h.offset + h.len > off + n)
-                break; /* continues on the next page */
-        }
-        sha256_update(&ctx, page, n);
-    }
-    sha256_finish(&ctx, digest);
-    return true;
-}
-
-/* Jump-label sites are holes the kernel patches at load: each must hold a NOP or a jump that stays
- * inside the module's own text, never a way out of it (the x86 forms of arch_static_branch). */
-static bool jump_labels_ok(struct vcpu *v, const struct gmeta *m, u64 base, u64 len)
-{
-    static const u8 nop5[5] = {0x0f, 0x1f, 0x44, 0x00, 0x00}, nop2[2] = {0x66, 0x90};
-
-    for (u32 i = 0; i < m->hole_count; i++) {
-        struct gmeta_hole h;
-        u8 b[5];
-        s64 target;
-        gmeta_hole_at(m, i, &h);
-        if (h.kind != GMETA_HOLE_JUMP_LABEL)
-            continue;
-        if ((h.len != 5 && h.len != 2) || !read_guest(v, base + h.offset, b, h.len))
-            return false;
-        if ((h.len == 5 && !memcmp(b, nop5, 5)) || (h.len == 2 && !memcmp(b, nop2, 2)))
-            continue;
-        if (h.len == 5 && b[0] == 0xe9)
-            target = (s64)h.offset + 5 + (s32)((u32)b[1] | (u32)b[2] << 8 | (u32)b[3] << 16 | (u32)b[4] << 24);
-        else if (h.len == 2 && b[0] == 0xeb)
-            target = (s64)h.offset + 2 + (s8)b[1];
-        else
-            target = -1;
-        if (target < 0 || (u64)target >= len) {
-            LOG("guard: module %s: jump-label site +0x%x holds %02x %02x..., neither a NOP nor a jump inside the module",
-                m->name, h.offset, b[0], b[1]);
-            return false;
-        }
-    }
-    return true;
-}
-
-/* ------------------------------------------------------------------ parked return addresses */
-
-/* A slot may hold more than one crossing: when a module tail-calls a kernel function
- * (`jmp __wrap_f` as its last act) the exit wrapper's return-address slot is the entry
- * wrapper's, and the two crossings nest there. So parking never replaces: entries for one slot
- * form a stack, unpark takes the newest. Abandoned entries are evicted oldest first. */
-/* Stack slots are 8-byte aligned and neighbouring crossings are a few hundred bytes apart:
- * a multiplicative hash spreads them over the buckets. */
-static struct parked *bucket_of(struct border *b, u64 slot)
-{
-    return b->parked[((slot >> 3) * 0x9e3779b97f4a7c15ull) >> 58];
-}
-
-static void park(struct border *b, u64 slot, u64 addr)
-{
-    struct parked *bucket = bucket_of(b, slot), *p = &bucket[0];
-
-    for (u32 i = 0; i < PARK_WAYS; i++) {
-        if (!bucket[i].used) {
-            p = &bucket[i];
-            break;
-        }
-        if (bucket[i].seq < p->seq)
-            p = &bucket[i];
-    }
-    p->slot = slot;
-    p->addr = addr;
-    p->seq = ++b->park_seq;
-    p->used = true;
-}
-
-static bool unpark(struct border *b, u64 slot, u64 *addr)
-{
-    struct parked *bucket = bucket_of(b, slot), *newest = NULL;
-
-    for (u32 i = 0; i < PARK_WAYS; i++)
-        if (bucket[i].used && bucket[i].slot == slot && (!newest || bucket[i].seq > newest->seq))
-            newest = &bucket[i];
-    if (!newest)
-        return false;
-    newest->used = false;
-    *addr = newest->addr;
-    return true;
-}
-
 /* ------------------------------------------------------------------ events */
+
+int border_text_module(const struct border *b, gpa_t gpa) { return text_protect_owner(&b->text, gpa); }
+
+/* A module's deinit or revocation: its private memory zeroed and given back, its text writable
+ * again. */
+static void release_module(struct vcpu *v, int module)
+{
+    private_mem_release(v->vm, module);
+    text_unprotect(&v->vm->border->text, v, module);
+}
 
 static void apply_watch(struct vcpu *v, const struct guard_result *res)
 {
@@ -620,7 +157,7 @@ static enum guard_verdict post(struct vcpu *v, struct guard_event *ev, struct gu
     if (verdict == GUARD_SUSPICIOUS)
         log_suspicious(b);
     if (res->actions & GUARD_ACT_UNPROTECT_TEXT && res->module >= 0)
-        unprotect_module(v, res->module);
+        release_module(v, res->module);
     apply_watch(v, res);
     border_view_changed(v, ev->kind != GUARD_EV_INTERRUPT);
     guard_account_cost(&b->guard, ev, res, rdtsc() - t0);
@@ -777,7 +314,7 @@ static bool enter_by_fetch(struct vcpu *v, int m)
         ev.u.call.ret_addr = 0;
         fill_callee_saved(v, &ev);
         post(v, &ev, &res, t0);
-        if (unpark(b, rsp - 8, &addr)) {
+        if (unpark(&b->park, rsp - 8, &addr)) {
             v->regs[REG_RIP] = addr;
             return true;
         }
@@ -799,7 +336,7 @@ static bool border_fetch_fault(struct vcpu *v, gpa_t gpa)
 
     if (inside >= 0 && m != inside)
         return leave_unwrapped(v, inside);
-    if (inside >= 0 && protected_module(b, gpa) != inside) {
+    if (inside >= 0 && text_protect_owner(&b->text, gpa) != inside) {
         /* The module's own addresses, but not the pages registered (and hashed) behind them: the
          * kernel has remapped its text. Never privileged there: lowered, and the code runs on
          * unprivileged (the out view lets it). */
@@ -809,7 +346,7 @@ static bool border_fetch_fault(struct vcpu *v, gpa_t gpa)
                 (unsigned long long)v->regs[REG_RIP], (unsigned long long)gpa);
         return leave_unwrapped(v, inside);
     }
-    if (inside < 0 && m >= 0 && protected_module(b, gpa) == m)
+    if (inside < 0 && m >= 0 && text_protect_owner(&b->text, gpa) == m)
         return enter_by_fetch(v, m);
     /* Module text reached through another guest-virtual address, or a page the module's text
      * does not own: the fault path (#GP), as for memory the guest may not execute. */
@@ -832,14 +369,15 @@ static bool hc_init(struct vcpu *v, u64 t0)
         return true;
     }
     rc = guard_locate(&b->guard, ev.rip, ev.u.init.claimed_hash, &module, &base, &len);
-    if (rc == 0 && !protect_and_hash(v, module, base, len, ev.u.init.text_hash)) {
+    if (rc == 0 && !text_protect_and_hash(&b->text, v, &b->meta[module], module, base, len, ev.u.init.text_hash)) {
+        private_mem_release(v->vm, module);
         LOG("guard: registration of %s: text 0x%llx+0x%llx is not readable guest memory", b->guard.mod[module].name,
             (unsigned long long)base, (unsigned long long)len);
         v->regs[REG_RAX] = (u64)(s64)HC_EINVAL;
         return true;
     }
     /* A patched jump-label site that could leave the module counts as text that does not match. */
-    if (rc == 0 && !jump_labels_ok(v, &b->meta[module], base, len))
+    if (rc == 0 && !text_jump_labels_ok(v, &b->meta[module], base, len))
         memset(ev.u.init.text_hash, 0, sizeof(ev.u.init.text_hash));
     /* A failed locate still goes to the state machine, which logs why. */
     if (post(v, &ev, &res, t0) == GUARD_OK && (res.actions & GUARD_ACT_RAISED)) {
@@ -847,13 +385,13 @@ static bool hc_init(struct vcpu *v, u64 t0)
         /* The init wrapper (push %rax; push %rbx) lowers with an entry wrapper's tail once init
          * returns: hold the kernel's return address for it, as a border-in call would. */
         if (read_guest_u64(v, v->regs[REG_RSP] + 16, &ret))
-            park(b, v->regs[REG_RSP] + 16, ret);
+            park(&b->park, v->regs[REG_RSP] + 16, ret);
         LOG("guard: module %s registered: text 0x%llx+0x%llx verified and write-protected",
             b->guard.mod[module].name, (unsigned long long)base, (unsigned long long)len);
         v->regs[REG_RAX] = HC_OK;
     } else {
         if (rc == 0 && !(res.actions & GUARD_ACT_PROTECT_TEXT))
-            unprotect_module(v, module);
+            release_module(v, module);
         v->regs[REG_RAX] = (u64)(s64)HC_EPERM;
     }
     return true;
@@ -898,7 +436,7 @@ bool border_hypercall(struct vcpu *v, u64 nr)
     }
     case HC_GUARD_DEINIT:
         /* The cleanup wrapper returns by itself after deinit: drop what its border-in parked. */
-        unpark(b, slot, &addr);
+        unpark(&b->park, slot, &addr);
         ev.kind = GUARD_EV_DEINIT;
         v->regs[REG_RAX] = post(v, &ev, &res, t0) == GUARD_OK ? HC_OK : (u64)(s64)HC_EPERM;
         return true;
@@ -916,7 +454,7 @@ bool border_hypercall(struct vcpu *v, u64 nr)
         ev.u.call.ret_addr = addr;
         fill_callee_saved(v, &ev);
         post(v, &ev, &res, t0);
-        park(b, slot, addr); /* whatever the verdict: the other side must come back to it */
+        park(&b->park, slot, addr); /* whatever the verdict: the other side must come back to it */
         /* Lowered with the nested-paging border: the wrapper's next instruction is module text
          * this vCPU may no longer execute, so the hypervisor does the rest of it. */
         if (nr == HC_BORDER_OUT_CALL && border_views_enforced() && !res.privileged && finish_exit_wrapper(v))
@@ -929,7 +467,7 @@ bool border_hypercall(struct vcpu *v, u64 nr)
         read_guest_u64(v, slot, &ev.u.call.ret_addr);
         fill_callee_saved(v, &ev);
         post(v, &ev, &res, t0);
-        if (unpark(b, slot, &addr) && finish_wrapper(v, addr))
+        if (unpark(&b->park, slot, &addr) && finish_wrapper(v, addr))
             return false; /* RIP and RSP set: the wrapper's tail is done */
         LOG("guard: no return address held for the crossing at rip 0x%llx (slot 0x%llx)",
             (unsigned long long)v->regs[REG_RIP], (unsigned long long)slot);
@@ -1049,7 +587,7 @@ void exit_irq_window(struct vcpu *v)
 bool border_nested_fault(struct vcpu *v, gpa_t gpa, bool write, bool fetch)
 {
     struct border *b = v->vm->border;
-    int module = protected_module(b, gpa);
+    int module = text_protect_owner(&b->text, gpa);
 
     if (fetch && border_views_enforced())
         return border_fetch_fault(v, gpa);
@@ -1070,7 +608,7 @@ bool border_nested_fault(struct vcpu *v, gpa_t gpa, bool write, bool fetch)
         return false;
     if (b->guard.mod[module].state != GUARD_MOD_ACTIVE) {
         /* Already revoked: the text is no longer anyone's to protect. */
-        unprotect_module(v, module);
+        release_module(v, module);
         return true;
     }
     ev.u.write.module = module;
@@ -1080,91 +618,6 @@ bool border_nested_fault(struct vcpu *v, gpa_t gpa, bool write, bool fetch)
         b->guard.mod[module].name, (unsigned long long)gpa, (unsigned long long)v->regs[REG_RIP]);
     vcpu_ops->inject_exception(v, VEC_GP, true, 0);
     return true;
-}
-
-/* ------------------------------------------------------------------ report */
-
-static void report_site(void *ctx, const struct guard_module *mod, const struct guard_site *site, const char *function)
-{
-    LOG("guard:   site +0x%x %s %s: %llu crossings, %llu cycles each", site->offset,
-        guard_site_kind_name((enum guard_site_kind)site->kind), function, (unsigned long long)site->count,
-        (unsigned long long)(site->cycles / site->count));
-}
-
-void border_report(const struct border *b)
-{
-    const struct guard *g = &b->guard;
-
-    for (int m = 0; m < GUARD_MAX_MODULES; m++) {
-        const struct guard_module *mod = &g->mod[m];
-        if (!mod->used)
-            continue;
-        LOG("guard: module %s: %llu registrations", mod->name, (unsigned long long)mod->registrations);
-        for (int k = 0; k < GUARD_EV_KINDS; k++)
-            if (mod->crossings[k])
-                LOG("guard:   %s %llu", guard_event_name((enum guard_event_kind)k),
-                    (unsigned long long)mod->crossings[k]);
-        border_for_each_crossed_site(b, m, report_site, NULL);
-    }
-    for (int k = 0; k < GUARD_EV_KINDS; k++)
-        if (g->stats.events[k])
-            LOG("guard: crossings %s %llu, %llu cycles each", guard_event_name((enum guard_event_kind)k),
-                (unsigned long long)g->stats.events[k], (unsigned long long)(g->stats.cycles[k] / g->stats.events[k]));
-    if (b->intra_calls)
-        LOG("guard: calls of a module to its own entries, straight to the function (no crossing): %llu",
-            (unsigned long long)b->intra_calls);
-    for (int k = 1; k < GUARD_SUSP_KINDS; k++)
-        if (g->stats.suspicious[k])
-            LOG("guard: suspicious %s %llu", guard_susp_name((enum guard_susp)k),
-                (unsigned long long)g->stats.suspicious[k]);
-}
-
-static void mark_site(void *ctx, const struct guard_module *mod, const struct guard_site *site, const char *function)
-{
-    LOG("guard: mark %u %s %s %s %llu", *(const u32 *)ctx, mod->name, guard_site_kind_name((enum guard_site_kind)site->kind),
-        function, (unsigned long long)site->count);
-}
-
-void border_mark(const struct vm *vm, u32 label)
-{
-    const struct border *b = vm->border;
-    const struct guard *g = &b->guard;
-
-    LOG("guard: mark %u begin", label);
-    for (int m = 0; m < GUARD_MAX_MODULES; m++)
-        border_for_each_crossed_site(b, m, mark_site, &label);
-    for (int k = 0; k < GUARD_EV_KINDS; k++)
-        LOG("guard: mark %u event %s %llu", label, guard_event_name((enum guard_event_kind)k),
-            (unsigned long long)g->stats.events[k]);
-    LOG("guard: mark %u exits %llu npf %llu intra %llu", label, (unsigned long long)vm->exits,
-        (unsigned long long)b->fetch_faults, (unsigned long long)b->intra_calls);
-    LOG("guard: mark %u end", label);
-}
-
-void border_for_each_crossed_site(const struct border *b, int module, border_site_fn fn, void *ctx)
-{
-    const struct guard_module *mod;
-    if (module < 0 || module >= GUARD_MAX_MODULES || !b->guard.mod[module].used)
-        return;
-    mod = &b->guard.mod[module];
-    for (u32 s = 0; s < mod->nsites && s < b->meta[module].site_count; s++) {
-        struct gmeta_site gs;
-        if (!mod->sites[s].count)
-            continue;
-        gmeta_site_at(&b->meta[module], s, &gs);
-        fn(ctx, mod, &mod->sites[s], gmeta_func_name(&b->meta[module], gs.func));
-    }
-}
-
-void border_module_requests(const struct border *b, int module, char *buf, size_t size)
-{
-    size_t n = 0;
-    if (size)
-        buf[0] = 0;
-    if (module < 0 || module >= GUARD_MAX_MODULES || !b->guard.mod[module].used)
-        return;
-    for (u32 p = 0; p < b->meta[module].priv_count && n < size; p++)
-        n += (size_t)fmt_snprintf(buf + n, size - n, "%s%s", p ? " " : "", b->meta[module].privs[p]);
 }
 
 struct guard *border_guard(struct border *b) { return &b->guard; }
