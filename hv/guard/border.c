@@ -103,8 +103,6 @@ static bool write_guest_u64(struct vcpu *v, u64 gva, u64 val)
 
 /* ------------------------------------------------------------------ events */
 
-int border_text_module(const struct border *b, gpa_t gpa) { return text_protect_owner(&b->text, gpa); }
-
 /* A module's deinit or revocation: its private memory zeroed and given back, its text writable
  * again. */
 static void release_module(struct vcpu *v, int module)
@@ -429,7 +427,7 @@ bool border_hypercall(struct vcpu *v, u64 nr)
             v->regs[REG_RAX] = (u64)(s64)HC_EPERM;
             return true;
         }
-        int rc = private_mem_take(v, m, b->guard.mod[m].name, v->regs[REG_RBX], v->regs[REG_RCX]);
+        int rc = private_mem_take(v, m, b->guard.mod[m].name, &b->text, v->regs[REG_RBX], v->regs[REG_RCX]);
         v->regs[REG_RBX] = rc == HC_OK ? v->regs[REG_RCX] : 0;
         v->regs[REG_RAX] = (u64)(s64)rc;
         return true;

@@ -33,8 +33,6 @@ struct guard *border_guard(struct border *b);
  */
 int border_load_metadata(struct border *b, const u8 *buf, u64 len, const char *origin, char *err, size_t errsz);
 bool border_is_hypercall(u64 nr);
-/* The registered module whose write-protected text page holds gpa, or -1. */
-int border_text_module(const struct border *b, gpa_t gpa);
 /* Returns whether the hypercall instruction is done (move RIP past it). */
 bool border_hypercall(struct vcpu *v, u64 nr);
 /* A nested fault on module text (a write), or a fetch the border's views forbid: true when border

@@ -1,6 +1,6 @@
 /* See private_mem.h. */
 #include "guard/private_mem.h"
-#include "guard/border.h"
+#include "guard/text_protect.h"
 #include "drivers/iommu/iommu.h"
 #include "core/guest_access.h"
 #include "core/gva.h"
@@ -21,7 +21,7 @@ int private_mem_module(gpa_t gpa)
     return -1;
 }
 
-int private_mem_take(struct vcpu *v, int module, const char *name, u64 gva, u64 n)
+int private_mem_take(struct vcpu *v, int module, const char *name, const struct text_protect *text, u64 gva, u64 n)
 {
     struct vm *vm = v->vm;
     struct gva_mode mode;
@@ -45,7 +45,7 @@ int private_mem_take(struct vcpu *v, int module, const char *name, u64 gva, u64 
         if (gva_translate(&vm->mem, &mode, gva + i * PAGE_SIZE, GVA_WRITE | GVA_SUPERVISOR | GVA_IMPLICIT, &a, NULL) !=
                 GVA_OK ||
             !gmem_ptr(&vm->mem, ALIGN_DOWN(a, PAGE_SIZE), PAGE_SIZE) || private_mem_module(a) >= 0 ||
-            border_text_module(vm->border, a) >= 0) {
+            text_protect_owner(text, a) >= 0) {
             LOG("guard: module %s asked for private memory: page 0x%llx is not writable guest RAM of its own "
                 "(unmapped, module text, or private already): refused", name, (unsigned long long)(gva + i * PAGE_SIZE));
             return HC_EINVAL;
