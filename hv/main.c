@@ -139,7 +139,7 @@ static NORETURN void guest_gone(struct vcpu *v)
 {
     LOG("%s", v->stop_reason ? v->stop_reason : "guest stopped");
     vcpu_ops->report_exits(v);
-    border_report(vm0.border);
+    border_report(&vm0);
     privilege_idle_report();
     if (iommu.enabled)
         iommu_poll_faults(&iommu);

@@ -223,23 +223,6 @@ static void cmd_paste(void *ctx, int argc, char **argv)
     say("paste: send the base64 lines, then 'end' ('abort' cancels)");
 }
 
-static bool requested(int m, const char *priv)
-{
-    char asks[128];
-    const char *p;
-    size_t n = strlen(priv);
-    border_module_requests(vm0.border, m, asks, sizeof(asks));
-    for (p = asks; *p;) {
-        const char *e = p;
-        while (*e && *e != ' ')
-            e++;
-        if ((size_t)(e - p) == n && memcmp(p, priv, n) == 0)
-            return true;
-        p = *e ? e + 1 : e;
-    }
-    return false;
-}
-
 static void cmd_bind(void *ctx, int argc, char **argv)
 {
     int m = module_by_name(argv[1]), rc;
@@ -249,7 +232,7 @@ static void cmd_bind(void *ctx, int argc, char **argv)
         say("error: no privilege '%.32s' (see: privileges)", argv[2]);
         return;
     }
-    if (!requested(m, argv[2])) {
+    if (!border_module_asks_for(vm0.border, m, argv[2])) {
         say("error: the metadata of %s does not ask for %.32s: not bound", argv[1], argv[2]);
         return;
     }
@@ -352,35 +335,9 @@ static void cmd_log(void *ctx, int argc, char **argv)
             (unsigned long long)guard()->log_seq);
 }
 
-static void say_site(void *ctx, const struct guard_module *mod, const struct guard_site *site, const char *function)
-{
-    say("  %s +0x%x %-8s %-28s %8llu crossings, %8llu cycles each", mod->name, site->offset,
-        guard_site_kind_name((enum guard_site_kind)site->kind), function, (unsigned long long)site->count,
-        (unsigned long long)(site->cycles / site->count));
-}
-
 static void cmd_stats(void *ctx, int argc, char **argv)
 {
-    const struct guard *g = guard();
-    u64 hz = timebase_tsc_hz();
-    bool any = false;
-
-    for (int k = 0; k < GUARD_EV_KINDS; k++) {
-        u64 n = g->stats.events[k], c = n ? g->stats.cycles[k] / n : 0;
-        if (!n)
-            continue;
-        any = true;
-        say("%-16s %10llu crossings, %9llu cycles each (%llu ns)", guard_event_name((enum guard_event_kind)k),
-            (unsigned long long)n, (unsigned long long)c, (unsigned long long)(hz ? c * 1000000000ull / hz : 0));
-    }
-    if (!any)
-        say("no border crossings yet");
-    for (int m = 0; m < GUARD_MAX_MODULES; m++)
-        border_for_each_crossed_site(vm0.border, m, say_site, NULL);
-    for (int k = 1; k < GUARD_SUSP_KINDS; k++)
-        if (g->stats.suspicious[k])
-            say("suspicious %s: %llu", guard_susp_name((enum guard_susp)k), (unsigned long long)g->stats.suspicious[k]);
-    say("exits            %llu in all", (unsigned long long)vm0.exits);
+    border_print_stats(vm0.border, &vm0, BORDER_STATS_SHELL, say_line, NULL);
 }
 
 static void cmd_pci(void *ctx, int argc, char **argv) { pci_policy_list(say_line, NULL); }

@@ -42,16 +42,25 @@ bool border_nested_fault(struct vcpu *v, gpa_t gpa, bool write, bool fetch);
  * returns to `rip` (an interrupt after a HLT): a privileged vCPU crosses the border first. */
 void border_before_inject(struct vcpu *v, u8 vector);
 void border_before_event(struct vcpu *v, u8 vector, u64 rip);
-void border_report(const struct border *b);
+
+/* The guard statistics (hv/guard/border_report.c), one line at a time to out: crossings by kind
+ * with the hypervisor cycles each cost, by module and site (with the function the site belongs
+ * to), suspicious events by kind. BORDER_STATS_LOG as "guard: ..." log lines (the end of a run,
+ * border_report; make bench reads them), BORDER_STATS_SHELL as the admin shell's `stats` table
+ * (with nanoseconds and the VM's exits). */
+enum border_stats_form { BORDER_STATS_LOG, BORDER_STATS_SHELL };
+typedef void (*border_line_fn)(void *ctx, const char *line);
+void border_print_stats(const struct border *b, const struct vm *vm, enum border_stats_form form, border_line_fn out,
+                        void *ctx);
+/* The statistics to the log. */
+void border_report(const struct vm *vm);
 /* "guard: mark LABEL ..." lines: crossings so far per module, event kind and site (make bench
  * takes differences between two marks). */
 void border_mark(const struct vm *vm, u32 label);
-/* fn for every hypercall site of a loaded module that was crossed at least once, with the function
- * the site belongs to (the log's reports, make bench's marks, the admin shell's stats). */
-typedef void (*border_site_fn)(void *ctx, const struct guard_module *mod, const struct guard_site *site,
-                               const char *function);
-void border_for_each_crossed_site(const struct border *b, int module, border_site_fn fn, void *ctx);
+
 /* The privileges a module's metadata asks for, space-separated, into buf ("" if none). */
 void border_module_requests(const struct border *b, int module, char *buf, size_t size);
+/* Does the module's metadata ask for privilege priv? (Only those may be bound to it.) */
+bool border_module_asks_for(const struct border *b, int module, const char *priv);
 
 #endif

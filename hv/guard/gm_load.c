@@ -178,13 +178,10 @@ static void apply_bindings(struct border *b, const struct boot_info *bi, int idx
 
     for (u32 n = 0; n < bi->binding_count; n++) {
         const struct boot_binding *bind = &bi->bindings[n];
-        bool requested = false;
         int rc;
         if (strcmp(bind->module, m->name) != 0)
             continue;
-        for (u32 p = 0; p < m->priv_count; p++)
-            requested |= strcmp(m->privs[p], bind->privilege) == 0;
-        if (!requested) {
+        if (!border_module_asks_for(b, idx, bind->privilege)) {
             LOG("guard: bind %s %s ignored: the module's metadata does not ask for %s", bind->module,
                 bind->privilege, bind->privilege);
             continue;
@@ -254,6 +251,16 @@ void gm_load_configured(struct border *b, const struct boot_info *bi)
             LOG("guard: bind %s %s: no metadata for module %s", bi->bindings[n].module, bi->bindings[n].privilege,
                 bi->bindings[n].module);
     }
+}
+
+bool border_module_asks_for(const struct border *b, int module, const char *priv)
+{
+    if (module < 0 || module >= GUARD_MAX_MODULES || !b->guard.mod[module].used)
+        return false;
+    for (u32 p = 0; p < b->meta[module].priv_count; p++)
+        if (strcmp(b->meta[module].privs[p], priv) == 0)
+            return true;
+    return false;
 }
 
 void border_module_requests(const struct border *b, int module, char *buf, size_t size)

@@ -123,6 +123,7 @@ bool vm_npt_unmap(struct vm *vm, gpa_t gpa, u64 size) { (void)vm, (void)gpa, (vo
 bool iommu_set_page_writable(gpa_t gpa, bool writable) { (void)gpa, (void)writable; return true; }
 int privilege_idle_register(struct privilege_registry *r, struct vm *vm) { (void)r, (void)vm; return -1; }
 u64 timebase_ms(void) { return 0; }
+u64 timebase_tsc_hz(void) { return 0; }
 bool console_io(struct vcpu *v, u16 port, unsigned size, bool in, u32 *value) { (void)v, (void)port, (void)size, (void)in, (void)value; return false; }
 void console_poll(void) {}
 bool pci_policy_io(struct vcpu *v, u16 port, u8 size, bool in, u32 *value) { (void)v, (void)port, (void)size, (void)in, (void)value; return false; }
