@@ -6,7 +6,7 @@
 #ifndef POSTERN_GUEST_MEM_H
 #define POSTERN_GUEST_MEM_H
 
-#include "lib/types.h"
+#include "lib/phys.h"
 
 struct guest_mem {
     u8 *hva;     /* where guest-physical 0 is mapped in the hypervisor (host-physical, identity) */
@@ -20,10 +20,5 @@ static inline void *gmem_ptr(const struct guest_mem *gm, gpa_t gpa, u64 len)
         return NULL;
     return gm->hva + gpa;
 }
-
-/* Host-physical to hypervisor pointer: the hypervisor identity-maps host memory. Host-side tests
- * use real pointers as "physical" addresses, so the same cast works there. */
-static inline void *phys_to_virt(hpa_t pa) { return (void *)(uintptr_t)pa; }
-static inline hpa_t virt_to_phys(const void *p) { return (hpa_t)(uintptr_t)p; }
 
 #endif

@@ -1,7 +1,7 @@
 /* See page_alloc.h. O(pages) at worst: allocation happens at boot and on rare events, never on
  * the exit path. */
 #include "lib/page_alloc.h"
-#include "core/guest_mem.h"
+#include "lib/phys.h"
 #include "lib/lib.h"
 
 struct page_pool hv_pages;
