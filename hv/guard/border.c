@@ -29,7 +29,7 @@
 
 #define IRETQ_FRAME_LEN 40       /* RIP, CS, RFLAGS, RSP, SS */
 
-static struct border vm_border; /* the one VM's (~700 KiB) */
+static struct border vm_border; /* the one VM's (~460 KiB) */
 
 /* ------------------------------------------------------------------ set-up */
 
