@@ -6,7 +6,7 @@
 #include "lib/page_alloc.h"
 #include "core/vm.h"
 
-#define VIEW_PAGES_MAX 8192 /* as border.c's protected pages */
+#define VIEW_PAGES_MAX 8192 /* as text_protect.h's TEXT_PROTECT_MAX_PAGES */
 
 static struct {
     bool enforced;

@@ -34,8 +34,8 @@ struct border_text_page {
     int module;
 };
 
-/* guard: the state machine that says which module each vCPU is inside; pages/npages: border.c's
- * protected text pages (read at each rebuild); private_pages: the modules' private memory
+/* guard: the state machine that says which module each vCPU is inside; pages/npages: the
+ * protected text pages (hv/guard/text_protect.h, read at each rebuild); private_pages: the modules' private memory
  * (hv/guard/private_mem.h), mapped in their in views only. wanted: postern.cfg's `border = npt`.
  * Returns whether the border is enforced by the nested page tables. */
 bool border_views_init(struct vm *vm, const struct guard *guard, bool wanted, const struct border_text_page *pages,

@@ -1,7 +1,7 @@
 /*
- * Metadata intake and the signature policy (docs/gmeta.md, docs/border-control.md "Metadata"):
- * the one way a module's .gmeta enters border control, at boot (postern.cfg's gmeta and bind
- * lines) and from the admin shell (load, paste).
+ * Metadata intake and the signature policy (docs/gmeta.md "Signatures", docs/border-control.md
+ * "In the exit path"): the one way a module's .gmeta enters border control, at boot (postern.cfg's
+ * gmeta and bind lines) and from the admin shell (load, paste).
  */
 #include "guard/border_state.h"
 #include "core/guest_mem.h"
@@ -24,8 +24,8 @@ static enum guard_site_kind site_kind(u8 gmeta_kind)
 
 /* The signature policy (docs/gmeta.md "Signatures"). Returns true when m may be loaded; note says
  * what was found, for the log line. */
-static bool signature_allows(const struct border *b, const u8 *buf, const struct gmeta *m, const char *origin, char *note, size_t notesz,
-                             char *err, size_t errsz)
+static bool signature_allows(const struct border *b, const u8 *buf, const struct gmeta *m, const char *origin,
+                             char *note, size_t notesz, char *err, size_t errsz)
 {
     char why[120], id[2 * GMETA_KEY_ID_LEN + 1];
     bool required = b->sig.policy == BOOT_SIG_REQUIRED;
@@ -139,7 +139,8 @@ int border_load_metadata(struct border *b, const u8 *buf, u64 len, const char *o
         fmt_snprintf(err, errsz, "metadata %s refused: %u sites, at most %u", origin, m.site_count, GUARD_MAX_SITES);
         goto refused;
     }
-    if (!signature_allows(b, copy, &m, origin, note, sizeof(note), err, errsz) || is_duplicate(b, &m, origin, err, errsz))
+    if (!signature_allows(b, copy, &m, origin, note, sizeof(note), err, errsz) ||
+        is_duplicate(b, &m, origin, err, errsz))
         goto refused;
     for (u32 i = 0; i < m.site_count; i++) {
         struct gmeta_site s;

@@ -71,7 +71,8 @@ bool text_protect_and_hash(struct text_protect *t, struct vcpu *v, const struct 
     guest_paging_mode(v, &mode);
     for (u64 off = 0; off < len; off += PAGE_SIZE) {
         u64 gpa;
-        if (gva_translate(&v->vm->mem, &mode, base + off, GVA_READ | GVA_SUPERVISOR | GVA_IMPLICIT, &gpa, NULL) != GVA_OK ||
+        if (gva_translate(&v->vm->mem, &mode, base + off, GVA_READ | GVA_SUPERVISOR | GVA_IMPLICIT, &gpa, NULL) !=
+                GVA_OK ||
             !gmem_ptr(&v->vm->mem, gpa, PAGE_SIZE) || !protect_page(t, v->vm, ALIGN_DOWN(gpa, PAGE_SIZE), module)) {
             text_unprotect(t, v, module);
             return false;
