@@ -128,7 +128,7 @@ static bool hypercall(struct vcpu *v)
     case HC_STATS_MARK:
         /* Statistics only (no guest data is read); any CPL, as the benchmark drives it from a
          * user-space tool. Bounded output per call. */
-        border_mark((u32)(v->regs[REG_RBX] & 0xffff));
+        border_mark(v->vm, (u32)(v->regs[REG_RBX] & 0xffff));
         v->regs[REG_RAX] = HC_OK;
         break;
     case HC_STATS_EXITS:

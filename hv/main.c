@@ -21,6 +21,7 @@
 #include "core/guest_physmap.h"
 #include "core/hypercall.h"
 #include "guard/idle.h"
+#include "guard/privilege.h"
 #include "lib/lib.h"
 #include "platform/linux_boot.h"
 #include "lib/log.h"
@@ -38,6 +39,9 @@ const char hv_canary[PAGE_SIZE] __attribute__((aligned(PAGE_SIZE))) = HV_CANARY_
 const struct vcpu_ops *vcpu_ops;
 static struct vcpu vcpu0;
 struct vm vm0;
+/* The privileges the VM's components offer (the guarded device's, test, idle): border control
+ * binds guarded modules to them. */
+static struct privilege_registry privs;
 
 static hpa_t alloc_table_page(void) { return page_alloc(&hv_pages, 1, 1); }
 
@@ -135,7 +139,7 @@ static NORETURN void guest_gone(struct vcpu *v)
 {
     LOG("%s", v->stop_reason ? v->stop_reason : "guest stopped");
     vcpu_ops->report_exits(v);
-    border_report();
+    border_report(&vm0);
     privilege_idle_report();
     if (iommu.enabled)
         iommu_poll_faults(&iommu);
@@ -208,14 +212,14 @@ void hv_main(struct boot_info *bi)
 
     build_nested_map(bi, gm);
     setup_iommu(bi, gm);
-    privilege_registry_init(&vm0.privs);
-    if (pci_policy_init(bi, &acpi, &iommu, err, sizeof(err)) != 0)
+    privilege_registry_init(&privs);
+    if (pci_policy_init(bi, &acpi, &iommu, &privs, err, sizeof(err)) != 0)
         refuse_to_start("%s", err);
     /* Without ACPI the guest learns of its I/O APIC from an MP table (after PCI enumeration, whose
      * configuration access it uses; before the console, which takes the COM1 route from it). */
     if (!bi->acpi_rsdp && legacy_platform_setup(bi, gm, GUEST_COM1_IRQ, err, sizeof(err)) != 0)
         LOG("guest MP table: none (%s): the guest runs on the 8259 PIC alone", err);
-    border_init(bi);
+    border_init(&vm0, &privs, bi);
     vm0.iommu = &iommu;
     console_setup(bi);
 

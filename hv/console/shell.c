@@ -63,10 +63,13 @@ static void fmt_seconds(char *buf, size_t n, u64 ms)
     fmt_snprintf(buf, n, "%llu.%03llu s", (unsigned long long)(ms / 1000), (unsigned long long)(ms % 1000));
 }
 
+/* Border control's state machine: modules, bindings, the log. */
+static struct guard *guard(void) { return border_guard(vm0.border); }
+
 static int module_by_name_quiet(const char *name)
 {
     for (int m = 0; m < GUARD_MAX_MODULES; m++)
-        if (vm0.guard.mod[m].used && strcmp(vm0.guard.mod[m].name, name) == 0)
+        if (guard()->mod[m].used && strcmp(guard()->mod[m].name, name) == 0)
             return m;
     return -1;
 }
@@ -124,7 +127,7 @@ static void cmd_status(void *ctx, int argc, char **argv)
 
 static void cmd_modules(void *ctx, int argc, char **argv)
 {
-    const struct guard *g = &vm0.guard;
+    const struct guard *g = guard();
     bool any = false;
 
     for (int m = 0; m < GUARD_MAX_MODULES; m++) {
@@ -138,8 +141,8 @@ static void cmd_modules(void *ctx, int argc, char **argv)
         privs[0] = 0;
         for (u32 i = 0; i < mod->npriv && n < sizeof(privs); i++)
             n += (size_t)fmt_snprintf(privs + n, sizeof(privs) - n, "%s%s", i ? " " : "",
-                                      privilege_name(&vm0.privs, mod->privs[i]));
-        border_module_requests(m, asks, sizeof(asks));
+                                      privilege_name(guard()->privs, mod->privs[i]));
+        border_module_requests(vm0.border, m, asks, sizeof(asks));
         say("%s  %s, text %llu bytes", mod->name, module_state_name(mod->state), (unsigned long long)mod->text_len);
         if (mod->text_known)
             say("    text at 0x%llx (write-protected)", (unsigned long long)mod->text_base);
@@ -179,7 +182,7 @@ static void cmd_files(void *ctx, int argc, char **argv)
 
 static void report_loaded(int idx)
 {
-    const struct guard_module *mod = &vm0.guard.mod[idx];
+    const struct guard_module *mod = &guard()->mod[idx];
     say("loaded module %s: text %llu bytes, %u sites; bind it with: bind %s PRIVILEGE", mod->name,
         (unsigned long long)mod->text_len, mod->nsites, mod->name);
 }
@@ -195,7 +198,7 @@ static void cmd_load(void *ctx, int argc, char **argv)
                 base = p + 1;
         if (strcmp(argv[1], f->path) != 0 && strcmp(argv[1], base) != 0)
             continue;
-        int idx = border_load_metadata(phys_to_virt(f->addr), f->size, f->path, err, sizeof(err));
+        int idx = border_load_metadata(vm0.border, phys_to_virt(f->addr), f->size, f->path, err, sizeof(err));
         if (idx < 0)
             say("error: %s", err);
         else
@@ -219,39 +222,22 @@ static void cmd_paste(void *ctx, int argc, char **argv)
     say("paste: send the base64 lines, then 'end' ('abort' cancels)");
 }
 
-static bool requested(int m, const char *priv)
-{
-    char asks[128];
-    const char *p;
-    size_t n = strlen(priv);
-    border_module_requests(m, asks, sizeof(asks));
-    for (p = asks; *p;) {
-        const char *e = p;
-        while (*e && *e != ' ')
-            e++;
-        if ((size_t)(e - p) == n && memcmp(p, priv, n) == 0)
-            return true;
-        p = *e ? e + 1 : e;
-    }
-    return false;
-}
-
 static void cmd_bind(void *ctx, int argc, char **argv)
 {
     int m = module_by_name(argv[1]), rc;
     char why[PRIV_WHY_MAX];
     if (m < 0)
         return;
-    if (privilege_lookup(&vm0.privs, argv[2]) < 0) {
-        privilege_unknown_why(&vm0.privs, argv[2], why, sizeof(why));
+    if (privilege_lookup(guard()->privs, argv[2]) < 0) {
+        privilege_unknown_why(guard()->privs, argv[2], why, sizeof(why));
         say("error: bind %s %.32s: %s", argv[1], argv[2], why);
         return;
     }
-    if (!requested(m, argv[2])) {
+    if (!border_module_asks_for(vm0.border, m, argv[2])) {
         say("error: the metadata of %s does not ask for %.32s: not bound", argv[1], argv[2]);
         return;
     }
-    rc = guard_bind_privilege(&vm0.guard, m, argv[2]);
+    rc = guard_bind_privilege(guard(), m, argv[2]);
     if (rc == GUARD_EEXIST)
         say("%s already holds %s", argv[1], argv[2]);
     else if (rc == GUARD_ESTATE)
@@ -272,9 +258,9 @@ static void cmd_unbind(void *ctx, int argc, char **argv)
     char why[PRIV_WHY_MAX];
     if (m < 0)
         return;
-    rc = guard_unbind_privilege(&vm0.guard, m, argv[2]);
+    rc = guard_unbind_privilege(guard(), m, argv[2]);
     if (rc == GUARD_ENOPRIV) {
-        privilege_unknown_why(&vm0.privs, argv[2], why, sizeof(why));
+        privilege_unknown_why(guard()->privs, argv[2], why, sizeof(why));
         say("error: unbind %s %.32s: %s", argv[1], argv[2], why);
     } else if (rc == GUARD_ENOTBOUND)
         say("error: %s does not hold %s", argv[1], argv[2]);
@@ -291,19 +277,19 @@ static void cmd_revoke(void *ctx, int argc, char **argv)
     int m = module_by_name(argv[1]);
     if (m < 0)
         return;
-    if (vm0.guard.mod[m].state == GUARD_MOD_DEAD) {
+    if (guard()->mod[m].state == GUARD_MOD_DEAD) {
         say("%s is already revoked", argv[1]);
         return;
     }
-    guard_revoke(&vm0.guard, m);
+    guard_revoke(guard(), m);
     say("revoked: %s holds no privilege on any vCPU and can never raise one again", argv[1]);
     LOG("shell: revoke %s", argv[1]);
 }
 
 static void cmd_privileges(void *ctx, int argc, char **argv)
 {
-    for (u32 h = 0; h < vm0.privs.count; h++) {
-        const struct privilege_entry *e = &vm0.privs.e[h];
+    for (u32 h = 0; h < guard()->privs->count; h++) {
+        const struct privilege_entry *e = &guard()->privs->e[h];
         char held[64];
         size_t n = 0;
         held[0] = 0;
@@ -319,7 +305,7 @@ static void cmd_privileges(void *ctx, int argc, char **argv)
 
 static void cmd_log(void *ctx, int argc, char **argv)
 {
-    u32 n = guard_log_count(&vm0.guard), want = LOG_SHOWN_DEFAULT, first;
+    u32 n = guard_log_count(guard()), want = LOG_SHOWN_DEFAULT, first;
     if (argc == 2) {
         want = 0;
         for (const char *p = argv[1]; *p; p++) {
@@ -340,7 +326,7 @@ static void cmd_log(void *ctx, int argc, char **argv)
     }
     first = n > want ? n - want : 0;
     for (u32 i = first; i < n; i++) {
-        const struct guard_log_entry *e = guard_log_get(&vm0.guard, i);
+        const struct guard_log_entry *e = guard_log_get(guard(), i);
         char t[32];
         fmt_seconds(t, sizeof(t), timebase_tsc_to_ms(e->time));
         say("#%llu  %s  vCPU%u  rip 0x%llx  %s  %s (%s): %s", (unsigned long long)e->seq, t, e->vcpu,
@@ -349,38 +335,12 @@ static void cmd_log(void *ctx, int argc, char **argv)
     }
     if (first)
         say("(%u older entries kept: log %u; %llu suspicious events since boot)", first, n,
-            (unsigned long long)vm0.guard.log_seq);
-}
-
-static void say_site(void *ctx, const struct guard_module *mod, const struct guard_site *site, const char *function)
-{
-    say("  %s +0x%x %-8s %-28s %8llu crossings, %8llu cycles each", mod->name, site->offset,
-        guard_site_kind_name((enum guard_site_kind)site->kind), function, (unsigned long long)site->count,
-        (unsigned long long)(site->cycles / site->count));
+            (unsigned long long)guard()->log_seq);
 }
 
 static void cmd_stats(void *ctx, int argc, char **argv)
 {
-    const struct guard *g = &vm0.guard;
-    u64 hz = timebase_tsc_hz();
-    bool any = false;
-
-    for (int k = 0; k < GUARD_EV_KINDS; k++) {
-        u64 n = g->stats.events[k], c = n ? g->stats.cycles[k] / n : 0;
-        if (!n)
-            continue;
-        any = true;
-        say("%-16s %10llu crossings, %9llu cycles each (%llu ns)", guard_event_name((enum guard_event_kind)k),
-            (unsigned long long)n, (unsigned long long)c, (unsigned long long)(hz ? c * 1000000000ull / hz : 0));
-    }
-    if (!any)
-        say("no border crossings yet");
-    for (int m = 0; m < GUARD_MAX_MODULES; m++)
-        border_for_each_crossed_site(m, say_site, NULL);
-    for (int k = 1; k < GUARD_SUSP_KINDS; k++)
-        if (g->stats.suspicious[k])
-            say("suspicious %s: %llu", guard_susp_name((enum guard_susp)k), (unsigned long long)g->stats.suspicious[k]);
-    say("exits            %llu in all", (unsigned long long)vm0.exits);
+    border_print_stats(vm0.border, &vm0, BORDER_STATS_SHELL, say_line, NULL);
 }
 
 static void cmd_pci(void *ctx, int argc, char **argv) { pci_policy_list(say_line, NULL); }
@@ -463,7 +423,7 @@ static void paste_input(const char *line)
         say("error: paste: %s%s", err, paste_active(&paste) ? " (lines are ignored until 'end' or 'abort')" : "");
         return;
     case PASTE_DONE: {
-        int idx = border_load_metadata(paste_buf, paste.len, "pasted", err, sizeof(err));
+        int idx = border_load_metadata(vm0.border, paste_buf, paste.len, "pasted", err, sizeof(err));
         if (idx < 0)
             say("error: %s", err);
         else

@@ -1,14 +1,15 @@
-/* The one virtual machine Postern runs: its memory, its nested page tables, its border control. */
+/* The one virtual machine Postern runs: its memory, its nested page tables, its vCPUs. */
 #ifndef POSTERN_VM_H
 #define POSTERN_VM_H
 
-#include "guard/guard.h"
 #include "core/guest_mem.h"
 #include "core/npt.h"
-#include "guard/privilege.h"
+
+#define VM_MAX_VCPUS 4
 
 struct vcpu;
 struct iommu_info;
+struct border;
 
 /*
  * Nested-paging views (docs/pci.md): `npt` is what every vCPU runs on by default; `npt_priv`
@@ -16,19 +17,19 @@ struct iommu_info;
  * are (reachable in npt_priv, a zero page in npt). The rest of the tree is shared, but a change
  * outside the BARs must go to both roots: use vm_npt_map/vm_npt_unmap.
  */
-enum vm_view { VIEW_NORMAL = 0, VIEW_PRIVILEGED = 1, VIEW_OUT = 2, VIEW_IN_FIRST = 3 };
-/* The border's views (hv/guard/border_views.h): module m's in view, with or without the device's BARs. */
-#define VIEW_IN(m, dev) (VIEW_IN_FIRST + 2 * (u32)(m) + ((dev) ? 1 : 0))
-#define VIEW_COUNT VIEW_IN(GUARD_MAX_MODULES, 0)
+enum vm_view {
+    VIEW_NORMAL = 0,
+    VIEW_PRIVILEGED = 1,
+    VIEW_VM_COUNT = 2, /* the views numbered from here on are border control's (hv/guard/border_views.h) */
+};
 
 struct vm {
     struct guest_mem mem;
     struct npt npt;
     struct npt npt_priv; /* root 0 when there is no privileged view */
-    struct vcpu *vcpu[PRIV_MAX_VCPUS];
+    struct vcpu *vcpu[VM_MAX_VCPUS];
     u32 vcpu_count;
-    struct privilege_registry privs;
-    struct guard guard; /* ~250 KiB: static storage, never the stack */
+    struct border *border; /* border control, hv/guard's object (border_init): opaque here */
     const struct iommu_info *iommu; /* what confines device DMA (for the admin shell's status) */
     u64 npt_generation; /* bumped by every change to the ordinary map (vm_npt_changed) */
     u64 exits;          /* VM exits so far, all vCPUs */

@@ -3,8 +3,9 @@
  * vCPU runs under, and writes to protected module text become (docs/border-control.md).
  *
  * The state machine (guard.c) decides; this file reads the guest (every pointer through the
- * guest's own page tables and gmem_ptr), write-protects module text in the nested page tables,
- * hashes it, posts one event per exit, and applies the result: registers, intercepts, the log.
+ * guest's own page tables and gmem_ptr), has module text write-protected and hashed
+ * (text_protect.c), posts one event per exit, and applies the result: registers, intercepts, the
+ * log. Metadata comes in through gm_load.c; border_report.c prints what happened.
  *
  * The wrappers christoize generates park their own continuation in the caller's return-address
  * slot, so a return address never travels through guest memory while the other side runs: the
@@ -12,289 +13,24 @@
  * wrapper's remaining `pop %rax; ret` itself with the recorded address. Nothing the kernel does
  * to the stack in between can choose where the module resumes.
  */
-#include "guard/border.h"
+#include "guard/border_state.h"
 #include "guard/border_views.h"
 #include "guard/private_mem.h"
-#include "drivers/iommu/iommu.h"
 #include "core/guest_access.h"
 #include "arch/x86_64/cpu.h"
-#include "guard/gmeta.h"
 #include "core/gva.h"
 #include "core/hypercall.h"
 #include "guard/idle.h"
 #include "lib/lib.h"
 #include "lib/log.h"
-#include "lib/page_alloc.h"
-#include "crypto/sha256.h"
 #include "guard/wrapper_layout.h"
-#include "guard/sigcheck.h"
-#include "lib/timebase.h"
 #include "core/vm.h"
 
-#define MAX_PROTECTED_PAGES 8192 /* 32 MiB of module text */
 #define IRETQ_FRAME_LEN 40       /* RIP, CS, RFLAGS, RSP, SS */
 
-/* A return address the hypervisor holds while the other side of a crossing runs. Parked for
- * every crossing hypercall, refused ones included: a module whose registration failed still runs
- * (unprivileged) and its wrappers need their return addresses. The table is bounded: 64 buckets
- * of 4 entries keyed by the slot's address, so a lookup is at most 4 compares whatever the load
- * (it is on every crossing); a full bucket loses its oldest entry. Flooding it can only make a
- * module thread lose its way back, a denial of service the guest kernel has anyway (it schedules
- * the module); never privilege. */
-struct parked {
-    u64 slot; /* GVA of the return-address slot (the key) */
-    u64 addr;
-    u64 seq;  /* age: eviction, and newest-first for slots holding more than one crossing */
-    bool used;
-};
-
-#define PARK_BUCKETS 64
-#define PARK_WAYS 4
-
-static struct gmeta meta[GUARD_MAX_MODULES];
-/* Each module's metadata as border_load_metadata copied it (meta[] points into it), and where it
- * came from. */
-static struct {
-    hpa_t pages;
-    u64 npages;
-    char origin[BOOT_NAME_MAX];
-} meta_copy[GUARD_MAX_MODULES];
-/* The administrator's signature policy and key, from postern.cfg (border_init). */
-static struct {
-    u32 policy; /* enum boot_sig_policy */
-    const char *key_path; /* postern.cfg's admin_key, "" when absent */
-    bool have_key;
-    struct sigcheck_key key;
-    char key_hex[2 * GMETA_KEY_ID_LEN + 1];
-} sig;
-static struct guard_site_desc site_desc[GUARD_MAX_MODULES][GUARD_MAX_SITES];
-static struct border_text_page protected_pages[MAX_PROTECTED_PAGES];
-static u32 nprotected;
-static struct parked parked[PARK_BUCKETS][PARK_WAYS];
+static struct border vm_border; /* the one VM's (~460 KiB) */
 
 /* ------------------------------------------------------------------ set-up */
-
-static enum guard_site_kind site_kind(u8 gmeta_kind)
-{
-    switch (gmeta_kind) {
-    case GMETA_SITE_INIT: return GUARD_SITE_INIT;
-    case GMETA_SITE_DEINIT: return GUARD_SITE_DEINIT;
-    case GMETA_SITE_BORDER_IN_CALL: return GUARD_SITE_IN_CALL;
-    case GMETA_SITE_BORDER_OUT_RET: return GUARD_SITE_OUT_RET;
-    case GMETA_SITE_BORDER_OUT_CALL: return GUARD_SITE_OUT_CALL;
-    default: return GUARD_SITE_IN_RET;
-    }
-}
-
-/* The signature policy (docs/gmeta.md "Signatures"). Returns true when m may be loaded; note says
- * what was found, for the log line. */
-static bool signature_allows(const u8 *buf, const struct gmeta *m, const char *origin, char *note, size_t notesz,
-                             char *err, size_t errsz)
-{
-    char why[120], id[2 * GMETA_KEY_ID_LEN + 1];
-    bool required = sig.policy == BOOT_SIG_REQUIRED;
-
-    sigcheck_key_id_hex(m->key_id, id);
-    if (!sig.have_key) {
-        if (required && sig.key_path[0]) {
-            fmt_snprintf(err, errsz, "metadata %s refused: no administrator's key to check it against "
-                         "(admin_key %s could not be used, as said above)", origin, sig.key_path);
-            return false;
-        }
-        if (required) {
-            fmt_snprintf(err, errsz,
-                         "metadata %s refused: no administrator's key to check it against "
-                         "(metadata_signatures = required needs admin_key in postern.cfg)",
-                         origin);
-            return false;
-        }
-        if (m->sig_alg == GMETA_SIG_NONE)
-            fmt_snprintf(note, notesz, "unsigned, accepted (metadata_signatures = hash-only)");
-        else
-            fmt_snprintf(note, notesz, "signed by key %s, not checked: no admin_key (metadata_signatures = hash-only)", id);
-        return true;
-    }
-    u64 t0 = timebase_ms();
-    enum sigcheck_result r = sigcheck_gmeta(&sig.key, buf, m, why, sizeof(why));
-    switch (r) {
-    case SIGCHECK_OK:
-        fmt_snprintf(note, notesz, "signature verified with the administrator's key %s (%llu ms)", sig.key_hex,
-                     (unsigned long long)(timebase_ms() - t0));
-        return true;
-    case SIGCHECK_UNSIGNED:
-        if (!required) {
-            fmt_snprintf(note, notesz, "unsigned, accepted (metadata_signatures = hash-only)");
-            return true;
-        }
-        fmt_snprintf(err, errsz, "metadata %s refused: unsigned (metadata_signatures = required)", origin);
-        return false;
-    case SIGCHECK_OTHER_KEY:
-        fmt_snprintf(err, errsz, "metadata %s refused: signed by key %s, not the administrator's key %s", origin, id,
-                     sig.key_hex);
-        return false;
-    case SIGCHECK_BAD:
-        fmt_snprintf(err, errsz, "metadata %s refused: signature does not verify with the administrator's key %s",
-                     origin, sig.key_hex);
-        return false;
-    case SIGCHECK_ERROR:
-        break;
-    }
-    fmt_snprintf(err, errsz, "metadata %s refused: signature not checked: %s", origin, why);
-    return false;
-}
-
-/* A module already loaded under the same name or with the same text: the second is refused (the
- * registration hypercall finds a module by its hash; two names for one text would be ambiguous). */
-static bool is_duplicate(const struct gmeta *m, const char *origin, char *err, size_t errsz)
-{
-    for (int i = 0; i < GUARD_MAX_MODULES; i++) {
-        const struct guard_module *g = &vm0.guard.mod[i];
-        if (!g->used)
-            continue;
-        if (strcmp(g->name, m->name) == 0) {
-            fmt_snprintf(err, errsz, "metadata %s refused: module %s is already loaded (from %s)", origin, m->name,
-                         meta_copy[i].origin);
-            return true;
-        }
-        if (memcmp(g->hash, m->text_sha256, GUARD_HASH_LEN) == 0) {
-            fmt_snprintf(err, errsz, "metadata %s refused: module %s has the same text hash as module %s (from %s)",
-                         origin, m->name, g->name, meta_copy[i].origin);
-            return true;
-        }
-    }
-    return false;
-}
-
-int border_load_metadata(const u8 *buf, u64 len, const char *origin, char *err, size_t errsz)
-{
-    char perr[160], note[160];
-    struct gmeta m;
-    struct guard_module_desc d;
-    u64 npages;
-    hpa_t pages;
-    u8 *copy;
-    int idx;
-
-    if (len == 0 || len > GMETA_MAX_SIZE) {
-        fmt_snprintf(err, errsz, "metadata %s refused: %llu bytes (a .gmeta has 1 to %u)", origin,
-                     (unsigned long long)len, GMETA_MAX_SIZE);
-        return -1;
-    }
-    /* The next free slot is the index guard_module_add will return. */
-    idx = 0;
-    while (idx < GUARD_MAX_MODULES && vm0.guard.mod[idx].used)
-        idx++;
-    if (idx == GUARD_MAX_MODULES) {
-        fmt_snprintf(err, errsz, "metadata %s refused: already %d modules", origin, GUARD_MAX_MODULES);
-        return -1;
-    }
-    /* Parse and verify a copy in hypervisor pages, never the caller's buffer: whatever checks pass
-     * hold for the bytes the module is then run with. */
-    npages = ALIGN_UP(len, PAGE_SIZE) / PAGE_SIZE;
-    pages = page_alloc(&hv_pages, npages, 1);
-    if (!pages) {
-        fmt_snprintf(err, errsz, "metadata %s refused: out of hypervisor memory for its %llu bytes", origin,
-                     (unsigned long long)len);
-        return -1;
-    }
-    copy = phys_to_virt(pages);
-    memcpy(copy, buf, len);
-
-    if (gmeta_parse(copy, len, &m, perr, sizeof(perr)) != 0) {
-        fmt_snprintf(err, errsz, "metadata %s refused: %s", origin, perr);
-        goto refused;
-    }
-    if (m.site_count > GUARD_MAX_SITES) {
-        fmt_snprintf(err, errsz, "metadata %s refused: %u sites, at most %u", origin, m.site_count, GUARD_MAX_SITES);
-        goto refused;
-    }
-    if (!signature_allows(copy, &m, origin, note, sizeof(note), err, errsz) || is_duplicate(&m, origin, err, errsz))
-        goto refused;
-    for (u32 i = 0; i < m.site_count; i++) {
-        struct gmeta_site s;
-        gmeta_site_at(&m, i, &s);
-        site_desc[idx][i].offset = s.offset;
-        site_desc[idx][i].kind = site_kind(s.kind);
-    }
-    d.name = m.name;
-    d.hash = m.text_sha256;
-    d.text_len = m.text_len;
-    d.sites = site_desc[idx];
-    d.nsites = m.site_count;
-    idx = guard_module_add(&vm0.guard, &d);
-    if (idx < 0) {
-        fmt_snprintf(err, errsz, "metadata %s refused by border control (error %d)", origin, idx);
-        goto refused;
-    }
-    meta[idx] = m;
-    meta_copy[idx].pages = pages;
-    meta_copy[idx].npages = npages;
-    fmt_snprintf(meta_copy[idx].origin, sizeof(meta_copy[idx].origin), "%s", origin);
-    LOG("guard: module %s from %s: text %u bytes, %u sites, %u holes; %s", m.name, origin, m.text_len, m.site_count,
-        m.hole_count, note);
-    return idx;
-
-refused:
-    page_free(&hv_pages, pages, npages);
-    return -1;
-}
-
-/* The administrator's bindings for a module just loaded. Only these grant anything; the
- * metadata's own list is a request. */
-static void apply_bindings(const struct boot_info *bi, int idx)
-{
-    const struct gmeta *m = &meta[idx];
-
-    for (u32 b = 0; b < bi->binding_count; b++) {
-        const struct boot_binding *bind = &bi->bindings[b];
-        bool requested = false;
-        int rc;
-        if (strcmp(bind->module, m->name) != 0)
-            continue;
-        if (privilege_lookup(&vm0.privs, bind->privilege) < 0) {
-            char why[PRIV_WHY_MAX];
-            privilege_unknown_why(&vm0.privs, bind->privilege, why, sizeof(why));
-            LOG("guard: bind %s %s: %s", bind->module, bind->privilege, why);
-            continue;
-        }
-        for (u32 p = 0; p < m->priv_count; p++)
-            requested |= strcmp(m->privs[p], bind->privilege) == 0;
-        if (!requested) {
-            LOG("guard: bind %s %s ignored: the module's metadata does not ask for %s", bind->module,
-                bind->privilege, bind->privilege);
-            continue;
-        }
-        rc = guard_bind_privilege(&vm0.guard, idx, bind->privilege);
-        if (rc != 0)
-            LOG("guard: bind %s %s failed (error %d)", bind->module, bind->privilege, rc);
-        else
-            LOG("guard: module %s may hold %s", m->name, bind->privilege);
-    }
-}
-
-/* admin_key and metadata_signatures, as the loader passed them. */
-static void signature_init(const struct boot_info *bi)
-{
-    char err[160];
-
-    sig.policy = bi->sig_policy;
-    sig.key_path = bi->admin_key_path;
-    if (bi->admin_key_len) {
-        if (sigcheck_load_key(bi->admin_key, bi->admin_key_len, &sig.key, err, sizeof(err)) == 0) {
-            sig.have_key = true;
-            sigcheck_key_id_hex(sig.key.key_id, sig.key_hex);
-        } else {
-            LOG("guard: admin_key %s refused: %s", bi->admin_key_path, err);
-        }
-    }
-    if (sig.have_key)
-        LOG("guard: administrator's key %s from %s; metadata_signatures = %s", sig.key_hex, bi->admin_key_path,
-            sig.policy == BOOT_SIG_REQUIRED ? "required" : "hash-only");
-    else if (sig.policy == BOOT_SIG_REQUIRED)
-        LOG("guard: no administrator's key (admin_key): metadata_signatures = required refuses every metadata");
-    else
-        LOG("guard: no administrator's key (admin_key): metadata_signatures = hash-only accepts unsigned metadata");
-}
 
 static u64 border_clock(void) { return rdtsc(); }
 
@@ -308,57 +44,33 @@ static u64 frame_hash_seed(void)
     return (rdtsc() * 0x9e3779b97f4a7c15ull) ^ 0x2545f4914f6cdd1dull;
 }
 
-void border_init(const struct boot_info *bi)
+struct border *border_init(struct vm *vm, struct privilege_registry *privs, const struct boot_info *bi)
 {
-    static struct guard_config cfg = {
+    struct border *b = &vm_border;
+    struct guard_config cfg = {
         .check_callee_saved = true,
         .restore_return_address = true,
         .clock = border_clock, /* log timestamps (the admin shell's log) */
     };
     cfg.frame_hash_seed = frame_hash_seed();
-    char err[240];
-    u32 waiting = 0;
 
+    memset(b, 0, sizeof(*b)); /* once per boot (and per fuzz input) */
+    vm->border = b;
     /* The registry was initialised by hv_main and holds the device components' privileges:
      * bindings below resolve against it. */
-    if (privilege_test_register(&vm0.privs) < 0)
+    if (privilege_test_register(privs) < 0)
         LOG("guard: cannot register the test privilege");
-    if (privilege_idle_register(&vm0.privs, &vm0) < 0)
+    if (privilege_idle_register(privs, vm) < 0)
         LOG("guard: cannot register the idle privilege");
-    guard_init(&vm0.guard, &vm0.privs, &cfg);
+    guard_init(&b->guard, privs, &cfg);
     vcpu_set_event_hook(border_before_event); /* every injected event is seen here first */
-    if (border_views_init(&vm0, bi->border_npt, protected_pages, &nprotected, private_pages, &nprivate))
+    if (border_views_init(vm, &b->guard, bi->border_npt, b->text.page, &b->text.n, private_pages, &nprivate))
         LOG("guard: border = npt: module text executes only inside its border, and only there (nested-paging views)");
     else
         LOG("guard: border = wrappers: the wrappers' hypercalls are the border");
-    signature_init(bi);
-    for (u32 i = 0; i < bi->gmeta_count; i++) {
-        const struct boot_file *f = &bi->gmeta[i];
-        int idx;
-        if (!bi->gmeta_configured[i]) {
-            waiting++;
-            continue;
-        }
-        idx = border_load_metadata(phys_to_virt(f->addr), f->size, f->path, err, sizeof(err));
-        if (idx < 0)
-            LOG("guard: %s", err);
-        else
-            apply_bindings(bi, idx);
-    }
-    if (waiting) {
-        LOG("guard: %u more metadata preloaded, not named in postern.cfg (the admin shell's load):", waiting);
-        for (u32 i = 0; i < bi->gmeta_count; i++)
-            if (!bi->gmeta_configured[i])
-                LOG("guard:   %s (%llu bytes)", bi->gmeta[i].path, (unsigned long long)bi->gmeta[i].size);
-    }
-    for (u32 b = 0; b < bi->binding_count; b++) {
-        bool known = false;
-        for (int m = 0; m < GUARD_MAX_MODULES; m++)
-            known |= vm0.guard.mod[m].used && strcmp(vm0.guard.mod[m].name, bi->bindings[b].module) == 0;
-        if (!known)
-            LOG("guard: bind %s %s: no metadata for module %s", bi->bindings[b].module, bi->bindings[b].privilege,
-                bi->bindings[b].module);
-    }
+    gm_signature_init(b, bi);
+    gm_load_configured(b, bi);
+    return b;
 }
 
 /* ------------------------------------------------------------------ guest access */
@@ -369,8 +81,6 @@ static bool read_guest(struct vcpu *v, u64 gva, void *dst, u64 len)
 }
 
 static bool read_guest_u64(struct vcpu *v, u64 gva, u64 *val) { return read_guest(v, gva, val, sizeof(*val)); }
-
-static int protected_module(gpa_t gpa);
 
 /* An aligned 8-byte store the hypervisor makes for a wrapper it completes (the nested-paging
  * border): to writable guest RAM through the guest's own page tables, never to protected text
@@ -384,189 +94,22 @@ static bool write_guest_u64(struct vcpu *v, u64 gva, u64 val)
     if (gva & 7)
         return false;
     guest_paging_mode(v, &mode);
-    if (gva_translate(&vm0.mem, &mode, gva, GVA_WRITE | GVA_SUPERVISOR | GVA_IMPLICIT, &gpa, NULL) != GVA_OK ||
-        protected_module(gpa) >= 0 || !(p = gmem_ptr(&vm0.mem, gpa, sizeof(val))))
+    if (gva_translate(&v->vm->mem, &mode, gva, GVA_WRITE | GVA_SUPERVISOR | GVA_IMPLICIT, &gpa, NULL) != GVA_OK ||
+        text_protect_owner(&v->vm->border->text, gpa) >= 0 || !(p = gmem_ptr(&v->vm->mem, gpa, sizeof(val))))
         return false;
     *p = val;
     return true;
 }
 
-/* ------------------------------------------------------------------ text protection */
-
-static bool map_page(gpa_t gpa, u32 perms)
-{
-    /* Guest RAM is identity-offset: the same host page, only the permissions change. Splitting a
-     * 2 MiB page needs a table page: without one the page is not protected, and the caller must
-     * not go on as if it were. Devices lose write access to it too (the IOMMU's DMA tables), or
-     * a NIC programmed by anyone who can reach it could rewrite verified text. */
-    return vm_npt_map(&vm0, gpa, vm0.mem.hpa + gpa, PAGE_SIZE, perms) &&
-           iommu_set_page_writable(gpa, (perms & NPT_WRITE) != 0);
-}
-
-static bool protect_page(gpa_t gpa, int module)
-{
-    for (u32 i = 0; i < nprotected; i++)
-        if (protected_pages[i].gpa == gpa)
-            return protected_pages[i].module == module;
-    if (nprotected == MAX_PROTECTED_PAGES || !map_page(gpa, NPT_READ | NPT_EXEC)) {
-        LOG("guard: cannot write-protect guest-physical 0x%llx (out of hypervisor memory or pages)",
-            (unsigned long long)gpa);
-        return false;
-    }
-    protected_pages[nprotected].gpa = gpa;
-    protected_pages[nprotected].module = module;
-    nprotected++;
-    return true;
-}
-
-static void unprotect_module(struct vcpu *v, int module)
-{
-    u32 kept = 0;
-    private_mem_release(module);
-    for (u32 i = 0; i < nprotected; i++) {
-        if (protected_pages[i].module == module)
-            map_page(protected_pages[i].gpa, NPT_RWX); /* the split table exists: cannot fail */
-        else
-            protected_pages[kept++] = protected_pages[i];
-    }
-    nprotected = kept;
-    vcpu_ops->flush_nested_tlb(v);
-}
-
-int border_text_module(gpa_t gpa) { return protected_module(gpa); }
-
-static int protected_module(gpa_t gpa)
-{
-    gpa_t page = ALIGN_DOWN(gpa, PAGE_SIZE);
-    for (u32 i = 0; i < nprotected; i++)
-        if (protected_pages[i].gpa == page)
-            return protected_pages[i].module;
-    return -1;
-}
-
-/* Write-protect [base, base+len) and hash it as it now sits in guest memory, holes zeroed.
- * Protection comes first, so what is hashed is what stays. */
-static bool protect_and_hash(struct vcpu *v, int module, u64 base, u64 len, u8 digest[SHA256_LEN])
-{
-    static u8 page[PAGE_SIZE];
-    const struct gmeta *m = &meta[module];
-    struct gva_mode mode;
-    struct sha256_ctx ctx;
-    u32 hole = 0;
-
-    guest_paging_mode(v, &mode);
-    for (u64 off = 0; off < len; off += PAGE_SIZE) {
-        u64 gpa;
-        if (gva_translate(&vm0.mem, &mode, base + off, GVA_READ | GVA_SUPERVISOR | GVA_IMPLICIT, &gpa, NULL) != GVA_OK ||
-            !gmem_ptr(&vm0.mem, gpa, PAGE_SIZE) || !protect_page(ALIGN_DOWN(gpa, PAGE_SIZE), module)) {
-            unprotect_module(v, module);
-            return false;
-        }
-    }
-    vcpu_ops->flush_nested_tlb(v);
-
-    sha256_start(&ctx);
-    for (u64 off = 0; off < len; off += PAGE_SIZE) {
-        u64 n = len - off < PAGE_SIZE ? len - off : PAGE_SIZE;
-        if (!read_guest(v, base + off, page, n)) {
-            unprotect_module(v, module);
-            return false;
-        }
-        /* Zero the bytes the kernel rewrites at load time (relocations, LOCK prefixes). */
-        for (; hole < m->hole_count; hole++) {
-            struct gmeta_hole h;
-            gmeta_hole_at(m, hole, &h);
-            if (h.offset >= off + n)
-                break;
-            for (u32 b = 0; b < h.len; b++)
-                if (h.offset + b >= off && h.offset + b < off + n)
-                    page[h.offset + b - off] = 0;
-            if (h.offset + h.len > off + n)
-                break; /* continues on the next page */
-        }
-        sha256_update(&ctx, page, n);
-    }
-    sha256_finish(&ctx, digest);
-    return true;
-}
-
-/* Jump-label sites are holes the kernel patches at load: each must hold a NOP or a jump that stays
- * inside the module's own text, never a way out of it (the x86 forms of arch_static_branch). */
-static bool jump_labels_ok(struct vcpu *v, int module, u64 base, u64 len)
-{
-    static const u8 nop5[5] = {0x0f, 0x1f, 0x44, 0x00, 0x00}, nop2[2] = {0x66, 0x90};
-    const struct gmeta *m = &meta[module];
-
-    for (u32 i = 0; i < m->hole_count; i++) {
-        struct gmeta_hole h;
-        u8 b[5];
-        s64 target;
-        gmeta_hole_at(m, i, &h);
-        if (h.kind != GMETA_HOLE_JUMP_LABEL)
-            continue;
-        if ((h.len != 5 && h.len != 2) || !read_guest(v, base + h.offset, b, h.len))
-            return false;
-        if ((h.len == 5 && !memcmp(b, nop5, 5)) || (h.len == 2 && !memcmp(b, nop2, 2)))
-            continue;
-        if (h.len == 5 && b[0] == 0xe9)
-            target = (s64)h.offset + 5 + (s32)((u32)b[1] | (u32)b[2] << 8 | (u32)b[3] << 16 | (u32)b[4] << 24);
-        else if (h.len == 2 && b[0] == 0xeb)
-            target = (s64)h.offset + 2 + (s8)b[1];
-        else
-            target = -1;
-        if (target < 0 || (u64)target >= len) {
-            LOG("guard: module %s: jump-label site +0x%x holds %02x %02x..., neither a NOP nor a jump inside the module",
-                m->name, h.offset, b[0], b[1]);
-            return false;
-        }
-    }
-    return true;
-}
-
-/* ------------------------------------------------------------------ parked return addresses */
-
-/* A slot may hold more than one crossing: when a module tail-calls a kernel function
- * (`jmp __wrap_f` as its last act) the exit wrapper's return-address slot is the entry
- * wrapper's, and the two crossings nest there. So parking never replaces: entries for one slot
- * form a stack, unpark takes the newest. Abandoned entries are evicted oldest first. */
-/* Stack slots are 8-byte aligned and neighbouring crossings are a few hundred bytes apart:
- * a multiplicative hash spreads them over the buckets. */
-static struct parked *bucket_of(u64 slot) { return parked[((slot >> 3) * 0x9e3779b97f4a7c15ull) >> 58]; }
-
-static void park(u64 slot, u64 addr)
-{
-    static u64 seq;
-    struct parked *b = bucket_of(slot), *p = &b[0];
-
-    for (u32 i = 0; i < PARK_WAYS; i++) {
-        if (!b[i].used) {
-            p = &b[i];
-            break;
-        }
-        if (b[i].seq < p->seq)
-            p = &b[i];
-    }
-    p->slot = slot;
-    p->addr = addr;
-    p->seq = ++seq;
-    p->used = true;
-}
-
-static bool unpark(u64 slot, u64 *addr)
-{
-    struct parked *b = bucket_of(slot), *newest = NULL;
-
-    for (u32 i = 0; i < PARK_WAYS; i++)
-        if (b[i].used && b[i].slot == slot && (!newest || b[i].seq > newest->seq))
-            newest = &b[i];
-    if (!newest)
-        return false;
-    newest->used = false;
-    *addr = newest->addr;
-    return true;
-}
-
 /* ------------------------------------------------------------------ events */
+
+/* A module's deinit or revocation: its private memory zeroed and given back, its text writable
+ * again. */
+static void release_module(struct vcpu *v, int module)
+{
+    private_mem_release(v->vm, module);
+    text_unprotect(&v->vm->border->text, v, module);
+}
 
 static void apply_watch(struct vcpu *v, const struct guard_result *res)
 {
@@ -584,15 +127,15 @@ static void apply_watch(struct vcpu *v, const struct guard_result *res)
  * crossing into a revoked module must not flood it. The first 16 events of each kind are printed,
  * then every 1024th; the admin shell's `log` keeps the latest 64 of all. */
 #define SUSPICIOUS_PRINTED 16
-static void log_suspicious(void)
+static void log_suspicious(struct border *b)
 {
-    u32 n = guard_log_count(&vm0.guard);
-    const struct guard_log_entry *e = n ? guard_log_get(&vm0.guard, n - 1) : NULL;
+    u32 n = guard_log_count(&b->guard);
+    const struct guard_log_entry *e = n ? guard_log_get(&b->guard, n - 1) : NULL;
     u64 seen;
     if (!e)
         return;
-    seen = vm0.guard.stats.suspicious[e->kind];
-    if (seen > SUSPICIOUS_PRINTED && seen % 1024 != 0)
+    seen = b->guard.stats.suspicious[e->kind];
+    if (!log_ratelimit_pass(seen, SUSPICIOUS_PRINTED)) /* counted by the state machine */
         return;
     LOG("guard: SUSPICIOUS %s: module %s, vcpu %u, %s at rip 0x%llx: %s (expected 0x%llx, observed 0x%llx)%s",
         guard_susp_name(e->kind), e->module[0] ? e->module : "-", e->vcpu, guard_event_name(e->event),
@@ -603,18 +146,19 @@ static void log_suspicious(void)
 
 static enum guard_verdict post(struct vcpu *v, struct guard_event *ev, struct guard_result *res, u64 t0)
 {
+    struct border *b = v->vm->border;
     enum guard_verdict verdict;
 
     ev->vcpu = v->id;
     /* guard_event fills in every field of res (no memset: a byte loop here, ~230 instructions). */
-    verdict = guard_event(&vm0.guard, ev, res);
+    verdict = guard_event(&b->guard, ev, res);
     if (verdict == GUARD_SUSPICIOUS)
-        log_suspicious();
+        log_suspicious(b);
     if (res->actions & GUARD_ACT_UNPROTECT_TEXT && res->module >= 0)
-        unprotect_module(v, res->module);
+        release_module(v, res->module);
     apply_watch(v, res);
     border_view_changed(v, ev->kind != GUARD_EV_INTERRUPT);
-    guard_account_cost(&vm0.guard, ev, res, rdtsc() - t0);
+    guard_account_cost(&b->guard, ev, res, rdtsc() - t0);
     return verdict;
 }
 
@@ -667,15 +211,13 @@ static bool wrapper_at(struct vcpu *v, u64 rip, const u8 *prefix, u32 plen, u32 
 }
 
 /* The site of kind `kind` at rip + off in module m, if there is one. */
-static bool site_at(int m, u64 rip, u32 off, enum guard_site_kind kind)
+static bool site_at(const struct border *b, int m, u64 rip, u32 off, enum guard_site_kind kind)
 {
-    const struct guard_module *mod = &vm0.guard.mod[m];
+    const struct guard_module *mod = &b->guard.mod[m];
     int s = guard_site_lookup(mod, (u32)(rip - mod->text_base) + off);
     return s >= 0 && mod->sites[s].kind == kind;
 }
 
-/* make bench: a module's calls to its own entries that went straight to the function (below). */
-static u64 border_intra_calls;
 
 /* With the nested-paging border a border-in call hypercall executed natively by a vCPU privileged
  * inside module m can only come from m's own code — nothing else is executable in its view — calling
@@ -689,27 +231,26 @@ static u64 border_intra_calls;
  * else is a nested border-in call as before. */
 static bool intra_module_call(struct vcpu *v)
 {
-    int m = vm0.guard.vcpu[v->id].module;
+    struct border *b = v->vm->border;
+    int m = b->guard.vcpu[v->id].module;
     u64 rip = v->regs[REG_RIP], rsp = v->regs[REG_RSP], rax, ret, target;
-    u8 b[WL_ENTRY_TAIL_LEN];
+    u8 tail[WL_ENTRY_TAIL_LEN];
 
-    if (!border_views_enforced() || m < 0 || !guard_privileged(&vm0.guard, v->id) ||
-        guard_module_at(&vm0.guard, rip) != m || !site_at(m, rip, 0, GUARD_SITE_IN_CALL))
+    if (!border_views_enforced() || m < 0 || !guard_privileged(&b->guard, v->id) ||
+        guard_module_at(&b->guard, rip) != m || !site_at(b, m, rip, 0, GUARD_SITE_IN_CALL))
         return false;
     /* the wrapper's continuation follows its jmp, so the longer (rel32) form's bytes are always there */
-    if (!read_guest(v, rip, b, sizeof(b)) || !wl_entry_tail(b, sizeof(b), rip, &target))
+    if (!read_guest(v, rip, tail, sizeof(tail)) || !wl_entry_tail(tail, sizeof(tail), rip, &target))
         return false;
-    if (guard_module_at(&vm0.guard, target) != m || !read_guest_u64(v, rsp, &rax) ||
-        !read_guest_u64(v, rsp + 8, &ret) || guard_module_at(&vm0.guard, ret) != m)
+    if (guard_module_at(&b->guard, target) != m || !read_guest_u64(v, rsp, &rax) ||
+        !read_guest_u64(v, rsp + 8, &ret) || guard_module_at(&b->guard, ret) != m)
         return false;
     v->regs[REG_RAX] = rax;
     v->regs[REG_RSP] = rsp + 8;
     v->regs[REG_RIP] = target;
-    border_intra_calls++;
+    b->intra_calls++;
     return true;
 }
-
-static u32 leaves_logged;
 
 /* A privileged vCPU fetched outside its module's text: the module left without a wrapper (an
  * indirect call or jump to the kernel, or into another module). A border-out like an interrupt's:
@@ -717,19 +258,19 @@ static u32 leaves_logged;
  * on top of the stack, with the stack as it will be then. */
 static bool leave_unwrapped(struct vcpu *v, int m)
 {
+    struct border *b = v->vm->border;
     struct guard_event ev = {.kind = GUARD_EV_INTERRUPT, .rip = v->regs[REG_RIP], .rsp = v->regs[REG_RSP]};
     struct guard_result res;
     u64 ret;
 
-    if (read_guest_u64(v, v->regs[REG_RSP], &ret) && guard_module_at(&vm0.guard, ret) == m) {
+    if (read_guest_u64(v, v->regs[REG_RSP], &ret) && guard_module_at(&b->guard, ret) == m) {
         ev.rip = ret;
         ev.rsp = v->regs[REG_RSP] + 8;
     }
     ev.u.intr.vector = 0;
     post(v, &ev, &res, rdtsc());
-    if (++leaves_logged <= SUSPICIOUS_PRINTED)
-        LOG("guard: module %s left at rip 0x%llx without a wrapper: privilege lowered (comes back only to 0x%llx)",
-            vm0.guard.mod[m].name, (unsigned long long)v->regs[REG_RIP], (unsigned long long)ev.rip);
+    LOG_RATELIMITED(b->leaves_logged, SUSPICIOUS_PRINTED, "guard: module %s left at rip 0x%llx without a wrapper: privilege lowered (comes back only to 0x%llx)",
+            b->guard.mod[m].name, (unsigned long long)v->regs[REG_RIP], (unsigned long long)ev.rip);
     return true;
 }
 
@@ -740,6 +281,7 @@ static bool leave_unwrapped(struct vcpu *v, int m)
  * context, else it is refused and runs unprivileged (the wrappers-only border) until it leaves. */
 static bool enter_by_fetch(struct vcpu *v, int m)
 {
+    struct border *b = v->vm->border;
     static const u8 push[1] = {OP_PUSH_RAX}, sub_push[5] = {0x48, 0x83, 0xec, 0x08, OP_PUSH_RAX};
     u64 rip = v->regs[REG_RIP], rsp = v->regs[REG_RSP], t0 = rdtsc(), addr;
     struct guard_event ev = {.kind = GUARD_EV_FETCH, .rip = rip, .rsp = rsp};
@@ -747,11 +289,11 @@ static bool enter_by_fetch(struct vcpu *v, int m)
 
     /* An interrupt taken at an entry wrapper's first instruction (a module calling one of its own
      * entries) returns there: that is the interrupted run resuming, not a new entry. */
-    if (guard_int_frame_at(&vm0.guard, rip, rsp)) {
+    if (guard_int_frame_at(&b->guard, rip, rsp)) {
         post(v, &ev, &res, t0);
         return true;
     }
-    if (site_at(m, rip, 6, GUARD_SITE_IN_CALL) && wrapper_at(v, rip, push, 1, HC_BORDER_IN_CALL) &&
+    if (site_at(b, m, rip, 6, GUARD_SITE_IN_CALL) && wrapper_at(v, rip, push, 1, HC_BORDER_IN_CALL) &&
         write_guest_u64(v, rsp - 8, v->regs[REG_RAX])) {
         v->regs[REG_RSP] = rsp - 8;
         v->regs[REG_RIP] = rip + 6;
@@ -759,7 +301,7 @@ static bool enter_by_fetch(struct vcpu *v, int m)
             v->regs[REG_RIP] += 3;
         return true;
     }
-    if (site_at(m, rip, 10, GUARD_SITE_IN_RET) && wrapper_at(v, rip, sub_push, 5, HC_BORDER_IN_RET)) {
+    if (site_at(b, m, rip, 10, GUARD_SITE_IN_RET) && wrapper_at(v, rip, sub_push, 5, HC_BORDER_IN_RET)) {
         /* As border_hypercall's border-in ret, with RSP where the hypercall would have it; the
          * saved RAX it pops is the RAX of now, so nothing is written. */
         ev.kind = GUARD_EV_IN_RET;
@@ -769,7 +311,7 @@ static bool enter_by_fetch(struct vcpu *v, int m)
         ev.u.call.ret_addr = 0;
         fill_callee_saved(v, &ev);
         post(v, &ev, &res, t0);
-        if (unpark(rsp - 8, &addr)) {
+        if (unpark(&b->park, rsp - 8, &addr)) {
             v->regs[REG_RIP] = addr;
             return true;
         }
@@ -781,30 +323,26 @@ static bool enter_by_fetch(struct vcpu *v, int m)
     return true;
 }
 
-/* make bench: fetch faults taken by the nested-paging border (crossings at a wrapper, which
- * replace that wrapper's hypercall exit, and the unwrapped ones). */
-static u64 border_fetch_faults;
-
 /* An instruction fetch the border's views forbid. False: not the border's (the caller's fault path). */
 static bool border_fetch_fault(struct vcpu *v, gpa_t gpa)
 {
-    border_fetch_faults++;
-    int inside = vm0.guard.vcpu[v->id].module, m = guard_module_at(&vm0.guard, v->regs[REG_RIP]);
+    struct border *b = v->vm->border;
+
+    b->fetch_faults++;
+    int inside = b->guard.vcpu[v->id].module, m = guard_module_at(&b->guard, v->regs[REG_RIP]);
 
     if (inside >= 0 && m != inside)
         return leave_unwrapped(v, inside);
-    if (inside >= 0 && protected_module(gpa) != inside) {
+    if (inside >= 0 && text_protect_owner(&b->text, gpa) != inside) {
         /* The module's own addresses, but not the pages registered (and hashed) behind them: the
          * kernel has remapped its text. Never privileged there: lowered, and the code runs on
          * unprivileged (the out view lets it). */
-        static u32 logged;
-        if (++logged <= SUSPICIOUS_PRINTED)
-            LOG("guard: SUSPICIOUS remapped-text: module %s, vcpu %u, fetch at rip 0x%llx from guest-physical 0x%llx, "
-                "not the registered text: privilege lowered", vm0.guard.mod[inside].name, v->id,
+        LOG_RATELIMITED(b->remap_logged, SUSPICIOUS_PRINTED, "guard: SUSPICIOUS remapped-text: module %s, vcpu %u, fetch at rip 0x%llx from guest-physical 0x%llx, "
+                "not the registered text: privilege lowered", b->guard.mod[inside].name, v->id,
                 (unsigned long long)v->regs[REG_RIP], (unsigned long long)gpa);
         return leave_unwrapped(v, inside);
     }
-    if (inside < 0 && m >= 0 && protected_module(gpa) == m)
+    if (inside < 0 && m >= 0 && text_protect_owner(&b->text, gpa) == m)
         return enter_by_fetch(v, m);
     /* Module text reached through another guest-virtual address, or a page the module's text
      * does not own: the fault path (#GP), as for memory the guest may not execute. */
@@ -813,6 +351,7 @@ static bool border_fetch_fault(struct vcpu *v, gpa_t gpa)
 
 static bool hc_init(struct vcpu *v, u64 t0)
 {
+    struct border *b = v->vm->border;
     struct guard_event ev = {.kind = GUARD_EV_INIT, .rip = v->regs[REG_RIP], .rsp = v->regs[REG_RSP]};
     struct guard_result res;
     int module = -1;
@@ -825,15 +364,16 @@ static bool hc_init(struct vcpu *v, u64 t0)
         v->regs[REG_RAX] = (u64)(s64)HC_EINVAL;
         return true;
     }
-    rc = guard_locate(&vm0.guard, ev.rip, ev.u.init.claimed_hash, &module, &base, &len);
-    if (rc == 0 && !protect_and_hash(v, module, base, len, ev.u.init.text_hash)) {
-        LOG("guard: registration of %s: text 0x%llx+0x%llx is not readable guest memory", vm0.guard.mod[module].name,
+    rc = guard_locate(&b->guard, ev.rip, ev.u.init.claimed_hash, &module, &base, &len);
+    if (rc == 0 && !text_protect_and_hash(&b->text, v, &b->meta[module], module, base, len, ev.u.init.text_hash)) {
+        private_mem_release(v->vm, module);
+        LOG("guard: registration of %s: text 0x%llx+0x%llx is not readable guest memory", b->guard.mod[module].name,
             (unsigned long long)base, (unsigned long long)len);
         v->regs[REG_RAX] = (u64)(s64)HC_EINVAL;
         return true;
     }
     /* A patched jump-label site that could leave the module counts as text that does not match. */
-    if (rc == 0 && !jump_labels_ok(v, module, base, len))
+    if (rc == 0 && !text_jump_labels_ok(v, &b->meta[module], base, len))
         memset(ev.u.init.text_hash, 0, sizeof(ev.u.init.text_hash));
     /* A failed locate still goes to the state machine, which logs why. */
     if (post(v, &ev, &res, t0) == GUARD_OK && (res.actions & GUARD_ACT_RAISED)) {
@@ -841,13 +381,13 @@ static bool hc_init(struct vcpu *v, u64 t0)
         /* The init wrapper (push %rax; push %rbx) lowers with an entry wrapper's tail once init
          * returns: hold the kernel's return address for it, as a border-in call would. */
         if (read_guest_u64(v, v->regs[REG_RSP] + 16, &ret))
-            park(v->regs[REG_RSP] + 16, ret);
+            park(&b->park, v->regs[REG_RSP] + 16, ret);
         LOG("guard: module %s registered: text 0x%llx+0x%llx verified and write-protected",
-            vm0.guard.mod[module].name, (unsigned long long)base, (unsigned long long)len);
+            b->guard.mod[module].name, (unsigned long long)base, (unsigned long long)len);
         v->regs[REG_RAX] = HC_OK;
     } else {
         if (rc == 0 && !(res.actions & GUARD_ACT_PROTECT_TEXT))
-            unprotect_module(v, module);
+            release_module(v, module);
         v->regs[REG_RAX] = (u64)(s64)HC_EPERM;
     }
     return true;
@@ -856,6 +396,7 @@ static bool hc_init(struct vcpu *v, u64 t0)
 /* Returns whether the hypercall instruction is done (move RIP past it). */
 bool border_hypercall(struct vcpu *v, u64 nr)
 {
+    struct border *b = v->vm->border;
     u64 t0 = rdtsc();
     struct guard_event ev = {.rip = v->regs[REG_RIP], .rsp = v->regs[REG_RSP]};
     struct guard_result res;
@@ -877,21 +418,21 @@ bool border_hypercall(struct vcpu *v, u64 nr)
         return hc_init(v, t0);
     case HC_GUARD_PRIVATE: {
         /* Only the module itself, privileged, hands over its private memory. */
-        int m = vm0.guard.vcpu[v->id].module;
-        if (m < 0 || guard_module_at(&vm0.guard, v->regs[REG_RIP]) != m) {
+        int m = b->guard.vcpu[v->id].module;
+        if (m < 0 || guard_module_at(&b->guard, v->regs[REG_RIP]) != m) {
             LOG("guard: SUSPICIOUS private-memory request at rip 0x%llx from outside a module's border: refused",
                 (unsigned long long)v->regs[REG_RIP]);
             v->regs[REG_RAX] = (u64)(s64)HC_EPERM;
             return true;
         }
-        int rc = private_mem_take(v, m, v->regs[REG_RBX], v->regs[REG_RCX]);
+        int rc = private_mem_take(v, m, b->guard.mod[m].name, &b->text, v->regs[REG_RBX], v->regs[REG_RCX]);
         v->regs[REG_RBX] = rc == HC_OK ? v->regs[REG_RCX] : 0;
         v->regs[REG_RAX] = (u64)(s64)rc;
         return true;
     }
     case HC_GUARD_DEINIT:
         /* The cleanup wrapper returns by itself after deinit: drop what its border-in parked. */
-        unpark(slot, &addr);
+        unpark(&b->park, slot, &addr);
         ev.kind = GUARD_EV_DEINIT;
         v->regs[REG_RAX] = post(v, &ev, &res, t0) == GUARD_OK ? HC_OK : (u64)(s64)HC_EPERM;
         return true;
@@ -909,7 +450,7 @@ bool border_hypercall(struct vcpu *v, u64 nr)
         ev.u.call.ret_addr = addr;
         fill_callee_saved(v, &ev);
         post(v, &ev, &res, t0);
-        park(slot, addr); /* whatever the verdict: the other side must come back to it */
+        park(&b->park, slot, addr); /* whatever the verdict: the other side must come back to it */
         /* Lowered with the nested-paging border: the wrapper's next instruction is module text
          * this vCPU may no longer execute, so the hypervisor does the rest of it. */
         if (nr == HC_BORDER_OUT_CALL && border_views_enforced() && !res.privileged && finish_exit_wrapper(v))
@@ -922,7 +463,7 @@ bool border_hypercall(struct vcpu *v, u64 nr)
         read_guest_u64(v, slot, &ev.u.call.ret_addr);
         fill_callee_saved(v, &ev);
         post(v, &ev, &res, t0);
-        if (unpark(slot, &addr) && finish_wrapper(v, addr))
+        if (unpark(&b->park, slot, &addr) && finish_wrapper(v, addr))
             return false; /* RIP and RSP set: the wrapper's tail is done */
         LOG("guard: no return address held for the crossing at rip 0x%llx (slot 0x%llx)",
             (unsigned long long)v->regs[REG_RIP], (unsigned long long)slot);
@@ -944,26 +485,30 @@ bool border_is_hypercall(u64 nr)
  * the hypervisor). `rip` is where its IRET frame will return to. */
 void border_before_event(struct vcpu *v, u8 vector, u64 rip)
 {
+    struct border *b = v->vm->border;
     struct guard_event ev = {.kind = GUARD_EV_INTERRUPT, .rip = rip, .rsp = v->regs[REG_RSP]};
     struct guard_result res;
-    if (!guard_privileged(&vm0.guard, v->id))
+    if (!guard_privileged(&b->guard, v->id))
         return;
     ev.u.intr.vector = vector;
     post(v, &ev, &res, rdtsc());
 }
 
+
 /* Re-arm only what is still needed when a watch exit finds the vCPU unprivileged. */
 static void rewatch(struct vcpu *v)
 {
+    struct border *b = v->vm->border;
     struct guard_result res = {0};
-    res.privileged = guard_privileged(&vm0.guard, v->id);
-    res.watch_iret = vm0.guard.int_frames > 0;
+    res.privileged = guard_privileged(&b->guard, v->id);
+    res.watch_iret = b->guard.int_frames > 0;
     apply_watch(v, &res);
 }
 
 void exit_watched_exception(struct vcpu *v, u8 vector, bool has_error, u32 error, u64 cr2)
 {
-    if (!guard_privileged(&vm0.guard, v->id))
+    struct border *b = v->vm->border;
+    if (!guard_privileged(&b->guard, v->id))
         rewatch(v);
     vcpu_reinject_exception(v, vector, has_error, error, cr2); /* a privileged vCPU crosses first */
 }
@@ -972,12 +517,13 @@ void exit_watched_exception(struct vcpu *v, u8 vector, bool has_error, u32 error
  * A privileged vCPU's interrupt exit: the border-out is posted at the current RIP and the
  * interrupt stays pending; with the watch off the CPU delivers it at the next VMRUN. (Taking it in
  * a STI;NOP window and injecting it, tried in ac38060, made QEMU's TCG deliver an MSI-X vector a
- * second time at IF=0 with the e1000e: docs/lab/network-tests.md. The module running on unprivileged
+ * second time at IF=0 with the e1000e: docs/network-tests.md. The module running on unprivileged
  * that motivated it was the unwatched IRET, fixed by the interrupt window below.)
  */
 void exit_watched_interrupt(struct vcpu *v, bool nmi)
 {
-    if (guard_privileged(&vm0.guard, v->id))
+    struct border *b = v->vm->border;
+    if (guard_privileged(&b->guard, v->id))
         border_before_event(v, nmi ? VEC_NMI : 0, v->regs[REG_RIP]);
     else
         rewatch(v); /* this exit only re-arms the IRET watch after an IRET was let through */
@@ -985,6 +531,7 @@ void exit_watched_interrupt(struct vcpu *v, bool nmi)
 
 void exit_watched_iret(struct vcpu *v)
 {
+    struct border *b = v->vm->border;
     u64 frame[IRETQ_FRAME_LEN / 8];
     u8 insn[2];
     struct guard_event ev = {.kind = GUARD_EV_IRET};
@@ -998,7 +545,7 @@ void exit_watched_iret(struct vcpu *v)
         ev.rsp = frame[3];
         post(v, &ev, &res, rdtsc());
     } else {
-        res.privileged = guard_privileged(&vm0.guard, v->id);
+        res.privileged = guard_privileged(&b->guard, v->id);
     }
     /* Let this IRET execute (the intercept comes before it, so it must be off for one
      * instruction). If interrupted module contexts are still outstanding, ask for an exit at the
@@ -1009,20 +556,21 @@ void exit_watched_iret(struct vcpu *v)
     watch = WATCH_INTERRUPTS;
     if (res.privileged)
         watch |= WATCH_EXCEPTIONS;
-    else if (vm0.guard.int_frames > 0)
+    else if (b->guard.int_frames > 0)
         watch |= WATCH_IRQ_WINDOW;
     vcpu_ops->set_watch(v, watch);
 }
 
 void exit_irq_window(struct vcpu *v)
 {
+    struct border *b = v->vm->border;
     struct guard_event ev = {.kind = GUARD_EV_IRET, .rip = v->regs[REG_RIP], .rsp = v->regs[REG_RSP]};
     struct guard_result res;
 
     /* In a module, unprivileged, with an interrupted context outstanding: an IRET returned here
      * without an exit. The state machine checks it as that IRET (RIP and RSP of the frame are now
      * the registers) and raises only if it is the interrupted context. Elsewhere: re-arm. */
-    if (!guard_privileged(&vm0.guard, v->id) && vm0.guard.int_frames > 0 && guard_module_at(&vm0.guard, ev.rip) >= 0) {
+    if (!guard_privileged(&b->guard, v->id) && b->guard.int_frames > 0 && guard_module_at(&b->guard, ev.rip) >= 0) {
         post(v, &ev, &res, rdtsc());
         return;
     }
@@ -1031,16 +579,15 @@ void exit_irq_window(struct vcpu *v)
 
 bool border_nested_fault(struct vcpu *v, gpa_t gpa, bool write, bool fetch)
 {
-    int module = protected_module(gpa);
+    struct border *b = v->vm->border;
+    int module = text_protect_owner(&b->text, gpa);
 
     if (fetch && border_views_enforced())
         return border_fetch_fault(v, gpa);
     if (private_mem_module(gpa) >= 0) {
-        static u32 logged;
         int pm = private_mem_module(gpa);
-        if (++logged <= SUSPICIOUS_PRINTED)
-            LOG("guard: SUSPICIOUS private-memory: module %s's private page 0x%llx %s at rip 0x%llx from outside its "
-                "border: #GP injected", vm0.guard.mod[pm].name, (unsigned long long)ALIGN_DOWN(gpa, PAGE_SIZE),
+        LOG_RATELIMITED(b->private_logged, SUSPICIOUS_PRINTED, "guard: SUSPICIOUS private-memory: module %s's private page 0x%llx %s at rip 0x%llx from outside its "
+                "border: #GP injected", b->guard.mod[pm].name, (unsigned long long)ALIGN_DOWN(gpa, PAGE_SIZE),
                 write ? "written" : "read", (unsigned long long)v->regs[REG_RIP]);
         vcpu_inject_exception(v, VEC_GP, true, 0);
         return true;
@@ -1050,100 +597,18 @@ bool border_nested_fault(struct vcpu *v, gpa_t gpa, bool write, bool fetch)
 
     if (module < 0 || !write)
         return false;
-    if (vm0.guard.mod[module].state != GUARD_MOD_ACTIVE) {
+    if (b->guard.mod[module].state != GUARD_MOD_ACTIVE) {
         /* Already revoked: the text is no longer anyone's to protect. */
-        unprotect_module(v, module);
+        release_module(v, module);
         return true;
     }
     ev.u.write.module = module;
     ev.u.write.addr = gpa;
     post(v, &ev, &res, rdtsc());
     LOG("guard: write to module %s text (guest-physical 0x%llx) at rip 0x%llx blocked: module revoked",
-        vm0.guard.mod[module].name, (unsigned long long)gpa, (unsigned long long)v->regs[REG_RIP]);
+        b->guard.mod[module].name, (unsigned long long)gpa, (unsigned long long)v->regs[REG_RIP]);
     vcpu_inject_exception(v, VEC_GP, true, 0);
     return true;
 }
 
-/* ------------------------------------------------------------------ report */
-
-static void report_site(void *ctx, const struct guard_module *mod, const struct guard_site *site, const char *function)
-{
-    LOG("guard:   site +0x%x %s %s: %llu crossings, %llu cycles each", site->offset,
-        guard_site_kind_name((enum guard_site_kind)site->kind), function, (unsigned long long)site->count,
-        (unsigned long long)(site->cycles / site->count));
-}
-
-void border_report(void)
-{
-    const struct guard *g = &vm0.guard;
-
-    for (int m = 0; m < GUARD_MAX_MODULES; m++) {
-        const struct guard_module *mod = &g->mod[m];
-        if (!mod->used)
-            continue;
-        LOG("guard: module %s: %llu registrations", mod->name, (unsigned long long)mod->registrations);
-        for (int k = 0; k < GUARD_EV_KINDS; k++)
-            if (mod->crossings[k])
-                LOG("guard:   %s %llu", guard_event_name((enum guard_event_kind)k),
-                    (unsigned long long)mod->crossings[k]);
-        border_for_each_crossed_site(m, report_site, NULL);
-    }
-    for (int k = 0; k < GUARD_EV_KINDS; k++)
-        if (g->stats.events[k])
-            LOG("guard: crossings %s %llu, %llu cycles each", guard_event_name((enum guard_event_kind)k),
-                (unsigned long long)g->stats.events[k], (unsigned long long)(g->stats.cycles[k] / g->stats.events[k]));
-    if (border_intra_calls)
-        LOG("guard: calls of a module to its own entries, straight to the function (no crossing): %llu",
-            (unsigned long long)border_intra_calls);
-    for (int k = 1; k < GUARD_SUSP_KINDS; k++)
-        if (g->stats.suspicious[k])
-            LOG("guard: suspicious %s %llu", guard_susp_name((enum guard_susp)k),
-                (unsigned long long)g->stats.suspicious[k]);
-}
-
-static void mark_site(void *ctx, const struct guard_module *mod, const struct guard_site *site, const char *function)
-{
-    LOG("guard: mark %u %s %s %s %llu", *(const u32 *)ctx, mod->name, guard_site_kind_name((enum guard_site_kind)site->kind),
-        function, (unsigned long long)site->count);
-}
-
-void border_mark(u32 label)
-{
-    const struct guard *g = &vm0.guard;
-
-    LOG("guard: mark %u begin", label);
-    for (int m = 0; m < GUARD_MAX_MODULES; m++)
-        border_for_each_crossed_site(m, mark_site, &label);
-    for (int k = 0; k < GUARD_EV_KINDS; k++)
-        LOG("guard: mark %u event %s %llu", label, guard_event_name((enum guard_event_kind)k),
-            (unsigned long long)g->stats.events[k]);
-    LOG("guard: mark %u exits %llu npf %llu intra %llu", label, (unsigned long long)vm0.exits,
-        (unsigned long long)border_fetch_faults, (unsigned long long)border_intra_calls);
-    LOG("guard: mark %u end", label);
-}
-
-void border_for_each_crossed_site(int module, border_site_fn fn, void *ctx)
-{
-    const struct guard_module *mod;
-    if (module < 0 || module >= GUARD_MAX_MODULES || !vm0.guard.mod[module].used)
-        return;
-    mod = &vm0.guard.mod[module];
-    for (u32 s = 0; s < mod->nsites && s < meta[module].site_count; s++) {
-        struct gmeta_site gs;
-        if (!mod->sites[s].count)
-            continue;
-        gmeta_site_at(&meta[module], s, &gs);
-        fn(ctx, mod, &mod->sites[s], gmeta_func_name(&meta[module], gs.func));
-    }
-}
-
-void border_module_requests(int module, char *buf, size_t size)
-{
-    size_t n = 0;
-    if (size)
-        buf[0] = 0;
-    if (module < 0 || module >= GUARD_MAX_MODULES || !vm0.guard.mod[module].used)
-        return;
-    for (u32 p = 0; p < meta[module].priv_count && n < size; p++)
-        n += (size_t)fmt_snprintf(buf + n, size - n, "%s%s", p ? " " : "", meta[module].privs[p]);
-}
+struct guard *border_guard(struct border *b) { return &b->guard; }

@@ -6,10 +6,11 @@
 #include "lib/page_alloc.h"
 #include "core/vm.h"
 
-#define VIEW_PAGES_MAX 8192 /* as border.c's protected pages */
+#define VIEW_PAGES_MAX 8192 /* as text_protect.h's TEXT_PROTECT_MAX_PAGES */
 
 static struct {
     bool enforced;
+    const struct guard *guard;
     const struct border_text_page *pages, *private_pages;
     const u32 *npages, *nprivate;
     u64 built_generation;   /* vm->npt_generation the views were built from */
@@ -26,10 +27,11 @@ static struct {
 
 static gpa_t scratch[VIEW_PAGES_MAX];
 
-bool border_views_init(struct vm *vm, bool wanted, const struct border_text_page *pages, const u32 *npages,
-                       const struct border_text_page *private_pages, const u32 *nprivate)
+bool border_views_init(struct vm *vm, const struct guard *guard, bool wanted, const struct border_text_page *pages,
+                       const u32 *npages, const struct border_text_page *private_pages, const u32 *nprivate)
 {
     memset(&bv, 0, sizeof(bv)); /* once per boot (and per unit test) */
+    bv.guard = guard;
     bv.pages = pages;
     bv.npages = npages;
     bv.private_pages = private_pages;
@@ -149,7 +151,7 @@ void border_view_apply(struct vcpu *v)
     }
     if (!bv.built || bv.built_generation != v->vm->npt_generation)
         rebuild(v->vm);
-    inside = v->vm->guard.vcpu[v->id].module;
+    inside = bv.guard->vcpu[v->id].module;
     if (inside >= 0) {
         bool dev = bv.device[v->id] && v->vm->npt_priv.root;
         struct npt *in = &bv.in[inside][dev];
@@ -165,7 +167,7 @@ void border_view_apply(struct vcpu *v)
      * when an interrupt or exception is about to be delivered: the RIP is then where its IRET
      * will return, which must fault. */
     bool was = bv.loose[v->id];
-    bv.loose[v->id] = (was || may_loose) && guard_module_at(&v->vm->guard, v->regs[REG_RIP]) >= 0;
+    bv.loose[v->id] = (was || may_loose) && guard_module_at(bv.guard, v->regs[REG_RIP]) >= 0;
     if (bv.loose[v->id]) {
         bv.stats.loose += !was;
         apply_plain(v);
@@ -197,6 +199,6 @@ void border_view_after_exit(struct vcpu *v)
     if (v->id >= PRIV_MAX_VCPUS)
         return;
     if (bv.dirty[v->id] || (bv.enforced && bv.built && bv.built_generation != v->vm->npt_generation) ||
-        (bv.loose[v->id] && guard_module_at(&v->vm->guard, v->regs[REG_RIP]) < 0))
+        (bv.loose[v->id] && guard_module_at(bv.guard, v->regs[REG_RIP]) < 0))
         border_view_apply(v);
 }

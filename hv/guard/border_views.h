@@ -19,18 +19,27 @@
 #define POSTERN_BORDER_VIEWS_H
 
 #include "core/vcpu.h"
+#include "core/vm.h"
+#include "guard/guard.h"
+
+/* The border's views, numbered after the VM's own two (struct vm's enum vm_view; each has its own
+ * ASID): the out view, then module m's in view without and with the guarded device's BARs. */
+#define VIEW_OUT VIEW_VM_COUNT
+#define VIEW_IN_FIRST (VIEW_OUT + 1)
+#define VIEW_IN(m, dev) (VIEW_IN_FIRST + 2 * (u32)(m) + ((dev) ? 1 : 0))
+#define VIEW_COUNT VIEW_IN(GUARD_MAX_MODULES, 0)
 
 struct border_text_page {
     gpa_t gpa;
     int module;
 };
 
-/* pages/npages: border.c's protected text pages (read at each rebuild); private_pages: the
- * modules' private memory (hv/guard/private_mem.h), mapped in their in views only. wanted: postern.cfg's
- * `border = npt`. Returns whether the border is enforced by the nested page tables. */
-struct vm;
-bool border_views_init(struct vm *vm, bool wanted, const struct border_text_page *pages, const u32 *npages,
-                       const struct border_text_page *private_pages, const u32 *nprivate);
+/* guard: the state machine that says which module each vCPU is inside; pages/npages: the
+ * protected text pages (hv/guard/text_protect.h, read at each rebuild); private_pages: the modules' private memory
+ * (hv/guard/private_mem.h), mapped in their in views only. wanted: postern.cfg's `border = npt`.
+ * Returns whether the border is enforced by the nested page tables. */
+bool border_views_init(struct vm *vm, const struct guard *guard, bool wanted, const struct border_text_page *pages,
+                       const u32 *npages, const struct border_text_page *private_pages, const u32 *nprivate);
 bool border_views_enforced(void);
 /* Put v on the view its state calls for (rebuilding stale views first). Cheap when nothing changed. */
 void border_view_apply(struct vcpu *v);

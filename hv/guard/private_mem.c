@@ -1,6 +1,6 @@
 /* See private_mem.h. */
 #include "guard/private_mem.h"
-#include "guard/border.h"
+#include "guard/text_protect.h"
 #include "drivers/iommu/iommu.h"
 #include "core/guest_access.h"
 #include "core/gva.h"
@@ -21,11 +21,11 @@ int private_mem_module(gpa_t gpa)
     return -1;
 }
 
-int private_mem_take(struct vcpu *v, int module, u64 gva, u64 n)
+int private_mem_take(struct vcpu *v, int module, const char *name, const struct text_protect *text, u64 gva, u64 n)
 {
+    struct vm *vm = v->vm;
     struct gva_mode mode;
     gpa_t gpa[PRIVATE_MAX_PER_CALL];
-    const char *name = vm0.guard.mod[module].name;
 
     if (!border_views_enforced()) {
         LOG("guard: module %s asked for private memory: refused, it needs border = npt", name);
@@ -42,10 +42,10 @@ int private_mem_take(struct vcpu *v, int module, u64 gva, u64 n)
     guest_paging_mode(v, &mode);
     for (u64 i = 0; i < n; i++) {
         u64 a;
-        if (gva_translate(&vm0.mem, &mode, gva + i * PAGE_SIZE, GVA_WRITE | GVA_SUPERVISOR | GVA_IMPLICIT, &a, NULL) !=
+        if (gva_translate(&vm->mem, &mode, gva + i * PAGE_SIZE, GVA_WRITE | GVA_SUPERVISOR | GVA_IMPLICIT, &a, NULL) !=
                 GVA_OK ||
-            !gmem_ptr(&vm0.mem, ALIGN_DOWN(a, PAGE_SIZE), PAGE_SIZE) || private_mem_module(a) >= 0 ||
-            border_text_module(a) >= 0) {
+            !gmem_ptr(&vm->mem, ALIGN_DOWN(a, PAGE_SIZE), PAGE_SIZE) || private_mem_module(a) >= 0 ||
+            text_protect_owner(text, a) >= 0) {
             LOG("guard: module %s asked for private memory: page 0x%llx is not writable guest RAM of its own "
                 "(unmapped, module text, or private already): refused", name, (unsigned long long)(gva + i * PAGE_SIZE));
             return HC_EINVAL;
@@ -59,7 +59,7 @@ int private_mem_take(struct vcpu *v, int module, u64 gva, u64 n)
         /* Gone from the ordinary view and every view forked from it; border_views maps it back in
          * the module's in views. Splitting a large page may need a table: on failure nothing of
          * this page is private (it stays mapped), and the call fails. */
-        if (!vm_npt_unmap(&vm0, gpa[i], PAGE_SIZE)) {
+        if (!vm_npt_unmap(vm, gpa[i], PAGE_SIZE)) {
             LOG("guard: out of hypervisor memory making private memory for module %s", name);
             return HC_EINVAL;
         }
@@ -73,7 +73,7 @@ int private_mem_take(struct vcpu *v, int module, u64 gva, u64 n)
     return HC_OK;
 }
 
-void private_mem_release(int module)
+void private_mem_release(struct vm *vm, int module)
 {
     u32 kept = 0;
     for (u32 i = 0; i < nprivate; i++) {
@@ -81,8 +81,8 @@ void private_mem_release(int module)
             private_pages[kept++] = private_pages[i];
             continue;
         }
-        memset(gmem_ptr(&vm0.mem, private_pages[i].gpa, PAGE_SIZE), 0, PAGE_SIZE); /* its secrets stay its own */
-        vm_npt_map(&vm0, private_pages[i].gpa, vm0.mem.hpa + private_pages[i].gpa, PAGE_SIZE, NPT_RWX);
+        memset(gmem_ptr(&vm->mem, private_pages[i].gpa, PAGE_SIZE), 0, PAGE_SIZE); /* its secrets stay its own */
+        vm_npt_map(vm, private_pages[i].gpa, vm->mem.hpa + private_pages[i].gpa, PAGE_SIZE, NPT_RWX);
         iommu_set_page_writable(private_pages[i].gpa, true);
     }
     nprivate = kept;

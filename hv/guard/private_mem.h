@@ -14,14 +14,17 @@
 #define PRIVATE_MAX_PAGES 64      /* in all */
 #define PRIVATE_MAX_PER_CALL 16
 
-/* HC_GUARD_PRIVATE from v (privileged in `module`): pages [gva, gva + n pages). Returns an HC_
- * status; on success every page is private, on failure none changed. */
-int private_mem_take(struct vcpu *v, int module, u64 gva, u64 n);
+/* HC_GUARD_PRIVATE from v (privileged in `module`, called `name` in the log): pages [gva, gva + n
+ * pages), none of them module text (text). Returns an HC_ status; on success every page is
+ * private, on failure none changed. */
+struct text_protect;
+int private_mem_take(struct vcpu *v, int module, const char *name, const struct text_protect *text, u64 gva, u64 n);
 /* The module whose private page holds gpa, or -1. */
 int private_mem_module(gpa_t gpa);
-/* Deinit or revocation: zero the module's pages and give them back. */
-void private_mem_release(int module);
-/* border_views' list (as border.c's protected text). */
+/* Deinit or revocation: zero the module's pages and give them back. Border control's exit path
+ * calls it when its state machine ends a module (the text protection is released beside it). */
+void private_mem_release(struct vm *vm, int module);
+/* border_views' list (as text_protect.h's protected text). */
 extern struct border_text_page private_pages[PRIVATE_MAX_PAGES];
 extern u32 nprivate;
 

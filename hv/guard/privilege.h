@@ -22,9 +22,10 @@
 #define POSTERN_PRIVILEGE_H
 
 #include "lib/types.h"
+#include "core/vm.h"
 
 #define PRIV_MAX        8   /* privileges per VM */
-#define PRIV_MAX_VCPUS  4   /* vCPUs per VM (raise/lower take 0 .. PRIV_MAX_VCPUS-1) */
+#define PRIV_MAX_VCPUS  VM_MAX_VCPUS /* raise/lower take 0 .. PRIV_MAX_VCPUS-1 */
 #define PRIV_NAME_MAX   32  /* including the NUL */
 
 #define PRIV_OK       0

@@ -282,14 +282,15 @@ static int open_msix(struct guarded_dev *g, const char *bdf, char *err, size_t e
     return 0;
 }
 
-int guarded_dev_init(struct guarded_dev *g, struct vm *vm, const struct pci_dev *dev, const char *privilege,
-                     char *err, size_t errsz)
+int guarded_dev_init(struct guarded_dev *g, struct vm *vm, struct privilege_registry *privs, const struct pci_dev *dev,
+                     const char *privilege, char *err, size_t errsz)
 {
     char bdf[8];
 
     memset(g, 0, sizeof(*g));
     g->host = *dev;
     g->vm = vm;
+    g->privs = privs;
     pci_bdf_str(dev->bdf, bdf);
     if (strlen(privilege) >= sizeof(g->privilege)) {
         fmt_snprintf(err, errsz, "guarded device %s: privilege name too long", bdf);
@@ -328,7 +329,7 @@ int guarded_dev_init(struct guarded_dev *g, struct vm *vm, const struct pci_dev 
             g->live_gpa[i] = dev->bar[i].base;
         }
     }
-    g->handle = privilege_register(&vm->privs, g->privilege, &guarded_dev_ops, g);
+    g->handle = privilege_register(privs, g->privilege, &guarded_dev_ops, g);
     if (g->handle < 0) {
         fmt_snprintf(err, errsz, "guarded device %s: cannot register privilege '%s': %s", bdf, g->privilege,
                      privilege_strerror(g->handle));
@@ -359,7 +360,7 @@ void guarded_dev_attach_vcpu(struct guarded_dev *g, struct vcpu *v)
 
 static bool held(const struct guarded_dev *g, const struct vcpu *v)
 {
-    return privilege_is_raised(&g->vm->privs, g->handle, v->id);
+    return privilege_is_raised(g->privs, g->handle, v->id);
 }
 
 bool guarded_dev_nested_fault(struct guarded_dev *g, struct vcpu *v, gpa_t gpa, bool write)

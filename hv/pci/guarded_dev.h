@@ -19,6 +19,8 @@
 #include "drivers/pci/pci.h"
 #include "pci/pci_vdev.h"
 
+struct privilege_registry;
+
 struct vm;
 struct vcpu;
 
@@ -43,6 +45,7 @@ struct guarded_dev {
     struct pci_dev host;
     struct pci_vdev vdev;
     struct vm *vm;
+    struct privilege_registry *privs; /* where its privilege is registered */
     char privilege[32];
     int handle;                  /* privilege registry handle */
     hpa_t zero_page;
@@ -54,9 +57,9 @@ struct guarded_dev {
 };
 
 /* Check the device can be guarded (every BAR virtualizable, an MSI-X table and PBA inside memory
- * BARs), build both views, register the privilege. Returns 0, or -1 with a one-line reason. */
-int guarded_dev_init(struct guarded_dev *g, struct vm *vm, const struct pci_dev *dev, const char *privilege,
-                     char *err, size_t errsz);
+ * BARs), build both views, register the privilege in privs. Returns 0, or -1 with a one-line reason. */
+int guarded_dev_init(struct guarded_dev *g, struct vm *vm, struct privilege_registry *privs, const struct pci_dev *dev,
+                     const char *privilege, char *err, size_t errsz);
 /* Set up what needs a vCPU (port intercepts). */
 void guarded_dev_attach_vcpu(struct guarded_dev *g, struct vcpu *v);
 /* A nested page fault at gpa: true when it was this device's BAR (handled). */

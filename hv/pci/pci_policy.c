@@ -66,7 +66,7 @@ static void hide_bars(const struct pci_dev *d)
 }
 
 int pci_policy_init(const struct boot_info *bi, const struct acpi_guest_info *acpi, const struct iommu_info *io,
-                    char *err, size_t errsz)
+                    struct privilege_registry *privs, char *err, size_t errsz)
 {
     char bdf[8];
 
@@ -123,7 +123,7 @@ int pci_policy_init(const struct boot_info *bi, const struct acpi_guest_info *ac
                                      "(QEMU: -device amd-iommu or intel-iommu; or set iommu = off to accept unconfined DMA)");
             return -1;
         }
-        if (guarded_dev_init(&pol.gdev, &vm0, &pol.dev[pol.guarded], bi->guarded_nic_privilege, err, errsz) != 0)
+        if (guarded_dev_init(&pol.gdev, &vm0, privs, &pol.dev[pol.guarded], bi->guarded_nic_privilege, err, errsz) != 0)
             return -1;
         pci_bdf_str(pol.dev[pol.guarded].bdf, bdf);
         LOG("pci: %s guarded by privilege '%s': BARs reachable only inside a module holding it (views: %llu + %llu table pages)",

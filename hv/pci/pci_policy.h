@@ -11,10 +11,11 @@
 #include "drivers/iommu/iommu.h"
 #include "core/vcpu.h"
 
-/* Enumerate, apply the config, build the guarded device's views and register its privilege
- * (before border_init applies the bindings). Returns 0 or -1 with a reason. */
+/* Enumerate, apply the config, build the guarded device's views and register its privilege in
+ * privs (before border_init applies the bindings). Returns 0 or -1 with a reason. */
+struct privilege_registry;
 int pci_policy_init(const struct boot_info *bi, const struct acpi_guest_info *acpi, const struct iommu_info *io,
-                    char *err, size_t errsz);
+                    struct privilege_registry *privs, char *err, size_t errsz);
 /* Port intercepts for the vCPU (conf1, the guarded device's I/O BARs). */
 void pci_policy_attach_vcpu(struct vcpu *v);
 /* Exit-path hooks: true when the access was PCI's (handled). */

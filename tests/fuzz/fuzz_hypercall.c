@@ -1,9 +1,10 @@
-/* FUZZ-SOURCES: hv/exits.c hv/core/vcpu.c hv/guard/wrapper_layout.c hv/guard/private_mem.c hv/guard/border_views.c hv/core/npt.c hv/guard/guard.c hv/guard/privilege.c hv/guard/gmeta.c hv/core/gva.c hv/core/guest_access.c hv/crypto/sha256.c hv/lib/fmt.c hv/crypto/hosted.c -lmbedcrypto */
+/* FUZZ-SOURCES: hv/exits.c hv/core/vcpu.c hv/guard/border.c hv/guard/gm_load.c hv/guard/text_protect.c hv/guard/park.c hv/guard/border_report.c hv/guard/wrapper_layout.c hv/guard/private_mem.c hv/guard/border_views.c hv/core/npt.c hv/guard/guard.c hv/guard/privilege.c hv/guard/gmeta.c hv/core/gva.c hv/core/guest_access.c hv/crypto/sha256.c hv/lib/fmt.c hv/crypto/hosted.c -lmbedcrypto */
 /*
  * libFuzzer harness for the hypercall decoder: exit_hypercall() (hv/exits.c) and everything it
  * hands guarded-module numbers to in hv/guard/border.c (registration, the four crossings, deinit), on
- * a fake vCPU over fake guest memory. hv/guard/border.c is included (not linked) so that its static
- * state (parked return addresses, protected pages, loaded metadata) can be reset per input.
+ * a fake vCPU over fake guest memory. Border control is linked as in the hypervisor and reached
+ * through its interface (hv/guard/border.h): border_init() starts it afresh for each input, and
+ * border_guard() shows the state machine the invariants are checked against.
  *
  * Fixture: 8 MiB of guest RAM in an exact-size heap buffer (ASan catches any hypervisor access
  * outside it) with 4-level page tables: the module gm's text at 0xffffffffc0a00000 (2 MiB page,
@@ -55,8 +56,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* border.c's statics are this file's: reset per input. */
-#include "../../hv/guard/border.c"
+#include "guard/border.h"
+#include "guard/border_views.h"
+#include "guard/gmeta.h"
+#include "guard/privilege.h"
+#include "guard/sigcheck.h"
+#include "core/boot_info.h"
+#include "core/guest_access.h"
+#include "core/gva.h"
+#include "core/hypercall.h"
+#include "core/npt.h"
+#include "core/vm.h"
+#include "crypto/sha256.h"
+#include "exits.h"
+#include "lib/lib.h"
+#include "lib/log.h"
+#include "lib/page_alloc.h"
+#include "lib/timebase.h"
 
 #define CHECK(c)                                                                                          \
     do {                                                                                                  \
@@ -74,6 +90,7 @@ static bool trace; /* FUZZ_HYPERCALL_TRACE=1: one line per hypercall on stderr (
 /* ------------------------------------------------------------------ fakes for what border.c and exits.c call */
 
 struct vm vm0;
+static struct privilege_registry privs;
 struct page_pool hv_pages;
 const char hv_canary[16] = "POSTERN-HV-CANAR";
 
@@ -106,6 +123,7 @@ bool vm_npt_unmap(struct vm *vm, gpa_t gpa, u64 size) { (void)vm, (void)gpa, (vo
 bool iommu_set_page_writable(gpa_t gpa, bool writable) { (void)gpa, (void)writable; return true; }
 int privilege_idle_register(struct privilege_registry *r, struct vm *vm) { (void)r, (void)vm; return -1; }
 u64 timebase_ms(void) { return 0; }
+u64 timebase_tsc_hz(void) { return 0; }
 bool console_io(struct vcpu *v, u16 port, unsigned size, bool in, u32 *value) { (void)v, (void)port, (void)size, (void)in, (void)value; return false; }
 void console_poll(void) {}
 bool pci_policy_io(struct vcpu *v, u16 port, u8 size, bool in, u32 *value) { (void)v, (void)port, (void)size, (void)in, (void)value; return false; }
@@ -262,21 +280,13 @@ static void reset(void)
     memset(ram + DATA_GPA, 0, 2ull << 20);
     memcpy(ram + DATA_GPA + HASH_OFF, text_hash, 32);
     memset(ram + DATA_GPA + OTHER_OFF, 0x5a, 32);
-    /* border.c's state */
-    memset(meta, 0, sizeof(meta));
-    memset(meta_copy, 0, sizeof(meta_copy));
-    memset(&sig, 0, sizeof(sig));
-    memset(site_desc, 0, sizeof(site_desc));
-    memset(protected_pages, 0, sizeof(protected_pages));
-    nprotected = 0;
-    memset(parked, 0, sizeof(parked));
     arena_used = 0;
     /* the VM: memory, registry, border control with gm loaded and bound */
     memset(&vm0, 0, sizeof(vm0));
     vm0.mem.hva = ram;
     vm0.mem.hpa = 0x40000000;
     vm0.mem.size = RAM_SIZE;
-    privilege_registry_init(&vm0.privs);
+    privilege_registry_init(&privs);
     privilege_test_reset();
     /* border = npt: the nested-paging border's paths (fetch faults, a module's calls to itself,
      * the exit wrapper finished by the hypervisor); the views themselves are test_border_views'. */
@@ -284,9 +294,9 @@ static void reset(void)
     npt_x86_nx = true;
     vm0.npt.fmt = npt_mode ? &npt_format_x86 : NULL;
     put64(DATA_GPA + SLOT_OFF, KERNEL_FN);
-    border_init(&bi);
+    border_init(&vm0, &privs, &bi);
     CHECK(border_views_enforced() == npt_mode);
-    CHECK(vm0.guard.mod[0].used && strcmp(vm0.guard.mod[0].name, "gm") == 0);
+    CHECK(border_guard(vm0.border)->mod[0].used && strcmp(border_guard(vm0.border)->mod[0].name, "gm") == 0);
     memset(&V, 0, sizeof(V));
     V.vm = &vm0;
     vm0.vcpu[0] = &V;
@@ -424,8 +434,8 @@ static void hypercall_step(const u8 *b)
                 step_no, (unsigned long long)nr, (unsigned long long)before[REG_RIP],
                 (unsigned long long)before[REG_RSP], (unsigned long long)before[REG_RBX], cpu.cpl,
                 done ? "done" : "tail", (long long)V.regs[REG_RAX], has);
-    CHECK(has == guard_privileged(&vm0.guard, 0));
-    CHECK(has == (vm0.guard.vcpu[0].module == 0));
+    CHECK(has == guard_privileged(border_guard(vm0.border), 0));
+    CHECK(has == (border_guard(vm0.border)->vcpu[0].module == 0));
     if (has && !had) { /* gained: only a validated border-in */
         CHECK(before[REG_RAX] == HC_GUARD_INIT || before[REG_RAX] == HC_BORDER_IN_CALL || before[REG_RAX] == HC_BORDER_IN_RET);
         CHECK(cpu.cpl == 0);
@@ -530,8 +540,8 @@ static void fetch_step(const u8 *b)
         fprintf(stderr, "step %u: fetch rip 0x%llx rsp 0x%llx gpa 0x%llx -> %s, privileged %d\n", step_no,
                 (unsigned long long)before[REG_RIP], (unsigned long long)before[REG_RSP], (unsigned long long)gpa,
                 handled ? "handled" : "fault", has);
-    CHECK(has == guard_privileged(&vm0.guard, 0));
-    CHECK(has == (vm0.guard.vcpu[0].module == 0));
+    CHECK(has == guard_privileged(border_guard(vm0.border), 0));
+    CHECK(has == (border_guard(vm0.border)->vcpu[0].module == 0));
     for (int r = 0; r < VCPU_NREGS; r++)
         if (r != REG_RAX && r != REG_RIP && r != REG_RSP)
             CHECK(V.regs[r] == before[r]);
@@ -611,12 +621,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             CHECK(privilege_test_is_raised(0) == had);
         } else {
             if (b[1] & 1)
-                guard_revoke(&vm0.guard, 0);
+                guard_revoke(border_guard(vm0.border), 0);
             else
-                guard_reinstate(&vm0.guard, 0);
+                guard_reinstate(border_guard(vm0.border), 0);
             /* an administrator's call only ever takes privilege away */
             CHECK(!privilege_test_is_raised(0) || had);
-            CHECK(privilege_test_is_raised(0) == guard_privileged(&vm0.guard, 0));
+            CHECK(privilege_test_is_raised(0) == guard_privileged(border_guard(vm0.border), 0));
         }
     }
     return 0;

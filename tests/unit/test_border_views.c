@@ -57,6 +57,8 @@ static const struct guard_site_desc sites[] = {
 };
 static u8 hash[GUARD_HASH_LEN];
 static struct vm vm;
+static struct privilege_registry privs;
+static struct guard guard;
 static struct vcpu vcpu;
 static struct border_text_page text[2] = { { TEXT0, 0 }, { TEXT1, 0 } };
 static u32 ntext;
@@ -78,12 +80,12 @@ static int setup(void **state)
     /* the device's view: the BAR reachable there only (a zero page in the ordinary one) */
     assert_true(npt_fork(&vm.npt_priv, &vm.npt, BAR, 0x20000));
     assert_true(npt_map(&vm.npt, BAR, 0x7000000, 0x20000, NPT_READ));
-    privilege_registry_init(&vm.privs);
+    privilege_registry_init(&privs);
     static const struct guard_config cfg = { .check_callee_saved = true };
-    guard_init(&vm.guard, &vm.privs, &cfg);
+    guard_init(&guard, &privs, &cfg);
     memset(hash, 0x11, sizeof(hash));
     struct guard_module_desc d = { "gm", hash, 0x2000, sites, 4 };
-    assert_int_equal(guard_module_add(&vm.guard, &d), 0);
+    assert_int_equal(guard_module_add(&guard, &d), 0);
     vcpu.vm = &vm;
     vm.vcpu[0] = &vcpu;
     vm.vcpu_count = 1;
@@ -109,7 +111,7 @@ static enum guard_verdict post(enum guard_event_kind k, u64 rip, u64 rsp)
         memcpy(e.u.init.claimed_hash, hash, sizeof(hash));
         memcpy(e.u.init.text_hash, hash, sizeof(hash));
     }
-    return guard_event(&vm.guard, &e, NULL);
+    return guard_event(&guard, &e, NULL);
 }
 
 /* Registration as border.c does it: protect the pages, then the init event; the exit ends. */
@@ -134,7 +136,7 @@ static bool can_exec(gpa_t gpa)
 
 static void inside_only_the_module_executes(void **state)
 {
-    assert_true(border_views_init(&vm, true, text, &ntext, priv, &npriv));
+    assert_true(border_views_init(&vm, &guard, true, text, &ntext, priv, &npriv));
     register_module();
     assert_int_equal(view_now, VIEW_IN(0, false));
     assert_true(can_exec(TEXT0) && can_exec(TEXT1));
@@ -159,7 +161,7 @@ static void inside_only_the_module_executes(void **state)
 
 static void a_refused_entry_runs_loose_until_it_leaves(void **state)
 {
-    assert_true(border_views_init(&vm, true, text, &ntext, priv, &npriv));
+    assert_true(border_views_init(&vm, &guard, true, text, &ntext, priv, &npriv));
     register_module();
     assert_int_equal(post(GUARD_EV_OUT_RET, BASE + 0x310, RSP), GUARD_OK);
     vcpu.regs[REG_RIP] = KERNEL_RIP;
@@ -185,7 +187,7 @@ static void a_refused_entry_runs_loose_until_it_leaves(void **state)
 
 static void the_device_view_is_a_copy_of_the_in_view(void **state)
 {
-    assert_true(border_views_init(&vm, true, text, &ntext, priv, &npriv));
+    assert_true(border_views_init(&vm, &guard, true, text, &ntext, priv, &npriv));
     register_module();
     hpa_t plain = root_now;
     border_view_set_device(&vcpu, true); /* the nic privilege's raise */
@@ -206,7 +208,7 @@ static void the_device_view_is_a_copy_of_the_in_view(void **state)
 
 static void a_changed_map_rebuilds_the_views(void **state)
 {
-    assert_true(border_views_init(&vm, true, text, &ntext, priv, &npriv));
+    assert_true(border_views_init(&vm, &guard, true, text, &ntext, priv, &npriv));
     register_module();
     u64 rebuilds = border_view_stats()->rebuilds;
     border_view_after_exit(&vcpu); /* nothing changed */
@@ -224,7 +226,7 @@ static void a_changed_map_rebuilds_the_views(void **state)
 static void without_execute_permissions_the_wrappers_are_the_border(void **state)
 {
     npt_x86_nx = false; /* a host without NX: nested entries cannot forbid execution */
-    assert_false(border_views_init(&vm, true, text, &ntext, priv, &npriv));
+    assert_false(border_views_init(&vm, &guard, true, text, &ntext, priv, &npriv));
     assert_false(border_views_enforced());
     register_module();
     assert_int_equal(root_now, vm.npt.root);
@@ -234,7 +236,7 @@ static void without_execute_permissions_the_wrappers_are_the_border(void **state
     assert_int_equal(view_now, VIEW_PRIVILEGED);
     /* and border = wrappers asks for the same, with NX available */
     npt_x86_nx = true;
-    assert_false(border_views_init(&vm, false, text, &ntext, priv, &npriv));
+    assert_false(border_views_init(&vm, &guard, false, text, &ntext, priv, &npriv));
 }
 
 /* Private memory: unmapped in the ordinary view (and so in the out view), read/write and not
@@ -243,7 +245,7 @@ static void private_memory_exists_only_inside(void **state)
 {
     hpa_t hpa;
     u32 perms;
-    assert_true(border_views_init(&vm, true, text, &ntext, priv, &npriv));
+    assert_true(border_views_init(&vm, &guard, true, text, &ntext, priv, &npriv));
     register_module();
     assert_true(npt_unmap(&vm.npt, PRIVATE_GPA, PAGE_SIZE)); /* what private_mem_take does */
     npriv = 1;

@@ -98,6 +98,7 @@ void host_test_port_out(u16 port, u8 size, u32 value) { port_seen = port; port_v
 
 /* ---------------------------------------------------------------- set-up */
 static struct vm vm;
+static struct privilege_registry privs;
 static struct vcpu vcpu;
 static struct guarded_dev g;
 static struct pci_dev nic;
@@ -125,7 +126,7 @@ static int setup(void **state)
     assert_true(npt_init(&vm.npt, &npt_format_x86, table_page));
     assert_true(npt_map(&vm.npt, 0, vm.mem.hpa, vm.mem.size, NPT_RWX));
     assert_true(npt_map(&vm.npt, 0xfe000000, 0xfe000000, MiB(16), NPT_READ | NPT_WRITE | NPT_UNCACHED));
-    privilege_registry_init(&vm.privs);
+    privilege_registry_init(&privs);
     vcpu.vm = &vm;
     vm.vcpu[0] = &vcpu;
     vm.vcpu_count = 1;
@@ -169,7 +170,7 @@ static void views_differ_only_at_the_bars(void **state)
     u32 perms;
     int h;
 
-    assert_int_equal(guarded_dev_init(&g, &vm, &nic, "nic", err, sizeof(err)), 0);
+    assert_int_equal(guarded_dev_init(&g, &vm, &privs, &nic, "nic", err, sizeof(err)), 0);
     /* normal view: every BAR page is the zero page, read-only */
     assert_int_equal(lookup(&vm.npt, BAR0, &perms), g.zero_page);
     assert_int_equal(lookup(&vm.npt, BAR0 + 0x1f000, &perms), g.zero_page);
@@ -183,14 +184,14 @@ static void views_differ_only_at_the_bars(void **state)
     assert_int_equal(lookup(&vm.npt_priv, MiB(100), NULL), GiB(2) + MiB(100));
     /* the privilege is registered; raising swaps the root (once the exit is handled: border
      * control picks the view), lowering swaps it back */
-    h = privilege_lookup(&vm.privs, "nic");
+    h = privilege_lookup(&privs, "nic");
     assert_true(h >= 0);
-    assert_int_equal(privilege_activate(&vm.privs, h), 0);
-    assert_int_equal(privilege_raise(&vm.privs, h, 0), 0);
+    assert_int_equal(privilege_activate(&privs, h), 0);
+    assert_int_equal(privilege_raise(&privs, h, 0), 0);
     border_view_after_exit(&vcpu);
     assert_int_equal(root_now, vm.npt_priv.root);
     assert_int_equal(view_now, VIEW_PRIVILEGED);
-    assert_int_equal(privilege_lower(&vm.privs, h, 0), 0);
+    assert_int_equal(privilege_lower(&privs, h, 0), 0);
     border_view_after_exit(&vcpu);
     assert_int_equal(root_now, vm.npt.root);
     assert_int_equal(view_now, VIEW_NORMAL);
@@ -202,7 +203,7 @@ static void unprivileged_writes_are_dropped_and_undecodable_ones_refused(void **
 {
     char err[160];
 
-    assert_int_equal(guarded_dev_init(&g, &vm, &nic, "nic", err, sizeof(err)), 0);
+    assert_int_equal(guarded_dev_init(&g, &vm, &privs, &nic, "nic", err, sizeof(err)), 0);
     vcpu.regs[REG_RIP] = 0x1000;
     assert_true(guarded_dev_nested_fault(&g, &vcpu, BAR0 + 0x5400, true));
     assert_int_equal(vcpu.regs[REG_RIP], 0x1002);
@@ -222,7 +223,7 @@ static void io_bar_answers_only_while_privileged(void **state)
     u32 value = 0xdead;
     int h;
 
-    assert_int_equal(guarded_dev_init(&g, &vm, &nic, "nic", err, sizeof(err)), 0);
+    assert_int_equal(guarded_dev_init(&g, &vm, &privs, &nic, "nic", err, sizeof(err)), 0);
     guarded_dev_attach_vcpu(&g, &vcpu);
     assert_true(intercepts[BAR1 / 32] & 1u);
     assert_true(guarded_dev_io(&g, &vcpu, BAR1 + 4, 4, true, &value));
@@ -230,9 +231,9 @@ static void io_bar_answers_only_while_privileged(void **state)
     port_seen = 0;
     assert_true(guarded_dev_io(&g, &vcpu, BAR1, 4, false, &value));
     assert_int_equal(port_seen, 0);        /* and the write went nowhere */
-    h = privilege_lookup(&vm.privs, "nic");
-    privilege_activate(&vm.privs, h);
-    privilege_raise(&vm.privs, h, 0);
+    h = privilege_lookup(&privs, "nic");
+    privilege_activate(&privs, h);
+    privilege_raise(&privs, h, 0);
     assert_true(guarded_dev_io(&g, &vcpu, BAR1 + 4, 4, true, &value));
     assert_int_equal(value, 0x12345678u);
     assert_int_equal(port_seen, BAR1 + 4);
@@ -247,7 +248,7 @@ static void guest_moves_the_bar_and_the_real_address_stays_unreachable(void **st
     char err[160];
     const u64 moved = 0xf0000000ull;
 
-    assert_int_equal(guarded_dev_init(&g, &vm, &nic, "nic", err, sizeof(err)), 0);
+    assert_int_equal(guarded_dev_init(&g, &vm, &privs, &nic, "nic", err, sizeof(err)), 0);
     /* the guest sizes BAR0 with decoding off, then moves it, then turns decoding on */
     pci_vdev_write(&g.vdev, 0x04, 2, 0);
     pci_vdev_write(&g.vdev, 0x10, 4, 0xffffffffu);
@@ -271,11 +272,11 @@ static void unguardable_devices_are_refused(void **state)
     char err[160];
 
     nic.bar[0].size = 0x800;
-    assert_int_equal(guarded_dev_init(&g, &vm, &nic, "nic", err, sizeof(err)), -1);
+    assert_int_equal(guarded_dev_init(&g, &vm, &privs, &nic, "nic", err, sizeof(err)), -1);
     assert_non_null(strstr(err, "smaller than a page"));
     nic.bar[0].size = 0x20000;
     nic.bar[0].base = 0x10000000; /* inside guest RAM */
-    assert_int_equal(guarded_dev_init(&g, &vm, &nic, "nic", err, sizeof(err)), -1);
+    assert_int_equal(guarded_dev_init(&g, &vm, &privs, &nic, "nic", err, sizeof(err)), -1);
     assert_non_null(strstr(err, "not between guest RAM's end and 4 GiB"));
 }
 
@@ -285,7 +286,7 @@ static void msix_pages_are_the_device_in_both_views(void **state)
     u32 perms;
 
     add_msix(0 | 3, 0x2000 | 3, 5);
-    assert_int_equal(guarded_dev_init(&g, &vm, &nic, "nic", err, sizeof(err)), 0);
+    assert_int_equal(guarded_dev_init(&g, &vm, &privs, &nic, "nic", err, sizeof(err)), 0);
     assert_int_equal(g.open_count, 2);
     /* normal view: the table's page and the PBA's page are the device, read/write; the others of
      * BAR3, and all of BAR0, the zero page */
@@ -319,7 +320,7 @@ static void msix_sharing_a_register_bar_opens_only_its_pages(void **state)
 
     /* real devices often keep the table and PBA in the register BAR: one page for both here */
     add_msix(0xe000 | 0, 0xe800 | 0, 3);
-    assert_int_equal(guarded_dev_init(&g, &vm, &nic, "nic", err, sizeof(err)), 0);
+    assert_int_equal(guarded_dev_init(&g, &vm, &privs, &nic, "nic", err, sizeof(err)), 0);
     assert_int_equal(g.open_count, 1);
     assert_int_equal(g.open[0].bar, 0);
     assert_int_equal(g.open[0].off, 0xe000);
@@ -334,7 +335,7 @@ static void msix_sharing_a_register_bar_opens_only_its_pages(void **state)
     /* a table spanning pages opens each of them */
     teardown(state), setup(state);
     add_msix(0x1f00 | 0, 0x3000 | 0, 64); /* 1 KiB from 0x1f00: pages 0x1000 and 0x2000 */
-    assert_int_equal(guarded_dev_init(&g, &vm, &nic, "nic", err, sizeof(err)), 0);
+    assert_int_equal(guarded_dev_init(&g, &vm, &privs, &nic, "nic", err, sizeof(err)), 0);
     assert_int_equal(g.open_count, 1); /* the PBA's page touches them: one run 0x1000-0x3fff */
     assert_int_equal(g.open[0].len, 0x3000);
     assert_non_null(strstr(logbuf, "MSI-X table at BAR0+0x1f00, 1024 bytes (64 vectors): its pages BAR0+0x1000-0x2fff map to"));
@@ -350,7 +351,7 @@ static void msix_pages_move_with_their_bar(void **state)
     u32 perms;
 
     add_msix(0 | 3, 0x2000 | 3, 5);
-    assert_int_equal(guarded_dev_init(&g, &vm, &nic, "nic", err, sizeof(err)), 0);
+    assert_int_equal(guarded_dev_init(&g, &vm, &privs, &nic, "nic", err, sizeof(err)), 0);
     pci_vdev_write(&g.vdev, 0x04, 2, 0);
     pci_vdev_write(&g.vdev, 0x1c, 4, 0xffffffffu);
     assert_int_equal(pci_vdev_read(&g.vdev, 0x1c, 4), 0xffffc000u);
@@ -377,17 +378,17 @@ static void msix_that_cannot_work_is_refused(void **state)
     char err[160];
 
     add_msix(0 | 1, 0x2000 | 3, 5); /* the table in the I/O BAR */
-    assert_int_equal(guarded_dev_init(&g, &vm, &nic, "nic", err, sizeof(err)), -1);
+    assert_int_equal(guarded_dev_init(&g, &vm, &privs, &nic, "nic", err, sizeof(err)), -1);
     assert_non_null(strstr(err, "MSI-X table in BAR1, which is not a memory BAR"));
     add_msix(0 | 3, 0x2000 | 5, 5); /* the PBA in an unimplemented BAR */
-    assert_int_equal(guarded_dev_init(&g, &vm, &nic, "nic", err, sizeof(err)), -1);
+    assert_int_equal(guarded_dev_init(&g, &vm, &privs, &nic, "nic", err, sizeof(err)), -1);
     assert_non_null(strstr(err, "MSI-X PBA in BAR5, which is not a memory BAR"));
     add_msix(0x3f80 | 3, 0x2000 | 3, 16); /* 256 bytes from 0x3f80 of 16 KiB */
-    assert_int_equal(guarded_dev_init(&g, &vm, &nic, "nic", err, sizeof(err)), -1);
+    assert_int_equal(guarded_dev_init(&g, &vm, &privs, &nic, "nic", err, sizeof(err)), -1);
     assert_non_null(strstr(err, "MSI-X table at BAR3+0x3f80 (256 bytes) runs past the BAR's end (0x4000 bytes)"));
     /* no capability list at all: nothing opened */
     cfg[1] &= ~(0x10u << 16);
-    assert_int_equal(guarded_dev_init(&g, &vm, &nic, "nic", err, sizeof(err)), 0);
+    assert_int_equal(guarded_dev_init(&g, &vm, &privs, &nic, "nic", err, sizeof(err)), 0);
     assert_int_equal(g.open_count, 0);
     assert_int_equal(lookup(&vm.npt, BAR3, NULL), g.zero_page);
 }
