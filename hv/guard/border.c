@@ -211,7 +211,7 @@ static bool wrapper_at(struct vcpu *v, u64 rip, const u8 *prefix, u32 plen, u32 
 }
 
 /* The site of kind `kind` at rip + off in module m, if there is one. */
-static bool site_at(const struct border *b, int m, u64 rip, u32 off, enum guard_site_kind kind)
+static bool site_at(const struct border *b, int m, u64 rip, u32 off, enum gmeta_site_kind kind)
 {
     const struct guard_module *mod = &b->guard.mod[m];
     int s = guard_site_lookup(mod, (u32)(rip - mod->text_base) + off);
@@ -237,7 +237,7 @@ static bool intra_module_call(struct vcpu *v)
     u8 tail[WL_ENTRY_TAIL_LEN];
 
     if (!border_views_enforced() || m < 0 || !guard_privileged(&b->guard, v->id) ||
-        guard_module_at(&b->guard, rip) != m || !site_at(b, m, rip, 0, GUARD_SITE_IN_CALL))
+        guard_module_at(&b->guard, rip) != m || !site_at(b, m, rip, 0, GMETA_SITE_BORDER_IN_CALL))
         return false;
     /* the wrapper's continuation follows its jmp, so the longer (rel32) form's bytes are always there */
     if (!read_guest(v, rip, tail, sizeof(tail)) || !wl_entry_tail(tail, sizeof(tail), rip, &target))
@@ -293,7 +293,7 @@ static bool enter_by_fetch(struct vcpu *v, int m)
         post(v, &ev, &res, t0);
         return true;
     }
-    if (site_at(b, m, rip, 6, GUARD_SITE_IN_CALL) && wrapper_at(v, rip, push, 1, HC_BORDER_IN_CALL) &&
+    if (site_at(b, m, rip, 6, GMETA_SITE_BORDER_IN_CALL) && wrapper_at(v, rip, push, 1, HC_BORDER_IN_CALL) &&
         write_guest_u64(v, rsp - 8, v->regs[REG_RAX])) {
         v->regs[REG_RSP] = rsp - 8;
         v->regs[REG_RIP] = rip + 6;
@@ -301,7 +301,7 @@ static bool enter_by_fetch(struct vcpu *v, int m)
             v->regs[REG_RIP] += 3;
         return true;
     }
-    if (site_at(b, m, rip, 10, GUARD_SITE_IN_RET) && wrapper_at(v, rip, sub_push, 5, HC_BORDER_IN_RET)) {
+    if (site_at(b, m, rip, 10, GMETA_SITE_BORDER_IN_RET) && wrapper_at(v, rip, sub_push, 5, HC_BORDER_IN_RET)) {
         /* As border_hypercall's border-in ret, with RSP where the hypercall would have it; the
          * saved RAX it pops is the RAX of now, so nothing is written. */
         ev.kind = GUARD_EV_IN_RET;

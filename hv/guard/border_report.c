@@ -49,7 +49,7 @@ static void say(const struct printer *p, const char *fmt, ...)
 static void say_site(void *ctx, const struct guard_module *mod, const struct guard_site *site, const char *function)
 {
     const struct printer *p = ctx;
-    const char *kind = guard_site_kind_name((enum guard_site_kind)site->kind);
+    const char *kind = guard_site_kind_name((enum gmeta_site_kind)site->kind);
     unsigned long long n = site->count, each = site->cycles / site->count;
 
     if (p->form == BORDER_STATS_LOG)
@@ -138,7 +138,7 @@ void border_report(const struct vm *vm) { border_print_stats(vm->border, vm, BOR
 
 static void mark_site(void *ctx, const struct guard_module *mod, const struct guard_site *site, const char *function)
 {
-    LOG("guard: mark %u %s %s %s %llu", *(const u32 *)ctx, mod->name, guard_site_kind_name((enum guard_site_kind)site->kind),
+    LOG("guard: mark %u %s %s %s %llu", *(const u32 *)ctx, mod->name, guard_site_kind_name((enum gmeta_site_kind)site->kind),
         function, (unsigned long long)site->count);
 }
 

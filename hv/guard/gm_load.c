@@ -10,18 +10,6 @@
 #include "lib/page_alloc.h"
 #include "lib/timebase.h"
 
-static enum guard_site_kind site_kind(u8 gmeta_kind)
-{
-    switch (gmeta_kind) {
-    case GMETA_SITE_INIT: return GUARD_SITE_INIT;
-    case GMETA_SITE_DEINIT: return GUARD_SITE_DEINIT;
-    case GMETA_SITE_BORDER_IN_CALL: return GUARD_SITE_IN_CALL;
-    case GMETA_SITE_BORDER_OUT_RET: return GUARD_SITE_OUT_RET;
-    case GMETA_SITE_BORDER_OUT_CALL: return GUARD_SITE_OUT_CALL;
-    default: return GUARD_SITE_IN_RET;
-    }
-}
-
 /* The signature policy (docs/gmeta.md "Signatures"). Returns true when m may be loaded; note says
  * what was found, for the log line. */
 static bool signature_allows(const struct border *b, const u8 *buf, const struct gmeta *m, const char *origin,
@@ -151,7 +139,7 @@ int border_load_metadata(struct border *b, const u8 *buf, u64 len, const char *o
         struct gmeta_site s;
         gmeta_site_at(&m, i, &s);
         b->site_desc[idx][i].offset = s.offset;
-        b->site_desc[idx][i].kind = site_kind(s.kind);
+        b->site_desc[idx][i].kind = (enum gmeta_site_kind)s.kind; /* gmeta_parse checked the range */
     }
     d.name = m.name;
     d.hash = m.text_sha256;

@@ -123,17 +123,17 @@ const char *guard_state_name(enum guard_state s)
     return "?";
 }
 
-const char *guard_site_kind_name(enum guard_site_kind k)
+const char *guard_site_kind_name(enum gmeta_site_kind k)
 {
     static const char *const names[GUARD_SITE_KINDS] = {
-        [GUARD_SITE_INIT] = "init",
-        [GUARD_SITE_DEINIT] = "deinit",
-        [GUARD_SITE_IN_CALL] = "in-call",
-        [GUARD_SITE_OUT_RET] = "out-ret",
-        [GUARD_SITE_OUT_CALL] = "out-call",
-        [GUARD_SITE_IN_RET] = "in-ret",
+        [GMETA_SITE_INIT] = "init",
+        [GMETA_SITE_DEINIT] = "deinit",
+        [GMETA_SITE_BORDER_IN_CALL] = "in-call",
+        [GMETA_SITE_BORDER_OUT_RET] = "out-ret",
+        [GMETA_SITE_BORDER_OUT_CALL] = "out-call",
+        [GMETA_SITE_BORDER_IN_RET] = "in-ret",
     };
-    return (unsigned)k < GUARD_SITE_KINDS ? names[k] : "?";
+    return guard_site_kind_valid(k) ? names[k] : "?";
 }
 
 /* ---------------------------------------------------------------- administrator side */
@@ -194,13 +194,13 @@ int guard_module_add(struct guard *g, const struct guard_module_desc *d)
     int rc = GUARD_OK_RC;
     for (u32 i = 0; i < d->nsites && rc == GUARD_OK_RC; i++) {
         const struct guard_site_desc *s = &d->sites[i];
-        if ((unsigned)s->kind >= GUARD_SITE_KINDS || (u64)s->offset + GUARD_HYPERCALL_LEN > d->text_len) {
+        if (!guard_site_kind_valid(s->kind) || (u64)s->offset + GUARD_HYPERCALL_LEN > d->text_len) {
             rc = GUARD_ESITE;
             break;
         }
-        inits += s->kind == GUARD_SITE_INIT;
-        deinits += s->kind == GUARD_SITE_DEINIT;
-        if (s->kind == GUARD_SITE_INIT)
+        inits += s->kind == GMETA_SITE_INIT;
+        deinits += s->kind == GMETA_SITE_DEINIT;
+        if (s->kind == GMETA_SITE_INIT)
             m->init_offset = s->offset;
         m->sites[i].offset = s->offset;
         m->sites[i].kind = (u8)s->kind;
@@ -881,12 +881,12 @@ static enum guard_verdict on_text_write(struct guard *g, const struct guard_even
 
 /* The hypercall kinds that name a site: which site kind each must hit. */
 static const s8 site_kind_of[GUARD_EV_KINDS] = {
-    [GUARD_EV_INIT] = GUARD_SITE_INIT,
-    [GUARD_EV_DEINIT] = GUARD_SITE_DEINIT,
-    [GUARD_EV_IN_CALL] = GUARD_SITE_IN_CALL,
-    [GUARD_EV_OUT_RET] = GUARD_SITE_OUT_RET,
-    [GUARD_EV_OUT_CALL] = GUARD_SITE_OUT_CALL,
-    [GUARD_EV_IN_RET] = GUARD_SITE_IN_RET,
+    [GUARD_EV_INIT] = GMETA_SITE_INIT,
+    [GUARD_EV_DEINIT] = GMETA_SITE_DEINIT,
+    [GUARD_EV_IN_CALL] = GMETA_SITE_BORDER_IN_CALL,
+    [GUARD_EV_OUT_RET] = GMETA_SITE_BORDER_OUT_RET,
+    [GUARD_EV_OUT_CALL] = GMETA_SITE_BORDER_OUT_CALL,
+    [GUARD_EV_IN_RET] = GMETA_SITE_BORDER_IN_RET,
     [GUARD_EV_INTERRUPT] = -1,
     [GUARD_EV_IRET] = -1,
     [GUARD_EV_TEXT_WRITE] = -1,
@@ -894,12 +894,12 @@ static const s8 site_kind_of[GUARD_EV_KINDS] = {
 };
 
 static const char *const bad_site_detail[GUARD_SITE_KINDS] = {
-    [GUARD_SITE_INIT] = "not an init site",
-    [GUARD_SITE_DEINIT] = "not a deinit site",
-    [GUARD_SITE_IN_CALL] = "not a border-in call site",
-    [GUARD_SITE_OUT_RET] = "not a border-out ret site",
-    [GUARD_SITE_OUT_CALL] = "not a border-out call site",
-    [GUARD_SITE_IN_RET] = "not a border-in ret site",
+    [GMETA_SITE_INIT] = "not an init site",
+    [GMETA_SITE_DEINIT] = "not a deinit site",
+    [GMETA_SITE_BORDER_IN_CALL] = "not a border-in call site",
+    [GMETA_SITE_BORDER_OUT_RET] = "not a border-out ret site",
+    [GMETA_SITE_BORDER_OUT_CALL] = "not a border-out call site",
+    [GMETA_SITE_BORDER_IN_RET] = "not a border-in ret site",
 };
 
 /* A crossing hypercall: the site must be a site of exactly this kind in a registered module's text

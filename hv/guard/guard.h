@@ -27,6 +27,7 @@
 #define POSTERN_GUARD_H
 
 #include "lib/types.h"
+#include "guard/gmeta.h"
 #include "guard/privilege.h"
 
 #define GUARD_MAX_MODULES   4
@@ -45,16 +46,11 @@
 #define GUARD_KERNEL_BASE   0xffff800000000000ull /* lowest canonical high-half address */
 #define GUARD_NCALLEE       6                  /* rbx rbp r12 r13 r14 r15 */
 
-/* Kinds of hypercall site, as in the metadata (.gmeta). */
-enum guard_site_kind {
-    GUARD_SITE_INIT,     /* registration hypercall: first border-in */
-    GUARD_SITE_DEINIT,   /* deinitialisation hypercall: last act of the module */
-    GUARD_SITE_IN_CALL,  /* entry wrapper, before calling the original: border-in call (raise) */
-    GUARD_SITE_OUT_RET,  /* entry wrapper, after the original returns: border-out ret (lower) */
-    GUARD_SITE_OUT_CALL, /* exit wrapper, before calling the kernel: border-out call (lower) */
-    GUARD_SITE_IN_RET,   /* exit wrapper, after the kernel returns: border-in ret (raise) */
-    GUARD_SITE_KINDS
-};
+/* Kinds of hypercall site: the metadata's own (enum gmeta_site_kind, GMETA_SITE_KIND_MIN..MAX), one
+ * enum from the .gmeta file to the state machine. Tables indexed by kind have GUARD_SITE_KINDS
+ * entries, [0] unused. */
+#define GUARD_SITE_KINDS (GMETA_SITE_KIND_MAX + 1)
+static inline bool guard_site_kind_valid(unsigned k) { return k >= GMETA_SITE_KIND_MIN && k <= GMETA_SITE_KIND_MAX; }
 
 /* What the exit handler saw. */
 enum guard_event_kind {
@@ -109,7 +105,7 @@ enum guard_susp {
 /* Metadata of one module, as the .gmeta parser hands it over (administrator-chosen files). */
 struct guard_site_desc {
     u32 offset; /* of the hypercall instruction, from the start of the module's text */
-    enum guard_site_kind kind;
+    enum gmeta_site_kind kind;
 };
 
 struct guard_module_desc {
@@ -183,7 +179,7 @@ struct guard_log_entry {
 
 struct guard_site {
     u32 offset;
-    u8 kind;                   /* enum guard_site_kind */
+    u8 kind;                   /* enum gmeta_site_kind */
     u64 count;                 /* valid crossings through this site */
     u64 cycles;                /* hypervisor cycles accounted to them (guard_account_cost) */
 };
@@ -344,6 +340,6 @@ const struct guard_log_entry *guard_log_get(const struct guard *g, u32 i);
 const char *guard_susp_name(enum guard_susp k);
 const char *guard_event_name(enum guard_event_kind k);
 const char *guard_state_name(enum guard_state s);
-const char *guard_site_kind_name(enum guard_site_kind k);
+const char *guard_site_kind_name(enum gmeta_site_kind k);
 
 #endif

@@ -101,18 +101,6 @@ static u32 nsites, nentries, nexits, text_len, init_offset;
 static u8 text_hash[GUARD_HASH_LEN];
 static char name[GUARD_NAME_MAX] = "e1000";
 
-static enum guard_site_kind site_kind(u8 k)
-{
-    switch (k) {
-    case GMETA_SITE_INIT: return GUARD_SITE_INIT;
-    case GMETA_SITE_DEINIT: return GUARD_SITE_DEINIT;
-    case GMETA_SITE_BORDER_IN_CALL: return GUARD_SITE_IN_CALL;
-    case GMETA_SITE_BORDER_OUT_RET: return GUARD_SITE_OUT_RET;
-    case GMETA_SITE_BORDER_OUT_CALL: return GUARD_SITE_OUT_CALL;
-    default: return GUARD_SITE_IN_RET;
-    }
-}
-
 /* Sites from a .gmeta, as border.c's add_module hands them over; wrappers paired by function. */
 static void load_gmeta(const char *path)
 {
@@ -139,7 +127,7 @@ static void load_gmeta(const char *path)
         struct gmeta_site s;
         gmeta_site_at(&m, i, &s);
         sites[i].offset = s.offset;
-        sites[i].kind = site_kind(s.kind);
+        sites[i].kind = (enum gmeta_site_kind)s.kind; /* one enum from file to state machine */
     }
     /* Sorted by (kind, offset): pair each IN_CALL with its function's OUT_RET, OUT_CALL with IN_RET. */
     for (u32 i = 0; i < nsites; i++) {
@@ -172,17 +160,17 @@ static void synthesize(void)
     text_len = 86588;
     memset(text_hash, 0x5a, sizeof(text_hash));
     init_offset = 0x40;
-    sites[nsites++] = (struct guard_site_desc){ init_offset, GUARD_SITE_INIT };
-    sites[nsites++] = (struct guard_site_desc){ 0x80, GUARD_SITE_DEINIT };
+    sites[nsites++] = (struct guard_site_desc){ init_offset, GMETA_SITE_INIT };
+    sites[nsites++] = (struct guard_site_desc){ 0x80, GMETA_SITE_DEINIT };
     for (u32 i = 0; i < 59; i++, off += 48) {
         entries[nentries++] = (struct wrapper){ off, off + 24, "entry" };
-        sites[nsites++] = (struct guard_site_desc){ off, GUARD_SITE_IN_CALL };
-        sites[nsites++] = (struct guard_site_desc){ off + 24, GUARD_SITE_OUT_RET };
+        sites[nsites++] = (struct guard_site_desc){ off, GMETA_SITE_BORDER_IN_CALL };
+        sites[nsites++] = (struct guard_site_desc){ off + 24, GMETA_SITE_BORDER_OUT_RET };
     }
     for (u32 i = 0; i < 130; i++, off += 48) {
         exits[nexits++] = (struct wrapper){ off, off + 24, "exit" };
-        sites[nsites++] = (struct guard_site_desc){ off, GUARD_SITE_OUT_CALL };
-        sites[nsites++] = (struct guard_site_desc){ off + 24, GUARD_SITE_IN_RET };
+        sites[nsites++] = (struct guard_site_desc){ off, GMETA_SITE_BORDER_OUT_CALL };
+        sites[nsites++] = (struct guard_site_desc){ off + 24, GMETA_SITE_BORDER_IN_RET };
     }
 }
 

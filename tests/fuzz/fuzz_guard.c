@@ -55,14 +55,14 @@ static unsigned step_no;
 #define TLEN2 0x1000ull
 
 static const struct guard_site_desc gm_sites[] = {
-    { 0x100, GUARD_SITE_INIT },     { 0x200, GUARD_SITE_DEINIT },  { 0x300, GUARD_SITE_IN_CALL },
-    { 0x310, GUARD_SITE_OUT_RET },  { 0x320, GUARD_SITE_IN_CALL }, { 0x330, GUARD_SITE_OUT_RET },
-    { 0x400, GUARD_SITE_OUT_CALL }, { 0x410, GUARD_SITE_IN_RET },  { 0x420, GUARD_SITE_OUT_CALL },
-    { 0x430, GUARD_SITE_IN_RET },
+    { 0x100, GMETA_SITE_INIT },     { 0x200, GMETA_SITE_DEINIT },  { 0x300, GMETA_SITE_BORDER_IN_CALL },
+    { 0x310, GMETA_SITE_BORDER_OUT_RET },  { 0x320, GMETA_SITE_BORDER_IN_CALL }, { 0x330, GMETA_SITE_BORDER_OUT_RET },
+    { 0x400, GMETA_SITE_BORDER_OUT_CALL }, { 0x410, GMETA_SITE_BORDER_IN_RET },  { 0x420, GMETA_SITE_BORDER_OUT_CALL },
+    { 0x430, GMETA_SITE_BORDER_IN_RET },
 };
 static const struct guard_site_desc other_sites[] = {
-    { 0x10, GUARD_SITE_INIT },     { 0x20, GUARD_SITE_DEINIT },   { 0x30, GUARD_SITE_IN_CALL },
-    { 0x40, GUARD_SITE_OUT_RET }, { 0x50, GUARD_SITE_OUT_CALL }, { 0x60, GUARD_SITE_IN_RET },
+    { 0x10, GMETA_SITE_INIT },     { 0x20, GMETA_SITE_DEINIT },   { 0x30, GMETA_SITE_BORDER_IN_CALL },
+    { 0x40, GMETA_SITE_BORDER_OUT_RET }, { 0x50, GMETA_SITE_BORDER_OUT_CALL }, { 0x60, GMETA_SITE_BORDER_IN_RET },
 };
 static const struct {
     u64 base, len;

@@ -53,7 +53,7 @@ const struct vcpu_ops *vcpu_ops = &fake_ops;
 #define RSP 0xffffc90000123f00ull
 
 static const struct guard_site_desc sites[] = {
-    { 0x100, GUARD_SITE_INIT }, { 0x200, GUARD_SITE_DEINIT }, { 0x300, GUARD_SITE_IN_CALL }, { 0x310, GUARD_SITE_OUT_RET },
+    { 0x100, GMETA_SITE_INIT }, { 0x200, GMETA_SITE_DEINIT }, { 0x300, GMETA_SITE_BORDER_IN_CALL }, { 0x310, GMETA_SITE_BORDER_OUT_RET },
 };
 static u8 hash[GUARD_HASH_LEN];
 static struct vm vm;

@@ -33,16 +33,16 @@ enum { S_INIT = 0x100, S_DEINIT = 0x200, S_IN = 0x300, S_OUT = 0x310, S_IN_B = 0
        S_XOUT = 0x400, S_XIN = 0x410, S_XOUT_B = 0x420, S_XIN_B = 0x430 };
 
 static const struct guard_site_desc gm_sites[] = {
-    { S_INIT, GUARD_SITE_INIT },      { S_DEINIT, GUARD_SITE_DEINIT },
-    { S_IN, GUARD_SITE_IN_CALL },     { S_OUT, GUARD_SITE_OUT_RET },
-    { S_IN_B, GUARD_SITE_IN_CALL },   { S_OUT_B, GUARD_SITE_OUT_RET },
-    { S_XOUT, GUARD_SITE_OUT_CALL },  { S_XIN, GUARD_SITE_IN_RET },
-    { S_XOUT_B, GUARD_SITE_OUT_CALL }, { S_XIN_B, GUARD_SITE_IN_RET },
+    { S_INIT, GMETA_SITE_INIT },      { S_DEINIT, GMETA_SITE_DEINIT },
+    { S_IN, GMETA_SITE_BORDER_IN_CALL },     { S_OUT, GMETA_SITE_BORDER_OUT_RET },
+    { S_IN_B, GMETA_SITE_BORDER_IN_CALL },   { S_OUT_B, GMETA_SITE_BORDER_OUT_RET },
+    { S_XOUT, GMETA_SITE_BORDER_OUT_CALL },  { S_XIN, GMETA_SITE_BORDER_IN_RET },
+    { S_XOUT_B, GMETA_SITE_BORDER_OUT_CALL }, { S_XIN_B, GMETA_SITE_BORDER_IN_RET },
 };
 static const struct guard_site_desc other_sites[] = {
-    { 0x10, GUARD_SITE_INIT }, { 0x20, GUARD_SITE_DEINIT },
-    { 0x30, GUARD_SITE_IN_CALL }, { 0x40, GUARD_SITE_OUT_RET },
-    { 0x50, GUARD_SITE_OUT_CALL }, { 0x60, GUARD_SITE_IN_RET },
+    { 0x10, GMETA_SITE_INIT }, { 0x20, GMETA_SITE_DEINIT },
+    { 0x30, GMETA_SITE_BORDER_IN_CALL }, { 0x40, GMETA_SITE_BORDER_OUT_RET },
+    { 0x50, GMETA_SITE_BORDER_OUT_CALL }, { 0x60, GMETA_SITE_BORDER_IN_RET },
 };
 static u8 gm_hash[GUARD_HASH_LEN], other_hash[GUARD_HASH_LEN], bad_hash[GUARD_HASH_LEN];
 
@@ -1233,7 +1233,7 @@ static void test_module_add_errors(void **state)
     guard_init(&g2, &R, NULL);
     u8 h[GUARD_HASH_LEN];
     memset(h, 0x44, sizeof(h));
-    struct guard_site_desc s[8] = { { 0x10, GUARD_SITE_INIT }, { 0x20, GUARD_SITE_DEINIT }, { 0x30, GUARD_SITE_IN_CALL } };
+    struct guard_site_desc s[8] = { { 0x10, GMETA_SITE_INIT }, { 0x20, GMETA_SITE_DEINIT }, { 0x30, GMETA_SITE_BORDER_IN_CALL } };
     struct guard_module_desc d = { "m", h, 0x100, s, 3 };
     char longname[GUARD_NAME_MAX + 1];
     memset(longname, 'n', GUARD_NAME_MAX);
@@ -1250,26 +1250,26 @@ static void test_module_add_errors(void **state)
     EXPECT(GUARD_ESITE, x.nsites = 0);
     EXPECT(GUARD_ESITE, x.nsites = GUARD_MAX_SITES + 1);
     EXPECT(GUARD_ESITE, x.nsites = 1; x.sites = &s[1]);                 /* no INIT */
-    s[3] = (struct guard_site_desc){ 0x40, GUARD_SITE_INIT };
+    s[3] = (struct guard_site_desc){ 0x40, GMETA_SITE_INIT };
     EXPECT(GUARD_ESITE, x.nsites = 4);                                  /* two INIT */
-    s[3] = (struct guard_site_desc){ 0x40, GUARD_SITE_DEINIT };
+    s[3] = (struct guard_site_desc){ 0x40, GMETA_SITE_DEINIT };
     EXPECT(GUARD_ESITE, x.nsites = 4);                                  /* two DEINIT */
-    s[3] = (struct guard_site_desc){ 0x40, (enum guard_site_kind)99 };
+    s[3] = (struct guard_site_desc){ 0x40, (enum gmeta_site_kind)99 };
     EXPECT(GUARD_ESITE, x.nsites = 4);                                  /* bad kind */
-    s[3] = (struct guard_site_desc){ 0x100, GUARD_SITE_IN_CALL };
+    s[3] = (struct guard_site_desc){ 0x100, GMETA_SITE_BORDER_IN_CALL };
     EXPECT(GUARD_ESITE, x.nsites = 4);                                  /* beyond the text */
-    s[3] = (struct guard_site_desc){ 0xfe, GUARD_SITE_IN_CALL };
+    s[3] = (struct guard_site_desc){ 0xfe, GMETA_SITE_BORDER_IN_CALL };
     EXPECT(GUARD_ESITE, x.nsites = 4);                                  /* instruction overruns */
-    s[3] = (struct guard_site_desc){ 0xfd, GUARD_SITE_IN_CALL };
+    s[3] = (struct guard_site_desc){ 0xfd, GMETA_SITE_BORDER_IN_CALL };
     EXPECT(0, x.nsites = 4);                                            /* last 3 bytes: fine */
     guard_init(&g2, &R, NULL);
-    s[3] = (struct guard_site_desc){ 0x30, GUARD_SITE_OUT_RET };
+    s[3] = (struct guard_site_desc){ 0x30, GMETA_SITE_BORDER_OUT_RET };
     EXPECT(GUARD_EDUP_SITE, x.nsites = 4);                              /* same offset twice */
-    s[3] = (struct guard_site_desc){ 0x32, GUARD_SITE_OUT_RET };
+    s[3] = (struct guard_site_desc){ 0x32, GMETA_SITE_BORDER_OUT_RET };
     EXPECT(GUARD_EDUP_SITE, x.nsites = 4);                              /* overlapping instructions */
-    s[3] = (struct guard_site_desc){ 0x2f, GUARD_SITE_OUT_RET };
+    s[3] = (struct guard_site_desc){ 0x2f, GMETA_SITE_BORDER_OUT_RET };
     EXPECT(GUARD_EDUP_SITE, x.nsites = 4);
-    s[3] = (struct guard_site_desc){ 0x33, GUARD_SITE_OUT_RET };
+    s[3] = (struct guard_site_desc){ 0x33, GMETA_SITE_BORDER_OUT_RET };
     EXPECT(0, x.nsites = 4);
     EXPECT(GUARD_EEXIST, x.hash = gm_hash);                             /* same name */
     u8 h2[GUARD_HASH_LEN];
@@ -1353,7 +1353,7 @@ static void test_site_lookup_full_table(void **state)
     u32 off = 0x40;
     for (u32 i = 0; i < GUARD_MAX_SITES; i++) {
         s[i].offset = off;
-        s[i].kind = i == 0 ? GUARD_SITE_INIT : (enum guard_site_kind)(GUARD_SITE_IN_CALL + i % 4);
+        s[i].kind = i == 0 ? GMETA_SITE_INIT : (enum gmeta_site_kind)(GMETA_SITE_BORDER_IN_CALL + i % 4);
         is_site[off] = 1;
         off += 3 + (i * 2654435761u) % 500; /* 3 .. 502 bytes apart */
     }
@@ -1450,7 +1450,7 @@ static void test_log_ring(void **state)
     assert_string_equal(guard_susp_name(GUARD_SUSP_STACK_MISMATCH), "stack-mismatch");
     assert_string_equal(guard_event_name(GUARD_EV_IRET), "border-in-rti");
     assert_string_equal(guard_state_name(GUARD_ST_OUT_INT), "OUT_INT");
-    assert_string_equal(guard_site_kind_name(GUARD_SITE_IN_RET), "in-ret");
+    assert_string_equal(guard_site_kind_name(GMETA_SITE_BORDER_IN_RET), "in-ret");
     assert_string_equal(guard_susp_name((enum guard_susp)99), "?");
 }
 

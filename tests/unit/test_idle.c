@@ -194,8 +194,8 @@ static void test_deactivate_restores_all(void **state)
 #define RSP1 0xffffc90000123e00ull
 enum { S_INIT = 0x100, S_DEINIT = 0x200, S_IN = 0x300, S_OUT = 0x310, S_XOUT = 0x400, S_XIN = 0x410 };
 static const struct guard_site_desc gi_sites[] = {
-    { S_INIT, GUARD_SITE_INIT }, { S_DEINIT, GUARD_SITE_DEINIT }, { S_IN, GUARD_SITE_IN_CALL },
-    { S_OUT, GUARD_SITE_OUT_RET }, { S_XOUT, GUARD_SITE_OUT_CALL }, { S_XIN, GUARD_SITE_IN_RET },
+    { S_INIT, GMETA_SITE_INIT }, { S_DEINIT, GMETA_SITE_DEINIT }, { S_IN, GMETA_SITE_BORDER_IN_CALL },
+    { S_OUT, GMETA_SITE_BORDER_OUT_RET }, { S_XOUT, GMETA_SITE_BORDER_OUT_CALL }, { S_XIN, GMETA_SITE_BORDER_IN_RET },
 };
 static struct guard G;
 static u8 gi_hash[GUARD_HASH_LEN];
