@@ -133,11 +133,11 @@ fuzz: deps
 
 bench: deps
 	$(MAKE) efi guest $(BUILD)/perf/guard_bench
-	tests/bench-guard.sh $(BUILD)/guest/modules/e1000.gmeta
-	tests/bench.sh
-	tests/bench-nic.sh
-	tests/bench-idle.sh
-	tests/bench-summary.sh
+	tests/bench/guard.sh $(BUILD)/guest/modules/e1000.gmeta
+	tests/bench/boot.sh
+	tests/bench/nic.sh
+	tests/bench/idle.sh
+	tests/bench/summary.sh
 
 # ---------------------------------------------------------------- host instructions per crossing
 # The state machine's own cost, counted by callgrind on the host (tests/bench/guard_bench.c; no
@@ -162,7 +162,7 @@ $(BUILD)/perf/guard_bench: tests/bench/guard_bench.c hv/gmeta.c hv/fmt.c $(PERF_
 	    tests/bench/guard_bench.c hv/gmeta.c hv/fmt.c $(PERF_HV_OBJS) $(BUILD)/perf/efi_mem.o
 
 bench-guard: $(BUILD)/perf/guard_bench
-	tests/bench-guard.sh $(wildcard $(BUILD)/guest/modules/e1000.gmeta)
+	tests/bench/guard.sh $(wildcard $(BUILD)/guest/modules/e1000.gmeta)
 
 clean:
 	rm -rf $(BUILD)

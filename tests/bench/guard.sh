@@ -3,10 +3,10 @@
 # Runs build/perf/guard_bench (tests/bench/guard_bench.c) under callgrind and prints, per event
 # kind, the instructions guard_event() executed (inclusive: site lookup, frame table, stack check,
 # privilege registry, counters), divided by the number of such events. Exact counts, not times.
-#   tests/bench-guard.sh [MODULE.gmeta]   without one: a synthetic module with the e1000's profile
+#   tests/bench/guard.sh [MODULE.gmeta]   without one: a synthetic module with the e1000's profile
 # Results also go to build/bench/guard.txt (BENCH_OUT: elsewhere).
 set -euo pipefail
-top=$(cd "$(dirname "$0")/.." && pwd)
+top=$(cd "$(dirname "$0")/../.." && pwd)
 out=${BENCH_OUT:-$top/build/bench}
 bin=$top/build/perf/guard_bench
 gmeta=${1:-}

@@ -15,7 +15,7 @@
 #   NIC_RUNS (default 3)  rounds of all five boots (throughput: medians over the rounds)
 #   BENCH_REPORT_ONLY=1   print the report from the last run's logs
 set -euo pipefail
-top=$(cd "$(dirname "$0")/.." && pwd)
+top=$(cd "$(dirname "$0")/../.." && pwd)
 source "$top/tools/qemu.sh"
 out=${BENCH_OUT:-$top/build/bench}
 mkdir -p "$out"
@@ -144,7 +144,7 @@ side_by_side() { # DIRECTION
         END { for (k in keys) print k, v[k, "guarded"] + 0, v[k, "absorbed"] + 0 }' | sort -k3,3nr -k4,4nr
 }
 
-# nic.summary: the figures tests/bench-summary.sh puts side by side ("key value..." lines)
+# nic.summary: the figures tests/bench/summary.sh puts side by side ("key value..." lines)
 : > "$out/nic.summary"
 {
     echo "Postern guarded NIC benchmark ($(date -u +%F), QEMU TCG, -cpu $QEMU_CPU, e1000, $bytes bytes per direction over TCP)"

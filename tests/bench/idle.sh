@@ -9,7 +9,7 @@
 #   IDLE_N (default 1000)   output: build/bench/idle.txt
 #   BENCH_REPORT_ONLY=1     print the report from the last run's logs
 set -euo pipefail
-top=$(cd "$(dirname "$0")/.." && pwd)
+top=$(cd "$(dirname "$0")/../.." && pwd)
 source "$top/tools/qemu.sh"
 out=${BENCH_OUT:-$top/build/bench}
 mkdir -p "$out"

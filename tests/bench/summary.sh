@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # make bench's last step: issue 8's figures from this run, side by side with its goals
 # (docs/performance.md). Reads what the other bench scripts wrote into build/bench/ (BENCH_OUT):
-# nic.summary (tests/bench-nic.sh), guard.txt (tests/bench-guard.sh), idle.txt (tests/bench-idle.sh).
+# nic.summary (tests/bench/nic.sh), guard.txt (tests/bench/guard.sh), idle.txt (tests/bench/idle.sh).
 # Output also in build/bench/summary.txt.
 set -euo pipefail
-top=$(cd "$(dirname "$0")/.." && pwd)
+top=$(cd "$(dirname "$0")/../.." && pwd)
 out=${BENCH_OUT:-$top/build/bench}
 for f in nic.summary guard.txt idle.txt; do
     [ -r "$out/$f" ] || { echo "bench-summary: $out/$f missing (run make bench)" >&2; exit 1; }

@@ -4,7 +4,7 @@
 # reason under Postern. Absolute times on shared machines are noise: read the ratios.
 #   RUNS=3 (default)   results also go to build/bench/results.txt
 set -euo pipefail
-top=$(cd "$(dirname "$0")/.." && pwd)
+top=$(cd "$(dirname "$0")/../.." && pwd)
 source "$top/tools/qemu.sh"
 out=${BENCH_OUT:-$top/build/bench} # BENCH_OUT: somewhere else (e.g. a trial run)
 runs=${RUNS:-3}
