@@ -15,7 +15,7 @@ command -v valgrind >/dev/null || { echo "bench-guard: valgrind is missing (tool
 [ -x "$bin" ] || make -C "$top" --no-print-directory build/perf/guard_bench >/dev/null
 
 cg=$out/guard.callgrind
-valgrind --tool=callgrind --separate-callers=1 --callgrind-out-file="$cg" "$bin" $gmeta > "$out/guard.counts" 2> "$out/guard.valgrind" ||
+valgrind --tool=callgrind --separate-callers=1 --callgrind-out-file="$cg" "$bin" ${gmeta:+"$gmeta"} > "$out/guard.counts" 2> "$out/guard.valgrind" ||
     { cat "$out/guard.valgrind" "$out/guard.counts"; echo "bench-guard: the replay failed"; exit 1; }
 callgrind_annotate --inclusive=yes --threshold=100 "$cg" > "$out/guard.annotate"
 
