@@ -1,7 +1,8 @@
 # Postern — top-level build.
 #   make run    install what is missing, build, boot Postern + the Linux guest in QEMU (serial on the terminal)
 #   make test   install what is missing, build, run every unit and integration test
-#   make bench  boot-time ratio and VM-exit counts (docs/performance.md)
+#   make bench  boot-time ratios (Postern against OVMF → Linux and a direct boot), VM-exit counts, the
+#               guarded NIC, the idle loop, instructions per crossing (tests/bench/; docs/performance.md)
 # Everything is built under build/.
 
 BUILD     := build
