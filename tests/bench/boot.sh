@@ -89,10 +89,13 @@ verdict=$(awk -v r="$r_ovmf" -v g=$goal 'BEGIN { print (r == "?") ? "not measure
     printf '%-36s %8.2fs %11.2fs %8.2fs %13sx %13sx\n' "kernel start to /init (guest clock)" \
         "${mkern[direct]}" "${mkern[ovmf]}" "${mkern[postern]}" \
         "$(ratio "${mkern[postern]}" "${mkern[ovmf]}")" "$(ratio "${mkern[postern]}" "${mkern[direct]}")"
-    echo "(direct: QEMU's -kernel loader, no firmware; OVMF→Linux: OVMF starts the kernel's EFI stub from the"
+    echo "(direct: QEMU's -kernel loader, no firmware; OVMF->Linux: OVMF starts the kernel's EFI stub from the"
     echo " ESP (systemd's stub carrying kernel, initrd and command line); Postern: OVMF starts postern.efi"
-    echo " from the same ESP form. Seconds are noise on a shared machine; the ratios are the result.)"
+    echo " from the same ESP form, and its guest gets guest_ram = $(sed -n 's/^guest_ram *= *//p' "$out/postern.cfg") of the ${QEMU_MEM} MiB."
+    echo " Seconds are noise on a shared machine; the ratios are the result.)"
     echo "goal: Postern's boot <= ${goal}x OVMF->Linux's (wall, QEMU start to guest marker): ${r_ovmf}x, $verdict"
+    echo "      (ratio of the medians; each run's own Postern/OVMF->Linux: $(paste -d ' ' "$out/postern.wall" "$out/ovmf.wall" |
+        while read -r p o; do ratio "$p" "$o"; done | paste -sd ' ' -))"
     echo
     echo "VM exits by reason during one boot to the marker and power-off (run 1):"
     tr -d '\r' < "$out/postern-1.log" | sed -n 's/^postern: exits \([^ ]*\) \([0-9]*\)$/  \1 \2/p' | sort -k2 -n -r
