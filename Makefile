@@ -1,7 +1,8 @@
 # Postern — top-level build.
 #   make run    install what is missing, build, boot Postern + the Linux guest in QEMU (serial on the terminal)
 #   make test   install what is missing, build, run every unit and integration test
-#   make bench  boot-time ratio and VM-exit counts (docs/lab/performance.md)
+#   make bench  boot-time ratios (Postern against OVMF → Linux and a direct boot), VM-exit counts, the
+#               guarded NIC, the idle loop, instructions per crossing (tests/bench/; docs/lab/performance.md)
 # Everything is built under build/.
 #   make lint   format, shellcheck, cppcheck, extra warnings, commit subjects (tools/lint.sh)
 # EXTRA_CFLAGS=... adds compiler flags to the EFI image and christoize (make lint uses it in build/lint/).
@@ -142,11 +143,11 @@ fuzz: deps
 
 bench: deps
 	$(MAKE) efi guest $(BUILD)/perf/guard_bench
-	tests/bench-guard.sh $(BUILD)/guest/modules/e1000.gmeta
-	tests/bench.sh
-	tests/bench-nic.sh
-	tests/bench-idle.sh
-	tests/bench-summary.sh
+	tests/bench/guard.sh $(BUILD)/guest/modules/e1000.gmeta
+	tests/bench/boot.sh
+	tests/bench/nic.sh
+	tests/bench/idle.sh
+	tests/bench/summary.sh
 
 # ---------------------------------------------------------------- host instructions per crossing
 # The state machine's own cost, counted by callgrind on the host (tests/bench/guard_bench.c; no
@@ -171,7 +172,7 @@ $(BUILD)/perf/guard_bench: tests/bench/guard_bench.c hv/guard/gmeta.c hv/lib/fmt
 	    tests/bench/guard_bench.c hv/guard/gmeta.c hv/lib/fmt.c $(PERF_HV_OBJS) $(BUILD)/perf/efi_mem.o
 
 bench-guard: $(BUILD)/perf/guard_bench
-	tests/bench-guard.sh $(wildcard $(BUILD)/guest/modules/e1000.gmeta)
+	tests/bench/guard.sh $(wildcard $(BUILD)/guest/modules/e1000.gmeta)
 
 clean:
 	rm -rf $(BUILD)

@@ -1,5 +1,5 @@
 #!/bin/sh
-# make bench (tests/bench-nic.sh): one TCP transfer each way through the NIC, timed, with the
+# make bench (tests/bench/nic.sh): one TCP transfer each way through the NIC, timed, with the
 # packet counts and, under Postern, HC_STATS_MARK marks around each phase so the bench can count
 # border crossings per packet. postern.netbench=guarded loads the christoized e1000 (bound to
 # `nic`), =absorbed the same with its leaf functions absorbed (christoize build --absorb),

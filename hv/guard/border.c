@@ -517,7 +517,7 @@ void exit_watched_exception(struct vcpu *v, u8 vector, bool has_error, u32 error
  * A privileged vCPU's interrupt exit: the border-out is posted at the current RIP and the
  * interrupt stays pending; with the watch off the CPU delivers it at the next VMRUN. (Taking it in
  * a STI;NOP window and injecting it, tried in ac38060, made QEMU's TCG deliver an MSI-X vector a
- * second time at IF=0 with the e1000e: docs/network-tests.md. The module running on unprivileged
+ * second time at IF=0 with the e1000e: docs/lab/network-tests.md. The module running on unprivileged
  * that motivated it was the unwatched IRET, fixed by the interrupt window below.)
  */
 void exit_watched_interrupt(struct vcpu *v, bool nmi)

@@ -278,7 +278,7 @@ int guard_unbind_privilege(struct guard *g, int module, const char *priv_name)
 /* ---------------------------------------------------------------- privilege and vCPU helpers */
 
 /* enter/leave/valid and what they call run on every crossing: inlined (a call costs a dozen
- * register saves and restores; tests/bench-guard.sh). */
+ * register saves and restores; tests/bench/guard.sh). */
 #define CROSSING_INLINE static inline __attribute__((always_inline))
 
 /* Handles were checked when bound (privilege_lookup), vCPUs when the event entered guard_event. */

@@ -21,7 +21,7 @@
  * interrupt frames in a second one keyed by the interrupted RIP), free frames on a free list. A
  * guest that picks colliding stack pointers can lengthen one chain to GUARD_MAX_FRAMES at most, the
  * linear scan this replaced. Nothing on the event path clears or copies a whole structure (the
- * EFI image's memset/memcpy are byte loops): tests/bench-guard.sh counts the instructions.
+ * EFI image's memset/memcpy are byte loops): tests/bench/guard.sh counts the instructions.
  */
 #ifndef POSTERN_GUARD_H
 #define POSTERN_GUARD_H

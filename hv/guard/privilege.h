@@ -77,7 +77,7 @@ int privilege_lower(struct privilege_registry *r, int handle, u32 vcpu);
 
 /* The same for a caller that has checked the handle (< r->count) and the vCPU (< PRIV_MAX_VCPUS)
  * once, as border control does when a privilege is bound: every border crossing raises or lowers,
- * and the checks cost as much as the change (tests/bench-guard.sh). */
+ * and the checks cost as much as the change (tests/bench/guard.sh). */
 static inline void privilege_raise_checked(struct privilege_registry *r, int handle, u32 vcpu)
 {
     struct privilege_entry *e = &r->e[handle];

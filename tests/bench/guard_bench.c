@@ -3,7 +3,7 @@
  * docs/lab/performance.md). Replays the crossings a guarded e1000 makes while receiving, through the
  * real hv/guard/guard.c and hv/guard/privilege.c built with the hypervisor's flags and GNU-EFI's byte-loop
  * memset/memcpy (efi_mem.c), and lets callgrind count the instructions of guard_event() per event
- * kind: tests/bench-guard.sh runs it under `valgrind --tool=callgrind --separate-callers=1`, so
+ * kind: tests/bench/guard.sh runs it under `valgrind --tool=callgrind --separate-callers=1`, so
  * each cross_<kind>() caller below gets its own inclusive cost of guard_event().
  *
  *   guard_bench [MODULE.gmeta]     sites from the module's metadata (make bench: the guest's e1000)

@@ -3,10 +3,10 @@
 # Runs build/perf/guard_bench (tests/bench/guard_bench.c) under callgrind and prints, per event
 # kind, the instructions guard_event() executed (inclusive: site lookup, frame table, stack check,
 # privilege registry, counters), divided by the number of such events. Exact counts, not times.
-#   tests/bench-guard.sh [MODULE.gmeta]   without one: a synthetic module with the e1000's profile
+#   tests/bench/guard.sh [MODULE.gmeta]   without one: a synthetic module with the e1000's profile
 # Results also go to build/bench/guard.txt (BENCH_OUT: elsewhere).
 set -euo pipefail
-top=$(cd "$(dirname "$0")/.." && pwd)
+top=$(cd "$(dirname "$0")/../.." && pwd)
 out=${BENCH_OUT:-$top/build/bench}
 bin=$top/build/perf/guard_bench
 gmeta=${1:-}
@@ -15,7 +15,7 @@ command -v valgrind >/dev/null || { echo "bench-guard: valgrind is missing (tool
 [ -x "$bin" ] || make -C "$top" --no-print-directory build/perf/guard_bench >/dev/null
 
 cg=$out/guard.callgrind
-valgrind --tool=callgrind --separate-callers=1 --callgrind-out-file="$cg" "$bin" $gmeta > "$out/guard.counts" 2> "$out/guard.valgrind" ||
+valgrind --tool=callgrind --separate-callers=1 --callgrind-out-file="$cg" "$bin" ${gmeta:+"$gmeta"} > "$out/guard.counts" 2> "$out/guard.valgrind" ||
     { cat "$out/guard.valgrind" "$out/guard.counts"; echo "bench-guard: the replay failed"; exit 1; }
 callgrind_annotate --inclusive=yes --threshold=100 "$cg" > "$out/guard.annotate"
 

@@ -8,9 +8,13 @@
 # N MONITOR/MWAITs, each run bracketed by HC_STATS_EXITS (HLT exits, MONITOR/MWAIT exits, all exits).
 #   IDLE_N (default 1000)   output: build/bench/idle.txt
 #   BENCH_REPORT_ONLY=1     print the report from the last run's logs
+# shellcheck source-path=SCRIPTDIR/../..
 set -euo pipefail
-top=$(cd "$(dirname "$0")/.." && pwd)
+top=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=tools/qemu.sh
 source "$top/tools/qemu.sh"
+# shellcheck source=tests/lib/boot.sh
+source "$top/tests/lib/boot.sh"
 out=${BENCH_OUT:-$top/build/bench}
 mkdir -p "$out"
 n=${IDLE_N:-1000}
@@ -27,13 +31,8 @@ run_one() { # MODE LOG
     "$top/tools/mkesp.sh" "$out/idle-$mode.img" "$out/idle-$mode.cfg" > /dev/null
     qemu_postern "$out/idle-$mode.img" "$out/vars.fd" -serial "file:$log" -monitor none >/dev/null 2>&1 &
     pid=$!
-    for _ in $(seq 3000); do
-        kill -0 $pid 2>/dev/null || break
-        grep -aq "hypervisor alive" "$log" 2>/dev/null && break
-        sleep 0.2
-    done
-    kill $pid 2>/dev/null || true
-    wait $pid 2>/dev/null || true
+    boot_expect "$log" $pid "hypervisor alive" 600
+    boot_stop $pid
 }
 
 for mode in bound unbound; do

@@ -14,9 +14,15 @@
 #   NETBENCH_BYTES (default 2 MiB per direction)   output: build/bench/nic.txt
 #   NIC_RUNS (default 3)  rounds of all five boots (throughput: medians over the rounds)
 #   BENCH_REPORT_ONLY=1   print the report from the last run's logs
+# shellcheck source-path=SCRIPTDIR/../..
 set -euo pipefail
-top=$(cd "$(dirname "$0")/.." && pwd)
+top=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=tools/qemu.sh
 source "$top/tools/qemu.sh"
+# shellcheck source=tests/lib/boot.sh
+source "$top/tests/lib/boot.sh"
+# shellcheck source=tests/lib/stats.sh
+source "$top/tests/lib/stats.sh"
 out=${BENCH_OUT:-$top/build/bench}
 mkdir -p "$out"
 bytes=${NETBENCH_BYTES:-2097152}
@@ -51,13 +57,8 @@ run_one() { # MODE LOG: boot, wait for the scenario's end, stop QEMU
             ;;
     esac
     pid=$!
-    for _ in $(seq 3000); do
-        kill -0 $pid 2>/dev/null || break
-        grep -aq "hypervisor alive\|reboot: Power down" "$log" 2>/dev/null && break
-        sleep 0.2
-    done
-    kill $pid 2>/dev/null || true
-    wait $pid 2>/dev/null || true
+    boot_expect "$log" $pid "hypervisor alive|reboot: Power down" 600
+    boot_stop $pid
 }
 
 field() { # LOG DIRECTION NAME: a field of the NETBENCH line
@@ -72,25 +73,24 @@ runs=${NIC_RUNS:-3}
 runlog() { if [ "$2" = 1 ]; then echo "$out/nic-$1.log"; else echo "$out/nic-$1-$2.log"; fi; } # MODE ROUND
 for r in $(seq "$runs"); do
     for mode in $modes; do
-        log=$(runlog $mode $r)
+        log=$(runlog "$mode" "$r")
         echo "bench-nic: round $r/$runs: $mode ..."
-        [ "${BENCH_REPORT_ONLY:-0}" = 1 ] || run_one $mode "$log"
+        [ "${BENCH_REPORT_ONLY:-0}" = 1 ] || run_one "$mode" "$log"
         for d in up down; do
             [ "$(field "$log" $d ok)" = 0 ] || { echo "bench-nic: $mode $d transfer failed (see $log)"; exit 1; }
         done
     done
 done
-median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 # median over the rounds of time(passthrough) / time(MODE), in percent
 median_pct() { # MODE DIRECTION
     local r
     for r in $(seq "$runs"); do
-        echo "$(field "$(runlog passthrough $r)" $2 seconds) $(field "$(runlog $1 $r)" $2 seconds)"
+        echo "$(field "$(runlog passthrough "$r")" "$2" seconds) $(field "$(runlog "$1" "$r")" "$2" seconds)"
     done | awk '{ print 100 * $1 / $2 }' | median
 }
 median_s() { # MODE DIRECTION: median seconds
     local r
-    for r in $(seq "$runs"); do field "$(runlog $1 $r)" $2 seconds; done | median | xargs printf '%.2f'
+    for r in $(seq "$runs"); do field "$(runlog "$1" "$r")" "$2" seconds; done | median | xargs printf '%.2f'
 }
 
 # Crossings between two marks: "entry|exit FUNCTION CALLS" lines (a call through a wrapper is two
@@ -123,7 +123,7 @@ phase_marks() { # LOG DIRECTION
 phase_crossings() { # LOG DIRECTION
     local marks
     marks=$(phase_marks "$1" "$2")
-    crossings "$1" ${marks% *} ${marks#* }
+    crossings "$1" "${marks% *}" "${marks#* }"
 }
 
 # the driver's calls to its own entries in one phase (the "intra" count on the marks' exits line)
@@ -137,22 +137,22 @@ phase_intra() { # LOG DIRECTION
 
 # side by side: "wrapper function calls-before calls-after" for one phase of the two guarded runs
 side_by_side() { # DIRECTION
-    local d=$1 m from to
+    local d=$1 m
     for m in guarded absorbed; do
-        phase_crossings "$out/nic-$m.log" $d | sed "s/^/$m /"
+        phase_crossings "$out/nic-$m.log" "$d" | sed "s/^/$m /"
     done | awk '{ k = $2 " " $3; if ($2 == "total") k = "total"; v[k, $1] = (k == "total") ? $3 : $4; keys[k] = 1 }
         END { for (k in keys) print k, v[k, "guarded"] + 0, v[k, "absorbed"] + 0 }' | sort -k3,3nr -k4,4nr
 }
 
-# nic.summary: the figures tests/bench-summary.sh puts side by side ("key value..." lines)
+# nic.summary: the figures tests/bench/summary.sh puts side by side ("key value..." lines)
 : > "$out/nic.summary"
 {
     echo "Postern guarded NIC benchmark ($(date -u +%F), QEMU TCG, -cpu $QEMU_CPU, e1000, $bytes bytes per direction over TCP)"
     printf '%-12s %8s %8s %22s %22s\n' mode "up s" "down s" "up: % of passthrough" "down: % of passthrough"
     for mode in $modes; do
-        u=$(median_s $mode up); d=$(median_s $mode down); pu=$(median_pct $mode up); pd=$(median_pct $mode down)
-        printf '%-12s %8s %8s %21.0f%% %21.0f%%\n' $mode "$u" "$d" "$pu" "$pd"
-        printf 'throughput-pct %s %.0f %.0f\n' $mode "$pu" "$pd" >> "$out/nic.summary"
+        u=$(median_s "$mode" up); d=$(median_s "$mode" down); pu=$(median_pct "$mode" up); pd=$(median_pct "$mode" down)
+        printf '%-12s %8s %8s %21.0f%% %21.0f%%\n' "$mode" "$u" "$d" "$pu" "$pd"
+        printf 'throughput-pct %s %.0f %.0f\n' "$mode" "$pu" "$pd" >> "$out/nic.summary"
     done
     echo "($runs rounds; seconds: medians; throughput as a share of unguarded passthrough's: the median over"
     echo " the rounds of time(passthrough) / time(mode) within the round)"

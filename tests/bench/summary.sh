@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # make bench's last step: issue 8's figures from this run, side by side with its goals
 # (docs/lab/performance.md). Reads what the other bench scripts wrote into build/bench/ (BENCH_OUT):
-# nic.summary (tests/bench-nic.sh), guard.txt (tests/bench-guard.sh), idle.txt (tests/bench-idle.sh).
+# nic.summary (tests/bench/nic.sh), guard.txt (tests/bench/guard.sh), idle.txt (tests/bench/idle.sh),
+# and issue 15's boot ratio from boot.summary (tests/bench/boot.sh), when that ran.
 # Output also in build/bench/summary.txt.
 set -euo pipefail
-top=$(cd "$(dirname "$0")/.." && pwd)
+top=$(cd "$(dirname "$0")/../.." && pwd)
 out=${BENCH_OUT:-$top/build/bench}
 for f in nic.summary guard.txt idle.txt; do
     [ -r "$out/$f" ] || { echo "bench-summary: $out/$f missing (run make bench)" >&2; exit 1; }
@@ -30,4 +31,11 @@ met() { awk -v v="$1" -v g="$2" -v op="$3" 'BEGIN { ok = (op == "le") ? v <= g :
     done
     awk '$1 == "bound" && $2 == "gidle" && tolower($3) == "hlt" { w = $5 } $1 == "bound" && $2 == "gidleplain" && tolower($3) == "hlt" { wo = $5; n = $4 }
          END { printf "  %-52s %21s\n", "HLT exits for " n " HLTs: with / without the idle module", w " / " wo }' "$out/idle.txt"
+    echo "Issue 15 in this run:"
+    if [ -r "$out/boot.summary" ]; then
+        read -r _ r g < <(grep '^boot-vs-ovmf ' "$out/boot.summary")
+        printf '  %-52s %21s %8s  %s\n' "Postern's boot time, x OVMF -> Linux's (wall)" "${r}x" "<= ${g}x" "$(met "$r" "$g" le)"
+    else
+        echo "  Postern's boot time against OVMF -> Linux: not measured (tests/bench/boot.sh did not run)"
+    fi
 } | tee "$out/summary.txt"
