@@ -18,7 +18,10 @@
 #include "core/boot_info.h"
 #include "guard/gmeta.h"
 #include "lib/lib.h"
+#include "lib/log.h"
+#include "platform/acpi_host.h"
 #include "platform/linux_boot.h"
+#include "platform/spcr.h"
 #include "guard/sigcheck.h"
 #include "core/virt.h"
 
@@ -38,6 +41,8 @@ struct loader {
     struct postern_config cfg;
     struct boot_info *bi;
     struct efi_memmap map;
+    u32 serial_source;                      /* enum boot_serial_source */
+    char serial_note[BOOT_SERIAL_NOTE_MAX]; /* how serial = auto decided */
 };
 
 static struct loader L;
@@ -81,6 +86,46 @@ static EFI_STATUS check_cpu(void)
     return EFI_SUCCESS;
 }
 
+static hpa_t find_rsdp(void);
+
+/* serial = auto: the UART ACPI's SPCR table names (the BMC's serial-over-LAN port on a server), its
+ * speed unless serial_baud says otherwise; without a usable SPCR, COM1. Never an error: the
+ * decision is said on the screen and the chosen line, and hv_main logs it again. */
+static void resolve_serial(struct loader *l)
+{
+    struct postern_config *c = &l->cfg;
+    struct spcr_uart u = {0};
+    const u8 *t = NULL;
+    char why[BOOT_SERIAL_NOTE_MAX];
+    u32 len = 0;
+    u16 port = 0;
+    int r;
+
+    if (!c->serial_auto)
+        return;
+    why[0] = 0;
+    r = acpi_host_find(find_rsdp(), "SPCR", &t, &len, why, sizeof(why));
+    if (r == 0)
+        fmt_snprintf(why, sizeof(why), "no SPCR table");
+    else if (r == 1 && spcr_parse(t, len, &u, why, sizeof(why)) == 0)
+        port = spcr_pick_io(&u, why, sizeof(why));
+    if (port) {
+        c->serial_port = port;
+        if (!c->serial_baud_set && u.baud)
+            c->serial_baud = u.baud;
+        l->serial_source = BOOT_SERIAL_SPCR;
+        fmt_snprintf(l->serial_note, sizeof(l->serial_note), "ACPI SPCR: I/O port 0x%x, %s%s", port,
+                     u.baud ? "its speed" : "speed \"as is\": serial_baud",
+                     c->serial_baud_set && u.baud ? " overridden by serial_baud" : "");
+    } else {
+        c->serial_port = CONFIG_SERIAL_PORT_DEFAULT;
+        l->serial_source = BOOT_SERIAL_SPCR_NONE;
+        fmt_snprintf(l->serial_note, sizeof(l->serial_note), "%s: COM1", why);
+    }
+    console_set_serial(c->serial_port, c->serial_baud);
+    say(L"serial = auto: io 0x%x at %d baud (%a)", c->serial_port, c->serial_baud, l->serial_note);
+}
+
 static EFI_STATUS read_config(struct loader *l)
 {
     struct boot_file f;
@@ -98,6 +143,7 @@ static EFI_STATUS read_config(struct loader *l)
         return EFI_LOAD_ERROR;
     }
     console_set_serial(l->cfg.serial_port, l->cfg.serial_baud);
+    resolve_serial(l);
     return EFI_SUCCESS;
 }
 
@@ -314,6 +360,8 @@ static void fill_boot_info(struct loader *l)
     bi->hv_image_size = l->li->ImageSize;
     bi->serial_port = c->serial_port;
     bi->serial_baud = c->serial_baud;
+    bi->serial_source = l->serial_source;
+    memcpy(bi->serial_note, l->serial_note, sizeof(bi->serial_note));
 }
 
 /*

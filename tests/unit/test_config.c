@@ -288,6 +288,42 @@ static void test_serial_port(void **state)
                  "postern.cfg:3: malformed number '0x3g8' for serial_port (expected e.g. 0x3f8 or 1016)");
 }
 
+/* serial = io:PORT | auto (docs/boot.md); serial_port stays the older spelling of io:PORT. */
+static void test_serial_key(void **state)
+{
+    assert_int_equal(parse(MINIMAL "serial = io:0x2f8\n"), 0);
+    assert_int_equal(cfg.serial_port, 0x2f8);
+    assert_false(cfg.serial_auto);
+    assert_int_equal(cfg.serial_baud, 115200);
+    assert_false(cfg.serial_baud_set);
+    assert_int_equal(parse(MINIMAL "serial = io:1016\nserial_baud = 9600\n"), 0);
+    assert_int_equal(cfg.serial_port, 0x3f8);
+    assert_int_equal(cfg.serial_baud, 9600);
+    assert_true(cfg.serial_baud_set);
+    assert_int_equal(parse(MINIMAL "serial = auto\n"), 0);
+    assert_true(cfg.serial_auto);
+    assert_int_equal(cfg.serial_port, 0x3f8); /* until the loader reads SPCR */
+    assert_int_equal(parse(MINIMAL), 0);
+    assert_false(cfg.serial_auto);
+    assert_false(cfg.serial_set);
+    expect_error(MINIMAL "serial = io:0\n", "postern.cfg:3: serial io:PORT '0' is out of range (0x1..0xfff8)");
+    expect_error(MINIMAL "serial = io:0x10000\n", "postern.cfg:3: serial io:PORT '0x10000' is out of range (0x1..0xfff8)");
+    expect_error(MINIMAL "serial = io:COM2\n",
+                 "postern.cfg:3: malformed number 'COM2' for serial io:PORT (expected e.g. 0x3f8 or 1016)");
+    expect_error(MINIMAL "serial = io:\n", "postern.cfg:3: serial 'io:' is not io:PORT (e.g. io:0x2f8) or auto");
+    expect_error(MINIMAL "serial = 0x2f8\n", "postern.cfg:3: serial '0x2f8' is not io:PORT (e.g. io:0x2f8) or auto");
+    expect_error(MINIMAL "serial = Auto\n", "postern.cfg:3: serial 'Auto' is not io:PORT (e.g. io:0x2f8) or auto");
+    expect_error(MINIMAL "serial = mmio32:0xfedc9000\n",
+                 "postern.cfg:3: serial 'mmio32:0xfedc9000': only I/O-port UARTs are supported so far (io:PORT or auto)");
+    expect_error(MINIMAL "serial = pci 00:16.3\n",
+                 "postern.cfg:3: serial 'pci 00:16.3': only I/O-port UARTs are supported so far (io:PORT or auto)");
+    expect_error(MINIMAL "serial = auto\nserial_port = 0x3f8\n",
+                 "postern.cfg:4: serial and serial_port both name the UART: keep one (serial = io:PORT is the same as serial_port = PORT)");
+    expect_error(MINIMAL "serial_port = 0x3f8\nserial = io:0x2f8\n",
+                 "postern.cfg:4: serial and serial_port both name the UART: keep one (serial = io:PORT is the same as serial_port = PORT)");
+    expect_error(MINIMAL "serial = auto\nserial = io:0x2f8\n", "postern.cfg:4: duplicate key 'serial' (first set on line 3)");
+}
+
 static void test_serial_baud(void **state)
 {
     static const unsigned good[] = {9600, 19200, 38400, 57600, 115200};
@@ -566,6 +602,7 @@ int main(void)
         cmocka_unit_test(test_undersized),
         cmocka_unit_test(test_misaligned),
         cmocka_unit_test(test_serial_port),
+        cmocka_unit_test(test_serial_key),
         cmocka_unit_test(test_serial_baud),
         cmocka_unit_test(test_unknown_key),
         cmocka_unit_test(test_duplicate_key),

@@ -1,0 +1,65 @@
+/* SPCR: see spcr.h. Offsets from the SPCR specification (revision 4), all in the fixed 80 bytes. */
+#include "platform/spcr.h"
+#include "platform/acpi_host.h"
+#include "lib/bytes.h"
+#include "lib/lib.h"
+#include "lib/log.h"
+
+#define SPCR_OFF_IFTYPE   36
+#define SPCR_OFF_BASE     40 /* Generic Address Structure, 12 bytes */
+#define SPCR_OFF_IRQTYPE  52
+#define SPCR_OFF_IRQ      53
+#define SPCR_OFF_BAUD     58
+#define SPCR_IRQTYPE_PIC  0x01 /* bit 0: a dual-8259 IRQ */
+
+int spcr_parse(const u8 *t, u32 len, struct spcr_uart *out, char *err, size_t errsz)
+{
+    memset(out, 0, sizeof(*out));
+    if (acpi_table_check(t, len, "SPCR", SPCR_MIN_LEN, err, errsz) != 0)
+        return -1;
+    out->revision = t[8];
+    out->interface_type = t[SPCR_OFF_IFTYPE];
+    out->space = t[SPCR_OFF_BASE];
+    out->bit_width = t[SPCR_OFF_BASE + 1];
+    out->base = rd64(t, SPCR_OFF_BASE + 4);
+    if (t[SPCR_OFF_IRQTYPE] & SPCR_IRQTYPE_PIC)
+        out->irq = t[SPCR_OFF_IRQ];
+    switch (t[SPCR_OFF_BAUD]) {
+    case 0: out->baud = 0; break; /* "as is" */
+    case 3: out->baud = 9600; break;
+    case 4: out->baud = 19200; break;
+    case 6: out->baud = 57600; break;
+    case 7: out->baud = 115200; break;
+    default:
+        fmt_snprintf(err, errsz, "SPCR: unknown baud rate code %u", t[SPCR_OFF_BAUD]);
+        return -1;
+    }
+    return 0;
+}
+
+u16 spcr_pick_io(const struct spcr_uart *u, char *why, size_t whysz)
+{
+    if (u->interface_type != SPCR_IF_16550 && u->interface_type != SPCR_IF_16450 &&
+        u->interface_type != SPCR_IF_16550_GAS) {
+        fmt_snprintf(why, whysz, "SPCR names interface type 0x%x, not a 16550", u->interface_type);
+        return 0;
+    }
+    if (u->base == 0) {
+        fmt_snprintf(why, whysz, "SPCR has no base address (console redirection disabled)");
+        return 0;
+    }
+    if (u->space == SPCR_SPACE_MEMORY) {
+        fmt_snprintf(why, whysz, "SPCR names an MMIO UART at 0x%llx (%u-bit registers): Postern drives I/O-port UARTs only",
+                     (unsigned long long)u->base, u->bit_width);
+        return 0;
+    }
+    if (u->space != SPCR_SPACE_IO) {
+        fmt_snprintf(why, whysz, "SPCR names a UART in address space %u, neither memory nor I/O", u->space);
+        return 0;
+    }
+    if (u->base > 0xfff8) {
+        fmt_snprintf(why, whysz, "SPCR names I/O port 0x%llx, beyond 0xfff8", (unsigned long long)u->base);
+        return 0;
+    }
+    return (u16)u->base;
+}
