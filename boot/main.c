@@ -123,7 +123,8 @@ static void resolve_serial(struct loader *l)
         fmt_snprintf(l->serial_note, sizeof(l->serial_note), "%s: COM1", why);
     }
     console_set_serial(c->serial_port, c->serial_baud);
-    say(L"serial = auto: io 0x%x at %d baud (%a)", c->serial_port, c->serial_baud, l->serial_note);
+    fmt_snprintf(why, sizeof(why), "io 0x%x at %u baud", c->serial_port, c->serial_baud);
+    say(L"serial = auto: %a (%a)", why, l->serial_note);
 }
 
 static EFI_STATUS read_config(struct loader *l)

@@ -42,6 +42,12 @@
 #                    case passes when the script and EXPECT/REJECT all pass. No DIRECT=1 run (skipped).
 #   ESP_FILES=(path ...)   more files for the ESP's /postern/, relative to the guest build (GUEST_DIR), each
 #                    under its own name; one named like a default file replaces it (e.g. a forged gtest.gmeta)
+#   SERIAL_LOG       com1 (default) or com2: which of the machine's serial ports serial.log (and a SESSION)
+#                    is. com2: QEMU gets two -serial, COM1 (0x3f8) is logged to com1.log and COM2 (0x2f8)
+#                    is the case's line; the config must then put Postern on COM2 (serial = io:0x2f8 or auto)
+#   COM1_REJECT=(re ...)  with SERIAL_LOG=com2: regexes that must not appear in com1.log
+#   QEMU_EXTRA=(arg ...)  more QEMU arguments, after the machine's own; $dir is the case's directory
+#                    (e.g. -acpitable "file=$dir/spcr.bin" with a table PREPARE made there)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 here=$top/tests/integration
@@ -94,10 +100,12 @@ make_config() {
 run_case() {
     local name=$1 dir=$base/$1
     local PREPARE="" CMDLINE_EXTRA="" CONFIG_OVERRIDE="" CONFIG_WHOLE=0 CONFIG_EDIT="" TIMEOUT=150 SMP=1 DIRECT_SKIP="" CPU=""
+    local SERIAL_LOG=com1
     # The whole system by default, as make run boots it (tools/postern.cfg guards this e1000 and
     # needs the IOMMU): the environment's, unless the case says otherwise.
     local NIC=${NIC:-e1000} IOMMU=${IOMMU:-amd}
     local -a EXPECT=() EXPECT_UNORDERED=() REJECT=() NET_VERIFY=() QEMU_TRACE=() TRACE_EXPECT=() SESSION=() ESP_FILES=()
+    local -a COM1_REJECT=() QEMU_EXTRA=()
     # shellcheck source=/dev/null
     source "$cases_dir/$name.case"
     local QEMU_CPU=${CPU:-$QEMU_CPU} # a case may ask for another CPU model (qemu.sh reads it at call time)
@@ -133,6 +141,7 @@ run_case() {
     local ev
     for ev in "${QEMU_TRACE[@]}"; do QEMU_ARGV+=(-trace "$ev"); done
     [ ${#QEMU_TRACE[@]} -eq 0 ] || QEMU_ARGV+=(-D "$dir/qemu-trace.log")
+    QEMU_ARGV+=("${QEMU_EXTRA[@]}")
     : > "$dir/serial.log"
     local serial="file:$dir/serial.log" session=""
     if [ ${#SESSION[@]} -gt 0 ]; then
@@ -141,6 +150,11 @@ run_case() {
         QEMU_ARGV+=(-chardev "socket,id=ser0,path=$dir/serial.sock,server=on,wait=on")
         serial=chardev:ser0
     fi
+    case "$SERIAL_LOG" in
+        com1) ;;
+        com2) : > "$dir/com1.log"; QEMU_ARGV+=(-serial "file:$dir/com1.log") ;; # the first -serial is COM1
+        *) echo "FAIL: $name (SERIAL_LOG=$SERIAL_LOG: expected com1 or com2)"; return 1 ;;
+    esac
     "${QEMU_ARGV[@]}" -serial "$serial" -monitor none < /dev/null > "$dir/qemu.out" 2>&1 &
     local qemu=$! start=$SECONDS missing rejected="" why="" result
     if [ ${#SESSION[@]} -gt 0 ]; then
@@ -182,17 +196,20 @@ run_case() {
     for re in "${EXPECT_UNORDERED[@]}"; do
         [ -n "$missing" ] || grep -aqE -- "$re" "$dir/serial.log" || missing=$re
     done
+    local com1_rejected=""
+    [ ${#COM1_REJECT[@]} -eq 0 ] || com1_rejected=$(first_rejected "$dir/com1.log" "${COM1_REJECT[@]}")
     for re in "${TRACE_EXPECT[@]}"; do
         [ -n "$unverified" ] || grep -aqE -- "$re" "$dir/qemu-trace.log" 2>/dev/null || unverified="no /$re/ in qemu-trace.log"
     done
     local session_failed=""
     [ -z "$session" ] || [ "$result" = "session: all steps passed" ] || session_failed=$why
-    if [ -z "$missing" ] && [ -z "$rejected" ] && [ -z "$unverified" ] && [ -z "$session_failed" ]; then
+    if [ -z "$missing" ] && [ -z "$rejected" ] && [ -z "$com1_rejected" ] && [ -z "$unverified" ] && [ -z "$session_failed" ]; then
         echo "PASS: $name (${elapsed}s)"
         return 0
     fi
     [ -z "$missing" ] || why="missing /$missing/ after ${elapsed}s${why:+, $why}"
     [ -z "$rejected" ] || why="found /$rejected/${why:+; $why}"
+    [ -z "$com1_rejected" ] || why="${why:+$why; }found /$com1_rejected/ in com1.log"
     [ -z "$unverified" ] || why="${why:+$why; }$unverified"
     [ -z "$session_failed" ] || [ "$why" = "$session_failed" ] || why="$session_failed; $why"
     echo "FAIL: $name ($why)"
