@@ -2,6 +2,7 @@
 #   make run    install what is missing, build, boot Postern + the Linux guest in QEMU (serial on the terminal)
 #   make test   install what is missing, build, run every unit and integration test
 #   make bench  boot-time ratio and VM-exit counts (docs/lab/performance.md)
+#   make usb    build/postern-usb.img: a GPT disk image for a USB stick, ready for dd (README.md)
 # Everything is built under build/.
 
 BUILD     := build
@@ -47,8 +48,9 @@ HV_OBJS   := $(HV_SRCS:%.c=$(BUILD)/efi/%.o)
 ASM_OBJS  := $(ASM_SRCS:%.asm=$(BUILD)/efi/%.o)
 EFI_OBJS  := $(BOOT_OBJS) $(HV_OBJS) $(ASM_OBJS) $(MBEDTLS_OBJS)
 
-.PHONY: all efi guest unit test run bench bench-guard deps clean integration christoize fuzz
+.PHONY: all efi guest unit test run bench bench-guard deps clean integration christoize fuzz usb
 all: efi guest christoize unit
+	$(MAKE) $(USB_IMG)
 
 efi: $(BUILD)/postern.efi
 
@@ -128,6 +130,18 @@ test: deps
 run: deps
 	$(MAKE) efi guest
 	tools/run-qemu.sh
+
+# The USB stick for a real machine: tools/mkusb.sh (GPT, one FAT32 ESP with the layout tools/mkesp.sh
+# gives the tests) with the commented real-machine config and REPORT-BUG.txt.
+# `make all` (so `make test`, whose usb-stick-boot case boots it) writes it after efi and guest.
+USB_IMG := $(BUILD)/postern-usb.img
+usb: deps
+	$(MAKE) efi guest
+	$(MAKE) $(USB_IMG)
+
+$(USB_IMG): $(BUILD)/postern.efi $(BUILD)/guest/vmlinuz $(BUILD)/guest/initrd.img $(wildcard $(BUILD)/guest/modules/*.gmeta) \
+            tools/postern-usb.cfg tools/REPORT-BUG.txt tools/mkusb.sh tools/esp.sh
+	tools/mkusb.sh $@ tools/postern-usb.cfg
 
 # libFuzzer harnesses (docs/fuzzing.md): make fuzz FUZZ_SECONDS=600; make test runs a short smoke pass.
 FUZZ_SECONDS ?= 60

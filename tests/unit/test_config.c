@@ -533,6 +533,27 @@ static int doc_keys(char names[][64], int max)
     return in_table ? n : -1;
 }
 
+/* The commented config `make usb` puts on the stick (tools/postern-usb.cfg) parses, as a real machine
+ * will read it. */
+static void test_usb_stick_config(void **state)
+{
+    FILE *f = fopen("tools/postern-usb.cfg", "r");
+    static char text[CONFIG_FILE_MAX];
+    size_t n;
+
+    assert_non_null(f);
+    n = fread(text, 1, sizeof(text) - 1, f);
+    fclose(f);
+    text[n] = 0;
+    if (parse(text) != 0)
+        print_error("tools/postern-usb.cfg: %s\n", err);
+    assert_int_equal(parse(text), 0);
+    assert_true(cfg.serial_auto);
+    assert_string_equal(cfg.kernel, "/postern/vmlinuz");
+    assert_string_equal(cfg.admin_key, "/postern/admin.pub");
+    assert_false(cfg.guarded_nic_set); /* a real machine's NIC is the administrator's to name */
+}
+
 static void test_doc_lists_every_key(void **state)
 {
     char doc[DOC_KEYS_MAX][64];
@@ -615,6 +636,7 @@ int main(void)
         cmocka_unit_test(test_bad_paths),
         cmocka_unit_test(test_long_value_quoted_short),
         cmocka_unit_test(test_small_err_buffer),
+        cmocka_unit_test(test_usb_stick_config),
         cmocka_unit_test(test_doc_lists_every_key),
         cmocka_unit_test(test_key_names_are_the_parsers),
     };
