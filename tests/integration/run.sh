@@ -48,6 +48,11 @@
 #   COM1_REJECT=(re ...)  with SERIAL_LOG=com2: regexes that must not appear in com1.log
 #   QEMU_EXTRA=(arg ...)  more QEMU arguments, after the machine's own; $dir is the case's directory
 #                    (e.g. -acpitable "file=$dir/spcr.bin" with a table PREPARE made there)
+#   USB_STICK        a disk image (relative to the top of the tree), e.g. build/postern-usb.img as
+#                    `make usb` writes it: a copy is the machine's only disk, a USB mass-storage device
+#                    on an xHCI controller (tools/qemu.sh qemu_usb_stick_argv), instead of the case's ESP.
+#                    The case's postern.cfg and ESP_FILES replace the copy's, in /postern/ of its first
+#                    partition (mtools at that partition's offset: tools/esp.sh)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 here=$top/tests/integration
@@ -100,7 +105,7 @@ make_config() {
 run_case() {
     local name=$1 dir=$base/$1
     local PREPARE="" CMDLINE_EXTRA="" CONFIG_OVERRIDE="" CONFIG_WHOLE=0 CONFIG_EDIT="" TIMEOUT=150 SMP=1 DIRECT_SKIP="" CPU=""
-    local SERIAL_LOG=com1
+    local SERIAL_LOG=com1 USB_STICK=""
     # The whole system by default, as make run boots it (tools/postern.cfg guards this e1000 and
     # needs the IOMMU): the environment's, unless the case says otherwise.
     local NIC=${NIC:-e1000} IOMMU=${IOMMU:-amd}
@@ -129,6 +134,13 @@ run_case() {
     [ "$NIC" != none ] || NET_GUESTFWD=""
     if [ "$direct" = 1 ]; then
         SMP=$SMP NIC=$NIC IOMMU=$IOMMU NET_GUESTFWD=$NET_GUESTFWD qemu_direct_argv "$(config_cmdline "$dir/postern.cfg")"
+    elif [ -n "$USB_STICK" ]; then
+        # a copy of the stick, so the case's config never lands in the image `make usb` wrote
+        { cp --sparse=always "$top/$USB_STICK" "$dir/stick.img" &&
+          "$top/tools/esp.sh" put "$dir/stick.img" "$dir/postern.cfg" "${ESP_FILES[@]/#/${GUEST_DIR:-$top/build/guest}/}"; } \
+            > "$dir/mkesp.out" 2>&1 ||
+            { echo "FAIL: $name (could not prepare the stick: $(tail -n 1 "$dir/mkesp.out"))"; return 1; }
+        SMP=$SMP NIC=$NIC IOMMU=$IOMMU NET_GUESTFWD=$NET_GUESTFWD qemu_usb_stick_argv "$dir/stick.img" "$dir/vars.fd"
     else
         "$top/tools/mkesp.sh" "$dir/esp.img" "$dir/postern.cfg" "${ESP_FILES[@]/#/${GUEST_DIR:-$top/build/guest}/}" > "$dir/mkesp.out" 2>&1 ||
             { echo "FAIL: $name (could not build the ESP: $(tail -n 1 "$dir/mkesp.out"))"; return 1; }
