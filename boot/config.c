@@ -293,7 +293,7 @@ static int set_serial_port(struct errbuf *e, struct postern_config *c, const cha
     return 0;
 }
 
-/* "serial = io:PORT | auto" (docs/boot.md, docs/console.md "Which UART"). */
+/* "serial = io:PORT | pci BB:DD.F | auto" (docs/boot.md, docs/console.md "Which UART"). */
 static int set_serial(struct errbuf *e, struct postern_config *c, const char *v, size_t n)
 {
     if (c->serial_port_set) {
@@ -305,16 +305,34 @@ static int set_serial(struct errbuf *e, struct postern_config *c, const char *v,
     } else if (n > 3 && span_is(v, 3, "io:")) {
         if (parse_serial_port(e, "serial io:PORT", v + 3, n - 3, &c->serial_port) != 0)
             return -1;
-    } else if ((n > 7 && span_is(v, 7, "mmio32:")) || (n > 5 && span_is(v, 5, "mmio:")) ||
-               (n > 4 && span_is(v, 4, "pci "))) {
+    } else if (n > 4 && span_is(v, 4, "pci ")) {
+        struct pci_match m;
+        size_t i = 4;
+        char text[16];
+
+        while (i < n && is_space(v[i]))
+            i++;
+        if (n - i >= sizeof(text))
+            i = n; /* too long to be BB:DD.F */
+        memcpy(text, v + i, n - i);
+        text[n - i] = 0;
+        if (i == n || !pci_match_parse(text, &m) || !m.by_bdf) {
+            eb_str(e, "serial ");
+            eb_quoted(e, v, n);
+            eb_str(e, ": expected pci BB:DD.F (hex bus:device.function, e.g. pci 03:00.0)");
+            return -1;
+        }
+        c->serial_pci = true;
+        c->serial_pci_bdf = m.bdf;
+    } else if ((n > 7 && span_is(v, 7, "mmio32:")) || (n > 5 && span_is(v, 5, "mmio:"))) {
         eb_str(e, "serial ");
         eb_quoted(e, v, n);
-        eb_str(e, ": only I/O-port UARTs are supported so far (io:PORT or auto)");
+        eb_str(e, ": MMIO UARTs are not supported yet (io:PORT, pci BB:DD.F or auto)");
         return -1;
     } else {
         eb_str(e, "serial ");
         eb_quoted(e, v, n);
-        eb_str(e, " is not io:PORT (e.g. io:0x2f8) or auto");
+        eb_str(e, " is not io:PORT (e.g. io:0x2f8), pci BB:DD.F or auto");
         return -1;
     }
     c->serial_set = true;

@@ -32,6 +32,8 @@ struct postern_config {
     u16 serial_port;                 /* "serial = io:PORT" or the older "serial_port = PORT" */
     u32 serial_baud;
     bool serial_auto;                /* "serial = auto": the loader takes the port from ACPI's SPCR */
+    bool serial_pci;                 /* "serial = pci BB:DD.F": the loader takes BAR 0 (I/O) of that function */
+    u16 serial_pci_bdf;
     bool serial_set;                 /* "serial =" seen (it and serial_port exclude each other) */
     bool serial_port_set;            /* "serial_port =" seen */
     bool serial_baud_set;            /* "serial_baud =" seen: it wins over SPCR's speed */

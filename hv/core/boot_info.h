@@ -42,6 +42,8 @@ enum boot_serial_source {
     BOOT_SERIAL_CONFIG = 0, /* serial = io:PORT, serial_port = PORT, or the default COM1 */
     BOOT_SERIAL_SPCR,       /* serial = auto: ACPI's SPCR table named it */
     BOOT_SERIAL_SPCR_NONE,  /* serial = auto without a usable SPCR: COM1; serial_note says why */
+    BOOT_SERIAL_PCI,        /* serial = pci BB:DD.F: that function's I/O BAR 0 */
+    BOOT_SERIAL_PCI_NONE,   /* serial = pci BB:DD.F, not usable: COM1; serial_note says why */
 };
 #define BOOT_SERIAL_NOTE_MAX 120
 
@@ -121,7 +123,9 @@ struct boot_info {
     u16 serial_port;  /* the 16550's I/O port, whatever the config said (serial = auto resolved) */
     u32 serial_baud;
     u32 serial_source; /* enum boot_serial_source */
-    char serial_note[BOOT_SERIAL_NOTE_MAX]; /* how serial = auto decided, "" otherwise */
+    char serial_note[BOOT_SERIAL_NOTE_MAX]; /* how serial = auto or pci decided, "" otherwise */
+    bool serial_pci;    /* the UART is PCI function serial_pci_bdf (segment 0), hidden from the guest */
+    u16 serial_pci_bdf;
 
     struct boot_mem_region mem[BOOT_MAX_MEM_REGIONS];
     u32 mem_count;

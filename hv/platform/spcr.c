@@ -10,6 +10,9 @@
 #define SPCR_OFF_IRQTYPE  52
 #define SPCR_OFF_IRQ      53
 #define SPCR_OFF_BAUD     58
+#define SPCR_OFF_PCI_VENDOR 66 /* 0xffff: not a PCI device */
+#define SPCR_OFF_PCI_BUS  68     /* then device, function */
+#define SPCR_OFF_PCI_SEG  75
 #define SPCR_IRQTYPE_PIC  0x01 /* bit 0: a dual-8259 IRQ */
 
 int spcr_parse(const u8 *t, u32 len, struct spcr_uart *out, char *err, size_t errsz)
@@ -24,6 +27,12 @@ int spcr_parse(const u8 *t, u32 len, struct spcr_uart *out, char *err, size_t er
     out->base = rd64(t, SPCR_OFF_BASE + 4);
     if (t[SPCR_OFF_IRQTYPE] & SPCR_IRQTYPE_PIC)
         out->irq = t[SPCR_OFF_IRQ];
+    u16 vendor = rd16(t, SPCR_OFF_PCI_VENDOR);
+    if (vendor != 0xffff && vendor != 0) {
+        out->pci = true;
+        out->pci_segment = t[SPCR_OFF_PCI_SEG];
+        out->pci_bdf = (u16)(t[SPCR_OFF_PCI_BUS] << 8 | (t[SPCR_OFF_PCI_BUS + 1] & 0x1f) << 3 | (t[SPCR_OFF_PCI_BUS + 2] & 7));
+    }
     switch (t[SPCR_OFF_BAUD]) {
     case 0: out->baud = 0; break; /* "as is" */
     case 3: out->baud = 9600; break;
@@ -35,6 +44,21 @@ int spcr_parse(const u8 *t, u32 len, struct spcr_uart *out, char *err, size_t er
         return -1;
     }
     return 0;
+}
+
+u16 spcr_pci_bar_port(u32 bar0, char *why, size_t whysz)
+{
+    u32 port = bar0 & ~3u;
+
+    if (!(bar0 & 1)) {
+        fmt_snprintf(why, whysz, "its BAR 0 is memory (0x%x): MMIO UARTs are not supported yet", bar0 & ~0xfu);
+        return 0;
+    }
+    if (port == 0 || port > 0xfff8) {
+        fmt_snprintf(why, whysz, "its BAR 0 has no I/O port assigned (0x%x)", bar0);
+        return 0;
+    }
+    return (u16)port;
 }
 
 u16 spcr_pick_io(const struct spcr_uart *u, char *why, size_t whysz)

@@ -6,7 +6,8 @@
  *
  * Pure: spcr_parse() is handed the table's bytes (the loader finds them with acpi_host_find; the
  * unit tests build them). Postern drives 16550-compatible UARTs in I/O space only: a table naming
- * anything else is parsed, and spcr_pick_io() says why it cannot be used.
+ * anything else is parsed, and spcr_pick_io() says why it cannot be used. spcr_pci_bar_port() is
+ * the same decision for `serial = pci BB:DD.F`, from the function's BAR 0.
  */
 #ifndef POSTERN_SPCR_H
 #define POSTERN_SPCR_H
@@ -32,10 +33,17 @@ struct spcr_uart {
     u64 base;          /* 0: the console redirection is disabled */
     u32 baud;          /* 0: "as is", the firmware's speed, which the table does not say */
     u8 irq;            /* the PC-AT IRQ, when the interrupt type says it has one */
+    bool pci;          /* the UART is a PCI function (its vendor ID is not 0xffff or 0) */
+    u8 pci_segment;
+    u16 pci_bdf;
 };
 
 /* Parse a SPCR table of len bytes. Returns 0, or -1 with the reason in err. */
 int spcr_parse(const u8 *t, u32 len, struct spcr_uart *out, char *err, size_t errsz);
+
+/* The I/O port a PCI UART's BAR 0 register value decodes (serial = pci BB:DD.F), or 0 with the reason
+ * in why (a memory BAR, an unassigned one). */
+u16 spcr_pci_bar_port(u32 bar0, char *why, size_t whysz);
 
 /* The I/O port of a parsed table for Postern's 16550 driver, or 0 with the reason in why (MMIO,
  * another interface type, no address, a port out of range). */

@@ -42,10 +42,13 @@
 #                    case passes when the script and EXPECT/REJECT all pass. No DIRECT=1 run (skipped).
 #   ESP_FILES=(path ...)   more files for the ESP's /postern/, relative to the guest build (GUEST_DIR), each
 #                    under its own name; one named like a default file replaces it (e.g. a forged gtest.gmeta)
-#   SERIAL_LOG       com1 (default) or com2: which of the machine's serial ports serial.log (and a SESSION)
-#                    is. com2: QEMU gets two -serial, COM1 (0x3f8) is logged to com1.log and COM2 (0x2f8)
-#                    is the case's line; the config must then put Postern on COM2 (serial = io:0x2f8 or auto)
-#   COM1_REJECT=(re ...)  with SERIAL_LOG=com2: regexes that must not appear in com1.log
+#   SERIAL_LOG       com1 (default), com2 or pci: which of the machine's serial ports serial.log (and a
+#                    SESSION) is. com2: QEMU gets two -serial, COM1 (0x3f8) is logged to com1.log and COM2
+#                    (0x2f8) is the case's line; the config must then put Postern on COM2 (serial = io:0x2f8
+#                    or auto). pci: COM1 as with com2, and the case's line is a PCI 16550 (QEMU's
+#                    pci-serial, 1b36:0002) at 00:05.0, its I/O BAR wherever the firmware put it
+#                    (serial = pci 00:05.0)
+#   COM1_REJECT=(re ...)  with SERIAL_LOG=com2 or pci: regexes that must not appear in com1.log
 #   QEMU_EXTRA=(arg ...)  more QEMU arguments, after the machine's own; $dir is the case's directory
 #                    (e.g. -acpitable "file=$dir/spcr.bin" with a table PREPARE made there)
 #   USB_STICK        a disk image (relative to the top of the tree), e.g. build/postern-usb.img as
@@ -165,9 +168,16 @@ run_case() {
     case "$SERIAL_LOG" in
         com1) ;;
         com2) : > "$dir/com1.log"; QEMU_ARGV+=(-serial "file:$dir/com1.log") ;; # the first -serial is COM1
-        *) echo "FAIL: $name (SERIAL_LOG=$SERIAL_LOG: expected com1 or com2)"; return 1 ;;
+        pci)
+            : > "$dir/com1.log"
+            QEMU_ARGV+=(-serial "file:$dir/com1.log")
+            [ ${#SESSION[@]} -gt 0 ] || QEMU_ARGV+=(-chardev "file,id=ser0,path=$dir/serial.log")
+            QEMU_ARGV+=(-device pci-serial,chardev=ser0,addr=05.0)
+            serial="" ;; # no -serial for the case's line
+        *) echo "FAIL: $name (SERIAL_LOG=$SERIAL_LOG: expected com1, com2 or pci)"; return 1 ;;
     esac
-    "${QEMU_ARGV[@]}" -serial "$serial" -monitor none < /dev/null > "$dir/qemu.out" 2>&1 &
+    [ -z "$serial" ] || QEMU_ARGV+=(-serial "$serial")
+    "${QEMU_ARGV[@]}" -monitor none < /dev/null > "$dir/qemu.out" 2>&1 &
     local qemu=$! start=$SECONDS missing rejected="" why="" result
     if [ ${#SESSION[@]} -gt 0 ]; then
         python3 "$here/serial-session.py" "$dir/serial.sock" "$dir/serial.log" "$dir/session.steps" \

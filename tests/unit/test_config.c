@@ -310,18 +310,43 @@ static void test_serial_key(void **state)
     expect_error(MINIMAL "serial = io:0x10000\n", "postern.cfg:3: serial io:PORT '0x10000' is out of range (0x1..0xfff8)");
     expect_error(MINIMAL "serial = io:COM2\n",
                  "postern.cfg:3: malformed number 'COM2' for serial io:PORT (expected e.g. 0x3f8 or 1016)");
-    expect_error(MINIMAL "serial = io:\n", "postern.cfg:3: serial 'io:' is not io:PORT (e.g. io:0x2f8) or auto");
-    expect_error(MINIMAL "serial = 0x2f8\n", "postern.cfg:3: serial '0x2f8' is not io:PORT (e.g. io:0x2f8) or auto");
-    expect_error(MINIMAL "serial = Auto\n", "postern.cfg:3: serial 'Auto' is not io:PORT (e.g. io:0x2f8) or auto");
+    expect_error(MINIMAL "serial = io:\n", "postern.cfg:3: serial 'io:' is not io:PORT (e.g. io:0x2f8), pci BB:DD.F or auto");
+    expect_error(MINIMAL "serial = 0x2f8\n", "postern.cfg:3: serial '0x2f8' is not io:PORT (e.g. io:0x2f8), pci BB:DD.F or auto");
+    expect_error(MINIMAL "serial = Auto\n", "postern.cfg:3: serial 'Auto' is not io:PORT (e.g. io:0x2f8), pci BB:DD.F or auto");
     expect_error(MINIMAL "serial = mmio32:0xfedc9000\n",
-                 "postern.cfg:3: serial 'mmio32:0xfedc9000': only I/O-port UARTs are supported so far (io:PORT or auto)");
-    expect_error(MINIMAL "serial = pci 00:16.3\n",
-                 "postern.cfg:3: serial 'pci 00:16.3': only I/O-port UARTs are supported so far (io:PORT or auto)");
+                 "postern.cfg:3: serial 'mmio32:0xfedc9000': MMIO UARTs are not supported yet (io:PORT, pci BB:DD.F or auto)");
+    expect_error(MINIMAL "serial = mmio:0xfedc9000\n",
+                 "postern.cfg:3: serial 'mmio:0xfedc9000': MMIO UARTs are not supported yet (io:PORT, pci BB:DD.F or auto)");
     expect_error(MINIMAL "serial = auto\nserial_port = 0x3f8\n",
                  "postern.cfg:4: serial and serial_port both name the UART: keep one (serial = io:PORT is the same as serial_port = PORT)");
     expect_error(MINIMAL "serial_port = 0x3f8\nserial = io:0x2f8\n",
                  "postern.cfg:4: serial and serial_port both name the UART: keep one (serial = io:PORT is the same as serial_port = PORT)");
     expect_error(MINIMAL "serial = auto\nserial = io:0x2f8\n", "postern.cfg:4: duplicate key 'serial' (first set on line 3)");
+}
+
+/* serial = pci BB:DD.F: the loader takes that function's I/O BAR 0 and hides the function. */
+static void test_serial_pci(void **state)
+{
+    assert_int_equal(parse(MINIMAL "serial = pci 00:16.3\n"), 0);
+    assert_true(cfg.serial_pci);
+    assert_false(cfg.serial_auto);
+    assert_int_equal(cfg.serial_pci_bdf, 0x00b3);
+    assert_int_equal(parse(MINIMAL "serial = pci   c1:1f.7\n"), 0);
+    assert_int_equal(cfg.serial_pci_bdf, 0xc1ff);
+    assert_int_equal(parse(MINIMAL "serial = io:0x2f8\n"), 0);
+    assert_false(cfg.serial_pci);
+    static const char *bad[] = {"pci 8086:9d3d", "pci 00:20.0", "pci 00:16.8", "pci 0:16.3", "pci 00:16.3 x",
+                                "pci 00:16.3.1.2.3.4.5", "pci 100:00.0"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char text[128], msg[160];
+        snprintf(text, sizeof(text), MINIMAL "serial = %s\n", bad[i]);
+        snprintf(msg, sizeof(msg), "postern.cfg:3: serial '%s': expected pci BB:DD.F (hex bus:device.function, e.g. pci 03:00.0)",
+                 bad[i]);
+        expect_error(text, msg);
+    }
+    expect_error(MINIMAL "serial = pci \n", "postern.cfg:3: serial 'pci' is not io:PORT (e.g. io:0x2f8), pci BB:DD.F or auto");
+    expect_error(MINIMAL "serial = pci 00:16.3\nserial_port = 0x3f8\n",
+                 "postern.cfg:4: serial and serial_port both name the UART: keep one (serial = io:PORT is the same as serial_port = PORT)");
 }
 
 static void test_serial_baud(void **state)
@@ -624,6 +649,7 @@ int main(void)
         cmocka_unit_test(test_misaligned),
         cmocka_unit_test(test_serial_port),
         cmocka_unit_test(test_serial_key),
+        cmocka_unit_test(test_serial_pci),
         cmocka_unit_test(test_serial_baud),
         cmocka_unit_test(test_unknown_key),
         cmocka_unit_test(test_duplicate_key),

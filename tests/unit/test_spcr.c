@@ -146,6 +146,39 @@ static void test_not_usable(void **state)
     assert_string_equal(err, "SPCR names a UART in address space 2, neither memory nor I/O");
 }
 
+/* A UART on a PCI card: SPCR says which function (so the loader can hide it from the guest). */
+static void test_pci_uart(void **state)
+{
+    build(SPCR_IF_16550, SPCR_SPACE_IO, 8, 0xe000, 7, 0);
+    assert_int_equal(parse(SPCR_MIN_LEN), 0);
+    assert_false(u.pci); /* vendor 0xffff: not a PCI device */
+    t[64] = 0x02; t[65] = 0x00; t[66] = 0x36; t[67] = 0x1b; /* 1b36:0002 */
+    t[68] = 0x03; t[69] = 0x1f; t[70] = 0x07; t[75] = 0;
+    fix_checksum(SPCR_MIN_LEN);
+    assert_int_equal(parse(SPCR_MIN_LEN), 0);
+    assert_true(u.pci);
+    assert_int_equal(u.pci_bdf, 0x03ff);
+    assert_int_equal(u.pci_segment, 0);
+    assert_int_equal(spcr_pick_io(&u, err, sizeof(err)), 0xe000);
+    t[66] = t[67] = 0; /* vendor 0: some firmware's "not PCI" */
+    fix_checksum(SPCR_MIN_LEN);
+    assert_int_equal(parse(SPCR_MIN_LEN), 0);
+    assert_false(u.pci);
+}
+
+/* serial = pci BB:DD.F: BAR 0 as the loader reads it. */
+static void test_pci_bar_port(void **state)
+{
+    assert_int_equal(spcr_pci_bar_port(0xc001, err, sizeof(err)), 0xc000);
+    assert_int_equal(spcr_pci_bar_port(0xfff9, err, sizeof(err)), 0xfff8);
+    assert_int_equal(spcr_pci_bar_port(0xfebf1000, err, sizeof(err)), 0);
+    assert_string_equal(err, "its BAR 0 is memory (0xfebf1000): MMIO UARTs are not supported yet");
+    assert_int_equal(spcr_pci_bar_port(0x1, err, sizeof(err)), 0);
+    assert_string_equal(err, "its BAR 0 has no I/O port assigned (0x1)");
+    assert_int_equal(spcr_pci_bar_port(0x10001, err, sizeof(err)), 0);
+    assert_string_equal(err, "its BAR 0 has no I/O port assigned (0x10001)");
+}
+
 /* The table the serial-spcr integration case hands QEMU: the generator and the parser agree. */
 static void test_generator(void **state)
 {
@@ -171,6 +204,8 @@ int main(void)
         cmocka_unit_test(test_revision_4_longer),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_not_usable),
+        cmocka_unit_test(test_pci_uart),
+        cmocka_unit_test(test_pci_bar_port),
         cmocka_unit_test(test_generator),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
