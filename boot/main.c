@@ -44,7 +44,7 @@ struct loader {
     u32 serial_source;                      /* enum boot_serial_source */
     bool serial_pci;                        /* the UART is a PCI function: the guest must not see it */
     u16 serial_pci_bdf;
-    char serial_note[BOOT_SERIAL_NOTE_MAX]; /* how serial = auto decided */
+    char serial_note[BOOT_SERIAL_NOTE_MAX]; /* how serial = auto or pci decided */
 };
 
 static struct loader L;
