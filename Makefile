@@ -3,6 +3,7 @@
 #   make test   install what is missing, build, run every unit and integration test
 #   make bench  boot-time ratios (Postern against OVMF → Linux and a direct boot), VM-exit counts, the
 #               guarded NIC, the idle loop, instructions per crossing (tests/bench/; docs/lab/performance.md)
+#   make usb    build/postern-usb.img: a GPT disk image for a USB stick, ready for dd (README.md)
 # Everything is built under build/.
 #   make lint   format, shellcheck, cppcheck, extra warnings, commit subjects (tools/lint.sh)
 # EXTRA_CFLAGS=... adds compiler flags to the EFI image and christoize (make lint uses it in build/lint/).
@@ -50,8 +51,9 @@ HV_OBJS   := $(HV_SRCS:%.c=$(BUILD)/efi/%.o)
 ASM_OBJS  := $(ASM_SRCS:%.asm=$(BUILD)/efi/%.o)
 EFI_OBJS  := $(BOOT_OBJS) $(HV_OBJS) $(ASM_OBJS) $(MBEDTLS_OBJS)
 
-.PHONY: all efi guest unit test run bench bench-guard deps clean integration christoize fuzz lint
+.PHONY: all efi guest unit test run bench bench-guard deps clean integration christoize fuzz lint usb
 all: efi guest christoize unit
+	$(MAKE) $(USB_IMG)
 
 efi: $(BUILD)/postern.efi
 
@@ -135,6 +137,18 @@ lint: deps
 run: deps
 	$(MAKE) efi guest
 	tools/run-qemu.sh
+
+# The USB stick for a real machine: tools/mkusb.sh (GPT, one FAT32 ESP with the layout tools/mkesp.sh
+# gives the tests) with the commented real-machine config and REPORT-BUG.txt.
+# `make all` (so `make test`, whose usb-stick-boot case boots it) writes it after efi and guest.
+USB_IMG := $(BUILD)/postern-usb.img
+usb: deps
+	$(MAKE) efi guest
+	$(MAKE) $(USB_IMG)
+
+$(USB_IMG): $(BUILD)/postern.efi $(BUILD)/guest/vmlinuz $(BUILD)/guest/initrd.img $(wildcard $(BUILD)/guest/modules/*.gmeta) \
+            tools/postern-usb.cfg tools/REPORT-BUG.txt tools/mkusb.sh tools/esp.sh
+	tools/mkusb.sh $@ tools/postern-usb.cfg
 
 # libFuzzer harnesses (docs/fuzzing.md): make fuzz FUZZ_SECONDS=600; make test runs a short smoke pass.
 FUZZ_SECONDS ?= 60

@@ -251,7 +251,8 @@ static int set_size(struct errbuf *e, const char *name, const char *v, size_t n,
     return 0;
 }
 
-static int set_serial_port(struct errbuf *e, struct postern_config *c, const char *v, size_t n)
+/* An I/O port of a 16550 (decimal or 0x hex); key names the key or value form for the messages. */
+static int parse_serial_port(struct errbuf *e, const char *key, const char *v, size_t n, u16 *out)
 {
     u64 port = 0;
     enum parse_result r = parse_number(v, n, CONFIG_SERIAL_PORT_MAX, &port);
@@ -259,16 +260,82 @@ static int set_serial_port(struct errbuf *e, struct postern_config *c, const cha
     if (r == PARSE_MALFORMED) {
         eb_str(e, "malformed number ");
         eb_quoted(e, v, n);
-        eb_str(e, " for serial_port (expected e.g. 0x3f8 or 1016)");
+        eb_str(e, " for ");
+        eb_str(e, key);
+        eb_str(e, " (expected e.g. 0x3f8 or 1016)");
         return -1;
     }
     if (r == PARSE_TOO_LARGE || port == 0) {
-        eb_str(e, "serial_port ");
+        eb_str(e, key);
+        eb_str(e, " ");
         eb_quoted(e, v, n);
         eb_str(e, " is out of range (0x1..0xfff8)");
         return -1;
     }
-    c->serial_port = (u16)port;
+    *out = (u16)port;
+    return 0;
+}
+
+static void eb_serial_conflict(struct errbuf *e)
+{
+    eb_str(e, "serial and serial_port both name the UART: keep one (serial = io:PORT is the same as serial_port = PORT)");
+}
+
+static int set_serial_port(struct errbuf *e, struct postern_config *c, const char *v, size_t n)
+{
+    if (c->serial_set) {
+        eb_serial_conflict(e);
+        return -1;
+    }
+    if (parse_serial_port(e, "serial_port", v, n, &c->serial_port) != 0)
+        return -1;
+    c->serial_port_set = true;
+    return 0;
+}
+
+/* "serial = io:PORT | pci BB:DD.F | auto" (docs/boot.md, docs/console.md "Which UART"). */
+static int set_serial(struct errbuf *e, struct postern_config *c, const char *v, size_t n)
+{
+    if (c->serial_port_set) {
+        eb_serial_conflict(e);
+        return -1;
+    }
+    if (span_is(v, n, "auto")) {
+        c->serial_auto = true;
+    } else if (n > 3 && span_is(v, 3, "io:")) {
+        if (parse_serial_port(e, "serial io:PORT", v + 3, n - 3, &c->serial_port) != 0)
+            return -1;
+    } else if (n > 4 && span_is(v, 4, "pci ")) {
+        struct pci_match m;
+        size_t i = 4;
+        char text[16];
+
+        while (i < n && is_space(v[i]))
+            i++;
+        if (n - i >= sizeof(text))
+            i = n; /* too long to be BB:DD.F */
+        memcpy(text, v + i, n - i);
+        text[n - i] = 0;
+        if (i == n || !pci_match_parse(text, &m) || !m.by_bdf) {
+            eb_str(e, "serial ");
+            eb_quoted(e, v, n);
+            eb_str(e, ": expected pci BB:DD.F (hex bus:device.function, e.g. pci 03:00.0)");
+            return -1;
+        }
+        c->serial_pci = true;
+        c->serial_pci_bdf = m.bdf;
+    } else if ((n > 7 && span_is(v, 7, "mmio32:")) || (n > 5 && span_is(v, 5, "mmio:"))) {
+        eb_str(e, "serial ");
+        eb_quoted(e, v, n);
+        eb_str(e, ": MMIO UARTs are not supported yet (io:PORT, pci BB:DD.F or auto)");
+        return -1;
+    } else {
+        eb_str(e, "serial ");
+        eb_quoted(e, v, n);
+        eb_str(e, " is not io:PORT (e.g. io:0x2f8), pci BB:DD.F or auto");
+        return -1;
+    }
+    c->serial_set = true;
     return 0;
 }
 
@@ -280,6 +347,7 @@ static int set_serial_baud(struct errbuf *e, struct postern_config *c, const cha
         for (size_t i = 0; i < ARRAY_SIZE(bauds); i++) {
             if (baud == bauds[i]) {
                 c->serial_baud = bauds[i];
+                c->serial_baud_set = true;
                 return 0;
             }
         }
@@ -544,6 +612,7 @@ static const struct config_key {
     {"cmdline", 0, set_cmdline},
     {"guest_ram", KEY_REQUIRED, set_guest_ram},
     {"hv_memory", 0, set_hv_memory},
+    {"serial", 0, set_serial},
     {"serial_port", 0, set_serial_port},
     {"serial_baud", 0, set_serial_baud},
     {"gmeta", KEY_REPEATABLE, set_gmeta},

@@ -29,8 +29,14 @@ struct postern_config {
     char cmdline[BOOT_CMDLINE_MAX];  /* "" when absent */
     u64 guest_ram;                   /* bytes, multiple of 2 MiB, >= 64 MiB */
     u64 hv_memory;                   /* bytes, multiple of 4 KiB, >= 16 MiB */
-    u16 serial_port;
+    u16 serial_port;                 /* "serial = io:PORT" or the older "serial_port = PORT" */
     u32 serial_baud;
+    bool serial_auto;                /* "serial = auto": the loader takes the port from ACPI's SPCR */
+    bool serial_pci;                 /* "serial = pci BB:DD.F": the loader takes BAR 0 (I/O) of that function */
+    u16 serial_pci_bdf;
+    bool serial_set;                 /* "serial =" seen (it and serial_port exclude each other) */
+    bool serial_port_set;            /* "serial_port =" seen */
+    bool serial_baud_set;            /* "serial_baud =" seen: it wins over SPCR's speed */
     char gmeta[BOOT_MAX_GMETA][BOOT_NAME_MAX];
     u32 gmeta_count;
     struct boot_binding bindings[BOOT_MAX_BINDINGS]; /* "bind = MODULE PRIVILEGE", repeatable */

@@ -18,7 +18,10 @@
 #include "core/boot_info.h"
 #include "guard/gmeta.h"
 #include "lib/lib.h"
+#include "lib/log.h"
+#include "platform/acpi_host.h"
 #include "platform/linux_boot.h"
+#include "platform/spcr.h"
 #include "guard/sigcheck.h"
 #include "core/virt.h"
 
@@ -38,6 +41,10 @@ struct loader {
     struct postern_config cfg;
     struct boot_info *bi;
     struct efi_memmap map;
+    u32 serial_source;                      /* enum boot_serial_source */
+    bool serial_pci;                        /* the UART is a PCI function: the guest must not see it */
+    u16 serial_pci_bdf;
+    char serial_note[BOOT_SERIAL_NOTE_MAX]; /* how serial = auto or pci decided */
 };
 
 static struct loader L;
@@ -81,6 +88,96 @@ static EFI_STATUS check_cpu(void)
     return EFI_SUCCESS;
 }
 
+static hpa_t find_rsdp(void);
+
+/* serial = pci BB:DD.F: that function's BAR 0, when it is an I/O BAR (with I/O decoding turned on,
+ * in case the firmware left it off); otherwise COM1, said like serial = auto's fallback. The
+ * function is hidden from the guest (boot_info.serial_pci), so it cannot move the BAR. */
+static void resolve_serial_pci(struct loader *l)
+{
+    struct postern_config *c = &l->cfg;
+    u16 bdf = c->serial_pci_bdf;
+    char name[8], why[BOOT_SERIAL_NOTE_MAX];
+    u32 id, bar0;
+    u16 port = 0;
+
+    pci_bdf_str(bdf, name);
+    pci_host_init(0, 0, 0); /* configuration ports: buses 0-255 of segment 0 */
+    id = pci_host.read(pci_host.ctx, bdf, PCI_VENDOR_ID, 4);
+    if ((id & 0xffff) == 0xffff) {
+        fmt_snprintf(why, sizeof(why), "no PCI function there");
+    } else {
+        bar0 = pci_host.read(pci_host.ctx, bdf, PCI_BAR0, 4);
+        port = spcr_pci_bar_port(bar0, why, sizeof(why));
+    }
+    if (port) {
+        u32 cmd = pci_host.read(pci_host.ctx, bdf, PCI_COMMAND, 2);
+        if (!(cmd & PCI_CMD_IO))
+            pci_host.write(pci_host.ctx, bdf, PCI_COMMAND, 2, cmd | PCI_CMD_IO);
+        c->serial_port = port;
+        l->serial_source = BOOT_SERIAL_PCI;
+        l->serial_pci = true;
+        l->serial_pci_bdf = bdf;
+        fmt_snprintf(l->serial_note, sizeof(l->serial_note), "%s %04x:%04x, BAR 0: I/O port 0x%x; the function is hidden",
+                     name, id & 0xffff, id >> 16, port);
+    } else {
+        c->serial_port = CONFIG_SERIAL_PORT_DEFAULT;
+        l->serial_source = BOOT_SERIAL_PCI_NONE;
+        fmt_snprintf(l->serial_note, sizeof(l->serial_note), "%s: %s: COM1", name, why);
+    }
+    console_set_serial(c->serial_port, c->serial_baud);
+    fmt_snprintf(why, sizeof(why), "io 0x%x at %u baud", c->serial_port, c->serial_baud);
+    say(L"serial = pci: %a (%a)", why, l->serial_note);
+}
+
+/* serial = auto: the UART ACPI's SPCR table names (the BMC's serial-over-LAN port on a server), its
+ * speed unless serial_baud says otherwise; without a usable SPCR, COM1. Never an error: the
+ * decision is said on the screen and the chosen line, and hv_main logs it again. */
+static void resolve_serial(struct loader *l)
+{
+    struct postern_config *c = &l->cfg;
+    struct spcr_uart u = {0};
+    const u8 *t = NULL;
+    char why[BOOT_SERIAL_NOTE_MAX];
+    u32 len = 0;
+    u16 port = 0;
+    int r;
+
+    if (c->serial_pci) {
+        resolve_serial_pci(l);
+        return;
+    }
+    if (!c->serial_auto)
+        return;
+    why[0] = 0;
+    r = acpi_host_find(find_rsdp(), "SPCR", &t, &len, why, sizeof(why));
+    if (r == 0)
+        fmt_snprintf(why, sizeof(why), "no SPCR table");
+    else if (r == 1 && spcr_parse(t, len, &u, why, sizeof(why)) == 0)
+        port = spcr_pick_io(&u, why, sizeof(why));
+    if (port) {
+        c->serial_port = port;
+        if (!c->serial_baud_set && u.baud)
+            c->serial_baud = u.baud;
+        l->serial_source = BOOT_SERIAL_SPCR;
+        fmt_snprintf(l->serial_note, sizeof(l->serial_note), "ACPI SPCR: I/O port 0x%x, %s%s%s", port,
+                     u.baud ? "its speed" : "speed \"as is\": serial_baud",
+                     c->serial_baud_set && u.baud ? " overridden by serial_baud" : "",
+                     u.pci && u.pci_segment == 0 ? "; a PCI function, hidden" : "");
+        /* A PCI UART's BAR is the guest's to move unless the function is hidden (segment 0 only:
+         * the hypervisor's PCI policy sees no other). */
+        l->serial_pci = u.pci && u.pci_segment == 0;
+        l->serial_pci_bdf = u.pci_bdf;
+    } else {
+        c->serial_port = CONFIG_SERIAL_PORT_DEFAULT;
+        l->serial_source = BOOT_SERIAL_SPCR_NONE;
+        fmt_snprintf(l->serial_note, sizeof(l->serial_note), "%s: COM1", why);
+    }
+    console_set_serial(c->serial_port, c->serial_baud);
+    fmt_snprintf(why, sizeof(why), "io 0x%x at %u baud", c->serial_port, c->serial_baud);
+    say(L"serial = auto: %a (%a)", why, l->serial_note);
+}
+
 static EFI_STATUS read_config(struct loader *l)
 {
     struct boot_file f;
@@ -98,6 +195,7 @@ static EFI_STATUS read_config(struct loader *l)
         return EFI_LOAD_ERROR;
     }
     console_set_serial(l->cfg.serial_port, l->cfg.serial_baud);
+    resolve_serial(l);
     return EFI_SUCCESS;
 }
 
@@ -314,6 +412,10 @@ static void fill_boot_info(struct loader *l)
     bi->hv_image_size = l->li->ImageSize;
     bi->serial_port = c->serial_port;
     bi->serial_baud = c->serial_baud;
+    bi->serial_source = l->serial_source;
+    bi->serial_pci = l->serial_pci;
+    bi->serial_pci_bdf = l->serial_pci_bdf;
+    memcpy(bi->serial_note, l->serial_note, sizeof(bi->serial_note));
 }
 
 /*

@@ -167,6 +167,12 @@ void hv_main(struct boot_info *bi)
         (unsigned long long)(bi->hv_image_size >> 10));
     if (bi->magic != BOOT_INFO_MAGIC || bi->version != BOOT_INFO_VERSION)
         panic("boot_info magic/version mismatch: loader and hypervisor are from different builds");
+    LOG("serial: this line is the 16550 at I/O port 0x%x, %u baud%s%s%s (hidden from the guest, whose COM1 is emulated)",
+        bi->serial_port, bi->serial_baud,
+        bi->serial_source == BOOT_SERIAL_CONFIG ? ""
+        : bi->serial_source == BOOT_SERIAL_PCI || bi->serial_source == BOOT_SERIAL_PCI_NONE ? " (serial = pci "
+                                                                                             : " (serial = auto: ",
+        bi->serial_source == BOOT_SERIAL_CONFIG ? "" : bi->serial_note, bi->serial_source == BOOT_SERIAL_CONFIG ? "" : ")");
     traps_init();
     timebase_init();
     page_alloc_init(&hv_pages, bi->hv_pool_base, bi->hv_pool_size);

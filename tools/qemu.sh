@@ -1,6 +1,8 @@
 # shellcheck shell=bash
 # Sourced: the one description of the QEMU machine (measurements: docs/lab/platform-notes.md).
 #   qemu_postern_argv ESP.img VARS.fd   → QEMU_ARGV: OVMF → postern.efi on the ESP (copies a fresh VARS.fd)
+#   qemu_usb_stick_argv DISK.img VARS.fd → QEMU_ARGV: OVMF → a GPT disk image (tools/mkusb.sh) as a USB
+#                                         stick on xHCI, the machine's only disk
 #   qemu_direct_argv CMDLINE            → QEMU_ARGV: the same guest kernel booted by QEMU itself (-kernel)
 # Callers add the serial/monitor options and run "${QEMU_ARGV[@]}".
 # Env: QEMU_CPU (default EPYC), QEMU_MEM (MiB, 1024), SMP (1), QEMU_ACCEL (tcg; kvm for the VT-x
@@ -80,6 +82,21 @@ qemu_postern_argv() {
     QEMU_ARGV+=(-drive if=pflash,format=raw,readonly=on,file="$OVMF_CODE"
                 -drive if=pflash,format=raw,file="$vars"
                 -drive file="$esp",format=raw,if=none,id=esp -device ide-hd,drive=esp,bus=ide.0,bootindex=0)
+}
+
+# The stick as a USB mass-storage device on an xHCI controller, as a server's front USB port has it,
+# and no other disk. The controller comes after the IOMMU and the NIC, so their addresses stay put.
+qemu_usb_stick_argv() {
+    local disk=$1 vars=$2
+    [ -r "$OVMF_CODE" ] && [ -r "$OVMF_VARS" ] || { echo "qemu: OVMF missing (apt-get install ovmf)" >&2; return 1; }
+    cp "$OVMF_VARS" "$vars"
+    _qemu_common || return
+    # shellcheck disable=SC2054 # the commas are inside QEMU's option values, not array separators
+    QEMU_ARGV+=(-drive if=pflash,format=raw,readonly=on,file="$OVMF_CODE"
+                -drive if=pflash,format=raw,file="$vars"
+                -device qemu-xhci,id=xhci
+                -drive if=none,id=stick,format=raw,file="$disk"
+                -device usb-storage,bus=xhci.0,drive=stick,bootindex=0)
 }
 
 qemu_direct_argv() {

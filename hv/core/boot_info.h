@@ -11,7 +11,7 @@
 #include "drivers/pci/pci.h"
 
 #define BOOT_INFO_MAGIC 0x4f464e494e524550ull /* "PERNINFO" */
-#define BOOT_INFO_VERSION 5
+#define BOOT_INFO_VERSION 6
 
 #define BOOT_CMDLINE_MAX 2048
 #define BOOT_NAME_MAX 128
@@ -36,6 +36,16 @@ enum boot_sig_policy {
     BOOT_SIG_HASH_ONLY,    /* the paper's mode: unsigned metadata too (the text hash still binds it);
                               a signed one is still verified when there is a key */
 };
+
+/* Where boot_info.serial_port came from (hv_main logs it; docs/console.md "Which UART"). */
+enum boot_serial_source {
+    BOOT_SERIAL_CONFIG = 0, /* serial = io:PORT, serial_port = PORT, or the default COM1 */
+    BOOT_SERIAL_SPCR,       /* serial = auto: ACPI's SPCR table named it */
+    BOOT_SERIAL_SPCR_NONE,  /* serial = auto without a usable SPCR: COM1; serial_note says why */
+    BOOT_SERIAL_PCI,        /* serial = pci BB:DD.F: that function's I/O BAR 0 */
+    BOOT_SERIAL_PCI_NONE,   /* serial = pci BB:DD.F, not usable: COM1; serial_note says why */
+};
+#define BOOT_SERIAL_NOTE_MAX 120
 
 /* A file the loader read from the ESP, kept in loader-allocated pages. */
 struct boot_file {
@@ -110,8 +120,12 @@ struct boot_info {
 
     hpa_t acpi_rsdp; /* 0 when the firmware gave none */
 
-    u16 serial_port;
+    u16 serial_port;  /* the 16550's I/O port, whatever the config said (serial = auto resolved) */
     u32 serial_baud;
+    u32 serial_source; /* enum boot_serial_source */
+    char serial_note[BOOT_SERIAL_NOTE_MAX]; /* how serial = auto or pci decided, "" otherwise */
+    bool serial_pci;    /* the UART is PCI function serial_pci_bdf (segment 0), hidden from the guest */
+    u16 serial_pci_bdf;
 
     struct boot_mem_region mem[BOOT_MAX_MEM_REGIONS];
     u32 mem_count;

@@ -87,6 +87,8 @@ int pci_policy_init(const struct boot_info *bi, const struct acpi_guest_info *ac
         for (u32 h = 0; h < bi->pci_hide_count; h++)
             if (pci_match_dev(&bi->pci_hide[h], d))
                 m = PCI_HIDDEN;
+        if (bi->serial_pci && bi->serial_pci_bdf == d->bdf)
+            m = PCI_HIDDEN; /* Postern's own UART: the guest could move its BAR (docs/console.md) */
         if (m == PCI_PASSTHROUGH && bi->guarded_nic_set && pol.guarded < 0 && pci_match_dev(&bi->guarded_nic, d)) {
             m = PCI_VIRTUALIZED;
             pol.guarded = i;

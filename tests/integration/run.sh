@@ -42,6 +42,20 @@
 #                    case passes when the script and EXPECT/REJECT all pass. No DIRECT=1 run (skipped).
 #   ESP_FILES=(path ...)   more files for the ESP's /postern/, relative to the guest build (GUEST_DIR), each
 #                    under its own name; one named like a default file replaces it (e.g. a forged gtest.gmeta)
+#   SERIAL_LOG       com1 (default), com2 or pci: which of the machine's serial ports serial.log (and a
+#                    SESSION) is. com2: QEMU gets two -serial, COM1 (0x3f8) is logged to com1.log and COM2
+#                    (0x2f8) is the case's line; the config must then put Postern on COM2 (serial = io:0x2f8
+#                    or auto). pci: COM1 as with com2, and the case's line is a PCI 16550 (QEMU's
+#                    pci-serial, 1b36:0002) at 00:05.0, its I/O BAR wherever the firmware put it
+#                    (serial = pci 00:05.0)
+#   COM1_REJECT=(re ...)  with SERIAL_LOG=com2 or pci: regexes that must not appear in com1.log
+#   QEMU_EXTRA=(arg ...)  more QEMU arguments, after the machine's own; $dir is the case's directory
+#                    (e.g. -acpitable "file=$dir/spcr.bin" with a table PREPARE made there)
+#   USB_STICK        a disk image (relative to the top of the tree), e.g. build/postern-usb.img as
+#                    `make usb` writes it: a copy is the machine's only disk, a USB mass-storage device
+#                    on an xHCI controller (tools/qemu.sh qemu_usb_stick_argv), instead of the case's ESP.
+#                    The case's postern.cfg and ESP_FILES replace the copy's, in /postern/ of its first
+#                    partition (mtools at that partition's offset: tools/esp.sh)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 here=$top/tests/integration
@@ -94,10 +108,12 @@ make_config() {
 run_case() {
     local name=$1 dir=$base/$1
     local PREPARE="" CMDLINE_EXTRA="" CONFIG_OVERRIDE="" CONFIG_WHOLE=0 CONFIG_EDIT="" TIMEOUT=150 SMP=1 DIRECT_SKIP="" CPU=""
+    local SERIAL_LOG=com1 USB_STICK=""
     # The whole system by default, as make run boots it (tools/postern.cfg guards this e1000 and
     # needs the IOMMU): the environment's, unless the case says otherwise.
     local NIC=${NIC:-e1000} IOMMU=${IOMMU:-amd}
     local -a EXPECT=() EXPECT_UNORDERED=() REJECT=() NET_VERIFY=() QEMU_TRACE=() TRACE_EXPECT=() SESSION=() ESP_FILES=()
+    local -a COM1_REJECT=() QEMU_EXTRA=()
     # shellcheck source=/dev/null
     source "$cases_dir/$name.case"
     local QEMU_CPU=${CPU:-$QEMU_CPU} # a case may ask for another CPU model (qemu.sh reads it at call time)
@@ -121,6 +137,13 @@ run_case() {
     [ "$NIC" != none ] || NET_GUESTFWD=""
     if [ "$direct" = 1 ]; then
         SMP=$SMP NIC=$NIC IOMMU=$IOMMU NET_GUESTFWD=$NET_GUESTFWD qemu_direct_argv "$(config_cmdline "$dir/postern.cfg")"
+    elif [ -n "$USB_STICK" ]; then
+        # a copy of the stick, so the case's config never lands in the image `make usb` wrote
+        { cp --sparse=always "$top/$USB_STICK" "$dir/stick.img" &&
+          "$top/tools/esp.sh" put "$dir/stick.img" "$dir/postern.cfg" "${ESP_FILES[@]/#/${GUEST_DIR:-$top/build/guest}/}"; } \
+            > "$dir/mkesp.out" 2>&1 ||
+            { echo "FAIL: $name (could not prepare the stick: $(tail -n 1 "$dir/mkesp.out"))"; return 1; }
+        SMP=$SMP NIC=$NIC IOMMU=$IOMMU NET_GUESTFWD=$NET_GUESTFWD qemu_usb_stick_argv "$dir/stick.img" "$dir/vars.fd"
     else
         "$top/tools/mkesp.sh" "$dir/esp.img" "$dir/postern.cfg" "${ESP_FILES[@]/#/${GUEST_DIR:-$top/build/guest}/}" > "$dir/mkesp.out" 2>&1 ||
             { echo "FAIL: $name (could not build the ESP: $(tail -n 1 "$dir/mkesp.out"))"; return 1; }
@@ -133,6 +156,7 @@ run_case() {
     local ev
     for ev in "${QEMU_TRACE[@]}"; do QEMU_ARGV+=(-trace "$ev"); done
     [ ${#QEMU_TRACE[@]} -eq 0 ] || QEMU_ARGV+=(-D "$dir/qemu-trace.log")
+    QEMU_ARGV+=("${QEMU_EXTRA[@]}")
     : > "$dir/serial.log"
     local serial="file:$dir/serial.log" session=""
     if [ ${#SESSION[@]} -gt 0 ]; then
@@ -141,7 +165,20 @@ run_case() {
         QEMU_ARGV+=(-chardev "socket,id=ser0,path=$dir/serial.sock,server=on,wait=on")
         serial=chardev:ser0
     fi
-    "${QEMU_ARGV[@]}" -serial "$serial" -monitor none < /dev/null > "$dir/qemu.out" 2>&1 &
+    case "$SERIAL_LOG" in
+        com1) ;;
+        com2) : > "$dir/com1.log"; QEMU_ARGV+=(-serial "file:$dir/com1.log") ;; # the first -serial is COM1
+        pci)
+            : > "$dir/com1.log"
+            QEMU_ARGV+=(-serial "file:$dir/com1.log")
+            [ ${#SESSION[@]} -gt 0 ] || QEMU_ARGV+=(-chardev "file,id=ser0,path=$dir/serial.log")
+            # shellcheck disable=SC2054 # the commas are inside QEMU's option value
+            QEMU_ARGV+=(-device pci-serial,chardev=ser0,addr=05.0)
+            serial="" ;; # no -serial for the case's line
+        *) echo "FAIL: $name (SERIAL_LOG=$SERIAL_LOG: expected com1, com2 or pci)"; return 1 ;;
+    esac
+    [ -z "$serial" ] || QEMU_ARGV+=(-serial "$serial")
+    "${QEMU_ARGV[@]}" -monitor none < /dev/null > "$dir/qemu.out" 2>&1 &
     local qemu=$! start=$SECONDS missing rejected="" why="" result
     if [ ${#SESSION[@]} -gt 0 ]; then
         python3 "$here/serial-session.py" "$dir/serial.sock" "$dir/serial.log" "$dir/session.steps" \
@@ -182,17 +219,20 @@ run_case() {
     for re in "${EXPECT_UNORDERED[@]}"; do
         [ -n "$missing" ] || grep -aqE -- "$re" "$dir/serial.log" || missing=$re
     done
+    local com1_rejected=""
+    [ ${#COM1_REJECT[@]} -eq 0 ] || com1_rejected=$(first_rejected "$dir/com1.log" "${COM1_REJECT[@]}")
     for re in "${TRACE_EXPECT[@]}"; do
         [ -n "$unverified" ] || grep -aqE -- "$re" "$dir/qemu-trace.log" 2>/dev/null || unverified="no /$re/ in qemu-trace.log"
     done
     local session_failed=""
     [ -z "$session" ] || [ "$result" = "session: all steps passed" ] || session_failed=$why
-    if [ -z "$missing" ] && [ -z "$rejected" ] && [ -z "$unverified" ] && [ -z "$session_failed" ]; then
+    if [ -z "$missing" ] && [ -z "$rejected" ] && [ -z "$com1_rejected" ] && [ -z "$unverified" ] && [ -z "$session_failed" ]; then
         echo "PASS: $name (${elapsed}s)"
         return 0
     fi
     [ -z "$missing" ] || why="missing /$missing/ after ${elapsed}s${why:+, $why}"
     [ -z "$rejected" ] || why="found /$rejected/${why:+; $why}"
+    [ -z "$com1_rejected" ] || why="${why:+$why; }found /$com1_rejected/ in com1.log"
     [ -z "$unverified" ] || why="${why:+$why; }$unverified"
     [ -z "$session_failed" ] || [ "$why" = "$session_failed" ] || why="$session_failed; $why"
     echo "FAIL: $name ($why)"

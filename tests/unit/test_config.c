@@ -288,6 +288,67 @@ static void test_serial_port(void **state)
                  "postern.cfg:3: malformed number '0x3g8' for serial_port (expected e.g. 0x3f8 or 1016)");
 }
 
+/* serial = io:PORT | auto (docs/boot.md); serial_port stays the older spelling of io:PORT. */
+static void test_serial_key(void **state)
+{
+    assert_int_equal(parse(MINIMAL "serial = io:0x2f8\n"), 0);
+    assert_int_equal(cfg.serial_port, 0x2f8);
+    assert_false(cfg.serial_auto);
+    assert_int_equal(cfg.serial_baud, 115200);
+    assert_false(cfg.serial_baud_set);
+    assert_int_equal(parse(MINIMAL "serial = io:1016\nserial_baud = 9600\n"), 0);
+    assert_int_equal(cfg.serial_port, 0x3f8);
+    assert_int_equal(cfg.serial_baud, 9600);
+    assert_true(cfg.serial_baud_set);
+    assert_int_equal(parse(MINIMAL "serial = auto\n"), 0);
+    assert_true(cfg.serial_auto);
+    assert_int_equal(cfg.serial_port, 0x3f8); /* until the loader reads SPCR */
+    assert_int_equal(parse(MINIMAL), 0);
+    assert_false(cfg.serial_auto);
+    assert_false(cfg.serial_set);
+    expect_error(MINIMAL "serial = io:0\n", "postern.cfg:3: serial io:PORT '0' is out of range (0x1..0xfff8)");
+    expect_error(MINIMAL "serial = io:0x10000\n", "postern.cfg:3: serial io:PORT '0x10000' is out of range (0x1..0xfff8)");
+    expect_error(MINIMAL "serial = io:COM2\n",
+                 "postern.cfg:3: malformed number 'COM2' for serial io:PORT (expected e.g. 0x3f8 or 1016)");
+    expect_error(MINIMAL "serial = io:\n", "postern.cfg:3: serial 'io:' is not io:PORT (e.g. io:0x2f8), pci BB:DD.F or auto");
+    expect_error(MINIMAL "serial = 0x2f8\n", "postern.cfg:3: serial '0x2f8' is not io:PORT (e.g. io:0x2f8), pci BB:DD.F or auto");
+    expect_error(MINIMAL "serial = Auto\n", "postern.cfg:3: serial 'Auto' is not io:PORT (e.g. io:0x2f8), pci BB:DD.F or auto");
+    expect_error(MINIMAL "serial = mmio32:0xfedc9000\n",
+                 "postern.cfg:3: serial 'mmio32:0xfedc9000': MMIO UARTs are not supported yet (io:PORT, pci BB:DD.F or auto)");
+    expect_error(MINIMAL "serial = mmio:0xfedc9000\n",
+                 "postern.cfg:3: serial 'mmio:0xfedc9000': MMIO UARTs are not supported yet (io:PORT, pci BB:DD.F or auto)");
+    expect_error(MINIMAL "serial = auto\nserial_port = 0x3f8\n",
+                 "postern.cfg:4: serial and serial_port both name the UART: keep one (serial = io:PORT is the same as serial_port = PORT)");
+    expect_error(MINIMAL "serial_port = 0x3f8\nserial = io:0x2f8\n",
+                 "postern.cfg:4: serial and serial_port both name the UART: keep one (serial = io:PORT is the same as serial_port = PORT)");
+    expect_error(MINIMAL "serial = auto\nserial = io:0x2f8\n", "postern.cfg:4: duplicate key 'serial' (first set on line 3)");
+}
+
+/* serial = pci BB:DD.F: the loader takes that function's I/O BAR 0 and hides the function. */
+static void test_serial_pci(void **state)
+{
+    assert_int_equal(parse(MINIMAL "serial = pci 00:16.3\n"), 0);
+    assert_true(cfg.serial_pci);
+    assert_false(cfg.serial_auto);
+    assert_int_equal(cfg.serial_pci_bdf, 0x00b3);
+    assert_int_equal(parse(MINIMAL "serial = pci   c1:1f.7\n"), 0);
+    assert_int_equal(cfg.serial_pci_bdf, 0xc1ff);
+    assert_int_equal(parse(MINIMAL "serial = io:0x2f8\n"), 0);
+    assert_false(cfg.serial_pci);
+    static const char *bad[] = {"pci 8086:9d3d", "pci 00:20.0", "pci 00:16.8", "pci 0:16.3", "pci 00:16.3 x",
+                                "pci 00:16.3.1.2.3.4.5", "pci 100:00.0"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char text[128], msg[160];
+        snprintf(text, sizeof(text), MINIMAL "serial = %s\n", bad[i]);
+        snprintf(msg, sizeof(msg), "postern.cfg:3: serial '%s': expected pci BB:DD.F (hex bus:device.function, e.g. pci 03:00.0)",
+                 bad[i]);
+        expect_error(text, msg);
+    }
+    expect_error(MINIMAL "serial = pci \n", "postern.cfg:3: serial 'pci' is not io:PORT (e.g. io:0x2f8), pci BB:DD.F or auto");
+    expect_error(MINIMAL "serial = pci 00:16.3\nserial_port = 0x3f8\n",
+                 "postern.cfg:4: serial and serial_port both name the UART: keep one (serial = io:PORT is the same as serial_port = PORT)");
+}
+
 static void test_serial_baud(void **state)
 {
     static const unsigned good[] = {9600, 19200, 38400, 57600, 115200};
@@ -497,6 +558,27 @@ static int doc_keys(char names[][64], int max)
     return in_table ? n : -1;
 }
 
+/* The commented config `make usb` puts on the stick (tools/postern-usb.cfg) parses, as a real machine
+ * will read it. */
+static void test_usb_stick_config(void **state)
+{
+    FILE *f = fopen("tools/postern-usb.cfg", "r");
+    static char text[CONFIG_FILE_MAX];
+    size_t n;
+
+    assert_non_null(f);
+    n = fread(text, 1, sizeof(text) - 1, f);
+    fclose(f);
+    text[n] = 0;
+    if (parse(text) != 0)
+        print_error("tools/postern-usb.cfg: %s\n", err);
+    assert_int_equal(parse(text), 0);
+    assert_true(cfg.serial_auto);
+    assert_string_equal(cfg.kernel, "/postern/vmlinuz");
+    assert_string_equal(cfg.admin_key, "/postern/admin.pub");
+    assert_false(cfg.guarded_nic_set); /* a real machine's NIC is the administrator's to name */
+}
+
 static void test_doc_lists_every_key(void **state)
 {
     char doc[DOC_KEYS_MAX][64];
@@ -566,6 +648,8 @@ int main(void)
         cmocka_unit_test(test_undersized),
         cmocka_unit_test(test_misaligned),
         cmocka_unit_test(test_serial_port),
+        cmocka_unit_test(test_serial_key),
+        cmocka_unit_test(test_serial_pci),
         cmocka_unit_test(test_serial_baud),
         cmocka_unit_test(test_unknown_key),
         cmocka_unit_test(test_duplicate_key),
@@ -578,6 +662,7 @@ int main(void)
         cmocka_unit_test(test_bad_paths),
         cmocka_unit_test(test_long_value_quoted_short),
         cmocka_unit_test(test_small_err_buffer),
+        cmocka_unit_test(test_usb_stick_config),
         cmocka_unit_test(test_doc_lists_every_key),
         cmocka_unit_test(test_key_names_are_the_parsers),
     };
