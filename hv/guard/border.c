@@ -213,7 +213,7 @@ static bool wrapper_at(struct vcpu *v, u64 rip, const u8 *prefix, u32 plen, u32 
 /* The site of kind `kind` at rip + off in module m, if there is one. */
 static bool site_at(const struct border *b, int m, u64 rip, u32 off, enum gmeta_site_kind kind)
 {
-    const struct guard_module *mod = &b->guard.mod[m];
+    const struct guard_module *mod = b->guard.mod[m];
     int s = guard_site_lookup(mod, (u32)(rip - mod->text_base) + off);
     return s >= 0 && mod->sites[s].kind == kind;
 }
@@ -270,7 +270,7 @@ static bool leave_unwrapped(struct vcpu *v, int m)
     ev.u.intr.vector = 0;
     post(v, &ev, &res, rdtsc());
     LOG_RATELIMITED(b->leaves_logged, SUSPICIOUS_PRINTED, "guard: module %s left at rip 0x%llx without a wrapper: privilege lowered (comes back only to 0x%llx)",
-            b->guard.mod[m].name, (unsigned long long)v->regs[REG_RIP], (unsigned long long)ev.rip);
+            b->guard.mod[m]->name, (unsigned long long)v->regs[REG_RIP], (unsigned long long)ev.rip);
     return true;
 }
 
@@ -338,7 +338,7 @@ static bool border_fetch_fault(struct vcpu *v, gpa_t gpa)
          * kernel has remapped its text. Never privileged there: lowered, and the code runs on
          * unprivileged (the out view lets it). */
         LOG_RATELIMITED(b->remap_logged, SUSPICIOUS_PRINTED, "guard: SUSPICIOUS remapped-text: module %s, vcpu %u, fetch at rip 0x%llx from guest-physical 0x%llx, "
-                "not the registered text: privilege lowered", b->guard.mod[inside].name, v->id,
+                "not the registered text: privilege lowered", b->guard.mod[inside]->name, v->id,
                 (unsigned long long)v->regs[REG_RIP], (unsigned long long)gpa);
         return leave_unwrapped(v, inside);
     }
@@ -367,7 +367,7 @@ static bool hc_init(struct vcpu *v, u64 t0)
     rc = guard_locate(&b->guard, ev.rip, ev.u.init.claimed_hash, &module, &base, &len);
     if (rc == 0 && !text_protect_and_hash(&b->text, v, &b->meta[module], module, base, len, ev.u.init.text_hash)) {
         private_mem_release(v->vm, module);
-        LOG("guard: registration of %s: text 0x%llx+0x%llx is not readable guest memory", b->guard.mod[module].name,
+        LOG("guard: registration of %s: text 0x%llx+0x%llx is not readable guest memory", b->guard.mod[module]->name,
             (unsigned long long)base, (unsigned long long)len);
         v->regs[REG_RAX] = (u64)(s64)HC_EINVAL;
         return true;
@@ -383,7 +383,7 @@ static bool hc_init(struct vcpu *v, u64 t0)
         if (read_guest_u64(v, v->regs[REG_RSP] + 16, &ret))
             park(&b->park, v->regs[REG_RSP] + 16, ret);
         LOG("guard: module %s registered: text 0x%llx+0x%llx verified and write-protected",
-            b->guard.mod[module].name, (unsigned long long)base, (unsigned long long)len);
+            b->guard.mod[module]->name, (unsigned long long)base, (unsigned long long)len);
         v->regs[REG_RAX] = HC_OK;
     } else {
         if (rc == 0 && !(res.actions & GUARD_ACT_PROTECT_TEXT))
@@ -425,7 +425,7 @@ bool border_hypercall(struct vcpu *v, u64 nr)
             v->regs[REG_RAX] = (u64)(s64)HC_EPERM;
             return true;
         }
-        int rc = private_mem_take(v, m, b->guard.mod[m].name, &b->text, v->regs[REG_RBX], v->regs[REG_RCX]);
+        int rc = private_mem_take(v, m, b->guard.mod[m]->name, &b->text, v->regs[REG_RBX], v->regs[REG_RCX]);
         v->regs[REG_RBX] = rc == HC_OK ? v->regs[REG_RCX] : 0;
         v->regs[REG_RAX] = (u64)(s64)rc;
         return true;
@@ -587,7 +587,7 @@ bool border_nested_fault(struct vcpu *v, gpa_t gpa, bool write, bool fetch)
     if (private_mem_module(gpa) >= 0) {
         int pm = private_mem_module(gpa);
         LOG_RATELIMITED(b->private_logged, SUSPICIOUS_PRINTED, "guard: SUSPICIOUS private-memory: module %s's private page 0x%llx %s at rip 0x%llx from outside its "
-                "border: #GP injected", b->guard.mod[pm].name, (unsigned long long)ALIGN_DOWN(gpa, PAGE_SIZE),
+                "border: #GP injected", b->guard.mod[pm]->name, (unsigned long long)ALIGN_DOWN(gpa, PAGE_SIZE),
                 write ? "written" : "read", (unsigned long long)v->regs[REG_RIP]);
         vcpu_inject_exception(v, VEC_GP, true, 0);
         return true;
@@ -597,7 +597,7 @@ bool border_nested_fault(struct vcpu *v, gpa_t gpa, bool write, bool fetch)
 
     if (module < 0 || !write)
         return false;
-    if (b->guard.mod[module].state != GUARD_MOD_ACTIVE) {
+    if (b->guard.mod[module]->state != GUARD_MOD_ACTIVE) {
         /* Already revoked: the text is no longer anyone's to protect. */
         release_module(v, module);
         return true;
@@ -606,7 +606,7 @@ bool border_nested_fault(struct vcpu *v, gpa_t gpa, bool write, bool fetch)
     ev.u.write.addr = gpa;
     post(v, &ev, &res, rdtsc());
     LOG("guard: write to module %s text (guest-physical 0x%llx) at rip 0x%llx blocked: module revoked",
-        b->guard.mod[module].name, (unsigned long long)gpa, (unsigned long long)v->regs[REG_RIP]);
+        b->guard.mod[module]->name, (unsigned long long)gpa, (unsigned long long)v->regs[REG_RIP]);
     vcpu_inject_exception(v, VEC_GP, true, 0);
     return true;
 }

@@ -15,7 +15,7 @@ typedef void (*site_fn)(void *ctx, const struct guard_module *mod, const struct 
 
 static void for_each_crossed_site(const struct border *b, int module, site_fn fn, void *ctx)
 {
-    const struct guard_module *mod = &b->guard.mod[module];
+    const struct guard_module *mod = b->guard.mod[module];
     if (!mod->used)
         return;
     for (u32 s = 0; s < mod->nsites && s < b->meta[module].site_count; s++) {
@@ -62,8 +62,8 @@ static void say_site(void *ctx, const struct guard_module *mod, const struct gua
 /* Per module: the log has its registrations and crossings by kind before its sites. */
 static void say_modules(const struct printer *p, const struct border *b)
 {
-    for (int m = 0; m < GUARD_MAX_MODULES; m++) {
-        const struct guard_module *mod = &b->guard.mod[m];
+    for (int m = 0; m < (int)guard_module_count(&b->guard); m++) {
+        const struct guard_module *mod = b->guard.mod[m];
         if (!mod->used)
             continue;
         if (p->form == BORDER_STATS_LOG) {
@@ -148,7 +148,7 @@ void border_mark(const struct vm *vm, u32 label)
     const struct guard *g = &b->guard;
 
     LOG("guard: mark %u begin", label);
-    for (int m = 0; m < GUARD_MAX_MODULES; m++)
+    for (int m = 0; m < (int)guard_module_count(g); m++)
         for_each_crossed_site(b, m, mark_site, &label);
     for (int k = 0; k < GUARD_EV_KINDS; k++)
         LOG("guard: mark %u event %s %llu", label, guard_event_name((enum guard_event_kind)k),

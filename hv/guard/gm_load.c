@@ -71,10 +71,8 @@ static bool signature_allows(const struct border *b, const u8 *buf, const struct
  * registration hypercall finds a module by its hash; two names for one text would be ambiguous). */
 static bool is_duplicate(const struct border *b, const struct gmeta *m, const char *origin, char *err, size_t errsz)
 {
-    for (int i = 0; i < GUARD_MAX_MODULES; i++) {
-        const struct guard_module *g = &b->guard.mod[i];
-        if (!g->used)
-            continue;
+    for (int i = 0; i < (int)guard_module_count(&b->guard); i++) {
+        const struct guard_module *g = b->guard.mod[i];
         if (strcmp(g->name, m->name) == 0) {
             fmt_snprintf(err, errsz, "metadata %s refused: module %s is already loaded (from %s)", origin, m->name,
                          b->meta_copy[i].origin);
@@ -104,11 +102,9 @@ int border_load_metadata(struct border *b, const u8 *buf, u64 len, const char *o
                      (unsigned long long)len, GMETA_MAX_SIZE);
         return -1;
     }
-    /* The next free slot is the index guard_module_add will return. */
-    idx = 0;
-    while (idx < GUARD_MAX_MODULES && b->guard.mod[idx].used)
-        idx++;
-    if (idx == GUARD_MAX_MODULES) {
+    /* The index guard_module_add will return (modules are only ever added). */
+    idx = (int)guard_module_count(&b->guard);
+    if (idx >= GUARD_MAX_MODULES) {
         fmt_snprintf(err, errsz, "metadata %s refused: already %d modules", origin, GUARD_MAX_MODULES);
         return -1;
     }
@@ -246,8 +242,8 @@ void gm_load_configured(struct border *b, const struct boot_info *bi)
     }
     for (u32 n = 0; n < bi->binding_count; n++) {
         bool known = false;
-        for (int m = 0; m < GUARD_MAX_MODULES; m++)
-            known |= b->guard.mod[m].used && strcmp(b->guard.mod[m].name, bi->bindings[n].module) == 0;
+        for (int m = 0; m < (int)guard_module_count(&b->guard); m++)
+            known |= strcmp(b->guard.mod[m]->name, bi->bindings[n].module) == 0;
         if (!known)
             LOG("guard: bind %s %s: no metadata for module %s", bi->bindings[n].module, bi->bindings[n].privilege,
                 bi->bindings[n].module);
@@ -256,7 +252,7 @@ void gm_load_configured(struct border *b, const struct boot_info *bi)
 
 bool border_module_asks_for(const struct border *b, int module, const char *priv)
 {
-    if (module < 0 || module >= GUARD_MAX_MODULES || !b->guard.mod[module].used)
+    if (!guard_module(&b->guard, module))
         return false;
     for (u32 p = 0; p < b->meta[module].priv_count; p++)
         if (strcmp(b->meta[module].privs[p], priv) == 0)
@@ -269,7 +265,7 @@ void border_module_requests(const struct border *b, int module, char *buf, size_
     size_t n = 0;
     if (size)
         buf[0] = 0;
-    if (module < 0 || module >= GUARD_MAX_MODULES || !b->guard.mod[module].used)
+    if (!guard_module(&b->guard, module))
         return;
     for (u32 p = 0; p < b->meta[module].priv_count && n < size; p++)
         n += (size_t)fmt_snprintf(buf + n, size - n, "%s%s", p ? " " : "", b->meta[module].privs[p]);

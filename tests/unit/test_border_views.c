@@ -1,4 +1,4 @@
-/* UNIT-SOURCES: hv/guard/border_views.c hv/guard/guard.c hv/guard/privilege.c hv/core/npt.c */
+/* UNIT-SOURCES: hv/guard/border_views.c hv/guard/guard.c tests/unit/guard_mem_host.c hv/guard/privilege.c hv/core/npt.c */
 /*
  * The border in the nested page tables (hv/guard/border_views.c): which view a vCPU runs on as the
  * state machine moves it across the border, what each view lets it execute, loose vCPUs, the
@@ -82,6 +82,7 @@ static int setup(void **state)
     assert_true(npt_map(&vm.npt, BAR, 0x7000000, 0x20000, NPT_READ));
     privilege_registry_init(&privs);
     static const struct guard_config cfg = { .check_callee_saved = true };
+    guard_destroy(&guard); /* the previous test's modules */
     guard_init(&guard, &privs, &cfg);
     memset(hash, 0x11, sizeof(hash));
     struct guard_module_desc d = { "gm", hash, 0x2000, sites, 4 };
