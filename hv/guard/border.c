@@ -28,7 +28,7 @@
 
 #define IRETQ_FRAME_LEN 40       /* RIP, CS, RFLAGS, RSP, SS */
 
-static struct border vm_border; /* the one VM's (~460 KiB) */
+static struct border vm_border; /* the one VM's (~170 KiB, most of it the protected-page table; modules are allocated) */
 
 /* ------------------------------------------------------------------ set-up */
 
@@ -56,6 +56,8 @@ struct border *border_init(struct vm *vm, struct privilege_registry *privs, cons
 
     memset(b, 0, sizeof(*b)); /* once per boot (and per fuzz input) */
     vm->border = b;
+    if (bi->guarded_nic_set)
+        fmt_snprintf(b->device_priv, sizeof(b->device_priv), "%s", bi->guarded_nic_privilege);
     /* The registry was initialised by hv_main and holds the device components' privileges:
      * bindings below resolve against it. */
     if (privilege_test_register(privs) < 0)
@@ -107,6 +109,7 @@ static bool write_guest_u64(struct vcpu *v, u64 gva, u64 val)
  * again. */
 static void release_module(struct vcpu *v, int module)
 {
+    border_views_release(module);
     private_mem_release(v->vm, module);
     text_unprotect(&v->vm->border->text, v, module);
 }
@@ -365,7 +368,19 @@ static bool hc_init(struct vcpu *v, u64 t0)
         return true;
     }
     rc = guard_locate(&b->guard, ev.rip, ev.u.init.claimed_hash, &module, &base, &len);
-    if (rc == 0 && !text_protect_and_hash(&b->text, v, &b->meta[module], module, base, len, ev.u.init.text_hash)) {
+    /* Its nested-paging views first: with no TLB tag left (SVM's ASIDs) the registration fails
+     * here, said in the log, before anything is protected. */
+    if (rc == 0) {
+        char why[200];
+        bool device = b->device_priv[0] && v->vm->npt_priv.root && border_module_asks_for(b, module, b->device_priv);
+        if (!border_views_claim(module, device, why, sizeof(why))) {
+            LOG("guard: module %s not registered: %s", b->guard.mod[module]->name, why);
+            v->regs[REG_RAX] = (u64)(s64)HC_EPERM;
+            return true;
+        }
+    }
+    if (rc == 0 && !text_protect_and_hash(&b->text, v, &border_mod(b, module)->meta, module, base, len, ev.u.init.text_hash)) {
+        border_views_release(module);
         private_mem_release(v->vm, module);
         LOG("guard: registration of %s: text 0x%llx+0x%llx is not readable guest memory", b->guard.mod[module]->name,
             (unsigned long long)base, (unsigned long long)len);
@@ -373,7 +388,7 @@ static bool hc_init(struct vcpu *v, u64 t0)
         return true;
     }
     /* A patched jump-label site that could leave the module counts as text that does not match. */
-    if (rc == 0 && !text_jump_labels_ok(v, &b->meta[module], base, len))
+    if (rc == 0 && !text_jump_labels_ok(v, &border_mod(b, module)->meta, base, len))
         memset(ev.u.init.text_hash, 0, sizeof(ev.u.init.text_hash));
     /* A failed locate still goes to the state machine, which logs why. */
     if (post(v, &ev, &res, t0) == GUARD_OK && (res.actions & GUARD_ACT_RAISED)) {

@@ -5,6 +5,7 @@
  */
 #include "guard/border_state.h"
 #include "lib/log.h"
+#include "lib/page_alloc.h"
 #include "lib/timebase.h"
 #include "core/vm.h"
 #include <stdarg.h>
@@ -18,12 +19,12 @@ static void for_each_crossed_site(const struct border *b, int module, site_fn fn
     const struct guard_module *mod = b->guard.mod[module];
     if (!mod->used)
         return;
-    for (u32 s = 0; s < mod->nsites && s < b->meta[module].site_count; s++) {
+    for (u32 s = 0; s < mod->nsites && s < border_mod(b, module)->meta.site_count; s++) {
         struct gmeta_site gs;
         if (!mod->sites[s].count)
             continue;
-        gmeta_site_at(&b->meta[module], s, &gs);
-        fn(ctx, mod, &mod->sites[s], gmeta_func_name(&b->meta[module], gs.func));
+        gmeta_site_at(&border_mod(b, module)->meta, s, &gs);
+        fn(ctx, mod, &mod->sites[s], gmeta_func_name(&border_mod(b, module)->meta, gs.func));
     }
 }
 
@@ -132,7 +133,19 @@ void border_print_stats(const struct border *b, const struct vm *vm, enum border
 
 static void log_line(void *ctx, const char *line) { LOG("%s", line); }
 
-void border_report(const struct vm *vm) { border_print_stats(vm->border, vm, BORDER_STATS_LOG, log_line, NULL); }
+void border_report(const struct vm *vm)
+{
+    const struct guard *g = &vm->border->guard;
+    u32 registered = 0;
+
+    border_print_stats(vm->border, vm, BORDER_STATS_LOG, log_line, NULL);
+    for (u32 m = 0; m < guard_module_count(g); m++)
+        registered += g->mod[m]->text_known;
+    /* Module state comes from the hypervisor's pages (guard_mem_alloc, the metadata copies, the
+     * views' tables): what is left, for docs/lab/platform-notes.md's memory per module. */
+    LOG("guard: memory: %u modules loaded, %u with registered text; hypervisor pages free: %llu KiB",
+        guard_module_count(g), registered, (unsigned long long)(page_pool_free_count(&hv_pages) * PAGE_SIZE / 1024));
+}
 
 /* ------------------------------------------------------------------ make bench's marks */
 

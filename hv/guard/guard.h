@@ -34,7 +34,6 @@
 #include "guard/gmeta.h"
 #include "guard/privilege.h"
 
-#define GUARD_MAX_MODULES   4                  /* border control's tables (border_state.h, border_views.c) */
 #define GUARD_MAX_VCPUS     PRIV_MAX_VCPUS
 #define GUARD_MAX_SITES     2048               /* hypercall sites per module (u16 site slots) */
 #define GUARD_MAX_PRIVS     4                  /* privileges bound to one module */

@@ -117,6 +117,7 @@ hpa_t page_alloc(struct page_pool *p, u64 npages, u64 align_pages)
     return pa;
 }
 bool page_free(struct page_pool *p, hpa_t pa, u64 npages) { (void)p, (void)pa, (void)npages; return true; }
+u64 page_pool_free_count(const struct page_pool *p) { (void)p; return (sizeof(arena) / 4096 - arena_used); }
 
 bool vm_npt_map(struct vm *vm, gpa_t gpa, hpa_t hpa, u64 size, u32 perms) { (void)vm, (void)gpa, (void)hpa, (void)size, (void)perms; return true; }
 bool vm_npt_unmap(struct vm *vm, gpa_t gpa, u64 size) { (void)vm, (void)gpa, (void)size; return true; }
