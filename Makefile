@@ -181,9 +181,9 @@ $(BUILD)/perf/efi_mem.o: tests/bench/efi_mem.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $@"; $(CC) $(HV_CFLAGS) -fno-tree-loop-distribute-patterns -c $< -o $@
 
-$(BUILD)/perf/guard_bench: tests/bench/guard_bench.c hv/guard/gmeta.c hv/lib/fmt.c $(PERF_HV_OBJS) $(BUILD)/perf/efi_mem.o
+$(BUILD)/perf/guard_bench: tests/bench/guard_bench.c hv/guard/gmeta.c hv/lib/fmt.c tests/unit/guard_mem_host.c $(PERF_HV_OBJS) $(BUILD)/perf/efi_mem.o
 	@echo "  CC      $@"; $(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -I. -Ihv -DHOST_TEST -o $@ \
-	    tests/bench/guard_bench.c hv/guard/gmeta.c hv/lib/fmt.c $(PERF_HV_OBJS) $(BUILD)/perf/efi_mem.o
+	    tests/bench/guard_bench.c hv/guard/gmeta.c hv/lib/fmt.c tests/unit/guard_mem_host.c $(PERF_HV_OBJS) $(BUILD)/perf/efi_mem.o
 
 bench-guard: $(BUILD)/perf/guard_bench
 	tests/bench/guard.sh $(wildcard $(BUILD)/guest/modules/e1000.gmeta)

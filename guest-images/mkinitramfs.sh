@@ -22,9 +22,9 @@ if [ -n "$modules" ]; then
     install -m 0644 "$modules"/*.ko "$root/lib/modules/postern/"
     # text hashes the attack suite claims (gtest.sha256)
     for f in "$modules"/*.sha256; do [ -e "$f" ] && install -m 0644 "$f" "$root/lib/modules/postern/"; done
-    # the stock (not christoized) drivers, and the e1000 with its leaf functions absorbed, under
+    # the stock (not christoized) drivers, the e1000 with its leaf functions absorbed and gtest1 ... gtestN, under
     # their own names
-    for sub in stock absorbed; do
+    for sub in stock absorbed many; do
         [ -d "$modules/$sub" ] || continue
         mkdir -p "$root/lib/modules/postern/$sub"
         install -m 0644 "$modules/$sub"/*.ko "$root/lib/modules/postern/$sub/"

@@ -15,6 +15,8 @@
 #                       outside guest RAM)
 #   gidle.ko/.gmeta     the guarded idle loop, christoized for `idle` (HLT/MWAIT natively while privileged)
 #   gidleplain.ko       the same idle loop as an ordinary module (its HLTs exit: the comparison)
+#   many/gtestN.ko/.gmeta  gtest's source as modules gtest1 ... gtest11, each christoized for `test`
+#                       with a text of its own (the many-modules test)
 #   gtest-v0.ko         an older gtest (another text, same module name) for the replay attack
 #   gtest.sha256        gtest's text hash in hex (the attack suite's registration claiming it)
 #   attacks/            metadata the attack suite (tests/attacks/) puts on the ESP: gtest-v0's, validly
@@ -57,6 +59,39 @@ cp "$out/src/gidleplain/gidleplain.ko" "$out/"
 KBUILD_EXTRA_SYMBOLS="$out/src/gevil/Module.symvers" "$christoize" build --module-dir "$here/modules/gtest" --name gtest --privilege test --kdir "$kdir" \
     --out "$out/gtest-build" > "$out/gtest-build.log" 2>&1 || { cat "$out/gtest-build.log" >&2; exit 1; }
 cp "$out/gtest-build/gtest.ko" "$out/gtest-build/gtest.gmeta" "$out/"
+
+# gtest1 ... gtest11 (the many-modules test: twelve guarded modules in one boot): gtest's source
+# under other module names, GTEST_ID=N making each text (and hash) distinct, each christoized and
+# signed like the others. Two at a time (christoize takes a few seconds each); under many/, so that
+# only the case that wants them puts their metadata on the ESP (every /postern/*.gmeta is preloaded).
+MANY_GTESTS=${MANY_GTESTS:-11}
+many_gtest() {
+    local n=gtest$1 src=$out/src/gtest$1
+    mkdir -p "$src"
+    cp "$here/modules/gtest/gtest.c" "$src/$n.c"
+    printf 'obj-m += %s.o\nccflags-y += -DGTEST_ID=%s\n' "$n" "$1" > "$src/Kbuild"
+    KBUILD_EXTRA_SYMBOLS="$out/src/gevil/Module.symvers" "$christoize" build --module-dir "$src" --name "$n" \
+        --privilege test --kdir "$kdir" --sign "$key" --out "$out/$n-build" > "$out/$n-build.log" 2>&1 ||
+        { cat "$out/$n-build.log" >&2; return 1; }
+    # without debug information (the .text the hash covers is unchanged): 11 copies of gtest's
+    # ~270 KiB would otherwise grow the initramfs every test boots
+    objcopy --strip-debug "$out/$n-build/$n.ko" "$out/many/$n.ko"
+    cp "$out/$n-build/$n.gmeta" "$out/many/"
+}
+mkdir -p "$out/many"
+many_start=$(date +%s)
+for i in $(seq 1 2 "$MANY_GTESTS"); do
+    many_gtest "$i" & a=$!
+    b=
+    if [ "$i" -lt "$MANY_GTESTS" ]; then many_gtest $((i + 1)) & b=$!; fi
+    wait "$a" || exit 1
+    [ -z "$b" ] || wait "$b" || exit 1
+done
+# each its own text hash, none gtest's
+hashes=$(for f in "$out/gtest-build/gtest.gmeta" "$out"/many/*.gmeta; do od -An -tx1 -j 24 -N 32 "$f" | tr -d ' \n'; echo; done)
+[ "$(sort -u <<< "$hashes" | wc -l)" = $((MANY_GTESTS + 1)) ] ||
+    { echo "modules.sh: two of gtest, gtest1 ... gtest$MANY_GTESTS share a text hash" >&2; exit 1; }
+echo "  MODULES many/gtest1..gtest$MANY_GTESTS.ko/.gmeta ($(($(date +%s) - many_start)) s)"
 
 # An older gtest: the same source with one more call in init (GTEST_V0), so another text hash under
 # the same module name. Its validly signed metadata is what a replay would bring back.

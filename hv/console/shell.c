@@ -68,8 +68,8 @@ static struct guard *guard(void) { return border_guard(vm0.border); }
 
 static int module_by_name_quiet(const char *name)
 {
-    for (int m = 0; m < GUARD_MAX_MODULES; m++)
-        if (guard()->mod[m].used && strcmp(guard()->mod[m].name, name) == 0)
+    for (int m = 0; m < (int)guard_module_count(guard()); m++)
+        if (strcmp(guard()->mod[m]->name, name) == 0)
             return m;
     return -1;
 }
@@ -130,8 +130,8 @@ static void cmd_modules(void *ctx, int argc, char **argv)
     const struct guard *g = guard();
     bool any = false;
 
-    for (int m = 0; m < GUARD_MAX_MODULES; m++) {
-        const struct guard_module *mod = &g->mod[m];
+    for (int m = 0; m < (int)guard_module_count(g); m++) {
+        const struct guard_module *mod = g->mod[m];
         char privs[128], asks[128], line[200];
         size_t n = 0;
         u64 total = 0;
@@ -182,7 +182,7 @@ static void cmd_files(void *ctx, int argc, char **argv)
 
 static void report_loaded(int idx)
 {
-    const struct guard_module *mod = &guard()->mod[idx];
+    const struct guard_module *mod = guard()->mod[idx];
     say("loaded module %s: text %llu bytes, %u sites; bind it with: bind %s PRIVILEGE", mod->name,
         (unsigned long long)mod->text_len, mod->nsites, mod->name);
 }
@@ -277,7 +277,7 @@ static void cmd_revoke(void *ctx, int argc, char **argv)
     int m = module_by_name(argv[1]);
     if (m < 0)
         return;
-    if (guard()->mod[m].state == GUARD_MOD_DEAD) {
+    if (guard()->mod[m]->state == GUARD_MOD_DEAD) {
         say("%s is already revoked", argv[1]);
         return;
     }

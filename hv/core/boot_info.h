@@ -15,9 +15,9 @@
 
 #define BOOT_CMDLINE_MAX 2048
 #define BOOT_NAME_MAX 128
-#define BOOT_MAX_GMETA 16
+#define BOOT_MAX_GMETA 64     /* metadata files the loader keeps (each a boot_file; the modules themselves are allocated) */
 #define BOOT_MAX_MEM_REGIONS 512
-#define BOOT_MAX_BINDINGS 16
+#define BOOT_MAX_BINDINGS 64
 #define BOOT_MODULE_NAME_MAX 56    /* as in .gmeta: 55 printable characters + NUL */
 #define BOOT_PRIVILEGE_NAME_MAX 32 /* as in .gmeta: 31 of [a-z0-9_-] + NUL */
 #define BOOT_MAX_PCI_HIDE 8

@@ -86,6 +86,10 @@ struct vcpu_ops {
     /* Run the vCPU on another nested-paging view (struct vm's enum vm_view): O(1), no table edits.
      * Each view has its own TLB tag where the hardware has them, so a switch needs no flush. */
     void (*set_nested_root)(struct vcpu *v, hpa_t root, u32 view);
+    /* How many views (numbers 0 .. n-1) get a TLB tag of their own: SVM's ASIDs past the host's
+     * (CPUID 8000_000A EBX - 1); 0 = no limit (VT-x tags each EPT root by itself). Border control
+     * refuses a registration that would need a view past the last (hv/guard/border_views.h). */
+    u32 (*nested_view_tags)(void);
     /* The nested page tables changed: drop cached translations before the next entry. */
     void (*flush_nested_tlb)(struct vcpu *v);
     u8 (*cpl)(struct vcpu *v);

@@ -28,7 +28,7 @@
 
 #define IRETQ_FRAME_LEN 40       /* RIP, CS, RFLAGS, RSP, SS */
 
-static struct border vm_border; /* the one VM's (~460 KiB) */
+static struct border vm_border; /* the one VM's (~170 KiB, most of it the protected-page table; modules are allocated) */
 
 /* ------------------------------------------------------------------ set-up */
 
@@ -56,6 +56,8 @@ struct border *border_init(struct vm *vm, struct privilege_registry *privs, cons
 
     memset(b, 0, sizeof(*b)); /* once per boot (and per fuzz input) */
     vm->border = b;
+    if (bi->guarded_nic_set)
+        fmt_snprintf(b->device_priv, sizeof(b->device_priv), "%s", bi->guarded_nic_privilege);
     /* The registry was initialised by hv_main and holds the device components' privileges:
      * bindings below resolve against it. */
     if (privilege_test_register(privs) < 0)
@@ -107,6 +109,7 @@ static bool write_guest_u64(struct vcpu *v, u64 gva, u64 val)
  * again. */
 static void release_module(struct vcpu *v, int module)
 {
+    border_views_release(module);
     private_mem_release(v->vm, module);
     text_unprotect(&v->vm->border->text, v, module);
 }
@@ -213,7 +216,7 @@ static bool wrapper_at(struct vcpu *v, u64 rip, const u8 *prefix, u32 plen, u32 
 /* The site of kind `kind` at rip + off in module m, if there is one. */
 static bool site_at(const struct border *b, int m, u64 rip, u32 off, enum gmeta_site_kind kind)
 {
-    const struct guard_module *mod = &b->guard.mod[m];
+    const struct guard_module *mod = b->guard.mod[m];
     int s = guard_site_lookup(mod, (u32)(rip - mod->text_base) + off);
     return s >= 0 && mod->sites[s].kind == kind;
 }
@@ -270,7 +273,7 @@ static bool leave_unwrapped(struct vcpu *v, int m)
     ev.u.intr.vector = 0;
     post(v, &ev, &res, rdtsc());
     LOG_RATELIMITED(b->leaves_logged, SUSPICIOUS_PRINTED, "guard: module %s left at rip 0x%llx without a wrapper: privilege lowered (comes back only to 0x%llx)",
-            b->guard.mod[m].name, (unsigned long long)v->regs[REG_RIP], (unsigned long long)ev.rip);
+            b->guard.mod[m]->name, (unsigned long long)v->regs[REG_RIP], (unsigned long long)ev.rip);
     return true;
 }
 
@@ -338,7 +341,7 @@ static bool border_fetch_fault(struct vcpu *v, gpa_t gpa)
          * kernel has remapped its text. Never privileged there: lowered, and the code runs on
          * unprivileged (the out view lets it). */
         LOG_RATELIMITED(b->remap_logged, SUSPICIOUS_PRINTED, "guard: SUSPICIOUS remapped-text: module %s, vcpu %u, fetch at rip 0x%llx from guest-physical 0x%llx, "
-                "not the registered text: privilege lowered", b->guard.mod[inside].name, v->id,
+                "not the registered text: privilege lowered", b->guard.mod[inside]->name, v->id,
                 (unsigned long long)v->regs[REG_RIP], (unsigned long long)gpa);
         return leave_unwrapped(v, inside);
     }
@@ -365,15 +368,27 @@ static bool hc_init(struct vcpu *v, u64 t0)
         return true;
     }
     rc = guard_locate(&b->guard, ev.rip, ev.u.init.claimed_hash, &module, &base, &len);
-    if (rc == 0 && !text_protect_and_hash(&b->text, v, &b->meta[module], module, base, len, ev.u.init.text_hash)) {
+    /* Its nested-paging views first: with no TLB tag left (SVM's ASIDs) the registration fails
+     * here, said in the log, before anything is protected. */
+    if (rc == 0) {
+        char why[200];
+        bool device = b->device_priv[0] && v->vm->npt_priv.root && border_module_asks_for(b, module, b->device_priv);
+        if (!border_views_claim(module, device, why, sizeof(why))) {
+            LOG("guard: module %s not registered: %s", b->guard.mod[module]->name, why);
+            v->regs[REG_RAX] = (u64)(s64)HC_EPERM;
+            return true;
+        }
+    }
+    if (rc == 0 && !text_protect_and_hash(&b->text, v, &border_mod(b, module)->meta, module, base, len, ev.u.init.text_hash)) {
+        border_views_release(module);
         private_mem_release(v->vm, module);
-        LOG("guard: registration of %s: text 0x%llx+0x%llx is not readable guest memory", b->guard.mod[module].name,
+        LOG("guard: registration of %s: text 0x%llx+0x%llx is not readable guest memory", b->guard.mod[module]->name,
             (unsigned long long)base, (unsigned long long)len);
         v->regs[REG_RAX] = (u64)(s64)HC_EINVAL;
         return true;
     }
     /* A patched jump-label site that could leave the module counts as text that does not match. */
-    if (rc == 0 && !text_jump_labels_ok(v, &b->meta[module], base, len))
+    if (rc == 0 && !text_jump_labels_ok(v, &border_mod(b, module)->meta, base, len))
         memset(ev.u.init.text_hash, 0, sizeof(ev.u.init.text_hash));
     /* A failed locate still goes to the state machine, which logs why. */
     if (post(v, &ev, &res, t0) == GUARD_OK && (res.actions & GUARD_ACT_RAISED)) {
@@ -383,7 +398,7 @@ static bool hc_init(struct vcpu *v, u64 t0)
         if (read_guest_u64(v, v->regs[REG_RSP] + 16, &ret))
             park(&b->park, v->regs[REG_RSP] + 16, ret);
         LOG("guard: module %s registered: text 0x%llx+0x%llx verified and write-protected",
-            b->guard.mod[module].name, (unsigned long long)base, (unsigned long long)len);
+            b->guard.mod[module]->name, (unsigned long long)base, (unsigned long long)len);
         v->regs[REG_RAX] = HC_OK;
     } else {
         if (rc == 0 && !(res.actions & GUARD_ACT_PROTECT_TEXT))
@@ -425,7 +440,7 @@ bool border_hypercall(struct vcpu *v, u64 nr)
             v->regs[REG_RAX] = (u64)(s64)HC_EPERM;
             return true;
         }
-        int rc = private_mem_take(v, m, b->guard.mod[m].name, &b->text, v->regs[REG_RBX], v->regs[REG_RCX]);
+        int rc = private_mem_take(v, m, b->guard.mod[m]->name, &b->text, v->regs[REG_RBX], v->regs[REG_RCX]);
         v->regs[REG_RBX] = rc == HC_OK ? v->regs[REG_RCX] : 0;
         v->regs[REG_RAX] = (u64)(s64)rc;
         return true;
@@ -587,7 +602,7 @@ bool border_nested_fault(struct vcpu *v, gpa_t gpa, bool write, bool fetch)
     if (private_mem_module(gpa) >= 0) {
         int pm = private_mem_module(gpa);
         LOG_RATELIMITED(b->private_logged, SUSPICIOUS_PRINTED, "guard: SUSPICIOUS private-memory: module %s's private page 0x%llx %s at rip 0x%llx from outside its "
-                "border: #GP injected", b->guard.mod[pm].name, (unsigned long long)ALIGN_DOWN(gpa, PAGE_SIZE),
+                "border: #GP injected", b->guard.mod[pm]->name, (unsigned long long)ALIGN_DOWN(gpa, PAGE_SIZE),
                 write ? "written" : "read", (unsigned long long)v->regs[REG_RIP]);
         vcpu_inject_exception(v, VEC_GP, true, 0);
         return true;
@@ -597,7 +612,7 @@ bool border_nested_fault(struct vcpu *v, gpa_t gpa, bool write, bool fetch)
 
     if (module < 0 || !write)
         return false;
-    if (b->guard.mod[module].state != GUARD_MOD_ACTIVE) {
+    if (b->guard.mod[module]->state != GUARD_MOD_ACTIVE) {
         /* Already revoked: the text is no longer anyone's to protect. */
         release_module(v, module);
         return true;
@@ -606,7 +621,7 @@ bool border_nested_fault(struct vcpu *v, gpa_t gpa, bool write, bool fetch)
     ev.u.write.addr = gpa;
     post(v, &ev, &res, rdtsc());
     LOG("guard: write to module %s text (guest-physical 0x%llx) at rip 0x%llx blocked: module revoked",
-        b->guard.mod[module].name, (unsigned long long)gpa, (unsigned long long)v->regs[REG_RIP]);
+        b->guard.mod[module]->name, (unsigned long long)gpa, (unsigned long long)v->regs[REG_RIP]);
     vcpu_inject_exception(v, VEC_GP, true, 0);
     return true;
 }

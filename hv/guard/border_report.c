@@ -5,6 +5,7 @@
  */
 #include "guard/border_state.h"
 #include "lib/log.h"
+#include "lib/page_alloc.h"
 #include "lib/timebase.h"
 #include "core/vm.h"
 #include <stdarg.h>
@@ -15,15 +16,15 @@ typedef void (*site_fn)(void *ctx, const struct guard_module *mod, const struct 
 
 static void for_each_crossed_site(const struct border *b, int module, site_fn fn, void *ctx)
 {
-    const struct guard_module *mod = &b->guard.mod[module];
+    const struct guard_module *mod = b->guard.mod[module];
     if (!mod->used)
         return;
-    for (u32 s = 0; s < mod->nsites && s < b->meta[module].site_count; s++) {
+    for (u32 s = 0; s < mod->nsites && s < border_mod(b, module)->meta.site_count; s++) {
         struct gmeta_site gs;
         if (!mod->sites[s].count)
             continue;
-        gmeta_site_at(&b->meta[module], s, &gs);
-        fn(ctx, mod, &mod->sites[s], gmeta_func_name(&b->meta[module], gs.func));
+        gmeta_site_at(&border_mod(b, module)->meta, s, &gs);
+        fn(ctx, mod, &mod->sites[s], gmeta_func_name(&border_mod(b, module)->meta, gs.func));
     }
 }
 
@@ -62,8 +63,8 @@ static void say_site(void *ctx, const struct guard_module *mod, const struct gua
 /* Per module: the log has its registrations and crossings by kind before its sites. */
 static void say_modules(const struct printer *p, const struct border *b)
 {
-    for (int m = 0; m < GUARD_MAX_MODULES; m++) {
-        const struct guard_module *mod = &b->guard.mod[m];
+    for (int m = 0; m < (int)guard_module_count(&b->guard); m++) {
+        const struct guard_module *mod = b->guard.mod[m];
         if (!mod->used)
             continue;
         if (p->form == BORDER_STATS_LOG) {
@@ -132,7 +133,19 @@ void border_print_stats(const struct border *b, const struct vm *vm, enum border
 
 static void log_line(void *ctx, const char *line) { LOG("%s", line); }
 
-void border_report(const struct vm *vm) { border_print_stats(vm->border, vm, BORDER_STATS_LOG, log_line, NULL); }
+void border_report(const struct vm *vm)
+{
+    const struct guard *g = &vm->border->guard;
+    u32 registered = 0;
+
+    border_print_stats(vm->border, vm, BORDER_STATS_LOG, log_line, NULL);
+    for (u32 m = 0; m < guard_module_count(g); m++)
+        registered += g->mod[m]->text_known;
+    /* Module state comes from the hypervisor's pages (guard_mem_alloc, the metadata copies, the
+     * views' tables): what is left, for docs/lab/platform-notes.md's memory per module. */
+    LOG("guard: memory: %u modules loaded, %u with registered text; hypervisor pages free: %llu KiB",
+        guard_module_count(g), registered, (unsigned long long)(page_pool_free_count(&hv_pages) * PAGE_SIZE / 1024));
+}
 
 /* ------------------------------------------------------------------ make bench's marks */
 
@@ -148,7 +161,7 @@ void border_mark(const struct vm *vm, u32 label)
     const struct guard *g = &b->guard;
 
     LOG("guard: mark %u begin", label);
-    for (int m = 0; m < GUARD_MAX_MODULES; m++)
+    for (int m = 0; m < (int)guard_module_count(g); m++)
         for_each_crossed_site(b, m, mark_site, &label);
     for (int k = 0; k < GUARD_EV_KINDS; k++)
         LOG("guard: mark %u event %s %llu", label, guard_event_name((enum guard_event_kind)k),

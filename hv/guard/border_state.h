@@ -16,16 +16,7 @@
 /* The VM's border control: the state machine, and what the exit path keeps beside it. Reached
  * through the VM (vm->border); border_init sets it up once per boot. */
 struct border {
-    struct guard guard; /* ~250 KiB: static storage, never the stack */
-    /* gm_load.c: each module's parsed metadata, in the copy border_load_metadata made (meta[]
-     * points into it), and where it came from */
-    struct gmeta meta[GUARD_MAX_MODULES];
-    struct {
-        hpa_t pages;
-        u64 npages;
-        char origin[BOOT_NAME_MAX];
-    } meta_copy[GUARD_MAX_MODULES];
-    struct guard_site_desc site_desc[GUARD_MAX_MODULES][GUARD_MAX_SITES];
+    struct guard guard; /* the modules' state is allocated as their metadata is added (guard.h) */
     /* gm_load.c: the administrator's signature policy and key, from postern.cfg */
     struct {
         u32 policy; /* enum boot_sig_policy */
@@ -35,11 +26,29 @@ struct border {
         char key_hex[2 * GMETA_KEY_ID_LEN + 1];
     } sig;
     struct text_protect text; /* registered modules' write-protected text */
+    /* the guarded device's privilege (postern.cfg's guarded_nic), "" without one: a module that
+     * asks for it needs the device's copy of its in view */
+    char device_priv[BOOT_PRIVILEGE_NAME_MAX];
     struct park park;         /* return addresses held across crossings */
     u64 intra_calls;          /* make bench: a module's calls to its own entries, straight to the function */
     u64 fetch_faults;         /* make bench: fetch faults taken by the nested-paging border */
     u64 leaves_logged, private_logged, remap_logged; /* LOG_RATELIMITED counters of three log lines */
 };
+
+/* gm_load.c: what border control keeps of each module beside the state machine's, allocated from
+ * the hypervisor's pages with it when its metadata is loaded, reached through guard_module.owner:
+ * the parsed metadata (pointing into the copy border_load_metadata made) and where it came from. */
+struct border_module {
+    struct gmeta meta;
+    hpa_t pages;
+    u64 npages;
+    char origin[BOOT_NAME_MAX];
+};
+
+static inline struct border_module *border_mod(const struct border *b, int m)
+{
+    return (struct border_module *)b->guard.mod[m]->owner;
+}
 
 /* gm_load.c, for border_init: admin_key and metadata_signatures as the loader passed them; then
  * the metadata postern.cfg names, each with the administrator's bindings. */

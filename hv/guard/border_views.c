@@ -16,7 +16,15 @@ static struct {
     u64 built_generation;   /* vm->npt_generation the views were built from */
     bool built;
     struct npt out;
-    struct npt in[GUARD_MAX_MODULES][2]; /* [module][holds the device's privilege] */
+    /* Per module, by index, allocated when it first registers (guard_mem_alloc): its in views
+     * [holds the device's privilege] and their view numbers (0: none claimed). The table grows by
+     * doubling, like the guard's own; a switch indexes it, O(1). */
+    struct bv_module {
+        struct npt in[2];
+        u32 view[2];
+    } **mod;
+    u32 nmod;                 /* entries of mod (NULL ones never registered) */
+    u32 view_limit;           /* view numbers below this have their own tag; 0 = no limit */
     bool device[PRIV_MAX_VCPUS];
     bool loose[PRIV_MAX_VCPUS];
     bool dirty[PRIV_MAX_VCPUS]; /* its state changed during this exit: choose its view before the next entry */
@@ -30,7 +38,13 @@ static gpa_t scratch[VIEW_PAGES_MAX];
 bool border_views_init(struct vm *vm, const struct guard *guard, bool wanted, const struct border_text_page *pages,
                        const u32 *npages, const struct border_text_page *private_pages, const u32 *nprivate)
 {
-    memset(&bv, 0, sizeof(bv)); /* once per boot (and per unit test) */
+    /* once per boot (and per unit test: what an earlier one allocated is given back) */
+    for (u32 m = 0; m < bv.nmod; m++)
+        guard_mem_free(bv.mod[m], sizeof(*bv.mod[m]));
+    if (bv.mod)
+        guard_mem_free(bv.mod, bv.nmod * sizeof(bv.mod[0]));
+    memset(&bv, 0, sizeof(bv));
+    bv.view_limit = vcpu_ops->nested_view_tags ? vcpu_ops->nested_view_tags() : 0;
     bv.guard = guard;
     bv.pages = pages;
     bv.npages = npages;
@@ -52,13 +66,92 @@ const struct border_view_stats *border_view_stats(void) { return &bv.stats; }
 
 static void free_table(hpa_t t) { page_free(&hv_pages, t, 1); }
 
+static void release_in(struct vm *vm, struct bv_module *bm)
+{
+    npt_release_view(&bm->in[0], &vm->npt, free_table);
+    npt_release_view(&bm->in[1], &vm->npt_priv, free_table);
+}
+
 static void release_all(struct vm *vm)
 {
     npt_release_view(&bv.out, &vm->npt, free_table);
-    for (int m = 0; m < GUARD_MAX_MODULES; m++) {
-        npt_release_view(&bv.in[m][0], &vm->npt, free_table);
-        npt_release_view(&bv.in[m][1], &vm->npt_priv, free_table);
+    for (u32 m = 0; m < bv.nmod; m++)
+        if (bv.mod[m])
+            release_in(vm, bv.mod[m]);
+}
+
+static bool view_taken(u32 view)
+{
+    for (u32 m = 0; m < bv.nmod; m++)
+        if (bv.mod[m] && (bv.mod[m]->view[0] == view || bv.mod[m]->view[1] == view))
+            return true;
+    return false;
+}
+
+/* The lowest free view number at or after `from`, or 0 past the backend's tags. Registration only:
+ * O(registered modules) per candidate. */
+static u32 free_view(u32 from)
+{
+    u32 v = from;
+    while (view_taken(v))
+        v++;
+    return bv.view_limit && v >= bv.view_limit ? 0 : v;
+}
+
+bool border_views_claim(int m, bool device, char *why, size_t why_size)
+{
+    if (!bv.enforced)
+        return true;
+    if (m < 0)
+        return false;
+    if ((u32)m >= bv.nmod) {
+        u32 n = bv.nmod ? bv.nmod : 8;
+        while (n <= (u32)m)
+            n *= 2;
+        struct bv_module **t = guard_mem_alloc(n * sizeof(*t));
+        if (!t) {
+            fmt_snprintf(why, why_size, "out of hypervisor memory for its nested-paging views");
+            return false;
+        }
+        if (bv.mod) {
+            memcpy(t, bv.mod, bv.nmod * sizeof(*t));
+            guard_mem_free(bv.mod, bv.nmod * sizeof(*t));
+        }
+        bv.mod = t;
+        bv.nmod = n;
     }
+    if (!bv.mod[m] && !(bv.mod[m] = guard_mem_alloc(sizeof(*bv.mod[m])))) {
+        fmt_snprintf(why, why_size, "out of hypervisor memory for its nested-paging views");
+        return false;
+    }
+    struct bv_module *bm = bv.mod[m];
+    bm->view[0] = bm->view[1] = 0;
+    u32 in = free_view(VIEW_IN_FIRST);
+    u32 dev = in && device ? free_view(in + 1) : 0;
+    if (!in || (device && !dev)) {
+        fmt_snprintf(why, why_size,
+                     "no ASID left for its nested-paging view%s (the CPU tags %u views: %u are the VM's and the "
+                     "out view, the rest the registered modules')",
+                     device ? "s" : "", bv.view_limit, VIEW_IN_FIRST);
+        return false;
+    }
+    bm->view[0] = in;
+    bm->view[1] = dev;
+    return true;
+}
+
+/* The tables go at the next rebuild (the text just unprotected changed the map: every vCPU rebuilds
+ * before it runs on a view again, and the rebuild flushes the nested TLB, so a number handed to
+ * another module later carries no translation of this one's). */
+void border_views_release(int m)
+{
+    if (m >= 0 && (u32)m < bv.nmod && bv.mod[m])
+        bv.mod[m]->view[0] = bv.mod[m]->view[1] = 0;
+}
+
+u32 border_view_number(int m, bool dev)
+{
+    return m >= 0 && (u32)m < bv.nmod && bv.mod[m] ? bv.mod[m]->view[dev ? 1 : 0] : 0;
 }
 
 /* The protected pages of one module (module < 0: of every module) into scratch. */
@@ -100,15 +193,18 @@ static void rebuild(struct vm *vm)
         LOG("guard: out of hypervisor memory for the border's out view: wrappers-only border");
         npt_release_view(&bv.out, &vm->npt, free_table);
     }
-    for (int m = 0; m < GUARD_MAX_MODULES; m++) {
-        n = pages_of(m);
+    for (u32 m = 0; m < bv.nmod; m++) {
+        struct bv_module *bm = bv.mod[m];
+        if (!bm || !bm->view[0])
+            continue; /* not registered: no view claimed */
+        n = pages_of((int)m);
         if (!n)
             continue;
-        if (!npt_fork_exec(&bv.in[m][0], &vm->npt, scratch, n, true) || !map_private(vm, m, &bv.in[m][0], &vm->npt))
-            npt_release_view(&bv.in[m][0], &vm->npt, free_table);
-        if (vm->npt_priv.root &&
-            (!npt_fork_exec(&bv.in[m][1], &vm->npt_priv, scratch, n, true) || !map_private(vm, m, &bv.in[m][1], &vm->npt_priv)))
-            npt_release_view(&bv.in[m][1], &vm->npt_priv, free_table);
+        if (!npt_fork_exec(&bm->in[0], &vm->npt, scratch, n, true) || !map_private(vm, (int)m, &bm->in[0], &vm->npt))
+            npt_release_view(&bm->in[0], &vm->npt, free_table);
+        if (vm->npt_priv.root && bm->view[1] &&
+            (!npt_fork_exec(&bm->in[1], &vm->npt_priv, scratch, n, true) || !map_private(vm, (int)m, &bm->in[1], &vm->npt_priv)))
+            npt_release_view(&bm->in[1], &vm->npt_priv, free_table);
     }
     /* The split large pages changed the ordinary tables' shape, and old views' ASIDs may cache
      * translations of tables just freed. */
@@ -154,10 +250,10 @@ void border_view_apply(struct vcpu *v)
     inside = bv.guard->vcpu[v->id].module;
     if (inside >= 0) {
         bool dev = bv.device[v->id] && v->vm->npt_priv.root;
-        struct npt *in = &bv.in[inside][dev];
+        struct bv_module *bm = (u32)inside < bv.nmod ? bv.mod[inside] : NULL;
         bv.loose[v->id] = false;
-        if (in->root)
-            set_root(v, in->root, VIEW_IN(inside, dev));
+        if (bm && bm->in[dev].root)
+            set_root(v, bm->in[dev].root, bm->view[dev]);
         else
             apply_plain(v);
         return;

@@ -23,11 +23,12 @@
 #include "guard/guard.h"
 
 /* The border's views, numbered after the VM's own two (struct vm's enum vm_view; each has its own
- * ASID): the out view, then module m's in view without and with the guarded device's BARs. */
+ * TLB tag: an ASID on SVM): the out view, then the in views. An in view's number is handed out when
+ * its module registers (border_views_claim) and given back at its deinit, so the number of modules
+ * is not limited by numbering; only by the backend's tags (vcpu_ops->nested_view_tags: SVM's ASIDs)
+ * for the modules registered at one time. */
 #define VIEW_OUT VIEW_VM_COUNT
 #define VIEW_IN_FIRST (VIEW_OUT + 1)
-#define VIEW_IN(m, dev) (VIEW_IN_FIRST + 2 * (u32)(m) + ((dev) ? 1 : 0))
-#define VIEW_COUNT VIEW_IN(GUARD_MAX_MODULES, 0)
 
 struct border_text_page {
     gpa_t gpa;
@@ -41,6 +42,16 @@ struct border_text_page {
 bool border_views_init(struct vm *vm, const struct guard *guard, bool wanted, const struct border_text_page *pages,
                        const u32 *npages, const struct border_text_page *private_pages, const u32 *nprivate);
 bool border_views_enforced(void);
+/* Registration of module m (border.c, before its text is protected): it needs an in view and,
+ * when `device` (a vCPU inside it may hold the guarded device's privilege), the copy with the
+ * device's BARs, each with a view number the backend can tag. True when they are its (or when the
+ * border is not the nested page tables'); false, with why ("no ASID left ..."), when the backend
+ * has no tag left: the registration must then fail rather than share a tag silently. */
+bool border_views_claim(int m, bool device, char *why, size_t why_size);
+/* Module m's deinit (or a failed registration): its views and their numbers are given back. */
+void border_views_release(int m);
+/* The view number module m's in view (dev: the device's copy) runs under; 0 when it has none. */
+u32 border_view_number(int m, bool dev);
 /* Put v on the view its state calls for (rebuilding stale views first). Cheap when nothing changed. */
 void border_view_apply(struct vcpu *v);
 /* The guarded device's privilege was raised or lowered on v (hv/pci/guarded_dev.c). */

@@ -71,18 +71,16 @@ static bool signature_allows(const struct border *b, const u8 *buf, const struct
  * registration hypercall finds a module by its hash; two names for one text would be ambiguous). */
 static bool is_duplicate(const struct border *b, const struct gmeta *m, const char *origin, char *err, size_t errsz)
 {
-    for (int i = 0; i < GUARD_MAX_MODULES; i++) {
-        const struct guard_module *g = &b->guard.mod[i];
-        if (!g->used)
-            continue;
+    for (int i = 0; i < (int)guard_module_count(&b->guard); i++) {
+        const struct guard_module *g = b->guard.mod[i];
         if (strcmp(g->name, m->name) == 0) {
             fmt_snprintf(err, errsz, "metadata %s refused: module %s is already loaded (from %s)", origin, m->name,
-                         b->meta_copy[i].origin);
+                         border_mod(b, (int)i)->origin);
             return true;
         }
         if (memcmp(g->hash, m->text_sha256, GUARD_HASH_LEN) == 0) {
             fmt_snprintf(err, errsz, "metadata %s refused: module %s has the same text hash as module %s (from %s)",
-                         origin, m->name, g->name, b->meta_copy[i].origin);
+                         origin, m->name, g->name, border_mod(b, (int)i)->origin);
             return true;
         }
     }
@@ -92,7 +90,9 @@ static bool is_duplicate(const struct border *b, const struct gmeta *m, const ch
 int border_load_metadata(struct border *b, const u8 *buf, u64 len, const char *origin, char *err, size_t errsz)
 {
     char perr[160], note[160];
-    struct gmeta m;
+    struct border_module *bm;
+    struct guard_site_desc *sites = NULL;
+    u64 sites_bytes = 0;
     struct guard_module_desc d;
     u64 npages;
     hpa_t pages;
@@ -104,12 +104,11 @@ int border_load_metadata(struct border *b, const u8 *buf, u64 len, const char *o
                      (unsigned long long)len, GMETA_MAX_SIZE);
         return -1;
     }
-    /* The next free slot is the index guard_module_add will return. */
-    idx = 0;
-    while (idx < GUARD_MAX_MODULES && b->guard.mod[idx].used)
-        idx++;
-    if (idx == GUARD_MAX_MODULES) {
-        fmt_snprintf(err, errsz, "metadata %s refused: already %d modules", origin, GUARD_MAX_MODULES);
+    /* No fixed number of modules: each one's state is allocated here, from the hypervisor's pages
+     * (this record, and guard_module_add's), as long as there are pages. */
+    bm = guard_mem_alloc(sizeof(*bm));
+    if (!bm) {
+        fmt_snprintf(err, errsz, "metadata %s refused: out of hypervisor memory for another module", origin);
         return -1;
     }
     /* Parse and verify a copy in hypervisor pages, never the caller's buffer: whatever checks pass
@@ -119,48 +118,64 @@ int border_load_metadata(struct border *b, const u8 *buf, u64 len, const char *o
     if (!pages) {
         fmt_snprintf(err, errsz, "metadata %s refused: out of hypervisor memory for its %llu bytes", origin,
                      (unsigned long long)len);
+        guard_mem_free(bm, sizeof(*bm));
         return -1;
     }
     copy = phys_to_virt(pages);
     memcpy(copy, buf, len);
 
-    if (gmeta_parse(copy, len, &m, perr, sizeof(perr)) != 0) {
+    struct gmeta *m = &bm->meta;
+    if (gmeta_parse(copy, len, m, perr, sizeof(perr)) != 0) {
         fmt_snprintf(err, errsz, "metadata %s refused: %s", origin, perr);
         goto refused;
     }
-    if (m.site_count > GUARD_MAX_SITES) {
-        fmt_snprintf(err, errsz, "metadata %s refused: %u sites, at most %u", origin, m.site_count, GUARD_MAX_SITES);
+    if (m->site_count > GUARD_MAX_SITES) {
+        fmt_snprintf(err, errsz, "metadata %s refused: %u sites, at most %u", origin, m->site_count, GUARD_MAX_SITES);
         goto refused;
     }
-    if (!signature_allows(b, copy, &m, origin, note, sizeof(note), err, errsz) ||
-        is_duplicate(b, &m, origin, err, errsz))
+    if (!signature_allows(b, copy, m, origin, note, sizeof(note), err, errsz) ||
+        is_duplicate(b, m, origin, err, errsz))
         goto refused;
-    for (u32 i = 0; i < m.site_count; i++) {
+    /* The site list as the state machine takes it: only for guard_module_add, which copies it. */
+    sites_bytes = (u64)m->site_count * sizeof(*sites);
+    sites = guard_mem_alloc(sites_bytes ? sites_bytes : 1);
+    if (!sites) {
+        fmt_snprintf(err, errsz, "metadata %s refused: out of hypervisor memory for its %u sites", origin, m->site_count);
+        goto refused;
+    }
+    for (u32 i = 0; i < m->site_count; i++) {
         struct gmeta_site s;
-        gmeta_site_at(&m, i, &s);
-        b->site_desc[idx][i].offset = s.offset;
-        b->site_desc[idx][i].kind = (enum gmeta_site_kind)s.kind; /* gmeta_parse checked the range */
+        gmeta_site_at(m, i, &s);
+        sites[i].offset = s.offset;
+        sites[i].kind = (enum gmeta_site_kind)s.kind; /* gmeta_parse checked the range */
     }
-    d.name = m.name;
-    d.hash = m.text_sha256;
-    d.text_len = m.text_len;
-    d.sites = b->site_desc[idx];
-    d.nsites = m.site_count;
+    d.name = m->name;
+    d.hash = m->text_sha256;
+    d.text_len = m->text_len;
+    d.sites = sites;
+    d.nsites = m->site_count;
     idx = guard_module_add(&b->guard, &d);
+    guard_mem_free(sites, sites_bytes ? sites_bytes : 1);
+    if (idx == GUARD_EFULL) {
+        fmt_snprintf(err, errsz, "metadata %s refused: out of hypervisor memory for module %s's state (%u modules loaded)",
+                     origin, m->name, guard_module_count(&b->guard));
+        goto refused;
+    }
     if (idx < 0) {
         fmt_snprintf(err, errsz, "metadata %s refused by border control (error %d)", origin, idx);
         goto refused;
     }
-    b->meta[idx] = m;
-    b->meta_copy[idx].pages = pages;
-    b->meta_copy[idx].npages = npages;
-    fmt_snprintf(b->meta_copy[idx].origin, sizeof(b->meta_copy[idx].origin), "%s", origin);
-    LOG("guard: module %s from %s: text %u bytes, %u sites, %u holes; %s", m.name, origin, m.text_len, m.site_count,
-        m.hole_count, note);
+    bm->pages = pages;
+    bm->npages = npages;
+    fmt_snprintf(bm->origin, sizeof(bm->origin), "%s", origin);
+    b->guard.mod[idx]->owner = bm;
+    LOG("guard: module %s from %s: text %u bytes, %u sites, %u holes; %s", m->name, origin, m->text_len, m->site_count,
+        m->hole_count, note);
     return idx;
 
 refused:
     page_free(&hv_pages, pages, npages);
+    guard_mem_free(bm, sizeof(*bm));
     return -1;
 }
 
@@ -168,7 +183,7 @@ refused:
  * metadata's own list is a request. */
 static void apply_bindings(struct border *b, const struct boot_info *bi, int idx)
 {
-    const struct gmeta *m = &b->meta[idx];
+    const struct gmeta *m = &border_mod(b, idx)->meta;
 
     for (u32 n = 0; n < bi->binding_count; n++) {
         const struct boot_binding *bind = &bi->bindings[n];
@@ -246,8 +261,8 @@ void gm_load_configured(struct border *b, const struct boot_info *bi)
     }
     for (u32 n = 0; n < bi->binding_count; n++) {
         bool known = false;
-        for (int m = 0; m < GUARD_MAX_MODULES; m++)
-            known |= b->guard.mod[m].used && strcmp(b->guard.mod[m].name, bi->bindings[n].module) == 0;
+        for (int m = 0; m < (int)guard_module_count(&b->guard); m++)
+            known |= strcmp(b->guard.mod[m]->name, bi->bindings[n].module) == 0;
         if (!known)
             LOG("guard: bind %s %s: no metadata for module %s", bi->bindings[n].module, bi->bindings[n].privilege,
                 bi->bindings[n].module);
@@ -256,10 +271,10 @@ void gm_load_configured(struct border *b, const struct boot_info *bi)
 
 bool border_module_asks_for(const struct border *b, int module, const char *priv)
 {
-    if (module < 0 || module >= GUARD_MAX_MODULES || !b->guard.mod[module].used)
+    if (!guard_module(&b->guard, module))
         return false;
-    for (u32 p = 0; p < b->meta[module].priv_count; p++)
-        if (strcmp(b->meta[module].privs[p], priv) == 0)
+    for (u32 p = 0; p < border_mod(b, module)->meta.priv_count; p++)
+        if (strcmp(border_mod(b, module)->meta.privs[p], priv) == 0)
             return true;
     return false;
 }
@@ -269,8 +284,8 @@ void border_module_requests(const struct border *b, int module, char *buf, size_
     size_t n = 0;
     if (size)
         buf[0] = 0;
-    if (module < 0 || module >= GUARD_MAX_MODULES || !b->guard.mod[module].used)
+    if (!guard_module(&b->guard, module))
         return;
-    for (u32 p = 0; p < b->meta[module].priv_count && n < size; p++)
-        n += (size_t)fmt_snprintf(buf + n, size - n, "%s%s", p ? " " : "", b->meta[module].privs[p]);
+    for (u32 p = 0; p < border_mod(b, module)->meta.priv_count && n < size; p++)
+        n += (size_t)fmt_snprintf(buf + n, size - n, "%s%s", p ? " " : "", border_mod(b, module)->meta.privs[p]);
 }

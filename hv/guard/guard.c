@@ -151,12 +151,124 @@ void guard_init(struct guard *g, struct privilege_registry *privs, const struct 
     for (u32 f = 0; f < GUARD_MAX_FRAMES; f++)
         g->frame[f].next = f + 1 < GUARD_MAX_FRAMES ? (u8)(f + 1) : GUARD_FRAME_NIL;
     g->frame_free = 0;
+    g->text_last = -1;
     g->frame_hash_mult = (g->cfg.frame_hash_seed ? g->cfg.frame_hash_seed : 0x9e3779b97f4a7c15ull) | 1;
+}
+
+void guard_destroy(struct guard *g)
+{
+    for (u32 i = 0; i < g->nmod; i++)
+        guard_mem_free(g->mod[i], g->mod[i]->alloc_bytes);
+    if (g->mod)
+        guard_mem_free(g->mod, g->mod_cap * sizeof(g->mod[0]));
+    if (g->text)
+        guard_mem_free(g->text, ((u64)1 << g->text_bits) * sizeof(g->text[0]));
+    g->mod = NULL;
+    g->text = NULL;
+    g->nmod = g->mod_cap = 0;
+    g->text_bits = g->text_max_probe = 0;
+    g->text_last = -1;
+    g->text_pages = g->mem_bytes = 0;
 }
 
 static bool module_ok(const struct guard *g, int m)
 {
-    return m >= 0 && m < GUARD_MAX_MODULES && g->mod[m].used;
+    return m >= 0 && (u32)m < g->nmod;
+}
+
+/* ---------------------------------------------------------------- text pages (O(1) module_at)
+ *
+ * Choice: which module's text holds an address is asked on every crossing hypercall and every
+ * fetch fault. A scan over the modules costs O(modules), which was fine for a fixed 4 but not for
+ * "any number"; a sorted array of text ranges costs O(log modules). A hash of text pages answers in
+ * one probe sequence whatever the number of modules: an entry per text page (16 bytes; a 64 KiB
+ * text takes 16 entries), sized when metadata is added from each module's text length so that
+ * registration (an event) never allocates, and bounded like the site hash by the longest probe
+ * sequence measured while inserting. Texts are page-aligned and never overlap, so a page belongs
+ * to at most one registered module.
+ */
+
+static u32 text_hash(const struct guard *g, u64 page)
+{
+    return (u32)((page * g->frame_hash_mult) >> (64 - g->text_bits));
+}
+
+static u64 text_pages_of(u64 text_len) { return (text_len + PAGE_SIZE - 1) / PAGE_SIZE; }
+
+static void text_insert(struct guard *g, u64 page, int m)
+{
+    u32 mask = (1u << g->text_bits) - 1;
+    u32 i = text_hash(g, page);
+    for (u32 p = 0; p <= mask; p++, i = (i + 1) & mask) {
+        if (g->text[i].page == 0) {
+            g->text[i].page = page;
+            g->text[i].module = m;
+            if (p > g->text_max_probe)
+                g->text_max_probe = p;
+            return;
+        }
+    }
+    /* unreachable: at least twice as many slots as the pages of every module added */
+}
+
+/* Every known text's pages into the (cleared) table. */
+static void text_fill(struct guard *g)
+{
+    memset(g->text, 0, ((u64)1 << g->text_bits) * sizeof(g->text[0]));
+    g->text_max_probe = 0;
+    for (u32 m = 0; m < g->nmod; m++) {
+        const struct guard_module *mod = g->mod[m];
+        if (!mod->text_known)
+            continue;
+        for (u64 pg = 0; pg < text_pages_of(mod->text_len); pg++)
+            text_insert(g, (mod->text_base >> PAGE_SHIFT) + pg, (int)m);
+    }
+}
+
+/* Room for `more` text pages on top of those of every module added: the table grows (and is
+ * refilled) when it would be more than half full. False when out of memory (nothing changed). */
+static bool text_reserve(struct guard *g, u64 more)
+{
+    u64 need = 2 * (g->text_pages + more);
+    u32 bits = g->text ? g->text_bits : 4;
+    while (((u64)1 << bits) < need)
+        bits++;
+    if (bits > 31)
+        return false;
+    if (g->text && bits == g->text_bits)
+        return true;
+    struct guard_text_slot *t = guard_mem_alloc(((u64)1 << bits) * sizeof(*t));
+    if (!t)
+        return false;
+    if (g->text) {
+        guard_mem_free(g->text, ((u64)1 << g->text_bits) * sizeof(g->text[0]));
+        g->mem_bytes -= ((u64)1 << g->text_bits) * sizeof(g->text[0]);
+    }
+    g->text = t;
+    g->text_bits = bits;
+    g->mem_bytes += ((u64)1 << bits) * sizeof(*t);
+    text_fill(g);
+    return true;
+}
+
+/* Room for one more module in the table of modules (doubling). */
+static bool mod_reserve(struct guard *g)
+{
+    if (g->nmod < g->mod_cap)
+        return true;
+    u32 cap = g->mod_cap ? 2 * g->mod_cap : 8;
+    struct guard_module **t = guard_mem_alloc((u64)cap * sizeof(*t));
+    if (!t)
+        return false;
+    if (g->mod) {
+        memcpy(t, g->mod, g->nmod * sizeof(*t));
+        guard_mem_free(g->mod, g->mod_cap * sizeof(*t));
+        g->mem_bytes -= g->mod_cap * sizeof(*t);
+    }
+    g->mod = t;
+    g->mod_cap = cap;
+    g->mem_bytes += (u64)cap * sizeof(*t);
+    return true;
 }
 
 int guard_module_add(struct guard *g, const struct guard_module_desc *d)
@@ -168,27 +280,29 @@ int guard_module_add(struct guard *g, const struct guard_module_desc *d)
         return GUARD_EINVAL;
     if (d->nsites == 0 || d->nsites > GUARD_MAX_SITES)
         return GUARD_ESITE;
-    int slot = -1;
-    for (int i = 0; i < GUARD_MAX_MODULES; i++) {
-        if (!g->mod[i].used) {
-            if (slot < 0)
-                slot = i;
-            continue;
-        }
-        if (strcmp(g->mod[i].name, d->name) == 0 || memcmp(g->mod[i].hash, d->hash, GUARD_HASH_LEN) == 0)
+    for (u32 i = 0; i < g->nmod; i++)
+        if (strcmp(g->mod[i]->name, d->name) == 0 || memcmp(g->mod[i]->hash, d->hash, GUARD_HASH_LEN) == 0)
             return GUARD_EEXIST;
-    }
-    if (slot < 0)
-        return GUARD_EFULL;
 
-    struct guard_module *m = &g->mod[slot];
-    memset(m, 0, sizeof(*m));
+    /* One allocation: the header, the site table, the site hash (a power of two >= 2 * nsites). */
+    u32 slot_bits = 4;
+    while ((1u << slot_bits) < 2 * d->nsites)
+        slot_bits++;
+    u64 sites_at = ALIGN_UP(sizeof(struct guard_module), 8);
+    u64 slots_at = sites_at + (u64)d->nsites * sizeof(struct guard_site);
+    u64 bytes = slots_at + ((u64)1 << slot_bits) * sizeof(u16);
+    if (!mod_reserve(g) || !text_reserve(g, text_pages_of(d->text_len)))
+        return GUARD_EFULL;
+    struct guard_module *m = guard_mem_alloc(bytes);
+    if (!m)
+        return GUARD_EFULL;
+    m->alloc_bytes = bytes;
+    m->sites = (struct guard_site *)((u8 *)m + sites_at);
+    m->slots = (u16 *)((u8 *)m + slots_at);
     memcpy(m->name, d->name, nl + 1);
     memcpy(m->hash, d->hash, GUARD_HASH_LEN);
     m->text_len = d->text_len;
-    m->slot_bits = 4;
-    while ((1u << m->slot_bits) < 2 * d->nsites)
-        m->slot_bits++;
+    m->slot_bits = slot_bits;
 
     u32 inits = 0, deinits = 0;
     int rc = GUARD_OK_RC;
@@ -214,19 +328,22 @@ int guard_module_add(struct guard *g, const struct guard_module_desc *d)
         if (guard_site_lookup(m, m->sites[i].offset + 1) >= 0 || guard_site_lookup(m, m->sites[i].offset + 2) >= 0)
             rc = GUARD_EDUP_SITE;
     if (rc != GUARD_OK_RC) {
-        memset(m, 0, sizeof(*m));
+        guard_mem_free(m, bytes);
         return rc;
     }
     m->used = true;
     m->state = GUARD_MOD_UNREGISTERED;
-    return slot;
+    g->mod[g->nmod] = m;
+    g->text_pages += text_pages_of(d->text_len);
+    g->mem_bytes += bytes;
+    return (int)g->nmod++;
 }
 
 int guard_bind_privilege(struct guard *g, int module, const char *priv_name)
 {
     if (!g || !module_ok(g, module) || !priv_name)
         return GUARD_EINVAL;
-    struct guard_module *m = &g->mod[module];
+    struct guard_module *m = g->mod[module];
     if (m->state == GUARD_MOD_DEAD)
         return GUARD_ESTATE;
     int h = privilege_lookup(g->privs, priv_name);
@@ -255,7 +372,7 @@ int guard_unbind_privilege(struct guard *g, int module, const char *priv_name)
 {
     if (!g || !module_ok(g, module) || !priv_name)
         return GUARD_EINVAL;
-    struct guard_module *m = &g->mod[module];
+    struct guard_module *m = g->mod[module];
     int h = privilege_lookup(g->privs, priv_name);
     if (h < 0)
         return h == PRIV_EINVAL ? GUARD_EINVAL : GUARD_ENOPRIV;
@@ -284,14 +401,14 @@ int guard_unbind_privilege(struct guard *g, int module, const char *priv_name)
 /* Handles were checked when bound (privilege_lookup), vCPUs when the event entered guard_event. */
 CROSSING_INLINE void raise_module(struct guard *g, int m, u32 v)
 {
-    const struct guard_module *mod = &g->mod[m];
+    const struct guard_module *mod = g->mod[m];
     for (u32 i = 0; i < mod->npriv; i++)
         privilege_raise_checked(g->privs, mod->privs[i], v);
 }
 
 CROSSING_INLINE void lower_module(struct guard *g, int m, u32 v)
 {
-    const struct guard_module *mod = &g->mod[m];
+    const struct guard_module *mod = g->mod[m];
     for (u32 i = 0; i < mod->npriv; i++)
         privilege_lower_checked(g->privs, mod->privs[i], v);
 }
@@ -331,13 +448,13 @@ static void module_teardown(struct guard *g, int m, struct guard_result *res)
     for (int f = 0; f < GUARD_MAX_FRAMES; f++)
         if (g->frame[f].kind != GUARD_FRAME_FREE && g->frame[f].module == m)
             frame_free(g, f);
-    for (u32 i = 0; i < g->mod[m].npriv; i++)
-        privilege_deactivate(g->privs, g->mod[m].privs[i]);
+    for (u32 i = 0; i < g->mod[m]->npriv; i++)
+        privilege_deactivate(g->privs, g->mod[m]->privs[i]);
 }
 
 static void revoke(struct guard *g, int m, struct guard_result *res)
 {
-    struct guard_module *mod = &g->mod[m];
+    struct guard_module *mod = g->mod[m];
     if (mod->state == GUARD_MOD_ACTIVE)
         module_teardown(g, m, res);
     mod->state = GUARD_MOD_DEAD;
@@ -356,7 +473,7 @@ int guard_reinstate(struct guard *g, int module)
 {
     if (!g || !module_ok(g, module))
         return GUARD_EINVAL;
-    struct guard_module *m = &g->mod[module];
+    struct guard_module *m = g->mod[module];
     if (m->state == GUARD_MOD_ACTIVE || m->text_known)
         return GUARD_EBUSY;
     m->state = GUARD_MOD_UNREGISTERED;
@@ -476,15 +593,40 @@ static bool int_frame_at_rip(const struct guard *g, u64 rip)
 
 static inline int module_at(const struct guard *g, u64 gva)
 {
-    for (int i = 0; i < GUARD_MAX_MODULES; i++) {
-        const struct guard_module *m = &g->mod[i];
-        if (m->used && m->text_known && gva - m->text_base < m->text_len)
-            return i;
+    if (!g->text)
+        return -1;
+    u64 page = gva >> PAGE_SHIFT;
+    u32 mask = (1u << g->text_bits) - 1;
+    u32 i = text_hash(g, page);
+    for (u32 p = 0; p <= g->text_max_probe; p++, i = (i + 1) & mask) {
+        const struct guard_text_slot *t = &g->text[i];
+        if (t->page == 0)
+            return -1;
+        if (t->page == page) {
+            const struct guard_module *m = g->mod[t->module];
+            return gva - m->text_base < m->text_len ? t->module : -1; /* the last page's tail is not text */
+        }
     }
     return -1;
 }
 
 int guard_module_at(const struct guard *g, u64 gva) { return module_at(g, gva); }
+
+/* module_at on the crossing path: the module the last crossing was in first (a driver's crossings
+ * come in runs: one range check instead of the hash), then the hash. */
+static inline int module_at_crossing(struct guard *g, u64 gva)
+{
+    int m = g->text_last;
+    if (m >= 0) {
+        const struct guard_module *mod = g->mod[m];
+        if (gva - mod->text_base < mod->text_len && mod->text_known)
+            return m;
+    }
+    m = module_at(g, gva);
+    if (m >= 0)
+        g->text_last = m;
+    return m;
+}
 
 bool guard_int_frame_at(struct guard *g, u64 rip, u64 rsp)
 {
@@ -498,14 +640,14 @@ int guard_locate(const struct guard *g, u64 site, const u8 claimed_hash[GUARD_HA
     if (!g || !claimed_hash)
         return GUARD_EINVAL;
     int m = -1;
-    for (int i = 0; i < GUARD_MAX_MODULES && m < 0; i++)
-        if (g->mod[i].used && memcmp(g->mod[i].hash, claimed_hash, GUARD_HASH_LEN) == 0)
-            m = i;
+    for (u32 i = 0; i < g->nmod && m < 0; i++)
+        if (memcmp(g->mod[i]->hash, claimed_hash, GUARD_HASH_LEN) == 0)
+            m = (int)i;
     if (module)
         *module = m;
     if (m < 0)
         return GUARD_EUNKNOWN;
-    const struct guard_module *mod = &g->mod[m];
+    const struct guard_module *mod = g->mod[m];
     if (mod->state != GUARD_MOD_UNREGISTERED || mod->text_known)
         return GUARD_ESTATE;
     if (site < GUARD_KERNEL_BASE)
@@ -518,9 +660,9 @@ int guard_locate(const struct guard *g, u64 site, const u8 claimed_hash[GUARD_HA
     u64 last = base + mod->text_len - 1;
     if (last < base)
         return GUARD_EOVERFLOW;
-    for (int i = 0; i < GUARD_MAX_MODULES; i++) {
-        const struct guard_module *o = &g->mod[i];
-        if (i != m && o->used && o->text_known && base <= o->text_base + o->text_len - 1 && o->text_base <= last)
+    for (u32 i = 0; i < g->nmod; i++) {
+        const struct guard_module *o = g->mod[i];
+        if ((int)i != m && o->text_known && base <= o->text_base + o->text_len - 1 && o->text_base <= last)
             return GUARD_EOVERLAP;
     }
     if (text_base)
@@ -554,9 +696,9 @@ bool guard_privileged(const struct guard *g, u32 vcpu)
 
 enum guard_state guard_vcpu_state(const struct guard *g, u32 vcpu, int module)
 {
-    if (!module_ok(g, module) || g->mod[module].state == GUARD_MOD_UNREGISTERED)
+    if (!module_ok(g, module) || g->mod[module]->state == GUARD_MOD_UNREGISTERED)
         return GUARD_ST_UNREGISTERED;
-    if (g->mod[module].state == GUARD_MOD_DEAD)
+    if (g->mod[module]->state == GUARD_MOD_DEAD)
         return GUARD_ST_DEAD;
     if (vcpu < GUARD_MAX_VCPUS && g->vcpu[vcpu].module == module)
         return GUARD_ST_INSIDE;
@@ -588,7 +730,7 @@ static enum guard_verdict suspicious(struct guard *g, const struct guard_event *
     e->event = ev->kind;
     e->rip = ev->rip;
     if (module_ok(g, m))
-        memcpy(e->module, g->mod[m].name, sizeof(e->module));
+        memcpy(e->module, g->mod[m]->name, sizeof(e->module));
     e->detail = detail;
     e->expected = expected;
     e->observed = observed;
@@ -619,9 +761,9 @@ CROSSING_INLINE enum guard_verdict valid(struct guard *g, const struct guard_eve
 {
     g->stats.events[ev->kind]++;
     if (module_ok(g, m)) {
-        g->mod[m].crossings[ev->kind]++;
+        g->mod[m]->crossings[ev->kind]++;
         if (res->site >= 0)
-            g->mod[m].sites[res->site].count++;
+            g->mod[m]->sites[res->site].count++;
     }
     res->verdict = GUARD_OK;
     return GUARD_OK;
@@ -638,24 +780,24 @@ static enum guard_verdict on_init(struct guard *g, const struct guard_event *ev,
     case GUARD_EUNKNOWN:
         return suspicious(g, ev, res, GUARD_SUSP_UNKNOWN_MODULE, -1, "no metadata has the claimed hash", 0, 0);
     case GUARD_ESTATE:
-        if (g->mod[m].state == GUARD_MOD_DEAD)
+        if (g->mod[m]->state == GUARD_MOD_DEAD)
             return suspicious(g, ev, res, GUARD_SUSP_REVOKED, m, "registration of a revoked module", 0, 0);
         return suspicious(g, ev, res, GUARD_SUSP_BAD_REGISTRATION, m, "module already registered", 0, 0);
     case GUARD_EUSER:
         return suspicious(g, ev, res, GUARD_SUSP_BAD_REGISTRATION, m, "text not in guest kernel space", GUARD_KERNEL_BASE, ev->rip);
     case GUARD_EALIGN:
-        return suspicious(g, ev, res, GUARD_SUSP_BAD_REGISTRATION, m, "text base not page-aligned", 0, ev->rip - g->mod[m].init_offset);
+        return suspicious(g, ev, res, GUARD_SUSP_BAD_REGISTRATION, m, "text base not page-aligned", 0, ev->rip - g->mod[m]->init_offset);
     case GUARD_EOVERFLOW:
-        return suspicious(g, ev, res, GUARD_SUSP_BAD_REGISTRATION, m, "text wraps the address space", 0, ev->rip - g->mod[m].init_offset);
+        return suspicious(g, ev, res, GUARD_SUSP_BAD_REGISTRATION, m, "text wraps the address space", 0, ev->rip - g->mod[m]->init_offset);
     case GUARD_EOVERLAP:
-        return suspicious(g, ev, res, GUARD_SUSP_BAD_REGISTRATION, m, "text overlaps another module", 0, ev->rip - g->mod[m].init_offset);
+        return suspicious(g, ev, res, GUARD_SUSP_BAD_REGISTRATION, m, "text overlaps another module", 0, ev->rip - g->mod[m]->init_offset);
     default:
         return suspicious(g, ev, res, GUARD_SUSP_BAD_REGISTRATION, m, "registration refused", 0, (u64)(s64)rc);
     }
     res->module = m;
     res->text_base = base;
     res->text_len = len;
-    if (memcmp(ev->u.init.text_hash, g->mod[m].hash, GUARD_HASH_LEN) != 0) {
+    if (memcmp(ev->u.init.text_hash, g->mod[m]->hash, GUARD_HASH_LEN) != 0) {
         res->actions |= GUARD_ACT_UNPROTECT_TEXT;
         return suspicious(g, ev, res, GUARD_SUSP_HASH_MISMATCH, m, "text hash differs from metadata", 0, base);
     }
@@ -664,7 +806,7 @@ static enum guard_verdict on_init(struct guard *g, const struct guard_event *ev,
         res->actions |= GUARD_ACT_UNPROTECT_TEXT;
         return suspicious(g, ev, res, GUARD_SUSP_CROSS_MODULE, cur, "registration while privileged in another module", 0, 0);
     }
-    struct guard_module *mod = &g->mod[m];
+    struct guard_module *mod = g->mod[m];
     for (u32 i = 0; i < mod->npriv; i++) {
         if (privilege_activate(g->privs, mod->privs[i]) != PRIV_OK) {
             while (i-- > 0)
@@ -676,6 +818,8 @@ static enum guard_verdict on_init(struct guard *g, const struct guard_event *ev,
     mod->state = GUARD_MOD_ACTIVE;
     mod->text_known = true;
     mod->text_base = base;
+    for (u64 pg = 0; pg < text_pages_of(mod->text_len); pg++) /* room reserved when it was added */
+        text_insert(g, (base >> PAGE_SHIFT) + pg, m);
     mod->registrations++;
     res->site = guard_site_lookup(mod, mod->init_offset);
     res->actions |= GUARD_ACT_PROTECT_TEXT;
@@ -685,7 +829,7 @@ static enum guard_verdict on_init(struct guard *g, const struct guard_event *ev,
 
 static enum guard_verdict on_deinit(struct guard *g, const struct guard_event *ev, struct guard_result *res, int m)
 {
-    struct guard_module *mod = &g->mod[m];
+    struct guard_module *mod = g->mod[m];
     res->text_base = mod->text_base;
     res->text_len = mod->text_len;
     int cur = g->vcpu[ev->vcpu].module;
@@ -695,12 +839,14 @@ static enum guard_verdict on_deinit(struct guard *g, const struct guard_event *e
         /* The revoked module unloads: forget its text so the caller can lift the protection.
          * It stays DEAD: it cannot register again unless the administrator reinstates it. */
         mod->text_known = false;
+        text_fill(g); /* the text-page hash without it (deinit is rare: rebuilt, no deletion) */
         res->actions |= GUARD_ACT_UNPROTECT_TEXT;
         return valid(g, ev, res, m);
     }
     module_teardown(g, m, res);
     mod->state = GUARD_MOD_UNREGISTERED;
     mod->text_known = false;
+    text_fill(g);
     res->actions |= GUARD_ACT_UNPROTECT_TEXT;
     return valid(g, ev, res, m);
 }
@@ -740,7 +886,7 @@ static enum guard_verdict on_out_call(struct guard *g, const struct guard_event 
         return suspicious(g, ev, res, GUARD_SUSP_UNMATCHED, m, "border-out call while unprivileged", 0, 0);
     if (vc->module != m)
         return suspicious(g, ev, res, GUARD_SUSP_CROSS_MODULE, vc->module, "border-out call of another module", 0, 0);
-    const struct guard_module *mod = &g->mod[m];
+    const struct guard_module *mod = g->mod[m];
     if (ev->u.call.ret_addr - mod->text_base >= mod->text_len)
         return suspicious(g, ev, res, GUARD_SUSP_STACK_MISMATCH, m, "exit wrapper's return address outside module text", mod->text_base, ev->u.call.ret_addr);
     struct guard_frame *fr = frame_new(g, GUARD_FRAME_CALL, ev->rsp, ev->rip);
@@ -822,7 +968,7 @@ static enum guard_verdict on_iret(struct guard *g, const struct guard_event *ev,
 {
     struct guard_vcpu *vc = &g->vcpu[ev->vcpu];
     if (vc->module >= 0) {
-        const struct guard_module *mod = &g->mod[vc->module];
+        const struct guard_module *mod = g->mod[vc->module];
         if (ev->rip - mod->text_base < mod->text_len) {
             g->stats.ignored++; /* an IRET to itself (sync_core): stays in the module */
             res->verdict = GUARD_IGNORED;
@@ -852,8 +998,8 @@ static enum guard_verdict on_iret(struct guard *g, const struct guard_event *ev,
          * context is: a jump into the middle of the module. Only an active module's text is
          * guarded this way (a revoked or unregistered one is executable as any memory). */
         int m = module_at(g, ev->rip);
-        if (m >= 0 && g->mod[m].state == GUARD_MOD_ACTIVE)
-            return suspicious(g, ev, res, GUARD_SUSP_BAD_SITE, m, "fetch into the module body off every entry", 0, ev->rip - g->mod[m].text_base);
+        if (m >= 0 && g->mod[m]->state == GUARD_MOD_ACTIVE)
+            return suspicious(g, ev, res, GUARD_SUSP_BAD_SITE, m, "fetch into the module body off every entry", 0, ev->rip - g->mod[m]->text_base);
     }
     g->stats.ignored++; /* an IRET that is none of ours */
     res->verdict = GUARD_IGNORED;
@@ -863,12 +1009,12 @@ static enum guard_verdict on_iret(struct guard *g, const struct guard_event *ev,
 static enum guard_verdict on_text_write(struct guard *g, const struct guard_event *ev, struct guard_result *res)
 {
     int m = ev->u.write.module;
-    if (!module_ok(g, m) || !g->mod[m].text_known) {
+    if (!module_ok(g, m) || !g->mod[m]->text_known) {
         g->stats.ignored++;
         res->verdict = GUARD_IGNORED;
         return GUARD_IGNORED;
     }
-    struct guard_module *mod = &g->mod[m];
+    struct guard_module *mod = g->mod[m];
     res->module = m;
     res->text_base = mod->text_base;
     res->text_len = mod->text_len;
@@ -903,13 +1049,13 @@ static const char *const bad_site_detail[GUARD_SITE_KINDS] = {
 };
 
 /* A crossing hypercall: the site must be a site of exactly this kind in a registered module's text
- * (O(1): <= GUARD_MAX_MODULES range checks, one hash-set probe sequence). */
+ * (O(1): one text-page hash probe sequence, one site hash probe sequence). */
 CROSSING_INLINE enum guard_verdict on_crossing(struct guard *g, const struct guard_event *ev, struct guard_result *res)
 {
-    int m = module_at(g, ev->rip);
+    int m = module_at_crossing(g, ev->rip);
     if (m < 0)
         return suspicious(g, ev, res, GUARD_SUSP_UNKNOWN_SITE, -1, "hypercall outside every guarded module", 0, ev->rip);
-    const struct guard_module *mod = &g->mod[m];
+    const struct guard_module *mod = g->mod[m];
     res->module = m;
     int s = site_lookup(mod, (u32)(ev->rip - mod->text_base)); /* registered: nsites >= 1 */
     if (s < 0 || mod->sites[s].kind != site_kind_of[ev->kind])
@@ -988,6 +1134,6 @@ void guard_account_cost(struct guard *g, const struct guard_event *ev, const str
     if (!g || !ev || (unsigned)ev->kind >= GUARD_EV_KINDS)
         return;
     g->stats.cycles[ev->kind] += cycles;
-    if (res && module_ok(g, res->module) && res->site >= 0 && (u32)res->site < g->mod[res->module].nsites && res->verdict == GUARD_OK)
-        g->mod[res->module].sites[res->site].cycles += cycles;
+    if (res && module_ok(g, res->module) && res->site >= 0 && (u32)res->site < g->mod[res->module]->nsites && res->verdict == GUARD_OK)
+        g->mod[res->module]->sites[res->site].cycles += cycles;
 }

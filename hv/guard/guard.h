@@ -15,9 +15,13 @@
  *              guest stack pointer, because the guest thread that left the module may sleep in the
  *              kernel and come back on another vCPU, after other threads entered and left.
  *
- * No allocation: every table is fixed-size inside `struct guard`, which the caller places in
- * static storage. guard_event() is O(1) in the number of sites (hash set per module, bounded probe)
- * and expected O(1) in the outstanding frames: they are chained in a hash table keyed by RSP (and the
+ * Memory: `struct guard` itself is fixed-size (the caller places it in static storage); each module's
+ * state is allocated when its metadata is added (guard_mem_alloc: the hypervisor's page allocator,
+ * calloc in host tests), sized by its own site count, and the table of modules and the text-page
+ * hash grow then too: any number of modules, memory permitting, and never an allocation on an
+ * event. guard_event() is O(1) in the number of modules (the text-page hash finds the module at
+ * an address) and in the number of sites (hash set per module, bounded probe), and expected O(1)
+ * in the outstanding frames: they are chained in a hash table keyed by RSP (and the
  * interrupt frames in a second one keyed by the interrupted RIP), free frames on a free list. A
  * guest that picks colliding stack pointers can lengthen one chain to GUARD_MAX_FRAMES at most, the
  * linear scan this replaced. Nothing on the event path clears or copies a whole structure (the
@@ -30,10 +34,8 @@
 #include "guard/gmeta.h"
 #include "guard/privilege.h"
 
-#define GUARD_MAX_MODULES   4
 #define GUARD_MAX_VCPUS     PRIV_MAX_VCPUS
-#define GUARD_MAX_SITES     2048               /* hypercall sites per module */
-#define GUARD_SITE_SLOTS    (2 * GUARD_MAX_SITES) /* hash slots: load factor <= 1/2 */
+#define GUARD_MAX_SITES     2048               /* hypercall sites per module (u16 site slots) */
 #define GUARD_MAX_PRIVS     4                  /* privileges bound to one module */
 #define GUARD_MAX_FRAMES    128                /* outstanding border-out frames per VM (< GUARD_FRAME_NIL) */
 #define GUARD_FRAME_BUCKETS 256                /* frame hash chains (load <= 1/2), a power of two */
@@ -186,8 +188,10 @@ struct guard_site {
 
 enum guard_module_state { GUARD_MOD_UNREGISTERED, GUARD_MOD_ACTIVE, GUARD_MOD_DEAD };
 
+/* One module's state: one allocation (guard_mem_alloc) holding this header, then its site table
+ * (nsites entries) and its site hash (1 << slot_bits slots); `alloc_bytes` is its size. */
 struct guard_module {
-    bool used;
+    bool used;                 /* always true: a module's state exists from guard_module_add on */
     enum guard_module_state state;
     bool text_known;           /* text_base valid: ACTIVE, or DEAD until its deinit */
     char name[GUARD_NAME_MAX];
@@ -195,15 +199,24 @@ struct guard_module {
     u64 text_len;
     u64 text_base;
     u32 init_offset;
-    struct guard_site sites[GUARD_MAX_SITES];
+    struct guard_site *sites;  /* nsites entries, after the header */
     u32 nsites;
-    u16 slots[GUARD_SITE_SLOTS]; /* 0 = empty, else site index + 1 */
+    u16 *slots;                /* 1 << slot_bits entries: 0 = empty, else site index + 1 */
     u32 slot_bits;             /* log2 of the slots in use (a power of two >= 2 * nsites, >= 16) */
     u32 max_probe;             /* longest probe sequence of any stored offset */
     int privs[GUARD_MAX_PRIVS];
     u32 npriv;
     u64 crossings[GUARD_EV_KINDS]; /* valid events by kind */
     u64 registrations;
+    u64 alloc_bytes;           /* this module's state, header and tables */
+    void *owner;               /* the caller's own record of the module (border control's: its metadata) */
+};
+
+/* The text-page hash: one entry per page of every module whose text is known, keyed by the page
+ * number (page 0 is never kernel text: 0 marks an empty slot). */
+struct guard_text_slot {
+    u64 page;                  /* gva >> PAGE_SHIFT, 0 = empty */
+    s32 module;
 };
 
 enum guard_frame_kind { GUARD_FRAME_FREE, GUARD_FRAME_CALL, GUARD_FRAME_INT };
@@ -257,7 +270,20 @@ struct guard_stats {
 struct guard {
     struct privilege_registry *privs;
     struct guard_config cfg;
-    struct guard_module mod[GUARD_MAX_MODULES];
+    /* The modules, by index (stable: metadata is never removed). Grown by doubling when a module
+     * is added; mod[i] for i < nmod always points to a module's state. */
+    struct guard_module **mod;
+    u32 nmod, mod_cap;
+    /* Which module's text holds a page (module_at): open addressing, linear probing, 1 << text_bits
+     * slots, at least twice the text pages of every module added (so registration never allocates),
+     * hashed with the frame table's secret multiplier (a guest cannot choose text addresses that
+     * share a probe sequence without knowing it); text_max_probe bounds a lookup. Rebuilt when a
+     * text is forgotten (deinit). */
+    struct guard_text_slot *text;
+    u32 text_bits, text_max_probe;
+    u64 text_pages;            /* pages of every module added (the table's sizing) */
+    int text_last;             /* the module of the last crossing (checked before the hash), -1 */
+    u64 mem_bytes;             /* allocated for modules, their table and the text hash */
     struct guard_vcpu vcpu[GUARD_MAX_VCPUS];
     struct guard_frame frame[GUARD_MAX_FRAMES];
     u8 frame_by_rsp[GUARD_FRAME_BUCKETS]; /* chain heads: every outstanding frame, by its RSP */
@@ -274,7 +300,7 @@ struct guard {
 /* Errors of the administrator-side calls (not of events, which have verdicts). */
 #define GUARD_OK_RC        0
 #define GUARD_EINVAL     (-1)  /* malformed descriptor / argument */
-#define GUARD_EFULL      (-2)  /* module table or privilege binding table full */
+#define GUARD_EFULL      (-2)  /* out of memory for the module, or privilege binding table full */
 #define GUARD_EEXIST     (-3)  /* duplicate module name or hash, duplicate binding */
 #define GUARD_ENOPRIV    (-4)  /* privilege name not registered */
 #define GUARD_EBUSY      (-5)  /* module is registered: bind/reset before registration only */
@@ -290,6 +316,21 @@ struct guard {
 #define GUARD_ENOTBOUND  (-14) /* unbind: the privilege is not bound to the module */
 
 void guard_init(struct guard *g, struct privilege_registry *privs, const struct guard_config *cfg);
+/* Frees every module's state (unit tests and fuzzers; the hypervisor keeps its guard for the boot). */
+void guard_destroy(struct guard *g);
+
+/* Where module state comes from: zeroed memory, NULL when there is none. Not part of guard.c, so
+ * that it stays pure: hv/guard/guard_mem.c (the hypervisor's page allocator) or
+ * tests/unit/guard_mem_host.c (calloc) is linked beside it. */
+void *guard_mem_alloc(u64 bytes);
+void guard_mem_free(void *p, u64 bytes);
+
+/* The modules added so far (indices 0 .. count-1), and one of them (NULL when out of range). */
+static inline u32 guard_module_count(const struct guard *g) { return g->nmod; }
+static inline const struct guard_module *guard_module(const struct guard *g, int m)
+{
+    return m >= 0 && (u32)m < g->nmod ? g->mod[m] : NULL;
+}
 
 /* Administrator: add a module's metadata (returns its index) and bind privilege names to it.
  * Binding works before registration and while the module is registered (a vCPU inside it holds

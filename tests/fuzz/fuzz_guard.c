@@ -1,4 +1,4 @@
-/* FUZZ-SOURCES: hv/guard/guard.c hv/guard/privilege.c */
+/* FUZZ-SOURCES: hv/guard/guard.c tests/unit/guard_mem_host.c hv/guard/privilege.c */
 /*
  * libFuzzer harness for the border-control state machine (hv/guard/guard.c) and the privilege registry
  * (hv/guard/privilege.c): arbitrary sequences of events against a fixed fixture.
@@ -136,6 +136,7 @@ static void fixture(u8 cfgbits)
         .check_stack_digest = (cfgbits >> 1) & 1,
         .restore_return_address = (cfgbits >> 2) & 1,
     };
+    guard_destroy(&G); /* the previous input's modules */
     guard_init(&G, &R, &cfg);
     struct guard_module_desc d = { "gm", gm_hash, TLEN, gm_sites, ARRAY_SIZE(gm_sites) };
     CHECK(guard_module_add(&G, &d) == 0);
@@ -144,6 +145,16 @@ static void fixture(u8 cfgbits)
     CHECK(guard_bind_privilege(&G, 0, "fake") == GUARD_OK_RC);
     CHECK(guard_bind_privilege(&G, 0, "test") == GUARD_OK_RC);
     CHECK(guard_bind_privilege(&G, 1, "fake") == GUARD_OK_RC);
+    /* The top four bits: 0 .. 15 more modules loaded (never registered: nothing claims their
+     * hashes), so that gm and other sit among others in the grown module table and text-page hash. */
+    static u8 extra_hash[16][GUARD_HASH_LEN];
+    static const char *const extra_name[16] = { "x0", "x1", "x2", "x3", "x4", "x5", "x6", "x7",
+                                                "x8", "x9", "x10", "x11", "x12", "x13", "x14", "x15" };
+    for (int i = 0; i < (cfgbits >> 4); i++) {
+        memset(extra_hash[i], 0x80 + i, GUARD_HASH_LEN);
+        struct guard_module_desc dx = { extra_name[i], extra_hash[i], TLEN2 * (1 + i % 3), other_sites, ARRAY_SIZE(other_sites) };
+        CHECK(guard_module_add(&G, &dx) == 2 + i);
+    }
 }
 
 
@@ -183,8 +194,8 @@ static void check_state(const bool before[GUARD_MAX_VCPUS], const int mod_before
         bool now = guard_privileged(&G, c);
         CHECK(now == (G.vcpu[c].module >= 0));
         if (now) {
-            CHECK(G.vcpu[c].module < GUARD_MAX_MODULES);
-            CHECK(G.mod[G.vcpu[c].module].state == GUARD_MOD_ACTIVE);
+            CHECK(G.vcpu[c].module < (int)guard_module_count(&G));
+            CHECK(G.mod[G.vcpu[c].module]->state == GUARD_MOD_ACTIVE);
             CHECK(G.vcpu[c].depth >= 1);
             expect_mask |= 1u << c;
         }
@@ -224,7 +235,7 @@ static void check_state(const bool before[GUARD_MAX_VCPUS], const int mod_before
     }
     if (res->actions & GUARD_ACT_RAISED)
         CHECK(verdict == GUARD_OK && p);
-    CHECK(res->module >= -1 && res->module < GUARD_MAX_MODULES);
+    CHECK(res->module >= -1 && res->module < (int)guard_module_count(&G));
     CHECK(res->watch_iret == (G.int_frames > 0));
 }
 
@@ -311,8 +322,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 u64 tb = 0, tl = 0;
                 int rc = guard_locate(&G, addr, decode_hash(b[6], am), &lm, &tb, &tl);
                 if (rc == GUARD_OK_RC) {
-                    CHECK(lm >= 0 && lm < GUARD_MAX_MODULES);
-                    CHECK((tb & 0xfff) == 0 && tl == G.mod[lm].text_len);
+                    CHECK(lm >= 0 && lm < (int)guard_module_count(&G));
+                    CHECK((tb & 0xfff) == 0 && tl == G.mod[lm]->text_len);
                     CHECK(addr >= tb && addr - tb < tl && tb + tl - 1 >= tb);
                 }
             }

@@ -1,4 +1,4 @@
-/* FUZZ-SOURCES: hv/exits.c hv/core/vcpu.c hv/guard/border.c hv/guard/gm_load.c hv/guard/text_protect.c hv/guard/park.c hv/guard/border_report.c hv/guard/wrapper_layout.c hv/guard/private_mem.c hv/guard/border_views.c hv/core/npt.c hv/guard/guard.c hv/guard/privilege.c hv/guard/gmeta.c hv/core/gva.c hv/core/guest_access.c hv/crypto/sha256.c hv/lib/fmt.c hv/crypto/hosted.c -lmbedcrypto */
+/* FUZZ-SOURCES: hv/exits.c hv/core/vcpu.c hv/guard/border.c hv/guard/gm_load.c hv/guard/text_protect.c hv/guard/park.c hv/guard/border_report.c hv/guard/wrapper_layout.c hv/guard/private_mem.c hv/guard/border_views.c hv/core/npt.c hv/guard/guard.c hv/guard/guard_mem.c hv/guard/privilege.c hv/guard/gmeta.c hv/core/gva.c hv/core/guest_access.c hv/crypto/sha256.c hv/lib/fmt.c hv/crypto/hosted.c -lmbedcrypto */
 /*
  * libFuzzer harness for the hypercall decoder: exit_hypercall() (hv/exits.c) and everything it
  * hands guarded-module numbers to in hv/guard/border.c (registration, the four crossings, deinit), on
@@ -104,7 +104,7 @@ void log_printf(const char *fmt, ...)
 }
 
 /* Metadata copies: a bump allocator over a static arena, reset per input (no leaks to report). */
-static _Alignas(4096) u8 arena[64 * 4096];
+static _Alignas(4096) u8 arena[256 * 4096];
 static u64 arena_used;
 hpa_t page_alloc(struct page_pool *p, u64 npages, u64 align_pages)
 {
@@ -117,6 +117,7 @@ hpa_t page_alloc(struct page_pool *p, u64 npages, u64 align_pages)
     return pa;
 }
 bool page_free(struct page_pool *p, hpa_t pa, u64 npages) { (void)p, (void)pa, (void)npages; return true; }
+u64 page_pool_free_count(const struct page_pool *p) { (void)p; return (sizeof(arena) / 4096 - arena_used); }
 
 bool vm_npt_map(struct vm *vm, gpa_t gpa, hpa_t hpa, u64 size, u32 perms) { (void)vm, (void)gpa, (void)hpa, (void)size, (void)perms; return true; }
 bool vm_npt_unmap(struct vm *vm, gpa_t gpa, u64 size) { (void)vm, (void)gpa, (void)size; return true; }
@@ -296,7 +297,7 @@ static void reset(void)
     put64(DATA_GPA + SLOT_OFF, KERNEL_FN);
     border_init(&vm0, &privs, &bi);
     CHECK(border_views_enforced() == npt_mode);
-    CHECK(border_guard(vm0.border)->mod[0].used && strcmp(border_guard(vm0.border)->mod[0].name, "gm") == 0);
+    CHECK(guard_module_count(border_guard(vm0.border)) >= 1 && strcmp(border_guard(vm0.border)->mod[0]->name, "gm") == 0);
     memset(&V, 0, sizeof(V));
     V.vm = &vm0;
     vm0.vcpu[0] = &V;

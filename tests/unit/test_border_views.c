@@ -1,4 +1,4 @@
-/* UNIT-SOURCES: hv/guard/border_views.c hv/guard/guard.c hv/guard/privilege.c hv/core/npt.c */
+/* UNIT-SOURCES: hv/guard/border_views.c hv/guard/guard.c tests/unit/guard_mem_host.c hv/guard/privilege.c hv/core/npt.c hv/lib/fmt.c */
 /*
  * The border in the nested page tables (hv/guard/border_views.c): which view a vCPU runs on as the
  * state machine moves it across the border, what each view lets it execute, loose vCPUs, the
@@ -40,7 +40,10 @@ static hpa_t root_now;
 static u32 view_now, flushes;
 static void f_set_root(struct vcpu *v, hpa_t root, u32 view) { root_now = root; view_now = view; }
 static void f_flush(struct vcpu *v) { flushes++; }
-static const struct vcpu_ops fake_ops = { .name = "fake", .set_nested_root = f_set_root, .flush_nested_tlb = f_flush };
+static u32 view_tags; /* the fake backend's tagged views (SVM: its ASIDs but the host's); 0 = no limit */
+static u32 f_view_tags(void) { return view_tags; }
+static const struct vcpu_ops fake_ops = { .name = "fake", .set_nested_root = f_set_root, .flush_nested_tlb = f_flush,
+                                          .nested_view_tags = f_view_tags };
 const struct vcpu_ops *vcpu_ops = &fake_ops;
 
 /* ---------------------------------------------------------------- fixture */
@@ -70,7 +73,7 @@ static int setup(void **state)
 {
     memset(&vm, 0, sizeof(vm));
     memset(&vcpu, 0, sizeof(vcpu));
-    root_now = 0, view_now = 0, flushes = 0, freed = 0, ntext = 0, npriv = 0;
+    root_now = 0, view_now = 0, flushes = 0, freed = 0, ntext = 0, npriv = 0, view_tags = 0;
     npt_x86_nx = true;
     vm.mem.size = MiB(512);
     vm.mem.hpa = GiB(2);
@@ -82,6 +85,7 @@ static int setup(void **state)
     assert_true(npt_map(&vm.npt, BAR, 0x7000000, 0x20000, NPT_READ));
     privilege_registry_init(&privs);
     static const struct guard_config cfg = { .check_callee_saved = true };
+    guard_destroy(&guard); /* the previous test's modules */
     guard_init(&guard, &privs, &cfg);
     memset(hash, 0x11, sizeof(hash));
     struct guard_module_desc d = { "gm", hash, 0x2000, sites, 4 };
@@ -117,6 +121,8 @@ static enum guard_verdict post(enum guard_event_kind k, u64 rip, u64 rsp)
 /* Registration as border.c does it: protect the pages, then the init event; the exit ends. */
 static void register_module(void)
 {
+    char why[200];
+    assert_true(border_views_claim(0, true, why, sizeof(why))); /* gm may hold the device's privilege */
     ntext = 2;
     vm_npt_changed(&vm);
     assert_int_equal(post(GUARD_EV_INIT, BASE + 0x100, RSP), GUARD_OK);
@@ -138,7 +144,9 @@ static void inside_only_the_module_executes(void **state)
 {
     assert_true(border_views_init(&vm, &guard, true, text, &ntext, priv, &npriv));
     register_module();
-    assert_int_equal(view_now, VIEW_IN(0, false));
+    assert_int_equal(border_view_number(0, false), VIEW_IN_FIRST);
+    assert_int_equal(border_view_number(0, true), VIEW_IN_FIRST + 1);
+    assert_int_equal(view_now, border_view_number(0, false));
     assert_true(can_exec(TEXT0) && can_exec(TEXT1));
     assert_false(can_exec(KERNEL_GPA));
     assert_false(can_exec(0));
@@ -155,7 +163,7 @@ static void inside_only_the_module_executes(void **state)
     assert_int_equal(post(GUARD_EV_FETCH, BASE + 0x400, RSP), GUARD_OK);
     border_view_changed(&vcpu, true);
     border_view_after_exit(&vcpu);
-    assert_int_equal(view_now, VIEW_IN(0, false));
+    assert_int_equal(view_now, border_view_number(0, false));
     assert_int_equal(border_view_stats()->loose, 0);
 }
 
@@ -192,7 +200,7 @@ static void the_device_view_is_a_copy_of_the_in_view(void **state)
     hpa_t plain = root_now;
     border_view_set_device(&vcpu, true); /* the nic privilege's raise */
     border_view_after_exit(&vcpu);
-    assert_int_equal(view_now, VIEW_IN(0, true));
+    assert_int_equal(view_now, border_view_number(0, true));
     assert_true(root_now != plain);
     struct npt n = vm.npt_priv;
     n.root = root_now;
@@ -219,7 +227,7 @@ static void a_changed_map_rebuilds_the_views(void **state)
     assert_int_equal(border_view_stats()->rebuilds, rebuilds + 1);
     assert_true(freed > freed_before); /* the old views' tables went back */
     assert_true(flushes > 0);
-    assert_int_equal(view_now, VIEW_IN(0, false));
+    assert_int_equal(view_now, border_view_number(0, false));
     assert_true(can_exec(TEXT0));
 }
 
@@ -251,7 +259,7 @@ static void private_memory_exists_only_inside(void **state)
     npriv = 1;
     vm_npt_changed(&vm);
     border_view_after_exit(&vcpu);
-    assert_int_equal(view_now, VIEW_IN(0, false));
+    assert_int_equal(view_now, border_view_number(0, false));
     struct npt n = vm.npt;
     n.root = root_now;
     assert_true(npt_lookup(&n, PRIVATE_GPA, &hpa, &perms, NULL));
@@ -263,7 +271,7 @@ static void private_memory_exists_only_inside(void **state)
     border_view_set_device(&vcpu, true);
     border_view_after_exit(&vcpu);
     n.root = root_now;
-    assert_int_equal(view_now, VIEW_IN(0, true));
+    assert_int_equal(view_now, border_view_number(0, true));
     assert_true(npt_lookup(&n, PRIVATE_GPA, &hpa, NULL, NULL));
     border_view_set_device(&vcpu, false);
     /* outside: absent */
@@ -276,6 +284,97 @@ static void private_memory_exists_only_inside(void **state)
     assert_false(npt_lookup(&n, PRIVATE_GPA, NULL, NULL, NULL));
 }
 
+/* Sixteen more modules registered at once: each runs on a view of its own, under a number of its
+ * own, where only its text executes; the out view executes none of them. */
+#define NMANY 16
+#define MANY_BASE 0xffffffffc1000000ull
+#define MANY_GPA 0x2000000ull
+static void sixteen_modules_each_on_its_own_view(void **state)
+{
+    static struct border_text_page many[2 + NMANY];
+    static u8 h[NMANY][GUARD_HASH_LEN];
+    char why[200], name[16];
+    u32 n = 2;
+    assert_true(border_views_init(&vm, &guard, true, many, &n, priv, &npriv));
+    many[0] = text[0], many[1] = text[1];
+    register_module();
+    for (int i = 0; i < NMANY; i++) {
+        memset(h[i], 0x40 + i, GUARD_HASH_LEN);
+        snprintf(name, sizeof(name), "m%d", i);
+        struct guard_module_desc d = { name, h[i], 0x1000, sites, 4 };
+        int m = guard_module_add(&guard, &d);
+        assert_int_equal(m, 1 + i);
+        assert_true(border_views_claim(m, false, why, sizeof(why)));
+        many[n++] = (struct border_text_page){ MANY_GPA + (u64)i * PAGE_SIZE, m };
+        struct guard_event e;
+        memset(&e, 0, sizeof(e));
+        e.kind = GUARD_EV_INIT;
+        e.rip = MANY_BASE + (u64)i * 0x10000 + 0x100;
+        e.rsp = RSP;
+        memcpy(e.u.init.claimed_hash, h[i], GUARD_HASH_LEN);
+        memcpy(e.u.init.text_hash, h[i], GUARD_HASH_LEN);
+        /* the previous one returns first (border-out ret), then this one registers */
+        struct guard_event out = e;
+        out.kind = GUARD_EV_OUT_RET;
+        out.rip = i ? MANY_BASE + (u64)(i - 1) * 0x10000 + 0x310 : BASE + 0x310;
+        assert_int_equal(guard_event(&guard, &out, NULL), GUARD_OK);
+        vm_npt_changed(&vm);
+        assert_int_equal(guard_event(&guard, &e, NULL), GUARD_OK);
+        vcpu.regs[REG_RIP] = e.rip + 3;
+        border_view_changed(&vcpu, true);
+        border_view_after_exit(&vcpu);
+        assert_int_equal(view_now, border_view_number(m, false));
+        assert_true(border_view_number(m, false) > border_view_number(m - 1, m - 1 == 0));
+        assert_int_equal(border_view_number(m, true), 0); /* no device: no copy, no number */
+        for (int j = 0; j <= i; j++)
+            assert_int_equal(can_exec(MANY_GPA + (u64)j * PAGE_SIZE), j == i);
+        assert_false(can_exec(TEXT0));
+        assert_false(can_exec(KERNEL_GPA));
+    }
+    /* leaving the last: the out view, where no module's text executes */
+    struct guard_event out;
+    memset(&out, 0, sizeof(out));
+    out.kind = GUARD_EV_OUT_RET;
+    out.rip = MANY_BASE + (u64)(NMANY - 1) * 0x10000 + 0x310;
+    out.rsp = RSP;
+    assert_int_equal(guard_event(&guard, &out, NULL), GUARD_OK);
+    vcpu.regs[REG_RIP] = KERNEL_RIP;
+    border_view_changed(&vcpu, true);
+    border_view_after_exit(&vcpu);
+    assert_int_equal(view_now, VIEW_OUT);
+    for (int j = 0; j < NMANY; j++)
+        assert_false(can_exec(MANY_GPA + (u64)j * PAGE_SIZE));
+    assert_true(can_exec(KERNEL_GPA));
+}
+
+/* The backend tags only so many views (SVM's ASIDs): a registration that would need one more is
+ * refused, said why; one given back (deinit) is handed out again. */
+static void a_registration_past_the_last_tag_is_refused(void **state)
+{
+    char why[200] = "";
+    view_tags = VIEW_IN_FIRST + 5; /* five in views */
+    assert_true(border_views_init(&vm, &guard, true, text, &ntext, priv, &npriv));
+    assert_true(border_views_claim(0, true, why, sizeof(why)));  /* two: in view and device copy */
+    assert_true(border_views_claim(1, false, why, sizeof(why)));
+    assert_true(border_views_claim(2, false, why, sizeof(why)));
+    assert_false(border_views_claim(3, true, why, sizeof(why))); /* one left, two needed */
+    assert_non_null(strstr(why, "no ASID left for its nested-paging views"));
+    assert_true(border_views_claim(3, false, why, sizeof(why)));
+    assert_false(border_views_claim(20, false, why, sizeof(why)));
+    assert_non_null(strstr(why, "no ASID left"));
+    border_views_release(1);
+    assert_true(border_views_claim(20, false, why, sizeof(why)));
+    assert_int_equal(border_view_number(20, false), VIEW_IN_FIRST + 2); /* module 1's, given back */
+    for (int m = 0; m < 21; m++)
+        assert_true(border_view_number(m, false) < view_tags && border_view_number(m, true) < view_tags);
+    /* no limit (VT-x): numbers for every module */
+    view_tags = 0;
+    assert_true(border_views_init(&vm, &guard, true, text, &ntext, priv, &npriv));
+    for (int m = 0; m < 100; m++)
+        assert_true(border_views_claim(m, true, why, sizeof(why)));
+    assert_int_equal(border_view_number(99, true), VIEW_IN_FIRST + 199);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -285,6 +384,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_changed_map_rebuilds_the_views, setup, teardown),
         cmocka_unit_test_setup_teardown(without_execute_permissions_the_wrappers_are_the_border, setup, teardown),
         cmocka_unit_test_setup_teardown(private_memory_exists_only_inside, setup, teardown),
+        cmocka_unit_test_setup_teardown(sixteen_modules_each_on_its_own_view, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_registration_past_the_last_tag_is_refused, setup, teardown),
     };
     return cmocka_run_group_tests_name("border_views", tests, NULL, NULL);
 }

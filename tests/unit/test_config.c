@@ -92,7 +92,7 @@ static void test_binding_errors(void **state)
     char text[2048] = BASE;
     for (int i = 0; i <= BOOT_MAX_BINDINGS; i++)
         snprintf(text + strlen(text), sizeof(text) - strlen(text), "bind = m%d p\n", i);
-    expect_error(text, "postern.cfg:19: too many bind entries (max 16)");
+    expect_error(text, "postern.cfg:67: too many bind entries (max 64)");
 }
 
 static void test_pci_policy_keys(void **state)
@@ -391,9 +391,9 @@ static void test_gmeta_limit(void **state)
         snprintf(text + strlen(text), sizeof(text) - strlen(text), "gmeta = /postern/g%d.gmeta\n", i);
     assert_int_equal(parse(text), 0);
     assert_int_equal(cfg.gmeta_count, BOOT_MAX_GMETA);
-    assert_string_equal(cfg.gmeta[BOOT_MAX_GMETA - 1], "/postern/g15.gmeta");
+    assert_string_equal(cfg.gmeta[BOOT_MAX_GMETA - 1], "/postern/g63.gmeta");
     strcat(text, "gmeta = /postern/one-too-many.gmeta\n");
-    expect_error(text, "postern.cfg:19: too many gmeta entries (max 16)");
+    expect_error(text, "postern.cfg:67: too many gmeta entries (max 64)");
 }
 
 static void test_line_too_long(void **state)

@@ -1,4 +1,4 @@
-/* UNIT-SOURCES: hv/guard/guard.c hv/guard/privilege.c */
+/* UNIT-SOURCES: hv/guard/guard.c tests/unit/guard_mem_host.c hv/guard/privilege.c */
 /*
  * The border-control state machine (hv/guard/guard.c), table-driven: every state x event pair, valid and
  * invalid; nesting; interrupts; threads that sleep in the kernel and come back on another vCPU;
@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "guard/guard.h"
+#include "guard_mem_host.h"
 
 /* ---------------------------------------------------------------- fixture */
 
@@ -89,6 +90,7 @@ static void fixture(const struct guard_config *cfg)
     assert_int_equal(privilege_register(&R, "fake", &fake_ops, &F), 0);
     assert_int_equal(privilege_test_register(&R), 1);
     static const struct guard_config def = { .check_callee_saved = true, .check_stack_digest = false };
+    guard_destroy(&G); /* the previous test's modules */
     guard_init(&G, &R, cfg ? cfg : &def);
     struct guard_module_desc d = { "gm", gm_hash, TLEN, gm_sites, ARRAY_SIZE(gm_sites) };
     GM = guard_module_add(&G, &d);
@@ -600,8 +602,8 @@ static void test_interrupt_while_privileged(void **state)
     e = hc(GUARD_EV_OUT_RET, 0, BASE + S_OUT, RSP0);
     ok(&e);
     assert_false(held(0));
-    assert_int_equal(G.mod[GM].crossings[GUARD_EV_INTERRUPT], 1);
-    assert_int_equal(G.mod[GM].crossings[GUARD_EV_IRET], 1);
+    assert_int_equal(G.mod[GM]->crossings[GUARD_EV_INTERRUPT], 1);
+    assert_int_equal(G.mod[GM]->crossings[GUARD_EV_IRET], 1);
 }
 
 static void test_iret_tampering(void **state)
@@ -750,6 +752,102 @@ static void test_module_calls_other_module(void **state)
     assert_true(privilege_test_is_raised(0));
 }
 
+/* ---------------------------------------------------------------- many modules */
+
+/* No fixed limit: 16 more modules (18 in all) added, registered, crossed (in, a call out to the next
+ * module and back, interrupted inside), found at every text address and not past their text (the
+ * texts are 6 KiB at 8 KiB spacing: the last page's tail is not text), revoked one by one, unloaded,
+ * and registered again at other addresses. */
+#define NMANY 16
+#define MANY_BASE 0xffffffffc1000000ull
+#define MANY_LEN  0x1800ull
+static u64 many_base(int i, int round) { return MANY_BASE + (u64)round * 0x100000 + (u64)i * 0x2000; }
+
+static void test_many_modules(void **state)
+{
+    u8 h[NMANY][GUARD_HASH_LEN];
+    char name[NMANY][16];
+    int idx[NMANY];
+    struct guard_event e;
+
+    for (int i = 0; i < NMANY; i++) {
+        memset(h[i], 0x80 + i, GUARD_HASH_LEN);
+        snprintf(name[i], sizeof(name[i]), "many%d", i);
+        struct guard_module_desc d = { name[i], h[i], MANY_LEN, other_sites, ARRAY_SIZE(other_sites) };
+        idx[i] = guard_module_add(&G, &d);
+        assert_int_equal(idx[i], 2 + i);
+        assert_int_equal(guard_bind_privilege(&G, idx[i], "fake"), GUARD_OK_RC);
+    }
+    assert_int_equal(guard_module_count(&G), 2 + NMANY);
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < NMANY; i++) {
+            u64 b = many_base(i, round);
+            e = ev_init(0, b + 0x10, h[i], h[i]);
+            ok(&e);
+            assert_int_equal(guard_vcpu_state(&G, 0, idx[i]), GUARD_ST_INSIDE);
+            e = hc(GUARD_EV_OUT_RET, 0, b + 0x40, RSP0);
+            ok(&e);
+        }
+        for (int i = 0; i < NMANY; i++) {
+            u64 b = many_base(i, round);
+            assert_int_equal(guard_module_at(&G, b), idx[i]);
+            assert_int_equal(guard_module_at(&G, b + MANY_LEN - 1), idx[i]);
+            assert_int_equal(guard_module_at(&G, b + MANY_LEN), -1);
+            assert_int_equal(guard_module_at(&G, b - 1), -1); /* the previous text's last page, past its end */
+        }
+        /* each: in, call out into the next module and back, interrupted inside, out */
+        for (int i = 0; i < NMANY; i++) {
+            u64 b = many_base(i, round), n = many_base((i + 1) % NMANY, round);
+            e = hc(GUARD_EV_IN_CALL, 1, b + 0x30, RSP0);
+            ok(&e);
+            assert_true(held(1));
+            e = ev_call(GUARD_EV_OUT_CALL, 1, b + 0x50, RSP1, b + 0x100, 5 + i);
+            ok(&e);
+            e = hc(GUARD_EV_IN_CALL, 1, n + 0x30, RSP1 - 0x100);
+            ok(&e);
+            assert_int_equal(guard_vcpu_state(&G, 1, idx[(i + 1) % NMANY]), GUARD_ST_INSIDE);
+            assert_int_equal(guard_vcpu_state(&G, 1, idx[i]), GUARD_ST_OUT_CALL);
+            e = hc(GUARD_EV_OUT_RET, 1, n + 0x40, RSP1 - 0x100);
+            ok(&e);
+            e = ev_call(GUARD_EV_IN_RET, 1, b + 0x60, RSP1, b + 0x100, 5 + i);
+            ok(&e);
+            e = ev_int(1, b + 0x200, RSP2, 32);
+            ok(&e);
+            assert_false(held(1));
+            e = hc(GUARD_EV_IRET, 1, b + 0x200, RSP2);
+            ok(&e);
+            assert_true(held(1));
+            e = hc(GUARD_EV_OUT_RET, 1, b + 0x40, RSP0);
+            ok(&e);
+            assert_false(held(1));
+        }
+        for (int i = 0; round == 0 && i < NMANY; i++) /* its own and the previous module's call */
+            assert_int_equal(G.mod[idx[i]]->crossings[GUARD_EV_IN_CALL], 2);
+        /* a site of module i is not one of module j: the lookup is by address, not by luck */
+        e = hc(GUARD_EV_IN_CALL, 2, many_base(7, round) + 0x40, RSP0);
+        refused(&e, GUARD_SUSP_BAD_SITE, "many7");
+        /* revoked one by one: the others keep working */
+        for (int i = 0; i < NMANY; i++) {
+            assert_int_equal(guard_revoke(&G, idx[i]), GUARD_OK_RC);
+            e = hc(GUARD_EV_IN_CALL, 0, many_base(i, round) + 0x30, RSP0);
+            refused(&e, GUARD_SUSP_REVOKED, name[i]);
+            if (i + 1 < NMANY) {
+                e = hc(GUARD_EV_IN_CALL, 0, many_base(i + 1, round) + 0x30, RSP0);
+                ok(&e);
+                e = hc(GUARD_EV_OUT_RET, 0, many_base(i + 1, round) + 0x40, RSP0);
+                ok(&e);
+            }
+        }
+        /* unloaded (deinit of a revoked module), reinstated: the text-page hash forgets them */
+        for (int i = 0; i < NMANY; i++) {
+            e = hc(GUARD_EV_DEINIT, 0, many_base(i, round) + 0x20, RSP0);
+            ok(&e);
+            assert_int_equal(guard_module_at(&G, many_base(i, round)), -1);
+            assert_int_equal(guard_reinstate(&G, idx[i]), GUARD_OK_RC);
+        }
+    }
+}
+
 /* ---------------------------------------------------------------- frames table */
 
 static void test_frame_table_full(void **state)
@@ -856,8 +954,10 @@ static void test_frame_hash_seed(void **state)
     /* The seed becomes an odd multiplier; no seed keeps Fibonacci hashing's constant. */
     static struct guard g2;
     struct guard_config cfg = { .frame_hash_seed = 0x10 };
+    guard_destroy(&g2);
     guard_init(&g2, &R, &cfg);
     assert_int_equal(g2.frame_hash_mult, 0x11);
+    guard_destroy(&g2);
     guard_init(&g2, &R, NULL);
     assert_int_equal(g2.frame_hash_mult, 0x9e3779b97f4a7c15ull);
     /* Keys chosen to share a chain under the fixed multiplier spread under a secret one. */
@@ -1039,6 +1139,26 @@ static void same_result(const struct guard_result *a, const struct guard_result 
     assert_int_equal(a->watch_iret, b->watch_iret);
 }
 
+/* A copy of src that shares no memory with it (modules, their tables, the text-page hash): events
+ * on the copy leave src as it was. What an earlier copy into dst allocated is given back first. */
+static void clone_guard(struct guard *dst, const struct guard *src)
+{
+    guard_destroy(dst);
+    memcpy(dst, src, sizeof(*src));
+    dst->mod = guard_mem_alloc(src->mod_cap * sizeof(dst->mod[0]));
+    for (u32 m = 0; m < src->nmod; m++) {
+        const struct guard_module *sm = src->mod[m];
+        struct guard_module *dm = guard_mem_alloc(sm->alloc_bytes);
+        memcpy(dm, sm, sm->alloc_bytes);
+        dm->sites = (struct guard_site *)((u8 *)dm + ((const u8 *)sm->sites - (const u8 *)sm));
+        dm->slots = (u16 *)((u8 *)dm + ((const u8 *)sm->slots - (const u8 *)sm));
+        dst->mod[m] = dm;
+    }
+    u64 tb = ((u64)1 << src->text_bits) * sizeof(src->text[0]);
+    dst->text = guard_mem_alloc(tb);
+    memcpy(dst->text, src->text, tb);
+}
+
 static void test_result_fully_written(void **state)
 {
     /* border.c does not clear the result before guard_event (a byte-loop memset on every crossing):
@@ -1063,7 +1183,7 @@ static void test_result_fully_written(void **state)
         struct guard_result clean, dirty;
         memset(&clean, 0, sizeof(clean));
         memset(&dirty, 0xa5, sizeof(dirty));
-        memcpy(&twin, &G, sizeof(G));
+        clone_guard(&twin, &G);
         enum guard_verdict v1 = guard_event(&twin, &evs[i], &clean);
         enum guard_verdict v2 = guard_event(&G, &evs[i], &dirty);
         assert_int_equal(v1, v2);
@@ -1176,7 +1296,7 @@ static void test_deinit(void **state)
     /* it may register again, elsewhere (insmod after rmmod) */
     e = ev_init(0, BASE + 0x100000 + S_INIT, gm_hash, gm_hash);
     ok(&e);
-    assert_int_equal(G.mod[GM].registrations, 2);
+    assert_int_equal(G.mod[GM]->registrations, 2);
     assert_int_equal(F.inits, 2);
 }
 
@@ -1230,6 +1350,7 @@ static void test_revocation(void **state)
 static void test_module_add_errors(void **state)
 {
     static struct guard g2;
+    guard_destroy(&g2);
     guard_init(&g2, &R, NULL);
     u8 h[GUARD_HASH_LEN];
     memset(h, 0x44, sizeof(h));
@@ -1262,6 +1383,7 @@ static void test_module_add_errors(void **state)
     EXPECT(GUARD_ESITE, x.nsites = 4);                                  /* instruction overruns */
     s[3] = (struct guard_site_desc){ 0xfd, GMETA_SITE_BORDER_IN_CALL };
     EXPECT(0, x.nsites = 4);                                            /* last 3 bytes: fine */
+    guard_destroy(&g2);
     guard_init(&g2, &R, NULL);
     s[3] = (struct guard_site_desc){ 0x30, GMETA_SITE_BORDER_OUT_RET };
     EXPECT(GUARD_EDUP_SITE, x.nsites = 4);                              /* same offset twice */
@@ -1282,7 +1404,14 @@ static void test_module_add_errors(void **state)
     memset(h2, 0x57, sizeof(h2));
     EXPECT(3, x.name = "m4"; x.hash = h2);
     memset(h2, 0x58, sizeof(h2));
-    EXPECT(GUARD_EFULL, x.name = "m5"; x.hash = h2);
+    EXPECT(4, x.name = "m5"; x.hash = h2);                             /* no fixed limit: a fifth */
+    /* out of memory for the next module's state: refused, nothing half-added */
+    memset(h2, 0x59, sizeof(h2));
+    guard_mem_host_limit = guard_mem_host_live + 64;
+    EXPECT(GUARD_EFULL, x.name = "m6"; x.hash = h2);
+    guard_mem_host_limit = 0;
+    assert_int_equal(guard_module_count(&g2), 5);
+    EXPECT(5, x.name = "m6"; x.hash = h2);
 #undef EXPECT
     assert_int_equal(guard_module_add(&g2, NULL), GUARD_EINVAL);
 }
@@ -1313,14 +1442,14 @@ static void test_bind_errors(void **state)
     /* Unbound: lowered at once, the module keeps its other privileges. */
     assert_int_equal(guard_unbind_privilege(&G, OTHER, "p4"), GUARD_OK_RC);
     assert_false(privilege_is_raised(&R, p4, 0));
-    assert_int_equal(G.mod[OTHER].npriv, 1);
-    assert_true(privilege_is_raised(&R, G.mod[OTHER].privs[0], 0));
+    assert_int_equal(G.mod[OTHER]->npriv, 1);
+    assert_true(privilege_is_raised(&R, G.mod[OTHER]->privs[0], 0));
     assert_int_equal(guard_unbind_privilege(&G, OTHER, "p4"), GUARD_ENOTBOUND);
     assert_int_equal(guard_unbind_privilege(&G, OTHER, "disk"), GUARD_ENOPRIV);
     assert_int_equal(guard_unbind_privilege(&G, 3, "p4"), GUARD_EINVAL);
     /* Revoked: nothing can be bound to it again. */
     assert_int_equal(guard_revoke(&G, OTHER), GUARD_OK_RC);
-    assert_false(privilege_is_raised(&R, G.mod[OTHER].privs[0], 0));
+    assert_false(privilege_is_raised(&R, G.mod[OTHER]->privs[0], 0));
     assert_int_equal(guard_bind_privilege(&G, OTHER, "p4"), GUARD_ESTATE);
 }
 
@@ -1328,7 +1457,7 @@ static void test_bind_errors(void **state)
 
 static void test_site_lookup_every_offset(void **state)
 {
-    const struct guard_module *m = &G.mod[GM];
+    const struct guard_module *m = G.mod[GM];
     for (u32 off = 0; off < TLEN + 0x100; off++) {
         int want = -1;
         for (u32 i = 0; i < ARRAY_SIZE(gm_sites); i++)
@@ -1360,12 +1489,13 @@ static void test_site_lookup_full_table(void **state)
     assert_true(off < MiB(1));
     u8 h[GUARD_HASH_LEN];
     memset(h, 0x66, sizeof(h));
+    guard_destroy(&g2);
     guard_init(&g2, &R, NULL);
     struct guard_module_desc d = { "big", h, MiB(1), s, GUARD_MAX_SITES };
     int mi = guard_module_add(&g2, &d);
     assert_int_equal(mi, 0);
-    const struct guard_module *m = &g2.mod[mi];
-    assert_int_equal(1u << m->slot_bits, GUARD_SITE_SLOTS);
+    const struct guard_module *m = g2.mod[mi];
+    assert_int_equal(1u << m->slot_bits, 2 * GUARD_MAX_SITES);
     print_message("2048 sites: longest probe %u slots\n", m->max_probe + 1);
     assert_true(m->max_probe < 64);
     for (u32 o = 0; o < MiB(1); o++) {
@@ -1404,7 +1534,7 @@ static void test_counters(void **state)
     assert_int_equal(post(&e, &r), GUARD_SUSPICIOUS);
     guard_account_cost(&G, &e, &r, 700);
 
-    const struct guard_module *m = &G.mod[GM];
+    const struct guard_module *m = G.mod[GM];
     assert_int_equal(m->crossings[GUARD_EV_INIT], 1);
     assert_int_equal(m->crossings[GUARD_EV_OUT_CALL], 4);
     assert_int_equal(m->crossings[GUARD_EV_IN_RET], 4);
@@ -1504,6 +1634,7 @@ int main(void)
         cmocka_unit_test_setup(test_site_lookup_every_offset, setup),
         cmocka_unit_test_setup(test_site_lookup_full_table, setup),
         cmocka_unit_test_setup(test_counters, setup),
+        cmocka_unit_test_setup(test_many_modules, setup),
         cmocka_unit_test_setup(test_log_ring, setup),
         cmocka_unit_test_setup(test_caller_bugs_ignored, setup),
     };

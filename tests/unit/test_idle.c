@@ -1,4 +1,4 @@
-/* UNIT-SOURCES: hv/guard/idle.c hv/core/vm.c hv/core/npt.c hv/guard/privilege.c hv/guard/guard.c hv/lib/fmt.c */
+/* UNIT-SOURCES: hv/guard/idle.c hv/core/vm.c hv/core/npt.c hv/guard/privilege.c hv/guard/guard.c tests/unit/guard_mem_host.c hv/lib/fmt.c */
 /*
  * The `idle` privilege component (hv/guard/idle.c, docs/idle.md): a raise lifts the HLT/MONITOR/MWAIT
  * intercepts of that vCPU only when it has its physical CPU to itself (vm_vcpu_owns_core), and is
@@ -238,6 +238,7 @@ static void guarded_fixture(void)
 
     machine(1, one);
     memset(gi_hash, 0x5a, sizeof(gi_hash));
+    guard_destroy(&G); /* the previous test's module */
     guard_init(&G, &R, &cfg);
     assert_int_equal(guard_module_add(&G, &d), 0);
     assert_int_equal(guard_bind_privilege(&G, 0, "idle"), GUARD_OK_RC);

@@ -282,7 +282,8 @@ static void svm_set_nested_root(struct vcpu *v, hpa_t root, u32 view)
 {
     struct vmcb_control *c = &to_svm(v)->vmcb->control;
     u32 asid = GUEST_ASID + view;
-    /* Fewer ASIDs than views: the views past the last ASID share it, flushed on every switch. */
+    /* Fewer ASIDs than views (border control refuses registrations past the last: this is only a
+     * backstop): the views past the last ASID share it, flushed on every switch. */
     if (asid >= svm_caps.asid_count) {
         asid = svm_caps.asid_count - 1;
         if (c->n_cr3 != root)
@@ -291,6 +292,9 @@ static void svm_set_nested_root(struct vcpu *v, hpa_t root, u32 view)
     c->n_cr3 = root;
     c->guest_asid = asid;
 }
+
+/* ASID 0 is the host's; guest view n runs under ASID GUEST_ASID + n. */
+static u32 svm_nested_view_tags(void) { return svm_caps.asid_count - GUEST_ASID; }
 
 static void svm_flush_nested_tlb(struct vcpu *v)
 {
@@ -357,6 +361,7 @@ const struct vcpu_ops svm_vcpu_ops = {
     .set_watch = svm_set_watch,
     .set_idle_intercepts = svm_set_idle_intercepts,
     .set_nested_root = svm_set_nested_root,
+    .nested_view_tags = svm_nested_view_tags,
     .flush_nested_tlb = svm_flush_nested_tlb,
     .cpl = svm_cpl,
     .cr = svm_cr,

@@ -456,6 +456,7 @@ static void vmx_reinject_exception(struct vcpu *v, u8 vector, bool has_error, u3
 /* Each view's EPT root has its own tag in the TLB (translations are tagged by the EPTP's EP4TA,
  * §29.4.1), so switching is one VMCS write and needs no INVEPT. */
 static void vmx_set_nested_root(struct vcpu *v, hpa_t root, u32 view) { vmwrite(VMCS_EPT_POINTER, ept_pointer(root)); }
+/* (No nested_view_tags: each EPT root is its own tag, so there is no limit on views.) */
 
 static void vmx_flush_nested_tlb(struct vcpu *v) { invept_all(); }
 

@@ -14,10 +14,14 @@
  *           "private" takes a page, hands it to the hypervisor as the module's private memory
  *           (HC_GUARD_PRIVATE, from inside the border) and writes a secret into it; the attack
  *           suite then tries to read it from outside
+ * Built under other names (modules.sh: gtest1 ... gtest11 for the many-modules test) the /proc file
+ * and the log lines take the module's name, and GTEST_ID adds that many NOPs to init so that each
+ * copy has a text (and a text hash) of its own.
  * gtest_probe is the target of the attack suite's "jump into the middle of the module": its first
  * instruction carries a marker gevil finds in the text, the rest asks for the privilege.
  */
 #include <linux/module.h>
+#include <linux/stringify.h>
 #include <linux/proc_fs.h>
 #include <linux/slab.h>
 #include <linux/sort.h>
@@ -142,19 +146,22 @@ static const struct proc_ops gtest_ops = {
 static int __init gtest_init(void)
 {
     at_init = test_privileged();
+#ifdef GTEST_ID
+    asm volatile(".skip " __stringify(GTEST_ID) ", 0x90");
+#endif
 #ifdef GTEST_V0
     printk(KERN_INFO "gtest: version 0\n"); /* an older text (modules.sh: the replay attack) */
 #endif
-    if (!proc_create("gtest", 0666, NULL, &gtest_ops))
+    if (!proc_create(KBUILD_MODNAME, 0666, NULL, &gtest_ops))
         return -ENOMEM;
-    printk(KERN_INFO "gtest: loaded, privileged at init: %ld\n", at_init);
+    printk(KERN_INFO KBUILD_MODNAME ": loaded, privileged at init: %ld\n", at_init);
     return 0;
 }
 
 static void __exit gtest_exit(void)
 {
-    remove_proc_entry("gtest", NULL);
-    printk(KERN_INFO "gtest: unloaded, privileged at exit: %ld\n", test_privileged());
+    remove_proc_entry(KBUILD_MODNAME, NULL);
+    printk(KERN_INFO KBUILD_MODNAME ": unloaded, privileged at exit: %ld\n", test_privileged());
 }
 
 module_init(gtest_init);
