@@ -249,6 +249,7 @@ static void svm_reinject_exception(struct vcpu *v, u8 vector, bool has_error, u3
     if (vector == VEC_PF)
         to_svm(v)->vmcb->save.cr2 = cr2;
     svm_inject_exception(v, vector, has_error, error);
+    to_svm(v)->reflected = true; /* svm_exit.c: merged with an interrupted delivery as the CPU would */
 }
 
 static void svm_set_watch(struct vcpu *v, u32 watch)

@@ -52,6 +52,10 @@
 #define EVENTINJ_TYPE_INTR  (0ull << 8)
 #define EVENTINJ_TYPE_NMI   (2ull << 8)
 #define EVENTINJ_TYPE_EXCEPTION (3ull << 8)
+#define EVENTINJ_TYPE_SOFT  (4ull << 8)
+#define EVENTINJ_TYPE_MASK  (7ull << 8)
+/* EXITINTINFO (offset 088h), §15.7.2, has EVENTINJ's format: the event whose delivery the exit
+ * interrupted. */
 
 #define NP_ENABLE BIT(0)
 

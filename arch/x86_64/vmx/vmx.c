@@ -451,6 +451,7 @@ static void vmx_reinject_exception(struct vcpu *v, u8 vector, bool has_error, u3
     if (vector == VEC_PF)
         write_cr2(cr2);
     vmx_inject_exception(v, vector, has_error, error);
+    to_vmx(v)->reflected = true; /* vmx_exit.c: merged with an interrupted delivery as the CPU would */
 }
 
 /* Each view's EPT root has its own tag in the TLB (translations are tagged by the EPTP's EP4TA,
