@@ -7,6 +7,7 @@
 #include "guard/border.h"
 #include "console/console.h"
 #include "core/cpuid_policy.h"
+#include "core/guest_access.h"
 #include "core/hypercall.h"
 #include "lib/lib.h"
 #include "lib/log.h"
@@ -27,6 +28,58 @@
 #define KBC_PULSE_RESET    0xfe
 
 static u16 watched_pm1a, watched_pm1b;
+
+/*
+ * HWCR (AMD: MSR C001_0015h) is per core but configures the core for the hypervisor as much as for
+ * the guest: INVDWBINVD (bit 4) decides whether INVD throws dirty lines away (the VMCB, the nested
+ * page tables, the IOMMU's tables), SmmLock, TlbCacheDis, MonMwaitDis/UserEn, Wrap32Dis,
+ * McStatusWrEn (forged machine-check status), LockTscToCurrentP0, CpbDis and the rest are the
+ * machine's. The guest may change only IRPerfEn (bit 30: the instructions-retired counter, its own
+ * performance monitoring). For every other bit the hardware keeps the host's value and the guest
+ * reads back what it last wrote: safe, since INVD is intercepted and always done as WBINVD, which
+ * is what either INVDWBINVD setting permits, and the other bits only change what the guest would
+ * see from its own configuration (docs/events.md).
+ */
+#define HWCR_GUEST_WRITABLE BIT(30)
+static bool hwcr_written;
+static u64 hwcr_guest;
+
+/* HWCR exists on AMD (and Hygon) only; on Intel the MSR faults, for the guest as for the host. */
+static bool cpu_has_hwcr(void)
+{
+    static int known; /* 0 unknown, 1 yes, 2 no */
+    char vendor[13];
+
+    if (!known) {
+        cpu_vendor(vendor);
+        known = (!strcmp(vendor, "AuthenticAMD") || !strcmp(vendor, "HygonGenuine")) ? 1 : 2;
+    }
+    return known == 1;
+}
+
+static u64 hwcr_read(void)
+{
+    u64 real = rdmsr(MSR_HWCR);
+    return hwcr_written ? (real & HWCR_GUEST_WRITABLE) | (hwcr_guest & ~HWCR_GUEST_WRITABLE) : real;
+}
+
+static void hwcr_write(struct vcpu *v, u64 value)
+{
+    static u64 refused;
+    u64 real = rdmsr(MSR_HWCR);
+    u64 kept = (value ^ real) & ~HWCR_GUEST_WRITABLE;
+
+    hwcr_written = true;
+    hwcr_guest = value;
+    if ((real & HWCR_GUEST_WRITABLE) != (value & HWCR_GUEST_WRITABLE))
+        wrmsr(MSR_HWCR, (real & ~HWCR_GUEST_WRITABLE) | (value & HWCR_GUEST_WRITABLE));
+    if (kept)
+        LOG_RATELIMITED(refused, 16,
+                        "guest HWCR write 0x%llx at rip 0x%llx: bits 0x%llx%s stay the host's (0x%llx); the guest reads back what it wrote (%llu so far)",
+                        (unsigned long long)value, (unsigned long long)v->regs[REG_RIP], (unsigned long long)kept,
+                        (kept & HWCR_INVDWBINVD) ? " (INVDWBINVD among them)" : "", (unsigned long long)real,
+                        (unsigned long long)refused);
+}
 
 static void set_edx_eax(struct vcpu *v, u64 value)
 {
@@ -84,6 +137,16 @@ static bool emulate_msr(struct vcpu *v, bool write)
     case MSR_VM_HSAVE_PA:
         if (!write)
             set_edx_eax(v, 0);
+        return true;
+    case MSR_HWCR:
+        if (!cpu_has_hwcr()) {
+            vcpu_inject_exception(v, VEC_GP, true, 0);
+            return false;
+        }
+        if (write)
+            hwcr_write(v, value);
+        else
+            set_edx_eax(v, hwcr_read());
         return true;
     case MSR_SYSCFG:
     case MSR_SMM_BASE:
@@ -299,6 +362,37 @@ void exit_wrmsr(struct vcpu *v) { done(v, emulate_msr(v, true), 2); }         /*
 void exit_hypercall(struct vcpu *v) { done(v, hypercall(v), 3); }             /* 0F 01 D9 */
 void exit_hlt(struct vcpu *v) { done(v, halt(v), 1); }                       /* F4 */
 void exit_io(struct vcpu *v, u16 port, unsigned size, bool in) { done(v, emulate_io(v, port, size, in), 0); }
+
+/* INVD (0F 08) invalidates the caches without writing them back: dirty lines of the hypervisor's
+ * own structures would be lost. SVM intercepts it (INTERCEPT_INVD), VT-x exits on it always
+ * (§26.1.2); either way it is done as WBINVD, which keeps every store (docs/events.md). */
+static void invd_as_wbinvd(struct vcpu *v, const char *how)
+{
+    static u64 invds;
+
+    wbinvd();
+    LOG_RATELIMITED(invds, 16, "guest INVD at rip 0x%llx (cpl %u): done as WBINVD%s (%llu so far)",
+                    (unsigned long long)v->regs[REG_RIP], vcpu_ops->cpl(v), how, (unsigned long long)invds);
+    vcpu_ops->skip_insn(v, 2);
+}
+
+void exit_invd(struct vcpu *v) { invd_as_wbinvd(v, ""); }
+
+/* WBINVD (0F 09) is intercepted on SVM only because QEMU 7.2's TCG checks a guest INVD against the
+ * WBINVD intercept (docs/events.md): the instruction at RIP tells them apart. Either way the
+ * caches are written back and invalidated, which is WBINVD's effect. */
+void exit_wbinvd(struct vcpu *v)
+{
+    u8 insn[2];
+    u32 access = GVA_FETCH | (vcpu_ops->cpl(v) == 3 ? GVA_USER : GVA_SUPERVISOR);
+
+    if (guest_read_virt(v, v->regs[REG_RIP], insn, sizeof(insn), access) && insn[0] == 0x0f && insn[1] == 0x08) {
+        invd_as_wbinvd(v, " (the CPU reported it as a WBINVD exit)");
+        return;
+    }
+    wbinvd();
+    vcpu_ops->skip_insn(v, 2);
+}
 
 void exit_triple_fault(struct vcpu *v)
 {

@@ -159,11 +159,15 @@ static bool svm_create(struct vcpu *v, const struct guest_entry *e, hpa_t nested
     /* Intercepts (§15.9-15.13). Everything not listed runs natively: the guest owns its core,
      * interrupts and devices (passthrough), and the hypervisor steps in only where it must. */
     vmcb->control.intercept_misc1 = INTERCEPT_CPUID | INTERCEPT_IOIO_PROT | INTERCEPT_MSR_PROT |
-                                    INTERCEPT_SHUTDOWN | INTERCEPT_INVLPGA;
+                                    INTERCEPT_SHUTDOWN | INTERCEPT_INVLPGA | INTERCEPT_INVD;
     /* VMRUN must be intercepted (§15.5.1); the other SVM instructions would let the guest
      * touch host state, so they fault with #UD as on a CPU without SVM. */
     vmcb->control.intercept_misc2 = INTERCEPT_VMRUN | INTERCEPT_VMMCALL | INTERCEPT_VMLOAD | INTERCEPT_VMSAVE |
                                     INTERCEPT_STGI | INTERCEPT_CLGI | INTERCEPT_SKINIT;
+    /* INVD would throw away dirty lines of the VMCB, the nested and IOMMU tables: done as WBINVD
+     * (hv/exits.c). WBINVD too, only because QEMU 7.2's TCG checks INVD against the WBINVD
+     * intercept (docs/events.md); a guest WBINVD is rare and done as it asks. */
+    vmcb->control.intercept_misc2 |= INTERCEPT_WBINVD;
     /* HLT, MONITOR and MWAIT exit; only a guarded module holding `idle` runs them natively
      * (svm_set_idle_intercepts, docs/idle.md). The guest sees MONITOR/MWAIT in CPUID. */
     svm_set_idle_intercepts(v, true);
@@ -182,6 +186,7 @@ static bool svm_create(struct vcpu *v, const struct guest_entry *e, hpa_t nested
     svm_set_msr_intercept(v, MSR_SMM_BASE, false, true);
     svm_set_msr_intercept(v, MSR_SMM_ADDR, false, true);
     svm_set_msr_intercept(v, MSR_SMM_MASK, false, true);
+    svm_set_msr_intercept(v, MSR_HWCR, true, true); /* filtered: hv/exits.c */
 
     /* Guest start state: Linux's 64-bit boot protocol (long mode, flat segments). */
     seg(&vmcb->save.cs, e->cs_sel, SEG_ATTR_CODE64, 0xffffffff, 0);

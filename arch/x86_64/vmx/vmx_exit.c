@@ -223,6 +223,7 @@ static const vmx_exit_fn vmx_exit_table[VMX_EXIT_TABLE_SIZE] = {
     [VMX_EXIT_MONITOR_TRAP_FLAG] = on_monitor_trap,
     [VMX_EXIT_PREEMPTION_TIMER] = on_preemption_timer,
     [VMX_EXIT_CPUID] = exit_cpuid,
+    [VMX_EXIT_INVD] = exit_invd, /* exits unconditionally (§26.1.2) */
     [VMX_EXIT_HLT] = exit_hlt,
     [VMX_EXIT_VMCALL] = exit_hypercall,
     [VMX_EXIT_GETSEC] = on_vmx_insn, /* SMX: not offered either */

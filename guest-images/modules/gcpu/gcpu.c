@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * gcpu: an ordinary (unguarded) module that runs the privileged CPU instructions the event tests
+ * need at CPL 0 (hvprobe, in user space, would only get #GP for them):
+ *   echo VALUE > /sys/module/gcpu/parameters/hwcr   RDMSR HWCR (C001_0015h), WRMSR VALUE, RDMSR again
+ *                                                   (^MASK: write what was read with MASK's bits flipped)
+ *   echo 1 > /sys/module/gcpu/parameters/invd       a store, then INVD, then reads the stored value
+ * Every result is printed as "gcpu: ..." for the test scripts to read (hvprobe hwcr / hvprobe invd
+ * drive these files and print the kernel's answer).
+ */
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <linux/kernel.h>
+#include <asm/msr.h>
+
+#define MSR_HWCR 0xc0010015
+
+static int set_hwcr(const char *val, const struct kernel_param *kp)
+{
+    u64 want, before = 0, after = 0;
+    bool flip = val[0] == '^';
+    int werr, rerr;
+
+    if (kstrtoull(val + flip, 0, &want))
+        return -EINVAL;
+    rerr = rdmsrl_safe(MSR_HWCR, &before);
+    if (flip)
+        want ^= before;
+    werr = wrmsrl_safe(MSR_HWCR, want);
+    rerr |= rdmsrl_safe(MSR_HWCR, &after);
+    printk(KERN_INFO "gcpu: hwcr before 0x%llx wrote 0x%llx (%s) after 0x%llx (%s)\n", before, want,
+           werr ? "#GP" : "ok", after, rerr ? "read #GP" : "read ok");
+    return 0;
+}
+
+static volatile u64 canary;
+
+static int set_invd(const char *val, const struct kernel_param *kp)
+{
+    unsigned long flags;
+    u64 seen;
+
+    local_irq_save(flags);
+    canary = 0x1234abcd5678ef00ull;
+    asm volatile("invd" ::: "memory");
+    seen = canary;
+    local_irq_restore(flags);
+    /* INVD done as WBINVD (the hypervisor's) keeps the store; a real INVD may throw it away. */
+    printk(KERN_INFO "gcpu: invd done, store %s (0x%llx)\n", seen == 0x1234abcd5678ef00ull ? "kept" : "lost", seen);
+    return 0;
+}
+
+static const struct kernel_param_ops hwcr_ops = {.set = set_hwcr};
+static const struct kernel_param_ops invd_ops = {.set = set_invd};
+module_param_cb(hwcr, &hwcr_ops, NULL, 0200);
+module_param_cb(invd, &invd_ops, NULL, 0200);
+
+static int __init gcpu_init(void)
+{
+    printk(KERN_INFO "gcpu: loaded\n");
+    return 0;
+}
+
+static void __exit gcpu_exit(void) {}
+
+module_init(gcpu_init);
+module_exit(gcpu_exit);
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("Postern event tests: HWCR writes and INVD at CPL 0");
