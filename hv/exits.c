@@ -8,6 +8,7 @@
 #include "console/console.h"
 #include "core/cpuid_policy.h"
 #include "core/guest_access.h"
+#include "core/mce.h"
 #include "core/hypercall.h"
 #include "lib/lib.h"
 #include "lib/log.h"
@@ -392,6 +393,17 @@ void exit_wbinvd(struct vcpu *v)
     }
     wbinvd();
     vcpu_ops->skip_insn(v, 2);
+}
+
+static u64 guest_rdmsr(u32 msr) { return rdmsr(msr); }
+
+/* A machine check in guest mode (#MC is intercepted always, on both backends): reported with the
+ * banks' status and address, then delivered to the guest as the CPU would have (its handler reads
+ * and clears the banks, which stay as they were: docs/events.md). */
+void exit_machine_check(struct vcpu *v)
+{
+    mce_report(guest_rdmsr, true, v->regs[REG_RIP]);
+    vcpu_reinject_exception(v, VEC_MC, false, 0, 0);
 }
 
 void exit_triple_fault(struct vcpu *v)

@@ -171,6 +171,7 @@ static bool svm_create(struct vcpu *v, const struct guest_entry *e, hpa_t nested
     /* HLT, MONITOR and MWAIT exit; only a guarded module holding `idle` runs them natively
      * (svm_set_idle_intercepts, docs/idle.md). The guest sees MONITOR/MWAIT in CPUID. */
     svm_set_idle_intercepts(v, true);
+    vmcb->control.intercept_exceptions = ALWAYS_INTERCEPTED_EXCEPTIONS; /* #MC: reported first */
     vmcb->control.iopm_base_pa = iopm;
     vmcb->control.msrpm_base_pa = msrpm;
     vmcb->control.guest_asid = GUEST_ASID;
@@ -278,7 +279,7 @@ static void svm_set_watch(struct vcpu *v, u32 watch)
             c->vintr |= VINTR_V_GIF | VINTR_V_GIF_ENABLE;
     }
     c->intercept_misc1 = misc;
-    c->intercept_exceptions = (watch & WATCH_EXCEPTIONS) ? WATCHED_EXCEPTIONS : 0;
+    c->intercept_exceptions = ((watch & WATCH_EXCEPTIONS) ? WATCHED_EXCEPTIONS : 0) | ALWAYS_INTERCEPTED_EXCEPTIONS;
 }
 
 /* One ASID per view: translations cached for one nested root are never used with the other, so

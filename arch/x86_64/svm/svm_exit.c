@@ -62,12 +62,17 @@ static void on_npf(struct vcpu *v)
     exit_nested_fault(v, vmcb->control.exit_info2, err & NPF_WRITE, err & NPF_FETCH);
 }
 
-/* Only while border control watches a privileged vCPU: the exception has not been delivered. */
+/* #MC always; the others only while border control watches a privileged vCPU. The exception has
+ * not been delivered. */
 static void on_exception(struct vcpu *v)
 {
     struct vmcb *vmcb = to_svm(v)->vmcb;
     u8 vector = (u8)(vmcb->control.exit_code - SVM_EXIT_EXCP_BASE);
-    exit_watched_exception(v, vector, exception_has_error_code(vector), (u32)vmcb->control.exit_info1,
+
+    if (vector == VEC_MC) {
+        exit_machine_check(v);
+        return;
+    }    exit_watched_exception(v, vector, exception_has_error_code(vector), (u32)vmcb->control.exit_info1,
                            vmcb->control.exit_info2);
 }
 

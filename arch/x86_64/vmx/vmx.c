@@ -411,8 +411,10 @@ void vmx_apply_watch(struct vcpu *v)
     vmwrite(VMCS_PIN_CONTROLS, pin);
     vmwrite(VMCS_PROC_CONTROLS, proc);
     vmwrite(VMCS_EXIT_CONTROLS, exit);
-    /* #UD always: a guest VMMCALL raises it on Intel and is the hypercall (vmx_exit.c, on_exception_nmi) */
-    vmwrite(VMCS_EXCEPTION_BITMAP, ((watch & WATCH_EXCEPTIONS) ? WATCHED_EXCEPTIONS : 0) | BIT(VEC_UD));
+    /* #UD always: a guest VMMCALL raises it on Intel and is the hypercall (vmx_exit.c, on_exception_nmi);
+     * #MC always: reported before the guest gets it (hv/exits.c) */
+    vmwrite(VMCS_EXCEPTION_BITMAP,
+            ((watch & WATCH_EXCEPTIONS) ? WATCHED_EXCEPTIONS : 0) | BIT(VEC_UD) | ALWAYS_INTERCEPTED_EXCEPTIONS);
 }
 
 static void vmx_set_watch(struct vcpu *v, u32 watch)

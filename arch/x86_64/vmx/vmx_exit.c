@@ -100,6 +100,10 @@ static void on_exception_nmi(struct vcpu *v)
         exit_unexpected(v, "exception exit of an unexpected type", VMX_EXIT_EXCEPTION_NMI, i.type, i.vector);
         return;
     }
+    if (i.vector == VEC_MC) { /* always in the exception bitmap */
+        exit_machine_check(v);
+        return;
+    }
     exit_watched_exception(v, i.vector, i.has_error, (u32)vmread(VMCS_EXIT_INTR_ERROR), qual);
 }
 
