@@ -173,6 +173,62 @@ static void log_unknown_hypercall(struct vcpu *v, u64 nr)
             (unsigned long long)nr, (unsigned long long)v->regs[REG_RIP], vcpu_ops->cpl(v), (unsigned long long)unknown);
 }
 
+/*
+ * HC_TEST_UNMAP_ONCE (the event-redelivery test, docs/events.md): up to two guest-RAM pages leave
+ * the nested map until the guest next touches one of them; that nested fault maps them back as
+ * they were and is not reported. The guest loses nothing (the same host pages come back), so the
+ * call is harmless; it is CPL 0 only. It lets a test make the CPU's own delivery of an interrupt
+ * take a nested fault (the frame pushed onto an unmapped stack page): an interrupted delivery.
+ */
+static gpa_t unmapped_once[2];
+static unsigned unmapped_count;
+
+static bool test_unmap_once(struct vcpu *v)
+{
+    gpa_t pages[2] = {v->regs[REG_RBX], v->regs[REG_RCX]};
+    unsigned n = pages[1] ? 2 : 1;
+
+    if (vcpu_ops->cpl(v) != 0) {
+        v->regs[REG_RAX] = (u64)(s64)HC_EPERM;
+        return true;
+    }
+    for (unsigned i = 0; i < n; i++)
+        if ((pages[i] & (PAGE_SIZE - 1)) || !gmem_ptr(&v->vm->mem, pages[i], PAGE_SIZE) || unmapped_count) {
+            v->regs[REG_RAX] = (u64)(s64)HC_EINVAL;
+            return true;
+        }
+    for (unsigned i = 0; i < n; i++) {
+        if (!vm_npt_unmap(v->vm, pages[i], PAGE_SIZE)) {
+            v->regs[REG_RAX] = (u64)(s64)HC_EINVAL;
+            return true;
+        }
+        unmapped_once[unmapped_count++] = pages[i];
+    }
+    vcpu_ops->flush_nested_tlb(v);
+    LOG("test: guest-physical 0x%llx%s out of the nested map until touched", (unsigned long long)pages[0],
+        n == 2 ? " and the next page" : "");
+    v->regs[REG_RAX] = HC_OK;
+    return true;
+}
+
+/* A nested fault on a page HC_TEST_UNMAP_ONCE took out: all of them back, the access retried. */
+static bool test_remap(struct vcpu *v, gpa_t gpa)
+{
+    bool hit = false;
+
+    for (unsigned i = 0; i < unmapped_count; i++)
+        hit |= (gpa & ~(u64)(PAGE_SIZE - 1)) == unmapped_once[i];
+    if (!hit)
+        return false;
+    for (unsigned i = 0; i < unmapped_count; i++)
+        vm_npt_map(v->vm, unmapped_once[i], v->vm->mem.hpa + unmapped_once[i], PAGE_SIZE, NPT_RWX);
+    unmapped_count = 0;
+    vcpu_ops->flush_nested_tlb(v);
+    LOG("test: guest-physical 0x%llx touched at rip 0x%llx: mapped back", (unsigned long long)gpa,
+        (unsigned long long)v->regs[REG_RIP]);
+    return true;
+}
+
 static bool hypercall(struct vcpu *v)
 {
     u64 nr = v->regs[REG_RAX];
@@ -202,6 +258,8 @@ static bool hypercall(struct vcpu *v)
         v->regs[REG_RDX] = v->vm->exits;
         v->regs[REG_RAX] = HC_OK;
         break;
+    case HC_TEST_UNMAP_ONCE:
+        return test_unmap_once(v);
     default:
         if (border_is_hypercall(nr))
             return border_hypercall(v, nr);
@@ -302,6 +360,8 @@ void exit_nested_fault(struct vcpu *v, gpa_t gpa, bool write, bool fetch)
 {
     static u64 faults;
 
+    if (test_remap(v, gpa))
+        return;
     if (border_nested_fault(v, gpa, write, fetch))
         return;
     if (pci_policy_nested_fault(v, gpa, write))

@@ -121,7 +121,10 @@ static const struct svm_exit_entry svm_exit_table[SVM_EXIT_TABLE_SIZE] = {
 };
 
 /* EVENTINJ / EXITINTINFO (§15.20, §15.7.2) as an arch-neutral event. INT3 and INTO come as
- * exceptions (type 3) with vector 3 or 4: they are software exceptions. */
+ * exceptions (type 3) with vector 3 or 4: they are software exceptions. QEMU's TCG reports every
+ * event it was delivering as type 3 unless it was INTn (handle_even_inj ignores is_hw; measured in
+ * the event-redelivery case: EXITINTINFO 0x800003ec for the timer interrupt), so type 3 with vector
+ * 2 is the NMI and with a vector of 32 or more an external interrupt: no exception has those. */
 static struct pending_event svm_event_decode(u64 info)
 {
     struct pending_event ev = {.type = EVENT_NONE};
@@ -135,7 +138,14 @@ static struct pending_event svm_event_decode(u64 info)
     switch (info & EVENTINJ_TYPE_MASK) {
     case EVENTINJ_TYPE_INTR: ev.type = EVENT_EXTERNAL; break;
     case EVENTINJ_TYPE_NMI: ev.type = EVENT_NMI; break;
-    case EVENTINJ_TYPE_EXCEPTION: ev.type = (vector == 3 || vector == 4) ? EVENT_SOFT_EXCEPTION : EVENT_EXCEPTION; break;
+    case EVENTINJ_TYPE_EXCEPTION:
+        ev.type = vector == 3 || vector == 4 ? EVENT_SOFT_EXCEPTION
+                  : vector == VEC_NMI        ? EVENT_NMI
+                  : vector >= 32             ? EVENT_EXTERNAL
+                                             : EVENT_EXCEPTION;
+        if (ev.type == EVENT_NMI || ev.type == EVENT_EXTERNAL)
+            ev.has_error = false, ev.error = 0;
+        break;
     case EVENTINJ_TYPE_SOFT: ev.type = EVENT_SOFT_INT; break;
     default: ev.type = EVENT_NONE; break; /* reserved types: nothing to re-deliver */
     }
