@@ -192,11 +192,20 @@ static bool test_unmap_once(struct vcpu *v)
         v->regs[REG_RAX] = (u64)(s64)HC_EPERM;
         return true;
     }
-    for (unsigned i = 0; i < n; i++)
-        if ((pages[i] & (PAGE_SIZE - 1)) || !gmem_ptr(&v->vm->mem, pages[i], PAGE_SIZE) || unmapped_count) {
+    /* Only plain guest RAM, mapped read-write-execute to its own host page in the ordinary map: never
+     * a guarded module's write-protected text or private memory, whose mapping the remap would change. */
+    for (unsigned i = 0; i < n; i++) {
+        hpa_t hpa;
+        u32 perms;
+        int level;
+
+        if ((pages[i] & (PAGE_SIZE - 1)) || !gmem_ptr(&v->vm->mem, pages[i], PAGE_SIZE) || unmapped_count ||
+            !npt_lookup(&v->vm->npt, pages[i], &hpa, &perms, &level) || hpa != v->vm->mem.hpa + pages[i] ||
+            perms != NPT_RWX) {
             v->regs[REG_RAX] = (u64)(s64)HC_EINVAL;
             return true;
         }
+    }
     for (unsigned i = 0; i < n; i++) {
         if (!vm_npt_unmap(v->vm, pages[i], PAGE_SIZE)) {
             v->regs[REG_RAX] = (u64)(s64)HC_EINVAL;
