@@ -9,6 +9,10 @@
  *   hvprobe readphys ADDR LEN   map /dev/mem at ADDR and print LEN bytes ('.' for unprintables)
  *   hvprobe gro IFACE on|off    switch the interface's GRO (ethtool -K IFACE gro; busybox has no
  *                               ethtool): the absorbed napi_gro_receive needs it off (make bench)
+ *   hvprobe hwcr VALUE          write HWCR (MSR C001_0015h) and read it back, at CPL 0 through the
+ *                               gcpu module (loaded if needed), which prints "gcpu: hwcr ..."
+ *   hvprobe invd                execute INVD at CPL 0 through gcpu, which prints "gcpu: invd ..."
+ *                               (both are CPL-0 instructions: from here they would only #GP)
  *
  * Hypercall ABI (docs/hypercalls.md): VMMCALL, number in RAX, arguments in RBX RCX RDX, status in
  * RAX (0 = ok, negative = error), result in RBX.
@@ -51,8 +55,29 @@ static long hypercall3(unsigned long nr, unsigned long *rbx, unsigned long *rcx,
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: hvprobe canary | hypercall NR | mark LABEL | exits | readphys ADDR LEN | gro IFACE on|off\n");
+    fprintf(stderr, "usage: hvprobe canary | hypercall NR | mark LABEL | exits | readphys ADDR LEN | gro IFACE on|off"
+                    " | hwcr VALUE | invd\n");
     return 2;
+}
+
+/* Write VALUE to the gcpu module's parameter NAME (loading the module first if it is not). */
+static int gcpu(const char *name, const char *value)
+{
+    char path[96];
+    int fd;
+
+    snprintf(path, sizeof(path), "/sys/module/gcpu/parameters/%s", name);
+    if (access(path, W_OK) && system("insmod /lib/modules/postern/gcpu.ko") != 0) {
+        fprintf(stderr, "hvprobe: cannot load gcpu.ko\n");
+        return 1;
+    }
+    fd = open(path, O_WRONLY);
+    if (fd < 0 || write(fd, value, strlen(value)) < 0) {
+        perror(path);
+        return 1;
+    }
+    close(fd);
+    return 0;
 }
 
 /* ETHTOOL_SGRO, then ETHTOOL_GGRO to report what the driver kept. */
@@ -138,5 +163,9 @@ int main(int argc, char **argv)
     }
     if (argc == 4 && !strcmp(argv[1], "gro") && (!strcmp(argv[3], "on") || !strcmp(argv[3], "off")))
         return set_gro(argv[2], !strcmp(argv[3], "on"));
+    if (argc == 3 && !strcmp(argv[1], "hwcr"))
+        return gcpu("hwcr", argv[2]);
+    if (argc == 2 && !strcmp(argv[1], "invd"))
+        return gcpu("invd", "1");
     return usage();
 }

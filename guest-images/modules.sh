@@ -11,6 +11,7 @@
 #   stock/e1000.ko, stock/e1000e.ko   the drivers as the guest kernel's package ships them (not christoized)
 #   gnohv.ko            answers the wrappers' hypercalls when no hypervisor runs (DIRECT=1 tests)
 #   gpoke.ko            an ordinary module poking the NIC's registers from outside its driver
+#   gcpu.ko             an ordinary module running HWCR writes and INVD at CPL 0 (the invd case)
 #   gdma.ko/.gmeta      the guarded DMA test module, christoized for `nic` (aims the NIC's DMA
 #                       outside guest RAM)
 #   gidle.ko/.gmeta     the guarded idle loop, christoized for `idle` (HLT/MWAIT natively while privileged)
@@ -47,6 +48,7 @@ plain() {
 plain gevil
 plain gnohv
 plain gpoke
+plain gcpu
 # gidleplain: gidle's source under another module name (its /proc file is /proc/gidleplain).
 mkdir -p "$out/src/gidleplain"
 cp "$here/modules/gidle/gidle.c" "$out/src/gidleplain/gidleplain.c"

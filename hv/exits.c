@@ -7,6 +7,8 @@
 #include "guard/border.h"
 #include "console/console.h"
 #include "core/cpuid_policy.h"
+#include "core/guest_access.h"
+#include "core/mce.h"
 #include "core/hypercall.h"
 #include "lib/lib.h"
 #include "lib/log.h"
@@ -27,6 +29,58 @@
 #define KBC_PULSE_RESET    0xfe
 
 static u16 watched_pm1a, watched_pm1b;
+
+/*
+ * HWCR (AMD: MSR C001_0015h) is per core but configures the core for the hypervisor as much as for
+ * the guest: INVDWBINVD (bit 4) decides whether INVD throws dirty lines away (the VMCB, the nested
+ * page tables, the IOMMU's tables), SmmLock, TlbCacheDis, MonMwaitDis/UserEn, Wrap32Dis,
+ * McStatusWrEn (forged machine-check status), LockTscToCurrentP0, CpbDis and the rest are the
+ * machine's. The guest may change only IRPerfEn (bit 30: the instructions-retired counter, its own
+ * performance monitoring). For every other bit the hardware keeps the host's value and the guest
+ * reads back what it last wrote: safe, since INVD is intercepted and always done as WBINVD, which
+ * is what either INVDWBINVD setting permits, and the other bits only change what the guest would
+ * see from its own configuration (docs/events.md).
+ */
+#define HWCR_GUEST_WRITABLE BIT(30)
+static bool hwcr_written;
+static u64 hwcr_guest;
+
+/* HWCR exists on AMD (and Hygon) only; on Intel the MSR faults, for the guest as for the host. */
+static bool cpu_has_hwcr(void)
+{
+    static int known; /* 0 unknown, 1 yes, 2 no */
+    char vendor[13];
+
+    if (!known) {
+        cpu_vendor(vendor);
+        known = (!strcmp(vendor, "AuthenticAMD") || !strcmp(vendor, "HygonGenuine")) ? 1 : 2;
+    }
+    return known == 1;
+}
+
+static u64 hwcr_read(void)
+{
+    u64 real = rdmsr(MSR_HWCR);
+    return hwcr_written ? (real & HWCR_GUEST_WRITABLE) | (hwcr_guest & ~HWCR_GUEST_WRITABLE) : real;
+}
+
+static void hwcr_write(struct vcpu *v, u64 value)
+{
+    static u64 refused;
+    u64 real = rdmsr(MSR_HWCR);
+    u64 kept = (value ^ real) & ~HWCR_GUEST_WRITABLE;
+
+    hwcr_written = true;
+    hwcr_guest = value;
+    if ((real & HWCR_GUEST_WRITABLE) != (value & HWCR_GUEST_WRITABLE))
+        wrmsr(MSR_HWCR, (real & ~HWCR_GUEST_WRITABLE) | (value & HWCR_GUEST_WRITABLE));
+    if (kept)
+        LOG_RATELIMITED(refused, 16,
+                        "guest HWCR write 0x%llx at rip 0x%llx: bits 0x%llx%s stay the host's (0x%llx); the guest reads back what it wrote (%llu so far)",
+                        (unsigned long long)value, (unsigned long long)v->regs[REG_RIP], (unsigned long long)kept,
+                        (kept & HWCR_INVDWBINVD) ? " (INVDWBINVD among them)" : "", (unsigned long long)real,
+                        (unsigned long long)refused);
+}
 
 static void set_edx_eax(struct vcpu *v, u64 value)
 {
@@ -85,6 +139,16 @@ static bool emulate_msr(struct vcpu *v, bool write)
         if (!write)
             set_edx_eax(v, 0);
         return true;
+    case MSR_HWCR:
+        if (!cpu_has_hwcr()) {
+            vcpu_inject_exception(v, VEC_GP, true, 0);
+            return false;
+        }
+        if (write)
+            hwcr_write(v, value);
+        else
+            set_edx_eax(v, hwcr_read());
+        return true;
     case MSR_SYSCFG:
     case MSR_SMM_BASE:
     case MSR_SMM_ADDR:
@@ -107,6 +171,71 @@ static void log_unknown_hypercall(struct vcpu *v, u64 nr)
     static u64 unknown;
     LOG_RATELIMITED(unknown, 16, "hypercall 0x%llx from rip 0x%llx (cpl %u): unknown number, -1 returned (%llu so far)",
             (unsigned long long)nr, (unsigned long long)v->regs[REG_RIP], vcpu_ops->cpl(v), (unsigned long long)unknown);
+}
+
+/*
+ * HC_TEST_UNMAP_ONCE (the event-redelivery test, docs/events.md): up to two guest-RAM pages leave
+ * the nested map until the guest next touches one of them; that nested fault maps them back as
+ * they were and is not reported. The guest loses nothing (the same host pages come back), so the
+ * call is harmless; it is CPL 0 only. It lets a test make the CPU's own delivery of an interrupt
+ * take a nested fault (the frame pushed onto an unmapped stack page): an interrupted delivery.
+ */
+static gpa_t unmapped_once[2];
+static unsigned unmapped_count;
+
+static bool test_unmap_once(struct vcpu *v)
+{
+    gpa_t pages[2] = {v->regs[REG_RBX], v->regs[REG_RCX]};
+    unsigned n = pages[1] ? 2 : 1;
+
+    if (vcpu_ops->cpl(v) != 0) {
+        v->regs[REG_RAX] = (u64)(s64)HC_EPERM;
+        return true;
+    }
+    /* Only plain guest RAM, mapped read-write-execute to its own host page in the ordinary map: never
+     * a guarded module's write-protected text or private memory, whose mapping the remap would change. */
+    for (unsigned i = 0; i < n; i++) {
+        hpa_t hpa;
+        u32 perms;
+        int level;
+
+        if ((pages[i] & (PAGE_SIZE - 1)) || !gmem_ptr(&v->vm->mem, pages[i], PAGE_SIZE) || unmapped_count ||
+            !npt_lookup(&v->vm->npt, pages[i], &hpa, &perms, &level) || hpa != v->vm->mem.hpa + pages[i] ||
+            perms != NPT_RWX) {
+            v->regs[REG_RAX] = (u64)(s64)HC_EINVAL;
+            return true;
+        }
+    }
+    for (unsigned i = 0; i < n; i++) {
+        if (!vm_npt_unmap(v->vm, pages[i], PAGE_SIZE)) {
+            v->regs[REG_RAX] = (u64)(s64)HC_EINVAL;
+            return true;
+        }
+        unmapped_once[unmapped_count++] = pages[i];
+    }
+    vcpu_ops->flush_nested_tlb(v);
+    LOG("test: guest-physical 0x%llx%s out of the nested map until touched", (unsigned long long)pages[0],
+        n == 2 ? " and the next page" : "");
+    v->regs[REG_RAX] = HC_OK;
+    return true;
+}
+
+/* A nested fault on a page HC_TEST_UNMAP_ONCE took out: all of them back, the access retried. */
+static bool test_remap(struct vcpu *v, gpa_t gpa)
+{
+    bool hit = false;
+
+    for (unsigned i = 0; i < unmapped_count; i++)
+        hit |= (gpa & ~(u64)(PAGE_SIZE - 1)) == unmapped_once[i];
+    if (!hit)
+        return false;
+    for (unsigned i = 0; i < unmapped_count; i++)
+        vm_npt_map(v->vm, unmapped_once[i], v->vm->mem.hpa + unmapped_once[i], PAGE_SIZE, NPT_RWX);
+    unmapped_count = 0;
+    vcpu_ops->flush_nested_tlb(v);
+    LOG("test: guest-physical 0x%llx touched at rip 0x%llx: mapped back", (unsigned long long)gpa,
+        (unsigned long long)v->regs[REG_RIP]);
+    return true;
 }
 
 static bool hypercall(struct vcpu *v)
@@ -138,6 +267,8 @@ static bool hypercall(struct vcpu *v)
         v->regs[REG_RDX] = v->vm->exits;
         v->regs[REG_RAX] = HC_OK;
         break;
+    case HC_TEST_UNMAP_ONCE:
+        return test_unmap_once(v);
     default:
         if (border_is_hypercall(nr))
             return border_hypercall(v, nr);
@@ -238,6 +369,8 @@ void exit_nested_fault(struct vcpu *v, gpa_t gpa, bool write, bool fetch)
 {
     static u64 faults;
 
+    if (test_remap(v, gpa))
+        return;
     if (border_nested_fault(v, gpa, write, fetch))
         return;
     if (pci_policy_nested_fault(v, gpa, write))
@@ -299,6 +432,48 @@ void exit_wrmsr(struct vcpu *v) { done(v, emulate_msr(v, true), 2); }         /*
 void exit_hypercall(struct vcpu *v) { done(v, hypercall(v), 3); }             /* 0F 01 D9 */
 void exit_hlt(struct vcpu *v) { done(v, halt(v), 1); }                       /* F4 */
 void exit_io(struct vcpu *v, u16 port, unsigned size, bool in) { done(v, emulate_io(v, port, size, in), 0); }
+
+/* INVD (0F 08) invalidates the caches without writing them back: dirty lines of the hypervisor's
+ * own structures would be lost. SVM intercepts it (INTERCEPT_INVD), VT-x exits on it always
+ * (§26.1.2); either way it is done as WBINVD, which keeps every store (docs/events.md). */
+static void invd_as_wbinvd(struct vcpu *v, const char *how)
+{
+    static u64 invds;
+
+    wbinvd();
+    LOG_RATELIMITED(invds, 16, "guest INVD at rip 0x%llx (cpl %u): done as WBINVD%s (%llu so far)",
+                    (unsigned long long)v->regs[REG_RIP], vcpu_ops->cpl(v), how, (unsigned long long)invds);
+    vcpu_ops->skip_insn(v, 2);
+}
+
+void exit_invd(struct vcpu *v) { invd_as_wbinvd(v, ""); }
+
+/* WBINVD (0F 09) is intercepted on SVM only because QEMU 7.2's TCG checks a guest INVD against the
+ * WBINVD intercept (docs/events.md): the instruction at RIP tells them apart. Either way the
+ * caches are written back and invalidated, which is WBINVD's effect. */
+void exit_wbinvd(struct vcpu *v)
+{
+    u8 insn[2];
+    u32 access = GVA_FETCH | (vcpu_ops->cpl(v) == 3 ? GVA_USER : GVA_SUPERVISOR);
+
+    if (guest_read_virt(v, v->regs[REG_RIP], insn, sizeof(insn), access) && insn[0] == 0x0f && insn[1] == 0x08) {
+        invd_as_wbinvd(v, " (the CPU reported it as a WBINVD exit)");
+        return;
+    }
+    wbinvd();
+    vcpu_ops->skip_insn(v, 2);
+}
+
+static u64 guest_rdmsr(u32 msr) { return rdmsr(msr); }
+
+/* A machine check in guest mode (#MC is intercepted always, on both backends): reported with the
+ * banks' status and address, then delivered to the guest as the CPU would have (its handler reads
+ * and clears the banks, which stay as they were: docs/events.md). */
+void exit_machine_check(struct vcpu *v)
+{
+    mce_report(guest_rdmsr, true, v->regs[REG_RIP]);
+    vcpu_reinject_exception(v, VEC_MC, false, 0, 0);
+}
 
 void exit_triple_fault(struct vcpu *v)
 {

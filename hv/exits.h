@@ -24,6 +24,12 @@ void exit_hlt(struct vcpu *v);
 void exit_monitor(struct vcpu *v);
 void exit_mwait(struct vcpu *v);
 void exit_triple_fault(struct vcpu *v);
+/* #MC in guest mode: reported on the serial line, then delivered to the guest. */
+void exit_machine_check(struct vcpu *v);
+/* INVD: done as WBINVD (the hypervisor's dirty cache lines must not be thrown away). */
+void exit_invd(struct vcpu *v);
+/* WBINVD: done (SVM intercepts it to catch an INVD that QEMU's TCG reports as one). */
+void exit_wbinvd(struct vcpu *v);
 /* An instruction the guest may not use (SVM/VMX instructions): #UD, as on a CPU without them. */
 void exit_forbidden_insn(struct vcpu *v, const char *name);
 /* Anything the hypervisor did not ask for, or a VM entry the CPU refused: logged, guest stopped. */

@@ -11,6 +11,8 @@
 #define MSR_SMM_BASE     0xc0010111u
 #define MSR_SMM_ADDR     0xc0010112u
 #define MSR_SMM_MASK     0xc0010113u
+#define MSR_HWCR         0xc0010015u /* AMD: hardware configuration (INVDWBINVD, SmmLock, ...) */
+#define HWCR_INVDWBINVD  BIT(4)      /* INVD writes dirty lines back, like WBINVD */
 #define MSR_PAT          0x00000277u
 #define MSR_FS_BASE      0xc0000100u
 #define MSR_GS_BASE      0xc0000101u
@@ -103,6 +105,8 @@ static inline void write_cr4(u64 v) { __asm__ volatile("mov %0, %%cr4" ::"r"(v) 
 /* CR2 is not switched by VT-x: the hardware register is the guest's while the hypervisor runs. */
 static inline void write_cr2(u64 v) { __asm__ volatile("mov %0, %%cr2" ::"r"(v) : "memory"); }
 #endif
+/* Write back and invalidate every cache line (what Postern does for a guest INVD). */
+static inline void wbinvd(void) { __asm__ volatile("wbinvd" ::: "memory"); }
 static inline u64 read_rflags(void) { u64 v; __asm__ volatile("pushfq; popq %0" : "=r"(v)); return v; }
 static inline u64 rdtsc(void)
 {

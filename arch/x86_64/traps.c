@@ -1,6 +1,8 @@
 /* IDT setup and the C side of the trap stubs (traps.asm). */
 #include "arch/x86_64/traps.h"
 #include "core/panic.h"
+#include "core/mce.h"
+#include "arch/x86_64/cpu.h"
 #include "core/vcpu.h"
 
 extern const u8 traps_stubs[];
@@ -23,6 +25,8 @@ struct PACKED idt_ptr {
 
 #define GATE_INTERRUPT_PRESENT 0x8e
 #define STUB_SIZE 16
+#define VEC_MC 18
+#define CR4_MCE BIT(6)
 
 static struct idt_gate idt[256] __attribute__((aligned(16)));
 volatile int traps_pending_event = TRAP_NONE;
@@ -52,7 +56,12 @@ void traps_init(void)
         idt[i].reserved = 0;
     }
     __asm__ volatile("lidt %0" ::"m"(p));
+    /* A machine check now has a handler (x86_trap): with CR4.MCE clear the CPU would shut down
+     * instead (AMD APM Vol. 2 §9.3, Intel SDM Vol. 3B §16.3), and the firmware may leave it clear. */
+    write_cr4(read_cr4() | CR4_MCE);
 }
+
+static u64 host_rdmsr(u32 msr) { return rdmsr(msr); }
 
 void x86_trap(struct trap_frame *f);
 void x86_trap(struct trap_frame *f)
@@ -63,6 +72,12 @@ void x86_trap(struct trap_frame *f)
         traps_pending_event = f->vector == TRAP_NMI_VECTOR ? WAIT_NMI : (int)f->vector;
         f->rflags &= ~BIT(9);
         return;
+    }
+    if (f->vector == VEC_MC) {
+        /* In the hypervisor itself (the guest's own are intercepted: hv/exits.c): the banks say
+         * what and where, then the machine stops (docs/events.md). */
+        mce_report(host_rdmsr, false, f->rip);
+        panic_trap("machine check", f);
     }
     panic_trap(exception_names[f->vector] ? exception_names[f->vector] : "exception", f);
 }

@@ -13,6 +13,7 @@
 #define HC_TEST_PRIVILEGED 0x50530010u /* RBX = 1 if this vCPU holds the `test` privilege now, else 0 */
 #define HC_STATS_MARK      0x50530011u /* RBX = label (0..65535): log crossing counts so far (make bench) */
 #define HC_STATS_EXITS     0x50530012u /* RBX = HLT exits, RCX = MWAIT exits, RDX = all exits so far */
+#define HC_TEST_UNMAP_ONCE 0x50530013u /* RBX, RCX = guest-RAM pages (RCX 0: none) out of the nested map until touched (tests) */
 
 /* Guarded modules (docs/border-control.md): only from CPL 0, only from a site listed in the
  * module's metadata. The wrappers christoize generates preserve every register around them. */

@@ -103,10 +103,11 @@ bool npt_unmap(struct npt *n, gpa_t gpa, u64 size)
 
 bool npt_lookup(const struct npt *n, gpa_t gpa, hpa_t *hpa, u32 *perms, int *level_out)
 {
-    const u64 *table = table_of(n->root);
+    const u64 *table;
 
-    if (gpa >= npt_limit(n))
+    if (!n->root || !n->fmt || gpa >= npt_limit(n)) /* no map yet: nothing is mapped */
         return false;
+    table = table_of(n->root);
     for (int level = n->fmt->levels; level >= 1; level--) {
         u64 e = table[level_index(gpa, level)];
         if (!n->fmt->present(e))
@@ -127,10 +128,11 @@ bool npt_lookup(const struct npt *n, gpa_t gpa, hpa_t *hpa, u32 *perms, int *lev
 
 bool npt_executable(const struct npt *n, gpa_t gpa)
 {
-    const u64 *table = table_of(n->root);
+    const u64 *table;
 
-    if (gpa >= npt_limit(n))
+    if (!n->root || !n->fmt || gpa >= npt_limit(n)) /* no map yet: nothing is mapped */
         return false;
+    table = table_of(n->root);
     for (int level = n->fmt->levels; level >= 1; level--) {
         u64 e = table[level_index(gpa, level)];
         if (!n->fmt->present(e) || (n->fmt->with_exec && n->fmt->with_exec(e, true) != e))

@@ -54,6 +54,7 @@ struct vcpu {
 #define VEC_UD 6
 #define VEC_GP 13
 #define VEC_PF 14
+#define VEC_MC 18
 
 struct vcpu_ops {
     const char *name;

@@ -1,4 +1,4 @@
-/* FUZZ-SOURCES: hv/exits.c hv/core/vcpu.c hv/guard/border.c hv/guard/gm_load.c hv/guard/text_protect.c hv/guard/park.c hv/guard/border_report.c hv/guard/wrapper_layout.c hv/guard/private_mem.c hv/guard/border_views.c hv/core/npt.c hv/guard/guard.c hv/guard/guard_mem.c hv/guard/privilege.c hv/guard/gmeta.c hv/core/gva.c hv/core/guest_access.c hv/crypto/sha256.c hv/lib/fmt.c hv/crypto/hosted.c -lmbedcrypto */
+/* FUZZ-SOURCES: hv/exits.c hv/core/vcpu.c hv/core/mce.c hv/guard/border.c hv/guard/gm_load.c hv/guard/text_protect.c hv/guard/park.c hv/guard/border_report.c hv/guard/wrapper_layout.c hv/guard/private_mem.c hv/guard/border_views.c hv/core/npt.c hv/guard/guard.c hv/guard/guard_mem.c hv/guard/privilege.c hv/guard/gmeta.c hv/core/gva.c hv/core/guest_access.c hv/crypto/sha256.c hv/lib/fmt.c hv/crypto/hosted.c -lmbedcrypto */
 /*
  * libFuzzer harness for the hypercall decoder: exit_hypercall() (hv/exits.c) and everything it
  * hands guarded-module numbers to in hv/guard/border.c (registration, the four crossings, deinit), on
@@ -319,9 +319,9 @@ static u64 raw64(const u8 *b) { u64 v; memcpy(&v, b + 8, 8); return v; }
 static u64 pick_nr(const u8 *b)
 {
     static const u64 nrs[] = {
-        HC_VERSION, HC_TEST_CANARY, HC_TEST_PRIVILEGED, HC_STATS_MARK, HC_STATS_EXITS,
+        HC_VERSION, HC_TEST_CANARY, HC_TEST_PRIVILEGED, HC_STATS_MARK, HC_STATS_EXITS, HC_TEST_UNMAP_ONCE,
         HC_GUARD_INIT, HC_GUARD_DEINIT, HC_BORDER_IN_CALL, HC_BORDER_OUT_RET, HC_BORDER_OUT_CALL, HC_BORDER_IN_RET,
-        HC_BORDER_IN_RET + 1, HC_GUARD_INIT - 1, HC_STATS_EXITS + 1, HC_PREFIX - 1, 0, ~0ull,
+        HC_BORDER_IN_RET + 1, HC_GUARD_INIT - 1, HC_TEST_UNMAP_ONCE + 1, HC_PREFIX - 1, 0, ~0ull,
         (1ull << 32) | HC_GUARD_INIT, (1ull << 63) | HC_BORDER_IN_CALL, 0xffffffff00000000ull | HC_BORDER_IN_RET,
     };
     u8 s = b[1];
@@ -376,7 +376,7 @@ static u64 pick_rbx(const u8 *b)
 static bool is_known(u64 nr)
 {
     return nr == HC_VERSION || nr == HC_TEST_CANARY || nr == HC_STATS_MARK || nr == HC_STATS_EXITS ||
-           border_is_hypercall(nr);
+           nr == HC_TEST_UNMAP_ONCE || border_is_hypercall(nr);
 }
 
 static bool at_site(u64 rip, u8 kind)

@@ -37,9 +37,12 @@
 #   PREPARE          bash run in the case's directory before QEMU starts (GUEST_DIR and CHRISTOIZE are
 #                    set), e.g. to make files a SESSION pastes
 #   SESSION=(step ...)  an interactive serial session (tests/integration/serial-session.py: expect RE,
-#                    send TEXT, type TEXT, sleep S, timeout S, sequence RE FIRST LAST): QEMU's serial line
-#                    becomes a socket the script drives; everything is still logged to serial.log. The
-#                    case passes when the script and EXPECT/REJECT all pass. No DIRECT=1 run (skipped).
+#                    send TEXT, type TEXT, sleep S, timeout S, sequence RE FIRST LAST, monitor COMMAND):
+#                    QEMU's serial line becomes a socket the script drives; everything is still logged to
+#                    serial.log. `monitor COMMAND` sends one QEMU monitor (HMP) command, e.g. `mce ...`,
+#                    through the case's monitor socket (monitor.sock; the exchange goes to monitor.log).
+#                    The case passes when the script and EXPECT/REJECT all pass. No DIRECT=1 run (skipped).
+#   PANIC_EXPECTED=1 the case provokes a hypervisor stop on purpose: "postern: PANIC" is not rejected
 #   ESP_FILES=(path ...)   more files for the ESP's /postern/, relative to the guest build (GUEST_DIR), each
 #                    under its own name; one named like a default file replaces it (e.g. a forged gtest.gmeta)
 #   SERIAL_LOG       com1 (default), com2 or pci: which of the machine's serial ports serial.log (and a
@@ -107,7 +110,7 @@ make_config() {
 # run_case NAME: prints the case's report; returns non-zero on failure.
 run_case() {
     local name=$1 dir=$base/$1
-    local PREPARE="" CMDLINE_EXTRA="" CONFIG_OVERRIDE="" CONFIG_WHOLE=0 CONFIG_EDIT="" TIMEOUT=150 SMP=1 DIRECT_SKIP="" CPU=""
+    local PREPARE="" CMDLINE_EXTRA="" CONFIG_OVERRIDE="" CONFIG_WHOLE=0 CONFIG_EDIT="" TIMEOUT=150 SMP=1 DIRECT_SKIP="" CPU="" PANIC_EXPECTED=0
     local SERIAL_LOG=com1 USB_STICK=""
     # The whole system by default, as make run boots it (tools/postern.cfg guards this e1000 and
     # needs the IOMMU): the environment's, unless the case says otherwise.
@@ -129,7 +132,7 @@ run_case() {
         if declare -p DIRECT_NET_VERIFY &>/dev/null; then NET_VERIFY=("${DIRECT_NET_VERIFY[@]}"); fi
         [ ${#EXPECT[@]} -gt 0 ] || { echo "SKIP: $name (only hypervisor lines to check)"; return 0; }
     fi
-    REJECT+=("postern: PANIC")
+    [ "$PANIC_EXPECTED" = 1 ] || REJECT+=("postern: PANIC")
     rm -rf "$dir" && mkdir -p "$dir"
     make_config "$dir/postern.cfg"
     # the network helper, started by QEMU per guest connection (a comma in a path is escaped by qemu.sh)
@@ -158,12 +161,14 @@ run_case() {
     [ ${#QEMU_TRACE[@]} -eq 0 ] || QEMU_ARGV+=(-D "$dir/qemu-trace.log")
     QEMU_ARGV+=("${QEMU_EXTRA[@]}")
     : > "$dir/serial.log"
-    local serial="file:$dir/serial.log" session=""
+    local serial="file:$dir/serial.log" session="" monitor=none
     if [ ${#SESSION[@]} -gt 0 ]; then
         # QEMU listens on a socket and waits for the script before it starts the machine.
         printf '%s\n' "${SESSION[@]}" > "$dir/session.steps"
         QEMU_ARGV+=(-chardev "socket,id=ser0,path=$dir/serial.sock,server=on,wait=on")
         serial=chardev:ser0
+        # and its monitor listens too, for the script's `monitor` steps (nothing else connects)
+        monitor="unix:$dir/monitor.sock,server=on,wait=off"
     fi
     case "$SERIAL_LOG" in
         com1) ;;
@@ -178,7 +183,7 @@ run_case() {
         *) echo "FAIL: $name (SERIAL_LOG=$SERIAL_LOG: expected com1, com2 or pci)"; return 1 ;;
     esac
     [ -z "$serial" ] || QEMU_ARGV+=(-serial "$serial")
-    "${QEMU_ARGV[@]}" -monitor none < /dev/null > "$dir/qemu.out" 2>&1 &
+    "${QEMU_ARGV[@]}" -monitor "$monitor" < /dev/null > "$dir/qemu.out" 2>&1 &
     local qemu=$! start=$SECONDS missing rejected="" why="" result
     if [ ${#SESSION[@]} -gt 0 ]; then
         python3 "$here/serial-session.py" "$dir/serial.sock" "$dir/serial.log" "$dir/session.steps" \

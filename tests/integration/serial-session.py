@@ -17,6 +17,9 @@ to LOG (which the harness's EXPECT/REJECT checks read as usual), and runs STEPS,
                          the first N bytes (the block's SIZE and SUM then describe the changed
                          bytes: the transport is fine, the content is not), or with a wrong SUM.
                          A relative FILE is taken from the directory STEPS is in
+    monitor COMMAND      send one QEMU monitor (HMP) command through monitor.sock beside STEPS (the
+                         harness starts QEMU with it), wait for the next prompt, and append the
+                         exchange to monitor.log there (e.g. `mce 0 2 0xb400000000000135 0x5 0x7fe00000 0`)
     sequence RE FIRST LAST   in the guest's output so far, RE's group 1 takes exactly the values
                          FIRST..LAST in order, each once: nothing lost, duplicated or reordered.
                          The admin shell's sessions are cut out first (from its banner to the
@@ -135,6 +138,35 @@ def paste_block(path, options):
     return ("\r".join(lines) + "\r").encode()
 
 
+def monitor_command(steps, command, timeout=10.0):
+    """Send one HMP command to QEMU's monitor socket; None, or why it failed."""
+    here = os.path.dirname(steps)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as mon, open(os.path.join(here, "monitor.log"), "ab") as log:
+        try:
+            mon.connect(os.path.join(here, "monitor.sock"))
+        except OSError as e:
+            return f"cannot connect to the monitor: {e}"
+        got = b""
+        end = time.monotonic() + timeout
+        for phase in ("banner", "answer"):
+            if phase == "answer":
+                mon.sendall(command.encode("latin-1") + b"\n")
+                got = b""
+            while not got.rstrip().endswith(b"(qemu)"):
+                left = end - time.monotonic()
+                r, _, _ = select.select([mon], [], [], max(0.0, left))
+                if not r:
+                    log.write(got)
+                    return f"no monitor prompt within {timeout:g} s"
+                chunk = mon.recv(65536)
+                if not chunk:
+                    log.write(got)
+                    return "the monitor closed"
+                got += chunk
+            log.write(got)
+    return None
+
+
 def main():
     if len(sys.argv) != 4:
         raise SystemExit(__doc__)
@@ -167,6 +199,8 @@ def main():
                 if chunk:
                     line.send(chunk + b"\r")
                     line.pump(0.01)
+        elif verb == "monitor":
+            why = monitor_command(steps, arg)
         elif verb == "sequence":
             rx, first, last = arg.rsplit(" ", 2)
             why = check_sequence(line.data, rx, int(first), int(last))

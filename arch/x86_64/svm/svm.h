@@ -5,6 +5,7 @@
 #include "core/vcpu.h"
 #include "arch/x86_64/svm/vmcb.h"
 #include "arch/x86_64/exit_counts.h"
+#include "core/event_queue.h"
 
 struct svm_vcpu {
     struct vmcb *vmcb;
@@ -14,6 +15,9 @@ struct svm_vcpu {
     bool nrip_save; /* the CPU fills control.next_rip */
     u64 exit_count[SVM_EXIT_TABLE_SIZE];
     struct exit_counts exits; /* over exit_count */
+    struct event_queue events; /* events held behind an interrupted delivery (hv/core/event_queue.h) */
+    bool reflected;            /* this exit's EVENTINJ is the guest's own intercepted exception */
+    u64 redelivered;           /* interrupted deliveries re-injected */
 };
 
 static inline struct svm_vcpu *to_svm(struct vcpu *v) { return v->arch; }

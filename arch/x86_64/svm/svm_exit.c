@@ -11,6 +11,7 @@
 #include "exits.h"
 #include "core/exit_trace.h"
 #include "lib/log.h"
+#include "arch/x86_64/cpu.h"
 
 typedef void (*svm_exit_fn)(struct vcpu *v);
 
@@ -61,12 +62,17 @@ static void on_npf(struct vcpu *v)
     exit_nested_fault(v, vmcb->control.exit_info2, err & NPF_WRITE, err & NPF_FETCH);
 }
 
-/* Only while border control watches a privileged vCPU: the exception has not been delivered. */
+/* #MC always; the others only while border control watches a privileged vCPU. The exception has
+ * not been delivered. */
 static void on_exception(struct vcpu *v)
 {
     struct vmcb *vmcb = to_svm(v)->vmcb;
     u8 vector = (u8)(vmcb->control.exit_code - SVM_EXIT_EXCP_BASE);
-    exit_watched_exception(v, vector, exception_has_error_code(vector), (u32)vmcb->control.exit_info1,
+
+    if (vector == VEC_MC) {
+        exit_machine_check(v);
+        return;
+    }    exit_watched_exception(v, vector, exception_has_error_code(vector), (u32)vmcb->control.exit_info1,
                            vmcb->control.exit_info2);
 }
 
@@ -94,6 +100,8 @@ static const struct svm_exit_entry svm_exit_table[SVM_EXIT_TABLE_SIZE] = {
     [SVM_EXIT_IRET] = {exit_watched_iret, "iret"}, /* §15.9: taken before the IRET executes */
     [SVM_EXIT_VINTR] = {exit_irq_window, "vintr"}, /* the window border control asked for */
     [SVM_EXIT_CPUID] = {exit_cpuid, "cpuid"},
+    [SVM_EXIT_INVD] = {exit_invd, "invd"},
+    [SVM_EXIT_WBINVD] = {exit_wbinvd, "wbinvd"},
     [SVM_EXIT_MSR] = {on_msr, "msr"},
     [SVM_EXIT_VMMCALL] = {exit_hypercall, "vmmcall"},
     [SVM_EXIT_HLT] = {exit_hlt, "hlt"},
@@ -111,6 +119,92 @@ static const struct svm_exit_entry svm_exit_table[SVM_EXIT_TABLE_SIZE] = {
     [SVM_EXIT_SKINIT] = {on_skinit, "skinit"},
     [SVM_EXIT_INVLPGA] = {on_invlpga, "invlpga"},
 };
+
+/* EVENTINJ / EXITINTINFO (§15.20, §15.7.2) as an arch-neutral event. INT3 and INTO come as
+ * exceptions (type 3) with vector 3 or 4: they are software exceptions. QEMU's TCG reports every
+ * event it was delivering as type 3 unless it was INTn (handle_even_inj ignores is_hw; measured in
+ * the event-redelivery case: EXITINTINFO 0x800003ec for the timer interrupt), so type 3 with vector
+ * 2 is the NMI and with a vector of 32 or more an external interrupt: no exception has those. */
+static struct pending_event svm_event_decode(u64 info)
+{
+    struct pending_event ev = {.type = EVENT_NONE};
+    u8 vector = (u8)info;
+
+    if (!(info & EVENTINJ_VALID))
+        return ev;
+    ev.vector = vector;
+    ev.has_error = info & EVENTINJ_ERR_VALID;
+    ev.error = ev.has_error ? (u32)(info >> 32) : 0;
+    switch (info & EVENTINJ_TYPE_MASK) {
+    case EVENTINJ_TYPE_INTR: ev.type = EVENT_EXTERNAL; break;
+    case EVENTINJ_TYPE_NMI: ev.type = EVENT_NMI; break;
+    case EVENTINJ_TYPE_EXCEPTION:
+        ev.type = vector == 3 || vector == 4 ? EVENT_SOFT_EXCEPTION
+                  : vector == VEC_NMI        ? EVENT_NMI
+                  : vector >= 32             ? EVENT_EXTERNAL
+                                             : EVENT_EXCEPTION;
+        if (ev.type == EVENT_NMI || ev.type == EVENT_EXTERNAL)
+            ev.has_error = false, ev.error = 0;
+        break;
+    case EVENTINJ_TYPE_SOFT: ev.type = EVENT_SOFT_INT; break;
+    default: ev.type = EVENT_NONE; break; /* reserved types: nothing to re-deliver */
+    }
+    return ev;
+}
+
+static u64 svm_event_encode(const struct pending_event *ev)
+{
+    u64 info = ev->vector | EVENTINJ_VALID;
+
+    switch (ev->type) {
+    case EVENT_EXTERNAL: info |= EVENTINJ_TYPE_INTR; break;
+    case EVENT_NMI: info |= EVENTINJ_TYPE_NMI; break;
+    case EVENT_EXCEPTION: info |= EVENTINJ_TYPE_EXCEPTION; break;
+    default: return 0; /* software events re-execute on SVM (event_queue.h) */
+    }
+    if (ev->has_error)
+        info |= EVENTINJ_ERR_VALID | ((u64)ev->error << 32);
+    return info;
+}
+
+/*
+ * After the exit's handler, before the next VMRUN: the event whose delivery this exit interrupted
+ * (EXITINTINFO) goes first, the handler's own event (EVENTINJ, as it left it) behind it
+ * (hv/core/event_queue.c decides). Without this the interrupted event is lost: an interrupt the
+ * local APIC already acknowledged would keep its in-service bit for ever (docs/events.md).
+ */
+static void svm_complete_events(struct vcpu *v)
+{
+    static u64 logged;
+    struct svm_vcpu *s = to_svm(v);
+    struct vmcb_control *c = &s->vmcb->control;
+    struct event_exit e = {
+        .interrupted = svm_event_decode(c->exit_int_info),
+        .handler = svm_event_decode(c->event_inj),
+        .reflected = s->reflected,
+        .soft_reinject = false, /* RIP points at INTn/INT3/INTO: it executes again */
+        .can_take_interrupt = (v->regs[REG_RFLAGS] & RFLAGS_IF) && !(c->interrupt_shadow & 1),
+        .rip = v->regs[REG_RIP],
+    };
+    struct pending_event ev;
+    char a[40], b[40];
+
+    s->reflected = false;
+    if (v->state != VCPU_RUNNING)
+        return;
+    ev = event_queue_next(&s->events, &e);
+    if (e.interrupted.type != EVENT_NONE) {
+        s->redelivered++;
+        LOG_RATELIMITED(logged, 16, "svm: exit 0x%llx interrupted the delivery of %s: %s delivered next (%llu so far)",
+                        (unsigned long long)c->exit_code, event_describe(&e.interrupted, a, sizeof(a)),
+                        event_describe(&ev, b, sizeof(b)), (unsigned long long)s->redelivered);
+    }
+    if (ev.type == EVENT_TRIPLE_FAULT) {
+        exit_triple_fault(v); /* an exception while delivering #DF: what the CPU would do */
+        return;
+    }
+    c->event_inj = svm_event_encode(&ev);
+}
 
 void svm_run_once(struct vcpu *v)
 {
@@ -148,6 +242,7 @@ void svm_run_once(struct vcpu *v)
         return;
     }
     e->fn(v);
+    svm_complete_events(v);
 }
 
 static const char *svm_exit_name(u32 code) { return svm_exit_table[code].name; }

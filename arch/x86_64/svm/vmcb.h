@@ -29,6 +29,7 @@
 #define INTERCEPT_STGI      BIT(4)
 #define INTERCEPT_CLGI      BIT(5)
 #define INTERCEPT_SKINIT    BIT(6)
+#define INTERCEPT_WBINVD    BIT(9)
 #define INTERCEPT_MONITOR   BIT(10)
 #define INTERCEPT_MWAIT     BIT(11) /* unconditionally */
 #define INTERCEPT_MWAIT_ARMED BIT(12) /* only if the monitor hardware is armed */
@@ -52,6 +53,10 @@
 #define EVENTINJ_TYPE_INTR  (0ull << 8)
 #define EVENTINJ_TYPE_NMI   (2ull << 8)
 #define EVENTINJ_TYPE_EXCEPTION (3ull << 8)
+#define EVENTINJ_TYPE_SOFT  (4ull << 8)
+#define EVENTINJ_TYPE_MASK  (7ull << 8)
+/* EXITINTINFO (offset 088h), §15.7.2, has EVENTINJ's format: the event whose delivery the exit
+ * interrupted. */
 
 #define NP_ENABLE BIT(0)
 
@@ -71,6 +76,7 @@
 #define SVM_EXIT_IOIO      0x07b
 #define SVM_EXIT_MSR       0x07c
 #define SVM_EXIT_SHUTDOWN  0x07f
+#define SVM_EXIT_WBINVD    0x089
 #define SVM_EXIT_VMRUN     0x080
 #define SVM_EXIT_VMMCALL   0x081
 #define SVM_EXIT_VMLOAD    0x082

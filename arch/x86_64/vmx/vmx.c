@@ -411,8 +411,10 @@ void vmx_apply_watch(struct vcpu *v)
     vmwrite(VMCS_PIN_CONTROLS, pin);
     vmwrite(VMCS_PROC_CONTROLS, proc);
     vmwrite(VMCS_EXIT_CONTROLS, exit);
-    /* #UD always: a guest VMMCALL raises it on Intel and is the hypercall (vmx_exit.c, on_exception_nmi) */
-    vmwrite(VMCS_EXCEPTION_BITMAP, ((watch & WATCH_EXCEPTIONS) ? WATCHED_EXCEPTIONS : 0) | BIT(VEC_UD));
+    /* #UD always: a guest VMMCALL raises it on Intel and is the hypercall (vmx_exit.c, on_exception_nmi);
+     * #MC always: reported before the guest gets it (hv/exits.c) */
+    vmwrite(VMCS_EXCEPTION_BITMAP,
+            ((watch & WATCH_EXCEPTIONS) ? WATCHED_EXCEPTIONS : 0) | BIT(VEC_UD) | ALWAYS_INTERCEPTED_EXCEPTIONS);
 }
 
 static void vmx_set_watch(struct vcpu *v, u32 watch)
@@ -451,6 +453,7 @@ static void vmx_reinject_exception(struct vcpu *v, u8 vector, bool has_error, u3
     if (vector == VEC_PF)
         write_cr2(cr2);
     vmx_inject_exception(v, vector, has_error, error);
+    to_vmx(v)->reflected = true; /* vmx_exit.c: merged with an interrupted delivery as the CPU would */
 }
 
 /* Each view's EPT root has its own tag in the TLB (translations are tagged by the EPTP's EP4TA,

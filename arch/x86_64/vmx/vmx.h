@@ -3,6 +3,7 @@
 #define POSTERN_VMX_H
 
 #include "core/vcpu.h"
+#include "core/event_queue.h"
 #include "arch/x86_64/exit_counts.h"
 #include "arch/x86_64/vmx/vmcs.h"
 #include "arch/x86_64/vmx/vmx_caps.h"
@@ -18,6 +19,9 @@ struct vmx_vcpu {
     u64 exit_count[VMX_EXIT_TABLE_SIZE];
     struct exit_counts exits;
     u64 total_exits;
+    struct event_queue events; /* events held behind an interrupted delivery (hv/core/event_queue.h) */
+    bool reflected;            /* this exit's injection is the guest's own intercepted exception */
+    u64 redelivered;           /* interrupted deliveries re-injected */
 };
 
 static inline struct vmx_vcpu *to_vmx(struct vcpu *v) { return v->arch; }

@@ -100,6 +100,10 @@ static void on_exception_nmi(struct vcpu *v)
         exit_unexpected(v, "exception exit of an unexpected type", VMX_EXIT_EXCEPTION_NMI, i.type, i.vector);
         return;
     }
+    if (i.vector == VEC_MC) { /* always in the exception bitmap */
+        exit_machine_check(v);
+        return;
+    }
     exit_watched_exception(v, i.vector, i.has_error, (u32)vmread(VMCS_EXIT_INTR_ERROR), qual);
 }
 
@@ -223,6 +227,7 @@ static const vmx_exit_fn vmx_exit_table[VMX_EXIT_TABLE_SIZE] = {
     [VMX_EXIT_MONITOR_TRAP_FLAG] = on_monitor_trap,
     [VMX_EXIT_PREEMPTION_TIMER] = on_preemption_timer,
     [VMX_EXIT_CPUID] = exit_cpuid,
+    [VMX_EXIT_INVD] = exit_invd, /* exits unconditionally (§26.1.2) */
     [VMX_EXIT_HLT] = exit_hlt,
     [VMX_EXIT_VMCALL] = exit_hypercall,
     [VMX_EXIT_GETSEC] = on_vmx_insn, /* SMX: not offered either */
@@ -276,19 +281,90 @@ static void entry_failed(struct vcpu *v, u32 reason, u64 qual)
     vcpu_stop(v, "VM entry failed");
 }
 
-/* An event whose delivery the exit interrupted (§28.2.4) is delivered again by the next entry,
- * unless the handler injected one of its own. */
-static void redeliver(u32 idt_info)
+/* Interruption information (§25.8.3, §28.2.4: the VM-entry and IDT-vectoring fields share the
+ * format) as an arch-neutral event; len is the instruction length a software event carries. */
+static struct pending_event vmx_event_decode(u32 info, u32 error, u32 len)
 {
-    struct intr_info i = vmx_decode_intr_info(idt_info);
+    struct intr_info i = vmx_decode_intr_info(info);
+    struct pending_event ev = {.type = EVENT_NONE};
 
-    if (!i.valid || (vmread(VMCS_ENTRY_INTR_INFO) & INTR_INFO_VALID))
+    if (!i.valid)
+        return ev;
+    ev.vector = i.vector;
+    ev.has_error = i.has_error;
+    ev.error = i.has_error ? error : 0;
+    switch (i.type) {
+    case INTR_TYPE_EXTERNAL: ev.type = EVENT_EXTERNAL; break;
+    case INTR_TYPE_NMI: ev.type = EVENT_NMI; break;
+    case INTR_TYPE_HW_EXCEPTION: ev.type = EVENT_EXCEPTION; break;
+    case INTR_TYPE_SW_INTERRUPT: ev.type = EVENT_SOFT_INT; ev.insn_len = (u8)len; break;
+    case INTR_TYPE_PRIV_SW_EXCEPTION:
+    case INTR_TYPE_SW_EXCEPTION: ev.type = EVENT_SOFT_EXCEPTION; ev.insn_len = (u8)len; break;
+    default: break;
+    }
+    return ev;
+}
+
+static void vmx_event_write(const struct pending_event *ev)
+{
+    u32 type;
+
+    switch (ev->type) {
+    case EVENT_EXTERNAL: type = INTR_TYPE_EXTERNAL; break;
+    case EVENT_NMI: type = INTR_TYPE_NMI; break;
+    case EVENT_EXCEPTION: type = INTR_TYPE_HW_EXCEPTION; break;
+    case EVENT_SOFT_INT: type = INTR_TYPE_SW_INTERRUPT; break;
+    case EVENT_SOFT_EXCEPTION: type = ev->vector == 1 ? INTR_TYPE_PRIV_SW_EXCEPTION : INTR_TYPE_SW_EXCEPTION; break;
+    default: vmwrite(VMCS_ENTRY_INTR_INFO, 0); return;
+    }
+    vmwrite(VMCS_ENTRY_INTR_INFO, vmx_intr_info(ev->vector, type, ev->has_error));
+    if (ev->has_error)
+        vmwrite(VMCS_ENTRY_EXCEPTION_ERROR, ev->error);
+    if (ev->type == EVENT_SOFT_INT || ev->type == EVENT_SOFT_EXCEPTION)
+        vmwrite(VMCS_ENTRY_INSN_LEN, ev->insn_len);
+}
+
+/*
+ * After the exit's handler, before the next entry: the event whose delivery this exit interrupted
+ * (IDT-vectoring information, §28.2.4) goes first, the handler's own injection behind it
+ * (hv/core/event_queue.c decides; before, the handler's injection won and the interrupted event
+ * was lost). A software event is re-injected with the exit's instruction length, so its return
+ * address is past INTn/INT3/INTO (§26.6.1.3). The NMI-unblocking bit is not part of an injection.
+ */
+static void vmx_complete_events(struct vcpu *v, u32 idt_info)
+{
+    static u64 logged;
+    struct vmx_vcpu *x = to_vmx(v);
+    u32 blocking = (u32)vmread(VMCS_GUEST_INTERRUPTIBILITY) & BLOCKING_STI_MOV_SS;
+    struct event_exit e = {
+        .interrupted = vmx_event_decode(idt_info & ~(u32)INTR_INFO_NMI_UNBLOCK, (u32)vmread(VMCS_IDT_VECTORING_ERROR),
+                                        (u32)vmread(VMCS_EXIT_INSN_LEN)),
+        .handler = vmx_event_decode((u32)vmread(VMCS_ENTRY_INTR_INFO), (u32)vmread(VMCS_ENTRY_EXCEPTION_ERROR),
+                                    (u32)vmread(VMCS_ENTRY_INSN_LEN)),
+        .reflected = x->reflected,
+        .soft_reinject = true,
+        .can_take_interrupt = (v->regs[REG_RFLAGS] & RFLAGS_IF) && !blocking,
+        .rip = v->regs[REG_RIP],
+    };
+    struct pending_event ev;
+    char a[40], b[40];
+
+    x->reflected = false;
+    if (v->state != VCPU_RUNNING)
         return;
-    vmwrite(VMCS_ENTRY_INTR_INFO, idt_info & ~(u32)INTR_INFO_NMI_UNBLOCK);
-    if (i.has_error)
-        vmwrite(VMCS_ENTRY_EXCEPTION_ERROR, vmread(VMCS_IDT_VECTORING_ERROR));
-    if (i.type == INTR_TYPE_SW_INTERRUPT || i.type == INTR_TYPE_PRIV_SW_EXCEPTION || i.type == INTR_TYPE_SW_EXCEPTION)
-        vmwrite(VMCS_ENTRY_INSN_LEN, vmread(VMCS_EXIT_INSN_LEN));
+    ev = event_queue_next(&x->events, &e);
+    if (e.interrupted.type != EVENT_NONE) {
+        x->redelivered++;
+        LOG_RATELIMITED(logged, 16, "vmx: exit %u interrupted the delivery of %s: %s delivered next (%llu so far)",
+                        VMX_EXIT_REASON_BASIC((u32)vmread(VMCS_EXIT_REASON)), event_describe(&e.interrupted, a, sizeof(a)),
+                        event_describe(&ev, b, sizeof(b)), (unsigned long long)x->redelivered);
+    }
+    if (ev.type == EVENT_TRIPLE_FAULT) {
+        vmwrite(VMCS_ENTRY_INTR_INFO, 0);
+        exit_triple_fault(v); /* an exception while delivering #DF: what the CPU would do */
+        return;
+    }
+    vmx_event_write(&ev);
 }
 
 void vmx_run_once(struct vcpu *v)
@@ -332,7 +408,7 @@ void vmx_run_once(struct vcpu *v)
         return;
     }
     vmx_exit_table[basic](v);
-    redeliver(idt_info);
+    vmx_complete_events(v, idt_info);
     /* The IRET watch depends on RFLAGS.IF, which the handler may have changed. */
     if (x->watch & WATCH_IRET)
         vmx_apply_watch(v);

@@ -261,7 +261,8 @@ static int set_claim(const char *val, const struct kernel_param *kp)
 static bool answered_number(unsigned long nr)
 {
     /* the numbers every caller may use (docs/hypercalls.md): they succeed by design */
-    return nr == 0x50530000 || nr == 0x50530001 || nr == 0x50530010 || nr == 0x50530011 || nr == 0x50530012;
+    return nr == 0x50530000 || nr == 0x50530001 || nr == 0x50530010 || nr == 0x50530011 || nr == 0x50530012 ||
+           nr == 0x50530013;
 }
 
 static int set_badcalls(const char *val, const struct kernel_param *kp)
