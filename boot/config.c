@@ -155,7 +155,7 @@ static enum parse_result parse_number(const char *p, size_t n, u64 limit, u64 *o
 
 /* ---- keys ---- */
 
-static const u32 bauds[] = {9600, 19200, 38400, 57600, 115200};
+static const u32 bauds[] = { 9600, 19200, 38400, 57600, 115200 };
 
 /* Values shared by several keys (the key's name is for the message). */
 
@@ -179,8 +179,8 @@ static int set_path(struct errbuf *e, const char *name, const char *v, size_t n,
     }
     for (size_t i = 0; i < n; i++) {
         char c = v[i];
-        bool bad = c == '\\' || c == '\t' || c == '"' || c == '*' || c == ':' || c == '<' || c == '>' ||
-                   c == '?' || c == '|';
+        bool bad =
+            c == '\\' || c == '\t' || c == '"' || c == '*' || c == ':' || c == '<' || c == '>' || c == '?' || c == '|';
         if (bad) {
             eb_str(e, name);
             eb_str(e, " path ");
@@ -278,7 +278,8 @@ static int parse_serial_port(struct errbuf *e, const char *key, const char *v, s
 
 static void eb_serial_conflict(struct errbuf *e)
 {
-    eb_str(e, "serial and serial_port both name the UART: keep one (serial = io:PORT is the same as serial_port = PORT)");
+    eb_str(e,
+           "serial and serial_port both name the UART: keep one (serial = io:PORT is the same as serial_port = PORT)");
 }
 
 static int set_serial_port(struct errbuf *e, struct postern_config *c, const char *v, size_t n)
@@ -599,7 +600,7 @@ static int set_pci_hide(struct errbuf *e, struct postern_config *c, const char *
  * tests/unit/test_config.c). A setter checks one value (non-empty, already trimmed) and stores it;
  * on error it appends the message after "postern.cfg:LINE: " and returns -1.
  */
-#define KEY_REQUIRED 1u   /* config_parse fails without it */
+#define KEY_REQUIRED   1u /* config_parse fails without it */
 #define KEY_REPEATABLE 2u /* may appear on more than one line */
 
 static const struct config_key {
@@ -607,29 +608,26 @@ static const struct config_key {
     unsigned flags;
     int (*set)(struct errbuf *e, struct postern_config *c, const char *v, size_t n);
 } keys[] = {
-    {"kernel", KEY_REQUIRED, set_kernel},
-    {"initrd", 0, set_initrd},
-    {"cmdline", 0, set_cmdline},
-    {"guest_ram", KEY_REQUIRED, set_guest_ram},
-    {"hv_memory", 0, set_hv_memory},
-    {"serial", 0, set_serial},
-    {"serial_port", 0, set_serial_port},
-    {"serial_baud", 0, set_serial_baud},
-    {"gmeta", KEY_REPEATABLE, set_gmeta},
-    {"admin_key", 0, set_admin_key},
-    {"metadata_signatures", 0, set_metadata_signatures},
-    {"border", 0, set_border},
-    {"bind", KEY_REPEATABLE, set_bind},
-    {"guarded_nic", 0, set_guarded_nic},
-    {"pci_hide", KEY_REPEATABLE, set_pci_hide},
-    {"iommu", 0, set_iommu},
+    { "kernel", KEY_REQUIRED, set_kernel },
+    { "initrd", 0, set_initrd },
+    { "cmdline", 0, set_cmdline },
+    { "guest_ram", KEY_REQUIRED, set_guest_ram },
+    { "hv_memory", 0, set_hv_memory },
+    { "serial", 0, set_serial },
+    { "serial_port", 0, set_serial_port },
+    { "serial_baud", 0, set_serial_baud },
+    { "gmeta", KEY_REPEATABLE, set_gmeta },
+    { "admin_key", 0, set_admin_key },
+    { "metadata_signatures", 0, set_metadata_signatures },
+    { "border", 0, set_border },
+    { "bind", KEY_REPEATABLE, set_bind },
+    { "guarded_nic", 0, set_guarded_nic },
+    { "pci_hide", KEY_REPEATABLE, set_pci_hide },
+    { "iommu", 0, set_iommu },
 };
 #define KEY_COUNT ARRAY_SIZE(keys)
 
-const char *config_key_name(size_t i)
-{
-    return i < KEY_COUNT ? keys[i].name : NULL;
-}
+const char *config_key_name(size_t i) { return i < KEY_COUNT ? keys[i].name : NULL; }
 
 /* ---- lines ---- */
 
@@ -729,8 +727,8 @@ static int parse_line(struct errbuf *e, struct postern_config *c, unsigned line,
 
 int config_parse(const char *text, size_t len, struct postern_config *out, char *err, size_t errsize)
 {
-    struct errbuf e = {err, errsize, 0};
-    unsigned seen[KEY_COUNT] = {0};
+    struct errbuf e = { err, errsize, 0 };
+    unsigned seen[KEY_COUNT] = { 0 };
     unsigned line = 0;
     size_t pos = 0;
 

@@ -29,7 +29,7 @@
 /* admin_key is read up to this size, more than admin.pub's 81 bytes (BOOT_ADMIN_KEY_MAX is what
  * boot_info keeps), so that a wrong file, such as the PEM private key, is named for what it is. */
 #define ADMIN_KEY_READ_MAX 4096
-#define GMETA_DIR "/postern" /* every *.gmeta here is preloaded (docs/boot.md) */
+#define GMETA_DIR          "/postern" /* every *.gmeta here is preloaded (docs/boot.md) */
 
 EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab);
 
@@ -41,8 +41,8 @@ struct loader {
     struct postern_config cfg;
     struct boot_info *bi;
     struct efi_memmap map;
-    u32 serial_source;                      /* enum boot_serial_source */
-    bool serial_pci;                        /* the UART is a PCI function: the guest must not see it */
+    u32 serial_source; /* enum boot_serial_source */
+    bool serial_pci;   /* the UART is a PCI function: the guest must not see it */
     u16 serial_pci_bdf;
     char serial_note[BOOT_SERIAL_NOTE_MAX]; /* how serial = auto or pci decided */
 };
@@ -118,8 +118,8 @@ static void resolve_serial_pci(struct loader *l)
         l->serial_source = BOOT_SERIAL_PCI;
         l->serial_pci = true;
         l->serial_pci_bdf = bdf;
-        fmt_snprintf(l->serial_note, sizeof(l->serial_note), "%s %04x:%04x, BAR 0: I/O port 0x%x; the function is hidden",
-                     name, id & 0xffff, id >> 16, port);
+        fmt_snprintf(l->serial_note, sizeof(l->serial_note),
+                     "%s %04x:%04x, BAR 0: I/O port 0x%x; the function is hidden", name, id & 0xffff, id >> 16, port);
     } else {
         c->serial_port = CONFIG_SERIAL_PORT_DEFAULT;
         l->serial_source = BOOT_SERIAL_PCI_NONE;
@@ -136,7 +136,7 @@ static void resolve_serial_pci(struct loader *l)
 static void resolve_serial(struct loader *l)
 {
     struct postern_config *c = &l->cfg;
-    struct spcr_uart u = {0};
+    struct spcr_uart u = { 0 };
     const u8 *t = NULL;
     char why[BOOT_SERIAL_NOTE_MAX];
     u32 len = 0;

@@ -23,8 +23,8 @@ EFI_STATUS memmap_fetch(struct efi_memmap *m)
         return EFI_ERROR(st) ? st : EFI_DEVICE_ERROR;
     }
     m->capacity = ALIGN_UP(m->size + MAP_SLACK_DESCRIPTORS * m->desc_size, EFI_PAGE_SIZE);
-    st = uefi_call_wrapper(BS->AllocatePages, 4, AllocateAnyPages, EfiLoaderData, EFI_SIZE_TO_PAGES(m->capacity),
-                           &addr);
+    st =
+        uefi_call_wrapper(BS->AllocatePages, 4, AllocateAnyPages, EfiLoaderData, EFI_SIZE_TO_PAGES(m->capacity), &addr);
     if (EFI_ERROR(st)) {
         say(L"no memory for the UEFI memory map: %r", st);
         return st;
@@ -77,8 +77,8 @@ u32 memmap_boot_type(u32 efi_type)
 }
 
 /* Inserts [base, base+size) into the sorted out[0..*n), merging with same-type neighbours. */
-static void region_insert(struct boot_mem_region *out, u32 *n, u32 max, hpa_t base, u64 size, u32 type,
-                          u32 efi_type, bool *overflow)
+static void region_insert(struct boot_mem_region *out, u32 *n, u32 max, hpa_t base, u64 size, u32 type, u32 efi_type,
+                          bool *overflow)
 {
     u32 i = *n;
 
@@ -111,7 +111,7 @@ static void region_insert(struct boot_mem_region *out, u32 *n, u32 max, hpa_t ba
     }
     for (u32 j = *n; j > i; j--)
         out[j] = out[j - 1];
-    out[i] = (struct boot_mem_region){.base = base, .size = size, .type = type, .efi_type = efi_type};
+    out[i] = (struct boot_mem_region){ .base = base, .size = size, .type = type, .efi_type = efi_type };
     (*n)++;
 }
 

@@ -63,10 +63,10 @@ static int words(const char *s, char ***v, size_t *n)
 
 int ab_is_lock_function(const char *n)
 {
-    static const char *const prefixes[] = {"_raw_spin_", "_raw_read_", "_raw_write_", "mutex_", "down", "up_",
-                                           "rt_mutex_", "__rcu_read_", "rcu_read_", "queued_spin_", "queued_read_",
-                                           "queued_write_", "__mutex_", "ww_mutex_", "percpu_down", "percpu_up",
-                                           "local_bh_", "__local_bh_"};
+    static const char *const prefixes[] = { "_raw_spin_",   "_raw_read_",    "_raw_write_", "mutex_",    "down",
+                                            "up_",          "rt_mutex_",     "__rcu_read_", "rcu_read_", "queued_spin_",
+                                            "queued_read_", "queued_write_", "__mutex_",    "ww_mutex_", "percpu_down",
+                                            "percpu_up",    "local_bh_",     "__local_bh_" };
     if (!strcmp(n, "up"))
         return 1;
     for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
@@ -86,7 +86,7 @@ static int read_record(const struct co_object *o, struct ab_impl *im, char *err,
         return -1;
     }
     const char *p = (const char *)sec->data, *end = p + sec->size;
-    const char *f[3] = {"", "", ""};
+    const char *f[3] = { "", "", "" };
     for (int i = 0; i < 3 && p < end; i++) {
         f[i] = p;
         p += strlen(p) + 1;
@@ -114,8 +114,10 @@ static int check_relocs(const struct co_object *o, struct ab_impl *im)
             continue;
         if (!strcmp(y->name, want) && y->bind == STB_GLOBAL)
             defined = 1;
-        else if (reason(im, "defines another function, %s (the implementation must be one function: make helpers "
-                        "__always_inline)", y->name))
+        else if (reason(im,
+                        "defines another function, %s (the implementation must be one function: make helpers "
+                        "__always_inline)",
+                        y->name))
             return -1;
     }
     if (!defined && reason(im, "does not define %s", want))
@@ -173,10 +175,11 @@ static int check_insn(struct ab_impl *im, const char *func, unsigned long off, c
 {
     char m[32] = "", ops[256] = "";
     sscanf(insn, "%31s %255[^\n]", m, ops);
-    static const char *const privileged[] = {"cli", "sti", "popf", "popfq", "hlt", "in", "out", "insb", "insw",
-                                             "insl", "outsb", "outsw", "outsl", "rdmsr", "wrmsr", "wbinvd",
-                                             "invlpg", "lgdt", "lidt", "lldt", "ltr", "swapgs", "sysret", "iretq",
-                                             "mwait", "monitor", "vmmcall", "vmcall", "clac", "stac"};
+    static const char *const privileged[] = { "cli",   "sti",     "popf",    "popfq",  "hlt",    "in",
+                                              "out",   "insb",    "insw",    "insl",   "outsb",  "outsw",
+                                              "outsl", "rdmsr",   "wrmsr",   "wbinvd", "invlpg", "lgdt",
+                                              "lidt",  "lldt",    "ltr",     "swapgs", "sysret", "iretq",
+                                              "mwait", "monitor", "vmmcall", "vmcall", "clac",   "stac" };
     if (!strcmp(m, "lock") || (!strcmp(m, "xchg") && strchr(ops, '(')))
         return reason(im, "executes an atomic instruction at %s+0x%lx (%s)", func, off, insn);
     if (strstr(insn, "%gs:"))

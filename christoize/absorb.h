@@ -24,16 +24,21 @@
 #include "analysis.h"
 
 #define AB_RECORD_SECTION ".discard.christo_absorb"
-#define AB_PREFIX "christo_absorbed_"
+#define AB_PREFIX         "christo_absorbed_"
 
 struct ab_impl {
     char *path;
-    char *func;                 /* the kernel function it absorbs */
-    char **exits;  size_t nexits;    /* declared slow-path calls (stay exit-wrapped) */
-    char **reads;  size_t nreads;    /* declared kernel data it reads */
-    char **calls;  size_t ncalls;    /* kernel functions it calls (observed) */
-    char **data;   size_t ndata;     /* kernel data it references (observed) */
-    char **reasons; size_t nreasons; /* why it cannot be absorbed; none = absorbable */
+    char *func; /* the kernel function it absorbs */
+    char **exits;
+    size_t nexits; /* declared slow-path calls (stay exit-wrapped) */
+    char **reads;
+    size_t nreads; /* declared kernel data it reads */
+    char **calls;
+    size_t ncalls; /* kernel functions it calls (observed) */
+    char **data;
+    size_t ndata; /* kernel data it references (observed) */
+    char **reasons;
+    size_t nreasons; /* why it cannot be absorbed; none = absorbable */
 };
 
 /* Checks one compiled implementation. 0 with *im filled (im->nreasons says whether it passed); -1
@@ -51,7 +56,7 @@ int ab_is_lock_function(const char *name);
 /* The candidate table: every exit of the module with its static call sites and its verdict:
  * "absorbed" (listed and passing), "absorbable" (passing, not listed), "rejected: ..." (with the
  * reasons) or "no implementation". 'listed' may be NULL. */
-void ab_report(FILE *f, const struct ca_result *module, const struct ab_impl *impls, size_t nimpls,
-               char *const *listed, size_t nlisted);
+void ab_report(FILE *f, const struct ca_result *module, const struct ab_impl *impls, size_t nimpls, char *const *listed,
+               size_t nlisted);
 
 #endif

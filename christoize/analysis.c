@@ -10,10 +10,8 @@
 
 /* ------------------------------------------------------------------ small helpers */
 
-#define GROW(arr, n, cap)                                                                     \
-    ((n) < (cap) ? 0                                                                          \
-                 : ((cap) = (cap) ? (cap) * 2 : 8,                                            \
-                    ((arr) = realloc_or_free((arr), (cap) * sizeof(*(arr)))) ? 0 : -1))
+#define GROW(arr, n, cap)                                                                                              \
+    ((n) < (cap) ? 0 : ((cap) = (cap) ? (cap)*2 : 8, ((arr) = realloc_or_free((arr), (cap) * sizeof(*(arr)))) ? 0 : -1))
 
 static void *realloc_or_free(void *p, size_t sz)
 {
@@ -33,25 +31,28 @@ static void seterr(char *err, size_t errlen, const char *fmt, ...)
     va_end(ap);
 }
 
-static int starts_with(const char *s, const char *p)
-{
-    return strncmp(s, p, strlen(p)) == 0;
-}
+static int starts_with(const char *s, const char *p) { return strncmp(s, p, strlen(p)) == 0; }
 
 static int is_pcrel(uint32_t t)
 {
-    return t == R_X86_64_PC32 || t == R_X86_64_PLT32 || t == R_X86_64_PC64 || t == R_X86_64_PC16 ||
-           t == R_X86_64_PC8 || t == R_X86_64_GOTPCREL || t == R_X86_64_GOTPCRELX ||
-           t == R_X86_64_REX_GOTPCRELX;
+    return t == R_X86_64_PC32 || t == R_X86_64_PLT32 || t == R_X86_64_PC64 || t == R_X86_64_PC16 || t == R_X86_64_PC8 ||
+           t == R_X86_64_GOTPCREL || t == R_X86_64_GOTPCRELX || t == R_X86_64_REX_GOTPCRELX;
 }
 
 static unsigned reloc_width(uint32_t t)
 {
     switch (t) {
-    case R_X86_64_64: case R_X86_64_PC64: return 8;
-    case R_X86_64_16: case R_X86_64_PC16: return 2;
-    case R_X86_64_8: case R_X86_64_PC8: return 1;
-    default: return 4;
+    case R_X86_64_64:
+    case R_X86_64_PC64:
+        return 8;
+    case R_X86_64_16:
+    case R_X86_64_PC16:
+        return 2;
+    case R_X86_64_8:
+    case R_X86_64_PC8:
+        return 1;
+    default:
+        return 4;
     }
 }
 
@@ -72,34 +73,38 @@ struct meta {
 };
 
 static const struct meta metas[] = {
-    {"__mcount_loc", "fentry", 8, 0, 1, -1, 5,
-     "ftrace: each 'call __fentry__' becomes a 5-byte NOP at load (ftrace_module_init), and a call to an ftrace trampoline whenever tracing is enabled"},
-    {".altinstructions", "altinstructions", 12, 0, 1, 10, 0,
-     "apply_alternatives: original instructions replaced by CPU-feature variants from .altinstr_replacement at load"},
-    {".retpoline_sites", "retpoline", 4, 0, 1, -1, 6,
-     "apply_retpolines: 'call/jmp __x86_indirect_thunk_<reg>' rewritten at load to 'call/jmp *%reg' or an lfence variant, per spectre_v2 mode"},
-    {".return_sites", "return-thunk", 4, 0, 1, -1, 5,
-     "apply_returns: 'jmp __x86_return_thunk' rewritten at load to 'ret; int3' unless a return thunk (retbleed/SRSO mitigation) is in use"},
-    {"__jump_table", "jump-labels", 16, 0, 1, -1, 5,
-     "jump labels: the jmp/NOP at each static_branch site is patched at load and whenever the key flips, at any time"},
-    {".static_call_sites", "static-calls", 8, 0, 1, -1, 5,
-     "static calls: the call at each site is retargeted at load and on every static_call_update (e.g. PREEMPT_DYNAMIC's cond_resched)"},
-    {".smp_locks", "smp-locks", 4, 0, 1, -1, 1,
-     "alternatives_smp: LOCK prefixes replaced by DS (0x3e) when the kernel runs uniprocessor (one possible CPU)"},
-    {".parainstructions", "paravirt", 16, 0, 1, 9, 0,
-     "apply_paravirt: paravirt-op call sites patched to native instructions or direct calls at load"},
-    {".call_sites", "call-thunks", 4, 0, 1, -1, 5,
-     "call depth tracking (Linux 6.2+): call sites redirected to accounting thunks"},
-    {".ibt_endbr_seal", "ibt-seal", 4, 0, 1, -1, 4,
-     "IBT (Linux 6.2+): ENDBR64 of functions never indirectly called overwritten"},
-    {"__patchable_function_entries", "patchable-entries", 8, 0, 1, -1, 5,
-     "-fpatchable-function-entry NOP pads, patched by ftrace"},
-    {".orc_unwind_ip", "orc", 4, 0, 0, -1, 0,
-     "ORC unwinder tables (.orc_unwind_ip + .orc_unwind): read only, no text change"},
-    {"__bug_table", "bug-table", 12, 0, 0, -1, 0,
-     "BUG()/WARN() sites (ud2) read by the trap handler: no text change (WARN_ONCE state lives in the table)"},
-    {"__ex_table", "exception-table", 12, 0, 0, -1, 0,
-     "exception fixups (uaccess): no text change"},
+    { "__mcount_loc", "fentry", 8, 0, 1, -1, 5,
+      "ftrace: each 'call __fentry__' becomes a 5-byte NOP at load (ftrace_module_init), and a call to an ftrace "
+      "trampoline whenever tracing is enabled" },
+    { ".altinstructions", "altinstructions", 12, 0, 1, 10, 0,
+      "apply_alternatives: original instructions replaced by CPU-feature variants from .altinstr_replacement at load" },
+    { ".retpoline_sites", "retpoline", 4, 0, 1, -1, 6,
+      "apply_retpolines: 'call/jmp __x86_indirect_thunk_<reg>' rewritten at load to 'call/jmp *%reg' or an lfence "
+      "variant, per spectre_v2 mode" },
+    { ".return_sites", "return-thunk", 4, 0, 1, -1, 5,
+      "apply_returns: 'jmp __x86_return_thunk' rewritten at load to 'ret; int3' unless a return thunk (retbleed/SRSO "
+      "mitigation) is in use" },
+    { "__jump_table", "jump-labels", 16, 0, 1, -1, 5,
+      "jump labels: the jmp/NOP at each static_branch site is patched at load and whenever the key flips, at any "
+      "time" },
+    { ".static_call_sites", "static-calls", 8, 0, 1, -1, 5,
+      "static calls: the call at each site is retargeted at load and on every static_call_update (e.g. "
+      "PREEMPT_DYNAMIC's cond_resched)" },
+    { ".smp_locks", "smp-locks", 4, 0, 1, -1, 1,
+      "alternatives_smp: LOCK prefixes replaced by DS (0x3e) when the kernel runs uniprocessor (one possible CPU)" },
+    { ".parainstructions", "paravirt", 16, 0, 1, 9, 0,
+      "apply_paravirt: paravirt-op call sites patched to native instructions or direct calls at load" },
+    { ".call_sites", "call-thunks", 4, 0, 1, -1, 5,
+      "call depth tracking (Linux 6.2+): call sites redirected to accounting thunks" },
+    { ".ibt_endbr_seal", "ibt-seal", 4, 0, 1, -1, 4,
+      "IBT (Linux 6.2+): ENDBR64 of functions never indirectly called overwritten" },
+    { "__patchable_function_entries", "patchable-entries", 8, 0, 1, -1, 5,
+      "-fpatchable-function-entry NOP pads, patched by ftrace" },
+    { ".orc_unwind_ip", "orc", 4, 0, 0, -1, 0,
+      "ORC unwinder tables (.orc_unwind_ip + .orc_unwind): read only, no text change" },
+    { "__bug_table", "bug-table", 12, 0, 0, -1, 0,
+      "BUG()/WARN() sites (ud2) read by the trap handler: no text change (WARN_ONCE state lives in the table)" },
+    { "__ex_table", "exception-table", 12, 0, 0, -1, 0, "exception fixups (uaccess): no text change" },
 };
 
 static const struct meta *meta_for(const char *secname)
@@ -122,10 +127,7 @@ static int ignored_source(const struct co_section *s)
            !strcmp(s->name, "__patchable_function_entries") || !strcmp(s->name, ".altinstr_aux");
 }
 
-static int is_text(const struct co_section *s)
-{
-    return (s->flags & SHF_EXECINSTR) && (s->flags & SHF_ALLOC);
-}
+static int is_text(const struct co_section *s) { return (s->flags & SHF_EXECINSTR) && (s->flags & SHF_ALLOC); }
 
 /* Compiler/objtool runtime symbols: not kernel services the module calls, never wrapped. */
 static int is_runtime_symbol(const char *n)
@@ -166,10 +168,7 @@ static int fn_cmp(const void *a, const void *b)
     return 0;
 }
 
-static int is_module_alias(const char *n)
-{
-    return !strcmp(n, "init_module") || !strcmp(n, "cleanup_module");
-}
+static int is_module_alias(const char *n) { return !strcmp(n, "init_module") || !strcmp(n, "cleanup_module"); }
 
 static int collect_functions(struct ctx *c)
 {
@@ -200,7 +199,7 @@ static int collect_functions(struct ctx *c)
         }
         if (GROW(c->fns, c->nfns, cap))
             return -1;
-        c->fns[c->nfns++] = (struct fn){s->name, NULL, s->shndx, s->value, s->size, s->bind != STB_LOCAL};
+        c->fns[c->nfns++] = (struct fn){ s->name, NULL, s->shndx, s->value, s->size, s->bind != STB_LOCAL };
     }
     if (c->nfns)
         qsort(c->fns, c->nfns, sizeof(*c->fns), fn_cmp);
@@ -419,8 +418,8 @@ static int scan_relocations(struct ctx *c)
                     if (GROW(r->indirect, r->nindirect, c->cap_indirect))
                         return -1;
                     struct fn *f = fn_containing(c, rs->target, rl->offset - 1);
-                    r->indirect[r->nindirect++] = (struct ca_site){from->name, rl->offset - 1, f ? f->name : NULL,
-                                                                   f ? rl->offset - 1 - f->value : 0};
+                    r->indirect[r->nindirect++] = (struct ca_site){ from->name, rl->offset - 1, f ? f->name : NULL,
+                                                                    f ? rl->offset - 1 - f->value : 0 };
                 }
                 continue;
             }
@@ -435,7 +434,9 @@ static int scan_relocations(struct ctx *c)
             struct fn *in = text ? fn_containing(c, rs->target, rl->offset) : NULL;
             if (!f) {
                 struct fn *g = fn_containing(c, tsec, toff);
-                if (note(c, "ignored: %s reference %s+0x%llx (%s %s%+lld) points %s %s+0x%llx%s%s, not at a function start",
+                if (note(c,
+                         "ignored: %s reference %s+0x%llx (%s %s%+lld) points %s %s+0x%llx%s%s, not at a function "
+                         "start",
                          text ? "text" : "data", from->name, (unsigned long long)rl->offset, co_reloc_name(rl->type),
                          sym->name, (long long)rl->addend, g ? "inside" : "into", o->sec[tsec].name,
                          (unsigned long long)toff, g ? " = " : "", g ? g->name : ""))
@@ -493,8 +494,13 @@ static int scan_resolved_lea(struct ctx *c)
                 continue;
             struct ca_entry *e = entry_for(c, f);
             struct ca_ref ref = {
-                .kind = CA_REF_TEXT_ADDR, .from_sec = s->name, .from_off = p + 3, .from_func = in->name,
-                .from_func_off = p - in->value, .rtype = "none (lea resolved by the assembler)", .via = f->name,
+                .kind = CA_REF_TEXT_ADDR,
+                .from_sec = s->name,
+                .from_off = p + 3,
+                .from_func = in->name,
+                .from_func_off = p - in->value,
+                .rtype = "none (lea resolved by the assembler)",
+                .via = f->name,
                 .addend = 0,
             };
             if (!e || add_ref(e, &ref)) {
@@ -560,9 +566,12 @@ static void count_direct_calls(struct ctx *c)
 
 static int module_entries(struct ctx *c)
 {
-    static const struct { const char *name; enum ca_ref_kind kind; } m[] = {
-        {"init_module", CA_REF_MODULE_INIT},
-        {"cleanup_module", CA_REF_MODULE_EXIT},
+    static const struct {
+        const char *name;
+        enum ca_ref_kind kind;
+    } m[] = {
+        { "init_module", CA_REF_MODULE_INIT },
+        { "cleanup_module", CA_REF_MODULE_EXIT },
     };
     for (size_t i = 0; i < 2; i++) {
         struct fn *f = fn_by_name(c, m[i].name);
@@ -571,7 +580,7 @@ static int module_entries(struct ctx *c)
         struct ca_entry *e = entry_for(c, f);
         if (!e)
             return -1;
-        struct ca_ref ref = {.kind = m[i].kind, .via = m[i].name};
+        struct ca_ref ref = { .kind = m[i].kind, .via = m[i].name };
         if (add_ref(e, &ref))
             return -1;
     }
@@ -621,8 +630,11 @@ static int scan_hazards(struct ctx *c)
 
     /* relocations inside text (statistics were gathered in scan_relocations) */
     {
-        struct ca_hazard h = {.key = "text-relocations", .section = "", .rewrites_text = 1,
-                              .what = "apply_relocate_add: every relocation field in text is written at load (module and kernel addresses; KASLR)"};
+        struct ca_hazard h = { .key = "text-relocations",
+                               .section = "",
+                               .rewrites_text = 1,
+                               .what = "apply_relocate_add: every relocation field in text is written at load (module "
+                                       "and kernel addresses; KASLR)" };
         uint8_t *local = NULL;
         for (size_t k = 0; k < o->nrelsec; k++) {
             const struct co_relsec *rs = &o->relsec[k];
@@ -666,8 +678,11 @@ static int scan_hazards(struct ctx *c)
         if (!idx)
             continue;
         const struct co_section *ms = &o->sec[idx];
-        struct ca_hazard h = {.key = mt->key, .section = mt->name, .rewrites_text = mt->rewrites_text,
-                              .what = mt->what, .entries = ms->size / mt->entsize};
+        struct ca_hazard h = { .key = mt->key,
+                               .section = mt->name,
+                               .rewrites_text = mt->rewrites_text,
+                               .what = mt->what,
+                               .entries = ms->size / mt->entsize };
         size_t cap = 0;
         uint8_t **local = calloc(o->nsec, sizeof(*local));
         if (!local)
@@ -682,7 +697,8 @@ static int scan_hazards(struct ctx *c)
             if (!tsec || !is_text(&o->sec[tsec]))
                 continue;
             struct fn *f = fn_containing(c, tsec, toff);
-            if (add_site(&h, &cap, (struct ca_site){o->sec[tsec].name, toff, f ? f->name : NULL, f ? toff - f->value : 0}))
+            if (add_site(&h, &cap,
+                         (struct ca_site){ o->sec[tsec].name, toff, f ? f->name : NULL, f ? toff - f->value : 0 }))
                 goto oom;
             if (mt->rewrites_text) {
                 unsigned len = mt->fixed_len;
@@ -700,8 +716,8 @@ static int scan_hazards(struct ctx *c)
             note(c, "__mcount_loc lists %zu sites but text has %zu calls to __fentry__", h.entries, fentry_calls))
             return -1;
         if (!strcmp(mt->key, "retpoline") && h.entries != thunk_branches &&
-            note(c, ".retpoline_sites lists %zu sites but text has %zu call/jmp to __x86_indirect_thunk_*",
-                 h.entries, thunk_branches))
+            note(c, ".retpoline_sites lists %zu sites but text has %zu call/jmp to __x86_indirect_thunk_*", h.entries,
+                 thunk_branches))
             return -1;
         if (!strcmp(mt->key, "return-thunk") && h.entries != return_thunk_jumps &&
             note(c, ".return_sites lists %zu sites but text has %zu jmp __x86_return_thunk", h.entries,
@@ -724,7 +740,9 @@ static int scan_hazards(struct ctx *c)
              fentry_calls))
         return -1;
     if (!co_find_section(o, ".retpoline_sites") && thunk_branches &&
-        note(c, "%zu retpoline thunk branches but no .retpoline_sites: not rewritten, but the thunk is kernel code run with the module's privilege",
+        note(c,
+             "%zu retpoline thunk branches but no .retpoline_sites: not rewritten, but the thunk is kernel code run "
+             "with the module's privilege",
              thunk_branches))
         return -1;
     if (!co_find_section(o, ".return_sites") && return_thunk_jumps &&
@@ -732,17 +750,21 @@ static int scan_hazards(struct ctx *c)
         return -1;
     for (size_t i = 0; i < r->nexits; i++)
         if (starts_with(r->exits[i].name, "__SCT__") &&
-            note(c, "exit %s is a static-call trampoline: the kernel retargets its call sites (.static_call_sites) "
-                    "to the current target, bypassing an ld --wrap exit wrapper", r->exits[i].name))
+            note(c,
+                 "exit %s is a static-call trampoline: the kernel retargets its call sites (.static_call_sites) "
+                 "to the current target, bypassing an ld --wrap exit wrapper",
+                 r->exits[i].name))
             return -1;
     for (size_t i = 0; i < r->ndata; i++)
         if (!strcmp(r->data[i].name, "pv_ops") && r->data[i].refs_text &&
-            note(c, "pv_ops used from code (%u sites): paravirt indirect calls into the kernel, patched by "
-                    "apply_paravirt; not visible to ld --wrap", r->data[i].refs_text))
+            note(c,
+                 "pv_ops used from code (%u sites): paravirt indirect calls into the kernel, patched by "
+                 "apply_paravirt; not visible to ld --wrap",
+                 r->data[i].refs_text))
             return -1;
     size_t orc = co_find_section(o, ".orc_unwind");
-    if (orc && note(c, ".orc_unwind: %llu entries (6 bytes each), no text change",
-                    (unsigned long long)(o->sec[orc].size / 6)))
+    if (orc &&
+        note(c, ".orc_unwind: %llu entries (6 bytes each), no text change", (unsigned long long)(o->sec[orc].size / 6)))
         return -1;
 
     /* per text section: size and distinct bytes any hazard may change */
@@ -752,7 +774,7 @@ static int scan_hazards(struct ctx *c)
             continue;
         if (GROW(r->texts, r->ntexts, cap))
             return -1;
-        struct ca_text_section t = {o->sec[i].name, i, o->sec[i].size, 0};
+        struct ca_text_section t = { o->sec[i].name, i, o->sec[i].size, 0 };
         for (uint64_t b = 0; b < o->sec[i].size; b++)
             t.patched_bytes += c->patched[i][b];
         r->texts[r->ntexts++] = t;
@@ -777,7 +799,7 @@ int ca_analyze(const struct co_object *o, struct ca_result *r, char *err, size_t
 {
     memset(r, 0, sizeof(*r));
     r->obj = o;
-    struct ctx c = {.o = o, .r = r, .err = err, .errlen = errlen};
+    struct ctx c = { .o = o, .r = r, .err = err, .errlen = errlen };
     int rc = -1;
     c.patched = calloc(o->nsec ? o->nsec : 1, sizeof(*c.patched));
     if (!c.patched)
@@ -884,7 +906,7 @@ int ca_entries_add(struct ca_result *r, const char *name, char *err, size_t errl
         seterr(err, errlen, "out of memory");
         return -1;
     }
-    e->refs[0] = (struct ca_ref){.kind = CA_REF_USER, .via = best->name};
+    e->refs[0] = (struct ca_ref){ .kind = CA_REF_USER, .via = best->name };
     e->nrefs = 1;
     qsort(r->entries, r->nentries, sizeof(*r->entries), entry_cmp);
     return 0;
@@ -898,9 +920,12 @@ int ca_entries_remove(struct ca_result *r, const char *name, char *err, size_t e
             continue;
         for (size_t k = 0; k < e->nrefs; k++)
             if (e->refs[k].kind == CA_REF_MODULE_INIT || e->refs[k].kind == CA_REF_MODULE_EXIT) {
-                seterr(err, errlen, "%s: --entries-remove %s: it is the module's %s; the registration/deinit "
-                       "hypercalls are made there, so it cannot be removed", r->obj->path, name,
-                       e->refs[k].kind == CA_REF_MODULE_INIT ? "module_init (init_module)" : "module_exit (cleanup_module)");
+                seterr(err, errlen,
+                       "%s: --entries-remove %s: it is the module's %s; the registration/deinit "
+                       "hypercalls are made there, so it cannot be removed",
+                       r->obj->path, name,
+                       e->refs[k].kind == CA_REF_MODULE_INIT ? "module_init (init_module)"
+                                                             : "module_exit (cleanup_module)");
                 return -1;
             }
         free(e->refs);
@@ -1004,11 +1029,16 @@ const struct ca_reloc_count *ca_find_treloc(const struct ca_result *r, uint32_t 
 const char *ca_ref_kind_name(enum ca_ref_kind k)
 {
     switch (k) {
-    case CA_REF_DATA: return "data-reference";
-    case CA_REF_TEXT_ADDR: return "address-taken-in-code";
-    case CA_REF_MODULE_INIT: return "module_init";
-    case CA_REF_MODULE_EXIT: return "module_exit";
-    case CA_REF_USER: return "added-by-developer";
+    case CA_REF_DATA:
+        return "data-reference";
+    case CA_REF_TEXT_ADDR:
+        return "address-taken-in-code";
+    case CA_REF_MODULE_INIT:
+        return "module_init";
+    case CA_REF_MODULE_EXIT:
+        return "module_exit";
+    case CA_REF_USER:
+        return "added-by-developer";
     }
     return "?";
 }
@@ -1019,7 +1049,8 @@ int ca_is_text(const struct co_section *s) { return is_text(s); }
 int ca_ignored_source(const struct co_section *s) { return ignored_source(s); }
 int ca_is_runtime_symbol(const char *name) { return is_runtime_symbol(name); }
 int ca_branch_at(const struct co_section *s, uint64_t off, uint32_t type) { return branch_at(s, off, type) != BR_NONE; }
-size_t ca_reloc_target(const struct co_object *o, const struct co_section *from, const struct co_reloc *r, uint64_t *off)
+size_t ca_reloc_target(const struct co_object *o, const struct co_section *from, const struct co_reloc *r,
+                       uint64_t *off)
 {
     return reloc_target(o, from, r, off);
 }

@@ -26,48 +26,48 @@ enum ca_ref_kind {
 
 struct ca_ref {
     enum ca_ref_kind kind;
-    const char *from_sec;       /* section holding the relocation (NULL for MODULE_* / USER) */
+    const char *from_sec; /* section holding the relocation (NULL for MODULE_* / USER) */
     uint64_t from_off;
-    const char *from_func;      /* for text references: the function containing it, else NULL */
+    const char *from_func; /* for text references: the function containing it, else NULL */
     uint64_t from_func_off;
-    const char *rtype;          /* R_X86_64_* */
-    const char *via;            /* the symbol the relocation names: the function, or a section symbol */
+    const char *rtype; /* R_X86_64_* */
+    const char *via;   /* the symbol the relocation names: the function, or a section symbol */
     int64_t addend;
 };
 
 struct ca_entry {
-    const char *name;           /* the developer's function name */
-    const char *alias;          /* "init_module"/"cleanup_module" when that aliases 'name', else NULL */
+    const char *name;  /* the developer's function name */
+    const char *alias; /* "init_module"/"cleanup_module" when that aliases 'name', else NULL */
     const char *section;
     size_t shndx;
     uint64_t offset, size;
     int global;
-    unsigned direct_calls;      /* direct call/jmp sites to it inside the module (0 for pure callbacks) */
+    unsigned direct_calls; /* direct call/jmp sites to it inside the module (0 for pure callbacks) */
     struct ca_ref *refs;
     size_t nrefs;
 };
 
 struct ca_undef {
     const char *name;
-    unsigned calls, jumps;      /* direct call rel32 / jmp or jcc rel32 (tail call) sites */
-    unsigned refs_text;         /* other relocations from text (mov/lea of the address or the data) */
-    unsigned refs_data;         /* relocations from data sections (pointer stored in a table) */
+    unsigned calls, jumps; /* direct call rel32 / jmp or jcc rel32 (tail call) sites */
+    unsigned refs_text;    /* other relocations from text (mov/lea of the address or the data) */
+    unsigned refs_data;    /* relocations from data sections (pointer stored in a table) */
 };
 
 struct ca_site {
     const char *sec;
     uint64_t off;
-    const char *func;           /* containing function, or NULL */
+    const char *func; /* containing function, or NULL */
     uint64_t func_off;
 };
 
 struct ca_hazard {
-    const char *key;            /* stable identifier: "text-relocations", "fentry", "altinstructions" ... */
-    const char *section;        /* the metadata section ("" when counted from relocations only) */
-    int rewrites_text;          /* 1: the kernel changes text bytes because of it; 0: metadata only */
-    const char *what;           /* one line: what the kernel does */
-    size_t entries;             /* table entries (section size / entry size), or sites counted */
-    size_t patched_bytes;       /* text bytes this hazard may change (distinct within the hazard) */
+    const char *key;      /* stable identifier: "text-relocations", "fentry", "altinstructions" ... */
+    const char *section;  /* the metadata section ("" when counted from relocations only) */
+    int rewrites_text;    /* 1: the kernel changes text bytes because of it; 0: metadata only */
+    const char *what;     /* one line: what the kernel does */
+    size_t entries;       /* table entries (section size / entry size), or sites counted */
+    size_t patched_bytes; /* text bytes this hazard may change (distinct within the hazard) */
     struct ca_site *sites;
     size_t nsites;
 };
@@ -76,29 +76,38 @@ struct ca_reloc_count {
     uint32_t type;
     const char *rtype;
     int pcrel;
-    unsigned same_section;      /* to a symbol in the relocated section itself */
-    unsigned other_section;     /* to another section of this module (.bss, .rodata, .text.unlikely ...) */
-    unsigned external;          /* to an undefined (kernel) symbol */
+    unsigned same_section;  /* to a symbol in the relocated section itself */
+    unsigned other_section; /* to another section of this module (.bss, .rodata, .text.unlikely ...) */
+    unsigned external;      /* to an undefined (kernel) symbol */
 };
 
 struct ca_text_section {
     const char *name;
     size_t shndx;
     uint64_t size;
-    size_t patched_bytes;       /* distinct bytes any hazard may change */
+    size_t patched_bytes; /* distinct bytes any hazard may change */
 };
 
 struct ca_result {
     const struct co_object *obj;
-    struct ca_entry *entries;   size_t nentries;
-    struct ca_undef *exits;     size_t nexits;      /* called directly: ld --wrap candidates */
-    struct ca_undef *data;      size_t ndata;       /* undefined, never called directly */
-    struct ca_undef *runtime;   size_t nruntime;    /* compiler-inserted: __fentry__, thunks */
-    struct ca_site *indirect;   size_t nindirect;   /* indirect call/jmp sites (via retpoline thunks) */
-    struct ca_reloc_count *treloc; size_t ntreloc;  /* relocations inside executable sections */
-    struct ca_hazard *hazards;  size_t nhazards;
-    struct ca_text_section *texts; size_t ntexts;
-    char **notes;               size_t nnotes;      /* ignored interior references, mismatches, ... */
+    struct ca_entry *entries;
+    size_t nentries;
+    struct ca_undef *exits;
+    size_t nexits; /* called directly: ld --wrap candidates */
+    struct ca_undef *data;
+    size_t ndata; /* undefined, never called directly */
+    struct ca_undef *runtime;
+    size_t nruntime; /* compiler-inserted: __fentry__, thunks */
+    struct ca_site *indirect;
+    size_t nindirect; /* indirect call/jmp sites (via retpoline thunks) */
+    struct ca_reloc_count *treloc;
+    size_t ntreloc; /* relocations inside executable sections */
+    struct ca_hazard *hazards;
+    size_t nhazards;
+    struct ca_text_section *texts;
+    size_t ntexts;
+    char **notes;
+    size_t nnotes; /* ignored interior references, mismatches, ... */
 };
 
 /* Analyses 'o' (which must outlive the result). Returns 0, or -1 with a message in err. */

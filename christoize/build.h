@@ -24,20 +24,20 @@
 #endif
 
 struct cb_opts {
-    const char *module_dir;          /* the developer's module tree (never modified) */
-    const char *name;                /* the module's name (obj-m := NAME.o) */
-    const char *kdir;                /* kernel build tree; NULL = cb_default_kdir() */
-    const char *out;                 /* output directory */
-    const char *const *privs;        /* privilege names for .gmeta */
+    const char *module_dir;   /* the developer's module tree (never modified) */
+    const char *name;         /* the module's name (obj-m := NAME.o) */
+    const char *kdir;         /* kernel build tree; NULL = cb_default_kdir() */
+    const char *out;          /* output directory */
+    const char *const *privs; /* privilege names for .gmeta */
     size_t nprivs;
-    const char *const *adds;         /* --entries-add lists (comma separated), in order */
+    const char *const *adds; /* --entries-add lists (comma separated), in order */
     size_t nadds;
-    const char *const *rems;         /* --entries-remove lists */
+    const char *const *rems; /* --entries-remove lists */
     size_t nrems;
-    const char *entries_file;        /* --entries-file, or NULL */
-    const char *absorb_list;         /* --absorb: kernel functions to absorb, or NULL */
-    const char *absorb_dir;          /* --absorb-dir; NULL = CB_DEFAULT_ABSORB_DIR */
-    FILE *progress;                  /* one line per step, or NULL */
+    const char *entries_file; /* --entries-file, or NULL */
+    const char *absorb_list;  /* --absorb: kernel functions to absorb, or NULL */
+    const char *absorb_dir;   /* --absorb-dir; NULL = CB_DEFAULT_ABSORB_DIR */
+    FILE *progress;           /* one line per step, or NULL */
 };
 
 /* The default kernel build tree into buf: 0, or -1 with the reason (naming --kdir) in buf. */
@@ -46,11 +46,11 @@ int cb_default_kdir(char *buf, size_t n);
 struct cb_result {
     char ko[4096];
     char gmeta[4096];
-    size_t nentries;                 /* entry wrappers, init and cleanup included */
-    size_t nexits;                   /* exit wrappers */
+    size_t nentries; /* entry wrappers, init and cleanup included */
+    size_t nexits;   /* exit wrappers */
     size_t nsites, nholes, nretargeted;
-    size_t nabsorbed;                /* kernel functions absorbed (--absorb) */
-    size_t nabsorbed_calls;          /* the module's call sites redirected to them */
+    size_t nabsorbed;       /* kernel functions absorbed (--absorb) */
+    size_t nabsorbed_calls; /* the module's call sites redirected to them */
     uint32_t text_len;
     uint8_t sha256[32];
 };

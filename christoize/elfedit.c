@@ -110,8 +110,7 @@ uint32_t ee_add_global(struct ee_file *f, const char *name, unsigned type, uint1
     return (uint32_t)(f->nsym_orig + f->nadd - 1);
 }
 
-int ee_set_reloc(struct ee_file *f, size_t relsec, size_t idx, uint32_t sym, int64_t addend, char *err,
-                 size_t errlen)
+int ee_set_reloc(struct ee_file *f, size_t relsec, size_t idx, uint32_t sym, int64_t addend, char *err, size_t errlen)
 {
     Elf_Scn *scn = elf_getscn(f->elf, relsec);
     Elf_Data *d = scn ? elf_getdata(scn, NULL) : NULL;

@@ -21,8 +21,7 @@ int ee_make_weak(struct ee_file *f, uint32_t sym);
 uint32_t ee_add_global(struct ee_file *f, const char *name, unsigned type, uint16_t shndx, uint64_t value,
                        uint64_t size);
 /* Sets relocation 'idx' of the SHT_RELA section 'relsec' to (sym, addend), keeping its type. */
-int ee_set_reloc(struct ee_file *f, size_t relsec, size_t idx, uint32_t sym, int64_t addend, char *err,
-                 size_t errlen);
+int ee_set_reloc(struct ee_file *f, size_t relsec, size_t idx, uint32_t sym, int64_t addend, char *err, size_t errlen);
 /* Writes the file and closes it (also on error). */
 int ee_close(struct ee_file *f, char *err, size_t errlen);
 

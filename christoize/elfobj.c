@@ -60,14 +60,16 @@ static enum co_err open_object(const char *path, struct co_object *o, int need_m
         return fail(o, CO_ERR_NOT_ELF, err, errlen, "%s: not an ELF object file: %s", path, elf_errmsg(-1));
     if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_machine != EM_X86_64)
         return fail(o, CO_ERR_NOT_X86_64, err, errlen,
-                    "%s: not an x86-64 object (ELF class %d, machine %d): Postern guests are x86-64 Linux",
-                    path, eh.e_ident[EI_CLASS], eh.e_machine);
+                    "%s: not an x86-64 object (ELF class %d, machine %d): Postern guests are x86-64 Linux", path,
+                    eh.e_ident[EI_CLASS], eh.e_machine);
     if (eh.e_type != ET_REL) {
-        const char *what = eh.e_type == ET_EXEC ? "an executable" : eh.e_type == ET_DYN ? "a shared object or PIE"
-                         : eh.e_type == ET_CORE ? "a core file" : "not relocatable";
+        const char *what = eh.e_type == ET_EXEC   ? "an executable"
+                           : eh.e_type == ET_DYN  ? "a shared object or PIE"
+                           : eh.e_type == ET_CORE ? "a core file"
+                                                  : "not relocatable";
         return fail(o, CO_ERR_NOT_REL, err, errlen,
-                    "%s: ELF type %d (%s), expected ET_REL: a kernel module is a relocatable .o/.ko",
-                    path, eh.e_type, what);
+                    "%s: ELF type %d (%s), expected ET_REL: a kernel module is a relocatable .o/.ko", path, eh.e_type,
+                    what);
     }
 
     size_t nsec, shstrndx;
@@ -93,8 +95,8 @@ static enum co_err open_object(const char *path, struct co_object *o, int need_m
         if (sh.sh_type != SHT_NOBITS && sh.sh_size) {
             Elf_Data *d = elf_getdata(scn, NULL);
             if (!d || d->d_size != sh.sh_size)
-                return fail(o, CO_ERR_MALFORMED, err, errlen, "%s: section %s: data unreadable or truncated",
-                            path, s->name);
+                return fail(o, CO_ERR_MALFORMED, err, errlen, "%s: section %s: data unreadable or truncated", path,
+                            s->name);
             s->data = d->d_buf;
         }
         if (sh.sh_type == SHT_SYMTAB) {
@@ -138,8 +140,8 @@ static enum co_err open_object(const char *path, struct co_object *o, int need_m
             y->value = gs.st_value;
             y->size = gs.st_size;
             if (y->shndx != SHN_UNDEF && y->shndx < SHN_LORESERVE && y->shndx >= nsec)
-                return fail(o, CO_ERR_MALFORMED, err, errlen, "%s: symbol %s: section index %u out of range",
-                            path, y->name, y->shndx);
+                return fail(o, CO_ERR_MALFORMED, err, errlen, "%s: symbol %s: section index %u out of range", path,
+                            y->name, y->shndx);
             if (y->type == STT_SECTION && y->shndx && y->shndx < nsec)
                 y->name = o->sec[y->shndx].name;
             if (!strcmp(y->name, "__this_module") && y->shndx != SHN_UNDEF)
@@ -150,7 +152,8 @@ static enum co_err open_object(const char *path, struct co_object *o, int need_m
     if (need_module && !o->has_modinfo && !o->has_this_module)
         return fail(o, CO_ERR_NOT_MODULE, err, errlen,
                     "%s: not a Linux kernel module: no .modinfo section and no __this_module symbol "
-                    "(build it with kbuild: make -C <headers> M=<dir> modules)", path);
+                    "(build it with kbuild: make -C <headers> M=<dir> modules)",
+                    path);
 
     /* relocations */
     o->relsec = calloc(nrela ? nrela : 1, sizeof(*o->relsec));
@@ -165,8 +168,8 @@ static enum co_err open_object(const char *path, struct co_object *o, int need_m
         if (sh.sh_link != symtab)
             return fail(o, CO_ERR_MALFORMED, err, errlen, "%s: %s does not use the symbol table", path, o->sec[i].name);
         if (sh.sh_info == 0 || sh.sh_info >= nsec)
-            return fail(o, CO_ERR_MALFORMED, err, errlen, "%s: %s applies to bad section index %u",
-                        path, o->sec[i].name, (unsigned)sh.sh_info);
+            return fail(o, CO_ERR_MALFORMED, err, errlen, "%s: %s applies to bad section index %u", path,
+                        o->sec[i].name, (unsigned)sh.sh_info);
         struct co_relsec *rs = &o->relsec[o->nrelsec++];
         rs->target = sh.sh_info;
         rs->self = i;
@@ -188,8 +191,8 @@ static enum co_err open_object(const char *path, struct co_object *o, int need_m
             r->sym = (uint32_t)GELF_R_SYM(ra.r_info);
             r->addend = ra.r_addend;
             if (r->sym >= o->nsym)
-                return fail(o, CO_ERR_MALFORMED, err, errlen, "%s: %s entry %zu: symbol index %u out of range",
-                            path, o->sec[i].name, k, r->sym);
+                return fail(o, CO_ERR_MALFORMED, err, errlen, "%s: %s entry %zu: symbol index %u out of range", path,
+                            o->sec[i].name, k, r->sym);
             if ((tgt->flags & SHF_ALLOC) && r->offset + 4 > tgt->size && tgt->type != SHT_NOBITS)
                 return fail(o, CO_ERR_MALFORMED, err, errlen, "%s: %s entry %zu: offset 0x%llx beyond %s (size 0x%llx)",
                             path, o->sec[i].name, k, (unsigned long long)r->offset, tgt->name,
@@ -271,13 +274,20 @@ const struct co_relsec *co_relocs_for(const struct co_object *o, size_t idx)
 const char *co_reloc_name(uint32_t type)
 {
     static const char *const names[] = {
-        [R_X86_64_NONE] = "R_X86_64_NONE",   [R_X86_64_64] = "R_X86_64_64",
-        [R_X86_64_PC32] = "R_X86_64_PC32",   [R_X86_64_GOT32] = "R_X86_64_GOT32",
-        [R_X86_64_PLT32] = "R_X86_64_PLT32", [R_X86_64_GOTPCREL] = "R_X86_64_GOTPCREL",
-        [R_X86_64_32] = "R_X86_64_32",       [R_X86_64_32S] = "R_X86_64_32S",
-        [R_X86_64_16] = "R_X86_64_16",       [R_X86_64_PC16] = "R_X86_64_PC16",
-        [R_X86_64_8] = "R_X86_64_8",         [R_X86_64_PC8] = "R_X86_64_PC8",
-        [R_X86_64_PC64] = "R_X86_64_PC64",   [R_X86_64_GOTPCRELX] = "R_X86_64_GOTPCRELX",
+        [R_X86_64_NONE] = "R_X86_64_NONE",
+        [R_X86_64_64] = "R_X86_64_64",
+        [R_X86_64_PC32] = "R_X86_64_PC32",
+        [R_X86_64_GOT32] = "R_X86_64_GOT32",
+        [R_X86_64_PLT32] = "R_X86_64_PLT32",
+        [R_X86_64_GOTPCREL] = "R_X86_64_GOTPCREL",
+        [R_X86_64_32] = "R_X86_64_32",
+        [R_X86_64_32S] = "R_X86_64_32S",
+        [R_X86_64_16] = "R_X86_64_16",
+        [R_X86_64_PC16] = "R_X86_64_PC16",
+        [R_X86_64_8] = "R_X86_64_8",
+        [R_X86_64_PC8] = "R_X86_64_PC8",
+        [R_X86_64_PC64] = "R_X86_64_PC64",
+        [R_X86_64_GOTPCRELX] = "R_X86_64_GOTPCRELX",
         [R_X86_64_REX_GOTPCRELX] = "R_X86_64_REX_GOTPCRELX",
     };
     static _Thread_local char buf[32];

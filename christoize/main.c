@@ -13,7 +13,7 @@
 #include "sign.h"
 
 #define EXIT_BADINPUT 1
-#define EXIT_USAGE 2
+#define EXIT_USAGE    2
 
 static const char *prog = "christoize";
 
@@ -50,7 +50,8 @@ static void usage(FILE *f)
             "                                   chose, /lib/modules/$(cat build/guest/kernel-release)/build)\n"
             "  --entries-add/--entries-remove/--entries-file   as for analyze\n"
             "  --sign KEY                       sign NAME.gmeta with the administrator's private key\n"
-            "  --absorb FILE                    absorb the kernel functions FILE lists (one per line) into the module:\n"
+            "  --absorb FILE                    absorb the kernel functions FILE lists (one per line) into the "
+            "module:\n"
             "                                   each needs an implementation in --absorb-dir that passes the checks\n"
             "  --absorb-dir DIR                 the implementations (default " CB_DEFAULT_ABSORB_DIR ")\n"
             "                                   OUTDIR/absorb-candidates.txt: every exit and its absorption verdict\n"
@@ -96,13 +97,13 @@ static int apply_list(struct ca_result *r, const char *list, int remove)
 static int cmd_analyze(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"entries-add", required_argument, NULL, 'a'},
-        {"entries-remove", required_argument, NULL, 'r'},
-        {"entries-file", required_argument, NULL, 'f'},
-        {"format", required_argument, NULL, 'F'},
-        {"output", required_argument, NULL, 'o'},
-        {"help", no_argument, NULL, 'h'},
-        {0, 0, 0, 0},
+        { "entries-add", required_argument, NULL, 'a' },
+        { "entries-remove", required_argument, NULL, 'r' },
+        { "entries-file", required_argument, NULL, 'f' },
+        { "format", required_argument, NULL, 'F' },
+        { "output", required_argument, NULL, 'o' },
+        { "help", no_argument, NULL, 'h' },
+        { 0, 0, 0, 0 },
     };
     /* lists may be repeated: keep every occurrence, in order */
     const char **adds = calloc((size_t)argc, sizeof(*adds)), **rems = calloc((size_t)argc, sizeof(*rems));
@@ -116,8 +117,12 @@ static int cmd_analyze(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
         switch (c) {
-        case 'a': adds[nadd++] = optarg; break;
-        case 'r': rems[nrem++] = optarg; break;
+        case 'a':
+            adds[nadd++] = optarg;
+            break;
+        case 'r':
+            rems[nrem++] = optarg;
+            break;
         case 'f':
             if (file) {
                 fprintf(stderr, "%s analyze: --entries-file given twice\n", prog);
@@ -125,9 +130,16 @@ static int cmd_analyze(int argc, char **argv)
             }
             file = optarg;
             break;
-        case 'F': format = optarg; break;
-        case 'o': out = optarg; break;
-        case 'h': usage(stdout); rc = 0; goto done;
+        case 'F':
+            format = optarg;
+            break;
+        case 'o':
+            out = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            rc = 0;
+            goto done;
         default:
             fprintf(stderr, "Try '%s --help'.\n", prog);
             goto done;
@@ -196,26 +208,26 @@ done:
 static int cmd_build(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"module-dir", required_argument, NULL, 'd'},
-        {"name", required_argument, NULL, 'n'},
-        {"privilege", required_argument, NULL, 'p'},
-        {"kdir", required_argument, NULL, 'k'},
-        {"out", required_argument, NULL, 'o'},
-        {"entries-add", required_argument, NULL, 'a'},
-        {"entries-remove", required_argument, NULL, 'r'},
-        {"entries-file", required_argument, NULL, 'f'},
-        {"quiet", no_argument, NULL, 'q'},
-        {"sign", required_argument, NULL, 's'},
-        {"absorb", required_argument, NULL, 'A'},
-        {"absorb-dir", required_argument, NULL, 'D'},
-        {"help", no_argument, NULL, 'h'},
-        {0, 0, 0, 0},
+        { "module-dir", required_argument, NULL, 'd' },
+        { "name", required_argument, NULL, 'n' },
+        { "privilege", required_argument, NULL, 'p' },
+        { "kdir", required_argument, NULL, 'k' },
+        { "out", required_argument, NULL, 'o' },
+        { "entries-add", required_argument, NULL, 'a' },
+        { "entries-remove", required_argument, NULL, 'r' },
+        { "entries-file", required_argument, NULL, 'f' },
+        { "quiet", no_argument, NULL, 'q' },
+        { "sign", required_argument, NULL, 's' },
+        { "absorb", required_argument, NULL, 'A' },
+        { "absorb-dir", required_argument, NULL, 'D' },
+        { "help", no_argument, NULL, 'h' },
+        { 0, 0, 0, 0 },
     };
     const char *sign_key = NULL;
     struct cs_key *key = NULL;
     const char **privs = calloc((size_t)argc, sizeof(*privs)), **adds = calloc((size_t)argc, sizeof(*adds)),
                **rems = calloc((size_t)argc, sizeof(*rems));
-    struct cb_opts o = {.privs = privs, .adds = adds, .rems = rems, .progress = stderr};
+    struct cb_opts o = { .privs = privs, .adds = adds, .rems = rems, .progress = stderr };
     size_t np = 0, na = 0, nr = 0;
     int c, rc = EXIT_USAGE;
     if (!privs || !adds || !rems) {
@@ -225,13 +237,27 @@ static int cmd_build(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "o:qh", opts, NULL)) != -1) {
         switch (c) {
-        case 'd': o.module_dir = optarg; break;
-        case 'n': o.name = optarg; break;
-        case 'p': privs[np++] = optarg; break;
-        case 'k': o.kdir = optarg; break;
-        case 'o': o.out = optarg; break;
-        case 'a': adds[na++] = optarg; break;
-        case 'r': rems[nr++] = optarg; break;
+        case 'd':
+            o.module_dir = optarg;
+            break;
+        case 'n':
+            o.name = optarg;
+            break;
+        case 'p':
+            privs[np++] = optarg;
+            break;
+        case 'k':
+            o.kdir = optarg;
+            break;
+        case 'o':
+            o.out = optarg;
+            break;
+        case 'a':
+            adds[na++] = optarg;
+            break;
+        case 'r':
+            rems[nr++] = optarg;
+            break;
         case 'f':
             if (o.entries_file) {
                 fprintf(stderr, "%s build: --entries-file given twice\n", prog);
@@ -239,11 +265,22 @@ static int cmd_build(int argc, char **argv)
             }
             o.entries_file = optarg;
             break;
-        case 'q': o.progress = NULL; break;
-        case 's': sign_key = optarg; break;
-        case 'A': o.absorb_list = optarg; break;
-        case 'D': o.absorb_dir = optarg; break;
-        case 'h': usage(stdout); rc = 0; goto done;
+        case 'q':
+            o.progress = NULL;
+            break;
+        case 's':
+            sign_key = optarg;
+            break;
+        case 'A':
+            o.absorb_list = optarg;
+            break;
+        case 'D':
+            o.absorb_dir = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            rc = 0;
+            goto done;
         default:
             fprintf(stderr, "Try '%s --help'.\n", prog);
             goto done;
@@ -290,18 +327,24 @@ done:
 static int cmd_absorb_candidates(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"list", required_argument, NULL, 'l'},
-        {"help", no_argument, NULL, 'h'},
-        {0, 0, 0, 0},
+        { "list", required_argument, NULL, 'l' },
+        { "help", no_argument, NULL, 'h' },
+        { 0, 0, 0, 0 },
     };
     const char *list = NULL;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case 'l': list = optarg; break;
-        case 'h': usage(stdout); return 0;
-        default: fprintf(stderr, "Try '%s --help'.\n", prog); return EXIT_USAGE;
+        case 'l':
+            list = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            fprintf(stderr, "Try '%s --help'.\n", prog);
+            return EXIT_USAGE;
         }
     }
     if (optind >= argc) {
@@ -349,9 +392,9 @@ out:
 static int cmd_keygen(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"out", required_argument, NULL, 'o'},
-        {"help", no_argument, NULL, 'h'},
-        {0, 0, 0, 0},
+        { "out", required_argument, NULL, 'o' },
+        { "help", no_argument, NULL, 'h' },
+        { 0, 0, 0, 0 },
     };
     const char *dir = NULL;
     char err[4400];
@@ -359,14 +402,20 @@ static int cmd_keygen(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
         switch (c) {
-        case 'o': dir = optarg; break;
-        case 'h': usage(stdout); return 0;
-        default: fprintf(stderr, "Try '%s --help'.\n", prog); return EXIT_USAGE;
+        case 'o':
+            dir = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            fprintf(stderr, "Try '%s --help'.\n", prog);
+            return EXIT_USAGE;
         }
     }
     if (!dir || optind != argc) {
-        fprintf(stderr, "%s keygen: %s\nTry '%s --help'.\n", prog, dir ? "unexpected argument" : "--out DIR is required",
-                prog);
+        fprintf(stderr, "%s keygen: %s\nTry '%s --help'.\n", prog,
+                dir ? "unexpected argument" : "--out DIR is required", prog);
         return EXIT_USAGE;
     }
     if (cs_keygen(dir, err, sizeof(err))) {
@@ -380,9 +429,9 @@ static int cmd_keygen(int argc, char **argv)
 static int cmd_sign(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"key", required_argument, NULL, 'k'},
-        {"help", no_argument, NULL, 'h'},
-        {0, 0, 0, 0},
+        { "key", required_argument, NULL, 'k' },
+        { "help", no_argument, NULL, 'h' },
+        { 0, 0, 0, 0 },
     };
     const char *keyfile = NULL;
     struct cs_key *key = NULL;
@@ -391,14 +440,20 @@ static int cmd_sign(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "k:h", opts, NULL)) != -1) {
         switch (c) {
-        case 'k': keyfile = optarg; break;
-        case 'h': usage(stdout); return 0;
-        default: fprintf(stderr, "Try '%s --help'.\n", prog); return EXIT_USAGE;
+        case 'k':
+            keyfile = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            fprintf(stderr, "Try '%s --help'.\n", prog);
+            return EXIT_USAGE;
         }
     }
     if (!keyfile || optind == argc) {
-        fprintf(stderr, "%s sign: %s\nTry '%s --help'.\n", prog, keyfile ? "no .gmeta file given" : "--key KEY is required",
-                prog);
+        fprintf(stderr, "%s sign: %s\nTry '%s --help'.\n", prog,
+                keyfile ? "no .gmeta file given" : "--key KEY is required", prog);
         return EXIT_USAGE;
     }
     if (cs_key_load(keyfile, &key, err, sizeof(err))) {
@@ -439,7 +494,8 @@ int main(int argc, char **argv)
         return cmd_keygen(argc - 1, argv + 1);
     if (!strcmp(argv[1], "sign"))
         return cmd_sign(argc - 1, argv + 1);
-    fprintf(stderr, "%s: unknown command '%s' (commands: analyze, build, absorb-candidates, keygen, sign)\nTry '%s --help'.\n", prog,
-            argv[1], prog);
+    fprintf(stderr,
+            "%s: unknown command '%s' (commands: analyze, build, absorb-candidates, keygen, sign)\nTry '%s --help'.\n",
+            prog, argv[1], prog);
     return EXIT_USAGE;
 }

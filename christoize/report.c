@@ -67,10 +67,13 @@ void report_text(FILE *f, const struct ca_result *r)
             fprintf(f, "  (address also used: %u in code, %u in data)", u->refs_text, u->refs_data);
         fputc('\n', f);
     }
-    fprintf(f, "\nundefined symbols never called directly (%zu): data, or kernel functions whose address is "
-               "stored; not wrapped, listed for review\n", r->ndata);
+    fprintf(f,
+            "\nundefined symbols never called directly (%zu): data, or kernel functions whose address is "
+            "stored; not wrapped, listed for review\n",
+            r->ndata);
     for (size_t i = 0; i < r->ndata; i++)
-        fprintf(f, "  %-28s refs in code %u, in data %u\n", r->data[i].name, r->data[i].refs_text, r->data[i].refs_data);
+        fprintf(f, "  %-28s refs in code %u, in data %u\n", r->data[i].name, r->data[i].refs_text,
+                r->data[i].refs_data);
     fprintf(f, "\ncompiler/objtool runtime symbols (%zu): not exits, never wrapped\n", r->nruntime);
     for (size_t i = 0; i < r->nruntime; i++)
         fprintf(f, "  %-28s calls %u  jumps %u  other %u\n", r->runtime[i].name, r->runtime[i].calls,
@@ -97,8 +100,8 @@ void report_text(FILE *f, const struct ca_result *r)
     }
     for (size_t i = 0; i < r->nhazards; i++) {
         const struct ca_hazard *h = &r->hazards[i];
-        fprintf(f, "  %-18s %-22s entries %-5zu %s", h->key, h->section[0] ? h->section : "(relocations)",
-                h->entries, h->rewrites_text ? "REWRITES TEXT" : "metadata only");
+        fprintf(f, "  %-18s %-22s entries %-5zu %s", h->key, h->section[0] ? h->section : "(relocations)", h->entries,
+                h->rewrites_text ? "REWRITES TEXT" : "metadata only");
         if (h->rewrites_text)
             fprintf(f, ", %zu bytes", h->patched_bytes);
         fprintf(f, "\n      %s\n", h->what);

@@ -101,7 +101,7 @@ int cs_key_load(const char *path, struct cs_key **out, char *err, size_t n)
     FILE *f = fopen(path, "rb");
     if (!f)
         return fail(err, n, "%s: cannot read the signing key: %s", path, strerror(errno));
-    char head[8] = {0};
+    char head[8] = { 0 };
     size_t got = fread(head, 1, sizeof(head), f);
     fclose(f);
     if (got == 8 && !memcmp(head, SIGCHECK_PUB_MAGIC, 8))
@@ -127,8 +127,7 @@ int cs_key_load(const char *path, struct cs_key **out, char *err, size_t n)
     }
     if (mbedtls_pk_ec(k->pk)->grp.id != MBEDTLS_ECP_DP_SECP256R1) {
         const mbedtls_ecp_curve_info *ci = mbedtls_ecp_curve_info_from_grp_id(mbedtls_pk_ec(k->pk)->grp.id);
-        fail(err, n, "%s: an EC key on curve %s; .gmeta signatures need P-256 (secp256r1)", path,
-             ci ? ci->name : "?");
+        fail(err, n, "%s: an EC key on curve %s; .gmeta signatures need P-256 (secp256r1)", path, ci ? ci->name : "?");
         cs_key_free(k);
         return -1;
     }

@@ -10,12 +10,12 @@
 
 /* Hypercall numbers. The authoritative copy is hv/core/hypercall.h (added there with exactly these
  * values by the hypervisor side); christoize keeps its own so it builds without the hv headers. */
-#define CZ_HC_GUARD_INIT       0x50530100u /* RBX = GVA of the claimed 32-byte SHA-256 */
-#define CZ_HC_GUARD_DEINIT     0x50530101u
-#define CZ_HC_BORDER_IN_CALL   0x50530102u
-#define CZ_HC_BORDER_OUT_RET   0x50530103u
-#define CZ_HC_BORDER_OUT_CALL  0x50530104u
-#define CZ_HC_BORDER_IN_RET    0x50530105u
+#define CZ_HC_GUARD_INIT      0x50530100u /* RBX = GVA of the claimed 32-byte SHA-256 */
+#define CZ_HC_GUARD_DEINIT    0x50530101u
+#define CZ_HC_BORDER_IN_CALL  0x50530102u
+#define CZ_HC_BORDER_OUT_RET  0x50530103u
+#define CZ_HC_BORDER_OUT_CALL 0x50530104u
+#define CZ_HC_BORDER_IN_RET   0x50530105u
 
 enum cs_kind {
     CS_EXIT,    /* __wrap_K: lower, call the kernel's K, raise */
@@ -33,16 +33,15 @@ struct cs_wrap {
 };
 
 struct cs_site {
-    unsigned kind;      /* enum gmeta_site_kind */
-    unsigned wrap;      /* index into the wrapper array (= the .gmeta function index) */
+    unsigned kind; /* enum gmeta_site_kind */
+    unsigned wrap; /* index into the wrapper array (= the .gmeta function index) */
 };
 
-#define CS_SITE_PREFIX "__christo_site_"   /* site i is the local symbol __christo_site_<i> */
-#define CS_HASH_SYM "__christo_claimed_hash"
+#define CS_SITE_PREFIX "__christo_site_" /* site i is the local symbol __christo_site_<i> */
+#define CS_HASH_SYM    "__christo_claimed_hash"
 
 /* Writes the assembly for w[0..n) to f. Returns the sites (malloc'd, numbered in order) and their
  * count, or -1 on out of memory. */
-int cs_write(FILE *f, const char *modname, const struct cs_wrap *w, size_t n, struct cs_site **sites,
-             size_t *nsites);
+int cs_write(FILE *f, const char *modname, const struct cs_wrap *w, size_t n, struct cs_site **sites, size_t *nsites);
 
 #endif

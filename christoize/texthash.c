@@ -55,9 +55,9 @@ static const struct {
     unsigned fixed_len;
     const char *what;
 } patch_tables[] = {
-    {".smp_locks", 4, -1, 1, "LOCK prefix (alternatives_smp: LOCK -> DS on one CPU)"},
-    {".altinstructions", 12, 10, 0, "alternative (apply_alternatives)"},
-    {".parainstructions", 16, 9, 0, "paravirt site (apply_paravirt)"},
+    { ".smp_locks", 4, -1, 1, "LOCK prefix (alternatives_smp: LOCK -> DS on one CPU)" },
+    { ".altinstructions", 12, 10, 0, "alternative (apply_alternatives)" },
+    { ".parainstructions", 16, 9, 0, "paravirt site (apply_paravirt)" },
 };
 
 /* Tables whose sites the kernel rewrites at any time, or that the guarded build flags must have
@@ -68,13 +68,15 @@ static const struct {
     unsigned entsize;
     const char *why;
 } refused_tables[] = {
-    {".static_call_sites", 8, "static-call sites are retargeted on every static_call_update"},
-    {"__mcount_loc", 8, "ftrace patches __fentry__ sites (the build should have removed -pg/-mfentry)"},
-    {".retpoline_sites", 4, "retpoline thunk calls are rewritten at load (-mindirect-branch=keep should have removed them)"},
-    {".return_sites", 4, "return-thunk jumps are rewritten at load (-mfunction-return=keep should have removed them)"},
-    {".call_sites", 4, "call-depth-tracking sites are rewritten at load"},
-    {".ibt_endbr_seal", 4, "ENDBR64 instructions are overwritten at load"},
-    {"__patchable_function_entries", 8, "patchable function entries are patched by ftrace"},
+    { ".static_call_sites", 8, "static-call sites are retargeted on every static_call_update" },
+    { "__mcount_loc", 8, "ftrace patches __fentry__ sites (the build should have removed -pg/-mfentry)" },
+    { ".retpoline_sites", 4,
+      "retpoline thunk calls are rewritten at load (-mindirect-branch=keep should have removed them)" },
+    { ".return_sites", 4,
+      "return-thunk jumps are rewritten at load (-mfunction-return=keep should have removed them)" },
+    { ".call_sites", 4, "call-depth-tracking sites are rewritten at load" },
+    { ".ibt_endbr_seal", 4, "ENDBR64 instructions are overwritten at load" },
+    { "__patchable_function_entries", 8, "patchable function entries are patched by ftrace" },
 };
 
 int th_refused_tables(const struct co_object *o, char *err, size_t errlen)
@@ -100,8 +102,10 @@ int th_refused_tables(const struct co_object *o, char *err, size_t errlen)
                 used = sizeof(sites) - 1;
             shown++;
         }
-        seterr(err, errlen, "%s: %s has %zu site%s (%s%s): %s; no load-time hash can cover them, so christoize "
-               "refuses the module", o->path, refused_tables[t].name, n, n == 1 ? "" : "s", sites[0] ? sites : "?",
+        seterr(err, errlen,
+               "%s: %s has %zu site%s (%s%s): %s; no load-time hash can cover them, so christoize "
+               "refuses the module",
+               o->path, refused_tables[t].name, n, n == 1 ? "" : "s", sites[0] ? sites : "?",
                n > shown && shown ? ", ..." : "", refused_tables[t].why);
         return -1;
     }
@@ -115,7 +119,7 @@ int th_refused_tables(const struct co_object *o, char *err, size_t errlen)
  * 0 for anything else. */
 static unsigned jl_insn_len(const uint8_t *b, size_t left, int *is_jmp)
 {
-    static const uint8_t nop5[5] = {0x0f, 0x1f, 0x44, 0x00, 0x00}, nop2[2] = {0x66, 0x90};
+    static const uint8_t nop5[5] = { 0x0f, 0x1f, 0x44, 0x00, 0x00 }, nop2[2] = { 0x66, 0x90 };
     *is_jmp = left >= 1 && (b[0] == 0xe9 || b[0] == 0xeb);
     if (left >= 5 && (b[0] == 0xe9 || !memcmp(b, nop5, 5)))
         return 5;
@@ -159,10 +163,17 @@ static int jump_label_holes(const struct co_object *o, size_t idx, const char *t
         if (rl->type == R_X86_64_NONE || e >= ne)
             continue;
         switch (rl->offset % JT_ENTSIZE) {
-        case 0: code[e] = rl; break;
-        case 4: tgt[e] = rl; break;
-        case 8: key[e] = rl; break;
-        default: break;
+        case 0:
+            code[e] = rl;
+            break;
+        case 4:
+            tgt[e] = rl;
+            break;
+        case 8:
+            key[e] = rl;
+            break;
+        default:
+            break;
         }
     }
     for (size_t e = 0; e < ne; e++) {
@@ -170,19 +181,23 @@ static int jump_label_holes(const struct co_object *o, size_t idx, const char *t
         size_t cs = code[e] ? ca_reloc_target(o, tab, code[e], &off) : 0;
         size_t tsec = tgt[e] ? ca_reloc_target(o, tab, tgt[e], &toff) : 0;
         if (!code[e] || code[e]->type != R_X86_64_PC32 || !tgt[e] || tgt[e]->type != R_X86_64_PC32) {
-            seterr(err, errlen, "%s: __jump_table entry %zu lacks the PC-relative relocations of its code and "
-                   "target fields (not a Linux 6.1 x86-64 struct jump_entry)", o->path, e);
+            seterr(err, errlen,
+                   "%s: __jump_table entry %zu lacks the PC-relative relocations of its code and "
+                   "target fields (not a Linux 6.1 x86-64 struct jump_entry)",
+                   o->path, e);
             goto out;
         }
         if (cs != idx) {
-            seterr(err, errlen, "%s: __jump_table entry %zu patches %s+0x%llx, outside the hashed %s: the kernel "
+            seterr(err, errlen,
+                   "%s: __jump_table entry %zu patches %s+0x%llx, outside the hashed %s: the kernel "
                    "rewrites that instruction whenever its static key flips, and neither the hash nor the "
-                   "hypervisor's check of the site would cover it; refusing", o->path, e,
-                   cs ? o->sec[cs].name : "an undefined symbol", (unsigned long long)off, text);
+                   "hypervisor's check of the site would cover it; refusing",
+                   o->path, e, cs ? o->sec[cs].name : "an undefined symbol", (unsigned long long)off, text);
             goto out;
         }
         if (tsec != idx || toff >= ts->size) {
-            seterr(err, errlen, "%s: __jump_table site %s jumps to %s+0x%llx, outside the hashed %s: the hypervisor "
+            seterr(err, errlen,
+                   "%s: __jump_table site %s jumps to %s+0x%llx, outside the hashed %s: the hypervisor "
                    "accepts only a NOP or a jump into the module's own text at a jump-label site; refusing",
                    o->path, where(o, idx, off), tsec ? o->sec[tsec].name : "an undefined symbol",
                    (unsigned long long)toff, text);
@@ -191,15 +206,18 @@ static int jump_label_holes(const struct co_object *o, size_t idx, const char *t
         int is_jmp;
         unsigned len = off < ts->size ? jl_insn_len(ts->data + off, ts->size - off, &is_jmp) : 0;
         if (!len) {
-            seterr(err, errlen, "%s: __jump_table site %s is neither a jmp nor a 2- or 5-byte NOP (the kernel "
-                   "would BUG patching it); refusing", o->path, where(o, idx, off));
+            seterr(err, errlen,
+                   "%s: __jump_table site %s is neither a jmp nor a 2- or 5-byte NOP (the kernel "
+                   "would BUG patching it); refusing",
+                   o->path, where(o, idx, off));
             goto out;
         }
         /* key field: &key + (branch | 2 under CONFIG_HAVE_JUMP_LABEL_HACK) - .; keys are 8-aligned */
         const struct co_symbol *ks = key[e] ? &o->sym[key[e]->sym] : NULL;
         uint64_t kflags = ks ? (uint64_t)((int64_t)ks->value + key[e]->addend) & 3 : 0;
         if ((kflags & 2) && is_jmp) {
-            seterr(err, errlen, "%s: __jump_table site %s is a jmp the kernel takes for a NOP: "
+            seterr(err, errlen,
+                   "%s: __jump_table site %s is a jmp the kernel takes for a NOP: "
                    "CONFIG_HAVE_JUMP_LABEL_HACK compiled it for objtool to NOP, and objtool does not run in the "
                    "guarded build (christo-guard.h undefines the option: was it not included?); refusing",
                    o->path, where(o, idx, off));
@@ -209,8 +227,8 @@ static int jump_label_holes(const struct co_object *o, size_t idx, const char *t
             continue; /* the same site twice */
         for (unsigned b = 0; b < len; b++)
             if (alt[off + b] || jl[off + b]) {
-                seterr(err, errlen, "%s: __jump_table site %s overlaps %s site; refusing", o->path,
-                       where(o, idx, off), alt[off + b] ? "a LOCK/alternative/paravirt" : "another jump-label");
+                seterr(err, errlen, "%s: __jump_table site %s overlaps %s site; refusing", o->path, where(o, idx, off),
+                       alt[off + b] ? "a LOCK/alternative/paravirt" : "another jump-label");
                 goto out;
             }
         memset(jl + off, 1, len);
@@ -276,8 +294,8 @@ int th_compute(const struct co_object *o, const char *text, struct th_result *r,
             if (tsec != idx) {
                 if (tsec && ca_is_text(&o->sec[tsec])) {
                     seterr(err, errlen, "%s: %s entry %llu patches %s+0x%llx, outside the hashed %s", o->path,
-                           tab->name, (unsigned long long)(rl->offset / patch_tables[t].entsize),
-                           o->sec[tsec].name, (unsigned long long)off, text);
+                           tab->name, (unsigned long long)(rl->offset / patch_tables[t].entsize), o->sec[tsec].name,
+                           (unsigned long long)off, text);
                     goto fail;
                 }
                 continue;
@@ -293,8 +311,8 @@ int th_compute(const struct co_object *o, const char *text, struct th_result *r,
                 len = tab->data[lf];
             }
             if (!len || off + len > n) {
-                seterr(err, errlen, "%s: %s site %s has length %u, outside %s", o->path, tab->name,
-                       where(o, idx, off), len, text);
+                seterr(err, errlen, "%s: %s site %s has length %u, outside %s", o->path, tab->name, where(o, idx, off),
+                       len, text);
                 goto fail;
             }
             memset(alt + off, 1, len);
@@ -327,14 +345,28 @@ int th_compute(const struct co_object *o, const char *text, struct th_result *r,
         }
         uint8_t kind, len;
         switch (rl->type) {
-        case R_X86_64_64: kind = GMETA_HOLE_ABS64; len = 8; break;
-        case R_X86_64_32: kind = GMETA_HOLE_ABS32; len = 4; break;
-        case R_X86_64_32S: kind = GMETA_HOLE_ABS32S; len = 4; break;
-        case R_X86_64_PC32: case R_X86_64_PLT32: kind = GMETA_HOLE_PC32; len = 4; break;
+        case R_X86_64_64:
+            kind = GMETA_HOLE_ABS64;
+            len = 8;
+            break;
+        case R_X86_64_32:
+            kind = GMETA_HOLE_ABS32;
+            len = 4;
+            break;
+        case R_X86_64_32S:
+            kind = GMETA_HOLE_ABS32S;
+            len = 4;
+            break;
+        case R_X86_64_PC32:
+        case R_X86_64_PLT32:
+            kind = GMETA_HOLE_PC32;
+            len = 4;
+            break;
         default:
-            seterr(err, errlen, "%s: relocation %s at %s (symbol %s): christoize cannot describe it as a "
-                   "hole; refusing", o->path, co_reloc_name(rl->type), where(o, idx, rl->offset),
-                   sym->name[0] ? sym->name : "?");
+            seterr(err, errlen,
+                   "%s: relocation %s at %s (symbol %s): christoize cannot describe it as a "
+                   "hole; refusing",
+                   o->path, co_reloc_name(rl->type), where(o, idx, rl->offset), sym->name[0] ? sym->name : "?");
             goto fail;
         }
         if (rl->offset + len > n) {
@@ -347,7 +379,7 @@ int th_compute(const struct co_object *o, const char *text, struct th_result *r,
                 goto fail;
             }
         memset(taken + rl->offset, 1, len);
-        rh[nrh++] = (struct rhole){(uint32_t)rl->offset, len, kind};
+        rh[nrh++] = (struct rhole){ (uint32_t)rl->offset, len, kind };
     }
 
     /* 3. merge: a relocation field inside a patched site becomes part of that site's hole */
@@ -392,12 +424,12 @@ int th_compute(const struct co_object *o, const char *text, struct th_result *r,
     for (size_t p = 0; r->holes && p < n;) {
         struct gmeta_hole h;
         if (jlen[p]) {
-            h = (struct gmeta_hole){(u32)p, jlen[p], GMETA_HOLE_JUMP_LABEL};
+            h = (struct gmeta_hole){ (u32)p, jlen[p], GMETA_HOLE_JUMP_LABEL };
         } else if (alt[p]) {
             size_t q = p;
             while (q < n && alt[q] && !jl[q] && q - p < GMETA_HOLE_MAX_LEN)
                 q++;
-            h = (struct gmeta_hole){(u32)p, (u8)(q - p), GMETA_HOLE_ALTERNATIVE};
+            h = (struct gmeta_hole){ (u32)p, (u8)(q - p), GMETA_HOLE_ALTERNATIVE };
         } else if (start[p]) {
             const struct rhole *x = &rh[which[p]];
             int clash = 0;
@@ -407,7 +439,7 @@ int th_compute(const struct co_object *o, const char *text, struct th_result *r,
                 memset(alt + p, 1, x->len);
                 continue;
             }
-            h = (struct gmeta_hole){x->off, x->len, x->kind};
+            h = (struct gmeta_hole){ x->off, x->len, x->kind };
         } else {
             p++;
             continue;

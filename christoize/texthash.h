@@ -19,11 +19,11 @@
 struct th_result {
     size_t text_shndx;
     uint32_t text_len;
-    uint8_t *image;            /* text_len bytes: relocated where deterministic, holes zeroed */
-    struct gmeta_hole *holes;  /* sorted, disjoint, gmeta-valid */
+    uint8_t *image;           /* text_len bytes: relocated where deterministic, holes zeroed */
+    struct gmeta_hole *holes; /* sorted, disjoint, gmeta-valid */
     size_t nholes;
-    size_t applied;            /* same-section PC-relative relocations applied */
-    size_t jump_labels;        /* __jump_table sites, each a JUMP_LABEL hole */
+    size_t applied;     /* same-section PC-relative relocations applied */
+    size_t jump_labels; /* __jump_table sites, each a JUMP_LABEL hole */
     uint8_t sha256[32];
 };
 

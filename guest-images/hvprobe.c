@@ -33,7 +33,7 @@
 
 #define HC_TEST_CANARY 0x50530001ul
 
-#define HC_STATS_MARK 0x50530011ul
+#define HC_STATS_MARK  0x50530011ul
 #define HC_STATS_EXITS 0x50530012ul
 
 static long hypercall(unsigned long nr, unsigned long *rbx)

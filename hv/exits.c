@@ -17,12 +17,13 @@
 #include "core/vm.h"
 
 /* EFER bits a guest may set (AMD APM Vol. 2 §3.1.7); anything else is #GP, as on hardware. */
-#define EFER_GUEST_WRITABLE (EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE | EFER_SVME | BIT(13) | BIT(14) | BIT(15) | BIT(21))
-#define VM_CR_LOCK   BIT(3)
-#define VM_CR_SVMDIS BIT(4)
+#define EFER_GUEST_WRITABLE                                                                                            \
+    (EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE | EFER_SVME | BIT(13) | BIT(14) | BIT(15) | BIT(21))
+#define VM_CR_LOCK             BIT(3)
+#define VM_CR_SVMDIS           BIT(4)
 #define FEATURE_CONTROL_LOCKED BIT(0)
 
-#define PM1_CNT_SLP_EN BIT(13)
+#define PM1_CNT_SLP_EN     BIT(13)
 #define PORT_RESET_CONTROL 0xcf9 /* RST_CPU = bit 2 */
 #define PORT_KBC_COMMAND   0x64  /* 0xfe = pulse reset line */
 #define PORT_SYSCTL_A      0x92  /* bit 0 = fast reset */
@@ -76,7 +77,8 @@ static void hwcr_write(struct vcpu *v, u64 value)
         wrmsr(MSR_HWCR, (real & ~HWCR_GUEST_WRITABLE) | (value & HWCR_GUEST_WRITABLE));
     if (kept)
         LOG_RATELIMITED(refused, 16,
-                        "guest HWCR write 0x%llx at rip 0x%llx: bits 0x%llx%s stay the host's (0x%llx); the guest reads back what it wrote (%llu so far)",
+                        "guest HWCR write 0x%llx at rip 0x%llx: bits 0x%llx%s stay the host's (0x%llx); the guest "
+                        "reads back what it wrote (%llu so far)",
                         (unsigned long long)value, (unsigned long long)v->regs[REG_RIP], (unsigned long long)kept,
                         (kept & HWCR_INVDWBINVD) ? " (INVDWBINVD among them)" : "", (unsigned long long)real,
                         (unsigned long long)refused);
@@ -170,7 +172,8 @@ static void log_unknown_hypercall(struct vcpu *v, u64 nr)
 {
     static u64 unknown;
     LOG_RATELIMITED(unknown, 16, "hypercall 0x%llx from rip 0x%llx (cpl %u): unknown number, -1 returned (%llu so far)",
-            (unsigned long long)nr, (unsigned long long)v->regs[REG_RIP], vcpu_ops->cpl(v), (unsigned long long)unknown);
+                    (unsigned long long)nr, (unsigned long long)v->regs[REG_RIP], vcpu_ops->cpl(v),
+                    (unsigned long long)unknown);
 }
 
 /*
@@ -185,7 +188,7 @@ static unsigned unmapped_count;
 
 static bool test_unmap_once(struct vcpu *v)
 {
-    gpa_t pages[2] = {v->regs[REG_RBX], v->regs[REG_RCX]};
+    gpa_t pages[2] = { v->regs[REG_RBX], v->regs[REG_RCX] };
     unsigned n = pages[1] ? 2 : 1;
 
     if (vcpu_ops->cpl(v) != 0) {
@@ -279,10 +282,7 @@ static bool hypercall(struct vcpu *v)
     return true;
 }
 
-static u32 port_read(u16 port, unsigned size)
-{
-    return size == 1 ? inb(port) : size == 2 ? inw(port) : inl(port);
-}
+static u32 port_read(u16 port, unsigned size) { return size == 1 ? inb(port) : size == 2 ? inw(port) : inl(port); }
 
 static void port_write(u16 port, unsigned size, u32 value)
 {
@@ -337,7 +337,8 @@ static bool emulate_io(struct vcpu *v, u16 port, unsigned size, bool in)
         return true;
     }
     if (is_sleep_request(watched_pm1a, port, size, value) || is_sleep_request(watched_pm1b, port, size, value)) {
-        fmt_snprintf(reason, sizeof(reason), "guest powered off (ACPI sleep request: port 0x%x value 0x%x)", port, value);
+        fmt_snprintf(reason, sizeof(reason), "guest powered off (ACPI sleep request: port 0x%x value 0x%x)", port,
+                     value);
         vcpu_stop(v, reason);
         return false;
     }
@@ -377,9 +378,12 @@ void exit_nested_fault(struct vcpu *v, gpa_t gpa, bool write, bool fetch)
         return;
     /* Nothing is mapped there: the address is neither guest RAM nor a device the guest may
      * reach (the hypervisor's own memory is such an address). The access faults in the guest. */
-    LOG_RATELIMITED(faults, 16, "blocked guest %s of unmapped guest-physical 0x%llx at rip 0x%llx (cpl %u): #GP injected",
-            fetch ? "fetch" : write ? "write" : "read", (unsigned long long)gpa, (unsigned long long)v->regs[REG_RIP],
-            vcpu_ops->cpl(v));
+    LOG_RATELIMITED(faults, 16,
+                    "blocked guest %s of unmapped guest-physical 0x%llx at rip 0x%llx (cpl %u): #GP injected",
+                    fetch   ? "fetch"
+                    : write ? "write"
+                            : "read",
+                    (unsigned long long)gpa, (unsigned long long)v->regs[REG_RIP], vcpu_ops->cpl(v));
     vcpu_inject_exception(v, VEC_GP, true, 0);
 }
 
@@ -426,11 +430,11 @@ static void done(struct vcpu *v, bool finished, unsigned len)
         vcpu_ops->skip_insn(v, len);
 }
 
-void exit_cpuid(struct vcpu *v) { done(v, emulate_cpuid(v), 2); }             /* 0F A2 */
-void exit_rdmsr(struct vcpu *v) { done(v, emulate_msr(v, false), 2); }        /* 0F 32 */
-void exit_wrmsr(struct vcpu *v) { done(v, emulate_msr(v, true), 2); }         /* 0F 30 */
-void exit_hypercall(struct vcpu *v) { done(v, hypercall(v), 3); }             /* 0F 01 D9 */
-void exit_hlt(struct vcpu *v) { done(v, halt(v), 1); }                       /* F4 */
+void exit_cpuid(struct vcpu *v) { done(v, emulate_cpuid(v), 2); }      /* 0F A2 */
+void exit_rdmsr(struct vcpu *v) { done(v, emulate_msr(v, false), 2); } /* 0F 32 */
+void exit_wrmsr(struct vcpu *v) { done(v, emulate_msr(v, true), 2); }  /* 0F 30 */
+void exit_hypercall(struct vcpu *v) { done(v, hypercall(v), 3); }      /* 0F 01 D9 */
+void exit_hlt(struct vcpu *v) { done(v, halt(v), 1); }                 /* F4 */
 void exit_io(struct vcpu *v, u16 port, unsigned size, bool in) { done(v, emulate_io(v, port, size, in), 0); }
 
 /* INVD (0F 08) invalidates the caches without writing them back: dirty lines of the hypervisor's

@@ -87,8 +87,8 @@ static void build_nested_map(const struct boot_info *bi, const struct guest_mem 
     }
     /* No ECAM window is mapped: the guest reaches configuration space only through the emulated
      * ports 0xCF8/0xCFC (hv/pci/pci_policy.c), and its ACPI copy has no MCFG. */
-    LOG("nested page tables: guest RAM 0x0-0x%llx -> host 0x%llx, %llu table pages",
-        (unsigned long long)(gm->size - 1), (unsigned long long)gm->hpa, (unsigned long long)vm0.npt.tables);
+    LOG("nested page tables: guest RAM 0x0-0x%llx -> host 0x%llx, %llu table pages", (unsigned long long)(gm->size - 1),
+        (unsigned long long)gm->hpa, (unsigned long long)vm0.npt.tables);
 }
 
 static struct iommu_info iommu;
@@ -120,7 +120,8 @@ static void setup_iommu(const struct boot_info *bi, const struct guest_mem *gm)
         refuse_to_start("iommu: %s", err);
     if (iommu.kind == IOMMU_NONE) {
         if (bi->iommu_mode == BOOT_IOMMU_REQUIRED)
-            refuse_to_start("iommu = required, but the firmware's ACPI tables describe no IOMMU (no IVRS or DMAR table)");
+            refuse_to_start(
+                "iommu = required, but the firmware's ACPI tables describe no IOMMU (no IVRS or DMAR table)");
         LOG("iommu: none found: device DMA is not confined");
         return;
     }
@@ -167,12 +168,14 @@ void hv_main(struct boot_info *bi)
         (unsigned long long)(bi->hv_image_size >> 10));
     if (bi->magic != BOOT_INFO_MAGIC || bi->version != BOOT_INFO_VERSION)
         panic("boot_info magic/version mismatch: loader and hypervisor are from different builds");
-    LOG("serial: this line is the 16550 at I/O port 0x%x, %u baud%s%s%s (hidden from the guest, whose COM1 is emulated)",
+    LOG("serial: this line is the 16550 at I/O port 0x%x, %u baud%s%s%s (hidden from the guest, whose COM1 is "
+        "emulated)",
         bi->serial_port, bi->serial_baud,
-        bi->serial_source == BOOT_SERIAL_CONFIG ? ""
+        bi->serial_source == BOOT_SERIAL_CONFIG                                             ? ""
         : bi->serial_source == BOOT_SERIAL_PCI || bi->serial_source == BOOT_SERIAL_PCI_NONE ? " (serial = pci "
-                                                                                             : " (serial = auto: ",
-        bi->serial_source == BOOT_SERIAL_CONFIG ? "" : bi->serial_note, bi->serial_source == BOOT_SERIAL_CONFIG ? "" : ")");
+                                                                                            : " (serial = auto: ",
+        bi->serial_source == BOOT_SERIAL_CONFIG ? "" : bi->serial_note,
+        bi->serial_source == BOOT_SERIAL_CONFIG ? "" : ")");
     traps_init();
     timebase_init();
     page_alloc_init(&hv_pages, bi->hv_pool_base, bi->hv_pool_size);
@@ -203,8 +206,8 @@ void hv_main(struct boot_info *bi)
     } else {
         if (acpi_guest_build(gm, bi->acpi_rsdp, bsp_apic_id(), &acpi, err, sizeof(err)) != 0)
             panic("guest ACPI tables: %s", err);
-        LOG("guest ACPI: RSDP at 0x%llx, %u of %u CPUs visible, PM1a_CNT port 0x%x",
-            (unsigned long long)acpi.rsdp_gpa, acpi.cpus_kept, acpi.cpus_in_madt, acpi.pm1a_cnt_port);
+        LOG("guest ACPI: RSDP at 0x%llx, %u of %u CPUs visible, PM1a_CNT port 0x%x", (unsigned long long)acpi.rsdp_gpa,
+            acpi.cpus_kept, acpi.cpus_in_madt, acpi.pm1a_cnt_port);
     }
 
     if (linux_boot_prepare(gm, phys_to_virt(bi->kernel.addr), bi->kernel.size,

@@ -4,18 +4,18 @@
 
 #include "lib/types.h"
 
-#define MSR_EFER         0xc0000080u
-#define MSR_VM_CR        0xc0010114u
-#define MSR_VM_HSAVE_PA  0xc0010117u
-#define MSR_SYSCFG       0xc0010010u
-#define MSR_SMM_BASE     0xc0010111u
-#define MSR_SMM_ADDR     0xc0010112u
-#define MSR_SMM_MASK     0xc0010113u
-#define MSR_HWCR         0xc0010015u /* AMD: hardware configuration (INVDWBINVD, SmmLock, ...) */
-#define HWCR_INVDWBINVD  BIT(4)      /* INVD writes dirty lines back, like WBINVD */
-#define MSR_PAT          0x00000277u
-#define MSR_FS_BASE      0xc0000100u
-#define MSR_GS_BASE      0xc0000101u
+#define MSR_EFER            0xc0000080u
+#define MSR_VM_CR           0xc0010114u
+#define MSR_VM_HSAVE_PA     0xc0010117u
+#define MSR_SYSCFG          0xc0010010u
+#define MSR_SMM_BASE        0xc0010111u
+#define MSR_SMM_ADDR        0xc0010112u
+#define MSR_SMM_MASK        0xc0010113u
+#define MSR_HWCR            0xc0010015u /* AMD: hardware configuration (INVDWBINVD, SmmLock, ...) */
+#define HWCR_INVDWBINVD     BIT(4)      /* INVD writes dirty lines back, like WBINVD */
+#define MSR_PAT             0x00000277u
+#define MSR_FS_BASE         0xc0000100u
+#define MSR_GS_BASE         0xc0000101u
 #define MSR_FEATURE_CONTROL 0x0000003au /* Intel: VMX enable and lock */
 
 #define EFER_SCE  BIT(0)
@@ -24,12 +24,14 @@
 #define EFER_NXE  BIT(11)
 #define EFER_SVME BIT(12)
 
-#define CR0_PE BIT(0)
-#define CR0_PG BIT(31)
-#define CR4_PAE BIT(5)
+#define CR0_PE    BIT(0)
+#define CR0_PG    BIT(31)
+#define CR4_PAE   BIT(5)
 #define RFLAGS_IF BIT(9)
 
-struct cpuid_regs { u32 eax, ebx, ecx, edx; };
+struct cpuid_regs {
+    u32 eax, ebx, ecx, edx;
+};
 
 static inline struct cpuid_regs cpuid(u32 leaf, u32 subleaf)
 {
@@ -90,14 +92,34 @@ static inline u32 inl(u16 port)
     return v;
 }
 
-static inline u64 read_cr0(void) { u64 v; __asm__ volatile("mov %%cr0, %0" : "=r"(v)); return v; }
+static inline u64 read_cr0(void)
+{
+    u64 v;
+    __asm__ volatile("mov %%cr0, %0" : "=r"(v));
+    return v;
+}
 #ifdef HOST_TEST
 static inline u64 read_cr2(void) { return 0xc2c2; }
 #else
-static inline u64 read_cr2(void) { u64 v; __asm__ volatile("mov %%cr2, %0" : "=r"(v)); return v; }
+static inline u64 read_cr2(void)
+{
+    u64 v;
+    __asm__ volatile("mov %%cr2, %0" : "=r"(v));
+    return v;
+}
 #endif
-static inline u64 read_cr3(void) { u64 v; __asm__ volatile("mov %%cr3, %0" : "=r"(v)); return v; }
-static inline u64 read_cr4(void) { u64 v; __asm__ volatile("mov %%cr4, %0" : "=r"(v)); return v; }
+static inline u64 read_cr3(void)
+{
+    u64 v;
+    __asm__ volatile("mov %%cr3, %0" : "=r"(v));
+    return v;
+}
+static inline u64 read_cr4(void)
+{
+    u64 v;
+    __asm__ volatile("mov %%cr4, %0" : "=r"(v));
+    return v;
+}
 static inline void write_cr3(u64 v) { __asm__ volatile("mov %0, %%cr3" ::"r"(v) : "memory"); }
 static inline void write_cr0(u64 v) { __asm__ volatile("mov %0, %%cr0" ::"r"(v) : "memory"); }
 static inline void write_cr4(u64 v) { __asm__ volatile("mov %0, %%cr4" ::"r"(v) : "memory"); }
@@ -107,7 +129,12 @@ static inline void write_cr2(u64 v) { __asm__ volatile("mov %0, %%cr2" ::"r"(v) 
 #endif
 /* Write back and invalidate every cache line (what Postern does for a guest INVD). */
 static inline void wbinvd(void) { __asm__ volatile("wbinvd" ::: "memory"); }
-static inline u64 read_rflags(void) { u64 v; __asm__ volatile("pushfq; popq %0" : "=r"(v)); return v; }
+static inline u64 read_rflags(void)
+{
+    u64 v;
+    __asm__ volatile("pushfq; popq %0" : "=r"(v));
+    return v;
+}
 static inline u64 rdtsc(void)
 {
     u32 lo, hi;

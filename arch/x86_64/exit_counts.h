@@ -7,7 +7,7 @@
 struct exit_counts {
     u64 *count; /* [size], indexed by exit code */
     u32 size;
-    u64 other;  /* codes >= size */
+    u64 other; /* codes >= size */
 };
 
 static inline void exit_counts_add(struct exit_counts *c, u32 code)

@@ -24,24 +24,42 @@ struct PACKED idt_ptr {
 };
 
 #define GATE_INTERRUPT_PRESENT 0x8e
-#define STUB_SIZE 16
-#define VEC_MC 18
-#define CR4_MCE BIT(6)
+#define STUB_SIZE              16
+#define VEC_MC                 18
+#define CR4_MCE                BIT(6)
 
 static struct idt_gate idt[256] __attribute__((aligned(16)));
 volatile int traps_pending_event = TRAP_NONE;
 
 static const char *const exception_names[32] = {
-    "#DE divide error", "#DB debug", "NMI", "#BP breakpoint", "#OF overflow", "#BR bound", "#UD invalid opcode",
-    "#NM device not available", "#DF double fault", "coprocessor overrun", "#TS invalid TSS", "#NP segment not present",
-    "#SS stack fault", "#GP general protection", "#PF page fault", "reserved 15", "#MF x87", "#AC alignment check",
-    "#MC machine check", "#XM SIMD", "#VE virtualization", "#CP control protection",
+    "#DE divide error",
+    "#DB debug",
+    "NMI",
+    "#BP breakpoint",
+    "#OF overflow",
+    "#BR bound",
+    "#UD invalid opcode",
+    "#NM device not available",
+    "#DF double fault",
+    "coprocessor overrun",
+    "#TS invalid TSS",
+    "#NP segment not present",
+    "#SS stack fault",
+    "#GP general protection",
+    "#PF page fault",
+    "reserved 15",
+    "#MF x87",
+    "#AC alignment check",
+    "#MC machine check",
+    "#XM SIMD",
+    "#VE virtualization",
+    "#CP control protection",
 };
 
 void traps_init(void)
 {
     u16 cs;
-    struct idt_ptr p = {sizeof(idt) - 1, (u64)(uintptr_t)idt};
+    struct idt_ptr p = { sizeof(idt) - 1, (u64)(uintptr_t)idt };
 
     /* The firmware's GDT and code selector stay in use (its memory is never reused). */
     __asm__ volatile("mov %%cs, %0" : "=r"(cs));

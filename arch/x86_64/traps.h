@@ -12,7 +12,7 @@ struct trap_frame {
     u64 rip, cs, rflags, rsp, ss; /* pushed by the CPU */
 };
 
-#define TRAP_NONE (-1)
+#define TRAP_NONE       (-1)
 #define TRAP_NMI_VECTOR 2
 
 void traps_init(void);

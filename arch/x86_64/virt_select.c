@@ -14,4 +14,7 @@ static bool is_intel(void)
 const struct vcpu_ops *virt_backend(void) { return is_intel() ? &vmx_vcpu_ops : &svm_vcpu_ops; }
 
 /* The loader asks before ExitBootServices (hv/core/virt.h). */
-bool virt_probe(struct virt_caps *caps, char *why, size_t why_size) { return virt_backend()->probe(caps, why, why_size); }
+bool virt_probe(struct virt_caps *caps, char *why, size_t why_size)
+{
+    return virt_backend()->probe(caps, why, why_size);
+}

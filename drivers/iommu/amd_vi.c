@@ -14,18 +14,18 @@
 #include "lib/log.h"
 
 /* ---------------------------------------------------------------- page-table and DTE encoding */
-#define PTE_PR          BIT(0)
-#define PTE_NEXT_SHIFT  9
-#define PTE_NEXT_MASK   (7ull << PTE_NEXT_SHIFT)
-#define PTE_ADDR_MASK   0x000ffffffffff000ull
-#define PTE_IR          BIT(61)
-#define PTE_IW          BIT(62)
+#define PTE_PR         BIT(0)
+#define PTE_NEXT_SHIFT 9
+#define PTE_NEXT_MASK  (7ull << PTE_NEXT_SHIFT)
+#define PTE_ADDR_MASK  0x000ffffffffff000ull
+#define PTE_IR         BIT(61)
+#define PTE_IW         BIT(62)
 
-#define DTE_V           BIT(0)
-#define DTE_TV          BIT(1)
-#define DTE_MODE_SHIFT  9
-#define DTE_IR          BIT(61)
-#define DTE_IW          BIT(62)
+#define DTE_V          BIT(0)
+#define DTE_TV         BIT(1)
+#define DTE_MODE_SHIFT 9
+#define DTE_IR         BIT(61)
+#define DTE_IW         BIT(62)
 
 static u64 level_bytes(int level) { return 1ull << (PAGE_SHIFT + 9 * (level - 1)); }
 
@@ -231,9 +231,9 @@ int amd_vi_enable(struct amd_vi *u, hpa_t devtab, iommu_alloc_fn alloc, char *er
 static const char *event_name(u32 code)
 {
     static const char *const names[] = {
-        [0x1] = "ILLEGAL_DEV_TABLE_ENTRY", [0x2] = "IO_PAGE_FAULT", [0x3] = "DEV_TAB_HARDWARE_ERROR",
-        [0x4] = "PAGE_TAB_HARDWARE_ERROR", [0x5] = "ILLEGAL_COMMAND_ERROR", [0x6] = "COMMAND_HARDWARE_ERROR",
-        [0x7] = "IOTLB_INV_TIMEOUT", [0x8] = "INVALID_DEVICE_REQUEST", [0x9] = "INVALID_PPR_REQUEST",
+        [0x1] = "ILLEGAL_DEV_TABLE_ENTRY", [0x2] = "IO_PAGE_FAULT",          [0x3] = "DEV_TAB_HARDWARE_ERROR",
+        [0x4] = "PAGE_TAB_HARDWARE_ERROR", [0x5] = "ILLEGAL_COMMAND_ERROR",  [0x6] = "COMMAND_HARDWARE_ERROR",
+        [0x7] = "IOTLB_INV_TIMEOUT",       [0x8] = "INVALID_DEVICE_REQUEST", [0x9] = "INVALID_PPR_REQUEST",
         [0xa] = "EVENT_COUNTER_ZERO",
     };
     return code < ARRAY_SIZE(names) && names[code] ? names[code] : "reserved";
@@ -252,8 +252,8 @@ void amd_vi_event_str(const u8 ev[AMD_VI_ENTRY_BYTES], char *buf, size_t n)
         fmt_snprintf(buf, n, "iommu: blocked DMA %s by %02x:%02x.%u to guest-physical 0x%lx",
                      lo & BIT(53) ? "write" : "read", bus, slot, fn, addr);
     else
-        fmt_snprintf(buf, n, "iommu: event type %u (%s) device %02x:%02x.%u address 0x%lx (raw %016lx %016lx)",
-                     code, event_name(code), bus, slot, fn, addr, lo, addr);
+        fmt_snprintf(buf, n, "iommu: event type %u (%s) device %02x:%02x.%u address 0x%lx (raw %016lx %016lx)", code,
+                     event_name(code), bus, slot, fn, addr, lo, addr);
 }
 
 u32 amd_vi_poll_events(struct amd_vi *u)
@@ -278,8 +278,8 @@ u32 amd_vi_poll_events(struct amd_vi *u)
     if (reg_rd64(&u->regs, AMD_VI_STATUS) & AMD_VI_STATUS_EVT_OVERFLOW) {
         /* The log stops when full (§3.4.13): turn it off, clear the flag, restart it empty. */
         u64 ctrl = reg_rd64(&u->regs, AMD_VI_CONTROL);
-        LOG("iommu: AMD-Vi %02x:%02x.%u event log overflowed: events were lost", u->devid >> 8,
-            (u->devid >> 3) & 0x1f, u->devid & 7);
+        LOG("iommu: AMD-Vi %02x:%02x.%u event log overflowed: events were lost", u->devid >> 8, (u->devid >> 3) & 0x1f,
+            u->devid & 7);
         reg_wr64(&u->regs, AMD_VI_CONTROL, ctrl & ~AMD_VI_CTRL_EVT_LOG_EN);
         reg_wr64(&u->regs, AMD_VI_STATUS, AMD_VI_STATUS_EVT_OVERFLOW);
         reg_wr64(&u->regs, AMD_VI_EVT_HEAD, 0);

@@ -5,24 +5,24 @@
 #include "lib/lib.h"
 #include "lib/log.h"
 
-#define DMAR_HAW        36
-#define DMAR_FLAGS      37
-#define DRHD_FLAGS      4
-#define DRHD_SIZE       5
-#define DRHD_SEGMENT    6
-#define DRHD_BASE       8
-#define RMRR_SEGMENT    6
-#define RMRR_BASE       8
-#define RMRR_LIMIT      16
-#define SCOPE_TYPE      0
-#define SCOPE_LEN       1
-#define SCOPE_ENUM_ID   4
-#define SCOPE_BUS       5
-#define SCOPE_PATH      6
+#define DMAR_HAW      36
+#define DMAR_FLAGS    37
+#define DRHD_FLAGS    4
+#define DRHD_SIZE     5
+#define DRHD_SEGMENT  6
+#define DRHD_BASE     8
+#define RMRR_SEGMENT  6
+#define RMRR_BASE     8
+#define RMRR_LIMIT    16
+#define SCOPE_TYPE    0
+#define SCOPE_LEN     1
+#define SCOPE_ENUM_ID 4
+#define SCOPE_BUS     5
+#define SCOPE_PATH    6
 
 /* Check the device scopes in [off, end) of structure s; keep up to max of them in keep. */
-static int parse_scopes(const u8 *s, u32 off, u32 end, const char *what, u32 *count, struct dmar_scope *keep,
-                        u32 max, char *err, size_t errsz)
+static int parse_scopes(const u8 *s, u32 off, u32 end, const char *what, u32 *count, struct dmar_scope *keep, u32 max,
+                        char *err, size_t errsz)
 {
     *count = 0;
     while (off < end) {

@@ -20,12 +20,12 @@
 #include "lib/types.h"
 #include "iommu.h"
 
-#define DMAR_STRUCT_OFFSET  48
-#define DMAR_TYPE_DRHD      0
-#define DMAR_TYPE_RMRR      1
-#define DMAR_DRHD_LEN       16
-#define DMAR_RMRR_LEN       24
-#define DMAR_SCOPE_MIN_LEN  6
+#define DMAR_STRUCT_OFFSET        48
+#define DMAR_TYPE_DRHD            0
+#define DMAR_TYPE_RMRR            1
+#define DMAR_DRHD_LEN             16
+#define DMAR_RMRR_LEN             24
+#define DMAR_SCOPE_MIN_LEN        6
 #define DMAR_DRHD_INCLUDE_PCI_ALL BIT(0)
 #define DMAR_FLAG_INTR_REMAP      BIT(0)
 
@@ -42,34 +42,34 @@ enum dmar_scope_type {
 #define DMAR_MAX_RMRR   8
 
 struct dmar_scope {
-    u8 type;           /* enum dmar_scope_type */
-    u8 enum_id;        /* I/O APIC or HPET ID, ACPI device number */
+    u8 type;    /* enum dmar_scope_type */
+    u8 enum_id; /* I/O APIC or HPET ID, ACPI device number */
     u8 start_bus;
-    u8 path_len;       /* {device, function} pairs in the path */
-    u16 bdf;           /* start_bus and the first pair: the device itself when path_len == 1 */
+    u8 path_len; /* {device, function} pairs in the path */
+    u16 bdf;     /* start_bus and the first pair: the device itself when path_len == 1 */
 };
 
 struct dmar_drhd {
-    hpa_t base;        /* register block */
+    hpa_t base; /* register block */
     u64 mmio_size;
     u16 segment;
-    bool include_all;  /* every device in the segment not claimed by another unit */
-    u32 scopes;        /* scope entries in the table (only the first DMAR_MAX_SCOPES are kept) */
+    bool include_all; /* every device in the segment not claimed by another unit */
+    u32 scopes;       /* scope entries in the table (only the first DMAR_MAX_SCOPES are kept) */
     struct dmar_scope scope[DMAR_MAX_SCOPES];
 };
 
 struct dmar_rmrr {
-    u64 base, limit;   /* inclusive limit */
+    u64 base, limit; /* inclusive limit */
     u16 segment;
     u32 scopes;
 };
 
 struct dmar_info {
-    u8 haw;            /* host address width in bits */
-    u8 flags;          /* DMAR_FLAG_* */
+    u8 haw;   /* host address width in bits */
+    u8 flags; /* DMAR_FLAG_* */
     u32 units;
     struct dmar_drhd drhd[IOMMU_MAX_UNITS];
-    u32 rmrrs;         /* RMRR structures in the table (only the first DMAR_MAX_RMRR are kept) */
+    u32 rmrrs; /* RMRR structures in the table (only the first DMAR_MAX_RMRR are kept) */
     struct dmar_rmrr rmrr[DMAR_MAX_RMRR];
 };
 

@@ -20,11 +20,11 @@
 #include "vtd.h"
 
 static struct {
-    struct npt dma;                       /* the one DMA address space */
+    struct npt dma; /* the one DMA address space */
     struct amd_vi amd[IOMMU_MAX_UNITS];
     struct vtd vtd[IOMMU_MAX_UNITS];
-    u8 dmar_haw;                          /* host address width (bits) from the DMAR */
-    struct iommu_info *io;                /* the enabled one, for iommu_set_page_writable */
+    u8 dmar_haw;           /* host address width (bits) from the DMAR */
+    struct iommu_info *io; /* the enabled one, for iommu_set_page_writable */
     hpa_t ram_hpa;
     u64 ram_size;
 } hw;
@@ -32,9 +32,12 @@ static struct {
 const char *iommu_kind_name(enum iommu_kind k)
 {
     switch (k) {
-    case IOMMU_AMD_VI: return "AMD-Vi";
-    case IOMMU_VTD: return "VT-d";
-    default: return "none";
+    case IOMMU_AMD_VI:
+        return "AMD-Vi";
+    case IOMMU_VTD:
+        return "VT-d";
+    default:
+        return "none";
     }
 }
 
@@ -46,7 +49,11 @@ static void from_ivrs(const struct ivrs_info *iv, struct iommu_info *out)
     for (u32 i = 0; i < iv->units; i++) {
         const struct ivrs_unit *u = &iv->unit[i];
         out->unit[i] = (struct iommu_unit){
-            .mmio_base = u->base, .mmio_size = u->mmio_size, .has_bdf = true, .bdf = u->devid, .segment = 0,
+            .mmio_base = u->base,
+            .mmio_size = u->mmio_size,
+            .has_bdf = true,
+            .bdf = u->devid,
+            .segment = 0,
         };
         hw.amd[i] = (struct amd_vi){ .devid = u->devid, .ivhd_flags = u->flags };
         LOG("iommu: AMD-Vi %02x:%02x.%u registers 0x%lx+0x%lx (IVHD type 0x%x, flags 0x%x)", u->devid >> 8,
@@ -112,8 +119,9 @@ static void mmio_wr64(void *ctx, u32 off, u64 v) { *(volatile u64 *)((u8 *)ctx +
 
 static struct iommu_regs mmio_regs(hpa_t base)
 {
-    return (struct iommu_regs){ .rd32 = mmio_rd32, .rd64 = mmio_rd64, .wr32 = mmio_wr32, .wr64 = mmio_wr64,
-                                .ctx = phys_to_virt(base) };
+    return (struct iommu_regs){
+        .rd32 = mmio_rd32, .rd64 = mmio_rd64, .wr32 = mmio_wr32, .wr64 = mmio_wr64, .ctx = phys_to_virt(base)
+    };
 }
 
 static hpa_t alloc_pages(u64 npages) { return page_alloc(&hv_pages, npages, 1); }
@@ -129,8 +137,8 @@ static int build_dma_map(struct iommu_info *io, const struct npt_format *fmt, co
         return -1;
     }
     if (gm->size > npt_limit(&hw.dma)) {
-        fmt_snprintf(err, errsz, "guest RAM (%lu MiB) exceeds what a %d-level DMA page table covers",
-                     gm->size >> 20, fmt->levels);
+        fmt_snprintf(err, errsz, "guest RAM (%lu MiB) exceeds what a %d-level DMA page table covers", gm->size >> 20,
+                     fmt->levels);
         return -1;
     }
     if (!npt_map(&hw.dma, 0, gm->hpa, gm->size, NPT_READ | NPT_WRITE)) {
@@ -178,8 +186,8 @@ static int enable_vtd(struct iommu_info *io, const struct guest_mem *gm, char *e
         vtd_probe(u);
         int l = vtd_levels(u->cap);
         if (!l) {
-            fmt_snprintf(err, errsz, "VT-d unit at 0x%lx supports neither a 3- nor a 4-level walk (CAP 0x%lx)",
-                         u->base, u->cap);
+            fmt_snprintf(err, errsz, "VT-d unit at 0x%lx supports neither a 3- nor a 4-level walk (CAP 0x%lx)", u->base,
+                         u->cap);
             return -1;
         }
         levels = l < levels ? l : levels;

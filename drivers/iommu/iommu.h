@@ -17,20 +17,20 @@
 enum iommu_kind { IOMMU_NONE, IOMMU_AMD_VI, IOMMU_VTD };
 
 struct iommu_unit {
-    hpa_t mmio_base;   /* register block (hidden from the guest) */
+    hpa_t mmio_base; /* register block (hidden from the guest) */
     u64 mmio_size;
-    bool has_bdf;      /* AMD-Vi: the IOMMU is itself a PCI function (hidden from the guest) */
+    bool has_bdf; /* AMD-Vi: the IOMMU is itself a PCI function (hidden from the guest) */
     u16 bdf;
-    u8 segment;        /* PCI segment; only segment 0 is supported */
+    u8 segment; /* PCI segment; only segment 0 is supported */
 };
 
 struct iommu_info {
     enum iommu_kind kind;
     u32 units;
     struct iommu_unit unit[IOMMU_MAX_UNITS];
-    bool enabled;      /* translation on, guest RAM mapped */
-    u64 faults;        /* fault/event records reported so far */
-    u64 table_pages;   /* pages of DMA tables built */
+    bool enabled;    /* translation on, guest RAM mapped */
+    u64 faults;      /* fault/event records reported so far */
+    u64 table_pages; /* pages of DMA tables built */
 };
 
 const char *iommu_kind_name(enum iommu_kind k);

@@ -5,20 +5,20 @@
 #include "lib/lib.h"
 #include "lib/log.h"
 
-#define IVHD_FLAGS     1
-#define IVHD_LENGTH    2
-#define IVHD_DEVID     4
-#define IVHD_CAP       6
-#define IVHD_BASE      8
-#define IVHD_SEGMENT   16
-#define IVHD_INFO      18
-#define IVHD_ATTR      20
-#define IVHD_EFR       24
+#define IVHD_FLAGS   1
+#define IVHD_LENGTH  2
+#define IVHD_DEVID   4
+#define IVHD_CAP     6
+#define IVHD_BASE    8
+#define IVHD_SEGMENT 16
+#define IVHD_INFO    18
+#define IVHD_ATTR    20
+#define IVHD_EFR     24
 
-#define IVMD_FIRST     0x20
-#define IVMD_LAST      0x22
+#define IVMD_FIRST 0x20
+#define IVMD_LAST  0x22
 
-#define EFR_PC_SUP     BIT(9)
+#define EFR_PC_SUP BIT(9)
 /* Type 10h feature reporting: PN banks (16:13) and PN counters (22:17). */
 #define ATTR10_PN_BANKS(a)    (((a) >> 13) & 0xf)
 #define ATTR10_PN_COUNTERS(a) (((a) >> 17) & 0x3f)
@@ -28,8 +28,8 @@ static u32 ivhd_min_len(u8 type) { return type == IVHD_TYPE_10H ? IVHD_LEN_10H :
 
 static u64 mmio_size(const struct ivrs_unit *u)
 {
-    bool counters = u->has_efr ? (u->efr & EFR_PC_SUP) != 0
-                               : ATTR10_PN_BANKS(u->attr) != 0 && ATTR10_PN_COUNTERS(u->attr) != 0;
+    bool counters =
+        u->has_efr ? (u->efr & EFR_PC_SUP) != 0 : ATTR10_PN_BANKS(u->attr) != 0 && ATTR10_PN_COUNTERS(u->attr) != 0;
     return counters ? AMD_VI_MMIO_SIZE_PC : AMD_VI_MMIO_SIZE;
 }
 

@@ -20,45 +20,45 @@
 #include "lib/types.h"
 #include "iommu.h"
 
-#define IVRS_IVDB_OFFSET   48
-#define IVHD_TYPE_10H      0x10
-#define IVHD_TYPE_11H      0x11
-#define IVHD_TYPE_40H      0x40
-#define IVHD_LEN_10H       24
-#define IVHD_LEN_11H       40
-#define IVMD_LEN           32
+#define IVRS_IVDB_OFFSET 48
+#define IVHD_TYPE_10H    0x10
+#define IVHD_TYPE_11H    0x11
+#define IVHD_TYPE_40H    0x40
+#define IVHD_LEN_10H     24
+#define IVHD_LEN_11H     40
+#define IVMD_LEN         32
 
 /* IVHD flags (byte 1), which the control register mirrors (§5.2.2.2). */
-#define IVHD_FLAG_HT_TUN_EN    BIT(0)
-#define IVHD_FLAG_PASS_PW      BIT(1)
-#define IVHD_FLAG_RES_PASS_PW  BIT(2)
-#define IVHD_FLAG_ISOC         BIT(3)
+#define IVHD_FLAG_HT_TUN_EN   BIT(0)
+#define IVHD_FLAG_PASS_PW     BIT(1)
+#define IVHD_FLAG_RES_PASS_PW BIT(2)
+#define IVHD_FLAG_ISOC        BIT(3)
 
 /* Register block size: 16 KiB, or 512 KiB when the unit has performance counters (EFR.PCSup,
  * or for type 10h non-zero counter/bank fields in the feature reporting word, as Linux reads it). */
-#define AMD_VI_MMIO_SIZE       KiB(16)
-#define AMD_VI_MMIO_SIZE_PC    KiB(512)
+#define AMD_VI_MMIO_SIZE    KiB(16)
+#define AMD_VI_MMIO_SIZE_PC KiB(512)
 
 struct ivrs_unit {
-    u8 type;           /* IVHD type it came from */
-    u8 flags;          /* IVHD_FLAG_* */
-    u16 devid;         /* the IOMMU's own PCI function (bus << 8 | devfn) */
-    u16 cap_offset;    /* its capability block in that function's config space */
-    hpa_t base;        /* register block */
+    u8 type;        /* IVHD type it came from */
+    u8 flags;       /* IVHD_FLAG_* */
+    u16 devid;      /* the IOMMU's own PCI function (bus << 8 | devfn) */
+    u16 cap_offset; /* its capability block in that function's config space */
+    hpa_t base;     /* register block */
     u64 mmio_size;
     u16 segment;
-    u16 info;          /* IOMMU info: MSI number, unit ID */
-    u32 attr;          /* type 10h: feature reporting; 11h/40h: IOMMU attributes */
+    u16 info; /* IOMMU info: MSI number, unit ID */
+    u32 attr; /* type 10h: feature reporting; 11h/40h: IOMMU attributes */
     bool has_efr;
-    u64 efr;           /* 11h/40h: the Extended Feature Register as the firmware saw it */
+    u64 efr; /* 11h/40h: the Extended Feature Register as the firmware saw it */
 };
 
 struct ivrs_info {
-    u32 ivinfo;        /* VAsize, PAsize, GVAsize, EFRSup... (§5.2.1) */
-    u8 type;           /* the IVHD type used */
+    u32 ivinfo; /* VAsize, PAsize, GVAsize, EFRSup... (§5.2.1) */
+    u8 type;    /* the IVHD type used */
     u32 units;
     struct ivrs_unit unit[IOMMU_MAX_UNITS];
-    u32 ivmd_blocks;   /* IVMD blocks seen (memory the firmware says some device must reach) */
+    u32 ivmd_blocks; /* IVMD blocks seen (memory the firmware says some device must reach) */
 };
 
 /* Parse an IVRS table of len bytes (its header already checked by the ACPI walker). Returns 0, or

@@ -14,10 +14,10 @@
 #include "lib/log.h"
 
 /* ---------------------------------------------------------------- second-level page tables */
-#define SL_R          BIT(0)
-#define SL_W          BIT(1)
-#define SL_PS         BIT(7)
-#define SL_ADDR_MASK  0x000ffffffffff000ull
+#define SL_R         BIT(0)
+#define SL_W         BIT(1)
+#define SL_PS        BIT(7)
+#define SL_ADDR_MASK 0x000ffffffffff000ull
 
 static u64 level_bytes(int level) { return 1ull << (PAGE_SHIFT + 9 * (level - 1)); }
 
@@ -46,16 +46,13 @@ static hpa_t sl_address(u64 e, int level)
         mask &= ~(level_bytes(level) - 1);
     return e & mask;
 }
-static u32 sl_perms(u64 e)
-{
-    return ((e & SL_R) ? NPT_READ : 0) | ((e & SL_W) ? NPT_WRITE : 0);
-}
+static u32 sl_perms(u64 e) { return ((e & SL_R) ? NPT_READ : 0) | ((e & SL_W) ? NPT_WRITE : 0); }
 
-#define SL_FORMAT(lv, lg)                                                                          \
-    {                                                                                              \
-        .name = "VT-d second-level", .levels = lv, .large_pages = lg, .table_entry = sl_table_entry, \
-        .leaf_entry = sl_leaf_entry, .present = sl_present, .is_leaf = sl_is_leaf,                 \
-        .address = sl_address, .perms = sl_perms,                                                  \
+#define SL_FORMAT(lv, lg)                                                                                              \
+    {                                                                                                                  \
+        .name = "VT-d second-level", .levels = lv, .large_pages = lg, .table_entry = sl_table_entry,                   \
+        .leaf_entry = sl_leaf_entry, .present = sl_present, .is_leaf = sl_is_leaf, .address = sl_address,              \
+        .perms = sl_perms,                                                                                             \
     }
 
 static const struct npt_format sl_formats[2][2] = {
@@ -77,11 +74,11 @@ int vtd_levels(u64 cap)
 }
 
 /* ---------------------------------------------------------------- root and context tables */
-#define RE_P          BIT(0)
-#define CE_P          BIT(0)
-#define CE_TT_SLPT    (0ull << 2) /* untranslated requests walk the second-level table */
-#define CE_DID_SHIFT  8
-#define VTD_ENTRIES   256
+#define RE_P         BIT(0)
+#define CE_P         BIT(0)
+#define CE_TT_SLPT   (0ull << 2) /* untranslated requests walk the second-level table */
+#define CE_DID_SHIFT 8
+#define VTD_ENTRIES  256
 
 void vtd_root_entry(u64 re[2], hpa_t context_table)
 {
@@ -177,12 +174,12 @@ static bool invalidate_registers(struct vtd *u)
 }
 
 /* Queued invalidation (§6.5.2), 128-bit descriptors. */
-#define QI_CC_GLOBAL     (0x1ull | (1ull << 4))
-#define QI_IOTLB_GLOBAL  (0x2ull | (1ull << 4))
-#define QI_IOTLB_DR      BIT(7)
-#define QI_IOTLB_DW      BIT(6)
-#define QI_WAIT_SW       (0x5ull | BIT(5))
-#define QI_BYTES         4096
+#define QI_CC_GLOBAL    (0x1ull | (1ull << 4))
+#define QI_IOTLB_GLOBAL (0x2ull | (1ull << 4))
+#define QI_IOTLB_DR     BIT(7)
+#define QI_IOTLB_DW     BIT(6)
+#define QI_WAIT_SW      (0x5ull | BIT(5))
+#define QI_BYTES        4096
 
 static void qi_put(struct vtd *u, u64 lo, u64 hi)
 {

@@ -18,56 +18,56 @@
 #define VTD_DOMAIN 1
 
 /* Registers (§11.4). */
-#define VTD_VER        0x00
-#define VTD_CAP        0x08
-#define VTD_ECAP       0x10
-#define VTD_GCMD       0x18  /* 32-bit */
-#define VTD_GSTS       0x1c  /* 32-bit */
-#define VTD_RTADDR     0x20
-#define VTD_CCMD       0x28
-#define VTD_FSTS       0x34  /* 32-bit */
-#define VTD_FECTL      0x38  /* 32-bit */
-#define VTD_IQH        0x80
-#define VTD_IQT        0x88
-#define VTD_IQA        0x90
+#define VTD_VER    0x00
+#define VTD_CAP    0x08
+#define VTD_ECAP   0x10
+#define VTD_GCMD   0x18 /* 32-bit */
+#define VTD_GSTS   0x1c /* 32-bit */
+#define VTD_RTADDR 0x20
+#define VTD_CCMD   0x28
+#define VTD_FSTS   0x34 /* 32-bit */
+#define VTD_FECTL  0x38 /* 32-bit */
+#define VTD_IQH    0x80
+#define VTD_IQT    0x88
+#define VTD_IQA    0x90
 
 /* GCMD / GSTS bits. */
-#define VTD_GCMD_TE    BIT(31)
-#define VTD_GCMD_SRTP  BIT(30)
-#define VTD_GCMD_QIE   BIT(26)
-#define VTD_GSTS_TES   BIT(31)
-#define VTD_GSTS_RTPS  BIT(30)
-#define VTD_GSTS_QIES  BIT(26)
+#define VTD_GCMD_TE   BIT(31)
+#define VTD_GCMD_SRTP BIT(30)
+#define VTD_GCMD_QIE  BIT(26)
+#define VTD_GSTS_TES  BIT(31)
+#define VTD_GSTS_RTPS BIT(30)
+#define VTD_GSTS_QIES BIT(26)
 /* GSTS bits that are status of one-shot commands, not state to write back into GCMD (§11.4.4.1). */
 #define VTD_GSTS_ONESHOT_MASK 0x96ffffffu
 
-#define VTD_CCMD_ICC          BIT(63)
-#define VTD_CCMD_GLOBAL       (1ull << 61)
-#define VTD_IOTLB_IVT         BIT(63)
-#define VTD_IOTLB_GLOBAL      (1ull << 60)
-#define VTD_IOTLB_DR          BIT(49)
-#define VTD_IOTLB_DW          BIT(48)
+#define VTD_CCMD_ICC     BIT(63)
+#define VTD_CCMD_GLOBAL  (1ull << 61)
+#define VTD_IOTLB_IVT    BIT(63)
+#define VTD_IOTLB_GLOBAL (1ull << 60)
+#define VTD_IOTLB_DR     BIT(49)
+#define VTD_IOTLB_DW     BIT(48)
 
-#define VTD_FSTS_PFO   BIT(0)
-#define VTD_FSTS_PPF   BIT(1)
-#define VTD_FSTS_IQE   BIT(4)
+#define VTD_FSTS_PFO    BIT(0)
+#define VTD_FSTS_PPF    BIT(1)
+#define VTD_FSTS_IQE    BIT(4)
 #define VTD_FSTS_FRI(f) (((f) >> 8) & 0xff)
-#define VTD_FRCD_F     BIT(63)   /* in the upper quadword */
-#define VTD_FRCD_T     BIT(62)   /* 1: read request, 0: write */
+#define VTD_FRCD_F      BIT(63) /* in the upper quadword */
+#define VTD_FRCD_T      BIT(62) /* 1: read request, 0: write */
 
 /* CAP fields. */
-#define VTD_CAP_SAGAW(c)   (((c) >> 8) & 0x1f)    /* bit 1: 39-bit 3-level, bit 2: 48-bit 4-level */
-#define VTD_CAP_MGAW(c)    ((u32)(((c) >> 16) & 0x3f) + 1)
-#define VTD_CAP_FRO(c)     ((u32)(((c) >> 24) & 0x3ff) * 16)
+#define VTD_CAP_SAGAW(c)    (((c) >> 8) & 0x1f) /* bit 1: 39-bit 3-level, bit 2: 48-bit 4-level */
+#define VTD_CAP_MGAW(c)     ((u32)(((c) >> 16) & 0x3f) + 1)
+#define VTD_CAP_FRO(c)      ((u32)(((c) >> 24) & 0x3ff) * 16)
 #define VTD_CAP_SLLPS_2M(c) (((c) >> 34) & 1)
-#define VTD_CAP_NFR(c)     ((u32)(((c) >> 40) & 0xff) + 1)
-#define VTD_CAP_DWD(c)     (((c) >> 54) & 1)
-#define VTD_CAP_DRD(c)     (((c) >> 55) & 1)
+#define VTD_CAP_NFR(c)      ((u32)(((c) >> 40) & 0xff) + 1)
+#define VTD_CAP_DWD(c)      (((c) >> 54) & 1)
+#define VTD_CAP_DRD(c)      (((c) >> 55) & 1)
 /* ECAP fields. */
-#define VTD_ECAP_C(e)      ((e) & 1)              /* page walks snoop the CPU caches */
-#define VTD_ECAP_QI(e)     (((e) >> 1) & 1)
-#define VTD_ECAP_IRO(e)    ((u32)(((e) >> 8) & 0x3ff) * 16)
-#define VTD_ECAP_SMTS(e)   (((e) >> 43) & 1)
+#define VTD_ECAP_C(e)    ((e)&1) /* page walks snoop the CPU caches */
+#define VTD_ECAP_QI(e)   (((e) >> 1) & 1)
+#define VTD_ECAP_IRO(e)  ((u32)(((e) >> 8) & 0x3ff) * 16)
+#define VTD_ECAP_SMTS(e) (((e) >> 43) & 1)
 
 /* Second-level page-table formats (§9.8): R bit 0, W bit 1, PS bit 7 in a 2 MiB leaf, address
  * bits 51:12 (bits above the host address width must be 0). levels is 3 (39-bit) or 4 (48-bit);
@@ -86,10 +86,10 @@ hpa_t vtd_build_tables(hpa_t pt_root, int levels, u16 domain, iommu_alloc_fn all
 
 struct vtd {
     struct iommu_regs regs;
-    hpa_t base;          /* for messages */
+    hpa_t base; /* for messages */
     u64 cap, ecap;
-    bool queued;         /* invalidation through the queue, not the registers */
-    u8 *iq;              /* invalidation queue (4 KiB, 256 descriptors) */
+    bool queued; /* invalidation through the queue, not the registers */
+    u8 *iq;      /* invalidation queue (4 KiB, 256 descriptors) */
     u32 iq_tail;
     volatile u32 *iq_status;
     u32 iq_seq;

@@ -9,9 +9,9 @@
 #include "lib/types.h"
 
 #define PCI_BDF(bus, dev, fn) ((u16)(((bus) << 8) | ((dev) << 3) | (fn)))
-#define PCI_BUS(bdf) ((u8)((bdf) >> 8))
-#define PCI_DEV(bdf) ((u8)(((bdf) >> 3) & 0x1f))
-#define PCI_FN(bdf)  ((u8)((bdf) & 7))
+#define PCI_BUS(bdf)          ((u8)((bdf) >> 8))
+#define PCI_DEV(bdf)          ((u8)(((bdf) >> 3) & 0x1f))
+#define PCI_FN(bdf)           ((u8)((bdf)&7))
 
 /* Standard header offsets used outside drivers/pci. */
 #define PCI_VENDOR_ID  0x00
@@ -30,21 +30,21 @@
 #define PCI_HEADER_MULTIFN 0x80
 #define PCI_HEADER_NORMAL  0x00
 #define PCI_HEADER_BRIDGE  0x01
-#define PCI_SECONDARY_BUS  0x19          /* type 1 */
-#define PCI_ROM_BAR        0x30          /* type 0; a bridge's is at 0x38 */
+#define PCI_SECONDARY_BUS  0x19 /* type 1 */
+#define PCI_ROM_BAR        0x30 /* type 0; a bridge's is at 0x38 */
 #define PCI_BRIDGE_ROM_BAR 0x38
 #define PCI_INTERRUPT_LINE 0x3c
 #define PCI_INTERRUPT_PIN  0x3d
 #define PCI_CMD_PARITY     BIT(6)
 #define PCI_CMD_SERR       BIT(8)
 #define PCI_CMD_INTX_OFF   BIT(10)
-#define PCI_BAR_IO_BIT     BIT(0)        /* low bits of a BAR register */
+#define PCI_BAR_IO_BIT     BIT(0) /* low bits of a BAR register */
 #define PCI_BAR_MEM_TYPE64 0x4
 #define PCI_BAR_PREFETCH   0x8
-#define PCI_CFG_SIZE       256           /* what conf1 reaches; ECAM has 4096 */
+#define PCI_CFG_SIZE       256 /* what conf1 reaches; ECAM has 4096 */
 
 struct pci_cfg_access {
-    u32 (*read)(void *ctx, u16 bdf, u16 off, u8 size);              /* size 1, 2 or 4; naturally aligned */
+    u32 (*read)(void *ctx, u16 bdf, u16 off, u8 size); /* size 1, 2 or 4; naturally aligned */
     void (*write)(void *ctx, u16 bdf, u16 off, u8 size, u32 value);
     void *ctx;
 };
@@ -62,8 +62,8 @@ extern const struct pci_cfg_access pci_host;
 enum pci_bar_kind { PCI_BAR_NONE, PCI_BAR_MEM32, PCI_BAR_MEM64, PCI_BAR_IO };
 
 struct pci_bar {
-    u64 base;          /* as the firmware assigned it */
-    u64 size;          /* power of two; 0 when the BAR is unimplemented */
+    u64 base; /* as the firmware assigned it */
+    u64 size; /* power of two; 0 when the BAR is unimplemented */
     enum pci_bar_kind kind;
     bool prefetchable;
 };
@@ -71,8 +71,8 @@ struct pci_bar {
 struct pci_dev {
     u16 bdf;
     u16 vendor, device;
-    u32 class_rev;     /* class << 8 | revision */
-    u8 header_type;    /* without the multi-function bit */
+    u32 class_rev;  /* class << 8 | revision */
+    u8 header_type; /* without the multi-function bit */
     u8 irq_pin, irq_line;
     struct pci_bar bar[PCI_NUM_BARS]; /* the upper half of a 64-bit BAR has kind NONE */
 };

@@ -101,9 +101,15 @@ static void read_function(const struct pci_cfg_access *cfg, u16 bdf, u8 header, 
     d->irq_pin = (u8)rd(cfg, bdf, PCI_INTERRUPT_PIN, 1);
 
     switch (d->header_type) {
-    case PCI_HEADER_NORMAL: nbars = 6; break;
-    case PCI_HEADER_BRIDGE: nbars = 2; break;
-    default: nbars = 0; break; /* CardBus and unknown layouts: no BARs we understand */
+    case PCI_HEADER_NORMAL:
+        nbars = 6;
+        break;
+    case PCI_HEADER_BRIDGE:
+        nbars = 2;
+        break;
+    default:
+        nbars = 0;
+        break; /* CardBus and unknown layouts: no BARs we understand */
     }
     if (!nbars)
         return;
@@ -111,7 +117,7 @@ static void read_function(const struct pci_cfg_access *cfg, u16 bdf, u8 header, 
     /* A BAR holding all ones would decode wherever that lands: decoding off while sizing. */
     cmd = (u16)rd(cfg, bdf, PCI_COMMAND, 2);
     if (cmd & (PCI_CMD_IO | PCI_CMD_MEM))
-        wr(cfg, bdf, PCI_COMMAND, 2, cmd & (u16)~(PCI_CMD_IO | PCI_CMD_MEM));
+        wr(cfg, bdf, PCI_COMMAND, 2, cmd & (u16) ~(PCI_CMD_IO | PCI_CMD_MEM));
     size_bars(cfg, d, nbars);
     if (cmd & (PCI_CMD_IO | PCI_CMD_MEM))
         wr(cfg, bdf, PCI_COMMAND, 2, cmd);
@@ -222,7 +228,4 @@ bool pci_match_dev(const struct pci_match *m, const struct pci_dev *d)
     return d->vendor == m->vendor && d->device == m->device;
 }
 
-void pci_bdf_str(u16 bdf, char *buf)
-{
-    fmt_snprintf(buf, 8, "%02x:%02x.%x", PCI_BUS(bdf), PCI_DEV(bdf), PCI_FN(bdf));
-}
+void pci_bdf_str(u16 bdf, char *buf) { fmt_snprintf(buf, 8, "%02x:%02x.%x", PCI_BUS(bdf), PCI_DEV(bdf), PCI_FN(bdf)); }

@@ -59,18 +59,24 @@ static u32 host_read(void *ctx, u16 bdf, u16 off, u8 size)
     p = ecam_ptr(bdf, off);
     if (p) {
         switch (size) {
-        case 1: return *(volatile u8 *)p;
-        case 2: return *(volatile u16 *)p;
-        default: return *(volatile u32 *)p;
+        case 1:
+            return *(volatile u8 *)p;
+        case 2:
+            return *(volatile u16 *)p;
+        default:
+            return *(volatile u32 *)p;
         }
     }
     if (off >= PCI_CFG_SIZE)
         return ones(size);
     outl(0xcf8, conf1_address(bdf, off));
     switch (size) {
-    case 1: return inb((u16)(0xcfc + (off & 3)));
-    case 2: return inw((u16)(0xcfc + (off & 2)));
-    default: return inl(0xcfc);
+    case 1:
+        return inb((u16)(0xcfc + (off & 3)));
+    case 2:
+        return inw((u16)(0xcfc + (off & 2)));
+    default:
+        return inl(0xcfc);
     }
 }
 
@@ -83,9 +89,15 @@ static void host_write(void *ctx, u16 bdf, u16 off, u8 size, u32 value)
     p = ecam_ptr(bdf, off);
     if (p) {
         switch (size) {
-        case 1: *(volatile u8 *)p = (u8)value; break;
-        case 2: *(volatile u16 *)p = (u16)value; break;
-        default: *(volatile u32 *)p = value; break;
+        case 1:
+            *(volatile u8 *)p = (u8)value;
+            break;
+        case 2:
+            *(volatile u16 *)p = (u16)value;
+            break;
+        default:
+            *(volatile u32 *)p = value;
+            break;
         }
         return;
     }
@@ -93,9 +105,15 @@ static void host_write(void *ctx, u16 bdf, u16 off, u8 size, u32 value)
         return;
     outl(0xcf8, conf1_address(bdf, off));
     switch (size) {
-    case 1: outb((u16)(0xcfc + (off & 3)), (u8)value); break;
-    case 2: outw((u16)(0xcfc + (off & 2)), (u16)value); break;
-    default: outl(0xcfc, value); break;
+    case 1:
+        outb((u16)(0xcfc + (off & 3)), (u8)value);
+        break;
+    case 2:
+        outw((u16)(0xcfc + (off & 2)), (u16)value);
+        break;
+    default:
+        outl(0xcfc, value);
+        break;
     }
 }
 

@@ -2,18 +2,18 @@
 #include "drivers/uart/uart16550.h"
 #include "arch/x86_64/cpu.h"
 
-#define UART_THR 0 /* transmit holding (DLAB=0) */
-#define UART_DLL 0 /* divisor latch low (DLAB=1) */
-#define UART_IER 1
-#define UART_DLM 1
-#define UART_FCR 2
-#define UART_LCR 3
-#define UART_MCR 4
-#define UART_LSR 5
-#define UART_SCR 7
-#define LCR_8N1 0x03
-#define LCR_DLAB 0x80
-#define LSR_THRE 0x20
+#define UART_THR       0 /* transmit holding (DLAB=0) */
+#define UART_DLL       0 /* divisor latch low (DLAB=1) */
+#define UART_IER       1
+#define UART_DLM       1
+#define UART_FCR       2
+#define UART_LCR       3
+#define UART_MCR       4
+#define UART_LSR       5
+#define UART_SCR       7
+#define LCR_8N1        0x03
+#define LCR_DLAB       0x80
+#define LSR_THRE       0x20
 #define UART_CLOCK_DIV 115200u
 
 static u16 uart_port;
@@ -59,10 +59,10 @@ void uart_write(const char *s, size_t n)
     }
 }
 
-#define UART_RBR 0 /* receive buffer (DLAB=0) */
-#define LSR_DR   0x01
+#define UART_RBR  0 /* receive buffer (DLAB=0) */
+#define LSR_DR    0x01
 #define IER_ERBFI 0x01
-#define MCR_OUT2 0x08
+#define MCR_OUT2  0x08
 
 int uart_getc(void)
 {

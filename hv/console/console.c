@@ -12,15 +12,15 @@
 #define HELD_BYTES       (64 * 1024) /* guest output held while the shell has the line */
 #define DRAIN_PER_POLL   256         /* held bytes written per poll: the guest keeps running meanwhile */
 #define INPUT_PER_POLL   64
-#define SUPERIO_CONFIG_A 0x2e        /* index/data pairs at 0x2e/0x2f and 0x4e/0x4f */
+#define SUPERIO_CONFIG_A 0x2e /* index/data pairs at 0x2e/0x2f and 0x4e/0x4f */
 #define SUPERIO_CONFIG_B 0x4e
 
 static u8 held_ring[HELD_BYTES];
 static struct console_mux mux;
 static struct vuart com1;
-static bool irq_level;       /* the emulated UART's interrupt line as last seen */
+static bool irq_level; /* the emulated UART's interrupt line as last seen */
 static u16 real_port;
-static int pending_in = -1;  /* a byte from the line the guest's receive queue could not take yet */
+static int pending_in = -1; /* a byte from the line the guest's receive queue could not take yet */
 static u64 guest_tx, guest_rx, line_bytes;
 static bool serving_forever; /* the guest has stopped: the shell keeps the line */
 

@@ -25,8 +25,8 @@ void console_poll(void);
 NORETURN void console_serve_forever(void);
 
 /* For the shell. */
-void console_close_shell(void); /* back to the guest's console (the `exit` command) */
-bool console_shell_active(void); /* the shell has the line */
+void console_close_shell(void);              /* back to the guest's console (the `exit` command) */
+bool console_shell_active(void);             /* the shell has the line */
 void console_write(const char *s, size_t n); /* shell output: "\n" becomes "\r\n" */
 void console_puts(const char *s);
 void console_write_raw(const char *s, size_t n); /* bytes as they are (the line editor's echo) */

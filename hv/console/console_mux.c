@@ -42,14 +42,18 @@ enum mux_route mux_input(struct console_mux *m, u8 c, u8 *out)
             return MUX_NONE; /* the shell has no use for it */
         *out = c;
         return MUX_GUEST_BYTE;
-    case 's': case 'S':
+    case 's':
+    case 'S':
         if (m->mode == MUX_SHELL)
             return MUX_NONE;
         mux_open_shell(m);
         return MUX_OPEN_SHELL;
-    case 'c': case 'C':
+    case 'c':
+    case 'C':
         return mux_close_shell(m) ? MUX_CLOSE_SHELL : MUX_NONE;
-    case '?': case 'h': case 'H':
+    case '?':
+    case 'h':
+    case 'H':
         return MUX_KEY_HELP;
     default:
         return MUX_NONE;

@@ -29,17 +29,17 @@
 enum mux_mode { MUX_GUEST, MUX_SHELL };
 
 enum mux_route {
-    MUX_NONE,       /* consumed (the prefix, or an unknown key after it) */
-    MUX_GUEST_BYTE, /* *out goes to the guest's receive queue */
-    MUX_SHELL_BYTE, /* *out goes to the shell's line editor */
-    MUX_OPEN_SHELL, /* switch to the shell (the caller prints its banner and prompt) */
-    MUX_CLOSE_SHELL,/* switch back to the guest (the caller flushes held output) */
-    MUX_KEY_HELP,   /* the caller prints the keys */
+    MUX_NONE,        /* consumed (the prefix, or an unknown key after it) */
+    MUX_GUEST_BYTE,  /* *out goes to the guest's receive queue */
+    MUX_SHELL_BYTE,  /* *out goes to the shell's line editor */
+    MUX_OPEN_SHELL,  /* switch to the shell (the caller prints its banner and prompt) */
+    MUX_CLOSE_SHELL, /* switch back to the guest (the caller flushes held output) */
+    MUX_KEY_HELP,    /* the caller prints the keys */
 };
 
 struct console_mux {
     enum mux_mode mode;
-    bool prefix;    /* the previous byte was the prefix key */
+    bool prefix; /* the previous byte was the prefix key */
     u8 *ring;
     u32 cap, head, len;
     u64 held_total; /* bytes that ever went through the ring */

@@ -32,9 +32,9 @@
 
 #include "lib/types.h"
 
-#define LINE_EDIT_MAX 200      /* characters in a line */
-#define LINE_EDIT_HISTORY 8    /* lines remembered */
-#define LINE_EDIT_ESC_MAX 16   /* bytes of an escape sequence, ESC included, before it is dropped */
+#define LINE_EDIT_MAX     200 /* characters in a line */
+#define LINE_EDIT_HISTORY 8   /* lines remembered */
+#define LINE_EDIT_ESC_MAX 16  /* bytes of an escape sequence, ESC included, before it is dropped */
 
 /* Receives echo and redraw bytes (not NUL-terminated); may be NULL for no echo. */
 typedef void (*line_out_fn)(void *ctx, const char *s, size_t n);
@@ -49,14 +49,14 @@ enum line_status {
 };
 
 struct line_edit {
-    char buf[LINE_EDIT_MAX + 1];   /* the line, always NUL-terminated */
+    char buf[LINE_EDIT_MAX + 1]; /* the line, always NUL-terminated */
     u16 len;
-    bool overflow;                 /* characters were dropped since the line began */
-    bool done;                     /* the last byte ended a line: the next byte starts a new one */
-    bool after_cr;                 /* the last byte was a CR that ended a line */
-    u8 esc;                        /* enum in line_edit.c: where in an escape sequence we are */
-    u8 esc_len;                    /* bytes of it so far, ESC included */
-    bool esc_params;               /* the CSI has parameter or intermediate bytes */
+    bool overflow;   /* characters were dropped since the line began */
+    bool done;       /* the last byte ended a line: the next byte starts a new one */
+    bool after_cr;   /* the last byte was a CR that ended a line */
+    u8 esc;          /* enum in line_edit.c: where in an escape sequence we are */
+    u8 esc_len;      /* bytes of it so far, ESC included */
+    bool esc_params; /* the CSI has parameter or intermediate bytes */
     /* history: a ring of hist_count entries; the newest is hist[(hist_next + H - 1) % H] */
     char hist[LINE_EDIT_HISTORY][LINE_EDIT_MAX + 1];
     u8 hist_count, hist_next;

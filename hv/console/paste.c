@@ -73,8 +73,8 @@ static void hex16(char out[PASTE_SUM_DIGITS + 1], const u8 *b)
     out[PASTE_SUM_DIGITS] = 0;
 }
 
-int paste_begin(struct paste *p, const char *size_arg, const char *sum_arg, u8 *buf, size_t cap,
-                paste_sha256_fn sha256, char *err, size_t errsz)
+int paste_begin(struct paste *p, const char *size_arg, const char *sum_arg, u8 *buf, size_t cap, paste_sha256_fn sha256,
+                char *err, size_t errsz)
 {
     size_t limit = buf ? (cap < PASTE_MAX ? cap : PASTE_MAX) : 0;
     size_t size = 0, i;
@@ -202,8 +202,7 @@ static enum paste_status decode(struct paste *p, const char *line, char *err, si
             return fail(err, errsz, "line %u column %zu: data after padding", p->line_no, col);
         if (c == '=') {
             if (p->nquad < 2)
-                return fail(err, errsz, "line %u column %zu: '=' in the first half of a base64 group", p->line_no,
-                            col);
+                return fail(err, errsz, "line %u column %zu: '=' in the first half of a base64 group", p->line_no, col);
             p->npad++;
             v = 0;
         } else if ((v = b64_value(c)) == BAD) {

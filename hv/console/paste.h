@@ -24,9 +24,9 @@
 
 #include "lib/types.h"
 
-#define PASTE_MAX (1u << 20)   /* largest SIZE (GMETA_MAX_SIZE: a whole .gmeta file) */
-#define PASTE_SUM_DIGITS 16    /* hex digits of SUM: the first 8 bytes of the SHA-256 */
-#define PASTE_ERR_MAX 160      /* an error buffer this big holds every message in full */
+#define PASTE_MAX        (1u << 20) /* largest SIZE (GMETA_MAX_SIZE: a whole .gmeta file) */
+#define PASTE_SUM_DIGITS 16         /* hex digits of SUM: the first 8 bytes of the SHA-256 */
+#define PASTE_ERR_MAX    160        /* an error buffer this big holds every message in full */
 
 enum paste_status {
     PASTE_MORE,    /* keep feeding lines */
@@ -39,17 +39,17 @@ enum paste_status {
 typedef void (*paste_sha256_fn)(const void *data, u64 len, u8 out[32]);
 
 struct paste {
-    u8 *buf;                 /* the caller's, cap bytes */
+    u8 *buf; /* the caller's, cap bytes */
     size_t cap;
-    size_t size;             /* SIZE: bytes expected */
-    size_t len;              /* bytes decoded so far, <= size */
+    size_t size; /* SIZE: bytes expected */
+    size_t len;  /* bytes decoded so far, <= size */
     u8 sum[PASTE_SUM_DIGITS / 2];
     paste_sha256_fn sha256;
-    u32 line_no;             /* lines fed since paste_begin(); the first line after the command is 1 */
-    u8 quad[4];              /* 6-bit values of the current base64 quantum */
-    u8 nquad;                /* characters of it so far (0..3) */
-    u8 npad;                 /* '=' characters in it */
-    u8 state;                /* enum in paste.c: idle, decoding, padded (only "end" may follow), draining */
+    u32 line_no; /* lines fed since paste_begin(); the first line after the command is 1 */
+    u8 quad[4];  /* 6-bit values of the current base64 quantum */
+    u8 nquad;    /* characters of it so far (0..3) */
+    u8 npad;     /* '=' characters in it */
+    u8 state;    /* enum in paste.c: idle, decoding, padded (only "end" may follow), draining */
 };
 
 /* Starts a block: parses SIZE and SUM (the words after "paste"). Returns 0, or -1 with one of
@@ -57,8 +57,8 @@ struct paste {
  *   size N is too large (at most M bytes)          (M = min(cap, PASTE_MAX))
  *   checksum 'x' is not 16 hex digits (the start of the file's SHA-256)
  * buf must stay valid until the block ends. */
-int paste_begin(struct paste *p, const char *size_arg, const char *sum_arg, u8 *buf, size_t cap,
-                paste_sha256_fn sha256, char *err, size_t errsz);
+int paste_begin(struct paste *p, const char *size_arg, const char *sum_arg, u8 *buf, size_t cap, paste_sha256_fn sha256,
+                char *err, size_t errsz);
 
 /* Feeds one line (NUL-terminated, without its line end). PASTE_ERROR messages:
  *   line N column C: invalid base64 character 'X'          ('\xHH' for a byte outside 0x21-0x7e)

@@ -24,7 +24,7 @@
 
 static struct line_edit editor;
 static struct paste paste;
-static u8 *paste_buf;         /* PASTE_MAX bytes, hypervisor memory */
+static u8 *paste_buf; /* PASTE_MAX bytes, hypervisor memory */
 static const struct boot_info *boot;
 
 /* ---------------------------------------------------------------- output */
@@ -155,7 +155,8 @@ static void cmd_modules(void *ctx, int argc, char **argv)
         say("    %s", line);
         for (int k = 0; k < GUARD_EV_KINDS; k++)
             total += mod->crossings[k];
-        say("    %llu registrations, %llu crossings", (unsigned long long)mod->registrations, (unsigned long long)total);
+        say("    %llu registrations, %llu crossings", (unsigned long long)mod->registrations,
+            (unsigned long long)total);
     }
     if (!any)
         say("no module metadata loaded (see: files, load, paste)");
@@ -378,12 +379,14 @@ static const struct shell_cmd commands[] = {
     { "modules", "", "guarded modules: state, bound privileges, per-vCPU state, crossings", 0, 0, cmd_modules },
     { "files", "", "metadata files the loader preloaded from the ESP", 0, 0, cmd_files },
     { "load", "FILE", "add a preloaded metadata file (signature checked)", 1, 1, cmd_load },
-    { "paste", "SIZE SUM", "add metadata pasted as base64 (tools/gmeta-paste.sh FILE prints the block)", 2, 2, cmd_paste },
+    { "paste", "SIZE SUM", "add metadata pasted as base64 (tools/gmeta-paste.sh FILE prints the block)", 2, 2,
+      cmd_paste },
     { "bind", "MODULE PRIVILEGE", "let MODULE hold PRIVILEGE inside its border", 2, 2, cmd_bind },
     { "unbind", "MODULE PRIVILEGE", "take PRIVILEGE away from MODULE (lowered at once)", 2, 2, cmd_unbind },
     { "revoke", "MODULE", "take every privilege from MODULE, for good", 1, 1, cmd_revoke },
     { "privileges", "", "privileges the hypervisor offers and who holds them", 0, 0, cmd_privileges },
-    { "log", "[COUNT]", "the latest suspicious events (16, or COUNT up to 64): time, vCPU, guest RIP, module, reason", 0, 1, cmd_log },
+    { "log", "[COUNT]", "the latest suspicious events (16, or COUNT up to 64): time, vCPU, guest RIP, module, reason",
+      0, 1, cmd_log },
     { "stats", "", "border crossings by kind and by site, cycles per crossing", 0, 0, cmd_stats },
     { "pci", "", "PCI functions and how the guest sees them", 0, 0, cmd_pci },
     { "reset", "", "reset the machine (Postern and the guest boot again)", 0, 0, cmd_reset },
@@ -451,7 +454,8 @@ void shell_input(u8 c)
         if (paste_active(&paste)) {
             /* Part of the block is gone: it can only fail at 'end'; say so now. */
             paste_fail(&paste);
-            say("error: paste: a line was cut short, so this block cannot be right (lines are ignored until 'end' or 'abort')");
+            say("error: paste: a line was cut short, so this block cannot be right (lines are ignored until 'end' or "
+                "'abort')");
         }
         break;
     case LINE_READY:

@@ -15,14 +15,14 @@
 
 #include "lib/types.h"
 
-#define SHELL_MAX_ARGS 8     /* words in a line, the command included */
+#define SHELL_MAX_ARGS   8   /* words in a line, the command included */
 #define SHELL_WORD_SHOWN 32  /* characters of a word quoted in a message */
-#define SHELL_ERR_MAX 160    /* an error buffer this big holds every message in full */
+#define SHELL_ERR_MAX    160 /* an error buffer this big holds every message in full */
 
 struct shell_cmd {
     const char *name;
-    const char *args; /* usage of the arguments, e.g. "MODULE PRIVILEGE"; "" or NULL for none */
-    const char *help; /* one line */
+    const char *args;      /* usage of the arguments, e.g. "MODULE PRIVILEGE"; "" or NULL for none */
+    const char *help;      /* one line */
     u8 min_args, max_args; /* arguments after the name */
     /* argv[0] is the name; argv[1..argc-1] the arguments, each NUL-terminated within the line */
     void (*run)(void *ctx, int argc, char **argv);

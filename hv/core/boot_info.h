@@ -10,18 +10,18 @@
 #include "lib/types.h"
 #include "drivers/pci/pci.h"
 
-#define BOOT_INFO_MAGIC 0x4f464e494e524550ull /* "PERNINFO" */
+#define BOOT_INFO_MAGIC   0x4f464e494e524550ull /* "PERNINFO" */
 #define BOOT_INFO_VERSION 6
 
-#define BOOT_CMDLINE_MAX 2048
-#define BOOT_NAME_MAX 128
-#define BOOT_MAX_GMETA 64     /* metadata files the loader keeps (each a boot_file; the modules themselves are allocated) */
-#define BOOT_MAX_MEM_REGIONS 512
-#define BOOT_MAX_BINDINGS 64
-#define BOOT_MODULE_NAME_MAX 56    /* as in .gmeta: 55 printable characters + NUL */
+#define BOOT_CMDLINE_MAX        2048
+#define BOOT_NAME_MAX           128
+#define BOOT_MAX_GMETA          64 /* metadata files the loader keeps (each a boot_file; the modules themselves are allocated) */
+#define BOOT_MAX_MEM_REGIONS    512
+#define BOOT_MAX_BINDINGS       64
+#define BOOT_MODULE_NAME_MAX    56 /* as in .gmeta: 55 printable characters + NUL */
 #define BOOT_PRIVILEGE_NAME_MAX 32 /* as in .gmeta: 31 of [a-z0-9_-] + NUL */
-#define BOOT_MAX_PCI_HIDE 8
-#define BOOT_ADMIN_KEY_MAX 128     /* admin.pub is 81 bytes (hv/guard/sigcheck.h) */
+#define BOOT_MAX_PCI_HIDE       8
+#define BOOT_ADMIN_KEY_MAX      128 /* admin.pub is 81 bytes (hv/guard/sigcheck.h) */
 
 /* "iommu =": what to do about DMA confinement (docs/iommu.md). */
 enum boot_iommu_mode {
@@ -94,7 +94,7 @@ struct boot_info {
     u8 admin_key[BOOT_ADMIN_KEY_MAX];
     u32 admin_key_len;
     char admin_key_path[BOOT_NAME_MAX];
-    u32 sig_policy; /* enum boot_sig_policy */
+    u32 sig_policy;  /* enum boot_sig_policy */
     bool border_npt; /* border = npt: the nested page tables enforce the border (hv/guard/border_views.h) */
     struct boot_binding bindings[BOOT_MAX_BINDINGS];
     u32 binding_count;
@@ -120,11 +120,11 @@ struct boot_info {
 
     hpa_t acpi_rsdp; /* 0 when the firmware gave none */
 
-    u16 serial_port;  /* the 16550's I/O port, whatever the config said (serial = auto resolved) */
+    u16 serial_port; /* the 16550's I/O port, whatever the config said (serial = auto resolved) */
     u32 serial_baud;
-    u32 serial_source; /* enum boot_serial_source */
+    u32 serial_source;                      /* enum boot_serial_source */
     char serial_note[BOOT_SERIAL_NOTE_MAX]; /* how serial = auto or pci decided, "" otherwise */
-    bool serial_pci;    /* the UART is PCI function serial_pci_bdf (segment 0), hidden from the guest */
+    bool serial_pci; /* the UART is PCI function serial_pci_bdf (segment 0), hidden from the guest */
     u16 serial_pci_bdf;
 
     struct boot_mem_region mem[BOOT_MAX_MEM_REGIONS];

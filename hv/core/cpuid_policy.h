@@ -4,7 +4,7 @@
 
 #include "lib/types.h"
 
-#define CPUID_HV_LEAF 0x40000000u
+#define CPUID_HV_LEAF      0x40000000u
 #define CPUID_HV_SIGNATURE "PosternHV\0\0\0"
 
 /* Filter the host's CPUID result for leaf/subleaf in place. Pure: unit-tested on the host. */

@@ -46,7 +46,7 @@ static void hold(struct event_queue *q, const struct pending_event *ev, const st
  * the guest has left are dropped on the way. */
 static struct pending_event take_held(struct event_queue *q, const struct event_exit *e)
 {
-    struct pending_event none = {.type = EVENT_NONE};
+    struct pending_event none = { .type = EVENT_NONE };
 
     for (unsigned i = 0; i < q->count;) {
         struct pending_event ev = q->held[i];
@@ -71,8 +71,8 @@ static struct pending_event take_held(struct event_queue *q, const struct event_
 static struct pending_event merge_reflected(struct event_queue *q, const struct event_exit *e)
 {
     const struct pending_event *first = &e->interrupted, *second = &e->handler;
-    struct pending_event df = {.type = EVENT_EXCEPTION, .vector = VEC_DF, .has_error = true, .error = 0};
-    struct pending_event triple = {.type = EVENT_TRIPLE_FAULT};
+    struct pending_event df = { .type = EVENT_EXCEPTION, .vector = VEC_DF, .has_error = true, .error = 0 };
+    struct pending_event triple = { .type = EVENT_TRIPLE_FAULT };
 
     if (first->type == EVENT_EXCEPTION) {
         bool second_bad = contributory(second->vector) || second->vector == VEC_PF;
@@ -114,18 +114,30 @@ struct pending_event event_queue_next(struct event_queue *q, const struct event_
 const char *event_describe(const struct pending_event *ev, char *buf, size_t size)
 {
     switch (ev->type) {
-    case EVENT_EXTERNAL: fmt_snprintf(buf, size, "external 0x%x", ev->vector); break;
-    case EVENT_NMI: fmt_snprintf(buf, size, "NMI"); break;
+    case EVENT_EXTERNAL:
+        fmt_snprintf(buf, size, "external 0x%x", ev->vector);
+        break;
+    case EVENT_NMI:
+        fmt_snprintf(buf, size, "NMI");
+        break;
     case EVENT_EXCEPTION:
         if (ev->has_error)
             fmt_snprintf(buf, size, "exception %u (error 0x%x)", ev->vector, ev->error);
         else
             fmt_snprintf(buf, size, "exception %u", ev->vector);
         break;
-    case EVENT_SOFT_INT: fmt_snprintf(buf, size, "INT 0x%x", ev->vector); break;
-    case EVENT_SOFT_EXCEPTION: fmt_snprintf(buf, size, "software exception %u", ev->vector); break;
-    case EVENT_TRIPLE_FAULT: fmt_snprintf(buf, size, "triple fault"); break;
-    default: fmt_snprintf(buf, size, "none"); break;
+    case EVENT_SOFT_INT:
+        fmt_snprintf(buf, size, "INT 0x%x", ev->vector);
+        break;
+    case EVENT_SOFT_EXCEPTION:
+        fmt_snprintf(buf, size, "software exception %u", ev->vector);
+        break;
+    case EVENT_TRIPLE_FAULT:
+        fmt_snprintf(buf, size, "triple fault");
+        break;
+    default:
+        fmt_snprintf(buf, size, "none");
+        break;
     }
     return buf;
 }

@@ -33,20 +33,20 @@
 
 enum event_type {
     EVENT_NONE,
-    EVENT_EXTERNAL,      /* external interrupt (vector 32-255) */
-    EVENT_NMI,           /* vector 2 */
-    EVENT_EXCEPTION,     /* hardware exception, with or without an error code */
-    EVENT_SOFT_INT,      /* INTn */
-    EVENT_SOFT_EXCEPTION,/* INT3 (#BP), INTO (#OF) */
-    EVENT_TRIPLE_FAULT,  /* only as event_queue_next's answer: the guest shuts down */
+    EVENT_EXTERNAL,       /* external interrupt (vector 32-255) */
+    EVENT_NMI,            /* vector 2 */
+    EVENT_EXCEPTION,      /* hardware exception, with or without an error code */
+    EVENT_SOFT_INT,       /* INTn */
+    EVENT_SOFT_EXCEPTION, /* INT3 (#BP), INTO (#OF) */
+    EVENT_TRIPLE_FAULT,   /* only as event_queue_next's answer: the guest shuts down */
 };
 
 struct pending_event {
-    u8 type;       /* enum event_type */
+    u8 type; /* enum event_type */
     u8 vector;
     bool has_error;
     u32 error;
-    u8 insn_len;   /* software events: the length of the instruction that raised it */
+    u8 insn_len; /* software events: the length of the instruction that raised it */
 };
 
 #define EVENT_QUEUE_HELD 4

@@ -10,9 +10,9 @@
 #include "lib/types.h"
 
 struct guest_mem {
-    u8 *hva;     /* where guest-physical 0 is mapped in the hypervisor (host-physical, identity) */
-    hpa_t hpa;   /* host-physical base (2 MiB aligned) */
-    u64 size;    /* bytes, multiple of 2 MiB */
+    u8 *hva;   /* where guest-physical 0 is mapped in the hypervisor (host-physical, identity) */
+    hpa_t hpa; /* host-physical base (2 MiB aligned) */
+    u64 size;  /* bytes, multiple of 2 MiB */
 };
 
 static inline void *gmem_ptr(const struct guest_mem *gm, gpa_t gpa, u64 len)

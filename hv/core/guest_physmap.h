@@ -15,7 +15,7 @@ struct phys_range {
 };
 
 #define PHYSMAP_MAX_WINDOWS 64
-#define PHYSMAP_MMIO_LIMIT GiB(4)
+#define PHYSMAP_MMIO_LIMIT  GiB(4)
 
 /* Fill out[] with the device windows in [start, PHYSMAP_MMIO_LIMIT), page aligned, sorted.
  * Returns the count, or -1 when more than max windows would be needed. Pure: unit-tested. */

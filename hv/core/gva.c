@@ -14,9 +14,9 @@
 #define RSVD_HIGH_LM  ((BIT(52) - 1) & ~(BIT(GVA_MAXPHYADDR) - 1)) /* 51:M; 62:52 are ignored */
 #define RSVD_HIGH_PAE ((BIT(63) - 1) & ~(BIT(GVA_MAXPHYADDR) - 1)) /* 62:M */
 /* PAE PDPTE: 63:M, 8:5 and 2:1 reserved (no R/W, U/S or XD there). */
-#define RSVD_PDPTE    (~(BIT(GVA_MAXPHYADDR) - 1) | 0x1e0ull | 0x6ull)
+#define RSVD_PDPTE (~(BIT(GVA_MAXPHYADDR) - 1) | 0x1e0ull | 0x6ull)
 
-#define ENTRY32_ADDR 0xfffff000ull
+#define ENTRY32_ADDR  0xfffff000ull
 #define PDE32_4M_ADDR 0xffc00000ull
 #define PDE32_4M_RSVD BIT(21)
 
@@ -24,9 +24,9 @@ enum paging { PAGING_OFF, PAGING_32, PAGING_PAE, PAGING_4, PAGING_5, PAGING_BAD 
 
 /* What the walk accumulates over the levels it visits. */
 struct walk {
-    bool rw;   /* every level writable */
-    bool us;   /* every level user */
-    bool xd;   /* some level execute-disable (only when NX is enabled) */
+    bool rw; /* every level writable */
+    bool us; /* every level user */
+    bool xd; /* some level execute-disable (only when NX is enabled) */
     u64 gpa;
 };
 
@@ -36,7 +36,7 @@ static enum paging paging_of(const struct gva_mode *m)
     if (!(m->cr0 & GVA_CR0_PG))
         return lma ? PAGING_BAD : PAGING_OFF; /* LMA is only ever set with paging on */
     if (!(m->cr4 & GVA_CR4_PAE))
-        return lma ? PAGING_BAD : PAGING_32;  /* long mode requires PAE */
+        return lma ? PAGING_BAD : PAGING_32; /* long mode requires PAE */
     if (!lma)
         return PAGING_PAE;
     return (m->cr4 & GVA_CR4_LA57) ? PAGING_5 : PAGING_4;
@@ -85,8 +85,7 @@ static void accumulate(struct walk *w, u64 e, bool nx)
  * 5/4..1). Level n indexes gva bits 12+9n-1 : 12+9(n-1). At level 2 (and 3 in long mode) PS=1
  * is a large page; at levels 4 and 5 PS is reserved. Bounded by `top` iterations.
  */
-static enum step walk64(const struct guest_mem *gm, u64 table, int top, u64 gva, bool nx,
-                        u64 rsvd_high, struct walk *w)
+static enum step walk64(const struct guest_mem *gm, u64 table, int top, u64 gva, bool nx, u64 rsvd_high, struct walk *w)
 {
     for (int level = top; level >= 1; level--) {
         unsigned shift = PAGE_SHIFT + 9 * (level - 1);
@@ -116,8 +115,7 @@ static enum step walk64(const struct guest_mem *gm, u64 table, int top, u64 gva,
     return STEP_RSVD; /* unreachable: level 1 is always a leaf */
 }
 
-static enum step walk_pae(const struct guest_mem *gm, const struct gva_mode *m, u64 gva, bool nx,
-                          struct walk *w)
+static enum step walk_pae(const struct guest_mem *gm, const struct gva_mode *m, u64 gva, bool nx, struct walk *w)
 {
     u64 pdpte;
     /* CR3 is 32 bits outside long mode; the PDPT is 32-byte aligned. The CPU loads the four
@@ -132,8 +130,7 @@ static enum step walk_pae(const struct guest_mem *gm, const struct gva_mode *m, 
     return walk64(gm, pdpte & ADDR_MASK, 2, gva, nx, RSVD_HIGH_PAE, w);
 }
 
-static enum step walk_32(const struct guest_mem *gm, const struct gva_mode *m, u64 gva,
-                         struct walk *w)
+static enum step walk_32(const struct guest_mem *gm, const struct gva_mode *m, u64 gva, struct walk *w)
 {
     u64 pde, pte;
     if (!read_entry(gm, m->cr3 & ENTRY32_ADDR, (gva >> 22) & 1023, 4, &pde))
@@ -194,8 +191,7 @@ static void set_fault(u32 *fault, u32 value)
         *fault = value;
 }
 
-int gva_translate(const struct guest_mem *gm, const struct gva_mode *mode, u64 gva, u32 access,
-                  u64 *gpa, u32 *fault)
+int gva_translate(const struct guest_mem *gm, const struct gva_mode *mode, u64 gva, u32 access, u64 *gpa, u32 *fault)
 {
     struct walk w = { .rw = true, .us = true, .xd = false, .gpa = 0 };
     enum paging p;
@@ -273,8 +269,8 @@ int gva_translate(const struct guest_mem *gm, const struct gva_mode *mode, u64 g
     return GVA_OK;
 }
 
-int gva_read(const struct guest_mem *gm, const struct gva_mode *mode, u64 gva, void *dst, u64 len,
-             u32 access, u32 *fault)
+int gva_read(const struct guest_mem *gm, const struct gva_mode *mode, u64 gva, void *dst, u64 len, u32 access,
+             u32 *fault)
 {
     u8 *d = dst;
     int rc = GVA_OK;
@@ -302,8 +298,8 @@ int gva_read(const struct guest_mem *gm, const struct gva_mode *mode, u64 gva, v
             goto fail;
         src = gmem_ptr(gm, gpa, chunk);
         if (!src) {
-            set_fault(fault, GVA_FAULT_OUTSIDE | ((access & GVA_WRITE) ? GVA_PF_W : 0) |
-                             ((access & GVA_USER) ? GVA_PF_U : 0));
+            set_fault(fault,
+                      GVA_FAULT_OUTSIDE | ((access & GVA_WRITE) ? GVA_PF_W : 0) | ((access & GVA_USER) ? GVA_PF_U : 0));
             rc = GVA_ERR_GPA;
             goto fail;
         }
@@ -318,8 +314,7 @@ fail:
     return rc;
 }
 
-int gva_read_u64(const struct guest_mem *gm, const struct gva_mode *mode, u64 gva, u64 *val,
-                 u32 access, u32 *fault)
+int gva_read_u64(const struct guest_mem *gm, const struct gva_mode *mode, u64 gva, u64 *val, u32 access, u32 *fault)
 {
     u64 v = 0;
     int rc;

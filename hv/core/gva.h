@@ -56,11 +56,11 @@ struct gva_mode {
  * faulting address. The other errors set a software bit (16+) on top of the access bits W/U/I:
  * they are the hypervisor's business, never to be injected as a #PF.
  */
-#define GVA_PF_P      BIT(0)  /* 0: not present; 1: protection or reserved-bit violation */
-#define GVA_PF_W      BIT(1)  /* the access was a write */
-#define GVA_PF_U      BIT(2)  /* the access was a user-mode (CPL 3) access */
-#define GVA_PF_RSVD   BIT(3)  /* a reserved bit was set in a paging-structure entry */
-#define GVA_PF_I      BIT(4)  /* instruction fetch (when NX is enabled in PAE/long mode, or SMEP) */
+#define GVA_PF_P          BIT(0)  /* 0: not present; 1: protection or reserved-bit violation */
+#define GVA_PF_W          BIT(1)  /* the access was a write */
+#define GVA_PF_U          BIT(2)  /* the access was a user-mode (CPL 3) access */
+#define GVA_PF_RSVD       BIT(3)  /* a reserved bit was set in a paging-structure entry */
+#define GVA_PF_I          BIT(4)  /* instruction fetch (when NX is enabled in PAE/long mode, or SMEP) */
 #define GVA_FAULT_ADDR    BIT(16) /* non-canonical, or above 4 GiB outside long mode */
 #define GVA_FAULT_OUTSIDE BIT(17) /* a paging structure or the data lies outside guest RAM */
 #define GVA_FAULT_INVAL   BIT(18) /* bad arguments, access flags or paging mode */
@@ -77,18 +77,16 @@ struct gva_mode {
 
 /* Translate gva for the given access. On GVA_OK *gpa is the guest-physical address (which may
  * still be outside guest RAM: device windows) and *fault is 0. fault may be NULL. */
-int gva_translate(const struct guest_mem *gm, const struct gva_mode *mode, u64 gva, u32 access,
-                  u64 *gpa, u32 *fault);
+int gva_translate(const struct guest_mem *gm, const struct gva_mode *mode, u64 gva, u32 access, u64 *gpa, u32 *fault);
 
 /* Copy len (≤ GVA_READ_MAX) bytes at gva into dst, translating each page separately; every byte
  * must be in guest RAM. On any error dst is zeroed (no partial data) and *fault describes the
  * first page that failed. len 0 succeeds without a translation. */
-int gva_read(const struct guest_mem *gm, const struct gva_mode *mode, u64 gva, void *dst, u64 len,
-             u32 access, u32 *fault);
+int gva_read(const struct guest_mem *gm, const struct gva_mode *mode, u64 gva, void *dst, u64 len, u32 access,
+             u32 *fault);
 
 /* An 8-byte read (stack slot, return address), page-crossing allowed; *val is 0 on error. */
-int gva_read_u64(const struct guest_mem *gm, const struct gva_mode *mode, u64 gva, u64 *val,
-                 u32 access, u32 *fault);
+int gva_read_u64(const struct guest_mem *gm, const struct gva_mode *mode, u64 gva, u64 *val, u32 access, u32 *fault);
 
 /* Capture the vCPU's paging state. */
 static inline void gva_mode_from_vcpu(struct vcpu *v, struct gva_mode *m)

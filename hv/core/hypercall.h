@@ -13,7 +13,8 @@
 #define HC_TEST_PRIVILEGED 0x50530010u /* RBX = 1 if this vCPU holds the `test` privilege now, else 0 */
 #define HC_STATS_MARK      0x50530011u /* RBX = label (0..65535): log crossing counts so far (make bench) */
 #define HC_STATS_EXITS     0x50530012u /* RBX = HLT exits, RCX = MWAIT exits, RDX = all exits so far */
-#define HC_TEST_UNMAP_ONCE 0x50530013u /* RBX, RCX = guest-RAM pages (RCX 0: none) out of the nested map until touched (tests) */
+#define HC_TEST_UNMAP_ONCE                                                                                             \
+    0x50530013u /* RBX, RCX = guest-RAM pages (RCX 0: none) out of the nested map until touched (tests) */
 
 /* Guarded modules (docs/border-control.md): only from CPL 0, only from a site listed in the
  * module's metadata. The wrappers christoize generates preserve every register around them. */
@@ -25,14 +26,14 @@
 #define HC_BORDER_IN_RET   0x50530105u /* exit wrapper: check the frame, raise, restore that address */
 /* From a privileged module's own code: RBX = GVA (page-aligned), RCX = pages (1..16) become the
  * module's private memory (hv/guard/private_mem.h); RBX = pages on success. Needs border = npt. */
-#define HC_GUARD_PRIVATE   0x50530106u
+#define HC_GUARD_PRIVATE 0x50530106u
 
 #define HC_ABI_VERSION 1
 
-#define HC_OK       0
-#define HC_ENOSYS   (-1) /* unknown number */
-#define HC_EPERM    (-2) /* not allowed from this privilege level or site */
-#define HC_EINVAL   (-3) /* a bad argument */
+#define HC_OK     0
+#define HC_ENOSYS (-1) /* unknown number */
+#define HC_EPERM  (-2) /* not allowed from this privilege level or site */
+#define HC_EINVAL (-3) /* a bad argument */
 
 #define HV_CANARY_STRING "POSTERN-HV-CANARY"
 

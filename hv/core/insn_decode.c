@@ -62,10 +62,7 @@ static bool take(struct cursor *c, size_t n, u64 *value)
     return true;
 }
 
-static u64 size_mask(unsigned size)
-{
-    return size >= 8 ? ~0ull : (1ull << (8 * size)) - 1;
-}
+static u64 size_mask(unsigned size) { return size >= 8 ? ~0ull : (1ull << (8 * size)) - 1; }
 
 /* Skip the ModRM byte's memory operand (SIB, displacement). Returns the ModRM byte's reg field
  * (3 bits, not extended) in *reg_field. */
@@ -131,12 +128,27 @@ int insn_decode_mmio(const u8 *bytes, size_t avail, enum insn_mode mode, struct 
         }
         bool legacy = true;
         switch (b) {
-        case 0x66: opsize_prefix = true; break;
-        case 0x67: addrsize_prefix = true; break;
-        case 0x26: case 0x2e: case 0x36: case 0x3e: case 0x64: case 0x65: break;
-        case 0xf0: return refuse(why, "lock prefix");
-        case 0xf2: case 0xf3: return refuse(why, "rep prefix");
-        default: legacy = false; break;
+        case 0x66:
+            opsize_prefix = true;
+            break;
+        case 0x67:
+            addrsize_prefix = true;
+            break;
+        case 0x26:
+        case 0x2e:
+        case 0x36:
+        case 0x3e:
+        case 0x64:
+        case 0x65:
+            break;
+        case 0xf0:
+            return refuse(why, "lock prefix");
+        case 0xf2:
+        case 0xf3:
+            return refuse(why, "rep prefix");
+        default:
+            legacy = false;
+            break;
         }
         if (!legacy)
             break;
@@ -175,7 +187,10 @@ int insn_decode_mmio(const u8 *bytes, size_t avail, enum insn_mode mode, struct 
     bool byte_reg = false; /* the register operand is 8 bits (AH..BH possible) */
     if (two_byte) {
         switch (op) {
-        case 0xb6: case 0xb7: case 0xbe: case 0xbf:
+        case 0xb6:
+        case 0xb7:
+        case 0xbe:
+        case 0xbf:
             d.size = (op & 1) ? 2 : 1;
             d.dest_size = (u8)opsize;
             d.sign_extend = op >= 0xbe;
@@ -188,7 +203,10 @@ int insn_decode_mmio(const u8 *bytes, size_t avail, enum insn_mode mode, struct 
         d.reg = reg_field | ((rex & REX_R) ? 8 : 0);
     } else {
         switch (op) {
-        case 0x88: case 0x89: case 0x8a: case 0x8b:
+        case 0x88:
+        case 0x89:
+        case 0x8a:
+        case 0x8b:
             d.size = (op & 1) ? (u8)opsize : 1;
             d.write = op <= 0x89;
             d.dest_size = d.write ? 0 : d.size;
@@ -197,7 +215,8 @@ int insn_decode_mmio(const u8 *bytes, size_t avail, enum insn_mode mode, struct 
                 return refuse(why, c.why);
             d.reg = reg_field | ((rex & REX_R) ? 8 : 0);
             break;
-        case 0xc6: case 0xc7: {
+        case 0xc6:
+        case 0xc7: {
             d.size = (op & 1) ? (u8)opsize : 1;
             d.write = true;
             d.has_imm = true;
@@ -214,7 +233,10 @@ int insn_decode_mmio(const u8 *bytes, size_t avail, enum insn_mode mode, struct 
             d.imm = imm;
             break;
         }
-        case 0xa0: case 0xa1: case 0xa2: case 0xa3:
+        case 0xa0:
+        case 0xa1:
+        case 0xa2:
+        case 0xa3:
             /* mov al/eAX <-> moffs: no ModRM, an address of the address size. */
             d.size = (op & 1) ? (u8)opsize : 1;
             d.write = op >= 0xa2;

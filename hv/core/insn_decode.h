@@ -16,14 +16,14 @@
 #define INSN_MAX_LEN 15
 
 struct mmio_insn {
-    u8 len;          /* bytes, to advance RIP */
-    u8 size;         /* memory operand size: 1, 2, 4 or 8 */
-    bool write;      /* memory is the destination */
-    bool has_imm;    /* write of an immediate (C6/C7) */
-    u64 imm;         /* sign-extended to size for C7 with REX.W */
-    u8 reg;          /* register operand (REG_RAX..REG_R15 numbering), when !has_imm */
-    bool high_byte;  /* reg names AH/CH/DH/BH (no REX, size 1, reg 4-7 → 0-3 bits 8-15) */
-    u8 dest_size;    /* for reads: bytes written to reg (MOVZX/MOVSX widen; 4 zero-extends to 8); 0 for writes */
+    u8 len;           /* bytes, to advance RIP */
+    u8 size;          /* memory operand size: 1, 2, 4 or 8 */
+    bool write;       /* memory is the destination */
+    bool has_imm;     /* write of an immediate (C6/C7) */
+    u64 imm;          /* sign-extended to size for C7 with REX.W */
+    u8 reg;           /* register operand (REG_RAX..REG_R15 numbering), when !has_imm */
+    bool high_byte;   /* reg names AH/CH/DH/BH (no REX, size 1, reg 4-7 → 0-3 bits 8-15) */
+    u8 dest_size;     /* for reads: bytes written to reg (MOVZX/MOVSX widen; 4 zero-extends to 8); 0 for writes */
     bool sign_extend; /* MOVSX: the size-byte value is sign-extended to dest_size */
 };
 

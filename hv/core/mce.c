@@ -22,7 +22,8 @@ unsigned mce_report(mce_rdmsr_fn rd, bool guest_running, u64 rip)
             addr = rd(MSR_MC0_CTL + 4 * i + 2);
         LOG("mce: bank %u MCi_STATUS 0x%llx MCi_ADDR 0x%llx%s MCG_STATUS 0x%llx while %s ran (rip 0x%llx)%s%s", i,
             (unsigned long long)status, (unsigned long long)addr, (status & MCI_STATUS_ADDRV) ? "" : " (not valid)",
-            (unsigned long long)mcg, who, (unsigned long long)rip, (status & MCI_STATUS_UC) ? ", uncorrected" : ", corrected",
+            (unsigned long long)mcg, who, (unsigned long long)rip,
+            (status & MCI_STATUS_UC) ? ", uncorrected" : ", corrected",
             (status & MCI_STATUS_PCC) ? ", processor context corrupt" : "");
         reported++;
     }

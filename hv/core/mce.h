@@ -8,13 +8,13 @@
 
 #include "lib/types.h"
 
-#define MSR_MCG_CAP    0x179u
-#define MSR_MCG_STATUS 0x17au
-#define MSR_MC0_CTL    0x400u /* bank i: CTL, STATUS, ADDR, MISC at 0x400 + 4i + 0..3 */
-#define MCG_CAP_COUNT  0xffu
-#define MCG_STATUS_RIPV BIT(0)
-#define MCG_STATUS_EIPV BIT(1)
-#define MCG_STATUS_MCIP BIT(2)
+#define MSR_MCG_CAP      0x179u
+#define MSR_MCG_STATUS   0x17au
+#define MSR_MC0_CTL      0x400u /* bank i: CTL, STATUS, ADDR, MISC at 0x400 + 4i + 0..3 */
+#define MCG_CAP_COUNT    0xffu
+#define MCG_STATUS_RIPV  BIT(0)
+#define MCG_STATUS_EIPV  BIT(1)
+#define MCG_STATUS_MCIP  BIT(2)
 #define MCI_STATUS_VAL   BIT(63)
 #define MCI_STATUS_OVER  BIT(62)
 #define MCI_STATUS_UC    BIT(61)

@@ -80,7 +80,8 @@ static bool walk_range(struct npt *n, gpa_t gpa, hpa_t hpa, u64 size, u32 perms,
         return false;
     while (size) {
         int level = 1;
-        if (n->fmt->large_pages && IS_ALIGNED(gpa, LARGE_PAGE_SIZE) && IS_ALIGNED(hpa, LARGE_PAGE_SIZE) && size >= LARGE_PAGE_SIZE)
+        if (n->fmt->large_pages && IS_ALIGNED(gpa, LARGE_PAGE_SIZE) && IS_ALIGNED(hpa, LARGE_PAGE_SIZE) &&
+            size >= LARGE_PAGE_SIZE)
             level = 2;
         if (!set_leaf(n, gpa, hpa, level, perms, unmap))
             return false;
@@ -96,10 +97,7 @@ bool npt_map(struct npt *n, gpa_t gpa, hpa_t hpa, u64 size, u32 perms)
     return walk_range(n, gpa, hpa, size, perms, false);
 }
 
-bool npt_unmap(struct npt *n, gpa_t gpa, u64 size)
-{
-    return walk_range(n, gpa, gpa, size, 0, true);
-}
+bool npt_unmap(struct npt *n, gpa_t gpa, u64 size) { return walk_range(n, gpa, gpa, size, 0, true); }
 
 bool npt_lookup(const struct npt *n, gpa_t gpa, hpa_t *hpa, u32 *perms, int *level_out)
 {
@@ -325,13 +323,13 @@ void npt_release_view(struct npt *dst, const struct npt *src, void (*free_table)
 }
 
 /* ---- x86-64 page-table format, used by AMD's nested paging (APM Vol. 2 §15.25) ---- */
-#define X86_P   BIT(0)
-#define X86_RW  BIT(1)
-#define X86_US  BIT(2) /* nested walks are user accesses: every NPT entry must allow user */
-#define X86_PWT BIT(3)
-#define X86_PCD BIT(4)
-#define X86_PS  BIT(7)
-#define X86_NX  BIT(63)
+#define X86_P         BIT(0)
+#define X86_RW        BIT(1)
+#define X86_US        BIT(2) /* nested walks are user accesses: every NPT entry must allow user */
+#define X86_PWT       BIT(3)
+#define X86_PCD       BIT(4)
+#define X86_PS        BIT(7)
+#define X86_NX        BIT(63)
 #define X86_ADDR_MASK 0x000ffffffffff000ull
 
 static u64 x86_table_entry(hpa_t next, int level) { return (next & X86_ADDR_MASK) | X86_P | X86_RW | X86_US; }

@@ -11,18 +11,18 @@
 
 #include "lib/types.h"
 
-#define NPT_READ  BIT(0)
-#define NPT_WRITE BIT(1)
-#define NPT_EXEC  BIT(2)
+#define NPT_READ     BIT(0)
+#define NPT_WRITE    BIT(1)
+#define NPT_EXEC     BIT(2)
 #define NPT_UNCACHED BIT(3) /* device memory */
-#define NPT_RWX (NPT_READ | NPT_WRITE | NPT_EXEC)
+#define NPT_RWX      (NPT_READ | NPT_WRITE | NPT_EXEC)
 
 /* level: 1 = 4 KiB entry (PT), 2 = 2 MiB (PD), 3 = 1 GiB (PDPT), 4 = PML4. The same builder
  * serves the IOMMUs' DMA page tables (AMD-Vi, VT-d second level) with their own formats. */
 struct npt_format {
     const char *name;
-    int levels;        /* levels of a full walk: 4 (48-bit), or 3 (39-bit, e.g. VT-d with SAGAW 39) */
-    bool large_pages;  /* may leaves sit at level 2 (2 MiB)? */
+    int levels;       /* levels of a full walk: 4 (48-bit), or 3 (39-bit, e.g. VT-d with SAGAW 39) */
+    bool large_pages; /* may leaves sit at level 2 (2 MiB)? */
     /* An entry at `level` (2..levels) pointing to the table of level-1. */
     u64 (*table_entry)(hpa_t next_table, int level);
     u64 (*leaf_entry)(hpa_t pa, int level, u32 perms);

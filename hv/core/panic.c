@@ -13,8 +13,8 @@ void panic_set_vcpu(struct vcpu *v) { panic_vcpu = v; }
 
 void dump_guest_regs(struct vcpu *v)
 {
-    static const char *const names[VCPU_NREGS] = {"rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi", "r8",
-                                                  "r9",  "r10", "r11", "r12", "r13", "r14", "r15", "rip", "rflags"};
+    static const char *const names[VCPU_NREGS] = { "rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi", "r8",
+                                                   "r9",  "r10", "r11", "r12", "r13", "r14", "r15", "rip", "rflags" };
     LOG("guest registers (vcpu %u):", v->id);
     for (int i = 0; i < VCPU_NREGS; i += 3) {
         if (i + 2 < VCPU_NREGS)

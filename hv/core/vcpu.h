@@ -15,9 +15,25 @@
 
 /* Indexed by the x86 register number, so an instruction's ModRM fields index it directly. */
 enum vcpu_reg {
-    REG_RAX, REG_RCX, REG_RDX, REG_RBX, REG_RSP, REG_RBP, REG_RSI, REG_RDI,
-    REG_R8, REG_R9, REG_R10, REG_R11, REG_R12, REG_R13, REG_R14, REG_R15,
-    REG_RIP, REG_RFLAGS, VCPU_NREGS
+    REG_RAX,
+    REG_RCX,
+    REG_RDX,
+    REG_RBX,
+    REG_RSP,
+    REG_RBP,
+    REG_RSI,
+    REG_RDI,
+    REG_R8,
+    REG_R9,
+    REG_R10,
+    REG_R11,
+    REG_R12,
+    REG_R13,
+    REG_R14,
+    REG_R15,
+    REG_RIP,
+    REG_RFLAGS,
+    VCPU_NREGS
 };
 
 enum vcpu_state {
@@ -51,10 +67,10 @@ struct vcpu {
 
 /* Exceptions the hypervisor may inject. */
 #define VEC_NMI 2
-#define VEC_UD 6
-#define VEC_GP 13
-#define VEC_PF 14
-#define VEC_MC 18
+#define VEC_UD  6
+#define VEC_GP  13
+#define VEC_PF  14
+#define VEC_MC  18
 
 struct vcpu_ops {
     const char *name;

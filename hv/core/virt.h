@@ -6,10 +6,10 @@
 #include "lib/types.h"
 
 struct virt_caps {
-    char vendor[13];      /* CPUID vendor string */
-    bool svm;             /* AMD SVM present and enabled */
-    bool vmx;             /* Intel VT-x present and enabled (then nested_paging means EPT) */
-    bool vpid;            /* VT-x: TLB entries tagged per guest */
+    char vendor[13]; /* CPUID vendor string */
+    bool svm;        /* AMD SVM present and enabled */
+    bool vmx;        /* Intel VT-x present and enabled (then nested_paging means EPT) */
+    bool vpid;       /* VT-x: TLB entries tagged per guest */
     bool unrestricted_guest;
     bool nested_paging;
     bool nrip_save;

@@ -29,12 +29,12 @@ struct vm {
     struct npt npt_priv; /* root 0 when there is no privileged view */
     struct vcpu *vcpu[VM_MAX_VCPUS];
     u32 vcpu_count;
-    struct border *border; /* border control, hv/guard's object (border_init): opaque here */
+    struct border *border;          /* border control, hv/guard's object (border_init): opaque here */
     const struct iommu_info *iommu; /* what confines device DMA (for the admin shell's status) */
-    u64 npt_generation; /* bumped by every change to the ordinary map (vm_npt_changed) */
-    u64 exits;          /* VM exits so far, all vCPUs */
-    u64 hlt_exits;      /* of which HLT (HC_STATS_EXITS) */
-    u64 mwait_exits;    /* of which MWAIT (MONITOR not counted here) */
+    u64 npt_generation;             /* bumped by every change to the ordinary map (vm_npt_changed) */
+    u64 exits;                      /* VM exits so far, all vCPUs */
+    u64 hlt_exits;                  /* of which HLT (HC_STATS_EXITS) */
+    u64 mwait_exits;                /* of which MWAIT (MONITOR not counted here) */
 };
 
 extern struct vm vm0;

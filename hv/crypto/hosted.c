@@ -25,10 +25,10 @@
 #include "core/panic.h"
 #endif
 
-#define ARENA_MIN_SHIFT 5  /* 32-byte blocks */
-#define ARENA_MAX_SHIFT 12 /* 4 KiB blocks */
-#define ARENA_HDR 16       /* keeps blocks 16-byte aligned, as malloc's are */
-#define ARENA_MAGIC 0x50535441u /* "ATSP" */
+#define ARENA_MIN_SHIFT 5           /* 32-byte blocks */
+#define ARENA_MAX_SHIFT 12          /* 4 KiB blocks */
+#define ARENA_HDR       16          /* keeps blocks 16-byte aligned, as malloc's are */
+#define ARENA_MAGIC     0x50535441u /* "ATSP" */
 
 struct arena_hdr {
     u32 magic;

@@ -37,9 +37,9 @@ void hosted_leave(const struct hosted_call *h);
 struct hosted_arena {
     u8 *mem;
     u64 size;
-    u64 used;        /* carved so far */
-    u64 live;        /* blocks handed out and not freed */
-    u64 peak_bytes;  /* most bytes live at once (block sizes) */
+    u64 used;       /* carved so far */
+    u64 live;       /* blocks handed out and not freed */
+    u64 peak_bytes; /* most bytes live at once (block sizes) */
     u64 live_bytes;
     void *free_list[8];
 };

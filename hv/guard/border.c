@@ -26,9 +26,10 @@
 #include "guard/wrapper_layout.h"
 #include "core/vm.h"
 
-#define IRETQ_FRAME_LEN 40       /* RIP, CS, RFLAGS, RSP, SS */
+#define IRETQ_FRAME_LEN 40 /* RIP, CS, RFLAGS, RSP, SS */
 
-static struct border vm_border; /* the one VM's (~170 KiB, most of it the protected-page table; modules are allocated) */
+static struct border
+    vm_border; /* the one VM's (~170 KiB, most of it the protected-page table; modules are allocated) */
 
 /* ------------------------------------------------------------------ set-up */
 
@@ -167,7 +168,7 @@ static enum guard_verdict post(struct vcpu *v, struct guard_event *ev, struct gu
 
 static void fill_callee_saved(const struct vcpu *v, struct guard_event *ev)
 {
-    static const int regs[GUARD_NCALLEE] = {REG_RBX, REG_RBP, REG_R12, REG_R13, REG_R14, REG_R15};
+    static const int regs[GUARD_NCALLEE] = { REG_RBX, REG_RBP, REG_R12, REG_R13, REG_R14, REG_R15 };
     for (int i = 0; i < GUARD_NCALLEE; i++)
         ev->u.call.callee_saved[i] = v->regs[regs[i]];
 }
@@ -245,8 +246,8 @@ static bool intra_module_call(struct vcpu *v)
     /* the wrapper's continuation follows its jmp, so the longer (rel32) form's bytes are always there */
     if (!read_guest(v, rip, tail, sizeof(tail)) || !wl_entry_tail(tail, sizeof(tail), rip, &target))
         return false;
-    if (guard_module_at(&b->guard, target) != m || !read_guest_u64(v, rsp, &rax) ||
-        !read_guest_u64(v, rsp + 8, &ret) || guard_module_at(&b->guard, ret) != m)
+    if (guard_module_at(&b->guard, target) != m || !read_guest_u64(v, rsp, &rax) || !read_guest_u64(v, rsp + 8, &ret) ||
+        guard_module_at(&b->guard, ret) != m)
         return false;
     v->regs[REG_RAX] = rax;
     v->regs[REG_RSP] = rsp + 8;
@@ -262,7 +263,7 @@ static bool intra_module_call(struct vcpu *v)
 static bool leave_unwrapped(struct vcpu *v, int m)
 {
     struct border *b = v->vm->border;
-    struct guard_event ev = {.kind = GUARD_EV_INTERRUPT, .rip = v->regs[REG_RIP], .rsp = v->regs[REG_RSP]};
+    struct guard_event ev = { .kind = GUARD_EV_INTERRUPT, .rip = v->regs[REG_RIP], .rsp = v->regs[REG_RSP] };
     struct guard_result res;
     u64 ret;
 
@@ -272,8 +273,10 @@ static bool leave_unwrapped(struct vcpu *v, int m)
     }
     ev.u.intr.vector = 0;
     post(v, &ev, &res, rdtsc());
-    LOG_RATELIMITED(b->leaves_logged, SUSPICIOUS_PRINTED, "guard: module %s left at rip 0x%llx without a wrapper: privilege lowered (comes back only to 0x%llx)",
-            b->guard.mod[m]->name, (unsigned long long)v->regs[REG_RIP], (unsigned long long)ev.rip);
+    LOG_RATELIMITED(b->leaves_logged, SUSPICIOUS_PRINTED,
+                    "guard: module %s left at rip 0x%llx without a wrapper: privilege lowered (comes back only to "
+                    "0x%llx)",
+                    b->guard.mod[m]->name, (unsigned long long)v->regs[REG_RIP], (unsigned long long)ev.rip);
     return true;
 }
 
@@ -285,9 +288,9 @@ static bool leave_unwrapped(struct vcpu *v, int m)
 static bool enter_by_fetch(struct vcpu *v, int m)
 {
     struct border *b = v->vm->border;
-    static const u8 push[1] = {OP_PUSH_RAX}, sub_push[5] = {0x48, 0x83, 0xec, 0x08, OP_PUSH_RAX};
+    static const u8 push[1] = { OP_PUSH_RAX }, sub_push[5] = { 0x48, 0x83, 0xec, 0x08, OP_PUSH_RAX };
     u64 rip = v->regs[REG_RIP], rsp = v->regs[REG_RSP], t0 = rdtsc(), addr;
-    struct guard_event ev = {.kind = GUARD_EV_FETCH, .rip = rip, .rsp = rsp};
+    struct guard_event ev = { .kind = GUARD_EV_FETCH, .rip = rip, .rsp = rsp };
     struct guard_result res;
 
     /* An interrupt taken at an entry wrapper's first instruction (a module calling one of its own
@@ -340,9 +343,12 @@ static bool border_fetch_fault(struct vcpu *v, gpa_t gpa)
         /* The module's own addresses, but not the pages registered (and hashed) behind them: the
          * kernel has remapped its text. Never privileged there: lowered, and the code runs on
          * unprivileged (the out view lets it). */
-        LOG_RATELIMITED(b->remap_logged, SUSPICIOUS_PRINTED, "guard: SUSPICIOUS remapped-text: module %s, vcpu %u, fetch at rip 0x%llx from guest-physical 0x%llx, "
-                "not the registered text: privilege lowered", b->guard.mod[inside]->name, v->id,
-                (unsigned long long)v->regs[REG_RIP], (unsigned long long)gpa);
+        LOG_RATELIMITED(b->remap_logged, SUSPICIOUS_PRINTED,
+                        "guard: SUSPICIOUS remapped-text: module %s, vcpu %u, fetch at rip 0x%llx from guest-physical "
+                        "0x%llx, "
+                        "not the registered text: privilege lowered",
+                        b->guard.mod[inside]->name, v->id, (unsigned long long)v->regs[REG_RIP],
+                        (unsigned long long)gpa);
         return leave_unwrapped(v, inside);
     }
     if (inside < 0 && m >= 0 && text_protect_owner(&b->text, gpa) == m)
@@ -355,7 +361,7 @@ static bool border_fetch_fault(struct vcpu *v, gpa_t gpa)
 static bool hc_init(struct vcpu *v, u64 t0)
 {
     struct border *b = v->vm->border;
-    struct guard_event ev = {.kind = GUARD_EV_INIT, .rip = v->regs[REG_RIP], .rsp = v->regs[REG_RSP]};
+    struct guard_event ev = { .kind = GUARD_EV_INIT, .rip = v->regs[REG_RIP], .rsp = v->regs[REG_RSP] };
     struct guard_result res;
     int module = -1;
     u64 base = 0, len = 0;
@@ -379,7 +385,8 @@ static bool hc_init(struct vcpu *v, u64 t0)
             return true;
         }
     }
-    if (rc == 0 && !text_protect_and_hash(&b->text, v, &border_mod(b, module)->meta, module, base, len, ev.u.init.text_hash)) {
+    if (rc == 0 &&
+        !text_protect_and_hash(&b->text, v, &border_mod(b, module)->meta, module, base, len, ev.u.init.text_hash)) {
         border_views_release(module);
         private_mem_release(v->vm, module);
         LOG("guard: registration of %s: text 0x%llx+0x%llx is not readable guest memory", b->guard.mod[module]->name,
@@ -397,8 +404,8 @@ static bool hc_init(struct vcpu *v, u64 t0)
          * returns: hold the kernel's return address for it, as a border-in call would. */
         if (read_guest_u64(v, v->regs[REG_RSP] + 16, &ret))
             park(&b->park, v->regs[REG_RSP] + 16, ret);
-        LOG("guard: module %s registered: text 0x%llx+0x%llx verified and write-protected",
-            b->guard.mod[module]->name, (unsigned long long)base, (unsigned long long)len);
+        LOG("guard: module %s registered: text 0x%llx+0x%llx verified and write-protected", b->guard.mod[module]->name,
+            (unsigned long long)base, (unsigned long long)len);
         v->regs[REG_RAX] = HC_OK;
     } else {
         if (rc == 0 && !(res.actions & GUARD_ACT_PROTECT_TEXT))
@@ -413,7 +420,7 @@ bool border_hypercall(struct vcpu *v, u64 nr)
 {
     struct border *b = v->vm->border;
     u64 t0 = rdtsc();
-    struct guard_event ev = {.rip = v->regs[REG_RIP], .rsp = v->regs[REG_RSP]};
+    struct guard_event ev = { .rip = v->regs[REG_RIP], .rsp = v->regs[REG_RSP] };
     struct guard_result res;
     u64 slot = v->regs[REG_RSP] + 8, addr;
 
@@ -489,10 +496,7 @@ bool border_hypercall(struct vcpu *v, u64 nr)
     }
 }
 
-bool border_is_hypercall(u64 nr)
-{
-    return nr == HC_TEST_PRIVILEGED || (nr >= HC_GUARD_INIT && nr <= HC_GUARD_PRIVATE);
-}
+bool border_is_hypercall(u64 nr) { return nr == HC_TEST_PRIVILEGED || (nr >= HC_GUARD_INIT && nr <= HC_GUARD_PRIVATE); }
 
 /* ------------------------------------------------------------------ intercepts while privileged */
 
@@ -501,7 +505,7 @@ bool border_is_hypercall(u64 nr)
 void border_before_event(struct vcpu *v, u8 vector, u64 rip)
 {
     struct border *b = v->vm->border;
-    struct guard_event ev = {.kind = GUARD_EV_INTERRUPT, .rip = rip, .rsp = v->regs[REG_RSP]};
+    struct guard_event ev = { .kind = GUARD_EV_INTERRUPT, .rip = rip, .rsp = v->regs[REG_RSP] };
     struct guard_result res;
     if (!guard_privileged(&b->guard, v->id))
         return;
@@ -514,7 +518,7 @@ void border_before_event(struct vcpu *v, u8 vector, u64 rip)
 static void rewatch(struct vcpu *v)
 {
     struct border *b = v->vm->border;
-    struct guard_result res = {0};
+    struct guard_result res = { 0 };
     res.privileged = guard_privileged(&b->guard, v->id);
     res.watch_iret = b->guard.int_frames > 0;
     apply_watch(v, &res);
@@ -549,7 +553,7 @@ void exit_watched_iret(struct vcpu *v)
     struct border *b = v->vm->border;
     u64 frame[IRETQ_FRAME_LEN / 8];
     u8 insn[2];
-    struct guard_event ev = {.kind = GUARD_EV_IRET};
+    struct guard_event ev = { .kind = GUARD_EV_IRET };
     struct guard_result res;
     u32 watch;
 
@@ -579,7 +583,7 @@ void exit_watched_iret(struct vcpu *v)
 void exit_irq_window(struct vcpu *v)
 {
     struct border *b = v->vm->border;
-    struct guard_event ev = {.kind = GUARD_EV_IRET, .rip = v->regs[REG_RIP], .rsp = v->regs[REG_RSP]};
+    struct guard_event ev = { .kind = GUARD_EV_IRET, .rip = v->regs[REG_RIP], .rsp = v->regs[REG_RSP] };
     struct guard_result res;
 
     /* In a module, unprivileged, with an interrupted context outstanding: an IRET returned here
@@ -601,13 +605,16 @@ bool border_nested_fault(struct vcpu *v, gpa_t gpa, bool write, bool fetch)
         return border_fetch_fault(v, gpa);
     if (private_mem_module(gpa) >= 0) {
         int pm = private_mem_module(gpa);
-        LOG_RATELIMITED(b->private_logged, SUSPICIOUS_PRINTED, "guard: SUSPICIOUS private-memory: module %s's private page 0x%llx %s at rip 0x%llx from outside its "
-                "border: #GP injected", b->guard.mod[pm]->name, (unsigned long long)ALIGN_DOWN(gpa, PAGE_SIZE),
-                write ? "written" : "read", (unsigned long long)v->regs[REG_RIP]);
+        LOG_RATELIMITED(b->private_logged, SUSPICIOUS_PRINTED,
+                        "guard: SUSPICIOUS private-memory: module %s's private page 0x%llx %s at rip 0x%llx from "
+                        "outside its "
+                        "border: #GP injected",
+                        b->guard.mod[pm]->name, (unsigned long long)ALIGN_DOWN(gpa, PAGE_SIZE),
+                        write ? "written" : "read", (unsigned long long)v->regs[REG_RIP]);
         vcpu_inject_exception(v, VEC_GP, true, 0);
         return true;
     }
-    struct guard_event ev = {.kind = GUARD_EV_TEXT_WRITE, .rip = v->regs[REG_RIP], .rsp = v->regs[REG_RSP]};
+    struct guard_event ev = { .kind = GUARD_EV_TEXT_WRITE, .rip = v->regs[REG_RIP], .rsp = v->regs[REG_RSP] };
     struct guard_result res;
 
     if (module < 0 || !write)

@@ -104,7 +104,7 @@ static void say_kinds(const struct printer *p, const struct border *b)
 void border_print_stats(const struct border *b, const struct vm *vm, enum border_stats_form form, border_line_fn out,
                         void *ctx)
 {
-    const struct printer p = {form, out, ctx};
+    const struct printer p = { form, out, ctx };
     const struct guard_stats *st = &b->guard.stats;
     bool log = form == BORDER_STATS_LOG;
 
@@ -151,8 +151,8 @@ void border_report(const struct vm *vm)
 
 static void mark_site(void *ctx, const struct guard_module *mod, const struct guard_site *site, const char *function)
 {
-    LOG("guard: mark %u %s %s %s %llu", *(const u32 *)ctx, mod->name, guard_site_kind_name((enum gmeta_site_kind)site->kind),
-        function, (unsigned long long)site->count);
+    LOG("guard: mark %u %s %s %s %llu", *(const u32 *)ctx, mod->name,
+        guard_site_kind_name((enum gmeta_site_kind)site->kind), function, (unsigned long long)site->count);
 }
 
 void border_mark(const struct vm *vm, u32 label)

@@ -19,7 +19,7 @@ struct border {
     struct guard guard; /* the modules' state is allocated as their metadata is added (guard.h) */
     /* gm_load.c: the administrator's signature policy and key, from postern.cfg */
     struct {
-        u32 policy; /* enum boot_sig_policy */
+        u32 policy;           /* enum boot_sig_policy */
         const char *key_path; /* postern.cfg's admin_key, "" when absent */
         bool have_key;
         struct sigcheck_key key;
@@ -29,9 +29,9 @@ struct border {
     /* the guarded device's privilege (postern.cfg's guarded_nic), "" without one: a module that
      * asks for it needs the device's copy of its in view */
     char device_priv[BOOT_PRIVILEGE_NAME_MAX];
-    struct park park;         /* return addresses held across crossings */
-    u64 intra_calls;          /* make bench: a module's calls to its own entries, straight to the function */
-    u64 fetch_faults;         /* make bench: fetch faults taken by the nested-paging border */
+    struct park park; /* return addresses held across crossings */
+    u64 intra_calls;  /* make bench: a module's calls to its own entries, straight to the function */
+    u64 fetch_faults; /* make bench: fetch faults taken by the nested-paging border */
     u64 leaves_logged, private_logged, remap_logged; /* LOG_RATELIMITED counters of three log lines */
 };
 

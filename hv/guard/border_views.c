@@ -13,7 +13,7 @@ static struct {
     const struct guard *guard;
     const struct border_text_page *pages, *private_pages;
     const u32 *npages, *nprivate;
-    u64 built_generation;   /* vm->npt_generation the views were built from */
+    u64 built_generation; /* vm->npt_generation the views were built from */
     bool built;
     struct npt out;
     /* Per module, by index, allocated when it first registers (guard_mem_alloc): its in views
@@ -22,12 +22,12 @@ static struct {
     struct bv_module {
         struct npt in[2];
         u32 view[2];
-    } **mod;
-    u32 nmod;                 /* entries of mod (NULL ones never registered) */
-    u32 view_limit;           /* view numbers below this have their own tag; 0 = no limit */
+    } * *mod;
+    u32 nmod;       /* entries of mod (NULL ones never registered) */
+    u32 view_limit; /* view numbers below this have their own tag; 0 = no limit */
     bool device[PRIV_MAX_VCPUS];
     bool loose[PRIV_MAX_VCPUS];
-    bool dirty[PRIV_MAX_VCPUS]; /* its state changed during this exit: choose its view before the next entry */
+    bool dirty[PRIV_MAX_VCPUS];     /* its state changed during this exit: choose its view before the next entry */
     bool may_loose[PRIV_MAX_VCPUS]; /* ... and it continues at its RIP (not an event about to be delivered) */
     hpa_t current[PRIV_MAX_VCPUS];
     struct border_view_stats stats;
@@ -203,7 +203,8 @@ static void rebuild(struct vm *vm)
         if (!npt_fork_exec(&bm->in[0], &vm->npt, scratch, n, true) || !map_private(vm, (int)m, &bm->in[0], &vm->npt))
             npt_release_view(&bm->in[0], &vm->npt, free_table);
         if (vm->npt_priv.root && bm->view[1] &&
-            (!npt_fork_exec(&bm->in[1], &vm->npt_priv, scratch, n, true) || !map_private(vm, (int)m, &bm->in[1], &vm->npt_priv)))
+            (!npt_fork_exec(&bm->in[1], &vm->npt_priv, scratch, n, true) ||
+             !map_private(vm, (int)m, &bm->in[1], &vm->npt_priv)))
             npt_release_view(&bm->in[1], &vm->npt_priv, free_table);
     }
     /* The split large pages changed the ordinary tables' shape, and old views' ASIDs may cache

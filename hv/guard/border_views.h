@@ -27,7 +27,7 @@
  * its module registers (border_views_claim) and given back at its deinit, so the number of modules
  * is not limited by numbering; only by the backend's tags (vcpu_ops->nested_view_tags: SVM's ASIDs)
  * for the modules registered at one time. */
-#define VIEW_OUT VIEW_VM_COUNT
+#define VIEW_OUT      VIEW_VM_COUNT
 #define VIEW_IN_FIRST (VIEW_OUT + 1)
 
 struct border_text_page {

@@ -21,8 +21,10 @@ static bool signature_allows(const struct border *b, const u8 *buf, const struct
     sigcheck_key_id_hex(m->key_id, id);
     if (!b->sig.have_key) {
         if (required && b->sig.key_path[0]) {
-            fmt_snprintf(err, errsz, "metadata %s refused: no administrator's key to check it against "
-                         "(admin_key %s could not be used, as said above)", origin, b->sig.key_path);
+            fmt_snprintf(err, errsz,
+                         "metadata %s refused: no administrator's key to check it against "
+                         "(admin_key %s could not be used, as said above)",
+                         origin, b->sig.key_path);
             return false;
         }
         if (required) {
@@ -35,7 +37,8 @@ static bool signature_allows(const struct border *b, const u8 *buf, const struct
         if (m->sig_alg == GMETA_SIG_NONE)
             fmt_snprintf(note, notesz, "unsigned, accepted (metadata_signatures = hash-only)");
         else
-            fmt_snprintf(note, notesz, "signed by key %s, not checked: no admin_key (metadata_signatures = hash-only)", id);
+            fmt_snprintf(note, notesz, "signed by key %s, not checked: no admin_key (metadata_signatures = hash-only)",
+                         id);
         return true;
     }
     u64 t0 = timebase_ms();
@@ -133,14 +136,14 @@ int border_load_metadata(struct border *b, const u8 *buf, u64 len, const char *o
         fmt_snprintf(err, errsz, "metadata %s refused: %u sites, at most %u", origin, m->site_count, GUARD_MAX_SITES);
         goto refused;
     }
-    if (!signature_allows(b, copy, m, origin, note, sizeof(note), err, errsz) ||
-        is_duplicate(b, m, origin, err, errsz))
+    if (!signature_allows(b, copy, m, origin, note, sizeof(note), err, errsz) || is_duplicate(b, m, origin, err, errsz))
         goto refused;
     /* The site list as the state machine takes it: only for guard_module_add, which copies it. */
     sites_bytes = (u64)m->site_count * sizeof(*sites);
     sites = guard_mem_alloc(sites_bytes ? sites_bytes : 1);
     if (!sites) {
-        fmt_snprintf(err, errsz, "metadata %s refused: out of hypervisor memory for its %u sites", origin, m->site_count);
+        fmt_snprintf(err, errsz, "metadata %s refused: out of hypervisor memory for its %u sites", origin,
+                     m->site_count);
         goto refused;
     }
     for (u32 i = 0; i < m->site_count; i++) {
@@ -157,8 +160,9 @@ int border_load_metadata(struct border *b, const u8 *buf, u64 len, const char *o
     idx = guard_module_add(&b->guard, &d);
     guard_mem_free(sites, sites_bytes ? sites_bytes : 1);
     if (idx == GUARD_EFULL) {
-        fmt_snprintf(err, errsz, "metadata %s refused: out of hypervisor memory for module %s's state (%u modules loaded)",
-                     origin, m->name, guard_module_count(&b->guard));
+        fmt_snprintf(err, errsz,
+                     "metadata %s refused: out of hypervisor memory for module %s's state (%u modules loaded)", origin,
+                     m->name, guard_module_count(&b->guard));
         goto refused;
     }
     if (idx < 0) {
@@ -197,8 +201,8 @@ static void apply_bindings(struct border *b, const struct boot_info *bi, int idx
             continue;
         }
         if (!border_module_asks_for(b, idx, bind->privilege)) {
-            LOG("guard: bind %s %s ignored: the module's metadata does not ask for %s", bind->module,
-                bind->privilege, bind->privilege);
+            LOG("guard: bind %s %s ignored: the module's metadata does not ask for %s", bind->module, bind->privilege,
+                bind->privilege);
             continue;
         }
         rc = guard_bind_privilege(&b->guard, idx, bind->privilege);

@@ -94,15 +94,15 @@ static int fail(char *err, size_t errsz, const char *fmt, ...)
 }
 
 #define FAIL(...) return fail(err, errsz, __VA_ARGS__)
-#define ULL(x) ((unsigned long long)(x))
+#define ULL(x)    ((unsigned long long)(x))
 
 /* ------------------------------------------------------------------ names */
 static const char *const site_kind_names[] = {
     "?", "INIT", "DEINIT", "BORDER_IN_CALL", "BORDER_OUT_RET", "BORDER_OUT_CALL", "BORDER_IN_RET",
 };
 static const char *const hole_kind_names[] = {
-    "?",           "ABS64",       "ABS32",     "ABS32S",    "PC32",        "FENTRY",
-    "JUMP_LABEL",  "STATIC_CALL", "ALTERNATIVE", "RETPOLINE", "RETURN_THUNK",
+    "?",          "ABS64",       "ABS32",       "ABS32S",    "PC32",         "FENTRY",
+    "JUMP_LABEL", "STATIC_CALL", "ALTERNATIVE", "RETPOLINE", "RETURN_THUNK",
 };
 _Static_assert(ARRAY_SIZE(site_kind_names) == GMETA_SITE_KIND_MAX + 1, "site kinds");
 _Static_assert(ARRAY_SIZE(hole_kind_names) == GMETA_HOLE_KIND_MAX + 1, "hole kinds");
@@ -121,14 +121,18 @@ const char *gmeta_hole_kind_name(u32 kind)
 static u8 hole_fixed_len(u32 kind)
 {
     switch (kind) {
-    case GMETA_HOLE_ABS64: return 8;
+    case GMETA_HOLE_ABS64:
+        return 8;
     case GMETA_HOLE_ABS32:
     case GMETA_HOLE_ABS32S:
-    case GMETA_HOLE_PC32: return 4;
+    case GMETA_HOLE_PC32:
+        return 4;
     case GMETA_HOLE_FENTRY:
     case GMETA_HOLE_STATIC_CALL:
-    case GMETA_HOLE_RETURN_THUNK: return 5;
-    default: return 0;
+    case GMETA_HOLE_RETURN_THUNK:
+        return 5;
+    default:
+        return 0;
     }
 }
 
@@ -137,8 +141,10 @@ enum charset { CS_MODULE, CS_PRIV, CS_FUNC };
 static bool char_ok(enum charset cs, u8 c, bool first)
 {
     switch (cs) {
-    case CS_MODULE: return c >= 0x21 && c <= 0x7e;
-    case CS_PRIV: return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+    case CS_MODULE:
+        return c >= 0x21 && c <= 0x7e;
+    case CS_PRIV:
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
     case CS_FUNC:
         return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == '.' || c == '$' ||
                (!first && c >= '0' && c <= '9');
@@ -149,9 +155,12 @@ static bool char_ok(enum charset cs, u8 c, bool first)
 static const char *charset_desc(enum charset cs)
 {
     switch (cs) {
-    case CS_MODULE: return "printable ASCII without spaces (0x21-0x7e)";
-    case CS_PRIV: return "[a-z0-9_-]";
-    case CS_FUNC: return "[A-Za-z0-9_.$], not starting with a digit";
+    case CS_MODULE:
+        return "printable ASCII without spaces (0x21-0x7e)";
+    case CS_PRIV:
+        return "[a-z0-9_-]";
+    case CS_FUNC:
+        return "[A-Za-z0-9_.$], not starting with a digit";
     }
     return "?";
 }
@@ -288,8 +297,8 @@ static int parse_funcs(const u8 *buf, const struct layout *l, struct gmeta *m, c
     m->strtab = (const char *)(buf + l->strtab);
     u64 pad = first_nonzero(buf + l->func_pad, l->strtab - l->func_pad);
     if (pad < l->strtab - l->func_pad)
-        FAIL("padding after the function offset table (file offset %llu) is 0x%02x, must be 0",
-             ULL(l->func_pad + pad), buf[l->func_pad + pad]);
+        FAIL("padding after the function offset table (file offset %llu) is 0x%02x, must be 0", ULL(l->func_pad + pad),
+             buf[l->func_pad + pad]);
 
     const u8 *s = buf + l->strtab;
     u32 pos = 0;
@@ -301,8 +310,7 @@ static int parse_funcs(const u8 *buf, const struct layout *l, struct gmeta *m, c
         while (pos + n < m->strtab_size && s[pos + n])
             n++;
         if (pos + n == m->strtab_size)
-            FAIL("function %u name at strtab offset %u runs past strtab_size %u without a NUL", i, pos,
-                 m->strtab_size);
+            FAIL("function %u name at strtab offset %u runs past strtab_size %u without a NUL", i, pos, m->strtab_size);
         if (n == 0)
             FAIL("function %u name is empty", i);
         if (n > GMETA_FUNC_NAME_MAX)
@@ -350,8 +358,7 @@ static int parse_sites(const u8 *buf, const struct layout *l, struct gmeta *m, c
             if (kind == prev_kind && off == prev_off)
                 FAIL("site %u duplicates the %s site at offset 0x%x", i, gmeta_site_kind_name(kind), off);
             if (kind == prev_kind && off < prev_off)
-                FAIL("site %u %s offset 0x%x not sorted (follows 0x%x)", i, gmeta_site_kind_name(kind), off,
-                     prev_off);
+                FAIL("site %u %s offset 0x%x not sorted (follows 0x%x)", i, gmeta_site_kind_name(kind), off, prev_off);
         }
         if (m->kind_count[kind]++ == 0)
             m->kind_first[kind] = i;
@@ -437,8 +444,8 @@ static int check_cross(struct gmeta *m, char *err, size_t errsz)
             if (best_off == prev_off)
                 FAIL("site %u (%s) and site %u (%s) share offset 0x%x", prev_i, gmeta_site_kind_name(pk), i,
                      gmeta_site_kind_name(best), best_off);
-            FAIL("site %u (%s at 0x%x) overlaps site %u (%s at 0x%x)", i, gmeta_site_kind_name(best), best_off,
-                 prev_i, gmeta_site_kind_name(pk), prev_off);
+            FAIL("site %u (%s at 0x%x) overlaps site %u (%s at 0x%x)", i, gmeta_site_kind_name(best), best_off, prev_i,
+                 gmeta_site_kind_name(pk), prev_off);
         }
         while (h < m->hole_count) {
             const u8 *e = m->holes + (u64)h * GMETA_HOLE_SIZE;
@@ -510,8 +517,7 @@ int gmeta_parse(const u8 *buf, u64 len, struct gmeta *out, char *err, size_t err
     memset(&m, 0, sizeof(m));
     if (parse_header(buf, len, &m, &l, err, errsz) || parse_privs(buf, &l, &m, err, errsz) ||
         parse_funcs(buf, &l, &m, err, errsz) || parse_sites(buf, &l, &m, err, errsz) ||
-        parse_holes(buf, &l, &m, err, errsz) || check_cross(&m, err, errsz) ||
-        parse_trailer(buf, &l, &m, err, errsz))
+        parse_holes(buf, &l, &m, err, errsz) || check_cross(&m, err, errsz) || parse_trailer(buf, &l, &m, err, errsz))
         return -1;
     *out = m;
     return 0;
@@ -630,8 +636,8 @@ int gmeta_write(const struct gmeta_builder *b, u8 *buf, u64 cap, u64 *len, char 
     return 0;
 }
 
-int gmeta_set_signature(u8 *buf, u64 len, const u8 key_id[GMETA_KEY_ID_LEN], const u8 sig[GMETA_SIG_LEN],
-                        char *err, size_t errsz)
+int gmeta_set_signature(u8 *buf, u64 len, const u8 key_id[GMETA_KEY_ID_LEN], const u8 sig[GMETA_SIG_LEN], char *err,
+                        size_t errsz)
 {
     struct gmeta m;
     u8 saved[GMETA_TRAILER_SIZE];

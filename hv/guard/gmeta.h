@@ -18,28 +18,28 @@
 #include "lib/types.h"
 
 /* ------------------------------------------------------------------ format constants */
-#define GMETA_MAGIC "PSTGMETA" /* 8 bytes, no NUL in the file */
-#define GMETA_MAGIC_LEN 8
-#define GMETA_VERSION 1 /* the only version this build reads and writes */
-#define GMETA_HEADER_SIZE 144
+#define GMETA_MAGIC         "PSTGMETA" /* 8 bytes, no NUL in the file */
+#define GMETA_MAGIC_LEN     8
+#define GMETA_VERSION       1 /* the only version this build reads and writes */
+#define GMETA_HEADER_SIZE   144
 #define GMETA_TRAILER_MAGIC "GMETASIG"
-#define GMETA_TRAILER_SIZE 96
-#define GMETA_PRIV_SLOT 32
-#define GMETA_SITE_SIZE 8
-#define GMETA_HOLE_SIZE 8
+#define GMETA_TRAILER_SIZE  96
+#define GMETA_PRIV_SLOT     32
+#define GMETA_SITE_SIZE     8
+#define GMETA_HOLE_SIZE     8
 
 /* ------------------------------------------------------------------ limits */
-#define GMETA_MAX_SIZE (1u << 20)          /* whole file, trailer included */
-#define GMETA_MAX_TEXT_LEN (64u << 20)     /* hashed text region */
-#define GMETA_NAME_MAX 55                  /* module name, printable ASCII 0x21-0x7e */
-#define GMETA_MAX_PRIVS 8                  /* privilege names per module */
-#define GMETA_PRIV_NAME_MAX 31             /* [a-z0-9_-] */
-#define GMETA_MAX_FUNCS 65536              /* function-name table entries */
-#define GMETA_FUNC_NAME_MAX 127            /* [A-Za-z0-9_.$], not starting with a digit */
-#define GMETA_MAX_SITES 65536
-#define GMETA_MAX_HOLES 65536
-#define GMETA_HOLE_MAX_LEN 8
-#define GMETA_SITE_INSN_LEN 3              /* VMMCALL 0F 01 D9 / VMCALL 0F 01 C1 */
+#define GMETA_MAX_SIZE      (1u << 20)  /* whole file, trailer included */
+#define GMETA_MAX_TEXT_LEN  (64u << 20) /* hashed text region */
+#define GMETA_NAME_MAX      55          /* module name, printable ASCII 0x21-0x7e */
+#define GMETA_MAX_PRIVS     8           /* privilege names per module */
+#define GMETA_PRIV_NAME_MAX 31          /* [a-z0-9_-] */
+#define GMETA_MAX_FUNCS     65536       /* function-name table entries */
+#define GMETA_FUNC_NAME_MAX 127         /* [A-Za-z0-9_.$], not starting with a digit */
+#define GMETA_MAX_SITES     65536
+#define GMETA_MAX_HOLES     65536
+#define GMETA_HOLE_MAX_LEN  8
+#define GMETA_SITE_INSN_LEN 3 /* VMMCALL 0F 01 D9 / VMCALL 0F 01 C1 */
 
 /* ------------------------------------------------------------------ site kinds */
 /* A site is the offset, from the start of the hashed text, of the first byte of one hypercall
@@ -74,11 +74,11 @@ enum gmeta_hole_kind {
 #define GMETA_HOLE_KIND_MAX 10
 
 /* ------------------------------------------------------------------ signature trailer */
-#define GMETA_SIG_NONE 0            /* sig_alg: unsigned */
-#define GMETA_SIG_ECDSA_P256 1      /* sig_alg: ECDSA P-256 over SHA-256 of bytes [0, signed_len) */
-#define GMETA_SIGF_UNSIGNED 0x0001u /* sig_flags: set exactly when sig_alg is GMETA_SIG_NONE */
-#define GMETA_KEY_ID_LEN 16         /* first 16 bytes of SHA-256 of the signer's SEC1 public key */
-#define GMETA_SIG_LEN 64            /* r || s, 32 bytes each, big-endian */
+#define GMETA_SIG_NONE       0       /* sig_alg: unsigned */
+#define GMETA_SIG_ECDSA_P256 1       /* sig_alg: ECDSA P-256 over SHA-256 of bytes [0, signed_len) */
+#define GMETA_SIGF_UNSIGNED  0x0001u /* sig_flags: set exactly when sig_alg is GMETA_SIG_NONE */
+#define GMETA_KEY_ID_LEN     16      /* first 16 bytes of SHA-256 of the signer's SEC1 public key */
+#define GMETA_SIG_LEN        64      /* r || s, 32 bytes each, big-endian */
 
 /* One site or hole, decoded (also the writer's input). */
 struct gmeta_site {
@@ -89,7 +89,7 @@ struct gmeta_site {
 
 struct gmeta_hole {
     u32 offset;
-    u8 len; /* 1..8 */
+    u8 len;  /* 1..8 */
     u8 kind; /* enum gmeta_hole_kind */
 };
 
@@ -110,7 +110,7 @@ struct gmeta {
     u32 strtab_size;
 
     u32 site_count;
-    const u8 *sites; /* site_count entries of GMETA_SITE_SIZE bytes, sorted by (kind, offset) */
+    const u8 *sites;                         /* site_count entries of GMETA_SITE_SIZE bytes, sorted by (kind, offset) */
     u32 kind_first[GMETA_SITE_KIND_MAX + 1]; /* index of each kind's first site */
     u32 kind_count[GMETA_SITE_KIND_MAX + 1]; /* [0] unused */
     u32 init_offset;                         /* the one INIT site */
@@ -144,7 +144,7 @@ struct gmeta_builder {
     u32 site_count;
     const struct gmeta_hole *holes; /* must already be sorted by offset */
     u32 hole_count;
-    u16 sig_alg;                    /* GMETA_SIG_NONE, or GMETA_SIG_ECDSA_P256 with the two below */
+    u16 sig_alg; /* GMETA_SIG_NONE, or GMETA_SIG_ECDSA_P256 with the two below */
     u8 key_id[GMETA_KEY_ID_LEN];
     u8 signature[GMETA_SIG_LEN];
 };
@@ -160,8 +160,8 @@ int gmeta_write(const struct gmeta_builder *b, u8 *buf, u64 cap, u64 *len, char 
 
 /* Signing (christoize --sign): write unsigned, sign bytes [0, m.signed_len) with ECDSA P-256 /
  * SHA-256, then patch the trailer in place. The file is re-validated before and after. */
-int gmeta_set_signature(u8 *buf, u64 len, const u8 key_id[GMETA_KEY_ID_LEN], const u8 sig[GMETA_SIG_LEN],
-                        char *err, size_t errsz);
+int gmeta_set_signature(u8 *buf, u64 len, const u8 key_id[GMETA_KEY_ID_LEN], const u8 sig[GMETA_SIG_LEN], char *err,
+                        size_t errsz);
 
 /* ------------------------------------------------------------------ runtime lookups */
 /* Site i (0 <= i < site_count) in file order; hole i likewise. */

@@ -25,10 +25,7 @@
  * by the trusted metadata, so the guest cannot make the probe sequences longer at run time.
  */
 
-static u32 site_hash(u32 offset, u32 bits)
-{
-    return (u32)(offset * 0x9e3779b1u) >> (32 - bits);
-}
+static u32 site_hash(u32 offset, u32 bits) { return (u32)(offset * 0x9e3779b1u) >> (32 - bits); }
 
 /* The lookup proper, inlined on the crossing path (m valid, nsites >= 1 once added). */
 static inline int site_lookup(const struct guard_module *m, u32 offset)
@@ -113,12 +110,18 @@ const char *guard_event_name(enum guard_event_kind k)
 const char *guard_state_name(enum guard_state s)
 {
     switch (s) {
-    case GUARD_ST_UNREGISTERED: return "UNREGISTERED";
-    case GUARD_ST_OUTSIDE:      return "OUTSIDE";
-    case GUARD_ST_INSIDE:       return "INSIDE";
-    case GUARD_ST_OUT_CALL:     return "OUT_CALL";
-    case GUARD_ST_OUT_INT:      return "OUT_INT";
-    case GUARD_ST_DEAD:         return "DEAD";
+    case GUARD_ST_UNREGISTERED:
+        return "UNREGISTERED";
+    case GUARD_ST_OUTSIDE:
+        return "OUTSIDE";
+    case GUARD_ST_INSIDE:
+        return "INSIDE";
+    case GUARD_ST_OUT_CALL:
+        return "OUT_CALL";
+    case GUARD_ST_OUT_INT:
+        return "OUT_INT";
+    case GUARD_ST_DEAD:
+        return "DEAD";
     }
     return "?";
 }
@@ -171,10 +174,7 @@ void guard_destroy(struct guard *g)
     g->text_pages = g->mem_bytes = 0;
 }
 
-static bool module_ok(const struct guard *g, int m)
-{
-    return m >= 0 && (u32)m < g->nmod;
-}
+static bool module_ok(const struct guard *g, int m) { return m >= 0 && (u32)m < g->nmod; }
 
 /* ---------------------------------------------------------------- text pages (O(1) module_at)
  *
@@ -634,8 +634,8 @@ bool guard_int_frame_at(struct guard *g, u64 rip, u64 rsp)
     return f != GUARD_FRAME_NIL && g->frame[f].kind == GUARD_FRAME_INT && g->frame[f].rip == rip;
 }
 
-int guard_locate(const struct guard *g, u64 site, const u8 claimed_hash[GUARD_HASH_LEN], int *module,
-                 u64 *text_base, u64 *text_len)
+int guard_locate(const struct guard *g, u64 site, const u8 claimed_hash[GUARD_HASH_LEN], int *module, u64 *text_base,
+                 u64 *text_len)
 {
     if (!g || !claimed_hash)
         return GUARD_EINVAL;
@@ -689,10 +689,7 @@ bool guard_pending_stack_top(const struct guard *g, u64 rsp, u64 *top)
     return true;
 }
 
-bool guard_privileged(const struct guard *g, u32 vcpu)
-{
-    return vcpu < GUARD_MAX_VCPUS && g->vcpu[vcpu].module >= 0;
-}
+bool guard_privileged(const struct guard *g, u32 vcpu) { return vcpu < GUARD_MAX_VCPUS && g->vcpu[vcpu].module >= 0; }
 
 enum guard_state guard_vcpu_state(const struct guard *g, u32 vcpu, int module)
 {
@@ -707,7 +704,8 @@ enum guard_state guard_vcpu_state(const struct guard *g, u32 vcpu, int module)
     const struct guard_frame *latest = NULL;
     for (int f = 0; f < GUARD_MAX_FRAMES; f++) {
         const struct guard_frame *fr = &g->frame[f];
-        if (fr->kind != GUARD_FRAME_FREE && fr->module == module && fr->vcpu == vcpu && (!latest || fr->seq > latest->seq))
+        if (fr->kind != GUARD_FRAME_FREE && fr->module == module && fr->vcpu == vcpu &&
+            (!latest || fr->seq > latest->seq))
             latest = fr;
     }
     if (latest)
@@ -742,10 +740,7 @@ static enum guard_verdict suspicious(struct guard *g, const struct guard_event *
     return GUARD_SUSPICIOUS;
 }
 
-u32 guard_log_count(const struct guard *g)
-{
-    return g->log_seq < GUARD_LOG_SIZE ? (u32)g->log_seq : GUARD_LOG_SIZE;
-}
+u32 guard_log_count(const struct guard *g) { return g->log_seq < GUARD_LOG_SIZE ? (u32)g->log_seq : GUARD_LOG_SIZE; }
 
 const struct guard_log_entry *guard_log_get(const struct guard *g, u32 i)
 {
@@ -784,13 +779,17 @@ static enum guard_verdict on_init(struct guard *g, const struct guard_event *ev,
             return suspicious(g, ev, res, GUARD_SUSP_REVOKED, m, "registration of a revoked module", 0, 0);
         return suspicious(g, ev, res, GUARD_SUSP_BAD_REGISTRATION, m, "module already registered", 0, 0);
     case GUARD_EUSER:
-        return suspicious(g, ev, res, GUARD_SUSP_BAD_REGISTRATION, m, "text not in guest kernel space", GUARD_KERNEL_BASE, ev->rip);
+        return suspicious(g, ev, res, GUARD_SUSP_BAD_REGISTRATION, m, "text not in guest kernel space",
+                          GUARD_KERNEL_BASE, ev->rip);
     case GUARD_EALIGN:
-        return suspicious(g, ev, res, GUARD_SUSP_BAD_REGISTRATION, m, "text base not page-aligned", 0, ev->rip - g->mod[m]->init_offset);
+        return suspicious(g, ev, res, GUARD_SUSP_BAD_REGISTRATION, m, "text base not page-aligned", 0,
+                          ev->rip - g->mod[m]->init_offset);
     case GUARD_EOVERFLOW:
-        return suspicious(g, ev, res, GUARD_SUSP_BAD_REGISTRATION, m, "text wraps the address space", 0, ev->rip - g->mod[m]->init_offset);
+        return suspicious(g, ev, res, GUARD_SUSP_BAD_REGISTRATION, m, "text wraps the address space", 0,
+                          ev->rip - g->mod[m]->init_offset);
     case GUARD_EOVERLAP:
-        return suspicious(g, ev, res, GUARD_SUSP_BAD_REGISTRATION, m, "text overlaps another module", 0, ev->rip - g->mod[m]->init_offset);
+        return suspicious(g, ev, res, GUARD_SUSP_BAD_REGISTRATION, m, "text overlaps another module", 0,
+                          ev->rip - g->mod[m]->init_offset);
     default:
         return suspicious(g, ev, res, GUARD_SUSP_BAD_REGISTRATION, m, "registration refused", 0, (u64)(s64)rc);
     }
@@ -804,7 +803,8 @@ static enum guard_verdict on_init(struct guard *g, const struct guard_event *ev,
     int cur = g->vcpu[ev->vcpu].module;
     if (cur >= 0) {
         res->actions |= GUARD_ACT_UNPROTECT_TEXT;
-        return suspicious(g, ev, res, GUARD_SUSP_CROSS_MODULE, cur, "registration while privileged in another module", 0, 0);
+        return suspicious(g, ev, res, GUARD_SUSP_CROSS_MODULE, cur, "registration while privileged in another module",
+                          0, 0);
     }
     struct guard_module *mod = g->mod[m];
     for (u32 i = 0; i < mod->npriv; i++) {
@@ -862,7 +862,8 @@ static enum guard_verdict on_in_call(struct guard *g, const struct guard_event *
         vc->depth++; /* the module calls one of its own wrapped entry points */
         return valid(g, ev, res, m);
     }
-    return suspicious(g, ev, res, GUARD_SUSP_CROSS_MODULE, vc->module, "border-in call while privileged in another module", 0, 0);
+    return suspicious(g, ev, res, GUARD_SUSP_CROSS_MODULE, vc->module,
+                      "border-in call while privileged in another module", 0, 0);
 }
 
 static enum guard_verdict on_out_ret(struct guard *g, const struct guard_event *ev, struct guard_result *res, int m)
@@ -888,10 +889,12 @@ static enum guard_verdict on_out_call(struct guard *g, const struct guard_event 
         return suspicious(g, ev, res, GUARD_SUSP_CROSS_MODULE, vc->module, "border-out call of another module", 0, 0);
     const struct guard_module *mod = g->mod[m];
     if (ev->u.call.ret_addr - mod->text_base >= mod->text_len)
-        return suspicious(g, ev, res, GUARD_SUSP_STACK_MISMATCH, m, "exit wrapper's return address outside module text", mod->text_base, ev->u.call.ret_addr);
+        return suspicious(g, ev, res, GUARD_SUSP_STACK_MISMATCH, m, "exit wrapper's return address outside module text",
+                          mod->text_base, ev->u.call.ret_addr);
     struct guard_frame *fr = frame_new(g, GUARD_FRAME_CALL, ev->rsp, ev->rip);
     if (!fr)
-        return suspicious(g, ev, res, GUARD_SUSP_NO_SPACE, m, "border-out call not recorded: frame table full", GUARD_MAX_FRAMES, 0);
+        return suspicious(g, ev, res, GUARD_SUSP_NO_SPACE, m, "border-out call not recorded: frame table full",
+                          GUARD_MAX_FRAMES, 0);
     fr->module = m;
     fr->vcpu = ev->vcpu;
     fr->depth = vc->depth;
@@ -914,17 +917,21 @@ static enum guard_verdict on_in_ret(struct guard *g, const struct guard_event *e
         return suspicious(g, ev, res, GUARD_SUSP_UNMATCHED, vc->module, "border-in ret while privileged", 0, 0);
     u8 *link = frame_link(g, ev->rsp);
     if (*link == GUARD_FRAME_NIL || g->frame[*link].kind != GUARD_FRAME_CALL)
-        return suspicious(g, ev, res, GUARD_SUSP_UNMATCHED, m, "border-in ret without a border-out call at this RSP", 0, ev->rsp);
+        return suspicious(g, ev, res, GUARD_SUSP_UNMATCHED, m, "border-in ret without a border-out call at this RSP", 0,
+                          ev->rsp);
     /* Single use, whatever the outcome. Released first: the record stays readable (release only
      * unlinks it), and nothing allocates a frame before this event is decided. */
     const struct guard_frame *fr = &g->frame[*link];
     frame_release(g, link);
     if (fr->module != m)
-        return suspicious(g, ev, res, GUARD_SUSP_STACK_MISMATCH, m, "border-out call at this RSP was another module's", 0, ev->rsp);
+        return suspicious(g, ev, res, GUARD_SUSP_STACK_MISMATCH, m, "border-out call at this RSP was another module's",
+                          0, ev->rsp);
     if (ev->u.call.ret_slot != fr->ret_slot)
-        return suspicious(g, ev, res, GUARD_SUSP_STACK_MISMATCH, m, "return-address slot moved", fr->ret_slot, ev->u.call.ret_slot);
+        return suspicious(g, ev, res, GUARD_SUSP_STACK_MISMATCH, m, "return-address slot moved", fr->ret_slot,
+                          ev->u.call.ret_slot);
     if (!g->cfg.restore_return_address && ev->u.call.ret_addr != fr->ret_addr)
-        return suspicious(g, ev, res, GUARD_SUSP_STACK_MISMATCH, m, "return address changed during border-out call", fr->ret_addr, ev->u.call.ret_addr);
+        return suspicious(g, ev, res, GUARD_SUSP_STACK_MISMATCH, m, "return address changed during border-out call",
+                          fr->ret_addr, ev->u.call.ret_addr);
     if (g->cfg.check_callee_saved) {
         u64 diff = 0; /* one branch for the six; which one differs only matters for the log */
 #pragma GCC unroll 6
@@ -933,10 +940,13 @@ static enum guard_verdict on_in_ret(struct guard *g, const struct guard_event *e
         if (diff)
             for (u32 i = 0; i < GUARD_NCALLEE; i++)
                 if (ev->u.call.callee_saved[i] != fr->callee_saved[i])
-                    return suspicious(g, ev, res, GUARD_SUSP_STACK_MISMATCH, m, "callee-saved register changed during border-out call", fr->callee_saved[i], ev->u.call.callee_saved[i]);
+                    return suspicious(g, ev, res, GUARD_SUSP_STACK_MISMATCH, m,
+                                      "callee-saved register changed during border-out call", fr->callee_saved[i],
+                                      ev->u.call.callee_saved[i]);
     }
     if (g->cfg.check_stack_digest && ev->u.call.stack_digest != fr->stack_digest)
-        return suspicious(g, ev, res, GUARD_SUSP_STACK_MISMATCH, m, "module stack changed during border-out call", fr->stack_digest, ev->u.call.stack_digest);
+        return suspicious(g, ev, res, GUARD_SUSP_STACK_MISMATCH, m, "module stack changed during border-out call",
+                          fr->stack_digest, ev->u.call.stack_digest);
     enter(g, ev->vcpu, m, fr->depth, fr->stack_top, res);
     res->ret_addr = fr->ret_addr;
     return valid(g, ev, res, m);
@@ -954,7 +964,8 @@ static enum guard_verdict on_interrupt(struct guard *g, const struct guard_event
     res->module = m;
     struct guard_frame *fr = frame_new(g, GUARD_FRAME_INT, ev->rsp, ev->rip);
     if (!fr)
-        return suspicious(g, ev, res, GUARD_SUSP_NO_SPACE, m, "border-out int not recorded: frame table full", GUARD_MAX_FRAMES, 0);
+        return suspicious(g, ev, res, GUARD_SUSP_NO_SPACE, m, "border-out int not recorded: frame table full",
+                          GUARD_MAX_FRAMES, 0);
     fr->module = m;
     fr->vcpu = ev->vcpu;
     fr->depth = vc->depth;
@@ -975,8 +986,10 @@ static enum guard_verdict on_iret(struct guard *g, const struct guard_event *ev,
             return GUARD_IGNORED;
         }
         if (ev->kind == GUARD_EV_FETCH)
-            return suspicious(g, ev, res, GUARD_SUSP_CROSS_MODULE, vc->module, "fetch into another module while privileged", 0, ev->rip);
-        return suspicious(g, ev, res, GUARD_SUSP_UNMATCHED, vc->module, "IRET out of the module while privileged", 0, ev->rip);
+            return suspicious(g, ev, res, GUARD_SUSP_CROSS_MODULE, vc->module,
+                              "fetch into another module while privileged", 0, ev->rip);
+        return suspicious(g, ev, res, GUARD_SUSP_UNMATCHED, vc->module, "IRET out of the module while privileged", 0,
+                          ev->rip);
     }
     u8 *link = frame_link(g, ev->rsp);
     if (*link != GUARD_FRAME_NIL && g->frame[*link].kind == GUARD_FRAME_INT) {
@@ -989,17 +1002,20 @@ static enum guard_verdict on_iret(struct guard *g, const struct guard_event *ev,
         }
         /* The interrupted privileged context comes back at another RIP: its IRET frame was
          * changed (or an exception fixup moved it). Never privileged. */
-        return suspicious(g, ev, res, GUARD_SUSP_STACK_MISMATCH, fr->module, "interrupted context resumed at another RIP", fr->rip, ev->rip);
+        return suspicious(g, ev, res, GUARD_SUSP_STACK_MISMATCH, fr->module,
+                          "interrupted context resumed at another RIP", fr->rip, ev->rip);
     }
     if (int_frame_at_rip(g, ev->rip))
-        return suspicious(g, ev, res, GUARD_SUSP_STACK_MISMATCH, guard_module_at(g, ev->rip), "IRET to an interrupted module RIP with another RSP", 0, ev->rsp);
+        return suspicious(g, ev, res, GUARD_SUSP_STACK_MISMATCH, guard_module_at(g, ev->rip),
+                          "IRET to an interrupted module RIP with another RSP", 0, ev->rsp);
     if (ev->kind == GUARD_EV_FETCH) {
         /* Execution reached the module's body where no wrapper, recorded return or interrupted
          * context is: a jump into the middle of the module. Only an active module's text is
          * guarded this way (a revoked or unregistered one is executable as any memory). */
         int m = module_at(g, ev->rip);
         if (m >= 0 && g->mod[m]->state == GUARD_MOD_ACTIVE)
-            return suspicious(g, ev, res, GUARD_SUSP_BAD_SITE, m, "fetch into the module body off every entry", 0, ev->rip - g->mod[m]->text_base);
+            return suspicious(g, ev, res, GUARD_SUSP_BAD_SITE, m, "fetch into the module body off every entry", 0,
+                              ev->rip - g->mod[m]->text_base);
     }
     g->stats.ignored++; /* an IRET that is none of ours */
     res->verdict = GUARD_IGNORED;
@@ -1020,9 +1036,11 @@ static enum guard_verdict on_text_write(struct guard *g, const struct guard_even
     res->text_len = mod->text_len;
     res->actions |= GUARD_ACT_PROTECT_TEXT; /* the write is refused; the text stays protected */
     if (mod->state == GUARD_MOD_DEAD)
-        return suspicious(g, ev, res, GUARD_SUSP_TEXT_WRITE, m, "write to a revoked module's text", 0, ev->u.write.addr);
+        return suspicious(g, ev, res, GUARD_SUSP_TEXT_WRITE, m, "write to a revoked module's text", 0,
+                          ev->u.write.addr);
     revoke(g, m, res);
-    return suspicious(g, ev, res, GUARD_SUSP_TEXT_WRITE, m, "write to module text: module revoked", 0, ev->u.write.addr);
+    return suspicious(g, ev, res, GUARD_SUSP_TEXT_WRITE, m, "write to module text: module revoked", 0,
+                      ev->u.write.addr);
 }
 
 /* The hypercall kinds that name a site: which site kind each must hit. */
@@ -1054,22 +1072,30 @@ CROSSING_INLINE enum guard_verdict on_crossing(struct guard *g, const struct gua
 {
     int m = module_at_crossing(g, ev->rip);
     if (m < 0)
-        return suspicious(g, ev, res, GUARD_SUSP_UNKNOWN_SITE, -1, "hypercall outside every guarded module", 0, ev->rip);
+        return suspicious(g, ev, res, GUARD_SUSP_UNKNOWN_SITE, -1, "hypercall outside every guarded module", 0,
+                          ev->rip);
     const struct guard_module *mod = g->mod[m];
     res->module = m;
     int s = site_lookup(mod, (u32)(ev->rip - mod->text_base)); /* registered: nsites >= 1 */
     if (s < 0 || mod->sites[s].kind != site_kind_of[ev->kind])
-        return suspicious(g, ev, res, GUARD_SUSP_BAD_SITE, m, bad_site_detail[site_kind_of[ev->kind]], s < 0 ? ~0ull : mod->sites[s].kind, ev->rip - mod->text_base);
+        return suspicious(g, ev, res, GUARD_SUSP_BAD_SITE, m, bad_site_detail[site_kind_of[ev->kind]],
+                          s < 0 ? ~0ull : mod->sites[s].kind, ev->rip - mod->text_base);
     res->site = s;
     if (mod->state == GUARD_MOD_DEAD && ev->kind != GUARD_EV_DEINIT)
         return suspicious(g, ev, res, GUARD_SUSP_REVOKED, m, "crossing into a revoked module", 0, 0);
     switch (ev->kind) {
-    case GUARD_EV_DEINIT:   return on_deinit(g, ev, res, m);
-    case GUARD_EV_IN_CALL:  return on_in_call(g, ev, res, m);
-    case GUARD_EV_OUT_RET:  return on_out_ret(g, ev, res, m);
-    case GUARD_EV_OUT_CALL: return on_out_call(g, ev, res, m);
-    case GUARD_EV_IN_RET:   return on_in_ret(g, ev, res, m);
-    default:                return GUARD_IGNORED; /* unreachable: guard_event dispatches only these */
+    case GUARD_EV_DEINIT:
+        return on_deinit(g, ev, res, m);
+    case GUARD_EV_IN_CALL:
+        return on_in_call(g, ev, res, m);
+    case GUARD_EV_OUT_RET:
+        return on_out_ret(g, ev, res, m);
+    case GUARD_EV_OUT_CALL:
+        return on_out_call(g, ev, res, m);
+    case GUARD_EV_IN_RET:
+        return on_in_ret(g, ev, res, m);
+    default:
+        return GUARD_IGNORED; /* unreachable: guard_event dispatches only these */
     }
 }
 
@@ -1134,6 +1160,7 @@ void guard_account_cost(struct guard *g, const struct guard_event *ev, const str
     if (!g || !ev || (unsigned)ev->kind >= GUARD_EV_KINDS)
         return;
     g->stats.cycles[ev->kind] += cycles;
-    if (res && module_ok(g, res->module) && res->site >= 0 && (u32)res->site < g->mod[res->module]->nsites && res->verdict == GUARD_OK)
+    if (res && module_ok(g, res->module) && res->site >= 0 && (u32)res->site < g->mod[res->module]->nsites &&
+        res->verdict == GUARD_OK)
         g->mod[res->module]->sites[res->site].cycles += cycles;
 }

@@ -35,18 +35,18 @@
 #include "guard/privilege.h"
 
 #define GUARD_MAX_VCPUS     PRIV_MAX_VCPUS
-#define GUARD_MAX_SITES     2048               /* hypercall sites per module (u16 site slots) */
-#define GUARD_MAX_PRIVS     4                  /* privileges bound to one module */
-#define GUARD_MAX_FRAMES    128                /* outstanding border-out frames per VM (< GUARD_FRAME_NIL) */
-#define GUARD_FRAME_BUCKETS 256                /* frame hash chains (load <= 1/2), a power of two */
-#define GUARD_FRAME_NIL     0xff               /* end of a frame chain */
-#define GUARD_LOG_SIZE      64                 /* suspicious-activity ring */
-#define GUARD_NAME_MAX      56                 /* module name, including the NUL (as in .gmeta) */
-#define GUARD_HASH_LEN      32                 /* SHA-256 */
-#define GUARD_MAX_TEXT      MiB(16)            /* module text length limit */
-#define GUARD_HYPERCALL_LEN 3                  /* VMMCALL / VMCALL: 0f 01 d9 / 0f 01 c1 */
+#define GUARD_MAX_SITES     2048                  /* hypercall sites per module (u16 site slots) */
+#define GUARD_MAX_PRIVS     4                     /* privileges bound to one module */
+#define GUARD_MAX_FRAMES    128                   /* outstanding border-out frames per VM (< GUARD_FRAME_NIL) */
+#define GUARD_FRAME_BUCKETS 256                   /* frame hash chains (load <= 1/2), a power of two */
+#define GUARD_FRAME_NIL     0xff                  /* end of a frame chain */
+#define GUARD_LOG_SIZE      64                    /* suspicious-activity ring */
+#define GUARD_NAME_MAX      56                    /* module name, including the NUL (as in .gmeta) */
+#define GUARD_HASH_LEN      32                    /* SHA-256 */
+#define GUARD_MAX_TEXT      MiB(16)               /* module text length limit */
+#define GUARD_HYPERCALL_LEN 3                     /* VMMCALL / VMCALL: 0f 01 d9 / 0f 01 c1 */
 #define GUARD_KERNEL_BASE   0xffff800000000000ull /* lowest canonical high-half address */
-#define GUARD_NCALLEE       6                  /* rbx rbp r12 r13 r14 r15 */
+#define GUARD_NCALLEE       6                     /* rbx rbp r12 r13 r14 r15 */
 
 /* Kinds of hypercall site: the metadata's own (enum gmeta_site_kind, GMETA_SITE_KIND_MIN..MAX), one
  * enum from the .gmeta file to the state machine. Tables indexed by kind have GUARD_SITE_KINDS
@@ -112,10 +112,10 @@ struct guard_site_desc {
 
 struct guard_module_desc {
     const char *name;
-    const u8 *hash;  /* GUARD_HASH_LEN bytes: SHA-256 of the text as it is in guest memory */
+    const u8 *hash; /* GUARD_HASH_LEN bytes: SHA-256 of the text as it is in guest memory */
     u64 text_len;
     const struct guard_site_desc *sites;
-    u32 nsites;      /* exactly one INIT, at most one DEINIT */
+    u32 nsites; /* exactly one INIT, at most one DEINIT */
 };
 
 /* One event, filled by the exit handler. `rip` is the guest RIP of the event: the hypercall
@@ -128,62 +128,62 @@ struct guard_event {
     u64 rip;
     u64 rsp;
     union {
-        struct {                              /* GUARD_EV_INIT */
-            u8 claimed_hash[GUARD_HASH_LEN];  /* the hypercall's argument, copied from the guest */
-            u8 text_hash[GUARD_HASH_LEN];     /* SHA-256 of [base, base+len) after write-protecting it */
+        struct {                             /* GUARD_EV_INIT */
+            u8 claimed_hash[GUARD_HASH_LEN]; /* the hypercall's argument, copied from the guest */
+            u8 text_hash[GUARD_HASH_LEN];    /* SHA-256 of [base, base+len) after write-protecting it */
         } init;
-        struct {                              /* GUARD_EV_OUT_CALL and GUARD_EV_IN_RET */
-            u64 ret_slot;                     /* GVA of the exit wrapper's return-address slot */
-            u64 ret_addr;                     /* the value in that slot now */
-            u64 callee_saved[GUARD_NCALLEE];  /* rbx rbp r12 r13 r14 r15 now */
-            u64 stack_digest;                 /* caller's digest of [rsp, stack top), if enabled */
+        struct {                             /* GUARD_EV_OUT_CALL and GUARD_EV_IN_RET */
+            u64 ret_slot;                    /* GVA of the exit wrapper's return-address slot */
+            u64 ret_addr;                    /* the value in that slot now */
+            u64 callee_saved[GUARD_NCALLEE]; /* rbx rbp r12 r13 r14 r15 now */
+            u64 stack_digest;                /* caller's digest of [rsp, stack top), if enabled */
         } call;
-        struct {                              /* GUARD_EV_INTERRUPT */
+        struct { /* GUARD_EV_INTERRUPT */
             u8 vector;
         } intr;
-        struct {                              /* GUARD_EV_TEXT_WRITE */
-            int module;                       /* the module whose protected page was written */
-            u64 addr;                         /* the address written (GPA or GVA), for the log */
+        struct {        /* GUARD_EV_TEXT_WRITE */
+            int module; /* the module whose protected page was written */
+            u64 addr;   /* the address written (GPA or GVA), for the log */
         } write;
     } u;
 };
 
 /* Bits of guard_result.actions. */
-#define GUARD_ACT_RAISED          BIT(0) /* privileges raised on ev->vcpu */
-#define GUARD_ACT_LOWERED         BIT(1) /* privileges lowered on ev->vcpu (or, for a revocation, on all) */
-#define GUARD_ACT_PROTECT_TEXT    BIT(2) /* keep [text_base, +text_len) write-protected */
-#define GUARD_ACT_UNPROTECT_TEXT  BIT(3) /* restore the guest's writability of that range */
+#define GUARD_ACT_RAISED         BIT(0) /* privileges raised on ev->vcpu */
+#define GUARD_ACT_LOWERED        BIT(1) /* privileges lowered on ev->vcpu (or, for a revocation, on all) */
+#define GUARD_ACT_PROTECT_TEXT   BIT(2) /* keep [text_base, +text_len) write-protected */
+#define GUARD_ACT_UNPROTECT_TEXT BIT(3) /* restore the guest's writability of that range */
 
 struct guard_result {
     enum guard_verdict verdict;
-    enum guard_susp susp;      /* when GUARD_SUSPICIOUS */
+    enum guard_susp susp; /* when GUARD_SUSPICIOUS */
     u32 actions;
-    int module;                /* the module concerned, -1 if none */
-    int site;                  /* index in that module's site table, -1 if none */
-    u64 text_base, text_len;   /* for the text actions */
-    u64 ret_addr;              /* IN_RET granted: the recorded (authoritative) return address */
+    int module;              /* the module concerned, -1 if none */
+    int site;                /* index in that module's site table, -1 if none */
+    u64 text_base, text_len; /* for the text actions */
+    u64 ret_addr;            /* IN_RET granted: the recorded (authoritative) return address */
     /* State after the event, for the caller's intercepts: */
-    bool privileged;           /* ev->vcpu holds module privilege: intercept exceptions, INTR, NMI */
-    bool watch_iret;           /* some border-out int is outstanding: intercept IRET */
+    bool privileged; /* ev->vcpu holds module privilege: intercept exceptions, INTR, NMI */
+    bool watch_iret; /* some border-out int is outstanding: intercept IRET */
 };
 
 struct guard_log_entry {
-    u64 seq;                   /* 1, 2, 3 ... over the life of the guard (gaps = overwritten) */
-    u64 time;                  /* guard_config.clock() when it was logged (0 without a clock) */
+    u64 seq;  /* 1, 2, 3 ... over the life of the guard (gaps = overwritten) */
+    u64 time; /* guard_config.clock() when it was logged (0 without a clock) */
     u32 vcpu;
     enum guard_susp kind;
     enum guard_event_kind event;
     u64 rip;
     char module[GUARD_NAME_MAX]; /* "" when no module is known */
-    const char *detail;        /* static string */
-    u64 expected, observed;    /* detail-specific values (0 when unused) */
+    const char *detail;          /* static string */
+    u64 expected, observed;      /* detail-specific values (0 when unused) */
 };
 
 struct guard_site {
     u32 offset;
-    u8 kind;                   /* enum gmeta_site_kind */
-    u64 count;                 /* valid crossings through this site */
-    u64 cycles;                /* hypervisor cycles accounted to them (guard_account_cost) */
+    u8 kind;    /* enum gmeta_site_kind */
+    u64 count;  /* valid crossings through this site */
+    u64 cycles; /* hypervisor cycles accounted to them (guard_account_cost) */
 };
 
 enum guard_module_state { GUARD_MOD_UNREGISTERED, GUARD_MOD_ACTIVE, GUARD_MOD_DEAD };
@@ -191,62 +191,62 @@ enum guard_module_state { GUARD_MOD_UNREGISTERED, GUARD_MOD_ACTIVE, GUARD_MOD_DE
 /* One module's state: one allocation (guard_mem_alloc) holding this header, then its site table
  * (nsites entries) and its site hash (1 << slot_bits slots); `alloc_bytes` is its size. */
 struct guard_module {
-    bool used;                 /* always true: a module's state exists from guard_module_add on */
+    bool used; /* always true: a module's state exists from guard_module_add on */
     enum guard_module_state state;
-    bool text_known;           /* text_base valid: ACTIVE, or DEAD until its deinit */
+    bool text_known; /* text_base valid: ACTIVE, or DEAD until its deinit */
     char name[GUARD_NAME_MAX];
     u8 hash[GUARD_HASH_LEN];
     u64 text_len;
     u64 text_base;
     u32 init_offset;
-    struct guard_site *sites;  /* nsites entries, after the header */
+    struct guard_site *sites; /* nsites entries, after the header */
     u32 nsites;
-    u16 *slots;                /* 1 << slot_bits entries: 0 = empty, else site index + 1 */
-    u32 slot_bits;             /* log2 of the slots in use (a power of two >= 2 * nsites, >= 16) */
-    u32 max_probe;             /* longest probe sequence of any stored offset */
+    u16 *slots;    /* 1 << slot_bits entries: 0 = empty, else site index + 1 */
+    u32 slot_bits; /* log2 of the slots in use (a power of two >= 2 * nsites, >= 16) */
+    u32 max_probe; /* longest probe sequence of any stored offset */
     int privs[GUARD_MAX_PRIVS];
     u32 npriv;
     u64 crossings[GUARD_EV_KINDS]; /* valid events by kind */
     u64 registrations;
-    u64 alloc_bytes;           /* this module's state, header and tables */
-    void *owner;               /* the caller's own record of the module (border control's: its metadata) */
+    u64 alloc_bytes; /* this module's state, header and tables */
+    void *owner;     /* the caller's own record of the module (border control's: its metadata) */
 };
 
 /* The text-page hash: one entry per page of every module whose text is known, keyed by the page
  * number (page 0 is never kernel text: 0 marks an empty slot). */
 struct guard_text_slot {
-    u64 page;                  /* gva >> PAGE_SHIFT, 0 = empty */
+    u64 page; /* gva >> PAGE_SHIFT, 0 = empty */
     s32 module;
 };
 
 enum guard_frame_kind { GUARD_FRAME_FREE, GUARD_FRAME_CALL, GUARD_FRAME_INT };
 
 struct guard_frame {
-    u8 kind;                   /* enum guard_frame_kind */
+    u8 kind; /* enum guard_frame_kind */
     int module;
-    u32 vcpu;                  /* vCPU that left (informational: it may return elsewhere) */
-    u32 depth;                 /* nesting depth of the run it suspends */
-    u64 rsp;                   /* key: the guest stack pointer at the border-out */
-    u64 rip;                   /* INT: the interrupted RIP */
-    u64 ret_slot, ret_addr;    /* CALL */
+    u32 vcpu;               /* vCPU that left (informational: it may return elsewhere) */
+    u32 depth;              /* nesting depth of the run it suspends */
+    u64 rsp;                /* key: the guest stack pointer at the border-out */
+    u64 rip;                /* INT: the interrupted RIP */
+    u64 ret_slot, ret_addr; /* CALL */
     u64 callee_saved[GUARD_NCALLEE];
-    u64 stack_top;             /* RSP at the start of the suspended run */
+    u64 stack_top; /* RSP at the start of the suspended run */
     u64 stack_digest;
     u8 vector;
-    u8 next;                   /* next frame in its RSP chain (or on the free list), GUARD_FRAME_NIL */
-    u8 next_rip;               /* INT: next frame in its RIP chain */
-    u64 seq;                   /* creation order */
+    u8 next;     /* next frame in its RSP chain (or on the free list), GUARD_FRAME_NIL */
+    u8 next_rip; /* INT: next frame in its RIP chain */
+    u64 seq;     /* creation order */
 };
 
 struct guard_vcpu {
-    int module;                /* INSIDE this module, or -1 (OUTSIDE) */
-    u32 depth;                 /* nested border-in calls in the current run (>= 1 when INSIDE) */
-    u64 stack_top;             /* RSP at the border-in that started the current run */
+    int module;    /* INSIDE this module, or -1 (OUTSIDE) */
+    u32 depth;     /* nested border-in calls in the current run (>= 1 when INSIDE) */
+    u64 stack_top; /* RSP at the border-in that started the current run */
 };
 
 struct guard_config {
-    bool check_callee_saved;   /* border-in ret: rbx rbp r12-r15 must be what they were */
-    bool check_stack_digest;   /* border-in ret: the caller's stack digest must match */
+    bool check_callee_saved; /* border-in ret: rbx rbp r12-r15 must be what they were */
+    bool check_stack_digest; /* border-in ret: the caller's stack digest must match */
     /* Postern's wrappers park their own continuation in the return-address slot while the kernel
      * runs (so stack arguments keep their places), and the hypervisor writes the recorded return
      * address back from res->ret_addr: the slot's value at border-in ret is then not compared.
@@ -260,11 +260,11 @@ struct guard_config {
 };
 
 struct guard_stats {
-    u64 events[GUARD_EV_KINDS];     /* valid events by kind */
-    u64 cycles[GUARD_EV_KINDS];     /* accounted cycles by kind */
+    u64 events[GUARD_EV_KINDS]; /* valid events by kind */
+    u64 cycles[GUARD_EV_KINDS]; /* accounted cycles by kind */
     u64 suspicious[GUARD_SUSP_KINDS];
     u64 ignored;
-    u64 stale_frames;               /* frames replaced by a newer border-out at the same RSP */
+    u64 stale_frames; /* frames replaced by a newer border-out at the same RSP */
 };
 
 struct guard {
@@ -281,39 +281,39 @@ struct guard {
      * text is forgotten (deinit). */
     struct guard_text_slot *text;
     u32 text_bits, text_max_probe;
-    u64 text_pages;            /* pages of every module added (the table's sizing) */
-    int text_last;             /* the module of the last crossing (checked before the hash), -1 */
-    u64 mem_bytes;             /* allocated for modules, their table and the text hash */
+    u64 text_pages; /* pages of every module added (the table's sizing) */
+    int text_last;  /* the module of the last crossing (checked before the hash), -1 */
+    u64 mem_bytes;  /* allocated for modules, their table and the text hash */
     struct guard_vcpu vcpu[GUARD_MAX_VCPUS];
     struct guard_frame frame[GUARD_MAX_FRAMES];
     u8 frame_by_rsp[GUARD_FRAME_BUCKETS]; /* chain heads: every outstanding frame, by its RSP */
     u8 int_by_rip[GUARD_FRAME_BUCKETS];   /* chain heads: the INT frames, by interrupted RIP */
     u64 frame_hash_mult;                  /* odd; from cfg.frame_hash_seed */
-    u8 frame_free;             /* head of the free frames (linked by `next`) */
-    u32 int_frames;            /* outstanding GUARD_FRAME_INT frames */
+    u8 frame_free;                        /* head of the free frames (linked by `next`) */
+    u32 int_frames;                       /* outstanding GUARD_FRAME_INT frames */
     u64 frame_seq;
     struct guard_log_entry log[GUARD_LOG_SIZE];
-    u64 log_seq;               /* entries ever appended */
+    u64 log_seq; /* entries ever appended */
     struct guard_stats stats;
 };
 
 /* Errors of the administrator-side calls (not of events, which have verdicts). */
-#define GUARD_OK_RC        0
-#define GUARD_EINVAL     (-1)  /* malformed descriptor / argument */
-#define GUARD_EFULL      (-2)  /* out of memory for the module, or privilege binding table full */
-#define GUARD_EEXIST     (-3)  /* duplicate module name or hash, duplicate binding */
-#define GUARD_ENOPRIV    (-4)  /* privilege name not registered */
-#define GUARD_EBUSY      (-5)  /* module is registered: bind/reset before registration only */
-#define GUARD_EDUP_SITE  (-6)  /* two sites at one offset */
-#define GUARD_ESITE      (-7)  /* site out of the text, bad kind, no INIT or two INIT/DEINIT */
+#define GUARD_OK_RC     0
+#define GUARD_EINVAL    (-1) /* malformed descriptor / argument */
+#define GUARD_EFULL     (-2) /* out of memory for the module, or privilege binding table full */
+#define GUARD_EEXIST    (-3) /* duplicate module name or hash, duplicate binding */
+#define GUARD_ENOPRIV   (-4) /* privilege name not registered */
+#define GUARD_EBUSY     (-5) /* module is registered: bind/reset before registration only */
+#define GUARD_EDUP_SITE (-6) /* two sites at one offset */
+#define GUARD_ESITE     (-7) /* site out of the text, bad kind, no INIT or two INIT/DEINIT */
 /* guard_locate() failures (the same checks the INIT event repeats): */
-#define GUARD_EUNKNOWN   (-8)  /* no module with that claimed hash */
-#define GUARD_EUSER      (-9)  /* site or text not in the guest kernel's half */
-#define GUARD_EALIGN     (-10) /* text base not page-aligned */
-#define GUARD_EOVERFLOW  (-11) /* text wraps the address space */
-#define GUARD_EOVERLAP   (-12) /* text overlaps another registered module */
-#define GUARD_ESTATE     (-13) /* module already registered, or revoked */
-#define GUARD_ENOTBOUND  (-14) /* unbind: the privilege is not bound to the module */
+#define GUARD_EUNKNOWN  (-8)  /* no module with that claimed hash */
+#define GUARD_EUSER     (-9)  /* site or text not in the guest kernel's half */
+#define GUARD_EALIGN    (-10) /* text base not page-aligned */
+#define GUARD_EOVERFLOW (-11) /* text wraps the address space */
+#define GUARD_EOVERLAP  (-12) /* text overlaps another registered module */
+#define GUARD_ESTATE    (-13) /* module already registered, or revoked */
+#define GUARD_ENOTBOUND (-14) /* unbind: the privilege is not bound to the module */
 
 void guard_init(struct guard *g, struct privilege_registry *privs, const struct guard_config *cfg);
 /* Frees every module's state (unit tests and fuzzers; the hypervisor keeps its guard for the boot). */
@@ -347,8 +347,8 @@ int guard_reinstate(struct guard *g, int module);
 /* Registration, step 1: which module claims this hash, and where its text would be if `site` is
  * its INIT hypercall. Pure checks, no state change. The caller then write-protects the range,
  * hashes it from guest memory and posts GUARD_EV_INIT with the digest. */
-int guard_locate(const struct guard *g, u64 site, const u8 claimed_hash[GUARD_HASH_LEN], int *module,
-                 u64 *text_base, u64 *text_len);
+int guard_locate(const struct guard *g, u64 site, const u8 claimed_hash[GUARD_HASH_LEN], int *module, u64 *text_base,
+                 u64 *text_len);
 
 /* The state machine. `res` may be NULL; otherwise every field of it is written (the caller need
  * not clear it). */
@@ -371,8 +371,7 @@ enum guard_state guard_vcpu_state(const struct guard *g, u32 vcpu, int module);
 bool guard_privileged(const struct guard *g, u32 vcpu);
 
 /* Counters: the caller measures the cycles an event cost (exit to resume) and accounts them. */
-void guard_account_cost(struct guard *g, const struct guard_event *ev, const struct guard_result *res,
-                        u64 cycles);
+void guard_account_cost(struct guard *g, const struct guard_event *ev, const struct guard_result *res, u64 cycles);
 
 /* The suspicious-activity ring, oldest first. */
 u32 guard_log_count(const struct guard *g);

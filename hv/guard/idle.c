@@ -20,8 +20,12 @@ static void idle_raise(u32 vcpu_id, void *state)
     struct vcpu *v = vm_vcpu(s->vm, vcpu_id);
 
     if (!vm_vcpu_owns_core(s->vm, v)) {
-        LOG_RATELIMITED(s->stats.refused, REFUSALS_PRINTED, "idle: vcpu%u does not have its physical CPU to itself (%s): HLT and MWAIT stay intercepted",
-                vcpu_id, !v ? "no such vCPU" : !v->pinned ? "not pinned" : "shared with another vCPU");
+        LOG_RATELIMITED(s->stats.refused, REFUSALS_PRINTED,
+                        "idle: vcpu%u does not have its physical CPU to itself (%s): HLT and MWAIT stay intercepted",
+                        vcpu_id,
+                        !v           ? "no such vCPU"
+                        : !v->pinned ? "not pinned"
+                                     : "shared with another vCPU");
         return;
     }
     vcpu_ops->set_idle_intercepts(v, false);

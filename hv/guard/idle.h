@@ -17,10 +17,10 @@
 struct vm;
 
 struct idle_stats {
-    u32 lifted_mask;  /* bit v: vCPU v runs HLT/MONITOR/MWAIT natively now */
-    u64 lifts;        /* raises that lifted the intercepts */
-    u64 restores;     /* lowers that restored them */
-    u64 refused;      /* raises refused: the vCPU does not have its core to itself */
+    u32 lifted_mask; /* bit v: vCPU v runs HLT/MONITOR/MWAIT natively now */
+    u64 lifts;       /* raises that lifted the intercepts */
+    u64 restores;    /* lowers that restored them */
+    u64 refused;     /* raises refused: the vCPU does not have its core to itself */
 };
 
 extern const struct privilege_ops privilege_idle_ops;

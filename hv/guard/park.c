@@ -3,10 +3,7 @@
 
 /* Stack slots are 8-byte aligned and neighbouring crossings are a few hundred bytes apart:
  * a multiplicative hash spreads them over the buckets. */
-static struct parked *bucket_of(struct park *p, u64 slot)
-{
-    return p->e[((slot >> 3) * 0x9e3779b97f4a7c15ull) >> 58];
-}
+static struct parked *bucket_of(struct park *p, u64 slot) { return p->e[((slot >> 3) * 0x9e3779b97f4a7c15ull) >> 58]; }
 
 void park(struct park *p, u64 slot, u64 addr)
 {

@@ -19,12 +19,12 @@
 #include "lib/types.h"
 
 #define PARK_BUCKETS 64
-#define PARK_WAYS 4
+#define PARK_WAYS    4
 
 struct parked {
     u64 slot; /* GVA of the return-address slot (the key) */
     u64 addr;
-    u64 seq;  /* age: eviction, and newest-first for slots holding more than one crossing */
+    u64 seq; /* age: eviction, and newest-first for slots holding more than one crossing */
     bool used;
 };
 

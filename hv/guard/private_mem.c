@@ -34,8 +34,8 @@ int private_mem_take(struct vcpu *v, int module, const char *name, const struct 
     if (!IS_ALIGNED(gva, PAGE_SIZE) || n == 0 || n > PRIVATE_MAX_PER_CALL || nprivate + n > PRIVATE_MAX_PAGES ||
         gva < GUARD_KERNEL_BASE || gva + n * PAGE_SIZE < gva) {
         LOG("guard: module %s asked for private memory 0x%llx, %llu pages: refused (page-aligned kernel memory, "
-            "1 to %u pages, %u in all)", name, (unsigned long long)gva, (unsigned long long)n, PRIVATE_MAX_PER_CALL,
-            PRIVATE_MAX_PAGES);
+            "1 to %u pages, %u in all)",
+            name, (unsigned long long)gva, (unsigned long long)n, PRIVATE_MAX_PER_CALL, PRIVATE_MAX_PAGES);
         return HC_EINVAL;
     }
     /* Check every page before changing any. */
@@ -47,7 +47,8 @@ int private_mem_take(struct vcpu *v, int module, const char *name, const struct 
             !gmem_ptr(&vm->mem, ALIGN_DOWN(a, PAGE_SIZE), PAGE_SIZE) || private_mem_module(a) >= 0 ||
             text_protect_owner(text, a) >= 0) {
             LOG("guard: module %s asked for private memory: page 0x%llx is not writable guest RAM of its own "
-                "(unmapped, module text, or private already): refused", name, (unsigned long long)(gva + i * PAGE_SIZE));
+                "(unmapped, module text, or private already): refused",
+                name, (unsigned long long)(gva + i * PAGE_SIZE));
             return HC_EINVAL;
         }
         gpa[i] = ALIGN_DOWN(a, PAGE_SIZE);

@@ -11,7 +11,7 @@
 
 #include "guard/border_views.h"
 
-#define PRIVATE_MAX_PAGES 64      /* in all */
+#define PRIVATE_MAX_PAGES    64 /* in all */
 #define PRIVATE_MAX_PER_CALL 16
 
 /* HC_GUARD_PRIVATE from v (privileged in `module`, called `name` in the log): pages [gva, gva + n

@@ -2,10 +2,7 @@
 #include "guard/privilege.h"
 #include "lib/lib.h"
 
-void privilege_registry_init(struct privilege_registry *r)
-{
-    memset(r, 0, sizeof(*r));
-}
+void privilege_registry_init(struct privilege_registry *r) { memset(r, 0, sizeof(*r)); }
 
 static bool name_ok(const char *name)
 {
@@ -32,8 +29,7 @@ int privilege_lookup(const struct privilege_registry *r, const char *name)
     return PRIV_ENOENT;
 }
 
-int privilege_register(struct privilege_registry *r, const char *name, const struct privilege_ops *ops,
-                       void *state)
+int privilege_register(struct privilege_registry *r, const char *name, const struct privilege_ops *ops, void *state)
 {
     if (!r || !name_ok(name) || !ops || !ops->raise || !ops->lower)
         return PRIV_EINVAL;
@@ -125,14 +121,22 @@ int privilege_lower_by_name(struct privilege_registry *r, const char *name, u32 
 const char *privilege_strerror(int err)
 {
     switch (err) {
-    case PRIV_OK:     return "ok";
-    case PRIV_EINVAL: return "invalid argument";
-    case PRIV_EEXIST: return "privilege name already registered";
-    case PRIV_ENOENT: return "no such privilege";
-    case PRIV_EFULL:  return "privilege table full";
-    case PRIV_EVCPU:  return "vCPU id out of range";
-    case PRIV_EINIT:  return "privilege component init failed";
-    default:          return err >= 0 ? "ok" : "unknown error";
+    case PRIV_OK:
+        return "ok";
+    case PRIV_EINVAL:
+        return "invalid argument";
+    case PRIV_EEXIST:
+        return "privilege name already registered";
+    case PRIV_ENOENT:
+        return "no such privilege";
+    case PRIV_EFULL:
+        return "privilege table full";
+    case PRIV_EVCPU:
+        return "vCPU id out of range";
+    case PRIV_EINIT:
+        return "privilege component init failed";
+    default:
+        return err >= 0 ? "ok" : "unknown error";
     }
 }
 
@@ -194,7 +198,10 @@ static void test_lower(u32 vcpu, void *state)
 }
 
 const struct privilege_ops privilege_test_ops = {
-    .init = test_init, .deinit = test_deinit, .raise = test_raise, .lower = test_lower,
+    .init = test_init,
+    .deinit = test_deinit,
+    .raise = test_raise,
+    .lower = test_lower,
 };
 
 int privilege_test_register(struct privilege_registry *r)
@@ -207,12 +214,6 @@ bool privilege_test_is_raised(u32 vcpu)
     return vcpu < PRIV_MAX_VCPUS && (test_state.raised_mask & (1u << vcpu)) != 0;
 }
 
-void privilege_test_stats(struct privilege_test_stats *out)
-{
-    *out = test_state;
-}
+void privilege_test_stats(struct privilege_test_stats *out) { *out = test_state; }
 
-void privilege_test_reset(void)
-{
-    memset(&test_state, 0, sizeof(test_state));
-}
+void privilege_test_reset(void) { memset(&test_state, 0, sizeof(test_state)); }

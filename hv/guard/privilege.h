@@ -24,23 +24,23 @@
 #include "lib/types.h"
 #include "core/vm.h"
 
-#define PRIV_MAX        8   /* privileges per VM */
-#define PRIV_MAX_VCPUS  VM_MAX_VCPUS /* raise/lower take 0 .. PRIV_MAX_VCPUS-1 */
-#define PRIV_NAME_MAX   32  /* including the NUL */
+#define PRIV_MAX       8            /* privileges per VM */
+#define PRIV_MAX_VCPUS VM_MAX_VCPUS /* raise/lower take 0 .. PRIV_MAX_VCPUS-1 */
+#define PRIV_NAME_MAX  32           /* including the NUL */
 
-#define PRIV_OK       0
-#define PRIV_EINVAL (-1)   /* NULL/empty/too-long name, ops without raise/lower, bad handle */
-#define PRIV_EEXIST (-2)   /* a privilege with that name is already registered */
-#define PRIV_ENOENT (-3)   /* no privilege with that name */
-#define PRIV_EFULL  (-4)   /* the table is full */
-#define PRIV_EVCPU  (-5)   /* vCPU id out of range */
-#define PRIV_EINIT  (-6)   /* the component's init callback failed */
+#define PRIV_OK     0
+#define PRIV_EINVAL (-1) /* NULL/empty/too-long name, ops without raise/lower, bad handle */
+#define PRIV_EEXIST (-2) /* a privilege with that name is already registered */
+#define PRIV_ENOENT (-3) /* no privilege with that name */
+#define PRIV_EFULL  (-4) /* the table is full */
+#define PRIV_EVCPU  (-5) /* vCPU id out of range */
+#define PRIV_EINIT  (-6) /* the component's init callback failed */
 
 struct privilege_ops {
-    int (*init)(void *state);                 /* optional */
-    void (*deinit)(void *state);              /* optional */
-    void (*raise)(u32 vcpu_id, void *state);  /* required */
-    void (*lower)(u32 vcpu_id, void *state);  /* required */
+    int (*init)(void *state);                /* optional */
+    void (*deinit)(void *state);             /* optional */
+    void (*raise)(u32 vcpu_id, void *state); /* required */
+    void (*lower)(u32 vcpu_id, void *state); /* required */
 };
 
 struct privilege_entry {
@@ -60,8 +60,7 @@ struct privilege_registry {
 void privilege_registry_init(struct privilege_registry *r);
 
 /* Returns the handle (>= 0) or PRIV_EINVAL / PRIV_EEXIST / PRIV_EFULL. */
-int privilege_register(struct privilege_registry *r, const char *name, const struct privilege_ops *ops,
-                       void *state);
+int privilege_register(struct privilege_registry *r, const char *name, const struct privilege_ops *ops, void *state);
 /* Returns the handle (>= 0) or PRIV_ENOENT / PRIV_EINVAL. Not for the hot path: resolve once. */
 int privilege_lookup(const struct privilege_registry *r, const char *name);
 const char *privilege_name(const struct privilege_registry *r, int handle);

@@ -16,13 +16,19 @@
 /* mbedTLS 2.28's interface (mbedtls/ecp.h, ecdsa.h, bignum.h), declared here so the hypervisor
  * build needs no hosted headers. The structures are only ever handled through pointers; the unit
  * test checks the space reserved (sigcheck.h) against the real headers. */
-#define MBEDTLS_ECP_DP_SECP256R1 3
+#define MBEDTLS_ECP_DP_SECP256R1      3
 #define MBEDTLS_ERR_ECP_VERIFY_FAILED -0x4E00
-#define MBEDTLS_ERR_MPI_ALLOC_FAILED -0x0010
+#define MBEDTLS_ERR_MPI_ALLOC_FAILED  -0x0010
 
-typedef struct { u64 opaque[SIGCHECK_MBEDTLS_GROUP_SIZE / 8]; } ecp_group;
-typedef struct { u64 opaque[SIGCHECK_MBEDTLS_POINT_SIZE / 8]; } ecp_point;
-typedef struct { u64 opaque[SIGCHECK_MBEDTLS_MPI_SIZE / 8]; } mpi;
+typedef struct {
+    u64 opaque[SIGCHECK_MBEDTLS_GROUP_SIZE / 8];
+} ecp_group;
+typedef struct {
+    u64 opaque[SIGCHECK_MBEDTLS_POINT_SIZE / 8];
+} ecp_point;
+typedef struct {
+    u64 opaque[SIGCHECK_MBEDTLS_MPI_SIZE / 8];
+} mpi;
 
 void mbedtls_ecp_group_init(ecp_group *grp);
 void mbedtls_ecp_group_free(ecp_group *grp);
@@ -69,15 +75,18 @@ int sigcheck_parse_pubfile(const u8 *buf, u64 len, u8 point[SIGCHECK_POINT_LEN],
     /* The likely mistake: admin_key names the private admin.key that keygen wrote beside admin.pub. */
     if (len >= 11 && memcmp(buf, "-----BEGIN ", 11) == 0) {
         if (pem_label_has(buf, len, "PRIVATE KEY"))
-            fmt_snprintf(err, errsz, "a private key (PEM); give the public key admin.pub that christoize keygen "
-                                     "wrote beside it");
+            fmt_snprintf(err, errsz,
+                         "a private key (PEM); give the public key admin.pub that christoize keygen "
+                         "wrote beside it");
         else
-            fmt_snprintf(err, errsz, "a PEM file, not a Postern public key (give the admin.pub that christoize "
-                                     "keygen wrote)");
+            fmt_snprintf(err, errsz,
+                         "a PEM file, not a Postern public key (give the admin.pub that christoize "
+                         "keygen wrote)");
         return -1;
     }
     if (len < 8 || memcmp(buf, SIGCHECK_PUB_MAGIC, 8) != 0) {
-        fmt_snprintf(err, errsz, "not a Postern public key (expected the magic \"%s\" of christoize keygen's admin.pub)",
+        fmt_snprintf(err, errsz,
+                     "not a Postern public key (expected the magic \"%s\" of christoize keygen's admin.pub)",
                      SIGCHECK_PUB_MAGIC);
         return -1;
     }
@@ -91,8 +100,7 @@ int sigcheck_parse_pubfile(const u8 *buf, u64 len, u8 point[SIGCHECK_POINT_LEN],
         return -1;
     }
     if (rd16(buf, 10) != SIGCHECK_POINT_LEN || rd32(buf, 12) != 0) {
-        fmt_snprintf(err, errsz, "point length %u / reserved 0x%x: expected 65 / 0", rd16(buf, 10),
-                     rd32(buf, 12));
+        fmt_snprintf(err, errsz, "point length %u / reserved 0x%x: expected 65 / 0", rd16(buf, 10), rd32(buf, 12));
         return -1;
     }
     if (buf[SIGCHECK_PUB_HDR] != 0x04) {

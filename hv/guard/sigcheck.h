@@ -21,17 +21,17 @@
 #include "lib/types.h"
 #include "guard/gmeta.h"
 
-#define SIGCHECK_PUB_MAGIC "PSTPUBK1"
-#define SIGCHECK_PUB_HDR 16
-#define SIGCHECK_POINT_LEN 65
+#define SIGCHECK_PUB_MAGIC    "PSTPUBK1"
+#define SIGCHECK_PUB_HDR      16
+#define SIGCHECK_POINT_LEN    65
 #define SIGCHECK_PUB_FILE_LEN (SIGCHECK_PUB_HDR + SIGCHECK_POINT_LEN)
-#define SIGCHECK_ALG_P256 1
+#define SIGCHECK_ALG_P256     1
 
 /* Stack space for mbedTLS 2.28's mbedtls_ecp_group (248 bytes on x86-64), mbedtls_ecp_point (72)
  * and mbedtls_mpi (24); tests/unit/test_sigcheck.c checks them against the real headers. */
 #define SIGCHECK_MBEDTLS_GROUP_SIZE 256
 #define SIGCHECK_MBEDTLS_POINT_SIZE 80
-#define SIGCHECK_MBEDTLS_MPI_SIZE 24
+#define SIGCHECK_MBEDTLS_MPI_SIZE   24
 
 struct sigcheck_key {
     u8 point[SIGCHECK_POINT_LEN];
@@ -49,11 +49,11 @@ int sigcheck_parse_pubfile(const u8 *buf, u64 len, u8 point[SIGCHECK_POINT_LEN],
 int sigcheck_load_key(const u8 *buf, u64 len, struct sigcheck_key *k, char *err, size_t errsz);
 
 enum sigcheck_result {
-    SIGCHECK_OK = 0,      /* signed with k's private key over exactly these bytes */
-    SIGCHECK_UNSIGNED,    /* the trailer says unsigned */
-    SIGCHECK_OTHER_KEY,   /* signed, but its key ID is not k's */
-    SIGCHECK_BAD,         /* k's key ID, but the signature does not verify */
-    SIGCHECK_ERROR,       /* could not check (out of arena memory, unknown algorithm): err says why */
+    SIGCHECK_OK = 0,    /* signed with k's private key over exactly these bytes */
+    SIGCHECK_UNSIGNED,  /* the trailer says unsigned */
+    SIGCHECK_OTHER_KEY, /* signed, but its key ID is not k's */
+    SIGCHECK_BAD,       /* k's key ID, but the signature does not verify */
+    SIGCHECK_ERROR,     /* could not check (out of arena memory, unknown algorithm): err says why */
 };
 
 /* ECDSA P-256 verification of r||s over a 32-byte SHA-256 digest. */

@@ -60,8 +60,8 @@ int text_protect_owner(const struct text_protect *t, gpa_t gpa)
     return -1;
 }
 
-bool text_protect_and_hash(struct text_protect *t, struct vcpu *v, const struct gmeta *m, int module, u64 base,
-                           u64 len, u8 digest[SHA256_LEN])
+bool text_protect_and_hash(struct text_protect *t, struct vcpu *v, const struct gmeta *m, int module, u64 base, u64 len,
+                           u8 digest[SHA256_LEN])
 {
     u8 *page = t->buf;
     struct gva_mode mode;
@@ -109,7 +109,7 @@ bool text_protect_and_hash(struct text_protect *t, struct vcpu *v, const struct 
  * inside the module's own text, never a way out of it (the x86 forms of arch_static_branch). */
 bool text_jump_labels_ok(struct vcpu *v, const struct gmeta *m, u64 base, u64 len)
 {
-    static const u8 nop5[5] = {0x0f, 0x1f, 0x44, 0x00, 0x00}, nop2[2] = {0x66, 0x90};
+    static const u8 nop5[5] = { 0x0f, 0x1f, 0x44, 0x00, 0x00 }, nop2[2] = { 0x66, 0x90 };
 
     for (u32 i = 0; i < m->hole_count; i++) {
         struct gmeta_hole h;
@@ -129,7 +129,8 @@ bool text_jump_labels_ok(struct vcpu *v, const struct gmeta *m, u64 base, u64 le
         else
             target = -1;
         if (target < 0 || (u64)target >= len) {
-            LOG("guard: module %s: jump-label site +0x%x holds %02x %02x..., neither a NOP nor a jump inside the module",
+            LOG("guard: module %s: jump-label site +0x%x holds %02x %02x..., neither a NOP nor a jump inside the "
+                "module",
                 m->name, h.offset, b[0], b[1]);
             return false;
         }

@@ -25,8 +25,8 @@ int text_protect_owner(const struct text_protect *t, gpa_t gpa);
  * now sits in guest memory, the holes of its metadata m zeroed. Protection comes first, so what is
  * hashed is what stays. False (nothing of it left protected) when the text is not guest RAM, or
  * out of pages or tables. */
-bool text_protect_and_hash(struct text_protect *t, struct vcpu *v, const struct gmeta *m, int module, u64 base,
-                           u64 len, u8 digest[SHA256_LEN]);
+bool text_protect_and_hash(struct text_protect *t, struct vcpu *v, const struct gmeta *m, int module, u64 base, u64 len,
+                           u8 digest[SHA256_LEN]);
 /* Give the guest (and devices) back write access to the module's text. */
 void text_unprotect(struct text_protect *t, struct vcpu *v, int module);
 /* Does every jump-label site of the text at base hold a NOP or a jump inside the module? */

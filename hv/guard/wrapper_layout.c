@@ -3,13 +3,13 @@
 
 #include "lib/lib.h"
 
-#define OP_MOV_EAX 0xb8
+#define OP_MOV_EAX   0xb8
 #define OP_JMP_REL32 0xe9
-#define OP_JMP_REL8 0xeb
+#define OP_JMP_REL8  0xeb
 
-static const u8 vmmcall[3] = {0x0f, 0x01, 0xd9};
-static const u8 lea_rax_rip[3] = {0x48, 0x8d, 0x05};               /* lea disp32(%rip),%rax */
-static const u8 mov_rax_8rsp_pop[6] = {0x48, 0x89, 0x44, 0x24, 0x08, 0x58}; /* mov %rax,8(%rsp); pop %rax */
+static const u8 vmmcall[3] = { 0x0f, 0x01, 0xd9 };
+static const u8 lea_rax_rip[3] = { 0x48, 0x8d, 0x05 };                        /* lea disp32(%rip),%rax */
+static const u8 mov_rax_8rsp_pop[6] = { 0x48, 0x89, 0x44, 0x24, 0x08, 0x58 }; /* mov %rax,8(%rsp); pop %rax */
 
 bool wl_hypercall_after(const u8 *b, const u8 *prefix, u32 plen, u32 nr)
 {
@@ -21,7 +21,10 @@ bool wl_hypercall_after(const u8 *b, const u8 *prefix, u32 plen, u32 nr)
 }
 
 /* vmmcall; lea .Lcont(%rip),%rax; mov %rax,8(%rsp); pop %rax — the start both tails share */
-static bool common_start(const u8 *b) { return !memcmp(b, vmmcall, 3) && !memcmp(b + 3, lea_rax_rip, 3) && !memcmp(b + 10, mov_rax_8rsp_pop, 6); }
+static bool common_start(const u8 *b)
+{
+    return !memcmp(b, vmmcall, 3) && !memcmp(b + 3, lea_rax_rip, 3) && !memcmp(b + 10, mov_rax_8rsp_pop, 6);
+}
 
 bool wl_entry_tail(const u8 *b, u32 len, u64 site, u64 *target)
 {

@@ -79,7 +79,7 @@ static void put_number(struct out *o, unsigned long long v, const char *prefix, 
 
 int fmt_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 {
-    struct out o = {buf, size, 0};
+    struct out o = { buf, size, 0 };
 
     for (const char *p = fmt; *p; p++) {
         const char *start = p;
@@ -149,9 +149,9 @@ int fmt_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
         case 'u':
         case 'x':
         case 'X': {
-            unsigned long long v = lng >= 2 ? va_arg(ap, unsigned long long)
-                                 : lng == 1 ? va_arg(ap, unsigned long)
-                                            : va_arg(ap, unsigned int);
+            unsigned long long v = lng >= 2   ? va_arg(ap, unsigned long long)
+                                   : lng == 1 ? va_arg(ap, unsigned long)
+                                              : va_arg(ap, unsigned int);
             const char *prefix = "";
             if (!lng && shrt)
                 v = shrt == 1 ? (unsigned short)v : (unsigned char)v;

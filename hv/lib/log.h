@@ -26,10 +26,10 @@ void log_write(const char *s, size_t n);
 #define LOG_EVERY_AFTER 1024
 static inline bool log_ratelimit_pass(u64 count, u64 first) { return count <= first || count % LOG_EVERY_AFTER == 0; }
 /* Counts one more into `counter` (an lvalue: a static or a statistic) and logs if that passes. */
-#define LOG_RATELIMITED(counter, first, ...)                                                       \
-    do {                                                                                           \
-        if (log_ratelimit_pass(++(counter), (first)))                                             \
-            LOG(__VA_ARGS__);                                                                      \
+#define LOG_RATELIMITED(counter, first, ...)                                                                           \
+    do {                                                                                                               \
+        if (log_ratelimit_pass(++(counter), (first)))                                                                  \
+            LOG(__VA_ARGS__);                                                                                          \
     } while (0)
 
 #endif

@@ -12,7 +12,7 @@ static void mark(struct page_pool *p, u64 i, bool on)
     if (on)
         p->bitmap[i / 8] |= (u8)(1u << (i % 8));
     else
-        p->bitmap[i / 8] &= (u8)~(1u << (i % 8));
+        p->bitmap[i / 8] &= (u8) ~(1u << (i % 8));
 }
 
 void page_alloc_init(struct page_pool *p, hpa_t base, u64 size)

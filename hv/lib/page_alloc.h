@@ -7,11 +7,11 @@
 #include "lib/types.h"
 
 struct page_pool {
-    hpa_t base;    /* first page handed out (after the bitmap) */
-    u64 npages;    /* pages handed out from base */
-    u8 *bitmap;    /* one bit per page, 1 = allocated */
+    hpa_t base; /* first page handed out (after the bitmap) */
+    u64 npages; /* pages handed out from base */
+    u8 *bitmap; /* one bit per page, 1 = allocated */
     u64 free;
-    u64 hint;      /* next-fit start */
+    u64 hint; /* next-fit start */
 };
 
 extern struct page_pool hv_pages;

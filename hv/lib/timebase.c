@@ -3,11 +3,11 @@
 #include "arch/x86_64/cpu.h"
 #include "lib/log.h"
 
-#define PIT_HZ        1193182u
-#define PIT_CH2_DATA  0x42
-#define PIT_COMMAND   0x43
-#define PORT_B        0x61 /* bit 0: channel 2 gate, bit 1: speaker, bit 5: channel 2 output */
-#define CALIBRATE_MS  20u
+#define PIT_HZ       1193182u
+#define PIT_CH2_DATA 0x42
+#define PIT_COMMAND  0x43
+#define PORT_B       0x61 /* bit 0: channel 2 gate, bit 1: speaker, bit 5: channel 2 output */
+#define CALIBRATE_MS 20u
 
 static u64 tsc_hz, tsc_boot;
 

@@ -20,23 +20,23 @@ typedef u64 gpa_t;
 /* A host-physical address (identity-mapped in the hypervisor's own page tables). */
 typedef u64 hpa_t;
 
-#define PAGE_SIZE 4096ull
-#define PAGE_SHIFT 12
+#define PAGE_SIZE       4096ull
+#define PAGE_SHIFT      12
 #define LARGE_PAGE_SIZE (2ull << 20)
-#define HUGE_PAGE_SIZE (1ull << 30)
+#define HUGE_PAGE_SIZE  (1ull << 30)
 
 #define KiB(x) ((u64)(x) << 10)
 #define MiB(x) ((u64)(x) << 20)
 #define GiB(x) ((u64)(x) << 30)
 
-#define ALIGN_UP(x, a) (((x) + ((a) - 1)) & ~((u64)(a) - 1))
-#define ALIGN_DOWN(x, a) ((x) & ~((u64)(a) - 1))
-#define IS_ALIGNED(x, a) (((x) & ((u64)(a) - 1)) == 0)
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define BIT(n) (1ull << (n))
+#define ALIGN_UP(x, a)   (((x) + ((a)-1)) & ~((u64)(a)-1))
+#define ALIGN_DOWN(x, a) ((x) & ~((u64)(a)-1))
+#define IS_ALIGNED(x, a) (((x) & ((u64)(a)-1)) == 0)
+#define ARRAY_SIZE(a)    (sizeof(a) / sizeof((a)[0]))
+#define BIT(n)           (1ull << (n))
 
-#define PACKED __attribute__((packed))
-#define NORETURN __attribute__((noreturn))
+#define PACKED            __attribute__((packed))
+#define NORETURN          __attribute__((noreturn))
 #define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
 
 #endif

@@ -16,8 +16,8 @@
 #define PCI_STATUS_CAP_LIST BIT(4)
 #define PCI_CAP_PTR         0x34
 #define PCI_CAP_ID_MSIX     0x11
-#define MSIX_CTRL           2            /* bits 10:0: table size - 1 */
-#define MSIX_TABLE          4            /* bits 2:0: BAR indicator (BIR), 31:3: offset */
+#define MSIX_CTRL           2 /* bits 10:0: table size - 1 */
+#define MSIX_TABLE          4 /* bits 2:0: BAR indicator (BIR), 31:3: offset */
 #define MSIX_PBA            8
 #define MSIX_ENTRY_SIZE     16
 
@@ -196,13 +196,17 @@ static int msix_part(struct guarded_dev *g, const char *bdf, struct msix_part *p
     p->len = len;
     b = p->bar < PCI_NUM_BARS ? &g->host.bar[p->bar] : NULL;
     if (!b || !is_mem(b) || !b->size) {
-        fmt_snprintf(err, errsz, "guarded device %s: MSI-X %s in BAR%d, which is not a memory BAR: the guest kernel could not set up its interrupts",
+        fmt_snprintf(err, errsz,
+                     "guarded device %s: MSI-X %s in BAR%d, which is not a memory BAR: the guest kernel could not set "
+                     "up its interrupts",
                      bdf, what, p->bar);
         return -1;
     }
     if (p->off + len > b->size) {
-        fmt_snprintf(err, errsz, "guarded device %s: MSI-X %s at BAR%d+0x%llx (%llu bytes) runs past the BAR's end (0x%llx bytes)",
-                     bdf, what, p->bar, (unsigned long long)p->off, (unsigned long long)len, (unsigned long long)b->size);
+        fmt_snprintf(err, errsz,
+                     "guarded device %s: MSI-X %s at BAR%d+0x%llx (%llu bytes) runs past the BAR's end (0x%llx bytes)",
+                     bdf, what, p->bar, (unsigned long long)p->off, (unsigned long long)len,
+                     (unsigned long long)b->size);
         return -1;
     }
     return 0;
@@ -248,7 +252,8 @@ static int open_msix(struct guarded_dev *g, const char *bdf, char *err, size_t e
             g->open[r] = (struct guarded_open_range){ .bar = p->bar, .off = start, .len = end - start };
             g->open_count++;
         }
-        LOG("pci: guarded device %s: MSI-X %s at BAR%d+0x%llx, %llu bytes (%u vectors): %s BAR%d+0x%llx-0x%llx %s to the device in both views (the guest kernel programs MSI-X)",
+        LOG("pci: guarded device %s: MSI-X %s at BAR%d+0x%llx, %llu bytes (%u vectors): %s BAR%d+0x%llx-0x%llx %s to "
+            "the device in both views (the guest kernel programs MSI-X)",
             bdf, p->what, p->bar, (unsigned long long)p->off, (unsigned long long)p->len, vectors,
             end - start > PAGE_SIZE ? "its pages" : "its page", p->bar, (unsigned long long)start,
             (unsigned long long)end - 1, end - start > PAGE_SIZE ? "map" : "maps");
@@ -274,7 +279,8 @@ static int open_msix(struct guarded_dev *g, const char *bdf, char *err, size_t e
             }
             if (inside)
                 continue;
-            LOG("pci: guarded device %s: BAR%d+0x%llx-0x%llx shares a page with MSI-X and is reachable without the privilege too (page granularity)",
+            LOG("pci: guarded device %s: BAR%d+0x%llx-0x%llx shares a page with MSI-X and is reachable without the "
+                "privilege too (page granularity)",
                 bdf, o->bar, (unsigned long long)at, (unsigned long long)next - 1);
             at = next;
         }
@@ -302,13 +308,16 @@ int guarded_dev_init(struct guarded_dev *g, struct vm *vm, struct privilege_regi
         if (!is_mem(b) || !b->size)
             continue;
         if (b->size < PAGE_SIZE || !IS_ALIGNED(b->base, PAGE_SIZE)) {
-            fmt_snprintf(err, errsz, "guarded device %s: BAR%d (0x%llx, %llu bytes) is smaller than a page: the nested page tables cannot guard it",
+            fmt_snprintf(err, errsz,
+                         "guarded device %s: BAR%d (0x%llx, %llu bytes) is smaller than a page: the nested page tables "
+                         "cannot guard it",
                          bdf, i, (unsigned long long)b->base, (unsigned long long)b->size);
             return -1;
         }
         if (!gpa_usable(g, b->base, b->size)) {
-            fmt_snprintf(err, errsz, "guarded device %s: BAR%d at 0x%llx+0x%llx is not between guest RAM's end and 4 GiB",
-                         bdf, i, (unsigned long long)b->base, (unsigned long long)b->size);
+            fmt_snprintf(err, errsz,
+                         "guarded device %s: BAR%d at 0x%llx+0x%llx is not between guest RAM's end and 4 GiB", bdf, i,
+                         (unsigned long long)b->base, (unsigned long long)b->size);
             return -1;
         }
     }
@@ -374,13 +383,16 @@ bool guarded_dev_nested_fault(struct guarded_dev *g, struct vcpu *v, gpa_t gpa, 
             continue;
         if (mmio_complete(v, write, 0, &insn, &why)) {
             if (write)
-                LOG_RATELIMITED(g->stats.writes_dropped, 8, "pci: unprivileged write to the guarded device's BAR%d+0x%llx (%u bytes) at rip 0x%llx dropped", i,
-                    (unsigned long long)(gpa - g->live_gpa[i]), insn.size,
-                    (unsigned long long)(v->regs[REG_RIP] - insn.len));
+                LOG_RATELIMITED(g->stats.writes_dropped, 8,
+                                "pci: unprivileged write to the guarded device's BAR%d+0x%llx (%u bytes) at rip 0x%llx "
+                                "dropped",
+                                i, (unsigned long long)(gpa - g->live_gpa[i]), insn.size,
+                                (unsigned long long)(v->regs[REG_RIP] - insn.len));
             return true;
         }
-        LOG_RATELIMITED(g->stats.refused, 8, "pci: access to the guarded device's BAR%d+0x%llx at rip 0x%llx refused (%s): #GP injected", i,
-                (unsigned long long)(gpa - g->live_gpa[i]), (unsigned long long)v->regs[REG_RIP], why);
+        LOG_RATELIMITED(g->stats.refused, 8,
+                        "pci: access to the guarded device's BAR%d+0x%llx at rip 0x%llx refused (%s): #GP injected", i,
+                        (unsigned long long)(gpa - g->live_gpa[i]), (unsigned long long)v->regs[REG_RIP], why);
         vcpu_inject_exception(v, VEC_GP, true, 0);
         return true;
     }
@@ -409,8 +421,9 @@ bool guarded_dev_io(struct guarded_dev *g, struct vcpu *v, u16 port, u8 size, bo
         }
         /* Unprivileged: the guest's BAR reads zero; the real ports, wherever the guest moved its
          * BAR, read as nothing there (all ones). Writes go nowhere. */
-        LOG_RATELIMITED(g->stats.io_blocked, 8, "pci: unprivileged %s of port 0x%x (guarded device BAR%d) at rip 0x%llx blocked", in ? "read" : "write",
-                port, i, (unsigned long long)v->regs[REG_RIP]);
+        LOG_RATELIMITED(g->stats.io_blocked, 8,
+                        "pci: unprivileged %s of port 0x%x (guarded device BAR%d) at rip 0x%llx blocked",
+                        in ? "read" : "write", port, i, (unsigned long long)v->regs[REG_RIP]);
         if (in)
             *value = in_guest_bar ? 0 : 0xffffffffu;
         return true;
@@ -422,7 +435,8 @@ void guarded_dev_report(const struct guarded_dev *g)
 {
     char bdf[8];
     pci_bdf_str(g->host.bdf, bdf);
-    LOG("pci: guarded device %s (%s): raises %llu lowers %llu, unprivileged MMIO writes dropped %llu, port accesses blocked %llu forwarded %llu, refused %llu, BAR moves %llu",
+    LOG("pci: guarded device %s (%s): raises %llu lowers %llu, unprivileged MMIO writes dropped %llu, port accesses "
+        "blocked %llu forwarded %llu, refused %llu, BAR moves %llu",
         bdf, g->privilege, (unsigned long long)g->stats.raises, (unsigned long long)g->stats.lowers,
         (unsigned long long)g->stats.writes_dropped, (unsigned long long)g->stats.io_blocked,
         (unsigned long long)g->stats.io_forwarded, (unsigned long long)g->stats.refused,

@@ -25,21 +25,21 @@ struct vm;
 struct vcpu;
 
 struct guarded_dev_stats {
-    u64 raises, lowers;          /* view switches */
-    u64 writes_dropped;          /* MMIO writes by unprivileged code */
-    u64 io_blocked;              /* port accesses by unprivileged code */
-    u64 io_forwarded;            /* port accesses by privileged code */
-    u64 bar_moves;               /* guest BAR relocations applied */
-    u64 refused;                 /* undecodable accesses (#GP injected) */
+    u64 raises, lowers; /* view switches */
+    u64 writes_dropped; /* MMIO writes by unprivileged code */
+    u64 io_blocked;     /* port accesses by unprivileged code */
+    u64 io_forwarded;   /* port accesses by privileged code */
+    u64 bar_moves;      /* guest BAR relocations applied */
+    u64 refused;        /* undecodable accesses (#GP injected) */
 };
 
 /* A run of pages of a memory BAR that both views map to the device: the MSI-X table or PBA. */
 struct guarded_open_range {
     int bar;
-    u64 off, len;                /* page aligned, inside the BAR */
+    u64 off, len; /* page aligned, inside the BAR */
 };
 
-#define GUARDED_MAX_OPEN 2       /* the MSI-X table and the PBA */
+#define GUARDED_MAX_OPEN 2 /* the MSI-X table and the PBA */
 
 struct guarded_dev {
     struct pci_dev host;
@@ -47,7 +47,7 @@ struct guarded_dev {
     struct vm *vm;
     struct privilege_registry *privs; /* where its privilege is registered */
     char privilege[32];
-    int handle;                  /* privilege registry handle */
+    int handle; /* privilege registry handle */
     hpa_t zero_page;
     bool bar_live[PCI_NUM_BARS]; /* the guest-visible mapping of BAR i is installed at live_gpa[i] */
     u64 live_gpa[PCI_NUM_BARS];

@@ -19,15 +19,12 @@
  */
 #include "pci/pci_conf1.h"
 
-#define CONF1_ENABLE   BIT(31)
-#define CONF1_EXT_REG  (0xfu << 24)
+#define CONF1_ENABLE  BIT(31)
+#define CONF1_EXT_REG (0xfu << 24)
 
 static u32 ones(u8 size) { return size == 1 ? 0xffu : size == 2 ? 0xffffu : 0xffffffffu; }
 
-static bool touches_data(u16 port, u8 size)
-{
-    return port <= PCI_CONF1_DATA + 3 && port + size > PCI_CONF1_DATA;
-}
+static bool touches_data(u16 port, u8 size) { return port <= PCI_CONF1_DATA + 3 && port + size > PCI_CONF1_DATA; }
 
 bool pci_conf1_owns(u16 port, u8 size)
 {
@@ -39,8 +36,8 @@ bool pci_conf1_owns(u16 port, u8 size)
 }
 
 /* The target of a data access: false when it goes nowhere (all ones / dropped). */
-static bool target(struct pci_conf1 *c, u16 port, u8 size, u16 *bdf, u16 *reg,
-                   enum pci_guest_mode *mode, struct pci_vdev **vdev)
+static bool target(struct pci_conf1 *c, u16 port, u8 size, u16 *bdf, u16 *reg, enum pci_guest_mode *mode,
+                   struct pci_vdev **vdev)
 {
     u16 k = (u16)(port - PCI_CONF1_DATA);
 

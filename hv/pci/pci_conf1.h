@@ -16,7 +16,7 @@
 enum pci_guest_mode { PCI_PASSTHROUGH, PCI_HIDDEN, PCI_VIRTUALIZED };
 
 struct pci_conf1 {
-    u32 address;                       /* the guest's CONFIG_ADDRESS latch */
+    u32 address; /* the guest's CONFIG_ADDRESS latch */
     const struct pci_cfg_access *host;
     /* Policy: how the guest sees bdf; for PCI_VIRTUALIZED, *vdev is set. */
     enum pci_guest_mode (*mode_of)(u16 bdf, struct pci_vdev **vdev, void *ctx);

@@ -10,7 +10,7 @@ struct pci_policy {
     struct pci_dev dev[PCI_MAX_DEVICES];
     enum pci_guest_mode mode[PCI_MAX_DEVICES];
     int count;
-    int guarded;                 /* index into dev[], -1 when none */
+    int guarded; /* index into dev[], -1 when none */
     struct guarded_dev gdev;
     struct pci_conf1 conf1;
 };
@@ -57,7 +57,8 @@ static void hide_bars(const struct pci_dev *d)
 {
     for (int b = 0; b < PCI_NUM_BARS; b++) {
         const struct pci_bar *bar = &d->bar[b];
-        if ((bar->kind == PCI_BAR_MEM32 || bar->kind == PCI_BAR_MEM64) && bar->size && bar->base + bar->size <= GiB(4)) {
+        if ((bar->kind == PCI_BAR_MEM32 || bar->kind == PCI_BAR_MEM64) && bar->size &&
+            bar->base + bar->size <= GiB(4)) {
             u64 base = bar->base & ~(u64)(PAGE_SIZE - 1);
             u64 end = (bar->base + bar->size + PAGE_SIZE - 1) & ~(u64)(PAGE_SIZE - 1);
             vm_npt_unmap(&vm0, base, end - base);
@@ -121,15 +122,18 @@ int pci_policy_init(const struct boot_info *bi, const struct acpi_guest_info *ac
             return -1;
         }
         if (!io->enabled && bi->iommu_mode != BOOT_IOMMU_OFF) {
-            fmt_snprintf(err, errsz, "the guarded NIC needs an IOMMU to confine its DMA, and none is enabled "
-                                     "(QEMU: -device amd-iommu or intel-iommu; or set iommu = off to accept unconfined DMA)");
+            fmt_snprintf(err, errsz,
+                         "the guarded NIC needs an IOMMU to confine its DMA, and none is enabled "
+                         "(QEMU: -device amd-iommu or intel-iommu; or set iommu = off to accept unconfined DMA)");
             return -1;
         }
         if (guarded_dev_init(&pol.gdev, &vm0, privs, &pol.dev[pol.guarded], bi->guarded_nic_privilege, err, errsz) != 0)
             return -1;
         pci_bdf_str(pol.dev[pol.guarded].bdf, bdf);
-        LOG("pci: %s guarded by privilege '%s': BARs reachable only inside a module holding it (views: %llu + %llu table pages)",
-            bdf, bi->guarded_nic_privilege, (unsigned long long)vm0.npt.tables, (unsigned long long)vm0.npt_priv.tables);
+        LOG("pci: %s guarded by privilege '%s': BARs reachable only inside a module holding it (views: %llu + %llu "
+            "table pages)",
+            bdf, bi->guarded_nic_privilege, (unsigned long long)vm0.npt.tables,
+            (unsigned long long)vm0.npt_priv.tables);
     }
     pol.conf1.host = &pci_host;
     pol.conf1.mode_of = mode_of;
@@ -196,9 +200,11 @@ void pci_policy_list(void (*out)(void *ctx, const char *line), void *ctx)
                          d->class_rev >> 8, mode_name(pol.mode[i]));
         if (i == pol.guarded && n > 0 && (size_t)n < sizeof(line))
             fmt_snprintf(line + n, sizeof(line) - (size_t)n,
-                         " privilege %s; %llu view switches, unprivileged: %llu writes dropped, %llu port accesses blocked",
+                         " privilege %s; %llu view switches, unprivileged: %llu writes dropped, %llu port accesses "
+                         "blocked",
                          pol.gdev.privilege, (unsigned long long)pol.gdev.stats.raises,
-                         (unsigned long long)pol.gdev.stats.writes_dropped, (unsigned long long)pol.gdev.stats.io_blocked);
+                         (unsigned long long)pol.gdev.stats.writes_dropped,
+                         (unsigned long long)pol.gdev.stats.io_blocked);
         out(ctx, line);
     }
     if (pol.count == 0)

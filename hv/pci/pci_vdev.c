@@ -35,8 +35,7 @@
 #include "pci/pci_vdev.h"
 #include "lib/lib.h"
 
-#define GUEST_CMD_BITS (PCI_CMD_IO | PCI_CMD_MEM | PCI_CMD_MASTER | PCI_CMD_PARITY | PCI_CMD_SERR | \
-                        PCI_CMD_INTX_OFF)
+#define GUEST_CMD_BITS (PCI_CMD_IO | PCI_CMD_MEM | PCI_CMD_MASTER | PCI_CMD_PARITY | PCI_CMD_SERR | PCI_CMD_INTX_OFF)
 
 static u32 ones(u8 size) { return size == 1 ? 0xffu : size == 2 ? 0xffffu : 0xffffffffu; }
 
@@ -45,10 +44,7 @@ static bool valid(u16 off, u8 size)
     return (size == 1 || size == 2 || size == 4) && (off & (size - 1)) == 0 && off < PCI_CFG_SIZE;
 }
 
-static u32 dev_rd(struct pci_vdev *d, u16 off, u8 size)
-{
-    return d->cfg->read(d->cfg->ctx, d->host->bdf, off, size);
-}
+static u32 dev_rd(struct pci_vdev *d, u16 off, u8 size) { return d->cfg->read(d->cfg->ctx, d->host->bdf, off, size); }
 
 static void dev_wr(struct pci_vdev *d, u16 off, u8 size, u32 value)
 {
@@ -58,9 +54,12 @@ static void dev_wr(struct pci_vdev *d, u16 off, u8 size, u32 value)
 static int num_bars(const struct pci_vdev *d)
 {
     switch (d->host->header_type) {
-    case PCI_HEADER_NORMAL: return PCI_NUM_BARS;
-    case PCI_HEADER_BRIDGE: return 2;
-    default: return 0;
+    case PCI_HEADER_NORMAL:
+        return PCI_NUM_BARS;
+    case PCI_HEADER_BRIDGE:
+        return 2;
+    default:
+        return 0;
     }
 }
 
@@ -90,18 +89,24 @@ static u64 addr_mask(const struct pci_bar *b)
     u64 align = ~(b->size - 1);
 
     switch (b->kind) {
-    case PCI_BAR_IO: return align & 0xfffcu;
-    case PCI_BAR_MEM32: return align & 0xfffffff0u;
-    default: return align & ~0xfull;
+    case PCI_BAR_IO:
+        return align & 0xfffcu;
+    case PCI_BAR_MEM32:
+        return align & 0xfffffff0u;
+    default:
+        return align & ~0xfull;
     }
 }
 
 static u32 type_bits(const struct pci_bar *b)
 {
     switch (b->kind) {
-    case PCI_BAR_IO: return PCI_BAR_IO_BIT;
-    case PCI_BAR_MEM64: return PCI_BAR_MEM_TYPE64 | (b->prefetchable ? PCI_BAR_PREFETCH : 0);
-    default: return b->prefetchable ? PCI_BAR_PREFETCH : 0;
+    case PCI_BAR_IO:
+        return PCI_BAR_IO_BIT;
+    case PCI_BAR_MEM64:
+        return PCI_BAR_MEM_TYPE64 | (b->prefetchable ? PCI_BAR_PREFETCH : 0);
+    default:
+        return b->prefetchable ? PCI_BAR_PREFETCH : 0;
     }
 }
 
@@ -180,7 +185,7 @@ static void bar_reg_write(struct pci_vdev *d, int r, u32 v)
     if ((v & field) == field)
         d->bar_sizing |= (u8)(1u << r);
     else
-        d->bar_sizing &= (u8)~(1u << r);
+        d->bar_sizing &= (u8) ~(1u << r);
     update_mapping(d, i, false);
 }
 
@@ -212,10 +217,7 @@ void pci_vdev_init(struct pci_vdev *d, const struct pci_dev *host, const struct 
         update_mapping(d, i, true);
 }
 
-static bool is_bar_reg(const struct pci_vdev *d, u16 dw)
-{
-    return dw >= PCI_BAR0 && dw < PCI_BAR0 + 4 * num_bars(d);
-}
+static bool is_bar_reg(const struct pci_vdev *d, u16 dw) { return dw >= PCI_BAR0 && dw < PCI_BAR0 + 4 * num_bars(d); }
 
 u32 pci_vdev_read(struct pci_vdev *d, u16 off, u8 size)
 {

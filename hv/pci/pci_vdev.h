@@ -19,13 +19,13 @@ typedef void (*pci_bar_moved_fn)(struct pci_vdev *d, int bar, bool mapped, u64 g
 struct pci_vdev {
     const struct pci_dev *host;
     const struct pci_cfg_access *cfg;
-    u64 bar_gpa[PCI_NUM_BARS];   /* the guest's address for each BAR (its register value, decoded);
+    u64 bar_gpa[PCI_NUM_BARS]; /* the guest's address for each BAR (its register value, decoded);
                                   * a 64-bit BAR's is at its lower index, the upper one stays 0 */
     bool bar_mapped[PCI_NUM_BARS];
     u64 bar_map_gpa[PCI_NUM_BARS]; /* where the last bar_moved(mapped = true) put it */
-    u8 bar_sizing;               /* bit r: BAR register r was last written with all its address
+    u8 bar_sizing;                 /* bit r: BAR register r was last written with all its address
                                   * bits set (a sizing write; its BAR maps nothing until restored) */
-    u16 command;                 /* as the guest last wrote it */
+    u16 command;                   /* as the guest last wrote it */
     pci_bar_moved_fn bar_moved;
     void *ctx;
 };

@@ -27,42 +27,42 @@
 #include "lib/lib.h"
 #include "lib/log.h"
 
-#define FACS_MIN_LEN       64
-#define FACS_ALIGN         64     /* the FACS must be 64-byte aligned (5.2.10) */
-#define RSDP_ALIGN         16
-#define TABLE_ALIGN        8
+#define FACS_MIN_LEN 64
+#define FACS_ALIGN   64 /* the FACS must be 64-byte aligned (5.2.10) */
+#define RSDP_ALIGN   16
+#define TABLE_ALIGN  8
 
 /* FADT fields (5.2.9, Table 5.9): byte offsets, with the length a table needs to contain them. */
-#define FADT_FIRMWARE_CTRL   36  /* u32 */
-#define FADT_DSDT            40  /* u32 */
-#define FADT_PM1A_CNT_BLK    64  /* u32, I/O port */
-#define FADT_PM1B_CNT_BLK    68  /* u32, I/O port */
-#define FADT_FLAGS           112 /* u32 */
-#define FADT_RESET_REG       116 /* GAS */
-#define FADT_RESET_VALUE     128 /* u8 */
-#define FADT_X_FIRMWARE_CTRL 132 /* u64 */
-#define FADT_X_DSDT          140 /* u64 */
-#define FADT_X_PM1A_CNT_BLK  172 /* GAS */
-#define FADT_X_PM1B_CNT_BLK  184 /* GAS */
-#define FADT_MIN_LEN         116 /* ACPI 1.0's FADT: everything up to FLAGS */
+#define FADT_FIRMWARE_CTRL      36  /* u32 */
+#define FADT_DSDT               40  /* u32 */
+#define FADT_PM1A_CNT_BLK       64  /* u32, I/O port */
+#define FADT_PM1B_CNT_BLK       68  /* u32, I/O port */
+#define FADT_FLAGS              112 /* u32 */
+#define FADT_RESET_REG          116 /* GAS */
+#define FADT_RESET_VALUE        128 /* u8 */
+#define FADT_X_FIRMWARE_CTRL    132 /* u64 */
+#define FADT_X_DSDT             140 /* u64 */
+#define FADT_X_PM1A_CNT_BLK     172 /* GAS */
+#define FADT_X_PM1B_CNT_BLK     184 /* GAS */
+#define FADT_MIN_LEN            116 /* ACPI 1.0's FADT: everything up to FLAGS */
 #define FADT_FLAG_RESET_REG_SUP BIT(10)
-#define GAS_LEN              12
-#define GAS_SPACE            0   /* u8 */
-#define GAS_ADDRESS          4   /* u64 */
+#define GAS_LEN                 12
+#define GAS_SPACE               0 /* u8 */
+#define GAS_ADDRESS             4 /* u64 */
 
 /* MADT (5.2.12): 8 bytes after the header, then {type, length} entries. */
-#define MADT_ENTRIES         44
-#define MADT_LAPIC           0   /* u8 uid @2, u8 apic id @3, u32 flags @4 */
-#define MADT_LAPIC_NMI       4   /* u8 uid @2 (0xff: all) */
-#define MADT_X2APIC          9   /* u32 x2apic id @4, u32 flags @8, u32 uid @12 */
-#define MADT_X2APIC_NMI      0xa /* u32 uid @4 (0xffffffff: all) */
-#define MADT_LAPIC_LEN       8
-#define MADT_LAPIC_NMI_LEN   6
-#define MADT_X2APIC_LEN      16
-#define MADT_X2APIC_NMI_LEN  12
-#define MADT_CPU_ENABLED     BIT(0)
-#define UID8_ALL             0xff
-#define UID32_ALL            0xffffffffu
+#define MADT_ENTRIES        44
+#define MADT_LAPIC          0   /* u8 uid @2, u8 apic id @3, u32 flags @4 */
+#define MADT_LAPIC_NMI      4   /* u8 uid @2 (0xff: all) */
+#define MADT_X2APIC         9   /* u32 x2apic id @4, u32 flags @8, u32 uid @12 */
+#define MADT_X2APIC_NMI     0xa /* u32 uid @4 (0xffffffff: all) */
+#define MADT_LAPIC_LEN      8
+#define MADT_LAPIC_NMI_LEN  6
+#define MADT_X2APIC_LEN     16
+#define MADT_X2APIC_NMI_LEN 12
+#define MADT_CPU_ENABLED    BIT(0)
+#define UID8_ALL            0xff
+#define UID32_ALL           0xffffffffu
 
 /* Tables the hypervisor keeps for itself. */
 static const char *const dropped[] = { "IVRS", "DMAR", "MCFG" };
@@ -158,8 +158,8 @@ static int copy_facs(struct area *a, hpa_t pa, gpa_t *gpa, char *err, size_t err
 }
 
 /* FADT: copy it, its DSDT and its FACS; note the power-off and reset registers. */
-static int copy_fadt(struct area *a, const u8 *src, u32 len, gpa_t *gpa, struct acpi_guest_info *out,
-                     char *err, size_t errsz)
+static int copy_fadt(struct area *a, const u8 *src, u32 len, gpa_t *gpa, struct acpi_guest_info *out, char *err,
+                     size_t errsz)
 {
     gpa_t dsdt_gpa, facs_gpa;
     u32 dsdt_len;
@@ -236,11 +236,16 @@ static bool madt_keep(const u8 *e, const struct bsp *bsp)
 static u8 madt_min_len(u8 type)
 {
     switch (type) {
-    case MADT_LAPIC: return MADT_LAPIC_LEN;
-    case MADT_X2APIC: return MADT_X2APIC_LEN;
-    case MADT_LAPIC_NMI: return MADT_LAPIC_NMI_LEN;
-    case MADT_X2APIC_NMI: return MADT_X2APIC_NMI_LEN;
-    default: return 2;
+    case MADT_LAPIC:
+        return MADT_LAPIC_LEN;
+    case MADT_X2APIC:
+        return MADT_X2APIC_LEN;
+    case MADT_LAPIC_NMI:
+        return MADT_LAPIC_NMI_LEN;
+    case MADT_X2APIC_NMI:
+        return MADT_X2APIC_NMI_LEN;
+    default:
+        return 2;
     }
 }
 
@@ -276,8 +281,8 @@ static int madt_scan(const u8 *src, u32 len, struct bsp *bsp, u32 *cpus, char *e
     return 0;
 }
 
-static int copy_madt(struct area *a, const u8 *src, u32 len, u32 bsp_apic_id, gpa_t *gpa,
-                     struct acpi_guest_info *out, char *err, size_t errsz)
+static int copy_madt(struct area *a, const u8 *src, u32 len, u32 bsp_apic_id, gpa_t *gpa, struct acpi_guest_info *out,
+                     char *err, size_t errsz)
 {
     struct bsp bsp = { .apic_id = bsp_apic_id };
 
@@ -319,7 +324,7 @@ static bool is_dropped(const u8 *t)
  * {u64 base, u16 segment, u8 start_bus, u8 end_bus, u32 reserved}; bus N sits at base + (N << 20).
  * The windows are for the hypervisor's own configuration-space access; the guest's copy has no MCFG. */
 #define MCFG_ENTRIES_OFFSET (ACPI_HDR_LEN + 8)
-#define MCFG_ENTRY_LEN 16
+#define MCFG_ENTRY_LEN      16
 
 static void note_ecam(const u8 *t, u32 len, struct acpi_guest_info *out)
 {
@@ -335,8 +340,8 @@ static void note_ecam(const u8 *t, u32 len, struct acpi_guest_info *out)
     }
 }
 
-int acpi_guest_build(const struct guest_mem *gm, hpa_t host_rsdp, u32 bsp_apic_id,
-                     struct acpi_guest_info *out, char *err, size_t errsz)
+int acpi_guest_build(const struct guest_mem *gm, hpa_t host_rsdp, u32 bsp_apic_id, struct acpi_guest_info *out,
+                     char *err, size_t errsz)
 {
     struct area a = { .gm = gm, .base = gm->size - GUEST_ACPI_SIZE, .used = 0 };
     struct acpi_host_root host;
@@ -358,8 +363,9 @@ int acpi_guest_build(const struct guest_mem *gm, hpa_t host_rsdp, u32 bsp_apic_i
     /* RSDP first, then the root table sized for every entry (shrunk once the dropped ones are known). */
     u32 rsdp_len = xsdt ? RSDP_V2_LEN : RSDP_V1_LEN;
     u8 *rsdp = area_alloc(&a, rsdp_len, RSDP_ALIGN, "RSDP", &rsdp_gpa, err, errsz);
-    u8 *groot = rsdp ? area_alloc(&a, ACPI_HDR_LEN + host.count * esize, TABLE_ALIGN, xsdt ? "XSDT" : "RSDT",
-                                  &root_gpa, err, errsz) : NULL;
+    u8 *groot = rsdp ? area_alloc(&a, ACPI_HDR_LEN + host.count * esize, TABLE_ALIGN, xsdt ? "XSDT" : "RSDT", &root_gpa,
+                                  err, errsz)
+                     : NULL;
     if (!groot)
         return -1;
     if (!xsdt && root_gpa > 0xffffffffull) {

@@ -21,17 +21,17 @@ struct acpi_ecam_window {
 };
 
 struct acpi_guest_info {
-    gpa_t rsdp_gpa;      /* for boot_params.acpi_rsdp_addr */
-    u16 pm1a_cnt_port;   /* FADT PM1a/PM1b control block, 0 when absent or not in I/O space: */
-    u16 pm1b_cnt_port;   /* the guest's S5 (power-off) write lands here */
-    bool has_reset_reg;  /* FADT RESET_REG, valid only when the FADT says RESET_REG_SUP */
-    u8 reset_space;      /* ACPI_GAS_* */
+    gpa_t rsdp_gpa;     /* for boot_params.acpi_rsdp_addr */
+    u16 pm1a_cnt_port;  /* FADT PM1a/PM1b control block, 0 when absent or not in I/O space: */
+    u16 pm1b_cnt_port;  /* the guest's S5 (power-off) write lands here */
+    bool has_reset_reg; /* FADT RESET_REG, valid only when the FADT says RESET_REG_SUP */
+    u8 reset_space;     /* ACPI_GAS_* */
     u64 reset_addr;
     u8 reset_value;
-    u32 cpus_in_madt;    /* enabled processor entries (LAPIC + x2APIC) in the firmware's MADT */
-    u32 cpus_kept;       /* processors the guest's MADT lists: 1 */
-    u32 tables;          /* tables listed in the guest's XSDT/RSDT */
-    u64 bytes_used;      /* of GUEST_ACPI_SIZE */
+    u32 cpus_in_madt;                            /* enabled processor entries (LAPIC + x2APIC) in the firmware's MADT */
+    u32 cpus_kept;                               /* processors the guest's MADT lists: 1 */
+    u32 tables;                                  /* tables listed in the guest's XSDT/RSDT */
+    u64 bytes_used;                              /* of GUEST_ACPI_SIZE */
     struct acpi_ecam_window ecam[ACPI_MAX_ECAM]; /* from MCFG; firmware often marks them reserved */
     u32 ecam_count;
 };
@@ -43,7 +43,7 @@ struct acpi_guest_info {
  * Returns 0 and fills out, or -1 with a one-line reason in err (the area is then left zeroed or
  * partly written; the guest must not be started with it).
  */
-int acpi_guest_build(const struct guest_mem *gm, hpa_t host_rsdp, u32 bsp_apic_id,
-                     struct acpi_guest_info *out, char *err, size_t errsz);
+int acpi_guest_build(const struct guest_mem *gm, hpa_t host_rsdp, u32 bsp_apic_id, struct acpi_guest_info *out,
+                     char *err, size_t errsz);
 
 #endif

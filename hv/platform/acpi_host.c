@@ -42,8 +42,8 @@ const u8 *acpi_host_table(hpa_t pa, const char *expect, const char *from, u32 *l
     const struct acpi_hdr *h = phys_to_virt(pa);
     acpi_sig_str(h->sig, sig);
     if (expect ? memcmp(h->sig, expect, 4) != 0 : !sig_ok(h->sig)) {
-        fmt_snprintf(err, errsz, "ACPI: %s points to a table with signature '%s' at 0x%lx, expected %s",
-                     from, sig, pa, expect ? expect : "a printable signature");
+        fmt_snprintf(err, errsz, "ACPI: %s points to a table with signature '%s' at 0x%lx, expected %s", from, sig, pa,
+                     expect ? expect : "a printable signature");
         return NULL;
     }
     if (h->length < ACPI_HDR_LEN || h->length > ACPI_MAX_TABLE_LEN) {
@@ -90,7 +90,8 @@ static const struct acpi_rsdp *rsdp_check(hpa_t pa, char *err, size_t errsz)
 int acpi_table_check(const u8 *t, u32 len, const char sig[4], u32 min_len, char *err, size_t errsz)
 {
     if (len < min_len || len < ACPI_HDR_LEN || memcmp(t, sig, 4) != 0 || rd32(t, 4) != len) {
-        fmt_snprintf(err, errsz, "%.4s: malformed table header (%u bytes given, at least %u needed)", sig, len, min_len);
+        fmt_snprintf(err, errsz, "%.4s: malformed table header (%u bytes given, at least %u needed)", sig, len,
+                     min_len);
         return -1;
     }
     if (acpi_sum8(t, len) != 0) {

@@ -34,13 +34,13 @@ struct acpi_hdr {
 /* Root System Description Pointer (5.2.5.3). */
 struct acpi_rsdp {
     char sig[8];
-    u8 checksum;        /* over the first 20 bytes */
+    u8 checksum; /* over the first 20 bytes */
     char oem_id[6];
-    u8 revision;        /* 0: ACPI 1.0, RSDT only; >= 2: length/XSDT/extended checksum valid */
+    u8 revision; /* 0: ACPI 1.0, RSDT only; >= 2: length/XSDT/extended checksum valid */
     u32 rsdt;
     u32 length;
     u64 xsdt;
-    u8 ext_checksum;    /* over length bytes */
+    u8 ext_checksum; /* over length bytes */
     u8 reserved[3];
 } PACKED;
 
@@ -50,10 +50,10 @@ _Static_assert(sizeof(struct acpi_rsdp) == RSDP_V2_LEN, "RSDP layout");
 /* The root table the RSDP leads to, validated. */
 struct acpi_host_root {
     const struct acpi_rsdp *rsdp;
-    const u8 *table;    /* the XSDT, or the RSDT when the firmware has no XSDT */
+    const u8 *table; /* the XSDT, or the RSDT when the firmware has no XSDT */
     u32 len;
     bool xsdt;
-    u32 count;          /* entries (8 bytes each in an XSDT, 4 in an RSDT) */
+    u32 count; /* entries (8 bytes each in an XSDT, 4 in an RSDT) */
 };
 
 /* Check the RSDP at rsdp_pa and the root table it names. Returns 0, or -1 with a reason. */

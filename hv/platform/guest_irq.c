@@ -54,16 +54,16 @@ int guest_irq_route(const u8 *madt, u32 len, u8 irq, struct isa_irq_route *out, 
 #define IOAPIC_WINDOW      0x10
 #define IOAPIC_RTE_LO(pin) (0x10 + 2 * (pin))
 #define RTE_VECTOR         0xffu
-#define RTE_DELIVERY       (7u << 8)  /* 0 fixed, 1 lowest priority */
+#define RTE_DELIVERY       (7u << 8) /* 0 fixed, 1 lowest priority */
 #define RTE_MASKED         BIT(16)
 
-#define MSR_APIC_BASE      0x1bu
-#define APIC_BASE_ENABLE   BIT(11)
-#define APIC_BASE_X2APIC   BIT(10)
+#define MSR_APIC_BASE       0x1bu
+#define APIC_BASE_ENABLE    BIT(11)
+#define APIC_BASE_X2APIC    BIT(10)
 #define MSR_X2APIC_SELF_IPI 0x83fu
-#define XAPIC_ICR_LO       0x300
-#define ICR_PENDING        BIT(12)
-#define ICR_SELF           (1u << 18)
+#define XAPIC_ICR_LO        0x300
+#define ICR_PENDING         BIT(12)
+#define ICR_SELF            (1u << 18)
 
 static struct isa_irq_route route;
 static bool ready, held;

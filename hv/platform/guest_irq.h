@@ -18,9 +18,9 @@
 #include "lib/types.h"
 
 struct isa_irq_route {
-    hpa_t ioapic;   /* MMIO base of the I/O APIC serving the GSI */
-    u32 gsi_base;   /* its first GSI */
-    u32 gsi;        /* the ISA IRQ's GSI after interrupt source overrides */
+    hpa_t ioapic; /* MMIO base of the I/O APIC serving the GSI */
+    u32 gsi_base; /* its first GSI */
+    u32 gsi;      /* the ISA IRQ's GSI after interrupt source overrides */
 };
 
 /* Where ISA IRQ `irq` arrives, from a MADT (header included, length checked by the caller).

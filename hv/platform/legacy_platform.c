@@ -10,13 +10,13 @@
 #include "lib/log.h"
 #include "platform/mptable.h"
 
-#define IOAPIC_BASE        0xfec00000u /* the PC's fixed address: nothing else names it without ACPI */
-#define IOAPIC_REGSEL      0x00
-#define IOAPIC_WINDOW      0x10
-#define IOAPIC_REG_ID      0
-#define IOAPIC_REG_VER     1
-#define IOAPIC_ID(r)       (((r) >> 24) & 0x0f)
-#define IOAPIC_VERSION(r)  ((r) & 0xff)
+#define IOAPIC_BASE         0xfec00000u /* the PC's fixed address: nothing else names it without ACPI */
+#define IOAPIC_REGSEL       0x00
+#define IOAPIC_WINDOW       0x10
+#define IOAPIC_REG_ID       0
+#define IOAPIC_REG_VER      1
+#define IOAPIC_ID(r)        (((r) >> 24) & 0x0f)
+#define IOAPIC_VERSION(r)   ((r)&0xff)
 #define IOAPIC_MAX_REDIR(r) (((r) >> 16) & 0xff)
 
 #define MSR_APIC_BASE      0x1bu
@@ -25,8 +25,8 @@
 #define MSR_X2APIC_VERSION 0x803u
 #define XAPIC_VERSION      0x30
 
-#define PIIX3_BDF          PCI_BDF(0, 1, 0) /* the i440FX's PCI-to-ISA bridge */
-#define PIIX3_ID           0x70008086u      /* device << 16 | vendor */
+#define PIIX3_BDF PCI_BDF(0, 1, 0) /* the i440FX's PCI-to-ISA bridge */
+#define PIIX3_ID  0x70008086u      /* device << 16 | vendor */
 
 static u32 ioapic_read(u32 reg)
 {
@@ -66,7 +66,7 @@ static void probe_cpu(struct mptable_platform *p)
     if (base & APIC_BASE_X2APIC)
         p->lapic_version = (u8)rdmsr(MSR_X2APIC_VERSION);
     else
-        p->lapic_version = (u8)*(volatile u32 *)phys_to_virt(p->lapic_addr + XAPIC_VERSION);
+        p->lapic_version = (u8) * (volatile u32 *)phys_to_virt(p->lapic_addr + XAPIC_VERSION);
 }
 
 /* Bus 0's interrupt lines, where the wiring is known: Bochs's i440FX (mptable_piix_ioapic_pin). */
@@ -95,13 +95,13 @@ static void probe_pci(struct mptable_platform *p)
             if (dup || p->pci_count == MPTABLE_MAX_PCI)
                 continue;
             p->pci[p->pci_count++] = (struct mptable_pci_irq){
-                .dev = dev, .pin = (u8)(pin - 1), .ioapic_pin = mptable_piix_ioapic_pin(dev, (u8)(pin - 1)) };
+                .dev = dev, .pin = (u8)(pin - 1), .ioapic_pin = mptable_piix_ioapic_pin(dev, (u8)(pin - 1))
+            };
         }
     }
 }
 
-int legacy_platform_setup(const struct boot_info *bi, const struct guest_mem *gm, u8 com_irq,
-                          char *err, size_t errsz)
+int legacy_platform_setup(const struct boot_info *bi, const struct guest_mem *gm, u8 com_irq, char *err, size_t errsz)
 {
     static struct mptable_platform p;
     u32 used;

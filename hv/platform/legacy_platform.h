@@ -12,7 +12,6 @@
 
 /* Probe, build the table into guest memory and give guest_irq its route for ISA IRQ com_irq.
  * Returns 0, or -1 with a reason (the guest then boots without an I/O APIC, as on a bare PIC). */
-int legacy_platform_setup(const struct boot_info *bi, const struct guest_mem *gm, u8 com_irq,
-                          char *err, size_t errsz);
+int legacy_platform_setup(const struct boot_info *bi, const struct guest_mem *gm, u8 com_irq, char *err, size_t errsz);
 
 #endif

@@ -39,48 +39,46 @@
 #define HDR_FIELDS_END       0x264 /* every field above lies before this */
 
 /* struct boot_params (zero-page.rst). */
-#define BP_ACPI_RSDP_ADDR     0x070 /* u64 */
-#define BP_EXT_RAMDISK_IMAGE  0x0c0 /* u32, high half of ramdisk_image */
-#define BP_EXT_RAMDISK_SIZE   0x0c4 /* u32, high half of ramdisk_size */
-#define BP_EXT_CMD_LINE_PTR   0x0c8 /* u32 */
-#define BP_E820_ENTRIES       0x1e8 /* u8 */
-#define BP_HDR                0x1f1 /* struct setup_header */
-#define BP_HDR_MAX_END        0x290 /* edd_mbr_sig_buffer: the setup header may not run past it */
-#define BP_E820_TABLE         0x2d0 /* struct boot_e820_entry[128] */
-#define BP_SIZE               0x1000
+#define BP_ACPI_RSDP_ADDR    0x070 /* u64 */
+#define BP_EXT_RAMDISK_IMAGE 0x0c0 /* u32, high half of ramdisk_image */
+#define BP_EXT_RAMDISK_SIZE  0x0c4 /* u32, high half of ramdisk_size */
+#define BP_EXT_CMD_LINE_PTR  0x0c8 /* u32 */
+#define BP_E820_ENTRIES      0x1e8 /* u8 */
+#define BP_HDR               0x1f1 /* struct setup_header */
+#define BP_HDR_MAX_END       0x290 /* edd_mbr_sig_buffer: the setup header may not run past it */
+#define BP_E820_TABLE        0x2d0 /* struct boot_e820_entry[128] */
+#define BP_SIZE              0x1000
 
-#define HDRS_MAGIC           0x53726448u /* "HdrS" little-endian */
-#define BOOT_FLAG_MAGIC      0xaa55
-#define LOADFLAG_LOADED_HIGH BIT(0)
-#define LOADFLAG_CAN_USE_HEAP BIT(7)
-#define XLF_KERNEL_64        BIT(0)
+#define HDRS_MAGIC                 0x53726448u /* "HdrS" little-endian */
+#define BOOT_FLAG_MAGIC            0xaa55
+#define LOADFLAG_LOADED_HIGH       BIT(0)
+#define LOADFLAG_CAN_USE_HEAP      BIT(7)
+#define XLF_KERNEL_64              BIT(0)
 #define XLF_CAN_BE_LOADED_ABOVE_4G BIT(1)
-#define LOADER_TYPE_UNKNOWN  0xff   /* no assigned boot loader ID */
-#define HEAP_END_PTR         0xfe00 /* conventional; only the (skipped) real-mode code uses it */
-#define VID_MODE_NORMAL      0xffff /* likewise ignored by the 64-bit entry */
-#define ENTRY_64_OFFSET      0x200  /* 64-bit entry point relative to the load address */
-#define SECTOR_SIZE          512
+#define LOADER_TYPE_UNKNOWN        0xff   /* no assigned boot loader ID */
+#define HEAP_END_PTR               0xfe00 /* conventional; only the (skipped) real-mode code uses it */
+#define VID_MODE_NORMAL            0xffff /* likewise ignored by the 64-bit entry */
+#define ENTRY_64_OFFSET            0x200  /* 64-bit entry point relative to the load address */
+#define SECTOR_SIZE                512
 
 /* The boot GDT: the protocol requires __BOOT_CS = 0x10 (flat 64-bit code, read/execute) and
  * __BOOT_DS = 0x18 (flat data, read/write). */
 #define BOOT_CS 0x10
 #define BOOT_DS 0x18
 static const u64 boot_gdt[] = {
-    0,
-    0,
-    0x00af9b000000ffffull, /* 0x10: P, DPL0, code exec/read accessed, L=1, G=1 */
-    0x00cf93000000ffffull, /* 0x18: P, DPL0, data read/write accessed, D/B=1, G=1 */
+    0, 0, 0x00af9b000000ffffull, /* 0x10: P, DPL0, code exec/read accessed, L=1, G=1 */
+    0x00cf93000000ffffull,       /* 0x18: P, DPL0, data read/write accessed, D/B=1, G=1 */
 };
 
-#define PTE_P  BIT(0)
-#define PTE_RW BIT(1)
-#define PTE_PS BIT(7)
+#define PTE_P            BIT(0)
+#define PTE_RW           BIT(1)
+#define PTE_PS           BIT(7)
 #define IDENTITY_MAP_END GiB(4) /* what the boot page tables cover */
 
-#define ENTRY_CR0   0x80000031ull /* PE | ET | NE | PG */
-#define ENTRY_CR4   0x20ull       /* PAE */
-#define ENTRY_EFER  0x500ull      /* LME | LMA; the SVM backend adds SVME */
-#define ENTRY_RFLAGS 0x2ull       /* reserved bit 1 only: interrupts off, as the protocol requires */
+#define ENTRY_CR0    0x80000031ull /* PE | ET | NE | PG */
+#define ENTRY_CR4    0x20ull       /* PAE */
+#define ENTRY_EFER   0x500ull      /* LME | LMA; the SVM backend adds SVME */
+#define ENTRY_RFLAGS 0x2ull        /* reserved bit 1 only: interrupts off, as the protocol requires */
 
 /* The kernel switches to its own stack within a few instructions of startup_64; until then a
  * valid one costs nothing: the top of the unused page below the GDT. */
@@ -92,8 +90,8 @@ static u64 min_u64(u64 a, u64 b) { return a < b ? a : b; }
 
 /* What we need from a validated bzImage. */
 struct bz {
-    u64 hdr_end;      /* file offset where the setup header ends */
-    u64 pm_offset;    /* protected-mode kernel: file offset and size */
+    u64 hdr_end;   /* file offset where the setup header ends */
+    u64 pm_offset; /* protected-mode kernel: file offset and size */
     u64 pm_size;
     u32 initrd_addr_max;
     u32 alignment;
@@ -120,8 +118,8 @@ static int parse_bzimage(const u8 *img, u64 size, struct bz *bz, char *err, size
     }
     u16 version = rd16(img, HDR_VERSION);
     if (version < LINUX_BOOT_MIN_VERSION) {
-        fmt_snprintf(err, errsz, "kernel: boot protocol %u.%02u is too old, need 2.12 or later",
-                     version >> 8, version & 0xff);
+        fmt_snprintf(err, errsz, "kernel: boot protocol %u.%02u is too old, need 2.12 or later", version >> 8,
+                     version & 0xff);
         return -1;
     }
     /* From here on every field we read lies inside [0x1f1, hdr_end), itself inside the file. */
@@ -151,15 +149,14 @@ static int parse_bzimage(const u8 *img, u64 size, struct bz *bz, char *err, size
         return -1;
     }
     if (bz->pm_size == 0 || bz->pm_size > size - bz->pm_offset) {
-        fmt_snprintf(err, errsz, "kernel: truncated (header says %lu bytes of kernel, file has %lu)",
-                     bz->pm_size, size - bz->pm_offset);
+        fmt_snprintf(err, errsz, "kernel: truncated (header says %lu bytes of kernel, file has %lu)", bz->pm_size,
+                     size - bz->pm_offset);
         return -1;
     }
 
     bz->alignment = rd32(img, HDR_KERNEL_ALIGNMENT);
     if (bz->alignment == 0 || (bz->alignment & (bz->alignment - 1)) || bz->alignment > HUGE_PAGE_SIZE) {
-        fmt_snprintf(err, errsz, "kernel: kernel_alignment 0x%x is not a power of two up to 1 GiB",
-                     bz->alignment);
+        fmt_snprintf(err, errsz, "kernel: kernel_alignment 0x%x is not a power of two up to 1 GiB", bz->alignment);
         return -1;
     }
     bz->initrd_addr_max = rd32(img, HDR_INITRD_ADDR_MAX);
@@ -198,14 +195,14 @@ static int place_kernel(const struct bz *bz, u64 *load, u64 *end, char *err, siz
 
 static int fail_ram(u64 need, const struct guest_mem *gm, char *err, size_t errsz)
 {
-    fmt_snprintf(err, errsz, "kernel needs %lu MiB of guest RAM, only %lu available",
-                 ALIGN_UP(need, MiB(1)) >> 20, gm->size >> 20);
+    fmt_snprintf(err, errsz, "kernel needs %lu MiB of guest RAM, only %lu available", ALIGN_UP(need, MiB(1)) >> 20,
+                 gm->size >> 20);
     return -1;
 }
 
 /* Copy into guest RAM, checked. */
-static int gput(const struct guest_mem *gm, gpa_t gpa, const void *src, u64 len, const char *what,
-                char *err, size_t errsz)
+static int gput(const struct guest_mem *gm, gpa_t gpa, const void *src, u64 len, const char *what, char *err,
+                size_t errsz)
 {
     void *dst = gmem_ptr(gm, gpa, len);
 
@@ -243,10 +240,9 @@ int linux_boot_check(const u8 *bzimage, u64 bzsize, char *err, size_t errsz)
     return parse_bzimage(bzimage, bzsize, &bz, err, errsz);
 }
 
-int linux_boot_prepare(const struct guest_mem *gm, const u8 *bzimage, u64 bzsize,
-                       const u8 *initrd, u64 initrd_size, const char *cmdline, gpa_t acpi_rsdp_gpa,
-                       struct guest_entry *entry, struct linux_boot_layout *layout,
-                       char *err, size_t errsz)
+int linux_boot_prepare(const struct guest_mem *gm, const u8 *bzimage, u64 bzsize, const u8 *initrd, u64 initrd_size,
+                       const char *cmdline, gpa_t acpi_rsdp_gpa, struct guest_entry *entry,
+                       struct linux_boot_layout *layout, char *err, size_t errsz)
 {
     struct bz bz;
     struct e820_map map;
@@ -259,8 +255,8 @@ int linux_boot_prepare(const struct guest_mem *gm, const u8 *bzimage, u64 bzsize
         cmdline = "";
     u64 cmdlen = strnlen(cmdline, GUEST_CMDLINE_MAX);
     if (cmdlen >= GUEST_CMDLINE_MAX || cmdlen > bz.cmdline_size) {
-        fmt_snprintf(err, errsz, "cmdline: too long (%lu bytes; kernel takes %u, the buffer %u)",
-                     cmdlen, bz.cmdline_size, GUEST_CMDLINE_MAX - 1);
+        fmt_snprintf(err, errsz, "cmdline: too long (%lu bytes; kernel takes %u, the buffer %u)", cmdlen,
+                     bz.cmdline_size, GUEST_CMDLINE_MAX - 1);
         return -1;
     }
     if (initrd_size && !initrd) {
@@ -287,7 +283,8 @@ int linux_boot_prepare(const struct guest_mem *gm, const u8 *bzimage, u64 bzsize
             limit = min_u64(limit, (u64)bz.initrd_addr_max + 1);
         initrd_gpa = limit >= initrd_size ? ALIGN_DOWN(limit - initrd_size, PAGE_SIZE) : 0;
         if (initrd_gpa < kernel_end) {
-            fmt_snprintf(err, errsz, "initrd: %lu MiB does not fit between the kernel (ends 0x%lx) and initrd_addr_max 0x%x",
+            fmt_snprintf(err, errsz,
+                         "initrd: %lu MiB does not fit between the kernel (ends 0x%lx) and initrd_addr_max 0x%x",
                          ALIGN_UP(initrd_size, MiB(1)) >> 20, kernel_end, bz.initrd_addr_max);
             return -1;
         }

@@ -14,10 +14,10 @@
 
 /* Where things went, for the log and for tests. */
 struct linux_boot_layout {
-    gpa_t kernel_gpa;   /* protected-mode kernel load address (code32_start) */
-    u64 kernel_size;    /* bytes copied there */
-    u64 init_size;      /* bytes the kernel needs from kernel_gpa while it decompresses */
-    gpa_t initrd_gpa;   /* 0 when there is no initrd */
+    gpa_t kernel_gpa; /* protected-mode kernel load address (code32_start) */
+    u64 kernel_size;  /* bytes copied there */
+    u64 init_size;    /* bytes the kernel needs from kernel_gpa while it decompresses */
+    gpa_t initrd_gpa; /* 0 when there is no initrd */
     u64 initrd_size;
 };
 
@@ -33,9 +33,8 @@ int linux_boot_check(const u8 *bzimage, u64 bzsize, char *err, size_t errsz);
  * cmdline may be NULL (empty). layout may be NULL.
  * Returns 0, or -1 with a one-line reason in err; on error guest RAM may be partly written.
  */
-int linux_boot_prepare(const struct guest_mem *gm, const u8 *bzimage, u64 bzsize,
-                       const u8 *initrd, u64 initrd_size, const char *cmdline, gpa_t acpi_rsdp_gpa,
-                       struct guest_entry *entry, struct linux_boot_layout *layout,
-                       char *err, size_t errsz);
+int linux_boot_prepare(const struct guest_mem *gm, const u8 *bzimage, u64 bzsize, const u8 *initrd, u64 initrd_size,
+                       const char *cmdline, gpa_t acpi_rsdp_gpa, struct guest_entry *entry,
+                       struct linux_boot_layout *layout, char *err, size_t errsz);
 
 #endif

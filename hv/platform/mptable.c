@@ -9,50 +9,52 @@
 #include "lib/lib.h"
 #include "lib/log.h"
 
-#define MPF_LEN        16  /* floating pointer: "_MP_", u32 table, u8 length (paragraphs), u8 spec,
+#define MPF_LEN                                                                                                        \
+    16 /* floating pointer: "_MP_", u32 table, u8 length (paragraphs), u8 spec,
                               u8 checksum, u8 feature1..5 */
 #define MPF_TABLE      4
 #define MPF_PARAGRAPHS 8
 #define MPF_SPEC       9
 #define MPF_CHECKSUM   10
-#define MPF_FEATURE1   11  /* 0: a configuration table follows (not a default configuration) */
-#define MPF_FEATURE2   12  /* bit 7 IMCR present: 0, virtual-wire mode */
+#define MPF_FEATURE1   11 /* 0: a configuration table follows (not a default configuration) */
+#define MPF_FEATURE2   12 /* bit 7 IMCR present: 0, virtual-wire mode */
 
-#define MPC_HDR_LEN    44  /* "PCMP", u16 length, u8 spec, u8 checksum, oem[8], product[12], u32 oem
+#define MPC_HDR_LEN                                                                                                    \
+    44 /* "PCMP", u16 length, u8 spec, u8 checksum, oem[8], product[12], u32 oem
                               table, u16 oem size, u16 entries, u32 lapic, u16 ext len, u8 ext sum */
-#define MPC_LENGTH     4
-#define MPC_SPEC       6
-#define MPC_CHECKSUM   7
-#define MPC_OEM        8
-#define MPC_PRODUCT    16
-#define MPC_ENTRIES    34
-#define MPC_LAPIC      36
+#define MPC_LENGTH   4
+#define MPC_SPEC     6
+#define MPC_CHECKSUM 7
+#define MPC_OEM      8
+#define MPC_PRODUCT  16
+#define MPC_ENTRIES  34
+#define MPC_LAPIC    36
 
-#define MP_SPEC_1_4    4
+#define MP_SPEC_1_4 4
 
-#define ENT_CPU        0   /* 20 bytes: type, apic id, apic version, flags, u32 signature, u32 features */
-#define ENT_BUS        1   /* 8: type, bus id, 6-char bus type */
-#define ENT_IOAPIC     2   /* 8: type, id, version, flags, u32 address */
-#define ENT_IOINT      3   /* 8: type, int type, u16 flags, src bus, src irq, dst I/O APIC id, dst pin */
-#define ENT_LINT       4   /* 8: as ENT_IOINT, the destination a local APIC (0xff: all) and its LINTIN */
-#define ENT_CPU_LEN    20
-#define ENT_LEN        8
+#define ENT_CPU     0 /* 20 bytes: type, apic id, apic version, flags, u32 signature, u32 features */
+#define ENT_BUS     1 /* 8: type, bus id, 6-char bus type */
+#define ENT_IOAPIC  2 /* 8: type, id, version, flags, u32 address */
+#define ENT_IOINT   3 /* 8: type, int type, u16 flags, src bus, src irq, dst I/O APIC id, dst pin */
+#define ENT_LINT    4 /* 8: as ENT_IOINT, the destination a local APIC (0xff: all) and its LINTIN */
+#define ENT_CPU_LEN 20
+#define ENT_LEN     8
 
 #define CPU_ENABLED    BIT(0)
 #define CPU_BSP        BIT(1)
 #define IOAPIC_ENABLED BIT(0)
 
-#define INT_FIXED      0   /* "INT": vectored through the I/O APIC entry */
-#define INT_NMI        1
-#define INT_EXTINT     3
-#define FLAGS_CONFORMING  0    /* the bus's default: ISA edge, active high */
-#define FLAGS_LEVEL_LOW   0x0f /* polarity 11b active low, trigger 11b level: PCI INTx */
+#define INT_FIXED        0 /* "INT": vectored through the I/O APIC entry */
+#define INT_NMI          1
+#define INT_EXTINT       3
+#define FLAGS_CONFORMING 0    /* the bus's default: ISA edge, active high */
+#define FLAGS_LEVEL_LOW  0x0f /* polarity 11b active low, trigger 11b level: PCI INTx */
 
-#define BUS_PCI        0   /* bus IDs: PCI bus 0 is 0, the ISA bus comes after it */
-#define BUS_ISA        1
-#define LAPIC_ALL      0xff
-#define ISA_CASCADE    2   /* the 8259 cascade: no device; I/O APIC pin 2 takes IRQ 0 instead */
-#define ISA_TIMER_PIN  2   /* the PIT's IRQ 0 arrives on pin 2 (the override every PC has) */
+#define BUS_PCI       0 /* bus IDs: PCI bus 0 is 0, the ISA bus comes after it */
+#define BUS_ISA       1
+#define LAPIC_ALL     0xff
+#define ISA_CASCADE   2 /* the 8259 cascade: no device; I/O APIC pin 2 takes IRQ 0 instead */
+#define ISA_TIMER_PIN 2 /* the PIT's IRQ 0 arrives on pin 2 (the override every PC has) */
 
 static u32 isa_entries(void) { return MPTABLE_ISA_IRQS - 1; }
 
@@ -82,13 +84,13 @@ static void checksum(u8 *p, u32 len, u32 off)
 static int check(const struct mptable_platform *p, char *err, size_t errsz)
 {
     if (p->bsp_apic_id > MPTABLE_APIC_ID_MAX || p->ioapic_id > MPTABLE_APIC_ID_MAX) {
-        fmt_snprintf(err, errsz, "MP table: APIC ID %u / I/O APIC ID %u does not fit an 8-bit MP entry",
-                     p->bsp_apic_id, p->ioapic_id);
+        fmt_snprintf(err, errsz, "MP table: APIC ID %u / I/O APIC ID %u does not fit an 8-bit MP entry", p->bsp_apic_id,
+                     p->ioapic_id);
         return -1;
     }
     if (p->ioapic_pins < MPTABLE_ISA_MIN_PINS) {
-        fmt_snprintf(err, errsz, "MP table: the I/O APIC has %u pins, the ISA IRQs need %u",
-                     p->ioapic_pins, MPTABLE_ISA_MIN_PINS);
+        fmt_snprintf(err, errsz, "MP table: the I/O APIC has %u pins, the ISA IRQs need %u", p->ioapic_pins,
+                     MPTABLE_ISA_MIN_PINS);
         return -1;
     }
     if (p->lapic_addr == 0 || p->ioapic_addr == 0) {
@@ -102,8 +104,8 @@ static int check(const struct mptable_platform *p, char *err, size_t errsz)
     for (u32 i = 0; i < p->pci_count; i++) {
         const struct mptable_pci_irq *q = &p->pci[i];
         if (q->dev > 31 || q->pin > 3 || q->ioapic_pin >= p->ioapic_pins) {
-            fmt_snprintf(err, errsz, "MP table: PCI line %u (device %u, pin %u, I/O APIC pin %u) is out of range",
-                         i, q->dev, q->pin, q->ioapic_pin);
+            fmt_snprintf(err, errsz, "MP table: PCI line %u (device %u, pin %u, I/O APIC pin %u) is out of range", i,
+                         q->dev, q->pin, q->ioapic_pin);
             return -1;
         }
     }
@@ -122,8 +124,7 @@ static u8 *put_int(u8 *e, u8 type, u8 int_type, u8 flags, u8 bus, u8 irq, u8 dst
     return e + ENT_LEN;
 }
 
-int mptable_build(u8 *buf, u32 size, gpa_t gpa, const struct mptable_platform *p, u32 *used,
-                  char *err, size_t errsz)
+int mptable_build(u8 *buf, u32 size, gpa_t gpa, const struct mptable_platform *p, u32 *used, char *err, size_t errsz)
 {
     if (check(p, err, errsz))
         return -1;

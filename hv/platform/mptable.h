@@ -10,15 +10,15 @@
 
 #include "lib/types.h"
 
-#define MPTABLE_MAX_PCI     32   /* PCI (device, INTx pin) pairs with an interrupt entry */
-#define MPTABLE_ISA_IRQS    16
-#define MPTABLE_ISA_MIN_PINS 16  /* ISA IRQs 0-15 go to the pin of the same number (IRQ 0 to 2) */
-#define MPTABLE_APIC_ID_MAX 0xfe /* 0xff means "all local APICs" in interrupt entries */
+#define MPTABLE_MAX_PCI      32 /* PCI (device, INTx pin) pairs with an interrupt entry */
+#define MPTABLE_ISA_IRQS     16
+#define MPTABLE_ISA_MIN_PINS 16   /* ISA IRQs 0-15 go to the pin of the same number (IRQ 0 to 2) */
+#define MPTABLE_APIC_ID_MAX  0xfe /* 0xff means "all local APICs" in interrupt entries */
 
 /* A PCI device's INTx line on bus 0 and the I/O APIC pin it drives. */
 struct mptable_pci_irq {
-    u8 dev;        /* device number, 0-31 */
-    u8 pin;        /* 0 = INTA# ... 3 = INTD# */
+    u8 dev; /* device number, 0-31 */
+    u8 pin; /* 0 = INTA# ... 3 = INTD# */
     u8 ioapic_pin;
 };
 
@@ -43,8 +43,7 @@ u32 mptable_size(const struct mptable_platform *p);
  * I/O APIC, PCI device and pin numbers, the count) and nothing is written past buf + size.
  * Returns 0 and the bytes used, or -1 with a one-line reason.
  */
-int mptable_build(u8 *buf, u32 size, gpa_t gpa, const struct mptable_platform *p, u32 *used,
-                  char *err, size_t errsz);
+int mptable_build(u8 *buf, u32 size, gpa_t gpa, const struct mptable_platform *p, u32 *used, char *err, size_t errsz);
 
 /*
  * The I/O APIC pin a PCI bus-0 device's INTx drives on Bochs's i440FX: its PIIX3 forwards PIRQ n

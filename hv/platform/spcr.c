@@ -5,15 +5,15 @@
 #include "lib/lib.h"
 #include "lib/log.h"
 
-#define SPCR_OFF_IFTYPE   36
-#define SPCR_OFF_BASE     40 /* Generic Address Structure, 12 bytes */
-#define SPCR_OFF_IRQTYPE  52
-#define SPCR_OFF_IRQ      53
-#define SPCR_OFF_BAUD     58
+#define SPCR_OFF_IFTYPE     36
+#define SPCR_OFF_BASE       40 /* Generic Address Structure, 12 bytes */
+#define SPCR_OFF_IRQTYPE    52
+#define SPCR_OFF_IRQ        53
+#define SPCR_OFF_BAUD       58
 #define SPCR_OFF_PCI_VENDOR 66 /* 0xffff: not a PCI device */
-#define SPCR_OFF_PCI_BUS  68     /* then device, function */
-#define SPCR_OFF_PCI_SEG  75
-#define SPCR_IRQTYPE_PIC  0x01 /* bit 0: a dual-8259 IRQ */
+#define SPCR_OFF_PCI_BUS    68 /* then device, function */
+#define SPCR_OFF_PCI_SEG    75
+#define SPCR_IRQTYPE_PIC    0x01 /* bit 0: a dual-8259 IRQ */
 
 int spcr_parse(const u8 *t, u32 len, struct spcr_uart *out, char *err, size_t errsz)
 {
@@ -31,14 +31,25 @@ int spcr_parse(const u8 *t, u32 len, struct spcr_uart *out, char *err, size_t er
     if (vendor != 0xffff && vendor != 0) {
         out->pci = true;
         out->pci_segment = t[SPCR_OFF_PCI_SEG];
-        out->pci_bdf = (u16)(t[SPCR_OFF_PCI_BUS] << 8 | (t[SPCR_OFF_PCI_BUS + 1] & 0x1f) << 3 | (t[SPCR_OFF_PCI_BUS + 2] & 7));
+        out->pci_bdf =
+            (u16)(t[SPCR_OFF_PCI_BUS] << 8 | (t[SPCR_OFF_PCI_BUS + 1] & 0x1f) << 3 | (t[SPCR_OFF_PCI_BUS + 2] & 7));
     }
     switch (t[SPCR_OFF_BAUD]) {
-    case 0: out->baud = 0; break; /* "as is" */
-    case 3: out->baud = 9600; break;
-    case 4: out->baud = 19200; break;
-    case 6: out->baud = 57600; break;
-    case 7: out->baud = 115200; break;
+    case 0:
+        out->baud = 0;
+        break; /* "as is" */
+    case 3:
+        out->baud = 9600;
+        break;
+    case 4:
+        out->baud = 19200;
+        break;
+    case 6:
+        out->baud = 57600;
+        break;
+    case 7:
+        out->baud = 115200;
+        break;
     default:
         fmt_snprintf(err, errsz, "SPCR: unknown baud rate code %u", t[SPCR_OFF_BAUD]);
         return -1;
@@ -73,7 +84,8 @@ u16 spcr_pick_io(const struct spcr_uart *u, char *why, size_t whysz)
         return 0;
     }
     if (u->space == SPCR_SPACE_MEMORY) {
-        fmt_snprintf(why, whysz, "SPCR names an MMIO UART at 0x%llx (%u-bit registers): Postern drives I/O-port UARTs only",
+        fmt_snprintf(why, whysz,
+                     "SPCR names an MMIO UART at 0x%llx (%u-bit registers): Postern drives I/O-port UARTs only",
                      (unsigned long long)u->base, u->bit_width);
         return 0;
     }

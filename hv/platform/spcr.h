@@ -21,19 +21,19 @@
 #define SPCR_SPACE_IO     1
 
 /* Interface types SPCR shares with DBG2's serial subtypes; the three 16550 kinds Postern knows. */
-#define SPCR_IF_16550      0x00 /* full 16550 */
-#define SPCR_IF_16450      0x01 /* 16550 subset (16450) */
-#define SPCR_IF_16550_GAS  0x12 /* 16550-compatible, parameters from the base address GAS */
+#define SPCR_IF_16550     0x00 /* full 16550 */
+#define SPCR_IF_16450     0x01 /* 16550 subset (16450) */
+#define SPCR_IF_16550_GAS 0x12 /* 16550-compatible, parameters from the base address GAS */
 
 struct spcr_uart {
     u8 revision;
     u8 interface_type;
-    u8 space;          /* SPCR_SPACE_*: the base address's space */
-    u8 bit_width;      /* the GAS's register bit width (8 for byte registers, 32 for mmio32) */
-    u64 base;          /* 0: the console redirection is disabled */
-    u32 baud;          /* 0: "as is", the firmware's speed, which the table does not say */
-    u8 irq;            /* the PC-AT IRQ, when the interrupt type says it has one */
-    bool pci;          /* the UART is a PCI function (its vendor ID is not 0xffff or 0) */
+    u8 space;     /* SPCR_SPACE_*: the base address's space */
+    u8 bit_width; /* the GAS's register bit width (8 for byte registers, 32 for mmio32) */
+    u64 base;     /* 0: the console redirection is disabled */
+    u32 baud;     /* 0: "as is", the firmware's speed, which the table does not say */
+    u8 irq;       /* the PC-AT IRQ, when the interrupt type says it has one */
+    bool pci;     /* the UART is a PCI function (its vendor ID is not 0xffff or 0) */
     u8 pci_segment;
     u16 pci_bdf;
 };

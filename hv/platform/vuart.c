@@ -327,10 +327,7 @@ bool vuart_rx_push(struct vuart *u, u8 c)
     return true;
 }
 
-u32 vuart_rx_space(const struct vuart *u)
-{
-    return loopback(u) ? 0 : VUART_RX_QUEUE - u->rx_count;
-}
+u32 vuart_rx_space(const struct vuart *u) { return loopback(u) ? 0 : VUART_RX_QUEUE - u->rx_count; }
 
 void vuart_tx_retry(struct vuart *u) { tx_drain(u); }
 

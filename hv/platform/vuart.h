@@ -14,18 +14,18 @@
 #include "lib/types.h"
 
 /* Register offsets from the base port (PC16550D data sheet, table II). */
-#define VUART_RBR 0 /* read, DLAB=0: receiver buffer */
-#define VUART_THR 0 /* write, DLAB=0: transmitter holding */
-#define VUART_DLL 0 /* DLAB=1: divisor latch, low byte */
-#define VUART_IER 1 /* DLAB=0: interrupt enable */
-#define VUART_DLM 1 /* DLAB=1: divisor latch, high byte */
-#define VUART_IIR 2 /* read: interrupt identification */
-#define VUART_FCR 2 /* write: FIFO control */
-#define VUART_LCR 3 /* line control; bit 7 = DLAB */
-#define VUART_MCR 4 /* modem control */
-#define VUART_LSR 5 /* line status */
-#define VUART_MSR 6 /* modem status */
-#define VUART_SCR 7 /* scratch */
+#define VUART_RBR      0 /* read, DLAB=0: receiver buffer */
+#define VUART_THR      0 /* write, DLAB=0: transmitter holding */
+#define VUART_DLL      0 /* DLAB=1: divisor latch, low byte */
+#define VUART_IER      1 /* DLAB=0: interrupt enable */
+#define VUART_DLM      1 /* DLAB=1: divisor latch, high byte */
+#define VUART_IIR      2 /* read: interrupt identification */
+#define VUART_FCR      2 /* write: FIFO control */
+#define VUART_LCR      3 /* line control; bit 7 = DLAB */
+#define VUART_MCR      4 /* modem control */
+#define VUART_LSR      5 /* line status */
+#define VUART_MSR      6 /* modem status */
+#define VUART_SCR      7 /* scratch */
 #define VUART_NR_PORTS 8
 
 #define VUART_IER_ERBFI 0x01 /* received data available */
@@ -34,14 +34,14 @@
 #define VUART_IER_EDSSI 0x08 /* modem status */
 #define VUART_IER_MASK  0x0f /* bits 7:4 read 0 on a 16550A */
 
-#define VUART_IIR_NO_INT   0x01
-#define VUART_IIR_MSI      0x00 /* modem status */
-#define VUART_IIR_THRI     0x02 /* transmitter holding register empty */
-#define VUART_IIR_RDI      0x04 /* received data available */
-#define VUART_IIR_RLSI     0x06 /* receiver line status */
-#define VUART_IIR_TIMEOUT  0x0c /* character timeout (FIFO mode) */
-#define VUART_IIR_ID_MASK  0x0f
-#define VUART_IIR_FIFO_ON  0xc0 /* both bits set when the FIFOs are enabled */
+#define VUART_IIR_NO_INT  0x01
+#define VUART_IIR_MSI     0x00 /* modem status */
+#define VUART_IIR_THRI    0x02 /* transmitter holding register empty */
+#define VUART_IIR_RDI     0x04 /* received data available */
+#define VUART_IIR_RLSI    0x06 /* receiver line status */
+#define VUART_IIR_TIMEOUT 0x0c /* character timeout (FIFO mode) */
+#define VUART_IIR_ID_MASK 0x0f
+#define VUART_IIR_FIFO_ON 0xc0 /* both bits set when the FIFOs are enabled */
 
 #define VUART_FCR_ENABLE     0x01
 #define VUART_FCR_CLEAR_RCVR 0x02
@@ -58,23 +58,23 @@
 #define VUART_MCR_LOOP 0x10
 #define VUART_MCR_MASK 0x1f /* bits 7:5 read 0 on a 16550A */
 
-#define VUART_LSR_DR   0x01 /* data ready */
-#define VUART_LSR_OE   0x02 /* overrun error */
-#define VUART_LSR_PE   0x04
-#define VUART_LSR_FE   0x08
-#define VUART_LSR_BI   0x10
-#define VUART_LSR_THRE 0x20 /* transmitter holding register (FIFO) empty */
-#define VUART_LSR_TEMT 0x40 /* transmitter empty */
+#define VUART_LSR_DR     0x01 /* data ready */
+#define VUART_LSR_OE     0x02 /* overrun error */
+#define VUART_LSR_PE     0x04
+#define VUART_LSR_FE     0x08
+#define VUART_LSR_BI     0x10
+#define VUART_LSR_THRE   0x20 /* transmitter holding register (FIFO) empty */
+#define VUART_LSR_TEMT   0x40 /* transmitter empty */
 #define VUART_LSR_ERRORS (VUART_LSR_OE | VUART_LSR_PE | VUART_LSR_FE | VUART_LSR_BI)
 
-#define VUART_MSR_DCTS 0x01
-#define VUART_MSR_DDSR 0x02
-#define VUART_MSR_TERI 0x04 /* RI went from on to off */
-#define VUART_MSR_DDCD 0x08
-#define VUART_MSR_CTS  0x10
-#define VUART_MSR_DSR  0x20
-#define VUART_MSR_RI   0x40
-#define VUART_MSR_DCD  0x80
+#define VUART_MSR_DCTS   0x01
+#define VUART_MSR_DDSR   0x02
+#define VUART_MSR_TERI   0x04 /* RI went from on to off */
+#define VUART_MSR_DDCD   0x08
+#define VUART_MSR_CTS    0x10
+#define VUART_MSR_DSR    0x20
+#define VUART_MSR_RI     0x40
+#define VUART_MSR_DCD    0x80
 #define VUART_MSR_DELTAS 0x0f
 
 /* The 16550A's FIFOs (and its receiver in loopback mode) hold 16 bytes. */
@@ -101,9 +101,9 @@ struct vuart_stats {
 struct vuart {
     struct vuart_sink sink;
     u8 ier, lcr, mcr, fcr, scr, dll, dlm;
-    u8 lsr_errors;   /* sticky LSR error bits, cleared by reading LSR */
-    u8 msr_deltas;   /* MSR bits 3:0, cleared by reading MSR */
-    u8 rbr;          /* the last byte the guest read: what RBR returns when nothing is waiting */
+    u8 lsr_errors;     /* sticky LSR error bits, cleared by reading LSR */
+    u8 msr_deltas;     /* MSR bits 3:0, cleared by reading MSR */
+    u8 rbr;            /* the last byte the guest read: what RBR returns when nothing is waiting */
     bool thre_pending; /* the THRE interrupt's latch (cleared by IIR reporting it or a THR write) */
     /* No interrupt can reach the guest (no ACPI to say where IRQ 4 goes). The UART then behaves
      * like one that does not re-assert THRE on a second ETBEI 0->1 while idle with no THR write

@@ -27,20 +27,29 @@
 #include "guard/gmeta.h"
 #include "guard/guard.h"
 
-#define BASE 0xffffffffc0a00000ull
-#define KERNEL_RIP 0xffffffff81a00000ull
-#define STACK 0xffffc90000a43f00ull /* the NAPI softirq's stack */
-#define SLEEPERS 3
-#define POLLS 250
+#define BASE             0xffffffffc0a00000ull
+#define KERNEL_RIP       0xffffffff81a00000ull
+#define STACK            0xffffc90000a43f00ull /* the NAPI softirq's stack */
+#define SLEEPERS         3
+#define POLLS            250
 #define PACKETS_PER_POLL 8
 #define EXITS_PER_PACKET 8
 
-enum bench_kind { B_IN_CALL, B_OUT_RET, B_OUT_CALL, B_IN_RET, B_INT, B_RTI, B_IRET_OTHER, B_OUT_CALL_WORST,
-                  B_IN_RET_WORST, B_KINDS };
+enum bench_kind {
+    B_IN_CALL,
+    B_OUT_RET,
+    B_OUT_CALL,
+    B_IN_RET,
+    B_INT,
+    B_RTI,
+    B_IRET_OTHER,
+    B_OUT_CALL_WORST,
+    B_IN_RET_WORST,
+    B_KINDS
+};
 static const char *const bench_name[B_KINDS] = {
-    "border-in-call", "border-out-ret", "border-out-call", "border-in-ret",
-    "border-out-int", "border-in-rti", "iret-not-ours",
-    "out-call-worst", "in-ret-worst", /* 125 frames on one RSP chain: a guest choosing its stacks */
+    "border-in-call", "border-out-ret", "border-out-call", "border-in-ret", "border-out-int",
+    "border-in-rti",  "iret-not-ours",  "out-call-worst",  "in-ret-worst", /* 125 frames on one RSP chain: a guest choosing its stacks */
 };
 static const char *const cross_name[B_KINDS] = {
     "in_call", "out_ret", "out_call", "in_ret", "int", "rti", "iret_other", "out_call_worst", "in_ret_worst",
@@ -56,11 +65,11 @@ static const struct privilege_ops nic_ops = { .raise = nop_raise, .lower = nop_l
 static u64 clock_zero(void) { return 0; }
 
 /* One caller per kind, so callgrind (--separate-callers=1) reports guard_event'cross_<kind>. */
-#define CROSS(name)                                                                                      \
-    static __attribute__((noinline)) enum guard_verdict cross_##name(const struct guard_event *e,      \
-                                                                      struct guard_result *r)           \
-    {                                                                                                    \
-        return guard_event(&G, e, r);                                                                    \
+#define CROSS(name)                                                                                                    \
+    static                                                                                                             \
+        __attribute__((noinline)) enum guard_verdict cross_##name(const struct guard_event *e, struct guard_result *r) \
+    {                                                                                                                  \
+        return guard_event(&G, e, r);                                                                                  \
     }
 CROSS(in_call)
 CROSS(out_ret)
@@ -73,8 +82,8 @@ CROSS(out_call_worst)
 CROSS(in_ret_worst)
 
 static enum guard_verdict (*const cross[B_KINDS])(const struct guard_event *, struct guard_result *) = {
-    cross_in_call, cross_out_ret, cross_out_call, cross_in_ret, cross_int, cross_rti, cross_iret_other,
-    cross_out_call_worst, cross_in_ret_worst,
+    cross_in_call, cross_out_ret,    cross_out_call,       cross_in_ret,       cross_int,
+    cross_rti,     cross_iret_other, cross_out_call_worst, cross_in_ret_worst,
 };
 
 /* hv/guard/guard.c's frame_hash: bucket of a stack pointer in the frame table (to collide on purpose). */
@@ -94,7 +103,10 @@ static void post(enum bench_kind k, const struct guard_event *e, enum guard_verd
 
 /* ------------------------------------------------------------------ the module */
 
-struct wrapper { u32 first, second; const char *func; }; /* entry: in-call, out-ret; exit: out-call, in-ret */
+struct wrapper {
+    u32 first, second;
+    const char *func;
+}; /* entry: in-call, out-ret; exit: out-call, in-ret */
 static struct guard_site_desc sites[GUARD_MAX_SITES];
 static struct wrapper entries[GUARD_MAX_SITES], exits[GUARD_MAX_SITES];
 static u32 nsites, nentries, nexits, text_len, init_offset;
@@ -133,8 +145,9 @@ static void load_gmeta(const char *path)
     for (u32 i = 0; i < nsites; i++) {
         struct gmeta_site a, b;
         gmeta_site_at(&m, i, &a);
-        u8 other = a.kind == GMETA_SITE_BORDER_IN_CALL ? GMETA_SITE_BORDER_OUT_RET
-                 : a.kind == GMETA_SITE_BORDER_OUT_CALL ? GMETA_SITE_BORDER_IN_RET : 0;
+        u8 other = a.kind == GMETA_SITE_BORDER_IN_CALL    ? GMETA_SITE_BORDER_OUT_RET
+                   : a.kind == GMETA_SITE_BORDER_OUT_CALL ? GMETA_SITE_BORDER_IN_RET
+                                                          : 0;
         if (!other)
             continue;
         u32 first, cnt = gmeta_sites_of_kind(&m, other, &first);
@@ -178,8 +191,14 @@ static void synthesize(void)
 static const struct wrapper *pick_exits(const struct wrapper *out[EXITS_PER_PACKET])
 {
     static const char *const rx[EXITS_PER_PACKET] = {
-        "dma_unmap_page_attrs", "is_vmalloc_addr", "skb_put", "eth_type_trans",
-        "napi_gro_receive", "napi_build_skb", "__netdev_alloc_frag_align", "dma_map_page_attrs",
+        "dma_unmap_page_attrs",
+        "is_vmalloc_addr",
+        "skb_put",
+        "eth_type_trans",
+        "napi_gro_receive",
+        "napi_build_skb",
+        "__netdev_alloc_frag_align",
+        "dma_map_page_attrs",
     };
     for (u32 i = 0; i < EXITS_PER_PACKET; i++) {
         out[i] = &exits[i % nexits];
@@ -235,7 +254,8 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    static const struct guard_config cfg = { .check_callee_saved = true, .restore_return_address = true,
+    static const struct guard_config cfg = { .check_callee_saved = true,
+                                             .restore_return_address = true,
                                              .clock = clock_zero }; /* border.c's */
     privilege_registry_init(&R);
     if (privilege_register(&R, "nic", &nic_ops, NULL) < 0)

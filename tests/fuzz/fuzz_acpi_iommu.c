@@ -37,12 +37,12 @@
 #include "drivers/iommu/dmar.h"
 #include "drivers/iommu/ivrs.h"
 
-#define CHECK(c)                                                                                  \
-    do {                                                                                          \
-        if (!(c)) {                                                                               \
-            fprintf(stderr, "fuzz_acpi_iommu: invariant violated: %s (line %d)\n", #c, __LINE__); \
-            abort();                                                                              \
-        }                                                                                         \
+#define CHECK(c)                                                                                                       \
+    do {                                                                                                               \
+        if (!(c)) {                                                                                                    \
+            fprintf(stderr, "fuzz_acpi_iommu: invariant violated: %s (line %d)\n", #c, __LINE__);                      \
+            abort();                                                                                                   \
+        }                                                                                                              \
     } while (0)
 
 static u8 sum8(const u8 *p, u32 n)

@@ -16,12 +16,12 @@
 
 #include "boot/config.h"
 
-#define CHECK(c)                                                                      \
-    do {                                                                              \
-        if (!(c)) {                                                                   \
-            fprintf(stderr, "fuzz_config: invariant violated: %s (line %d)\n", #c, __LINE__); \
-            abort();                                                                  \
-        }                                                                             \
+#define CHECK(c)                                                                                                       \
+    do {                                                                                                               \
+        if (!(c)) {                                                                                                    \
+            fprintf(stderr, "fuzz_config: invariant violated: %s (line %d)\n", #c, __LINE__);                          \
+            abort();                                                                                                   \
+        }                                                                                                              \
     } while (0)
 
 /* NUL-terminated inside a field of `cap` bytes; returns the length. */
@@ -99,15 +99,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t cl = str_in(cfg.cmdline, BOOT_CMDLINE_MAX);
     CHECK(cl < BOOT_CMDLINE_MAX);
     for (size_t i = 0; i < cl; i++)
-        CHECK(cfg.cmdline[i] == '\t' || ((unsigned char)cfg.cmdline[i] >= 0x20 && (unsigned char)cfg.cmdline[i] < 0x7f));
+        CHECK(cfg.cmdline[i] == '\t' ||
+              ((unsigned char)cfg.cmdline[i] >= 0x20 && (unsigned char)cfg.cmdline[i] < 0x7f));
 
     CHECK(cfg.guest_ram % MiB(2) == 0);
     CHECK(cfg.guest_ram >= CONFIG_GUEST_RAM_MIN && cfg.guest_ram <= CONFIG_SIZE_MAX);
     CHECK(cfg.hv_memory % 4096 == 0);
     CHECK(cfg.hv_memory >= CONFIG_HV_MEMORY_MIN && cfg.hv_memory <= CONFIG_SIZE_MAX);
     CHECK(cfg.serial_port >= 1 && cfg.serial_port <= CONFIG_SERIAL_PORT_MAX);
-    CHECK(cfg.serial_baud == 9600 || cfg.serial_baud == 19200 || cfg.serial_baud == 38400 ||
-          cfg.serial_baud == 57600 || cfg.serial_baud == 115200);
+    CHECK(cfg.serial_baud == 9600 || cfg.serial_baud == 19200 || cfg.serial_baud == 38400 || cfg.serial_baud == 57600 ||
+          cfg.serial_baud == 115200);
 
     CHECK(cfg.gmeta_count <= BOOT_MAX_GMETA);
     for (u32 i = 0; i < cfg.gmeta_count; i++)

@@ -16,12 +16,12 @@
 
 #include "guard/gmeta.h"
 
-#define CHECK(c)                                                                     \
-    do {                                                                             \
-        if (!(c)) {                                                                  \
-            fprintf(stderr, "fuzz_gmeta: invariant violated: %s (line %d)\n", #c, __LINE__); \
-            abort();                                                                 \
-        }                                                                            \
+#define CHECK(c)                                                                                                       \
+    do {                                                                                                               \
+        if (!(c)) {                                                                                                    \
+            fprintf(stderr, "fuzz_gmeta: invariant violated: %s (line %d)\n", #c, __LINE__);                           \
+            abort();                                                                                                   \
+        }                                                                                                              \
     } while (0)
 
 static int cmp_u32(const void *a, const void *b)
@@ -213,10 +213,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 CHECK(t.kind == s.kind && t.offset == s.offset + 1);
             }
         }
-        if (s.kind == GMETA_SITE_INIT)
-            { ninit++; CHECK(s.offset == m.init_offset); }
-        if (s.kind == GMETA_SITE_DEINIT)
-            { ndeinit++; CHECK(m.has_deinit && s.offset == m.deinit_offset); }
+        if (s.kind == GMETA_SITE_INIT) {
+            ninit++;
+            CHECK(s.offset == m.init_offset);
+        }
+        if (s.kind == GMETA_SITE_DEINIT) {
+            ndeinit++;
+            CHECK(m.has_deinit && s.offset == m.deinit_offset);
+        }
     }
     CHECK(ninit == 1);
     CHECK(ndeinit <= 1 && (ndeinit == 1) == m.has_deinit);

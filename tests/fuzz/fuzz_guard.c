@@ -39,12 +39,12 @@
 
 #include "guard/guard.h"
 
-#define CHECK(c)                                                                     \
-    do {                                                                             \
-        if (!(c)) {                                                                  \
-            fprintf(stderr, "fuzz_guard: invariant violated: %s (line %d, step %u)\n", #c, __LINE__, step_no); \
-            abort();                                                                 \
-        }                                                                            \
+#define CHECK(c)                                                                                                       \
+    do {                                                                                                               \
+        if (!(c)) {                                                                                                    \
+            fprintf(stderr, "fuzz_guard: invariant violated: %s (line %d, step %u)\n", #c, __LINE__, step_no);         \
+            abort();                                                                                                   \
+        }                                                                                                              \
     } while (0)
 
 static unsigned step_no;
@@ -55,13 +55,19 @@ static unsigned step_no;
 #define TLEN2 0x1000ull
 
 static const struct guard_site_desc gm_sites[] = {
-    { 0x100, GMETA_SITE_INIT },     { 0x200, GMETA_SITE_DEINIT },  { 0x300, GMETA_SITE_BORDER_IN_CALL },
-    { 0x310, GMETA_SITE_BORDER_OUT_RET },  { 0x320, GMETA_SITE_BORDER_IN_CALL }, { 0x330, GMETA_SITE_BORDER_OUT_RET },
-    { 0x400, GMETA_SITE_BORDER_OUT_CALL }, { 0x410, GMETA_SITE_BORDER_IN_RET },  { 0x420, GMETA_SITE_BORDER_OUT_CALL },
+    { 0x100, GMETA_SITE_INIT },
+    { 0x200, GMETA_SITE_DEINIT },
+    { 0x300, GMETA_SITE_BORDER_IN_CALL },
+    { 0x310, GMETA_SITE_BORDER_OUT_RET },
+    { 0x320, GMETA_SITE_BORDER_IN_CALL },
+    { 0x330, GMETA_SITE_BORDER_OUT_RET },
+    { 0x400, GMETA_SITE_BORDER_OUT_CALL },
+    { 0x410, GMETA_SITE_BORDER_IN_RET },
+    { 0x420, GMETA_SITE_BORDER_OUT_CALL },
     { 0x430, GMETA_SITE_BORDER_IN_RET },
 };
 static const struct guard_site_desc other_sites[] = {
-    { 0x10, GMETA_SITE_INIT },     { 0x20, GMETA_SITE_DEINIT },   { 0x30, GMETA_SITE_BORDER_IN_CALL },
+    { 0x10, GMETA_SITE_INIT },           { 0x20, GMETA_SITE_DEINIT },          { 0x30, GMETA_SITE_BORDER_IN_CALL },
     { 0x40, GMETA_SITE_BORDER_OUT_RET }, { 0x50, GMETA_SITE_BORDER_OUT_CALL }, { 0x60, GMETA_SITE_BORDER_IN_RET },
 };
 static const struct {
@@ -148,11 +154,12 @@ static void fixture(u8 cfgbits)
     /* The top four bits: 0 .. 15 more modules loaded (never registered: nothing claims their
      * hashes), so that gm and other sit among others in the grown module table and text-page hash. */
     static u8 extra_hash[16][GUARD_HASH_LEN];
-    static const char *const extra_name[16] = { "x0", "x1", "x2", "x3", "x4", "x5", "x6", "x7",
+    static const char *const extra_name[16] = { "x0", "x1", "x2",  "x3",  "x4",  "x5",  "x6",  "x7",
                                                 "x8", "x9", "x10", "x11", "x12", "x13", "x14", "x15" };
     for (int i = 0; i < (cfgbits >> 4); i++) {
         memset(extra_hash[i], 0x80 + i, GUARD_HASH_LEN);
-        struct guard_module_desc dx = { extra_name[i], extra_hash[i], TLEN2 * (1 + i % 3), other_sites, ARRAY_SIZE(other_sites) };
+        struct guard_module_desc dx = { extra_name[i], extra_hash[i], TLEN2 * (1 + i % 3), other_sites,
+                                        ARRAY_SIZE(other_sites) };
         CHECK(guard_module_add(&G, &dx) == 2 + i);
     }
 }
@@ -164,30 +171,42 @@ static u64 decode_addr(u8 b2, u8 b7)
     if (!(b2 & 0x80))
         return MODS[m].base + MODS[m].sites[(b2 & 0x3f) % MODS[m].n].offset;
     switch (b2 & 7) {
-    case 0: return MODS[m].base + (u64)(b2 & 0x38) * 0x40 + b7;                       /* off-site in text */
-    case 1: return MODS[m].base + MODS[m].sites[b7 % MODS[m].n].offset + 1;           /* misaligned site */
-    case 2: return MODS[m].base + MODS[m].len + b7;                                   /* just past text */
-    case 3: return MODS[m].base - 0x1000 + MODS[m].sites[b7 % MODS[m].n].offset;      /* shifted base */
-    case 4: return 0x400000ull + MODS[m].sites[b7 % MODS[m].n].offset;                /* user half */
-    case 5: return 0xfffffffffffff000ull + MODS[m].sites[b7 % MODS[m].n].offset;      /* wraps */
-    case 6: return MODS[m].base + 0x200000 + MODS[m].sites[b7 % MODS[m].n].offset;    /* another base */
-    default: return ((u64)b7 << 56) | ((u64)b2 << 8);
+    case 0:
+        return MODS[m].base + (u64)(b2 & 0x38) * 0x40 + b7; /* off-site in text */
+    case 1:
+        return MODS[m].base + MODS[m].sites[b7 % MODS[m].n].offset + 1; /* misaligned site */
+    case 2:
+        return MODS[m].base + MODS[m].len + b7; /* just past text */
+    case 3:
+        return MODS[m].base - 0x1000 + MODS[m].sites[b7 % MODS[m].n].offset; /* shifted base */
+    case 4:
+        return 0x400000ull + MODS[m].sites[b7 % MODS[m].n].offset; /* user half */
+    case 5:
+        return 0xfffffffffffff000ull + MODS[m].sites[b7 % MODS[m].n].offset; /* wraps */
+    case 6:
+        return MODS[m].base + 0x200000 + MODS[m].sites[b7 % MODS[m].n].offset; /* another base */
+    default:
+        return ((u64)b7 << 56) | ((u64)b2 << 8);
     }
 }
 
 static const u8 *decode_hash(u8 sel, int m)
 {
     switch (sel & 3) {
-    case 0: return m ? other_hash : gm_hash;
-    case 1: return m ? gm_hash : other_hash;
-    case 2: return bad_hash;
-    default: return gm_hash;
+    case 0:
+        return m ? other_hash : gm_hash;
+    case 1:
+        return m ? gm_hash : other_hash;
+    case 2:
+        return bad_hash;
+    default:
+        return gm_hash;
     }
 }
 
-static void check_state(const bool before[GUARD_MAX_VCPUS], const int mod_before[GUARD_MAX_VCPUS],
-                        int is_event, const struct guard_event *ev, enum guard_verdict verdict,
-                        const struct guard_result *res, u64 log_seq_before)
+static void check_state(const bool before[GUARD_MAX_VCPUS], const int mod_before[GUARD_MAX_VCPUS], int is_event,
+                        const struct guard_event *ev, enum guard_verdict verdict, const struct guard_result *res,
+                        u64 log_seq_before)
 {
     u32 expect_mask = 0;
     for (u32 c = 0; c < GUARD_MAX_VCPUS; c++) {
@@ -308,7 +327,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         u32 vcpu = (b[1] & 0xf0) == 0xf0 ? (u32)(b[1] & 7) : (u32)(b[1] & 1);
         u64 addr = decode_addr(b[2], b[7]);
         /* bit 7: one of 4096 distinct stacks (fills the frame table), else one of 8 fixed ones */
-        u64 rsp = (b[3] & 0x80) ? 0xffffc90000800000ull + ((u64)(b[3] & 0x1f) << 12) + ((u64)b[7] << 4) : RSPS[b[3] & 7];
+        u64 rsp =
+            (b[3] & 0x80) ? 0xffffc90000800000ull + ((u64)(b[3] & 0x1f) << 12) + ((u64)b[7] << 4) : RSPS[b[3] & 7];
         int am = (b[2] >> 6) & 1; /* the module the address was derived from */
 
         if (kind >= GUARD_EV_KINDS) {

@@ -74,17 +74,17 @@
 #include "lib/page_alloc.h"
 #include "lib/timebase.h"
 
-#define CHECK(c)                                                                                          \
-    do {                                                                                                  \
-        if (!(c)) {                                                                                       \
-            fprintf(stderr, "fuzz_hypercall: invariant violated: %s (line %d, step %u)\n", #c, __LINE__, step_no); \
-            abort();                                                                                      \
-        }                                                                                                 \
+#define CHECK(c)                                                                                                       \
+    do {                                                                                                               \
+        if (!(c)) {                                                                                                    \
+            fprintf(stderr, "fuzz_hypercall: invariant violated: %s (line %d, step %u)\n", #c, __LINE__, step_no);     \
+            abort();                                                                                                   \
+        }                                                                                                              \
     } while (0)
 
 static unsigned step_no;
 static bool npt_mode; /* border = npt for this input: the first byte's top bit */
-static bool trace; /* FUZZ_HYPERCALL_TRACE=1: one line per hypercall on stderr (reproducing a crash) */
+static bool trace;    /* FUZZ_HYPERCALL_TRACE=1: one line per hypercall on stderr (reproducing a crash) */
 #define MAX_STEPS 512
 
 /* ------------------------------------------------------------------ fakes for what border.c and exits.c call */
@@ -116,35 +116,102 @@ hpa_t page_alloc(struct page_pool *p, u64 npages, u64 align_pages)
     arena_used += npages;
     return pa;
 }
-bool page_free(struct page_pool *p, hpa_t pa, u64 npages) { (void)p, (void)pa, (void)npages; return true; }
-u64 page_pool_free_count(const struct page_pool *p) { (void)p; return (sizeof(arena) / 4096 - arena_used); }
+bool page_free(struct page_pool *p, hpa_t pa, u64 npages)
+{
+    (void)p, (void)pa, (void)npages;
+    return true;
+}
+u64 page_pool_free_count(const struct page_pool *p)
+{
+    (void)p;
+    return (sizeof(arena) / 4096 - arena_used);
+}
 
-bool vm_npt_map(struct vm *vm, gpa_t gpa, hpa_t hpa, u64 size, u32 perms) { (void)vm, (void)gpa, (void)hpa, (void)size, (void)perms; return true; }
-bool vm_npt_unmap(struct vm *vm, gpa_t gpa, u64 size) { (void)vm, (void)gpa, (void)size; return true; }
-bool iommu_set_page_writable(gpa_t gpa, bool writable) { (void)gpa, (void)writable; return true; }
-int privilege_idle_register(struct privilege_registry *r, struct vm *vm) { (void)r, (void)vm; return -1; }
+bool vm_npt_map(struct vm *vm, gpa_t gpa, hpa_t hpa, u64 size, u32 perms)
+{
+    (void)vm, (void)gpa, (void)hpa, (void)size, (void)perms;
+    return true;
+}
+bool vm_npt_unmap(struct vm *vm, gpa_t gpa, u64 size)
+{
+    (void)vm, (void)gpa, (void)size;
+    return true;
+}
+bool iommu_set_page_writable(gpa_t gpa, bool writable)
+{
+    (void)gpa, (void)writable;
+    return true;
+}
+int privilege_idle_register(struct privilege_registry *r, struct vm *vm)
+{
+    (void)r, (void)vm;
+    return -1;
+}
 u64 timebase_ms(void) { return 0; }
 u64 timebase_tsc_hz(void) { return 0; }
-bool console_io(struct vcpu *v, u16 port, unsigned size, bool in, u32 *value) { (void)v, (void)port, (void)size, (void)in, (void)value; return false; }
+bool console_io(struct vcpu *v, u16 port, unsigned size, bool in, u32 *value)
+{
+    (void)v, (void)port, (void)size, (void)in, (void)value;
+    return false;
+}
 void console_poll(void) {}
-bool pci_policy_io(struct vcpu *v, u16 port, u8 size, bool in, u32 *value) { (void)v, (void)port, (void)size, (void)in, (void)value; return false; }
-bool pci_policy_nested_fault(struct vcpu *v, gpa_t gpa, bool write) { (void)v, (void)gpa, (void)write; return false; }
-void cpuid_policy_apply(u32 leaf, u32 subleaf, u32 *a, u32 *b, u32 *c, u32 *d) { (void)leaf, (void)subleaf, (void)a, (void)b, (void)c, (void)d; }
-void cpuid_policy_os_bits(u32 leaf, u32 subleaf, u64 guest_cr4, u32 *ecx) { (void)leaf, (void)subleaf, (void)guest_cr4, (void)ecx; }
+bool pci_policy_io(struct vcpu *v, u16 port, u8 size, bool in, u32 *value)
+{
+    (void)v, (void)port, (void)size, (void)in, (void)value;
+    return false;
+}
+bool pci_policy_nested_fault(struct vcpu *v, gpa_t gpa, bool write)
+{
+    (void)v, (void)gpa, (void)write;
+    return false;
+}
+void cpuid_policy_apply(u32 leaf, u32 subleaf, u32 *a, u32 *b, u32 *c, u32 *d)
+{
+    (void)leaf, (void)subleaf, (void)a, (void)b, (void)c, (void)d;
+}
+void cpuid_policy_os_bits(u32 leaf, u32 subleaf, u64 guest_cr4, u32 *ecx)
+{
+    (void)leaf, (void)subleaf, (void)guest_cr4, (void)ecx;
+}
 void dump_guest_regs(struct vcpu *v) { (void)v; }
 /* hash-only with no key: the signature functions are never reached */
-void sigcheck_key_id_hex(const u8 id[GMETA_KEY_ID_LEN], char out[2 * GMETA_KEY_ID_LEN + 1]) { (void)id; out[0] = 0; }
-int sigcheck_load_key(const u8 *buf, u64 len, struct sigcheck_key *k, char *err, size_t errsz) { (void)buf, (void)len, (void)k, (void)err, (void)errsz; abort(); }
-enum sigcheck_result sigcheck_gmeta(const struct sigcheck_key *k, const u8 *buf, const struct gmeta *m, char *err, size_t errsz) { (void)k, (void)buf, (void)m, (void)err, (void)errsz; abort(); }
+void sigcheck_key_id_hex(const u8 id[GMETA_KEY_ID_LEN], char out[2 * GMETA_KEY_ID_LEN + 1])
+{
+    (void)id;
+    out[0] = 0;
+}
+int sigcheck_load_key(const u8 *buf, u64 len, struct sigcheck_key *k, char *err, size_t errsz)
+{
+    (void)buf, (void)len, (void)k, (void)err, (void)errsz;
+    abort();
+}
+enum sigcheck_result sigcheck_gmeta(const struct sigcheck_key *k, const u8 *buf, const struct gmeta *m, char *err,
+                                    size_t errsz)
+{
+    (void)k, (void)buf, (void)m, (void)err, (void)errsz;
+    abort();
+}
 
 /* The fake vCPU backend: CPL and paging mode from the input; everything else a no-op. */
 static struct {
     u8 cpl;
     u64 cr0, cr3, cr4, efer;
 } cpu;
-static u8 f_cpl(struct vcpu *v) { (void)v; return cpu.cpl; }
-static u64 f_cr(struct vcpu *v, int n) { (void)v; return n == 0 ? cpu.cr0 : n == 3 ? cpu.cr3 : n == 4 ? cpu.cr4 : 0; }
-static u64 f_efer(struct vcpu *v) { (void)v; return cpu.efer; }
+static u8 f_cpl(struct vcpu *v)
+{
+    (void)v;
+    return cpu.cpl;
+}
+static u64 f_cr(struct vcpu *v, int n)
+{
+    (void)v;
+    return n == 0 ? cpu.cr0 : n == 3 ? cpu.cr3 : n == 4 ? cpu.cr4 : 0;
+}
+static u64 f_efer(struct vcpu *v)
+{
+    (void)v;
+    return cpu.efer;
+}
 static void f_flush(struct vcpu *v) { (void)v; }
 static void f_watch(struct vcpu *v, u32 w) { (void)v, (void)w; }
 static void f_inject(struct vcpu *v, u8 vec, bool has, u32 err) { (void)v, (void)vec, (void)has, (void)err; }
@@ -154,8 +221,16 @@ static void f_root(struct vcpu *v, hpa_t root, u32 view) { (void)v, (void)root, 
 static unsigned skipped;
 static void f_skip(struct vcpu *v, unsigned len) { (void)v, skipped = len; }
 static const struct vcpu_ops fake_ops = {
-    .name = "fake", .skip_insn = f_skip, .cpl = f_cpl, .cr = f_cr, .efer = f_efer, .flush_nested_tlb = f_flush, .set_watch = f_watch,
-    .inject_exception = f_inject, .set_idle_intercepts = f_idle, .set_nested_root = f_root,
+    .name = "fake",
+    .skip_insn = f_skip,
+    .cpl = f_cpl,
+    .cr = f_cr,
+    .efer = f_efer,
+    .flush_nested_tlb = f_flush,
+    .set_watch = f_watch,
+    .inject_exception = f_inject,
+    .set_idle_intercepts = f_idle,
+    .set_nested_root = f_root,
 };
 const struct vcpu_ops *vcpu_ops = &fake_ops;
 
@@ -167,23 +242,27 @@ const struct vcpu_ops *vcpu_ops = &fake_ops;
 #define TEXT_LEN  0x1000u
 #define DATA_GVA  0xffffffffc0c00000ull /* 2 MiB: stack and hashes */
 #define DATA_GPA  0x400000ull
-#define USER_GPA  0x600000ull           /* user GVA 0 */
-#define HASH_OFF  0x100ull              /* the good hash, in the data page */
-#define OTHER_OFF 0x200ull              /* another hash */
-#define PML4 0x1000ull
-#define PDPT_HI 0x2000ull
-#define PD_HI 0x3000ull
-#define PDPT_LO 0x4000ull
-#define PD_LO 0x5000ull
+#define USER_GPA  0x600000ull /* user GVA 0 */
+#define HASH_OFF  0x100ull    /* the good hash, in the data page */
+#define OTHER_OFF 0x200ull    /* another hash */
+#define PML4      0x1000ull
+#define PDPT_HI   0x2000ull
+#define PD_HI     0x3000ull
+#define PDPT_LO   0x4000ull
+#define PD_LO     0x5000ull
 
 static const struct gmeta_site SITES[] = {
-    {0x100, 0, GMETA_SITE_INIT},           {0x200, 1, GMETA_SITE_DEINIT},       {0x300, 2, GMETA_SITE_BORDER_IN_CALL},
-    {0x31f, 2, GMETA_SITE_BORDER_OUT_RET}, {0x400, 3, GMETA_SITE_BORDER_OUT_CALL}, {0x420, 3, GMETA_SITE_BORDER_IN_RET},
+    { 0x100, 0, GMETA_SITE_INIT },
+    { 0x200, 1, GMETA_SITE_DEINIT },
+    { 0x300, 2, GMETA_SITE_BORDER_IN_CALL },
+    { 0x31f, 2, GMETA_SITE_BORDER_OUT_RET },
+    { 0x400, 3, GMETA_SITE_BORDER_OUT_CALL },
+    { 0x420, 3, GMETA_SITE_BORDER_IN_RET },
 };
-#define ENTRY_START  (TEXT_GVA + 0x2fa) /* the entry wrapper's push: its IN_CALL site 6 bytes on */
-#define ENTRY_TARGET (TEXT_GVA + 0x800) /* the function its jmp goes to */
-#define EXIT_CONT    (TEXT_GVA + 0x416) /* the exit wrapper's continuation: its IN_RET site 10 bytes on */
-#define SLOT_OFF     0x300ull           /* the exit wrapper's slot, in the data page */
+#define ENTRY_START  (TEXT_GVA + 0x2fa)    /* the entry wrapper's push: its IN_CALL site 6 bytes on */
+#define ENTRY_TARGET (TEXT_GVA + 0x800)    /* the function its jmp goes to */
+#define EXIT_CONT    (TEXT_GVA + 0x416)    /* the exit wrapper's continuation: its IN_RET site 10 bytes on */
+#define SLOT_OFF     0x300ull              /* the exit wrapper's slot, in the data page */
 #define KERNEL_FN    0xffffffff81000000ull /* what the slot holds */
 
 /* christoize's wrapper code around the IN_CALL/OUT_RET and OUT_CALL/IN_RET sites (docs/christoize.md
@@ -192,25 +271,26 @@ static void put_wrappers(u8 *text)
 {
     static const u8 entry[] = {
         0x50, 0xb8, 0x02, 0x01, 0x53, 0x50, 0x0f, 0x01, 0xd9, /* 2fa: push; mov $IN_CALL; vmmcall (300) */
-        0x48, 0x8d, 0x05, 0x0b, 0, 0, 0,                      /* 303: lea .Lcont(%rip) = 315 */
+        0x48, 0x8d, 0x05, 0x0b, 0,    0,    0,                /* 303: lea .Lcont(%rip) = 315 */
         0x48, 0x89, 0x44, 0x24, 0x08, 0x58,                   /* 30a: mov %rax,8(%rsp); pop %rax */
-        0xe9, 0xeb, 0x04, 0, 0,                               /* 310: jmp 800 */
+        0xe9, 0xeb, 0x04, 0,    0,                            /* 310: jmp 800 */
         0x48, 0x83, 0xec, 0x08, 0x50, 0xb8, 0x03, 0x01, 0x53, 0x50, 0x0f, 0x01, 0xd9, /* 315: .Lcont, OUT_RET (31f) */
-        0x58, 0xc3};
-    u8 exitw[] = {
-        0x50, 0xb8, 0x04, 0x01, 0x53, 0x50, 0x0f, 0x01, 0xd9, /* 3fa: push; mov $OUT_CALL; vmmcall (400) */
-        0x48, 0x8d, 0x05, 0x0c, 0, 0, 0,                      /* 403: lea .Lcont(%rip) = 416 */
-        0x48, 0x89, 0x44, 0x24, 0x08, 0x58,                   /* 40a */
-        0xff, 0x25, 0, 0, 0, 0,                               /* 410: jmp *slot(%rip) */
-        0x48, 0x83, 0xec, 0x08, 0x50, 0xb8, 0x05, 0x01, 0x53, 0x50, 0x0f, 0x01, 0xd9, /* 416: .Lcont, IN_RET (420) */
-        0x58, 0xc3};
+        0x58, 0xc3
+    };
+    u8 exitw[] = { 0x50, 0xb8, 0x04, 0x01, 0x53, 0x50, 0x0f, 0x01, 0xd9, /* 3fa: push; mov $OUT_CALL; vmmcall (400) */
+                   0x48, 0x8d, 0x05, 0x0c, 0,    0,    0,                /* 403: lea .Lcont(%rip) = 416 */
+                   0x48, 0x89, 0x44, 0x24, 0x08, 0x58,                   /* 40a */
+                   0xff, 0x25, 0,    0,    0,    0,                      /* 410: jmp *slot(%rip) */
+                   0x48, 0x83, 0xec, 0x08, 0x50, 0xb8, 0x05, 0x01, 0x53,
+                   0x50, 0x0f, 0x01, 0xd9, /* 416: .Lcont, IN_RET (420) */
+                   0x58, 0xc3 };
     s32 disp = (s32)((DATA_GVA + SLOT_OFF) - (TEXT_GVA + 0x416));
     memcpy(exitw + 24, &disp, 4);
     memcpy(text + 0x2fa, entry, sizeof(entry));
     memcpy(text + 0x3fa, exitw, sizeof(exitw));
     text[0x800] = 0xc3;
 }
-static u8 *ram;            /* exact-size heap buffer */
+static u8 *ram;               /* exact-size heap buffer */
 static u8 pristine[6 * 4096]; /* page tables + text as built once */
 static u8 text_hash[32];
 static u8 gmeta_buf[4096];
@@ -252,10 +332,17 @@ static void build_once(void)
     memcpy(pristine, ram, 6 * 4096 - 4096);
     memcpy(pristine + 5 * 4096, ram + TEXT_GPA, 4096);
 
-    static const char *const privs[] = {"test"};
-    static const char *const funcs[] = {"gm_init", "gm_exit", "gm_read", "printk"};
-    struct gmeta_builder b = {.name = "gm", .privs = privs, .priv_count = 1, .text_len = TEXT_LEN, .funcs = funcs,
-                              .func_count = 4, .sites = SITES, .site_count = ARRAY_SIZE(SITES), .sig_alg = GMETA_SIG_NONE};
+    static const char *const privs[] = { "test" };
+    static const char *const funcs[] = { "gm_init", "gm_exit", "gm_read", "printk" };
+    struct gmeta_builder b = { .name = "gm",
+                               .privs = privs,
+                               .priv_count = 1,
+                               .text_len = TEXT_LEN,
+                               .funcs = funcs,
+                               .func_count = 4,
+                               .sites = SITES,
+                               .site_count = ARRAY_SIZE(SITES),
+                               .sig_alg = GMETA_SIG_NONE };
     memcpy(b.text_sha256, text_hash, 32);
     char err[160];
     if (gmeta_write(&b, gmeta_buf, sizeof(gmeta_buf), &gmeta_len, err, sizeof(err))) {
@@ -297,7 +384,8 @@ static void reset(void)
     put64(DATA_GPA + SLOT_OFF, KERNEL_FN);
     border_init(&vm0, &privs, &bi);
     CHECK(border_views_enforced() == npt_mode);
-    CHECK(guard_module_count(border_guard(vm0.border)) >= 1 && strcmp(border_guard(vm0.border)->mod[0]->name, "gm") == 0);
+    CHECK(guard_module_count(border_guard(vm0.border)) >= 1 &&
+          strcmp(border_guard(vm0.border)->mod[0]->name, "gm") == 0);
     memset(&V, 0, sizeof(V));
     V.vm = &vm0;
     vm0.vcpu[0] = &V;
@@ -314,15 +402,37 @@ static void reset(void)
 
 /* ------------------------------------------------------------------ decoding the input */
 
-static u64 raw64(const u8 *b) { u64 v; memcpy(&v, b + 8, 8); return v; }
+static u64 raw64(const u8 *b)
+{
+    u64 v;
+    memcpy(&v, b + 8, 8);
+    return v;
+}
 
 static u64 pick_nr(const u8 *b)
 {
     static const u64 nrs[] = {
-        HC_VERSION, HC_TEST_CANARY, HC_TEST_PRIVILEGED, HC_STATS_MARK, HC_STATS_EXITS, HC_TEST_UNMAP_ONCE,
-        HC_GUARD_INIT, HC_GUARD_DEINIT, HC_BORDER_IN_CALL, HC_BORDER_OUT_RET, HC_BORDER_OUT_CALL, HC_BORDER_IN_RET,
-        HC_BORDER_IN_RET + 1, HC_GUARD_INIT - 1, HC_TEST_UNMAP_ONCE + 1, HC_PREFIX - 1, 0, ~0ull,
-        (1ull << 32) | HC_GUARD_INIT, (1ull << 63) | HC_BORDER_IN_CALL, 0xffffffff00000000ull | HC_BORDER_IN_RET,
+        HC_VERSION,
+        HC_TEST_CANARY,
+        HC_TEST_PRIVILEGED,
+        HC_STATS_MARK,
+        HC_STATS_EXITS,
+        HC_TEST_UNMAP_ONCE,
+        HC_GUARD_INIT,
+        HC_GUARD_DEINIT,
+        HC_BORDER_IN_CALL,
+        HC_BORDER_OUT_RET,
+        HC_BORDER_OUT_CALL,
+        HC_BORDER_IN_RET,
+        HC_BORDER_IN_RET + 1,
+        HC_GUARD_INIT - 1,
+        HC_TEST_UNMAP_ONCE + 1,
+        HC_PREFIX - 1,
+        0,
+        ~0ull,
+        (1ull << 32) | HC_GUARD_INIT,
+        (1ull << 63) | HC_BORDER_IN_CALL,
+        0xffffffff00000000ull | HC_BORDER_IN_RET,
     };
     u8 s = b[1];
     if (s < 0xe0)
@@ -337,12 +447,20 @@ static u64 pick_rip(const u8 *b)
     u8 s = b[2];
     unsigned n = ARRAY_SIZE(SITES);
     switch (s >> 5) {
-    case 0: case 1: case 2: return TEXT_GVA + SITES[s % n].offset;        /* a site, any kind */
-    case 3: return TEXT_GVA + SITES[s % n].offset + ((s & 8) ? 1 : (u64)-1); /* next to one */
-    case 4: return TEXT_GVA + (u64)b[6] * 16 + (b[7] & 15);               /* elsewhere in the text */
-    case 5: return (s & 16) ? 0xffffffff81000000ull + b[6] : TEXT_GVA + TEXT_LEN + b[6]; /* kernel, past the text */
-    case 6: return (s & 16) ? 0x401000ull : 0x0000800000000000ull + b[6]; /* user, non-canonical */
-    default: return raw64(b);
+    case 0:
+    case 1:
+    case 2:
+        return TEXT_GVA + SITES[s % n].offset; /* a site, any kind */
+    case 3:
+        return TEXT_GVA + SITES[s % n].offset + ((s & 8) ? 1 : (u64)-1); /* next to one */
+    case 4:
+        return TEXT_GVA + (u64)b[6] * 16 + (b[7] & 15); /* elsewhere in the text */
+    case 5:
+        return (s & 16) ? 0xffffffff81000000ull + b[6] : TEXT_GVA + TEXT_LEN + b[6]; /* kernel, past the text */
+    case 6:
+        return (s & 16) ? 0x401000ull : 0x0000800000000000ull + b[6]; /* user, non-canonical */
+    default:
+        return raw64(b);
     }
 }
 
@@ -350,11 +468,18 @@ static u64 pick_rsp(const u8 *b)
 {
     u8 s = b[3];
     switch (s >> 5) {
-    case 0: case 1: case 2: return DATA_GVA + 0x100000 + (u64)(s & 0x1f) * 0x100; /* the stack */
-    case 3: return DATA_GVA + (2ull << 20) - 8 - (s & 8);  /* [rsp+8] or [rsp] at the edge of mapped memory */
-    case 4: return DATA_GVA + 0x100000 + (s & 7);          /* misaligned */
-    case 5: return (s & 16) ? 0x1000 + b[6] : 0x0000800000000000ull; /* user, non-canonical */
-    default: return raw64(b);
+    case 0:
+    case 1:
+    case 2:
+        return DATA_GVA + 0x100000 + (u64)(s & 0x1f) * 0x100; /* the stack */
+    case 3:
+        return DATA_GVA + (2ull << 20) - 8 - (s & 8); /* [rsp+8] or [rsp] at the edge of mapped memory */
+    case 4:
+        return DATA_GVA + 0x100000 + (s & 7); /* misaligned */
+    case 5:
+        return (s & 16) ? 0x1000 + b[6] : 0x0000800000000000ull; /* user, non-canonical */
+    default:
+        return raw64(b);
     }
 }
 
@@ -362,12 +487,19 @@ static u64 pick_rbx(const u8 *b)
 {
     u8 s = b[4];
     switch (s >> 5) {
-    case 0: case 1: return DATA_GVA + HASH_OFF;
-    case 2: return DATA_GVA + OTHER_OFF;
-    case 3: return DATA_GVA + (2ull << 20) - 1 - (s & 31); /* the hash runs off mapped memory */
-    case 4: return (s & 16) ? 0 : 0x100;                   /* NULL, user */
-    case 5: return (s & 16) ? 0xdead000000000000ull : ~0ull - (s & 15);
-    default: return raw64(b);
+    case 0:
+    case 1:
+        return DATA_GVA + HASH_OFF;
+    case 2:
+        return DATA_GVA + OTHER_OFF;
+    case 3:
+        return DATA_GVA + (2ull << 20) - 1 - (s & 31); /* the hash runs off mapped memory */
+    case 4:
+        return (s & 16) ? 0 : 0x100; /* NULL, user */
+    case 5:
+        return (s & 16) ? 0xdead000000000000ull : ~0ull - (s & 15);
+    default:
+        return raw64(b);
     }
 }
 
@@ -397,8 +529,14 @@ static bool offered_addr(u64 a)
 
 static void hypercall_step(const u8 *b)
 {
-    static const u64 rets[8] = {0xffffffff81234567ull, TEXT_GVA + 0x800, TEXT_GVA + 0x104, TEXT_GVA + 0x413,
-                                0x401000, 0xffffffff81000000ull, TEXT_GVA + 0xffe, 0};
+    static const u64 rets[8] = { 0xffffffff81234567ull,
+                                 TEXT_GVA + 0x800,
+                                 TEXT_GVA + 0x104,
+                                 TEXT_GVA + 0x413,
+                                 0x401000,
+                                 0xffffffff81000000ull,
+                                 TEXT_GVA + 0xffe,
+                                 0 };
     u64 nr = pick_nr(b), before[VCPU_NREGS], gpa;
     struct gva_mode m;
     bool had = privilege_test_is_raised(0), done;
@@ -420,7 +558,8 @@ static void hypercall_step(const u8 *b)
      * page tables), at the slots a border-in/out call and a registration take it from */
     u64 slot = V.regs[REG_RSP] + (nr == HC_GUARD_INIT ? 16 : 8), offer;
     if ((nr == HC_GUARD_INIT || nr == HC_BORDER_IN_CALL || nr == HC_BORDER_OUT_CALL) &&
-        guest_read_virt(&V, slot, &offer, 8, GVA_READ | GVA_SUPERVISOR | GVA_IMPLICIT) && noffered < ARRAY_SIZE(offered))
+        guest_read_virt(&V, slot, &offer, 8, GVA_READ | GVA_SUPERVISOR | GVA_IMPLICIT) &&
+        noffered < ARRAY_SIZE(offered))
         offered[noffered++] = offer;
     memcpy(before, V.regs, sizeof(before));
 
@@ -438,7 +577,8 @@ static void hypercall_step(const u8 *b)
     CHECK(has == guard_privileged(border_guard(vm0.border), 0));
     CHECK(has == (border_guard(vm0.border)->vcpu[0].module == 0));
     if (has && !had) { /* gained: only a validated border-in */
-        CHECK(before[REG_RAX] == HC_GUARD_INIT || before[REG_RAX] == HC_BORDER_IN_CALL || before[REG_RAX] == HC_BORDER_IN_RET);
+        CHECK(before[REG_RAX] == HC_GUARD_INIT || before[REG_RAX] == HC_BORDER_IN_CALL ||
+              before[REG_RAX] == HC_BORDER_IN_RET);
         CHECK(cpu.cpl == 0);
         CHECK(at_site(before[REG_RIP], before[REG_RAX] == HC_GUARD_INIT       ? GMETA_SITE_INIT
                                        : before[REG_RAX] == HC_BORDER_IN_CALL ? GMETA_SITE_BORDER_IN_CALL
@@ -453,7 +593,8 @@ static void hypercall_step(const u8 *b)
     }
     if (!is_known(nr)) {
         CHECK(done && V.regs[REG_RAX] == (u64)(s64)HC_ENOSYS && has == had);
-        CHECK(V.regs[REG_RBX] == before[REG_RBX] && V.regs[REG_RSP] == before[REG_RSP] && V.regs[REG_RIP] == before[REG_RIP]);
+        CHECK(V.regs[REG_RBX] == before[REG_RBX] && V.regs[REG_RSP] == before[REG_RSP] &&
+              V.regs[REG_RIP] == before[REG_RIP]);
     }
     if (nr >= HC_GUARD_INIT && nr <= HC_BORDER_IN_RET && cpu.cpl != 0) {
         CHECK(done && V.regs[REG_RAX] == (u64)(s64)HC_EPERM && has == had);
@@ -493,21 +634,31 @@ static u64 pick_fetch_rip(const u8 *b)
 {
     u8 s = b[2];
     switch (s >> 5) {
-    case 0: case 1: return ENTRY_START;
-    case 2: return EXIT_CONT;
-    case 3: return resumes_n ? resumes[b[6] % resumes_n] : ENTRY_TARGET; /* where a leave said it comes back */
-    case 4: return TEXT_GVA + (u64)b[6] * 16 + (b[7] & 15);               /* elsewhere in the text */
-    case 5: return 0xffffffff81000000ull + b[6];                          /* the kernel */
-    default: return raw64(b);
+    case 0:
+    case 1:
+        return ENTRY_START;
+    case 2:
+        return EXIT_CONT;
+    case 3:
+        return resumes_n ? resumes[b[6] % resumes_n] : ENTRY_TARGET; /* where a leave said it comes back */
+    case 4:
+        return TEXT_GVA + (u64)b[6] * 16 + (b[7] & 15); /* elsewhere in the text */
+    case 5:
+        return 0xffffffff81000000ull + b[6]; /* the kernel */
+    default:
+        return raw64(b);
     }
 }
 
 static u64 pick_fetch_rsp(const u8 *b)
 {
     switch (b[5] & 3) {
-    case 1: return last_out_call_rsp ? last_out_call_rsp + 16 : DATA_GVA + 0x100000; /* as the kernel function returned */
-    case 2: return resumes_n ? resume_rsp[b[6] % resumes_n] : DATA_GVA + 0x100000;   /* with its recorded way back */
-    default: return pick_rsp(b);
+    case 1:
+        return last_out_call_rsp ? last_out_call_rsp + 16 : DATA_GVA + 0x100000; /* as the kernel function returned */
+    case 2:
+        return resumes_n ? resume_rsp[b[6] % resumes_n] : DATA_GVA + 0x100000; /* with its recorded way back */
+    default:
+        return pick_rsp(b);
     }
 }
 
@@ -569,9 +720,10 @@ static void fetch_step(const u8 *b)
     }
     /* RSP moves only for an entry wrapper's push, RIP only to the wrapper's next instruction or
      * to a return address the guest's stack offered at a border-out call */
-    CHECK(V.regs[REG_RSP] == before[REG_RSP] || (before[REG_RIP] == ENTRY_START && V.regs[REG_RSP] == before[REG_RSP] - 8));
-    CHECK(V.regs[REG_RIP] == before[REG_RIP] || V.regs[REG_RIP] == ENTRY_START + 6 || V.regs[REG_RIP] == TEXT_GVA + 0x303 ||
-          offered_addr(V.regs[REG_RIP]));
+    CHECK(V.regs[REG_RSP] == before[REG_RSP] ||
+          (before[REG_RIP] == ENTRY_START && V.regs[REG_RSP] == before[REG_RSP] - 8));
+    CHECK(V.regs[REG_RIP] == before[REG_RIP] || V.regs[REG_RIP] == ENTRY_START + 6 ||
+          V.regs[REG_RIP] == TEXT_GVA + 0x303 || offered_addr(V.regs[REG_RIP]));
 }
 
 static void store_step(const u8 *b)
@@ -587,10 +739,26 @@ static void store_step(const u8 *b)
 static void mode_step(const u8 *b)
 {
     switch (b[1] & 3) {
-    case 0: cpu.cr0 = 1; cpu.efer = 0; cpu.cr4 = 0; break;                 /* paging off */
-    case 1: cpu.cr0 = GVA_CR0_PG | 1; cpu.cr4 = GVA_CR4_PAE; cpu.efer = 0; break; /* PAE, 32-bit */
-    case 2: cpu.cr4 = GVA_CR4_PAE | GVA_CR4_LA57; cpu.efer = GVA_EFER_LMA | BIT(8); cpu.cr0 = GVA_CR0_PG | 1; break;
-    default: cpu.cr0 = GVA_CR0_PG | GVA_CR0_WP | 1; cpu.cr4 = GVA_CR4_PAE; cpu.efer = GVA_EFER_LMA | BIT(8) | GVA_EFER_NXE; break;
+    case 0:
+        cpu.cr0 = 1;
+        cpu.efer = 0;
+        cpu.cr4 = 0;
+        break; /* paging off */
+    case 1:
+        cpu.cr0 = GVA_CR0_PG | 1;
+        cpu.cr4 = GVA_CR4_PAE;
+        cpu.efer = 0;
+        break; /* PAE, 32-bit */
+    case 2:
+        cpu.cr4 = GVA_CR4_PAE | GVA_CR4_LA57;
+        cpu.efer = GVA_EFER_LMA | BIT(8);
+        cpu.cr0 = GVA_CR0_PG | 1;
+        break;
+    default:
+        cpu.cr0 = GVA_CR0_PG | GVA_CR0_WP | 1;
+        cpu.cr4 = GVA_CR4_PAE;
+        cpu.efer = GVA_EFER_LMA | BIT(8) | GVA_EFER_NXE;
+        break;
     }
     cpu.cr3 = (b[2] & 0x80) ? raw64(b) : PML4;
 }

@@ -35,20 +35,19 @@
 
 #include "core/insn_decode.h"
 
-#define CHECK(c)                                                                                   \
-    do {                                                                                           \
-        if (!(c)) {                                                                                \
-            fprintf(stderr, "fuzz_insn: invariant violated: %s (line %d, mode %d)\n", #c, __LINE__, \
-                    cur_mode);                                                                     \
-            abort();                                                                               \
-        }                                                                                          \
+#define CHECK(c)                                                                                                       \
+    do {                                                                                                               \
+        if (!(c)) {                                                                                                    \
+            fprintf(stderr, "fuzz_insn: invariant violated: %s (line %d, mode %d)\n", #c, __LINE__, cur_mode);         \
+            abort();                                                                                                   \
+        }                                                                                                              \
     } while (0)
 
 static int cur_mode;
 
 static const char *const REASONS[] = {
-    "truncated", "longer than 15 bytes", "lock prefix", "rep prefix", "unknown opcode",
-    "register operand, not a memory access",
+    "truncated",  "longer than 15 bytes", "lock prefix",
+    "rep prefix", "unknown opcode",       "register operand, not a memory access",
 };
 
 /* ---------------------------------------------------------------- a reference decoder

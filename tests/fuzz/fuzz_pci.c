@@ -57,13 +57,12 @@
 
 static unsigned step_no;
 
-#define CHECK(c)                                                                                     \
-    do {                                                                                             \
-        if (!(c)) {                                                                                  \
-            fprintf(stderr, "fuzz_pci: invariant violated: %s (line %d, access %u)\n", #c, __LINE__, \
-                    step_no);                                                                        \
-            abort();                                                                                 \
-        }                                                                                            \
+#define CHECK(c)                                                                                                       \
+    do {                                                                                                               \
+        if (!(c)) {                                                                                                    \
+            fprintf(stderr, "fuzz_pci: invariant violated: %s (line %d, access %u)\n", #c, __LINE__, step_no);         \
+            abort();                                                                                                   \
+        }                                                                                                              \
     } while (0)
 
 /* The guest-owned command bits (pci_vdev.c): IO, MEM, MASTER, parity, SERR, INTx disable. */
@@ -88,7 +87,7 @@ static struct fdev fdevs[8];
 static int nfdevs;
 static struct acc alog[64];
 static int nalog;
-static bool armed;   /* the fixture is set up: strict checks on */
+static bool armed; /* the fixture is set up: strict checks on */
 static u16 forbidden[2];
 static int nforbidden;
 
@@ -279,9 +278,12 @@ static struct pci_vdev vd;
 static struct pci_conf1 c1;
 static bool other_virt_novdev;
 static u8 nic_snap[256], hidden_snap[256];
-static int nbars;        /* BAR registers of the virtualized device: 6, or 2 for a bridge */
-static u16 rom_reg;      /* 0x30, or 0x38 for a bridge */
-static struct { bool mapped; u64 gpa; } track[PCI_NUM_BARS];
+static int nbars;   /* BAR registers of the virtualized device: 6, or 2 for a bridge */
+static u16 rom_reg; /* 0x30, or 0x38 for a bridge */
+static struct {
+    bool mapped;
+    u64 gpa;
+} track[PCI_NUM_BARS];
 static int moves;
 static int init_order[PCI_NUM_BARS];
 
@@ -326,7 +328,7 @@ static void check_mapping(int i, bool mapped, u64 gpa)
     if (!mapped)
         return;
     CHECK(gpa != 0);
-    CHECK((gpa & (b->size - 1)) == 0);        /* size-aligned */
+    CHECK((gpa & (b->size - 1)) == 0); /* size-aligned */
     CHECK(gpa <= space_end(b) && gpa + b->size - 1 <= space_end(b) && gpa + b->size - 1 >= gpa);
     CHECK(vd.command & (b->kind == PCI_BAR_IO ? PCI_CMD_IO : PCI_CMD_MEM));
 }
@@ -503,8 +505,8 @@ static void access(const u8 *b)
 
     u32 latch = c1.address;
     bool owns = pci_conf1_owns(port, size);
-    CHECK(owns == ((port == PCI_CONF1_ADDRESS && size == 4) ||
-                   (port <= PCI_CONF1_DATA + 3 && port + size > PCI_CONF1_DATA)));
+    CHECK(owns ==
+          ((port == PCI_CONF1_ADDRESS && size == 4) || (port <= PCI_CONF1_DATA + 3 && port + size > PCI_CONF1_DATA)));
     nalog = 0;
     u32 got = 0;
     if (out)

@@ -38,12 +38,12 @@
 #include "console/paste.h"
 #include "console/shell_parse.h"
 
-#define CHECK(c)                                                                                     \
-    do {                                                                                             \
-        if (!(c)) {                                                                                  \
-            fprintf(stderr, "fuzz_shell: invariant violated: %s (line %d)\n", #c, __LINE__);         \
-            abort();                                                                                 \
-        }                                                                                            \
+#define CHECK(c)                                                                                                       \
+    do {                                                                                                               \
+        if (!(c)) {                                                                                                    \
+            fprintf(stderr, "fuzz_shell: invariant violated: %s (line %d)\n", #c, __LINE__);                           \
+            abort();                                                                                                   \
+        }                                                                                                              \
     } while (0)
 
 /* ------------------------------------------------------------------ a model terminal */
@@ -81,10 +81,10 @@ static void term_out(void *ctx, const char *s, size_t n)
 
 /* ------------------------------------------------------------------ the dummy commands */
 struct harness {
-    const char *line;     /* the line being dispatched (heap, exact size) */
+    const char *line; /* the line being dispatched (heap, exact size) */
     size_t line_len;
     int runs;
-    const char *ran;      /* name of the command run */
+    const char *ran; /* name of the command run */
     struct paste paste;
     u8 *pbuf;
     size_t cap;
@@ -98,10 +98,10 @@ struct harness {
 };
 static struct harness H;
 static int trace = -1; /* FUZZ_SHELL_TRACE=1: print every line and verdict (to read a crash input) */
-#define TRACE(...)                                                                                   \
-    do {                                                                                             \
-        if (trace)                                                                                   \
-            fprintf(stderr, __VA_ARGS__);                                                            \
+#define TRACE(...)                                                                                                     \
+    do {                                                                                                               \
+        if (trace)                                                                                                     \
+            fprintf(stderr, __VA_ARGS__);                                                                              \
     } while (0)
 
 static void check_msg(const char *err, size_t errsz)
@@ -290,8 +290,8 @@ static void paste_input(const char *line)
     }
     size_t before = H.paste.len;
     enum paste_status st = paste_line(&H.paste, line, err, H.errsz);
-    TRACE("  paste line '%s': %s %s\n", line,
-          (const char *[]){ "MORE", "DONE", "ABORTED", "ERROR" }[st < 4 ? st : 3], st == PASTE_ERROR ? err : "");
+    TRACE("  paste line '%s': %s %s\n", line, (const char *[]){ "MORE", "DONE", "ABORTED", "ERROR" }[st < 4 ? st : 3],
+          st == PASTE_ERROR ? err : "");
     CHECK(H.paste.len <= H.paste.size && H.paste.size <= H.cap);
     CHECK(H.paste.len >= before);
     switch (st) {

@@ -44,13 +44,12 @@
 
 static unsigned step_no;
 
-#define CHECK(c)                                                                                     \
-    do {                                                                                             \
-        if (!(c)) {                                                                                  \
-            fprintf(stderr, "fuzz_vuart: invariant violated: %s (line %d, step %u)\n", #c, __LINE__, \
-                    step_no);                                                                        \
-            abort();                                                                                 \
-        }                                                                                            \
+#define CHECK(c)                                                                                                       \
+    do {                                                                                                               \
+        if (!(c)) {                                                                                                    \
+            fprintf(stderr, "fuzz_vuart: invariant violated: %s (line %d, step %u)\n", #c, __LINE__, step_no);         \
+            abort();                                                                                                   \
+        }                                                                                                              \
     } while (0)
 
 /* A shadow FIFO of bytes in flight, large enough for anything the model can hold. */
@@ -78,9 +77,9 @@ static u8 ring_get(struct ring *r)
 }
 
 static struct vuart vu;
-static struct ring rx_expect; /* bytes in the receive queue, oldest first */
-static struct ring tx_expect; /* bytes in the transmitter, oldest first */
-static u32 room;              /* 0xffffffff: unlimited */
+static struct ring rx_expect;   /* bytes in the receive queue, oldest first */
+static struct ring tx_expect;   /* bytes in the transmitter, oldest first */
+static u32 room;                /* 0xffffffff: unlimited */
 static bool no_sink, null_sink; /* no_sink: a put() now would be a bug */
 static u64 sunk;
 
@@ -104,10 +103,14 @@ static u8 modem_expect(u8 mcr)
 
     if (!(mcr & VUART_MCR_LOOP))
         return 0xb0;
-    if (mcr & VUART_MCR_RTS) m |= VUART_MSR_CTS;
-    if (mcr & VUART_MCR_DTR) m |= VUART_MSR_DSR;
-    if (mcr & VUART_MCR_OUT1) m |= VUART_MSR_RI;
-    if (mcr & VUART_MCR_OUT2) m |= VUART_MSR_DCD;
+    if (mcr & VUART_MCR_RTS)
+        m |= VUART_MSR_CTS;
+    if (mcr & VUART_MCR_DTR)
+        m |= VUART_MSR_DSR;
+    if (mcr & VUART_MCR_OUT1)
+        m |= VUART_MSR_RI;
+    if (mcr & VUART_MCR_OUT2)
+        m |= VUART_MSR_DCD;
     return m;
 }
 

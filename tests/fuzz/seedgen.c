@@ -68,43 +68,43 @@ static void insn(const char *name, const char *hex)
 static void insn_seeds(void)
 {
     /* readl / writel and friends (x86-64, what GCC emits for Linux's build_mmio_read/write) */
-    insn("readl-rdi", "8b 07");                        /* mov (%rdi),%eax */
-    insn("readl-disp8", "8b 47 08");                   /* mov 0x8(%rdi),%eax */
-    insn("readl-disp32", "8b 87 00 01 00 00");         /* mov 0x100(%rdi),%eax */
-    insn("readl-r12", "41 8b 44 24 08");               /* mov 0x8(%r12),%eax */
-    insn("readl-rip", "8b 05 f0 0f 00 00");            /* mov 0xff0(%rip),%eax */
-    insn("readl-sib", "8b 44 8f 10");                  /* mov 0x10(%rdi,%rcx,4),%eax */
-    insn("readl-abs", "8b 04 25 00 00 c0 fe");         /* mov 0xfec00000,%eax */
-    insn("readl-r9d", "44 8b 8b c0 00 00 00");         /* mov 0xc0(%rbx),%r9d */
-    insn("readw", "0f b7 07");                         /* movzwl (%rdi),%eax */
-    insn("readb", "0f b6 47 03");                      /* movzbl 0x3(%rdi),%eax */
-    insn("readq", "48 8b 07");                         /* mov (%rdi),%rax */
-    insn("readb-movsx", "48 0f be 47 01");             /* movsbq 0x1(%rdi),%rax */
-    insn("readw-movsx", "0f bf 07");                   /* movswl (%rdi),%eax */
-    insn("readb-ah", "8a 67 02");                      /* mov 0x2(%rdi),%ah */
-    insn("readw-66", "66 8b 07");                      /* mov (%rdi),%ax */
-    insn("writel", "89 37");                           /* mov %esi,(%rdi) */
-    insn("writel-disp32", "89 b7 d0 00 00 00");        /* mov %esi,0xd0(%rdi) */
-    insn("writel-r13", "41 89 45 00");                 /* mov %eax,0x0(%r13) */
-    insn("writel-imm0", "c7 07 00 00 00 00");          /* movl $0x0,(%rdi) */
-    insn("writel-imm", "c7 87 d0 00 00 00 ff ff ff ff"); /* movl $0xffffffff,0xd0(%rdi) */
-    insn("writew", "66 89 37");                        /* mov %si,(%rdi) */
-    insn("writew-imm", "66 c7 47 02 34 12");           /* movw $0x1234,0x2(%rdi) */
-    insn("writeb", "40 88 37");                        /* mov %sil,(%rdi) */
-    insn("writeb-ah", "88 67 01");                     /* mov %ah,0x1(%rdi) */
-    insn("writeb-imm", "c6 47 04 80");                 /* movb $0x80,0x4(%rdi) */
-    insn("writeq", "48 89 37");                        /* mov %rsi,(%rdi) */
-    insn("writeq-imm", "48 c7 07 ff ff ff ff");        /* movq $-1,(%rdi) */
-    insn("writeq-r15", "4d 89 7c 24 18");              /* mov %r15,0x18(%r12) */
-    insn("moffs-read", "a1 00 00 c0 fe 00 00 00 00");  /* movabs 0xfec00000,%eax */
+    insn("readl-rdi", "8b 07");                           /* mov (%rdi),%eax */
+    insn("readl-disp8", "8b 47 08");                      /* mov 0x8(%rdi),%eax */
+    insn("readl-disp32", "8b 87 00 01 00 00");            /* mov 0x100(%rdi),%eax */
+    insn("readl-r12", "41 8b 44 24 08");                  /* mov 0x8(%r12),%eax */
+    insn("readl-rip", "8b 05 f0 0f 00 00");               /* mov 0xff0(%rip),%eax */
+    insn("readl-sib", "8b 44 8f 10");                     /* mov 0x10(%rdi,%rcx,4),%eax */
+    insn("readl-abs", "8b 04 25 00 00 c0 fe");            /* mov 0xfec00000,%eax */
+    insn("readl-r9d", "44 8b 8b c0 00 00 00");            /* mov 0xc0(%rbx),%r9d */
+    insn("readw", "0f b7 07");                            /* movzwl (%rdi),%eax */
+    insn("readb", "0f b6 47 03");                         /* movzbl 0x3(%rdi),%eax */
+    insn("readq", "48 8b 07");                            /* mov (%rdi),%rax */
+    insn("readb-movsx", "48 0f be 47 01");                /* movsbq 0x1(%rdi),%rax */
+    insn("readw-movsx", "0f bf 07");                      /* movswl (%rdi),%eax */
+    insn("readb-ah", "8a 67 02");                         /* mov 0x2(%rdi),%ah */
+    insn("readw-66", "66 8b 07");                         /* mov (%rdi),%ax */
+    insn("writel", "89 37");                              /* mov %esi,(%rdi) */
+    insn("writel-disp32", "89 b7 d0 00 00 00");           /* mov %esi,0xd0(%rdi) */
+    insn("writel-r13", "41 89 45 00");                    /* mov %eax,0x0(%r13) */
+    insn("writel-imm0", "c7 07 00 00 00 00");             /* movl $0x0,(%rdi) */
+    insn("writel-imm", "c7 87 d0 00 00 00 ff ff ff ff");  /* movl $0xffffffff,0xd0(%rdi) */
+    insn("writew", "66 89 37");                           /* mov %si,(%rdi) */
+    insn("writew-imm", "66 c7 47 02 34 12");              /* movw $0x1234,0x2(%rdi) */
+    insn("writeb", "40 88 37");                           /* mov %sil,(%rdi) */
+    insn("writeb-ah", "88 67 01");                        /* mov %ah,0x1(%rdi) */
+    insn("writeb-imm", "c6 47 04 80");                    /* movb $0x80,0x4(%rdi) */
+    insn("writeq", "48 89 37");                           /* mov %rsi,(%rdi) */
+    insn("writeq-imm", "48 c7 07 ff ff ff ff");           /* movq $-1,(%rdi) */
+    insn("writeq-r15", "4d 89 7c 24 18");                 /* mov %r15,0x18(%r12) */
+    insn("moffs-read", "a1 00 00 c0 fe 00 00 00 00");     /* movabs 0xfec00000,%eax */
     insn("moffs-write", "48 a3 00 00 c0 fe 00 00 00 00"); /* movabs %rax,0xfec00000 */
-    insn("seg-gs", "65 8b 04 25 00 00 c0 fe");         /* mov %gs:0xfec00000,%eax */
-    insn("addr32", "67 8b 07");                        /* mov (%edi),%eax */
-    insn("rex-then-66", "48 66 8b 07");                /* REX ignored: a legacy prefix follows */
+    insn("seg-gs", "65 8b 04 25 00 00 c0 fe");            /* mov %gs:0xfec00000,%eax */
+    insn("addr32", "67 8b 07");                           /* mov (%edi),%eax */
+    insn("rex-then-66", "48 66 8b 07");                   /* REX ignored: a legacy prefix follows */
     /* 32-bit mode forms (the harness decodes every input in every mode) */
-    insn("i386-readl", "8b 83 00 01 00 00");           /* mov 0x100(%ebx),%eax */
-    insn("i386-bp16", "67 8b 46 08");                  /* 16-bit addressing: mov 0x8(%bp),%eax */
-    insn("i386-disp16", "67 89 06 00 10");             /* mov %eax,0x1000 (16-bit address) */
+    insn("i386-readl", "8b 83 00 01 00 00"); /* mov 0x100(%ebx),%eax */
+    insn("i386-bp16", "67 8b 46 08");        /* 16-bit addressing: mov 0x8(%bp),%eax */
+    insn("i386-disp16", "67 89 06 00 10");   /* mov %eax,0x1000 (16-bit address) */
     /* refused */
     insn("rep-movs", "f3 a5");
     insn("lock-add", "f0 01 07");

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #define GUEST_KERNEL_RELEASE_FILE "build/guest/kernel-release"
-#define GUEST_KERNEL_IMAGE "build/guest/vmlinuz"
+#define GUEST_KERNEL_IMAGE        "build/guest/vmlinuz"
 
 /* The release (e.g. what `uname -r` says in the guest) into buf; 0, or -1 with buf naming the cause. */
 static inline int guest_kernel_release(char *buf, size_t n)

@@ -8,13 +8,13 @@
 
 #include <stdio.h>
 
-#define skip_because(...)                                                                          \
-    do {                                                                                           \
-        printf("# skip-reason: ");                                                                 \
-        printf(__VA_ARGS__);                                                                       \
-        printf("\n");                                                                              \
-        fflush(stdout);                                                                            \
-        skip();                                                                                    \
+#define skip_because(...)                                                                                              \
+    do {                                                                                                               \
+        printf("# skip-reason: ");                                                                                     \
+        printf(__VA_ARGS__);                                                                                           \
+        printf("\n");                                                                                                  \
+        fflush(stdout);                                                                                                \
+        skip();                                                                                                        \
     } while (0)
 
 #endif

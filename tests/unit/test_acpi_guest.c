@@ -31,7 +31,7 @@ static u8 sum(const u8 *p, u64 n)
 struct fw {
     u8 *buf;
     size_t used;
-    bool low;           /* buffer below 4 GiB (RSDT tests) */
+    bool low; /* buffer below 4 GiB (RSDT tests) */
     u8 *rsdp, *root, *fadt, *dsdt, *facs, *madt, *ivrs, *mcfg;
 };
 
@@ -133,20 +133,24 @@ static struct fw make_fw(bool low)
 
     f.fadt = table(&f, "FACP", low ? 116 : 276);
     memset(f.fadt + 36, 0, rd32(f.fadt, 4) - 36);
-    wr32(f.fadt, 64, 0x404);       /* PM1a_CNT_BLK */
-    wr32(f.fadt, 112, BIT(10));    /* RESET_REG_SUP */
+    wr32(f.fadt, 64, 0x404);    /* PM1a_CNT_BLK */
+    wr32(f.fadt, 112, BIT(10)); /* RESET_REG_SUP */
     if (low) {
         wr32(f.fadt, 36, (u32)pa(f.facs));
         wr32(f.fadt, 40, (u32)pa(f.dsdt));
     } else {
-        u8 *rr = f.fadt + 116;    /* RESET_REG: I/O 0xcf9, value 6 */
-        rr[0] = 1; rr[1] = 8; rr[3] = 1;
+        u8 *rr = f.fadt + 116; /* RESET_REG: I/O 0xcf9, value 6 */
+        rr[0] = 1;
+        rr[1] = 8;
+        rr[3] = 1;
         wr64(rr, 4, 0xcf9);
         f.fadt[128] = 6;
         wr64(f.fadt, 132, pa(f.facs));
         wr64(f.fadt, 140, pa(f.dsdt));
-        u8 *x1a = f.fadt + 172;   /* X_PM1a_CNT_BLK: I/O 0x1804 overrides the 32-bit field */
-        x1a[0] = 1; x1a[1] = 16; x1a[3] = 2;
+        u8 *x1a = f.fadt + 172; /* X_PM1a_CNT_BLK: I/O 0x1804 overrides the 32-bit field */
+        x1a[0] = 1;
+        x1a[1] = 16;
+        x1a[3] = 2;
         wr64(x1a, 4, 0x1804);
     }
     fix(f.fadt);
@@ -234,7 +238,11 @@ static const u8 *find(const struct guest_mem *gm, const u8 *root, bool x, const 
     return found;
 }
 
-struct madt_counts { u32 lapic, x2apic, ioapic, iso, nmi, x2nmi; u32 lapic_id, x2apic_id; u8 nmi_uids[8]; };
+struct madt_counts {
+    u32 lapic, x2apic, ioapic, iso, nmi, x2nmi;
+    u32 lapic_id, x2apic_id;
+    u8 nmi_uids[8];
+};
 
 static struct madt_counts count_madt(const u8 *m)
 {
@@ -243,12 +251,28 @@ static struct madt_counts count_madt(const u8 *m)
     for (u32 off = 44; off < len; off += m[off + 1]) {
         assert_true(m[off + 1] >= 2 && off + m[off + 1] <= len);
         switch (m[off]) {
-        case 0: c.lapic++; c.lapic_id = m[off + 3]; break;
-        case 1: c.ioapic++; break;
-        case 2: c.iso++; break;
-        case 4: if (c.nmi < 8) c.nmi_uids[c.nmi] = m[off + 2]; c.nmi++; break;
-        case 9: c.x2apic++; c.x2apic_id = rd32(m, off + 4); break;
-        case 0xa: c.x2nmi++; break;
+        case 0:
+            c.lapic++;
+            c.lapic_id = m[off + 3];
+            break;
+        case 1:
+            c.ioapic++;
+            break;
+        case 2:
+            c.iso++;
+            break;
+        case 4:
+            if (c.nmi < 8)
+                c.nmi_uids[c.nmi] = m[off + 2];
+            c.nmi++;
+            break;
+        case 9:
+            c.x2apic++;
+            c.x2apic_id = rd32(m, off + 4);
+            break;
+        case 0xa:
+            c.x2nmi++;
+            break;
         }
     }
     return c;
@@ -479,7 +503,7 @@ static void test_bad_tables(void **state)
     expect_fail(&f, 2, "bad checksum");
 
     f = make_fw(false);
-    wr32(f.mcfg, 4, 20);              /* shorter than a header */
+    wr32(f.mcfg, 4, 20); /* shorter than a header */
     expect_fail(&f, 2, "implausible length 20");
 
     f = make_fw(false);
@@ -487,12 +511,12 @@ static void test_bad_tables(void **state)
     expect_fail(&f, 2, "implausible length");
 
     f = make_fw(false);
-    wr32(f.root, 4, 30);              /* truncated XSDT */
+    wr32(f.root, 4, 30); /* truncated XSDT */
     fix(f.root);
     expect_fail(&f, 2, "XSDT");
 
     f = make_fw(false);
-    f.ivrs[0] = 1;                   /* unprintable signature */
+    f.ivrs[0] = 1; /* unprintable signature */
     fix(f.ivrs);
     expect_fail(&f, 2, "signature '?VRS'");
 
@@ -502,7 +526,7 @@ static void test_bad_tables(void **state)
     expect_fail(&f, 2, "invalid table address");
 
     f = make_fw(false);
-    wr64(f.fadt, 140, pa(f.mcfg));    /* X_DSDT leads to the wrong table */
+    wr64(f.fadt, 140, pa(f.mcfg)); /* X_DSDT leads to the wrong table */
     fix(f.fadt);
     expect_fail(&f, 2, "expected DSDT");
 
@@ -522,17 +546,17 @@ static void test_bad_madt(void **state)
     expect_fail(&f, 9, "no processor with the BSP's APIC ID 9");
 
     f = make_fw(false);
-    f.madt[44 + 8 + 1] = 0;          /* zero-length entry would loop forever */
+    f.madt[44 + 8 + 1] = 0; /* zero-length entry would loop forever */
     fix(f.madt);
     expect_fail(&f, 2, "malformed");
 
     f = make_fw(false);
-    f.madt[44 + 1] = 4;              /* LAPIC entry too short for its fields */
+    f.madt[44 + 1] = 4; /* LAPIC entry too short for its fields */
     fix(f.madt);
     expect_fail(&f, 2, "malformed");
 
     f = make_fw(false);
-    f.madt[44 + 1] = 0xff;           /* entry running past the table */
+    f.madt[44 + 1] = 0xff; /* entry running past the table */
     fix(f.madt);
     expect_fail(&f, 2, "malformed");
 }

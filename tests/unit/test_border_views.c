@@ -31,32 +31,44 @@ hpa_t page_alloc(struct page_pool *p, u64 n, u64 align)
     pages[npages++] = q;
     return (hpa_t)(uintptr_t)q;
 }
-bool page_free(struct page_pool *p, hpa_t pa, u64 n) { freed++; return true; } /* freed in teardown */
+bool page_free(struct page_pool *p, hpa_t pa, u64 n)
+{
+    freed++;
+    return true;
+} /* freed in teardown */
 static hpa_t table_page(void) { return page_alloc(&hv_pages, 1, 1); }
 
 #include "log_capture.h"
 
 static hpa_t root_now;
 static u32 view_now, flushes;
-static void f_set_root(struct vcpu *v, hpa_t root, u32 view) { root_now = root; view_now = view; }
+static void f_set_root(struct vcpu *v, hpa_t root, u32 view)
+{
+    root_now = root;
+    view_now = view;
+}
 static void f_flush(struct vcpu *v) { flushes++; }
 static u32 view_tags; /* the fake backend's tagged views (SVM: its ASIDs but the host's); 0 = no limit */
 static u32 f_view_tags(void) { return view_tags; }
-static const struct vcpu_ops fake_ops = { .name = "fake", .set_nested_root = f_set_root, .flush_nested_tlb = f_flush,
-                                          .nested_view_tags = f_view_tags };
+static const struct vcpu_ops fake_ops = {
+    .name = "fake", .set_nested_root = f_set_root, .flush_nested_tlb = f_flush, .nested_view_tags = f_view_tags
+};
 const struct vcpu_ops *vcpu_ops = &fake_ops;
 
 /* ---------------------------------------------------------------- fixture */
-#define BASE 0xffffffffc0a00000ull /* the module's text, two pages */
+#define BASE       0xffffffffc0a00000ull /* the module's text, two pages */
 #define KERNEL_RIP 0xffffffff81234567ull
-#define TEXT0 0x1234000ull         /* its guest-physical pages */
-#define TEXT1 0x5000000ull
-#define KERNEL_GPA 0x1235000ull    /* the next page: kernel memory */
-#define BAR 0xfeb80000ull
-#define RSP 0xffffc90000123f00ull
+#define TEXT0      0x1234000ull /* its guest-physical pages */
+#define TEXT1      0x5000000ull
+#define KERNEL_GPA 0x1235000ull /* the next page: kernel memory */
+#define BAR        0xfeb80000ull
+#define RSP        0xffffc90000123f00ull
 
 static const struct guard_site_desc sites[] = {
-    { 0x100, GMETA_SITE_INIT }, { 0x200, GMETA_SITE_DEINIT }, { 0x300, GMETA_SITE_BORDER_IN_CALL }, { 0x310, GMETA_SITE_BORDER_OUT_RET },
+    { 0x100, GMETA_SITE_INIT },
+    { 0x200, GMETA_SITE_DEINIT },
+    { 0x300, GMETA_SITE_BORDER_IN_CALL },
+    { 0x310, GMETA_SITE_BORDER_OUT_RET },
 };
 static u8 hash[GUARD_HASH_LEN];
 static struct vm vm;
@@ -65,7 +77,7 @@ static struct guard guard;
 static struct vcpu vcpu;
 static struct border_text_page text[2] = { { TEXT0, 0 }, { TEXT1, 0 } };
 static u32 ntext;
-#define PRIVATE_GPA 0x1240000ull   /* a private page of the module (unmapped in the ordinary view) */
+#define PRIVATE_GPA 0x1240000ull /* a private page of the module (unmapped in the ordinary view) */
 static struct border_text_page priv[1] = { { PRIVATE_GPA, 0 } };
 static u32 npriv;
 
@@ -286,9 +298,9 @@ static void private_memory_exists_only_inside(void **state)
 
 /* Sixteen more modules registered at once: each runs on a view of its own, under a number of its
  * own, where only its text executes; the out view executes none of them. */
-#define NMANY 16
+#define NMANY     16
 #define MANY_BASE 0xffffffffc1000000ull
-#define MANY_GPA 0x2000000ull
+#define MANY_GPA  0x2000000ull
 static void sixteen_modules_each_on_its_own_view(void **state)
 {
     static struct border_text_page many[2 + NMANY];
@@ -354,7 +366,7 @@ static void a_registration_past_the_last_tag_is_refused(void **state)
     char why[200] = "";
     view_tags = VIEW_IN_FIRST + 5; /* five in views */
     assert_true(border_views_init(&vm, &guard, true, text, &ntext, priv, &npriv));
-    assert_true(border_views_claim(0, true, why, sizeof(why)));  /* two: in view and device copy */
+    assert_true(border_views_claim(0, true, why, sizeof(why))); /* two: in view and device copy */
     assert_true(border_views_claim(1, false, why, sizeof(why)));
     assert_true(border_views_claim(2, false, why, sizeof(why)));
     assert_false(border_views_claim(3, true, why, sizeof(why))); /* one left, two needed */

@@ -40,7 +40,7 @@ static int setup(void **state)
     snprintf(outdir, sizeof(outdir), "%s/christoize-absorb-XXXXXX", tmp && *tmp ? tmp : "/tmp");
     if (!mkdtemp(outdir))
         return -1;
-    static const char *const names[] = {"leaf", "calls", "locks", "percpu", "state", "helper", "norecord", "module"};
+    static const char *const names[] = { "leaf", "calls", "locks", "percpu", "state", "helper", "norecord", "module" };
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         char cmd[1024];
         snprintf(cmd, sizeof(cmd),
@@ -167,7 +167,7 @@ static void test_candidate_table(void **state)
     struct ab_impl im[2];
     check("leaf", &im[0]);
     check("calls", &im[1]);
-    char *listed[] = {"fake_put"};
+    char *listed[] = { "fake_put" };
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
@@ -238,11 +238,16 @@ static void test_lock_names(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_leaf_accepted),           cmocka_unit_test(test_non_leaf_rejected),
-        cmocka_unit_test(test_lock_and_atomic_rejected), cmocka_unit_test(test_percpu_and_kernel_data_rejected),
-        cmocka_unit_test(test_state_indirect_cli_rejected), cmocka_unit_test(test_helper_rejected),
-        cmocka_unit_test(test_no_record),               cmocka_unit_test(test_candidate_table),
-        cmocka_unit_test(test_list_file),               cmocka_unit_test(test_lock_names),
+        cmocka_unit_test(test_leaf_accepted),
+        cmocka_unit_test(test_non_leaf_rejected),
+        cmocka_unit_test(test_lock_and_atomic_rejected),
+        cmocka_unit_test(test_percpu_and_kernel_data_rejected),
+        cmocka_unit_test(test_state_indirect_cli_rejected),
+        cmocka_unit_test(test_helper_rejected),
+        cmocka_unit_test(test_no_record),
+        cmocka_unit_test(test_candidate_table),
+        cmocka_unit_test(test_list_file),
+        cmocka_unit_test(test_lock_names),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

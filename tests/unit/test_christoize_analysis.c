@@ -22,9 +22,9 @@
 #include "christoize/report.h"
 
 static char outdir[256];
-static int kbuild_ok;                 /* testmod built */
-static char kbuild_skip[512];         /* why not */
-static char kver[128];                /* the guest kernel the fixtures were built against */
+static int kbuild_ok;         /* testmod built */
+static char kbuild_skip[512]; /* why not */
+static char kver[128];        /* the guest kernel the fixtures were built against */
 
 static const char *fixtures(void)
 {
@@ -107,7 +107,8 @@ static void done(struct an *a)
     co_close(&a->o);
 }
 
-static void assert_name_set(const char *what, const char *const *got, size_t ngot, const char *const *want, size_t nwant)
+static void assert_name_set(const char *what, const char *const *got, size_t ngot, const char *const *want,
+                            size_t nwant)
 {
     int ok = ngot == nwant;
     for (size_t i = 0; ok && i < nwant; i++) {
@@ -231,8 +232,8 @@ static void test_corner_entries(void **state)
     struct an a;
     (void)state;
     analyze(&a, path_of("corner.o"));
-    static const char *const want[] = {"cb_static", "cb_both", "cb_lea", "cb_far_lea", "cb_other",
-                                       "corner_init", "corner_exit"};
+    static const char *const want[] = { "cb_static", "cb_both",     "cb_lea",     "cb_far_lea",
+                                        "cb_other",  "corner_init", "corner_exit" };
     assert_entries(&a.r, want, N(want));
     const struct ca_entry *e;
 
@@ -276,8 +277,8 @@ static void test_corner_exits_and_data(void **state)
     struct an a;
     (void)state;
     analyze(&a, path_of("corner.o"));
-    static const char *const exits[] = {"ext_call", "ext_register", "ext_tail"};
-    static const char *const data[] = {"ext_fnptr", "ext_var"};
+    static const char *const exits[] = { "ext_call", "ext_register", "ext_tail" };
+    static const char *const data[] = { "ext_fnptr", "ext_var" };
     assert_undefs("exits", a.r.exits, a.r.nexits, exits, N(exits));
     assert_undefs("data", a.r.data, a.r.ndata, data, N(data));
     assert_int_equal(a.r.nruntime, 0);
@@ -310,8 +311,8 @@ static void test_corner_hazards(void **state)
     assert_int_equal(h->patched_bytes, 36);
     const struct ca_reloc_count *c = ca_find_treloc(&a.r, R_X86_64_PLT32);
     assert_non_null(c);
-    assert_int_equal(c->external, 5);      /* ext_register x2, ext_call x2, ext_tail */
-    assert_int_equal(c->same_section, 1);  /* call cb_both (global symbol) */
+    assert_int_equal(c->external, 5);     /* ext_register x2, ext_call x2, ext_tail */
+    assert_int_equal(c->same_section, 1); /* call cb_both (global symbol) */
     c = ca_find_treloc(&a.r, R_X86_64_PC32);
     assert_int_equal(c->external, 1);      /* ext_var */
     assert_int_equal(c->other_section, 2); /* lea cb_far_lea, call far_helper */
@@ -408,30 +409,30 @@ static void test_json_report(void **state)
 /* ------------------------------------------------------------------ the kbuild test module */
 
 static const char *const testmod_entries[] = {
-    "pstest_open", "pstest_read", "pstest_write", "pstest_ioctl", "pstest_release", /* proc_ops */
-    "pstest_timer_fn",                                                              /* timer_setup: mov $fn */
-    "pstest_work_fn",                                                               /* INIT_WORK: mov $fn */
-    "pstest_level_set", "pstest_level_get",                                         /* kernel_param_ops */
-    "pstest_cmd_ticks", "pstest_cmd_kick",                                          /* internal ioctl table */
-    "pstest_init", "pstest_exit",                                                   /* module_init/exit */
+    "pstest_open",      "pstest_read",      "pstest_write", "pstest_ioctl", "pstest_release", /* proc_ops */
+    "pstest_timer_fn",                                                                        /* timer_setup: mov $fn */
+    "pstest_work_fn",                                                                         /* INIT_WORK: mov $fn */
+    "pstest_level_set", "pstest_level_get",                                                   /* kernel_param_ops */
+    "pstest_cmd_ticks", "pstest_cmd_kick",                                                    /* internal ioctl table */
+    "pstest_init",      "pstest_exit",                                                        /* module_init/exit */
 };
 /* Exits that do not depend on the kernel headers: pstestmod.c calls each by name and each is an
  * exported function (not an inline or a macro) in every kernel the tool supports. What inline helpers
  * expand to (kmalloc, copy_from_user, timer_setup, schedule_work, cond_resched ...) changes with the
  * headers; those are checked against the object's own undefined symbols instead (check_undefs). */
 static const char *const testmod_direct_exits[] = {
-    "_printk", "cancel_work_sync", "kfree", "mod_timer", "param_get_int", "param_set_int",
-    "proc_create", "proc_remove", "simple_read_from_buffer",
+    "_printk",     "cancel_work_sync",        "kfree", "mod_timer", "param_get_int", "param_set_int", "proc_create",
+    "proc_remove", "simple_read_from_buffer",
 };
 /* Data the source names directly (jiffies in pstest_timer_fn). */
-static const char *const testmod_direct_data[] = {"jiffies"};
+static const char *const testmod_direct_data[] = { "jiffies" };
 
 /* Undefined symbols the analysis leaves out on purpose: the compiler's tracing and return-thunk
  * calls (hazards, not exits) and retpoline thunks (an indirect call, not a call out). */
 static int toolchain_symbol(const char *n)
 {
-    return !strcmp(n, "__fentry__") || !strcmp(n, "__x86_return_thunk") ||
-           !strncmp(n, "__x86_indirect_thunk_", 21) || !strncmp(n, "__x86_indirect_call_thunk_", 26);
+    return !strcmp(n, "__fentry__") || !strcmp(n, "__x86_return_thunk") || !strncmp(n, "__x86_indirect_thunk_", 21) ||
+           !strncmp(n, "__x86_indirect_call_thunk_", 26);
 }
 
 static int in_undefs(const struct ca_undef *u, size_t nu, const char *name)
@@ -519,16 +520,20 @@ static void check_testmod(const char *file, int is_ko)
             fail_msg("%s: no data reference %s (headers of %s)", file, testmod_direct_data[i], kver);
 
     /* hazards: every kind the guest kernel's kbuild flags produce, located (counts follow the headers) */
-    struct { const char *key; size_t entries; const char *func; } hz[] = {
-        {"fentry", 13, NULL},                 /* one per function (pstest_exit is notrace: .exit.text) */
-        {"altinstructions", 5, "pstest_timer_fn"},
-        {"retpoline", 1, "pstest_ioctl"},
-        {"return-thunk", 9, NULL},
-        {"jump-labels", 1, "pstest_open"},
-        {"static-calls", 1, "pstest_write"},
-        {"smp-locks", 1, "pstest_open"},
-        {"paravirt", 3, "pstest_timer_fn"},
-        {"bug-table", 1, "pstest_write"},
+    struct {
+        const char *key;
+        size_t entries;
+        const char *func;
+    } hz[] = {
+        { "fentry", 13, NULL }, /* one per function (pstest_exit is notrace: .exit.text) */
+        { "altinstructions", 5, "pstest_timer_fn" },
+        { "retpoline", 1, "pstest_ioctl" },
+        { "return-thunk", 9, NULL },
+        { "jump-labels", 1, "pstest_open" },
+        { "static-calls", 1, "pstest_write" },
+        { "smp-locks", 1, "pstest_open" },
+        { "paravirt", 3, "pstest_timer_fn" },
+        { "bug-table", 1, "pstest_write" },
     };
     for (size_t i = 0; i < N(hz); i++) {
         const struct ca_hazard *h = ca_find_hazard(&a.r, hz[i].key);

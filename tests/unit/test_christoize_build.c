@@ -34,7 +34,7 @@ static char kdir[512], kdir_why[1100];
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
 static char outdir[256];
-static struct cb_result built;   /* psguard */
+static struct cb_result built; /* psguard */
 static int built_rc = -1;
 static char built_err[4096];
 
@@ -53,14 +53,14 @@ static const char *path(const char *fmt, const char *a)
     return buf[k];
 }
 
-static int build(const char *fixture, const char *outname, const char *name, const char *kdir,
-                 struct cb_result *res, char *err, size_t errlen)
+static int build(const char *fixture, const char *outname, const char *name, const char *kdir, struct cb_result *res,
+                 char *err, size_t errlen)
 {
     char mod[512], out[512];
     snprintf(mod, sizeof(mod), "%s/%s", fixtures(), fixture);
     snprintf(out, sizeof(out), "%s/%s", outdir, outname);
-    const char *privs[] = {"test"};
-    struct cb_opts o = {.module_dir = mod, .name = name, .kdir = kdir, .out = out, .privs = privs, .nprivs = 1};
+    const char *privs[] = { "test" };
+    struct cb_opts o = { .module_dir = mod, .name = name, .kdir = kdir, .out = out, .privs = privs, .nprivs = 1 };
     return cb_build(&o, res, err, errlen);
 }
 
@@ -232,7 +232,7 @@ static uint8_t *read_all(const char *p, size_t *len)
     return b;
 }
 
-static const uint8_t nop5[5] = {0x0f, 0x1f, 0x44, 0x00, 0x00};
+static const uint8_t nop5[5] = { 0x0f, 0x1f, 0x44, 0x00, 0x00 };
 
 /* A jump-label instruction's length, 0 if it is none of the forms x86 Linux 6.1 accepts */
 static unsigned jl_len(const uint8_t *b, size_t left)
@@ -268,8 +268,10 @@ static uint8_t *recompute(const struct co_object *ko, size_t text, uint8_t sha[3
         }
     }
     /* patch tables: entry size, length (fixed or a byte of the entry) */
-    struct { const char *sec; unsigned ent, lenoff, fixed; } tabs[] = {
-        {".smp_locks", 4, 0, 1}, {".altinstructions", 12, 10, 0}, {".parainstructions", 16, 9, 0}};
+    struct {
+        const char *sec;
+        unsigned ent, lenoff, fixed;
+    } tabs[] = { { ".smp_locks", 4, 0, 1 }, { ".altinstructions", 12, 10, 0 }, { ".parainstructions", 16, 9, 0 } };
     for (size_t q = 0; q < N(tabs); q++) {
         size_t ti = co_find_section(ko, tabs[q].sec);
         const struct co_relsec *trs = ti ? co_relocs_for(ko, ti) : NULL;
@@ -521,8 +523,8 @@ static void test_refuses_bad_override(void **state)
     char mod[512], out[512], err[4096];
     snprintf(mod, sizeof(mod), "%s/guardmod", fixtures());
     snprintf(out, sizeof(out), "%s/override", outdir);
-    const char *rems[] = {"pg_init"};
-    struct cb_opts o = {.module_dir = mod, .name = "psguard", .kdir = KDIR, .out = out, .rems = rems, .nrems = 1};
+    const char *rems[] = { "pg_init" };
+    struct cb_opts o = { .module_dir = mod, .name = "psguard", .kdir = KDIR, .out = out, .rems = rems, .nrems = 1 };
     struct cb_result r;
     assert_int_not_equal(cb_build(&o, &r, err, sizeof(err)), 0);
     assert_non_null(strstr(err, "pg_init"));
@@ -542,8 +544,9 @@ static void absorb_refusal(const char *fixture, const char *name, const char *li
     assert_non_null(f);
     fputs(list, f);
     fclose(f);
-    struct cb_opts o = {.module_dir = mod, .name = name, .kdir = KDIR, .out = out, .absorb_list = lf,
-                        .absorb_dir = "christoize/absorb"};
+    struct cb_opts o = {
+        .module_dir = mod, .name = name, .kdir = KDIR, .out = out, .absorb_list = lf, .absorb_dir = "christoize/absorb"
+    };
     struct cb_result r;
     assert_int_not_equal(cb_build(&o, &r, err, sizeof(err)), 0);
     if (!strstr(err, want1) || (want2 && !strstr(err, want2)))
@@ -578,9 +581,15 @@ static void test_absorb_kfree(void **state)
     assert_non_null(f);
     fputs("kfree   # absorbed: NULL and ZERO_SIZE_PTR stay inside\n", f);
     fclose(f);
-    const char *privs[] = {"test"};
-    struct cb_opts o = {.module_dir = mod, .name = "psguard", .kdir = KDIR, .out = out, .privs = privs,
-                        .nprivs = 1, .absorb_list = lf, .absorb_dir = absorbdir};
+    const char *privs[] = { "test" };
+    struct cb_opts o = { .module_dir = mod,
+                         .name = "psguard",
+                         .kdir = KDIR,
+                         .out = out,
+                         .privs = privs,
+                         .nprivs = 1,
+                         .absorb_list = lf,
+                         .absorb_dir = absorbdir };
     struct cb_result r;
     if (cb_build(&o, &r, err, sizeof(err)))
         fail_msg("christoize build --absorb: %s", err);

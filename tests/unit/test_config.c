@@ -34,19 +34,18 @@ static void expect_error(const char *text, const char *message)
 
 static void test_good_config(void **state)
 {
-    const char *text =
-        "# Postern test machine\n"
-        "\n"
-        "kernel    = /postern/vmlinuz\n"
-        "initrd=/postern/initrd.img\n"
-        "cmdline = console=ttyS0,115200 root=/dev/ram0 quiet  \n"
-        "\tguest_ram\t=\t1G\t\n"
-        "hv_memory = 128M\n"
-        "serial_port = 0x2F8\n"
-        "serial_baud = 57600\n"
-        "   # an indented comment\n"
-        "gmeta = /postern/e1000.gmeta\n"
-        "gmeta = /postern/Other Name.gmeta\n";
+    const char *text = "# Postern test machine\n"
+                       "\n"
+                       "kernel    = /postern/vmlinuz\n"
+                       "initrd=/postern/initrd.img\n"
+                       "cmdline = console=ttyS0,115200 root=/dev/ram0 quiet  \n"
+                       "\tguest_ram\t=\t1G\t\n"
+                       "hv_memory = 128M\n"
+                       "serial_port = 0x2F8\n"
+                       "serial_baud = 57600\n"
+                       "   # an indented comment\n"
+                       "gmeta = /postern/e1000.gmeta\n"
+                       "gmeta = /postern/Other Name.gmeta\n";
 
     assert_int_equal(parse(text), 0);
     assert_string_equal(err, "");
@@ -82,8 +81,7 @@ static void test_binding_errors(void **state)
     expect_error(BASE "bind = testmod\n", "postern.cfg:3: bind needs 'MODULE PRIVILEGE', got 'testmod'");
     expect_error(BASE "bind = a b c\n", "postern.cfg:3: bind needs 'MODULE PRIVILEGE', got 'a b c'");
     expect_error(BASE "bind = testmod NIC\n", "postern.cfg:3: bad privilege name 'NIC' ([a-z0-9_-], max 31)");
-    expect_error(BASE "bind = testmod test\nbind = testmod test\n",
-                 "postern.cfg:4: duplicate bind 'testmod test'");
+    expect_error(BASE "bind = testmod test\nbind = testmod test\n", "postern.cfg:4: duplicate bind 'testmod test'");
     expect_error(BASE "bind = m 0123456789012345678901234567890123\n",
                  "postern.cfg:3: bad privilege name '0123456789012345678901234567890123' ([a-z0-9_-], max 31)");
     expect_error(BASE "bind = m2345678901234567890123456789012345678901234567890123456 p\n",
@@ -101,7 +99,9 @@ static void test_pci_policy_keys(void **state)
     assert_false(cfg.guarded_nic_set);
     assert_string_equal(cfg.guarded_nic_privilege, "nic");
     assert_int_equal(cfg.iommu_mode, BOOT_IOMMU_AUTO);
-    assert_int_equal(parse(BASE "guarded_nic = 8086:100e\npci_hide = 00:1f.2\npci_hide = 1af4:1000\niommu = required\n"), 0);
+    assert_int_equal(parse(BASE
+                           "guarded_nic = 8086:100e\npci_hide = 00:1f.2\npci_hide = 1af4:1000\niommu = required\n"),
+                     0);
     assert_true(cfg.guarded_nic_set);
     assert_false(cfg.guarded_nic.by_bdf);
     assert_int_equal(cfg.guarded_nic.vendor, 0x8086);
@@ -121,17 +121,18 @@ static void test_pci_policy_keys(void **state)
 
 static void test_pci_policy_errors(void **state)
 {
-    expect_error(BASE "guarded_nic = eth0\n",
-                 "postern.cfg:3: guarded_nic device 'eth0' is not a PCI device (expected bus:device.function like 00:03.0, or vendor:device like 8086:100e)");
+    expect_error(BASE "guarded_nic = eth0\n", "postern.cfg:3: guarded_nic device 'eth0' is not a PCI device (expected "
+                                              "bus:device.function like 00:03.0, or vendor:device like 8086:100e)");
     expect_error(BASE "guarded_nic = 8086:100e nic extra\n",
                  "postern.cfg:3: guarded_nic needs 'DEVICE [PRIVILEGE]', got '8086:100e nic extra'");
     expect_error(BASE "guarded_nic = 8086:100e NIC\n", "postern.cfg:3: bad privilege name 'NIC' ([a-z0-9_-], max 31)");
     expect_error(BASE "guarded_nic = 00:20.0\n",
-                 "postern.cfg:3: guarded_nic device '00:20.0' is not a PCI device (expected bus:device.function like 00:03.0, or vendor:device like 8086:100e)");
+                 "postern.cfg:3: guarded_nic device '00:20.0' is not a PCI device (expected bus:device.function like "
+                 "00:03.0, or vendor:device like 8086:100e)");
     expect_error(BASE "guarded_nic = 8086:100e\nguarded_nic = 8086:10d3\n",
                  "postern.cfg:4: duplicate key 'guarded_nic' (first set on line 3)");
-    expect_error(BASE "pci_hide = 00:03.0x\n",
-                 "postern.cfg:3: pci_hide '00:03.0x' is not a PCI device (expected bus:device.function like 00:03.0, or vendor:device like 8086:100e)");
+    expect_error(BASE "pci_hide = 00:03.0x\n", "postern.cfg:3: pci_hide '00:03.0x' is not a PCI device (expected "
+                                               "bus:device.function like 00:03.0, or vendor:device like 8086:100e)");
     expect_error(BASE "iommu = yes\n", "postern.cfg:3: iommu 'yes' is not one of auto, required, off");
     {
         char text[1024] = BASE;
@@ -156,8 +157,10 @@ static void test_signature_keys(void **state)
                  "postern.cfg:3: metadata_signatures 'off' is not one of required, hash-only");
     expect_error(BASE "metadata_signatures = Required\n",
                  "postern.cfg:3: metadata_signatures 'Required' is not one of required, hash-only");
-    expect_error(BASE "admin_key = admin.pub\n", "postern.cfg:3: admin_key path 'admin.pub' must start with '/' (a path on the ESP)");
-    expect_error(BASE "admin_key = /a.pub\nadmin_key = /b.pub\n", "postern.cfg:4: duplicate key 'admin_key' (first set on line 3)");
+    expect_error(BASE "admin_key = admin.pub\n",
+                 "postern.cfg:3: admin_key path 'admin.pub' must start with '/' (a path on the ESP)");
+    expect_error(BASE "admin_key = /a.pub\nadmin_key = /b.pub\n",
+                 "postern.cfg:4: duplicate key 'admin_key' (first set on line 3)");
     expect_error(BASE "metadata_signatures = required\nmetadata_signatures = hash-only\n",
                  "postern.cfg:4: duplicate key 'metadata_signatures' (first set on line 3)");
 }
@@ -172,7 +175,8 @@ static void test_border_key(void **state)
     assert_int_equal(parse(BASE "border = npt\n"), 0);
     assert_true(cfg.border_npt);
     expect_error(BASE "border = ept\n", "postern.cfg:3: border 'ept' is not one of npt, wrappers");
-    expect_error(BASE "border = npt\nborder = wrappers\n", "postern.cfg:4: duplicate key 'border' (first set on line 3)");
+    expect_error(BASE "border = npt\nborder = wrappers\n",
+                 "postern.cfg:4: duplicate key 'border' (first set on line 3)");
 }
 
 static void test_defaults(void **state)
@@ -203,7 +207,8 @@ static void test_crlf_and_bom(void **state)
     assert_string_equal(cfg.cmdline, "quiet");
     assert_true(cfg.guest_ram == GiB(2));
     /* A bare CR inside a line is not a line ending. */
-    expect_error("kernel = /k\rguest_ram = 64M\n", "postern.cfg:1: invalid character 0x0d (postern.cfg is plain ASCII)");
+    expect_error("kernel = /k\rguest_ram = 64M\n",
+                 "postern.cfg:1: invalid character 0x0d (postern.cfg is plain ASCII)");
 }
 
 static void test_comments_and_blank_lines(void **state)
@@ -212,7 +217,8 @@ static void test_comments_and_blank_lines(void **state)
     assert_string_equal(cfg.kernel, "/postern/vmlinuz");
     /* '#' inside a value is literal, so a trailing comment on a size is an error. */
     expect_error("kernel = /k\nguest_ram = 64M # RAM\n",
-                 "postern.cfg:2: malformed size '64M # RAM' for guest_ram (expected a number with an optional K, M or G suffix, e.g. 512M)");
+                 "postern.cfg:2: malformed size '64M # RAM' for guest_ram (expected a number with an optional K, M or "
+                 "G suffix, e.g. 512M)");
 }
 
 static void test_sizes(void **state)
@@ -229,18 +235,19 @@ static void test_sizes(void **state)
 
 static void test_malformed_size(void **state)
 {
-    expect_error("kernel = /k\nguest_ram = abc\n",
-                 "postern.cfg:2: malformed size 'abc' for guest_ram (expected a number with an optional K, M or G suffix, e.g. 512M)");
-    expect_error("kernel = /k\nguest_ram = 512 M\n",
-                 "postern.cfg:2: malformed size '512 M' for guest_ram (expected a number with an optional K, M or G suffix, e.g. 512M)");
-    expect_error("kernel = /k\nguest_ram = M\n",
-                 "postern.cfg:2: malformed size 'M' for guest_ram (expected a number with an optional K, M or G suffix, e.g. 512M)");
-    expect_error("kernel = /k\nguest_ram = 512MB\n",
-                 "postern.cfg:2: malformed size '512MB' for guest_ram (expected a number with an optional K, M or G suffix, e.g. 512M)");
-    expect_error("kernel = /k\nguest_ram = -64M\n",
-                 "postern.cfg:2: malformed size '-64M' for guest_ram (expected a number with an optional K, M or G suffix, e.g. 512M)");
+    expect_error("kernel = /k\nguest_ram = abc\n", "postern.cfg:2: malformed size 'abc' for guest_ram (expected a "
+                                                   "number with an optional K, M or G suffix, e.g. 512M)");
+    expect_error("kernel = /k\nguest_ram = 512 M\n", "postern.cfg:2: malformed size '512 M' for guest_ram (expected a "
+                                                     "number with an optional K, M or G suffix, e.g. 512M)");
+    expect_error("kernel = /k\nguest_ram = M\n", "postern.cfg:2: malformed size 'M' for guest_ram (expected a number "
+                                                 "with an optional K, M or G suffix, e.g. 512M)");
+    expect_error("kernel = /k\nguest_ram = 512MB\n", "postern.cfg:2: malformed size '512MB' for guest_ram (expected a "
+                                                     "number with an optional K, M or G suffix, e.g. 512M)");
+    expect_error("kernel = /k\nguest_ram = -64M\n", "postern.cfg:2: malformed size '-64M' for guest_ram (expected a "
+                                                    "number with an optional K, M or G suffix, e.g. 512M)");
     expect_error("kernel = /k\nguest_ram = 512M\nhv_memory = 0x1000000\n",
-                 "postern.cfg:3: malformed size '0x1000000' for hv_memory (expected a number with an optional K, M or G suffix, e.g. 512M)");
+                 "postern.cfg:3: malformed size '0x1000000' for hv_memory (expected a number with an optional K, M or "
+                 "G suffix, e.g. 512M)");
 }
 
 static void test_oversized(void **state)
@@ -307,21 +314,28 @@ static void test_serial_key(void **state)
     assert_false(cfg.serial_auto);
     assert_false(cfg.serial_set);
     expect_error(MINIMAL "serial = io:0\n", "postern.cfg:3: serial io:PORT '0' is out of range (0x1..0xfff8)");
-    expect_error(MINIMAL "serial = io:0x10000\n", "postern.cfg:3: serial io:PORT '0x10000' is out of range (0x1..0xfff8)");
+    expect_error(MINIMAL "serial = io:0x10000\n",
+                 "postern.cfg:3: serial io:PORT '0x10000' is out of range (0x1..0xfff8)");
     expect_error(MINIMAL "serial = io:COM2\n",
                  "postern.cfg:3: malformed number 'COM2' for serial io:PORT (expected e.g. 0x3f8 or 1016)");
-    expect_error(MINIMAL "serial = io:\n", "postern.cfg:3: serial 'io:' is not io:PORT (e.g. io:0x2f8), pci BB:DD.F or auto");
-    expect_error(MINIMAL "serial = 0x2f8\n", "postern.cfg:3: serial '0x2f8' is not io:PORT (e.g. io:0x2f8), pci BB:DD.F or auto");
-    expect_error(MINIMAL "serial = Auto\n", "postern.cfg:3: serial 'Auto' is not io:PORT (e.g. io:0x2f8), pci BB:DD.F or auto");
-    expect_error(MINIMAL "serial = mmio32:0xfedc9000\n",
-                 "postern.cfg:3: serial 'mmio32:0xfedc9000': MMIO UARTs are not supported yet (io:PORT, pci BB:DD.F or auto)");
-    expect_error(MINIMAL "serial = mmio:0xfedc9000\n",
-                 "postern.cfg:3: serial 'mmio:0xfedc9000': MMIO UARTs are not supported yet (io:PORT, pci BB:DD.F or auto)");
+    expect_error(MINIMAL "serial = io:\n",
+                 "postern.cfg:3: serial 'io:' is not io:PORT (e.g. io:0x2f8), pci BB:DD.F or auto");
+    expect_error(MINIMAL "serial = 0x2f8\n",
+                 "postern.cfg:3: serial '0x2f8' is not io:PORT (e.g. io:0x2f8), pci BB:DD.F or auto");
+    expect_error(MINIMAL "serial = Auto\n",
+                 "postern.cfg:3: serial 'Auto' is not io:PORT (e.g. io:0x2f8), pci BB:DD.F or auto");
+    expect_error(MINIMAL "serial = mmio32:0xfedc9000\n", "postern.cfg:3: serial 'mmio32:0xfedc9000': MMIO UARTs are "
+                                                         "not supported yet (io:PORT, pci BB:DD.F or auto)");
+    expect_error(MINIMAL "serial = mmio:0xfedc9000\n", "postern.cfg:3: serial 'mmio:0xfedc9000': MMIO UARTs are not "
+                                                       "supported yet (io:PORT, pci BB:DD.F or auto)");
     expect_error(MINIMAL "serial = auto\nserial_port = 0x3f8\n",
-                 "postern.cfg:4: serial and serial_port both name the UART: keep one (serial = io:PORT is the same as serial_port = PORT)");
+                 "postern.cfg:4: serial and serial_port both name the UART: keep one (serial = io:PORT is the same as "
+                 "serial_port = PORT)");
     expect_error(MINIMAL "serial_port = 0x3f8\nserial = io:0x2f8\n",
-                 "postern.cfg:4: serial and serial_port both name the UART: keep one (serial = io:PORT is the same as serial_port = PORT)");
-    expect_error(MINIMAL "serial = auto\nserial = io:0x2f8\n", "postern.cfg:4: duplicate key 'serial' (first set on line 3)");
+                 "postern.cfg:4: serial and serial_port both name the UART: keep one (serial = io:PORT is the same as "
+                 "serial_port = PORT)");
+    expect_error(MINIMAL "serial = auto\nserial = io:0x2f8\n",
+                 "postern.cfg:4: duplicate key 'serial' (first set on line 3)");
 }
 
 /* serial = pci BB:DD.F: the loader takes that function's I/O BAR 0 and hides the function. */
@@ -335,23 +349,26 @@ static void test_serial_pci(void **state)
     assert_int_equal(cfg.serial_pci_bdf, 0xc1ff);
     assert_int_equal(parse(MINIMAL "serial = io:0x2f8\n"), 0);
     assert_false(cfg.serial_pci);
-    static const char *bad[] = {"pci 8086:9d3d", "pci 00:20.0", "pci 00:16.8", "pci 0:16.3", "pci 00:16.3 x",
-                                "pci 00:16.3.1.2.3.4.5", "pci 100:00.0"};
+    static const char *bad[] = { "pci 8086:9d3d", "pci 00:20.0",           "pci 00:16.8", "pci 0:16.3",
+                                 "pci 00:16.3 x", "pci 00:16.3.1.2.3.4.5", "pci 100:00.0" };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         char text[128], msg[160];
         snprintf(text, sizeof(text), MINIMAL "serial = %s\n", bad[i]);
-        snprintf(msg, sizeof(msg), "postern.cfg:3: serial '%s': expected pci BB:DD.F (hex bus:device.function, e.g. pci 03:00.0)",
+        snprintf(msg, sizeof(msg),
+                 "postern.cfg:3: serial '%s': expected pci BB:DD.F (hex bus:device.function, e.g. pci 03:00.0)",
                  bad[i]);
         expect_error(text, msg);
     }
-    expect_error(MINIMAL "serial = pci \n", "postern.cfg:3: serial 'pci' is not io:PORT (e.g. io:0x2f8), pci BB:DD.F or auto");
+    expect_error(MINIMAL "serial = pci \n",
+                 "postern.cfg:3: serial 'pci' is not io:PORT (e.g. io:0x2f8), pci BB:DD.F or auto");
     expect_error(MINIMAL "serial = pci 00:16.3\nserial_port = 0x3f8\n",
-                 "postern.cfg:4: serial and serial_port both name the UART: keep one (serial = io:PORT is the same as serial_port = PORT)");
+                 "postern.cfg:4: serial and serial_port both name the UART: keep one (serial = io:PORT is the same as "
+                 "serial_port = PORT)");
 }
 
 static void test_serial_baud(void **state)
 {
-    static const unsigned good[] = {9600, 19200, 38400, 57600, 115200};
+    static const unsigned good[] = { 9600, 19200, 38400, 57600, 115200 };
     char text[128];
 
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
@@ -433,7 +450,8 @@ static void test_cmdline_length(void **state)
 
 static void test_missing_equals(void **state)
 {
-    expect_error(MINIMAL "initrd /postern/initrd\n", "postern.cfg:3: expected 'key = value', got 'initrd /postern/initrd'");
+    expect_error(MINIMAL "initrd /postern/initrd\n",
+                 "postern.cfg:3: expected 'key = value', got 'initrd /postern/initrd'");
     expect_error("= /k\n", "postern.cfg:1: missing key before '='");
 }
 
@@ -463,7 +481,8 @@ static void test_bad_paths(void **state)
                  "postern.cfg:1: kernel path '/EFI\\vmlinuz' contains a character FAT does not allow: '\\'");
     expect_error(MINIMAL "initrd = /postern/\n", "postern.cfg:3: initrd path '/postern/' has an empty component");
     expect_error(MINIMAL "initrd = //initrd\n", "postern.cfg:3: initrd path '//initrd' has an empty component");
-    expect_error(MINIMAL "gmeta = /a*b\n", "postern.cfg:3: gmeta path '/a*b' contains a character FAT does not allow: '*'");
+    expect_error(MINIMAL "gmeta = /a*b\n",
+                 "postern.cfg:3: gmeta path '/a*b' contains a character FAT does not allow: '*'");
     expect_error(MINIMAL "gmeta = /a\tb\n", "postern.cfg:3: gmeta path '/a\tb' contains a tab");
     expect_error("kernel = /k\xc3\xa9\n", "postern.cfg:1: invalid character 0xc3 (postern.cfg is plain ASCII)");
     expect_error("kernel = /k\0x\n", "postern.cfg: missing required key 'guest_ram'"); /* strlen stops at NUL */
@@ -483,7 +502,8 @@ static void test_bad_paths(void **state)
 static void test_long_value_quoted_short(void **state)
 {
     expect_error("kernel = /k\nguest_ram = 0123456789012345678901234567890123456789012345678901234567890123456789x\n",
-                 "postern.cfg:2: malformed size '0123456789012345678901234567890123456789...' for guest_ram (expected a number with an optional K, M or G suffix, e.g. 512M)");
+                 "postern.cfg:2: malformed size '0123456789012345678901234567890123456789...' for guest_ram (expected "
+                 "a number with an optional K, M or G suffix, e.g. 512M)");
 }
 
 static void test_small_err_buffer(void **state)
@@ -501,7 +521,7 @@ static void test_small_err_buffer(void **state)
 
 /* ---- docs/boot.md's key table and the parser's keys ---- */
 
-#define DOC_PATH "docs/boot.md" /* tests run from the top of the tree */
+#define DOC_PATH     "docs/boot.md" /* tests run from the top of the tree */
 #define DOC_KEYS_MAX 64
 
 /* The first column of the table under "## postern.cfg" whose header starts "| key |": the names
@@ -600,7 +620,8 @@ static void test_doc_lists_every_key(void **state)
         for (size_t i = 0; (k = config_key_name(i)); i++)
             found |= strcmp(doc[d], k) == 0;
         if (!found) {
-            print_error("key '%s' is in %s's postern.cfg table but boot/config.c does not accept it\n", doc[d], DOC_PATH);
+            print_error("key '%s' is in %s's postern.cfg table but boot/config.c does not accept it\n", doc[d],
+                        DOC_PATH);
             bad++;
         }
         for (int e = 0; e < d; e++)

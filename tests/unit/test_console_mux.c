@@ -32,7 +32,7 @@ static void test_guest_gets_everything_but_the_prefix(void **state)
     assert_int_equal(in(MUX_PREFIX_KEY, &o), MUX_NONE);
     assert_int_equal(in(MUX_PREFIX_KEY, &o), MUX_GUEST_BYTE); /* Ctrl-] Ctrl-] sends one */
     assert_int_equal(o, MUX_PREFIX_KEY);
-    assert_int_equal(in('x', &o), MUX_GUEST_BYTE);             /* the prefix state was left */
+    assert_int_equal(in('x', &o), MUX_GUEST_BYTE); /* the prefix state was left */
 }
 
 static void test_keys(void **state)
@@ -42,19 +42,19 @@ static void test_keys(void **state)
     assert_int_equal(in('?', &o), MUX_KEY_HELP);
     assert_int_equal(M.mode, MUX_GUEST);
     in(MUX_PREFIX_KEY, &o);
-    assert_int_equal(in('z', &o), MUX_NONE);                    /* unknown: dropped */
+    assert_int_equal(in('z', &o), MUX_NONE); /* unknown: dropped */
     assert_int_equal(in('z', &o), MUX_GUEST_BYTE);
     in(MUX_PREFIX_KEY, &o);
-    assert_int_equal(in('c', &o), MUX_NONE);                    /* already the guest's */
+    assert_int_equal(in('c', &o), MUX_NONE); /* already the guest's */
     in(MUX_PREFIX_KEY, &o);
     assert_int_equal(in('s', &o), MUX_OPEN_SHELL);
     assert_int_equal(M.mode, MUX_SHELL);
     assert_int_equal(in('a', &o), MUX_SHELL_BYTE);
     assert_int_equal(o, 'a');
     in(MUX_PREFIX_KEY, &o);
-    assert_int_equal(in(MUX_PREFIX_KEY, &o), MUX_NONE);         /* the shell has no use for it */
+    assert_int_equal(in(MUX_PREFIX_KEY, &o), MUX_NONE); /* the shell has no use for it */
     in(MUX_PREFIX_KEY, &o);
-    assert_int_equal(in('S', &o), MUX_NONE);                    /* already open */
+    assert_int_equal(in('S', &o), MUX_NONE); /* already open */
     in(MUX_PREFIX_KEY, &o);
     assert_int_equal(in('C', &o), MUX_CLOSE_SHELL);
     assert_int_equal(M.mode, MUX_GUEST);
@@ -73,7 +73,7 @@ static void test_output_direct_held_full_in_order(void **state)
         assert_int_equal(mux_guest_output(&M, (u8)('0' + i)), MUX_OUT_HELD);
     assert_int_equal(mux_guest_output(&M, 'X'), MUX_OUT_FULL); /* paused, not lost */
     assert_int_equal(mux_held(&M), 8);
-    assert_int_equal(mux_take_held(&M, buf, sizeof(buf)), 0);  /* not while the shell has the line */
+    assert_int_equal(mux_take_held(&M, buf, sizeof(buf)), 0); /* not while the shell has the line */
     mux_close_shell(&M);
     /* Held output drains first; new output queues behind it until the ring is empty. */
     assert_int_equal(mux_take_held(&M, buf, 3), 3);

@@ -15,23 +15,23 @@
 
 #define RIP 0xffffffff81000000ull
 
-static const struct pending_event none = {.type = EVENT_NONE};
+static const struct pending_event none = { .type = EVENT_NONE };
 
 static struct pending_event ev(u8 type, u8 vector)
 {
-    struct pending_event e = {.type = type, .vector = vector};
+    struct pending_event e = { .type = type, .vector = vector };
     return e;
 }
 
 static struct pending_event exc(u8 vector, u32 error)
 {
-    struct pending_event e = {.type = EVENT_EXCEPTION, .vector = vector, .has_error = true, .error = error};
+    struct pending_event e = { .type = EVENT_EXCEPTION, .vector = vector, .has_error = true, .error = error };
     return e;
 }
 
 static struct event_exit at(struct pending_event interrupted, struct pending_event handler)
 {
-    struct event_exit e = {.interrupted = interrupted, .handler = handler, .can_take_interrupt = true, .rip = RIP};
+    struct event_exit e = { .interrupted = interrupted, .handler = handler, .can_take_interrupt = true, .rip = RIP };
     return e;
 }
 
@@ -45,7 +45,7 @@ static void assert_event(struct pending_event got, u8 type, u8 vector)
 /* An external interrupt the local APIC had acknowledged: lost before, now delivered again. */
 static void interrupted_interrupt_is_delivered_again(void **state)
 {
-    struct event_queue q = {0};
+    struct event_queue q = { 0 };
     struct event_exit e = at(ev(EVENT_EXTERNAL, 0xec), none);
 
     assert_event(event_queue_next(&q, &e), EVENT_EXTERNAL, 0xec);
@@ -59,7 +59,7 @@ static void interrupted_interrupt_is_delivered_again(void **state)
  * (VT-x's NMI exit re-injects the NMI it consumed). */
 static void interrupted_nmi_is_delivered_once(void **state)
 {
-    struct event_queue q = {0};
+    struct event_queue q = { 0 };
     struct event_exit e = at(ev(EVENT_NMI, 2), ev(EVENT_NMI, 2));
 
     assert_event(event_queue_next(&q, &e), EVENT_NMI, 2);
@@ -72,7 +72,7 @@ static void interrupted_nmi_is_delivered_once(void **state)
  * again with the same error code. */
 static void exception_keeps_its_error_code(void **state)
 {
-    struct event_queue q = {0};
+    struct event_queue q = { 0 };
     struct event_exit e = at(exc(13, 0x18), none);
     struct pending_event got = event_queue_next(&q, &e);
 
@@ -85,8 +85,8 @@ static void exception_keeps_its_error_code(void **state)
  * cannot, and lets the instruction, which RIP still points at, execute again. */
 static void soft_interrupt(void **state)
 {
-    struct event_queue q = {0};
-    struct pending_event intn = {.type = EVENT_SOFT_INT, .vector = 0x80, .insn_len = 2};
+    struct event_queue q = { 0 };
+    struct pending_event intn = { .type = EVENT_SOFT_INT, .vector = 0x80, .insn_len = 2 };
     struct event_exit e = at(intn, none);
     struct pending_event got;
 
@@ -106,7 +106,7 @@ static void soft_interrupt(void **state)
  * goes first, the handler's is held and delivered at the next entry. */
 static void handler_event_waits_behind_interrupted(void **state)
 {
-    struct event_queue q = {0};
+    struct event_queue q = { 0 };
     struct event_exit e = at(ev(EVENT_EXTERNAL, 0x30), ev(EVENT_EXTERNAL, 0xef));
 
     assert_event(event_queue_next(&q, &e), EVENT_EXTERNAL, 0x30);
@@ -120,7 +120,7 @@ static void handler_event_waits_behind_interrupted(void **state)
  * there; dropped if it has moved on (the instruction raises it again if it runs again). */
 static void held_exception_only_at_its_instruction(void **state)
 {
-    struct event_queue q = {0};
+    struct event_queue q = { 0 };
     struct event_exit e = at(ev(EVENT_EXTERNAL, 0x30), exc(13, 0));
 
     assert_event(event_queue_next(&q, &e), EVENT_EXTERNAL, 0x30);
@@ -138,7 +138,7 @@ static void held_exception_only_at_its_instruction(void **state)
 /* A held external interrupt waits until the guest can take one (IF = 1, no shadow); an NMI does not wait. */
 static void held_interrupt_waits_for_if(void **state)
 {
-    struct event_queue q = {0};
+    struct event_queue q = { 0 };
     struct event_exit e = at(ev(EVENT_NMI, 2), ev(EVENT_EXTERNAL, 0x41));
 
     assert_event(event_queue_next(&q, &e), EVENT_NMI, 2);
@@ -153,7 +153,7 @@ static void held_interrupt_waits_for_if(void **state)
 /* With something held and a new event from the handler: the older one first. */
 static void held_before_new(void **state)
 {
-    struct event_queue q = {0};
+    struct event_queue q = { 0 };
     struct event_exit e = at(ev(EVENT_EXTERNAL, 0x30), ev(EVENT_NMI, 2));
 
     assert_event(event_queue_next(&q, &e), EVENT_EXTERNAL, 0x30);
@@ -169,7 +169,7 @@ static void held_before_new(void **state)
  * CPU does (AMD APM Vol. 2 §8.2.9, Intel SDM Vol. 3A Table 6-5). */
 static void reflected_exception_merges(void **state)
 {
-    struct event_queue q = {0};
+    struct event_queue q = { 0 };
     struct event_exit e;
     struct pending_event got;
 
@@ -207,7 +207,7 @@ static void reflected_exception_merges(void **state)
 /* No interrupted delivery: the handler's event as before. */
 static void plain_injection_unchanged(void **state)
 {
-    struct event_queue q = {0};
+    struct event_queue q = { 0 };
     struct event_exit e = at(none, exc(6, 0));
 
     e.handler.has_error = false;
@@ -218,7 +218,7 @@ static void plain_injection_unchanged(void **state)
 static void describe(void **state)
 {
     char buf[40];
-    struct pending_event gp = exc(13, 0x18), intn = {.type = EVENT_SOFT_INT, .vector = 0x80};
+    struct pending_event gp = exc(13, 0x18), intn = { .type = EVENT_SOFT_INT, .vector = 0x80 };
 
     assert_string_equal(event_describe(&gp, buf, sizeof(buf)), "exception 13 (error 0x18)");
     assert_string_equal(event_describe(&intn, buf, sizeof(buf)), "INT 0x80");

@@ -15,24 +15,24 @@
 /* Formats both ways and compares text and return value, then again at every interesting buffer
  * size (0, 1, 2, ... up to just past the full length): the output must be libc's, cut to size-1
  * characters and NUL-terminated, with nothing past the buffer touched. */
-#define SAME_AS_LIBC(...)                                                                                          \
-    do {                                                                                                           \
-        char want[256], got[256 + 8];                                                                              \
-        int wn = snprintf(want, sizeof(want), __VA_ARGS__);                                                       \
-        assert_true(wn >= 0 && wn < (int)sizeof(want));                                                            \
-        for (size_t sz = 0; sz <= (size_t)wn + 2; sz = sz < 4 ? sz + 1 : sz + 1 + sz / 2) {                        \
-            size_t kept = sz && sz - 1 < (size_t)wn ? sz - 1 : (size_t)wn;                                         \
-            memset(got, 'Z', sizeof(got));                                                                         \
-            assert_int_equal(fmt_snprintf(got, sz, __VA_ARGS__), wn);                                              \
-            if (sz) {                                                                                              \
-                assert_memory_equal(got, want, kept);                                                              \
-                assert_int_equal(got[kept], '\0');                                                                 \
-            }                                                                                                      \
-            for (size_t i = sz; i < sizeof(got); i++)                                                              \
-                assert_int_equal(got[i], 'Z');                                                                     \
-        }                                                                                                          \
-        assert_int_equal(fmt_snprintf(got, sizeof(got), __VA_ARGS__), wn);                                         \
-        assert_string_equal(got, want);                                                                            \
+#define SAME_AS_LIBC(...)                                                                                              \
+    do {                                                                                                               \
+        char want[256], got[256 + 8];                                                                                  \
+        int wn = snprintf(want, sizeof(want), __VA_ARGS__);                                                            \
+        assert_true(wn >= 0 && wn < (int)sizeof(want));                                                                \
+        for (size_t sz = 0; sz <= (size_t)wn + 2; sz = sz < 4 ? sz + 1 : sz + 1 + sz / 2) {                            \
+            size_t kept = sz && sz - 1 < (size_t)wn ? sz - 1 : (size_t)wn;                                             \
+            memset(got, 'Z', sizeof(got));                                                                             \
+            assert_int_equal(fmt_snprintf(got, sz, __VA_ARGS__), wn);                                                  \
+            if (sz) {                                                                                                  \
+                assert_memory_equal(got, want, kept);                                                                  \
+                assert_int_equal(got[kept], '\0');                                                                     \
+            }                                                                                                          \
+            for (size_t i = sz; i < sizeof(got); i++)                                                                  \
+                assert_int_equal(got[i], 'Z');                                                                         \
+        }                                                                                                              \
+        assert_int_equal(fmt_snprintf(got, sizeof(got), __VA_ARGS__), wn);                                             \
+        assert_string_equal(got, want);                                                                                \
     } while (0)
 
 static void integers(void **state)
@@ -99,7 +99,7 @@ static void strings_and_chars(void **state)
 static void precision_stops_reading_the_string(void **state)
 {
     /* Not NUL-terminated: with a precision only that many bytes may be read (ASan would notice). */
-    char raw[3] = {'a', 'b', 'c'};
+    char raw[3] = { 'a', 'b', 'c' };
     char buf[16];
     assert_int_equal(fmt_snprintf(buf, sizeof(buf), "%.3s|", raw), 4);
     assert_string_equal(buf, "abc|");

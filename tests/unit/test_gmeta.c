@@ -129,17 +129,17 @@ static void expect_err_at(const u8 *buf, u64 len, const char *want, int line)
 #define expect_err(buf, len, want) expect_err_at(buf, len, want, __LINE__)
 
 /* A fresh copy of the reference file, modified by the statements, must fail with `want`. */
-#define MUT(want, ...)                                                                                             \
-    do {                                                                                                           \
-        u8 *b = copy_of(F.buf, F.len);                                                                             \
-        __VA_ARGS__;                                                                                               \
-        expect_err(b, F.len, want);                                                                                \
-        free(b);                                                                                                   \
+#define MUT(want, ...)                                                                                                 \
+    do {                                                                                                               \
+        u8 *b = copy_of(F.buf, F.len);                                                                                 \
+        __VA_ARGS__;                                                                                                   \
+        expect_err(b, F.len, want);                                                                                    \
+        free(b);                                                                                                       \
     } while (0)
 
 #define SITE(i) (b + F.sites + 8 * (i))
 #define HOLE(i) (b + F.holes + 8 * (i))
-#define TR (b + F.trailer)
+#define TR      (b + F.trailer)
 
 /* Re-encodes a parsed file through the writer. */
 static int rebuild(const struct gmeta *m, u8 *out, u64 cap, u64 *len, char *err, size_t errsz)
@@ -323,8 +323,8 @@ static void test_header_errors(void **state)
     snprintf(msg, sizeof(msg), "truncated: %llu bytes, header total_size says %llu", (unsigned long long)F.len,
              (unsigned long long)F.len + 8);
     MUT(msg, put32(b + 12, (u32)F.len + 8));
-    snprintf(msg, sizeof(msg), "trailing garbage: %llu bytes, header total_size says %llu",
-             (unsigned long long)F.len, (unsigned long long)F.len - 8);
+    snprintf(msg, sizeof(msg), "trailing garbage: %llu bytes, header total_size says %llu", (unsigned long long)F.len,
+             (unsigned long long)F.len - 8);
     MUT(msg, put32(b + 12, (u32)F.len - 8));
     MUT("header flags 0x1: no flags are defined", b[16] = 1);
     MUT("header flags 0x80000000", b[19] = 0x80);
@@ -352,8 +352,7 @@ static void test_name_errors(void **state)
     MUT("module name is empty", b[56] = 0);
     MUT("module name padding byte 20 is 0x41, must be 0", b[56 + 20] = 'A');
     MUT("module name padding byte 55 is 0x01", b[56 + 55] = 1);
-    MUT("module name is not NUL-terminated within its 56-byte field (at most 55 characters)",
-        memset(b + 56, 'a', 56));
+    MUT("module name is not NUL-terminated within its 56-byte field (at most 55 characters)", memset(b + 56, 'a', 56));
 }
 
 static void test_count_errors(void **state)
@@ -471,8 +470,7 @@ static void test_site_errors(void **state)
     MUT("gmeta: site 5 offset 0x4000 beyond text length 0x3000", put32(SITE(5), 0x4000));
     MUT("site 7 offset 0xffffffff beyond text length 0x3000", put32(SITE(7), 0xffffffffu));
     MUT("site 7 offset 0x3000 beyond", put32(SITE(7), 0x3000));
-    MUT("site 7 offset 0x2ffe: the 3-byte hypercall instruction runs past text length 0x3000",
-        put32(SITE(7), 0x2ffe));
+    MUT("site 7 offset 0x2ffe: the 3-byte hypercall instruction runs past text length 0x3000", put32(SITE(7), 0x2ffe));
     MUT("site 0 kind 7 is unknown (1-6)", SITE(0)[6] = 7);
     MUT("site 3 kind 0 is unknown", SITE(3)[6] = 0);
     MUT("site 2 reserved byte is 0x01, must be 0", SITE(2)[7] = 1);
@@ -500,7 +498,7 @@ static void test_site_errors(void **state)
     u8 *b = copy_of(F.buf, F.len);
     struct gmeta m;
     char err[160];
-    put32(SITE(0), 0x1d);  /* 0x1d-0x1f, hole at 0x20 */
+    put32(SITE(0), 0x1d);   /* 0x1d-0x1f, hole at 0x20 */
     put32(SITE(7), 0x2ffd); /* last 3 bytes */
     put32(SITE(5), 0x2004); /* right after the PC32 hole, before site 6 at... */
     put32(SITE(6), 0x2007);
@@ -790,10 +788,18 @@ static void test_fuzz(void **state)
         u64 pos = rng() % F.len;
         u8 v = (u8)rng();
         switch (rng() % 4) {
-        case 0: mut[pos] = v; break;
-        case 1: mut[pos] ^= (u8)(1u << (v & 7)); break;
-        case 2: mut[pos] = (u8)(mut[pos] + 1); break;
-        default: mut[pos] = (u8)(v & 1 ? 0xff : 0); break;
+        case 0:
+            mut[pos] = v;
+            break;
+        case 1:
+            mut[pos] ^= (u8)(1u << (v & 7));
+            break;
+        case 2:
+            mut[pos] = (u8)(mut[pos] + 1);
+            break;
+        default:
+            mut[pos] = (u8)(v & 1 ? 0xff : 0);
+            break;
         }
         check_one(mut, F.len, &accepted, scratch, cap);
     }
@@ -821,20 +827,13 @@ static void test_fuzz(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_round_trip),
-        cmocka_unit_test(test_minimal),
-        cmocka_unit_test(test_header_errors),
-        cmocka_unit_test(test_name_errors),
-        cmocka_unit_test(test_count_errors),
-        cmocka_unit_test(test_priv_errors),
-        cmocka_unit_test(test_func_errors),
-        cmocka_unit_test(test_site_errors),
-        cmocka_unit_test(test_hole_errors),
-        cmocka_unit_test(test_trailer_and_signature),
-        cmocka_unit_test(test_truncated_everywhere),
-        cmocka_unit_test(test_limits),
-        cmocka_unit_test(test_api_misuse),
-        cmocka_unit_test(test_fuzz),
+        cmocka_unit_test(test_round_trip),           cmocka_unit_test(test_minimal),
+        cmocka_unit_test(test_header_errors),        cmocka_unit_test(test_name_errors),
+        cmocka_unit_test(test_count_errors),         cmocka_unit_test(test_priv_errors),
+        cmocka_unit_test(test_func_errors),          cmocka_unit_test(test_site_errors),
+        cmocka_unit_test(test_hole_errors),          cmocka_unit_test(test_trailer_and_signature),
+        cmocka_unit_test(test_truncated_everywhere), cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_api_misuse),           cmocka_unit_test(test_fuzz),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -20,30 +20,44 @@
 
 /* ---------------------------------------------------------------- fixture */
 
-#define BASE   0xffffffffc0a00000ull /* module "gm" text */
-#define BASE2  0xffffffffc0b00000ull /* module "other" text */
-#define TLEN   0x3000ull
-#define TLEN2  0x1000ull
-#define RSP0   0xffffc90000123f00ull
-#define RSP1   0xffffc90000123e00ull /* border-out call */
-#define RSP2   0xffffc90000123d00ull /* border-out int */
-#define RET1   (BASE + 0x1234)       /* where the exit wrapper returns in the module */
-#define IRIP   (BASE + 0x1500)       /* interrupted module RIP */
+#define BASE  0xffffffffc0a00000ull /* module "gm" text */
+#define BASE2 0xffffffffc0b00000ull /* module "other" text */
+#define TLEN  0x3000ull
+#define TLEN2 0x1000ull
+#define RSP0  0xffffc90000123f00ull
+#define RSP1  0xffffc90000123e00ull /* border-out call */
+#define RSP2  0xffffc90000123d00ull /* border-out int */
+#define RET1  (BASE + 0x1234)       /* where the exit wrapper returns in the module */
+#define IRIP  (BASE + 0x1500)       /* interrupted module RIP */
 
-enum { S_INIT = 0x100, S_DEINIT = 0x200, S_IN = 0x300, S_OUT = 0x310, S_IN_B = 0x320, S_OUT_B = 0x330,
-       S_XOUT = 0x400, S_XIN = 0x410, S_XOUT_B = 0x420, S_XIN_B = 0x430 };
+enum {
+    S_INIT = 0x100,
+    S_DEINIT = 0x200,
+    S_IN = 0x300,
+    S_OUT = 0x310,
+    S_IN_B = 0x320,
+    S_OUT_B = 0x330,
+    S_XOUT = 0x400,
+    S_XIN = 0x410,
+    S_XOUT_B = 0x420,
+    S_XIN_B = 0x430
+};
 
 static const struct guard_site_desc gm_sites[] = {
-    { S_INIT, GMETA_SITE_INIT },      { S_DEINIT, GMETA_SITE_DEINIT },
-    { S_IN, GMETA_SITE_BORDER_IN_CALL },     { S_OUT, GMETA_SITE_BORDER_OUT_RET },
-    { S_IN_B, GMETA_SITE_BORDER_IN_CALL },   { S_OUT_B, GMETA_SITE_BORDER_OUT_RET },
-    { S_XOUT, GMETA_SITE_BORDER_OUT_CALL },  { S_XIN, GMETA_SITE_BORDER_IN_RET },
-    { S_XOUT_B, GMETA_SITE_BORDER_OUT_CALL }, { S_XIN_B, GMETA_SITE_BORDER_IN_RET },
+    { S_INIT, GMETA_SITE_INIT },
+    { S_DEINIT, GMETA_SITE_DEINIT },
+    { S_IN, GMETA_SITE_BORDER_IN_CALL },
+    { S_OUT, GMETA_SITE_BORDER_OUT_RET },
+    { S_IN_B, GMETA_SITE_BORDER_IN_CALL },
+    { S_OUT_B, GMETA_SITE_BORDER_OUT_RET },
+    { S_XOUT, GMETA_SITE_BORDER_OUT_CALL },
+    { S_XIN, GMETA_SITE_BORDER_IN_RET },
+    { S_XOUT_B, GMETA_SITE_BORDER_OUT_CALL },
+    { S_XIN_B, GMETA_SITE_BORDER_IN_RET },
 };
 static const struct guard_site_desc other_sites[] = {
-    { 0x10, GMETA_SITE_INIT }, { 0x20, GMETA_SITE_DEINIT },
-    { 0x30, GMETA_SITE_BORDER_IN_CALL }, { 0x40, GMETA_SITE_BORDER_OUT_RET },
-    { 0x50, GMETA_SITE_BORDER_OUT_CALL }, { 0x60, GMETA_SITE_BORDER_IN_RET },
+    { 0x10, GMETA_SITE_INIT },           { 0x20, GMETA_SITE_DEINIT },          { 0x30, GMETA_SITE_BORDER_IN_CALL },
+    { 0x40, GMETA_SITE_BORDER_OUT_RET }, { 0x50, GMETA_SITE_BORDER_OUT_CALL }, { 0x60, GMETA_SITE_BORDER_IN_RET },
 };
 static u8 gm_hash[GUARD_HASH_LEN], other_hash[GUARD_HASH_LEN], bad_hash[GUARD_HASH_LEN];
 
@@ -59,21 +73,32 @@ struct fake {
     unsigned nops;
 };
 static struct fake F;
-static int fake_init(void *s) { struct fake *f = s; f->inits++; return f->fail_init ? -1 : 0; }
-static void fake_deinit(void *s) { struct fake *f = s; f->deinits++; }
+static int fake_init(void *s)
+{
+    struct fake *f = s;
+    f->inits++;
+    return f->fail_init ? -1 : 0;
+}
+static void fake_deinit(void *s)
+{
+    struct fake *f = s;
+    f->deinits++;
+}
 static void fake_raise(u32 v, void *s)
 {
     struct fake *f = s;
     assert_false(f->mask & (1u << v)); /* never raised twice */
     f->mask |= 1u << v;
-    if (f->nops < sizeof(f->ops) - 1) f->ops[f->nops++] = (char)('R' + 0), f->ops[f->nops++] = (char)('0' + v);
+    if (f->nops < sizeof(f->ops) - 1)
+        f->ops[f->nops++] = (char)('R' + 0), f->ops[f->nops++] = (char)('0' + v);
 }
 static void fake_lower(u32 v, void *s)
 {
     struct fake *f = s;
     assert_true(f->mask & (1u << v)); /* never lowered when not held */
     f->mask &= ~(1u << v);
-    if (f->nops < sizeof(f->ops) - 1) f->ops[f->nops++] = 'L', f->ops[f->nops++] = (char)('0' + v);
+    if (f->nops < sizeof(f->ops) - 1)
+        f->ops[f->nops++] = 'L', f->ops[f->nops++] = (char)('0' + v);
 }
 static const struct privilege_ops fake_ops = { fake_init, fake_deinit, fake_raise, fake_lower };
 
@@ -103,7 +128,11 @@ static void fixture(const struct guard_config *cfg)
     assert_int_equal(guard_bind_privilege(&G, OTHER, "fake"), GUARD_OK_RC);
 }
 
-static int setup(void **state) { fixture(NULL); return 0; }
+static int setup(void **state)
+{
+    fixture(NULL);
+    return 0;
+}
 
 /* ---------------------------------------------------------------- event builders */
 
@@ -238,17 +267,28 @@ static const enum guard_state reached[X_SETUPS] = {
 static struct guard_event column(enum guard_event_kind k)
 {
     switch (k) {
-    case GUARD_EV_INIT:       return ev_init(0, BASE + S_INIT, gm_hash, gm_hash);
-    case GUARD_EV_DEINIT:     return hc(k, 0, BASE + S_DEINIT, RSP0);
-    case GUARD_EV_IN_CALL:    return hc(k, 0, BASE + S_IN, RSP0);
-    case GUARD_EV_OUT_RET:    return hc(k, 0, BASE + S_OUT, RSP0);
-    case GUARD_EV_OUT_CALL:   return ev_call(k, 0, BASE + S_XOUT, RSP1, RET1, 100);
-    case GUARD_EV_IN_RET:     return ev_call(k, 0, BASE + S_XIN, RSP1, RET1, 100);
-    case GUARD_EV_INTERRUPT:  return ev_int(0, IRIP, RSP2, 32);
-    case GUARD_EV_IRET:       return hc(k, 0, IRIP, RSP2);
-    case GUARD_EV_TEXT_WRITE: return ev_write(GM, BASE + 0x10);
-    case GUARD_EV_FETCH:      return hc(k, 0, IRIP, RSP2);
-    default:                  break;
+    case GUARD_EV_INIT:
+        return ev_init(0, BASE + S_INIT, gm_hash, gm_hash);
+    case GUARD_EV_DEINIT:
+        return hc(k, 0, BASE + S_DEINIT, RSP0);
+    case GUARD_EV_IN_CALL:
+        return hc(k, 0, BASE + S_IN, RSP0);
+    case GUARD_EV_OUT_RET:
+        return hc(k, 0, BASE + S_OUT, RSP0);
+    case GUARD_EV_OUT_CALL:
+        return ev_call(k, 0, BASE + S_XOUT, RSP1, RET1, 100);
+    case GUARD_EV_IN_RET:
+        return ev_call(k, 0, BASE + S_XIN, RSP1, RET1, 100);
+    case GUARD_EV_INTERRUPT:
+        return ev_int(0, IRIP, RSP2, 32);
+    case GUARD_EV_IRET:
+        return hc(k, 0, IRIP, RSP2);
+    case GUARD_EV_TEXT_WRITE:
+        return ev_write(GM, BASE + 0x10);
+    case GUARD_EV_FETCH:
+        return hc(k, 0, IRIP, RSP2);
+    default:
+        break;
     }
     return hc(k, 0, 0, 0);
 }
@@ -261,9 +301,18 @@ struct row {
     enum guard_state to;
 };
 
-#define OK_(f, e, t)      { f, e, GUARD_OK, GUARD_SUSP_NONE, t }
-#define IGN(f, e, t)      { f, e, GUARD_IGNORED, GUARD_SUSP_NONE, t }
-#define BAD(f, e, s, t)   { f, e, GUARD_SUSPICIOUS, s, t }
+#define OK_(f, e, t)                                                                                                   \
+    {                                                                                                                  \
+        f, e, GUARD_OK, GUARD_SUSP_NONE, t                                                                             \
+    }
+#define IGN(f, e, t)                                                                                                   \
+    {                                                                                                                  \
+        f, e, GUARD_IGNORED, GUARD_SUSP_NONE, t                                                                        \
+    }
+#define BAD(f, e, s, t)                                                                                                \
+    {                                                                                                                  \
+        f, e, GUARD_SUSPICIOUS, s, t                                                                                   \
+    }
 
 static const struct row table[] = {
     /* UNREGISTERED: only registration does anything; its text is unknown, so its sites are too. */
@@ -382,7 +431,8 @@ static void test_cross_module(void **state)
     e = ev_init(0, BASE2 + 0x10, other_hash, other_hash);
     ok(&e); /* vCPU 0 INSIDE other */
     assert_int_equal(guard_vcpu_state(&G, 0, OTHER), GUARD_ST_INSIDE);
-    static const enum guard_event_kind kinds[] = { GUARD_EV_IN_CALL, GUARD_EV_OUT_RET, GUARD_EV_OUT_CALL, GUARD_EV_DEINIT };
+    static const enum guard_event_kind kinds[] = { GUARD_EV_IN_CALL, GUARD_EV_OUT_RET, GUARD_EV_OUT_CALL,
+                                                   GUARD_EV_DEINIT };
     static const u32 sites[] = { S_IN, S_OUT, S_XOUT, S_DEINIT };
     for (size_t i = 0; i < ARRAY_SIZE(kinds); i++) {
         e = ev_call(kinds[i], 0, BASE + sites[i], RSP1, RET1, 1);
@@ -410,7 +460,11 @@ static void test_bad_sites(void **state)
     struct guard_event e = ev_init(0, BASE + S_INIT, gm_hash, gm_hash);
     ok(&e);
     /* a hypercall of one kind at a site of another kind, at a non-site, outside every module */
-    struct { enum guard_event_kind k; u64 rip; enum guard_susp s; } cases[] = {
+    struct {
+        enum guard_event_kind k;
+        u64 rip;
+        enum guard_susp s;
+    } cases[] = {
         { GUARD_EV_IN_CALL, BASE + S_OUT, GUARD_SUSP_BAD_SITE },
         { GUARD_EV_IN_CALL, BASE + S_XIN, GUARD_SUSP_BAD_SITE },
         { GUARD_EV_IN_CALL, BASE + S_INIT, GUARD_SUSP_BAD_SITE },
@@ -422,9 +476,9 @@ static void test_bad_sites(void **state)
         { GUARD_EV_IN_CALL, BASE + TLEN - 1, GUARD_SUSP_BAD_SITE },
         { GUARD_EV_IN_CALL, BASE + TLEN, GUARD_SUSP_UNKNOWN_SITE },
         { GUARD_EV_IN_CALL, BASE - 1, GUARD_SUSP_UNKNOWN_SITE },
-        { GUARD_EV_IN_CALL, 0x401000, GUARD_SUSP_UNKNOWN_SITE },             /* user space */
+        { GUARD_EV_IN_CALL, 0x401000, GUARD_SUSP_UNKNOWN_SITE },              /* user space */
         { GUARD_EV_IN_CALL, 0xffffffff81000000ull, GUARD_SUSP_UNKNOWN_SITE }, /* the kernel */
-        { GUARD_EV_IN_CALL, BASE2 + 0x30, GUARD_SUSP_UNKNOWN_SITE },         /* unregistered module */
+        { GUARD_EV_IN_CALL, BASE2 + 0x30, GUARD_SUSP_UNKNOWN_SITE },          /* unregistered module */
     };
     for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
         e = hc(GUARD_EV_IN_CALL, 0, BASE + S_IN, RSP0);
@@ -495,12 +549,25 @@ static void test_stack_mismatches(void **state)
         const char *mod = "gm";
         enum guard_susp kind = GUARD_SUSP_STACK_MISMATCH;
         switch (variant) {
-        case 0: e.u.call.ret_slot += 8; break;           /* slot moved */
-        case 1: e.u.call.callee_saved[0] ^= 1; break;    /* rbx changed */
-        case 2: e.u.call.callee_saved[5] ^= 1; break;    /* r15 changed */
-        case 3: e.u.call.stack_digest ^= 1; break;       /* module stack changed */
-        case 4: e.rsp -= 16; kind = GUARD_SUSP_UNMATCHED; break; /* another RSP: no frame there */
-        case 5: e.rip = BASE + S_XIN_B; break;           /* the other exit wrapper: same module, fine */
+        case 0:
+            e.u.call.ret_slot += 8;
+            break; /* slot moved */
+        case 1:
+            e.u.call.callee_saved[0] ^= 1;
+            break; /* rbx changed */
+        case 2:
+            e.u.call.callee_saved[5] ^= 1;
+            break; /* r15 changed */
+        case 3:
+            e.u.call.stack_digest ^= 1;
+            break; /* module stack changed */
+        case 4:
+            e.rsp -= 16;
+            kind = GUARD_SUSP_UNMATCHED;
+            break; /* another RSP: no frame there */
+        case 5:
+            e.rip = BASE + S_XIN_B;
+            break; /* the other exit wrapper: same module, fine */
         }
         if (variant == 5) {
             ok(&e);
@@ -642,7 +709,11 @@ static void test_paper_nesting(void **state)
     e = hc(GUARD_EV_OUT_RET, 0, BASE + S_OUT, RSP0);
     ok(&e);
     F.nops = 0;
-    struct { struct guard_event e; bool priv; enum guard_state st; } steps[] = {
+    struct {
+        struct guard_event e;
+        bool priv;
+        enum guard_state st;
+    } steps[] = {
         { hc(GUARD_EV_IN_CALL, 0, BASE + S_IN, RSP0), true, GUARD_ST_INSIDE },
         { ev_call(GUARD_EV_OUT_CALL, 0, BASE + S_XOUT, RSP1, RET1, 9), false, GUARD_ST_OUT_CALL },
         { hc(GUARD_EV_IN_CALL, 0, BASE + S_IN_B, RSP1 - 0x100), true, GUARD_ST_INSIDE },
@@ -758,7 +829,7 @@ static void test_module_calls_other_module(void **state)
  * module and back, interrupted inside), found at every text address and not past their text (the
  * texts are 6 KiB at 8 KiB spacing: the last page's tail is not text), revoked one by one, unloaded,
  * and registered again at other addresses. */
-#define NMANY 16
+#define NMANY     16
 #define MANY_BASE 0xffffffffc1000000ull
 #define MANY_LEN  0x1800ull
 static u64 many_base(int i, int round) { return MANY_BASE + (u64)round * 0x100000 + (u64)i * 0x2000; }
@@ -913,7 +984,7 @@ static int chain_length(const u8 *heads, u32 bucket, bool by_rip)
 }
 
 /* The return address a seed's border-out call records (inside the module's text). */
-#define RET_OF(seed) (RET1 + ((seed) & 0xfff))
+#define RET_OF(seed) (RET1 + ((seed)&0xfff))
 
 /* Leave the module (a border-in call at `entry_rsp`) through a border-out call at `rsp`. */
 static void call_out_at(u64 entry_rsp, u64 rsp, u64 seed)
@@ -1168,16 +1239,16 @@ static void test_result_fully_written(void **state)
     const struct guard_event evs[] = {
         ev_init(0, BASE + S_INIT, gm_hash, gm_hash),
         ev_call(GUARD_EV_OUT_CALL, 0, BASE + S_XOUT, RSP1, RET1, 4),
-        hc(GUARD_EV_IN_CALL, 0, BASE + S_IN, RSP0),            /* OUTSIDE: into the module */
+        hc(GUARD_EV_IN_CALL, 0, BASE + S_IN, RSP0), /* OUTSIDE: into the module */
         ev_int(0, IRIP, RSP2, 32),
-        hc(GUARD_EV_IRET, 0, 0xffffffff81000000ull, RSP0),     /* not ours: ignored */
+        hc(GUARD_EV_IRET, 0, 0xffffffff81000000ull, RSP0), /* not ours: ignored */
         hc(GUARD_EV_IRET, 0, IRIP, RSP2),
-        hc(GUARD_EV_OUT_RET, 0, BASE + S_OUT, RSP0),           /* back to depth 0 */
+        hc(GUARD_EV_OUT_RET, 0, BASE + S_OUT, RSP0), /* back to depth 0 */
         ev_call(GUARD_EV_IN_RET, 0, BASE + S_XIN, RSP1, RET1, 4),
-        hc(GUARD_EV_IN_CALL, 0, BASE + S_OUT, RSP0),           /* bad site */
-        hc(GUARD_EV_IN_CALL, 0, 0xffffffff81000000ull, RSP0),  /* unknown site */
+        hc(GUARD_EV_IN_CALL, 0, BASE + S_OUT, RSP0),          /* bad site */
+        hc(GUARD_EV_IN_CALL, 0, 0xffffffff81000000ull, RSP0), /* unknown site */
         hc(GUARD_EV_DEINIT, 0, BASE + S_DEINIT, RSP0),
-        hc((enum guard_event_kind)99, 0, 0, 0),                /* a caller bug */
+        hc((enum guard_event_kind)99, 0, 0, 0), /* a caller bug */
     };
     for (size_t i = 0; i < ARRAY_SIZE(evs); i++) {
         struct guard_result clean, dirty;
@@ -1214,12 +1285,17 @@ static void test_registration_checks(void **state)
     assert_int_equal(guard_vcpu_state(&G, 0, GM), GUARD_ST_UNREGISTERED);
 
     struct guard_result r;
-    struct { u64 site; const u8 *claimed, *text; enum guard_susp s; const char *mod; } cases[] = {
+    struct {
+        u64 site;
+        const u8 *claimed, *text;
+        enum guard_susp s;
+        const char *mod;
+    } cases[] = {
         { BASE + S_INIT, bad_hash, gm_hash, GUARD_SUSP_UNKNOWN_MODULE, "" },
-        { BASE + S_INIT, gm_hash, bad_hash, GUARD_SUSP_HASH_MISMATCH, "gm" },         /* tampered text */
-        { BASE + 0x1000 + S_INIT, gm_hash, bad_hash, GUARD_SUSP_HASH_MISMATCH, "gm" }, /* wrong site */
-        { BASE + S_INIT + 8, gm_hash, gm_hash, GUARD_SUSP_BAD_REGISTRATION, "gm" },    /* misaligned */
-        { 0x7f0000000000ull + S_INIT, gm_hash, gm_hash, GUARD_SUSP_BAD_REGISTRATION, "gm" }, /* user */
+        { BASE + S_INIT, gm_hash, bad_hash, GUARD_SUSP_HASH_MISMATCH, "gm" },                    /* tampered text */
+        { BASE + 0x1000 + S_INIT, gm_hash, bad_hash, GUARD_SUSP_HASH_MISMATCH, "gm" },           /* wrong site */
+        { BASE + S_INIT + 8, gm_hash, gm_hash, GUARD_SUSP_BAD_REGISTRATION, "gm" },              /* misaligned */
+        { 0x7f0000000000ull + S_INIT, gm_hash, gm_hash, GUARD_SUSP_BAD_REGISTRATION, "gm" },     /* user */
         { 0xfffffffffffff000ull + S_INIT, gm_hash, gm_hash, GUARD_SUSP_BAD_REGISTRATION, "gm" }, /* wraps */
     };
     for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
@@ -1354,13 +1430,20 @@ static void test_module_add_errors(void **state)
     guard_init(&g2, &R, NULL);
     u8 h[GUARD_HASH_LEN];
     memset(h, 0x44, sizeof(h));
-    struct guard_site_desc s[8] = { { 0x10, GMETA_SITE_INIT }, { 0x20, GMETA_SITE_DEINIT }, { 0x30, GMETA_SITE_BORDER_IN_CALL } };
+    struct guard_site_desc s[8] = { { 0x10, GMETA_SITE_INIT },
+                                    { 0x20, GMETA_SITE_DEINIT },
+                                    { 0x30, GMETA_SITE_BORDER_IN_CALL } };
     struct guard_module_desc d = { "m", h, 0x100, s, 3 };
     char longname[GUARD_NAME_MAX + 1];
     memset(longname, 'n', GUARD_NAME_MAX);
     longname[GUARD_NAME_MAX] = 0;
 
-#define EXPECT(rc, ...) do { struct guard_module_desc x = d; __VA_ARGS__; assert_int_equal(guard_module_add(&g2, &x), rc); } while (0)
+#define EXPECT(rc, ...)                                                                                                \
+    do {                                                                                                               \
+        struct guard_module_desc x = d;                                                                                \
+        __VA_ARGS__;                                                                                                   \
+        assert_int_equal(guard_module_add(&g2, &x), rc);                                                               \
+    } while (0)
     EXPECT(GUARD_EINVAL, x.name = NULL);
     EXPECT(GUARD_EINVAL, x.name = "");
     EXPECT(GUARD_EINVAL, x.name = longname);
@@ -1370,33 +1453,33 @@ static void test_module_add_errors(void **state)
     EXPECT(GUARD_EINVAL, x.text_len = GUARD_MAX_TEXT + 1);
     EXPECT(GUARD_ESITE, x.nsites = 0);
     EXPECT(GUARD_ESITE, x.nsites = GUARD_MAX_SITES + 1);
-    EXPECT(GUARD_ESITE, x.nsites = 1; x.sites = &s[1]);                 /* no INIT */
+    EXPECT(GUARD_ESITE, x.nsites = 1; x.sites = &s[1]); /* no INIT */
     s[3] = (struct guard_site_desc){ 0x40, GMETA_SITE_INIT };
-    EXPECT(GUARD_ESITE, x.nsites = 4);                                  /* two INIT */
+    EXPECT(GUARD_ESITE, x.nsites = 4); /* two INIT */
     s[3] = (struct guard_site_desc){ 0x40, GMETA_SITE_DEINIT };
-    EXPECT(GUARD_ESITE, x.nsites = 4);                                  /* two DEINIT */
+    EXPECT(GUARD_ESITE, x.nsites = 4); /* two DEINIT */
     s[3] = (struct guard_site_desc){ 0x40, (enum gmeta_site_kind)99 };
-    EXPECT(GUARD_ESITE, x.nsites = 4);                                  /* bad kind */
+    EXPECT(GUARD_ESITE, x.nsites = 4); /* bad kind */
     s[3] = (struct guard_site_desc){ 0x100, GMETA_SITE_BORDER_IN_CALL };
-    EXPECT(GUARD_ESITE, x.nsites = 4);                                  /* beyond the text */
+    EXPECT(GUARD_ESITE, x.nsites = 4); /* beyond the text */
     s[3] = (struct guard_site_desc){ 0xfe, GMETA_SITE_BORDER_IN_CALL };
-    EXPECT(GUARD_ESITE, x.nsites = 4);                                  /* instruction overruns */
+    EXPECT(GUARD_ESITE, x.nsites = 4); /* instruction overruns */
     s[3] = (struct guard_site_desc){ 0xfd, GMETA_SITE_BORDER_IN_CALL };
-    EXPECT(0, x.nsites = 4);                                            /* last 3 bytes: fine */
+    EXPECT(0, x.nsites = 4); /* last 3 bytes: fine */
     guard_destroy(&g2);
     guard_init(&g2, &R, NULL);
     s[3] = (struct guard_site_desc){ 0x30, GMETA_SITE_BORDER_OUT_RET };
-    EXPECT(GUARD_EDUP_SITE, x.nsites = 4);                              /* same offset twice */
+    EXPECT(GUARD_EDUP_SITE, x.nsites = 4); /* same offset twice */
     s[3] = (struct guard_site_desc){ 0x32, GMETA_SITE_BORDER_OUT_RET };
-    EXPECT(GUARD_EDUP_SITE, x.nsites = 4);                              /* overlapping instructions */
+    EXPECT(GUARD_EDUP_SITE, x.nsites = 4); /* overlapping instructions */
     s[3] = (struct guard_site_desc){ 0x2f, GMETA_SITE_BORDER_OUT_RET };
     EXPECT(GUARD_EDUP_SITE, x.nsites = 4);
     s[3] = (struct guard_site_desc){ 0x33, GMETA_SITE_BORDER_OUT_RET };
     EXPECT(0, x.nsites = 4);
-    EXPECT(GUARD_EEXIST, x.hash = gm_hash);                             /* same name */
+    EXPECT(GUARD_EEXIST, x.hash = gm_hash); /* same name */
     u8 h2[GUARD_HASH_LEN];
     memset(h2, 0x55, sizeof(h2));
-    EXPECT(GUARD_EEXIST, x.name = "m2");                                /* same hash */
+    EXPECT(GUARD_EEXIST, x.name = "m2"); /* same hash */
     EXPECT(1, x.name = "m2"; x.hash = h2);
     /* a DEINIT-less module (cannot be unloaded) is accepted */
     memset(h2, 0x56, sizeof(h2));
@@ -1404,7 +1487,7 @@ static void test_module_add_errors(void **state)
     memset(h2, 0x57, sizeof(h2));
     EXPECT(3, x.name = "m4"; x.hash = h2);
     memset(h2, 0x58, sizeof(h2));
-    EXPECT(4, x.name = "m5"; x.hash = h2);                             /* no fixed limit: a fifth */
+    EXPECT(4, x.name = "m5"; x.hash = h2); /* no fixed limit: a fifth */
     /* out of memory for the next module's state: refused, nothing half-added */
     memset(h2, 0x59, sizeof(h2));
     guard_mem_host_limit = guard_mem_host_live + 64;

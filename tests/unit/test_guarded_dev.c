@@ -40,10 +40,10 @@ static hpa_t table_page(void) { return page_alloc(&hv_pages, 1, 1); }
 
 #include "log_capture.h" /* logbuf: every LOG line since setup */
 
-#define NIC_BDF ((0 << 8) | (3 << 3))
-#define BAR0 0xfeb80000ull /* 128 KiB memory BAR */
-#define BAR1 0xc000u       /* 64-port I/O BAR */
-#define BAR3 0xfeba0000ull /* 16 KiB memory BAR: the MSI-X table at +0, the PBA at +0x2000 (QEMU's e1000e) */
+#define NIC_BDF  ((0 << 8) | (3 << 3))
+#define BAR0     0xfeb80000ull /* 128 KiB memory BAR */
+#define BAR1     0xc000u       /* 64-port I/O BAR */
+#define BAR3     0xfeba0000ull /* 16 KiB memory BAR: the MSI-X table at +0, the PBA at +0x2000 (QEMU's e1000e) */
 #define MSIX_CAP 0xa0
 
 static u32 cfg[64]; /* the NIC's config space, dwords; BAR registers behave like hardware */
@@ -59,9 +59,9 @@ static void fake_write(void *ctx, u16 bdf, u16 off, u8 size, u32 value)
     if (off / 4 == 4)
         dw = (dw & ~0x1ffffu) | 0; /* 128 KiB, mem32 */
     if (off / 4 == 5)
-        dw = (dw & ~0x3fu) | 1;   /* 64 ports */
+        dw = (dw & ~0x3fu) | 1; /* 64 ports */
     if (off / 4 == 7)
-        dw = dw & ~0x3fffu;       /* 16 KiB, mem32 */
+        dw = dw & ~0x3fffu; /* 16 KiB, mem32 */
     cfg[off / 4] = dw;
 }
 const struct pci_cfg_access pci_host = { fake_read, fake_write, NULL };
@@ -69,12 +69,23 @@ const struct pci_cfg_access pci_host = { fake_read, fake_write, NULL };
 static hpa_t root_now;
 static u32 view_now, flushes, intercepts[65536 / 32];
 static u8 injected;
-static void f_set_root(struct vcpu *v, hpa_t root, u32 view) { root_now = root; view_now = view; }
+static void f_set_root(struct vcpu *v, hpa_t root, u32 view)
+{
+    root_now = root;
+    view_now = view;
+}
 static void f_flush(struct vcpu *v) { flushes++; }
-static void f_io(struct vcpu *v, u16 port, bool on) { if (on) intercepts[port / 32] |= 1u << (port % 32); }
+static void f_io(struct vcpu *v, u16 port, bool on)
+{
+    if (on)
+        intercepts[port / 32] |= 1u << (port % 32);
+}
 static void f_inject(struct vcpu *v, u8 vec, bool has_err, u32 err) { injected = vec; }
-static const struct vcpu_ops fake_ops = { .name = "fake", .set_nested_root = f_set_root, .flush_nested_tlb = f_flush,
-                                          .set_io_intercept = f_io, .inject_exception = f_inject };
+static const struct vcpu_ops fake_ops = { .name = "fake",
+                                          .set_nested_root = f_set_root,
+                                          .flush_nested_tlb = f_flush,
+                                          .set_io_intercept = f_io,
+                                          .inject_exception = f_inject };
 const struct vcpu_ops *vcpu_ops = &fake_ops;
 
 static bool decode_ok = true;
@@ -93,8 +104,16 @@ bool mmio_complete(struct vcpu *v, bool write, u64 read_value, struct mmio_insn 
 }
 
 static u32 port_seen, port_value;
-u32 host_test_port_in(u16 port, u8 size) { port_seen = port; return 0x12345678u; }
-void host_test_port_out(u16 port, u8 size, u32 value) { port_seen = port; port_value = value; }
+u32 host_test_port_in(u16 port, u8 size)
+{
+    port_seen = port;
+    return 0x12345678u;
+}
+void host_test_port_out(u16 port, u8 size, u32 value)
+{
+    port_seen = port;
+    port_value = value;
+}
 
 /* ---------------------------------------------------------------- set-up */
 static struct vm vm;
@@ -143,7 +162,7 @@ static int teardown(void **state)
 /* The e1000e's layout: BAR3 with the MSI-X capability (5 vectors) pointing into it. */
 static void add_msix(u32 table, u32 pba, u16 vectors)
 {
-    cfg[1] |= 0x10u << 16;   /* status: capability list */
+    cfg[1] |= 0x10u << 16; /* status: capability list */
     cfg[0x34 / 4] = MSIX_CAP;
     cfg[0x40 / 4] = 0x00000001; /* a power management capability is no MSI-X: the walk goes on */
     cfg[0x34 / 4] = 0x40;
@@ -227,10 +246,10 @@ static void io_bar_answers_only_while_privileged(void **state)
     guarded_dev_attach_vcpu(&g, &vcpu);
     assert_true(intercepts[BAR1 / 32] & 1u);
     assert_true(guarded_dev_io(&g, &vcpu, BAR1 + 4, 4, true, &value));
-    assert_int_equal(value, 0);            /* unprivileged: reads zero */
+    assert_int_equal(value, 0); /* unprivileged: reads zero */
     port_seen = 0;
     assert_true(guarded_dev_io(&g, &vcpu, BAR1, 4, false, &value));
-    assert_int_equal(port_seen, 0);        /* and the write went nowhere */
+    assert_int_equal(port_seen, 0); /* and the write went nowhere */
     h = privilege_lookup(&privs, "nic");
     privilege_activate(&privs, h);
     privilege_raise(&privs, h, 0);
@@ -255,7 +274,7 @@ static void guest_moves_the_bar_and_the_real_address_stays_unreachable(void **st
     assert_int_equal(pci_vdev_read(&g.vdev, 0x10, 4), 0xfffe0000u);
     pci_vdev_write(&g.vdev, 0x10, 4, (u32)moved);
     pci_vdev_write(&g.vdev, 0x04, 2, 3);
-    assert_int_equal(cfg[4], (u32)BAR0);   /* the real BAR never moves */
+    assert_int_equal(cfg[4], (u32)BAR0); /* the real BAR never moves */
     assert_int_equal(lookup(&vm.npt_priv, moved + 0x10, NULL), BAR0 + 0x10);
     assert_int_equal(lookup(&vm.npt, moved + 0x10, NULL), g.zero_page + 0x10);
     assert_int_equal(lookup(&vm.npt, BAR0, NULL), ~0ull);
@@ -303,9 +322,11 @@ static void msix_pages_are_the_device_in_both_views(void **state)
     assert_int_equal(lookup(&vm.npt_priv, BAR3 + 0x2000, NULL), BAR3 + 0x2000);
     assert_int_equal(lookup(&vm.npt_priv, BAR3 + 0x3ff8, NULL), BAR3 + 0x3ff8);
     /* logged, with what else those pages expose: 5 entries are 80 bytes, the PBA 8 */
-    assert_non_null(strstr(logbuf, "MSI-X table at BAR3+0x0, 80 bytes (5 vectors): its page BAR3+0x0-0xfff maps to the device in both views"));
+    assert_non_null(strstr(logbuf, "MSI-X table at BAR3+0x0, 80 bytes (5 vectors): its page BAR3+0x0-0xfff maps to the "
+                                   "device in both views"));
     assert_non_null(strstr(logbuf, "MSI-X PBA at BAR3+0x2000, 8 bytes"));
-    assert_non_null(strstr(logbuf, "BAR3+0x50-0xfff shares a page with MSI-X and is reachable without the privilege too"));
+    assert_non_null(
+        strstr(logbuf, "BAR3+0x50-0xfff shares a page with MSI-X and is reachable without the privilege too"));
     assert_non_null(strstr(logbuf, "BAR3+0x2008-0x2fff shares a page"));
     /* the bench's rewrite puts back what is there: the MSI-X pages stay the device */
     guarded_dev_measure(&g, &vcpu);
@@ -338,7 +359,8 @@ static void msix_sharing_a_register_bar_opens_only_its_pages(void **state)
     assert_int_equal(guarded_dev_init(&g, &vm, &privs, &nic, "nic", err, sizeof(err)), 0);
     assert_int_equal(g.open_count, 1); /* the PBA's page touches them: one run 0x1000-0x3fff */
     assert_int_equal(g.open[0].len, 0x3000);
-    assert_non_null(strstr(logbuf, "MSI-X table at BAR0+0x1f00, 1024 bytes (64 vectors): its pages BAR0+0x1000-0x2fff map to"));
+    assert_non_null(
+        strstr(logbuf, "MSI-X table at BAR0+0x1f00, 1024 bytes (64 vectors): its pages BAR0+0x1000-0x2fff map to"));
     assert_int_equal(lookup(&vm.npt, BAR0 + 0x2ff0, NULL), BAR0 + 0x2ff0);
     assert_int_equal(lookup(&vm.npt, BAR0 + 0x0ff0, NULL), g.zero_page + 0xff0);
     assert_int_equal(lookup(&vm.npt, BAR0 + 0x4000, NULL), g.zero_page);

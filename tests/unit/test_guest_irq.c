@@ -12,11 +12,18 @@
 static u8 madt[256];
 static u32 len;
 
-static void start(void) { memset(madt, 0, sizeof(madt)); memcpy(madt, "APIC", 4); len = 44; }
+static void start(void)
+{
+    memset(madt, 0, sizeof(madt));
+    memcpy(madt, "APIC", 4);
+    len = 44;
+}
 static void ioapic(u32 addr, u32 base)
 {
     u8 *e = madt + len;
-    e[0] = 1; e[1] = 12; e[2] = 0;
+    e[0] = 1;
+    e[1] = 12;
+    e[2] = 0;
     memcpy(e + 4, &addr, 4);
     memcpy(e + 8, &base, 4);
     len += 12;
@@ -24,7 +31,10 @@ static void ioapic(u32 addr, u32 base)
 static void iso(u8 irq, u32 gsi)
 {
     u8 *e = madt + len;
-    e[0] = 2; e[1] = 10; e[2] = 0; e[3] = irq;
+    e[0] = 2;
+    e[1] = 10;
+    e[2] = 0;
+    e[3] = irq;
     memcpy(e + 4, &gsi, 4);
     len += 10;
 }
@@ -61,7 +71,8 @@ static void test_refusals(void **state)
     assert_int_equal(guest_irq_route(madt, len, 4, &r, err, sizeof(err)), -1);
     /* A truncated or zero-length entry ends the walk instead of looping or overreading. */
     start();
-    madt[44] = 1; madt[45] = 0;
+    madt[44] = 1;
+    madt[45] = 0;
     assert_int_equal(guest_irq_route(madt, 46, 4, &r, err, sizeof(err)), -1);
     start();
     ioapic(0xfec00000, 0);

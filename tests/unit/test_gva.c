@@ -14,7 +14,7 @@
 /* gva.h's inline helpers name the backend table; nothing here calls them. */
 const struct vcpu_ops *vcpu_ops;
 
-#define RAM_SIZE MiB(64)
+#define RAM_SIZE    MiB(64)
 #define TABLES_BASE MiB(1)
 
 #define P   BIT(0)
@@ -24,7 +24,7 @@ const struct vcpu_ops *vcpu_ops;
 #define XD  BIT(63)
 #define ALL (P | RW | US)
 
-#define CR0_PE BIT(0)
+#define CR0_PE   BIT(0)
 #define EFER_LME BIT(8)
 
 #define SR (GVA_READ | GVA_SUPERVISOR)
@@ -105,7 +105,9 @@ static u64 *entry64(u64 root, int levels, u64 gva, int level)
 
 static struct gva_mode lm4(u64 cr3)
 {
-    return (struct gva_mode){ .cr0 = GVA_CR0_PG | GVA_CR0_WP | CR0_PE, .cr3 = cr3, .cr4 = GVA_CR4_PAE,
+    return (struct gva_mode){ .cr0 = GVA_CR0_PG | GVA_CR0_WP | CR0_PE,
+                              .cr3 = cr3,
+                              .cr4 = GVA_CR4_PAE,
                               .efer = EFER_LME | GVA_EFER_LMA | GVA_EFER_NXE };
 }
 
@@ -118,8 +120,9 @@ static struct gva_mode lm5(u64 cr3)
 
 static struct gva_mode pae(u64 cr3)
 {
-    return (struct gva_mode){ .cr0 = GVA_CR0_PG | GVA_CR0_WP | CR0_PE, .cr3 = cr3, .cr4 = GVA_CR4_PAE,
-                              .efer = GVA_EFER_NXE };
+    return (struct gva_mode){
+        .cr0 = GVA_CR0_PG | GVA_CR0_WP | CR0_PE, .cr3 = cr3, .cr4 = GVA_CR4_PAE, .efer = GVA_EFER_NXE
+    };
 }
 
 static struct gva_mode legacy32(u64 cr3)
@@ -165,7 +168,7 @@ static void paging_off_is_identity(void **state)
 
 static void inconsistent_modes_are_rejected(void **state)
 {
-    struct gva_mode m = { .cr0 = CR0_PE, .efer = GVA_EFER_LMA };     /* LMA without paging */
+    struct gva_mode m = { .cr0 = CR0_PE, .efer = GVA_EFER_LMA }; /* LMA without paging */
     assert_int_equal(tr(&m, 0x1000, SR), GVA_ERR_INVAL);
     m = (struct gva_mode){ .cr0 = GVA_CR0_PG, .efer = GVA_EFER_LMA }; /* LMA without PAE */
     assert_int_equal(tr(&m, 0x1000, SR), GVA_ERR_INVAL);
@@ -176,9 +179,14 @@ static void bad_arguments_are_rejected(void **state)
 {
     struct gva_mode m = { .cr0 = CR0_PE };
     u64 gpa;
-    u32 bad[] = { 0, GVA_READ, GVA_SUPERVISOR, GVA_READ | GVA_WRITE | GVA_SUPERVISOR,
-                  GVA_READ | GVA_USER | GVA_SUPERVISOR, GVA_READ | GVA_USER | GVA_IMPLICIT,
-                  SR | BIT(7), SR | BIT(31) };
+    u32 bad[] = { 0,
+                  GVA_READ,
+                  GVA_SUPERVISOR,
+                  GVA_READ | GVA_WRITE | GVA_SUPERVISOR,
+                  GVA_READ | GVA_USER | GVA_SUPERVISOR,
+                  GVA_READ | GVA_USER | GVA_IMPLICIT,
+                  SR | BIT(7),
+                  SR | BIT(31) };
     for (unsigned i = 0; i < ARRAY_SIZE(bad); i++)
         assert_int_equal(tr(&m, 0x1000, bad[i]), GVA_ERR_INVAL);
     assert_int_equal(gva_translate(&gm, &m, 0, SR, NULL, NULL), GVA_ERR_INVAL);
@@ -200,9 +208,9 @@ static void long4_page_sizes(void **state)
     u64 v;
 
     map64(root, 4, KVA + 0x1000, 1, 0x300000 | ALL);
-    map64(root, 4, KVA + MiB(2), 2, 0x1600000 | ALL | PS);          /* 2 MiB */
-    map64(root, 4, KVA + GiB(1), 3, GiB(3) | ALL | PS);             /* 1 GiB */
-    map64(root, 4, 0x7ffffffff000ull, 1, 0x301000 | ALL);           /* top of the user half */
+    map64(root, 4, KVA + MiB(2), 2, 0x1600000 | ALL | PS); /* 2 MiB */
+    map64(root, 4, KVA + GiB(1), 3, GiB(3) | ALL | PS);    /* 1 GiB */
+    map64(root, 4, 0x7ffffffff000ull, 1, 0x301000 | ALL);  /* top of the user half */
 
     assert_int_equal(tr(&m, KVA + 0x1abc, SR), GVA_OK);
     assert_int_equal(out_gpa, 0x300abc);
@@ -384,8 +392,8 @@ static void long4_smep(void **state)
     m.cr4 |= GVA_CR4_SMEP;
     assert_int_equal(tr(&m, user, SX), GVA_ERR_PF);
     assert_int_equal(out_fault, GVA_PF_P | GVA_PF_I);
-    assert_int_equal(tr(&m, user, SR), GVA_OK);   /* SMEP is about fetches only */
-    assert_int_equal(tr(&m, user, UX), GVA_OK);   /* and about supervisor mode only */
+    assert_int_equal(tr(&m, user, SR), GVA_OK); /* SMEP is about fetches only */
+    assert_int_equal(tr(&m, user, UX), GVA_OK); /* and about supervisor mode only */
     assert_int_equal(tr(&m, KVA, SX), GVA_OK);
     /* with NX off the I/D bit is still reported, because SMEP is on */
     m.efer &= ~GVA_EFER_NXE;
@@ -431,8 +439,12 @@ static void long4_canonical(void **state)
 {
     u64 root = new_table();
     struct gva_mode m = lm4(root);
-    u64 bad[] = { BIT(47), 0x0000800000000000ull, 0xffff7fffffffffffull, 0x8000000000000000ull,
-                  0x00ff000000000000ull, 0x7fffffffffffffffull };
+    u64 bad[] = { BIT(47),
+                  0x0000800000000000ull,
+                  0xffff7fffffffffffull,
+                  0x8000000000000000ull,
+                  0x00ff000000000000ull,
+                  0x7fffffffffffffffull };
     for (unsigned i = 0; i < ARRAY_SIZE(bad); i++) {
         assert_int_equal(tr(&m, bad[i], SR), GVA_ERR_ADDR);
         assert_int_equal(out_fault, GVA_FAULT_ADDR);
@@ -500,7 +512,7 @@ static void pae_translations(void **state)
     struct gva_mode m = pae(pdpt | 0x18 /* PWT/PCD */);
     u64 pd = new_table(), pt = new_table();
 
-    *e64(pdpt, 3) = pd | P;                           /* 0xc0000000-0xffffffff */
+    *e64(pdpt, 3) = pd | P; /* 0xc0000000-0xffffffff */
     *e64(pd, 0) = pt | ALL;
     *e64(pt, 5) = 0x800000 | ALL;                     /* 0xc0005000 */
     *e64(pd, 1) = 0xa00000 | ALL | PS;                /* 0xc0200000, 2 MiB */
@@ -569,10 +581,10 @@ static void legacy32_translations(void **state)
     u64 pd = new_table(), pt = new_table();
     struct gva_mode m = legacy32(pd);
 
-    *e32(pd, 0x300) = (u32)pt | ALL;          /* 0xc0000000 */
-    *e32(pt, 1) = 0x900000 | ALL;             /* 0xc0001000 */
-    *e32(pt, 2) = 0x901000 | P | US;          /* read-only user */
-    *e32(pd, 0x301) = 0x01000000 | ALL | PS;  /* 0xc0400000, 4 MiB */
+    *e32(pd, 0x300) = (u32)pt | ALL;                       /* 0xc0000000 */
+    *e32(pt, 1) = 0x900000 | ALL;                          /* 0xc0001000 */
+    *e32(pt, 2) = 0x901000 | P | US;                       /* read-only user */
+    *e32(pd, 0x301) = 0x01000000 | ALL | PS;               /* 0xc0400000, 4 MiB */
     *e32(pd, 0x302) = 0x01400000 | P | PS | (0x12u << 13); /* PSE-36: gpa 0x12_0140_0000 */
     *e32(pd, 0x303) = 0x01800000 | ALL | PS | BIT(21);     /* reserved bit */
 

@@ -65,8 +65,8 @@ static void machine(u32 n, const int *pcpu)
 
 static void test_owns_core(void **state)
 {
-    static const int one[] = {0}, two_apart[] = {0, 1}, two_shared[] = {2, 2}, unpinned[] = {-1},
-                     other_unpinned[] = {0, -1};
+    static const int one[] = { 0 }, two_apart[] = { 0, 1 }, two_shared[] = { 2, 2 }, unpinned[] = { -1 },
+                     other_unpinned[] = { 0, -1 };
 
     machine(1, one);
     assert_true(vm_vcpu_owns_core(&vm0, &vc[0]));
@@ -92,14 +92,14 @@ static void test_owns_core(void **state)
 
 static void test_raise_lifts_lower_restores(void **state)
 {
-    static const int two_apart[] = {0, 1};
+    static const int two_apart[] = { 0, 1 };
     struct idle_stats st;
 
     machine(2, two_apart);
     assert_int_equal(privilege_activate(&R, H), PRIV_OK);
     assert_int_equal(privilege_raise(&R, H, 1), PRIV_OK);
     assert_false(intercepted[1]);
-    assert_true(intercepted[0]); /* only that vCPU */
+    assert_true(intercepted[0]);                          /* only that vCPU */
     assert_int_equal(privilege_raise(&R, H, 1), PRIV_OK); /* idempotent: no second call */
     assert_int_equal(calls, 1);
     assert_int_equal(privilege_lower(&R, H, 1), PRIV_OK);
@@ -116,18 +116,18 @@ static void test_raise_lifts_lower_restores(void **state)
 
 static void test_refused_without_own_core(void **state)
 {
-    static const int two_shared[] = {2, 2}, unpinned[] = {-1};
+    static const int two_shared[] = { 2, 2 }, unpinned[] = { -1 };
     struct idle_stats st;
 
     machine(2, two_shared);
     assert_int_equal(privilege_activate(&R, H), PRIV_OK);
     assert_int_equal(privilege_raise(&R, H, 0), PRIV_OK); /* the module holds `idle`... */
     assert_true(privilege_is_raised(&R, H, 0));
-    assert_true(intercepted[0]);                          /* ...but HLT still exits */
+    assert_true(intercepted[0]); /* ...but HLT still exits */
     assert_int_equal(calls, 0);
     assert_non_null(strstr(logbuf, "idle: vcpu0 does not have its physical CPU to itself (shared with another vCPU)"));
     assert_int_equal(privilege_lower(&R, H, 0), PRIV_OK);
-    assert_int_equal(calls, 0);                           /* nothing to restore */
+    assert_int_equal(calls, 0); /* nothing to restore */
     assert_true(intercepted[0]);
     privilege_idle_stats(&st);
     assert_int_equal(st.refused, 1);
@@ -144,7 +144,7 @@ static void test_refused_without_own_core(void **state)
 /* The refusal log is bounded: 16 lines, then every 1024th. */
 static void test_refusal_log_bounded(void **state)
 {
-    static const int two_shared[] = {0, 0};
+    static const int two_shared[] = { 0, 0 };
     unsigned lines = 0;
 
     machine(2, two_shared);
@@ -161,7 +161,7 @@ static void test_refusal_log_bounded(void **state)
 /* A vCPU id the VM does not have (the registry allows up to PRIV_MAX_VCPUS). */
 static void test_raise_unknown_vcpu(void **state)
 {
-    static const int one[] = {0};
+    static const int one[] = { 0 };
     machine(1, one);
     assert_int_equal(privilege_activate(&R, H), PRIV_OK);
     assert_int_equal(privilege_raise(&R, H, 3), PRIV_OK);
@@ -174,7 +174,7 @@ static void test_raise_unknown_vcpu(void **state)
 /* Deactivation (the last module bound to `idle` deinitialised or revoked) lowers every vCPU. */
 static void test_deactivate_restores_all(void **state)
 {
-    static const int two_apart[] = {0, 1};
+    static const int two_apart[] = { 0, 1 };
     machine(2, two_apart);
     assert_int_equal(privilege_activate(&R, H), PRIV_OK);
     privilege_raise(&R, H, 0);
@@ -194,7 +194,7 @@ static void test_deactivate_restores_all(void **state)
 #define RSP1 0xffffc90000123e00ull
 enum { S_INIT = 0x100, S_DEINIT = 0x200, S_IN = 0x300, S_OUT = 0x310, S_XOUT = 0x400, S_XIN = 0x410 };
 static const struct guard_site_desc gi_sites[] = {
-    { S_INIT, GMETA_SITE_INIT }, { S_DEINIT, GMETA_SITE_DEINIT }, { S_IN, GMETA_SITE_BORDER_IN_CALL },
+    { S_INIT, GMETA_SITE_INIT },          { S_DEINIT, GMETA_SITE_DEINIT },        { S_IN, GMETA_SITE_BORDER_IN_CALL },
     { S_OUT, GMETA_SITE_BORDER_OUT_RET }, { S_XOUT, GMETA_SITE_BORDER_OUT_CALL }, { S_XIN, GMETA_SITE_BORDER_IN_RET },
 };
 static struct guard G;
@@ -231,7 +231,7 @@ static enum guard_verdict post(struct guard_event e)
 
 static void guarded_fixture(void)
 {
-    static const int one[] = {0};
+    static const int one[] = { 0 };
     static const struct guard_config cfg = { .check_callee_saved = true };
     struct guard_module_desc d = { "gidle", gi_hash, TLEN, gi_sites, ARRAY_SIZE(gi_sites) };
     struct guard_event init = ev(GUARD_EV_INIT, BASE + S_INIT, RSP0);
@@ -244,7 +244,7 @@ static void guarded_fixture(void)
     assert_int_equal(guard_bind_privilege(&G, 0, "idle"), GUARD_OK_RC);
     memcpy(init.u.init.claimed_hash, gi_hash, GUARD_HASH_LEN);
     memcpy(init.u.init.text_hash, gi_hash, GUARD_HASH_LEN);
-    assert_int_equal(post(init), GUARD_OK);  /* registration = the first border-in */
+    assert_int_equal(post(init), GUARD_OK); /* registration = the first border-in */
     assert_false(intercepted[0]);
     assert_int_equal(post(ev(GUARD_EV_OUT_RET, BASE + S_OUT, RSP0)), GUARD_OK);
     assert_true(intercepted[0]);

@@ -47,9 +47,9 @@ static const char *bad_(enum insn_mode mode, const u8 *bytes, size_t n)
 }
 
 #define BYTES(...) ((const u8[]){ __VA_ARGS__ }), sizeof((const u8[]){ __VA_ARGS__ })
-#define OK64(...) ok_(INSN_MODE_64, BYTES(__VA_ARGS__))
-#define OK32(...) ok_(INSN_MODE_32, BYTES(__VA_ARGS__))
-#define OK16(...) ok_(INSN_MODE_16, BYTES(__VA_ARGS__))
+#define OK64(...)  ok_(INSN_MODE_64, BYTES(__VA_ARGS__))
+#define OK32(...)  ok_(INSN_MODE_32, BYTES(__VA_ARGS__))
+#define OK16(...)  ok_(INSN_MODE_16, BYTES(__VA_ARGS__))
 #define BAD64(...) bad_(INSN_MODE_64, BYTES(__VA_ARGS__))
 #define BAD32(...) bad_(INSN_MODE_32, BYTES(__VA_ARGS__))
 
@@ -205,7 +205,11 @@ static void rex_before_a_prefix_is_ignored(void **state)
 
 static void high_byte_registers(void **state)
 {
-    static const struct { u8 modrm; u8 reg; bool high; } want[8] = {
+    static const struct {
+        u8 modrm;
+        u8 reg;
+        bool high;
+    } want[8] = {
         { 0x07, REG_RAX, false }, { 0x0f, REG_RCX, false }, { 0x17, REG_RDX, false }, { 0x1f, REG_RBX, false },
         { 0x27, REG_RAX, true },  { 0x2f, REG_RCX, true },  { 0x37, REG_RDX, true },  { 0x3f, REG_RBX, true },
     };
@@ -257,14 +261,16 @@ static void addressing_64(void **state)
         u8 sib_len = rm == 4 ? 1 : 0;
         u8 len0 = (u8)(2 + sib_len + (rm == 5 ? 4 : 0));
         check_reg(ok_(INSN_MODE_64, BYTES(0x8b, (u8)(0x00 | rm), 0x20, 1, 2, 3, 4)), len0, 4, false, REG_RAX, 4);
-        check_reg(ok_(INSN_MODE_64, BYTES(0x8b, (u8)(0x40 | rm), 0x20, 1, 2, 3, 4)), (u8)(3 + sib_len), 4, false, REG_RAX, 4);
-        check_reg(ok_(INSN_MODE_64, BYTES(0x8b, (u8)(0x80 | rm), 0x20, 1, 2, 3, 4)), (u8)(6 + sib_len), 4, false, REG_RAX, 4);
+        check_reg(ok_(INSN_MODE_64, BYTES(0x8b, (u8)(0x40 | rm), 0x20, 1, 2, 3, 4)), (u8)(3 + sib_len), 4, false,
+                  REG_RAX, 4);
+        check_reg(ok_(INSN_MODE_64, BYTES(0x8b, (u8)(0x80 | rm), 0x20, 1, 2, 3, 4)), (u8)(6 + sib_len), 4, false,
+                  REG_RAX, 4);
     }
     /* SIB with base 5: disp32 and no base at mod 0, rbp/r13 + disp at mod 1/2 */
-    check_reg(OK64(0x8b, 0x04, 0x25, 1, 2, 3, 4), 7, 4, false, REG_RAX, 4);  /* mov 0x4030201,%eax */
-    check_reg(OK64(0x8b, 0x04, 0x8d, 1, 2, 3, 4), 7, 4, false, REG_RAX, 4);  /* (,%rcx,4) + disp32 */
+    check_reg(OK64(0x8b, 0x04, 0x25, 1, 2, 3, 4), 7, 4, false, REG_RAX, 4);       /* mov 0x4030201,%eax */
+    check_reg(OK64(0x8b, 0x04, 0x8d, 1, 2, 3, 4), 7, 4, false, REG_RAX, 4);       /* (,%rcx,4) + disp32 */
     check_reg(OK64(0x43, 0x8b, 0x04, 0x2d, 1, 2, 3, 4), 8, 4, false, REG_RAX, 4); /* REX.B: still no base */
-    check_reg(OK64(0x8b, 0x44, 0x25, 0x08), 4, 4, false, REG_RAX, 4);       /* 0x8(%rbp,%riz) */
+    check_reg(OK64(0x8b, 0x44, 0x25, 0x08), 4, 4, false, REG_RAX, 4);             /* 0x8(%rbp,%riz) */
     check_reg(OK64(0x8b, 0x84, 0x25, 1, 2, 3, 4), 7, 4, false, REG_RAX, 4);
     /* 67 in 64-bit mode: 32-bit addressing, same layout */
     check_reg(OK64(0x67, 0x8b, 0x07), 3, 4, false, REG_RAX, 4);
@@ -389,13 +395,14 @@ static void refuses_lock_and_rep(void **state)
 static void refuses_unknown_opcodes(void **state)
 {
     static const u8 one_byte[] = {
-        0x00, 0x01, 0x03, 0x09, 0x0b, 0x21, 0x23, 0x31, 0x33, 0x39, 0x3b, 0x63, 0x80, 0x81, 0x83,
-        0x84, 0x85, 0x86, 0x87, 0x8c, 0x8d, 0x8e, 0x8f, 0x90, 0xa4, 0xa5, 0xa6, 0xa7, 0xaa, 0xab,
-        0xac, 0xad, 0xc3, 0xcc, 0xd1, 0xe8, 0xf6, 0xf7, 0xfe, 0xff,
+        0x00, 0x01, 0x03, 0x09, 0x0b, 0x21, 0x23, 0x31, 0x33, 0x39, 0x3b, 0x63, 0x80, 0x81,
+        0x83, 0x84, 0x85, 0x86, 0x87, 0x8c, 0x8d, 0x8e, 0x8f, 0x90, 0xa4, 0xa5, 0xa6, 0xa7,
+        0xaa, 0xab, 0xac, 0xad, 0xc3, 0xcc, 0xd1, 0xe8, 0xf6, 0xf7, 0xfe, 0xff,
     };
     for (size_t i = 0; i < ARRAY_SIZE(one_byte); i++)
         assert_string_equal(bad_(INSN_MODE_64, BYTES(one_byte[i], 0x07, 1, 2, 3, 4, 5, 6, 7, 8)), "unknown opcode");
-    static const u8 two_byte[] = { 0x05, 0x0b, 0x10, 0x11, 0x18, 0x6f, 0x7f, 0xa3, 0xab, 0xb0, 0xb1, 0xb8, 0xb3, 0xbc, 0xbd, 0xc0, 0xc1, 0xc3, 0xc7, 0x0f };
+    static const u8 two_byte[] = { 0x05, 0x0b, 0x10, 0x11, 0x18, 0x6f, 0x7f, 0xa3, 0xab, 0xb0,
+                                   0xb1, 0xb8, 0xb3, 0xbc, 0xbd, 0xc0, 0xc1, 0xc3, 0xc7, 0x0f };
     for (size_t i = 0; i < ARRAY_SIZE(two_byte); i++)
         assert_string_equal(bad_(INSN_MODE_64, BYTES(0x0f, two_byte[i], 0x07, 1, 2, 3, 4)), "unknown opcode");
     /* C6/C7 with a reg field other than 0 */
@@ -408,7 +415,11 @@ static void refuses_unknown_opcodes(void **state)
 /* Every valid encoding, cut short at each byte, is "truncated"; whole, it decodes. */
 static void refuses_truncated(void **state)
 {
-    static const struct { enum insn_mode mode; u8 len; u8 b[15]; } cases[] = {
+    static const struct {
+        enum insn_mode mode;
+        u8 len;
+        u8 b[15];
+    } cases[] = {
         { INSN_MODE_64, 2, { 0x8b, 0x07 } },
         { INSN_MODE_64, 3, { 0x48, 0x89, 0x07 } },
         { INSN_MODE_64, 4, { 0x44, 0x89, 0x6d, 0x08 } },
@@ -474,9 +485,8 @@ static void refuses_bad_arguments(void **state)
 static void random_bytes_are_safe(void **state)
 {
     u64 x = 0x9e3779b97f4a7c15ull;
-    static const u8 interesting[] = { 0x66, 0x67, 0x2e, 0x3e, 0x40, 0x41, 0x44, 0x48, 0x4f, 0x0f, 0x88,
-                                      0x89, 0x8a, 0x8b, 0xc6, 0xc7, 0xa0, 0xa3, 0xb6, 0xbf, 0x04, 0x05,
-                                      0x24, 0x25, 0x44, 0x84 };
+    static const u8 interesting[] = { 0x66, 0x67, 0x2e, 0x3e, 0x40, 0x41, 0x44, 0x48, 0x4f, 0x0f, 0x88, 0x89, 0x8a,
+                                      0x8b, 0xc6, 0xc7, 0xa0, 0xa3, 0xb6, 0xbf, 0x04, 0x05, 0x24, 0x25, 0x44, 0x84 };
     int accepted = 0;
     for (int iter = 0; iter < 200000; iter++) {
         u8 b[20];
@@ -505,10 +515,7 @@ static void random_bytes_are_safe(void **state)
 
 /* ---------------------------------------------------------------- values in and out */
 
-static u64 wv(struct mmio_insn in, const u64 *regs)
-{
-    return insn_mmio_write_value(&in, regs);
-}
+static u64 wv(struct mmio_insn in, const u64 *regs) { return insn_mmio_write_value(&in, regs); }
 
 static void write_values(void **state)
 {
@@ -521,15 +528,15 @@ static void write_values(void **state)
 
     assert_int_equal(wv(OK64(0x89, 0x07), regs), 0x44332211);
     assert_int_equal(wv(OK64(0x88, 0x07), regs), 0x11);
-    assert_int_equal(wv(OK64(0x88, 0x27), regs), 0x22);           /* ah */
-    assert_int_equal(wv(OK64(0x88, 0x3f), regs), 0x32);           /* bh */
-    assert_int_equal(wv(OK64(0x88, 0x1f), regs), 0x10);           /* bl */
+    assert_int_equal(wv(OK64(0x88, 0x27), regs), 0x22); /* ah */
+    assert_int_equal(wv(OK64(0x88, 0x3f), regs), 0x32); /* bh */
+    assert_int_equal(wv(OK64(0x88, 0x1f), regs), 0x10); /* bl */
     assert_int_equal(wv(OK64(0x66, 0x89, 0x07), regs), 0x2211);
     assert_int_equal(wv(OK64(0x48, 0x89, 0x07), regs), 0x8877665544332211ull);
     assert_int_equal(wv(OK64(0x44, 0x89, 0x6d, 0x08), regs), 0xcafef00d);
     assert_int_equal(wv(OK64(0x4c, 0x89, 0x6d, 0x08), regs), 0xdeadbeefcafef00dull);
     assert_int_equal(wv(OK64(0x40, 0x88, 0x27), regs), regs[REG_RSP] & 0xff); /* spl */
-    assert_int_equal(wv(OK64(0x44, 0x88, 0x2f), regs), 0x0d);      /* r13b */
+    assert_int_equal(wv(OK64(0x44, 0x88, 0x2f), regs), 0x0d);                 /* r13b */
     assert_int_equal(wv(OK64(0xa2, 1, 2, 3, 4, 5, 6, 7, 8), regs), 0x11);
     /* immediates, masked to the operand size */
     assert_int_equal(wv(OK64(0xc6, 0x07, 0xab), regs), 0xab);

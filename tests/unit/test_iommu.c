@@ -258,8 +258,8 @@ static void qemu_dmar(struct tb *t)
     t->buf[37] = 1;
     u8 *d = dmar_struct(t, 0, 16 + 8 + 8);
     wr64(d, 8, 0xfed90000);
-    scope(d + 16, 3, 0, 0xff, 0, 0);     /* I/O APIC 0 at ff:00.0 */
-    scope(d + 24, 1, 0, 0, 0x1f, 2);     /* AHCI 00:1f.2 */
+    scope(d + 16, 3, 0, 0xff, 0, 0); /* I/O APIC 0 at ff:00.0 */
+    scope(d + 24, 1, 0, 0, 0x1f, 2); /* AHCI 00:1f.2 */
     u8 *r = dmar_struct(t, 1, 24 + 8);
     wr64(r, 8, 0x7f000000);
     wr64(r, 16, 0x7f0fffff);
@@ -509,12 +509,12 @@ static void discover_rejects(void **state)
 /* ---------------------------------------------------------------- entries */
 /* QEMU 7.2's reserved-bit masks (hw/i386/amd_iommu.h, intel_iommu_internal.h): a set bit there
  * makes QEMU refuse the entry. */
-#define QEMU_DTE_Q0_RSVD (0x7cull | BIT(63))
-#define QEMU_DTE_Q2_RSVD (3ull << 52)
-#define QEMU_DTE_Q3_RSVD (0x7fffull | (0x3full << 48))
-#define QEMU_CE_RSVD_HI  0xffffffffff000080ull
+#define QEMU_DTE_Q0_RSVD    (0x7cull | BIT(63))
+#define QEMU_DTE_Q2_RSVD    (3ull << 52)
+#define QEMU_DTE_Q3_RSVD    (0x7fffull | (0x3full << 48))
+#define QEMU_CE_RSVD_HI     0xffffffffff000080ull
 #define QEMU_CE_RSVD_LO(aw) (0xff0ull | ~((1ull << (aw)) - 1))
-#define QEMU_RE_RSVD(aw) (0xffeull | ~((1ull << (aw)) - 1))
+#define QEMU_RE_RSVD(aw)    (0xffeull | ~((1ull << (aw)) - 1))
 
 static void amd_vi_device_table_entry(void **state)
 {
@@ -522,15 +522,15 @@ static void amd_vi_device_table_entry(void **state)
 
     amd_vi_dte(dte, 0x12345000, 4, 1);
     u64 q0 = rd64(dte, 0), q1 = rd64(dte, 8), q2 = rd64(dte, 16), q3 = rd64(dte, 24);
-    assert_true(q0 & BIT(0));                   /* V */
-    assert_true(q0 & BIT(1));                   /* TV */
-    assert_int_equal((q0 >> 9) & 7, 4);         /* Mode: 4 levels */
+    assert_true(q0 & BIT(0));           /* V */
+    assert_true(q0 & BIT(1));           /* TV */
+    assert_int_equal((q0 >> 9) & 7, 4); /* Mode: 4 levels */
     assert_int_equal(q0 & 0x000ffffffffff000ull, 0x12345000);
-    assert_true(q0 & BIT(61));                  /* IR */
-    assert_true(q0 & BIT(62));                  /* IW */
-    assert_int_equal(q1 & 0xffff, 1);           /* DomainID */
-    assert_int_equal(q1 >> 16, 0);              /* no IOTLB, no suppression, IoCtl and SysMgt blocked */
-    assert_int_equal(q2 & 1, 0);                /* IV = 0: interrupts pass untranslated */
+    assert_true(q0 & BIT(61));        /* IR */
+    assert_true(q0 & BIT(62));        /* IW */
+    assert_int_equal(q1 & 0xffff, 1); /* DomainID */
+    assert_int_equal(q1 >> 16, 0);    /* no IOTLB, no suppression, IoCtl and SysMgt blocked */
+    assert_int_equal(q2 & 1, 0);      /* IV = 0: interrupts pass untranslated */
     assert_int_equal(q0 & QEMU_DTE_Q0_RSVD, 0);
     assert_int_equal(q2 & QEMU_DTE_Q2_RSVD, 0);
     assert_int_equal(q3 & QEMU_DTE_Q3_RSVD, 0);
@@ -546,9 +546,9 @@ static void vtd_root_and_context_entries(void **state)
     assert_int_equal(re[0] & QEMU_RE_RSVD(39) & ~1ull, 0);
 
     vtd_context_entry(ce, 0x1234000, 3, VTD_DOMAIN);
-    assert_int_equal(ce[0] & 1, 1);             /* P */
-    assert_int_equal(ce[0] & 2, 0);             /* FPD = 0: faults recorded */
-    assert_int_equal((ce[0] >> 2) & 3, 0);      /* TT = 00b: translate, never pass through */
+    assert_int_equal(ce[0] & 1, 1);        /* P */
+    assert_int_equal(ce[0] & 2, 0);        /* FPD = 0: faults recorded */
+    assert_int_equal((ce[0] >> 2) & 3, 0); /* TT = 00b: translate, never pass through */
     assert_int_equal(ce[0] & ~0xfffull, 0x1234000);
     assert_int_equal(ce[1] & 7, 1);             /* AW = 1: 39-bit, 3-level */
     assert_int_equal((ce[1] >> 8) & 0xffff, 1); /* domain 1 */
@@ -556,7 +556,7 @@ static void vtd_root_and_context_entries(void **state)
     assert_int_equal(ce[1] & QEMU_CE_RSVD_HI, 0);
 
     vtd_context_entry(ce, 0x1234000, 4, 7);
-    assert_int_equal(ce[1] & 7, 2);             /* AW = 2: 48-bit, 4-level */
+    assert_int_equal(ce[1] & 7, 2); /* AW = 2: 48-bit, 4-level */
     assert_int_equal((ce[1] >> 8) & 0xffff, 7);
 
     assert_int_equal(vtd_levels(0x2ull << 8), 3); /* QEMU's default aw-bits=39 */
@@ -635,8 +635,8 @@ static bool vtd_walk(const u64 ce[2], u64 iova, bool write, u64 *out)
         if (!(e & need))
             return false;
         if (level == 1 || (e & BIT(7))) {
-            assert_true(level <= 2);                   /* we only make 2 MiB large pages */
-            assert_int_equal(e & 0x800, 0);           /* SNP: reserved in QEMU without snoop-control */
+            assert_true(level <= 2);        /* we only make 2 MiB large pages */
+            assert_int_equal(e & 0x800, 0); /* SNP: reserved in QEMU without snoop-control */
             u64 size = 1ull << shift;
             assert_int_equal(e & (size - 1) & ~0xfffull, 0); /* large-page address bits 20:12 zero */
             *out = (e & 0x000ffffffffff000ull & ~(size - 1)) | (iova & (size - 1));
@@ -663,8 +663,15 @@ static void check_guest_ram(const struct npt *n, u64 size, u64 hpa, bool (*walk)
         assert_true(npt_lookup(n, probe, &out, &perms, NULL));
         assert_int_equal(perms & (NPT_READ | NPT_WRITE), NPT_READ | NPT_WRITE);
     }
-    const u64 outside[] = { size, size + 4095, size + MiB(2), GiB(1), GiB(4), npt_limit(n) - 4096,
-                            npt_limit(n), npt_limit(n) + size / 2, ~0ull & ~0xfffull };
+    const u64 outside[] = { size,
+                            size + 4095,
+                            size + MiB(2),
+                            GiB(1),
+                            GiB(4),
+                            npt_limit(n) - 4096,
+                            npt_limit(n),
+                            npt_limit(n) + size / 2,
+                            ~0ull & ~0xfffull };
     for (size_t i = 0; i < ARRAY_SIZE(outside); i++) {
         assert_false(walk(ctx, outside[i], true, &out));
         assert_false(walk(ctx, outside[i], false, &out));

@@ -61,17 +61,20 @@ static int reset(void **state)
 /* ---------------------------------------------------------------- AMD-Vi model */
 struct amd_model {
     u8 r[0x4000];
-    bool dead;          /* never runs commands (a hung unit) */
+    bool dead; /* never runs commands (a hung unit) */
     u32 head;
     u32 inval_all, inval_dte, inval_pages, waits;
-    u32 dte_seen[2];    /* first and last DeviceID invalidated */
+    u32 dte_seen[2]; /* first and last DeviceID invalidated */
     u64 ctrl_writes[8];
     u32 nctrl;
 };
 
 static u64 amd_rd64(void *ctx, u32 off) { return rd64(((struct amd_model *)ctx)->r, off); }
 static u32 amd_rd32(void *ctx, u32 off) { return rd32(((struct amd_model *)ctx)->r, off); }
-static void amd_wr32(void *ctx, u32 off, u32 v) { fail_msg("AMD-Vi registers are written 64 bits at a time (0x%x)", off); }
+static void amd_wr32(void *ctx, u32 off, u32 v)
+{
+    fail_msg("AMD-Vi registers are written 64 bits at a time (0x%x)", off);
+}
 
 static void amd_run(struct amd_model *m)
 {
@@ -89,7 +92,9 @@ static void amd_run(struct amd_model *m)
             *(u64 *)(uintptr_t)(lo & 0x000ffffffffffff8ull) = hi;
             m->waits++;
             break;
-        case AMD_VI_CMD_INVALIDATE_ALL: m->inval_all++; break;
+        case AMD_VI_CMD_INVALIDATE_ALL:
+            m->inval_all++;
+            break;
         case AMD_VI_CMD_INVALIDATE_DEVTAB:
             if (!m->inval_dte)
                 m->dte_seen[0] = (u32)(lo & 0xffff);
@@ -102,7 +107,8 @@ static void amd_run(struct amd_model *m)
             assert_int_equal(hi, 0x7ffffffffffff000ull | 3);
             m->inval_pages++;
             break;
-        default: fail_msg("unexpected command 0x%llx", (unsigned long long)lo);
+        default:
+            fail_msg("unexpected command 0x%llx", (unsigned long long)lo);
         }
         m->head = (m->head + 16) % 4096;
         wr64(m->r, AMD_VI_CMD_HEAD, m->head);
@@ -152,12 +158,12 @@ static void amd_vi_enable_with_invalidate_all(void **state)
     hpa_t devtab = alloc(1); /* only its address matters here */
 
     assert_int_equal(amd_vi_enable(&u, devtab, alloc, err, sizeof(err)), 0);
-    assert_int_equal(rd64(m.r, AMD_VI_DEVTAB_BASE), devtab | 0x1ff);   /* 2 MiB: 512 pages */
+    assert_int_equal(rd64(m.r, AMD_VI_DEVTAB_BASE), devtab | 0x1ff); /* 2 MiB: 512 pages */
     u64 cmd = rd64(m.r, AMD_VI_CMDBUF_BASE), evt = rd64(m.r, AMD_VI_EVTLOG_BASE);
-    assert_int_equal(cmd >> 56, 8);                                      /* 256 entries */
+    assert_int_equal(cmd >> 56, 8); /* 256 entries */
     assert_int_equal(evt >> 56, 8);
     assert_int_equal(cmd & 0xfff, 0);
-    assert_int_equal(rd64(m.r, AMD_VI_EXCL_BASE), 0);                     /* no exclusion range */
+    assert_int_equal(rd64(m.r, AMD_VI_EXCL_BASE), 0); /* no exclusion range */
     /* First the firmware's state is cleared, then logs and command buffer, then translation. */
     assert_int_equal(m.ctrl_writes[0], 0);
     u64 want = AMD_VI_CTRL_HT_TUN_EN | AMD_VI_CTRL_COHERENT | AMD_VI_CTRL_EVT_LOG_EN | AMD_VI_CTRL_CMD_BUF_EN;
@@ -264,7 +270,8 @@ struct vtd_model {
     u8 r[0x1000];
     u32 gsts;
     bool dead;
-    char seq[256];      /* one letter per completed command: T/t TE on/off, R root pointer, C CCMD, I IOTLB, Q/q QIE, W wait */
+    char seq
+        [256]; /* one letter per completed command: T/t TE on/off, R root pointer, C CCMD, I IOTLB, Q/q QIE, W wait */
     u32 iq_head;
 };
 
@@ -332,14 +339,21 @@ static void vtd_run_queue(struct vtd_model *m)
     while (m->iq_head != tail) {
         u64 lo = rd64(q, m->iq_head), hi = rd64(q, m->iq_head + 8);
         switch (lo & 0xf) {
-        case 1: assert_int_equal(lo & 0x30, 0x10); seq(m, 'C'); break;  /* context cache, global */
-        case 2: assert_int_equal(lo & 0x30, 0x10); seq(m, 'I'); break;  /* IOTLB, global */
+        case 1:
+            assert_int_equal(lo & 0x30, 0x10);
+            seq(m, 'C');
+            break; /* context cache, global */
+        case 2:
+            assert_int_equal(lo & 0x30, 0x10);
+            seq(m, 'I');
+            break; /* IOTLB, global */
         case 5:
             assert_true(lo & BIT(5));
             *(u32 *)(uintptr_t)hi = (u32)(lo >> 32);
             seq(m, 'W');
             break;
-        default: fail_msg("unexpected descriptor 0x%llx", (unsigned long long)lo);
+        default:
+            fail_msg("unexpected descriptor 0x%llx", (unsigned long long)lo);
         }
         m->iq_head = (m->iq_head + 16) % 4096;
     }
@@ -397,11 +411,11 @@ static void vtd_enable_register_based(void **state)
     assert_int_equal(vtd_levels(u.cap), 3);
     assert_true(VTD_CAP_SLLPS_2M(u.cap));
     assert_int_equal(vtd_enable(&u, 0x7000000, alloc, err, sizeof(err)), 0);
-    assert_string_equal(m.seq, "RCIT"); /* root pointer, context cache, IOTLB, then translation */
-    assert_int_equal(rd64(m.r, VTD_RTADDR), 0x7000000);   /* TTM = 00b: legacy tables */
+    assert_string_equal(m.seq, "RCIT");                 /* root pointer, context cache, IOTLB, then translation */
+    assert_int_equal(rd64(m.r, VTD_RTADDR), 0x7000000); /* TTM = 00b: legacy tables */
     assert_true(m.gsts & VTD_GSTS_TES);
     assert_false(u.queued);
-    assert_int_equal(vtd_cache_flushes, flushes + 1);     /* QEMU reports ECAP.C = 0 */
+    assert_int_equal(vtd_cache_flushes, flushes + 1); /* QEMU reports ECAP.C = 0 */
     assert_non_null(strstr(logbuf, "register-based invalidation"));
 }
 
@@ -444,8 +458,8 @@ static void vtd_faults_are_logged_and_cleared(void **state)
 {
     static struct vtd_model m;
     /* Four fault records (NFR = 3) at 0x400, as a larger unit has. */
-    struct vtd u = vtd_unit(&m, (QEMU_CAP & ~(0x3ffull << 24 | 0xffull << 40)) | 0x40ull << 24 | 3ull << 40,
-                            QEMU_ECAP, 0);
+    struct vtd u =
+        vtd_unit(&m, (QEMU_CAP & ~(0x3ffull << 24 | 0xffull << 40)) | 0x40ull << 24 | 3ull << 40, QEMU_ECAP, 0);
     char err[200] = "";
 
     assert_int_equal(vtd_enable(&u, 0x7000000, alloc, err, sizeof(err)), 0);
@@ -457,8 +471,10 @@ static void vtd_faults_are_logged_and_cleared(void **state)
     put_fault(&m, 3, 0x3de8b000, 0x0018, 6, true);
     wr32(m.r, VTD_FSTS, rd32(m.r, VTD_FSTS) | (2 << 8));
     assert_int_equal(vtd_poll_faults(&u), 2);
-    assert_non_null(strstr(logbuf, "iommu: blocked DMA write by 00:1f.2 to guest-physical 0x2a80000 (VT-d fault reason 0x5)\n"));
-    assert_non_null(strstr(logbuf, "iommu: blocked DMA read by 00:03.0 to guest-physical 0x3de8b000 (VT-d fault reason 0x6)\n"));
+    assert_non_null(
+        strstr(logbuf, "iommu: blocked DMA write by 00:1f.2 to guest-physical 0x2a80000 (VT-d fault reason 0x5)\n"));
+    assert_non_null(
+        strstr(logbuf, "iommu: blocked DMA read by 00:03.0 to guest-physical 0x3de8b000 (VT-d fault reason 0x6)\n"));
     assert_int_equal(rd64(m.r, 0x400 + 2 * 16 + 8) & VTD_FRCD_F, 0);
     assert_int_equal(rd64(m.r, 0x400 + 3 * 16 + 8) & VTD_FRCD_F, 0);
     assert_int_equal(vtd_poll_faults(&u), 0);

@@ -145,7 +145,8 @@ static void test_ignored_bytes(void **state)
 {
     struct fixture *f = fresh();
     for (int b = 0; b < 256; b++) {
-        if (b == '\r' || b == '\n' || b == 3 || b == 8 || b == 0x15 || b == 0x1b || b == 0x7f || (b >= 0x20 && b < 0x7f))
+        if (b == '\r' || b == '\n' || b == 3 || b == 8 || b == 0x15 || b == 0x1b || b == 0x7f ||
+            (b >= 0x20 && b < 0x7f))
             continue;
         u8 c = (u8)b;
         assert_int_equal(line_edit_feed(&f->le, c, term_out, &f->t), LINE_NONE);
@@ -153,7 +154,10 @@ static void test_ignored_bytes(void **state)
     assert_string_equal(line_edit_line(&f->le), "");
     assert_int_equal(f->t.n, 0); /* no echo at all, no bell */
     /* NUL, tab, 0x80-0xff between characters are dropped */
-    feed_n(f, "a\0b\tc\x80\xff" "d", 8);
+    feed_n(f,
+           "a\0b\tc\x80\xff"
+           "d",
+           8);
     assert_string_equal(line_edit_line(&f->le), "abcd");
     /* every printable character is kept */
     f = fresh();
@@ -253,7 +257,8 @@ static void test_escape_sequences(void **state)
     feed(f, "hist\r");
     reset_term(f);
     /* CSI with parameters, other finals, ESC x, SS3 other than A/B: swallowed without echo */
-    feed(f, "a\x1b[1;5C\x1b[1;5A\x1b[3~\x1b[C\x1b[D\x1bx\x1bOP\x1b[?25h\x1b[ q" "b");
+    feed(f, "a\x1b[1;5C\x1b[1;5A\x1b[3~\x1b[C\x1b[D\x1bx\x1bOP\x1b[?25h\x1b[ q"
+            "b");
     assert_string_equal(line_edit_line(&f->le), "ab");
     assert_string_equal(f->t.out, "ab");
     /* a sequence split across feeds, one byte at a time */
@@ -279,7 +284,8 @@ static void test_escape_sequences(void **state)
     assert_string_equal(line_edit_line(&f->le), "y");
     /* a byte >= 0x80 ends a sequence and is dropped, as are the bytes of the sequence */
     line_edit_reset(&f->le);
-    feed(f, "\x1b[\xc3" "A");
+    feed(f, "\x1b[\xc3"
+            "A");
     assert_string_equal(line_edit_line(&f->le), "A");
 }
 
@@ -335,7 +341,9 @@ static void test_overlong(void **state)
     assert_int_equal(feed(f, "ok\r"), LINE_READY);
     /* Ctrl-U starts over: the flag goes */
     feed(f, l);
-    assert_int_equal(feed(f, "zz\x15" "fine\r"), LINE_READY);
+    assert_int_equal(feed(f, "zz\x15"
+                             "fine\r"),
+                     LINE_READY);
     assert_string_equal(line_edit_line(&f->le), "fine");
     assert_int_equal(f->too_long, 1);
     /* Up from an overlong line and back Down restores it with its flag */

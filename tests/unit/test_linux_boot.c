@@ -19,7 +19,6 @@
 #define DEBIAN_KERNEL GUEST_KERNEL_IMAGE
 
 
-
 static struct guest_mem new_guest(u64 size)
 {
     struct guest_mem gm = { .hva = calloc(1, size), .hpa = 0, .size = size };
@@ -44,7 +43,7 @@ static u8 *read_file(const char *path, u64 *size)
 }
 
 /* ---------------------------------------------------------------- a synthetic bzImage */
-#define SYN_SETUP_SECTS 7                /* protected-mode part at 0x1000 */
+#define SYN_SETUP_SECTS 7 /* protected-mode part at 0x1000 */
 #define SYN_PM_SIZE     0x3000
 #define SYN_SIZE        (0x1000 + SYN_PM_SIZE)
 
@@ -56,17 +55,17 @@ static u8 *synthetic(void)
     wr32(k, 0x1f4, SYN_PM_SIZE / 16);
     wr16(k, 0x1fe, 0xaa55);
     k[0x200] = 0xeb;
-    k[0x201] = 0x6a;                      /* header ends at 0x26c, as in 6.1 */
+    k[0x201] = 0x6a; /* header ends at 0x26c, as in 6.1 */
     memcpy(k + 0x202, "HdrS", 4);
     wr16(k, 0x206, 0x020f);
-    k[0x211] = 0x01;                      /* LOADED_HIGH */
+    k[0x211] = 0x01; /* LOADED_HIGH */
     wr32(k, 0x22c, 0x7fffffff);
     wr32(k, 0x230, 0x200000);
     k[0x234] = 1;
     wr16(k, 0x236, 0x7f);
     wr32(k, 0x238, 0x7ff);
     wr64(k, 0x258, 0x1000000);
-    wr32(k, 0x260, 0x800000);              /* 8 MiB init_size */
+    wr32(k, 0x260, 0x800000); /* 8 MiB init_size */
     for (u64 i = 0x1000; i < SYN_SIZE; i++)
         k[i] = (u8)(i * 7);
     return k;
@@ -79,8 +78,8 @@ static int prep(struct guest_mem *gm, const u8 *k, u64 ksize, const u8 *rd, u64 
 }
 
 /* Checks common to every successful preparation. */
-static void check_boot_state(const struct guest_mem *gm, const struct guest_entry *e,
-                             const struct linux_boot_layout *l, const char *cmdline)
+static void check_boot_state(const struct guest_mem *gm, const struct guest_entry *e, const struct linux_boot_layout *l,
+                             const char *cmdline)
 {
     const u8 *bp = gm->hva + GUEST_BOOT_PARAMS_GPA;
 
@@ -230,7 +229,7 @@ static void test_synthetic_ok(void **state)
 static void test_initrd_addr_max(void **state)
 {
     u8 *k = synthetic();
-    wr16(k, 0x236, 0x01);          /* only XLF_KERNEL_64: initrd_addr_max is binding */
+    wr16(k, 0x236, 0x01); /* only XLF_KERNEL_64: initrd_addr_max is binding */
     wr32(k, 0x22c, MiB(40) - 1);
     struct guest_mem gm = new_guest(MiB(64));
     u8 rd[4096 * 3];
@@ -252,7 +251,7 @@ static void test_initrd_addr_max(void **state)
 static void test_setup_sects_zero_means_four(void **state)
 {
     u8 *k = synthetic();
-    k[0x1f1] = 0;                 /* protected-mode part at 5 * 512 */
+    k[0x1f1] = 0; /* protected-mode part at 5 * 512 */
     wr32(k, 0x1f4, (SYN_SIZE - 0xa00) / 16);
     struct guest_mem gm = new_guest(MiB(64));
     struct guest_entry e;
@@ -277,12 +276,12 @@ static void test_load_address_choice(void **state)
     assert_int_equal(prep(&gm, k, SYN_SIZE, NULL, 0, "", &e, &l, err), 0);
     assert_int_equal(l.kernel_gpa, GUEST_KERNEL_GPA);
 
-    wr64(k, 0x258, MiB(32));        /* aligned preference is honoured */
+    wr64(k, 0x258, MiB(32)); /* aligned preference is honoured */
     assert_int_equal(prep(&gm, k, SYN_SIZE, NULL, 0, "", &e, &l, err), 0);
     assert_int_equal(l.kernel_gpa, MiB(32));
     assert_int_equal(e.rip, MiB(32) + 0x200);
 
-    k[0x234] = 0;                  /* not relocatable: pref_address or nothing */
+    k[0x234] = 0; /* not relocatable: pref_address or nothing */
     wr64(k, 0x258, MiB(2));
     assert_int_equal(prep(&gm, k, SYN_SIZE, NULL, 0, "", &e, &l, err), 0);
     assert_int_equal(l.kernel_gpa, MiB(2));
@@ -364,12 +363,12 @@ static void test_cmdline_limits(void **state)
     char err[256] = "";
     char line[GUEST_CMDLINE_MAX + 10];
 
-    wr32(k, 0x238, 10);             /* the kernel's own limit */
+    wr32(k, 0x238, 10); /* the kernel's own limit */
     assert_int_equal(prep(&gm, k, SYN_SIZE, NULL, 0, "0123456789", &e, NULL, err), 0);
     assert_int_equal(prep(&gm, k, SYN_SIZE, NULL, 0, "0123456789a", &e, NULL, err), -1);
     assert_non_null(strstr(err, "cmdline: too long"));
 
-    wr32(k, 0x238, 0xffffffff);     /* ours */
+    wr32(k, 0x238, 0xffffffff); /* ours */
     memset(line, 'a', sizeof(line));
     line[GUEST_CMDLINE_MAX - 1] = 0;
     assert_int_equal(prep(&gm, k, SYN_SIZE, NULL, 0, line, &e, NULL, err), 0);

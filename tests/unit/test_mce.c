@@ -45,8 +45,9 @@ static void hypervisor_two_banks_address_not_valid(void **state)
     msrs[0x400 + 4 * 5 + 1] = MCI_STATUS_VAL | MCI_STATUS_ADDRV | 0x17a;
     msrs[0x400 + 4 * 5 + 2] = 0x1234000;
     assert_int_equal(mce_report(fake_rdmsr, false, 0xffff800000001000ull), 2);
-    assert_non_null(strstr(logbuf, "mce: bank 0 MCi_STATUS 0xb200000000000010 MCi_ADDR 0x0 (not valid) MCG_STATUS 0x5 "
-                                   "while the hypervisor ran (rip 0xffff800000001000), uncorrected, processor context corrupt\n"));
+    assert_non_null(
+        strstr(logbuf, "mce: bank 0 MCi_STATUS 0xb200000000000010 MCi_ADDR 0x0 (not valid) MCG_STATUS 0x5 "
+                       "while the hypervisor ran (rip 0xffff800000001000), uncorrected, processor context corrupt\n"));
     assert_non_null(strstr(logbuf, "mce: bank 5 MCi_STATUS 0x840000000000017a MCi_ADDR 0x1234000 MCG_STATUS 0x5 "
                                    "while the hypervisor ran (rip 0xffff800000001000), corrected\n"));
 }
@@ -56,7 +57,8 @@ static void no_valid_bank(void **state)
     setup_banks(4);
     msrs[0x400 + 4 * 9 + 1] = MCI_STATUS_VAL; /* beyond MCG_CAP's count: not read */
     assert_int_equal(mce_report(fake_rdmsr, true, 0x1000), 0);
-    assert_non_null(strstr(logbuf, "mce: machine check while the guest ran (rip 0x1000), MCG_STATUS 0x5: no bank of 4 holds a valid error"));
+    assert_non_null(strstr(logbuf, "mce: machine check while the guest ran (rip 0x1000), MCG_STATUS 0x5: no bank of 4 "
+                                   "holds a valid error"));
 }
 
 int main(void)

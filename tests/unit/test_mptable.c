@@ -25,8 +25,14 @@ static u8 sum(const u8 *p, u32 n)
 static struct mptable_platform plat(void)
 {
     struct mptable_platform p = {
-        .bsp_apic_id = 0, .lapic_version = 0x14, .cpu_signature = 0x50654, .cpu_features = 0x0781abfd,
-        .lapic_addr = 0xfee00000, .ioapic_id = 1, .ioapic_version = 0x11, .ioapic_pins = 24,
+        .bsp_apic_id = 0,
+        .lapic_version = 0x14,
+        .cpu_signature = 0x50654,
+        .cpu_features = 0x0781abfd,
+        .lapic_addr = 0xfee00000,
+        .ioapic_id = 1,
+        .ioapic_version = 0x11,
+        .ioapic_pins = 24,
         .ioapic_addr = 0xfec00000,
     };
     return p;

@@ -109,9 +109,9 @@ static void out_of_memory_is_reported(void **state)
 static void x86_entries_have_user_bit_and_uncached_device_memory(void **state)
 {
     u64 e = npt_format_x86.leaf_entry(0xfee00000, 1, NPT_READ | NPT_WRITE | NPT_UNCACHED);
-    assert_true(e & BIT(2));             /* U: nested walks are user accesses */
-    assert_true(e & BIT(4));             /* PCD */
-    assert_false(e & BIT(7));            /* no PS at level 1 */
+    assert_true(e & BIT(2));  /* U: nested walks are user accesses */
+    assert_true(e & BIT(4));  /* PCD */
+    assert_false(e & BIT(7)); /* no PS at level 1 */
     assert_true(npt_format_x86.table_entry(0x5000, 2) & BIT(2));
     e = npt_format_x86.leaf_entry(MiB(4), 2, NPT_READ);
     assert_true(e & BIT(7));
@@ -163,7 +163,7 @@ static void count_free(hpa_t t) { freed++; }
 /* Border views: exec-only (the module's text pages and nothing else) and its complement. */
 static void exec_views_differ_only_in_execution(void **state)
 {
-    static const gpa_t text[] = {0x1234000, 0x1235000, 0x5000000};
+    static const gpa_t text[] = { 0x1234000, 0x1235000, 0x5000000 };
     struct npt a, in = { 0 }, out = { 0 };
     hpa_t hpa;
     u32 perms;
@@ -184,7 +184,7 @@ static void exec_views_differ_only_in_execution(void **state)
         assert_true(perms & NPT_WRITE);
     }
     /* neighbours in the same table, the same 1 GiB, and far away */
-    static const gpa_t others[] = {0x1233000, 0x1236000, 0x1400000, 0x5001000, 0x3ffff000, 0};
+    static const gpa_t others[] = { 0x1233000, 0x1236000, 0x1400000, 0x5001000, 0x3ffff000, 0 };
     for (int i = 0; i < 6; i++) {
         assert_true(npt_executable(&a, others[i]));
         assert_false(npt_executable(&in, others[i]));
@@ -196,7 +196,7 @@ static void exec_views_differ_only_in_execution(void **state)
     /* a second view needs an empty one; misaligned pages are refused */
     assert_false(npt_fork_exec(&in, &a, text, 3, true));
     struct npt bad = { 0 };
-    static const gpa_t odd[] = {0x1234001};
+    static const gpa_t odd[] = { 0x1234001 };
     assert_false(npt_fork_exec(&bad, &a, odd, 1, true));
     /* releasing frees exactly the view's own tables and leaves src whole */
     u64 own = in.tables;
@@ -213,12 +213,21 @@ static u64 three_table(hpa_t next, int level) { return next | 3; }
 static u64 three_leaf(hpa_t pa, int level, u32 perms) { return pa | (perms & 3) | (level > 1 ? BIT(7) : 0); }
 static bool three_present(u64 e) { return e & 3; }
 static bool three_is_leaf(u64 e, int level) { return level == 1 || (e & BIT(7)); }
-static hpa_t three_address(u64 e, int level) { return e & 0x000ffffffffff000ull & ~(level > 1 && (e & BIT(7)) ? (1ull << (12 + 9 * (level - 1))) - 1 : 0); }
+static hpa_t three_address(u64 e, int level)
+{
+    return e & 0x000ffffffffff000ull & ~(level > 1 && (e & BIT(7)) ? (1ull << (12 + 9 * (level - 1))) - 1 : 0);
+}
 static u32 three_perms(u64 e) { return e & 3; }
 static const struct npt_format three_levels = {
-    .name = "test 3-level", .levels = 3, .large_pages = false, .table_entry = three_table,
-    .leaf_entry = three_leaf, .present = three_present, .is_leaf = three_is_leaf,
-    .address = three_address, .perms = three_perms,
+    .name = "test 3-level",
+    .levels = 3,
+    .large_pages = false,
+    .table_entry = three_table,
+    .leaf_entry = three_leaf,
+    .present = three_present,
+    .is_leaf = three_is_leaf,
+    .address = three_address,
+    .perms = three_perms,
 };
 
 static void three_level_format_without_large_pages(void **state)

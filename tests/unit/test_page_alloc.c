@@ -10,7 +10,7 @@
 
 #include "lib/page_alloc.h"
 
-#define PG 4096u
+#define PG         4096u
 #define POOL_PAGES 64 /* one bitmap page + 63 usable */
 
 static u8 *pool;
@@ -144,11 +144,11 @@ static void double_free_is_detected(void **state)
 
     assert_true(page_free(&pp, a, 4));
     before = page_pool_free_count(&pp);
-    assert_false(page_free(&pp, a, 4));          /* whole range again */
-    assert_false(page_free(&pp, a + PG, 1));     /* one page of it */
-    assert_false(page_free(&pp, b - PG, 2));     /* partly freed, partly live: refused as a whole */
+    assert_false(page_free(&pp, a, 4));      /* whole range again */
+    assert_false(page_free(&pp, a + PG, 1)); /* one page of it */
+    assert_false(page_free(&pp, b - PG, 2)); /* partly freed, partly live: refused as a whole */
     assert_int_equal(page_pool_free_count(&pp), before);
-    assert_true(page_free(&pp, b, 1));           /* ...and b was left allocated by that refusal */
+    assert_true(page_free(&pp, b, 1)); /* ...and b was left allocated by that refusal */
     assert_false(page_free(&pp, b, 1));
     assert_int_equal(page_pool_free_count(&pp), POOL_PAGES - 1);
 }
@@ -158,13 +158,13 @@ static void frees_outside_the_pool_are_refused(void **state)
     hpa_t a = page_alloc(&pp, 2, 1);
     u64 before = page_pool_free_count(&pp);
 
-    assert_false(page_free(&pp, a + 1, 1));                  /* not page aligned */
-    assert_false(page_free(&pp, pool_pa(0), 1));             /* the bitmap */
-    assert_false(page_free(&pp, pool_pa(0), 3));             /* starts in the bitmap */
-    assert_false(page_free(&pp, pa_of(pool) - PG, 1));       /* below the region */
-    assert_false(page_free(&pp, pool_pa(POOL_PAGES), 1));    /* just past the end */
+    assert_false(page_free(&pp, a + 1, 1));                   /* not page aligned */
+    assert_false(page_free(&pp, pool_pa(0), 1));              /* the bitmap */
+    assert_false(page_free(&pp, pool_pa(0), 3));              /* starts in the bitmap */
+    assert_false(page_free(&pp, pa_of(pool) - PG, 1));        /* below the region */
+    assert_false(page_free(&pp, pool_pa(POOL_PAGES), 1));     /* just past the end */
     assert_false(page_free(&pp, pool_pa(POOL_PAGES - 1), 2)); /* runs off the end */
-    assert_false(page_free(&pp, a, UINT64_MAX));             /* length wraps */
+    assert_false(page_free(&pp, a, UINT64_MAX));              /* length wraps */
     assert_false(page_free(&pp, UINT64_MAX & ~(u64)(PG - 1), 1));
     assert_false(page_free(&pp, 0, 1));
     assert_false(page_free(&pp, a, 0));

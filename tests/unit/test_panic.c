@@ -31,7 +31,7 @@ void log_printf(const char *fmt, ...)
 void host_test_halt(void) { longjmp(halted, 1); }
 
 static void fake_dump(struct vcpu *v) { log_printf("  vmcb: exitcode 0x7f (fake backend)"); }
-static const struct vcpu_ops fake_ops = {.name = "fake", .dump = fake_dump};
+static const struct vcpu_ops fake_ops = { .name = "fake", .dump = fake_dump };
 const struct vcpu_ops *vcpu_ops = &fake_ops;
 
 static int reset(void **state)
@@ -43,7 +43,7 @@ static int reset(void **state)
 
 static void panic_reports_reason_registers_and_last_exits(void **state)
 {
-    static struct vcpu v = {.id = 0};
+    static struct vcpu v = { .id = 0 };
     for (int i = 0; i < VCPU_NREGS; i++)
         v.regs[i] = 0x1111111111111111ull * (u64)(i % 15 + 1);
     v.regs[REG_RIP] = 0xffffffff81000200ull;
@@ -69,7 +69,7 @@ static void panic_reports_reason_registers_and_last_exits(void **state)
 
 static void trap_in_the_hypervisor_reports_the_frame(void **state)
 {
-    struct trap_frame f = {.vector = 14, .error = 2, .rip = 0x3de50123, .rsp = 0x3d000f00, .rax = 0xabc};
+    struct trap_frame f = { .vector = 14, .error = 2, .rip = 0x3de50123, .rsp = 0x3d000f00, .rax = 0xabc };
     panic_set_vcpu(NULL);
     if (!setjmp(halted))
         panic_trap("#PF page fault", &f);

@@ -73,8 +73,8 @@ static void test_vectors(void **state)
 {
     /* RFC 4648 section 10: every tail length */
     static const char *const vec[][2] = {
-        { "f", "Zg==" }, { "fo", "Zm8=" }, { "foo", "Zm9v" }, { "foob", "Zm9vYg==" },
-        { "fooba", "Zm9vYmE=" }, { "foobar", "Zm9vYmFy" },
+        { "f", "Zg==" },        { "fo", "Zm8=" },        { "foo", "Zm9v" },
+        { "foob", "Zm9vYg==" }, { "fooba", "Zm9vYmE=" }, { "foobar", "Zm9vYmFy" },
     };
     for (size_t i = 0; i < ARRAY_SIZE(vec); i++) {
         struct paste p;
@@ -166,13 +166,17 @@ static void test_begin_errors(void **state)
     BEGIN_FAILS("0", s, 100, "size must be at least 1");
     BEGIN_FAILS("000", s, 100, "size must be at least 1");
     BEGIN_FAILS("101", s, 100, "size 101 is too large (at most 100 bytes)");
-    BEGIN_FAILS("99999999999999999999999999999", s, 100, "size 99999999999999999999999999999 is too large (at most 100 bytes)");
+    BEGIN_FAILS("99999999999999999999999999999", s, 100,
+                "size 99999999999999999999999999999 is too large (at most 100 bytes)");
     BEGIN_FAILS("9999999999999999999999999999999999999999", s, 100,
                 "size 99999999999999999999999999999999... is too large (at most 100 bytes)");
     BEGIN_FAILS("1x", "0123456789abcdeX", 100, "size '1x' is not a decimal number");
-    BEGIN_FAILS("1", "0123456789abcde", 100, "checksum '0123456789abcde' is not 16 hex digits (the start of the file's SHA-256)");
-    BEGIN_FAILS("1", "0123456789abcdef0", 100, "checksum '0123456789abcdef0' is not 16 hex digits (the start of the file's SHA-256)");
-    BEGIN_FAILS("1", "0123456789abcdeg", 100, "checksum '0123456789abcdeg' is not 16 hex digits (the start of the file's SHA-256)");
+    BEGIN_FAILS("1", "0123456789abcde", 100,
+                "checksum '0123456789abcde' is not 16 hex digits (the start of the file's SHA-256)");
+    BEGIN_FAILS("1", "0123456789abcdef0", 100,
+                "checksum '0123456789abcdef0' is not 16 hex digits (the start of the file's SHA-256)");
+    BEGIN_FAILS("1", "0123456789abcdeg", 100,
+                "checksum '0123456789abcdeg' is not 16 hex digits (the start of the file's SHA-256)");
     BEGIN_FAILS("1", "", 100, "checksum '' is not 16 hex digits (the start of the file's SHA-256)");
     BEGIN_FAILS("1", NULL, 100, "checksum '' is not 16 hex digits (the start of the file's SHA-256)");
     BEGIN_FAILS("1", "\x1b[2J", 100, "checksum '?[2J' is not 16 hex digits (the start of the file's SHA-256)");
@@ -382,11 +386,16 @@ static void test_script_block(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sha256_is_sha256), cmocka_unit_test(test_vectors),
-        cmocka_unit_test(test_lines_and_blanks), cmocka_unit_test(test_round_trip),
-        cmocka_unit_test(test_begin_errors),     cmocka_unit_test(test_line_errors),
-        cmocka_unit_test(test_x00),              cmocka_unit_test(test_end_errors),
-        cmocka_unit_test(test_abort_cancel_fail), cmocka_unit_test(test_small_err_buffers),
+        cmocka_unit_test(test_sha256_is_sha256),
+        cmocka_unit_test(test_vectors),
+        cmocka_unit_test(test_lines_and_blanks),
+        cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_begin_errors),
+        cmocka_unit_test(test_line_errors),
+        cmocka_unit_test(test_x00),
+        cmocka_unit_test(test_end_errors),
+        cmocka_unit_test(test_abort_cancel_fail),
+        cmocka_unit_test(test_small_err_buffers),
         cmocka_unit_test(test_script_block),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -26,7 +26,11 @@ struct fdev {
     u32 rw1c[64];  /* per dword: write-one-to-clear bits */
 };
 
-struct wrec { u16 bdf, off; u8 size; u32 value; };
+struct wrec {
+    u16 bdf, off;
+    u8 size;
+    u32 value;
+};
 
 static struct fdev fdevs[32];
 static int nfdevs;
@@ -96,17 +100,17 @@ static struct fdev *fake_add(u8 bus, u8 dev, u8 fn, u16 vendor, u16 device, u32 
     memset(f, 0, sizeof(*f));
     f->bdf = PCI_BDF(bus, dev, fn);
     dw_set(f, 0x00, (u32)device << 16 | vendor);
-    dw_set(f, 0x04, 0x00100000);          /* status: capability list */
-    f->wmask[1] = 0x000007ff;             /* command */
-    f->rw1c[1] = 0xf9000000;              /* status error bits */
+    dw_set(f, 0x04, 0x00100000); /* status: capability list */
+    f->wmask[1] = 0x000007ff;    /* command */
+    f->rw1c[1] = 0xf9000000;     /* status error bits */
     dw_set(f, 0x08, class_rev);
     dw_set(f, 0x0c, (u32)header << 16);
-    f->wmask[3] = 0x0000ffff;             /* cache line, latency timer */
+    f->wmask[3] = 0x0000ffff; /* cache line, latency timer */
     if ((header & 0x7f) == 1)
-        f->wmask[6] = 0x00ffffff;         /* bus numbers */
-    f->wmask[15] = 0x000000ff;            /* interrupt line */
+        f->wmask[6] = 0x00ffffff; /* bus numbers */
+    f->wmask[15] = 0x000000ff;    /* interrupt line */
     for (int i = 16; i < 64; i++)
-        f->wmask[i] = 0xffffffffu;        /* capabilities, device-specific */
+        f->wmask[i] = 0xffffffffu; /* capabilities, device-specific */
     return f;
 }
 
@@ -171,10 +175,10 @@ static struct fdev *add_nic(void)
     fake_bar(f, 2, PCI_BAR_MEM64, 0x4000, 0x100000000ull, true);
     /* BAR 4 unimplemented */
     fake_bar(f, 5, PCI_BAR_MEM32, 0x1000, 0xfebe0000, false);
-    f->wmask[0x30 / 4] = 0xfffc0001;       /* a 256 KiB expansion ROM */
+    f->wmask[0x30 / 4] = 0xfffc0001; /* a 256 KiB expansion ROM */
     dw_set(f, 0x30, 0xfeb80000);
     dw_set(f, 0x04, dw_get(f, 0x04) | 0x20000000 | 0x7); /* master abort seen; IO, MEM, MASTER */
-    f->cfg[0x34] = 0x40;                   /* MSI capability */
+    f->cfg[0x34] = 0x40;                                 /* MSI capability */
     dw_set(f, 0x40, 0x00805005);
     fake_irq(f, 11, 1);
     return f;
@@ -204,15 +208,19 @@ static void build_platform(void)
     add_nic();
     fake_add(0, 4, 1, 0x1234, 0x3333, 0x0, 0);
     f = fake_add(0, 0x1e, 0, 0x1022, 0x1453, 0x06040000, 1);
-    f->cfg[0x18] = 0; f->cfg[0x19] = 2; f->cfg[0x1a] = 2;
+    f->cfg[0x18] = 0;
+    f->cfg[0x19] = 2;
+    f->cfg[0x1a] = 2;
     f = fake_add(0, 0x1f, 0, 0x1022, 0x1453, 0x06040000, 0x81); /* bridge, multi-function bit, no fn 1 */
-    f->cfg[0x18] = 0; f->cfg[0x19] = 1; f->cfg[0x1a] = 1;
+    f->cfg[0x18] = 0;
+    f->cfg[0x19] = 1;
+    f->cfg[0x1a] = 1;
     fake_bar(f, 0, PCI_BAR_MEM32, 0x4000, 0xfe100000, false);
     dw_set(f, 0x04, dw_get(f, 0x04) | 0x6);
 
     f = fake_add(1, 0, 0, 0x10ec, 0x8168, 0x02000015, 0);
     fake_bar(f, 0, PCI_BAR_IO, 0x100, 0xe000, false);
-    f->wmask[0x10 / 4] = 0xffffff00;       /* this one's upper I/O address bits stick */
+    f->wmask[0x10 / 4] = 0xffffff00; /* this one's upper I/O address bits stick */
     fake_bar(f, 2, PCI_BAR_MEM64, 0x1000, 0xfd000000, false);
     dw_set(f, 0x04, dw_get(f, 0x04) | 0x3);
     f = fake_add(1, 1, 0, 0x1022, 0x9999, 0x06040000, 1);
@@ -225,7 +233,7 @@ static void build_platform(void)
     f = fake_add(2, 0, 0, 0x10de, 0x2204, 0x03000000, 0);
     fake_bar(f, 0, PCI_BAR_MEM64, 8ull << 30, 0x400000000ull, true);
     fake_bar(f, 3, PCI_BAR_MEM32, 0x1000000, 0xf0000000, false);
-    dw_set(f, 0x24, 0x4);                  /* BAR 5: 64-bit type, no room for its upper half */
+    dw_set(f, 0x24, 0x4); /* BAR 5: 64-bit type, no room for its upper half */
     f->wmask[0x24 / 4] = 0xfffff000;
     dw_set(f, 0x04, dw_get(f, 0x04) | 0x2);
 }
@@ -243,10 +251,9 @@ static const struct pci_dev *find_dev(const struct pci_dev *d, int n, u16 bdf)
 static void test_enumerate_topology(void **state)
 {
     static const u16 expect[] = {
-        PCI_BDF(0, 0, 0), PCI_BDF(0, 1, 0), PCI_BDF(0, 1, 2), PCI_BDF(0, 2, 0), PCI_BDF(0, 3, 0),
-        PCI_BDF(0, 0x1e, 0), PCI_BDF(0, 0x1f, 0),
-        PCI_BDF(2, 0, 0),
-        PCI_BDF(1, 0, 0), PCI_BDF(1, 1, 0), PCI_BDF(1, 2, 0), PCI_BDF(1, 3, 0),
+        PCI_BDF(0, 0, 0), PCI_BDF(0, 1, 0),    PCI_BDF(0, 1, 2),    PCI_BDF(0, 2, 0),
+        PCI_BDF(0, 3, 0), PCI_BDF(0, 0x1e, 0), PCI_BDF(0, 0x1f, 0), PCI_BDF(2, 0, 0),
+        PCI_BDF(1, 0, 0), PCI_BDF(1, 1, 0),    PCI_BDF(1, 2, 0),    PCI_BDF(1, 3, 0),
     };
     struct pci_dev d[PCI_MAX_DEVICES];
     int n;
@@ -394,12 +401,12 @@ static void test_match_parse_good(void **state)
 static void test_match_parse_bad(void **state)
 {
     static const char *bad[] = {
-        "", "0", "00:20.0", "00:ff.0", "00:03.8", "00:03.f", "0:03.0", "000:03.0", "00:3.0", "00:003.0",
-        "00:03.00", "00:03.", "00:03.0 ", " 00:03.0", "00-03.0", "00:03:0", "00.03.0", "0g:03.0",
-        "00:0g.0", "00:03.g", "00:03.0x", "+0:03.0", "-1:03.0",
-        "8086:100", "8086:100e0", "808:100e", "80860:100e", "8086-100e", "8086.100e", "8086:10xe",
-        "0x86:100e", "8086:100e\n", "8086:", ":100e", "8086::100e", "8086:+10e", "8086 100e",
-        "00:03.0:0", "8086:100e:00", "80:86:10", "xxxxxxx", "xxxx:xxxx",
+        "",          "0",         "00:20.0",   "00:ff.0",      "00:03.8",  "00:03.f",    "0:03.0",
+        "000:03.0",  "00:3.0",    "00:003.0",  "00:03.00",     "00:03.",   "00:03.0 ",   " 00:03.0",
+        "00-03.0",   "00:03:0",   "00.03.0",   "0g:03.0",      "00:0g.0",  "00:03.g",    "00:03.0x",
+        "+0:03.0",   "-1:03.0",   "8086:100",  "8086:100e0",   "808:100e", "80860:100e", "8086-100e",
+        "8086.100e", "8086:10xe", "0x86:100e", "8086:100e\n",  "8086:",    ":100e",      "8086::100e",
+        "8086:+10e", "8086 100e", "00:03.0:0", "8086:100e:00", "80:86:10", "xxxxxxx",    "xxxx:xxxx",
     };
     struct pci_match m;
 
@@ -438,7 +445,11 @@ static void test_match_dev_and_str(void **state)
 
 /* ------------------------------------------------------------------ pci_vdev */
 
-struct move { int bar; bool mapped; u64 gpa; };
+struct move {
+    int bar;
+    bool mapped;
+    u64 gpa;
+};
 static struct move moves[64];
 static int nmoves;
 
@@ -450,10 +461,10 @@ static void record_move(struct pci_vdev *d, int bar, bool mapped, u64 gpa, void 
     moves[nmoves++] = (struct move){ bar, mapped, gpa };
 }
 
-#define EXPECT_MOVES(...)                                                                          \
-    do {                                                                                           \
-        static const struct move exp_[] = { __VA_ARGS__ };                                         \
-        expect_moves(exp_, (int)(sizeof(exp_) / sizeof(exp_[0])));                                 \
+#define EXPECT_MOVES(...)                                                                                              \
+    do {                                                                                                               \
+        static const struct move exp_[] = { __VA_ARGS__ };                                                             \
+        expect_moves(exp_, (int)(sizeof(exp_) / sizeof(exp_[0])));                                                     \
     } while (0)
 
 static void expect_moves(const struct move *exp, int n)
@@ -525,7 +536,8 @@ static void test_vdev_init(void **state)
     dw_set(nic, 0x04, dw_get(nic, 0x04) & ~3u);
     nmoves = 0;
     pci_vdev_init(&vd, &nic_dev, &fake, record_move, &nmoves);
-    EXPECT_MOVES({ 0, false, 0xfebc0000 }, { 1, false, 0xc000 }, { 2, false, 0x100000000ull }, { 5, false, 0xfebe0000 });
+    EXPECT_MOVES({ 0, false, 0xfebc0000 }, { 1, false, 0xc000 }, { 2, false, 0x100000000ull },
+                 { 5, false, 0xfebe0000 });
 
     /* no callback at all is fine */
     pci_vdev_init(&vd, &nic_dev, &fake, NULL, NULL);
@@ -541,7 +553,8 @@ static void test_vdev_sizing_decoding_off(void **state)
     vdev_setup();
     nmoves = 0;
     pci_vdev_write(&vd, 0x04, 2, 0x4);
-    EXPECT_MOVES({ 0, false, 0xfebc0000 }, { 1, false, 0xc000 }, { 2, false, 0x100000000ull }, { 5, false, 0xfebe0000 });
+    EXPECT_MOVES({ 0, false, 0xfebc0000 }, { 1, false, 0xc000 }, { 2, false, 0x100000000ull },
+                 { 5, false, 0xfebe0000 });
     assert_int_equal(nic->cfg[0x04] & 7, 0x4);
 
     for (int i = 0; i < 6; i++) {
@@ -583,8 +596,8 @@ static void test_vdev_sizing_decoding_on(void **state)
     pci_vdev_write(&vd, 0x1c, 4, 0xffffffffu);
     assert_int_equal(pci_vdev_read(&vd, 0x1c, 4), 0xffffffff);
     pci_vdev_write(&vd, 0x1c, 4, 0x1);
-    EXPECT_MOVES({ 2, false, 0x1ffffc000ull }, { 2, true, 0x100000000ull },
-                 { 2, false, 0xffffffff00000000ull }, { 2, true, 0x100000000ull });
+    EXPECT_MOVES({ 2, false, 0x1ffffc000ull }, { 2, true, 0x100000000ull }, { 2, false, 0xffffffff00000000ull },
+                 { 2, true, 0x100000000ull });
 
     /* both halves all ones at once, restored in the other order */
     pci_vdev_write(&vd, 0x18, 4, 0xffffffffu);
@@ -717,7 +730,8 @@ static void test_vdev_command(void **state)
     pci_vdev_write(&vd, 0x04, 2, 0x0000);
     assert_int_equal(dw_get(nic, 0x04) & 0xffff, 0x0010);
     assert_int_equal(pci_vdev_read(&vd, 0x04, 2), 0x0010);
-    EXPECT_MOVES({ 0, false, 0xfebc0000 }, { 1, false, 0xc000 }, { 2, false, 0x100000000ull }, { 5, false, 0xfebe0000 });
+    EXPECT_MOVES({ 0, false, 0xfebc0000 }, { 1, false, 0xc000 }, { 2, false, 0x100000000ull },
+                 { 5, false, 0xfebe0000 });
 
     /* IO alone: only the I/O BAR */
     pci_vdev_write(&vd, 0x04, 2, PCI_CMD_IO);
@@ -830,8 +844,10 @@ static void conf1_setup(void)
     fake_add(0, 0, 0, 0x1022, 0x1480, 0x06000000, 0);
     fake_add(0, 5, 0, 0x1022, 0x1490, 0x08060000, 0); /* to be hidden, like the IOMMU */
     nmodes = 0;
-    mode_bdf[nmodes] = NIC_BDF; modes[nmodes++] = PCI_VIRTUALIZED;
-    mode_bdf[nmodes] = PCI_BDF(0, 5, 0); modes[nmodes++] = PCI_HIDDEN;
+    mode_bdf[nmodes] = NIC_BDF;
+    modes[nmodes++] = PCI_VIRTUALIZED;
+    mode_bdf[nmodes] = PCI_BDF(0, 5, 0);
+    modes[nmodes++] = PCI_HIDDEN;
     mode_vdev = &vd;
     mode_calls = 0;
     memset(&c1, 0, sizeof(c1));

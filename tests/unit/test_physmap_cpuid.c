@@ -12,10 +12,10 @@
 
 /* Roughly what OVMF reports on q35 with 1 GiB: RAM below 1 GiB, flash MMIO at the top. */
 static const struct boot_mem_region q35[] = {
-    {0x0, 0xa0000, BOOT_MEM_FREE, 7},
-    {0x100000, 0x3ff00000, BOOT_MEM_USED, 2},
-    {0xb0000000, 0x10000000, BOOT_MEM_RESERVED, 0}, /* ECAM reported as reserved */
-    {0xffc00000, 0x400000, BOOT_MEM_MMIO, 11},
+    { 0x0, 0xa0000, BOOT_MEM_FREE, 7 },
+    { 0x100000, 0x3ff00000, BOOT_MEM_USED, 2 },
+    { 0xb0000000, 0x10000000, BOOT_MEM_RESERVED, 0 }, /* ECAM reported as reserved */
+    { 0xffc00000, 0x400000, BOOT_MEM_MMIO, 11 },
 };
 
 static void windows_skip_every_kind_of_memory(void **state)
@@ -34,8 +34,7 @@ static void windows_skip_every_kind_of_memory(void **state)
 static void hypervisor_pages_are_never_in_a_window(void **state)
 {
     struct boot_mem_region mem[] = {
-        {0x0, GiB(2), BOOT_MEM_USED, 2},
-        {0x80000000 + 0x1000, 0x1000, BOOT_MEM_USED, 2}, /* odd page above RAM */
+        { 0x0, GiB(2), BOOT_MEM_USED, 2 }, { 0x80000000 + 0x1000, 0x1000, BOOT_MEM_USED, 2 }, /* odd page above RAM */
     };
     struct phys_range w[8];
     int n = physmap_device_windows(mem, 2, MiB(256), w, 8);
@@ -53,7 +52,7 @@ static void too_many_windows_is_an_error(void **state)
     struct boot_mem_region mem[20];
     struct phys_range w[4];
     for (int i = 0; i < 20; i++)
-        mem[i] = (struct boot_mem_region){GiB(1) + (u64)i * MiB(4), MiB(2), BOOT_MEM_USED, 2};
+        mem[i] = (struct boot_mem_region){ GiB(1) + (u64)i * MiB(4), MiB(2), BOOT_MEM_USED, 2 };
     assert_int_equal(physmap_device_windows(mem, 20, 0x100000, w, 4), -1);
 }
 
@@ -80,7 +79,7 @@ static void cpuid_hides_svm_and_vmx(void **state)
     cpuid_policy_apply(0x80000001, 0, &a, &b, &c, &d);
     assert_false(c & (1u << 2));
     assert_false(c & (1u << 29)); /* MONITORX/MWAITX */
-    assert_true(c & (1u << 3)); /* other bits pass */
+    assert_true(c & (1u << 3));   /* other bits pass */
     a = b = c = d = 0xffffffff;
     cpuid_policy_apply(0x8000000a, 0, &a, &b, &c, &d);
     assert_int_equal(a | b | c | d, 0);
@@ -89,7 +88,7 @@ static void cpuid_hides_svm_and_vmx(void **state)
 static void cpuid_names_the_hypervisor(void **state)
 {
     u32 a, b, c, d;
-    char sig[13] = {0};
+    char sig[13] = { 0 };
     cpuid_policy_apply(0x40000000, 0, &a, &b, &c, &d);
     memcpy(sig, &b, 4);
     memcpy(sig + 4, &c, 4);

@@ -18,10 +18,31 @@ struct fake {
     unsigned nops;
 };
 
-static int fake_init(void *s) { struct fake *f = s; f->inits++; f->ops[f->nops++] = 'I'; return f->fail_init ? -1 : 0; }
-static void fake_deinit(void *s) { struct fake *f = s; f->deinits++; f->ops[f->nops++] = 'D'; }
-static void fake_raise(u32 v, void *s) { struct fake *f = s; f->mask |= 1u << v; f->ops[f->nops++] = (char)('A' + v); }
-static void fake_lower(u32 v, void *s) { struct fake *f = s; f->mask &= ~(1u << v); f->ops[f->nops++] = (char)('a' + v); }
+static int fake_init(void *s)
+{
+    struct fake *f = s;
+    f->inits++;
+    f->ops[f->nops++] = 'I';
+    return f->fail_init ? -1 : 0;
+}
+static void fake_deinit(void *s)
+{
+    struct fake *f = s;
+    f->deinits++;
+    f->ops[f->nops++] = 'D';
+}
+static void fake_raise(u32 v, void *s)
+{
+    struct fake *f = s;
+    f->mask |= 1u << v;
+    f->ops[f->nops++] = (char)('A' + v);
+}
+static void fake_lower(u32 v, void *s)
+{
+    struct fake *f = s;
+    f->mask &= ~(1u << v);
+    f->ops[f->nops++] = (char)('a' + v);
+}
 static const struct privilege_ops fake_ops = { fake_init, fake_deinit, fake_raise, fake_lower };
 static const struct privilege_ops bare_ops = { NULL, NULL, fake_raise, fake_lower };
 
@@ -212,12 +233,9 @@ static void test_unknown_why(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_register_and_lookup),
-        cmocka_unit_test(test_register_errors),
-        cmocka_unit_test(test_raise_lower),
-        cmocka_unit_test(test_activation),
-        cmocka_unit_test(test_test_component),
-        cmocka_unit_test(test_unknown_why),
+        cmocka_unit_test(test_register_and_lookup), cmocka_unit_test(test_register_errors),
+        cmocka_unit_test(test_raise_lower),         cmocka_unit_test(test_activation),
+        cmocka_unit_test(test_test_component),      cmocka_unit_test(test_unknown_why),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

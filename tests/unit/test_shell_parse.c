@@ -161,10 +161,12 @@ static void test_error_words(void **state)
     line[32] = 'w';
     REFUSED(line, "unknown command 'wwwwwwwwwwwwwwwwwwwwwwwwwwwwwwww...' (type help)");
     /* unprintable bytes in the word come out as '?' */
-    REFUSED("a\x1b[2Jb\x7f\xff", "unknown command 'a?[2Jb?" "?' (type help)");
+    REFUSED("a\x1b[2Jb\x7f\xff", "unknown command 'a?[2Jb?"
+                                 "?' (type help)");
     /* every message fits SHELL_ERR_MAX: the longest word, the longest usage */
     static const struct shell_cmd wide[] = { { "abcdefghijklmnopqrstuvwxyzabcdef",
-                                               "ARGUMENT-ONE ARGUMENT-TWO ARGUMENT-THREE ARGUMENT-FOUR", "h", 4, 4, NULL } };
+                                               "ARGUMENT-ONE ARGUMENT-TWO ARGUMENT-THREE ARGUMENT-FOUR", "h", 4, 4,
+                                               NULL } };
     char l2[] = "abcdefghijklmnopqrstuvwxyzabcdef";
     assert_int_equal(shell_dispatch(wide, 1, l2, NULL, err, sizeof(err)), -1);
     assert_string_equal(err, "'abcdefghijklmnopqrstuvwxyzabcdef' needs 4 arguments: abcdefghijklmnopqrstuvwxyzabcdef "
@@ -241,9 +243,8 @@ static void test_help(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_split),       cmocka_unit_test(test_dispatch),
-        cmocka_unit_test(test_errors),      cmocka_unit_test(test_error_words),
-        cmocka_unit_test(test_small_err_buffers), cmocka_unit_test(test_help),
+        cmocka_unit_test(test_split),       cmocka_unit_test(test_dispatch),          cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_error_words), cmocka_unit_test(test_small_err_buffers), cmocka_unit_test(test_help),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -29,11 +29,11 @@ _Static_assert(sizeof(mbedtls_ecp_point) <= SIGCHECK_MBEDTLS_POINT_SIZE, "ecp_po
 _Static_assert(sizeof(mbedtls_mpi) <= SIGCHECK_MBEDTLS_MPI_SIZE, "mpi space");
 
 /* ------------------------------------------------------------------ fixtures */
-static const char *const privs[] = {"test"};
-static const char *const funcs[] = {"gtest_init", "gtest_open"};
+static const char *const privs[] = { "test" };
+static const char *const funcs[] = { "gtest_init", "gtest_open" };
 static const struct gmeta_site sites[] = {
-    {0x0010, 0, GMETA_SITE_INIT},
-    {0x0100, 1, GMETA_SITE_BORDER_IN_CALL},
+    { 0x0010, 0, GMETA_SITE_INIT },
+    { 0x0100, 1, GMETA_SITE_BORDER_IN_CALL },
 };
 
 static struct {
@@ -174,10 +174,7 @@ static void test_sign_verify(void **state)
     free(b);
 }
 
-static void test_unsigned(void **state)
-{
-    assert_int_equal(check(&S.hv, S.unsigned_buf, S.len), SIGCHECK_UNSIGNED);
-}
+static void test_unsigned(void **state) { assert_int_equal(check(&S.hv, S.unsigned_buf, S.len), SIGCHECK_UNSIGNED); }
 
 static void test_wrong_key(void **state)
 {
@@ -224,10 +221,10 @@ static void test_flipped_bytes(void **state)
 /* r or s outside [1, n-1] is a bad signature, never an error or a crash. */
 static void test_out_of_range(void **state)
 {
-    static const u8 n[32] = {0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff,
-                             0xff, 0xff, 0xff, 0xff, 0xff, 0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17,
-                             0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51};
-    u8 hash[32] = {1}, sig[64];
+    static const u8 n[32] = { 0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff,
+                              0xff, 0xff, 0xff, 0xff, 0xff, 0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17,
+                              0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51 };
+    u8 hash[32] = { 1 }, sig[64];
     char err[200];
     memcpy(sig, n, 32);
     memcpy(sig + 32, n, 32);
@@ -362,7 +359,7 @@ static void test_arena(void **state)
     assert_false(hosted_arena_free(&a, mem + 4000)); /* never handed out */
     assert_false(hosted_arena_free(&a, (u8 *)&a));
     assert_true(hosted_arena_free(&a, NULL));
-    assert_null(hosted_arena_calloc(&a, 1, 4096));          /* over the largest block */
+    assert_null(hosted_arena_calloc(&a, 1, 4096));            /* over the largest block */
     assert_null(hosted_arena_calloc(&a, (size_t)1 << 62, 8)); /* n * size overflows */
     assert_true(hosted_arena_free(&a, q));
     assert_true(hosted_arena_reset(&a));

@@ -68,7 +68,10 @@ static void test_com2_at_115200(void **state)
 
 static void test_baud_codes(void **state)
 {
-    static const struct { u8 code; u32 baud; } codes[] = {{0, 0}, {3, 9600}, {4, 19200}, {6, 57600}, {7, 115200}};
+    static const struct {
+        u8 code;
+        u32 baud;
+    } codes[] = { { 0, 0 }, { 3, 9600 }, { 4, 19200 }, { 6, 57600 }, { 7, 115200 } };
     for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
         build(SPCR_IF_16550, SPCR_SPACE_IO, 8, 0x3f8, codes[i].code, 4);
         assert_int_equal(parse(SPCR_MIN_LEN), 0);
@@ -123,7 +126,8 @@ static void test_not_usable(void **state)
     build(SPCR_IF_16550, SPCR_SPACE_MEMORY, 32, 0xfedc9000, 7, 0); /* AMD FCH's MMIO UART */
     assert_int_equal(parse(SPCR_MIN_LEN), 0);
     assert_int_equal(spcr_pick_io(&u, err, sizeof(err)), 0);
-    assert_string_equal(err, "SPCR names an MMIO UART at 0xfedc9000 (32-bit registers): Postern drives I/O-port UARTs only");
+    assert_string_equal(err,
+                        "SPCR names an MMIO UART at 0xfedc9000 (32-bit registers): Postern drives I/O-port UARTs only");
 
     build(0x03, SPCR_SPACE_MEMORY, 32, 0x9000000, 7, 0); /* Arm PL011 */
     assert_int_equal(parse(SPCR_MIN_LEN), 0);
@@ -152,8 +156,14 @@ static void test_pci_uart(void **state)
     build(SPCR_IF_16550, SPCR_SPACE_IO, 8, 0xe000, 7, 0);
     assert_int_equal(parse(SPCR_MIN_LEN), 0);
     assert_false(u.pci); /* vendor 0xffff: not a PCI device */
-    t[64] = 0x02; t[65] = 0x00; t[66] = 0x36; t[67] = 0x1b; /* 1b36:0002 */
-    t[68] = 0x03; t[69] = 0x1f; t[70] = 0x07; t[75] = 0;
+    t[64] = 0x02;
+    t[65] = 0x00;
+    t[66] = 0x36;
+    t[67] = 0x1b; /* 1b36:0002 */
+    t[68] = 0x03;
+    t[69] = 0x1f;
+    t[70] = 0x07;
+    t[75] = 0;
     fix_checksum(SPCR_MIN_LEN);
     assert_int_equal(parse(SPCR_MIN_LEN), 0);
     assert_true(u.pci);
@@ -199,14 +209,10 @@ static void test_generator(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_com2_at_115200),
-        cmocka_unit_test(test_baud_codes),
-        cmocka_unit_test(test_revision_4_longer),
-        cmocka_unit_test(test_malformed),
-        cmocka_unit_test(test_not_usable),
-        cmocka_unit_test(test_pci_uart),
-        cmocka_unit_test(test_pci_bar_port),
-        cmocka_unit_test(test_generator),
+        cmocka_unit_test(test_com2_at_115200),    cmocka_unit_test(test_baud_codes),
+        cmocka_unit_test(test_revision_4_longer), cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_not_usable),        cmocka_unit_test(test_pci_uart),
+        cmocka_unit_test(test_pci_bar_port),      cmocka_unit_test(test_generator),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,10 +10,10 @@
 #include <cmocka.h>
 
 #define memmove hv_memmove
-#define memcmp hv_memcmp
-#define strlen hv_strlen
+#define memcmp  hv_memcmp
+#define strlen  hv_strlen
 #define strnlen hv_strnlen
-#define strcmp hv_strcmp
+#define strcmp  hv_strcmp
 #define strncmp hv_strncmp
 #include "lib/string.c"
 #undef memmove
@@ -43,7 +43,7 @@ static void memmove_every_overlap(void **state)
 
 static void memcmp_orders_bytes_unsigned(void **state)
 {
-    const u8 a[] = {1, 2, 3, 0x80}, b[] = {1, 2, 3, 0x7f}, c[] = {1, 2, 4, 0};
+    const u8 a[] = { 1, 2, 3, 0x80 }, b[] = { 1, 2, 3, 0x7f }, c[] = { 1, 2, 4, 0 };
 
     assert_int_equal(hv_memcmp(a, a, sizeof(a)), 0);
     assert_int_equal(hv_memcmp(a, b, 3), 0);
@@ -57,7 +57,7 @@ static void memcmp_orders_bytes_unsigned(void **state)
 static void strlen_and_strnlen(void **state)
 {
     const char s[] = "hello";
-    const char unterminated[3] = {'a', 'b', 'c'}; /* ASan would see a read past it */
+    const char unterminated[3] = { 'a', 'b', 'c' }; /* ASan would see a read past it */
 
     assert_int_equal(hv_strlen(""), 0);
     assert_int_equal(hv_strlen(s), 5);
@@ -71,7 +71,7 @@ static void strlen_and_strnlen(void **state)
 
 static void strcmp_and_strncmp_agree_with_libc(void **state)
 {
-    static const char *const s[] = {"", "a", "b", "ab", "abc", "abd", "abc\x80", "abc\x7f", "ABC", "abcdef"};
+    static const char *const s[] = { "", "a", "b", "ab", "abc", "abd", "abc\x80", "abc\x7f", "ABC", "abcdef" };
 
     for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++)
         for (size_t j = 0; j < sizeof(s) / sizeof(s[0]); j++) {
@@ -83,7 +83,7 @@ static void strcmp_and_strncmp_agree_with_libc(void **state)
 
 static void strncmp_stops_at_n(void **state)
 {
-    const char a[2] = {'x', 'y'}, b[2] = {'x', 'y'}; /* not terminated: must not be read past n */
+    const char a[2] = { 'x', 'y' }, b[2] = { 'x', 'y' }; /* not terminated: must not be read past n */
 
     assert_int_equal(hv_strncmp(a, b, 2), 0);
     assert_int_equal(hv_strncmp("abcX", "abcY", 3), 0);
@@ -93,10 +93,8 @@ static void strncmp_stops_at_n(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(memmove_every_overlap),
-        cmocka_unit_test(memcmp_orders_bytes_unsigned),
-        cmocka_unit_test(strlen_and_strnlen),
-        cmocka_unit_test(strcmp_and_strncmp_agree_with_libc),
+        cmocka_unit_test(memmove_every_overlap), cmocka_unit_test(memcmp_orders_bytes_unsigned),
+        cmocka_unit_test(strlen_and_strnlen),    cmocka_unit_test(strcmp_and_strncmp_agree_with_libc),
         cmocka_unit_test(strncmp_stops_at_n),
     };
     return cmocka_run_group_tests_name("string", tests, NULL, NULL);

@@ -51,15 +51,24 @@ static void out(u8 off, u8 v) { vuart_write(&vu, off, v); }
 
 /* ------------------------------------------------------------------ Linux 6.1, 8250_port.c */
 
-enum { PORT_NONE, PORT_8250, PORT_16550, PORT_16550A, PORT_16650, PORT_NS16550A, PORT_16750,
-       PORT_XSCALE, PORT_U6_16550A };
+enum {
+    PORT_NONE,
+    PORT_8250,
+    PORT_16550,
+    PORT_16550A,
+    PORT_16650,
+    PORT_NS16550A,
+    PORT_16750,
+    PORT_XSCALE,
+    PORT_U6_16550A
+};
 #define UART_LCR_CONF_MODE_A 0x80
 #define UART_LCR_CONF_MODE_B 0xbf
-#define UART_EFR 2
-#define UART_IER_UUE 0x40
-#define UART_FCR7_64BYTE 0x20
-#define UART_BUG_THRE 1
-#define UART_BUG_TXEN 2
+#define UART_EFR             2
+#define UART_IER_UUE         0x40
+#define UART_FCR7_64BYTE     0x20
+#define UART_BUG_THRE        1
+#define UART_BUG_TXEN        2
 
 static void clear_fifos(void)
 {
@@ -69,7 +78,11 @@ static void clear_fifos(void)
 }
 
 static u16 dl_read(void) { return (u16)(in(VUART_DLL) | in(VUART_DLM) << 8); }
-static void dl_write(u16 v) { out(VUART_DLL, v & 0xff); out(VUART_DLM, v >> 8); }
+static void dl_write(u16 v)
+{
+    out(VUART_DLL, v & 0xff);
+    out(VUART_DLM, v >> 8);
+}
 
 static int size_fifo(void)
 {
@@ -88,7 +101,7 @@ static int size_fifo(void)
     out(VUART_LCR, 0x03);
     for (count = 0; count < 256; count++)
         out(VUART_THR, (u8)count);
-    for (count = 0; (in(VUART_LSR) & VUART_LSR_DR) && count < 256; count++)
+    for (count = 0; (in(VUART_LSR)&VUART_LSR_DR) && count < 256; count++)
         in(VUART_RBR);
     out(VUART_FCR, old_fcr);
     out(VUART_MCR, old_mcr);
@@ -141,9 +154,9 @@ static int autoconfig_16550a(bool full)
         return PORT_16750;
     iersave = in(VUART_IER);
     out(VUART_IER, iersave & ~UART_IER_UUE);
-    if (!(in(VUART_IER) & UART_IER_UUE)) {
+    if (!(in(VUART_IER)&UART_IER_UUE)) {
         out(VUART_IER, iersave | UART_IER_UUE);
-        if (in(VUART_IER) & UART_IER_UUE)
+        if (in(VUART_IER)&UART_IER_UUE)
             return PORT_XSCALE;
     }
     out(VUART_IER, iersave);
@@ -159,9 +172,9 @@ static int autoconfig(bool full)
 
     scratch = in(VUART_IER);
     out(VUART_IER, 0);
-    scratch2 = in(VUART_IER) & 0x0f;
+    scratch2 = in(VUART_IER)&0x0f;
     out(VUART_IER, 0x0f);
-    scratch3 = in(VUART_IER) & 0x0f;
+    scratch3 = in(VUART_IER)&0x0f;
     out(VUART_IER, scratch);
     if (scratch2 != 0 || scratch3 != 0x0f)
         return PORT_NONE;
@@ -169,7 +182,7 @@ static int autoconfig(bool full)
     save_mcr = in(VUART_MCR);
     save_lcr = in(VUART_LCR);
     out(VUART_MCR, VUART_MCR_LOOP | 0x0a);
-    status1 = in(VUART_MSR) & 0xf0;
+    status1 = in(VUART_MSR)&0xf0;
     out(VUART_MCR, save_mcr);
     if (status1 != 0x90)
         return PORT_NONE;
@@ -180,10 +193,18 @@ static int autoconfig(bool full)
     out(VUART_FCR, VUART_FCR_ENABLE);
     scratch = in(VUART_IIR);
     switch (scratch >> 6) {
-    case 0: type = PORT_8250; break;
-    case 1: type = PORT_NONE; break;
-    case 2: type = PORT_16550; break;
-    case 3: type = autoconfig_16550a(full); break;
+    case 0:
+        type = PORT_8250;
+        break;
+    case 1:
+        type = PORT_NONE;
+        break;
+    case 2:
+        type = PORT_16550;
+        break;
+    case 3:
+        type = autoconfig_16550a(full);
+        break;
     }
     out(VUART_LCR, save_lcr);
     out(VUART_MCR, save_mcr);
@@ -209,7 +230,7 @@ static int startup_tests(void)
     u8 iir1, iir, lsr;
     int bugs = 0;
 
-    for (int i = 0; i < 10000 && !(in(VUART_LSR) & VUART_LSR_THRE); i++) /* wait_for_xmitr */
+    for (int i = 0; i < 10000 && !(in(VUART_LSR)&VUART_LSR_THRE); i++) /* wait_for_xmitr */
         ;
     out(VUART_IER, VUART_IER_ETBEI);
     iir1 = in(VUART_IIR);
@@ -303,7 +324,7 @@ static void test_divisor_latch(void **state)
     assert_true(vuart_rx_push(&vu, 'b'));
     out(VUART_LCR, 0x83);
     assert_int_equal(in(VUART_RBR), 0x0c); /* DLAB: the latch, the byte stays queued */
-    assert_int_equal(in(VUART_LSR) & VUART_LSR_DR, VUART_LSR_DR);
+    assert_int_equal(in(VUART_LSR)&VUART_LSR_DR, VUART_LSR_DR);
     out(VUART_LCR, 0x03);
     assert_int_equal(in(VUART_RBR), 'b');
     assert_int_equal(in(VUART_LCR), 0x03);
@@ -510,9 +531,13 @@ static void test_loopback(void **state)
     assert_int_equal(in(VUART_RBR), 'L');
     assert_int_equal(sk.n, 0);
 
-    static const struct { u8 mcr, msr; } map[] = {
-        { VUART_MCR_RTS, VUART_MSR_CTS }, { VUART_MCR_DTR, VUART_MSR_DSR },
-        { VUART_MCR_OUT1, VUART_MSR_RI }, { VUART_MCR_OUT2, VUART_MSR_DCD },
+    static const struct {
+        u8 mcr, msr;
+    } map[] = {
+        { VUART_MCR_RTS, VUART_MSR_CTS },
+        { VUART_MCR_DTR, VUART_MSR_DSR },
+        { VUART_MCR_OUT1, VUART_MSR_RI },
+        { VUART_MCR_OUT2, VUART_MSR_DCD },
     };
     for (size_t i = 0; i < ARRAY_SIZE(map); i++) {
         out(VUART_MCR, VUART_MCR_LOOP | map[i].mcr);
@@ -572,7 +597,7 @@ static void test_rx_queue_full(void **state)
             assert_int_equal(in(VUART_RBR), (u8)(i + round));
         for (int i = 0; i < 100; i++)
             assert_int_equal(in(VUART_RBR), (u8)(0x80 + i));
-        assert_int_equal(in(VUART_LSR) & VUART_LSR_DR, 0);
+        assert_int_equal(in(VUART_LSR)&VUART_LSR_DR, 0);
         assert_int_equal(in(VUART_RBR), 0x80 + 99); /* empty: RBR keeps the last byte */
     }
     assert_int_equal(vu.stats.rx, 3 * (VUART_RX_QUEUE + 100));
@@ -604,7 +629,7 @@ static void test_backpressure_and_retry(void **state)
     sk.room = 5;
     vuart_tx_retry(&vu);
     assert_int_equal(vuart_tx_pending(&vu), 11);
-    assert_int_equal(in(VUART_LSR) & VUART_LSR_THRE, 0);
+    assert_int_equal(in(VUART_LSR)&VUART_LSR_THRE, 0);
     assert_false(vuart_irq_line(&vu));
     sk.room = 100;
     vuart_tx_retry(&vu);
@@ -654,7 +679,7 @@ static void test_null_sink(void **state)
 
 static void test_fcr(void **state)
 {
-    assert_int_equal(in(VUART_IIR) & 0xc0, 0);
+    assert_int_equal(in(VUART_IIR)&0xc0, 0);
     out(VUART_IER, VUART_IER_ETBEI);
     assert_int_equal(in(VUART_IIR), VUART_IIR_THRI);
     out(VUART_FCR, VUART_FCR_ENABLE); /* changing FCR0 raises the THRE interrupt at once */
@@ -673,7 +698,7 @@ static void test_fcr(void **state)
     out(VUART_THR, 'u');
     /* Clearing the receiver leaves the transmitter alone, and the other way round. */
     out(VUART_FCR, VUART_FCR_ENABLE | VUART_FCR_CLEAR_RCVR);
-    assert_int_equal(in(VUART_LSR) & VUART_LSR_DR, 0);
+    assert_int_equal(in(VUART_LSR)&VUART_LSR_DR, 0);
     assert_int_equal(vuart_tx_pending(&vu), 2);
     out(VUART_IER, VUART_IER_ETBEI); /* THR full: no THRE */
     assert_int_equal(in(VUART_IIR), 0xc1);
@@ -687,13 +712,13 @@ static void test_fcr(void **state)
 
     assert_true(vuart_rx_push(&vu, 1));
     out(VUART_FCR, VUART_FCR_CLEAR_RCVR); /* disables the FIFOs: clears by the switch */
-    assert_int_equal(in(VUART_IIR) & 0xc0, 0);
-    assert_int_equal(in(VUART_LSR) & VUART_LSR_DR, 0);
+    assert_int_equal(in(VUART_IIR)&0xc0, 0);
+    assert_int_equal(in(VUART_LSR)&VUART_LSR_DR, 0);
     assert_true(vuart_rx_push(&vu, 2));
     out(VUART_FCR, VUART_FCR_CLEAR_RCVR); /* already in 16450 mode, enable bit clear: ignored */
-    assert_int_equal(in(VUART_LSR) & VUART_LSR_DR, VUART_LSR_DR);
+    assert_int_equal(in(VUART_LSR)&VUART_LSR_DR, VUART_LSR_DR);
     out(VUART_FCR, VUART_FCR_ENABLE); /* the switch to FIFO mode clears */
-    assert_int_equal(in(VUART_LSR) & VUART_LSR_DR, 0);
+    assert_int_equal(in(VUART_LSR)&VUART_LSR_DR, 0);
     assert_true(vuart_rx_push(&vu, 3));
     out(VUART_FCR, VUART_FCR_ENABLE | 0x40); /* staying in FIFO mode: kept */
     assert_int_equal(in(VUART_RBR), 3);

@@ -60,8 +60,8 @@ static u64 sym(const char *name)
 }
 
 static const struct cs_wrap wraps[] = {
-    {CS_EXIT, "kfoo", "__wrap_kfoo", "__real_kfoo", 0},
-    {CS_ENTRY, "mbar", "__christo_entry_mbar", "__christo_orig_mbar", 0},
+    { CS_EXIT, "kfoo", "__wrap_kfoo", "__real_kfoo", 0 },
+    { CS_ENTRY, "mbar", "__christo_entry_mbar", "__christo_orig_mbar", 0 },
 };
 static struct cs_site *sites;
 static size_t nsites;
@@ -116,7 +116,7 @@ static const u8 *at(u64 addr) { return text + (addr - TEXT_AT); }
 
 static void entry_wrapper_as_assembled(void **state)
 {
-    static const u8 push[1] = {0x50};
+    static const u8 push[1] = { 0x50 };
     u64 site = site_of(GMETA_SITE_BORDER_IN_CALL), target = 0;
 
     assert_true(site > TEXT_AT && site + WL_ENTRY_TAIL_LEN <= TEXT_AT + text_len);
@@ -133,7 +133,7 @@ static void entry_wrapper_as_assembled(void **state)
 
 static void exit_wrapper_as_assembled(void **state)
 {
-    static const u8 sub_push[5] = {0x48, 0x83, 0xec, 0x08, 0x50};
+    static const u8 sub_push[5] = { 0x48, 0x83, 0xec, 0x08, 0x50 };
     u64 call = site_of(GMETA_SITE_BORDER_OUT_CALL), ret = site_of(GMETA_SITE_BORDER_IN_RET), cont = 0, slot = 0, k;
 
     assert_true(call > TEXT_AT && ret > call);
@@ -151,7 +151,9 @@ static void exit_wrapper_as_assembled(void **state)
 /* vmmcall; lea 0x10(%rip),%rax; mov %rax,8(%rsp); pop %rax; then the jump */
 static void hand_made(u8 *b)
 {
-    static const u8 head[16] = {0x0f, 0x01, 0xd9, 0x48, 0x8d, 0x05, 0x10, 0, 0, 0, 0x48, 0x89, 0x44, 0x24, 0x08, 0x58};
+    static const u8 head[16] = {
+        0x0f, 0x01, 0xd9, 0x48, 0x8d, 0x05, 0x10, 0, 0, 0, 0x48, 0x89, 0x44, 0x24, 0x08, 0x58
+    };
     memcpy(b, head, 16);
 }
 
@@ -166,7 +168,7 @@ static void short_and_backward_jumps(void **state)
     assert_int_equal(t, 0x1000 + 18 - 128);
     hand_made(b);
     b[16] = 0xe9;
-    memcpy(b + 17, &(s32){-0x100}, 4);
+    memcpy(b + 17, &(s32){ -0x100 }, 4);
     assert_true(wl_entry_tail(b, sizeof(b), 0x2000, &t));
     assert_int_equal(t, 0x2000 + 21 - 0x100);
     assert_false(wl_entry_tail(b, 18, 0x2000, &t)); /* a rel32 jump cut short */
@@ -178,8 +180,8 @@ static void every_changed_byte_is_refused(void **state)
 {
     u8 b[WL_EXIT_TAIL_LEN], c[WL_EXIT_TAIL_LEN];
     u64 t, u;
-    static const int fixed_entry[] = {0, 1, 2, 3, 4, 5, 10, 11, 12, 13, 14, 15, 16};
-    static const int fixed_exit[] = {0, 1, 2, 3, 4, 5, 10, 11, 12, 13, 14, 15, 16, 17};
+    static const int fixed_entry[] = { 0, 1, 2, 3, 4, 5, 10, 11, 12, 13, 14, 15, 16 };
+    static const int fixed_exit[] = { 0, 1, 2, 3, 4, 5, 10, 11, 12, 13, 14, 15, 16, 17 };
 
     hand_made(b);
     b[16] = 0xe9;
@@ -199,8 +201,8 @@ static void every_changed_byte_is_refused(void **state)
         c[fixed_exit[i]] ^= 0x01;
         assert_false(wl_exit_tail(c, 0, &t, &u));
     }
-    static const u8 push[1] = {0x50};
-    u8 h[9] = {0x50, 0xb8, 0x02, 0x01, 0x53, 0x50, 0x0f, 0x01, 0xd9};
+    static const u8 push[1] = { 0x50 };
+    u8 h[9] = { 0x50, 0xb8, 0x02, 0x01, 0x53, 0x50, 0x0f, 0x01, 0xd9 };
     assert_true(wl_hypercall_after(h, push, 1, HC_BORDER_IN_CALL));
     for (int i = 0; i < 9; i++) {
         u8 g[9];

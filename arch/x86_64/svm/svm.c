@@ -13,7 +13,7 @@
 #include "lib/lib.h"
 #include "lib/log.h"
 
-#define CPUID_SVM_FEATURES 0x8000000a
+#define CPUID_SVM_FEATURES  0x8000000a
 #define SVM_FEAT_NP         BIT(0)
 #define SVM_FEAT_NRIPS      BIT(3)
 #define SVM_FEAT_VMCB_CLEAN BIT(5)
@@ -44,7 +44,8 @@ static bool svm_probe(struct virt_caps *caps, char *why, size_t why_size)
     }
     /* §15.4: SVMDIS set means firmware disabled SVM (and usually locked it). */
     if (rdmsr(MSR_VM_CR) & VM_CR_SVMDIS) {
-        fmt_snprintf(why, why_size, "SVM is disabled by firmware (VM_CR.SVMDIS = 1): enable SVM/virtualization in the firmware setup");
+        fmt_snprintf(why, why_size,
+                     "SVM is disabled by firmware (VM_CR.SVMDIS = 1): enable SVM/virtualization in the firmware setup");
         return false;
     }
     r = cpuid(CPUID_SVM_FEATURES, 0);
@@ -60,7 +61,8 @@ static bool svm_probe(struct virt_caps *caps, char *why, size_t why_size)
         return false;
     }
     if (caps->asid_count < 3) {
-        fmt_snprintf(why, why_size, "SVM reports %u ASIDs; at least 3 are needed (host, two guest views)", caps->asid_count);
+        fmt_snprintf(why, why_size, "SVM reports %u ASIDs; at least 3 are needed (host, two guest views)",
+                     caps->asid_count);
         return false;
     }
     return true;
@@ -101,7 +103,7 @@ static void svm_set_io_intercept(struct vcpu *v, u16 port, bool on)
     if (on)
         iopm[port / 8] |= (u8)(1u << (port % 8));
     else
-        iopm[port / 8] &= (u8)~(1u << (port % 8));
+        iopm[port / 8] &= (u8) ~(1u << (port % 8));
 }
 
 /* Two bits per MSR (read, write) in three 2 KiB blocks covering 0000_0000h-0000_1FFFh,
@@ -158,8 +160,8 @@ static bool svm_create(struct vcpu *v, const struct guest_entry *e, hpa_t nested
 
     /* Intercepts (§15.9-15.13). Everything not listed runs natively: the guest owns its core,
      * interrupts and devices (passthrough), and the hypervisor steps in only where it must. */
-    vmcb->control.intercept_misc1 = INTERCEPT_CPUID | INTERCEPT_IOIO_PROT | INTERCEPT_MSR_PROT |
-                                    INTERCEPT_SHUTDOWN | INTERCEPT_INVLPGA | INTERCEPT_INVD;
+    vmcb->control.intercept_misc1 = INTERCEPT_CPUID | INTERCEPT_IOIO_PROT | INTERCEPT_MSR_PROT | INTERCEPT_SHUTDOWN |
+                                    INTERCEPT_INVLPGA | INTERCEPT_INVD;
     /* VMRUN must be intercepted (§15.5.1); the other SVM instructions would let the guest
      * touch host state, so they fault with #UD as on a CPU without SVM. */
     vmcb->control.intercept_misc2 = INTERCEPT_VMRUN | INTERCEPT_VMMCALL | INTERCEPT_VMLOAD | INTERCEPT_VMSAVE |
@@ -315,11 +317,16 @@ static u64 svm_cr(struct vcpu *v, int n)
 {
     struct vmcb_save *s = &to_svm(v)->vmcb->save;
     switch (n) {
-    case 0: return s->cr0;
-    case 2: return s->cr2;
-    case 3: return s->cr3;
-    case 4: return s->cr4;
-    default: return 0;
+    case 0:
+        return s->cr0;
+    case 2:
+        return s->cr2;
+    case 3:
+        return s->cr3;
+    case 4:
+        return s->cr4;
+    default:
+        return 0;
     }
 }
 
@@ -338,12 +345,12 @@ static void svm_dump(struct vcpu *v)
     if (!v->arch)
         return;
     vmcb = to_svm(v)->vmcb;
-    LOG("  vmcb: exitcode 0x%llx info1 0x%llx info2 0x%llx intinfo 0x%llx",
-        (unsigned long long)vmcb->control.exit_code, (unsigned long long)vmcb->control.exit_info1,
-        (unsigned long long)vmcb->control.exit_info2, (unsigned long long)vmcb->control.exit_int_info);
-    LOG("  cr0 0x%llx cr2 0x%llx cr3 0x%llx cr4 0x%llx efer 0x%llx cpl %u",
-        (unsigned long long)vmcb->save.cr0, (unsigned long long)vmcb->save.cr2, (unsigned long long)vmcb->save.cr3,
-        (unsigned long long)vmcb->save.cr4, (unsigned long long)vmcb->save.efer, vmcb->save.cpl);
+    LOG("  vmcb: exitcode 0x%llx info1 0x%llx info2 0x%llx intinfo 0x%llx", (unsigned long long)vmcb->control.exit_code,
+        (unsigned long long)vmcb->control.exit_info1, (unsigned long long)vmcb->control.exit_info2,
+        (unsigned long long)vmcb->control.exit_int_info);
+    LOG("  cr0 0x%llx cr2 0x%llx cr3 0x%llx cr4 0x%llx efer 0x%llx cpl %u", (unsigned long long)vmcb->save.cr0,
+        (unsigned long long)vmcb->save.cr2, (unsigned long long)vmcb->save.cr3, (unsigned long long)vmcb->save.cr4,
+        (unsigned long long)vmcb->save.efer, vmcb->save.cpl);
     LOG("  cs 0x%x/0x%llx ss 0x%x idtr 0x%llx/0x%x gdtr 0x%llx/0x%x", vmcb->save.cs.selector,
         (unsigned long long)vmcb->save.cs.base, vmcb->save.ss.selector, (unsigned long long)vmcb->save.idtr.base,
         vmcb->save.idtr.limit, (unsigned long long)vmcb->save.gdtr.base, vmcb->save.gdtr.limit);

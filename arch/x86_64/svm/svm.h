@@ -14,7 +14,7 @@ struct svm_vcpu {
     u8 *msrpm;
     bool nrip_save; /* the CPU fills control.next_rip */
     u64 exit_count[SVM_EXIT_TABLE_SIZE];
-    struct exit_counts exits; /* over exit_count */
+    struct exit_counts exits;  /* over exit_count */
     struct event_queue events; /* events held behind an interrupted delivery (hv/core/event_queue.h) */
     bool reflected;            /* this exit's EVENTINJ is the guest's own intercepted exception */
     u64 redelivered;           /* interrupted deliveries re-injected */

@@ -72,7 +72,8 @@ static void on_exception(struct vcpu *v)
     if (vector == VEC_MC) {
         exit_machine_check(v);
         return;
-    }    exit_watched_exception(v, vector, exception_has_error_code(vector), (u32)vmcb->control.exit_info1,
+    }
+    exit_watched_exception(v, vector, exception_has_error_code(vector), (u32)vmcb->control.exit_info1,
                            vmcb->control.exit_info2);
 }
 
@@ -94,30 +95,30 @@ struct svm_exit_entry {
 };
 
 static const struct svm_exit_entry svm_exit_table[SVM_EXIT_TABLE_SIZE] = {
-    [SVM_EXIT_EXCP_BASE ... SVM_EXIT_EXCP_LAST] = {on_exception, "exception"},
-    [SVM_EXIT_INTR] = {on_intr, "intr"},
-    [SVM_EXIT_NMI] = {on_nmi, "nmi"},
-    [SVM_EXIT_IRET] = {exit_watched_iret, "iret"}, /* §15.9: taken before the IRET executes */
-    [SVM_EXIT_VINTR] = {exit_irq_window, "vintr"}, /* the window border control asked for */
-    [SVM_EXIT_CPUID] = {exit_cpuid, "cpuid"},
-    [SVM_EXIT_INVD] = {exit_invd, "invd"},
-    [SVM_EXIT_WBINVD] = {exit_wbinvd, "wbinvd"},
-    [SVM_EXIT_MSR] = {on_msr, "msr"},
-    [SVM_EXIT_VMMCALL] = {exit_hypercall, "vmmcall"},
-    [SVM_EXIT_HLT] = {exit_hlt, "hlt"},
-    [SVM_EXIT_MONITOR] = {exit_monitor, "monitor"},
-    [SVM_EXIT_MWAIT] = {exit_mwait, "mwait"},
-    [SVM_EXIT_MWAIT_ARMED] = {exit_mwait, "mwait-armed"},
-    [SVM_EXIT_IOIO] = {on_ioio, "ioio"},
-    [SVM_EXIT_NPF] = {on_npf, "npf"},
-    [SVM_EXIT_SHUTDOWN] = {exit_triple_fault, "shutdown"},
-    [SVM_EXIT_VMRUN] = {on_vmrun, "vmrun"},
-    [SVM_EXIT_VMLOAD] = {on_vmload, "vmload"},
-    [SVM_EXIT_VMSAVE] = {on_vmsave, "vmsave"},
-    [SVM_EXIT_STGI] = {on_stgi, "stgi"},
-    [SVM_EXIT_CLGI] = {on_clgi, "clgi"},
-    [SVM_EXIT_SKINIT] = {on_skinit, "skinit"},
-    [SVM_EXIT_INVLPGA] = {on_invlpga, "invlpga"},
+    [SVM_EXIT_EXCP_BASE... SVM_EXIT_EXCP_LAST] = { on_exception, "exception" },
+    [SVM_EXIT_INTR] = { on_intr, "intr" },
+    [SVM_EXIT_NMI] = { on_nmi, "nmi" },
+    [SVM_EXIT_IRET] = { exit_watched_iret, "iret" }, /* §15.9: taken before the IRET executes */
+    [SVM_EXIT_VINTR] = { exit_irq_window, "vintr" }, /* the window border control asked for */
+    [SVM_EXIT_CPUID] = { exit_cpuid, "cpuid" },
+    [SVM_EXIT_INVD] = { exit_invd, "invd" },
+    [SVM_EXIT_WBINVD] = { exit_wbinvd, "wbinvd" },
+    [SVM_EXIT_MSR] = { on_msr, "msr" },
+    [SVM_EXIT_VMMCALL] = { exit_hypercall, "vmmcall" },
+    [SVM_EXIT_HLT] = { exit_hlt, "hlt" },
+    [SVM_EXIT_MONITOR] = { exit_monitor, "monitor" },
+    [SVM_EXIT_MWAIT] = { exit_mwait, "mwait" },
+    [SVM_EXIT_MWAIT_ARMED] = { exit_mwait, "mwait-armed" },
+    [SVM_EXIT_IOIO] = { on_ioio, "ioio" },
+    [SVM_EXIT_NPF] = { on_npf, "npf" },
+    [SVM_EXIT_SHUTDOWN] = { exit_triple_fault, "shutdown" },
+    [SVM_EXIT_VMRUN] = { on_vmrun, "vmrun" },
+    [SVM_EXIT_VMLOAD] = { on_vmload, "vmload" },
+    [SVM_EXIT_VMSAVE] = { on_vmsave, "vmsave" },
+    [SVM_EXIT_STGI] = { on_stgi, "stgi" },
+    [SVM_EXIT_CLGI] = { on_clgi, "clgi" },
+    [SVM_EXIT_SKINIT] = { on_skinit, "skinit" },
+    [SVM_EXIT_INVLPGA] = { on_invlpga, "invlpga" },
 };
 
 /* EVENTINJ / EXITINTINFO (§15.20, §15.7.2) as an arch-neutral event. INT3 and INTO come as
@@ -127,7 +128,7 @@ static const struct svm_exit_entry svm_exit_table[SVM_EXIT_TABLE_SIZE] = {
  * 2 is the NMI and with a vector of 32 or more an external interrupt: no exception has those. */
 static struct pending_event svm_event_decode(u64 info)
 {
-    struct pending_event ev = {.type = EVENT_NONE};
+    struct pending_event ev = { .type = EVENT_NONE };
     u8 vector = (u8)info;
 
     if (!(info & EVENTINJ_VALID))
@@ -136,8 +137,12 @@ static struct pending_event svm_event_decode(u64 info)
     ev.has_error = info & EVENTINJ_ERR_VALID;
     ev.error = ev.has_error ? (u32)(info >> 32) : 0;
     switch (info & EVENTINJ_TYPE_MASK) {
-    case EVENTINJ_TYPE_INTR: ev.type = EVENT_EXTERNAL; break;
-    case EVENTINJ_TYPE_NMI: ev.type = EVENT_NMI; break;
+    case EVENTINJ_TYPE_INTR:
+        ev.type = EVENT_EXTERNAL;
+        break;
+    case EVENTINJ_TYPE_NMI:
+        ev.type = EVENT_NMI;
+        break;
     case EVENTINJ_TYPE_EXCEPTION:
         ev.type = vector == 3 || vector == 4 ? EVENT_SOFT_EXCEPTION
                   : vector == VEC_NMI        ? EVENT_NMI
@@ -146,8 +151,12 @@ static struct pending_event svm_event_decode(u64 info)
         if (ev.type == EVENT_NMI || ev.type == EVENT_EXTERNAL)
             ev.has_error = false, ev.error = 0;
         break;
-    case EVENTINJ_TYPE_SOFT: ev.type = EVENT_SOFT_INT; break;
-    default: ev.type = EVENT_NONE; break; /* reserved types: nothing to re-deliver */
+    case EVENTINJ_TYPE_SOFT:
+        ev.type = EVENT_SOFT_INT;
+        break;
+    default:
+        ev.type = EVENT_NONE;
+        break; /* reserved types: nothing to re-deliver */
     }
     return ev;
 }
@@ -157,10 +166,17 @@ static u64 svm_event_encode(const struct pending_event *ev)
     u64 info = ev->vector | EVENTINJ_VALID;
 
     switch (ev->type) {
-    case EVENT_EXTERNAL: info |= EVENTINJ_TYPE_INTR; break;
-    case EVENT_NMI: info |= EVENTINJ_TYPE_NMI; break;
-    case EVENT_EXCEPTION: info |= EVENTINJ_TYPE_EXCEPTION; break;
-    default: return 0; /* software events re-execute on SVM (event_queue.h) */
+    case EVENT_EXTERNAL:
+        info |= EVENTINJ_TYPE_INTR;
+        break;
+    case EVENT_NMI:
+        info |= EVENTINJ_TYPE_NMI;
+        break;
+    case EVENT_EXCEPTION:
+        info |= EVENTINJ_TYPE_EXCEPTION;
+        break;
+    default:
+        return 0; /* software events re-execute on SVM (event_queue.h) */
     }
     if (ev->has_error)
         info |= EVENTINJ_ERR_VALID | ((u64)ev->error << 32);

@@ -22,18 +22,18 @@
 #define INTERCEPT_MSR_PROT  BIT(28)
 #define INTERCEPT_SHUTDOWN  BIT(31)
 /* Intercept vector 4 (offset 010h). */
-#define INTERCEPT_VMRUN     BIT(0)
-#define INTERCEPT_VMMCALL   BIT(1)
-#define INTERCEPT_VMLOAD    BIT(2)
-#define INTERCEPT_VMSAVE    BIT(3)
-#define INTERCEPT_STGI      BIT(4)
-#define INTERCEPT_CLGI      BIT(5)
-#define INTERCEPT_SKINIT    BIT(6)
-#define INTERCEPT_WBINVD    BIT(9)
-#define INTERCEPT_MONITOR   BIT(10)
-#define INTERCEPT_MWAIT     BIT(11) /* unconditionally */
+#define INTERCEPT_VMRUN       BIT(0)
+#define INTERCEPT_VMMCALL     BIT(1)
+#define INTERCEPT_VMLOAD      BIT(2)
+#define INTERCEPT_VMSAVE      BIT(3)
+#define INTERCEPT_STGI        BIT(4)
+#define INTERCEPT_CLGI        BIT(5)
+#define INTERCEPT_SKINIT      BIT(6)
+#define INTERCEPT_WBINVD      BIT(9)
+#define INTERCEPT_MONITOR     BIT(10)
+#define INTERCEPT_MWAIT       BIT(11) /* unconditionally */
 #define INTERCEPT_MWAIT_ARMED BIT(12) /* only if the monitor hardware is armed */
-#define INTERCEPT_XSETBV    BIT(13)
+#define INTERCEPT_XSETBV      BIT(13)
 
 /* VINTR (offset 060h), §15.21.4: a virtual interrupt the hypervisor requests only to get an exit
  * when the guest can take one (interrupt window). */
@@ -48,57 +48,57 @@
 #define TLB_CONTROL_FLUSH_ALL  1
 
 /* EVENTINJ (offset 0A8h), §15.20. */
-#define EVENTINJ_VALID      BIT(31)
-#define EVENTINJ_ERR_VALID  BIT(11)
-#define EVENTINJ_TYPE_INTR  (0ull << 8)
-#define EVENTINJ_TYPE_NMI   (2ull << 8)
+#define EVENTINJ_VALID          BIT(31)
+#define EVENTINJ_ERR_VALID      BIT(11)
+#define EVENTINJ_TYPE_INTR      (0ull << 8)
+#define EVENTINJ_TYPE_NMI       (2ull << 8)
 #define EVENTINJ_TYPE_EXCEPTION (3ull << 8)
-#define EVENTINJ_TYPE_SOFT  (4ull << 8)
-#define EVENTINJ_TYPE_MASK  (7ull << 8)
+#define EVENTINJ_TYPE_SOFT      (4ull << 8)
+#define EVENTINJ_TYPE_MASK      (7ull << 8)
 /* EXITINTINFO (offset 088h), §15.7.2, has EVENTINJ's format: the event whose delivery the exit
  * interrupted. */
 
 #define NP_ENABLE BIT(0)
 
 /* Exit codes, Appendix C. */
-#define SVM_EXIT_EXCP_BASE 0x040
-#define SVM_EXIT_INTR      0x060
-#define SVM_EXIT_NMI       0x061
-#define SVM_EXIT_SMI       0x062
-#define SVM_EXIT_INIT      0x063
-#define SVM_EXIT_VINTR     0x064
-#define SVM_EXIT_EXCP_LAST 0x05f
-#define SVM_EXIT_CPUID     0x072
-#define SVM_EXIT_IRET      0x074
-#define SVM_EXIT_INVD      0x076
-#define SVM_EXIT_HLT       0x078
-#define SVM_EXIT_INVLPGA   0x07a
-#define SVM_EXIT_IOIO      0x07b
-#define SVM_EXIT_MSR       0x07c
-#define SVM_EXIT_SHUTDOWN  0x07f
-#define SVM_EXIT_WBINVD    0x089
-#define SVM_EXIT_VMRUN     0x080
-#define SVM_EXIT_VMMCALL   0x081
-#define SVM_EXIT_VMLOAD    0x082
-#define SVM_EXIT_VMSAVE    0x083
-#define SVM_EXIT_STGI      0x084
-#define SVM_EXIT_CLGI      0x085
-#define SVM_EXIT_SKINIT    0x086
-#define SVM_EXIT_MONITOR   0x08a
-#define SVM_EXIT_MWAIT     0x08b
+#define SVM_EXIT_EXCP_BASE   0x040
+#define SVM_EXIT_INTR        0x060
+#define SVM_EXIT_NMI         0x061
+#define SVM_EXIT_SMI         0x062
+#define SVM_EXIT_INIT        0x063
+#define SVM_EXIT_VINTR       0x064
+#define SVM_EXIT_EXCP_LAST   0x05f
+#define SVM_EXIT_CPUID       0x072
+#define SVM_EXIT_IRET        0x074
+#define SVM_EXIT_INVD        0x076
+#define SVM_EXIT_HLT         0x078
+#define SVM_EXIT_INVLPGA     0x07a
+#define SVM_EXIT_IOIO        0x07b
+#define SVM_EXIT_MSR         0x07c
+#define SVM_EXIT_SHUTDOWN    0x07f
+#define SVM_EXIT_WBINVD      0x089
+#define SVM_EXIT_VMRUN       0x080
+#define SVM_EXIT_VMMCALL     0x081
+#define SVM_EXIT_VMLOAD      0x082
+#define SVM_EXIT_VMSAVE      0x083
+#define SVM_EXIT_STGI        0x084
+#define SVM_EXIT_CLGI        0x085
+#define SVM_EXIT_SKINIT      0x086
+#define SVM_EXIT_MONITOR     0x08a
+#define SVM_EXIT_MWAIT       0x08b
 #define SVM_EXIT_MWAIT_ARMED 0x08c
-#define SVM_EXIT_XSETBV    0x08d
-#define SVM_EXIT_NPF       0x400
-#define SVM_EXIT_INVALID   0xffffffffu /* compared as 32 bits: QEMU reports it that way */
-#define SVM_EXIT_TABLE_SIZE 0x401
+#define SVM_EXIT_XSETBV      0x08d
+#define SVM_EXIT_NPF         0x400
+#define SVM_EXIT_INVALID     0xffffffffu /* compared as 32 bits: QEMU reports it that way */
+#define SVM_EXIT_TABLE_SIZE  0x401
 
 /* IOIO EXITINFO1, §15.10.2 */
-#define IOIO_TYPE_IN   BIT(0)
-#define IOIO_STR       BIT(2)
-#define IOIO_REP       BIT(3)
-#define IOIO_SZ8       BIT(4)
-#define IOIO_SZ16      BIT(5)
-#define IOIO_SZ32      BIT(6)
+#define IOIO_TYPE_IN    BIT(0)
+#define IOIO_STR        BIT(2)
+#define IOIO_REP        BIT(3)
+#define IOIO_SZ8        BIT(4)
+#define IOIO_SZ16       BIT(5)
+#define IOIO_SZ32       BIT(6)
 #define IOIO_PORT_SHIFT 16
 
 /* NPF EXITINFO1 (a page-fault error code), §15.25.6 */
@@ -115,14 +115,14 @@ struct vmcb_segment {
 } PACKED;
 
 struct vmcb_control {
-    u16 intercept_cr_read;      /* 000h */
-    u16 intercept_cr_write;     /* 002h */
-    u16 intercept_dr_read;      /* 004h */
-    u16 intercept_dr_write;     /* 006h */
-    u32 intercept_exceptions;   /* 008h */
-    u32 intercept_misc1;        /* 00Ch */
-    u32 intercept_misc2;        /* 010h */
-    u32 intercept_misc3;        /* 014h */
+    u16 intercept_cr_read;    /* 000h */
+    u16 intercept_cr_write;   /* 002h */
+    u16 intercept_dr_read;    /* 004h */
+    u16 intercept_dr_write;   /* 006h */
+    u32 intercept_exceptions; /* 008h */
+    u32 intercept_misc1;      /* 00Ch */
+    u32 intercept_misc2;      /* 010h */
+    u32 intercept_misc3;      /* 014h */
     u8 reserved1[0x03c - 0x018];
     u16 pause_filter_threshold; /* 03Ch */
     u16 pause_filter_count;     /* 03Eh */
@@ -132,23 +132,23 @@ struct vmcb_control {
     u32 guest_asid;             /* 058h */
     u8 tlb_control;             /* 05Ch */
     u8 reserved2[3];
-    u64 vintr;                  /* 060h: V_TPR, V_IRQ, V_INTR_MASKING, ... */
-    u64 interrupt_shadow;       /* 068h */
-    u64 exit_code;              /* 070h */
-    u64 exit_info1;             /* 078h */
-    u64 exit_info2;             /* 080h */
-    u64 exit_int_info;          /* 088h */
-    u64 np_enable;              /* 090h */
-    u64 avic_apic_bar;          /* 098h */
-    u64 ghcb_pa;                /* 0A0h */
-    u64 event_inj;              /* 0A8h */
-    u64 n_cr3;                  /* 0B0h */
-    u64 lbr_virt_enable;        /* 0B8h */
-    u32 vmcb_clean;             /* 0C0h */
+    u64 vintr;            /* 060h: V_TPR, V_IRQ, V_INTR_MASKING, ... */
+    u64 interrupt_shadow; /* 068h */
+    u64 exit_code;        /* 070h */
+    u64 exit_info1;       /* 078h */
+    u64 exit_info2;       /* 080h */
+    u64 exit_int_info;    /* 088h */
+    u64 np_enable;        /* 090h */
+    u64 avic_apic_bar;    /* 098h */
+    u64 ghcb_pa;          /* 0A0h */
+    u64 event_inj;        /* 0A8h */
+    u64 n_cr3;            /* 0B0h */
+    u64 lbr_virt_enable;  /* 0B8h */
+    u32 vmcb_clean;       /* 0C0h */
     u32 reserved3;
-    u64 next_rip;               /* 0C8h */
-    u8 insn_len;                /* 0D0h */
-    u8 insn_bytes[15];          /* 0D1h */
+    u64 next_rip;      /* 0C8h */
+    u8 insn_len;       /* 0D0h */
+    u8 insn_bytes[15]; /* 0D1h */
     u8 reserved4[0x400 - 0x0e0];
 } PACKED;
 
@@ -156,28 +156,28 @@ struct vmcb_save {
     struct vmcb_segment es, cs, ss, ds, fs, gs; /* 400h .. 450h */
     struct vmcb_segment gdtr, ldtr, idtr, tr;   /* 460h .. 490h */
     u8 reserved1[0x4cb - 0x4a0];
-    u8 cpl;                                     /* 4CBh */
+    u8 cpl; /* 4CBh */
     u32 reserved2;
-    u64 efer;                                   /* 4D0h */
+    u64 efer; /* 4D0h */
     u8 reserved3[0x548 - 0x4d8];
-    u64 cr4;                                    /* 548h */
-    u64 cr3;                                    /* 550h */
-    u64 cr0;                                    /* 558h */
-    u64 dr7;                                    /* 560h */
-    u64 dr6;                                    /* 568h */
-    u64 rflags;                                 /* 570h */
-    u64 rip;                                    /* 578h */
+    u64 cr4;    /* 548h */
+    u64 cr3;    /* 550h */
+    u64 cr0;    /* 558h */
+    u64 dr7;    /* 560h */
+    u64 dr6;    /* 568h */
+    u64 rflags; /* 570h */
+    u64 rip;    /* 578h */
     u8 reserved4[0x5d8 - 0x580];
-    u64 rsp;                                    /* 5D8h */
-    u64 s_cet, ssp, isst_addr;                  /* 5E0h .. 5F0h */
-    u64 rax;                                    /* 5F8h */
-    u64 star, lstar, cstar, sfmask;             /* 600h .. 618h */
-    u64 kernel_gs_base;                         /* 620h */
-    u64 sysenter_cs, sysenter_esp, sysenter_eip;/* 628h .. 638h */
-    u64 cr2;                                    /* 640h */
+    u64 rsp;                                     /* 5D8h */
+    u64 s_cet, ssp, isst_addr;                   /* 5E0h .. 5F0h */
+    u64 rax;                                     /* 5F8h */
+    u64 star, lstar, cstar, sfmask;              /* 600h .. 618h */
+    u64 kernel_gs_base;                          /* 620h */
+    u64 sysenter_cs, sysenter_esp, sysenter_eip; /* 628h .. 638h */
+    u64 cr2;                                     /* 640h */
     u8 reserved5[0x668 - 0x648];
-    u64 g_pat;                                  /* 668h */
-    u64 dbgctl;                                 /* 670h */
+    u64 g_pat;                                        /* 668h */
+    u64 dbgctl;                                       /* 670h */
     u64 br_from, br_to, last_excp_from, last_excp_to; /* 678h .. 690h */
     u8 reserved6[0x1000 - 0x698];
 } PACKED;

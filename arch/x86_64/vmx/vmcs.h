@@ -115,7 +115,16 @@ enum vmcs_field {
 };
 
 /* The guest segment registers' fields, in the VMCS's own order (ES CS SS DS FS GS LDTR TR). */
-enum vmcs_seg { VMCS_SEG_ES, VMCS_SEG_CS, VMCS_SEG_SS, VMCS_SEG_DS, VMCS_SEG_FS, VMCS_SEG_GS, VMCS_SEG_LDTR, VMCS_SEG_TR };
+enum vmcs_seg {
+    VMCS_SEG_ES,
+    VMCS_SEG_CS,
+    VMCS_SEG_SS,
+    VMCS_SEG_DS,
+    VMCS_SEG_FS,
+    VMCS_SEG_GS,
+    VMCS_SEG_LDTR,
+    VMCS_SEG_TR
+};
 static inline u32 vmcs_guest_sel(enum vmcs_seg s) { return VMCS_GUEST_ES_SEL + 2 * s; }
 static inline u32 vmcs_guest_limit(enum vmcs_seg s) { return VMCS_GUEST_ES_LIMIT + 2 * s; }
 static inline u32 vmcs_guest_ar(enum vmcs_seg s) { return VMCS_GUEST_ES_AR + 2 * s; }
@@ -128,9 +137,9 @@ static inline u32 vmcs_guest_base(enum vmcs_seg s) { return VMCS_GUEST_ES_BASE +
 #define VMX_AR_UNUSABLE BIT(16)
 
 /* Pin-based controls (§25.6.1). */
-#define PIN_EXTINT_EXITING BIT(0)
-#define PIN_NMI_EXITING    BIT(3)
-#define PIN_VIRTUAL_NMIS   BIT(5)
+#define PIN_EXTINT_EXITING   BIT(0)
+#define PIN_NMI_EXITING      BIT(3)
+#define PIN_VIRTUAL_NMIS     BIT(5)
 #define PIN_PREEMPTION_TIMER BIT(6)
 /* Primary processor-based controls (§25.6.2, Table 25-6). */
 #define PROC_INTR_WINDOW_EXITING BIT(2)
@@ -173,32 +182,32 @@ static inline u32 vmcs_guest_base(enum vmcs_seg s) { return VMCS_GUEST_ES_BASE +
 #define ENTRY_LOAD_EFER           BIT(15)
 
 /* Capability and control MSRs (Appendix A, Vol. 4 Table 2-2). */
-#define MSR_VMX_BASIC            0x480u
-#define MSR_VMX_PINBASED_CTLS    0x481u
-#define MSR_VMX_PROCBASED_CTLS   0x482u
-#define MSR_VMX_EXIT_CTLS        0x483u
-#define MSR_VMX_ENTRY_CTLS       0x484u
-#define MSR_VMX_MISC             0x485u
-#define MSR_VMX_CR0_FIXED0       0x486u
-#define MSR_VMX_CR0_FIXED1       0x487u
-#define MSR_VMX_CR4_FIXED0       0x488u
-#define MSR_VMX_CR4_FIXED1       0x489u
-#define MSR_VMX_PROCBASED_CTLS2  0x48bu
-#define MSR_VMX_EPT_VPID_CAP     0x48cu
-#define MSR_VMX_TRUE_PINBASED    0x48du
-#define MSR_VMX_TRUE_PROCBASED   0x48eu
-#define MSR_VMX_TRUE_EXIT        0x48fu
-#define MSR_VMX_TRUE_ENTRY       0x490u
-#define MSR_VMX_VMFUNC           0x491u
-#define MSR_VMX_LAST             MSR_VMX_VMFUNC
+#define MSR_VMX_BASIC           0x480u
+#define MSR_VMX_PINBASED_CTLS   0x481u
+#define MSR_VMX_PROCBASED_CTLS  0x482u
+#define MSR_VMX_EXIT_CTLS       0x483u
+#define MSR_VMX_ENTRY_CTLS      0x484u
+#define MSR_VMX_MISC            0x485u
+#define MSR_VMX_CR0_FIXED0      0x486u
+#define MSR_VMX_CR0_FIXED1      0x487u
+#define MSR_VMX_CR4_FIXED0      0x488u
+#define MSR_VMX_CR4_FIXED1      0x489u
+#define MSR_VMX_PROCBASED_CTLS2 0x48bu
+#define MSR_VMX_EPT_VPID_CAP    0x48cu
+#define MSR_VMX_TRUE_PINBASED   0x48du
+#define MSR_VMX_TRUE_PROCBASED  0x48eu
+#define MSR_VMX_TRUE_EXIT       0x48fu
+#define MSR_VMX_TRUE_ENTRY      0x490u
+#define MSR_VMX_VMFUNC          0x491u
+#define MSR_VMX_LAST            MSR_VMX_VMFUNC
 
-#define FEATURE_CONTROL_LOCK          BIT(0)
+#define FEATURE_CONTROL_LOCK            BIT(0)
 #define FEATURE_CONTROL_VMX_OUTSIDE_SMX BIT(2)
-#define VMX_BASIC_TRUE_CTLS           BIT(55)
-#define VMX_BASIC_REVISION(b)         ((u32)(b) & 0x7fffffffu)
-#define VMX_BASIC_REGION_SIZE(b)      ((u32)((b) >> 32) & 0x1fffu)
-#define VMX_BASIC_WB                  6 /* memory type field, bits 53:50 */
-#define VMX_BASIC_MEMTYPE(b)          ((u32)((b) >> 50) & 0xfu)
+#define VMX_BASIC_TRUE_CTLS             BIT(55)
+#define VMX_BASIC_REVISION(b)           ((u32)(b)&0x7fffffffu)
+#define VMX_BASIC_REGION_SIZE(b)        ((u32)((b) >> 32) & 0x1fffu)
+#define VMX_BASIC_WB                    6 /* memory type field, bits 53:50 */
+#define VMX_BASIC_MEMTYPE(b)            ((u32)((b) >> 50) & 0xfu)
 
 /* IA32_VMX_EPT_VPID_CAP (Appendix A.10). */
 #define EPT_CAP_WALK_4        BIT(6)
@@ -262,7 +271,7 @@ enum vmx_exit_reason {
     VMX_EXIT_TABLE_SIZE = 70,
 };
 
-#define VMX_EXIT_REASON_BASIC(r)     ((r) & 0xffffu)
-#define VMX_EXIT_REASON_ENTRY_FAIL   BIT(31)
+#define VMX_EXIT_REASON_BASIC(r)   ((r)&0xffffu)
+#define VMX_EXIT_REASON_ENTRY_FAIL BIT(31)
 
 #endif

@@ -17,13 +17,13 @@
 #include "lib/lib.h"
 #include "lib/log.h"
 
-#define CPUID1_ECX_VMX BIT(5)
+#define CPUID1_ECX_VMX   BIT(5)
 #define CPUID1_ECX_XSAVE BIT(26)
-#define CR4_OSXSAVE BIT(18)
-#define GUEST_VPID 1
+#define CR4_OSXSAVE      BIT(18)
+#define GUEST_VPID       1
 /* Preemption-timer units (TSC / 2^IA32_VMX_MISC[4:0]) the IRET watch lets the guest run. */
 #define VMX_PREEMPTION_STEP 50
-#define INVEPT_ALL_CONTEXT 2
+#define INVEPT_ALL_CONTEXT  2
 /* Guest interruptibility state (§25.4.2, Table 25-3). */
 #define BLOCKING_BY_STI    BIT(0)
 #define BLOCKING_BY_MOV_SS BIT(1)
@@ -50,8 +50,9 @@ static bool vmx_probe(struct virt_caps *caps, char *why, size_t why_size)
     /* §24.7: locked without "VMX outside SMX" means the firmware turned VT-x off for good. */
     if ((vmx_caps_msrs.feature_control & FEATURE_CONTROL_LOCK) &&
         !(vmx_caps_msrs.feature_control & FEATURE_CONTROL_VMX_OUTSIDE_SMX)) {
-        fmt_snprintf(why, why_size, "VT-x is disabled by firmware (IA32_FEATURE_CONTROL locked with VMX off): enable "
-                                    "VT-x/virtualization in the firmware setup");
+        fmt_snprintf(why, why_size,
+                     "VT-x is disabled by firmware (IA32_FEATURE_CONTROL locked with VMX off): enable "
+                     "VT-x/virtualization in the firmware setup");
         return false;
     }
     if (VMX_BASIC_REGION_SIZE(vmx_caps_msrs.basic) > PAGE_SIZE) {
@@ -109,8 +110,9 @@ static void invept_all(void)
 {
     struct {
         u64 eptp, reserved;
-    } desc = {0, 0};
-    __asm__ volatile("invept %[desc], %[type]" ::[desc] "m"(desc), [type] "r"((u64)INVEPT_ALL_CONTEXT) : "cc", "memory");
+    } desc = { 0, 0 };
+    __asm__ volatile("invept %[desc], %[type]" ::[desc] "m"(desc), [type] "r"((u64)INVEPT_ALL_CONTEXT)
+                     : "cc", "memory");
 }
 
 /* ---- the host's TSS: VM exits load TR, and its selector may not be 0 (§26.2.3) ---- */
@@ -136,7 +138,8 @@ static bool host_tss_setup(char *why, size_t why_size)
     __asm__ volatile("sgdt %0" : "=m"(g));
     n = (g.limit + 1) / 8;
     if (n + 2 > GDT_ENTRIES) {
-        fmt_snprintf(why, why_size, "the firmware's GDT has %u entries; the VT-x host GDT holds %u", n, GDT_ENTRIES - 2);
+        fmt_snprintf(why, why_size, "the firmware's GDT has %u entries; the VT-x host GDT holds %u", n,
+                     GDT_ENTRIES - 2);
         return false;
     }
     memcpy(host_gdt, (void *)(uintptr_t)g.base, n * 8);
@@ -185,14 +188,17 @@ static bool vmx_enable(char *why, size_t why_size)
     LOG("vmx: enabled; EPT%s, VPID %s, unrestricted guest %s, monitor trap flag %s, preemption timer %s, "
         "VMFUNC EPTP switching %s (VMCS revision %u)",
         vmx_ctl.ept_2mb ? " with 2 MiB pages" : " (4 KiB pages)", vmx_ctl.vpid ? "yes" : "no",
-        vmx_ctl.unrestricted ? "yes" : "no", vmx_ctl.mtf ? "yes" : "no", vmx_ctl.preemption_timer ? "yes" : "no", vmx_ctl.vmfunc_eptp ? "offered (unused)" : "no",
-        VMX_BASIC_REVISION(vmx_caps_msrs.basic));
+        vmx_ctl.unrestricted ? "yes" : "no", vmx_ctl.mtf ? "yes" : "no", vmx_ctl.preemption_timer ? "yes" : "no",
+        vmx_ctl.vmfunc_eptp ? "offered (unused)" : "no", VMX_BASIC_REVISION(vmx_caps_msrs.basic));
     return true;
 }
 
 /* ---- I/O and MSR bitmaps (§25.6.4, §25.6.9; vmx_bitmaps.c) ---- */
 
-static void vmx_set_io_intercept(struct vcpu *v, u16 port, bool on) { vmx_io_bitmap_set(to_vmx(v)->io_bitmap, port, on); }
+static void vmx_set_io_intercept(struct vcpu *v, u16 port, bool on)
+{
+    vmx_io_bitmap_set(to_vmx(v)->io_bitmap, port, on);
+}
 
 static void vmx_set_msr_intercept(struct vcpu *v, u32 msr, bool read, bool write)
 {
@@ -213,12 +219,24 @@ static u16 read_sel(int which)
 {
     u16 s = 0;
     switch (which) {
-    case 0: __asm__ volatile("mov %%cs, %0" : "=r"(s)); break;
-    case 1: __asm__ volatile("mov %%ss, %0" : "=r"(s)); break;
-    case 2: __asm__ volatile("mov %%ds, %0" : "=r"(s)); break;
-    case 3: __asm__ volatile("mov %%es, %0" : "=r"(s)); break;
-    case 4: __asm__ volatile("mov %%fs, %0" : "=r"(s)); break;
-    default: __asm__ volatile("mov %%gs, %0" : "=r"(s)); break;
+    case 0:
+        __asm__ volatile("mov %%cs, %0" : "=r"(s));
+        break;
+    case 1:
+        __asm__ volatile("mov %%ss, %0" : "=r"(s));
+        break;
+    case 2:
+        __asm__ volatile("mov %%ds, %0" : "=r"(s));
+        break;
+    case 3:
+        __asm__ volatile("mov %%es, %0" : "=r"(s));
+        break;
+    case 4:
+        __asm__ volatile("mov %%fs, %0" : "=r"(s));
+        break;
+    default:
+        __asm__ volatile("mov %%gs, %0" : "=r"(s));
+        break;
     }
     return s & 0xfff8; /* host selectors must have RPL 0 and TI 0 (§26.2.3) */
 }
@@ -471,11 +489,16 @@ static u64 vmx_cr(struct vcpu *v, int n)
 {
     struct vmx_vcpu *x = to_vmx(v);
     switch (n) {
-    case 0: return (vmread(VMCS_GUEST_CR0) & ~x->cr0_mask) | (vmread(VMCS_CR0_SHADOW) & x->cr0_mask);
-    case 2: return read_cr2();
-    case 3: return vmread(VMCS_GUEST_CR3);
-    case 4: return (vmread(VMCS_GUEST_CR4) & ~x->cr4_mask) | (vmread(VMCS_CR4_SHADOW) & x->cr4_mask);
-    default: return 0;
+    case 0:
+        return (vmread(VMCS_GUEST_CR0) & ~x->cr0_mask) | (vmread(VMCS_CR0_SHADOW) & x->cr0_mask);
+    case 2:
+        return read_cr2();
+    case 3:
+        return vmread(VMCS_GUEST_CR3);
+    case 4:
+        return (vmread(VMCS_GUEST_CR4) & ~x->cr4_mask) | (vmread(VMCS_CR4_SHADOW) & x->cr4_mask);
+    default:
+        return 0;
     }
 }
 
@@ -520,7 +543,10 @@ static int vmx_wait_for_event(struct vcpu *v)
 }
 
 /* 2 MiB leaves only where the CPU's EPT has them (IA32_VMX_EPT_VPID_CAP[16]). */
-static const struct npt_format *vmx_nested_format(void) { return vmx_ctl.ept_2mb ? &npt_format_ept : &npt_format_ept_4k; }
+static const struct npt_format *vmx_nested_format(void)
+{
+    return vmx_ctl.ept_2mb ? &npt_format_ept : &npt_format_ept_4k;
+}
 
 const struct vcpu_ops vmx_vcpu_ops = {
     .name = "Intel VT-x",

@@ -6,7 +6,7 @@ static void set_bit_to(u8 *byte, u8 bit, bool on)
     if (on)
         *byte |= (u8)(1u << bit);
     else
-        *byte &= (u8)~(1u << bit);
+        *byte &= (u8) ~(1u << bit);
 }
 
 bool vmx_msr_bitmap_set(u8 *map, u32 msr, bool read, bool write)

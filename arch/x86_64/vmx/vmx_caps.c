@@ -70,32 +70,29 @@ static bool switchable(const char *what, u64 cap, const struct named_bit *bits, 
 }
 
 static const struct named_bit proc_required[] = {
-    {PROC_HLT_EXITING, "HLT exiting"},
-    {PROC_MWAIT_EXITING, "MWAIT exiting"},
-    {PROC_MONITOR_EXITING, "MONITOR exiting"},
-    {PROC_USE_IO_BITMAPS, "use I/O bitmaps"},
-    {PROC_USE_MSR_BITMAPS, "use MSR bitmaps"},
-    {PROC_SECONDARY_CONTROLS, "activate secondary controls"},
+    { PROC_HLT_EXITING, "HLT exiting" },         { PROC_MWAIT_EXITING, "MWAIT exiting" },
+    { PROC_MONITOR_EXITING, "MONITOR exiting" }, { PROC_USE_IO_BITMAPS, "use I/O bitmaps" },
+    { PROC_USE_MSR_BITMAPS, "use MSR bitmaps" }, { PROC_SECONDARY_CONTROLS, "activate secondary controls" },
 };
-static const struct named_bit proc2_required[] = {{PROC2_ENABLE_EPT, "enable EPT"}};
+static const struct named_bit proc2_required[] = { { PROC2_ENABLE_EPT, "enable EPT" } };
 static const struct named_bit exit_required[] = {
-    {EXIT_HOST_ADDR_SPACE_64, "host address-space size"},
-    {EXIT_SAVE_EFER, "save IA32_EFER"},
-    {EXIT_LOAD_EFER, "load IA32_EFER"},
+    { EXIT_HOST_ADDR_SPACE_64, "host address-space size" },
+    { EXIT_SAVE_EFER, "save IA32_EFER" },
+    { EXIT_LOAD_EFER, "load IA32_EFER" },
 };
 static const struct named_bit entry_required[] = {
-    {ENTRY_IA32E_GUEST, "IA-32e mode guest"},
-    {ENTRY_LOAD_EFER, "load IA32_EFER"},
+    { ENTRY_IA32E_GUEST, "IA-32e mode guest" },
+    { ENTRY_LOAD_EFER, "load IA32_EFER" },
 };
 static const struct named_bit pin_switched[] = {
-    {PIN_EXTINT_EXITING, "external-interrupt exiting"},
-    {PIN_NMI_EXITING, "NMI exiting"},
+    { PIN_EXTINT_EXITING, "external-interrupt exiting" },
+    { PIN_NMI_EXITING, "NMI exiting" },
 };
 static const struct named_bit proc_switched[] = {
-    {PROC_INTR_WINDOW_EXITING, "interrupt-window exiting"},
-    {PROC_HLT_EXITING, "HLT exiting"},
-    {PROC_MWAIT_EXITING, "MWAIT exiting"},
-    {PROC_MONITOR_EXITING, "MONITOR exiting"},
+    { PROC_INTR_WINDOW_EXITING, "interrupt-window exiting" },
+    { PROC_HLT_EXITING, "HLT exiting" },
+    { PROC_MWAIT_EXITING, "MWAIT exiting" },
+    { PROC_MONITOR_EXITING, "MONITOR exiting" },
 };
 
 /* Instructions the guest sees in CPUID but that fault with #UD in VMX non-root operation unless
@@ -111,8 +108,8 @@ bool vmx_choose_controls(const struct vmx_cap_msrs *c, struct vmx_controls *out,
         !choose("processor-based", c->proc, proc_required, ARRAY_SIZE(proc_required), 0, &out->proc, why, why_size) ||
         !choose("secondary processor-based", c->proc2, proc2_required, ARRAY_SIZE(proc2_required),
                 PROC2_ENABLE_VPID | PROC2_UNRESTRICTED_GUEST | PROC2_GUEST_INSNS, &out->proc2, why, why_size) ||
-        !choose("VM-exit", c->exit, exit_required, ARRAY_SIZE(exit_required), EXIT_SAVE_PAT | EXIT_LOAD_PAT,
-                &out->exit, why, why_size) ||
+        !choose("VM-exit", c->exit, exit_required, ARRAY_SIZE(exit_required), EXIT_SAVE_PAT | EXIT_LOAD_PAT, &out->exit,
+                why, why_size) ||
         !choose("VM-entry", c->entry, entry_required, ARRAY_SIZE(entry_required), ENTRY_LOAD_PAT, &out->entry, why,
                 why_size) ||
         !switchable("pin-based", c->pin, pin_switched, ARRAY_SIZE(pin_switched), why, why_size) ||
@@ -121,7 +118,8 @@ bool vmx_choose_controls(const struct vmx_cap_msrs *c, struct vmx_controls *out,
     /* Off except while border control watches interrupts (vmx.c): then the exit takes the
      * interrupt, and the backend injects it together with the interrupt window. */
     if (!vmx_ctl_may_set(c->exit, EXIT_ACK_INTR_ON_EXIT) || !vmx_ctl_may_clear(c->exit, EXIT_ACK_INTR_ON_EXIT)) {
-        fmt_snprintf(why, why_size, "this CPU's VT-x cannot switch 'acknowledge interrupt on exit' (border control needs it)");
+        fmt_snprintf(why, why_size,
+                     "this CPU's VT-x cannot switch 'acknowledge interrupt on exit' (border control needs it)");
         return false;
     }
     /* PAT is switched on both edges or on neither. */
@@ -131,12 +129,14 @@ bool vmx_choose_controls(const struct vmx_cap_msrs *c, struct vmx_controls *out,
     }
     /* EPT (§A.10): a 4-level walk, write-back tables, and INVEPT to drop translations. */
     if (!(ept & EPT_CAP_WALK_4) || !(ept & EPT_CAP_WB)) {
-        fmt_snprintf(why, why_size, "this CPU's EPT lacks a 4-level walk or write-back paging structures (EPT_VPID_CAP 0x%llx)",
+        fmt_snprintf(why, why_size,
+                     "this CPU's EPT lacks a 4-level walk or write-back paging structures (EPT_VPID_CAP 0x%llx)",
                      (unsigned long long)ept);
         return false;
     }
     if (!(ept & EPT_CAP_INVEPT) || !(ept & EPT_CAP_INVEPT_ALL)) {
-        fmt_snprintf(why, why_size, "this CPU's EPT has no all-context INVEPT (EPT_VPID_CAP 0x%llx)", (unsigned long long)ept);
+        fmt_snprintf(why, why_size, "this CPU's EPT has no all-context INVEPT (EPT_VPID_CAP 0x%llx)",
+                     (unsigned long long)ept);
         return false;
     }
     out->ept_2mb = ept & EPT_CAP_2MB;

@@ -14,7 +14,7 @@ struct vmx_cap_msrs {
     /* The TRUE_* MSRs where IA32_VMX_BASIC[55] says they exist (they may report default-1
      * controls as 0, e.g. CR3-load exiting), else the original ones. */
     u64 pin, proc, exit, entry;
-    u64 proc2;   /* 0 when the primary controls cannot activate secondary controls */
+    u64 proc2; /* 0 when the primary controls cannot activate secondary controls */
     u64 cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
     u64 ept_vpid; /* 0 without secondary controls */
     u64 vmfunc;   /* 0 unless VM functions can be enabled */
@@ -33,13 +33,13 @@ static inline bool vmx_ctl_may_clear(u64 cap, u32 bit) { return !((u32)cap & bit
 
 struct vmx_controls {
     u32 pin, proc, proc2, exit, entry;
-    bool vpid;         /* one VPID per nested-paging view */
-    bool unrestricted; /* the guest may run with paging off (CR0.PE/PG exempt from the fixed bits) */
-    bool ept_2mb;      /* 2 MiB EPT leaves */
-    bool mtf;          /* the monitor trap flag (the IRET watch's step, vmx.c) */
+    bool vpid;             /* one VPID per nested-paging view */
+    bool unrestricted;     /* the guest may run with paging off (CR0.PE/PG exempt from the fixed bits) */
+    bool ept_2mb;          /* 2 MiB EPT leaves */
+    bool mtf;              /* the monitor trap flag (the IRET watch's step, vmx.c) */
     bool preemption_timer; /* the VMX-preemption timer (the IRET watch's step without MTF) */
     bool invept_single;
-    bool vmfunc_eptp;  /* VMFUNC leaf 0 (EPTP switching) offered; not used yet */
+    bool vmfunc_eptp;                                   /* VMFUNC leaf 0 (EPTP switching) offered; not used yet */
     u64 cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1; /* as the guest's CRs must obey them */
 };
 

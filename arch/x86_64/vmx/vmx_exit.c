@@ -15,9 +15,9 @@
 #include "lib/log.h"
 
 #define BLOCKING_STI_MOV_SS (BIT(0) | BIT(1))
-#define XCR0_X87 BIT(0)
-#define XCR0_SSE BIT(1)
-#define XCR0_AVX BIT(2)
+#define XCR0_X87            BIT(0)
+#define XCR0_SSE            BIT(1)
+#define XCR0_AVX            BIT(2)
 
 typedef void (*vmx_exit_fn)(struct vcpu *v);
 
@@ -274,8 +274,8 @@ static void entry_failed(struct vcpu *v, u32 reason, u64 qual)
 {
     LOG("vmx: VM entry failed: exit reason %u (%s), qualification 0x%llx", VMX_EXIT_REASON_BASIC(reason),
         VMX_EXIT_REASON_BASIC(reason) == VMX_EXIT_INVALID_GUEST_STATE ? "invalid guest state"
-        : VMX_EXIT_REASON_BASIC(reason) == VMX_EXIT_MSR_LOADING     ? "MSR loading"
-                                                                     : "machine check",
+        : VMX_EXIT_REASON_BASIC(reason) == VMX_EXIT_MSR_LOADING       ? "MSR loading"
+                                                                      : "machine check",
         (unsigned long long)qual);
     vcpu_ops->dump(v);
     vcpu_stop(v, "VM entry failed");
@@ -286,7 +286,7 @@ static void entry_failed(struct vcpu *v, u32 reason, u64 qual)
 static struct pending_event vmx_event_decode(u32 info, u32 error, u32 len)
 {
     struct intr_info i = vmx_decode_intr_info(info);
-    struct pending_event ev = {.type = EVENT_NONE};
+    struct pending_event ev = { .type = EVENT_NONE };
 
     if (!i.valid)
         return ev;
@@ -294,13 +294,26 @@ static struct pending_event vmx_event_decode(u32 info, u32 error, u32 len)
     ev.has_error = i.has_error;
     ev.error = i.has_error ? error : 0;
     switch (i.type) {
-    case INTR_TYPE_EXTERNAL: ev.type = EVENT_EXTERNAL; break;
-    case INTR_TYPE_NMI: ev.type = EVENT_NMI; break;
-    case INTR_TYPE_HW_EXCEPTION: ev.type = EVENT_EXCEPTION; break;
-    case INTR_TYPE_SW_INTERRUPT: ev.type = EVENT_SOFT_INT; ev.insn_len = (u8)len; break;
+    case INTR_TYPE_EXTERNAL:
+        ev.type = EVENT_EXTERNAL;
+        break;
+    case INTR_TYPE_NMI:
+        ev.type = EVENT_NMI;
+        break;
+    case INTR_TYPE_HW_EXCEPTION:
+        ev.type = EVENT_EXCEPTION;
+        break;
+    case INTR_TYPE_SW_INTERRUPT:
+        ev.type = EVENT_SOFT_INT;
+        ev.insn_len = (u8)len;
+        break;
     case INTR_TYPE_PRIV_SW_EXCEPTION:
-    case INTR_TYPE_SW_EXCEPTION: ev.type = EVENT_SOFT_EXCEPTION; ev.insn_len = (u8)len; break;
-    default: break;
+    case INTR_TYPE_SW_EXCEPTION:
+        ev.type = EVENT_SOFT_EXCEPTION;
+        ev.insn_len = (u8)len;
+        break;
+    default:
+        break;
     }
     return ev;
 }
@@ -310,12 +323,24 @@ static void vmx_event_write(const struct pending_event *ev)
     u32 type;
 
     switch (ev->type) {
-    case EVENT_EXTERNAL: type = INTR_TYPE_EXTERNAL; break;
-    case EVENT_NMI: type = INTR_TYPE_NMI; break;
-    case EVENT_EXCEPTION: type = INTR_TYPE_HW_EXCEPTION; break;
-    case EVENT_SOFT_INT: type = INTR_TYPE_SW_INTERRUPT; break;
-    case EVENT_SOFT_EXCEPTION: type = ev->vector == 1 ? INTR_TYPE_PRIV_SW_EXCEPTION : INTR_TYPE_SW_EXCEPTION; break;
-    default: vmwrite(VMCS_ENTRY_INTR_INFO, 0); return;
+    case EVENT_EXTERNAL:
+        type = INTR_TYPE_EXTERNAL;
+        break;
+    case EVENT_NMI:
+        type = INTR_TYPE_NMI;
+        break;
+    case EVENT_EXCEPTION:
+        type = INTR_TYPE_HW_EXCEPTION;
+        break;
+    case EVENT_SOFT_INT:
+        type = INTR_TYPE_SW_INTERRUPT;
+        break;
+    case EVENT_SOFT_EXCEPTION:
+        type = ev->vector == 1 ? INTR_TYPE_PRIV_SW_EXCEPTION : INTR_TYPE_SW_EXCEPTION;
+        break;
+    default:
+        vmwrite(VMCS_ENTRY_INTR_INFO, 0);
+        return;
     }
     vmwrite(VMCS_ENTRY_INTR_INFO, vmx_intr_info(ev->vector, type, ev->has_error));
     if (ev->has_error)
@@ -356,8 +381,9 @@ static void vmx_complete_events(struct vcpu *v, u32 idt_info)
     if (e.interrupted.type != EVENT_NONE) {
         x->redelivered++;
         LOG_RATELIMITED(logged, 16, "vmx: exit %u interrupted the delivery of %s: %s delivered next (%llu so far)",
-                        VMX_EXIT_REASON_BASIC((u32)vmread(VMCS_EXIT_REASON)), event_describe(&e.interrupted, a, sizeof(a)),
-                        event_describe(&ev, b, sizeof(b)), (unsigned long long)x->redelivered);
+                        VMX_EXIT_REASON_BASIC((u32)vmread(VMCS_EXIT_REASON)),
+                        event_describe(&e.interrupted, a, sizeof(a)), event_describe(&ev, b, sizeof(b)),
+                        (unsigned long long)x->redelivered);
     }
     if (ev.type == EVENT_TRIPLE_FAULT) {
         vmwrite(VMCS_ENTRY_INTR_INFO, 0);

@@ -31,7 +31,7 @@ struct cr_access vmx_decode_cr_access(u64 q)
 
 bool vmx_decode_io(u64 q, struct io_access *io)
 {
-    static const u8 sizes[8] = {1, 2, 0, 4, 0, 0, 0, 0};
+    static const u8 sizes[8] = { 1, 2, 0, 4, 0, 0, 0, 0 };
 
     io->size = sizes[q & 7];
     io->in = q & BIT(3);
@@ -138,7 +138,4 @@ static const char *const exit_names[VMX_EXIT_TABLE_SIZE] = {
     [VMX_EXIT_VMFUNC] = "vmfunc",
 };
 
-const char *vmx_exit_reason_name(u32 reason)
-{
-    return reason < VMX_EXIT_TABLE_SIZE ? exit_names[reason] : NULL;
-}
+const char *vmx_exit_reason_name(u32 reason) { return reason < VMX_EXIT_TABLE_SIZE ? exit_names[reason] : NULL; }

@@ -10,9 +10,9 @@
 
 /* EPT violation (Table 28-7). */
 struct ept_violation {
-    bool read, write, fetch;       /* the access that faulted */
+    bool read, write, fetch;             /* the access that faulted */
     bool readable, writable, executable; /* what the EPT entry allowed */
-    bool linear_valid;             /* a guest-linear address is in the VMCS */
+    bool linear_valid;                   /* a guest-linear address is in the VMCS */
     bool nmi_unblocked_by_iret;
 };
 struct ept_violation vmx_decode_ept_violation(u64 qual);
@@ -20,9 +20,9 @@ struct ept_violation vmx_decode_ept_violation(u64 qual);
 /* Control-register access (Table 28-3). */
 enum cr_access_type { CR_MOV_TO = 0, CR_MOV_FROM = 1, CR_CLTS = 2, CR_LMSW = 3 };
 struct cr_access {
-    u8 cr;        /* 0, 3, 4 or 8 */
+    u8 cr; /* 0, 3, 4 or 8 */
     enum cr_access_type type;
-    u8 gpr;       /* the general-purpose register of a MOV (x86 numbering, as enum vcpu_reg) */
+    u8 gpr; /* the general-purpose register of a MOV (x86 numbering, as enum vcpu_reg) */
     bool lmsw_memory;
     u16 lmsw_source;
 };

@@ -102,11 +102,11 @@ static int set_redeliver(const char *val, const struct kernel_param *kp)
     return 0;
 }
 
-static const struct kernel_param_ops redeliver_ops = {.set = set_redeliver};
+static const struct kernel_param_ops redeliver_ops = { .set = set_redeliver };
 module_param_cb(redeliver, &redeliver_ops, NULL, 0200);
 
-static const struct kernel_param_ops hwcr_ops = {.set = set_hwcr};
-static const struct kernel_param_ops invd_ops = {.set = set_invd};
+static const struct kernel_param_ops hwcr_ops = { .set = set_hwcr };
+static const struct kernel_param_ops invd_ops = { .set = set_invd };
 module_param_cb(hwcr, &hwcr_ops, NULL, 0200);
 module_param_cb(invd, &invd_ops, NULL, 0200);
 

@@ -59,44 +59,44 @@ MODULE_PARM_DESC(canary, "host-physical address of the hypervisor's canary page 
 module_param(secret, bool, 0444);
 MODULE_PARM_DESC(secret, "also read a page of guest RAM never mapped for DMA");
 
-#define E1000_CTRL   0x0000
-#define E1000_STATUS 0x0008
-#define E1000_MDIC   0x0020
-#define E1000_IMC    0x00d8
-#define E1000_RCTL   0x0100
-#define E1000_TCTL   0x0400
-#define E1000_RDBAL  0x2800
-#define E1000_RDBAH  0x2804
-#define E1000_RDLEN  0x2808
-#define E1000_RDH    0x2810
-#define E1000_RDT    0x2818
-#define E1000_TDBAL  0x3800
-#define E1000_TDBAH  0x3804
-#define E1000_TDLEN  0x3808
-#define E1000_TDH    0x3810
-#define E1000_TDT    0x3818
-#define CTRL_RST     (1u << 26)
-#define TCTL_EN      (1u << 1)
-#define TCTL_PSP     (1u << 3)
-#define RCTL_EN      (1u << 1)
-#define RCTL_UPE     (1u << 3)
-#define RCTL_MPE     (1u << 4)
-#define RCTL_BAM     (1u << 15)
-#define RCTL_SECRC   (1u << 26)
-#define MDIC_WRITE   (1u << 26)
-#define MDIC_READY   (1u << 28)
-#define MDIC_PHY1    (1u << 21)
-#define BMCR_LOOPBACK 0x4000
-#define BMCR_FULLDPLX 0x0100
+#define E1000_CTRL     0x0000
+#define E1000_STATUS   0x0008
+#define E1000_MDIC     0x0020
+#define E1000_IMC      0x00d8
+#define E1000_RCTL     0x0100
+#define E1000_TCTL     0x0400
+#define E1000_RDBAL    0x2800
+#define E1000_RDBAH    0x2804
+#define E1000_RDLEN    0x2808
+#define E1000_RDH      0x2810
+#define E1000_RDT      0x2818
+#define E1000_TDBAL    0x3800
+#define E1000_TDBAH    0x3804
+#define E1000_TDLEN    0x3808
+#define E1000_TDH      0x3810
+#define E1000_TDT      0x3818
+#define CTRL_RST       (1u << 26)
+#define TCTL_EN        (1u << 1)
+#define TCTL_PSP       (1u << 3)
+#define RCTL_EN        (1u << 1)
+#define RCTL_UPE       (1u << 3)
+#define RCTL_MPE       (1u << 4)
+#define RCTL_BAM       (1u << 15)
+#define RCTL_SECRC     (1u << 26)
+#define MDIC_WRITE     (1u << 26)
+#define MDIC_READY     (1u << 28)
+#define MDIC_PHY1      (1u << 21)
+#define BMCR_LOOPBACK  0x4000
+#define BMCR_FULLDPLX  0x0100
 #define BMCR_SPEED1000 0x0040
-#define TXD_CMD_EOP  0x01
-#define TXD_CMD_IFCS 0x02
-#define TXD_CMD_RS   0x08
-#define DESC_DD      0x01
-#define TX_RING      4096 /* 256 descriptors: TDLEN must be a multiple of 128 */
-#define RX_DESCS     16 /* more than the frames it will receive: no refill */
-#define RX_BUF       2048 /* RCTL.BSIZE 00 */
-#define FRAME        64
+#define TXD_CMD_EOP    0x01
+#define TXD_CMD_IFCS   0x02
+#define TXD_CMD_RS     0x08
+#define DESC_DD        0x01
+#define TX_RING        4096 /* 256 descriptors: TDLEN must be a multiple of 128 */
+#define RX_DESCS       16   /* more than the frames it will receive: no refill */
+#define RX_BUF         2048 /* RCTL.BSIZE 00 */
+#define FRAME          64
 
 struct tx_desc {
     __le64 buffer_addr;
@@ -200,8 +200,8 @@ static void read_through_device(struct gdma *g, const char *what, u64 a, const c
         for (i = 0; i + strlen(needle) <= min(len, FRAME); i++)
             if (!memcmp(f + i, needle, strlen(needle)))
                 found = true;
-    printk(KERN_INFO "gdma: buffer at 0x%llx (%s): transmit descriptor %s; %s%d bytes came back: %s%s%s\n", a,
-           what, txs & DESC_DD ? "done" : "NOT done", len ? "" : "no frame, ", len, hex,
+    printk(KERN_INFO "gdma: buffer at 0x%llx (%s): transmit descriptor %s; %s%d bytes came back: %s%s%s\n", a, what,
+           txs & DESC_DD ? "done" : "NOT done", len ? "" : "no frame, ", len, hex,
            needle ? (found ? " -- the device read " : " -- no ") : "", needle ? needle : "");
 }
 
@@ -242,7 +242,8 @@ static void write_through_device(struct gdma *g, unsigned long va)
     g->attempts++;
     memcpy(after, (void *)va, sizeof(after));
     printk(KERN_INFO "gdma: DMA write to module text at 0x%lx (guest-physical 0x%llx): receive descriptor %s, "
-           "text %s: %16ph\n", va, pa, READ_ONCE(g->rx[rdh].status) & DESC_DD ? "done" : "NOT done",
+                     "text %s: %16ph\n",
+           va, pa, READ_ONCE(g->rx[rdh].status) & DESC_DD ? "done" : "NOT done",
            memcmp(before, after, sizeof(before)) ? "CHANGED" : "unchanged", after);
 }
 
@@ -305,7 +306,7 @@ static void run(struct gdma *g)
 
 static int __init gdma_init(void)
 {
-    struct gdma g = {.pdev = pci_get_device(vendor, device, NULL)};
+    struct gdma g = { .pdev = pci_get_device(vendor, device, NULL) };
     int rc;
 
     if (!g.pdev) {
@@ -367,9 +368,7 @@ out:
     return rc;
 }
 
-static void __exit gdma_exit(void)
-{
-}
+static void __exit gdma_exit(void) {}
 
 module_init(gdma_init);
 module_exit(gdma_exit);

@@ -112,10 +112,13 @@ static int set_raise(const char *val, const struct kernel_param *kp)
 static int write_byte_nofault(unsigned char *p, unsigned char v)
 {
     int err = 0;
+    /* %0 is an asm operand inside the macro's text, not a remainder: clang-format would split it */
+    /* clang-format off */
     asm volatile("1: movb %2, %1\n"
                  "2:\n" _ASM_EXTABLE_TYPE_REG(1b, 2b, EX_TYPE_EFAULT_REG, %0)
                  : "+r"(err), "=m"(*p)
                  : "q"(v));
+    /* clang-format on */
     return err;
 }
 
@@ -191,7 +194,7 @@ static int jump_thread(void *mid)
 /* gtest's probe begins with `movabs $"GTESTMID", %rax` (10 bytes); its middle is right after. */
 static int set_jump(const char *val, const struct kernel_param *kp)
 {
-    static const u8 marker[10] = {0x48, 0xb8, 'G', 'T', 'E', 'S', 'T', 'M', 'I', 'D'};
+    static const u8 marker[10] = { 0x48, 0xb8, 'G', 'T', 'E', 'S', 'T', 'M', 'I', 'D' };
     struct task_struct *t;
     unsigned long addr;
     const u8 *at;
@@ -220,7 +223,7 @@ static int set_jump(const char *val, const struct kernel_param *kp)
  * with the wrapper's stack (the saved RAX over a return address) but no border-out before it. */
 static int set_jumpsite(const char *val, const struct kernel_param *kp)
 {
-    static const u8 in_ret[8] = {0xb8, 0x05, 0x01, 0x53, 0x50, 0x0f, 0x01, 0xd9};
+    static const u8 in_ret[8] = { 0xb8, 0x05, 0x01, 0x53, 0x50, 0x0f, 0x01, 0xd9 };
     unsigned long addr, flags;
     const u8 *at;
 
@@ -267,8 +270,9 @@ static bool answered_number(unsigned long nr)
 
 static int set_badcalls(const char *val, const struct kernel_param *kp)
 {
-    static const unsigned long odd[] = {0, 1, 0x5053, 0x5052ffff, 0x50540000, 0x5053ffff, 0xffffffff, 0x150530100,
-                                        0x8000000050530102, ~0ul, 0x50530106, 0x505301ff, 0x50530200};
+    static const unsigned long odd[] = { 0,          1,          0x5053,      0x5052ffff,         0x50540000,
+                                         0x5053ffff, 0xffffffff, 0x150530100, 0x8000000050530102, ~0ul,
+                                         0x50530106, 0x505301ff, 0x50530200 };
     unsigned long bad_ptrs[8];
     unsigned long nr, calls = 0, refused = 0, granted = 0, crossings = 0;
     u8 *page = vmalloc(PAGE_SIZE);
@@ -320,7 +324,7 @@ static int set_badcalls(const char *val, const struct kernel_param *kp)
     }
     vfree(page);
     printk(KERN_INFO "gevil: badcalls %lu invalid hypercalls: %lu refused with an error, %lu crossings from no "
-           "site (no status by design), %lu succeeded, %lu left a privilege\n",
+                     "site (no status by design), %lu succeeded, %lu left a privilege\n",
            calls, refused, crossings, calls - refused - crossings, granted);
     return 0;
 }
@@ -336,7 +340,7 @@ static unsigned long remap_va;
 
 static int set_remap(const char *val, const struct kernel_param *kp)
 {
-    static const u8 marker[10] = {0x48, 0xb8, 'G', 'T', 'E', 'S', 'T', 'M', 'I', 'D'};
+    static const u8 marker[10] = { 0x48, 0xb8, 'G', 'T', 'E', 'S', 'T', 'M', 'I', 'D' };
     unsigned long addr, off;
     unsigned int level;
     const u8 *at;
@@ -435,7 +439,8 @@ static int set_irqpoke(const char *val, const struct kernel_param *kp)
         iounmap(nic_bar);
         poking = false;
         printk(KERN_INFO "gevil: irqpoke: %lu interrupts inside gdma, %lu of them saw the device, %lu writes tried, "
-               "%lu interrupts elsewhere\n", poke_inside, poke_inside_nonzero, poke_writes, poke_outside);
+                         "%lu interrupts elsewhere\n",
+               poke_inside, poke_inside_nonzero, poke_writes, poke_outside);
     }
     return 0;
 }
@@ -471,15 +476,15 @@ static int set_peek(const char *val, const struct kernel_param *kp)
     return 0;
 }
 
-static const struct kernel_param_ops raise_ops = {.set = set_raise};
-static const struct kernel_param_ops peek_ops = {.set = set_peek};
-static const struct kernel_param_ops write_ops = {.set = set_write};
-static const struct kernel_param_ops jump_ops = {.set = set_jump};
-static const struct kernel_param_ops jumpsite_ops = {.set = set_jumpsite};
-static const struct kernel_param_ops claim_ops = {.set = set_claim};
-static const struct kernel_param_ops badcalls_ops = {.set = set_badcalls};
-static const struct kernel_param_ops irqpoke_ops = {.set = set_irqpoke};
-static const struct kernel_param_ops remap_ops = {.set = set_remap};
+static const struct kernel_param_ops raise_ops = { .set = set_raise };
+static const struct kernel_param_ops peek_ops = { .set = set_peek };
+static const struct kernel_param_ops write_ops = { .set = set_write };
+static const struct kernel_param_ops jump_ops = { .set = set_jump };
+static const struct kernel_param_ops jumpsite_ops = { .set = set_jumpsite };
+static const struct kernel_param_ops claim_ops = { .set = set_claim };
+static const struct kernel_param_ops badcalls_ops = { .set = set_badcalls };
+static const struct kernel_param_ops irqpoke_ops = { .set = set_irqpoke };
+static const struct kernel_param_ops remap_ops = { .set = set_remap };
 module_param_cb(raise, &raise_ops, NULL, 0200);
 module_param_cb(peek, &peek_ops, NULL, 0200);
 module_param_cb(write, &write_ops, NULL, 0200);

@@ -40,14 +40,14 @@ static void idle_mwait(unsigned int n)
 {
     for (unsigned int i = 0; i < n; i++) {
         /* MONITOR rax=address, ecx=extensions, edx=hints; MWAIT eax=hints, ecx=extensions. */
-        asm volatile(".byte 0x0f, 0x01, 0xc8" :: "a"(&monitored), "c"(0), "d"(0));
-        asm volatile("sti; .byte 0x0f, 0x01, 0xc9" :: "a"(0), "c"(0) : "memory");
+        asm volatile(".byte 0x0f, 0x01, 0xc8" ::"a"(&monitored), "c"(0), "d"(0));
+        asm volatile("sti; .byte 0x0f, 0x01, 0xc9" ::"a"(0), "c"(0) : "memory");
     }
 }
 
 static ssize_t gidle_write(struct file *f, const char __user *buf, size_t len, loff_t *pos)
 {
-    char cmd[32] = {0};
+    char cmd[32] = { 0 };
     unsigned int n;
     unsigned long long t0;
 
@@ -91,10 +91,7 @@ static int __init gidle_init(void)
     return 0;
 }
 
-static void __exit gidle_exit(void)
-{
-    remove_proc_entry(KBUILD_MODNAME, NULL);
-}
+static void __exit gidle_exit(void) { remove_proc_entry(KBUILD_MODNAME, NULL); }
 
 module_init(gidle_init);
 module_exit(gidle_exit);

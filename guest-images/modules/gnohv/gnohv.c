@@ -47,7 +47,9 @@ MODULE_PARM_DESC(unmatched, "second hypercalls of a crossing with no kept return
  * return address is kept.
  */
 #define SLOTS 256
-static struct { unsigned long slot, value, seq; } kept[SLOTS];
+static struct {
+    unsigned long slot, value, seq;
+} kept[SLOTS];
 static unsigned long seq;
 static DEFINE_RAW_SPINLOCK(lock);
 
@@ -84,7 +86,7 @@ static int gnohv_trap(struct notifier_block *nb, unsigned long val, void *data)
 {
     struct die_args *args = data;
     struct pt_regs *regs = args->regs;
-    static const u8 vmmcall[3] = {0x0f, 0x01, 0xd9}, lea_rax_rip[3] = {0x48, 0x8d, 0x05};
+    static const u8 vmmcall[3] = { 0x0f, 0x01, 0xd9 }, lea_rax_rip[3] = { 0x48, 0x8d, 0x05 };
     u8 insn[6];
     unsigned long nr, slot, value, flags;
 
@@ -127,8 +129,7 @@ static int gnohv_trap(struct notifier_block *nb, unsigned long val, void *data)
 }
 
 static struct notifier_block gnohv_nb = {
-    .notifier_call = gnohv_trap,
-    .priority = INT_MAX, /* before anything that would turn the #UD into an oops */
+    .notifier_call = gnohv_trap, .priority = INT_MAX, /* before anything that would turn the #UD into an oops */
 };
 
 static int __init gnohv_init(void)
@@ -142,8 +143,8 @@ static int __init gnohv_init(void)
 static void __exit gnohv_exit(void)
 {
     unregister_die_notifier(&gnohv_nb);
-    printk(KERN_INFO "gnohv: unloaded after %lu calls, %lu return addresses restored, %lu unmatched\n",
-           calls, restored, unmatched);
+    printk(KERN_INFO "gnohv: unloaded after %lu calls, %lu return addresses restored, %lu unmatched\n", calls, restored,
+           unmatched);
 }
 
 module_init(gnohv_init);

@@ -73,8 +73,7 @@ static int __init gpoke_init(void)
     ral = orig_ral = readl(bar + E1000_RAL0);
     rah = readl(bar + E1000_RAH0);
     mmio_nonzero = !!ctrl + !!status + !!ral + !!rah;
-    printk(KERN_INFO "gpoke: mmio read CTRL=0x%08x STATUS=0x%08x RAL0=0x%08x RAH0=0x%08x\n", ctrl, status,
-           ral, rah);
+    printk(KERN_INFO "gpoke: mmio read CTRL=0x%08x STATUS=0x%08x RAL0=0x%08x RAH0=0x%08x\n", ctrl, status, ral, rah);
     writel(MMIO_MARK, bar + E1000_RAL0);
     back = readl(bar + E1000_RAL0);
     mmio_landed = back == MMIO_MARK;
@@ -105,9 +104,7 @@ static int __init gpoke_init(void)
     return 0;
 }
 
-static void __exit gpoke_exit(void)
-{
-}
+static void __exit gpoke_exit(void) {}
 
 module_init(gpoke_init);
 module_exit(gpoke_exit);

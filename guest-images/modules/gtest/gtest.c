@@ -29,7 +29,7 @@
 
 #define HC_TEST_PRIVILEGED 0x50530010ul /* docs/hypercalls.md */
 #define HC_GUARD_PRIVATE   0x50530106ul
-#define GTEST_SECRET "POSTERN-PRIVATE-SECRET"
+#define GTEST_SECRET       "POSTERN-PRIVATE-SECRET"
 
 /* The private page, kept for the module's lifetime (the hypervisor zeroes and returns it at
  * deinit; it is not freed here: the kernel may not touch it while it is private). */
@@ -81,7 +81,7 @@ extern int gevil_tamper(int x) __attribute__((weak));
 static ssize_t gtest_read(struct file *f, char __user *buf, size_t len, loff_t *pos)
 {
     char *out = kmalloc(512, GFP_KERNEL);
-    int values[8] = {5, 3, 8, 1, 9, 2, 7, 4};
+    int values[8] = { 5, 3, 8, 1, 9, 2, 7, 4 };
     long in_read, after_printk, after_spin;
     unsigned long long t0;
     ssize_t n;
@@ -108,7 +108,7 @@ static ssize_t gtest_read(struct file *f, char __user *buf, size_t len, loff_t *
 
 static ssize_t gtest_write(struct file *f, const char __user *buf, size_t len, loff_t *pos)
 {
-    char cmd[40] = {0};
+    char cmd[40] = { 0 };
     unsigned long target;
     if (copy_from_user(cmd, buf, min(len, sizeof(cmd) - 1)))
         return -EFAULT;
