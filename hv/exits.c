@@ -282,17 +282,6 @@ static bool hypercall(struct vcpu *v)
     return true;
 }
 
-static u32 port_read(u16 port, unsigned size) { return size == 1 ? inb(port) : size == 2 ? inw(port) : inl(port); }
-
-static void port_write(u16 port, unsigned size, u32 value)
-{
-    if (size == 1)
-        outb(port, (u8)value);
-    else if (size == 2)
-        outw(port, (u16)value);
-    else
-        outl(port, value);
-}
 
 /* Does this write set SLP_EN in a PM1 control register (ACPI §4.8.3.2.1)? */
 static bool is_sleep_request(u16 pm1, u16 port, unsigned size, u32 value)
@@ -332,7 +321,7 @@ static bool emulate_io(struct vcpu *v, u16 port, unsigned size, bool in)
     }
     if (in) {
         /* Watched ports are read as they are; only writes can stop the machine. */
-        u32 got = port_read(port, size);
+        u32 got = port_in_sized(port, size);
         v->regs[REG_RAX] = size == 4 ? got : (v->regs[REG_RAX] & ~(u64)mask) | got;
         return true;
     }
@@ -347,7 +336,7 @@ static bool emulate_io(struct vcpu *v, u16 port, unsigned size, bool in)
         vcpu_stop(v, reason);
         return false;
     }
-    port_write(port, size, value);
+    port_out_sized(port, size, value);
     return true;
 }
 

@@ -92,6 +92,22 @@ static inline u32 inl(u16 port)
     return v;
 }
 
+/* A port access of 1, 2 or 4 bytes, as the guest's IN/OUT made it (the value in the low bytes). */
+static inline u32 port_in_sized(u16 port, unsigned size)
+{
+    return size == 1 ? inb(port) : size == 2 ? inw(port) : inl(port);
+}
+
+static inline void port_out_sized(u16 port, unsigned size, u32 value)
+{
+    if (size == 1)
+        outb(port, (u8)value);
+    else if (size == 2)
+        outw(port, (u16)value);
+    else
+        outl(port, value);
+}
+
 static inline u64 read_cr0(void)
 {
     u64 v;

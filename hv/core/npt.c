@@ -99,24 +99,23 @@ bool npt_map(struct npt *n, gpa_t gpa, hpa_t hpa, u64 size, u32 perms)
 
 bool npt_unmap(struct npt *n, gpa_t gpa, u64 size) { return walk_range(n, gpa, gpa, size, 0, true); }
 
-bool npt_lookup(const struct npt *n, gpa_t gpa, hpa_t *hpa, u32 *perms, int *level_out)
+/* The leaf entry mapping gpa and its level, or false when nothing maps it (or no map was built
+ * yet). With need_exec, also false when an entry on the way withholds execution: a fetch checks
+ * the X bit at every level of the walk. */
+static bool find_leaf(const struct npt *n, gpa_t gpa, bool need_exec, u64 *leaf, int *level_out)
 {
     const u64 *table;
 
-    if (!n->root || !n->fmt || gpa >= npt_limit(n)) /* no map yet: nothing is mapped */
+    if (!n->root || !n->fmt || gpa >= npt_limit(n))
         return false;
     table = table_of(n->root);
     for (int level = n->fmt->levels; level >= 1; level--) {
         u64 e = table[level_index(gpa, level)];
-        if (!n->fmt->present(e))
+        if (!n->fmt->present(e) || (need_exec && n->fmt->with_exec && n->fmt->with_exec(e, true) != e))
             return false;
         if (n->fmt->is_leaf(e, level)) {
-            if (hpa)
-                *hpa = n->fmt->address(e, level) + (gpa & (level_size(level) - 1));
-            if (perms)
-                *perms = n->fmt->perms(e);
-            if (level_out)
-                *level_out = level;
+            *leaf = e;
+            *level_out = level;
             return true;
         }
         table = table_of(n->fmt->address(e, level));
@@ -124,22 +123,28 @@ bool npt_lookup(const struct npt *n, gpa_t gpa, hpa_t *hpa, u32 *perms, int *lev
     return false;
 }
 
+bool npt_lookup(const struct npt *n, gpa_t gpa, hpa_t *hpa, u32 *perms, int *level_out)
+{
+    u64 e;
+    int level;
+
+    if (!find_leaf(n, gpa, false, &e, &level))
+        return false;
+    if (hpa)
+        *hpa = n->fmt->address(e, level) + (gpa & (level_size(level) - 1));
+    if (perms)
+        *perms = n->fmt->perms(e);
+    if (level_out)
+        *level_out = level;
+    return true;
+}
+
 bool npt_executable(const struct npt *n, gpa_t gpa)
 {
-    const u64 *table;
+    u64 e;
+    int level;
 
-    if (!n->root || !n->fmt || gpa >= npt_limit(n)) /* no map yet: nothing is mapped */
-        return false;
-    table = table_of(n->root);
-    for (int level = n->fmt->levels; level >= 1; level--) {
-        u64 e = table[level_index(gpa, level)];
-        if (!n->fmt->present(e) || (n->fmt->with_exec && n->fmt->with_exec(e, true) != e))
-            return false;
-        if (n->fmt->is_leaf(e, level))
-            return true;
-        table = table_of(n->fmt->address(e, level));
-    }
-    return false;
+    return find_leaf(n, gpa, true, &e, &level);
 }
 
 u64 npt_limit(const struct npt *n) { return level_size(n->fmt->levels) * ENTRIES; }

@@ -28,16 +28,8 @@ void host_test_port_out(u16 port, u8 size, u32 value);
 static u32 port_in(u16 port, u8 size) { return host_test_port_in(port, size); }
 static void port_out(u16 port, u8 size, u32 value) { host_test_port_out(port, size, value); }
 #else
-static u32 port_in(u16 port, u8 size) { return size == 1 ? inb(port) : size == 2 ? inw(port) : inl(port); }
-static void port_out(u16 port, u8 size, u32 value)
-{
-    if (size == 1)
-        outb(port, (u8)value);
-    else if (size == 2)
-        outw(port, (u16)value);
-    else
-        outl(port, value);
-}
+static u32 port_in(u16 port, u8 size) { return port_in_sized(port, size); }
+static void port_out(u16 port, u8 size, u32 value) { port_out_sized(port, size, value); }
 #endif
 
 static bool is_mem(const struct pci_bar *b) { return b->kind == PCI_BAR_MEM32 || b->kind == PCI_BAR_MEM64; }
