@@ -611,7 +611,7 @@ static const struct config_key {
     { "kernel", KEY_REQUIRED, set_kernel },
     { "initrd", 0, set_initrd },
     { "cmdline", 0, set_cmdline },
-    { "guest_ram", KEY_REQUIRED, set_guest_ram },
+    { "guest_ram", 0, set_guest_ram },
     { "hv_memory", 0, set_hv_memory },
     { "serial", 0, set_serial },
     { "serial_port", 0, set_serial_port },

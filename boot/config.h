@@ -27,7 +27,7 @@ struct postern_config {
     char kernel[BOOT_NAME_MAX];     /* ESP path, '/'-separated, always set after a successful parse */
     char initrd[BOOT_NAME_MAX];     /* "" when absent */
     char cmdline[BOOT_CMDLINE_MAX]; /* "" when absent */
-    u64 guest_ram;                  /* bytes, multiple of 2 MiB, >= 64 MiB */
+    u64 guest_ram;                  /* cap on the guest's usable RAM, multiple of 2 MiB, >= 64 MiB; 0: all */
     u64 hv_memory;                  /* bytes, multiple of 4 KiB, >= 16 MiB */
     u16 serial_port;                /* "serial = io:PORT" or the older "serial_port = PORT" */
     u32 serial_baud;

@@ -73,7 +73,7 @@ EFI_STATUS esp_for_each_file(EFI_FILE_HANDLE root, const char *path, void (*fn)(
     return st;
 }
 
-EFI_STATUS esp_read(EFI_FILE_HANDLE root, const char *path, u64 max_size, struct boot_file *f)
+EFI_STATUS esp_read(EFI_FILE_HANDLE root, const char *path, u64 max_size, u32 mem_type, struct boot_file *f)
 {
     CHAR16 name[BOOT_NAME_MAX];
     EFI_FILE_HANDLE fh = NULL;
@@ -113,7 +113,7 @@ EFI_STATUS esp_read(EFI_FILE_HANDLE root, const char *path, u64 max_size, struct
     }
 
     pages = EFI_SIZE_TO_PAGES(size ? size : 1);
-    st = uefi_call_wrapper(BS->AllocatePages, 4, AllocateAnyPages, EfiLoaderData, pages, &addr);
+    st = uefi_call_wrapper(BS->AllocatePages, 4, AllocateAnyPages, (EFI_MEMORY_TYPE)mem_type, pages, &addr);
     if (EFI_ERROR(st)) {
         say(L"cannot read %a: no memory for %ld bytes: %r", path, size, st);
         goto out;

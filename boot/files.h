@@ -11,10 +11,12 @@ EFI_STATUS esp_open_root(EFI_LOADED_IMAGE *li, EFI_FILE_HANDLE *root);
 
 /*
  * Reads path ('/'-separated, ASCII) into freshly allocated pages and records it in *f (addr, size,
- * path). A file bigger than max_size is refused. Says why on failure (e.g. "cannot read
+ * path), of UEFI memory type mem_type: EfiLoaderData for what becomes the guest's once the hypervisor
+ * has used it (kernel, initrd), BOOT_EFI_POSTERN_MEMORY for what the hypervisor keeps (metadata).
+ * A file bigger than max_size is refused. Says why on failure (e.g. "cannot read
  * /postern/nope: Not Found") and leaves *f empty.
  */
-EFI_STATUS esp_read(EFI_FILE_HANDLE root, const char *path, u64 max_size, struct boot_file *f);
+EFI_STATUS esp_read(EFI_FILE_HANDLE root, const char *path, u64 max_size, u32 mem_type, struct boot_file *f);
 
 /*
  * Calls fn(ctx, name, size) for every regular file in the directory at path whose name is plain

@@ -1,8 +1,10 @@
 /*
  * postern.efi's entry: the UEFI loader. In order (docs/boot.md):
  *   banner → virt_probe → /postern/postern.cfg → kernel, initrd, gmeta files → ACPI RSDP →
- *   hypervisor pool → guest RAM (contiguous, 2 MiB aligned) → boot_info → ExitBootServices →
+ *   hypervisor pool → the guest's ACPI area → memory-map check → boot_info → ExitBootServices →
  *   hv_main(boot_info).
+ * What the hypervisor keeps is allocated as BOOT_EFI_POSTERN_MEMORY, so the final memory map names
+ * it; everything else the loader used becomes guest RAM (docs/guest-boot.md "Memory model").
  * Every failure before ExitBootServices prints one "postern: ..." line, gives back what was
  * allocated and returns to the firmware: the loader never hangs and never resets the machine.
  *
@@ -66,7 +68,7 @@ static void cleanup(struct loader *l)
         for (u32 i = 0; i < BOOT_MAX_GMETA; i++)
             boot_file_free(&bi->gmeta[i]);
         free_pages(bi->hv_pool_base, bi->hv_pool_size);
-        free_pages(bi->guest_ram_base, bi->guest_ram_size);
+        free_pages(bi->guest_acpi_base, BOOT_GUEST_ACPI_SIZE);
         free_pages((hpa_t)(UINTN)bi, sizeof(*bi));
         l->bi = NULL;
     }
@@ -185,7 +187,7 @@ static EFI_STATUS read_config(struct loader *l)
     EFI_STATUS st;
     int r;
 
-    st = esp_read(l->root, CONFIG_PATH, CONFIG_FILE_MAX, &f);
+    st = esp_read(l->root, CONFIG_PATH, CONFIG_FILE_MAX, EfiLoaderData, &f);
     if (EFI_ERROR(st))
         return st;
     r = config_parse((const char *)(UINTN)f.addr, f.size, &l->cfg, err, sizeof(err));
@@ -204,8 +206,8 @@ static EFI_STATUS alloc_boot_info(struct loader *l)
     EFI_PHYSICAL_ADDRESS addr = 0;
     EFI_STATUS st;
 
-    st = uefi_call_wrapper(BS->AllocatePages, 4, AllocateAnyPages, EfiLoaderData, EFI_SIZE_TO_PAGES(sizeof(*l->bi)),
-                           &addr);
+    st = uefi_call_wrapper(BS->AllocatePages, 4, AllocateAnyPages, BOOT_EFI_POSTERN_MEMORY,
+                           EFI_SIZE_TO_PAGES(sizeof(*l->bi)), &addr);
     if (EFI_ERROR(st)) {
         say(L"no memory for the boot information: %r", st);
         return st;
@@ -262,7 +264,7 @@ static void preload_gmeta(void *ctx, const char *name, u64 size)
         return;
     }
     /* An unreadable file is said and skipped: nothing asked for it yet. */
-    if (!EFI_ERROR(esp_read(l->root, path, GMETA_MAX_SIZE, &bi->gmeta[bi->gmeta_count])))
+    if (!EFI_ERROR(esp_read(l->root, path, GMETA_MAX_SIZE, BOOT_EFI_POSTERN_MEMORY, &bi->gmeta[bi->gmeta_count])))
         bi->gmeta_configured[bi->gmeta_count++] = false;
 }
 
@@ -278,7 +280,7 @@ static void load_admin_key(struct loader *l)
 
     /* The path even when the file is refused: the hypervisor's messages then name it. */
     memcpy(bi->admin_key_path, l->cfg.admin_key, sizeof(bi->admin_key_path));
-    if (EFI_ERROR(esp_read(l->root, l->cfg.admin_key, ADMIN_KEY_READ_MAX, &f)))
+    if (EFI_ERROR(esp_read(l->root, l->cfg.admin_key, ADMIN_KEY_READ_MAX, EfiLoaderData, &f)))
         return; /* esp_read said why */
     if (sigcheck_parse_pubfile(phys_to_virt(f.addr), f.size, point, why, sizeof(why)) != 0) {
         say(L"admin_key %a: %a", l->cfg.admin_key, why);
@@ -295,7 +297,8 @@ static EFI_STATUS load_files(struct loader *l)
     struct boot_info *bi = l->bi;
     EFI_STATUS st;
 
-    st = esp_read(l->root, c->kernel, ~0ull, &bi->kernel);
+    /* Kernel and initrd: loader data, so guest RAM once the hypervisor has placed them. */
+    st = esp_read(l->root, c->kernel, ~0ull, EfiLoaderData, &bi->kernel);
     if (!EFI_ERROR(st)) {
         char why[160];
         if (linux_boot_check(phys_to_virt(bi->kernel.addr), bi->kernel.size, why, sizeof(why)) != 0) {
@@ -304,9 +307,9 @@ static EFI_STATUS load_files(struct loader *l)
         }
     }
     if (!EFI_ERROR(st) && c->initrd[0])
-        st = esp_read(l->root, c->initrd, ~0ull, &bi->initrd);
+        st = esp_read(l->root, c->initrd, ~0ull, EfiLoaderData, &bi->initrd);
     for (u32 i = 0; !EFI_ERROR(st) && i < c->gmeta_count; i++) {
-        st = esp_read(l->root, c->gmeta[i], ~0ull, &bi->gmeta[i]);
+        st = esp_read(l->root, c->gmeta[i], ~0ull, BOOT_EFI_POSTERN_MEMORY, &bi->gmeta[i]);
         if (!EFI_ERROR(st)) {
             bi->gmeta_configured[i] = true;
             bi->gmeta_count = i + 1;
@@ -342,7 +345,8 @@ static EFI_STATUS alloc_pool(struct loader *l)
     u64 size = l->cfg.hv_memory;
     EFI_STATUS st;
 
-    st = uefi_call_wrapper(BS->AllocatePages, 4, AllocateAnyPages, EfiLoaderData, EFI_SIZE_TO_PAGES(size), &addr);
+    st = uefi_call_wrapper(BS->AllocatePages, 4, AllocateAnyPages, BOOT_EFI_POSTERN_MEMORY, EFI_SIZE_TO_PAGES(size),
+                           &addr);
     if (EFI_ERROR(st)) {
         say(L"cannot allocate hv_memory %ldM: %r", size >> 20, st);
         return st;
@@ -352,37 +356,28 @@ static EFI_STATUS alloc_pool(struct loader *l)
     return EFI_SUCCESS;
 }
 
-/* Guest RAM: one contiguous 2 MiB-aligned block of conventional memory, found in the memory map
- * and then claimed with AllocateAddress (AllocatePages cannot ask for an alignment). */
-static EFI_STATUS alloc_guest_ram(struct loader *l)
+/* The guest's ACPI area: ACPI NVS (so the firmware's map, and the guest's e820, already say so)
+ * below 4 GiB (the RSDT and FADT hold 32-bit pointers into it). Then a check that the final
+ * memory map, translated after ExitBootServices when nothing can be said any more, will fit. */
+static EFI_STATUS alloc_guest_acpi(struct loader *l)
 {
     struct boot_info *bi = l->bi;
-    u64 size = l->cfg.guest_ram, largest = 0;
-    EFI_PHYSICAL_ADDRESS addr = 0;
+    EFI_PHYSICAL_ADDRESS addr = 0xffffffffull;
     bool overflow;
     u32 n;
     EFI_STATUS st;
 
+    st = uefi_call_wrapper(BS->AllocatePages, 4, AllocateMaxAddress, EfiACPIMemoryNVS,
+                           EFI_SIZE_TO_PAGES(BOOT_GUEST_ACPI_SIZE), &addr);
+    if (EFI_ERROR(st)) {
+        say(L"no memory below 4 GiB for the guest's ACPI tables (%ld KiB): %r", BOOT_GUEST_ACPI_SIZE >> 10, st);
+        return st;
+    }
+    bi->guest_acpi_base = addr;
     st = memmap_fetch(&l->map);
     if (EFI_ERROR(st))
         return st;
-    /* bi->mem is scratch space until the final map replaces it after ExitBootServices. */
-    n = memmap_translate(&l->map, bi->mem, BOOT_MAX_MEM_REGIONS, &overflow);
-    if (!memmap_find_free(bi->mem, n, size, LARGE_PAGE_SIZE, &addr, &largest)) {
-        say(L"guest_ram %ldM is more than the largest free contiguous block (%ld MiB)", size >> 20, largest >> 20);
-        return EFI_OUT_OF_RESOURCES;
-    }
-    st = uefi_call_wrapper(BS->AllocatePages, 4, AllocateAddress, EfiLoaderData, EFI_SIZE_TO_PAGES(size), &addr);
-    if (EFI_ERROR(st)) {
-        say(L"cannot allocate guest_ram %ldM at 0x%lx: %r", size >> 20, addr, st);
-        return st;
-    }
-    bi->guest_ram_base = addr;
-    bi->guest_ram_size = size;
-
-    /* The final map is translated after ExitBootServices, when nothing can be said any more: make
-     * sure now that it will fit, with room for the descriptors added since. */
-    memmap_refetch(&l->map);
+    /* bi->mem is scratch space until the final map replaces it; room for the descriptors added since. */
     n = memmap_translate(&l->map, bi->mem, BOOT_MAX_MEM_REGIONS, &overflow);
     if (overflow || n > BOOT_MAX_MEM_REGIONS - 32) {
         say(L"the UEFI memory map has too many regions (%d, at most %d supported)", n, BOOT_MAX_MEM_REGIONS - 32);
@@ -405,6 +400,7 @@ static void fill_boot_info(struct loader *l)
     memcpy(bi->pci_hide, c->pci_hide, sizeof(bi->pci_hide));
     bi->pci_hide_count = c->pci_hide_count;
     bi->iommu_mode = c->iommu_mode;
+    bi->guest_ram_cap = c->guest_ram;
     bi->sig_policy = c->sig_policy;
     bi->border_npt = c->border_npt;
     bi->acpi_rsdp = find_rsdp();
@@ -480,7 +476,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
     if (!EFI_ERROR(st))
         st = alloc_pool(l);
     if (!EFI_ERROR(st))
-        st = alloc_guest_ram(l);
+        st = alloc_guest_acpi(l);
     if (EFI_ERROR(st)) {
         cleanup(l);
         return st;
@@ -490,8 +486,8 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
     say(L"kernel %a (%ld KiB), initrd %a (%ld KiB), %d gmeta (%d named in postern.cfg)", bi->kernel.path,
         bi->kernel.size >> 10, bi->initrd.addr ? bi->initrd.path : "none", bi->initrd.size >> 10, bi->gmeta_count,
         l->cfg.gmeta_count);
-    say(L"guest RAM 0x%lx+%ld MiB, hypervisor pool 0x%lx+%ld MiB, RSDP 0x%lx; exiting boot services",
-        bi->guest_ram_base, bi->guest_ram_size >> 20, bi->hv_pool_base, bi->hv_pool_size >> 20, bi->acpi_rsdp);
+    say(L"hypervisor pool 0x%lx+%ld MiB, guest ACPI area 0x%lx, RSDP 0x%lx; exiting boot services", bi->hv_pool_base,
+        bi->hv_pool_size >> 20, bi->guest_acpi_base, bi->acpi_rsdp);
     uefi_call_wrapper(l->root->Close, 1, l->root);
     l->root = NULL;
 

@@ -53,25 +53,33 @@ void memmap_free(struct efi_memmap *m)
 
 u32 memmap_boot_type(u32 efi_type)
 {
+    /* As Linux's EFI stub turns the UEFI map into its e820 (drivers/firmware/efi/libstub/x86-stub.c
+     * setup_e820), since that is the map the guest would have had booting on this firmware. */
     switch (efi_type) {
     case EfiConventionalMemory:
-        return BOOT_MEM_FREE;
     case EfiLoaderCode:
     case EfiLoaderData:
     case EfiBootServicesCode:
     case EfiBootServicesData:
+        return BOOT_MEM_FREE;
     case EfiRuntimeServicesCode:
     case EfiRuntimeServicesData:
     case EfiPalCode:
-    case EFI_PERSISTENT_MEMORY:
-        return BOOT_MEM_USED;
+        return BOOT_MEM_FIRMWARE;
     case EfiACPIReclaimMemory:
-    case EfiACPIMemoryNVS:
         return BOOT_MEM_ACPI;
+    case EfiACPIMemoryNVS:
+        return BOOT_MEM_NVS;
     case EfiMemoryMappedIO:
     case EfiMemoryMappedIOPortSpace:
         return BOOT_MEM_MMIO;
-    default: /* EfiReservedMemoryType, EfiUnusableMemory, unaccepted memory (15), anything newer */
+    case EfiUnusableMemory:
+        return BOOT_MEM_UNUSABLE;
+    case EFI_PERSISTENT_MEMORY:
+        return BOOT_MEM_PMEM;
+    case BOOT_EFI_POSTERN_MEMORY:
+        return BOOT_MEM_HV;
+    default: /* EfiReservedMemoryType, unaccepted memory (15), anything newer, other OS loaders' types */
         return BOOT_MEM_RESERVED;
     }
 }
@@ -128,27 +136,4 @@ u32 memmap_translate(const struct efi_memmap *m, struct boot_mem_region *out, u3
                       d->Type, overflow);
     }
     return n;
-}
-
-bool memmap_find_free(const struct boot_mem_region *r, u32 n, u64 size, u64 align, hpa_t *base, u64 *largest)
-{
-    bool found = false;
-
-    *largest = 0;
-    for (u32 i = 0; i < n; i++) {
-        u64 start, end;
-        if (r[i].type != BOOT_MEM_FREE)
-            continue;
-        start = ALIGN_UP(r[i].base, align);
-        end = ALIGN_DOWN(r[i].base + r[i].size, align);
-        if (end <= start)
-            continue;
-        if (end - start > *largest)
-            *largest = end - start;
-        if (end - start >= size && (!found || end - size > *base)) {
-            *base = end - size;
-            found = true;
-        }
-    }
-    return found;
 }

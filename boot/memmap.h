@@ -34,10 +34,5 @@ u32 memmap_boot_type(u32 efi_type);
  */
 u32 memmap_translate(const struct efi_memmap *m, struct boot_mem_region *out, u32 max, bool *overflow);
 
-/*
- * The highest size-byte block, aligned to align, inside one BOOT_MEM_FREE region of r[0..n). Returns
- * false when none fits; *largest is then the biggest aligned block there is.
- */
-bool memmap_find_free(const struct boot_mem_region *r, u32 n, u64 size, u64 align, hpa_t *base, u64 *largest);
 
 #endif

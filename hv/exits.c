@@ -203,7 +203,7 @@ static bool test_unmap_once(struct vcpu *v)
         int level;
 
         if ((pages[i] & (PAGE_SIZE - 1)) || !gmem_ptr(&v->vm->mem, pages[i], PAGE_SIZE) || unmapped_count ||
-            !npt_lookup(&v->vm->npt, pages[i], &hpa, &perms, &level) || hpa != v->vm->mem.hpa + pages[i] ||
+            !npt_lookup(&v->vm->npt, pages[i], &hpa, &perms, &level) || hpa != pages[i] /* identity */ ||
             perms != NPT_RWX) {
             v->regs[REG_RAX] = (u64)(s64)HC_EINVAL;
             return true;
@@ -233,7 +233,7 @@ static bool test_remap(struct vcpu *v, gpa_t gpa)
     if (!hit)
         return false;
     for (unsigned i = 0; i < unmapped_count; i++)
-        vm_npt_map(v->vm, unmapped_once[i], v->vm->mem.hpa + unmapped_once[i], PAGE_SIZE, NPT_RWX);
+        vm_npt_map(v->vm, unmapped_once[i], unmapped_once[i], PAGE_SIZE, NPT_RWX);
     unmapped_count = 0;
     vcpu_ops->flush_nested_tlb(v);
     LOG("test: guest-physical 0x%llx touched at rip 0x%llx: mapped back", (unsigned long long)gpa,

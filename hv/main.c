@@ -1,7 +1,8 @@
 /*
  * hv_main: from the loader's hand-over to a running guest. The steps, in order:
- * console → traps → page allocator → virtualization on → guest RAM (ACPI copy, Linux boot
- * protocol) → nested page tables → vCPU → run until the guest stops. The hypervisor then stays
+ * own stack → console → own GDT, traps → page allocator → own page tables → virtualization on →
+ * the guest's memory map (the machine's, identity-mapped) → ACPI copy, Linux boot protocol →
+ * nested page tables → vCPU → run until the guest stops. The hypervisor then stays
  * up, reports, and halts; it never resets the machine on the guest's behalf.
  */
 #include <stdarg.h>
@@ -11,6 +12,7 @@
 #include "guard/border.h"
 #include "guard/border_views.h"
 #include "arch/x86_64/cpu.h"
+#include "arch/x86_64/host_cpu.h"
 #include "arch/x86_64/traps.h"
 #include "drivers/uart/uart16550.h"
 #include "console/console.h"
@@ -23,6 +25,7 @@
 #include "guard/idle.h"
 #include "guard/privilege.h"
 #include "lib/lib.h"
+#include "platform/e820.h"
 #include "platform/linux_boot.h"
 #include "lib/log.h"
 #include "core/npt.h"
@@ -43,14 +46,12 @@ struct vm vm0;
  * binds guarded modules to them. */
 static struct privilege_registry privs;
 
-static hpa_t alloc_table_page(void) { return page_alloc(&hv_pages, 1, 1); }
+/* The guest's physical address space: the machine's memory map with the hypervisor taken out. */
+static struct guest_physmap physmap;
+static struct e820_map guest_e820;
 
-/* rep stosq: guest RAM is hundreds of MiB and byte loops are slow under emulation. */
-static void zero_memory(void *p, u64 bytes)
-{
-    u64 count = bytes / 8;
-    __asm__ volatile("rep stosq" : "+D"(p), "+c"(count) : "a"(0ull) : "memory");
-}
+static hpa_t alloc_table_page(void) { return page_alloc(&hv_pages, 1, 1); }
+static NORETURN PRINTF_LIKE(1, 2) void refuse_to_start(const char *fmt, ...);
 
 /* The hypervisor's own measurement of what it is about to run (the same SHA-256 that verifies
  * guarded modules), so the log says exactly which kernel the guest is. */
@@ -67,28 +68,71 @@ static void log_kernel_hash(const struct boot_file *f)
 
 static u32 bsp_apic_id(void) { return cpuid(1, 0).ebx >> 24; }
 
-static void build_nested_map(const struct boot_info *bi, const struct guest_mem *gm)
+/* Every page that is the hypervisor's: its image (code, data, stack), and what the loader
+ * allocated for it (pool, boot_info, metadata files), which the firmware's map already calls
+ * BOOT_MEM_HV; listed here as well so that nothing depends on the firmware keeping the type. */
+static u32 hv_ranges(const struct boot_info *bi, struct phys_range *r)
 {
-    struct phys_range win[PHYSMAP_MAX_WINDOWS];
-    int n;
+    u32 n = 0;
+
+    r[n++] = (struct phys_range){ bi->hv_image_base, bi->hv_image_size };
+    r[n++] = (struct phys_range){ bi->hv_pool_base, bi->hv_pool_size };
+    r[n++] = (struct phys_range){ (u64)(uintptr_t)bi, sizeof(*bi) };
+    for (u32 i = 0; i < bi->gmeta_count && n < PHYSMAP_MAX_HV; i++)
+        if (bi->gmeta[i].addr)
+            r[n++] = (struct phys_range){ bi->gmeta[i].addr, bi->gmeta[i].size ? bi->gmeta[i].size : 1 };
+    return n;
+}
+
+static void build_guest_map(const struct boot_info *bi, struct guest_mem *gm)
+{
+    struct phys_range hv[PHYSMAP_MAX_HV];
+    char err[160];
+
+    if (physmap_build(bi->mem, bi->mem_count, hv, hv_ranges(bi, hv), bi->guest_ram_cap, &physmap, err, sizeof(err)))
+        refuse_to_start("%s", err);
+    for (u32 i = 0; i < physmap.count; i++)
+        LOG("memory map: 0x%llx-0x%llx %s", (unsigned long long)physmap.r[i].base,
+            (unsigned long long)(physmap.r[i].base + physmap.r[i].size - 1), physmap_kind_name(physmap.r[i].kind));
+    gm->ranges = physmap.ram;
+    gm->count = physmap.ram_count;
+    gm->hva_offset = 0; /* identity: phys_to_virt */
+    gm->ram_bytes = physmap.ram_bytes;
+    vm0.physmap = &physmap;
+    LOG("memory: the guest's RAM is the machine's, identity-mapped: %llu MiB usable in %u ranges%s; the "
+        "hypervisor's %llu KiB reserved",
+        (unsigned long long)(physmap.ram_bytes >> 20), physmap.ram_count,
+        physmap.capped_bytes ? " (guest_ram cap: the rest reserved)" : "", (unsigned long long)(physmap.hv_bytes >> 10));
+    if (e820_build_guest(&physmap, &guest_e820, err, sizeof(err)))
+        refuse_to_start("%s", err);
+}
+
+static bool map_identity(void *ctx, u64 base, u64 size, u32 perms)
+{
+    return npt_map(ctx, base, base, size, perms);
+}
+
+/* Identity over the CPU's whole physical address width: RAM write-back, firmware ranges and device
+ * space uncached, the hypervisor's pages (and RAM beyond a cap) absent. */
+static void build_nested_map(const struct acpi_guest_info *acpi)
+{
+    u64 limit, leaves[3];
 
     if (!npt_init(&vm0.npt, vcpu_ops->nested_format(), alloc_table_page))
         panic("out of hypervisor memory for the nested page tables");
-    if (!npt_map(&vm0.npt, 0, gm->hpa, gm->size, NPT_RWX))
-        panic("out of hypervisor memory mapping guest RAM");
-    n = physmap_device_windows(bi->mem, bi->mem_count, gm->size, win, PHYSMAP_MAX_WINDOWS);
-    if (n < 0)
-        panic("the host memory map has more than %d device windows below 4 GiB", PHYSMAP_MAX_WINDOWS);
-    for (int i = 0; i < n; i++) {
-        LOG("device window 0x%llx-0x%llx passed through", (unsigned long long)win[i].base,
-            (unsigned long long)(win[i].base + win[i].size - 1));
-        if (!npt_map(&vm0.npt, win[i].base, win[i].base, win[i].size, NPT_READ | NPT_WRITE | NPT_UNCACHED))
-            panic("out of hypervisor memory mapping device windows");
-    }
+    limit = host_cpu_phys_bits() >= 48 ? npt_limit(&vm0.npt) : 1ull << host_cpu_phys_bits();
+    if (!physmap_for_each_mapping(&physmap, limit, map_identity, &vm0.npt))
+        panic("out of hypervisor memory for the nested page tables");
     /* No ECAM window is mapped: the guest reaches configuration space only through the emulated
-     * ports 0xCF8/0xCFC (hv/pci/pci_policy.c), and its ACPI copy has no MCFG. */
-    LOG("nested page tables: guest RAM 0x0-0x%llx -> host 0x%llx, %llu table pages", (unsigned long long)(gm->size - 1),
-        (unsigned long long)gm->hpa, (unsigned long long)vm0.npt.tables);
+     * ports 0xCF8/0xCFC (hv/pci/pci_policy.c). */
+    for (u32 i = 0; i < acpi->ecam_count; i++)
+        if (!npt_unmap(&vm0.npt, acpi->ecam[i].base, acpi->ecam[i].size))
+            panic("out of hypervisor memory unmapping the ECAM window");
+    npt_count_leaves(&vm0.npt, leaves);
+    LOG("nested page tables (%s): identity up to 0x%llx, %llu table pages, leaves: %llu x 1 GiB, %llu x 2 MiB, "
+        "%llu x 4 KiB",
+        vm0.npt.fmt->name, (unsigned long long)(limit - 1), (unsigned long long)vm0.npt.tables,
+        (unsigned long long)leaves[2], (unsigned long long)leaves[1], (unsigned long long)leaves[0]);
 }
 
 static struct iommu_info iommu;
@@ -131,9 +175,8 @@ static void setup_iommu(const struct boot_info *bi, const struct guest_mem *gm)
     }
     if (iommu_enable(&iommu, gm, err, sizeof(err)) != 0)
         refuse_to_start("iommu: %s", err);
-    LOG("iommu: %s enabled: device DMA confined to guest RAM (0x0-0x%llx -> host 0x%llx), %llu table pages",
-        iommu_kind_name(iommu.kind), (unsigned long long)(gm->size - 1), (unsigned long long)gm->hpa,
-        (unsigned long long)iommu.table_pages);
+    LOG("iommu: %s enabled: device DMA confined to guest RAM (%u ranges, identity), %llu table pages",
+        iommu_kind_name(iommu.kind), gm->count, (unsigned long long)iommu.table_pages);
 }
 
 static NORETURN void guest_gone(struct vcpu *v)
@@ -153,8 +196,18 @@ static NORETURN void guest_gone(struct vcpu *v)
     console_serve_forever();
 }
 
+static NORETURN void hv_start(void *arg);
+
+/* The loader calls this on the firmware's stack, which is in memory the guest will own. */
 void hv_main(struct boot_info *bi)
 {
+    cli();
+    host_cpu_run_on_own_stack(hv_start, bi);
+}
+
+static NORETURN void hv_start(void *arg)
+{
+    struct boot_info *bi = arg;
     char err[160];
     struct guest_mem *gm = &vm0.mem;
     struct acpi_guest_info acpi;
@@ -162,7 +215,6 @@ void hv_main(struct boot_info *bi)
     struct linux_boot_layout layout;
     struct vcpu *v = &vcpu0;
 
-    cli();
     uart_init(bi->serial_port, bi->serial_baud);
     LOG("hypervisor starting (image 0x%llx, %llu KiB)", (unsigned long long)bi->hv_image_base,
         (unsigned long long)(bi->hv_image_size >> 10));
@@ -176,12 +228,17 @@ void hv_main(struct boot_info *bi)
                                                                                             : " (serial = auto: ",
         bi->serial_source == BOOT_SERIAL_CONFIG ? "" : bi->serial_note,
         bi->serial_source == BOOT_SERIAL_CONFIG ? "" : ")");
+    host_cpu_load_gdt();
     traps_init();
     timebase_init();
     page_alloc_init(&hv_pages, bi->hv_pool_base, bi->hv_pool_size);
-    LOG("memory: hypervisor pool 0x%llx+%llu MiB, guest RAM 0x%llx+%llu MiB", (unsigned long long)bi->hv_pool_base,
-        (unsigned long long)(bi->hv_pool_size >> 20), (unsigned long long)bi->guest_ram_base,
-        (unsigned long long)(bi->guest_ram_size >> 20));
+    u64 host_tables = host_cpu_own_page_tables(alloc_table_page);
+    if (!host_tables)
+        panic("out of hypervisor memory for its own page tables");
+    LOG("memory: hypervisor pool 0x%llx+%llu MiB; own stack, GDT and page tables (%llu pages, %u-bit physical "
+        "addresses, %s pages)",
+        (unsigned long long)bi->hv_pool_base, (unsigned long long)(bi->hv_pool_size >> 20),
+        (unsigned long long)host_tables, host_cpu_phys_bits(), host_cpu_has_1g_pages() ? "1 GiB" : "2 MiB");
 
     if (!sha256_init_once())
         panic("out of hypervisor memory for SHA-256");
@@ -192,10 +249,7 @@ void hv_main(struct boot_info *bi)
     if (!vcpu_ops->enable(err, sizeof(err)))
         panic("%s", err);
 
-    gm->hpa = bi->guest_ram_base;
-    gm->hva = phys_to_virt(bi->guest_ram_base);
-    gm->size = bi->guest_ram_size;
-    zero_memory(gm->hva, gm->size);
+    build_guest_map(bi, gm);
 
     if (!bi->acpi_rsdp) {
         /* Firmware without ACPI (OVMF under Bochs: it takes its tables from QEMU's fw_cfg): the
@@ -204,29 +258,42 @@ void hv_main(struct boot_info *bi)
         LOG("guest ACPI: none (the firmware published no RSDP): the guest boots without ACPI, "
             "its interrupt wiring in an MP table");
     } else {
-        if (acpi_guest_build(gm, bi->acpi_rsdp, bsp_apic_id(), &acpi, err, sizeof(err)) != 0)
+        if (acpi_guest_build(gm, bi->guest_acpi_base, bi->acpi_rsdp, bsp_apic_id(), &acpi, err, sizeof(err)) != 0)
             panic("guest ACPI tables: %s", err);
         LOG("guest ACPI: RSDP at 0x%llx, %u of %u CPUs visible, PM1a_CNT port 0x%x", (unsigned long long)acpi.rsdp_gpa,
             acpi.cpus_kept, acpi.cpus_in_madt, acpi.pm1a_cnt_port);
     }
 
-    if (linux_boot_prepare(gm, phys_to_virt(bi->kernel.addr), bi->kernel.size,
-                           bi->initrd.addr ? phys_to_virt(bi->initrd.addr) : NULL, bi->initrd.size, bi->cmdline,
-                           acpi.rsdp_gpa, &entry, &layout, err, sizeof(err)) != 0)
-        panic("guest kernel %s: %s", bi->kernel.path, err);
-    LOG("guest kernel at 0x%llx (%llu KiB), initrd at 0x%llx (%llu KiB), entry 0x%llx",
-        (unsigned long long)layout.kernel_gpa, (unsigned long long)(layout.kernel_size >> 10),
-        (unsigned long long)layout.initrd_gpa, (unsigned long long)(layout.initrd_size >> 10),
-        (unsigned long long)entry.rip);
+    /* The loader's copies of kernel and initrd are guest RAM too: placement keeps clear of them. */
+    struct phys_range busy[] = { { bi->kernel.addr, bi->kernel.size }, { bi->initrd.addr, bi->initrd.size } };
+    struct linux_boot_input boot = {
+        .bzimage = phys_to_virt(bi->kernel.addr),
+        .bzsize = bi->kernel.size,
+        .initrd = bi->initrd.addr ? phys_to_virt(bi->initrd.addr) : NULL,
+        .initrd_size = bi->initrd.size,
+        .initrd_gpa = bi->initrd.addr,
+        .cmdline = bi->cmdline,
+        .acpi_rsdp = acpi.rsdp_gpa,
+        .busy = busy,
+        .nbusy = bi->initrd.addr ? 2 : 1,
+    };
+    if (linux_boot_prepare(gm, &guest_e820, &boot, &entry, &layout, err, sizeof(err)) != 0)
+        refuse_to_start("guest kernel %s: %s", bi->kernel.path, err);
+    LOG("guest boot area at 0x%llx, kernel at 0x%llx (%llu KiB), initrd at 0x%llx (%llu KiB%s), entry 0x%llx, "
+        "%u e820 entries",
+        (unsigned long long)layout.boot_area, (unsigned long long)layout.kernel_gpa,
+        (unsigned long long)(layout.kernel_size >> 10), (unsigned long long)layout.initrd_gpa,
+        (unsigned long long)(layout.initrd_size >> 10), layout.initrd_in_place ? ", where the loader read it" : "",
+        (unsigned long long)entry.rip, guest_e820.count);
 
-    build_nested_map(bi, gm);
+    build_nested_map(&acpi);
     setup_iommu(bi, gm);
     privilege_registry_init(&privs);
     if (pci_policy_init(bi, &acpi, &iommu, &privs, err, sizeof(err)) != 0)
         refuse_to_start("%s", err);
     /* Without ACPI the guest learns of its I/O APIC from an MP table (after PCI enumeration, whose
      * configuration access it uses; before the console, which takes the COM1 route from it). */
-    if (!bi->acpi_rsdp && legacy_platform_setup(bi, gm, GUEST_COM1_IRQ, err, sizeof(err)) != 0)
+    if (!bi->acpi_rsdp && legacy_platform_setup(&physmap, gm, GUEST_COM1_IRQ, err, sizeof(err)) != 0)
         LOG("guest MP table: none (%s): the guest runs on the 8259 PIC alone", err);
     border_init(&vm0, &privs, bi);
     vm0.iommu = &iommu;

@@ -61,7 +61,8 @@ void traps_init(void)
     u16 cs;
     struct idt_ptr p = { sizeof(idt) - 1, (u64)(uintptr_t)idt };
 
-    /* The firmware's GDT and code selector stay in use (its memory is never reused). */
+    /* The hypervisor's own GDT is loaded first (host_cpu_load_gdt): the firmware's is in
+     * boot-services memory, which becomes guest RAM. */
     __asm__ volatile("mov %%cs, %0" : "=r"(cs));
     for (int i = 0; i < 256; i++) {
         u64 addr = (u64)(uintptr_t)(traps_stubs + i * STUB_SIZE);

@@ -2,7 +2,8 @@
  * IOMMU front end: see iommu.h and docs/iommu.md.
  *
  * Discovery reads the host's ACPI tables (IVRS for AMD-Vi, DMAR for VT-d). Enabling builds one
- * DMA page table, GPA [0, guest RAM size) → HPA gm->hpa + GPA and nothing else, with the
+ * DMA page table, the guest's RAM ranges identity-mapped (guest-physical = host-physical) and
+ * nothing else (no hypervisor page, no device), with the
  * format of the back end, and points every requester of every unit at it: one domain, default
  * deny. The back ends (amd_vi.c, vtd.c) program the registers.
  *
@@ -24,9 +25,8 @@ static struct {
     struct amd_vi amd[IOMMU_MAX_UNITS];
     struct vtd vtd[IOMMU_MAX_UNITS];
     u8 dmar_haw;           /* host address width (bits) from the DMAR */
-    struct iommu_info *io; /* the enabled one, for iommu_set_page_writable */
-    hpa_t ram_hpa;
-    u64 ram_size;
+    struct iommu_info *io;      /* the enabled one, for iommu_set_page_writable */
+    const struct guest_mem *gm; /* its RAM */
 } hw;
 
 const char *iommu_kind_name(enum iommu_kind k)
@@ -136,14 +136,17 @@ static int build_dma_map(struct iommu_info *io, const struct npt_format *fmt, co
         fmt_snprintf(err, errsz, "out of hypervisor memory for the DMA page table");
         return -1;
     }
-    if (gm->size > npt_limit(&hw.dma)) {
-        fmt_snprintf(err, errsz, "guest RAM (%lu MiB) exceeds what a %d-level DMA page table covers", gm->size >> 20,
-                     fmt->levels);
-        return -1;
-    }
-    if (!npt_map(&hw.dma, 0, gm->hpa, gm->size, NPT_READ | NPT_WRITE)) {
-        fmt_snprintf(err, errsz, "out of hypervisor memory mapping guest RAM for DMA");
-        return -1;
+    for (u32 i = 0; i < gm->count; i++) {
+        const struct gmem_range *r = &gm->ranges[i];
+        if (r->base + r->size > npt_limit(&hw.dma)) {
+            fmt_snprintf(err, errsz, "guest RAM up to 0x%lx exceeds what a %d-level DMA page table covers",
+                         r->base + r->size, fmt->levels);
+            return -1;
+        }
+        if (!npt_map(&hw.dma, r->base, r->base, r->size, NPT_READ | NPT_WRITE)) {
+            fmt_snprintf(err, errsz, "out of hypervisor memory mapping guest RAM for DMA");
+            return -1;
+        }
     }
     io->table_pages = hw.dma.tables;
     return 0;
@@ -196,13 +199,14 @@ static int enable_vtd(struct iommu_info *io, const struct guest_mem *gm, char *e
     }
     /* Addresses the units must be able to produce: guest RAM and every table page (the pool). */
     u64 haw_limit = hw.dmar_haw >= 64 ? ~0ull : (1ull << hw.dmar_haw) - 1;
-    u64 top = gm->hpa + gm->size - 1, pool_top = hv_pages.base + hv_pages.npages * PAGE_SIZE - 1;
+    u64 top = gm->count ? gm->ranges[gm->count - 1].base + gm->ranges[gm->count - 1].size - 1 : 0;
+    u64 pool_top = hv_pages.base + hv_pages.npages * PAGE_SIZE - 1;
     if (top > haw_limit || (hv_pages.npages && pool_top > haw_limit)) {
         fmt_snprintf(err, errsz, "guest RAM or hypervisor memory lies above the %u-bit host address width",
                      hw.dmar_haw);
         return -1;
     }
-    if (mgaw < 64 && gm->size > (1ull << mgaw)) {
+    if (mgaw < 64 && top >= (1ull << mgaw)) {
         fmt_snprintf(err, errsz, "guest RAM exceeds the %u-bit DMA address width (MGAW)", mgaw);
         return -1;
     }
@@ -242,8 +246,7 @@ int iommu_enable(struct iommu_info *io, const struct guest_mem *gm, char *err, s
         return -1;
     io->enabled = true;
     hw.io = io;
-    hw.ram_hpa = gm->hpa;
-    hw.ram_size = gm->size;
+    hw.gm = gm;
     return 0;
 }
 
@@ -254,9 +257,9 @@ bool iommu_set_page_writable(gpa_t gpa, bool writable)
 
     if (!io || !io->enabled)
         return true;
-    if (gpa >= hw.ram_size || !IS_ALIGNED(gpa, PAGE_SIZE))
+    if (!IS_ALIGNED(gpa, PAGE_SIZE) || !gmem_ptr(hw.gm, gpa, PAGE_SIZE))
         return false;
-    if (!npt_map(&hw.dma, gpa, hw.ram_hpa + gpa, PAGE_SIZE, NPT_READ | (writable ? NPT_WRITE : 0)))
+    if (!npt_map(&hw.dma, gpa, gpa, PAGE_SIZE, NPT_READ | (writable ? NPT_WRITE : 0)))
         return false;
     for (u32 i = 0; i < io->units; i++)
         ok &= io->kind == IOMMU_AMD_VI ? amd_vi_invalidate(&hw.amd[i]) : vtd_invalidate(&hw.vtd[i]);

@@ -1,8 +1,8 @@
 /*
  * DMA confinement (issue 4). One IOMMU front end over two back ends: AMD-Vi (ACPI IVRS) and
  * Intel VT-d (ACPI DMAR). Every device the guest can program gets the same DMA address space:
- * guest-physical [0, ram_size) → host-physical gm->hpa + gpa, nothing else (no hypervisor memory,
- * no other device's MMIO). A device without an entry is blocked (default deny), never passed
+ * the guest's RAM ranges, identity-mapped (guest-physical = host-physical), nothing else (no
+ * hypervisor memory, no other device's MMIO). A device without an entry is blocked (default deny), never passed
  * through untranslated. The IOMMU's own registers (and, for AMD-Vi, its PCI function) are hidden
  * from the guest by the caller using what iommu_discover reports.
  */
@@ -40,8 +40,8 @@ const char *iommu_kind_name(enum iommu_kind k);
  * reason in err when a table is there but malformed or names something unsupported. */
 int iommu_discover(hpa_t host_rsdp, struct iommu_info *out, char *err, size_t errsz);
 
-/* Build the DMA tables for guest RAM and turn translation on. Tables come from the hypervisor's
- * page allocator. Returns 0, or -1 with a reason (the IOMMU is then left disabled). */
+/* Build the DMA tables for guest RAM (gm's ranges; gm must outlive the IOMMU's use) and turn
+ * translation on. Tables come from the hypervisor's page allocator. Returns 0, or -1 with a reason (the IOMMU is then left disabled). */
 int iommu_enable(struct iommu_info *io, const struct guest_mem *gm, char *err, size_t errsz);
 
 /* Let devices write the guest page at gpa, or not (read-only): a guarded module's text is

@@ -114,7 +114,7 @@ static void cmd_status(void *ctx, int argc, char **argv)
     if (!v)
         say("guest     not started");
     else if (v->state == VCPU_RUNNING)
-        say("guest     running, %llu MiB RAM, %llu exits", (unsigned long long)(vm0.mem.size >> 20),
+        say("guest     running, %llu MiB RAM, %llu exits", (unsigned long long)(vm0.mem.ram_bytes >> 20),
             (unsigned long long)vm0.exits);
     else
         say("guest     stopped: %s", v->stop_reason ? v->stop_reason : "?");

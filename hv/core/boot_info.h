@@ -11,7 +11,7 @@
 #include "drivers/pci/pci.h"
 
 #define BOOT_INFO_MAGIC   0x4f464e494e524550ull /* "PERNINFO" */
-#define BOOT_INFO_VERSION 6
+#define BOOT_INFO_VERSION 7
 
 #define BOOT_CMDLINE_MAX        2048
 #define BOOT_NAME_MAX           128
@@ -60,14 +60,29 @@ struct boot_binding {
     char privilege[BOOT_PRIVILEGE_NAME_MAX];
 };
 
-/* Host memory map, simplified from the UEFI one. */
+/* Host memory map, simplified from the UEFI one (boot/memmap.c memmap_boot_type). The guest gets
+ * this map at its own addresses (docs/guest-boot.md "Memory model"): each type says what it becomes. */
 enum boot_mem_type {
-    BOOT_MEM_FREE = 1,     /* conventional RAM nobody uses (after ExitBootServices) */
-    BOOT_MEM_USED = 2,     /* RAM holding firmware, loader, hypervisor or guest data */
-    BOOT_MEM_ACPI = 3,     /* ACPI reclaim or NVS: RAM, never handed to the guest directly */
-    BOOT_MEM_MMIO = 4,     /* memory-mapped I/O the firmware reported */
-    BOOT_MEM_RESERVED = 5, /* reserved or unusable: treated as RAM we must not expose */
+    BOOT_MEM_FREE = 1,     /* conventional, loader and boot-services memory: free after ExitBootServices: guest RAM */
+    BOOT_MEM_FIRMWARE = 2, /* runtime-services code/data, PAL code: RAM the firmware keeps (e820 reserved) */
+    BOOT_MEM_ACPI = 3,     /* ACPI reclaim: the firmware's tables (e820 ACPI) */
+    BOOT_MEM_MMIO = 4,     /* memory-mapped I/O the firmware reported (e820 reserved, mapped uncached) */
+    BOOT_MEM_RESERVED = 5, /* reserved (e820 reserved) */
+    BOOT_MEM_NVS = 6,      /* ACPI NVS (e820 NVS) */
+    BOOT_MEM_UNUSABLE = 7, /* memory with errors (e820 unusable, never mapped) */
+    BOOT_MEM_PMEM = 8,     /* persistent memory (e820 7) */
+    BOOT_MEM_HV = 9,       /* Postern's own (BOOT_EFI_POSTERN_MEMORY): e820 reserved, never mapped */
 };
+#define BOOT_MEM_TYPES 10
+
+/* The UEFI memory type the loader allocates the hypervisor's own memory with (the range
+ * 0x80000000-0xffffffff is the OS loader's to use, UEFI 2.10 §7.2 AllocatePages), so that the
+ * final memory map says which pages are Postern's. */
+#define BOOT_EFI_POSTERN_MEMORY 0x8050534eu /* "NSP" */
+
+/* The guest's copy of the ACPI tables (or its MP table): 1 MiB of ACPI NVS below 4 GiB, which the
+ * loader allocates so that the firmware's map already describes it. */
+#define BOOT_GUEST_ACPI_SIZE 0x100000ull
 
 struct boot_mem_region {
     hpa_t base;
@@ -110,10 +125,10 @@ struct boot_info {
     u32 pci_hide_count;
     u32 iommu_mode; /* enum boot_iommu_mode */
 
-    hpa_t guest_ram_base; /* contiguous, 2 MiB aligned */
-    u64 guest_ram_size;   /* multiple of 2 MiB */
+    u64 guest_ram_cap;     /* guest_ram =: at most this much usable RAM for the guest; 0: all of it */
+    hpa_t guest_acpi_base; /* BOOT_GUEST_ACPI_SIZE bytes of ACPI NVS below 4 GiB for the guest's tables */
 
-    hpa_t hv_pool_base; /* pages for the hypervisor's page allocator */
+    hpa_t hv_pool_base; /* pages for the hypervisor's page allocator (BOOT_EFI_POSTERN_MEMORY) */
     u64 hv_pool_size;
     hpa_t hv_image_base; /* postern.efi as loaded */
     u64 hv_image_size;

@@ -1,7 +1,10 @@
 /*
- * The guest's RAM as the hypervisor sees it: one contiguous host range, guest-physical 0..size.
- * Every guest-physical access by hypervisor code goes through gmem_ptr(), which checks the whole
- * range [gpa, gpa+len) lies inside guest RAM (overflow included) and returns NULL otherwise.
+ * The guest's RAM as the hypervisor sees it. Memory is identity-mapped (guest-physical =
+ * host-physical, docs/guest-boot.md "Memory model"): the guest's RAM is the machine's, a sorted
+ * list of ranges (usable RAM, ACPI tables and NVS) that excludes every page of the hypervisor's.
+ * Every guest-physical access by hypervisor code goes through gmem_ptr(), which checks that the
+ * whole range [gpa, gpa+len) lies inside one of them (overflow included) and returns NULL
+ * otherwise: never a pointer into the hypervisor's memory or a device's.
  */
 #ifndef POSTERN_GUEST_MEM_H
 #define POSTERN_GUEST_MEM_H
@@ -9,17 +12,54 @@
 #include "lib/phys.h"
 #include "lib/types.h"
 
-struct guest_mem {
-    u8 *hva;   /* where guest-physical 0 is mapped in the hypervisor (host-physical, identity) */
-    hpa_t hpa; /* host-physical base (2 MiB aligned) */
-    u64 size;  /* bytes, multiple of 2 MiB */
+struct gmem_range {
+    gpa_t base;
+    u64 size;
 };
+
+struct guest_mem {
+    const struct gmem_range *ranges; /* sorted, disjoint, adjacent ones merged */
+    u32 count;
+    /* Where guest-physical 0 is in the hypervisor's address space: 0 (identity) in the
+     * hypervisor; the host unit tests put guest memory in a buffer. */
+    uintptr_t hva_offset;
+    u64 ram_bytes; /* of it usable RAM (e820 type 1), for the reports */
+};
+
+/* The range holding gpa, or NULL. */
+static inline const struct gmem_range *gmem_range_of(const struct guest_mem *gm, gpa_t gpa)
+{
+    u32 lo = 0, hi = gm->count;
+
+    while (lo < hi) {
+        u32 mid = lo + (hi - lo) / 2;
+        const struct gmem_range *r = &gm->ranges[mid];
+        if (gpa < r->base)
+            hi = mid;
+        else if (gpa - r->base >= r->size)
+            lo = mid + 1;
+        else
+            return r;
+    }
+    return NULL;
+}
 
 static inline void *gmem_ptr(const struct guest_mem *gm, gpa_t gpa, u64 len)
 {
-    if (gpa > gm->size || len > gm->size - gpa)
+    const struct gmem_range *r = gmem_range_of(gm, gpa);
+
+    if (!r || len > r->size - (gpa - r->base))
         return NULL;
-    return gm->hva + gpa;
+    return (void *)(gpa + gm->hva_offset);
+}
+
+/* Does [base, base+size) overlap guest RAM? (A device BAR must not.) */
+static inline bool gmem_overlaps(const struct guest_mem *gm, u64 base, u64 size)
+{
+    for (u32 i = 0; i < gm->count; i++)
+        if (gm->ranges[i].base < base + size && base < gm->ranges[i].base + gm->ranges[i].size)
+            return true;
+    return base + size < base;
 }
 
 #endif

@@ -80,8 +80,10 @@ static bool walk_range(struct npt *n, gpa_t gpa, hpa_t hpa, u64 size, u32 perms,
         return false;
     while (size) {
         int level = 1;
-        if (n->fmt->large_pages && IS_ALIGNED(gpa, LARGE_PAGE_SIZE) && IS_ALIGNED(hpa, LARGE_PAGE_SIZE) &&
-            size >= LARGE_PAGE_SIZE)
+        if (n->fmt->huge_pages && IS_ALIGNED(gpa | hpa, GiB(1)) && size >= GiB(1))
+            level = 3;
+        else if (n->fmt->large_pages && IS_ALIGNED(gpa, LARGE_PAGE_SIZE) && IS_ALIGNED(hpa, LARGE_PAGE_SIZE) &&
+                 size >= LARGE_PAGE_SIZE)
             level = 2;
         if (!set_leaf(n, gpa, hpa, level, perms, unmap))
             return false;
@@ -148,6 +150,27 @@ bool npt_executable(const struct npt *n, gpa_t gpa)
 }
 
 u64 npt_limit(const struct npt *n) { return level_size(n->fmt->levels) * ENTRIES; }
+
+static void count_table(const struct npt *n, const u64 *t, int level, u64 counts[3])
+{
+    for (unsigned i = 0; i < ENTRIES; i++) {
+        if (!n->fmt->present(t[i]))
+            continue;
+        if (n->fmt->is_leaf(t[i], level)) {
+            if (level <= 3)
+                counts[level - 1]++;
+        } else {
+            count_table(n, table_of(n->fmt->address(t[i], level)), level - 1, counts);
+        }
+    }
+}
+
+void npt_count_leaves(const struct npt *n, u64 counts[3])
+{
+    counts[0] = counts[1] = counts[2] = 0;
+    if (n->root)
+        count_table(n, table_of(n->root), n->fmt->levels, counts);
+}
 
 /* Copy the table under *entry (a table entry at `level`) into a fresh page and point *entry at it. */
 static u64 *copy_table(struct npt *dst, u64 *entry, int level)
@@ -385,15 +408,12 @@ static u32 x86_perms(u64 e)
     return p;
 }
 
-const struct npt_format npt_format_x86 = {
-    .name = "x86-64 (AMD NPT)",
-    .levels = 4,
-    .large_pages = true,
-    .table_entry = x86_table_entry,
-    .leaf_entry = x86_leaf_entry,
-    .present = x86_present,
-    .is_leaf = x86_is_leaf,
-    .address = x86_address,
-    .perms = x86_perms,
-    .with_exec = x86_with_exec,
-};
+#define X86_FORMAT(label, huge)                                                                                        \
+    {                                                                                                                  \
+        .name = label, .levels = 4, .large_pages = true, .huge_pages = huge, .table_entry = x86_table_entry,           \
+        .leaf_entry = x86_leaf_entry, .present = x86_present, .is_leaf = x86_is_leaf, .address = x86_address,          \
+        .perms = x86_perms, .with_exec = x86_with_exec,                                                                \
+    }
+
+const struct npt_format npt_format_x86 = X86_FORMAT("x86-64 (AMD NPT)", false);
+const struct npt_format npt_format_x86_1g = X86_FORMAT("x86-64 (AMD NPT, 1 GiB pages)", true);

@@ -23,6 +23,7 @@ struct npt_format {
     const char *name;
     int levels;       /* levels of a full walk: 4 (48-bit), or 3 (39-bit, e.g. VT-d with SAGAW 39) */
     bool large_pages; /* may leaves sit at level 2 (2 MiB)? */
+    bool huge_pages;  /* and at level 3 (1 GiB)? */
     /* An entry at `level` (2..levels) pointing to the table of level-1. */
     u64 (*table_entry)(hpa_t next_table, int level);
     u64 (*leaf_entry)(hpa_t pa, int level, u32 perms);
@@ -44,8 +45,9 @@ struct npt {
 
 /* Returns false (and leaves earlier mappings in place) when a table could not be allocated. */
 bool npt_init(struct npt *n, const struct npt_format *fmt, hpa_t (*alloc_table)(void));
-/* Map [gpa, gpa+size) → [hpa, hpa+size); all three 4 KiB aligned. Uses 2 MiB pages where both
- * addresses and the remaining length allow, splitting existing large pages where they don't. */
+/* Map [gpa, gpa+size) → [hpa, hpa+size); all three 4 KiB aligned. Uses 1 GiB and 2 MiB pages where
+ * the format has them and both addresses and the remaining length allow, splitting existing large
+ * pages where they don't. */
 bool npt_map(struct npt *n, gpa_t gpa, hpa_t hpa, u64 size, u32 perms);
 /* Remove [gpa, gpa+size) (4 KiB aligned). */
 bool npt_unmap(struct npt *n, gpa_t gpa, u64 size);
@@ -53,6 +55,8 @@ bool npt_unmap(struct npt *n, gpa_t gpa, u64 size);
 bool npt_lookup(const struct npt *n, gpa_t gpa, hpa_t *hpa, u32 *perms, int *level);
 /* Whether a fetch at gpa is allowed: mapped, and execution allowed at every level of the walk. */
 bool npt_executable(const struct npt *n, gpa_t gpa);
+/* Leaves mapped, by level: counts[0] 4 KiB, [1] 2 MiB, [2] 1 GiB (for the boot report). */
+void npt_count_leaves(const struct npt *n, u64 counts[3]);
 /* The highest guest-physical address + 1 the format's walk covers. */
 u64 npt_limit(const struct npt *n);
 
@@ -82,7 +86,8 @@ bool npt_view_map(struct npt *dst, const struct npt *src, gpa_t gpa, hpa_t hpa, 
 /* Free every table dst owns (not shared with src) and its root; dst has no root afterwards. */
 void npt_release_view(struct npt *dst, const struct npt *src, void (*free_table)(hpa_t));
 
-extern const struct npt_format npt_format_x86; /* AMD NPT = ordinary x86-64 page tables */
+extern const struct npt_format npt_format_x86;    /* AMD NPT = ordinary x86-64 page tables */
+extern const struct npt_format npt_format_x86_1g; /* the same with 1 GiB leaves (CPUID Page1GB) */
 /* Whether the x86 format may set NX: only once the host runs with EFER.NXE (else bit 63 is
  * reserved and every walk through it faults). The SVM backend sets both. */
 extern bool npt_x86_nx;

@@ -23,8 +23,11 @@ enum vm_view {
     VIEW_VM_COUNT = 2, /* the views numbered from here on are border control's (hv/guard/border_views.h) */
 };
 
+struct guest_physmap;
+
 struct vm {
     struct guest_mem mem;
+    const struct guest_physmap *physmap; /* the machine's memory map as the guest has it */
     struct npt npt;
     struct npt npt_priv; /* root 0 when there is no privileged view */
     struct vcpu *vcpu[VM_MAX_VCPUS];

@@ -83,7 +83,7 @@ void private_mem_release(struct vm *vm, int module)
             continue;
         }
         memset(gmem_ptr(&vm->mem, private_pages[i].gpa, PAGE_SIZE), 0, PAGE_SIZE); /* its secrets stay its own */
-        vm_npt_map(vm, private_pages[i].gpa, vm->mem.hpa + private_pages[i].gpa, PAGE_SIZE, NPT_RWX);
+        vm_npt_map(vm, private_pages[i].gpa, private_pages[i].gpa, PAGE_SIZE, NPT_RWX);
         iommu_set_page_writable(private_pages[i].gpa, true);
     }
     nprivate = kept;

@@ -14,11 +14,11 @@ static bool read_guest(struct vcpu *v, u64 gva, void *dst, u64 len)
 
 static bool map_page(struct vm *vm, gpa_t gpa, u32 perms)
 {
-    /* Guest RAM is identity-offset: the same host page, only the permissions change. Splitting a
+    /* Guest RAM is identity-mapped: the same host page, only the permissions change. Splitting a
      * 2 MiB page needs a table page: without one the page is not protected, and the caller must
      * not go on as if it were. Devices lose write access to it too (the IOMMU's DMA tables), or
      * a NIC programmed by anyone who can reach it could rewrite verified text. */
-    return vm_npt_map(vm, gpa, vm->mem.hpa + gpa, PAGE_SIZE, perms) &&
+    return vm_npt_map(vm, gpa, gpa, PAGE_SIZE, perms) &&
            iommu_set_page_writable(gpa, (perms & NPT_WRITE) != 0);
 }
 

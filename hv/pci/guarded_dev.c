@@ -3,6 +3,7 @@
 #include "arch/x86_64/cpu.h"
 #include "lib/lib.h"
 #include "lib/log.h"
+#include "core/guest_physmap.h"
 #include "core/mmio_emul.h"
 #include "lib/page_alloc.h"
 #include "guard/border_views.h"
@@ -34,11 +35,14 @@ static void port_out(u16 port, u8 size, u32 value) { port_out_sized(port, size, 
 
 static bool is_mem(const struct pci_bar *b) { return b->kind == PCI_BAR_MEM32 || b->kind == PCI_BAR_MEM64; }
 
-/* Where a guest may put a memory BAR: page aligned, above guest RAM, below 4 GiB (the nested
- * tables' device windows end there). */
+/* Where a guest may put a memory BAR: page aligned, in device space of the machine's memory map
+ * (never on RAM or the hypervisor's pages), within what the nested tables cover. */
 static bool gpa_usable(const struct guarded_dev *g, u64 gpa, u64 size)
 {
-    return IS_ALIGNED(gpa, PAGE_SIZE) && gpa >= g->vm->mem.size && gpa + size > gpa && gpa + size <= GiB(4);
+    const struct vm *vm = g->vm;
+
+    return IS_ALIGNED(gpa, PAGE_SIZE) && gpa + size > gpa && gpa + size <= npt_limit(&vm->npt) &&
+           !gmem_overlaps(&vm->mem, gpa, size) && (!vm->physmap || physmap_device_range_ok(vm->physmap, gpa, size));
 }
 
 /* Whether page off of BAR i holds the MSI-X table or PBA (mapped to the device in both views). */

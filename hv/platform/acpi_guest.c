@@ -86,9 +86,9 @@ static u8 *area_alloc(struct area *a, u64 len, u64 align, const char *what, gpa_
 {
     u64 off = ALIGN_UP(a->used, align);
 
-    if (off > GUEST_ACPI_SIZE || len > GUEST_ACPI_SIZE - off) {
+    if (off > ACPI_GUEST_AREA_SIZE || len > ACPI_GUEST_AREA_SIZE - off) {
         fmt_snprintf(err, errsz, "ACPI: tables do not fit in the guest's %lu KiB ACPI area (full at %s)",
-                     (u64)GUEST_ACPI_SIZE >> 10, what);
+                     (u64)ACPI_GUEST_AREA_SIZE >> 10, what);
         return NULL;
     }
     a->used = off + len;
@@ -340,20 +340,21 @@ static void note_ecam(const u8 *t, u32 len, struct acpi_guest_info *out)
     }
 }
 
-int acpi_guest_build(const struct guest_mem *gm, hpa_t host_rsdp, u32 bsp_apic_id, struct acpi_guest_info *out,
-                     char *err, size_t errsz)
+int acpi_guest_build(const struct guest_mem *gm, gpa_t area_base, hpa_t host_rsdp, u32 bsp_apic_id,
+                     struct acpi_guest_info *out, char *err, size_t errsz)
 {
-    struct area a = { .gm = gm, .base = gm->size - GUEST_ACPI_SIZE, .used = 0 };
+    struct area a = { .gm = gm, .base = area_base, .used = 0 };
     struct acpi_host_root host;
     gpa_t rsdp_gpa, root_gpa;
 
     memset(out, 0, sizeof(*out));
-    u8 *area = gm->size >= GUEST_ACPI_SIZE ? gmem_ptr(gm, a.base, GUEST_ACPI_SIZE) : NULL;
-    if (!area) {
-        fmt_snprintf(err, errsz, "ACPI: guest RAM (%lu bytes) smaller than the ACPI area", gm->size);
+    u8 *area = gmem_ptr(gm, a.base, ACPI_GUEST_AREA_SIZE);
+    if (!area || !IS_ALIGNED(area_base, PAGE_SIZE) || area_base + ACPI_GUEST_AREA_SIZE > GiB(4)) {
+        fmt_snprintf(err, errsz, "ACPI: the area at 0x%lx is not %lu KiB of page-aligned guest RAM below 4 GiB",
+                     area_base, (u64)ACPI_GUEST_AREA_SIZE >> 10);
         return -1;
     }
-    memset(area, 0, GUEST_ACPI_SIZE);
+    memset(area, 0, ACPI_GUEST_AREA_SIZE);
 
     if (acpi_host_root(host_rsdp, &host, err, errsz))
         return -1;

@@ -1,12 +1,15 @@
 /*
- * The guest's ACPI tables: a filtered copy of the firmware's, in the last GUEST_ACPI_SIZE bytes of
- * guest RAM. Why a copy and what is filtered: see the top of acpi_guest.c and docs/guest-boot.md.
+ * The guest's ACPI tables: a filtered copy of the firmware's, in an area of ACPI_GUEST_AREA_SIZE
+ * bytes of guest memory the loader set aside as ACPI NVS below 4 GiB (boot_info.guest_acpi_base). Why a copy and what is filtered: see the top of acpi_guest.c and docs/guest-boot.md.
  */
 #ifndef POSTERN_ACPI_GUEST_H
 #define POSTERN_ACPI_GUEST_H
 
 #include "lib/types.h"
+#include "core/boot_info.h"
 #include "core/guest_mem.h"
+
+#define ACPI_GUEST_AREA_SIZE BOOT_GUEST_ACPI_SIZE
 
 /* Generic Address Structure address spaces (ACPI 6.5, 5.2.3.2). */
 #define ACPI_GAS_SYSTEM_MEMORY 0
@@ -31,19 +34,19 @@ struct acpi_guest_info {
     u32 cpus_in_madt;                            /* enabled processor entries (LAPIC + x2APIC) in the firmware's MADT */
     u32 cpus_kept;                               /* processors the guest's MADT lists: 1 */
     u32 tables;                                  /* tables listed in the guest's XSDT/RSDT */
-    u64 bytes_used;                              /* of GUEST_ACPI_SIZE */
+    u64 bytes_used;                              /* of ACPI_GUEST_AREA_SIZE */
     struct acpi_ecam_window ecam[ACPI_MAX_ECAM]; /* from MCFG; firmware often marks them reserved */
     u32 ecam_count;
 };
 
 /*
- * Copy the firmware tables reachable from host_rsdp into the guest's ACPI area, dropping IVRS and
+ * Copy the firmware tables reachable from host_rsdp into the guest's ACPI area at area_base, dropping IVRS and
  * DMAR and reducing the MADT to the processor whose APIC ID is bsp_apic_id. Host tables are read
  * through phys_to_virt() and checked (signature, length, checksum) before use.
  * Returns 0 and fills out, or -1 with a one-line reason in err (the area is then left zeroed or
  * partly written; the guest must not be started with it).
  */
-int acpi_guest_build(const struct guest_mem *gm, hpa_t host_rsdp, u32 bsp_apic_id, struct acpi_guest_info *out,
-                     char *err, size_t errsz);
+int acpi_guest_build(const struct guest_mem *gm, gpa_t area_base, hpa_t host_rsdp, u32 bsp_apic_id,
+                     struct acpi_guest_info *out, char *err, size_t errsz);
 
 #endif

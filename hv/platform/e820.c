@@ -1,38 +1,49 @@
-/* The guest's e820 map: a fixed shape derived from the guest RAM size (docs/guest-boot.md). */
+/* The guest's e820 map (docs/guest-boot.md "e820 map"). */
 #include "platform/e820.h"
-#include "core/guest_layout.h"
 #include "lib/lib.h"
 #include "lib/log.h"
 
-static void add(struct e820_map *map, u64 addr, u64 size, u32 type)
+u32 e820_type_of(u32 kind)
 {
-    struct e820_entry *e = &map->entries[map->count++];
-
-    e->addr = addr;
-    e->size = size;
-    e->type = type;
+    switch (kind) {
+    case PHYS_RAM:
+        return E820_TYPE_RAM;
+    case PHYS_ACPI:
+        return E820_TYPE_ACPI;
+    case PHYS_NVS:
+        return E820_TYPE_NVS;
+    case PHYS_UNUSABLE:
+        return E820_TYPE_UNUSABLE;
+    case PHYS_PMEM:
+        return E820_TYPE_PMEM;
+    case PHYS_FIRMWARE:
+    case PHYS_MMIO:
+    case PHYS_CAPPED:
+    case PHYS_HV:
+        return E820_TYPE_RESERVED;
+    default:
+        return 0;
+    }
 }
 
-int e820_build_guest(u64 ram_size, struct e820_map *map, char *err, size_t errsz)
+int e820_build_guest(const struct guest_physmap *pm, struct e820_map *map, char *err, size_t errsz)
 {
-    /* Anything smaller leaves no high RAM for the kernel between 1 MiB and the ACPI area. */
-    u64 min = GUEST_HIGH_RAM_START + GUEST_ACPI_SIZE + PAGE_SIZE;
-
     memset(map, 0, sizeof(*map));
-    if (!IS_ALIGNED(ram_size, PAGE_SIZE)) {
-        fmt_snprintf(err, errsz, "e820: guest RAM size 0x%lx is not page-aligned", ram_size);
-        return -1;
+    for (u32 i = 0; i < pm->count; i++) {
+        const struct physmap_region *r = &pm->r[i];
+        u32 type = e820_type_of(r->kind);
+        struct e820_entry *last = map->count ? &map->entries[map->count - 1] : NULL;
+        if (!type)
+            continue;
+        if (last && last->type == type && last->addr + last->size == r->base) {
+            last->size += r->size;
+            continue;
+        }
+        if (map->count == E820_MAX_ENTRIES) {
+            fmt_snprintf(err, errsz, "e820: the memory map needs more than %u entries", E820_MAX_ENTRIES);
+            return -1;
+        }
+        map->entries[map->count++] = (struct e820_entry){ r->base, r->size, type };
     }
-    if (ram_size < min) {
-        fmt_snprintf(err, errsz, "e820: guest RAM size 0x%lx is below the minimum 0x%lx", ram_size, min);
-        return -1;
-    }
-
-    add(map, 0, GUEST_LOW_RAM_END, E820_TYPE_RAM);
-    /* Where a PC has its EBDA, VGA window and option ROMs: nothing there, but Linux expects a hole. */
-    add(map, GUEST_LOW_RAM_END, GUEST_HIGH_RAM_START - GUEST_LOW_RAM_END, E820_TYPE_RESERVED);
-    add(map, GUEST_HIGH_RAM_START, ram_size - GUEST_ACPI_SIZE - GUEST_HIGH_RAM_START, E820_TYPE_RAM);
-    /* NVS rather than ACPI-reclaimable: the FACS lives there and must never be reused as RAM. */
-    add(map, ram_size - GUEST_ACPI_SIZE, GUEST_ACPI_SIZE, E820_TYPE_NVS);
     return 0;
 }

@@ -1,16 +1,20 @@
 /*
- * The guest's BIOS-style memory map (e820), as Linux reads it from boot_params.e820_table.
- * It describes guest RAM only: the hypervisor's memory is not guest-physical, so it never appears.
+ * The guest's BIOS-style memory map (e820), as Linux reads it from boot_params.e820_table: the
+ * machine's own map (hv/core/guest_physmap.h) with the hypervisor's pages, and RAM beyond a
+ * guest_ram cap, listed as reserved.
  */
 #ifndef POSTERN_E820_H
 #define POSTERN_E820_H
 
+#include "core/guest_physmap.h"
 #include "lib/types.h"
 
 #define E820_TYPE_RAM      1
 #define E820_TYPE_RESERVED 2
 #define E820_TYPE_ACPI     3
 #define E820_TYPE_NVS      4
+#define E820_TYPE_UNUSABLE 5
+#define E820_TYPE_PMEM     7
 
 /* boot_params holds 128 entries (E820_MAX_ENTRIES_ZEROPAGE in zero-page.rst). */
 #define E820_MAX_ENTRIES 128
@@ -29,12 +33,14 @@ struct e820_map {
     struct e820_entry entries[E820_MAX_ENTRIES];
 };
 
+/* The e820 type a physmap kind is listed as (0: a hole, not listed). */
+u32 e820_type_of(u32 physmap_kind);
+
 /*
- * Fill map for a guest with ram_size bytes at guest-physical 0 (see docs/guest-boot.md):
- *   [0, GUEST_LOW_RAM_END) RAM, [GUEST_LOW_RAM_END, 1 MiB) reserved,
- *   [1 MiB, ram_size - GUEST_ACPI_SIZE) RAM, [ram_size - GUEST_ACPI_SIZE, ram_size) ACPI NVS.
- * Returns 0, or -1 with a message in err when ram_size cannot hold that layout.
+ * Fill map from the guest's physical map: one entry per run of regions with the same e820 type
+ * (device-space holes are not listed; firmware MMIO is, as reserved, as Linux's EFI stub lists it).
+ * Returns 0, or -1 with a message in err when it needs more than E820_MAX_ENTRIES entries.
  */
-int e820_build_guest(u64 ram_size, struct e820_map *map, char *err, size_t errsz);
+int e820_build_guest(const struct guest_physmap *pm, struct e820_map *map, char *err, size_t errsz);
 
 #endif

@@ -36,9 +36,9 @@ static u32 ioapic_read(u32 reg)
 }
 
 /* The I/O APIC at its fixed address, if one answers there like an I/O APIC. */
-static int probe_ioapic(const struct boot_info *bi, struct mptable_platform *p, char *err, size_t errsz)
+static int probe_ioapic(const struct guest_physmap *pm, struct mptable_platform *p, char *err, size_t errsz)
 {
-    if (!physmap_device_range_ok(bi->mem, bi->mem_count, IOAPIC_BASE, PAGE_SIZE)) {
+    if (!physmap_device_range_ok(pm, IOAPIC_BASE, PAGE_SIZE)) {
         fmt_snprintf(err, errsz, "0x%x is memory in the firmware's map, not an I/O APIC", IOAPIC_BASE);
         return -1;
     }
@@ -101,20 +101,21 @@ static void probe_pci(struct mptable_platform *p)
     }
 }
 
-int legacy_platform_setup(const struct boot_info *bi, const struct guest_mem *gm, u8 com_irq, char *err, size_t errsz)
+int legacy_platform_setup(const struct guest_physmap *pm, const struct guest_mem *gm, u8 com_irq, char *err,
+                          size_t errsz)
 {
     static struct mptable_platform p;
     u32 used;
 
     memset(&p, 0, sizeof(p));
-    if (probe_ioapic(bi, &p, err, errsz))
+    if (probe_ioapic(pm, &p, err, errsz))
         return -1;
     probe_cpu(&p);
     probe_pci(&p);
     u8 *buf = gmem_ptr(gm, GUEST_MPTABLE_GPA, GUEST_MPTABLE_SIZE);
     if (!buf) {
-        fmt_snprintf(err, errsz, "guest RAM does not reach the MP table's area 0x%llx",
-                     (unsigned long long)GUEST_MPTABLE_GPA);
+        fmt_snprintf(err, errsz, "the MP table's place [0x%llx, +0x%x) is not usable RAM in the memory map",
+                     (unsigned long long)GUEST_MPTABLE_GPA, GUEST_MPTABLE_SIZE);
         return -1;
     }
     if (mptable_build(buf, GUEST_MPTABLE_SIZE, GUEST_MPTABLE_GPA, &p, &used, err, errsz))

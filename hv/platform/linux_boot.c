@@ -81,12 +81,11 @@ static const u64 boot_gdt[] = {
 #define ENTRY_RFLAGS 0x2ull        /* reserved bit 1 only: interrupts off, as the protocol requires */
 
 /* The kernel switches to its own stack within a few instructions of startup_64; until then a
- * valid one costs nothing: the top of the unused page below the GDT. */
-#define ENTRY_RSP GUEST_GDT_GPA
+ * valid one costs nothing: the top of the boot area's first page. */
+#define ENTRY_RSP_OFF (GUEST_STACK_OFF + PAGE_SIZE)
 
 
 static u64 max_u64(u64 a, u64 b) { return a > b ? a : b; }
-static u64 min_u64(u64 a, u64 b) { return a < b ? a : b; }
 
 /* What we need from a validated bzImage. */
 struct bz {
@@ -168,36 +167,116 @@ static int parse_bzimage(const u8 *img, u64 size, struct bz *bz, char *err, size
     return 0;
 }
 
+/* Ranges placement must keep clear of: the loader's copies of the kernel and initrd (still to be
+ * copied from), and what has been placed so far. */
+struct avoid {
+    struct phys_range r[LINUX_BOOT_MAX_BUSY + 3];
+    u32 n;
+};
+
+static bool overlaps_avoid(const struct avoid *av, u64 base, u64 end)
+{
+    for (u32 i = 0; i < av->n; i++)
+        if (av->r[i].size && av->r[i].base < end && base < av->r[i].base + av->r[i].size)
+            return true;
+    return false;
+}
+
+static void add_avoid(struct avoid *av, u64 base, u64 size)
+{
+    if (av->n < ARRAY_SIZE(av->r))
+        av->r[av->n++] = (struct phys_range){ ALIGN_DOWN(base, PAGE_SIZE), ALIGN_UP(base + size, PAGE_SIZE) -
+                                                                           ALIGN_DOWN(base, PAGE_SIZE) };
+}
+
+/* Is [base, end) inside one usable-RAM entry of the e820 map and clear of av? */
+static bool fits(const struct e820_map *map, const struct avoid *av, u64 base, u64 end)
+{
+    if (end <= base)
+        return false;
+    for (u32 i = 0; i < map->count; i++) {
+        const struct e820_entry *e = &map->entries[i];
+        if (e->type == E820_TYPE_RAM && base >= e->addr && end <= e->addr + e->size)
+            return !overlaps_avoid(av, base, end);
+    }
+    return false;
+}
+
+/*
+ * The lowest (or, with top, highest) align-aligned address a with [a, a+size) inside one
+ * usable-RAM entry, inside [lo, hi) and clear of av; 0 when there is none (0 is never a
+ * result: GUEST_BOOT_AREA_MIN and the kernel's minimum are above it). Candidates are the
+ * entries' edges and the avoided ranges' edges: a free stretch starts or ends at one of them.
+ */
+static u64 find_spot(const struct e820_map *map, const struct avoid *av, u64 size, u64 align, u64 lo, u64 hi, bool top)
+{
+    u64 best = 0;
+
+    for (u32 i = 0; i < map->count; i++) {
+        const struct e820_entry *e = &map->entries[i];
+        u64 ebase = e->addr > lo ? e->addr : lo, eend = e->addr + e->size < hi ? e->addr + e->size : hi;
+        if (e->type != E820_TYPE_RAM || eend <= ebase || eend - ebase < size)
+            continue;
+        for (u32 k = 0; k <= av->n; k++) {
+            u64 a;
+            if (!top) {
+                u64 from = k == av->n ? ebase : av->r[k].base + av->r[k].size;
+                if (from < ebase || from >= eend)
+                    continue;
+                a = ALIGN_UP(from, align);
+                if (a < from || a > eend || eend - a < size || !fits(map, av, a, a + size))
+                    continue;
+                if (!best || a < best)
+                    best = a;
+            } else {
+                u64 to = k == av->n ? eend : av->r[k].base;
+                if (to <= ebase || to > eend || to - ebase < size)
+                    continue;
+                a = ALIGN_DOWN(to - size, align);
+                if (a < ebase || !fits(map, av, a, a + size))
+                    continue;
+                if (a > best)
+                    best = a;
+            }
+        }
+    }
+    return best;
+}
+
 /* Where the kernel goes and how far it reaches. A relocatable kernel decompresses at
  * max(ALIGN_UP(load, kernel_alignment), pref_address) (arch/x86/boot/compressed/head_64.S), so
  * its footprint ends at that + init_size, not at load + init_size. */
-static int place_kernel(const struct bz *bz, u64 *load, u64 *end, char *err, size_t errsz)
+static u64 kernel_end_at(const struct bz *bz, u64 load)
 {
-    u64 pref = bz->pref_address;
-
-    if (bz->relocatable) {
-        if (pref >= GUEST_HIGH_RAM_START && IS_ALIGNED(pref, bz->alignment))
-            *load = pref;
-        else
-            *load = ALIGN_UP(GUEST_KERNEL_GPA, (u64)bz->alignment);
-    } else {
-        /* It runs where it was linked: pref_address. */
-        if (pref < GUEST_HIGH_RAM_START || pref >= IDENTITY_MAP_END) {
-            fmt_snprintf(err, errsz, "kernel: not relocatable and its address 0x%lx is unusable", pref);
-            return -1;
-        }
-        *load = pref;
-    }
-    u64 target = max_u64(ALIGN_UP(*load, (u64)bz->alignment), pref);
-    *end = ALIGN_UP(max_u64(*load + bz->pm_size, target + bz->init_size), PAGE_SIZE);
-    return 0;
+    u64 target = max_u64(ALIGN_UP(load, (u64)bz->alignment), bz->pref_address);
+    return ALIGN_UP(max_u64(load + bz->pm_size, target + bz->init_size), PAGE_SIZE);
 }
 
-static int fail_ram(u64 need, const struct guest_mem *gm, char *err, size_t errsz)
+/* At pref_address when the memory map has room there; a relocatable kernel otherwise at the
+ * lowest aligned place from max(pref_address, 16 MiB) up that does (it then runs where it is). */
+static int place_kernel(const struct bz *bz, const struct e820_map *map, const struct avoid *av, u64 *load, u64 *end,
+                        char *err, size_t errsz)
 {
-    fmt_snprintf(err, errsz, "kernel needs %lu MiB of guest RAM, only %lu available", ALIGN_UP(need, MiB(1)) >> 20,
-                 gm->size >> 20);
-    return -1;
+    u64 pref = bz->pref_address, span = ALIGN_UP(max_u64(bz->pm_size, bz->init_size), PAGE_SIZE);
+
+    if (pref >= MiB(1) && IS_ALIGNED(pref, bz->alignment) && kernel_end_at(bz, pref) <= IDENTITY_MAP_END &&
+        fits(map, av, pref, kernel_end_at(bz, pref))) {
+        *load = pref;
+        *end = kernel_end_at(bz, pref);
+        return 0;
+    }
+    if (!bz->relocatable) {
+        fmt_snprintf(err, errsz, "kernel: not relocatable and its address 0x%lx is not free usable RAM", pref);
+        return -1;
+    }
+    *load = find_spot(map, av, span, bz->alignment, max_u64(pref, GUEST_KERNEL_GPA), IDENTITY_MAP_END, false);
+    if (!*load) {
+        fmt_snprintf(err, errsz, "kernel: no %lu MiB of usable RAM, %u KiB aligned, below 4 GiB",
+                     ALIGN_UP(span, MiB(1)) >> 20, bz->alignment >> 10);
+        return -1;
+    }
+    *end = kernel_end_at(bz, *load);
+    return 0;
 }
 
 /* Copy into guest RAM, checked. */
@@ -210,15 +289,16 @@ static int gput(const struct guest_mem *gm, gpa_t gpa, const void *src, u64 len,
         fmt_snprintf(err, errsz, "%s: [0x%lx, +0x%lx) is outside guest RAM", what, gpa, len);
         return -1;
     }
-    memcpy(dst, src, len);
+    if (dst != src)
+        memmove(dst, src, len);
     return 0;
 }
 
-static int build_page_tables(const struct guest_mem *gm, char *err, size_t errsz)
+static int build_page_tables(const struct guest_mem *gm, gpa_t area, char *err, size_t errsz)
 {
-    u64 *pml4 = gmem_ptr(gm, GUEST_PML4_GPA, PAGE_SIZE);
-    u64 *pdpt = gmem_ptr(gm, GUEST_PDPT_GPA, PAGE_SIZE);
-    u64 *pd = gmem_ptr(gm, GUEST_PD_GPA, 4 * PAGE_SIZE);
+    u64 *pml4 = gmem_ptr(gm, area + GUEST_PML4_OFF, PAGE_SIZE);
+    u64 *pdpt = gmem_ptr(gm, area + GUEST_PDPT_OFF, PAGE_SIZE);
+    u64 *pd = gmem_ptr(gm, area + GUEST_PD_OFF, 4 * PAGE_SIZE);
 
     if (!pml4 || !pdpt || !pd) {
         fmt_snprintf(err, errsz, "boot page tables: outside guest RAM");
@@ -226,9 +306,9 @@ static int build_page_tables(const struct guest_mem *gm, char *err, size_t errsz
     }
     memset(pml4, 0, PAGE_SIZE);
     memset(pdpt, 0, PAGE_SIZE);
-    pml4[0] = GUEST_PDPT_GPA | PTE_P | PTE_RW;
+    pml4[0] = (area + GUEST_PDPT_OFF) | PTE_P | PTE_RW;
     for (u64 i = 0; i < 4; i++)
-        pdpt[i] = (GUEST_PD_GPA + i * PAGE_SIZE) | PTE_P | PTE_RW;
+        pdpt[i] = (area + GUEST_PD_OFF + i * PAGE_SIZE) | PTE_P | PTE_RW;
     for (u64 i = 0; i < IDENTITY_MAP_END / LARGE_PAGE_SIZE; i++)
         pd[i] = (i * LARGE_PAGE_SIZE) | PTE_P | PTE_RW | PTE_PS;
     return 0;
@@ -240,115 +320,130 @@ int linux_boot_check(const u8 *bzimage, u64 bzsize, char *err, size_t errsz)
     return parse_bzimage(bzimage, bzsize, &bz, err, errsz);
 }
 
-int linux_boot_prepare(const struct guest_mem *gm, const u8 *bzimage, u64 bzsize, const u8 *initrd, u64 initrd_size,
-                       const char *cmdline, gpa_t acpi_rsdp_gpa, struct guest_entry *entry,
-                       struct linux_boot_layout *layout, char *err, size_t errsz)
+int linux_boot_prepare(const struct guest_mem *gm, const struct e820_map *map, const struct linux_boot_input *in,
+                       struct guest_entry *entry, struct linux_boot_layout *layout, char *err, size_t errsz)
 {
     struct bz bz;
-    struct e820_map map;
-    u64 load, kernel_end, initrd_gpa = 0;
+    struct avoid av = { .n = 0 };
+    u64 area, load, kernel_end, initrd_gpa = 0;
+    const char *cmdline = in->cmdline ? in->cmdline : "";
+    bool initrd_in_place = false;
 
-    if (parse_bzimage(bzimage, bzsize, &bz, err, errsz))
+    if (parse_bzimage(in->bzimage, in->bzsize, &bz, err, errsz))
         return -1;
-
-    if (!cmdline)
-        cmdline = "";
     u64 cmdlen = strnlen(cmdline, GUEST_CMDLINE_MAX);
     if (cmdlen >= GUEST_CMDLINE_MAX || cmdlen > bz.cmdline_size) {
         fmt_snprintf(err, errsz, "cmdline: too long (%lu bytes; kernel takes %u, the buffer %u)", cmdlen,
                      bz.cmdline_size, GUEST_CMDLINE_MAX - 1);
         return -1;
     }
-    if (initrd_size && !initrd) {
-        fmt_snprintf(err, errsz, "initrd: size %lu but no data", initrd_size);
+    if (in->initrd_size && !in->initrd) {
+        fmt_snprintf(err, errsz, "initrd: size %lu but no data", in->initrd_size);
         return -1;
     }
-    if (e820_build_guest(gm->size, &map, err, errsz))
+    if (in->nbusy > LINUX_BOOT_MAX_BUSY) {
+        fmt_snprintf(err, errsz, "boot: %u busy ranges, at most %u", in->nbusy, LINUX_BOOT_MAX_BUSY);
         return -1;
+    }
+    for (u32 i = 0; i < in->nbusy; i++)
+        add_avoid(&av, in->busy[i].base, in->busy[i].size);
 
-    /* Layout: kernel low, initrd as high as the kernel allows, ACPI copy above both. */
-    u64 usable_top = gm->size - GUEST_ACPI_SIZE;
-    if (place_kernel(&bz, &load, &kernel_end, err, errsz))
-        return -1;
-    u64 initrd_span = ALIGN_UP(initrd_size, PAGE_SIZE);
-    if (kernel_end > IDENTITY_MAP_END) {
-        fmt_snprintf(err, errsz, "kernel: ends at 0x%lx, beyond the 4 GiB the boot page tables map", kernel_end);
+    /* Boot area low, kernel at its address, initrd where it already is or as high as it may go. */
+    area = find_spot(map, &av, GUEST_BOOT_AREA_SIZE, PAGE_SIZE, GUEST_BOOT_AREA_MIN, IDENTITY_MAP_END, false);
+    if (!area) {
+        fmt_snprintf(err, errsz, "boot: no %llu KiB of usable RAM below 4 GiB for boot_params and the boot page tables",
+                     (unsigned long long)(GUEST_BOOT_AREA_SIZE >> 10));
         return -1;
     }
-    if (kernel_end > usable_top || initrd_span > usable_top - kernel_end)
-        return fail_ram(kernel_end + initrd_span + GUEST_ACPI_SIZE, gm, err, errsz);
-    if (initrd_size) {
-        u64 limit = usable_top;
-        if (!bz.initrd_above_4g)
-            limit = min_u64(limit, (u64)bz.initrd_addr_max + 1);
-        initrd_gpa = limit >= initrd_size ? ALIGN_DOWN(limit - initrd_size, PAGE_SIZE) : 0;
-        if (initrd_gpa < kernel_end) {
-            fmt_snprintf(err, errsz,
-                         "initrd: %lu MiB does not fit between the kernel (ends 0x%lx) and initrd_addr_max 0x%x",
-                         ALIGN_UP(initrd_size, MiB(1)) >> 20, kernel_end, bz.initrd_addr_max);
-            return -1;
+    add_avoid(&av, area, GUEST_BOOT_AREA_SIZE);
+    if (place_kernel(&bz, map, &av, &load, &kernel_end, err, errsz))
+        return -1;
+    add_avoid(&av, load, kernel_end - load);
+    if (in->initrd_size) {
+        u64 limit = bz.initrd_above_4g ? ~0ull : (u64)bz.initrd_addr_max + 1;
+        u64 span = ALIGN_UP(in->initrd_size, PAGE_SIZE);
+        struct avoid placed = av;
+        /* Where the loader read it may already do: usable RAM clear of the kernel and the boot area
+         * (its own busy entry is dropped for that check). */
+        placed.n = 0;
+        add_avoid(&placed, area, GUEST_BOOT_AREA_SIZE);
+        add_avoid(&placed, load, kernel_end - load);
+        if (in->initrd_gpa && IS_ALIGNED(in->initrd_gpa, PAGE_SIZE) && in->initrd_gpa + span <= limit &&
+            fits(map, &placed, in->initrd_gpa, in->initrd_gpa + span)) {
+            initrd_gpa = in->initrd_gpa;
+            initrd_in_place = true;
+        } else {
+            initrd_gpa = find_spot(map, &av, span, PAGE_SIZE, MiB(1), limit, true);
+            if (!initrd_gpa) {
+                fmt_snprintf(err, errsz, "initrd: no %lu MiB of usable RAM below 0x%lx clear of the kernel",
+                             ALIGN_UP(in->initrd_size, MiB(1)) >> 20, limit);
+                return -1;
+            }
         }
     }
 
     /* boot_params: zeroed (sentinel 0, no screen_info), then the kernel's own setup header. */
-    u8 *bp = gmem_ptr(gm, GUEST_BOOT_PARAMS_GPA, BP_SIZE);
+    u8 *bp = gmem_ptr(gm, area + GUEST_BOOT_PARAMS_OFF, BP_SIZE);
     if (!bp) {
         fmt_snprintf(err, errsz, "boot_params: outside guest RAM");
         return -1;
     }
     memset(bp, 0, BP_SIZE);
-    memcpy(bp + BP_HDR, bzimage + HDR_SETUP_SECTS, bz.hdr_end - HDR_SETUP_SECTS);
+    memcpy(bp + BP_HDR, in->bzimage + HDR_SETUP_SECTS, bz.hdr_end - HDR_SETUP_SECTS);
 
     wr16(bp, HDR_VID_MODE, VID_MODE_NORMAL);
     wr8(bp, HDR_TYPE_OF_LOADER, LOADER_TYPE_UNKNOWN);
     wr8(bp, HDR_LOADFLAGS, rd8(bp, HDR_LOADFLAGS) | LOADFLAG_CAN_USE_HEAP);
     wr16(bp, HDR_HEAP_END_PTR, HEAP_END_PTR);
     wr32(bp, HDR_CODE32_START, (u32)load);
-    wr32(bp, HDR_CMD_LINE_PTR, (u32)GUEST_CMDLINE_GPA);
+    wr32(bp, HDR_CMD_LINE_PTR, (u32)(area + GUEST_CMDLINE_OFF));
     wr32(bp, BP_EXT_CMD_LINE_PTR, 0);
     wr32(bp, HDR_RAMDISK_IMAGE, (u32)initrd_gpa);
     wr32(bp, BP_EXT_RAMDISK_IMAGE, (u32)(initrd_gpa >> 32));
-    wr32(bp, HDR_RAMDISK_SIZE, (u32)initrd_size);
-    wr32(bp, BP_EXT_RAMDISK_SIZE, (u32)(initrd_size >> 32));
-    wr64(bp, BP_ACPI_RSDP_ADDR, acpi_rsdp_gpa);
-    wr8(bp, BP_E820_ENTRIES, (u8)map.count);
-    memcpy(bp + BP_E820_TABLE, map.entries, map.count * sizeof(map.entries[0]));
+    wr32(bp, HDR_RAMDISK_SIZE, (u32)in->initrd_size);
+    wr32(bp, BP_EXT_RAMDISK_SIZE, (u32)(in->initrd_size >> 32));
+    wr64(bp, BP_ACPI_RSDP_ADDR, in->acpi_rsdp);
+    wr8(bp, BP_E820_ENTRIES, (u8)map->count);
+    memcpy(bp + BP_E820_TABLE, map->entries, map->count * sizeof(map->entries[0]));
 
-    if (gput(gm, GUEST_CMDLINE_GPA, cmdline, cmdlen + 1, "cmdline", err, errsz) ||
-        gput(gm, load, bzimage + bz.pm_offset, bz.pm_size, "kernel", err, errsz) ||
-        (initrd_size && gput(gm, initrd_gpa, initrd, initrd_size, "initrd", err, errsz)))
+    if (gput(gm, area + GUEST_CMDLINE_OFF, cmdline, cmdlen + 1, "cmdline", err, errsz) ||
+        gput(gm, load, in->bzimage + bz.pm_offset, bz.pm_size, "kernel", err, errsz) ||
+        (in->initrd_size && !initrd_in_place &&
+         gput(gm, initrd_gpa, in->initrd, in->initrd_size, "initrd", err, errsz)))
         return -1;
 
-    u8 *gdt = gmem_ptr(gm, GUEST_GDT_GPA, PAGE_SIZE);
+    u8 *gdt = gmem_ptr(gm, area + GUEST_GDT_OFF, PAGE_SIZE);
     if (!gdt) {
         fmt_snprintf(err, errsz, "boot GDT: outside guest RAM");
         return -1;
     }
     memset(gdt, 0, PAGE_SIZE);
     memcpy(gdt, boot_gdt, sizeof(boot_gdt));
-    if (build_page_tables(gm, err, errsz))
+    if (build_page_tables(gm, area, err, errsz))
         return -1;
 
     memset(entry, 0, sizeof(*entry));
     entry->rip = load + ENTRY_64_OFFSET;
-    entry->rsi = GUEST_BOOT_PARAMS_GPA;
-    entry->rsp = ENTRY_RSP;
+    entry->rsi = area + GUEST_BOOT_PARAMS_OFF;
+    entry->rsp = area + ENTRY_RSP_OFF;
     entry->rflags = ENTRY_RFLAGS;
     entry->cr0 = ENTRY_CR0;
-    entry->cr3 = GUEST_PML4_GPA;
+    entry->cr3 = area + GUEST_PML4_OFF;
     entry->cr4 = ENTRY_CR4;
     entry->efer = ENTRY_EFER;
-    entry->gdt_base = GUEST_GDT_GPA;
+    entry->gdt_base = area + GUEST_GDT_OFF;
     entry->gdt_limit = sizeof(boot_gdt) - 1;
     entry->cs_sel = BOOT_CS;
     entry->ds_sel = BOOT_DS;
 
     if (layout) {
+        layout->boot_area = area;
         layout->kernel_gpa = load;
         layout->kernel_size = bz.pm_size;
         layout->init_size = bz.init_size;
         layout->initrd_gpa = initrd_gpa;
-        layout->initrd_size = initrd_size;
+        layout->initrd_size = in->initrd_size;
+        layout->initrd_in_place = initrd_in_place;
     }
     return 0;
 }

@@ -1,7 +1,8 @@
 /*
  * The guest's MP table (mptable.h). Layout: Intel MultiProcessor Specification 1.4, chapter 4
- * (floating pointer 4.1, configuration table header 4.2, base entries 4.3). Linux 6.1 finds the
- * floating pointer by scanning 0xF0000-0xFFFFF (arch/x86/kernel/mpparse.c) and takes the I/O
+ * (floating pointer 4.1, configuration table header 4.2, base entries 4.3). Linux finds the
+ * floating pointer by scanning the first KiB, the last KiB of base memory and 0xF0000-0xFFFFF
+ * (arch/x86/kernel/mpparse.c) and takes the I/O
  * APIC, the interrupt entries and the boot processor's APIC ID from it when there is no MADT.
  */
 #include "platform/mptable.h"

@@ -6,6 +6,7 @@
 #include "arch/x86_64/svm/svm.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/exceptions.h"
+#include "arch/x86_64/host_cpu.h"
 #include "arch/x86_64/traps.h"
 #include "lib/page_alloc.h"
 #include "core/guest_mem.h"
@@ -356,7 +357,11 @@ static void svm_dump(struct vcpu *v)
         vmcb->save.idtr.limit, (unsigned long long)vmcb->save.gdtr.base, vmcb->save.gdtr.limit);
 }
 
-static const struct npt_format *svm_nested_format(void) { return &npt_format_x86; }
+/* 1 GiB leaves where the CPU has 1 GiB pages: nested walks use the host's paging features. */
+static const struct npt_format *svm_nested_format(void)
+{
+    return host_cpu_has_1g_pages() ? &npt_format_x86_1g : &npt_format_x86;
+}
 
 const struct vcpu_ops svm_vcpu_ops = {
     .name = "AMD SVM",

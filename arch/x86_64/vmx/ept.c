@@ -54,12 +54,13 @@ static u32 ept_perms(u64 e)
 /* Border views (hv/guard/border_views.h): X is checked at every level of the walk, as NX is in NPT. */
 static u64 ept_with_exec(u64 e, bool exec) { return exec ? e | EPT_EXEC : e & ~EPT_EXEC; }
 
-#define EPT_FORMAT(label, large)                                                                                       \
+#define EPT_FORMAT(label, large, huge)                                                                                 \
     {                                                                                                                  \
-        .name = label, .levels = 4, .large_pages = large, .table_entry = ept_table_entry,                              \
+        .name = label, .levels = 4, .large_pages = large, .huge_pages = huge, .table_entry = ept_table_entry,          \
         .leaf_entry = ept_leaf_entry, .present = ept_present, .is_leaf = ept_is_leaf, .address = ept_address,          \
         .perms = ept_perms, .with_exec = ept_with_exec,                                                                \
     }
 
-const struct npt_format npt_format_ept = EPT_FORMAT("Intel EPT", true);
-const struct npt_format npt_format_ept_4k = EPT_FORMAT("Intel EPT (4 KiB pages)", false);
+const struct npt_format npt_format_ept_1g = EPT_FORMAT("Intel EPT (1 GiB pages)", true, true);
+const struct npt_format npt_format_ept = EPT_FORMAT("Intel EPT", true, false);
+const struct npt_format npt_format_ept_4k = EPT_FORMAT("Intel EPT (4 KiB pages)", false, false);

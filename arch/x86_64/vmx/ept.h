@@ -20,6 +20,7 @@
 #define EPTP_WALK_4     (3u << 3)
 static inline u64 ept_pointer(hpa_t root) { return (root & EPT_ADDR_MASK) | EPTP_WALK_4 | EPTP_MEMTYPE_WB; }
 
+extern const struct npt_format npt_format_ept_1g; /* 1 GiB and 2 MiB leaves where aligned */
 extern const struct npt_format npt_format_ept;    /* 2 MiB leaves where aligned */
 extern const struct npt_format npt_format_ept_4k; /* for CPUs without 2 MiB EPT pages */
 

@@ -213,6 +213,7 @@ static inline u32 vmcs_guest_base(enum vmcs_seg s) { return VMCS_GUEST_ES_BASE +
 #define EPT_CAP_WALK_4        BIT(6)
 #define EPT_CAP_WB            BIT(14)
 #define EPT_CAP_2MB           BIT(16)
+#define EPT_CAP_1GB           BIT(17)
 #define EPT_CAP_INVEPT        BIT(20)
 #define EPT_CAP_INVEPT_SINGLE BIT(25)
 #define EPT_CAP_INVEPT_ALL    BIT(26)

@@ -11,6 +11,7 @@
 #include "arch/x86_64/vmx/vmx_qual.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/exceptions.h"
+#include "arch/x86_64/host_cpu.h"
 #include "arch/x86_64/traps.h"
 #include "lib/page_alloc.h"
 #include "core/guest_mem.h"
@@ -115,44 +116,6 @@ static void invept_all(void)
                      : "cc", "memory");
 }
 
-/* ---- the host's TSS: VM exits load TR, and its selector may not be 0 (§26.2.3) ---- */
-
-struct PACKED desc_ptr {
-    u16 limit;
-    u64 base;
-};
-
-#define GDT_ENTRIES 64
-static u64 host_gdt[GDT_ENTRIES] __attribute__((aligned(16)));
-static u8 host_tss[104] __attribute__((aligned(16)));
-static u16 host_tr_sel;
-
-/* The firmware's GDT copied into one of ours with a 64-bit TSS descriptor appended, loaded with
- * LGDT/LTR. The firmware's selectors keep their meaning (same entries at the same indexes). */
-static bool host_tss_setup(char *why, size_t why_size)
-{
-    struct desc_ptr g;
-    u64 base = (u64)(uintptr_t)host_tss;
-    unsigned n;
-
-    __asm__ volatile("sgdt %0" : "=m"(g));
-    n = (g.limit + 1) / 8;
-    if (n + 2 > GDT_ENTRIES) {
-        fmt_snprintf(why, why_size, "the firmware's GDT has %u entries; the VT-x host GDT holds %u", n,
-                     GDT_ENTRIES - 2);
-        return false;
-    }
-    memcpy(host_gdt, (void *)(uintptr_t)g.base, n * 8);
-    /* 64-bit available TSS (type 9), present, limit 0x67 (§8.2.3 of Vol. 3A) */
-    host_gdt[n] = 0x67 | ((base & 0xffffff) << 16) | (0x89ull << 40) | (((base >> 24) & 0xff) << 56);
-    host_gdt[n + 1] = base >> 32;
-    host_tr_sel = (u16)(n * 8);
-    g.base = (u64)(uintptr_t)host_gdt;
-    g.limit = (u16)((n + 2) * 8 - 1);
-    __asm__ volatile("lgdt %0; ltr %1" ::"m"(g), "r"(host_tr_sel) : "memory");
-    return true;
-}
-
 static bool vmx_enable(char *why, size_t why_size)
 {
     struct virt_caps caps;
@@ -165,8 +128,6 @@ static bool vmx_enable(char *why, size_t why_size)
     fc = rdmsr(MSR_FEATURE_CONTROL);
     if (!(fc & FEATURE_CONTROL_LOCK))
         wrmsr(MSR_FEATURE_CONTROL, fc | FEATURE_CONTROL_LOCK | FEATURE_CONTROL_VMX_OUTSIDE_SMX);
-    if (!host_tss_setup(why, why_size))
-        return false;
     /* §24.8: CR0 and CR4 obey the fixed bits in VMX operation (CR4.VMXE among them). */
     write_cr0(vmx_cr_fixed(read_cr0(), vmx_caps_msrs.cr0_fixed0, vmx_caps_msrs.cr0_fixed1));
     write_cr4(vmx_cr_fixed(read_cr4() | CR4_VMXE, vmx_caps_msrs.cr4_fixed0, vmx_caps_msrs.cr4_fixed1));
@@ -187,7 +148,9 @@ static bool vmx_enable(char *why, size_t why_size)
     }
     LOG("vmx: enabled; EPT%s, VPID %s, unrestricted guest %s, monitor trap flag %s, preemption timer %s, "
         "VMFUNC EPTP switching %s (VMCS revision %u)",
-        vmx_ctl.ept_2mb ? " with 2 MiB pages" : " (4 KiB pages)", vmx_ctl.vpid ? "yes" : "no",
+        vmx_ctl.ept_1gb   ? " with 1 GiB and 2 MiB pages"
+        : vmx_ctl.ept_2mb ? " with 2 MiB pages"
+                          : " (4 KiB pages)", vmx_ctl.vpid ? "yes" : "no",
         vmx_ctl.unrestricted ? "yes" : "no", vmx_ctl.mtf ? "yes" : "no", vmx_ctl.preemption_timer ? "yes" : "no",
         vmx_ctl.vmfunc_eptp ? "offered (unused)" : "no", VMX_BASIC_REVISION(vmx_caps_msrs.basic));
     return true;
@@ -241,6 +204,11 @@ static u16 read_sel(int which)
     return s & 0xfff8; /* host selectors must have RPL 0 and TI 0 (§26.2.3) */
 }
 
+struct PACKED desc_ptr {
+    u16 limit;
+    u64 base;
+};
+
 /* §25.5: the state every VM exit loads. RSP is written by the world switch before each entry. */
 static void host_state(void)
 {
@@ -256,10 +224,10 @@ static void host_state(void)
     vmwrite(VMCS_HOST_ES_SEL, read_sel(3));
     vmwrite(VMCS_HOST_FS_SEL, read_sel(4));
     vmwrite(VMCS_HOST_GS_SEL, read_sel(5));
-    vmwrite(VMCS_HOST_TR_SEL, host_tr_sel);
+    vmwrite(VMCS_HOST_TR_SEL, HOST_TR); /* hv_main loaded the hypervisor's GDT and TSS (host_cpu.h) */
     vmwrite(VMCS_HOST_FS_BASE, rdmsr(MSR_FS_BASE));
     vmwrite(VMCS_HOST_GS_BASE, rdmsr(MSR_GS_BASE));
-    vmwrite(VMCS_HOST_TR_BASE, (u64)(uintptr_t)host_tss);
+    vmwrite(VMCS_HOST_TR_BASE, host_cpu_tss_base());
     vmwrite(VMCS_HOST_GDTR_BASE, gdt.base);
     vmwrite(VMCS_HOST_IDTR_BASE, idt.base);
     vmwrite(VMCS_HOST_SYSENTER_CS, 0);
@@ -542,10 +510,10 @@ static int vmx_wait_for_event(struct vcpu *v)
     return traps_pending_event;
 }
 
-/* 2 MiB leaves only where the CPU's EPT has them (IA32_VMX_EPT_VPID_CAP[16]). */
+/* 2 MiB and 1 GiB leaves only where the CPU's EPT has them (IA32_VMX_EPT_VPID_CAP[16], [17]). */
 static const struct npt_format *vmx_nested_format(void)
 {
-    return vmx_ctl.ept_2mb ? &npt_format_ept : &npt_format_ept_4k;
+    return vmx_ctl.ept_1gb ? &npt_format_ept_1g : vmx_ctl.ept_2mb ? &npt_format_ept : &npt_format_ept_4k;
 }
 
 const struct vcpu_ops vmx_vcpu_ops = {

@@ -140,6 +140,7 @@ bool vmx_choose_controls(const struct vmx_cap_msrs *c, struct vmx_controls *out,
         return false;
     }
     out->ept_2mb = ept & EPT_CAP_2MB;
+    out->ept_1gb = (ept & EPT_CAP_1GB) && out->ept_2mb;
     out->invept_single = ept & EPT_CAP_INVEPT_SINGLE;
     /* VPIDs tag the guest's TLB entries; without INVVPID they cannot be flushed, so go without. */
     out->vpid = (out->proc2 & PROC2_ENABLE_VPID) && (ept & VPID_CAP_INVVPID);

@@ -36,6 +36,7 @@ struct vmx_controls {
     bool vpid;             /* one VPID per nested-paging view */
     bool unrestricted;     /* the guest may run with paging off (CR0.PE/PG exempt from the fixed bits) */
     bool ept_2mb;          /* 2 MiB EPT leaves */
+    bool ept_1gb;          /* 1 GiB EPT leaves */
     bool mtf;              /* the monitor trap flag (the IRET watch's step, vmx.c) */
     bool preemption_timer; /* the VMX-preemption timer (the IRET watch's step without MTF) */
     bool invept_single;
