@@ -13,6 +13,12 @@
  *                               gcpu module (loaded if needed), which prints "gcpu: hwcr ..."
  *   hvprobe invd                execute INVD at CPL 0 through gcpu, which prints "gcpu: invd ..."
  *                               (both are CPL-0 instructions: from here they would only #GP)
+ *   hvprobe peek ADDR           HC_TEST_FIRMWARE_PEEK: the 8 bytes at host-physical ADDR in a firmware
+ *                               range, as the hypervisor reads them: "peek ADDR 0xVALUE"
+ *   hvprobe highmem             find a page of this process above 4 GiB (/proc/self/pagemap), write a
+ *                               pattern over it and read it back: "highmem PFN ok" (exit 0) or why not
+ *   hvprobe barrw DEV N         map BAR N of PCI device DEV (e.g. 0000:00:04.0) through sysfs, write a
+ *                               pattern over its first 4 KiB and read it back: "barrw ADDR ok"
  *
  * Hypercall ABI (docs/hypercalls.md): VMMCALL, number in RAX, arguments in RBX RCX RDX, status in
  * RAX (0 = ok, negative = error), result in RBX.
@@ -32,6 +38,8 @@
 #include <unistd.h>
 
 #define HC_TEST_CANARY 0x50530001ul
+
+#define HC_TEST_FIRMWARE_PEEK 0x50530014ul
 
 #define HC_STATS_MARK  0x50530011ul
 #define HC_STATS_EXITS 0x50530012ul
@@ -56,7 +64,7 @@ static long hypercall3(unsigned long nr, unsigned long *rbx, unsigned long *rcx,
 static int usage(void)
 {
     fprintf(stderr, "usage: hvprobe canary | hypercall NR | mark LABEL | exits | readphys ADDR LEN | gro IFACE on|off"
-                    " | hwcr VALUE | invd\n");
+                    " | hwcr VALUE | invd | peek ADDR | highmem | barrw DEV N\n");
     return 2;
 }
 
@@ -106,6 +114,84 @@ static int set_gro(const char *ifname, int on)
     printf("gro %s %s\n", ifname, ev.data ? "on" : "off");
     close(fd);
     return (ev.data != 0) == (on != 0) ? 0 : 1; /* 1: the driver kept the other setting */
+}
+
+/* A pattern that differs in every 8-byte word, so a stale or shifted page cannot pass. */
+static unsigned long pattern(unsigned long seed, unsigned long i) { return (seed ^ (i * 0x9e3779b97f4a7c15ul)) + i; }
+
+static int fill_and_check(volatile unsigned long *p, unsigned long words, unsigned long seed)
+{
+    for (unsigned long i = 0; i < words; i++)
+        p[i] = pattern(seed, i);
+    for (unsigned long i = 0; i < words; i++)
+        if (p[i] != pattern(seed, i))
+            return -1;
+    return 0;
+}
+
+/* Touch memory until one of our pages sits above 4 GiB, then check it holds what we write. */
+static int highmem(void)
+{
+    const unsigned long chunk = 64ul << 20, limit = 8ul << 30;
+    int fd = open("/proc/self/pagemap", O_RDONLY);
+
+    if (fd < 0) {
+        perror("hvprobe: pagemap");
+        return 1;
+    }
+    for (unsigned long total = 0; total < limit; total += chunk) {
+        unsigned char *m = mmap(NULL, chunk, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (m == MAP_FAILED) {
+            printf("highmem: none above 4 GiB in %lu MiB\n", total >> 20);
+            return 1;
+        }
+        for (unsigned long off = 0; off < chunk; off += 4096) {
+            uint64_t e;
+            m[off] = 1;
+            if (pread(fd, &e, 8, (off_t)(((unsigned long)m + off) / 4096 * 8)) != 8) {
+                perror("hvprobe: pagemap read");
+                return 1;
+            }
+            unsigned long pfn = e & ((1ul << 55) - 1);
+            if ((e >> 63) && pfn >= 0x100000ul) {
+                int bad = fill_and_check((volatile unsigned long *)(m + off), 512, pfn);
+                printf("highmem pfn 0x%lx (physical 0x%lx) %s\n", pfn, pfn << 12, bad ? "MISMATCH" : "ok");
+                return bad ? 1 : 0;
+            }
+        }
+    }
+    printf("highmem: none above 4 GiB in %lu MiB\n", limit >> 20);
+    return 1;
+}
+
+/* Write and read back the first 4 KiB of a memory BAR through its sysfs resource file. */
+static int barrw(const char *dev, const char *bar)
+{
+    char path[256], line[256];
+    unsigned long start = 0, end = 0, flags = 0;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/resource", dev);
+    f = fopen(path, "r");
+    for (int i = 0; f && fgets(line, sizeof(line), f); i++)
+        if (i == atoi(bar))
+            sscanf(line, "%lx %lx %lx", &start, &end, &flags);
+    if (f)
+        fclose(f);
+    snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/resource%s", dev, bar);
+    int fd = open(path, O_RDWR | O_SYNC);
+    if (fd < 0 || !start) {
+        perror("hvprobe: barrw");
+        return 1;
+    }
+    volatile unsigned long *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED) {
+        perror("hvprobe: barrw mmap");
+        return 1;
+    }
+    int bad = fill_and_check(p, 512, start);
+    printf("barrw 0x%lx %s\n", start, bad ? "MISMATCH" : "ok");
+    return bad ? 1 : 0;
 }
 
 int main(int argc, char **argv)
@@ -167,5 +253,20 @@ int main(int argc, char **argv)
         return gcpu("hwcr", argv[2]);
     if (argc == 2 && !strcmp(argv[1], "invd"))
         return gcpu("invd", "1");
+    if (argc == 3 && !strcmp(argv[1], "peek")) {
+        unsigned long addr = strtoul(argv[2], NULL, 0);
+        rbx = addr;
+        long rc = hypercall(HC_TEST_FIRMWARE_PEEK, &rbx);
+        if (rc) {
+            fprintf(stderr, "hvprobe: peek hypercall failed: %ld\n", rc);
+            return 1;
+        }
+        printf("peek 0x%lx 0x%016lx\n", addr, rbx);
+        return 0;
+    }
+    if (argc == 2 && !strcmp(argv[1], "highmem"))
+        return highmem();
+    if (argc == 4 && !strcmp(argv[1], "barrw"))
+        return barrw(argv[2], argv[3]);
     return usage();
 }

@@ -8,6 +8,7 @@
 #include "console/console.h"
 #include "core/cpuid_policy.h"
 #include "core/guest_access.h"
+#include "core/guest_physmap.h"
 #include "core/mce.h"
 #include "core/hypercall.h"
 #include "lib/lib.h"
@@ -270,6 +271,18 @@ static bool hypercall(struct vcpu *v)
         v->regs[REG_RDX] = v->vm->exits;
         v->regs[REG_RAX] = HC_OK;
         break;
+    case HC_TEST_FIRMWARE_PEEK: {
+        /* Only firmware memory the guest can read itself anyway: nothing of the hypervisor's. */
+        u64 addr = v->regs[REG_RBX];
+        u32 kind = v->vm->physmap ? physmap_kind_at(v->vm->physmap, addr) : 0;
+        if (!IS_ALIGNED(addr, 8) || (kind != PHYS_ACPI && kind != PHYS_NVS && kind != PHYS_FIRMWARE)) {
+            v->regs[REG_RAX] = (u64)(s64)HC_EINVAL;
+            break;
+        }
+        v->regs[REG_RBX] = *(volatile u64 *)phys_to_virt(addr);
+        v->regs[REG_RAX] = HC_OK;
+        break;
+    }
     case HC_TEST_UNMAP_ONCE:
         return test_unmap_once(v);
     default:

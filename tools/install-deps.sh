@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Postern needs, only those missing. Idempotent; quiet when all is there.
 set -euo pipefail
-PKGS=(gcc make nasm gnu-efi ovmf qemu-system-x86 mtools dosfstools fdisk busybox-static cpio
+PKGS=(gcc make nasm gnu-efi ovmf qemu-system-x86 mtools dosfstools fdisk busybox-static cpio acpica-tools
       linux-image-amd64 linux-headers-amd64 linux-source libcmocka-dev libmbedtls-dev libelf-dev clang python3
       valgrind bochs bochs-term vgabios clang-format shellcheck cppcheck systemd-boot-efi)
 missing=()

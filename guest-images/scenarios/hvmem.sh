@@ -16,3 +16,11 @@ case "$out" in
     *POSTERN-HV-CANARY*) echo "FAIL hvmem-unreachable" ;;
     *) echo "PASS hvmem-unreachable" ;;
 esac
+# The hypervisor's pages are listed, as reserved, in the e820 map the guest got (the firmware's
+# memory map as Linux keeps it in /sys/firmware/memmap).
+reserved=no
+for d in /sys/firmware/memmap/*; do
+    if [ "$(cat "$d/type")" = Reserved ] && [ $((addr)) -ge $(($(cat "$d/start"))) ] &&
+        [ $((addr)) -le $(($(cat "$d/end"))) ]; then reserved=yes; fi
+done
+if [ $reserved = yes ]; then echo "PASS hvmem-reserved"; else echo "FAIL hvmem-reserved"; fi

@@ -16,6 +16,11 @@
 #define HC_TEST_UNMAP_ONCE                                                                                             \
     0x50530013u /* RBX, RCX = guest-RAM pages (RCX 0: none) out of the nested map until touched (tests) */
 
+/* RBX = host-physical address (8-aligned) in a firmware range the guest has mapped at its own
+ * address (ACPI, NVS, reserved): RBX = the 8 bytes there as the hypervisor reads them (tests: that
+ * guest-physical and host-physical addresses are the same, docs/guest-boot.md). */
+#define HC_TEST_FIRMWARE_PEEK 0x50530014u
+
 /* Guarded modules (docs/border-control.md): only from CPL 0, only from a site listed in the
  * module's metadata. The wrappers christoize generates preserve every register around them. */
 #define HC_GUARD_INIT      0x50530100u /* RBX = GVA of the claimed SHA-256 of the module's text */

@@ -20,7 +20,7 @@
 #                    EXPECT is complete, in any order (reports the hypervisor makes when it gets to them)
 #   REJECT=(re ...)  regexes that must not appear ("postern: PANIC" always is); the case stops at the first
 #   TIMEOUT (s, default 150: a Postern boot to the guest shell takes ~12 s alone, ~20 s two at a time), SMP,
-#   CPU (a QEMU -cpu model instead of the default)
+#   CPU (a QEMU -cpu model instead of the default), MEM (QEMU -m, e.g. 6G, instead of 1024 MiB)
 #   DIRECT_EXPECT / DIRECT_REJECT   replace EXPECT / REJECT with DIRECT=1; DIRECT_SKIP="why" skips the case
 #   IOMMU            amd (default), intel or none: the machine gets that IOMMU (tools/qemu.sh)
 #   NIC              e1000 (default), e1000e or none: the machine gets that NIC on QEMU's user network with restrict=on
@@ -110,7 +110,7 @@ make_config() {
 # run_case NAME: prints the case's report; returns non-zero on failure.
 run_case() {
     local name=$1 dir=$base/$1
-    local PREPARE="" CMDLINE_EXTRA="" CONFIG_OVERRIDE="" CONFIG_WHOLE=0 CONFIG_EDIT="" TIMEOUT=150 SMP=1 DIRECT_SKIP="" CPU="" PANIC_EXPECTED=0
+    local PREPARE="" CMDLINE_EXTRA="" CONFIG_OVERRIDE="" CONFIG_WHOLE=0 CONFIG_EDIT="" TIMEOUT=150 SMP=1 DIRECT_SKIP="" CPU="" MEM="" PANIC_EXPECTED=0
     local SERIAL_LOG=com1 USB_STICK=""
     # The whole system by default, as make run boots it (tools/postern.cfg guards this e1000 and
     # needs the IOMMU): the environment's, unless the case says otherwise.
@@ -120,6 +120,7 @@ run_case() {
     # shellcheck source=/dev/null
     source "$cases_dir/$name.case"
     local QEMU_CPU=${CPU:-$QEMU_CPU} # a case may ask for another CPU model (qemu.sh reads it at call time)
+    local QEMU_MEM=${MEM:-$QEMU_MEM} # or another memory size
     if [ "$direct" = 1 ]; then
         [ -z "$DIRECT_SKIP" ] || { echo "SKIP: $name ($DIRECT_SKIP)"; return 0; }
         [ ${#SESSION[@]} -eq 0 ] || { echo "SKIP: $name (a session with Postern's admin shell)"; return 0; }
