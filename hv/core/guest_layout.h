@@ -16,13 +16,16 @@
 #define GUEST_BOOT_PARAMS_OFF 0x8000ull /* struct boot_params, "zero page" */
 #define GUEST_CMDLINE_OFF     0x9000ull /* up to GUEST_CMDLINE_MAX bytes incl. NUL */
 #define GUEST_CMDLINE_MAX     2048
-#define GUEST_BOOT_AREA_SIZE  0xa000ull
+#define GUEST_SETUP_DATA_OFF  0xa000ull /* SETUP_E820_EXT: e820 entries beyond the zero page's 128 */
+#define GUEST_SETUP_DATA_SIZE 0x5000ull /* 16-byte header + (1024 - 128) * 20 bytes */
+#define GUEST_BOOT_AREA_SIZE  0xf000ull
 #define GUEST_BOOT_AREA_MIN   0x1000ull /* page 0 stays free (the MP table's floating pointer, see mptable.h) */
 
 /* Without ACPI, the MP table (floating pointer and configuration table, at most ~500 bytes) goes in
- * the first KiB of memory, the first place Linux scans for it (arch/x86/kernel/mpparse.c). */
-#define GUEST_MPTABLE_GPA  0x0ull
-#define GUEST_MPTABLE_SIZE 0x400u
+ * the first KiB of memory, the first place Linux scans for it (arch/x86/kernel/mpparse.c), from
+ * byte 16 on: physical address 0 is the null pointer to gmem_ptr (guest_mem.h). */
+#define GUEST_MPTABLE_GPA  0x10ull
+#define GUEST_MPTABLE_SIZE 0x3f0u
 
 #define GUEST_KERNEL_GPA 0x1000000ull /* 16 MiB: the lowest a relocatable kernel is put, unless pref_address */
 

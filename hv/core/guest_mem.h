@@ -4,7 +4,9 @@
  * list of ranges (usable RAM, ACPI tables and NVS) that excludes every page of the hypervisor's.
  * Every guest-physical access by hypervisor code goes through gmem_ptr(), which checks that the
  * whole range [gpa, gpa+len) lies inside one of them (overflow included) and returns NULL
- * otherwise: never a pointer into the hypervisor's memory or a device's.
+ * otherwise: never a pointer into the hypervisor's memory or a device's. Guest-physical 0 itself
+ * is NULL in the hypervisor's identity map, so it reads as "not guest RAM" (Linux never uses
+ * page 0; a guest that puts a paging structure there gets its walks refused).
  */
 #ifndef POSTERN_GUEST_MEM_H
 #define POSTERN_GUEST_MEM_H

@@ -16,8 +16,12 @@
 #define E820_TYPE_UNUSABLE 5
 #define E820_TYPE_PMEM     7
 
-/* boot_params holds 128 entries (E820_MAX_ENTRIES_ZEROPAGE in zero-page.rst). */
-#define E820_MAX_ENTRIES 128
+/* boot_params holds 128 entries (E820_MAX_ENTRIES_ZEROPAGE in zero-page.rst); the rest go in a
+ * SETUP_E820_EXT setup_data block (what Linux's EFI stub does on a fragmented UEFI map). Linux
+ * keeps up to 3 * MAX_NUMNODES + 128 entries (3200 on Debian's kernel): 1024 is far below that
+ * and above any server's map. */
+#define E820_MAX_ZEROPAGE 128
+#define E820_MAX_ENTRIES  1024
 
 /* The boot_params layout: 20 bytes, no padding. */
 struct e820_entry {
@@ -39,7 +43,8 @@ u32 e820_type_of(u32 physmap_kind);
 /*
  * Fill map from the guest's physical map: one entry per run of regions with the same e820 type
  * (device-space holes are not listed; firmware MMIO is, as reserved, as Linux's EFI stub lists it).
- * Returns 0, or -1 with a message in err when it needs more than E820_MAX_ENTRIES entries.
+ * Returns 0, or -1 with a message in err when it needs more than E820_MAX_ENTRIES entries (the
+ * boot protocol's first E820_MAX_ZEROPAGE go in boot_params, the rest in setup_data).
  */
 int e820_build_guest(const struct guest_physmap *pm, struct e820_map *map, char *err, size_t errsz);
 

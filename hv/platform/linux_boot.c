@@ -34,6 +34,7 @@
 #define HDR_RELOCATABLE      0x234 /* u8 */
 #define HDR_XLOADFLAGS       0x236 /* u16 */
 #define HDR_CMDLINE_SIZE     0x238 /* u32, max length without the NUL */
+#define HDR_SETUP_DATA       0x250 /* u64, physical address of the first struct setup_data */
 #define HDR_PREF_ADDRESS     0x258 /* u64 */
 #define HDR_INIT_SIZE        0x260 /* u32 */
 #define HDR_FIELDS_END       0x264 /* every field above lies before this */
@@ -60,6 +61,8 @@
 #define VID_MODE_NORMAL            0xffff /* likewise ignored by the 64-bit entry */
 #define ENTRY_64_OFFSET            0x200  /* 64-bit entry point relative to the load address */
 #define SECTOR_SIZE                512
+#define SETUP_E820_EXT             1 /* struct setup_data type: more e820 entries */
+#define SETUP_DATA_HDR             16 /* u64 next, u32 type, u32 len */
 
 /* The boot GDT: the protocol requires __BOOT_CS = 0x10 (flat 64-bit code, read/execute) and
  * __BOOT_DS = 0x18 (flat data, read/write). */
@@ -403,8 +406,24 @@ int linux_boot_prepare(const struct guest_mem *gm, const struct e820_map *map, c
     wr32(bp, HDR_RAMDISK_SIZE, (u32)in->initrd_size);
     wr32(bp, BP_EXT_RAMDISK_SIZE, (u32)(in->initrd_size >> 32));
     wr64(bp, BP_ACPI_RSDP_ADDR, in->acpi_rsdp);
-    wr8(bp, BP_E820_ENTRIES, (u8)map->count);
-    memcpy(bp + BP_E820_TABLE, map->entries, map->count * sizeof(map->entries[0]));
+    u32 zp = map->count < E820_MAX_ZEROPAGE ? map->count : E820_MAX_ZEROPAGE;
+    wr8(bp, BP_E820_ENTRIES, (u8)zp);
+    memcpy(bp + BP_E820_TABLE, map->entries, zp * sizeof(map->entries[0]));
+    if (map->count > zp) {
+        /* The rest in one SETUP_E820_EXT block (boot.rst "setup_data"; Linux's decompressor
+         * keeps clear of setup_data, and the kernel appends these entries to the zero page's). */
+        u32 len = (map->count - zp) * (u32)sizeof(map->entries[0]);
+        u8 *sd = gmem_ptr(gm, area + GUEST_SETUP_DATA_OFF, GUEST_SETUP_DATA_SIZE);
+        if (!sd || SETUP_DATA_HDR + len > GUEST_SETUP_DATA_SIZE) {
+            fmt_snprintf(err, errsz, "e820: %u entries do not fit the boot area's setup_data", map->count);
+            return -1;
+        }
+        memset(sd, 0, SETUP_DATA_HDR);
+        wr32(sd, 8, SETUP_E820_EXT);
+        wr32(sd, 12, len);
+        memcpy(sd + SETUP_DATA_HDR, map->entries + zp, len);
+        wr64(bp, HDR_SETUP_DATA, area + GUEST_SETUP_DATA_OFF);
+    }
 
     if (gput(gm, area + GUEST_CMDLINE_OFF, cmdline, cmdlen + 1, "cmdline", err, errsz) ||
         gput(gm, load, in->bzimage + bz.pm_offset, bz.pm_size, "kernel", err, errsz) ||
