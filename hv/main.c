@@ -116,7 +116,7 @@ static void setup_iommu(const struct boot_info *bi, const struct guest_mem *gm)
 
     if (!bi->acpi_rsdp)
         iommu.kind = IOMMU_NONE; /* no ACPI tables, so no IVRS or DMAR */
-    else if (iommu_discover(bi->acpi_rsdp, &iommu, err, sizeof(err)) != 0)
+    else if (iommu_discover(bi->acpi_rsdp, &pci_host, &iommu, err, sizeof(err)) != 0)
         refuse_to_start("iommu: %s", err);
     if (iommu.kind == IOMMU_NONE) {
         if (bi->iommu_mode == BOOT_IOMMU_REQUIRED)
@@ -129,7 +129,9 @@ static void setup_iommu(const struct boot_info *bi, const struct guest_mem *gm)
         LOG("iommu: %s present but off by configuration: device DMA is not confined", iommu_kind_name(iommu.kind));
         return;
     }
-    if (iommu_enable(&iommu, gm, err, sizeof(err)) != 0)
+    /* Today's layout: guest RAM at guest-physical 0, somewhere else in host memory. */
+    struct iommu_range ram = { .gpa = 0, .hpa = gm->hpa, .size = gm->size, .perms = NPT_READ | NPT_WRITE };
+    if (iommu_enable(&iommu, &ram, 1, err, sizeof(err)) != 0)
         refuse_to_start("iommu: %s", err);
     LOG("iommu: %s enabled: device DMA confined to guest RAM (0x0-0x%llx -> host 0x%llx), %llu table pages",
         iommu_kind_name(iommu.kind), (unsigned long long)(gm->size - 1), (unsigned long long)gm->hpa,
