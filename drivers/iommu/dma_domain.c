@@ -60,11 +60,15 @@ static int check_region(const struct dma_plan *p, const struct iommu_unity *u, u
     for (u32 i = 0; i < p->nranges; i++) {
         const struct iommu_range *r = &p->range[i];
         if (overlaps(u->base, u->size, r->gpa, r->size) && r->gpa != r->hpa) {
+            char who[40];
+            if (u->first == u->last)
+                fmt_snprintf(who, sizeof(who), "%02x:%02x.%u", PCI_BUS(u->first), PCI_DEV(u->first), PCI_FN(u->first));
+            else
+                fmt_snprintf(who, sizeof(who), "requester IDs %04x-%04x", u->first, u->last);
             fmt_snprintf(err, errsz,
-                         "%s 0x%lx-0x%lx for %02x:%02x.%u overlaps guest-physical 0x%lx-0x%lx, which is not "
+                         "%s 0x%lx-0x%lx for %s overlaps guest-physical 0x%lx-0x%lx, which is not "
                          "identity-mapped",
-                         u->source, u->base, u->base + u->size - 1, PCI_BUS(u->first), PCI_DEV(u->first),
-                         PCI_FN(u->first), r->gpa, r->gpa + r->size - 1);
+                         u->source, u->base, u->base + u->size - 1, who, r->gpa, r->gpa + r->size - 1);
             return -1;
         }
     }

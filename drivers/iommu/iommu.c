@@ -12,6 +12,7 @@
 #include "platform/acpi_host.h"
 #include "amd_vi.h"
 #include "dma_domain.h"
+#include "domain_tables.h"
 #include "dmar.h"
 #include "ivrs.h"
 #include "lib/bytes.h"
@@ -304,31 +305,24 @@ static int enable_amd_vi(struct iommu_info *io, const struct iommu_range *r, u32
     u32 i;
     hpa_t *devtab = hv_mem(io->units * sizeof(hpa_t));
 
-    if (!devtab || build_domains(io, &amd_vi_pt_format, r, n, err, errsz)) {
-        if (!devtab)
-            fmt_snprintf(err, errsz, "out of hypervisor memory");
+    if (!devtab) {
+        fmt_snprintf(err, errsz, "out of hypervisor memory");
         return -1;
     }
-    const struct dma_domain *dom = hw.plan.domain;
+    if (build_domains(io, &amd_vi_pt_format, r, n, err, errsz))
+        return -1;
     for (i = 0; i < io->units; i++) {
-        u16 seg = io->unit[i].segment;
         for (u32 j = 0; j < i && !devtab[i]; j++)
-            if (io->unit[j].segment == seg)
+            if (io->unit[j].segment == io->unit[i].segment)
                 devtab[i] = devtab[j];
         if (devtab[i])
             continue;
-        devtab[i] = amd_vi_build_devtab(dom[0].npt.root, amd_vi_pt_format.levels, dom[0].id, alloc_pages);
+        devtab[i] = domain_amd_vi_devtab(&hw.plan, io->unit[i].segment, alloc_pages);
         if (!devtab[i]) {
             fmt_snprintf(err, errsz, "out of hypervisor memory for the 2 MiB AMD-Vi device table");
             return -1;
         }
         io->table_pages += AMD_VI_DEVTAB_SIZE / PAGE_SIZE;
-        u8 *t = phys_to_virt(devtab[i]);
-        for (u32 id = 0; hw.plan.ndomains > 1 && id < AMD_VI_DEVICE_IDS; id++) {
-            u32 d = dma_plan_domain_of(&hw.plan, seg, (u16)id);
-            if (d)
-                amd_vi_dte(t + (u64)id * AMD_VI_DTE_SIZE, dom[d].npt.root, amd_vi_pt_format.levels, dom[d].id);
-        }
     }
     for (i = 0; i < io->units; i++) {
         hw.amd[i].regs = mmio_regs(io->unit[i].mmio_base);
@@ -342,35 +336,6 @@ static int enable_amd_vi(struct iommu_info *io, const struct iommu_range *r, u32
     while (i--) /* all or nothing, as iommu.h promises */
         reg_wr64(&hw.amd[i].regs, AMD_VI_CONTROL, 0);
     return -1;
-}
-
-/* One root table per segment: every bus points at the shared context table (domain 0), except a
- * bus with a requester in another domain, which gets a copy with those entries changed. */
-static hpa_t vtd_segment_root(u16 seg, int levels, struct iommu_info *io)
-{
-    const struct dma_domain *dom = hw.plan.domain;
-    hpa_t root = vtd_build_tables(dom[0].npt.root, levels, dom[0].id, alloc_pages);
-    u64 e[2];
-
-    if (!root)
-        return 0;
-    io->table_pages += 2;
-    for (u32 bus = 0; hw.plan.ndomains > 1 && bus < 256; bus++) {
-        if (!dma_plan_bus_special(&hw.plan, seg, (u8)bus))
-            continue;
-        hpa_t ctx = alloc_pages(1);
-        if (!ctx)
-            return 0;
-        io->table_pages++;
-        for (u32 devfn = 0; devfn < 256; devfn++) {
-            const struct dma_domain *d = &dom[dma_plan_domain_of(&hw.plan, seg, (u16)(bus << 8 | devfn))];
-            vtd_context_entry(e, d->npt.root, levels, d->id);
-            memcpy((u8 *)phys_to_virt(ctx) + devfn * 16, e, 16);
-        }
-        vtd_root_entry(e, ctx);
-        memcpy((u8 *)phys_to_virt(root) + bus * 16, e, 16);
-    }
-    return root;
 }
 
 static int enable_vtd(struct iommu_info *io, const struct iommu_range *r, u32 n, char *err, size_t errsz)
@@ -422,7 +387,8 @@ static int enable_vtd(struct iommu_info *io, const struct iommu_range *r, u32 n,
         for (u32 j = 0; j < i && !root[i]; j++)
             if (io->unit[j].segment == io->unit[i].segment)
                 root[i] = root[j];
-        if (!root[i] && !(root[i] = vtd_segment_root(io->unit[i].segment, levels, io))) {
+        if (!root[i] &&
+            !(root[i] = domain_vtd_root(&hw.plan, io->unit[i].segment, levels, alloc_pages, &io->table_pages))) {
             fmt_snprintf(err, errsz, "out of hypervisor memory for the VT-d root and context tables");
             return -1;
         }

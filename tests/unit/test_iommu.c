@@ -1,4 +1,4 @@
-/* UNIT-SOURCES: drivers/iommu/iommu.c drivers/iommu/dma_domain.c drivers/iommu/ivrs.c drivers/iommu/dmar.c drivers/iommu/amd_vi.c drivers/iommu/vtd.c hv/platform/acpi_host.c hv/core/npt.c hv/lib/page_alloc.c hv/lib/fmt.c */
+/* UNIT-SOURCES: drivers/iommu/iommu.c drivers/iommu/dma_domain.c drivers/iommu/domain_tables.c drivers/iommu/ivrs.c drivers/iommu/dmar.c drivers/iommu/amd_vi.c drivers/iommu/vtd.c hv/platform/acpi_host.c hv/core/npt.c hv/lib/page_alloc.c hv/lib/fmt.c */
 /*
  * The IOMMU's pure logic: IVRS and DMAR parsing (good tables, truncations, checksums, unsupported
  * segments), discovery through the host ACPI walker, device-table and context entries, and the DMA
@@ -17,6 +17,7 @@
 #include "lib/bytes.h"
 #include "drivers/iommu/amd_vi.h"
 #include "drivers/iommu/dma_domain.h"
+#include "drivers/iommu/domain_tables.h"
 #include "drivers/iommu/dmar.h"
 #include "drivers/iommu/iommu.h"
 #include "drivers/iommu/ivrs.h"
@@ -995,6 +996,11 @@ static void dma_domains_refuse(void **state)
                      -1);
     assert_non_null(strstr(err, "RMRR 0x7f000000-0x7f0fffff for 00:14.0 overlaps guest-physical 0x0-0xbfffffff, "
                                 "which is not identity-mapped"));
+    u.last = 0xff;
+    assert_int_equal(dma_plan_build(&p, &amd_vi_pt_format, host_page, heap, &ram, 1, &u, 1, 0, 0, err, sizeof(err)),
+                     -1);
+    assert_non_null(strstr(err, "RMRR 0x7f000000-0x7f0fffff for requester IDs 00a0-00ff overlaps"));
+    u.last = 0xa0;
     /* Identity-mapped guest memory: the same region is simply what the range already maps. */
     ram.hpa = 0;
     assert_int_equal(dma_plan_build(&p, &amd_vi_pt_format, host_page, heap, &ram, 1, &u, 1, 0, 0, err, sizeof(err)), 0);
@@ -1272,6 +1278,68 @@ static void out_of_memory(void **state)
     assert_int_equal(vtd_build_tables(0x1000, 3, 1, no_pages), 0);
 }
 
+/* The tables that point requesters at their domains: walked as the hardware walks them, the named
+ * device reaches its region at its own address and guest RAM; its neighbour, another bus and the
+ * other segment's devices reach guest RAM only. */
+static void domain_tables_point_requesters_at_domains(void **state)
+{
+    struct dma_plan p;
+    char err[200] = "";
+    u64 out, pages = 0;
+    const struct iommu_range ram = { .gpa = 0, .hpa = GiB(1), .size = MiB(64), .perms = NPT_READ | NPT_WRITE };
+    const struct iommu_unity u[] = {
+        { .base = 0x7f000000,
+          .size = MiB(1),
+          .perms = NPT_READ | NPT_WRITE,
+          .first = 0xa0,
+          .last = 0xa0,
+          .source = "RMRR" },
+        { .base = 0x7e000000,
+          .size = MiB(1),
+          .perms = NPT_READ | NPT_WRITE,
+          .segment = 1,
+          .first = 0x300,
+          .last = 0x3ff,
+          .source = "IVMD" },
+    };
+
+    assert_int_equal(dma_plan_build(&p, &amd_vi_pt_format, host_page, heap, &ram, 1, u, 2, 0, 0, err, sizeof(err)), 0);
+    const u8 *t0 = (const u8 *)(uintptr_t)domain_amd_vi_devtab(&p, 0, host_pages);
+    const u8 *t1 = (const u8 *)(uintptr_t)domain_amd_vi_devtab(&p, 1, host_pages);
+    assert_non_null(t0);
+    assert_non_null(t1);
+    assert_true(amd_walk(t0 + 0xa0 * 32, 0x7f000010, true, &out));
+    assert_int_equal(out, 0x7f000010);
+    assert_int_equal(rd64(t0 + 0xa0 * 32, 8) & 0xffff, p.domain[dma_plan_domain_of(&p, 0, 0xa0)].id);
+    assert_true(amd_walk(t0 + 0xa0 * 32, 0x1000, false, &out));
+    assert_int_equal(out, GiB(1) + 0x1000);
+    assert_false(amd_walk(t0 + 0xa1 * 32, 0x7f000010, true, &out));
+    assert_false(amd_walk(t0 + 0x380 * 32, 0x7e000000, false, &out)); /* segment 0's 03:10.0 */
+    assert_true(amd_walk(t1 + 0x380 * 32, 0x7e000000, false, &out));
+    assert_false(amd_walk(t1 + 0xa0 * 32, 0x7f000010, false, &out)); /* segment 1's 00:14.0 */
+    assert_true(amd_walk(t1 + 0xffff * 32, 0x2000, true, &out));
+
+    assert_int_equal(dma_plan_build(&p, vtd_pt_format(3, true), host_page, heap, &ram, 1, u, 2, 0, 0, err, sizeof(err)),
+                     0);
+    const u64 *r0 = (const u64 *)(uintptr_t)domain_vtd_root(&p, 0, 3, host_pages, &pages);
+    const u64 *r1 = (const u64 *)(uintptr_t)domain_vtd_root(&p, 1, 3, host_pages, &pages);
+    assert_non_null(r0);
+    assert_non_null(r1);
+    assert_int_equal(pages, 2 + 1 + 2 + 1); /* root + shared context each, bus 0 / bus 3 private */
+    const u64 *c00 = (const u64 *)(uintptr_t)(r0[0] & ~0xfffull), *c01 = (const u64 *)(uintptr_t)(r0[2] & ~0xfffull);
+    assert_ptr_not_equal(c00, c01);
+    assert_ptr_equal(c01, (const u64 *)(uintptr_t)(r0[2 * 0xff] & ~0xfffull)); /* the shared one */
+    assert_true(vtd_walk(c00 + 2 * 0xa0, 0x7f0ff000, true, &out));
+    assert_int_equal(out, 0x7f0ff000);
+    assert_int_equal((c00[2 * 0xa0 + 1] >> 8) & 0xffff, p.domain[dma_plan_domain_of(&p, 0, 0xa0)].id);
+    assert_false(vtd_walk(c00 + 2 * 0xa1, 0x7f0ff000, true, &out));
+    assert_true(vtd_walk(c00 + 2 * 0xa1, 0x3000, true, &out));
+    assert_int_equal((c00[2 * 0xa1 + 1] >> 8) & 0xffff, 1);
+    const u64 *c13 = (const u64 *)(uintptr_t)(r1[2 * 3] & ~0xfffull);
+    assert_true(vtd_walk(c13 + 2 * 0x80, 0x7e000000, false, &out));
+    assert_false(vtd_walk((const u64 *)(uintptr_t)(r1[0] & ~0xfffull) + 2 * 0xa0, 0x7f000000, false, &out));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1300,6 +1368,7 @@ int main(void)
         cmocka_unit_test_teardown(amd_vi_device_table, free_pages),
         cmocka_unit_test_teardown(vtd_root_and_context_tables, free_pages),
         cmocka_unit_test(out_of_memory),
+        cmocka_unit_test_teardown(domain_tables_point_requesters_at_domains, free_pages),
     };
     /* Discovery takes its arrays from the hypervisor's page pool. */
     static u8 pool[MiB(8)] __attribute__((aligned(4096)));
