@@ -141,7 +141,7 @@ static struct iommu_info iommu;
  * panic report): say why, once, and stop before any guest code runs. */
 static NORETURN PRINTF_LIKE(1, 2) void refuse_to_start(const char *fmt, ...)
 {
-    char buf[200];
+    char buf[400];
     va_list ap;
 
     va_start(ap, fmt);
@@ -152,31 +152,58 @@ static NORETURN PRINTF_LIKE(1, 2) void refuse_to_start(const char *fmt, ...)
     cpu_halt_forever();
 }
 
+/* The firmware setup option that publishes the IOMMU, as the CPU's vendor names it. */
+static const char *iommu_firmware_option(void)
+{
+    struct cpuid_regs r = cpuid(0, 0);
+    return r.ebx == 0x68747541 /* "Auth"enticAMD */   ? "AMD IOMMU"
+           : r.ebx == 0x756e6547 /* "Genu"ineIntel */ ? "VT-d"
+                                                      : "the IOMMU";
+}
+
 /* Find the IOMMU (always: even unused, it must be hidden from the guest) and, unless the config
- * says off, confine every device's DMA to guest RAM. */
+ * says off, confine every device's DMA to guest RAM. Without a usable IOMMU the guest does not
+ * start, unless the administrator said iommu = off: then device DMA is not confined, and the log
+ * (and the shell's status) say so. */
 static void setup_iommu(const struct boot_info *bi, const struct guest_mem *gm)
 {
-    char err[160];
+    char err[200];
+    int rc = 0;
 
-    if (!bi->acpi_rsdp)
-        iommu.kind = IOMMU_NONE; /* no ACPI tables, so no IVRS or DMAR */
-    else if (iommu_discover(bi->acpi_rsdp, &iommu, err, sizeof(err)) != 0)
-        refuse_to_start("iommu: %s", err);
-    if (iommu.kind == IOMMU_NONE) {
-        if (bi->iommu_mode == BOOT_IOMMU_REQUIRED)
-            refuse_to_start(
-                "iommu = required, but the firmware's ACPI tables describe no IOMMU (no IVRS or DMAR table)");
-        LOG("iommu: none found: device DMA is not confined");
-        return;
-    }
+    iommu.kind = IOMMU_NONE; /* no ACPI tables, so no IVRS or DMAR */
+    if (bi->acpi_rsdp)
+        rc = iommu_discover(bi->acpi_rsdp, &pci_host, &iommu, err, sizeof(err));
     if (bi->iommu_mode == BOOT_IOMMU_OFF) {
-        LOG("iommu: %s present but off by configuration: device DMA is not confined", iommu_kind_name(iommu.kind));
+        iommu.off = true;
+        if (rc)
+            LOG("iommu: the firmware's table cannot be used (%s); iommu = off, so it is not needed", err);
+        if (iommu.kind == IOMMU_NONE)
+            LOG("iommu: none found, off by configuration: device DMA is not confined, and Postern's guarantees do "
+                "not hold (docs/security.md)");
+        else
+            LOG("iommu: %s present but off by configuration: device DMA is not confined, and Postern's guarantees do "
+                "not hold (docs/security.md)",
+                iommu_kind_name(iommu.kind));
         return;
     }
-    if (iommu_enable(&iommu, gm, err, sizeof(err)) != 0)
+    if (rc)
+        refuse_to_start("iommu: %s (iommu = off accepts unconfined DMA)", err);
+    if (iommu.kind == IOMMU_NONE)
+        refuse_to_start("iommu = %s, but the firmware's ACPI tables describe no IOMMU (no IVRS or DMAR table), so "
+                        "device DMA cannot be confined: turn on \"%s\" in the firmware setup, or set iommu = off to "
+                        "run with DMA unconfined",
+                        bi->iommu_mode == BOOT_IOMMU_REQUIRED ? "required" : "auto", iommu_firmware_option());
+    /* The guest's RAM ranges, identity-mapped (guest-physical = host-physical). */
+    static struct iommu_range ram[PHYSMAP_MAX_REGIONS];
+    for (u32 i = 0; i < gm->count; i++)
+        ram[i] = (struct iommu_range){ .gpa = gm->ranges[i].base, .hpa = gm->ranges[i].base, .size = gm->ranges[i].size,
+                                       .perms = NPT_READ | NPT_WRITE };
+    if (iommu_enable(&iommu, ram, gm->count, err, sizeof(err)) != 0)
         refuse_to_start("iommu: %s", err);
-    LOG("iommu: %s enabled: device DMA confined to guest RAM (%u ranges, identity), %llu table pages",
-        iommu_kind_name(iommu.kind), gm->count, (unsigned long long)iommu.table_pages);
+    LOG("iommu: %s enabled: device DMA confined to guest RAM (%u ranges, identity), %u unit(s) in %u segment(s), "
+        "%u domain(s), %llu table pages",
+        iommu_kind_name(iommu.kind), gm->count, iommu.units, iommu.segments, iommu.domains,
+        (unsigned long long)iommu.table_pages);
 }
 
 static NORETURN void guest_gone(struct vcpu *v)

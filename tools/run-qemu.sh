@@ -6,7 +6,8 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 source "$top/tools/qemu.sh"
 # The whole system: the guarded e1000 on QEMU's user network (restrict=on: the guest reaches the
-# gateway 10.0.2.2 only) and an AMD-Vi IOMMU confining its DMA. NIC=none IOMMU=none to leave out.
+# gateway 10.0.2.2 only) and an AMD-Vi IOMMU confining its DMA. NIC=none IOMMU=none to leave out
+# (without an IOMMU the config must say iommu = off, else Postern refuses to start).
 export NIC=${NIC:-e1000} IOMMU=${IOMMU:-amd}
 echo "Quit QEMU with Ctrl-A X (Ctrl-A C toggles the QEMU monitor). Postern's admin shell: Ctrl-] s, back to the guest: Ctrl-] c. Booting takes ~15 s under emulation."
 cfg=${POSTERN_CFG:-$top/tools/postern.cfg}

@@ -155,10 +155,12 @@ static bool invalidate_all(struct amd_vi *u)
     for (u32 id = 0; id < AMD_VI_DEVICE_IDS; id++)
         if (!cmd_queue(u, id | opcode(AMD_VI_CMD_INVALIDATE_DEVTAB), 0))
             return false;
-    /* INVALIDATE_IOMMU_PAGES for the whole domain: S=1, PDE=1, address 7FFF_FFFF_FFFF_F000h. */
-    return cmd_queue(u, ((u64)AMD_VI_DOMAIN << 32) | opcode(AMD_VI_CMD_INVALIDATE_PAGES),
-                     0x7ffffffffffff000ull | BIT(1) | BIT(0)) &&
-           cmd_sync(u);
+    /* INVALIDATE_IOMMU_PAGES for each whole domain: S=1, PDE=1, address 7FFF_FFFF_FFFF_F000h. */
+    for (u32 d = AMD_VI_DOMAIN; d <= (u->domains ? u->domains : AMD_VI_DOMAIN); d++)
+        if (!cmd_queue(u, ((u64)d << 32) | opcode(AMD_VI_CMD_INVALIDATE_PAGES),
+                       0x7ffffffffffff000ull | BIT(1) | BIT(0)))
+            return false;
+    return cmd_sync(u);
 }
 
 /* ---------------------------------------------------------------- bring-up */

@@ -81,6 +81,7 @@ struct amd_vi {
     struct iommu_regs regs;
     u16 devid;         /* for messages */
     u8 ivhd_flags;     /* IVHD_FLAG_*: mirrored into the control register */
+    u16 domains;       /* DomainIDs 1..domains are in use (0 is taken as 1) */
     u64 efr;           /* Extended Feature Register, read at enable */
     u8 *cmd;           /* command ring */
     u32 cmd_tail;      /* next free slot (byte offset) */

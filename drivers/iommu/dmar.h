@@ -13,6 +13,8 @@
  *   device scope: type u8 @0, length u8 @1, reserved u16, enumeration ID u8 @4, start bus u8 @5,
  *             path of {device u8, function u8} pairs from @6
  * Other structure types (ATSR, RHSA, ANDD, SATC, SIDP) are length-checked and skipped.
+ * There may be any number of units (Xeon Scalable has one per IIO stack), segments and RMRRs: the
+ * arrays come from the caller's allocator, sized by a first pass over the table.
  */
 #ifndef POSTERN_DMAR_H
 #define POSTERN_DMAR_H
@@ -38,8 +40,8 @@ enum dmar_scope_type {
     DMAR_SCOPE_ACPI_NAMESPACE = 5,
 };
 
-#define DMAR_MAX_SCOPES 16
-#define DMAR_MAX_RMRR   8
+#define DMAR_MAX_SCOPES 16 /* kept per DRHD (all are counted) */
+#define DMAR_MAX_PATH   8  /* {device, function} pairs kept per scope (a deeper RMRR scope is refused) */
 
 struct dmar_scope {
     u8 type;    /* enum dmar_scope_type */
@@ -47,6 +49,7 @@ struct dmar_scope {
     u8 start_bus;
     u8 path_len; /* {device, function} pairs in the path */
     u16 bdf;     /* start_bus and the first pair: the device itself when path_len == 1 */
+    u8 path[DMAR_MAX_PATH][2];
 };
 
 struct dmar_drhd {
@@ -62,20 +65,23 @@ struct dmar_rmrr {
     u64 base, limit; /* inclusive limit */
     u16 segment;
     u32 scopes;
+    struct dmar_scope *scope; /* all of them */
 };
 
 struct dmar_info {
     u8 haw;   /* host address width in bits */
     u8 flags; /* DMAR_FLAG_* */
     u32 units;
-    struct dmar_drhd drhd[IOMMU_MAX_UNITS];
-    u32 rmrrs; /* RMRR structures in the table (only the first DMAR_MAX_RMRR are kept) */
-    struct dmar_rmrr rmrr[DMAR_MAX_RMRR];
+    struct dmar_drhd *drhd;
+    u32 rmrrs;
+    struct dmar_rmrr *rmrr;
+    u32 segments; /* distinct PCI segments among the units */
 };
 
-/* Parse a DMAR table of len bytes. Returns 0, or -1 with a one-line reason: truncated structures
- * or scopes, bad checksum, no DRHD, a unit outside segment 0, an invalid register base, more than
- * IOMMU_MAX_UNITS units. */
-int dmar_parse(const u8 *t, u32 len, struct dmar_info *out, char *err, size_t errsz);
+/* Parse a DMAR table of len bytes; the arrays come from mem (zeroed; NULL when out of memory).
+ * Returns 0, or -1 with a one-line reason: truncated structures or scopes, a scope path deeper
+ * than DMAR_MAX_PATH in an RMRR, bad checksum, no DRHD, an invalid register base, an RMRR whose
+ * limit lies below its base, out of memory. */
+int dmar_parse(const u8 *t, u32 len, struct dmar_info *out, iommu_mem_fn mem, char *err, size_t errsz);
 
 #endif

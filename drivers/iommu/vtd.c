@@ -146,6 +146,32 @@ static bool gcmd(struct vtd *u, u32 bit, bool set, u32 status_bit, bool oneshot)
     return wait_gsts(u, status_bit, oneshot || set);
 }
 
+/* The write buffer (CAP.RWBF units only): GCMD.WBF, then wait for GSTS.WBFS to clear (§6.8). */
+static bool flush_write_buffer(struct vtd *u)
+{
+    if (!VTD_CAP_RWBF(u->cap))
+        return true;
+    u32 state = reg_rd32(&u->regs, VTD_GSTS) & VTD_GSTS_ONESHOT_MASK;
+    reg_wr32(&u->regs, VTD_GCMD, state | VTD_GCMD_WBF);
+    return wait_gsts(u, VTD_GSTS_WBFS, false);
+}
+
+/* Protected memory regions (PLMR/PHMR units) block DMA to whatever the firmware put there, our
+ * tables included: off, and wait for PMEN.PRS to say so (§10.4.16, Linux's
+ * iommu_disable_protect_mem_regions). */
+static bool pmen_off(struct vtd *u)
+{
+    if (!VTD_CAP_PLMR(u->cap) && !VTD_CAP_PHMR(u->cap))
+        return true;
+    reg_wr32(&u->regs, VTD_PMEN, reg_rd32(&u->regs, VTD_PMEN) & ~VTD_PMEN_EPM);
+    for (u32 n = 0; n < IOMMU_POLL_LIMIT; n++) {
+        if (!(reg_rd32(&u->regs, VTD_PMEN) & VTD_PMEN_PRS))
+            return true;
+        cpu_relax();
+    }
+    return false;
+}
+
 static bool wait_clear64(struct vtd *u, u32 off, u64 bit)
 {
     for (u32 n = 0; n < IOMMU_POLL_LIMIT; n++) {
@@ -166,6 +192,8 @@ static u64 iotlb_drain(const struct vtd *u)
 /* Register-based invalidation (§6.5.1): global context cache, then global IOTLB. */
 static bool invalidate_registers(struct vtd *u)
 {
+    if (!flush_write_buffer(u))
+        return false;
     reg_wr64(&u->regs, VTD_CCMD, VTD_CCMD_ICC | VTD_CCMD_GLOBAL);
     if (!wait_clear64(u, VTD_CCMD, VTD_CCMD_ICC))
         return false;
@@ -200,6 +228,8 @@ static bool invalidate_queued(struct vtd *u)
     if (!VTD_ECAP_C(u->ecap))
         vtd_flush_cpu_caches();
     iommu_wmb();
+    if (!flush_write_buffer(u))
+        return false;
     reg_wr64(&u->regs, VTD_IQT, u->iq_tail);
     for (u32 n = 0; n < IOMMU_POLL_LIMIT; n++) {
         if (*u->iq_status == want)
@@ -240,8 +270,14 @@ int vtd_enable(struct vtd *u, hpa_t root_table, iommu_alloc_fn alloc, char *err,
     /* The queue is needed when the firmware turned it on (register-based invalidation is then
      * forbidden, §6.5.2) or the unit does scalable mode, where the registers may be absent. */
     u->queued = (gsts & VTD_GSTS_QIES) || (VTD_ECAP_QI(u->ecap) && VTD_ECAP_SMTS(u->ecap));
+    /* Interrupt remapping uses the queue for its own invalidations: off first (Linux does the same
+     * in intel_cleanup_irq_remapping before QI). Ours stays off (docs/iommu.md). */
+    if ((gsts & VTD_GSTS_IRES) && !gcmd(u, VTD_GCMD_IRE, false, VTD_GSTS_IRES, false))
+        return fail(u, err, errsz, "interrupt remapping left on by the firmware does not turn off");
     if ((gsts & VTD_GSTS_QIES) && !gcmd(u, VTD_GCMD_QIE, false, VTD_GSTS_QIES, false))
         return fail(u, err, errsz, "the firmware's invalidation queue does not turn off");
+    if (!pmen_off(u))
+        return fail(u, err, errsz, "protected memory regions (PMEN) do not turn off");
 
     if (!VTD_ECAP_C(u->ecap))
         vtd_flush_cpu_caches(); /* root, context and page tables must be in memory, not only cached */
@@ -260,8 +296,10 @@ int vtd_enable(struct vtd *u, hpa_t root_table, iommu_alloc_fn alloc, char *err,
     }
     if (!gcmd(u, VTD_GCMD_TE, true, VTD_GSTS_TES, false))
         return fail(u, err, errsz, "translation did not turn on (GSTS.TES)");
-    LOG("iommu: VT-d unit at 0x%lx on: CAP 0x%lx ECAP 0x%lx, %s invalidation%s", u->base, u->cap, u->ecap,
-        u->queued ? "queued" : "register-based", VTD_ECAP_C(u->ecap) ? "" : ", walks do not snoop (caches flushed)");
+    LOG("iommu: VT-d unit at 0x%lx on: CAP 0x%lx ECAP 0x%lx, %s invalidation%s%s%s", u->base, u->cap, u->ecap,
+        u->queued ? "queued" : "register-based", VTD_ECAP_C(u->ecap) ? "" : ", walks do not snoop (caches flushed)",
+        VTD_CAP_RWBF(u->cap) ? ", write buffer flushed" : "",
+        (gsts & (VTD_GSTS_IRES | VTD_GSTS_QIES)) ? ", firmware's interrupt remapping/queue turned off" : "");
     return 0;
 }
 

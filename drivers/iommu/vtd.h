@@ -27,6 +27,7 @@
 #define VTD_CCMD   0x28
 #define VTD_FSTS   0x34 /* 32-bit */
 #define VTD_FECTL  0x38 /* 32-bit */
+#define VTD_PMEN   0x64 /* 32-bit */
 #define VTD_IQH    0x80
 #define VTD_IQT    0x88
 #define VTD_IQA    0x90
@@ -34,10 +35,16 @@
 /* GCMD / GSTS bits. */
 #define VTD_GCMD_TE   BIT(31)
 #define VTD_GCMD_SRTP BIT(30)
+#define VTD_GCMD_WBF  BIT(27)
 #define VTD_GCMD_QIE  BIT(26)
+#define VTD_GCMD_IRE  BIT(25)
 #define VTD_GSTS_TES  BIT(31)
 #define VTD_GSTS_RTPS BIT(30)
+#define VTD_GSTS_WBFS BIT(27)
 #define VTD_GSTS_QIES BIT(26)
+#define VTD_GSTS_IRES BIT(25)
+#define VTD_PMEN_EPM  BIT(31) /* protected memory regions enabled */
+#define VTD_PMEN_PRS  BIT(0)  /* ... and in force */
 /* GSTS bits that are status of one-shot commands, not state to write back into GCMD (§11.4.4.1). */
 #define VTD_GSTS_ONESHOT_MASK 0x96ffffffu
 
@@ -56,6 +63,9 @@
 #define VTD_FRCD_T      BIT(62) /* 1: read request, 0: write */
 
 /* CAP fields. */
+#define VTD_CAP_RWBF(c)     (((c) >> 4) & 1) /* the unit buffers writes: flush after table changes */
+#define VTD_CAP_PLMR(c)     (((c) >> 5) & 1)
+#define VTD_CAP_PHMR(c)     (((c) >> 6) & 1)
 #define VTD_CAP_SAGAW(c)    (((c) >> 8) & 0x1f) /* bit 1: 39-bit 3-level, bit 2: 48-bit 4-level */
 #define VTD_CAP_MGAW(c)     ((u32)(((c) >> 16) & 0x3f) + 1)
 #define VTD_CAP_FRO(c)      ((u32)(((c) >> 24) & 0x3ff) * 16)
@@ -101,8 +111,9 @@ void vtd_probe(struct vtd *u);
 /* The walk depth every unit can do: 4 when SAGAW allows 48-bit, else 3; 0 when neither. */
 int vtd_levels(u64 cap);
 
-/* Program one unit: root table pointer, invalidate context cache and IOTLB (globally), turn
- * translation on. Returns 0, or -1 with a reason (translation is then left off). */
+/* Program one unit: translation, interrupt remapping, queued invalidation and protected memory
+ * regions left on by the firmware turned off (in that order), root table pointer, write buffer
+ * flushed (CAP.RWBF), context cache and IOTLB invalidated (globally), translation on. Returns 0, or -1 with a reason (translation is then left off). */
 int vtd_enable(struct vtd *u, hpa_t root_table, iommu_alloc_fn alloc, char *err, size_t errsz);
 /* Log and clear every pending fault record ("iommu: blocked DMA ..."); report and clear overflow.
  * Returns the number of lines logged. */

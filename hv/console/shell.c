@@ -105,11 +105,14 @@ static void cmd_status(void *ctx, int argc, char **argv)
     vendor[12] = 0;
     fmt_seconds(up, sizeof(up), timebase_ms());
     say("cpu       %s, %s, nested paging on, %u vCPU", vendor, vcpu_ops->name, vm0.vcpu_count);
-    if (!vm0.iommu || vm0.iommu->kind == IOMMU_NONE)
-        say("iommu     none: device DMA is not confined");
+    if (!vm0.iommu || !vm0.iommu->enabled)
+        say("iommu     %s%s: device DMA is NOT confined, Postern's guarantees do not hold%s",
+            !vm0.iommu || vm0.iommu->kind == IOMMU_NONE ? "none" : iommu_kind_name(vm0.iommu->kind),
+            vm0.iommu && vm0.iommu->off ? ", off by configuration (iommu = off)" : "",
+            pci_policy_guarded_nic() ? "; the guarded NIC's DMA is bounded only by its driver" : "");
     else
-        say("iommu     %s %s, %llu faults reported", iommu_kind_name(vm0.iommu->kind),
-            vm0.iommu->enabled ? "on: device DMA confined to guest RAM" : "present, off",
+        say("iommu     %s on: device DMA confined to guest RAM, %u unit(s), %u domain(s), %llu faults reported",
+            iommu_kind_name(vm0.iommu->kind), vm0.iommu->units, vm0.iommu->domains,
             (unsigned long long)vm0.iommu->faults);
     if (!v)
         say("guest     not started");

@@ -25,8 +25,8 @@
 
 /* "iommu =": what to do about DMA confinement (docs/iommu.md). */
 enum boot_iommu_mode {
-    BOOT_IOMMU_AUTO = 0, /* use the IOMMU the ACPI tables describe; without one, refuse a guarded NIC */
-    BOOT_IOMMU_REQUIRED, /* no IOMMU is a boot error */
+    BOOT_IOMMU_AUTO = 0, /* use the IOMMU the ACPI tables describe; without one, refuse to start */
+    BOOT_IOMMU_REQUIRED, /* the same (kept for existing configs) */
     BOOT_IOMMU_OFF,      /* do not use one (device DMA is not confined: the administrator's choice) */
 };
 

@@ -83,8 +83,10 @@ int pci_policy_init(const struct boot_info *bi, const struct acpi_guest_info *ac
         enum pci_guest_mode m = PCI_PASSTHROUGH;
 
         for (u32 u = 0; u < io->units; u++)
-            if (io->unit[u].has_bdf && io->unit[u].bdf == d->bdf)
+            if (io->unit[u].has_bdf && io->unit[u].segment == 0 && io->unit[u].bdf == d->bdf)
                 m = PCI_HIDDEN; /* the IOMMU must stay the hypervisor's */
+        if (d->vendor == 0x1022 && (d->class_rev >> 16) == 0x0806)
+            m = PCI_HIDDEN; /* any AMD IOMMU function, listed in the IVRS or not (docs/iommu.md) */
         for (u32 h = 0; h < bi->pci_hide_count; h++)
             if (pci_match_dev(&bi->pci_hide[h], d))
                 m = PCI_HIDDEN;
@@ -127,6 +129,16 @@ int pci_policy_init(const struct boot_info *bi, const struct acpi_guest_info *ac
                          "(QEMU: -device amd-iommu or intel-iommu; or set iommu = off to accept unconfined DMA)");
             return -1;
         }
+        char why[120];
+        pci_bdf_str(pol.dev[pol.guarded].bdf, bdf);
+        if (io->enabled && iommu_unity_names(io, 0, pol.dev[pol.guarded].bdf, why, sizeof(why))) {
+            fmt_snprintf(err, errsz, "guarded_nic %s: %s, which its guard cannot confine; not supported", bdf, why);
+            return -1;
+        }
+        if (!io->enabled)
+            LOG("pci: %s guarded with iommu = off: its DMA is bounded by nothing but the guarded driver (the "
+                "administrator's choice)",
+                bdf);
         if (guarded_dev_init(&pol.gdev, &vm0, privs, &pol.dev[pol.guarded], bi->guarded_nic_privilege, err, errsz) != 0)
             return -1;
         pci_bdf_str(pol.dev[pol.guarded].bdf, bdf);
@@ -139,6 +151,8 @@ int pci_policy_init(const struct boot_info *bi, const struct acpi_guest_info *ac
     pol.conf1.mode_of = mode_of;
     return 0;
 }
+
+bool pci_policy_guarded_nic(void) { return pol.guarded >= 0; }
 
 void pci_policy_attach_vcpu(struct vcpu *v)
 {

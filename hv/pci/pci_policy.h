@@ -22,6 +22,8 @@ void pci_policy_attach_vcpu(struct vcpu *v);
 bool pci_policy_io(struct vcpu *v, u16 port, u8 size, bool in, u32 *value);
 bool pci_policy_nested_fault(struct vcpu *v, gpa_t gpa, bool write);
 void pci_policy_report(void);
+/* Is a NIC guarded (guarded_nic found and set up)? */
+bool pci_policy_guarded_nic(void);
 /* One line per PCI function: address, IDs, class, how the guest sees it (admin shell `pci`). */
 void pci_policy_list(void (*out)(void *ctx, const char *line), void *ctx);
 

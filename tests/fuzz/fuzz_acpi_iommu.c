@@ -18,14 +18,18 @@
  *   - on rejection the message is NUL-terminated, non-empty and starts with "IVRS: " / "DMAR: ";
  *     a 5-byte and a 1-byte error buffer give the same verdict and are not overrun;
  *   - IVRS on acceptance: type is 10h, 11h or 40h and the highest supported IVHD type present;
- *     1 <= units <= IOMMU_MAX_UNITS, one per IVHD of that type, in table order, with devid,
- *     cap_offset, base, flags, info, attr, EFR exactly as in the table; segment 0; base non-zero,
+ *     units >= 1, one per IVHD of that type, in table order, with devid, cap_offset, base, flags,
+ *     segment, info, attr, EFR and the device-entry count exactly as in the table; base non-zero,
  *     page-aligned, base + mmio_size not wrapping; mmio_size 16 KiB or 512 KiB by the PCSup /
- *     counter rule; ivinfo and the IVMD count as in the table;
- *   - DMAR on acceptance: haw and flags as in the table; 1 <= units <= IOMMU_MAX_UNITS, one per DRHD
- *     in order, base/size/segment 0/INCLUDE_PCI_ALL as in the table, base valid as above; scope
- *     counts equal to the scope entries present, the kept ones (at most DMAR_MAX_SCOPES) decoded
- *     from them; rmrrs equal to the RMRR count, the kept ones (at most DMAR_MAX_RMRR) as in the table.
+ *     counter rule; every device entry whole (4 << (type >> 6) bytes, F0h 22 + UID length);
+ *     aliases (42h, and 43h closed by a 04h) and special devices (48h) as in the entries; ivinfo
+ *     and every IVMD (type, flags, segment, DeviceID range, start, length) as in the table;
+ *   - DMAR on acceptance: haw and flags as in the table; units >= 1, one per DRHD in order,
+ *     base/size/segment/INCLUDE_PCI_ALL as in the table, base valid as above; scope counts equal to
+ *     the scope entries present, the kept ones (at most DMAR_MAX_SCOPES) decoded from them; every
+ *     RMRR as in the table (limit >= base) with all its scopes decoded, paths included (at most
+ *     DMAR_MAX_PATH hops).
+ * The parsers' arrays come from an arena reset before each call.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -67,10 +71,70 @@ static void check_err(const char *err, size_t cap, const char *prefix)
     CHECK(strncmp(err, prefix, strlen(prefix)) == 0);
 }
 
+/* The parsers' memory: a bump arena, reset before each call (nothing is freed). */
+static u8 arena[8 << 20] __attribute__((aligned(16)));
+static size_t arena_used;
+static void *arena_mem(size_t bytes)
+{
+    bytes = (bytes + 15) & ~(size_t)15;
+    if (bytes > sizeof(arena) - arena_used)
+        return NULL;
+    void *p = arena + arena_used;
+    memset(p, 0, bytes);
+    arena_used += bytes;
+    return p;
+}
+
 /* ---------------------------------------------------------------- IVRS */
 static bool ivhd_type(u8 t) { return t == 0x10 || t == 0x11 || t == 0x40; }
 
-/* The oracle: 0 accept, -1 reject; fills exp on accept. */
+#define MAXN 20000
+static struct ivrs_unit exp_unit[MAXN];
+static struct ivrs_alias exp_alias[MAXN];
+static struct ivrs_special exp_special[MAXN];
+static struct ivrs_ivmd exp_ivmd[MAXN];
+
+/* Device entries of the IVHD at h (blen bytes): -1 when one is cut off or unknown; else counts
+ * them and records aliases and specials. */
+static int dev_oracle(const u8 *h, u32 blen, u32 hl, u16 seg, u32 *entries, struct ivrs_info *exp)
+{
+    bool ar = false;
+    u16 from = 0, to = 0;
+    *entries = 0;
+    for (u32 off = hl; off < blen;) {
+        u8 ty = h[off];
+        u32 n;
+        if (ty < 0x80)
+            n = 4u << (ty >> 6);
+        else if (ty == 0xf0)
+            n = blen - off > 21 ? 22u + h[off + 21] : 22u;
+        else
+            return -1;
+        if (n > blen - off)
+            return -1;
+        if (ty == 0x42) {
+            exp_alias[exp->aliases++] =
+                (struct ivrs_alias){ seg, rd16(h, off + 1), rd16(h, off + 1), rd16(h, off + 5) };
+        } else if (ty == 0x43) {
+            ar = true;
+            from = rd16(h, off + 1);
+            to = rd16(h, off + 5);
+        } else if (ty == 0x04 && ar) {
+            if (rd16(h, off + 1) >= from)
+                exp_alias[exp->aliases++] = (struct ivrs_alias){ seg, from, rd16(h, off + 1), to };
+            ar = false;
+        } else if (ty == 0x03 || ty == 0x47) {
+            ar = false;
+        } else if (ty == 0x48) {
+            exp_special[exp->specials++] = (struct ivrs_special){ seg, h[off + 7], h[off + 4], rd16(h, off + 5) };
+        }
+        (*entries)++;
+        off += n;
+    }
+    return 0;
+}
+
+/* The oracle: 0 accept, -1 reject; fills exp (and the exp_ arrays) on accept. */
 static int ivrs_oracle(const u8 *t, u32 len, struct ivrs_info *exp)
 {
     memset(exp, 0, sizeof(*exp));
@@ -87,31 +151,43 @@ static int ivrs_oracle(const u8 *t, u32 len, struct ivrs_info *exp)
             return -1;
         if (ivhd_type(type) && type > exp->type)
             exp->type = type;
-        if (type >= 0x20 && type <= 0x22)
-            exp->ivmd_blocks++;
         off += blen;
     }
     if (!exp->type)
         return -1;
     for (u32 off = 48; off < len; off += rd16(t, off + 2)) {
-        if (t[off] != exp->type)
+        const u8 *h = t + off;
+        if (h[0] >= 0x20 && h[0] <= 0x22) {
+            struct ivrs_ivmd m = { h[0], h[1], rd16(h, 8), rd16(h, 4), rd16(h, 4), rd64(h, 16), rd64(h, 24) };
+            if (m.type == 0x20)
+                m.first = 0, m.last = 0xffff;
+            if (m.type == 0x22)
+                m.last = rd16(h, 6);
+            if (m.last < m.first || (m.length && m.start > ~0ull - (m.length - 1)))
+                return -1;
+            exp_ivmd[exp->ivmds++] = m;
+            continue;
+        }
+        if (h[0] != exp->type)
             continue;
         struct ivrs_unit u = { 0 };
-        u.type = t[off];
-        u.flags = t[off + 1];
-        u.devid = rd16(t, off + 4);
-        u.cap_offset = rd16(t, off + 6);
-        u.base = rd64(t, off + 8);
-        u.segment = rd16(t, off + 16);
-        u.info = rd16(t, off + 18);
-        u.attr = rd32(t, off + 20);
+        u.type = h[0];
+        u.flags = h[1];
+        u.devid = rd16(h, 4);
+        u.cap_offset = rd16(h, 6);
+        u.base = rd64(h, 8);
+        u.segment = rd16(h, 16);
+        u.info = rd16(h, 18);
+        u.attr = rd32(h, 20);
         u.has_efr = u.type != 0x10;
-        u.efr = u.has_efr ? rd64(t, off + 24) : 0;
+        u.efr = u.has_efr ? rd64(h, 24) : 0;
         bool pc = u.has_efr ? (u.efr >> 9) & 1 : ((u.attr >> 13) & 0xf) && ((u.attr >> 17) & 0x3f);
         u.mmio_size = pc ? KiB(512) : KiB(16);
-        if (u.segment != 0 || !base_ok(u.base, u.mmio_size) || exp->units == IOMMU_MAX_UNITS)
+        if (!base_ok(u.base, u.mmio_size))
             return -1;
-        exp->unit[exp->units++] = u;
+        if (dev_oracle(h, rd16(h, 2), u.type == 0x10 ? 24 : 40, u.segment, &u.dev_entries, exp))
+            return -1;
+        exp_unit[exp->units++] = u;
     }
     return 0;
 }
@@ -122,7 +198,8 @@ static void fuzz_ivrs(const u8 *t, u32 len)
     char err[200];
     memset(&iv, 0xa5, sizeof(iv));
     memset(err, 'X', sizeof(err));
-    int rc = ivrs_parse(t, len, &iv, err, sizeof(err));
+    arena_used = 0;
+    int rc = ivrs_parse(t, len, &iv, arena_mem, err, sizeof(err));
     int want = ivrs_oracle(t, len, &exp);
     CHECK(rc == 0 || rc == -1);
     if (rc != want)
@@ -131,37 +208,57 @@ static void fuzz_ivrs(const u8 *t, u32 len)
 
     char small[8];
     memset(small, 'X', sizeof(small));
-    CHECK(ivrs_parse(t, len, &iv, small, 5) == rc);
+    arena_used = 0;
+    CHECK(ivrs_parse(t, len, &iv, arena_mem, small, 5) == rc);
     CHECK(small[5] == 'X' && small[6] == 'X' && small[7] == 'X');
     memset(small, 'X', sizeof(small));
-    CHECK(ivrs_parse(t, len, &iv, small, 1) == rc);
+    arena_used = 0;
+    CHECK(ivrs_parse(t, len, &iv, arena_mem, small, 1) == rc);
     CHECK((rc == 0 || small[0] == 0) && small[1] == 'X');
 
     memset(&iv, 0xa5, sizeof(iv));
-    CHECK(ivrs_parse(t, len, &iv, err, sizeof(err)) == rc);
+    arena_used = 0;
+    CHECK(ivrs_parse(t, len, &iv, arena_mem, err, sizeof(err)) == rc);
     if (rc) {
         check_err(err, sizeof(err), "IVRS: ");
         return;
     }
     CHECK(iv.type == exp.type && ivhd_type(iv.type));
     CHECK(iv.ivinfo == exp.ivinfo);
-    CHECK(iv.ivmd_blocks == exp.ivmd_blocks);
-    CHECK(iv.units >= 1 && iv.units <= IOMMU_MAX_UNITS && iv.units == exp.units);
+    CHECK(iv.units >= 1 && iv.units == exp.units);
+    CHECK(iv.aliases == exp.aliases && iv.specials == exp.specials && iv.ivmds == exp.ivmds);
+    u32 segs = 0;
     for (u32 i = 0; i < iv.units; i++) {
-        const struct ivrs_unit *u = &iv.unit[i], *e = &exp.unit[i];
+        const struct ivrs_unit *u = &iv.unit[i], *e = &exp_unit[i];
         CHECK(u->type == e->type && u->flags == e->flags && u->devid == e->devid);
-        CHECK(u->cap_offset == e->cap_offset && u->base == e->base && u->segment == 0);
+        CHECK(u->cap_offset == e->cap_offset && u->base == e->base && u->segment == e->segment);
         CHECK(u->info == e->info && u->attr == e->attr && u->has_efr == e->has_efr);
         if (u->has_efr)
             CHECK(u->efr == e->efr);
-        CHECK(u->mmio_size == e->mmio_size);
+        CHECK(u->mmio_size == e->mmio_size && u->dev_entries == e->dev_entries);
         CHECK(base_ok(u->base, u->mmio_size));
+        bool seen = false;
+        for (u32 j = 0; j < i; j++)
+            seen = seen || iv.unit[j].segment == u->segment;
+        segs += !seen;
+    }
+    CHECK(iv.segments == segs);
+    for (u32 i = 0; i < iv.aliases; i++)
+        CHECK(memcmp(&iv.alias[i], &exp_alias[i], sizeof(exp_alias[i])) == 0);
+    for (u32 i = 0; i < iv.specials; i++)
+        CHECK(memcmp(&iv.special[i], &exp_special[i], sizeof(exp_special[i])) == 0);
+    for (u32 i = 0; i < iv.ivmds; i++) {
+        const struct ivrs_ivmd *m = &iv.ivmd[i], *e = &exp_ivmd[i];
+        CHECK(m->type == e->type && m->flags == e->flags && m->segment == e->segment);
+        CHECK(m->first == e->first && m->last == e->last && m->start == e->start && m->length == e->length);
+        CHECK(m->first <= m->last);
     }
 }
 
 /* ---------------------------------------------------------------- DMAR */
-/* Scopes in [off, end) of structure s: the count, or -1 when malformed; keeps up to max. */
-static int scopes_oracle(const u8 *s, u32 off, u32 end, struct dmar_scope *keep, u32 max)
+/* Scopes in [off, end) of structure s: the count, or -1 when malformed (or, when strict, a path
+ * deeper than DMAR_MAX_PATH); keeps up to max. */
+static int scopes_oracle(const u8 *s, u32 off, u32 end, struct dmar_scope *keep, u32 max, bool strict)
 {
     int n = 0;
     while (off < end) {
@@ -169,6 +266,8 @@ static int scopes_oracle(const u8 *s, u32 off, u32 end, struct dmar_scope *keep,
             return -1;
         u32 sl = s[off + 1];
         if (sl < 6 || sl > end - off || (sl & 1))
+            return -1;
+        if (strict && (sl - 6) / 2 > DMAR_MAX_PATH)
             return -1;
         if ((u32)n < max) {
             struct dmar_scope *d = &keep[n];
@@ -180,6 +279,8 @@ static int scopes_oracle(const u8 *s, u32 off, u32 end, struct dmar_scope *keep,
             d->bdf = (u16)(d->start_bus << 8);
             if (d->path_len)
                 d->bdf |= (u16)((s[off + 6] & 0x1f) << 3 | (s[off + 7] & 7));
+            for (u32 i = 0; i < d->path_len && i < DMAR_MAX_PATH; i++)
+                d->path[i][0] = s[off + 6 + 2 * i], d->path[i][1] = s[off + 7 + 2 * i];
         }
         n++;
         off += sl;
@@ -187,8 +288,13 @@ static int scopes_oracle(const u8 *s, u32 off, u32 end, struct dmar_scope *keep,
     return n;
 }
 
+static struct dmar_drhd exp_drhd[MAXN];
+static struct dmar_rmrr exp_rmrr[MAXN];
+static struct dmar_scope exp_rmrr_scope[MAXN];
+
 static int dmar_oracle(const u8 *t, u32 len, struct dmar_info *exp)
 {
+    u32 nscopes = 0;
     memset(exp, 0, sizeof(*exp));
     if (!header_ok(t, len, "DMAR"))
         return -1;
@@ -208,21 +314,23 @@ static int dmar_oracle(const u8 *t, u32 len, struct dmar_info *exp)
             d.mmio_size = 4096ull << (s[5] & 0xf);
             d.segment = rd16(s, 6);
             d.include_all = s[4] & 1;
-            if (d.segment != 0 || !base_ok(d.base, d.mmio_size))
+            if (!base_ok(d.base, d.mmio_size))
                 return -1;
-            int n = scopes_oracle(s, 16, slen, d.scope, DMAR_MAX_SCOPES);
-            if (n < 0 || exp->units == IOMMU_MAX_UNITS)
-                return -1;
-            d.scopes = (u32)n;
-            exp->drhd[exp->units++] = d;
-        } else if (type == 1) {
-            struct dmar_scope dummy[1];
-            int n = scopes_oracle(s, 24, slen, dummy, 0);
+            int n = scopes_oracle(s, 16, slen, d.scope, DMAR_MAX_SCOPES, false);
             if (n < 0)
                 return -1;
-            if (exp->rmrrs < DMAR_MAX_RMRR)
-                exp->rmrr[exp->rmrrs] = (struct dmar_rmrr){ rd64(s, 8), rd64(s, 16), rd16(s, 6), (u32)n };
-            exp->rmrrs++;
+            d.scopes = (u32)n;
+            exp_drhd[exp->units++] = d;
+        } else if (type == 1) {
+            struct dmar_rmrr r = { rd64(s, 8), rd64(s, 16), rd16(s, 6), 0, exp_rmrr_scope + nscopes };
+            if (r.limit < r.base)
+                return -1;
+            int n = scopes_oracle(s, 24, slen, r.scope, MAXN - nscopes, true);
+            if (n < 0)
+                return -1;
+            r.scopes = (u32)n;
+            nscopes += (u32)n;
+            exp_rmrr[exp->rmrrs++] = r;
         }
         off += slen;
     }
@@ -235,7 +343,8 @@ static void fuzz_dmar(const u8 *t, u32 len)
     char err[200];
     memset(&dm, 0xa5, sizeof(dm));
     memset(err, 'X', sizeof(err));
-    int rc = dmar_parse(t, len, &dm, err, sizeof(err));
+    arena_used = 0;
+    int rc = dmar_parse(t, len, &dm, arena_mem, err, sizeof(err));
     int want = dmar_oracle(t, len, &exp);
     CHECK(rc == 0 || rc == -1);
     if (rc != want)
@@ -244,37 +353,46 @@ static void fuzz_dmar(const u8 *t, u32 len)
 
     char small[8];
     memset(small, 'X', sizeof(small));
-    CHECK(dmar_parse(t, len, &dm, small, 5) == rc);
+    arena_used = 0;
+    CHECK(dmar_parse(t, len, &dm, arena_mem, small, 5) == rc);
     CHECK(small[5] == 'X' && small[6] == 'X' && small[7] == 'X');
     memset(small, 'X', sizeof(small));
-    CHECK(dmar_parse(t, len, &dm, small, 1) == rc);
+    arena_used = 0;
+    CHECK(dmar_parse(t, len, &dm, arena_mem, small, 1) == rc);
     CHECK((rc == 0 || small[0] == 0) && small[1] == 'X');
 
     memset(&dm, 0xa5, sizeof(dm));
-    CHECK(dmar_parse(t, len, &dm, err, sizeof(err)) == rc);
+    arena_used = 0;
+    CHECK(dmar_parse(t, len, &dm, arena_mem, err, sizeof(err)) == rc);
     if (rc) {
         check_err(err, sizeof(err), "DMAR: ");
         return;
     }
     CHECK(dm.haw == exp.haw && dm.flags == exp.flags);
-    CHECK(dm.units >= 1 && dm.units <= IOMMU_MAX_UNITS && dm.units == exp.units);
+    CHECK(dm.units >= 1 && dm.units == exp.units);
+    u32 segs = 0;
     for (u32 i = 0; i < dm.units; i++) {
-        const struct dmar_drhd *d = &dm.drhd[i], *e = &exp.drhd[i];
-        CHECK(d->base == e->base && d->mmio_size == e->mmio_size && d->segment == 0);
+        const struct dmar_drhd *d = &dm.drhd[i], *e = &exp_drhd[i];
+        CHECK(d->base == e->base && d->mmio_size == e->mmio_size && d->segment == e->segment);
         CHECK(d->include_all == e->include_all);
         CHECK(d->mmio_size >= KiB(4) && d->mmio_size <= KiB(4) << 15);
         CHECK(base_ok(d->base, d->mmio_size));
         CHECK(d->scopes == e->scopes);
-        for (u32 j = 0; j < d->scopes && j < DMAR_MAX_SCOPES; j++) {
-            const struct dmar_scope *a = &d->scope[j], *b = &e->scope[j];
-            CHECK(a->type == b->type && a->enum_id == b->enum_id && a->start_bus == b->start_bus);
-            CHECK(a->path_len == b->path_len && a->bdf == b->bdf);
-        }
+        for (u32 j = 0; j < d->scopes && j < DMAR_MAX_SCOPES; j++)
+            CHECK(memcmp(&d->scope[j], &e->scope[j], sizeof(e->scope[j])) == 0);
+        bool seen = false;
+        for (u32 j = 0; j < i; j++)
+            seen = seen || dm.drhd[j].segment == d->segment;
+        segs += !seen;
     }
+    CHECK(dm.segments == segs);
     CHECK(dm.rmrrs == exp.rmrrs);
-    for (u32 j = 0; j < dm.rmrrs && j < DMAR_MAX_RMRR; j++) {
-        const struct dmar_rmrr *r = &dm.rmrr[j], *e = &exp.rmrr[j];
+    for (u32 j = 0; j < dm.rmrrs; j++) {
+        const struct dmar_rmrr *r = &dm.rmrr[j], *e = &exp_rmrr[j];
         CHECK(r->base == e->base && r->limit == e->limit && r->segment == e->segment && r->scopes == e->scopes);
+        CHECK(r->base <= r->limit);
+        for (u32 k = 0; k < r->scopes; k++)
+            CHECK(memcmp(&r->scope[k], &e->scope[k], sizeof(e->scope[k])) == 0);
     }
 }
 

@@ -270,8 +270,8 @@ struct vtd_model {
     u8 r[0x1000];
     u32 gsts;
     bool dead;
-    char seq
-        [256]; /* one letter per completed command: T/t TE on/off, R root pointer, C CCMD, I IOTLB, Q/q QIE, W wait */
+    char seq[256]; /* one letter per completed command: T/t TE on/off, R root pointer, C CCMD, I IOTLB, Q/q QIE, W wait,
+                  i IRE off, B write-buffer flush, P protected memory off */
     u32 iq_head;
 };
 
@@ -300,10 +300,22 @@ static void vtd_wr32(void *ctx, u32 off, u32 v)
     struct vtd_model *m = ctx;
     u32 fro = VTD_CAP_FRO(rd64(m->r, VTD_CAP));
     if (off == VTD_GCMD) {
-        u32 changed = (m->gsts ^ v) & (VTD_GCMD_TE | VTD_GCMD_QIE);
-        assert_int_equal(v & 0x69000000 & ~VTD_GCMD_SRTP, 0); /* no stale one-shot bits written back */
+        u32 changed = (m->gsts ^ v) & (VTD_GCMD_TE | VTD_GCMD_QIE | VTD_GCMD_IRE);
+        /* no stale one-shot bits written back: at most the one command of this write */
+        assert_true(__builtin_popcount(v & 0x69000000) <= 1);
         if (m->dead)
             return;
+        if (v & VTD_GCMD_WBF) {
+            assert_true(VTD_CAP_RWBF(rd64(m->r, VTD_CAP))); /* only units that ask for it */
+            seq(m, 'B');                                    /* done at once: WBFS stays clear */
+        }
+        if (changed & VTD_GCMD_IRE) {
+            assert_false(v & VTD_GCMD_IRE); /* we only ever turn it off */
+            m->gsts &= ~VTD_GSTS_IRES;
+            seq(m, 'i');
+        }
+        if ((changed & VTD_GCMD_QIE) && (m->gsts & VTD_GSTS_IRES))
+            fail_msg("queued invalidation turned off while interrupt remapping is on");
         if (changed & VTD_GCMD_TE) {
             m->gsts ^= VTD_GSTS_TES;
             seq(m, (v & VTD_GCMD_TE) ? 'T' : 't');
@@ -326,6 +338,10 @@ static void vtd_wr32(void *ctx, u32 off, u32 v)
             wr32(m->r, VTD_FSTS, rd32(m->r, VTD_FSTS) & ~VTD_FSTS_PPF);
     } else if (off == VTD_FECTL) {
         wr32(m->r, off, v);
+    } else if (off == VTD_PMEN) {
+        wr32(m->r, off, (v & VTD_PMEN_EPM) | ((v & VTD_PMEN_EPM) ? VTD_PMEN_PRS : 0));
+        if (!(v & VTD_PMEN_EPM))
+            seq(m, 'P');
     } else {
         fail_msg("unexpected 32-bit write to 0x%x", off);
     }
@@ -435,6 +451,33 @@ static void vtd_enable_queued_after_firmware(void **state)
     assert_int_equal(vtd_cache_flushes, flushes); /* ECAP.C = 1: walks snoop */
 }
 
+/* Firmware left translation, interrupt remapping, queued invalidation and a protected memory
+ * region on, on a unit that buffers writes (CAP.RWBF) and has PLMR: translation off, IRE off
+ * before QIE, PMEN off, the root pointer, the write buffer flushed before the invalidations. */
+static void vtd_enable_after_firmware_ir_pmen_rwbf(void **state)
+{
+    static struct vtd_model m;
+    u64 cap = QEMU_CAP | BIT(4) | BIT(5);
+    struct vtd u = vtd_unit(&m, cap, QEMU_ECAP | 1, VTD_GSTS_TES | VTD_GSTS_QIES | VTD_GSTS_IRES);
+    char err[200] = "";
+
+    wr32(m.r, VTD_PMEN, VTD_PMEN_EPM | VTD_PMEN_PRS);
+    assert_int_equal(vtd_enable(&u, 0x7000000, alloc, err, sizeof(err)), 0);
+    assert_string_equal(m.seq, "tiqPRQBCIWT");
+    assert_int_equal(rd32(m.r, VTD_PMEN), 0);
+    assert_false(m.gsts & VTD_GSTS_IRES);
+    assert_non_null(strstr(logbuf, "write buffer flushed, firmware's interrupt remapping/queue turned off"));
+
+    /* Register-based invalidation on such a unit flushes the write buffer first too. */
+    static struct vtd_model m2;
+    struct vtd u2 = vtd_unit(&m2, cap, QEMU_ECAP | 1, 0);
+    assert_int_equal(vtd_enable(&u2, 0x7000000, alloc, err, sizeof(err)), 0);
+    assert_string_equal(m2.seq, "PRBCIT");
+    memset(m2.seq, 0, sizeof(m2.seq));
+    assert_true(vtd_invalidate(&u2));
+    assert_string_equal(m2.seq, "BCI");
+}
+
 static void vtd_enable_fails_when_unit_does_not_answer(void **state)
 {
     static struct vtd_model m;
@@ -497,6 +540,7 @@ int main(void)
         cmocka_unit_test_teardown(amd_vi_events_are_logged, reset),
         cmocka_unit_test_teardown(vtd_enable_register_based, reset),
         cmocka_unit_test_teardown(vtd_enable_queued_after_firmware, reset),
+        cmocka_unit_test_teardown(vtd_enable_after_firmware_ir_pmen_rwbf, reset),
         cmocka_unit_test_teardown(vtd_enable_fails_when_unit_does_not_answer, reset),
         cmocka_unit_test_teardown(vtd_faults_are_logged_and_cleared, reset),
     };
