@@ -85,8 +85,8 @@ static void build_nested_map(const struct boot_info *bi, const struct guest_mem 
         if (!npt_map(&vm0.npt, win[i].base, win[i].base, win[i].size, NPT_READ | NPT_WRITE | NPT_UNCACHED))
             panic("out of hypervisor memory mapping device windows");
     }
-    /* No ECAM window is mapped: the guest reaches configuration space only through the emulated
-     * ports 0xCF8/0xCFC (hv/pci/pci_policy.c), and its ACPI copy has no MCFG. */
+    /* No ECAM window is mapped: pci_policy_init unmaps the windows of the guest's MCFG
+     * (pci_policy_trapped_ranges), whose accesses fault and are emulated (hv/pci/pci_policy.c). */
     LOG("nested page tables: guest RAM 0x0-0x%llx -> host 0x%llx, %llu table pages", (unsigned long long)(gm->size - 1),
         (unsigned long long)gm->hpa, (unsigned long long)vm0.npt.tables);
 }
