@@ -16,7 +16,8 @@
  * The function's mode (mode_of) decides the rest (pci_guest_cfg_*, which ECAM shares): PASSTHROUGH
  * goes to the host's configuration space, HIDDEN reads all ones (no function there) and drops
  * writes, VIRTUALIZED goes to the function's pci_vdev, READONLY reads the host and refuses writes
- * (reported through refused). Without a mode_of every function passes through.
+ * (reported through refused), BRIDGE passes through but keeps the bus numbers. Without a mode_of
+ * every function passes through.
  */
 #include "pci/pci_conf1.h"
 
@@ -41,6 +42,28 @@ static bool cfg_valid(u16 off, u8 size)
     return (size == 1 || size == 2 || size == 4) && (off & (size - 1)) == 0 && off < 4096;
 }
 
+#define BUS_NUMBERS_FIRST 0x18 /* primary, secondary, subordinate: 0x18-0x1a */
+#define BUS_NUMBERS_END   0x1b
+
+/* A bridge write with its bus-number bytes replaced by the current ones (refused if they differ). */
+static u32 keep_bus_numbers(struct pci_conf1 *c, u16 bdf, u16 off, u8 size, u32 value)
+{
+    u32 mask = 0, now;
+
+    for (u8 k = 0; k < size; k++)
+        if (off + k >= BUS_NUMBERS_FIRST && off + k < BUS_NUMBERS_END)
+            mask |= 0xffu << (8 * k);
+    if (!mask)
+        return value;
+    now = c->host->read(c->host->ctx, bdf, off, size);
+    if ((value ^ now) & mask) {
+        if (c->refused)
+            c->refused(bdf, off, size, value, c->ctx);
+        value = (value & ~mask) | (now & mask);
+    }
+    return value;
+}
+
 u32 pci_guest_cfg_read(struct pci_conf1 *c, u16 bdf, u16 off, u8 size)
 {
     struct pci_vdev *vdev = NULL;
@@ -54,6 +77,7 @@ u32 pci_guest_cfg_read(struct pci_conf1 *c, u16 bdf, u16 off, u8 size)
         return vdev ? pci_vdev_read(vdev, off, size) : ones(size);
     case PCI_PASSTHROUGH:
     case PCI_READONLY:
+    case PCI_BRIDGE:
         return c->host->read(c->host->ctx, bdf, off, size);
     default:
         return ones(size);
@@ -80,6 +104,9 @@ void pci_guest_cfg_write(struct pci_conf1 *c, u16 bdf, u16 off, u8 size, u32 val
     case PCI_READONLY:
         if (c->refused)
             c->refused(bdf, off, size, value, c->ctx);
+        break;
+    case PCI_BRIDGE:
+        c->host->write(c->host->ctx, bdf, off, size, keep_bus_numbers(c, bdf, off, size, value));
         break;
     default:
         break;

@@ -15,15 +15,21 @@
 #define PCI_CONF1_DATA    0xcfc
 
 /* PCI_READONLY: reads pass through, writes are refused (a host bridge or chipset function whose
- * registers reach the IOMMU or the management processors; pci_chipset.h). */
-enum pci_guest_mode { PCI_PASSTHROUGH, PCI_HIDDEN, PCI_VIRTUALIZED, PCI_READONLY };
+ * registers reach the IOMMU or the management processors; pci_chipset.h).
+ * PCI_BRIDGE: a passed-through PCI-PCI bridge whose bus numbers (0x18 primary, 0x19 secondary,
+ * 0x1a subordinate) the guest may not change: the policy finds hidden and guarded functions by
+ * bus number, and renumbering a bridge would move one behind it to an address the policy does not
+ * know (a passed-through one). A write that would change them keeps the current numbers (the rest
+ * of the write goes through) and is reported through refused(). */
+enum pci_guest_mode { PCI_PASSTHROUGH, PCI_HIDDEN, PCI_VIRTUALIZED, PCI_READONLY, PCI_BRIDGE };
 
 struct pci_conf1 {
     u32 address; /* the guest's CONFIG_ADDRESS latch */
     const struct pci_cfg_access *host;
     /* Policy: how the guest sees bdf; for PCI_VIRTUALIZED, *vdev is set. */
     enum pci_guest_mode (*mode_of)(u16 bdf, struct pci_vdev **vdev, void *ctx);
-    /* A write to a PCI_READONLY function was dropped (may be NULL). */
+    /* A write to a PCI_READONLY function was dropped, or one to a PCI_BRIDGE's bus numbers
+     * (may be NULL). */
     void (*refused)(u16 bdf, u16 off, u8 size, u32 value, void *ctx);
     void *ctx;
 };

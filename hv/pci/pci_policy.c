@@ -31,6 +31,7 @@ static const char *mode_name(enum pci_guest_mode m)
     return m == PCI_HIDDEN        ? "hidden"
            : m == PCI_VIRTUALIZED ? "guarded"
            : m == PCI_READONLY    ? "read-only"
+           : m == PCI_BRIDGE      ? "bridge"
                                   : "passthrough";
 }
 
@@ -63,7 +64,10 @@ static enum pci_guest_mode mode_of(u16 bdf, struct pci_vdev **vdev, void *ctx)
 static void write_refused(u16 bdf, u16 off, u8 size, u32 value, void *ctx)
 {
     int i = index_of(bdf);
-    const char *why = i >= 0 ? pci_chipset_write_refused(&pol.dev[i]) : NULL;
+    const char *why = i < 0                       ? NULL
+                      : pol.mode[i] == PCI_BRIDGE ? "a bridge's bus numbers stay as the firmware set them (the "
+                                                    "policy knows functions by bus number)"
+                                                  : pci_chipset_write_refused(&pol.dev[i]);
     u32 now = pci_host.read(pci_host.ctx, bdf, off, size);
     bool bar_or_rom = (off >= PCI_BAR0 && off < PCI_BAR0 + 4 * PCI_NUM_BARS) || (off & ~3u) == PCI_ROM_BAR;
     char name[8];
@@ -199,6 +203,8 @@ int pci_policy_init(const struct boot_info *bi, const struct acpi_guest_info *ac
         }
         if (m == PCI_PASSTHROUGH && pci_chipset_write_refused(d))
             m = PCI_READONLY; /* the guest reads it; its writes are refused (pci_chipset.h) */
+        if (m == PCI_PASSTHROUGH && d->header_type == PCI_HEADER_BRIDGE)
+            m = PCI_BRIDGE; /* passed through, its bus numbers fixed (pci_conf1.h) */
         pol.mode[i] = m;
         pci_bdf_str(d->bdf, bdf);
         if (m == PCI_READONLY)
@@ -354,7 +360,8 @@ static bool ecam_fault(struct vcpu *v, gpa_t gpa, bool write)
             LOG_RATELIMITED(pol.ecam_hidden, 8,
                             "pci: ECAM read of hidden function %s register 0x%x: all ones (nothing there)", name, off);
     }
-    mmio_finish(v, &insn, write ? 0 : value & size_ones(insn.size > 4 ? 4 : insn.size));
+    /* an 8-byte read of nothing is all ones in every byte */
+    mmio_finish(v, &insn, write ? 0 : insn.size > 4 ? ~0ull : value & size_ones(insn.size));
     return true;
 }
 

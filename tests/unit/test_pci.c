@@ -1249,6 +1249,44 @@ static void test_guest_cfg_extended(void **state)
     assert_int_equal(nwlog, 0);
 }
 
+/* A passed-through bridge keeps its bus numbers: the rest of each write goes through. */
+static void test_guest_cfg_bridge_bus_numbers(void **state)
+{
+    struct fdev *br;
+    u16 b = PCI_BDF(0, 0x1f, 0);
+
+    build_platform();
+    memset(&c1, 0, sizeof(c1));
+    c1.host = &fake;
+    c1.mode_of = test_mode_of;
+    c1.ctx = &nmodes;
+    c1.refused = test_refused;
+    nmodes = 0;
+    mode_bdf[nmodes] = b;
+    modes[nmodes++] = PCI_BRIDGE;
+    br = fake_find(b);
+    br->wmask[0x18 / 4] = 0xffffffffu;
+    br->wmask[0x20 / 4] = 0xfff0fff0u; /* memory base and limit */
+    nrefused = 0;
+    /* secondary 1 -> 7 (would move what is behind it), latency timer 0x40: numbers kept, latency written */
+    pci_guest_cfg_write(&c1, b, 0x18, 4, 0x40070700);
+    assert_int_equal(nrefused, 1);
+    assert_int_equal(dw_get(br, 0x18), 0x40010100);
+    pci_conf1_out(&c1, 0xcf8, 4, addr(b, 0x18));
+    pci_conf1_out(&c1, 0xcfd, 1, 0x05); /* secondary alone, through the ports */
+    assert_int_equal(nrefused, 2);
+    assert_int_equal(br->cfg[0x19], 1);
+    /* the same numbers again (Linux writes them back): not refused */
+    pci_guest_cfg_write(&c1, b, 0x18, 4, 0x20010100);
+    assert_int_equal(nrefused, 2);
+    assert_int_equal(dw_get(br, 0x18), 0x20010100);
+    /* everything else of the bridge is the guest's */
+    pci_guest_cfg_write(&c1, b, 0x20, 4, 0xfe10fe00);
+    assert_int_equal(dw_get(br, 0x20), 0xfe10fe00);
+    assert_int_equal(pci_guest_cfg_read(&c1, b, 0x19, 1), 1);
+    assert_int_equal(nrefused, 2);
+}
+
 static void test_ecam_decode(void **state)
 {
     const struct pci_ecam_window w[] = {
@@ -1312,6 +1350,7 @@ int main(void)
         cmocka_unit_test(test_chipset_write_refused),
         cmocka_unit_test(test_guest_cfg_readonly),
         cmocka_unit_test(test_guest_cfg_extended),
+        cmocka_unit_test(test_guest_cfg_bridge_bus_numbers),
         cmocka_unit_test(test_ecam_decode),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
