@@ -96,14 +96,15 @@ static bool hidden_port(u16 port, u8 size)
     return false;
 }
 
-/* Unmap every memory BAR of a hidden device from the guest (both views); its I/O BARs are
- * intercepted in pci_policy_attach_vcpu. */
+/* Unmap every memory BAR of a hidden device from the guest (both views), wherever it is (above
+ * 4 GiB too: the nested tables may map the whole physical space; an address beyond what they
+ * cover is unmapped already); its I/O BARs are intercepted in pci_policy_attach_vcpu. */
 static void hide_bars(const struct pci_dev *d)
 {
     for (int b = 0; b < PCI_NUM_BARS; b++) {
         const struct pci_bar *bar = &d->bar[b];
         if ((bar->kind == PCI_BAR_MEM32 || bar->kind == PCI_BAR_MEM64) && bar->size &&
-            bar->base + bar->size <= GiB(4)) {
+            bar->base + bar->size > bar->base) {
             u64 base = bar->base & ~(u64)(PAGE_SIZE - 1);
             u64 end = (bar->base + bar->size + PAGE_SIZE - 1) & ~(u64)(PAGE_SIZE - 1);
             vm_npt_unmap(&vm0, base, end - base);
@@ -222,7 +223,7 @@ int pci_policy_init(const struct boot_info *bi, const struct acpi_guest_info *ac
         const struct iommu_unit *un = &io->unit[u];
         u64 base = un->mmio_base & ~(u64)(PAGE_SIZE - 1);
         u64 size = (un->mmio_base + un->mmio_size + PAGE_SIZE - 1 - base) & ~(u64)(PAGE_SIZE - 1);
-        if (un->mmio_size && base + size <= GiB(4))
+        if (un->mmio_size && base + size > base)
             vm_npt_unmap(&vm0, base, size);
     }
 
