@@ -7,14 +7,17 @@
  *   hvprobe exits               HC_STATS_EXITS: print "hlt H mwait M all A", the HLT exits, MWAIT exits
  *                               and all VM exits so far (the idle tests take the difference)
  *   hvprobe readphys ADDR LEN   map /dev/mem at ADDR and print LEN bytes ('.' for unprintables)
+ *   hvprobe peek ADDR           one 32-bit load (a MOV) from physical ADDR through /dev/mem, printed in hex
+ *   hvprobe poke ADDR VALUE     one 32-bit store of VALUE to physical ADDR (e.g. into the ECAM window:
+ *                               the guest kernel needs iomem=relaxed for /dev/mem to map it)
  *   hvprobe gro IFACE on|off    switch the interface's GRO (ethtool -K IFACE gro; busybox has no
  *                               ethtool): the absorbed napi_gro_receive needs it off (make bench)
  *   hvprobe hwcr VALUE          write HWCR (MSR C001_0015h) and read it back, at CPL 0 through the
  *                               gcpu module (loaded if needed), which prints "gcpu: hwcr ..."
  *   hvprobe invd                execute INVD at CPL 0 through gcpu, which prints "gcpu: invd ..."
  *                               (both are CPL-0 instructions: from here they would only #GP)
- *   hvprobe peek ADDR           HC_TEST_FIRMWARE_PEEK: the 8 bytes at host-physical ADDR in a firmware
- *                               range, as the hypervisor reads them: "peek ADDR 0xVALUE"
+ *   hvprobe fwpeek ADDR         HC_TEST_FIRMWARE_PEEK: the 8 bytes at host-physical ADDR in a firmware
+ *                               range, as the hypervisor reads them: "fwpeek ADDR 0xVALUE"
  *   hvprobe highmem             find a page of this process above 4 GiB (/proc/self/pagemap), write a
  *                               pattern over it and read it back: "highmem PFN ok" (exit 0) or why not
  *   hvprobe barrw DEV N         map BAR N of PCI device DEV (e.g. 0000:00:04.0) through sysfs, write a
@@ -63,8 +66,8 @@ static long hypercall3(unsigned long nr, unsigned long *rbx, unsigned long *rcx,
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: hvprobe canary | hypercall NR | mark LABEL | exits | readphys ADDR LEN | gro IFACE on|off"
-                    " | hwcr VALUE | invd | peek ADDR | highmem | barrw DEV N\n");
+    fprintf(stderr, "usage: hvprobe canary | hypercall NR | mark LABEL | exits | readphys ADDR LEN | peek ADDR"
+                    " | poke ADDR VALUE | gro IFACE on|off | hwcr VALUE | invd | fwpeek ADDR | highmem | barrw DEV N\n");
     return 2;
 }
 
@@ -247,21 +250,39 @@ int main(int argc, char **argv)
         putchar('\n');
         return 0;
     }
+    if ((argc == 3 && !strcmp(argv[1], "peek")) || (argc == 4 && !strcmp(argv[1], "poke"))) {
+        unsigned long addr = strtoul(argv[2], NULL, 0), page = addr & ~0xffful;
+        int fd = open("/dev/mem", O_RDWR | O_SYNC);
+        if (fd < 0 || (addr & 3)) {
+            perror("hvprobe: /dev/mem");
+            return 1;
+        }
+        volatile uint32_t *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)page);
+        if (p == MAP_FAILED) {
+            perror("hvprobe: mmap");
+            return 1;
+        }
+        if (argc == 4)
+            p[(addr - page) / 4] = (uint32_t)strtoul(argv[3], NULL, 0);
+        else
+            printf("0x%08x\n", p[(addr - page) / 4]);
+        return 0;
+    }
     if (argc == 4 && !strcmp(argv[1], "gro") && (!strcmp(argv[3], "on") || !strcmp(argv[3], "off")))
         return set_gro(argv[2], !strcmp(argv[3], "on"));
     if (argc == 3 && !strcmp(argv[1], "hwcr"))
         return gcpu("hwcr", argv[2]);
     if (argc == 2 && !strcmp(argv[1], "invd"))
         return gcpu("invd", "1");
-    if (argc == 3 && !strcmp(argv[1], "peek")) {
+    if (argc == 3 && !strcmp(argv[1], "fwpeek")) {
         unsigned long addr = strtoul(argv[2], NULL, 0);
         rbx = addr;
         long rc = hypercall(HC_TEST_FIRMWARE_PEEK, &rbx);
         if (rc) {
-            fprintf(stderr, "hvprobe: peek hypercall failed: %ld\n", rc);
+            fprintf(stderr, "hvprobe: fwpeek hypercall failed: %ld\n", rc);
             return 1;
         }
-        printf("peek 0x%lx 0x%016lx\n", addr, rbx);
+        printf("fwpeek 0x%lx 0x%016lx\n", addr, rbx);
         return 0;
     }
     if (argc == 2 && !strcmp(argv[1], "highmem"))

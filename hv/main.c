@@ -123,8 +123,8 @@ static void build_nested_map(const struct acpi_guest_info *acpi)
     limit = host_cpu_phys_bits() >= 48 ? npt_limit(&vm0.npt) : 1ull << host_cpu_phys_bits();
     if (!physmap_for_each_mapping(&physmap, limit, map_identity, &vm0.npt))
         panic("out of hypervisor memory for the nested page tables");
-    /* No ECAM window is mapped: the guest reaches configuration space only through the emulated
-     * ports 0xCF8/0xCFC (hv/pci/pci_policy.c). */
+    /* No ECAM window is mapped (pci_policy_init unmaps them in every view too): the guest's
+     * accesses there fault and are emulated (hv/pci/pci_policy.c, pci_policy_trapped_ranges). */
     for (u32 i = 0; i < acpi->ecam_count; i++)
         if (!npt_unmap(&vm0.npt, acpi->ecam[i].base, acpi->ecam[i].size))
             panic("out of hypervisor memory unmapping the ECAM window");

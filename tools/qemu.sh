@@ -10,6 +10,10 @@
 #   IOMMU=amd|intel   adds -device amd-iommu / intel-iommu (before every other device: see below)
 #   NIC=e1000|e1000e|none (default none)   a NIC on QEMU's user network, which can reach nothing
 #                     outside the QEMU process (docs/lab/network-tests.md):
+#   PXB_BUSES         space-separated bus numbers, e.g. "0x20 0x40": one pxb-pcie expander root bus
+#                     each (ids pxb0, pxb1, ...), with one pcie-root-port on it (ids rp0, rp1, ...):
+#                     root buses no bridge below bus 0 leads to, as a server's other root complexes
+#   NIC_BUS           the bus the NIC sits on (e.g. rp1: behind expander root bus 1); default pcie.0
 #   NET_GUESTFWD      newline-separated "PORT=cmd:COMMAND" or "PORT=tcp:127.0.0.1:HOSTPORT": the guest's
 #                     connections to 10.0.2.100:PORT start COMMAND (its stdin/stdout/stderr are the
 #                     connection; the tests use this, no port is opened) or reach a server already
@@ -40,7 +44,20 @@ _qemu_common() {
         intel) QEMU_ARGV+=(-device intel-iommu) ;;
         *) echo "qemu: IOMMU=$IOMMU: expected amd, intel or none" >&2; return 1 ;;
     esac
+    _qemu_pxb || return
     _qemu_net
+}
+
+# Expander root buses (PXB_BUSES), after the IOMMU so the IOMMU's address stays put. OVMF learns
+# them from QEMU's fw_cfg (etc/extra-pci-roots) and assigns their resources.
+_qemu_pxb() {
+    local i=0 nr
+    for nr in ${PXB_BUSES:-}; do
+        [[ $nr =~ ^(0x[0-9a-fA-F]+|[0-9]+)$ ]] || { echo "qemu: PXB_BUSES: '$nr' is not a bus number" >&2; return 1; }
+        QEMU_ARGV+=(-device "pxb-pcie,id=pxb$i,bus_nr=$((nr)),bus=pcie.0"
+                    -device "pcie-root-port,id=rp$i,bus=pxb$i,chassis=$((i + 1)),slot=0")
+        i=$((i + 1))
+    done
 }
 
 # QEMU's option parser splits on commas; a literal comma is written twice.
@@ -68,7 +85,7 @@ _qemu_net() {
         esac
         netdev+=",guestfwd=tcp:10.0.2.100:$port-$(_qemu_optesc "$target")"
     done <<< "${NET_GUESTFWD:-}"
-    QEMU_ARGV+=(-netdev "$netdev" -device "$NIC,netdev=n0")
+    QEMU_ARGV+=(-netdev "$netdev" -device "$NIC,netdev=n0${NIC_BUS:+,bus=$NIC_BUS}")
 }
 
 qemu_postern_argv() {

@@ -41,7 +41,8 @@
 #define PCI_BAR_IO_BIT     BIT(0) /* low bits of a BAR register */
 #define PCI_BAR_MEM_TYPE64 0x4
 #define PCI_BAR_PREFETCH   0x8
-#define PCI_CFG_SIZE       256 /* what conf1 reaches; ECAM has 4096 */
+#define PCI_CFG_SIZE       256  /* what conf1 reaches */
+#define PCI_ECAM_CFG_SIZE  4096 /* what ECAM reaches (PCIe extended configuration space) */
 
 struct pci_cfg_access {
     u32 (*read)(void *ctx, u16 bdf, u16 off, u8 size); /* size 1, 2 or 4; naturally aligned */
@@ -57,6 +58,9 @@ struct pci_cfg_access {
  * Not reentrant: the hypervisor runs on one CPU and does not take configuration accesses from
  * interrupt context. */
 void pci_host_init(hpa_t ecam_base, u8 bus_start, u8 bus_end);
+/* One more segment-0 window (MCFG may split a segment's buses over entries); false when full. */
+#define PCI_HOST_MAX_WINDOWS 8
+bool pci_host_add_window(hpa_t ecam_base, u8 bus_start, u8 bus_end);
 extern const struct pci_cfg_access pci_host;
 
 enum pci_bar_kind { PCI_BAR_NONE, PCI_BAR_MEM32, PCI_BAR_MEM64, PCI_BAR_IO };
@@ -74,14 +78,22 @@ struct pci_dev {
     u32 class_rev;  /* class << 8 | revision */
     u8 header_type; /* without the multi-function bit */
     u8 irq_pin, irq_line;
+    u8 secondary_bus;                 /* bridges (header type 1) */
+    bool bars_unsized;                /* a host bridge or bridge: BARs left alone (pci_enum.c) */
     struct pci_bar bar[PCI_NUM_BARS]; /* the upper half of a 64-bit BAR has kind NONE */
 };
 
-#define PCI_MAX_DEVICES 64
+#define PCI_CLASS_HOST_BRIDGE 0x0600 /* class_rev >> 16 */
 
-/* Scan bus 0 and every bus behind a bridge (header type 1) for functions; size their BARs
- * (decoding off while sizing, then restored). Returns the count (at most max). */
+/* Scan every root bus of the segment (bus 0, then each bus number no bridge led to) and every bus
+ * behind a bridge (header type 1) for functions; size the BARs of ordinary functions (decoding
+ * off while sizing, then restored; host bridges and bridges are not sized). Returns the count (at
+ * most max). With out NULL, only counts every function there is and writes nothing: the caller
+ * sizes its array from that. */
 int pci_enumerate(const struct pci_cfg_access *cfg, struct pci_dev *out, int max);
+/* The root buses among d[0..n): buses with functions that no bridge names as its secondary.
+ * roots has room for 256; returns the count, ascending. */
+int pci_root_buses(const struct pci_dev *d, int n, u8 *roots);
 
 /* A device named in the config: "BB:DD.F" (hex) or "VVVV:DDDD" (vendor:device, hex). */
 struct pci_match {

@@ -2,10 +2,19 @@
  * PCI enumeration and device matching. Pure logic over a struct pci_cfg_access: the hypervisor
  * hands it pci_host, the unit tests a fake configuration space.
  *
- * The scan is breadth first: bus 0, then the secondary bus of every bridge in the order the
- * bridges were found. Each bus is scanned once; a bridge naming bus 0, a bus already scanned or
- * queued (a loop, or two bridges claiming one bus: firmware bugs) is not followed. The firmware's
- * bus numbering is taken as it is; nothing is renumbered or assigned.
+ * Every bus number of the segment is a candidate root: bus 0 first, breadth first through the
+ * secondary bus of every bridge in the order the bridges were found, then each bus number not
+ * reached that way, in order, with what hangs below it. So root buses that no bridge leads to
+ * (a server's other root complexes, PCIe expander buses, Intel's uncore buses) are found, not only
+ * what sits below bus 0. Each bus is scanned once; a bridge naming a bus already scanned or queued
+ * (a loop, or two bridges claiming one bus: firmware bugs) is not followed. The firmware's bus
+ * numbering is taken as it is; nothing is renumbered or assigned.
+ *
+ * BAR sizing writes all ones to a BAR. Linux turns a function's decoding off around that, except
+ * on host bridges (quirk_mmio_always_on: firmware and SMM may be using what is behind them), and
+ * so does this, for ordinary functions. Host bridges (class 0600) and PCI-PCI bridges are not
+ * sized at all: their decoding is never switched off and their BARs never moved, even for an
+ * instant (the LPC/eSPI bridge, the BMC's path, stays up); their BARs are recorded as unsized.
  */
 #include "drivers/pci/pci.h"
 #include "lib/lib.h"
@@ -100,6 +109,8 @@ static void read_function(const struct pci_cfg_access *cfg, u16 bdf, u8 header, 
     d->irq_line = (u8)rd(cfg, bdf, PCI_INTERRUPT_LINE, 1);
     d->irq_pin = (u8)rd(cfg, bdf, PCI_INTERRUPT_PIN, 1);
 
+    if (d->header_type == PCI_HEADER_BRIDGE)
+        d->secondary_bus = (u8)rd(cfg, bdf, PCI_SECONDARY_BUS, 1);
     switch (d->header_type) {
     case PCI_HEADER_NORMAL:
         nbars = 6;
@@ -113,6 +124,10 @@ static void read_function(const struct pci_cfg_access *cfg, u16 bdf, u8 header, 
     }
     if (!nbars)
         return;
+    if (d->header_type == PCI_HEADER_BRIDGE || (d->class_rev >> 16) == PCI_CLASS_HOST_BRIDGE) {
+        d->bars_unsized = true; /* never decoding off, never all ones written (top of file) */
+        return;
+    }
 
     /* A BAR holding all ones would decode wherever that lands: decoding off while sizing. */
     cmd = (u16)rd(cfg, bdf, PCI_COMMAND, 2);
@@ -123,18 +138,15 @@ static void read_function(const struct pci_cfg_access *cfg, u16 bdf, u8 header, 
         wr(cfg, bdf, PCI_COMMAND, 2, cmd);
 }
 
-int pci_enumerate(const struct pci_cfg_access *cfg, struct pci_dev *out, int max)
+/* Scan bus (and, breadth first, every bus behind its bridges not yet seen). out NULL: count only,
+ * nothing written. Returns the new count n, or -1 once max functions are recorded. */
+static int scan_from(const struct pci_cfg_access *cfg, u8 root, bool seen[256], struct pci_dev *out, int max, int n)
 {
     u8 queue[256];
-    bool seen[256];
-    int head = 0, tail = 0, n = 0;
+    int head = 0, tail = 0;
 
-    if (max <= 0)
-        return 0;
-    memset(seen, 0, sizeof(seen));
-    seen[0] = true;
-    queue[tail++] = 0;
-
+    seen[root] = true;
+    queue[tail++] = root;
     while (head < tail) {
         u8 bus = queue[head++];
 
@@ -150,9 +162,11 @@ int pci_enumerate(const struct pci_cfg_access *cfg, struct pci_dev *out, int max
                 header = (u8)rd(cfg, bdf, PCI_HEADER_TYPE, 1);
                 if (fn == 0 && (header & PCI_HEADER_MULTIFN))
                     nfn = 8;
-                if (n == max)
-                    return n;
-                read_function(cfg, bdf, header, &out[n]);
+                if (out) {
+                    if (n == max)
+                        return -1;
+                    read_function(cfg, bdf, header, &out[n]);
+                }
                 n++;
                 if ((header & 0x7f) == PCI_HEADER_BRIDGE) {
                     u8 sec = (u8)rd(cfg, bdf, PCI_SECONDARY_BUS, 1);
@@ -165,6 +179,43 @@ int pci_enumerate(const struct pci_cfg_access *cfg, struct pci_dev *out, int max
         }
     }
     return n;
+}
+
+int pci_enumerate(const struct pci_cfg_access *cfg, struct pci_dev *out, int max)
+{
+    bool seen[256];
+    int n = 0;
+
+    if (out && max <= 0)
+        return 0;
+    memset(seen, 0, sizeof(seen));
+    for (int root = 0; root < 256; root++) {
+        if (seen[root])
+            continue;
+        n = scan_from(cfg, (u8)root, seen, out, max, n);
+        if (n < 0)
+            return max;
+    }
+    return n;
+}
+
+int pci_root_buses(const struct pci_dev *d, int n, u8 *roots)
+{
+    bool present[256], claimed[256];
+    int count = 0;
+
+    memset(present, 0, sizeof(present));
+    memset(claimed, 0, sizeof(claimed));
+    for (int i = 0; i < n; i++) {
+        present[PCI_BUS(d[i].bdf)] = true;
+        /* A bridge naming its own bus or bus 0 (which is never a secondary bus) is a firmware bug. */
+        if (d[i].header_type == PCI_HEADER_BRIDGE && d[i].secondary_bus != PCI_BUS(d[i].bdf) && d[i].secondary_bus)
+            claimed[d[i].secondary_bus] = true;
+    }
+    for (int b = 0; b < 256; b++)
+        if (present[b] && !claimed[b])
+            roots[count++] = (u8)b;
+    return count;
 }
 
 static int hexval(char c)

@@ -18,16 +18,30 @@
 #include "arch/x86_64/cpu.h"
 #include "lib/phys.h"
 
-static hpa_t ecam_base;
-static u8 ecam_bus_start, ecam_bus_end;
+/* Segment 0's windows: MCFG may split the segment's buses over several entries. */
+static struct {
+    hpa_t base;
+    u8 bus_start, bus_end;
+} win[PCI_HOST_MAX_WINDOWS];
+static int nwin;
 
 void pci_host_init(hpa_t base, u8 bus_start, u8 bus_end)
 {
-    if (bus_end < bus_start)
-        base = 0;
-    ecam_base = base;
-    ecam_bus_start = bus_start;
-    ecam_bus_end = bus_end;
+    nwin = 0;
+    pci_host_add_window(base, bus_start, bus_end);
+}
+
+bool pci_host_add_window(hpa_t base, u8 bus_start, u8 bus_end)
+{
+    if (!base || bus_end < bus_start)
+        return true; /* nothing to add: those buses stay on the ports */
+    if (nwin == PCI_HOST_MAX_WINDOWS)
+        return false;
+    win[nwin].base = base;
+    win[nwin].bus_start = bus_start;
+    win[nwin].bus_end = bus_end;
+    nwin++;
+    return true;
 }
 
 static u32 ones(u8 size) { return size == 1 ? 0xffu : size == 2 ? 0xffffu : 0xffffffffu; }
@@ -42,10 +56,13 @@ static volatile void *ecam_ptr(u16 bdf, u16 off)
 {
     u8 bus = PCI_BUS(bdf);
 
-    if (!ecam_base || bus < ecam_bus_start || bus > ecam_bus_end)
-        return NULL;
-    /* Bus, device and function are 8+5+3 bits: bdf << 12 is bus << 20 | dev << 15 | fn << 12. */
-    return phys_to_virt(ecam_base + ((u64)(bdf - ((u16)ecam_bus_start << 8)) << 12) + off);
+    for (int i = 0; i < nwin; i++) {
+        if (bus < win[i].bus_start || bus > win[i].bus_end)
+            continue;
+        /* Bus, device and function are 8+5+3 bits: bdf << 12 is bus << 20 | dev << 15 | fn << 12. */
+        return phys_to_virt(win[i].base + ((u64)(bdf - ((u16)win[i].bus_start << 8)) << 12) + off);
+    }
+    return NULL;
 }
 
 static u32 conf1_address(u16 bdf, u16 off) { return 0x80000000u | (u32)bdf << 8 | (off & 0xfc); }

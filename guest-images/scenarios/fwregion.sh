@@ -9,7 +9,7 @@
 sta=$(cat /sys/bus/acpi/devices/PST0001:00/status 2>/dev/null)
 echo "PST0001 _STA ${sta:-missing}"
 if [ "$sta" = 15 ]; then echo "PASS fwregion-aml"; else echo "FAIL fwregion-aml"; fi
-host=$(hvprobe peek 0x8ff000)
+host=$(hvprobe fwpeek 0x8ff000)
 echo "$host"
 case "$host" in
     *0x????????5053544e) echo "PASS fwregion-host" ;;

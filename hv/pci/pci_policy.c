@@ -2,38 +2,83 @@
 #include "pci/pci_policy.h"
 #include "pci/guarded_dev.h"
 #include "pci/pci_conf1.h"
+#include "pci/pci_chipset.h"
+#include "pci/pci_ecam.h"
+#include "core/mmio_emul.h"
 #include "lib/lib.h"
 #include "lib/log.h"
+#include "lib/page_alloc.h"
+#include "lib/phys.h"
 #include "core/vm.h"
 
 struct pci_policy {
-    struct pci_dev dev[PCI_MAX_DEVICES];
-    enum pci_guest_mode mode[PCI_MAX_DEVICES];
+    struct pci_dev *dev; /* every function found, allocated for the count the scan found */
+    enum pci_guest_mode *mode;
     int count;
     int guarded; /* index into dev[], -1 when none */
     struct guarded_dev gdev;
     struct pci_conf1 conf1;
+    struct pci_ecam_window ecam[ACPI_MAX_ECAM]; /* the guest's windows (MCFG kept), all trapped */
+    int ecam_count;
+    u64 ecam_accesses, ecam_hidden, ecam_bar_writes, ecam_refused, ecam_other_segment, writes_refused;
+    u64 writes_refused_logged;
 };
 
 static struct pci_policy pol = { .guarded = -1 };
 
 static const char *mode_name(enum pci_guest_mode m)
 {
-    return m == PCI_HIDDEN ? "hidden" : m == PCI_VIRTUALIZED ? "guarded" : "passthrough";
+    return m == PCI_HIDDEN        ? "hidden"
+           : m == PCI_VIRTUALIZED ? "guarded"
+           : m == PCI_READONLY    ? "read-only"
+           : m == PCI_BRIDGE      ? "bridge"
+                                  : "passthrough";
+}
+
+static int index_of(u16 bdf)
+{
+    /* Sorted by discovery, not by bdf, and looked up on every access: a linear scan over what
+     * the machine has (tens to a few hundred functions) is cheaper than the exit around it. */
+    for (int i = 0; i < pol.count; i++)
+        if (pol.dev[i].bdf == bdf)
+            return i;
+    return -1;
 }
 
 static enum pci_guest_mode mode_of(u16 bdf, struct pci_vdev **vdev, void *ctx)
 {
-    for (int i = 0; i < pol.count; i++) {
-        if (pol.dev[i].bdf != bdf)
-            continue;
-        if (pol.mode[i] == PCI_VIRTUALIZED)
-            *vdev = &pol.gdev.vdev;
-        return pol.mode[i];
-    }
-    /* A function the scan did not find (none there, or behind a bridge the guest set up later):
-     * the hardware answers, which for an absent function is all ones. */
-    return PCI_PASSTHROUGH;
+    int i = index_of(bdf);
+
+    if (i < 0)
+        /* A function the scan did not find (none there, or behind a bridge the guest set up
+         * later): the hardware answers, which for an absent function is all ones. */
+        return PCI_PASSTHROUGH;
+    if (pol.mode[i] == PCI_VIRTUALIZED)
+        *vdev = &pol.gdev.vdev;
+    return pol.mode[i];
+}
+
+/* pci_conf1 callback: a guest write to a read-only (chipset) function, dropped. Logged unless it
+ * could not have changed anything anyway (the value the register holds, or a BAR or ROM register
+ * that reads 0, unimplemented: Linux sizes every function's BARs at boot). */
+static void write_refused(u16 bdf, u16 off, u8 size, u32 value, void *ctx)
+{
+    int i = index_of(bdf);
+    const char *why = i < 0                       ? NULL
+                      : pol.mode[i] == PCI_BRIDGE ? "a bridge's bus numbers stay as the firmware set them (the "
+                                                    "policy knows functions by bus number)"
+                                                  : pci_chipset_write_refused(&pol.dev[i]);
+    u32 now = pci_host.read(pci_host.ctx, bdf, off, size);
+    bool bar_or_rom = (off >= PCI_BAR0 && off < PCI_BAR0 + 4 * PCI_NUM_BARS) || (off & ~3u) == PCI_ROM_BAR;
+    char name[8];
+
+    pol.writes_refused++;
+    if (value == now || (bar_or_rom && now == 0))
+        return;
+    pci_bdf_str(bdf, name);
+    LOG_RATELIMITED(pol.writes_refused_logged, 16,
+                    "pci: guest write of 0x%x (%u bytes) to register 0x%x of %s refused: %s; reads are allowed", value,
+                    size, off, name, why ? why : "chipset function");
 }
 
 /* Is the port inside an I/O BAR of a hidden device? (Those ports are intercepted.) */
@@ -51,14 +96,15 @@ static bool hidden_port(u16 port, u8 size)
     return false;
 }
 
-/* Unmap every memory BAR of a hidden device from the guest (both views); its I/O BARs are
- * intercepted in pci_policy_attach_vcpu. */
+/* Unmap every memory BAR of a hidden device from the guest (both views), wherever it is (above
+ * 4 GiB too: the nested tables may map the whole physical space; an address beyond what they
+ * cover is unmapped already); its I/O BARs are intercepted in pci_policy_attach_vcpu. */
 static void hide_bars(const struct pci_dev *d)
 {
     for (int b = 0; b < PCI_NUM_BARS; b++) {
         const struct pci_bar *bar = &d->bar[b];
         if ((bar->kind == PCI_BAR_MEM32 || bar->kind == PCI_BAR_MEM64) && bar->size &&
-            bar->base + bar->size <= GiB(4)) {
+            bar->base + bar->size > bar->base) {
             u64 base = bar->base & ~(u64)(PAGE_SIZE - 1);
             u64 end = (bar->base + bar->size + PAGE_SIZE - 1) & ~(u64)(PAGE_SIZE - 1);
             vm_npt_unmap(&vm0, base, end - base);
@@ -66,17 +112,78 @@ static void hide_bars(const struct pci_dev *d)
     }
 }
 
+/* The host's windows for its own access (segment 0), and the guest's: every window of a kept MCFG,
+ * unmapped from both views so each access faults into pci_policy_nested_fault. */
+static void setup_ecam(const struct acpi_guest_info *acpi)
+{
+    pci_host_init(0, 0, 0);
+    pol.ecam_count = 0;
+    for (u32 i = 0; i < acpi->ecam_count; i++) {
+        const struct acpi_ecam_window *w = &acpi->ecam[i];
+        if (w->segment == 0 && !pci_host_add_window(w->base, w->bus_start, w->bus_end))
+            LOG("pci: more than %d ECAM windows for segment 0: buses %02x-%02x through the ports", PCI_HOST_MAX_WINDOWS,
+                w->bus_start, w->bus_end);
+        if (!acpi->mcfg_kept)
+            continue;
+        pol.ecam[pol.ecam_count].base = w->base;
+        pol.ecam[pol.ecam_count].segment = w->segment;
+        pol.ecam[pol.ecam_count].bus_start = w->bus_start;
+        pol.ecam[pol.ecam_count].bus_end = w->bus_end;
+        pol.ecam_count++;
+        vm_npt_unmap(&vm0, w->base, w->size);
+        LOG("pci: ECAM segment %u buses %02x-%02x at 0x%llx-0x%llx: in the guest's MCFG, trapped (every access "
+            "emulated)",
+            w->segment, w->bus_start, w->bus_end, (unsigned long long)w->base,
+            (unsigned long long)(w->base + w->size - 1));
+    }
+    if (acpi->ecam_truncated)
+        LOG("pci: MCFG has more than %u windows: the rest are not used", ACPI_MAX_ECAM);
+    if (!acpi->mcfg_kept && acpi->ecam_count)
+        LOG("pci: an ECAM window lies inside guest RAM, where it cannot be trapped: MCFG left out of the guest's "
+            "ACPI, which has configuration ports 0xCF8/0xCFC only");
+    else if (!acpi->mcfg_kept)
+        LOG("pci: no MCFG: the guest has configuration ports 0xCF8/0xCFC only");
+}
+
+/* Every function, in an array sized from what the scan finds (no fixed cap). */
+static int enumerate_all(char *err, size_t errsz)
+{
+    int n = pci_enumerate(&pci_host, NULL, 0);
+    u64 bytes = (u64)n * (sizeof(struct pci_dev) + sizeof(enum pci_guest_mode));
+    hpa_t pa;
+    u8 roots[256];
+    char line[160];
+    int nroots, len;
+
+    pol.count = 0;
+    if (n == 0)
+        return 0;
+    pa = page_alloc_zeroed(ALIGN_UP(bytes, PAGE_SIZE) / PAGE_SIZE);
+    if (!pa) {
+        fmt_snprintf(err, errsz, "out of hypervisor memory for %d PCI functions", n);
+        return -1;
+    }
+    pol.dev = phys_to_virt(pa);
+    pol.mode = (enum pci_guest_mode *)(pol.dev + n);
+    pol.count = pci_enumerate(&pci_host, pol.dev, n);
+    nroots = pci_root_buses(pol.dev, pol.count, roots);
+    len = fmt_snprintf(line, sizeof(line), "pci: segment 0: %d functions, %d root bus%s:", pol.count, nroots,
+                       nroots == 1 ? "" : "es");
+    for (int r = 0; r < nroots && len > 0 && (size_t)len < sizeof(line) - 4; r++)
+        len += fmt_snprintf(line + len, sizeof(line) - (size_t)len, " %02x", roots[r]);
+    LOG("%s", line);
+    return 0;
+}
+
 int pci_policy_init(const struct boot_info *bi, const struct acpi_guest_info *acpi, const struct iommu_info *io,
                     struct privilege_registry *privs, char *err, size_t errsz)
 {
     char bdf[8];
 
-    if (acpi->ecam_count)
-        pci_host_init(acpi->ecam[0].base, 0, (u8)((acpi->ecam[0].size >> 20) - 1));
-    else
-        pci_host_init(0, 0, 0);
-    pol.count = pci_enumerate(&pci_host, pol.dev, PCI_MAX_DEVICES);
+    setup_ecam(acpi);
     pol.guarded = -1;
+    if (enumerate_all(err, errsz) != 0)
+        return -1;
 
     for (int i = 0; i < pol.count; i++) {
         struct pci_dev *d = &pol.dev[i];
@@ -96,9 +203,19 @@ int pci_policy_init(const struct boot_info *bi, const struct acpi_guest_info *ac
             m = PCI_VIRTUALIZED;
             pol.guarded = i;
         }
+        if (m == PCI_PASSTHROUGH && pci_chipset_write_refused(d))
+            m = PCI_READONLY; /* the guest reads it; its writes are refused (pci_chipset.h) */
+        if (m == PCI_PASSTHROUGH && d->header_type == PCI_HEADER_BRIDGE)
+            m = PCI_BRIDGE; /* passed through, its bus numbers fixed (pci_conf1.h) */
         pol.mode[i] = m;
         pci_bdf_str(d->bdf, bdf);
-        LOG("pci %s %04x:%04x class %06x: %s", bdf, d->vendor, d->device, d->class_rev >> 8, mode_name(m));
+        if (m == PCI_READONLY)
+            LOG("pci %s %04x:%04x class %06x: read-only: %s", bdf, d->vendor, d->device, d->class_rev >> 8,
+                pci_chipset_write_refused(d));
+        else
+            LOG("pci %s %04x:%04x class %06x: %s", bdf, d->vendor, d->device, d->class_rev >> 8, mode_name(m));
+        if (m == PCI_HIDDEN && d->bars_unsized)
+            LOG("pci %s: hidden, but a bridge's BARs are not sized (never moved): its memory BARs stay mapped", bdf);
         if (m == PCI_HIDDEN)
             hide_bars(d);
     }
@@ -107,7 +224,7 @@ int pci_policy_init(const struct boot_info *bi, const struct acpi_guest_info *ac
         const struct iommu_unit *un = &io->unit[u];
         u64 base = un->mmio_base & ~(u64)(PAGE_SIZE - 1);
         u64 size = (un->mmio_base + un->mmio_size + PAGE_SIZE - 1 - base) & ~(u64)(PAGE_SIZE - 1);
-        if (un->mmio_size && base + size <= GiB(4))
+        if (un->mmio_size && base + size > base)
             vm_npt_unmap(&vm0, base, size);
     }
 
@@ -149,10 +266,26 @@ int pci_policy_init(const struct boot_info *bi, const struct acpi_guest_info *ac
     }
     pol.conf1.host = &pci_host;
     pol.conf1.mode_of = mode_of;
+    pol.conf1.refused = write_refused;
     return 0;
 }
 
 bool pci_policy_guarded_nic(void) { return pol.guarded >= 0; }
+
+int pci_policy_trapped_ranges(const struct acpi_guest_info *acpi, struct pci_trapped_range *out, int max)
+{
+    int n = 0;
+
+    for (u32 i = 0; acpi->mcfg_kept && i < acpi->ecam_count; i++) {
+        if (n == max)
+            return -1;
+        out[n].base = acpi->ecam[i].base;
+        out[n].size = acpi->ecam[i].size;
+        out[n].what = "ECAM";
+        n++;
+    }
+    return n;
+}
 
 void pci_policy_attach_vcpu(struct vcpu *v)
 {
@@ -192,8 +325,64 @@ bool pci_policy_io(struct vcpu *v, u16 port, u8 size, bool in, u32 *value)
     return pol.guarded >= 0 && guarded_dev_io(&pol.gdev, v, port, size, in, value);
 }
 
+static u32 size_ones(u8 size) { return size == 1 ? 0xffu : size == 2 ? 0xffffu : 0xffffffffu; }
+
+/* A guest access to a trapped ECAM window: decoded, then the same dispatch as port 0xCFC. */
+static bool ecam_fault(struct vcpu *v, gpa_t gpa, bool write)
+{
+    struct mmio_insn insn;
+    const char *why = "";
+    u16 bdf, off;
+    int w = pci_ecam_decode(pol.ecam, pol.ecam_count, gpa, &bdf, &off);
+    u32 value = 0;
+    char name[8];
+    int i;
+
+    if (w < 0)
+        return false;
+    if (!mmio_decode(v, write, &insn, &why)) {
+        LOG_RATELIMITED(pol.ecam_refused, 8, "pci: ECAM access at 0x%llx from rip 0x%llx refused (%s): #GP injected",
+                        (unsigned long long)gpa, (unsigned long long)v->regs[REG_RIP], why);
+        vcpu_inject_exception(v, VEC_GP, true, 0);
+        return true;
+    }
+    pol.ecam_accesses++;
+    pci_bdf_str(bdf, name);
+    i = index_of(bdf);
+    if (pol.ecam[w].segment != 0) {
+        /* Only segment 0 is the hypervisor's to reach (pci_host); other segments show nothing. */
+        LOG_RATELIMITED(pol.ecam_other_segment, 4,
+                        "pci: ECAM access to segment %u (%s register 0x%x): not reachable, nothing there",
+                        pol.ecam[w].segment, name, off);
+        value = 0xffffffffu;
+    } else if (insn.size > 4 || (off & (insn.size - 1))) {
+        value = 0xffffffffu; /* not a configuration access hardware completes: nothing there */
+    } else if (write) {
+        u32 wv = (u32)insn_mmio_write_value(&insn, v->regs);
+        if (i >= 0 && pol.mode[i] == PCI_HIDDEN)
+            LOG_RATELIMITED(pol.ecam_hidden, 8, "pci: ECAM write to hidden function %s register 0x%x dropped", name,
+                            off);
+        if (i >= 0 && pol.mode[i] == PCI_VIRTUALIZED && off >= PCI_BAR0 && off < PCI_BAR0 + 4 * PCI_NUM_BARS)
+            LOG_RATELIMITED(pol.ecam_bar_writes, 8,
+                            "pci: ECAM write of 0x%x to BAR register 0x%x of the guarded device %s: its virtual BAR "
+                            "only; the device's own BAR is never written",
+                            wv, off, name);
+        pci_guest_cfg_write(&pol.conf1, bdf, off, insn.size, wv);
+    } else {
+        value = pci_guest_cfg_read(&pol.conf1, bdf, off, insn.size);
+        if (i >= 0 && pol.mode[i] == PCI_HIDDEN)
+            LOG_RATELIMITED(pol.ecam_hidden, 8,
+                            "pci: ECAM read of hidden function %s register 0x%x: all ones (nothing there)", name, off);
+    }
+    /* an 8-byte read of nothing is all ones in every byte */
+    mmio_finish(v, &insn, write ? 0 : insn.size > 4 ? ~0ull : value & size_ones(insn.size));
+    return true;
+}
+
 bool pci_policy_nested_fault(struct vcpu *v, gpa_t gpa, bool write)
 {
+    if (ecam_fault(v, gpa, write))
+        return true;
     return pol.guarded >= 0 && guarded_dev_nested_fault(&pol.gdev, v, gpa, write);
 }
 
@@ -201,6 +390,10 @@ void pci_policy_report(void)
 {
     if (pol.guarded >= 0)
         guarded_dev_report(&pol.gdev);
+    LOG("pci: %llu ECAM accesses emulated (%llu to hidden functions, %llu refused); %llu writes to chipset "
+        "functions refused",
+        (unsigned long long)pol.ecam_accesses, (unsigned long long)pol.ecam_hidden,
+        (unsigned long long)pol.ecam_refused, (unsigned long long)pol.writes_refused);
 }
 
 void pci_policy_list(void (*out)(void *ctx, const char *line), void *ctx)

@@ -27,7 +27,10 @@
  * The expansion ROM BAR reads 0 (no ROM) and ignores writes: a ROM would be one more window to
  * map and nothing in the guest needs the NIC's option ROM. Status (RW1C) and everything else in
  * the 256-byte header, capabilities (MSI, MSI-X, PCIe) included, go to the device as they are.
- * Offsets >= 256 (extended configuration space) read all ones and drop writes.
+ * Extended configuration space (offsets 256-4095, through ECAM) reads the device's own and drops
+ * writes (counted in ext_writes_dropped): its capabilities include some that would change the
+ * device behind the hypervisor's back (Resizable BAR grows a BAR past what is guarded, SR-IOV
+ * creates functions with BARs and DMA of their own), and nothing the guarded driver needs is there.
  *
  * Accesses are 1, 2 or 4 bytes, naturally aligned; partial accesses to a virtual register are a
  * read-modify-write of its virtual dword, as on hardware.
@@ -41,7 +44,7 @@ static u32 ones(u8 size) { return size == 1 ? 0xffu : size == 2 ? 0xffffu : 0xff
 
 static bool valid(u16 off, u8 size)
 {
-    return (size == 1 || size == 2 || size == 4) && (off & (size - 1)) == 0 && off < PCI_CFG_SIZE;
+    return (size == 1 || size == 2 || size == 4) && (off & (size - 1)) == 0 && off < PCI_ECAM_CFG_SIZE;
 }
 
 static u32 dev_rd(struct pci_vdev *d, u16 off, u8 size) { return d->cfg->read(d->cfg->ctx, d->host->bdf, off, size); }
@@ -226,6 +229,8 @@ u32 pci_vdev_read(struct pci_vdev *d, u16 off, u8 size)
 
     if (!valid(off, size))
         return ones(size);
+    if (off >= PCI_CFG_SIZE)
+        return dev_rd(d, off, size);
     if (is_bar_reg(d, dw))
         return (bar_reg_read(d, (dw - PCI_BAR0) / 4) >> shift) & ones(size);
     if (dw == rom_off(d))
@@ -246,6 +251,10 @@ void pci_vdev_write(struct pci_vdev *d, u16 off, u8 size, u32 value)
 
     if (!valid(off, size))
         return;
+    if (off >= PCI_CFG_SIZE) {
+        d->ext_writes_dropped++;
+        return;
+    }
     if (is_bar_reg(d, dw)) {
         int r = (dw - PCI_BAR0) / 4;
         u32 cur = bar_reg_read(d, r);

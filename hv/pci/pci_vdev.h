@@ -26,6 +26,7 @@ struct pci_vdev {
     u8 bar_sizing;                 /* bit r: BAR register r was last written with all its address
                                   * bits set (a sizing write; its BAR maps nothing until restored) */
     u16 command;                   /* as the guest last wrote it */
+    u64 ext_writes_dropped;        /* writes to offsets 256-4095 (pci_vdev.c) */
     pci_bar_moved_fn bar_moved;
     void *ctx;
 };
@@ -36,7 +37,8 @@ struct pci_vdev {
  * caller's mappings start out agreeing with the vdev whatever it had set up. bar_moved may be NULL. */
 void pci_vdev_init(struct pci_vdev *d, const struct pci_dev *host, const struct pci_cfg_access *cfg,
                    pci_bar_moved_fn bar_moved, void *ctx);
-/* Guest configuration read/write of size 1, 2 or 4 at off (< 256, naturally aligned). */
+/* Guest configuration read/write of size 1, 2 or 4 at off (< 4096, naturally aligned); offsets
+ * 256 and up read the device's extended space and drop writes. */
 u32 pci_vdev_read(struct pci_vdev *d, u16 off, u8 size);
 void pci_vdev_write(struct pci_vdev *d, u16 off, u8 size, u32 value);
 

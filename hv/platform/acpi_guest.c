@@ -9,9 +9,12 @@
  *    that needs the LAPIC trapped or the APs parked by the hypervisor (docs/guest-boot.md).
  *  - The IOMMU belongs to the hypervisor: IVRS (AMD-Vi) and DMAR (VT-d) are left out, so the guest
  *    neither programs it nor expects DMA remapping.
- *  - PCI configuration space reaches the guest only through the emulated ports 0xCF8/0xCFC, where
- *    the hypervisor decides what each function shows; MCFG is left out so the guest does not look
- *    for the memory-mapped (ECAM) window. The hypervisor still reads MCFG for itself (out->ecam).
+ *  - PCI configuration space reaches the guest only through the hypervisor, which decides what each
+ *    function shows: the emulated ports 0xCF8/0xCFC, and the ECAM windows MCFG names, which are
+ *    kept in the copy (so the guest has PCIe extended configuration space) but never mapped: every
+ *    access faults and is emulated (hv/pci/pci_ecam.h). The hypervisor reads MCFG for itself
+ *    (out->ecam). A window that would overlap guest RAM (guest RAM at guest-physical 0 reaching
+ *    that high) cannot be trapped: then MCFG is left out and the guest has the ports only.
  *
  * Everything else is copied byte for byte; pointers between tables (XSDT/RSDT entries, the FADT's
  * DSDT and FACS) are rewritten to the copies and checksums recomputed.
@@ -65,7 +68,7 @@
 #define UID32_ALL           0xffffffffu
 
 /* Tables the hypervisor keeps for itself. */
-static const char *const dropped[] = { "IVRS", "DMAR", "MCFG" };
+static const char *const dropped[] = { "IVRS", "DMAR" };
 
 
 /* Make the bytes [0, len) sum to zero by adjusting the byte at cksum_off. */
@@ -322,13 +325,16 @@ static bool is_dropped(const u8 *t)
 
 /* MCFG (PCI Firmware Spec 3.0 §4.1.2): after the header and 8 reserved bytes, 16-byte entries
  * {u64 base, u16 segment, u8 start_bus, u8 end_bus, u32 reserved}; bus N sits at base + (N << 20).
- * The windows are for the hypervisor's own configuration-space access; the guest's copy has no MCFG. */
+ * The windows are for the hypervisor's own configuration-space access and are trapped for the
+ * guest's (the top of this file). */
 #define MCFG_ENTRIES_OFFSET (ACPI_HDR_LEN + 8)
 #define MCFG_ENTRY_LEN      16
 
 static void note_ecam(const u8 *t, u32 len, struct acpi_guest_info *out)
 {
-    for (u32 off = MCFG_ENTRIES_OFFSET; off + MCFG_ENTRY_LEN <= len && out->ecam_count < ACPI_MAX_ECAM;
+    u32 off;
+
+    for (off = MCFG_ENTRIES_OFFSET; off + MCFG_ENTRY_LEN <= len && out->ecam_count < ACPI_MAX_ECAM;
          off += MCFG_ENTRY_LEN) {
         u64 base = rd64(t, off);
         u8 start = t[off + 10], end = t[off + 11];
@@ -336,8 +342,23 @@ static void note_ecam(const u8 *t, u32 len, struct acpi_guest_info *out)
             continue;
         out->ecam[out->ecam_count].base = base + ((u64)start << 20);
         out->ecam[out->ecam_count].size = ((u64)(end - start) + 1) << 20;
+        out->ecam[out->ecam_count].segment = rd16(t, off + 8);
+        out->ecam[out->ecam_count].bus_start = start;
+        out->ecam[out->ecam_count].bus_end = end;
         out->ecam_count++;
     }
+    if (off + MCFG_ENTRY_LEN <= len)
+        out->ecam_truncated = true;
+}
+
+/* Can the guest keep MCFG? Only when no window lies inside guest RAM (there it could not fault). */
+/* An ECAM window on guest RAM cannot be trapped (firmware never puts one there: a broken map). */
+static bool mcfg_trappable(const struct acpi_guest_info *out, const struct guest_mem *gm)
+{
+    for (u32 i = 0; i < out->ecam_count; i++)
+        if (gmem_overlaps(gm, out->ecam[i].base, out->ecam[i].size))
+            return false;
+    return true;
 }
 
 int acpi_guest_build(const struct guest_mem *gm, gpa_t area_base, hpa_t host_rsdp, u32 bsp_apic_id,
@@ -387,8 +408,12 @@ int acpi_guest_build(const struct guest_mem *gm, gpa_t area_base, hpa_t host_rsd
             continue; /* seen in the wild; nothing to copy */
         if (!(t = acpi_host_table(pa, NULL, xsdt ? "XSDT" : "RSDT", &len, err, errsz)))
             return -1;
-        if (memcmp(t, "MCFG", 4) == 0)
-            note_ecam(t, len, out); /* before it is dropped: the hypervisor needs the windows */
+        if (memcmp(t, "MCFG", 4) == 0) {
+            note_ecam(t, len, out); /* the hypervisor needs the windows either way */
+            out->mcfg_kept = mcfg_trappable(out, gm);
+            if (!out->mcfg_kept)
+                continue;
+        }
         if (is_dropped(t))
             continue;
         if (memcmp(t, "FACP", 4) == 0)

@@ -16,11 +16,14 @@
 #define ACPI_GAS_SYSTEM_IO     1
 
 /* What the hypervisor needs to know about the platform the guest was given. */
-#define ACPI_MAX_ECAM 4
+#define ACPI_MAX_ECAM 16 /* MCFG entries: one per segment (or per bus range of one); more are logged */
 
-/* A PCI Express configuration window (ECAM) the MCFG table names: device memory the guest needs. */
+/* A PCI Express configuration window (ECAM) the MCFG table names: base is bus bus_start's
+ * configuration space (the entry's base + bus_start << 20), size covers buses up to bus_end. */
 struct acpi_ecam_window {
     u64 base, size;
+    u16 segment;
+    u8 bus_start, bus_end;
 };
 
 struct acpi_guest_info {
@@ -37,11 +40,15 @@ struct acpi_guest_info {
     u64 bytes_used;                              /* of ACPI_GUEST_AREA_SIZE */
     struct acpi_ecam_window ecam[ACPI_MAX_ECAM]; /* from MCFG; firmware often marks them reserved */
     u32 ecam_count;
+    bool ecam_truncated; /* MCFG had more than ACPI_MAX_ECAM windows: the rest are not used */
+    bool mcfg_kept;      /* the guest's copy has the MCFG: its windows are trapped (docs/pci.md, ECAM);
+                          * false with windows when one lies inside guest RAM */
 };
 
 /*
- * Copy the firmware tables reachable from host_rsdp into the guest's ACPI area at area_base, dropping IVRS and
- * DMAR and reducing the MADT to the processor whose APIC ID is bsp_apic_id. Host tables are read
+ * Copy the firmware tables reachable from host_rsdp into the guest's ACPI area at area_base,
+ * dropping IVRS and DMAR (and MCFG when a window would overlap guest RAM) and reducing the MADT to
+ * the processor whose APIC ID is bsp_apic_id. Host tables are read
  * through phys_to_virt() and checked (signature, length, checksum) before use.
  * Returns 0 and fills out, or -1 with a one-line reason in err (the area is then left zeroed or
  * partly written; the guest must not be started with it).

@@ -122,6 +122,7 @@ control kernel genuine-gtest "read=1"
 control kernel return-tamper-genuine-path "privileged after it: 1"
 control kernel gdma-holds-nic "STATUS read inside: 0x"
 control kernel private-inside 'status 0, reads "POSTERN-PRIVATE-SECRET" inside the border'
+control ecam nic-id-through-ecam "reads 0x100e8086"
 if grep -a "^ATTACK-CONTROL gdma-holds-nic " "$(log_of kernel)" | grep 'STATUS read inside: 0x00000000' > /dev/null; then
     results+=("FAIL: attack/control-gdma-holds-nic-nonzero (gdma read STATUS 0 inside its border)")
 fi

@@ -27,6 +27,8 @@
 #                    (docs/lab/network-tests.md). The guest's connections to 10.0.2.100:5001 (sink) and
 #                    :5002 (source) start tests/integration/netserve.sh, which records each transfer in
 #                    the case's netserve.log; no port is opened on this machine.
+#   PXB_BUSES, NIC_BUS  expander root buses and the NIC's bus (tools/qemu.sh), e.g. PXB_BUSES="0x20"
+#                    NIC_BUS=rp0: the NIC behind a root port of a root bus bus 0 does not lead to
 #   NET_VERIFY=(name ...)  transfers whose "NET-VERIFY name ..." line (direction, bytes, SHA-256) must be
 #                    the same in the serial log (the guest's) and in netserve.log (the helper's)
 #   DIRECT_NET_VERIFY      replaces NET_VERIFY with DIRECT=1
@@ -111,7 +113,7 @@ make_config() {
 run_case() {
     local name=$1 dir=$base/$1
     local PREPARE="" CMDLINE_EXTRA="" CONFIG_OVERRIDE="" CONFIG_WHOLE=0 CONFIG_EDIT="" TIMEOUT=150 SMP=1 DIRECT_SKIP="" CPU="" MEM="" PANIC_EXPECTED=0
-    local SERIAL_LOG=com1 USB_STICK=""
+    local SERIAL_LOG=com1 USB_STICK="" PXB_BUSES="" NIC_BUS=""
     # The whole system by default, as make run boots it (tools/postern.cfg guards this e1000 and
     # needs the IOMMU): the environment's, unless the case says otherwise.
     local NIC=${NIC:-e1000} IOMMU=${IOMMU:-amd}

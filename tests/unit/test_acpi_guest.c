@@ -297,18 +297,26 @@ static void test_xsdt_copy(void **state)
     const u8 *x = gtab(&gm, rd64(r, 24));
     assert_memory_equal(x, "XSDT", 4);
 
-    /* IVRS and MCFG gone, the rest there */
-    assert_int_equal(info.tables, 2);
-    assert_int_equal(rd32(x, 4), 36 + 2 * 8);
+    /* IVRS gone, MCFG kept as it is (its windows are trapped, not mapped), the rest there */
+    assert_int_equal(info.tables, 3);
+    assert_int_equal(rd32(x, 4), 36 + 3 * 8);
     assert_null(find(&gm, x, true, "IVRS"));
-    assert_null(find(&gm, x, true, "MCFG"));
+    assert_non_null(find(&gm, x, true, "MCFG"));
+    assert_memory_equal(find(&gm, x, true, "MCFG"), f.mcfg, 76);
+    assert_true(info.mcfg_kept);
+    assert_false(info.ecam_truncated);
 
-    /* ... but the hypervisor still learns the ECAM windows from the host's MCFG */
+    /* ... and the hypervisor learns the ECAM windows from the host's MCFG */
     assert_int_equal(info.ecam_count, 2);
     assert_int_equal(info.ecam[0].base, 0xb0000000);
     assert_int_equal(info.ecam[0].size, MiB(256));
+    assert_int_equal(info.ecam[0].segment, 0);
+    assert_int_equal(info.ecam[0].bus_start, 0);
+    assert_int_equal(info.ecam[0].bus_end, 0xff);
     assert_int_equal(info.ecam[1].base, 0xe0000000 + (0x10 << 20));
     assert_int_equal(info.ecam[1].size, MiB(16));
+    assert_int_equal(info.ecam[1].bus_start, 0x10);
+    assert_int_equal(info.ecam[1].bus_end, 0x1f);
 
     /* FADT -> copied DSDT and FACS */
     const u8 *fadt = find(&gm, x, true, "FACP");
@@ -364,9 +372,9 @@ static void test_rsdt_copy(void **state)
     assert_int_equal(r[15], 0);
     const u8 *rsdt = gtab(&gm, rd32(r, 16));
     assert_memory_equal(rsdt, "RSDT", 4);
-    assert_int_equal(rd32(rsdt, 4), 36 + 2 * 4);
+    assert_int_equal(rd32(rsdt, 4), 36 + 3 * 4);
     assert_null(find(&gm, rsdt, false, "IVRS"));
-    assert_null(find(&gm, rsdt, false, "MCFG"));
+    assert_non_null(find(&gm, rsdt, false, "MCFG"));
     assert_int_equal(info.ecam_count, 2);
     const u8 *fadt = find(&gm, rsdt, false, "FACP");
     assert_int_equal(rd32(fadt, 4), 116);
@@ -591,18 +599,33 @@ static void test_ram_smaller_than_area(void **state)
     free_fw(&f);
 }
 
+/* An ECAM window inside guest RAM could not fault: MCFG is left out, the windows still known. */
+static void test_mcfg_inside_guest_ram(void **state)
+{
+    struct fw f = make_fw(false);
+    struct guest_mem gm = new_guest(MiB(64));
+    struct acpi_guest_info info;
+    char err[256] = "";
+
+    wr64(f.mcfg, 60, MiB(16)); /* buses 0x10-0x1f at 32 MiB */
+    fix(f.mcfg);
+    assert_int_equal(acpi_guest_build(&gm, pa(f.rsdp), 2, &info, err, sizeof(err)), 0);
+    const u8 *x = gtab(&gm, rd64(gm.hva + info.rsdp_gpa, 24));
+    assert_null(find(&gm, x, true, "MCFG"));
+    assert_int_equal(info.tables, 2);
+    assert_false(info.mcfg_kept);
+    assert_int_equal(info.ecam_count, 2);
+    assert_int_equal(info.ecam[1].base, MiB(32));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_xsdt_copy),
-        cmocka_unit_test(test_rsdt_copy),
-        cmocka_unit_test(test_area_above_4g),
-        cmocka_unit_test(test_x2apic_madt),
-        cmocka_unit_test(test_bad_rsdp),
-        cmocka_unit_test(test_bad_tables),
-        cmocka_unit_test(test_bad_madt),
-        cmocka_unit_test(test_too_large),
-        cmocka_unit_test(test_ram_smaller_than_area),
+        cmocka_unit_test(test_xsdt_copy),   cmocka_unit_test(test_mcfg_inside_guest_ram),
+        cmocka_unit_test(test_rsdt_copy),   cmocka_unit_test(test_area_above_4g),
+        cmocka_unit_test(test_x2apic_madt), cmocka_unit_test(test_bad_rsdp),
+        cmocka_unit_test(test_bad_tables),  cmocka_unit_test(test_bad_madt),
+        cmocka_unit_test(test_too_large),   cmocka_unit_test(test_ram_smaller_than_area),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,10 +1,12 @@
-/* UNIT-SOURCES: drivers/pci/pci_enum.c hv/pci/pci_vdev.c hv/pci/pci_conf1.c hv/lib/fmt.c */
+/* UNIT-SOURCES: drivers/pci/pci_enum.c hv/pci/pci_vdev.c hv/pci/pci_conf1.c hv/pci/pci_chipset.c hv/pci/pci_ecam.c hv/lib/fmt.c */
 /*
  * drivers/pci against a fake configuration space that behaves like hardware: BAR registers keep
  * only their implemented bits (so all ones reads back the size mask), type bits are read-only,
  * status is write-one-to-clear, absent functions read all ones. Enumeration (multi-function,
- * bridges, loops, BAR sizing), config-file matching, the guarded device's virtual config space
- * (pci_vdev) and the guest's conf1 emulation.
+ * bridges, loops, root buses no bridge leads to, BAR sizing that leaves bridges alone), config-file
+ * matching, the guarded device's virtual config space (pci_vdev), the guest's conf1 emulation and
+ * the dispatch ECAM shares with it (read-only chipset functions, extended space), the chipset
+ * functions whose writes are refused, and ECAM address decoding.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,14 +18,19 @@
 #include "drivers/pci/pci.h"
 #include "pci/pci_vdev.h"
 #include "pci/pci_conf1.h"
+#include "pci/pci_chipset.h"
+#include "pci/pci_ecam.h"
+
+#define MAXD 64
+#define CFG  4096 /* the fake's configuration space: ECAM's, extended space included */
 
 /* ------------------------------------------------------------------ the fake configuration space */
 
 struct fdev {
     u16 bdf;
-    u8 cfg[256];
-    u32 wmask[64]; /* per dword: bits a write changes */
-    u32 rw1c[64];  /* per dword: write-one-to-clear bits */
+    u8 cfg[CFG];
+    u32 wmask[CFG / 4]; /* per dword: bits a write changes */
+    u32 rw1c[CFG / 4];  /* per dword: write-one-to-clear bits */
 };
 
 struct wrec {
@@ -65,7 +72,7 @@ static u32 fake_read(void *ctx, u16 bdf, u16 off, u8 size)
 
     assert_true(size == 1 || size == 2 || size == 4);
     assert_int_equal(off & (size - 1), 0);
-    if (!f || off >= 256)
+    if (!f || off >= CFG)
         return ones(size);
     return (dw_get(f, off & ~3u) >> ((off & 3) * 8)) & ones(size);
 }
@@ -81,7 +88,7 @@ static void fake_write(void *ctx, u16 bdf, u16 off, u8 size, u32 value)
     assert_int_equal(off & (size - 1), 0);
     assert_true(nwlog < (int)(sizeof(wlog) / sizeof(wlog[0])));
     wlog[nwlog++] = (struct wrec){ bdf, off, size, value };
-    if (!f || off >= 256)
+    if (!f || off >= CFG)
         return;
     if (dw >= 0x10 && dw < 0x28 && value == 0xffffffffu && (dw_get(f, 4) & 3))
         sizing_while_decoding++;
@@ -109,8 +116,8 @@ static struct fdev *fake_add(u8 bus, u8 dev, u8 fn, u16 vendor, u16 device, u32 
     if ((header & 0x7f) == 1)
         f->wmask[6] = 0x00ffffff; /* bus numbers */
     f->wmask[15] = 0x000000ff;    /* interrupt line */
-    for (int i = 16; i < 64; i++)
-        f->wmask[i] = 0xffffffffu; /* capabilities, device-specific */
+    for (int i = 16; i < CFG / 4; i++)
+        f->wmask[i] = 0xffffffffu; /* capabilities, device-specific, extended space */
     return f;
 }
 
@@ -255,11 +262,11 @@ static void test_enumerate_topology(void **state)
         PCI_BDF(0, 3, 0), PCI_BDF(0, 0x1e, 0), PCI_BDF(0, 0x1f, 0), PCI_BDF(2, 0, 0),
         PCI_BDF(1, 0, 0), PCI_BDF(1, 1, 0),    PCI_BDF(1, 2, 0),    PCI_BDF(1, 3, 0),
     };
-    struct pci_dev d[PCI_MAX_DEVICES];
+    struct pci_dev d[MAXD];
     int n;
 
     build_platform();
-    n = pci_enumerate(&fake, d, PCI_MAX_DEVICES);
+    n = pci_enumerate(&fake, d, MAXD);
     assert_int_equal(n, (int)(sizeof(expect) / sizeof(expect[0])));
     for (int i = 0; i < n; i++)
         assert_int_equal(d[i].bdf, expect[i]);
@@ -276,12 +283,12 @@ static void test_enumerate_topology(void **state)
 
 static void test_enumerate_bars(void **state)
 {
-    struct pci_dev d[PCI_MAX_DEVICES];
+    struct pci_dev d[MAXD];
     const struct pci_dev *p;
     int n;
 
     build_platform();
-    n = pci_enumerate(&fake, d, PCI_MAX_DEVICES);
+    n = pci_enumerate(&fake, d, MAXD);
 
     p = find_dev(d, n, NIC_BDF);
     assert_non_null(p);
@@ -310,10 +317,13 @@ static void test_enumerate_bars(void **state)
     assert_int_equal(p->bar[0].size, 0x100);
     assert_true(p->bar[0].prefetchable);
 
-    p = find_dev(d, n, PCI_BDF(0, 0x1f, 0)); /* a bridge: two BARs */
-    assert_int_equal(p->bar[0].kind, PCI_BAR_MEM32);
-    assert_int_equal(p->bar[0].size, 0x4000);
-    assert_int_equal(p->bar[1].kind, PCI_BAR_NONE);
+    p = find_dev(d, n, PCI_BDF(0, 0x1f, 0)); /* a bridge: its BARs are left alone, never sized */
+    assert_true(p->bars_unsized);
+    assert_int_equal(p->secondary_bus, 1);
+    assert_int_equal(p->bar[0].kind, PCI_BAR_NONE);
+    assert_int_equal(p->bar[0].size, 0);
+    assert_true(find_dev(d, n, PCI_BDF(0, 0, 0))->bars_unsized); /* the host bridge too */
+    assert_false(find_dev(d, n, NIC_BDF)->bars_unsized);
 
     p = find_dev(d, n, PCI_BDF(1, 0, 0)); /* upper I/O bits that stick are not address bits */
     assert_int_equal(p->bar[0].kind, PCI_BAR_IO);
@@ -338,13 +348,13 @@ static void test_enumerate_bars(void **state)
 
 static void test_enumerate_restores_everything(void **state)
 {
-    struct pci_dev d[PCI_MAX_DEVICES];
+    struct pci_dev d[MAXD];
     struct fdev before[32];
     int n;
 
     build_platform();
     memcpy(before, fdevs, sizeof(before));
-    n = pci_enumerate(&fake, d, PCI_MAX_DEVICES);
+    n = pci_enumerate(&fake, d, MAXD);
     assert_true(n > 0);
     assert_int_equal(sizing_while_decoding, 0);
     for (int i = 0; i < nfdevs; i++)
@@ -374,6 +384,80 @@ static void test_enumerate_empty(void **state)
 
     fake_reset();
     assert_int_equal(pci_enumerate(&fake, d, 4), 0);
+}
+
+/* Root buses no bridge leads to: 0x20 (a host bridge, a bridge to 0x21 with a device behind it)
+ * and 0x80 (one device), beside the platform's bus 0. */
+static void add_roots(void)
+{
+    struct fdev *f;
+
+    fake_add(0x20, 0, 0, 0x1022, 0x14a4, 0x06000000, 0);
+    f = fake_add(0x20, 1, 0, 0x1022, 0x14a5, 0x06040000, 1);
+    f->cfg[0x18] = 0x20;
+    f->cfg[0x19] = 0x21;
+    f->cfg[0x1a] = 0x21;
+    f = fake_add(0x21, 0, 0, 0x8086, 0x10d3, 0x02000000, 0);
+    fake_bar(f, 0, PCI_BAR_MEM32, 0x20000, 0xc1600000, false);
+    fake_add(0x80, 0, 0, 0x8086, 0x2088, 0x08800000, 0);
+}
+
+static void test_enumerate_root_buses(void **state)
+{
+    struct pci_dev d[MAXD];
+    u8 roots[256];
+    int n, nroots, i20, i21, i80;
+
+    build_platform();
+    add_roots();
+    n = pci_enumerate(&fake, d, MAXD);
+    assert_int_equal(n, 12 + 4);
+    /* bus 0's tree first, then each root bus in order with what hangs below it */
+    i20 = (int)(find_dev(d, n, PCI_BDF(0x20, 0, 0)) - d);
+    i21 = (int)(find_dev(d, n, PCI_BDF(0x21, 0, 0)) - d);
+    i80 = (int)(find_dev(d, n, PCI_BDF(0x80, 0, 0)) - d);
+    assert_int_equal(i20, 12);
+    assert_true(i21 > i20 && i80 > i21);
+    assert_int_equal(d[i21].bar[0].size, 0x20000);
+    nroots = pci_root_buses(d, n, roots);
+    assert_int_equal(nroots, 3);
+    assert_int_equal(roots[0], 0x00);
+    assert_int_equal(roots[1], 0x20);
+    assert_int_equal(roots[2], 0x80);
+}
+
+static void test_enumerate_count_only(void **state)
+{
+    build_platform();
+    add_roots();
+    nwlog = 0;
+    assert_int_equal(pci_enumerate(&fake, NULL, 0), 16);
+    assert_int_equal(nwlog, 0); /* counting writes nothing */
+    fake_reset();
+    assert_int_equal(pci_enumerate(&fake, NULL, 0), 0);
+}
+
+/* A host bridge and a bridge with implemented BARs and decoding on: never a write to either. */
+static void test_enumerate_bridges_keep_decoding(void **state)
+{
+    struct pci_dev d[MAXD];
+    struct fdev *hb, *br;
+    int n;
+
+    build_platform();
+    hb = fake_find(PCI_BDF(0, 0, 0));
+    fake_bar(hb, 0, PCI_BAR_MEM32, 0x100000, 0xfe800000, false);
+    dw_set(hb, 0x04, dw_get(hb, 0x04) | 0x7);
+    br = fake_find(PCI_BDF(0, 0x1f, 0));
+    n = pci_enumerate(&fake, d, MAXD);
+    assert_true(n > 0);
+    assert_int_equal(count_writes(hb->bdf, 0, CFG), 0);
+    assert_int_equal(count_writes(br->bdf, 0, CFG), 0);
+    assert_int_equal(count_writes(PCI_BDF(0, 0x1e, 0), 0, CFG), 0);
+    assert_int_equal(count_writes(PCI_BDF(1, 1, 0), 0, CFG), 0);
+    /* an ordinary function is still sized with its decoding off, as Linux does */
+    assert_true(count_writes(NIC_BDF, 0x04, 0x06) >= 2);
+    assert_int_equal(sizing_while_decoding, 0);
 }
 
 /* ------------------------------------------------------------------ matching */
@@ -800,12 +884,19 @@ static void test_vdev_passthrough_and_limits(void **state)
     assert_int_equal(pci_vdev_read(&vd, 0x08, 4), 0x02000003);
     assert_int_equal(pci_vdev_read(&vd, 0xff, 1), 0);
 
-    /* extended configuration space and bad accesses */
+    /* extended configuration space: the device's own reads, writes dropped and counted */
+    dw_set(nic, 0x100, 0x14020001); /* AER, next 0x140 */
+    dw_set(nic, 0xffc, 0x12345678);
     nwlog = 0;
-    assert_int_equal(pci_vdev_read(&vd, 0x100, 4), 0xffffffffu);
-    assert_int_equal(pci_vdev_read(&vd, 0xffc, 2), 0xffff);
-    assert_int_equal(pci_vdev_read(&vd, 0x100, 1), 0xff);
+    assert_int_equal(pci_vdev_read(&vd, 0x100, 4), 0x14020001);
+    assert_int_equal(pci_vdev_read(&vd, 0xffe, 2), 0x1234);
+    assert_int_equal(pci_vdev_read(&vd, 0x102, 1), 0x02);
     pci_vdev_write(&vd, 0x100, 4, 0);
+    pci_vdev_write(&vd, 0xffc, 1, 0);
+    assert_int_equal(vd.ext_writes_dropped, 2);
+    assert_int_equal(dw_get(nic, 0x100), 0x14020001);
+    /* and bad accesses */
+    assert_int_equal(pci_vdev_read(&vd, 0x1000, 4), 0xffffffffu);
     pci_vdev_write(&vd, 0x41, 2, 0);
     pci_vdev_write(&vd, 0x42, 4, 0);
     pci_vdev_write(&vd, 0x40, 3, 0);
@@ -1043,6 +1134,189 @@ static void test_conf1_no_policy(void **state)
     assert_int_equal(pci_conf1_in(&c1, 0xcfc, 4), 0xfebc0000);
 }
 
+/* ------------------------------------------------------------------ chipset functions, ECAM */
+
+static struct pci_dev mkdev(u16 bdf, u16 vendor, u16 device, u32 class_rev)
+{
+    struct pci_dev d;
+    memset(&d, 0, sizeof(d));
+    d.bdf = bdf;
+    d.vendor = vendor;
+    d.device = device;
+    d.class_rev = class_rev;
+    return d;
+}
+
+static void test_chipset_write_refused(void **state)
+{
+    struct pci_dev d;
+
+    d = mkdev(PCI_BDF(0, 0, 0), 0x1022, 0x1480, 0x06000000); /* EPYC root complex: SMN at 0x60/0x64 */
+    assert_non_null(pci_chipset_write_refused(&d));
+    d = mkdev(PCI_BDF(0x40, 0, 0), 0x1022, 0x1480, 0x06000000); /* another socket's root complex */
+    assert_non_null(pci_chipset_write_refused(&d));
+    d = mkdev(PCI_BDF(0, 0, 2), 0x1022, 0x1481, 0x08060000); /* AMD IOMMU function */
+    assert_non_null(pci_chipset_write_refused(&d));
+    d = mkdev(PCI_BDF(0, 0x18, 3), 0x1022, 0x1653, 0x0b400000); /* data fabric, whatever its class */
+    assert_non_null(pci_chipset_write_refused(&d));
+    d = mkdev(PCI_BDF(0, 0x18, 3), 0x1d94, 0x1653, 0x0b400000); /* Hygon's */
+    assert_non_null(pci_chipset_write_refused(&d));
+    d = mkdev(PCI_BDF(0x64, 5, 0), 0x8086, 0x2024, 0x08800000); /* Xeon IIO VT-d function */
+    assert_non_null(pci_chipset_write_refused(&d));
+    /* ordinary functions: NICs, bridges, the LPC bridge, AMD devices elsewhere, other 0880s */
+    d = mkdev(PCI_BDF(0, 3, 0), 0x8086, 0x100e, 0x02000000);
+    assert_null(pci_chipset_write_refused(&d));
+    d = mkdev(PCI_BDF(0, 1, 1), 0x1022, 0x1483, 0x06040000);
+    assert_null(pci_chipset_write_refused(&d));
+    d = mkdev(PCI_BDF(0, 0x1f, 0), 0x8086, 0x2918, 0x06010000);
+    assert_null(pci_chipset_write_refused(&d));
+    d = mkdev(PCI_BDF(1, 0x18, 0), 0x1022, 0x1234, 0x02000000);
+    assert_null(pci_chipset_write_refused(&d));
+    d = mkdev(PCI_BDF(2, 0, 0), 0x1b36, 0x0005, 0x08800000);
+    assert_null(pci_chipset_write_refused(&d));
+}
+
+static int nrefused;
+static struct wrec last_refused;
+
+static void test_refused(u16 bdf, u16 off, u8 size, u32 value, void *ctx)
+{
+    nrefused++;
+    last_refused = (struct wrec){ bdf, off, size, value };
+}
+
+/* PCI_READONLY through both conf1 and the dispatch ECAM uses: reads the device, writes refused. */
+static void test_guest_cfg_readonly(void **state)
+{
+    struct fdev *host_bridge;
+
+    conf1_setup();
+    host_bridge = fake_find(PCI_BDF(0, 0, 0));
+    modes[0] = PCI_READONLY;
+    mode_bdf[0] = PCI_BDF(0, 0, 0);
+    c1.refused = test_refused;
+    nrefused = 0;
+    host_bridge->cfg[0x60] = 0x11;
+    pci_conf1_out(&c1, 0xcf8, 4, addr(PCI_BDF(0, 0, 0), 0x60));
+    assert_int_equal(pci_conf1_in(&c1, 0xcfc, 1), 0x11);
+    pci_conf1_out(&c1, 0xcfc, 4, 0x13b10000); /* SMN index */
+    assert_int_equal(nrefused, 1);
+    assert_int_equal(last_refused.off, 0x60);
+    assert_int_equal(last_refused.value, 0x13b10000);
+    assert_int_equal(pci_guest_cfg_read(&c1, PCI_BDF(0, 0, 0), 0x0, 4), 0x14801022);
+    pci_guest_cfg_write(&c1, PCI_BDF(0, 0, 0), 0x64, 2, 0xabcd1234); /* value masked to the size */
+    assert_int_equal(nrefused, 2);
+    assert_int_equal(last_refused.value, 0x1234);
+    pci_guest_cfg_write(&c1, PCI_BDF(0, 0, 0), 0x104, 4, 1); /* extended space too */
+    assert_int_equal(nrefused, 3);
+    assert_int_equal(nwlog, 0);
+    assert_int_equal(host_bridge->cfg[0x60], 0x11);
+    /* no callback: still refused */
+    c1.refused = NULL;
+    pci_guest_cfg_write(&c1, PCI_BDF(0, 0, 0), 0x60, 4, 0);
+    assert_int_equal(nwlog, 0);
+}
+
+/* The dispatch ECAM uses reaches offsets 256-4095, and hides what conf1 hides. */
+static void test_guest_cfg_extended(void **state)
+{
+    struct fdev *iommu, *host_bridge;
+
+    conf1_setup();
+    host_bridge = fake_find(PCI_BDF(0, 0, 0));
+    dw_set(host_bridge, 0x100, 0x14820001);
+    assert_int_equal(pci_guest_cfg_read(&c1, PCI_BDF(0, 0, 0), 0x100, 4), 0x14820001);
+    pci_guest_cfg_write(&c1, PCI_BDF(0, 0, 0), 0x108, 4, 0xdeadbeef);
+    assert_int_equal(dw_get(host_bridge, 0x108), 0xdeadbeef);
+    iommu = fake_find(PCI_BDF(0, 5, 0));
+    dw_set(iommu, 0x100, 0x1);
+    nwlog = 0;
+    assert_int_equal(pci_guest_cfg_read(&c1, PCI_BDF(0, 5, 0), 0x100, 4), 0xffffffffu);
+    assert_int_equal(pci_guest_cfg_read(&c1, PCI_BDF(0, 5, 0), 0x0, 2), 0xffff);
+    pci_guest_cfg_write(&c1, PCI_BDF(0, 5, 0), 0x4, 2, 0x6);
+    assert_int_equal(nwlog, 0);
+    /* the guarded device's BAR through the same path: its virtual BAR only */
+    pci_guest_cfg_write(&c1, NIC_BDF, 0x10, 4, 0xd0000000);
+    assert_int_equal(pci_guest_cfg_read(&c1, NIC_BDF, 0x10, 4), 0xd0000000);
+    assert_real_bars_untouched();
+    /* bad sizes, misaligned, past 4095 */
+    assert_int_equal(pci_guest_cfg_read(&c1, PCI_BDF(0, 0, 0), 0x101, 2), 0xffff);
+    assert_int_equal(pci_guest_cfg_read(&c1, PCI_BDF(0, 0, 0), 0x1000, 4), 0xffffffffu);
+    assert_int_equal(pci_guest_cfg_read(&c1, PCI_BDF(0, 0, 0), 0x100, 8), 0xffffffffu);
+    nwlog = 0;
+    pci_guest_cfg_write(&c1, PCI_BDF(0, 0, 0), 0x1000, 4, 0);
+    pci_guest_cfg_write(&c1, PCI_BDF(0, 0, 0), 0x102, 4, 0);
+    assert_int_equal(nwlog, 0);
+}
+
+/* A passed-through bridge keeps its bus numbers: the rest of each write goes through. */
+static void test_guest_cfg_bridge_bus_numbers(void **state)
+{
+    struct fdev *br;
+    u16 b = PCI_BDF(0, 0x1f, 0);
+
+    build_platform();
+    memset(&c1, 0, sizeof(c1));
+    c1.host = &fake;
+    c1.mode_of = test_mode_of;
+    c1.ctx = &nmodes;
+    c1.refused = test_refused;
+    nmodes = 0;
+    mode_bdf[nmodes] = b;
+    modes[nmodes++] = PCI_BRIDGE;
+    br = fake_find(b);
+    br->wmask[0x18 / 4] = 0xffffffffu;
+    br->wmask[0x20 / 4] = 0xfff0fff0u; /* memory base and limit */
+    nrefused = 0;
+    /* secondary 1 -> 7 (would move what is behind it), latency timer 0x40: numbers kept, latency written */
+    pci_guest_cfg_write(&c1, b, 0x18, 4, 0x40070700);
+    assert_int_equal(nrefused, 1);
+    assert_int_equal(dw_get(br, 0x18), 0x40010100);
+    pci_conf1_out(&c1, 0xcf8, 4, addr(b, 0x18));
+    pci_conf1_out(&c1, 0xcfd, 1, 0x05); /* secondary alone, through the ports */
+    assert_int_equal(nrefused, 2);
+    assert_int_equal(br->cfg[0x19], 1);
+    /* the same numbers again (Linux writes them back): not refused */
+    pci_guest_cfg_write(&c1, b, 0x18, 4, 0x20010100);
+    assert_int_equal(nrefused, 2);
+    assert_int_equal(dw_get(br, 0x18), 0x20010100);
+    /* everything else of the bridge is the guest's */
+    pci_guest_cfg_write(&c1, b, 0x20, 4, 0xfe10fe00);
+    assert_int_equal(dw_get(br, 0x20), 0xfe10fe00);
+    assert_int_equal(pci_guest_cfg_read(&c1, b, 0x19, 1), 1);
+    assert_int_equal(nrefused, 2);
+}
+
+static void test_ecam_decode(void **state)
+{
+    const struct pci_ecam_window w[] = {
+        { 0xb0000000, 0, 0x00, 0xff },
+        { 0xe0000000 + (0x10 << 20), 1, 0x10, 0x1f }, /* MCFG base 0xe0000000, buses 10-1f of segment 1 */
+    };
+    u16 bdf, off;
+
+    assert_int_equal(pci_ecam_window_size(&w[0]), 256ull << 20);
+    assert_int_equal(pci_ecam_window_size(&w[1]), 16ull << 20);
+    assert_int_equal(pci_ecam_decode(w, 2, 0xb0000000, &bdf, &off), 0);
+    assert_int_equal(bdf, 0);
+    assert_int_equal(off, 0);
+    assert_int_equal(pci_ecam_decode(w, 2, 0xb0000000 + (0x41 << 20) + (3 << 15) + (2 << 12) + 0x104, &bdf, &off), 0);
+    assert_int_equal(bdf, PCI_BDF(0x41, 3, 2));
+    assert_int_equal(off, 0x104);
+    assert_int_equal(pci_ecam_decode(w, 2, 0xbfffffff, &bdf, &off), 0);
+    assert_int_equal(bdf, PCI_BDF(0xff, 31, 7));
+    assert_int_equal(off, 0xfff);
+    assert_int_equal(pci_ecam_decode(w, 2, 0xc0000000, &bdf, &off), -1);
+    assert_int_equal(pci_ecam_decode(w, 2, 0xafffffff, &bdf, &off), -1);
+    /* a window starting at bus 0x10: its first byte is bus 0x10's */
+    assert_int_equal(pci_ecam_decode(w, 2, 0xe1000000 + (1 << 15) + 0x10, &bdf, &off), 1);
+    assert_int_equal(bdf, PCI_BDF(0x10, 1, 0));
+    assert_int_equal(off, 0x10);
+    assert_int_equal(pci_ecam_decode(w, 2, 0xe0ffffff, &bdf, &off), -1); /* bus 0x0f: not in the window */
+    assert_int_equal(pci_ecam_decode(w, 2, 0xe2000000, &bdf, &off), -1);
+    assert_int_equal(pci_ecam_decode(w, 0, 0xb0000000, &bdf, &off), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1051,6 +1325,9 @@ int main(void)
         cmocka_unit_test(test_enumerate_restores_everything),
         cmocka_unit_test(test_enumerate_max),
         cmocka_unit_test(test_enumerate_empty),
+        cmocka_unit_test(test_enumerate_root_buses),
+        cmocka_unit_test(test_enumerate_count_only),
+        cmocka_unit_test(test_enumerate_bridges_keep_decoding),
         cmocka_unit_test(test_match_parse_good),
         cmocka_unit_test(test_match_parse_bad),
         cmocka_unit_test(test_match_dev_and_str),
@@ -1070,6 +1347,11 @@ int main(void)
         cmocka_unit_test(test_conf1_virtualized),
         cmocka_unit_test(test_conf1_extended_register_bits),
         cmocka_unit_test(test_conf1_no_policy),
+        cmocka_unit_test(test_chipset_write_refused),
+        cmocka_unit_test(test_guest_cfg_readonly),
+        cmocka_unit_test(test_guest_cfg_extended),
+        cmocka_unit_test(test_guest_cfg_bridge_bus_numbers),
+        cmocka_unit_test(test_ecam_decode),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
