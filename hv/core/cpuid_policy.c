@@ -2,7 +2,8 @@
  * virtualization is not offered); it is told it runs on a hypervisor (CPUID.1:ECX[31], as
  * every hypervisor does) whose signature leaf names Postern. MONITOR/MWAIT stay visible (the
  * guarded idle loop runs them natively; for everyone else they exit and are NOPs, docs/idle.md);
- * MONITORX/MWAITX are hidden, or Linux would time every udelay with them (two exits each). */
+ * MONITORX/MWAITX are hidden, or Linux would time every udelay with them (two exits each), and so
+ * is Intel PT. What Linux does with the signature: docs/msr.md. */
 #include "core/cpuid_policy.h"
 #include "lib/lib.h"
 
@@ -11,6 +12,7 @@
 #define EXT1_ECX_SVM         BIT(2)
 #define EXT1_ECX_MWAITX      BIT(29)
 #define LEAF_SVM_FEATURES    0x8000000au
+#define LEAF7_EBX_INTEL_PT    BIT(25)
 #define LEAF1_ECX_OSXSAVE    BIT(27)
 #define LEAF7_ECX_OSPKE      BIT(4)
 #define CR4_OSXSAVE          BIT(18)
@@ -25,6 +27,12 @@ void cpuid_policy_apply(u32 leaf, u32 subleaf, u32 *eax, u32 *ebx, u32 *ecx, u32
         break;
     case 0x80000001u:
         *ecx &= ~(u32)(EXT1_ECX_SVM | EXT1_ECX_MWAITX);
+        break;
+    case 7:
+        /* Intel PT's trace output goes to physical addresses the nested page tables do not
+         * translate on most CPUs: hidden, and its MSRs fault (docs/msr.md) */
+        if (subleaf == 0)
+            *ebx &= ~(u32)LEAF7_EBX_INTEL_PT;
         break;
     case LEAF_SVM_FEATURES:
         *eax = *ebx = *ecx = *edx = 0;

@@ -83,6 +83,13 @@ static void cpuid_hides_svm_and_vmx(void **state)
     a = b = c = d = 0xffffffff;
     cpuid_policy_apply(0x8000000a, 0, &a, &b, &c, &d);
     assert_int_equal(a | b | c | d, 0);
+    a = b = c = d = 0xffffffff;
+    cpuid_policy_apply(7, 0, &a, &b, &c, &d); /* Intel PT hidden, the rest of leaf 7 passes */
+    assert_int_equal(b, 0xffffffff & ~(1u << 25));
+    assert_int_equal(c, 0xffffffff);
+    b = 0xffffffff;
+    cpuid_policy_apply(7, 1, &a, &b, &c, &d);
+    assert_int_equal(b, 0xffffffff);
 }
 
 static void cpuid_names_the_hypervisor(void **state)
