@@ -15,6 +15,8 @@
 #include "lib/log.h"
 #include "core/panic.h"
 #include "pci/pci_policy.h"
+#include "platform/acpi_guest.h"
+#include "platform/smi_port.h"
 #include "core/vm.h"
 
 #define PM1_CNT_SLP_EN     BIT(13)
@@ -24,6 +26,7 @@
 #define KBC_PULSE_RESET    0xfe
 
 static u16 watched_pm1a, watched_pm1b;
+static struct smi_port_policy smi_policy;
 
 static bool emulate_cpuid(struct vcpu *v)
 {
@@ -183,6 +186,23 @@ static bool is_reset_request(u16 port, unsigned size, u32 value)
     return false;
 }
 
+/* A write to the software-SMI port that is not a value-only ACPI command: dropped and logged
+ * (docs/msr.md, "The software-SMI port"). */
+static bool smi_refused(struct vcpu *v, u16 port, unsigned size, u32 value)
+{
+    static u64 refused;
+    const char *why = "";
+    u8 command = 0;
+
+    if (smi_port_write(&smi_policy, port, (u8)size, value, &command, &why) != SMI_REFUSE)
+        return false;
+    LOG_RATELIMITED(refused, 16,
+                    "smi: guest write 0x%x to the SMI command port (OUT 0x%x, %u bytes) at rip 0x%llx: refused (%s) "
+                    "(%llu so far)",
+                    command, port, size, (unsigned long long)v->regs[REG_RIP], why, (unsigned long long)refused);
+    return true;
+}
+
 static bool emulate_io(struct vcpu *v, u16 port, unsigned size, bool in)
 {
     static char reason[96];
@@ -200,6 +220,8 @@ static bool emulate_io(struct vcpu *v, u16 port, unsigned size, bool in)
         v->regs[REG_RAX] = size == 4 ? got : (v->regs[REG_RAX] & ~(u64)mask) | got;
         return true;
     }
+    if (smi_refused(v, port, size, value))
+        return true;
     if (is_sleep_request(watched_pm1a, port, size, value) || is_sleep_request(watched_pm1b, port, size, value)) {
         fmt_snprintf(reason, sizeof(reason), "guest powered off (ACPI sleep request: port 0x%x value 0x%x)", port,
                      value);
@@ -228,6 +250,20 @@ void exits_watch_ports(struct vcpu *v, u16 pm1a_cnt, u16 pm1b_cnt)
     vcpu_ops->set_io_intercept(v, PORT_RESET_CONTROL, true);
     vcpu_ops->set_io_intercept(v, PORT_KBC_COMMAND, true);
     vcpu_ops->set_io_intercept(v, PORT_SYSCTL_A, true);
+}
+
+void exits_watch_smi_port(struct vcpu *v, const struct acpi_guest_info *acpi)
+{
+    const struct smi_port_policy *p = &smi_policy;
+
+    smi_port_policy_init(&smi_policy, acpi->smi_cmd_port, acpi->acpi_enable, acpi->acpi_disable, acpi->s4bios_req,
+                         acpi->pstate_cnt, acpi->cst_cnt);
+    for (unsigned i = 0; i < p->nports; i++)
+        vcpu_ops->set_io_intercept(v, p->ports[i], true);
+    LOG("smi: software-SMI port 0x%x and SMI_CMD 0x%x watched: a write passes only as one of %u value-only ACPI "
+        "commands (ACPI_ENABLE 0x%x, ACPI_DISABLE 0x%x, PSTATE_CNT 0x%x, CST_CNT 0x%x; 0: none), others are refused",
+        SMI_PORT_APM_CNT, (unsigned)acpi->smi_cmd_port, p->nvalues, acpi->acpi_enable,
+        acpi->acpi_disable, acpi->pstate_cnt, acpi->cst_cnt);
 }
 
 void exit_nested_fault(struct vcpu *v, gpa_t gpa, bool write, bool fetch)

@@ -241,6 +241,7 @@ void hv_main(struct boot_info *bi)
     if (!vcpu_ops->create(v, &entry, vm0.npt.root, err, sizeof(err)))
         panic("%s", err);
     exits_watch_ports(v, acpi.pm1a_cnt_port, acpi.pm1b_cnt_port);
+    exits_watch_smi_port(v, &acpi);
     console_attach_vcpu(v);
     pci_policy_attach_vcpu(v);
     panic_set_vcpu(v);
