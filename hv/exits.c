@@ -262,8 +262,8 @@ void exits_watch_smi_port(struct vcpu *v, const struct acpi_guest_info *acpi)
         vcpu_ops->set_io_intercept(v, p->ports[i], true);
     LOG("smi: software-SMI port 0x%x and SMI_CMD 0x%x watched: a write passes only as one of %u value-only ACPI "
         "commands (ACPI_ENABLE 0x%x, ACPI_DISABLE 0x%x, PSTATE_CNT 0x%x, CST_CNT 0x%x; 0: none), others are refused",
-        SMI_PORT_APM_CNT, (unsigned)acpi->smi_cmd_port, p->nvalues, acpi->acpi_enable,
-        acpi->acpi_disable, acpi->pstate_cnt, acpi->cst_cnt);
+        SMI_PORT_APM_CNT, (unsigned)acpi->smi_cmd_port, p->nvalues, acpi->acpi_enable, acpi->acpi_disable,
+        acpi->pstate_cnt, acpi->cst_cnt);
 }
 
 void exit_nested_fault(struct vcpu *v, gpa_t gpa, bool write, bool fetch)
@@ -330,11 +330,11 @@ static void done(struct vcpu *v, bool finished, unsigned len)
         vcpu_ops->skip_insn(v, len);
 }
 
-void exit_cpuid(struct vcpu *v) { done(v, emulate_cpuid(v), 2); }      /* 0F A2 */
+void exit_cpuid(struct vcpu *v) { done(v, emulate_cpuid(v), 2); }    /* 0F A2 */
 void exit_rdmsr(struct vcpu *v) { done(v, exits_msr(v, false), 2); } /* 0F 32: hv/exits_msr.c */
 void exit_wrmsr(struct vcpu *v) { done(v, exits_msr(v, true), 2); }  /* 0F 30 */
-void exit_hypercall(struct vcpu *v) { done(v, hypercall(v), 3); }      /* 0F 01 D9 */
-void exit_hlt(struct vcpu *v) { done(v, halt(v), 1); }                 /* F4 */
+void exit_hypercall(struct vcpu *v) { done(v, hypercall(v), 3); }    /* 0F 01 D9 */
+void exit_hlt(struct vcpu *v) { done(v, halt(v), 1); }               /* F4 */
 void exit_io(struct vcpu *v, u16 port, unsigned size, bool in) { done(v, emulate_io(v, port, size, in), 0); }
 
 /* INVD (0F 08) invalidates the caches without writing them back: dirty lines of the hypervisor's

@@ -58,7 +58,8 @@ static bool refuse_with_gp(struct vcpu *v, const struct msr_rule *r, u32 msr, bo
 {
     static u64 refused;
     if (write)
-        LOG_RATELIMITED(refused, 16, "msr: guest write 0x%llx to %s (MSR 0x%x) at rip 0x%llx: refused, #GP (%llu so far)",
+        LOG_RATELIMITED(refused, 16,
+                        "msr: guest write 0x%llx to %s (MSR 0x%x) at rip 0x%llx: refused, #GP (%llu so far)",
                         (unsigned long long)value, rule_name(r), msr, (unsigned long long)v->regs[REG_RIP],
                         (unsigned long long)refused);
     else

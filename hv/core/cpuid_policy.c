@@ -12,7 +12,7 @@
 #define EXT1_ECX_SVM         BIT(2)
 #define EXT1_ECX_MWAITX      BIT(29)
 #define LEAF_SVM_FEATURES    0x8000000au
-#define LEAF7_EBX_INTEL_PT    BIT(25)
+#define LEAF7_EBX_INTEL_PT   BIT(25)
 #define LEAF1_ECX_OSXSAVE    BIT(27)
 #define LEAF7_ECX_OSPKE      BIT(4)
 #define CR4_OSXSAVE          BIT(18)

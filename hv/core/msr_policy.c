@@ -14,9 +14,11 @@
 #define W_DROP    MSR_WRITE_DROP
 #define W_FAULT   MSR_WRITE_FAULT
 
-#define ONE(msr, name, vendor, r, w)        { msr, msr, 1, name, vendor, r, w, MSR_SPECIAL_NONE, 0 }
-#define RANGE(a, b, name, vendor, r, w)     { a, b, 1, name, vendor, r, w, MSR_SPECIAL_NONE, 0 }
+/* clang-format off */
+#define ONE(msr, name, vendor, r, w)         { msr, msr, 1, name, vendor, r, w, MSR_SPECIAL_NONE, 0 }
+#define RANGE(a, b, name, vendor, r, w)      { a, b, 1, name, vendor, r, w, MSR_SPECIAL_NONE, 0 }
 #define SPECIAL(a, b, name, vendor, r, w, s) { a, b, 1, name, vendor, r, w, s, 0 }
+/* clang-format on */
 
 #define MSR_PATCH_LEVEL 0x8bu /* Intel IA32_BIOS_SIGN_ID, AMD PATCH_LEVEL: the microcode revision */
 
@@ -177,7 +179,10 @@ void msr_shadow_reset(void) { shadow_count = 0; }
 
 static bool mtrr_type_ok(u64 t) { return t == 0 || t == 1 || t == 4 || t == 5 || t == 6; }
 
-static bool mtrr_is_fixed(u32 msr) { return msr == 0x250 || msr == 0x258 || msr == 0x259 || (msr >= 0x268 && msr <= 0x26f); }
+static bool mtrr_is_fixed(u32 msr)
+{
+    return msr == 0x250 || msr == 0x258 || msr == 0x259 || (msr >= 0x268 && msr <= 0x26f);
+}
 
 bool msr_mtrr_write_ok(u32 msr, u64 value, unsigned maxphyaddr, unsigned vcnt, bool fixed)
 {
@@ -187,7 +192,7 @@ bool msr_mtrr_write_ok(u32 msr, u64 value, unsigned maxphyaddr, unsigned vcnt, b
         return !(value & ~0xcffull) && mtrr_type_ok(value & 0xff);
     if (msr >= MTRR_VAR_BASE && msr <= MTRR_VAR_END) {
         if ((msr - MTRR_VAR_BASE) / 2 >= vcnt)
-            return false; /* a pair this CPU does not have */
+            return false;                   /* a pair this CPU does not have */
         if ((msr - MTRR_VAR_BASE) % 2 == 0) /* PHYSBASE: type 7:0, 11:8 reserved */
             return !(value & (0xf00ull | above_phys)) && mtrr_type_ok(value & 0xff);
         return !(value & (0x7ffull | above_phys)); /* PHYSMASK: V bit 11, 10:0 reserved */

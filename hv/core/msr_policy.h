@@ -41,10 +41,10 @@ enum msr_special {
 struct msr_rule {
     u32 first, last, step; /* the MSRs first, first + step, ... up to last (step 1: every one) */
     const char *name;
-    u8 vendor;  /* enum msr_vendor: the rule applies on that vendor's CPUs only */
-    u8 read;    /* enum msr_read */
-    u8 write;   /* enum msr_write */
-    u8 special; /* enum msr_special */
+    u8 vendor;   /* enum msr_vendor: the rule applies on that vendor's CPUs only */
+    u8 read;     /* enum msr_read */
+    u8 write;    /* enum msr_write */
+    u8 special;  /* enum msr_special */
     u32 witness; /* logged after a refused or emulated write to show the machine's value: this MSR
                   * (0: the written MSR itself; write-only loaders name the revision MSR) */
 };

@@ -133,11 +133,11 @@ static struct fw make_fw(bool low)
 
     f.fadt = table(&f, "FACP", low ? 116 : 276);
     memset(f.fadt + 36, 0, rd32(f.fadt, 4) - 36);
-    wr32(f.fadt, 64, 0x404);    /* PM1a_CNT_BLK */
-    wr32(f.fadt, 48, 0xb2);     /* SMI_CMD, ACPI_ENABLE, ACPI_DISABLE, S4BIOS_REQ, PSTATE_CNT */
+    wr32(f.fadt, 64, 0x404); /* PM1a_CNT_BLK */
+    wr32(f.fadt, 48, 0xb2);  /* SMI_CMD, ACPI_ENABLE, ACPI_DISABLE, S4BIOS_REQ, PSTATE_CNT */
     f.fadt[52] = 0xf1, f.fadt[53] = 0xf0, f.fadt[54] = 0xf2, f.fadt[55] = 0x80;
     if (!low)
-        f.fadt[95] = 0x85; /* CST_CNT (ACPI 2.0) */
+        f.fadt[95] = 0x85;      /* CST_CNT (ACPI 2.0) */
     wr32(f.fadt, 112, BIT(10)); /* RESET_REG_SUP */
     if (low) {
         wr32(f.fadt, 36, (u32)pa(f.facs));

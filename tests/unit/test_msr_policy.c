@@ -127,9 +127,9 @@ static void doc_table_is_the_code_table(void **state)
     for (unsigned i = 0; i < msr_rule_count; i++) {
         const struct msr_rule *r = &msr_rules[i];
         if (i >= (unsigned)n || !same(&rows[i], r)) {
-            print_error("code rule %u (0x%x-0x%x/%u %s %s %s %s) is not row %u of %s\n", i, r->first, r->last,
-                        r->step, r->name, msr_vendor_name(r->vendor), msr_read_name(r->read),
-                        msr_write_name(r->write), i, DOC_PATH);
+            print_error("code rule %u (0x%x-0x%x/%u %s %s %s %s) is not row %u of %s\n", i, r->first, r->last, r->step,
+                        r->name, msr_vendor_name(r->vendor), msr_read_name(r->read), msr_write_name(r->write), i,
+                        DOC_PATH);
             ok = false;
         }
     }
@@ -235,19 +235,19 @@ static void bitmaps_follow_the_table(void **state)
     memset(seen, 0, sizeof(seen));
     msr_policy_for_each_intercept(MSR_AMD, record, &calls);
     assert_true(calls > 0);
-    assert_int_equal(bits(0x2ff), 3);        /* MTRRdefType: both */
-    assert_int_equal(bits(0x1b), 2);         /* APIC_BASE: writes only */
-    assert_int_equal(bits(0x79), 0);         /* Intel's loader: not on AMD */
-    assert_int_equal(bits(0xc0010020u), 2);  /* AMD's loader: writes */
-    assert_int_equal(bits(0xc0010015u), 3);  /* HWCR */
-    assert_int_equal(bits(0xc0000080u), 3);  /* EFER */
-    assert_int_equal(bits(0xc0010114u), 3);  /* VM_CR */
-    assert_int_equal(bits(0x830), 0);        /* x2APIC ICR: native */
-    assert_int_equal(bits(0x400), 3);        /* MC0_CTL */
-    assert_int_equal(bits(0x401), 0);        /* MC0_STATUS: native */
-    assert_int_equal(bits(0x277), 0);        /* PAT */
-    assert_int_equal(bits(0x480), 0);        /* VMX caps: Intel only */
-    for (u32 m = 0; m < 0x2000; m++)         /* each MSR set once: the first rule's */
+    assert_int_equal(bits(0x2ff), 3);       /* MTRRdefType: both */
+    assert_int_equal(bits(0x1b), 2);        /* APIC_BASE: writes only */
+    assert_int_equal(bits(0x79), 0);        /* Intel's loader: not on AMD */
+    assert_int_equal(bits(0xc0010020u), 2); /* AMD's loader: writes */
+    assert_int_equal(bits(0xc0010015u), 3); /* HWCR */
+    assert_int_equal(bits(0xc0000080u), 3); /* EFER */
+    assert_int_equal(bits(0xc0010114u), 3); /* VM_CR */
+    assert_int_equal(bits(0x830), 0);       /* x2APIC ICR: native */
+    assert_int_equal(bits(0x400), 3);       /* MC0_CTL */
+    assert_int_equal(bits(0x401), 0);       /* MC0_STATUS: native */
+    assert_int_equal(bits(0x277), 0);       /* PAT */
+    assert_int_equal(bits(0x480), 0);       /* VMX caps: Intel only */
+    for (u32 m = 0; m < 0x2000; m++)        /* each MSR set once: the first rule's */
         assert_int_equal(bits(m) & 4, 0);
 
     memset(seen, 0, sizeof(seen));
@@ -273,12 +273,12 @@ static void mtrr_values_checked_as_the_cpu_does(void **state)
     /* def type: WB, E and FE set */
     assert_true(msr_mtrr_write_ok(0x2ff, 0xc06, 48, 8, true));
     assert_true(msr_mtrr_write_ok(0x2ff, 0, 48, 8, true));
-    assert_false(msr_mtrr_write_ok(0x2ff, 0xc02, 48, 8, true)); /* type 2 is reserved */
+    assert_false(msr_mtrr_write_ok(0x2ff, 0xc02, 48, 8, true));  /* type 2 is reserved */
     assert_false(msr_mtrr_write_ok(0x2ff, 0x1006, 48, 8, true)); /* bit 12 reserved */
     /* variable pair 2: base at 2 GiB WB, mask 1 GiB valid */
     assert_true(msr_mtrr_write_ok(0x204, 0x80000006, 48, 8, true));
     assert_true(msr_mtrr_write_ok(0x205, 0xffffc0000800ull, 48, 8, true));
-    assert_false(msr_mtrr_write_ok(0x204, 0x80000106, 48, 8, true));    /* bits 11:8 reserved */
+    assert_false(msr_mtrr_write_ok(0x204, 0x80000106, 48, 8, true));     /* bits 11:8 reserved */
     assert_false(msr_mtrr_write_ok(0x204, 1ull << 48 | 6, 48, 8, true)); /* above MAXPHYADDR */
     assert_false(msr_mtrr_write_ok(0x205, 0x801, 48, 8, true));          /* mask bits 10:0 reserved */
     assert_false(msr_mtrr_write_ok(0x204, 0x80000003, 48, 8, true));     /* type 3 reserved */
