@@ -19,11 +19,14 @@
 #include "platform/smi_port.h"
 #include "core/vm.h"
 
-#define PM1_CNT_SLP_EN     BIT(13)
-#define PORT_RESET_CONTROL 0xcf9 /* RST_CPU = bit 2 */
-#define PORT_KBC_COMMAND   0x64  /* 0xfe = pulse reset line */
-#define PORT_SYSCTL_A      0x92  /* bit 0 = fast reset */
-#define KBC_PULSE_RESET    0xfe
+#define MSR_APIC_BASE            0x1bu
+#define MSR_ARCH_CAPABILITIES    0x10au
+#define MSR_XAPIC_DISABLE_STATUS 0xbdu
+#define PM1_CNT_SLP_EN           BIT(13)
+#define PORT_RESET_CONTROL       0xcf9 /* RST_CPU = bit 2 */
+#define PORT_KBC_COMMAND         0x64  /* 0xfe = pulse reset line */
+#define PORT_SYSCTL_A            0x92  /* bit 0 = fast reset */
+#define KBC_PULSE_RESET          0xfe
 
 static u16 watched_pm1a, watched_pm1b;
 static struct smi_port_policy smi_policy;
@@ -250,6 +253,30 @@ void exits_watch_ports(struct vcpu *v, u16 pm1a_cnt, u16 pm1b_cnt)
     vcpu_ops->set_io_intercept(v, PORT_RESET_CONTROL, true);
     vcpu_ops->set_io_intercept(v, PORT_KBC_COMMAND, true);
     vcpu_ops->set_io_intercept(v, PORT_SYSCTL_A, true);
+}
+
+/* Firmware that handed over in x2APIC mode (or locked it): the guest is offered a KVM-compatible
+ * CPUID block so that its Linux keeps x2APIC and its timer (docs/msr.md, "x2APIC"). */
+void exits_cpuid_setup(void)
+{
+    u64 base = 0, caps = 0, status = 0;
+    bool locked = false, on;
+
+    if (!msr_read_safe(MSR_APIC_BASE, &base))
+        base = 0;
+    /* IA32_ARCH_CAPABILITIES (CPUID.7.0:EDX[29]) bit 21 says IA32_XAPIC_DISABLE_STATUS exists */
+    if (cpuid(0, 0).eax >= 7 && (cpuid(7, 0).edx & BIT(29)) && msr_read_safe(MSR_ARCH_CAPABILITIES, &caps) &&
+        (caps & BIT(21)) && msr_read_safe(MSR_XAPIC_DISABLE_STATUS, &status))
+        locked = status & BIT(0);
+    on = cpuid_policy_wants_kvm_leaves(base, locked);
+    cpuid_policy_offer_kvm_leaves(on);
+    LOG("apic: the firmware left the local APIC %s%s (APIC_BASE 0x%llx): %s",
+        !(base & BIT(11))  ? "disabled"
+        : (base & BIT(10)) ? "in x2APIC mode"
+                           : "in xAPIC mode",
+        locked ? ", x2APIC locked" : "", (unsigned long long)base,
+        on ? "CPUID offers a KVM-compatible block at 0x40000100 (no features) so Linux keeps x2APIC"
+           : "CPUID names Postern only");
 }
 
 void exits_watch_smi_port(struct vcpu *v, const struct acpi_guest_info *acpi)

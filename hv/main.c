@@ -242,6 +242,7 @@ void hv_main(struct boot_info *bi)
         panic("%s", err);
     exits_watch_ports(v, acpi.pm1a_cnt_port, acpi.pm1b_cnt_port);
     exits_watch_smi_port(v, &acpi);
+    exits_cpuid_setup();
     console_attach_vcpu(v);
     pci_policy_attach_vcpu(v);
     panic_set_vcpu(v);

@@ -18,6 +18,15 @@
 #define CR4_OSXSAVE          BIT(18)
 #define CR4_PKE              BIT(22)
 
+static bool kvm_leaves;
+
+void cpuid_policy_offer_kvm_leaves(bool on) { kvm_leaves = on; }
+
+bool cpuid_policy_wants_kvm_leaves(u64 apic_base, bool x2apic_locked)
+{
+    return x2apic_locked || ((apic_base & BIT(11)) && (apic_base & BIT(10))); /* EN and EXTD */
+}
+
 void cpuid_policy_apply(u32 leaf, u32 subleaf, u32 *eax, u32 *ebx, u32 *ecx, u32 *edx)
 {
     switch (leaf) {
@@ -43,9 +52,20 @@ void cpuid_policy_apply(u32 leaf, u32 subleaf, u32 *eax, u32 *ebx, u32 *ecx, u32
         memcpy(ecx, CPUID_HV_SIGNATURE + 4, 4);
         memcpy(edx, CPUID_HV_SIGNATURE + 8, 4);
         break;
+    case CPUID_KVM_LEAF:
+        if (!kvm_leaves) {
+            *eax = *ebx = *ecx = *edx = 0;
+            break;
+        }
+        *eax = CPUID_KVM_LEAF + 1; /* its highest leaf: the features, all 0 */
+        memcpy(ebx, CPUID_KVM_SIGNATURE + 0, 4);
+        memcpy(ecx, CPUID_KVM_SIGNATURE + 4, 4);
+        memcpy(edx, CPUID_KVM_SIGNATURE + 8, 4);
+        break;
     default:
-        if (leaf > CPUID_HV_LEAF && leaf < 0x40000100u)
-            *eax = *ebx = *ecx = *edx = 0; /* no other hypervisor interface leaves */
+        /* no other hypervisor interface leaves (KVM's feature leaf 4000_0101h: no features, no hints) */
+        if (leaf > CPUID_HV_LEAF && leaf < 0x40010000u)
+            *eax = *ebx = *ecx = *edx = 0;
         break;
     }
 }
