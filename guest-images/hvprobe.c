@@ -14,6 +14,10 @@
  *                               ethtool): the absorbed napi_gro_receive needs it off (make bench)
  *   hvprobe hwcr VALUE          write HWCR (MSR C001_0015h) and read it back, at CPL 0 through the
  *                               gcpu module (loaded if needed), which prints "gcpu: hwcr ..."
+ *   hvprobe wrmsr MSR VALUE     write any MSR (VALUE or ^MASK) and read it back, at CPL 0 through gcpu,
+ *                               which prints "gcpu: msr ..." (the msr-policy case, docs/msr.md)
+ *   hvprobe outb PORT VALUE     write one byte to an I/O port (ioperm), e.g. a command to the
+ *                               software-SMI port 0xB2 (the msr-policy case, docs/msr.md)
  *   hvprobe invd                execute INVD at CPL 0 through gcpu, which prints "gcpu: invd ..."
  *                               (both are CPL-0 instructions: from here they would only #GP)
  *   hvprobe fwpeek ADDR         HC_TEST_FIRMWARE_PEEK: the 8 bytes at host-physical ADDR in a firmware
@@ -35,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/io.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -67,7 +72,8 @@ static long hypercall3(unsigned long nr, unsigned long *rbx, unsigned long *rcx,
 static int usage(void)
 {
     fprintf(stderr, "usage: hvprobe canary | hypercall NR | mark LABEL | exits | readphys ADDR LEN | peek ADDR"
-                    " | poke ADDR VALUE | gro IFACE on|off | hwcr VALUE | invd | fwpeek ADDR | highmem | barrw DEV N\n");
+                    " | poke ADDR VALUE | gro IFACE on|off | hwcr VALUE | wrmsr MSR VALUE | outb PORT VALUE | invd"
+                    " | fwpeek ADDR | highmem | barrw DEV N\n");
     return 2;
 }
 
@@ -272,6 +278,21 @@ int main(int argc, char **argv)
         return set_gro(argv[2], !strcmp(argv[3], "on"));
     if (argc == 3 && !strcmp(argv[1], "hwcr"))
         return gcpu("hwcr", argv[2]);
+    if (argc == 4 && !strcmp(argv[1], "wrmsr")) {
+        char arg[64];
+        snprintf(arg, sizeof(arg), "%s %s", argv[2], argv[3]);
+        return gcpu("wrmsr", arg);
+    }
+    if (argc == 4 && !strcmp(argv[1], "outb")) {
+        unsigned long port = strtoul(argv[2], NULL, 0), value = strtoul(argv[3], NULL, 0);
+        if (port > 0xffff || value > 0xff || ioperm(port, 1, 1)) {
+            perror("hvprobe: outb");
+            return 1;
+        }
+        outb((unsigned char)value, (unsigned short)port);
+        printf("outb 0x%lx 0x%lx done\n", port, value);
+        return 0;
+    }
     if (argc == 2 && !strcmp(argv[1], "invd"))
         return gcpu("invd", "1");
     if (argc == 3 && !strcmp(argv[1], "fwpeek")) {

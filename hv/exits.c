@@ -3,6 +3,7 @@
  * values, guest-physical addresses) is checked here before anything acts on it.
  */
 #include "exits.h"
+#include "exits_msr.h"
 #include "arch/x86_64/cpu.h"
 #include "guard/border.h"
 #include "console/console.h"
@@ -15,81 +16,21 @@
 #include "lib/log.h"
 #include "core/panic.h"
 #include "pci/pci_policy.h"
+#include "platform/acpi_guest.h"
+#include "platform/smi_port.h"
 #include "core/vm.h"
 
-/* EFER bits a guest may set (AMD APM Vol. 2 §3.1.7); anything else is #GP, as on hardware. */
-#define EFER_GUEST_WRITABLE                                                                                            \
-    (EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE | EFER_SVME | BIT(13) | BIT(14) | BIT(15) | BIT(21))
-#define VM_CR_LOCK             BIT(3)
-#define VM_CR_SVMDIS           BIT(4)
-#define FEATURE_CONTROL_LOCKED BIT(0)
-
-#define PM1_CNT_SLP_EN     BIT(13)
-#define PORT_RESET_CONTROL 0xcf9 /* RST_CPU = bit 2 */
-#define PORT_KBC_COMMAND   0x64  /* 0xfe = pulse reset line */
-#define PORT_SYSCTL_A      0x92  /* bit 0 = fast reset */
-#define KBC_PULSE_RESET    0xfe
+#define MSR_APIC_BASE            0x1bu
+#define MSR_ARCH_CAPABILITIES    0x10au
+#define MSR_XAPIC_DISABLE_STATUS 0xbdu
+#define PM1_CNT_SLP_EN           BIT(13)
+#define PORT_RESET_CONTROL       0xcf9 /* RST_CPU = bit 2 */
+#define PORT_KBC_COMMAND         0x64  /* 0xfe = pulse reset line */
+#define PORT_SYSCTL_A            0x92  /* bit 0 = fast reset */
+#define KBC_PULSE_RESET          0xfe
 
 static u16 watched_pm1a, watched_pm1b;
-
-/*
- * HWCR (AMD: MSR C001_0015h) is per core but configures the core for the hypervisor as much as for
- * the guest: INVDWBINVD (bit 4) decides whether INVD throws dirty lines away (the VMCB, the nested
- * page tables, the IOMMU's tables), SmmLock, TlbCacheDis, MonMwaitDis/UserEn, Wrap32Dis,
- * McStatusWrEn (forged machine-check status), LockTscToCurrentP0, CpbDis and the rest are the
- * machine's. The guest may change only IRPerfEn (bit 30: the instructions-retired counter, its own
- * performance monitoring). For every other bit the hardware keeps the host's value and the guest
- * reads back what it last wrote: safe, since INVD is intercepted and always done as WBINVD, which
- * is what either INVDWBINVD setting permits, and the other bits only change what the guest would
- * see from its own configuration (docs/events.md).
- */
-#define HWCR_GUEST_WRITABLE BIT(30)
-static bool hwcr_written;
-static u64 hwcr_guest;
-
-/* HWCR exists on AMD (and Hygon) only; on Intel the MSR faults, for the guest as for the host. */
-static bool cpu_has_hwcr(void)
-{
-    static int known; /* 0 unknown, 1 yes, 2 no */
-    char vendor[13];
-
-    if (!known) {
-        cpu_vendor(vendor);
-        known = (!strcmp(vendor, "AuthenticAMD") || !strcmp(vendor, "HygonGenuine")) ? 1 : 2;
-    }
-    return known == 1;
-}
-
-static u64 hwcr_read(void)
-{
-    u64 real = rdmsr(MSR_HWCR);
-    return hwcr_written ? (real & HWCR_GUEST_WRITABLE) | (hwcr_guest & ~HWCR_GUEST_WRITABLE) : real;
-}
-
-static void hwcr_write(struct vcpu *v, u64 value)
-{
-    static u64 refused;
-    u64 real = rdmsr(MSR_HWCR);
-    u64 kept = (value ^ real) & ~HWCR_GUEST_WRITABLE;
-
-    hwcr_written = true;
-    hwcr_guest = value;
-    if ((real & HWCR_GUEST_WRITABLE) != (value & HWCR_GUEST_WRITABLE))
-        wrmsr(MSR_HWCR, (real & ~HWCR_GUEST_WRITABLE) | (value & HWCR_GUEST_WRITABLE));
-    if (kept)
-        LOG_RATELIMITED(refused, 16,
-                        "guest HWCR write 0x%llx at rip 0x%llx: bits 0x%llx%s stay the host's (0x%llx); the guest "
-                        "reads back what it wrote (%llu so far)",
-                        (unsigned long long)value, (unsigned long long)v->regs[REG_RIP], (unsigned long long)kept,
-                        (kept & HWCR_INVDWBINVD) ? " (INVDWBINVD among them)" : "", (unsigned long long)real,
-                        (unsigned long long)refused);
-}
-
-static void set_edx_eax(struct vcpu *v, u64 value)
-{
-    v->regs[REG_RAX] = (u32)value;
-    v->regs[REG_RDX] = (u32)(value >> 32);
-}
+static struct smi_port_policy smi_policy;
 
 static bool emulate_cpuid(struct vcpu *v)
 {
@@ -105,66 +46,6 @@ static bool emulate_cpuid(struct vcpu *v)
     v->regs[REG_RCX] = r.ecx;
     v->regs[REG_RDX] = r.edx;
     return true;
-}
-
-static bool emulate_msr(struct vcpu *v, bool write)
-{
-    u32 msr = (u32)v->regs[REG_RCX];
-    u64 value = ((v->regs[REG_RDX] & 0xffffffffu) << 32) | (v->regs[REG_RAX] & 0xffffffffu);
-
-    switch (msr) {
-    case MSR_EFER:
-        if (!write) {
-            set_edx_eax(v, vcpu_ops->efer(v) & ~EFER_SVME); /* the guest must not see SVM on */
-            return true;
-        }
-        if (value & ~EFER_GUEST_WRITABLE) {
-            vcpu_inject_exception(v, VEC_GP, true, 0);
-            return false;
-        }
-        vcpu_ops->set_efer(v, value);
-        return true;
-    case MSR_VM_CR:
-        /* Disabled and locked: what a guest sees on a machine whose firmware turned SVM off. */
-        if (!write)
-            set_edx_eax(v, VM_CR_SVMDIS | VM_CR_LOCK);
-        return true;
-    case MSR_FEATURE_CONTROL:
-        /* Intel: locked with VMX off, what a guest sees where firmware turned VT-x off. A write
-         * to the locked MSR faults, as on hardware. */
-        if (!write) {
-            set_edx_eax(v, FEATURE_CONTROL_LOCKED);
-            return true;
-        }
-        vcpu_inject_exception(v, VEC_GP, true, 0);
-        return false;
-    case MSR_VM_HSAVE_PA:
-        if (!write)
-            set_edx_eax(v, 0);
-        return true;
-    case MSR_HWCR:
-        if (!cpu_has_hwcr()) {
-            vcpu_inject_exception(v, VEC_GP, true, 0);
-            return false;
-        }
-        if (write)
-            hwcr_write(v, value);
-        else
-            set_edx_eax(v, hwcr_read());
-        return true;
-    case MSR_SYSCFG:
-    case MSR_SMM_BASE:
-    case MSR_SMM_ADDR:
-    case MSR_SMM_MASK:
-        /* Machine-wide settings the hypervisor depends on: the write is dropped. */
-        LOG("guest write to MSR 0x%x (value 0x%llx) dropped", msr, (unsigned long long)value);
-        return true;
-    default:
-        /* Only the MSRs above are intercepted; anything else here is a backend bug or an MSR
-         * outside the permission map's ranges (those always exit): behave like a missing MSR. */
-        vcpu_inject_exception(v, VEC_GP, true, 0);
-        return false;
-    }
 }
 
 /* An unknown number never stops the guest, but it is noted: a guest probing the ABI is worth a
@@ -321,6 +202,23 @@ static bool is_reset_request(u16 port, unsigned size, u32 value)
     return false;
 }
 
+/* A write to the software-SMI port that is not a value-only ACPI command: dropped and logged
+ * (docs/msr.md, "The software-SMI port"). */
+static bool smi_refused(struct vcpu *v, u16 port, unsigned size, u32 value)
+{
+    static u64 refused;
+    const char *why = "";
+    u8 command = 0;
+
+    if (smi_port_write(&smi_policy, port, (u8)size, value, &command, &why) != SMI_REFUSE)
+        return false;
+    LOG_RATELIMITED(refused, 16,
+                    "smi: guest write 0x%x to the SMI command port (OUT 0x%x, %u bytes) at rip 0x%llx: refused (%s) "
+                    "(%llu so far)",
+                    command, port, size, (unsigned long long)v->regs[REG_RIP], why, (unsigned long long)refused);
+    return true;
+}
+
 static bool emulate_io(struct vcpu *v, u16 port, unsigned size, bool in)
 {
     static char reason[96];
@@ -338,6 +236,8 @@ static bool emulate_io(struct vcpu *v, u16 port, unsigned size, bool in)
         v->regs[REG_RAX] = size == 4 ? got : (v->regs[REG_RAX] & ~(u64)mask) | got;
         return true;
     }
+    if (smi_refused(v, port, size, value))
+        return true;
     if (is_sleep_request(watched_pm1a, port, size, value) || is_sleep_request(watched_pm1b, port, size, value)) {
         fmt_snprintf(reason, sizeof(reason), "guest powered off (ACPI sleep request: port 0x%x value 0x%x)", port,
                      value);
@@ -366,6 +266,44 @@ void exits_watch_ports(struct vcpu *v, u16 pm1a_cnt, u16 pm1b_cnt)
     vcpu_ops->set_io_intercept(v, PORT_RESET_CONTROL, true);
     vcpu_ops->set_io_intercept(v, PORT_KBC_COMMAND, true);
     vcpu_ops->set_io_intercept(v, PORT_SYSCTL_A, true);
+}
+
+/* Firmware that handed over in x2APIC mode (or locked it): the guest is offered a KVM-compatible
+ * CPUID block so that its Linux keeps x2APIC and its timer (docs/msr.md, "x2APIC"). */
+void exits_cpuid_setup(void)
+{
+    u64 base = 0, caps = 0, status = 0;
+    bool locked = false, on;
+
+    if (!msr_read_safe(MSR_APIC_BASE, &base))
+        base = 0;
+    /* IA32_ARCH_CAPABILITIES (CPUID.7.0:EDX[29]) bit 21 says IA32_XAPIC_DISABLE_STATUS exists */
+    if (cpuid(0, 0).eax >= 7 && (cpuid(7, 0).edx & BIT(29)) && msr_read_safe(MSR_ARCH_CAPABILITIES, &caps) &&
+        (caps & BIT(21)) && msr_read_safe(MSR_XAPIC_DISABLE_STATUS, &status))
+        locked = status & BIT(0);
+    on = cpuid_policy_wants_kvm_leaves(base, locked);
+    cpuid_policy_offer_kvm_leaves(on);
+    LOG("apic: the firmware left the local APIC %s%s (APIC_BASE 0x%llx): %s",
+        !(base & BIT(11))  ? "disabled"
+        : (base & BIT(10)) ? "in x2APIC mode"
+                           : "in xAPIC mode",
+        locked ? ", x2APIC locked" : "", (unsigned long long)base,
+        on ? "CPUID offers a KVM-compatible block at 0x40000100 (no features) so Linux keeps x2APIC"
+           : "CPUID names Postern only");
+}
+
+void exits_watch_smi_port(struct vcpu *v, const struct acpi_guest_info *acpi)
+{
+    const struct smi_port_policy *p = &smi_policy;
+
+    smi_port_policy_init(&smi_policy, acpi->smi_cmd_port, acpi->acpi_enable, acpi->acpi_disable, acpi->s4bios_req,
+                         acpi->pstate_cnt, acpi->cst_cnt);
+    for (unsigned i = 0; i < p->nports; i++)
+        vcpu_ops->set_io_intercept(v, p->ports[i], true);
+    LOG("smi: software-SMI port 0x%x and SMI_CMD 0x%x watched: a write passes only as one of %u value-only ACPI "
+        "commands (ACPI_ENABLE 0x%x, ACPI_DISABLE 0x%x, PSTATE_CNT 0x%x, CST_CNT 0x%x; 0: none), others are refused",
+        SMI_PORT_APM_CNT, (unsigned)acpi->smi_cmd_port, p->nvalues, acpi->acpi_enable, acpi->acpi_disable,
+        acpi->pstate_cnt, acpi->cst_cnt);
 }
 
 void exit_nested_fault(struct vcpu *v, gpa_t gpa, bool write, bool fetch)
@@ -432,11 +370,11 @@ static void done(struct vcpu *v, bool finished, unsigned len)
         vcpu_ops->skip_insn(v, len);
 }
 
-void exit_cpuid(struct vcpu *v) { done(v, emulate_cpuid(v), 2); }      /* 0F A2 */
-void exit_rdmsr(struct vcpu *v) { done(v, emulate_msr(v, false), 2); } /* 0F 32 */
-void exit_wrmsr(struct vcpu *v) { done(v, emulate_msr(v, true), 2); }  /* 0F 30 */
-void exit_hypercall(struct vcpu *v) { done(v, hypercall(v), 3); }      /* 0F 01 D9 */
-void exit_hlt(struct vcpu *v) { done(v, halt(v), 1); }                 /* F4 */
+void exit_cpuid(struct vcpu *v) { done(v, emulate_cpuid(v), 2); }    /* 0F A2 */
+void exit_rdmsr(struct vcpu *v) { done(v, exits_msr(v, false), 2); } /* 0F 32: hv/exits_msr.c */
+void exit_wrmsr(struct vcpu *v) { done(v, exits_msr(v, true), 2); }  /* 0F 30 */
+void exit_hypercall(struct vcpu *v) { done(v, hypercall(v), 3); }    /* 0F 01 D9 */
+void exit_hlt(struct vcpu *v) { done(v, halt(v), 1); }               /* F4 */
 void exit_io(struct vcpu *v, u16 port, unsigned size, bool in) { done(v, emulate_io(v, port, size, in), 0); }
 
 /* INVD (0F 08) invalidates the caches without writing them back: dirty lines of the hypervisor's

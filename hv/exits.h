@@ -37,5 +37,10 @@ void exit_unexpected(struct vcpu *v, const char *what, u64 code, u64 info1, u64 
 
 /* Ports the hypervisor watches: ACPI sleep control (guest power-off) and the reset registers. */
 void exits_watch_ports(struct vcpu *v, u16 pm1a_cnt, u16 pm1b_cnt);
+/* Decides, from the APIC mode the firmware left, whether CPUID offers KVM-compatible leaves. */
+void exits_cpuid_setup(void);
+/* The software-SMI port 0xB2 and the FADT's SMI_CMD: only value-only ACPI commands pass (docs/msr.md). */
+struct acpi_guest_info;
+void exits_watch_smi_port(struct vcpu *v, const struct acpi_guest_info *acpi);
 
 #endif

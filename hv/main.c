@@ -335,6 +335,8 @@ static NORETURN void hv_start(void *arg)
     if (!vcpu_ops->create(v, &entry, vm0.npt.root, err, sizeof(err)))
         panic("%s", err);
     exits_watch_ports(v, acpi.pm1a_cnt_port, acpi.pm1b_cnt_port);
+    exits_watch_smi_port(v, &acpi);
+    exits_cpuid_setup();
     console_attach_vcpu(v);
     pci_policy_attach_vcpu(v);
     panic_set_vcpu(v);

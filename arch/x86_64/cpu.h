@@ -69,6 +69,11 @@ static inline void wrmsr(u32 msr, u64 v)
     __asm__ volatile("wrmsr" ::"c"(msr), "a"((u32)v), "d"((u32)(v >> 32)) : "memory");
 }
 
+/* RDMSR and WRMSR that return false where the CPU raises #GP (no such MSR, a refused value) instead
+ * of stopping the hypervisor: for accesses made on the guest's behalf (msr_safe.asm, traps.c). */
+bool msr_read_safe(u32 msr, u64 *value);
+bool msr_write_safe(u32 msr, u64 value);
+
 static inline void outb(u16 port, u8 v) { __asm__ volatile("outb %0, %1" ::"a"(v), "Nd"(port)); }
 static inline u8 inb(u16 port)
 {

@@ -6,6 +6,7 @@
 #include "core/vcpu.h"
 
 extern const u8 traps_stubs[];
+extern const u8 msr_safe_read_insn[], msr_safe_write_insn[], msr_safe_fault[]; /* msr_safe.asm */
 
 struct idt_gate {
     u16 offset_lo;
@@ -25,6 +26,7 @@ struct PACKED idt_ptr {
 
 #define GATE_INTERRUPT_PRESENT 0x8e
 #define STUB_SIZE              16
+#define VEC_GP                 13
 #define VEC_MC                 18
 #define CR4_MCE                BIT(6)
 
@@ -90,6 +92,11 @@ void x86_trap(struct trap_frame *f)
          * second one is taken before the waiter runs. */
         traps_pending_event = f->vector == TRAP_NMI_VECTOR ? WAIT_NMI : (int)f->vector;
         f->rflags &= ~BIT(9);
+        return;
+    }
+    if (f->vector == VEC_GP &&
+        (f->rip == (u64)(uintptr_t)msr_safe_read_insn || f->rip == (u64)(uintptr_t)msr_safe_write_insn)) {
+        f->rip = (u64)(uintptr_t)msr_safe_fault; /* msr_read_safe/msr_write_safe return false */
         return;
     }
     if (f->vector == VEC_MC) {

@@ -38,6 +38,12 @@
 /* FADT fields (5.2.9, Table 5.9): byte offsets, with the length a table needs to contain them. */
 #define FADT_FIRMWARE_CTRL      36  /* u32 */
 #define FADT_DSDT               40  /* u32 */
+#define FADT_SMI_CMD            48  /* u32, I/O port; ACPI_ENABLE, ACPI_DISABLE, S4BIOS_REQ, PSTATE_CNT follow */
+#define FADT_ACPI_ENABLE        52  /* u8 */
+#define FADT_ACPI_DISABLE       53  /* u8 */
+#define FADT_S4BIOS_REQ         54  /* u8 */
+#define FADT_PSTATE_CNT         55  /* u8 */
+#define FADT_CST_CNT            95  /* u8, ACPI 2.0 */
 #define FADT_PM1A_CNT_BLK       64  /* u32, I/O port */
 #define FADT_PM1B_CNT_BLK       68  /* u32, I/O port */
 #define FADT_FLAGS              112 /* u32 */
@@ -197,6 +203,12 @@ static int copy_fadt(struct area *a, const u8 *src, u32 len, gpa_t *gpa, struct 
 
     out->pm1a_cnt_port = pm1_port(src, len, FADT_PM1A_CNT_BLK, FADT_X_PM1A_CNT_BLK);
     out->pm1b_cnt_port = pm1_port(src, len, FADT_PM1B_CNT_BLK, FADT_X_PM1B_CNT_BLK);
+    out->smi_cmd_port = rd32(src, FADT_SMI_CMD);
+    out->acpi_enable = rd8(src, FADT_ACPI_ENABLE);
+    out->acpi_disable = rd8(src, FADT_ACPI_DISABLE);
+    out->s4bios_req = rd8(src, FADT_S4BIOS_REQ);
+    out->pstate_cnt = rd8(src, FADT_PSTATE_CNT);
+    out->cst_cnt = len > FADT_CST_CNT ? rd8(src, FADT_CST_CNT) : 0;
     out->has_reset_reg = len > FADT_RESET_VALUE && (rd32(src, FADT_FLAGS) & FADT_FLAG_RESET_REG_SUP);
     if (out->has_reset_reg) {
         out->reset_space = rd8(src, FADT_RESET_REG + GAS_SPACE);

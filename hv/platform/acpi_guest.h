@@ -34,6 +34,8 @@ struct acpi_guest_info {
     u8 reset_space;     /* ACPI_GAS_* */
     u64 reset_addr;
     u8 reset_value;
+    u32 smi_cmd_port; /* FADT SMI_CMD (0: none) and the commands written there (docs/msr.md) */
+    u8 acpi_enable, acpi_disable, s4bios_req, pstate_cnt, cst_cnt;
     u32 cpus_in_madt;                            /* enabled processor entries (LAPIC + x2APIC) in the firmware's MADT */
     u32 cpus_kept;                               /* processors the guest's MADT lists: 1 */
     u32 tables;                                  /* tables listed in the guest's XSDT/RSDT */

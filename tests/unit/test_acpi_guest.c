@@ -133,7 +133,11 @@ static struct fw make_fw(bool low)
 
     f.fadt = table(&f, "FACP", low ? 116 : 276);
     memset(f.fadt + 36, 0, rd32(f.fadt, 4) - 36);
-    wr32(f.fadt, 64, 0x404);    /* PM1a_CNT_BLK */
+    wr32(f.fadt, 64, 0x404); /* PM1a_CNT_BLK */
+    wr32(f.fadt, 48, 0xb2);  /* SMI_CMD, ACPI_ENABLE, ACPI_DISABLE, S4BIOS_REQ, PSTATE_CNT */
+    f.fadt[52] = 0xf1, f.fadt[53] = 0xf0, f.fadt[54] = 0xf2, f.fadt[55] = 0x80;
+    if (!low)
+        f.fadt[95] = 0x85;      /* CST_CNT (ACPI 2.0) */
     wr32(f.fadt, 112, BIT(10)); /* RESET_REG_SUP */
     if (low) {
         wr32(f.fadt, 36, (u32)pa(f.facs));
@@ -350,6 +354,12 @@ static void test_xsdt_copy(void **state)
     assert_int_equal(info.reset_space, ACPI_GAS_SYSTEM_IO);
     assert_int_equal(info.reset_addr, 0xcf9);
     assert_int_equal(info.reset_value, 6);
+    assert_int_equal(info.smi_cmd_port, 0xb2); /* the software-SMI policy's inputs (docs/msr.md) */
+    assert_int_equal(info.acpi_enable, 0xf1);
+    assert_int_equal(info.acpi_disable, 0xf0);
+    assert_int_equal(info.s4bios_req, 0xf2);
+    assert_int_equal(info.pstate_cnt, 0x80);
+    assert_int_equal(info.cst_cnt, 0x85);
     assert_true(info.bytes_used > 0 && info.bytes_used <= GUEST_ACPI_SIZE);
 
     /* Nothing outside the area was touched. */
@@ -386,6 +396,8 @@ static void test_rsdt_copy(void **state)
     assert_int_equal(c.nmi, 1); /* only "all": UIDs 1 and 3 are gone */
     assert_int_equal(info.pm1a_cnt_port, 0x404);
     assert_false(info.has_reset_reg); /* a 116-byte FADT has no RESET_REG */
+    assert_int_equal(info.smi_cmd_port, 0xb2);
+    assert_int_equal(info.cst_cnt, 0); /* ACPI 1.0's FADT has no CST_CNT */
     free_guest(&gm);
     free_fw(&f);
 }

@@ -83,6 +83,13 @@ static void cpuid_hides_svm_and_vmx(void **state)
     a = b = c = d = 0xffffffff;
     cpuid_policy_apply(0x8000000a, 0, &a, &b, &c, &d);
     assert_int_equal(a | b | c | d, 0);
+    a = b = c = d = 0xffffffff;
+    cpuid_policy_apply(7, 0, &a, &b, &c, &d); /* Intel PT hidden, the rest of leaf 7 passes */
+    assert_int_equal(b, 0xffffffff & ~(1u << 25));
+    assert_int_equal(c, 0xffffffff);
+    b = 0xffffffff;
+    cpuid_policy_apply(7, 1, &a, &b, &c, &d);
+    assert_int_equal(b, 0xffffffff);
 }
 
 static void cpuid_names_the_hypervisor(void **state)
@@ -97,6 +104,39 @@ static void cpuid_names_the_hypervisor(void **state)
     a = b = c = d = 7;
     cpuid_policy_apply(0x40000001, 0, &a, &b, &c, &d);
     assert_int_equal(a | b | c | d, 0);
+}
+
+/* KVM-compatible leaves only where the firmware left x2APIC on (docs/msr.md, "x2APIC") */
+static void cpuid_kvm_leaves_only_for_x2apic_handover(void **state)
+{
+    u32 a, b, c, d;
+    char sig[13] = { 0 };
+
+    assert_false(cpuid_policy_wants_kvm_leaves(0xfee00900, false)); /* xAPIC, BSP */
+    assert_false(cpuid_policy_wants_kvm_leaves(0xfee00100, false)); /* disabled */
+    assert_true(cpuid_policy_wants_kvm_leaves(0xfee00d00, false));  /* x2APIC */
+    assert_true(cpuid_policy_wants_kvm_leaves(0xfee00900, true));   /* locked */
+
+    cpuid_policy_offer_kvm_leaves(false);
+    a = b = c = d = 7; /* a host hypervisor's own leaves never show through */
+    cpuid_policy_apply(0x40000100, 0, &a, &b, &c, &d);
+    assert_int_equal(a | b | c | d, 0);
+    cpuid_policy_offer_kvm_leaves(true);
+    cpuid_policy_apply(0x40000100, 0, &a, &b, &c, &d);
+    memcpy(sig, &b, 4);
+    memcpy(sig + 4, &c, 4);
+    memcpy(sig + 8, &d, 4);
+    assert_string_equal(sig, "KVMKVMKVM");
+    assert_int_equal(a, 0x40000101);
+    a = b = c = d = 7;
+    cpuid_policy_apply(0x40000101, 0, &a, &b, &c, &d); /* no features, no hints */
+    assert_int_equal(a | b | c | d, 0);
+    cpuid_policy_apply(0x40000000, 0, &a, &b, &c, &d); /* Postern's own block is unchanged */
+    assert_int_equal(a, 0x40000000);
+    a = b = c = d = 7;
+    cpuid_policy_apply(0x4000ff00, 0, &a, &b, &c, &d);
+    assert_int_equal(a | b | c | d, 0);
+    cpuid_policy_offer_kvm_leaves(false);
 }
 
 static void cpuid_os_bits_follow_the_guests_cr4(void **state)
@@ -130,6 +170,7 @@ int main(void)
         cmocka_unit_test(ecam_in_reserved_memory_may_be_passed_through),
         cmocka_unit_test(cpuid_hides_svm_and_vmx),
         cmocka_unit_test(cpuid_names_the_hypervisor),
+        cmocka_unit_test(cpuid_kvm_leaves_only_for_x2apic_handover),
         cmocka_unit_test(cpuid_os_bits_follow_the_guests_cr4),
     };
     return cmocka_run_group_tests_name("physmap_cpuid", tests, NULL, NULL);

@@ -10,6 +10,7 @@
 #include "arch/x86_64/traps.h"
 #include "lib/page_alloc.h"
 #include "core/guest_mem.h"
+#include "core/msr_policy.h"
 #include "core/npt.h"
 #include "lib/lib.h"
 #include "lib/log.h"
@@ -129,6 +130,8 @@ static void svm_set_msr_intercept(struct vcpu *v, u32 msr, bool read, bool write
     *map = (u8)((*map & ~(3u << bit)) | ((read ? 1u : 0u) << bit) | ((write ? 2u : 0u) << bit));
 }
 
+static void svm_msr_policy_set(void *v, u32 msr, bool read, bool write) { svm_set_msr_intercept(v, msr, read, write); }
+
 static void seg(struct vmcb_segment *s, u16 sel, u16 attrib, u32 limit, u64 base)
 {
     s->selector = sel;
@@ -182,15 +185,8 @@ static bool svm_create(struct vcpu *v, const struct guest_entry *e, hpa_t nested
     vmcb->control.np_enable = NP_ENABLE;
     vmcb->control.n_cr3 = nested_root;
 
-    /* MSRs the hypervisor owns (the guest must not see or change SVM state). */
-    svm_set_msr_intercept(v, MSR_EFER, true, true);
-    svm_set_msr_intercept(v, MSR_VM_CR, true, true);
-    svm_set_msr_intercept(v, MSR_VM_HSAVE_PA, true, true);
-    svm_set_msr_intercept(v, MSR_SYSCFG, false, true);
-    svm_set_msr_intercept(v, MSR_SMM_BASE, false, true);
-    svm_set_msr_intercept(v, MSR_SMM_ADDR, false, true);
-    svm_set_msr_intercept(v, MSR_SMM_MASK, false, true);
-    svm_set_msr_intercept(v, MSR_HWCR, true, true); /* filtered: hv/exits.c */
+    /* The MSRs the policy emulates or refuses exit (hv/core/msr_policy.c, docs/msr.md). */
+    msr_policy_for_each_intercept(MSR_AMD, svm_msr_policy_set, v);
 
     /* Guest start state: Linux's 64-bit boot protocol (long mode, flat segments). */
     seg(&vmcb->save.cs, e->cs_sel, SEG_ATTR_CODE64, 0xffffffff, 0);

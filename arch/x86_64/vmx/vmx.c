@@ -15,6 +15,7 @@
 #include "arch/x86_64/traps.h"
 #include "lib/page_alloc.h"
 #include "core/guest_mem.h"
+#include "core/msr_policy.h"
 #include "lib/lib.h"
 #include "lib/log.h"
 
@@ -167,6 +168,8 @@ static void vmx_set_msr_intercept(struct vcpu *v, u32 msr, bool read, bool write
 {
     vmx_msr_bitmap_set(to_vmx(v)->msr_bitmap, msr, read, write);
 }
+
+static void vmx_msr_policy_set(void *v, u32 msr, bool read, bool write) { vmx_set_msr_intercept(v, msr, read, write); }
 
 /* ---- the VMCS ---- */
 
@@ -327,12 +330,9 @@ static bool vmx_create(struct vcpu *v, const struct guest_entry *e, hpa_t nested
     x->watch = 0;
     vmx_apply_watch(v); /* writes the processor-based controls */
 
-    /* MSRs that reveal or control VMX: the guest sees VT-x locked off (hv/exits.c), the capability
-     * MSRs fault as on a CPU without VMX. EFER as under SVM (the arch-neutral handler). */
-    vmx_set_msr_intercept(v, MSR_EFER, true, true);
-    vmx_set_msr_intercept(v, MSR_FEATURE_CONTROL, true, true);
-    for (u32 m = MSR_VMX_BASIC; m <= MSR_VMX_LAST; m++)
-        vmx_set_msr_intercept(v, m, true, true);
+    /* The MSRs the policy emulates or refuses exit (hv/core/msr_policy.c, docs/msr.md): among them
+     * FEATURE_CONTROL (VT-x locked off) and the VMX capability MSRs (#GP, as without VMX). */
+    msr_policy_for_each_intercept(MSR_INTEL, vmx_msr_policy_set, v);
 
     guest_state(x, e);
     host_state();
