@@ -2,7 +2,7 @@
 #include "core/mmio_emul.h"
 #include "core/guest_access.h"
 
-bool mmio_complete(struct vcpu *v, bool write, u64 read_value, struct mmio_insn *insn, const char **why)
+bool mmio_decode(struct vcpu *v, bool write, struct mmio_insn *insn, const char **why)
 {
     u8 bytes[INSN_MAX_LEN];
     size_t avail = sizeof(bytes);
@@ -25,8 +25,20 @@ bool mmio_complete(struct vcpu *v, bool write, u64 read_value, struct mmio_insn 
         *why = "instruction direction does not match the fault";
         return false;
     }
-    if (!write)
+    return true;
+}
+
+void mmio_finish(struct vcpu *v, const struct mmio_insn *insn, u64 read_value)
+{
+    if (!insn->write)
         insn_mmio_complete_read(insn, v->regs, read_value);
-    v->regs[REG_RIP] = rip + insn->len;
+    v->regs[REG_RIP] += insn->len;
+}
+
+bool mmio_complete(struct vcpu *v, bool write, u64 read_value, struct mmio_insn *insn, const char **why)
+{
+    if (!mmio_decode(v, write, insn, why))
+        return false;
+    mmio_finish(v, insn, read_value);
     return true;
 }

@@ -13,5 +13,10 @@
 /* Returns true when the instruction was decoded and completed (*insn describes it); false (with
  * *why set) when it cannot be fetched or is not a plain MOV form: the caller injects #GP. */
 bool mmio_complete(struct vcpu *v, bool write, u64 read_value, struct mmio_insn *insn, const char **why);
+/* The same in two steps, for a caller that must know the access's size before it answers (a
+ * sub-page BAR forwarded to the device): decode only (nothing changes), then finish (the register
+ * for a read, RIP). */
+bool mmio_decode(struct vcpu *v, bool write, struct mmio_insn *insn, const char **why);
+void mmio_finish(struct vcpu *v, const struct mmio_insn *insn, u64 read_value);
 
 #endif

@@ -9,6 +9,9 @@
  *               Exception: the pages holding the MSI-X table and PBA (from the MSI-X capability)
  *               map to the device in both views, because the guest kernel's PCI core, not the
  *               driver, programs them (docs/pci.md, "MSI-X").
+ *   sub-page    a memory BAR smaller than a page: its page is trapped in every view (trap_page.h);
+ *   BARs        privileged accesses to the BAR's bytes are forwarded to the device, unprivileged
+ *               ones read zero and writes are dropped, the rest of the page is forwarded.
  *   I/O BARs    always intercepted; forwarded to the real ports only while privileged.
  *   config      virtualized (pci_vdev): the guest may move BARs; the real ones never change, and
  *               the real BAR addresses stay unreachable from the guest wherever it moves them.
@@ -31,6 +34,7 @@ struct guarded_dev_stats {
     u64 io_forwarded;   /* port accesses by privileged code */
     u64 bar_moves;      /* guest BAR relocations applied */
     u64 refused;        /* undecodable accesses (#GP injected) */
+    u64 mmio_forwarded; /* privileged accesses to a sub-page BAR (trapped page) */
 };
 
 /* A run of pages of a memory BAR that both views map to the device: the MSI-X table or PBA. */

@@ -2,6 +2,7 @@
 #include "pci/pci_policy.h"
 #include "pci/guarded_dev.h"
 #include "pci/pci_conf1.h"
+#include "pci/trap_page.h"
 #include "lib/lib.h"
 #include "lib/log.h"
 #include "core/vm.h"
@@ -66,6 +67,39 @@ static void hide_bars(const struct pci_dev *d)
     }
 }
 
+/* Which other functions' memory BARs share a page with a sub-page BAR of the guarded device g:
+ * their accesses exit and are forwarded (trap_page.c), or refused when the function is hidden. */
+static void log_page_neighbours(int g)
+{
+    const struct pci_dev *gd = &pol.dev[g];
+    char gbdf[8], bdf[8];
+
+    pci_bdf_str(gd->bdf, gbdf);
+    for (int b = 0; b < PCI_NUM_BARS; b++) {
+        const struct pci_bar *gb = &gd->bar[b];
+        u64 page = ALIGN_DOWN(gb->base, PAGE_SIZE);
+        int shared = 0;
+
+        if ((gb->kind != PCI_BAR_MEM32 && gb->kind != PCI_BAR_MEM64) || !gb->size || gb->size >= PAGE_SIZE)
+            continue;
+        for (int i = 0; i < pol.count; i++) {
+            for (int k = 0; k < PCI_NUM_BARS; k++) {
+                const struct pci_bar *ob = &pol.dev[i].bar[k];
+                if ((i == g && k == b) || (ob->kind != PCI_BAR_MEM32 && ob->kind != PCI_BAR_MEM64) || !ob->size ||
+                    ob->base >= page + PAGE_SIZE || ob->base + ob->size <= page)
+                    continue;
+                pci_bdf_str(pol.dev[i].bdf, bdf);
+                LOG("pci: page 0x%llx of %s BAR%d also holds %s BAR%d 0x%llx+0x%llx (%s): %s", (unsigned long long)page,
+                    gbdf, b, bdf, k, (unsigned long long)ob->base, (unsigned long long)ob->size, mode_name(pol.mode[i]),
+                    pol.mode[i] == PCI_HIDDEN ? "refused (#GP)" : "its accesses exit and are forwarded");
+                shared++;
+            }
+        }
+        if (!shared)
+            LOG("pci: page 0x%llx of %s BAR%d holds no other BAR", (unsigned long long)page, gbdf, b);
+    }
+}
+
 int pci_policy_init(const struct boot_info *bi, const struct acpi_guest_info *acpi, const struct iommu_info *io,
                     struct privilege_registry *privs, char *err, size_t errsz)
 {
@@ -97,6 +131,11 @@ int pci_policy_init(const struct boot_info *bi, const struct acpi_guest_info *ac
         pol.mode[i] = m;
         pci_bdf_str(d->bdf, bdf);
         LOG("pci %s %04x:%04x class %06x: %s", bdf, d->vendor, d->device, d->class_rev >> 8, mode_name(m));
+        for (int b = 0; b < PCI_NUM_BARS; b++) /* what the firmware did with BARs that share pages */
+            if ((d->bar[b].kind == PCI_BAR_MEM32 || d->bar[b].kind == PCI_BAR_MEM64) && d->bar[b].size &&
+                d->bar[b].size < PAGE_SIZE)
+                LOG("pci %s BAR%d 0x%llx+0x%llx: smaller than a page", bdf, b, (unsigned long long)d->bar[b].base,
+                    (unsigned long long)d->bar[b].size);
         if (m == PCI_HIDDEN)
             hide_bars(d);
     }
@@ -129,6 +168,7 @@ int pci_policy_init(const struct boot_info *bi, const struct acpi_guest_info *ac
         }
         if (guarded_dev_init(&pol.gdev, &vm0, privs, &pol.dev[pol.guarded], bi->guarded_nic_privilege, err, errsz) != 0)
             return -1;
+        log_page_neighbours(pol.guarded);
         pci_bdf_str(pol.dev[pol.guarded].bdf, bdf);
         LOG("pci: %s guarded by privilege '%s': BARs reachable only inside a module holding it (views: %llu + %llu "
             "table pages)",
@@ -180,7 +220,8 @@ bool pci_policy_io(struct vcpu *v, u16 port, u8 size, bool in, u32 *value)
 
 bool pci_policy_nested_fault(struct vcpu *v, gpa_t gpa, bool write)
 {
-    return pol.guarded >= 0 && guarded_dev_nested_fault(&pol.gdev, v, gpa, write);
+    /* A guarded device's own bytes first; then the rest of a page a sub-page BAR trapped. */
+    return (pol.guarded >= 0 && guarded_dev_nested_fault(&pol.gdev, v, gpa, write)) || trap_page_forward(v, gpa, write);
 }
 
 void pci_policy_report(void)
