@@ -3,6 +3,7 @@
 #include "pci/guarded_dev.h"
 #include "pci/pci_conf1.h"
 #include "pci/trap_page.h"
+#include "lib/platform_report.h"
 #include "lib/lib.h"
 #include "lib/log.h"
 #include "core/vm.h"
@@ -11,7 +12,10 @@ struct pci_policy {
     struct pci_dev dev[PCI_MAX_DEVICES];
     enum pci_guest_mode mode[PCI_MAX_DEVICES];
     int count;
-    int guarded; /* index into dev[], -1 when none */
+    const char *hidden_why[PCI_MAX_DEVICES]; /* for the platform report */
+    int guarded;                             /* index into dev[], -1 when none */
+    u64 ecam_base;                           /* 0: configuration mechanism #1 */
+    u8 ecam_bus_end;
     struct guarded_dev gdev;
     struct pci_conf1 conf1;
 };
@@ -100,15 +104,69 @@ static void log_page_neighbours(int g)
     }
 }
 
+/* The platform report's PCI lines: how configuration space is reached, the buses found, the
+ * guarded and hidden functions (hv/lib/platform_report.h). */
+static void report_fill(struct report_sink *s, const void *ctx)
+{
+    char buses[100] = "", bdf[8];
+    size_t n = 0;
+    int nbus = 0;
+
+    for (int i = 0; i < pol.count; i++) {
+        u8 bus = (u8)(pol.dev[i].bdf >> 8);
+        bool seen = false;
+        for (int j = 0; j < i && !seen; j++)
+            seen = (u8)(pol.dev[j].bdf >> 8) == bus;
+        if (seen)
+            continue;
+        nbus++;
+        if (n + 4 < sizeof(buses))
+            n += (size_t)fmt_snprintf(buses + n, sizeof(buses) - n, "%s%02x", n ? " " : "", bus);
+    }
+    if (pol.ecam_base)
+        report_line(s, "segment 0: ECAM at 0x%llx (buses 00-%02x, from MCFG)", (unsigned long long)pol.ecam_base,
+                    pol.ecam_bus_end);
+    else
+        report_line(s, "segment 0: ports 0xCF8/0xCFC (no MCFG: offsets 256 and up unreachable)");
+    report_line(s, "root bus 00 and the buses below its bridges: %d bus%s (%s), %d functions", nbus,
+                nbus == 1 ? "" : "es", buses, pol.count);
+    for (int i = 0; i < pol.count; i++) {
+        const struct pci_dev *d = &pol.dev[i];
+        pci_bdf_str(d->bdf, bdf);
+        if (i == pol.guarded) {
+            report_line(s,
+                        "guarded %s %04x:%04x class %06x%s, privilege %s: %llu view switches, %llu unprivileged "
+                        "writes dropped",
+                        bdf, d->vendor, d->device, d->class_rev >> 8,
+                        (d->class_rev >> 24) == 0x02 ? " (network)" : " (not a network controller)", pol.gdev.privilege,
+                        (unsigned long long)pol.gdev.stats.raises, (unsigned long long)pol.gdev.stats.writes_dropped);
+            for (int b = 0; b < PCI_NUM_BARS; b++)
+                if ((d->bar[b].kind == PCI_BAR_MEM32 || d->bar[b].kind == PCI_BAR_MEM64) && d->bar[b].size &&
+                    d->bar[b].size < PAGE_SIZE)
+                    report_line(s, "guarded %s BAR%d 0x%llx+0x%llx is smaller than a page: its page is trapped", bdf, b,
+                                (unsigned long long)d->bar[b].base, (unsigned long long)d->bar[b].size);
+        } else if (pol.mode[i] == PCI_HIDDEN) {
+            report_line(s, "hidden  %s %04x:%04x class %06x: %s", bdf, d->vendor, d->device, d->class_rev >> 8,
+                        pol.hidden_why[i] ? pol.hidden_why[i] : "?");
+        }
+    }
+    if (pol.guarded < 0)
+        report_line(s, "no guarded device");
+}
+
 int pci_policy_init(const struct boot_info *bi, const struct acpi_guest_info *acpi, const struct iommu_info *io,
                     struct privilege_registry *privs, char *err, size_t errsz)
 {
     char bdf[8];
 
-    if (acpi->ecam_count)
-        pci_host_init(acpi->ecam[0].base, 0, (u8)((acpi->ecam[0].size >> 20) - 1));
-    else
+    if (acpi->ecam_count) {
+        pol.ecam_base = acpi->ecam[0].base;
+        pol.ecam_bus_end = (u8)((acpi->ecam[0].size >> 20) - 1);
+        pci_host_init(pol.ecam_base, 0, pol.ecam_bus_end);
+    } else {
         pci_host_init(0, 0, 0);
+    }
+    platform_report_add(REPORT_PCI, report_fill, NULL);
     pol.count = pci_enumerate(&pci_host, pol.dev, PCI_MAX_DEVICES);
     pol.guarded = -1;
 
@@ -117,13 +175,19 @@ int pci_policy_init(const struct boot_info *bi, const struct acpi_guest_info *ac
         enum pci_guest_mode m = PCI_PASSTHROUGH;
 
         for (u32 u = 0; u < io->units; u++)
-            if (io->unit[u].has_bdf && io->unit[u].bdf == d->bdf)
+            if (io->unit[u].has_bdf && io->unit[u].bdf == d->bdf) {
                 m = PCI_HIDDEN; /* the IOMMU must stay the hypervisor's */
+                pol.hidden_why[i] = "the IOMMU";
+            }
         for (u32 h = 0; h < bi->pci_hide_count; h++)
-            if (pci_match_dev(&bi->pci_hide[h], d))
+            if (pci_match_dev(&bi->pci_hide[h], d)) {
                 m = PCI_HIDDEN;
-        if (bi->serial_pci && bi->serial_pci_bdf == d->bdf)
+                pol.hidden_why[i] = "pci_hide in postern.cfg";
+            }
+        if (bi->serial_pci && bi->serial_pci_bdf == d->bdf) {
             m = PCI_HIDDEN; /* Postern's own UART: the guest could move its BAR (docs/console.md) */
+            pol.hidden_why[i] = "Postern's serial port";
+        }
         if (m == PCI_PASSTHROUGH && bi->guarded_nic_set && pol.guarded < 0 && pci_match_dev(&bi->guarded_nic, d)) {
             m = PCI_VIRTUALIZED;
             pol.guarded = i;
