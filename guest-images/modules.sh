@@ -13,6 +13,7 @@
 #                       the metadata on its ESP)
 #   stock/e1000.ko, stock/e1000e.ko   the drivers as the guest kernel's package ships them (not christoized)
 #   stock/mii.ko        the kernel's MII library, which 8139cp needs
+#   two/e1000e.gmeta    e1000e's metadata asking for `nic2` (the guarded-two-devices case)
 #   gnohv.ko            answers the wrappers' hypercalls when no hypervisor runs (DIRECT=1 tests)
 #   gpoke.ko            an ordinary module poking the NIC's registers from outside its driver
 #   gpeek.ko            an ordinary module reading every RTL8139's small BAR from outside its driver
@@ -147,6 +148,15 @@ cp "$out/gdma-build/gdma.ko" "$out/gdma-build/gdma.gmeta" "$out/"
 "$christoize" build --module-dir "$here/modules/gidle" --name gidle --privilege idle --kdir "$kdir" --sign "$key" \
     --out "$out/gidle-build" > "$out/gidle-build.log" 2>&1 || { cat "$out/gidle-build.log" >&2; exit 1; }
 cp "$out/gidle-build/gidle.ko" "$out/gidle-build/gidle.gmeta" "$out/"
+# two/e1000e.gmeta: the same e1000e (same text, so the same .ko) asking for `nic2` instead of `nic`,
+# for the guarded-two-devices case: the first privilege slot (header 144 bytes, docs/gmeta.md)
+# "nic" becomes "nic2", then it is signed like the others. Under two/, so only that case's ESP has it.
+mkdir -p "$out/two"
+cp "$out/e1000e-build/out/e1000e.gmeta" "$out/two/e1000e.gmeta"
+[ "$(dd if="$out/two/e1000e.gmeta" bs=1 skip=144 count=4 status=none | od -An -tx1 | tr -d ' \n')" = 6e696300 ] ||
+    { echo "modules.sh: e1000e.gmeta's first privilege is not 'nic'" >&2; exit 1; }
+printf 'nic2' | dd of="$out/two/e1000e.gmeta" bs=1 seek=144 conv=notrunc status=none
+"$christoize" sign --key "$key" "$out/two/e1000e.gmeta"
 # The others are signed after the fact, so their build folders keep the unsigned originals.
 "$christoize" sign --key "$key" "$out/gtest.gmeta" "$out/e1000.gmeta" "$out/absorbed/e1000.gmeta" "$out/e1000e.gmeta" \
     "$out/subpage/8139cp.gmeta"
@@ -192,4 +202,4 @@ for path in ethernet/intel/e1000/e1000 ethernet/intel/e1000e/e1000e mii; do
     elif [ -r "$stock.xz" ]; then xz -dc "$stock.xz" > "$out/stock/$drv.ko"
     else echo "modules.sh: $stock missing (is linux-image-$ver installed?)" >&2; exit 1; fi
 done
-echo "  MODULES gevil.ko gnohv.ko gpoke.ko gpeek.ko 8139cp.ko subpage/8139cp.gmeta gtest.ko gtest.gmeta gtest-tampered.ko e1000.ko e1000.gmeta absorbed/e1000.ko absorbed/e1000.gmeta e1000e.ko e1000e.gmeta gdma.ko gdma.gmeta gidle.ko gidle.gmeta gidleplain.ko gtest-v0.ko gtest.sha256 stock/e1000.ko stock/e1000e.ko stock/mii.ko attacks/ sigtest/ (.gmeta signed with $key)"
+echo "  MODULES gevil.ko gnohv.ko gpoke.ko gpeek.ko 8139cp.ko subpage/8139cp.gmeta two/e1000e.gmeta gtest.ko gtest.gmeta gtest-tampered.ko e1000.ko e1000.gmeta absorbed/e1000.ko absorbed/e1000.gmeta e1000e.ko e1000e.gmeta gdma.ko gdma.gmeta gidle.ko gidle.gmeta gidleplain.ko gtest-v0.ko gtest.sha256 stock/e1000.ko stock/e1000e.ko stock/mii.ko attacks/ sigtest/ (.gmeta signed with $key)"

@@ -38,6 +38,12 @@ static bool is_mem(const struct pci_bar *b) { return b->kind == PCI_BAR_MEM32 ||
 /* A memory BAR the nested page tables cannot split off: its page is trapped (trap_page.h). */
 static bool sub_page(const struct pci_bar *b) { return is_mem(b) && b->size && b->size < PAGE_SIZE; }
 
+/* A memory BAR of page size or more in no view: every access exits (a trap_all device's). */
+static bool trapped_large(const struct guarded_dev *g, const struct pci_bar *b)
+{
+    return g->trap_all && is_mem(b) && b->size >= PAGE_SIZE;
+}
+
 /* Where a guest may put a memory BAR: page aligned (a sub-page BAR: aligned to its size, as the
  * hardware has it), above guest RAM, below 4 GiB (the nested tables' device windows end there). */
 static bool gpa_usable(const struct guarded_dev *g, u64 gpa, u64 size)
@@ -75,6 +81,13 @@ static bool map_bar(struct guarded_dev *g, int i, u64 gpa)
 
     if (sub_page(b)) { /* its page leaves every view: each access exits (guarded_dev_nested_fault) */
         if (!trap_page_get(g->vm, gpa))
+            return false;
+        g->bar_live[i] = true;
+        g->live_gpa[i] = gpa;
+        return true;
+    }
+    if (trapped_large(g, b)) { /* in no view: each access exits */
+        if (!vm_npt_unmap(g->vm, gpa, b->size))
             return false;
         g->bar_live[i] = true;
         g->live_gpa[i] = gpa;
@@ -175,6 +188,11 @@ static void lower(u32 vcpu_id, void *state)
 
 static const struct privilege_ops guarded_dev_ops = { .raise = raise, .lower = lower };
 
+/* A trap_all device's privilege: nothing to switch, each access checks it. */
+static void raise_count(u32 vcpu_id, void *state) { ((struct guarded_dev *)state)->stats.raises++; }
+static void lower_count(u32 vcpu_id, void *state) { ((struct guarded_dev *)state)->stats.lowers++; }
+static const struct privilege_ops trapped_dev_ops = { .raise = raise_count, .lower = lower_count };
+
 /* The offset of capability id in the device's list, 0 when it has none. */
 static u16 find_cap(const struct pci_cfg_access *cfg, u16 bdf, u8 id)
 {
@@ -273,11 +291,14 @@ static int open_msix(struct guarded_dev *g, const char *bdf, char *err, size_t e
             g->open[r] = (struct guarded_open_range){ .bar = p->bar, .off = start, .len = end - start };
             g->open_count++;
         }
-        LOG("pci: guarded device %s: MSI-X %s at BAR%d+0x%llx, %llu bytes (%u vectors): %s BAR%d+0x%llx-0x%llx %s to "
-            "the device in both views (the guest kernel programs MSI-X)",
+        LOG("pci: guarded device %s: MSI-X %s at BAR%d+0x%llx, %llu bytes (%u vectors): %s BAR%d+0x%llx-0x%llx %s "
+            "(the guest kernel programs MSI-X)",
             bdf, p->what, p->bar, (unsigned long long)p->off, (unsigned long long)p->len, vectors,
             end - start > PAGE_SIZE ? "its pages" : "its page", p->bar, (unsigned long long)start,
-            (unsigned long long)end - 1, end - start > PAGE_SIZE ? "map" : "maps");
+            (unsigned long long)end - 1,
+            g->trap_all                ? "answer everyone (forwarded)"
+            : end - start > PAGE_SIZE ? "map to the device in both views"
+                                      : "maps to the device in both views");
     }
     /* Page granularity: the rest of an open page is open too, whatever the device has there. */
     for (int r = 0; r < g->open_count; r++) {
@@ -309,12 +330,29 @@ static int open_msix(struct guarded_dev *g, const char *bdf, char *err, size_t e
     return 0;
 }
 
+static int init(struct guarded_dev *g, struct vm *vm, struct privilege_registry *privs, const struct pci_dev *dev,
+                const char *privilege, int kind, char *err, size_t errsz);
+enum { OWNS_VIEW, SHARES_VIEW, TRAPPED };
+
 int guarded_dev_init(struct guarded_dev *g, struct vm *vm, struct privilege_registry *privs, const struct pci_dev *dev,
                      const char *privilege, char *err, size_t errsz)
+{
+    return init(g, vm, privs, dev, privilege, OWNS_VIEW, err, errsz);
+}
+
+int guarded_dev_init_more(struct guarded_dev *g, struct vm *vm, struct privilege_registry *privs,
+                          const struct pci_dev *dev, const char *privilege, bool shares_view, char *err, size_t errsz)
+{
+    return init(g, vm, privs, dev, privilege, shares_view ? SHARES_VIEW : TRAPPED, err, errsz);
+}
+
+static int init(struct guarded_dev *g, struct vm *vm, struct privilege_registry *privs, const struct pci_dev *dev,
+                const char *privilege, int kind, char *err, size_t errsz)
 {
     char bdf[8];
 
     memset(g, 0, sizeof(*g));
+    g->trap_all = kind == TRAPPED;
     g->host = *dev;
     g->vm = vm;
     g->privs = privs;
@@ -372,7 +410,13 @@ int guarded_dev_init(struct guarded_dev *g, struct vm *vm, struct privilege_regi
             g->live_gpa[i] = dev->bar[i].base;
         }
     }
-    g->handle = privilege_register(privs, g->privilege, &guarded_dev_ops, g);
+    /* The view's owner registers its privilege (raise and lower switch the view); a device sharing
+     * the view uses that registration; a trapped one registers its own, or uses the component
+     * that offers it already. */
+    if (kind == OWNS_VIEW)
+        g->handle = privilege_register(privs, g->privilege, &guarded_dev_ops, g);
+    else if ((g->handle = privilege_lookup(privs, g->privilege)) < 0 && kind == TRAPPED)
+        g->handle = privilege_register(privs, g->privilege, &trapped_dev_ops, g);
     if (g->handle < 0) {
         fmt_snprintf(err, errsz, "guarded device %s: cannot register privilege '%s': %s", bdf, g->privilege,
                      privilege_strerror(g->handle));
@@ -410,6 +454,7 @@ static bool sub_page_access(struct guarded_dev *g, struct vcpu *v, int i, gpa_t 
 {
     const struct pci_bar *b = &g->host.bar[i];
     bool in_live = g->bar_live[i] && gpa >= g->live_gpa[i] && gpa - g->live_gpa[i] < b->size;
+    bool open;
     u64 off = in_live ? gpa - g->live_gpa[i] : gpa - b->base;
     struct mmio_insn insn;
     const char *why = "";
@@ -430,7 +475,9 @@ static bool sub_page_access(struct guarded_dev *g, struct vcpu *v, int i, gpa_t 
         vcpu_inject_exception(v, VEC_GP, true, 0);
         return true;
     }
-    if (in_live && held(g, v)) {
+    /* a trap_all device's MSI-X pages answer everyone, as they do in the views (open_msix) */
+    open = in_live && page_open(g, i, ALIGN_DOWN(off, PAGE_SIZE));
+    if (in_live && (open || held(g, v))) {
         g->stats.mmio_forwarded++;
         if (write)
             trap_mmio_write(b->base + off, insn.size, insn_mmio_write_value(&insn, v->regs));
@@ -454,8 +501,9 @@ bool guarded_dev_nested_fault(struct guarded_dev *g, struct vcpu *v, gpa_t gpa, 
 
     for (int i = 0; i < PCI_NUM_BARS; i++) {
         const struct pci_bar *b = &g->host.bar[i];
-        if (sub_page(b) && ((g->bar_live[i] && gpa >= g->live_gpa[i] && gpa - g->live_gpa[i] < b->size) ||
-                            (gpa >= b->base && gpa - b->base < b->size)))
+        if ((sub_page(b) || trapped_large(g, b)) &&
+            ((g->bar_live[i] && gpa >= g->live_gpa[i] && gpa - g->live_gpa[i] < b->size) ||
+             (gpa >= b->base && gpa - b->base < b->size)))
             return sub_page_access(g, v, i, gpa, write);
         if (!is_mem(b) || !g->bar_live[i] || gpa < g->live_gpa[i] || gpa - g->live_gpa[i] >= b->size)
             continue;
@@ -540,7 +588,7 @@ void guarded_dev_measure(struct guarded_dev *g, struct vcpu *v)
     for (int r = 0; r < ROUNDS; r++) {
         for (int i = 0; i < PCI_NUM_BARS; i++) {
             const struct pci_bar *b = &g->host.bar[i];
-            if (!is_mem(b) || !g->bar_live[i] || sub_page(b))
+            if (!is_mem(b) || !g->bar_live[i] || sub_page(b) || trapped_large(g, b))
                 continue;
             for (u64 off = 0; off < b->size; off += PAGE_SIZE) {
                 hpa_t hpa;

@@ -58,12 +58,22 @@ struct guarded_dev {
     struct guarded_open_range open[GUARDED_MAX_OPEN];
     int open_count;
     struct guarded_dev_stats stats;
+    /* Every memory BAR trapped, as a sub-page BAR is (no pages in the privileged view): a device
+     * guarded by another privilege than the one the privileged view belongs to. */
+    bool trap_all;
 };
 
 /* Check the device can be guarded (every BAR virtualizable, an MSI-X table and PBA inside memory
  * BARs), build both views, register the privilege in privs. Returns 0, or -1 with a one-line reason. */
 int guarded_dev_init(struct guarded_dev *g, struct vm *vm, struct privilege_registry *privs, const struct pci_dev *dev,
                      const char *privilege, char *err, size_t errsz);
+/* The same for a further guarded device (docs/pci.md, "More than one guarded device"). shares_view:
+ * its privilege is the one the privileged view belongs to (the first device's, whose raise and
+ * lower switch the view): its BARs go in that view and it uses the registered privilege. Otherwise
+ * every memory BAR is trapped and each access checks the privilege, registered here unless some
+ * component offers it already. */
+int guarded_dev_init_more(struct guarded_dev *g, struct vm *vm, struct privilege_registry *privs,
+                          const struct pci_dev *dev, const char *privilege, bool shares_view, char *err, size_t errsz);
 /* Set up what needs a vCPU (port intercepts). */
 void guarded_dev_attach_vcpu(struct guarded_dev *g, struct vcpu *v);
 /* A nested page fault at gpa: true when it was this device's BAR (handled). */

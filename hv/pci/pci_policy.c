@@ -8,19 +8,33 @@
 #include "lib/log.h"
 #include "core/vm.h"
 
+#define GUARDED_MAX (1 + BOOT_MAX_GUARDED_MORE)
+
 struct pci_policy {
     struct pci_dev dev[PCI_MAX_DEVICES];
     enum pci_guest_mode mode[PCI_MAX_DEVICES];
     int count;
     const char *hidden_why[PCI_MAX_DEVICES]; /* for the platform report */
-    int guarded;                             /* index into dev[], -1 when none */
+    /* The guarded devices in postern.cfg's order (guarded_nic lines): gdev[k] guards dev[gidx[k]];
+     * the first owns the privileged view (docs/pci.md, "More than one guarded device"). */
+    int gidx[GUARDED_MAX];
+    struct guarded_dev gdev[GUARDED_MAX];
+    int nguarded;
     u64 ecam_base;                           /* 0: configuration mechanism #1 */
     u8 ecam_bus_end;
-    struct guarded_dev gdev;
     struct pci_conf1 conf1;
 };
 
-static struct pci_policy pol = { .guarded = -1 };
+static struct pci_policy pol;
+
+/* The guarded device of function i, NULL when it is not guarded. */
+static struct guarded_dev *gdev_of(int i)
+{
+    for (int k = 0; k < pol.nguarded; k++)
+        if (pol.gidx[k] == i)
+            return &pol.gdev[k];
+    return NULL;
+}
 
 static const char *mode_name(enum pci_guest_mode m)
 {
@@ -33,7 +47,7 @@ static enum pci_guest_mode mode_of(u16 bdf, struct pci_vdev **vdev, void *ctx)
         if (pol.dev[i].bdf != bdf)
             continue;
         if (pol.mode[i] == PCI_VIRTUALIZED)
-            *vdev = &pol.gdev.vdev;
+            *vdev = &gdev_of(i)->vdev;
         return pol.mode[i];
     }
     /* A function the scan did not find (none there, or behind a bridge the guest set up later):
@@ -133,13 +147,14 @@ static void report_fill(struct report_sink *s, const void *ctx)
     for (int i = 0; i < pol.count; i++) {
         const struct pci_dev *d = &pol.dev[i];
         pci_bdf_str(d->bdf, bdf);
-        if (i == pol.guarded) {
+        const struct guarded_dev *g = gdev_of(i);
+        if (g) {
             report_line(s,
                         "guarded %s %04x:%04x class %06x%s, privilege %s: %llu view switches, %llu unprivileged "
                         "writes dropped",
                         bdf, d->vendor, d->device, d->class_rev >> 8,
-                        (d->class_rev >> 24) == 0x02 ? " (network)" : " (not a network controller)", pol.gdev.privilege,
-                        (unsigned long long)pol.gdev.stats.raises, (unsigned long long)pol.gdev.stats.writes_dropped);
+                        (d->class_rev >> 24) == 0x02 ? " (network)" : " (not a network controller)", g->privilege,
+                        (unsigned long long)g->stats.raises, (unsigned long long)g->stats.writes_dropped);
             for (int b = 0; b < PCI_NUM_BARS; b++)
                 if ((d->bar[b].kind == PCI_BAR_MEM32 || d->bar[b].kind == PCI_BAR_MEM64) && d->bar[b].size &&
                     d->bar[b].size < PAGE_SIZE)
@@ -150,7 +165,7 @@ static void report_fill(struct report_sink *s, const void *ctx)
                         pol.hidden_why[i] ? pol.hidden_why[i] : "?");
         }
     }
-    if (pol.guarded < 0)
+    if (!pol.nguarded)
         report_line(s, "no guarded device");
 }
 
@@ -168,7 +183,9 @@ int pci_policy_init(const struct boot_info *bi, const struct acpi_guest_info *ac
     }
     platform_report_add(REPORT_PCI, report_fill, NULL);
     pol.count = pci_enumerate(&pci_host, pol.dev, PCI_MAX_DEVICES);
-    pol.guarded = -1;
+    pol.nguarded = 0;
+    for (int k = 0; k < GUARDED_MAX; k++)
+        pol.gidx[k] = -1;
 
     for (int i = 0; i < pol.count; i++) {
         struct pci_dev *d = &pol.dev[i];
@@ -188,9 +205,13 @@ int pci_policy_init(const struct boot_info *bi, const struct acpi_guest_info *ac
             m = PCI_HIDDEN; /* Postern's own UART: the guest could move its BAR (docs/console.md) */
             pol.hidden_why[i] = "Postern's serial port";
         }
-        if (m == PCI_PASSTHROUGH && bi->guarded_nic_set && pol.guarded < 0 && pci_match_dev(&bi->guarded_nic, d)) {
-            m = PCI_VIRTUALIZED;
-            pol.guarded = i;
+        /* each guarded_nic line takes the first function it matches that no earlier line took */
+        for (u32 k = 0; m == PCI_PASSTHROUGH && bi->guarded_nic_set && k <= bi->guarded_more_count; k++) {
+            const struct pci_match *gm = k ? &bi->guarded_more[k - 1].dev : &bi->guarded_nic;
+            if (pol.gidx[k] < 0 && pci_match_dev(gm, d)) {
+                m = PCI_VIRTUALIZED;
+                pol.gidx[k] = i;
+            }
         }
         pol.mode[i] = m;
         pci_bdf_str(d->bdf, bdf);
@@ -212,9 +233,13 @@ int pci_policy_init(const struct boot_info *bi, const struct acpi_guest_info *ac
             vm_npt_unmap(&vm0, base, size);
     }
 
-    if (bi->guarded_nic_set) {
-        const struct pci_match *m = &bi->guarded_nic;
-        if (pol.guarded < 0) {
+    for (u32 k = 0; bi->guarded_nic_set && k <= bi->guarded_more_count; k++) {
+        const struct pci_match *m = k ? &bi->guarded_more[k - 1].dev : &bi->guarded_nic;
+        const char *priv = k ? bi->guarded_more[k - 1].privilege : bi->guarded_nic_privilege;
+        int i = pol.gidx[k];
+        int rc;
+
+        if (i < 0) {
             if (m->by_bdf) {
                 pci_bdf_str(m->bdf, bdf);
                 fmt_snprintf(err, errsz, "guarded_nic %s: no such PCI device (or it is hidden)", bdf);
@@ -230,14 +255,28 @@ int pci_policy_init(const struct boot_info *bi, const struct acpi_guest_info *ac
                          "(QEMU: -device amd-iommu or intel-iommu; or set iommu = off to accept unconfined DMA)");
             return -1;
         }
-        if (guarded_dev_init(&pol.gdev, &vm0, privs, &pol.dev[pol.guarded], bi->guarded_nic_privilege, err, errsz) != 0)
+        /* the first owns the privileged view; a later one shares it when it has the same privilege,
+         * otherwise its BARs are trapped (docs/pci.md, "More than one guarded device") */
+        if (k == 0)
+            rc = guarded_dev_init(&pol.gdev[k], &vm0, privs, &pol.dev[i], priv, err, errsz);
+        else
+            rc = guarded_dev_init_more(&pol.gdev[k], &vm0, privs, &pol.dev[i], priv,
+                                       strcmp(priv, bi->guarded_nic_privilege) == 0, err, errsz);
+        if (rc != 0)
             return -1;
-        log_page_neighbours(pol.guarded);
-        pci_bdf_str(pol.dev[pol.guarded].bdf, bdf);
-        LOG("pci: %s guarded by privilege '%s': BARs reachable only inside a module holding it (views: %llu + %llu "
-            "table pages)",
-            bdf, bi->guarded_nic_privilege, (unsigned long long)vm0.npt.tables,
-            (unsigned long long)vm0.npt_priv.tables);
+        pol.nguarded = (int)k + 1;
+        log_page_neighbours(i);
+        pci_bdf_str(pol.dev[i].bdf, bdf);
+        if ((pol.dev[i].class_rev >> 24) != 0x02)
+            LOG("pci: %s is class %06x, not a network controller: guarded all the same", bdf,
+                pol.dev[i].class_rev >> 8);
+        LOG("pci: %s guarded by privilege '%s': BARs reachable only inside a module holding it (%s; views: %llu + "
+            "%llu table pages)",
+            bdf, priv,
+            k == 0                  ? "the privileged view's owner"
+            : pol.gdev[k].trap_all ? "another privilege than the privileged view's: every memory BAR trapped"
+                                   : "in the privileged view with the first",
+            (unsigned long long)vm0.npt.tables, (unsigned long long)vm0.npt_priv.tables);
     }
     pol.conf1.host = &pci_host;
     pol.conf1.mode_of = mode_of;
@@ -259,10 +298,10 @@ void pci_policy_attach_vcpu(struct vcpu *v)
                 vcpu_ops->set_io_intercept(v, (u16)(bar->base + p), true);
         }
     }
-    if (pol.guarded >= 0) {
-        guarded_dev_attach_vcpu(&pol.gdev, v);
-        guarded_dev_measure(&pol.gdev, v);
-    }
+    for (int k = 0; k < pol.nguarded; k++)
+        guarded_dev_attach_vcpu(&pol.gdev[k], v);
+    if (pol.nguarded)
+        guarded_dev_measure(&pol.gdev[0], v);
 }
 
 bool pci_policy_io(struct vcpu *v, u16 port, u8 size, bool in, u32 *value)
@@ -279,19 +318,25 @@ bool pci_policy_io(struct vcpu *v, u16 port, u8 size, bool in, u32 *value)
             *value = 0xffffffffu; /* nothing decodes there, as far as the guest can tell */
         return true;
     }
-    return pol.guarded >= 0 && guarded_dev_io(&pol.gdev, v, port, size, in, value);
+    for (int k = 0; k < pol.nguarded; k++)
+        if (guarded_dev_io(&pol.gdev[k], v, port, size, in, value))
+            return true;
+    return false;
 }
 
 bool pci_policy_nested_fault(struct vcpu *v, gpa_t gpa, bool write)
 {
     /* A guarded device's own bytes first; then the rest of a page a sub-page BAR trapped. */
-    return (pol.guarded >= 0 && guarded_dev_nested_fault(&pol.gdev, v, gpa, write)) || trap_page_forward(v, gpa, write);
+    for (int k = 0; k < pol.nguarded; k++)
+        if (guarded_dev_nested_fault(&pol.gdev[k], v, gpa, write))
+            return true;
+    return trap_page_forward(v, gpa, write);
 }
 
 void pci_policy_report(void)
 {
-    if (pol.guarded >= 0)
-        guarded_dev_report(&pol.gdev);
+    for (int k = 0; k < pol.nguarded; k++)
+        guarded_dev_report(&pol.gdev[k]);
 }
 
 void pci_policy_list(void (*out)(void *ctx, const char *line), void *ctx)
@@ -303,13 +348,13 @@ void pci_policy_list(void (*out)(void *ctx, const char *line), void *ctx)
         pci_bdf_str(d->bdf, bdf);
         n = fmt_snprintf(line, sizeof(line), "%s  %04x:%04x  class %06x  %-11s", bdf, d->vendor, d->device,
                          d->class_rev >> 8, mode_name(pol.mode[i]));
-        if (i == pol.guarded && n > 0 && (size_t)n < sizeof(line))
+        const struct guarded_dev *g = gdev_of(i);
+        if (g && n > 0 && (size_t)n < sizeof(line))
             fmt_snprintf(line + n, sizeof(line) - (size_t)n,
                          " privilege %s; %llu view switches, unprivileged: %llu writes dropped, %llu port accesses "
                          "blocked",
-                         pol.gdev.privilege, (unsigned long long)pol.gdev.stats.raises,
-                         (unsigned long long)pol.gdev.stats.writes_dropped,
-                         (unsigned long long)pol.gdev.stats.io_blocked);
+                         g->privilege, (unsigned long long)g->stats.raises, (unsigned long long)g->stats.writes_dropped,
+                         (unsigned long long)g->stats.io_blocked);
         out(ctx, line);
     }
     if (pol.count == 0)

@@ -288,6 +288,49 @@ static void sub_page_bar_is_trapped_and_forwarded(void **state)
     assert_int_equal(lookup(&vm.npt, SMALL_PAGE, NULL), ~0ull);
 }
 
+/* A second guarded device under another privilege: none of its pages in either view, each access
+ * checks that privilege; under the first's privilege it shares the privileged view instead. */
+static void more_devices_share_the_view_or_are_trapped(void **state)
+{
+    static struct guarded_dev g2, g3;
+    struct pci_dev other = nic;
+    char err[160];
+    int h;
+
+    assert_int_equal(guarded_dev_init(&g, &vm, &privs, &nic, "nic", err, sizeof(err)), 0);
+    other.bdf = NIC_BDF + 8;
+    other.bar[0].base = 0xfeb00000;
+    other.bar[1].size = 0;
+    assert_int_equal(guarded_dev_init_more(&g2, &vm, &privs, &other, "disk", false, err, sizeof(err)), 0);
+    assert_true(g2.trap_all);
+    assert_int_equal(lookup(&vm.npt, 0xfeb00000, NULL), ~0ull);
+    assert_int_equal(lookup(&vm.npt_priv, 0xfeb1f000, NULL), ~0ull);
+    assert_true(guarded_dev_nested_fault(&g2, &vcpu, 0xfeb00008, false));
+    assert_int_equal(read_result, 0);
+    assert_int_equal(mmio_accesses, 0);
+    /* `nic` held: still nothing of the other device */
+    h = privilege_lookup(&privs, "nic");
+    privilege_activate(&privs, h);
+    privilege_raise(&privs, h, 0);
+    assert_true(guarded_dev_nested_fault(&g2, &vcpu, 0xfeb00008, false));
+    assert_int_equal(mmio_accesses, 0);
+    h = privilege_lookup(&privs, "disk");
+    assert_true(h >= 0);
+    privilege_activate(&privs, h);
+    privilege_raise(&privs, h, 0);
+    assert_true(guarded_dev_nested_fault(&g2, &vcpu, 0xfeb00008, false));
+    assert_int_equal(mmio_seen, 0xfeb00008);
+    assert_int_equal(g2.stats.raises, 1);
+    /* a third under `nic`: in the privileged view, the first's registration */
+    other.bdf = NIC_BDF + 16;
+    other.bar[0].base = 0xfea00000;
+    assert_int_equal(guarded_dev_init_more(&g3, &vm, &privs, &other, "nic", true, err, sizeof(err)), 0);
+    assert_false(g3.trap_all);
+    assert_int_equal(g3.handle, g.handle);
+    assert_int_equal(lookup(&vm.npt, 0xfea00000, NULL), g3.zero_page);
+    assert_int_equal(lookup(&vm.npt_priv, 0xfea00000, NULL), 0xfea00000);
+}
+
 static void sub_page_bar_with_msix_is_refused(void **state)
 {
     char err[200];
@@ -546,6 +589,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(msix_that_cannot_work_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(sub_page_bar_is_trapped_and_forwarded, setup, teardown),
         cmocka_unit_test_setup_teardown(sub_page_bar_with_msix_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(more_devices_share_the_view_or_are_trapped, setup, teardown),
     };
     return cmocka_run_group_tests_name("guarded_dev", tests, NULL, NULL);
 }
