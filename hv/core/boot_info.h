@@ -21,7 +21,7 @@
 #define BOOT_MODULE_NAME_MAX    56 /* as in .gmeta: 55 printable characters + NUL */
 #define BOOT_PRIVILEGE_NAME_MAX 32 /* as in .gmeta: 31 of [a-z0-9_-] + NUL */
 #define BOOT_MAX_PCI_HIDE       8
-#define BOOT_MAX_GUARDED_MORE   15 /* guarded_nic lines after the first (16 guarded devices) */
+#define BOOT_MAX_GUARDED_MORE   15  /* guarded_nic lines after the first (16 guarded devices) */
 #define BOOT_ADMIN_KEY_MAX      128 /* admin.pub is 81 bytes (hv/guard/sigcheck.h) */
 
 /* "iommu =": what to do about DMA confinement (docs/iommu.md). */

@@ -296,7 +296,7 @@ static int open_msix(struct guarded_dev *g, const char *bdf, char *err, size_t e
             bdf, p->what, p->bar, (unsigned long long)p->off, (unsigned long long)p->len, vectors,
             end - start > PAGE_SIZE ? "its pages" : "its page", p->bar, (unsigned long long)start,
             (unsigned long long)end - 1,
-            g->trap_all                ? "answer everyone (forwarded)"
+            g->trap_all               ? "answer everyone (forwarded)"
             : end - start > PAGE_SIZE ? "map to the device in both views"
                                       : "maps to the device in both views");
     }

@@ -20,7 +20,7 @@ struct pci_policy {
     int gidx[GUARDED_MAX];
     struct guarded_dev gdev[GUARDED_MAX];
     int nguarded;
-    u64 ecam_base;                           /* 0: configuration mechanism #1 */
+    u64 ecam_base; /* 0: configuration mechanism #1 */
     u8 ecam_bus_end;
     struct pci_conf1 conf1;
 };
@@ -273,7 +273,7 @@ int pci_policy_init(const struct boot_info *bi, const struct acpi_guest_info *ac
         LOG("pci: %s guarded by privilege '%s': BARs reachable only inside a module holding it (%s; views: %llu + "
             "%llu table pages)",
             bdf, priv,
-            k == 0                  ? "the privileged view's owner"
+            k == 0                 ? "the privileged view's owner"
             : pol.gdev[k].trap_all ? "another privilege than the privileged view's: every memory BAR trapped"
                                    : "in the privileged view with the first",
             (unsigned long long)vm0.npt.tables, (unsigned long long)vm0.npt_priv.tables);
