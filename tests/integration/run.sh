@@ -27,6 +27,8 @@
 #                    (docs/lab/network-tests.md). The guest's connections to 10.0.2.100:5001 (sink) and
 #                    :5002 (source) start tests/integration/netserve.sh, which records each transfer in
 #                    the case's netserve.log; no port is opened on this machine.
+#   NIC2             a second NIC of any QEMU model right after the first, on a user network of its own
+#                    (10.0.3.0/24, restrict=on, no forwards: the guest can ping 10.0.3.2); none by default
 #   NET_VERIFY=(name ...)  transfers whose "NET-VERIFY name ..." line (direction, bytes, SHA-256) must be
 #                    the same in the serial log (the guest's) and in netserve.log (the helper's)
 #   DIRECT_NET_VERIFY      replaces NET_VERIFY with DIRECT=1
