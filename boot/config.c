@@ -473,24 +473,40 @@ static int set_pci_match(struct errbuf *e, const char *key, const char *v, size_
     return -1;
 }
 
-/* "guarded_nic = DEVICE [PRIVILEGE]" */
+/* "guarded_nic = DEVICE [PRIVILEGE]", repeatable: the first line is the guarded NIC, the others
+ * further guarded devices (docs/pci.md, "More than one guarded device"). */
 static int set_guarded_nic(struct errbuf *e, struct postern_config *c, const char *v, size_t n)
 {
     size_t d, p0, p;
+    struct pci_match *m = &c->guarded_nic;
+    char *priv = c->guarded_nic_privilege;
 
     if (!split_two(v, n, &d, &p0, &p)) {
         eb_str(e, "guarded_nic needs 'DEVICE [PRIVILEGE]', got ");
         eb_quoted(e, v, n);
         return -1;
     }
-    if (set_pci_match(e, "guarded_nic device", v, d, &c->guarded_nic) != 0)
+    if (c->guarded_nic_set) {
+        if (c->guarded_more_count == BOOT_MAX_GUARDED_MORE) {
+            eb_str(e, "too many guarded_nic lines (max ");
+            eb_u64(e, BOOT_MAX_GUARDED_MORE + 1);
+            eb_str(e, ")");
+            return -1;
+        }
+        m = &c->guarded_more[c->guarded_more_count].dev;
+        priv = c->guarded_more[c->guarded_more_count].privilege;
+        memcpy(priv, CONFIG_NIC_PRIVILEGE_DEFAULT, sizeof(CONFIG_NIC_PRIVILEGE_DEFAULT));
+    }
+    if (set_pci_match(e, "guarded_nic device", v, d, m) != 0)
         return -1;
     if (p) {
         if (check_privilege_name(e, v + p0, p) != 0)
             return -1;
-        memset(c->guarded_nic_privilege, 0, sizeof(c->guarded_nic_privilege));
-        memcpy(c->guarded_nic_privilege, v + p0, p);
+        memset(priv, 0, BOOT_PRIVILEGE_NAME_MAX);
+        memcpy(priv, v + p0, p);
     }
+    if (c->guarded_nic_set)
+        c->guarded_more_count++;
     c->guarded_nic_set = true;
     return 0;
 }
@@ -621,7 +637,7 @@ static const struct config_key {
     { "metadata_signatures", 0, set_metadata_signatures },
     { "border", 0, set_border },
     { "bind", KEY_REPEATABLE, set_bind },
-    { "guarded_nic", 0, set_guarded_nic },
+    { "guarded_nic", KEY_REPEATABLE, set_guarded_nic },
     { "pci_hide", KEY_REPEATABLE, set_pci_hide },
     { "iommu", 0, set_iommu },
 };

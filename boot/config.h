@@ -43,8 +43,10 @@ struct postern_config {
     u32 binding_count;
     bool guarded_nic_set; /* "guarded_nic = DEVICE [PRIVILEGE]" */
     struct pci_match guarded_nic;
-    char guarded_nic_privilege[BOOT_PRIVILEGE_NAME_MAX]; /* default "nic" */
-    struct pci_match pci_hide[BOOT_MAX_PCI_HIDE];        /* "pci_hide = DEVICE", repeatable */
+    char guarded_nic_privilege[BOOT_PRIVILEGE_NAME_MAX];     /* default "nic" */
+    struct boot_guarded guarded_more[BOOT_MAX_GUARDED_MORE]; /* further guarded_nic lines (repeatable) */
+    u32 guarded_more_count;
+    struct pci_match pci_hide[BOOT_MAX_PCI_HIDE]; /* "pci_hide = DEVICE", repeatable */
     u32 pci_hide_count;
     u32 iommu_mode;                /* "iommu = auto|required|off", enum boot_iommu_mode */
     char admin_key[BOOT_NAME_MAX]; /* "admin_key = PATH" ("" when absent) */

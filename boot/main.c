@@ -397,6 +397,8 @@ static void fill_boot_info(struct loader *l)
     bi->guarded_nic_set = c->guarded_nic_set;
     bi->guarded_nic = c->guarded_nic;
     memcpy(bi->guarded_nic_privilege, c->guarded_nic_privilege, sizeof(bi->guarded_nic_privilege));
+    memcpy(bi->guarded_more, c->guarded_more, sizeof(bi->guarded_more));
+    bi->guarded_more_count = c->guarded_more_count;
     memcpy(bi->pci_hide, c->pci_hide, sizeof(bi->pci_hide));
     bi->pci_hide_count = c->pci_hide_count;
     bi->iommu_mode = c->iommu_mode;

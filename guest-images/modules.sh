@@ -8,9 +8,15 @@
 #   absorbed/e1000.ko/.gmeta  the same e1000 with the leaf functions e1000.absorb lists absorbed
 #                       (christoize build --absorb: they run inside the border, no crossing)
 #   e1000e.ko/.gmeta    Debian's own e1000e driver (82574L etc.), christoized for `nic`
+#   8139cp.ko, subpage/8139cp.gmeta   Debian's own RTL8139C+ driver (QEMU's rtl8139 is a C+), christoized for `nic` (its
+#                       256-byte MMIO BAR is smaller than a page: the subpage-bar case, which alone puts
+#                       the metadata on its ESP)
 #   stock/e1000.ko, stock/e1000e.ko   the drivers as the guest kernel's package ships them (not christoized)
+#   stock/mii.ko        the kernel's MII library, which 8139cp needs
+#   two/e1000e.gmeta    e1000e's metadata asking for `nic2` (the guarded-two-devices case)
 #   gnohv.ko            answers the wrappers' hypercalls when no hypervisor runs (DIRECT=1 tests)
 #   gpoke.ko            an ordinary module poking the NIC's registers from outside its driver
+#   gpeek.ko            an ordinary module reading every RTL8139's small BAR from outside its driver
 #   gcpu.ko             an ordinary module running HWCR writes and INVD at CPL 0 (the invd case)
 #   gdma.ko/.gmeta      the guarded DMA test module, christoized for `nic` (aims the NIC's DMA
 #                       outside guest RAM)
@@ -48,6 +54,7 @@ plain() {
 plain gevil
 plain gnohv
 plain gpoke
+plain gpeek
 plain gcpu
 # gidleplain: gidle's source under another module name (its /proc file is /proc/gidleplain).
 mkdir -p "$out/src/gidleplain"
@@ -130,14 +137,29 @@ cp "$out/e1000-build/absorbed/e1000.ko" "$out/e1000-build/absorbed/e1000.gmeta" 
 DRIVER=e1000e CHRISTOIZE="$christoize" KDIR="$kdir" PRIVILEGE=nic "$here/../tests/fixtures/christoize/christoize-e1000.sh" \
     "$out/e1000e-build" > "$out/e1000e-build.log" 2>&1 || { cat "$out/e1000e-build.log" >&2; exit 1; }
 cp "$out/e1000e-build/out/e1000e.ko" "$out/e1000e-build/out/e1000e.gmeta" "$out/"
+DRIVER=8139cp CHRISTOIZE="$christoize" KDIR="$kdir" PRIVILEGE=nic "$here/../tests/fixtures/christoize/christoize-e1000.sh" \
+    "$out/8139cp-build" > "$out/8139cp-build.log" 2>&1 || { cat "$out/8139cp-build.log" >&2; exit 1; }
+mkdir -p "$out/subpage"
+cp "$out/8139cp-build/out/8139cp.ko" "$out/"
+cp "$out/8139cp-build/out/8139cp.gmeta" "$out/subpage/"
 "$christoize" build --module-dir "$here/modules/gdma" --name gdma --privilege nic --kdir "$kdir" --sign "$key" \
     --out "$out/gdma-build" > "$out/gdma-build.log" 2>&1 || { cat "$out/gdma-build.log" >&2; exit 1; }
 cp "$out/gdma-build/gdma.ko" "$out/gdma-build/gdma.gmeta" "$out/"
 "$christoize" build --module-dir "$here/modules/gidle" --name gidle --privilege idle --kdir "$kdir" --sign "$key" \
     --out "$out/gidle-build" > "$out/gidle-build.log" 2>&1 || { cat "$out/gidle-build.log" >&2; exit 1; }
 cp "$out/gidle-build/gidle.ko" "$out/gidle-build/gidle.gmeta" "$out/"
+# two/e1000e.gmeta: the same e1000e (same text, so the same .ko) asking for `nic2` instead of `nic`,
+# for the guarded-two-devices case: the first privilege slot (header 144 bytes, docs/gmeta.md)
+# "nic" becomes "nic2", then it is signed like the others. Under two/, so only that case's ESP has it.
+mkdir -p "$out/two"
+cp "$out/e1000e-build/out/e1000e.gmeta" "$out/two/e1000e.gmeta"
+[ "$(dd if="$out/two/e1000e.gmeta" bs=1 skip=144 count=4 status=none | od -An -tx1 | tr -d ' \n')" = 6e696300 ] ||
+    { echo "modules.sh: e1000e.gmeta's first privilege is not 'nic'" >&2; exit 1; }
+printf 'nic2' | dd of="$out/two/e1000e.gmeta" bs=1 seek=144 conv=notrunc status=none
+"$christoize" sign --key "$key" "$out/two/e1000e.gmeta"
 # The others are signed after the fact, so their build folders keep the unsigned originals.
-"$christoize" sign --key "$key" "$out/gtest.gmeta" "$out/e1000.gmeta" "$out/absorbed/e1000.gmeta" "$out/e1000e.gmeta"
+"$christoize" sign --key "$key" "$out/gtest.gmeta" "$out/e1000.gmeta" "$out/absorbed/e1000.gmeta" "$out/e1000e.gmeta" \
+    "$out/subpage/8139cp.gmeta"
 
 # Metadata for the signature tests, each in its own folder under the name the test's ESP gives it.
 st=$out/sigtest
@@ -172,10 +194,12 @@ printf 'gtwin' | dd of="$at/gtwin.gmeta" bs=1 seek=56 conv=notrunc status=none
     { echo "modules.sh: gtwin.gmeta lost gtest's text hash" >&2; exit 1; }
 # The stock drivers, from the guest kernel's own package (installed with it: kernel.sh checks).
 mkdir -p "$out/stock"
-for drv in e1000 e1000e; do
-    stock=/lib/modules/$ver/kernel/drivers/net/ethernet/intel/$drv/$drv.ko
+# mii: the MII library 8139cp needs (the guest kernel has it as a module)
+for path in ethernet/intel/e1000/e1000 ethernet/intel/e1000e/e1000e mii; do
+    drv=${path##*/}
+    stock=/lib/modules/$ver/kernel/drivers/net/$path.ko
     if [ -r "$stock" ]; then cp "$stock" "$out/stock/$drv.ko"
     elif [ -r "$stock.xz" ]; then xz -dc "$stock.xz" > "$out/stock/$drv.ko"
     else echo "modules.sh: $stock missing (is linux-image-$ver installed?)" >&2; exit 1; fi
 done
-echo "  MODULES gevil.ko gnohv.ko gpoke.ko gtest.ko gtest.gmeta gtest-tampered.ko e1000.ko e1000.gmeta absorbed/e1000.ko absorbed/e1000.gmeta e1000e.ko e1000e.gmeta gdma.ko gdma.gmeta gidle.ko gidle.gmeta gidleplain.ko gtest-v0.ko gtest.sha256 stock/e1000.ko stock/e1000e.ko attacks/ sigtest/ (.gmeta signed with $key)"
+echo "  MODULES gevil.ko gnohv.ko gpoke.ko gpeek.ko 8139cp.ko subpage/8139cp.gmeta two/e1000e.gmeta gtest.ko gtest.gmeta gtest-tampered.ko e1000.ko e1000.gmeta absorbed/e1000.ko absorbed/e1000.gmeta e1000e.ko e1000e.gmeta gdma.ko gdma.gmeta gidle.ko gidle.gmeta gidleplain.ko gtest-v0.ko gtest.sha256 stock/e1000.ko stock/e1000e.ko stock/mii.ko attacks/ sigtest/ (.gmeta signed with $key)"

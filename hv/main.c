@@ -5,6 +5,12 @@
  * nested page tables → vCPU → run until the guest stops. The hypervisor then stays
  * up, reports, and halts; it never resets the machine on the guest's behalf.
  */
+#include "arch/x86_64/cpu_report.h"
+#include "console/serial_report.h"
+#include "core/events_report.h"
+#include "core/memmap_report.h"
+#include "drivers/iommu/iommu_report.h"
+#include "lib/platform_report.h"
 #include <stdarg.h>
 #include "core/boot_info.h"
 #include "platform/acpi_guest.h"
@@ -223,6 +229,9 @@ static NORETURN void guest_gone(struct vcpu *v)
     console_serve_forever();
 }
 
+static void report_to_log(void *ctx, const char *line) { LOG("platform: %s", line); }
+
+
 static NORETURN void hv_start(void *arg);
 
 /* The loader calls this on the firmware's stack, which is in memory the guest will own. */
@@ -271,6 +280,7 @@ static NORETURN void hv_start(void *arg)
         panic("out of hypervisor memory for SHA-256");
     log_kernel_hash(&bi->kernel);
 
+    cpu_report_register(); /* before the backend's line (platform report) */
     vcpu_ops = virt_backend();
     LOG("virtualization backend: %s", vcpu_ops->name);
     if (!vcpu_ops->enable(err, sizeof(err)))
@@ -340,6 +350,14 @@ static NORETURN void hv_start(void *arg)
     console_attach_vcpu(v);
     pci_policy_attach_vcpu(v);
     panic_set_vcpu(v);
+
+    /* The platform report (hv/lib/platform_report.h): the backend and the PCI policy registered
+     * their hooks at init (the CPU's first); one screen now, and the shell's `platform` prints it again. */
+    iommu_report_register(&iommu);
+    memmap_report_register(&physmap);
+    serial_report_register(bi);
+    events_report_register();
+    platform_report(report_to_log, NULL);
 
     LOG("starting guest: cmdline \"%s\"", bi->cmdline);
     for (u64 n = 1; v->state == VCPU_RUNNING; n++) {

@@ -8,8 +8,9 @@
 # Env: QEMU_CPU (default EPYC), QEMU_MEM (MiB, 1024), SMP (1), QEMU_ACCEL (tcg; kvm for the VT-x
 #   path under nested KVM: tests/kvm-vmx.sh),
 #   IOMMU=amd|intel   adds -device amd-iommu / intel-iommu (before every other device: see below)
-#   NIC=e1000|e1000e|none (default none)   a NIC on QEMU's user network, which can reach nothing
-#                     outside the QEMU process (docs/lab/network-tests.md):
+#   NIC=MODEL|none (default none)   a NIC of any QEMU model (e1000, e1000e, rtl8139, pcnet, ne2k_pci,
+#                     virtio-net-pci, ...: qemu-system-x86_64 -device help) on QEMU's user network, which
+#                     can reach nothing outside the QEMU process (docs/lab/network-tests.md):
 #   PXB_BUSES         space-separated bus numbers, e.g. "0x20 0x40": one pxb-pcie expander root bus
 #                     each (ids pxb0, pxb1, ...), with one pcie-root-port on it (ids rp0, rp1, ...):
 #                     root buses no bridge below bus 0 leads to, as a server's other root complexes
@@ -18,6 +19,8 @@
 #                     connections to 10.0.2.100:PORT start COMMAND (its stdin/stdout/stderr are the
 #                     connection; the tests use this, no port is opened) or reach a server already
 #                     listening on this machine's loopback
+#   NIC2=MODEL        a second NIC right after the first, on a user network of its own (10.0.3.0/24,
+#                     restrict=on, no forwards: the guest can ping its gateway 10.0.3.2 and nothing else)
 _qemu_top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 QEMU=${QEMU:-qemu-system-x86_64}
 # EPYC exposes svm+npt to TCG; QEMU warns that TCG lacks nrip-save, rdseed, ... — harmless, and
@@ -69,8 +72,7 @@ _qemu_optesc() { printf '%s' "${1//,/,,}"; }
 _qemu_net() {
     case "${NIC:-none}" in
         none) return 0 ;;
-        e1000 | e1000e | e1000-82544gc | e1000-82545em) ;;
-        *) echo "qemu: NIC=$NIC: expected e1000, e1000e or none" >&2; return 1 ;;
+        *) _qemu_nic_model NIC "$NIC" || return 1 ;;
     esac
     local netdev="user,id=n0,restrict=on,ipv6=off" fwd port target
     while IFS= read -r fwd; do
@@ -86,6 +88,17 @@ _qemu_net() {
         netdev+=",guestfwd=tcp:10.0.2.100:$port-$(_qemu_optesc "$target")"
     done <<< "${NET_GUESTFWD:-}"
     QEMU_ARGV+=(-netdev "$netdev" -device "$NIC,netdev=n0${NIC_BUS:+,bus=$NIC_BUS}")
+    if [ -n "${NIC2:-}" ]; then
+        _qemu_nic_model NIC2 "$NIC2" || return 1
+        QEMU_ARGV+=(-netdev "user,id=n1,restrict=on,ipv6=off,net=10.0.3.0/24" -device "$NIC2,netdev=n1")
+    fi
+}
+
+# _qemu_nic_model VAR MODEL: a device model name only (no options smuggled in after a comma).
+_qemu_nic_model() {
+    [[ $2 =~ ^[A-Za-z0-9_-]+$ ]] && return 0
+    echo "qemu: $1=$2: expected a QEMU NIC model name (qemu-system-x86_64 -device help), or none" >&2
+    return 1
 }
 
 qemu_postern_argv() {

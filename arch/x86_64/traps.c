@@ -82,6 +82,8 @@ void traps_init(void)
     write_cr4(read_cr4() | CR4_MCE);
 }
 
+volatile u64 traps_nmis_seen;
+
 static u64 host_rdmsr(u32 msr) { return rdmsr(msr); }
 
 void x86_trap(struct trap_frame *f);
@@ -91,6 +93,7 @@ void x86_trap(struct trap_frame *f)
         /* Leave the interrupt unacknowledged for the guest, and return with IF clear so no
          * second one is taken before the waiter runs. */
         traps_pending_event = f->vector == TRAP_NMI_VECTOR ? WAIT_NMI : (int)f->vector;
+        traps_nmis_seen += f->vector == TRAP_NMI_VECTOR;
         f->rflags &= ~BIT(9);
         return;
     }

@@ -18,5 +18,7 @@ struct trap_frame {
 void traps_init(void);
 /* The event the last wait took: a vector >= 32, WAIT_NMI, or TRAP_NONE. */
 extern volatile int traps_pending_event;
+/* NMIs the hypervisor's own IDT took (the platform report's events line). */
+extern volatile u64 traps_nmis_seen;
 
 #endif

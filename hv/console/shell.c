@@ -7,6 +7,7 @@
 #include "guard/gmeta.h"
 #include "guard/guard.h"
 #include "core/guest_mem.h"
+#include "lib/platform_report.h"
 #include "lib/lib.h"
 #include "console/line_edit.h"
 #include "lib/log.h"
@@ -349,6 +350,8 @@ static void cmd_stats(void *ctx, int argc, char **argv)
 
 static void cmd_pci(void *ctx, int argc, char **argv) { pci_policy_list(say_line, NULL); }
 
+static void cmd_platform(void *ctx, int argc, char **argv) { platform_report(say_line, NULL); }
+
 static void cmd_reset(void *ctx, int argc, char **argv)
 {
     say("resetting the machine: Postern and its guest start again from the firmware");
@@ -392,6 +395,8 @@ static const struct shell_cmd commands[] = {
       0, 1, cmd_log },
     { "stats", "", "border crossings by kind and by site, cycles per crossing", 0, 0, cmd_stats },
     { "pci", "", "PCI functions and how the guest sees them", 0, 0, cmd_pci },
+    { "platform", "", "the platform report: CPU, IOMMUs, PCI, memory, serial port, NMIs and machine checks", 0, 0,
+      cmd_platform },
     { "reset", "", "reset the machine (Postern and the guest boot again)", 0, 0, cmd_reset },
     { "poweroff", "", "stop the guest (the shell stays)", 0, 0, cmd_poweroff },
     { "exit", "", "back to the guest console (also Ctrl-] c)", 0, 0, cmd_exit },

@@ -21,6 +21,7 @@
 #define BOOT_MODULE_NAME_MAX    56 /* as in .gmeta: 55 printable characters + NUL */
 #define BOOT_PRIVILEGE_NAME_MAX 32 /* as in .gmeta: 31 of [a-z0-9_-] + NUL */
 #define BOOT_MAX_PCI_HIDE       8
+#define BOOT_MAX_GUARDED_MORE   15  /* guarded_nic lines after the first (16 guarded devices) */
 #define BOOT_ADMIN_KEY_MAX      128 /* admin.pub is 81 bytes (hv/guard/sigcheck.h) */
 
 /* "iommu =": what to do about DMA confinement (docs/iommu.md). */
@@ -91,6 +92,12 @@ struct boot_mem_region {
     u32 efi_type;
 };
 
+/* A guarded device after the first (postern.cfg's second and later guarded_nic lines). */
+struct boot_guarded {
+    struct pci_match dev;
+    char privilege[BOOT_PRIVILEGE_NAME_MAX];
+};
+
 struct boot_info {
     u64 magic;
     u32 version;
@@ -121,6 +128,8 @@ struct boot_info {
     bool guarded_nic_set;
     struct pci_match guarded_nic;
     char guarded_nic_privilege[BOOT_PRIVILEGE_NAME_MAX];
+    struct boot_guarded guarded_more[BOOT_MAX_GUARDED_MORE]; /* the second guarded_nic line and on */
+    u32 guarded_more_count;
     struct pci_match pci_hide[BOOT_MAX_PCI_HIDE];
     u32 pci_hide_count;
     u32 iommu_mode; /* enum boot_iommu_mode */

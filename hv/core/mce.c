@@ -4,8 +4,20 @@
 
 #define MCE_MAX_BANKS 64
 
+static u64 seen_guest, seen_hv;
+
+void mce_seen(u64 *in_guest, u64 *in_hypervisor)
+{
+    *in_guest = seen_guest;
+    *in_hypervisor = seen_hv;
+}
+
 unsigned mce_report(mce_rdmsr_fn rd, bool guest_running, u64 rip)
 {
+    if (guest_running)
+        seen_guest++;
+    else
+        seen_hv++;
     u64 cap = rd(MSR_MCG_CAP), mcg = rd(MSR_MCG_STATUS);
     unsigned banks = (unsigned)(cap & MCG_CAP_COUNT), reported = 0;
     const char *who = guest_running ? "the guest" : "the hypervisor";

@@ -30,5 +30,7 @@ typedef u64 (*mce_rdmsr_fn)(u32 msr);
  * a fake in the unit tests), or one line saying no bank holds one. Returns the number of banks
  * reported. Banks are left as they are: the guest's handler, or the next boot, reads and clears them. */
 unsigned mce_report(mce_rdmsr_fn rd, bool guest_running, u64 rip);
+/* Machine checks reported so far (mce_report calls): while the guest ran, in the hypervisor. */
+void mce_seen(u64 *in_guest, u64 *in_hypervisor);
 
 #endif

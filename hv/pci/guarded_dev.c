@@ -5,6 +5,7 @@
 #include "lib/log.h"
 #include "core/guest_physmap.h"
 #include "core/mmio_emul.h"
+#include "pci/trap_page.h"
 #include "lib/page_alloc.h"
 #include "guard/border_views.h"
 #include "guard/privilege.h"
@@ -35,14 +36,26 @@ static void port_out(u16 port, u8 size, u32 value) { port_out_sized(port, size, 
 
 static bool is_mem(const struct pci_bar *b) { return b->kind == PCI_BAR_MEM32 || b->kind == PCI_BAR_MEM64; }
 
-/* Where a guest may put a memory BAR: page aligned, in device space of the machine's memory map
- * (never on RAM or the hypervisor's pages), within what the nested tables cover. */
+/* A memory BAR the nested page tables cannot split off: its page is trapped (trap_page.h). */
+static bool sub_page(const struct pci_bar *b) { return is_mem(b) && b->size && b->size < PAGE_SIZE; }
+
+/* A memory BAR of page size or more in no view: every access exits (a trap_all device's). */
+static bool trapped_large(const struct guarded_dev *g, const struct pci_bar *b)
+{
+    return g->trap_all && is_mem(b) && b->size >= PAGE_SIZE;
+}
+
+/* Where a guest may put a memory BAR: aligned (a sub-page BAR to its size, as the hardware has
+ * it; others to a page), in device space of the machine's memory map (never on RAM or the
+ * hypervisor's pages), within what the nested tables cover. */
 static bool gpa_usable(const struct guarded_dev *g, u64 gpa, u64 size)
 {
     const struct vm *vm = g->vm;
 
-    return IS_ALIGNED(gpa, PAGE_SIZE) && gpa + size > gpa && gpa + size <= npt_limit(&vm->npt) &&
-           !gmem_overlaps(&vm->mem, gpa, size) && (!vm->physmap || physmap_device_range_ok(vm->physmap, gpa, size));
+    return IS_ALIGNED(gpa, size < PAGE_SIZE ? size : PAGE_SIZE) && gpa + size > gpa &&
+           gpa + size <= npt_limit(&vm->npt) && !gmem_overlaps(&vm->mem, gpa, size) &&
+           (!vm->physmap || physmap_device_range_ok(vm->physmap, ALIGN_DOWN(gpa, PAGE_SIZE),
+                                                    ALIGN_UP(gpa + size, PAGE_SIZE) - ALIGN_DOWN(gpa, PAGE_SIZE)));
 }
 
 /* Whether page off of BAR i holds the MSI-X table or PBA (mapped to the device in both views). */
@@ -72,6 +85,20 @@ static bool map_bar(struct guarded_dev *g, int i, u64 gpa)
 {
     const struct pci_bar *b = &g->host.bar[i];
 
+    if (sub_page(b)) { /* its page leaves every view: each access exits (guarded_dev_nested_fault) */
+        if (!trap_page_get(g->vm, gpa))
+            return false;
+        g->bar_live[i] = true;
+        g->live_gpa[i] = gpa;
+        return true;
+    }
+    if (trapped_large(g, b)) { /* in no view: each access exits */
+        if (!vm_npt_unmap(g->vm, gpa, b->size))
+            return false;
+        g->bar_live[i] = true;
+        g->live_gpa[i] = gpa;
+        return true;
+    }
     if (!npt_fork(&g->vm->npt_priv, &g->vm->npt, gpa, b->size))
         return false;
     for (u64 off = 0; off < b->size; off += PAGE_SIZE) {
@@ -93,7 +120,10 @@ static void unmap_bar(struct guarded_dev *g, int i)
 {
     if (!g->bar_live[i])
         return;
-    vm_npt_unmap(g->vm, g->live_gpa[i], g->host.bar[i].size);
+    if (sub_page(&g->host.bar[i]))
+        trap_page_put(g->vm, g->live_gpa[i]);
+    else
+        vm_npt_unmap(g->vm, g->live_gpa[i], g->host.bar[i].size);
     g->bar_live[i] = false;
 }
 
@@ -127,13 +157,20 @@ static void bar_moved(struct pci_vdev *d, int i, bool mapped, u64 gpa, void *ctx
                 "hypervisor's memory, or beyond the nested tables): left unmapped",
                 i, (unsigned long long)gpa);
         } else if (!map_bar(g, i, gpa)) {
-            LOG("pci: out of hypervisor memory moving BAR%d of the guarded device: left unmapped", i);
+            LOG("pci: out of hypervisor memory (or trapped-page slots) moving BAR%d of the guarded device: left "
+                "unmapped",
+                i);
             unmap_bar(g, i);
         } else {
             g->stats.bar_moves++;
         }
     }
     flush_all(g);
+}
+
+static bool held(const struct guarded_dev *g, const struct vcpu *v)
+{
+    return privilege_is_raised(g->privs, g->handle, v->id);
 }
 
 static void raise(u32 vcpu_id, void *state)
@@ -157,6 +194,11 @@ static void lower(u32 vcpu_id, void *state)
 }
 
 static const struct privilege_ops guarded_dev_ops = { .raise = raise, .lower = lower };
+
+/* A trap_all device's privilege: nothing to switch, each access checks it. */
+static void raise_count(u32 vcpu_id, void *state) { ((struct guarded_dev *)state)->stats.raises++; }
+static void lower_count(u32 vcpu_id, void *state) { ((struct guarded_dev *)state)->stats.lowers++; }
+static const struct privilege_ops trapped_dev_ops = { .raise = raise_count, .lower = lower_count };
 
 /* The offset of capability id in the device's list, 0 when it has none. */
 static u16 find_cap(const struct pci_cfg_access *cfg, u16 bdf, u8 id)
@@ -192,6 +234,13 @@ static int msix_part(struct guarded_dev *g, const char *bdf, struct msix_part *p
     p->off = reg & ~7u;
     p->len = len;
     b = p->bar < PCI_NUM_BARS ? &g->host.bar[p->bar] : NULL;
+    if (b && sub_page(b)) {
+        fmt_snprintf(err, errsz,
+                     "guarded device %s: MSI-X %s in BAR%d, which is smaller than a page: not supported (the guest "
+                     "kernel programs MSI-X, and a trapped page would give it one exit per access)",
+                     bdf, what, p->bar);
+        return -1;
+    }
     if (!b || !is_mem(b) || !b->size) {
         fmt_snprintf(err, errsz,
                      "guarded device %s: MSI-X %s in BAR%d, which is not a memory BAR: the guest kernel could not set "
@@ -249,11 +298,14 @@ static int open_msix(struct guarded_dev *g, const char *bdf, char *err, size_t e
             g->open[r] = (struct guarded_open_range){ .bar = p->bar, .off = start, .len = end - start };
             g->open_count++;
         }
-        LOG("pci: guarded device %s: MSI-X %s at BAR%d+0x%llx, %llu bytes (%u vectors): %s BAR%d+0x%llx-0x%llx %s to "
-            "the device in both views (the guest kernel programs MSI-X)",
+        LOG("pci: guarded device %s: MSI-X %s at BAR%d+0x%llx, %llu bytes (%u vectors): %s BAR%d+0x%llx-0x%llx %s "
+            "(the guest kernel programs MSI-X)",
             bdf, p->what, p->bar, (unsigned long long)p->off, (unsigned long long)p->len, vectors,
             end - start > PAGE_SIZE ? "its pages" : "its page", p->bar, (unsigned long long)start,
-            (unsigned long long)end - 1, end - start > PAGE_SIZE ? "map" : "maps");
+            (unsigned long long)end - 1,
+            g->trap_all               ? "answer everyone (forwarded)"
+            : end - start > PAGE_SIZE ? "map to the device in both views"
+                                      : "maps to the device in both views");
     }
     /* Page granularity: the rest of an open page is open too, whatever the device has there. */
     for (int r = 0; r < g->open_count; r++) {
@@ -285,12 +337,29 @@ static int open_msix(struct guarded_dev *g, const char *bdf, char *err, size_t e
     return 0;
 }
 
+static int init(struct guarded_dev *g, struct vm *vm, struct privilege_registry *privs, const struct pci_dev *dev,
+                const char *privilege, int kind, char *err, size_t errsz);
+enum { OWNS_VIEW, SHARES_VIEW, TRAPPED };
+
 int guarded_dev_init(struct guarded_dev *g, struct vm *vm, struct privilege_registry *privs, const struct pci_dev *dev,
                      const char *privilege, char *err, size_t errsz)
+{
+    return init(g, vm, privs, dev, privilege, OWNS_VIEW, err, errsz);
+}
+
+int guarded_dev_init_more(struct guarded_dev *g, struct vm *vm, struct privilege_registry *privs,
+                          const struct pci_dev *dev, const char *privilege, bool shares_view, char *err, size_t errsz)
+{
+    return init(g, vm, privs, dev, privilege, shares_view ? SHARES_VIEW : TRAPPED, err, errsz);
+}
+
+static int init(struct guarded_dev *g, struct vm *vm, struct privilege_registry *privs, const struct pci_dev *dev,
+                const char *privilege, int kind, char *err, size_t errsz)
 {
     char bdf[8];
 
     memset(g, 0, sizeof(*g));
+    g->trap_all = kind == TRAPPED;
     g->host = *dev;
     g->vm = vm;
     g->privs = privs;
@@ -304,11 +373,9 @@ int guarded_dev_init(struct guarded_dev *g, struct vm *vm, struct privilege_regi
         const struct pci_bar *b = &dev->bar[i];
         if (!is_mem(b) || !b->size)
             continue;
-        if (b->size < PAGE_SIZE || !IS_ALIGNED(b->base, PAGE_SIZE)) {
-            fmt_snprintf(err, errsz,
-                         "guarded device %s: BAR%d (0x%llx, %llu bytes) is smaller than a page: the nested page tables "
-                         "cannot guard it",
-                         bdf, i, (unsigned long long)b->base, (unsigned long long)b->size);
+        if (!IS_ALIGNED(b->base, b->size < PAGE_SIZE ? b->size : PAGE_SIZE)) {
+            fmt_snprintf(err, errsz, "guarded device %s: BAR%d (0x%llx, %llu bytes) is not aligned to its size", bdf, i,
+                         (unsigned long long)b->base, (unsigned long long)b->size);
             return -1;
         }
         if (!gpa_usable(g, b->base, b->size)) {
@@ -328,6 +395,21 @@ int guarded_dev_init(struct guarded_dev *g, struct vm *vm, struct privilege_regi
         return -1;
     }
     for (int i = 0; i < PCI_NUM_BARS; i++) {
+        const struct pci_bar *b = &dev->bar[i];
+        /* The real page of a sub-page BAR stays trapped for good, wherever the guest moves the BAR,
+         * as the real address of a larger BAR stays unmapped: one reference of its own. */
+        if (sub_page(b)) {
+            if (!trap_page_get(vm, b->base)) {
+                fmt_snprintf(err, errsz, "guarded device %s: no trapped-page slot or table memory for BAR%d", bdf, i);
+                return -1;
+            }
+            LOG("pci: guarded device %s: BAR%d 0x%llx+0x%llx is smaller than a page: page 0x%llx is trapped in every "
+                "view, the BAR's bytes answer only the privilege, the rest of the page is forwarded",
+                bdf, i, (unsigned long long)b->base, (unsigned long long)b->size,
+                (unsigned long long)ALIGN_DOWN(b->base, PAGE_SIZE));
+        }
+    }
+    for (int i = 0; i < PCI_NUM_BARS; i++) {
         if (is_mem(&dev->bar[i]) && dev->bar[i].size && !map_bar(g, i, dev->bar[i].base)) {
             fmt_snprintf(err, errsz, "out of hypervisor memory for the guarded device's nested page tables");
             return -1;
@@ -337,7 +419,13 @@ int guarded_dev_init(struct guarded_dev *g, struct vm *vm, struct privilege_regi
             g->live_gpa[i] = dev->bar[i].base;
         }
     }
-    g->handle = privilege_register(privs, g->privilege, &guarded_dev_ops, g);
+    /* The view's owner registers its privilege (raise and lower switch the view); a device sharing
+     * the view uses that registration; a trapped one registers its own, or uses the component
+     * that offers it already. */
+    if (kind == OWNS_VIEW)
+        g->handle = privilege_register(privs, g->privilege, &guarded_dev_ops, g);
+    else if ((g->handle = privilege_lookup(privs, g->privilege)) < 0 && kind == TRAPPED)
+        g->handle = privilege_register(privs, g->privilege, &trapped_dev_ops, g);
     if (g->handle < 0) {
         fmt_snprintf(err, errsz, "guarded device %s: cannot register privilege '%s': %s", bdf, g->privilege,
                      privilege_strerror(g->handle));
@@ -366,9 +454,53 @@ void guarded_dev_attach_vcpu(struct guarded_dev *g, struct vcpu *v)
     }
 }
 
-static bool held(const struct guarded_dev *g, const struct vcpu *v)
+
+/* An access to a sub-page BAR (its page is trapped in every view), or to the real BAR's bytes
+ * after the guest moved it elsewhere. Privileged accesses to the guest's BAR reach the device;
+ * everything else reads zero there (all ones at the real address: nothing decodes there as far
+ * as the guest can tell) and writes go nowhere. */
+static bool sub_page_access(struct guarded_dev *g, struct vcpu *v, int i, gpa_t gpa, bool write)
 {
-    return privilege_is_raised(g->privs, g->handle, v->id);
+    const struct pci_bar *b = &g->host.bar[i];
+    bool in_live = g->bar_live[i] && gpa >= g->live_gpa[i] && gpa - g->live_gpa[i] < b->size;
+    bool open;
+    u64 off = in_live ? gpa - g->live_gpa[i] : gpa - b->base;
+    struct mmio_insn insn;
+    const char *why = "";
+    u64 value = 0;
+
+    if (!mmio_decode(v, write, &insn, &why)) {
+        LOG_RATELIMITED(g->stats.refused, 8,
+                        "pci: access to the guarded device's BAR%d+0x%llx at rip 0x%llx refused (%s): #GP injected", i,
+                        (unsigned long long)off, (unsigned long long)v->regs[REG_RIP], why);
+        vcpu_inject_exception(v, VEC_GP, true, 0);
+        return true;
+    }
+    if (off + insn.size > b->size) {
+        LOG_RATELIMITED(g->stats.refused, 8,
+                        "pci: %u-byte access at the guarded device's BAR%d+0x%llx runs past its end (rip 0x%llx): "
+                        "#GP injected",
+                        insn.size, i, (unsigned long long)off, (unsigned long long)v->regs[REG_RIP]);
+        vcpu_inject_exception(v, VEC_GP, true, 0);
+        return true;
+    }
+    /* a trap_all device's MSI-X pages answer everyone, as they do in the views (open_msix) */
+    open = in_live && page_open(g, i, ALIGN_DOWN(off, PAGE_SIZE));
+    if (in_live && (open || held(g, v))) {
+        g->stats.mmio_forwarded++;
+        if (write)
+            trap_mmio_write(b->base + off, insn.size, insn_mmio_write_value(&insn, v->regs));
+        else
+            value = trap_mmio_read(b->base + off, insn.size);
+    } else if (write) {
+        LOG_RATELIMITED(g->stats.writes_dropped, 8,
+                        "pci: unprivileged write to the guarded device's BAR%d+0x%llx (%u bytes) at rip 0x%llx dropped",
+                        i, (unsigned long long)off, insn.size, (unsigned long long)v->regs[REG_RIP]);
+    } else if (!in_live) {
+        value = ~0ull;
+    }
+    mmio_finish(v, &insn, value);
+    return true;
 }
 
 bool guarded_dev_nested_fault(struct guarded_dev *g, struct vcpu *v, gpa_t gpa, bool write)
@@ -378,6 +510,10 @@ bool guarded_dev_nested_fault(struct guarded_dev *g, struct vcpu *v, gpa_t gpa, 
 
     for (int i = 0; i < PCI_NUM_BARS; i++) {
         const struct pci_bar *b = &g->host.bar[i];
+        if ((sub_page(b) || trapped_large(g, b)) &&
+            ((g->bar_live[i] && gpa >= g->live_gpa[i] && gpa - g->live_gpa[i] < b->size) ||
+             (gpa >= b->base && gpa - b->base < b->size)))
+            return sub_page_access(g, v, i, gpa, write);
         if (!is_mem(b) || !g->bar_live[i] || gpa < g->live_gpa[i] || gpa - g->live_gpa[i] >= b->size)
             continue;
         if (mmio_complete(v, write, 0, &insn, &why)) {
@@ -435,11 +571,11 @@ void guarded_dev_report(const struct guarded_dev *g)
     char bdf[8];
     pci_bdf_str(g->host.bdf, bdf);
     LOG("pci: guarded device %s (%s): raises %llu lowers %llu, unprivileged MMIO writes dropped %llu, port accesses "
-        "blocked %llu forwarded %llu, refused %llu, BAR moves %llu",
+        "blocked %llu forwarded %llu, sub-page MMIO forwarded %llu, refused %llu, BAR moves %llu",
         bdf, g->privilege, (unsigned long long)g->stats.raises, (unsigned long long)g->stats.lowers,
         (unsigned long long)g->stats.writes_dropped, (unsigned long long)g->stats.io_blocked,
-        (unsigned long long)g->stats.io_forwarded, (unsigned long long)g->stats.refused,
-        (unsigned long long)g->stats.bar_moves);
+        (unsigned long long)g->stats.io_forwarded, (unsigned long long)g->stats.mmio_forwarded,
+        (unsigned long long)g->stats.refused, (unsigned long long)g->stats.bar_moves);
 }
 
 /* make bench: what one privilege change costs here (switching the nested root) against the
@@ -461,7 +597,7 @@ void guarded_dev_measure(struct guarded_dev *g, struct vcpu *v)
     for (int r = 0; r < ROUNDS; r++) {
         for (int i = 0; i < PCI_NUM_BARS; i++) {
             const struct pci_bar *b = &g->host.bar[i];
-            if (!is_mem(b) || !g->bar_live[i])
+            if (!is_mem(b) || !g->bar_live[i] || sub_page(b) || trapped_large(g, b))
                 continue;
             for (u64 off = 0; off < b->size; off += PAGE_SIZE) {
                 hpa_t hpa;

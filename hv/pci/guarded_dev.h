@@ -9,6 +9,9 @@
  *               Exception: the pages holding the MSI-X table and PBA (from the MSI-X capability)
  *               map to the device in both views, because the guest kernel's PCI core, not the
  *               driver, programs them (docs/pci.md, "MSI-X").
+ *   sub-page    a memory BAR smaller than a page: its page is trapped in every view (trap_page.h);
+ *   BARs        privileged accesses to the BAR's bytes are forwarded to the device, unprivileged
+ *               ones read zero and writes are dropped, the rest of the page is forwarded.
  *   I/O BARs    always intercepted; forwarded to the real ports only while privileged.
  *   config      virtualized (pci_vdev): the guest may move BARs; the real ones never change, and
  *               the real BAR addresses stay unreachable from the guest wherever it moves them.
@@ -31,6 +34,7 @@ struct guarded_dev_stats {
     u64 io_forwarded;   /* port accesses by privileged code */
     u64 bar_moves;      /* guest BAR relocations applied */
     u64 refused;        /* undecodable accesses (#GP injected) */
+    u64 mmio_forwarded; /* privileged accesses to a sub-page BAR (trapped page) */
 };
 
 /* A run of pages of a memory BAR that both views map to the device: the MSI-X table or PBA. */
@@ -54,12 +58,22 @@ struct guarded_dev {
     struct guarded_open_range open[GUARDED_MAX_OPEN];
     int open_count;
     struct guarded_dev_stats stats;
+    /* Every memory BAR trapped, as a sub-page BAR is (no pages in the privileged view): a device
+     * guarded by another privilege than the one the privileged view belongs to. */
+    bool trap_all;
 };
 
 /* Check the device can be guarded (every BAR virtualizable, an MSI-X table and PBA inside memory
  * BARs), build both views, register the privilege in privs. Returns 0, or -1 with a one-line reason. */
 int guarded_dev_init(struct guarded_dev *g, struct vm *vm, struct privilege_registry *privs, const struct pci_dev *dev,
                      const char *privilege, char *err, size_t errsz);
+/* The same for a further guarded device (docs/pci.md, "More than one guarded device"). shares_view:
+ * its privilege is the one the privileged view belongs to (the first device's, whose raise and
+ * lower switch the view): its BARs go in that view and it uses the registered privilege. Otherwise
+ * every memory BAR is trapped and each access checks the privilege, registered here unless some
+ * component offers it already. */
+int guarded_dev_init_more(struct guarded_dev *g, struct vm *vm, struct privilege_registry *privs,
+                          const struct pci_dev *dev, const char *privilege, bool shares_view, char *err, size_t errsz);
 /* Set up what needs a vCPU (port intercepts). */
 void guarded_dev_attach_vcpu(struct guarded_dev *g, struct vcpu *v);
 /* A nested page fault at gpa: true when it was this device's BAR (handled). */

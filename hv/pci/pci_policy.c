@@ -5,18 +5,26 @@
 #include "pci/pci_chipset.h"
 #include "pci/pci_ecam.h"
 #include "core/mmio_emul.h"
+#include "pci/trap_page.h"
+#include "lib/platform_report.h"
 #include "lib/lib.h"
 #include "lib/log.h"
 #include "lib/page_alloc.h"
 #include "lib/phys.h"
 #include "core/vm.h"
 
+#define GUARDED_MAX (1 + BOOT_MAX_GUARDED_MORE)
+
 struct pci_policy {
     struct pci_dev *dev; /* every function found, allocated for the count the scan found */
     enum pci_guest_mode *mode;
     int count;
-    int guarded; /* index into dev[], -1 when none */
-    struct guarded_dev gdev;
+    const char **hidden_why; /* per function, for the platform report (allocated with dev) */
+    /* The guarded devices in postern.cfg's order (guarded_nic lines): gdev[k] guards dev[gidx[k]];
+     * the first owns the privileged view (docs/pci.md, "More than one guarded device"). */
+    int gidx[GUARDED_MAX];
+    struct guarded_dev gdev[GUARDED_MAX];
+    int nguarded;
     struct pci_conf1 conf1;
     struct pci_ecam_window ecam[ACPI_MAX_ECAM]; /* the guest's windows (MCFG kept), all trapped */
     int ecam_count;
@@ -24,7 +32,16 @@ struct pci_policy {
     u64 writes_refused_logged;
 };
 
-static struct pci_policy pol = { .guarded = -1 };
+static struct pci_policy pol;
+
+/* The guarded device of function i, NULL when it is not guarded. */
+static struct guarded_dev *gdev_of(int i)
+{
+    for (int k = 0; k < pol.nguarded; k++)
+        if (pol.gidx[k] == i)
+            return &pol.gdev[k];
+    return NULL;
+}
 
 static const char *mode_name(enum pci_guest_mode m)
 {
@@ -54,7 +71,7 @@ static enum pci_guest_mode mode_of(u16 bdf, struct pci_vdev **vdev, void *ctx)
          * later): the hardware answers, which for an absent function is all ones. */
         return PCI_PASSTHROUGH;
     if (pol.mode[i] == PCI_VIRTUALIZED)
-        *vdev = &pol.gdev.vdev;
+        *vdev = &gdev_of(i)->vdev;
     return pol.mode[i];
 }
 
@@ -149,7 +166,7 @@ static void setup_ecam(const struct acpi_guest_info *acpi)
 static int enumerate_all(char *err, size_t errsz)
 {
     int n = pci_enumerate(&pci_host, NULL, 0);
-    u64 bytes = (u64)n * (sizeof(struct pci_dev) + sizeof(enum pci_guest_mode));
+    u64 bytes = (u64)n * (sizeof(struct pci_dev) + sizeof(enum pci_guest_mode) + sizeof(const char *)) + 8;
     hpa_t pa;
     u8 roots[256];
     char line[160];
@@ -165,6 +182,7 @@ static int enumerate_all(char *err, size_t errsz)
     }
     pol.dev = phys_to_virt(pa);
     pol.mode = (enum pci_guest_mode *)(pol.dev + n);
+    pol.hidden_why = (const char **)ALIGN_UP((uintptr_t)(pol.mode + n), sizeof(const char *));
     pol.count = pci_enumerate(&pci_host, pol.dev, n);
     nroots = pci_root_buses(pol.dev, pol.count, roots);
     len = fmt_snprintf(line, sizeof(line), "pci: segment 0: %d functions, %d root bus%s:", pol.count, nroots,
@@ -175,13 +193,101 @@ static int enumerate_all(char *err, size_t errsz)
     return 0;
 }
 
+/* Which other functions' memory BARs share a page with a sub-page BAR of the guarded device g:
+ * their accesses exit and are forwarded (trap_page.c), or refused when the function is hidden. */
+static void log_page_neighbours(int g)
+{
+    const struct pci_dev *gd = &pol.dev[g];
+    char gbdf[8], bdf[8];
+
+    pci_bdf_str(gd->bdf, gbdf);
+    for (int b = 0; b < PCI_NUM_BARS; b++) {
+        const struct pci_bar *gb = &gd->bar[b];
+        u64 page = ALIGN_DOWN(gb->base, PAGE_SIZE);
+        int shared = 0;
+
+        if ((gb->kind != PCI_BAR_MEM32 && gb->kind != PCI_BAR_MEM64) || !gb->size || gb->size >= PAGE_SIZE)
+            continue;
+        for (int i = 0; i < pol.count; i++) {
+            for (int k = 0; k < PCI_NUM_BARS; k++) {
+                const struct pci_bar *ob = &pol.dev[i].bar[k];
+                if ((i == g && k == b) || (ob->kind != PCI_BAR_MEM32 && ob->kind != PCI_BAR_MEM64) || !ob->size ||
+                    ob->base >= page + PAGE_SIZE || ob->base + ob->size <= page)
+                    continue;
+                pci_bdf_str(pol.dev[i].bdf, bdf);
+                LOG("pci: page 0x%llx of %s BAR%d also holds %s BAR%d 0x%llx+0x%llx (%s): %s", (unsigned long long)page,
+                    gbdf, b, bdf, k, (unsigned long long)ob->base, (unsigned long long)ob->size, mode_name(pol.mode[i]),
+                    pol.mode[i] == PCI_HIDDEN ? "refused (#GP)" : "its accesses exit and are forwarded");
+                shared++;
+            }
+        }
+        if (!shared)
+            LOG("pci: page 0x%llx of %s BAR%d holds no other BAR", (unsigned long long)page, gbdf, b);
+    }
+}
+
+/* The platform report's PCI lines: how configuration space is reached, the buses found, the
+ * guarded and hidden functions (hv/lib/platform_report.h). */
+static void report_fill(struct report_sink *s, const void *ctx)
+{
+    char buses[100] = "", bdf[8];
+    size_t n = 0;
+    int nbus = 0;
+
+    for (int i = 0; i < pol.count; i++) {
+        u8 bus = (u8)(pol.dev[i].bdf >> 8);
+        bool seen = false;
+        for (int j = 0; j < i && !seen; j++)
+            seen = (u8)(pol.dev[j].bdf >> 8) == bus;
+        if (seen)
+            continue;
+        nbus++;
+        if (n + 4 < sizeof(buses))
+            n += (size_t)fmt_snprintf(buses + n, sizeof(buses) - n, "%s%02x", n ? " " : "", bus);
+    }
+    for (int w = 0; w < pol.ecam_count; w++)
+        report_line(s, "segment %u: ECAM at 0x%llx (buses %02x-%02x, from MCFG), trapped for the guest",
+                    pol.ecam[w].segment, (unsigned long long)pol.ecam[w].base, pol.ecam[w].bus_start,
+                    pol.ecam[w].bus_end);
+    if (!pol.ecam_count)
+        report_line(s, "segment 0: ports 0xCF8/0xCFC (no MCFG: offsets 256 and up unreachable)");
+    report_line(s, "every root bus and the buses below its bridges: %d bus%s (%s), %d functions", nbus,
+                nbus == 1 ? "" : "es", buses, pol.count);
+    for (int i = 0; i < pol.count; i++) {
+        const struct pci_dev *d = &pol.dev[i];
+        pci_bdf_str(d->bdf, bdf);
+        const struct guarded_dev *g = gdev_of(i);
+        if (g) {
+            report_line(s,
+                        "guarded %s %04x:%04x class %06x%s, privilege %s: %llu view switches, %llu unprivileged "
+                        "writes dropped",
+                        bdf, d->vendor, d->device, d->class_rev >> 8,
+                        (d->class_rev >> 24) == 0x02 ? " (network)" : " (not a network controller)", g->privilege,
+                        (unsigned long long)g->stats.raises, (unsigned long long)g->stats.writes_dropped);
+            for (int b = 0; b < PCI_NUM_BARS; b++)
+                if ((d->bar[b].kind == PCI_BAR_MEM32 || d->bar[b].kind == PCI_BAR_MEM64) && d->bar[b].size &&
+                    d->bar[b].size < PAGE_SIZE)
+                    report_line(s, "guarded %s BAR%d 0x%llx+0x%llx is smaller than a page: its page is trapped", bdf, b,
+                                (unsigned long long)d->bar[b].base, (unsigned long long)d->bar[b].size);
+        } else if (pol.mode[i] == PCI_HIDDEN) {
+            report_line(s, "hidden  %s %04x:%04x class %06x: %s", bdf, d->vendor, d->device, d->class_rev >> 8,
+                        pol.hidden_why[i] ? pol.hidden_why[i] : "?");
+        }
+    }
+    if (!pol.nguarded)
+        report_line(s, "no guarded device");
+}
+
 int pci_policy_init(const struct boot_info *bi, const struct acpi_guest_info *acpi, const struct iommu_info *io,
                     struct privilege_registry *privs, char *err, size_t errsz)
 {
     char bdf[8];
 
     setup_ecam(acpi);
-    pol.guarded = -1;
+    platform_report_add(REPORT_PCI, report_fill, NULL);
+    pol.nguarded = 0;
+    for (int k = 0; k < GUARDED_MAX; k++)
+        pol.gidx[k] = -1;
     if (enumerate_all(err, errsz) != 0)
         return -1;
 
@@ -190,18 +296,30 @@ int pci_policy_init(const struct boot_info *bi, const struct acpi_guest_info *ac
         enum pci_guest_mode m = PCI_PASSTHROUGH;
 
         for (u32 u = 0; u < io->units; u++)
-            if (io->unit[u].has_bdf && io->unit[u].segment == 0 && io->unit[u].bdf == d->bdf)
+            if (io->unit[u].has_bdf && io->unit[u].segment == 0 && io->unit[u].bdf == d->bdf) {
                 m = PCI_HIDDEN; /* the IOMMU must stay the hypervisor's */
-        if (d->vendor == 0x1022 && (d->class_rev >> 16) == 0x0806)
+                pol.hidden_why[i] = "the IOMMU";
+            }
+        if (d->vendor == 0x1022 && (d->class_rev >> 16) == 0x0806) {
             m = PCI_HIDDEN; /* any AMD IOMMU function, listed in the IVRS or not (docs/iommu.md) */
+            pol.hidden_why[i] = "an AMD IOMMU function";
+        }
         for (u32 h = 0; h < bi->pci_hide_count; h++)
-            if (pci_match_dev(&bi->pci_hide[h], d))
+            if (pci_match_dev(&bi->pci_hide[h], d)) {
                 m = PCI_HIDDEN;
-        if (bi->serial_pci && bi->serial_pci_bdf == d->bdf)
+                pol.hidden_why[i] = "pci_hide in postern.cfg";
+            }
+        if (bi->serial_pci && bi->serial_pci_bdf == d->bdf) {
             m = PCI_HIDDEN; /* Postern's own UART: the guest could move its BAR (docs/console.md) */
-        if (m == PCI_PASSTHROUGH && bi->guarded_nic_set && pol.guarded < 0 && pci_match_dev(&bi->guarded_nic, d)) {
-            m = PCI_VIRTUALIZED;
-            pol.guarded = i;
+            pol.hidden_why[i] = "Postern's serial port";
+        }
+        /* each guarded_nic line takes the first function it matches that no earlier line took */
+        for (u32 k = 0; m == PCI_PASSTHROUGH && bi->guarded_nic_set && k <= bi->guarded_more_count; k++) {
+            const struct pci_match *gm = k ? &bi->guarded_more[k - 1].dev : &bi->guarded_nic;
+            if (pol.gidx[k] < 0 && pci_match_dev(gm, d)) {
+                m = PCI_VIRTUALIZED;
+                pol.gidx[k] = i;
+            }
         }
         if (m == PCI_PASSTHROUGH && pci_chipset_write_refused(d))
             m = PCI_READONLY; /* the guest reads it; its writes are refused (pci_chipset.h) */
@@ -216,6 +334,11 @@ int pci_policy_init(const struct boot_info *bi, const struct acpi_guest_info *ac
             LOG("pci %s %04x:%04x class %06x: %s", bdf, d->vendor, d->device, d->class_rev >> 8, mode_name(m));
         if (m == PCI_HIDDEN && d->bars_unsized)
             LOG("pci %s: hidden, but a bridge's BARs are not sized (never moved): its memory BARs stay mapped", bdf);
+        for (int b = 0; b < PCI_NUM_BARS; b++) /* what the firmware did with BARs that share pages */
+            if ((d->bar[b].kind == PCI_BAR_MEM32 || d->bar[b].kind == PCI_BAR_MEM64) && d->bar[b].size &&
+                d->bar[b].size < PAGE_SIZE)
+                LOG("pci %s BAR%d 0x%llx+0x%llx: smaller than a page", bdf, b, (unsigned long long)d->bar[b].base,
+                    (unsigned long long)d->bar[b].size);
         if (m == PCI_HIDDEN)
             hide_bars(d);
     }
@@ -228,9 +351,13 @@ int pci_policy_init(const struct boot_info *bi, const struct acpi_guest_info *ac
             vm_npt_unmap(&vm0, base, size);
     }
 
-    if (bi->guarded_nic_set) {
-        const struct pci_match *m = &bi->guarded_nic;
-        if (pol.guarded < 0) {
+    for (u32 k = 0; bi->guarded_nic_set && k <= bi->guarded_more_count; k++) {
+        const struct pci_match *m = k ? &bi->guarded_more[k - 1].dev : &bi->guarded_nic;
+        const char *priv = k ? bi->guarded_more[k - 1].privilege : bi->guarded_nic_privilege;
+        int i = pol.gidx[k];
+        int rc;
+
+        if (i < 0) {
             if (m->by_bdf) {
                 pci_bdf_str(m->bdf, bdf);
                 fmt_snprintf(err, errsz, "guarded_nic %s: no such PCI device (or it is hidden)", bdf);
@@ -247,8 +374,8 @@ int pci_policy_init(const struct boot_info *bi, const struct acpi_guest_info *ac
             return -1;
         }
         char why[120];
-        pci_bdf_str(pol.dev[pol.guarded].bdf, bdf);
-        if (io->enabled && iommu_unity_names(io, 0, pol.dev[pol.guarded].bdf, why, sizeof(why))) {
+        pci_bdf_str(pol.dev[i].bdf, bdf);
+        if (io->enabled && iommu_unity_names(io, 0, pol.dev[i].bdf, why, sizeof(why))) {
             fmt_snprintf(err, errsz, "guarded_nic %s: %s, which its guard cannot confine; not supported", bdf, why);
             return -1;
         }
@@ -256,13 +383,28 @@ int pci_policy_init(const struct boot_info *bi, const struct acpi_guest_info *ac
             LOG("pci: %s guarded with iommu = off: its DMA is bounded by nothing but the guarded driver (the "
                 "administrator's choice)",
                 bdf);
-        if (guarded_dev_init(&pol.gdev, &vm0, privs, &pol.dev[pol.guarded], bi->guarded_nic_privilege, err, errsz) != 0)
+        /* the first owns the privileged view; a later one shares it when it has the same privilege,
+         * otherwise its BARs are trapped (docs/pci.md, "More than one guarded device") */
+        if (k == 0)
+            rc = guarded_dev_init(&pol.gdev[k], &vm0, privs, &pol.dev[i], priv, err, errsz);
+        else
+            rc = guarded_dev_init_more(&pol.gdev[k], &vm0, privs, &pol.dev[i], priv,
+                                       strcmp(priv, bi->guarded_nic_privilege) == 0, err, errsz);
+        if (rc != 0)
             return -1;
-        pci_bdf_str(pol.dev[pol.guarded].bdf, bdf);
-        LOG("pci: %s guarded by privilege '%s': BARs reachable only inside a module holding it (views: %llu + %llu "
-            "table pages)",
-            bdf, bi->guarded_nic_privilege, (unsigned long long)vm0.npt.tables,
-            (unsigned long long)vm0.npt_priv.tables);
+        pol.nguarded = (int)k + 1;
+        log_page_neighbours(i);
+        pci_bdf_str(pol.dev[i].bdf, bdf);
+        if ((pol.dev[i].class_rev >> 24) != 0x02)
+            LOG("pci: %s is class %06x, not a network controller: guarded all the same", bdf,
+                pol.dev[i].class_rev >> 8);
+        LOG("pci: %s guarded by privilege '%s': BARs reachable only inside a module holding it (%s; views: %llu + "
+            "%llu table pages)",
+            bdf, priv,
+            k == 0                 ? "the privileged view's owner"
+            : pol.gdev[k].trap_all ? "another privilege than the privileged view's: every memory BAR trapped"
+                                   : "in the privileged view with the first",
+            (unsigned long long)vm0.npt.tables, (unsigned long long)vm0.npt_priv.tables);
     }
     pol.conf1.host = &pci_host;
     pol.conf1.mode_of = mode_of;
@@ -270,7 +412,7 @@ int pci_policy_init(const struct boot_info *bi, const struct acpi_guest_info *ac
     return 0;
 }
 
-bool pci_policy_guarded_nic(void) { return pol.guarded >= 0; }
+bool pci_policy_guarded_nic(void) { return pol.nguarded > 0; }
 
 int pci_policy_trapped_ranges(const struct acpi_guest_info *acpi, struct pci_trapped_range *out, int max)
 {
@@ -302,10 +444,10 @@ void pci_policy_attach_vcpu(struct vcpu *v)
                 vcpu_ops->set_io_intercept(v, (u16)(bar->base + p), true);
         }
     }
-    if (pol.guarded >= 0) {
-        guarded_dev_attach_vcpu(&pol.gdev, v);
-        guarded_dev_measure(&pol.gdev, v);
-    }
+    for (int k = 0; k < pol.nguarded; k++)
+        guarded_dev_attach_vcpu(&pol.gdev[k], v);
+    if (pol.nguarded)
+        guarded_dev_measure(&pol.gdev[0], v);
 }
 
 bool pci_policy_io(struct vcpu *v, u16 port, u8 size, bool in, u32 *value)
@@ -322,7 +464,10 @@ bool pci_policy_io(struct vcpu *v, u16 port, u8 size, bool in, u32 *value)
             *value = 0xffffffffu; /* nothing decodes there, as far as the guest can tell */
         return true;
     }
-    return pol.guarded >= 0 && guarded_dev_io(&pol.gdev, v, port, size, in, value);
+    for (int k = 0; k < pol.nguarded; k++)
+        if (guarded_dev_io(&pol.gdev[k], v, port, size, in, value))
+            return true;
+    return false;
 }
 
 static u32 size_ones(u8 size) { return size == 1 ? 0xffu : size == 2 ? 0xffffu : 0xffffffffu; }
@@ -383,13 +528,17 @@ bool pci_policy_nested_fault(struct vcpu *v, gpa_t gpa, bool write)
 {
     if (ecam_fault(v, gpa, write))
         return true;
-    return pol.guarded >= 0 && guarded_dev_nested_fault(&pol.gdev, v, gpa, write);
+    /* A guarded device's own bytes first; then the rest of a page a sub-page BAR trapped. */
+    for (int k = 0; k < pol.nguarded; k++)
+        if (guarded_dev_nested_fault(&pol.gdev[k], v, gpa, write))
+            return true;
+    return trap_page_forward(v, gpa, write);
 }
 
 void pci_policy_report(void)
 {
-    if (pol.guarded >= 0)
-        guarded_dev_report(&pol.gdev);
+    for (int k = 0; k < pol.nguarded; k++)
+        guarded_dev_report(&pol.gdev[k]);
     LOG("pci: %llu ECAM accesses emulated (%llu to hidden functions, %llu refused); %llu writes to chipset "
         "functions refused",
         (unsigned long long)pol.ecam_accesses, (unsigned long long)pol.ecam_hidden,
@@ -405,13 +554,13 @@ void pci_policy_list(void (*out)(void *ctx, const char *line), void *ctx)
         pci_bdf_str(d->bdf, bdf);
         n = fmt_snprintf(line, sizeof(line), "%s  %04x:%04x  class %06x  %-11s", bdf, d->vendor, d->device,
                          d->class_rev >> 8, mode_name(pol.mode[i]));
-        if (i == pol.guarded && n > 0 && (size_t)n < sizeof(line))
+        const struct guarded_dev *g = gdev_of(i);
+        if (g && n > 0 && (size_t)n < sizeof(line))
             fmt_snprintf(line + n, sizeof(line) - (size_t)n,
                          " privilege %s; %llu view switches, unprivileged: %llu writes dropped, %llu port accesses "
                          "blocked",
-                         pol.gdev.privilege, (unsigned long long)pol.gdev.stats.raises,
-                         (unsigned long long)pol.gdev.stats.writes_dropped,
-                         (unsigned long long)pol.gdev.stats.io_blocked);
+                         g->privilege, (unsigned long long)g->stats.raises, (unsigned long long)g->stats.writes_dropped,
+                         (unsigned long long)g->stats.io_blocked);
         out(ctx, line);
     }
     if (pol.count == 0)

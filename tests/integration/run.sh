@@ -23,12 +23,14 @@
 #   CPU (a QEMU -cpu model instead of the default), MEM (QEMU -m, e.g. 6G, instead of 1024 MiB)
 #   DIRECT_EXPECT / DIRECT_REJECT   replace EXPECT / REJECT with DIRECT=1; DIRECT_SKIP="why" skips the case
 #   IOMMU            amd (default), intel or none: the machine gets that IOMMU (tools/qemu.sh)
-#   NIC              e1000 (default), e1000e or none: the machine gets that NIC on QEMU's user network with restrict=on
+#   NIC              e1000 (default), any other QEMU NIC model (rtl8139, pcnet, ...) or none: the machine gets that NIC on QEMU's user network with restrict=on
 #                    (docs/lab/network-tests.md). The guest's connections to 10.0.2.100:5001 (sink) and
 #                    :5002 (source) start tests/integration/netserve.sh, which records each transfer in
 #                    the case's netserve.log; no port is opened on this machine.
 #   PXB_BUSES, NIC_BUS  expander root buses and the NIC's bus (tools/qemu.sh), e.g. PXB_BUSES="0x20"
 #                    NIC_BUS=rp0: the NIC behind a root port of a root bus bus 0 does not lead to
+#   NIC2             a second NIC of any QEMU model right after the first, on a user network of its own
+#                    (10.0.3.0/24, restrict=on, no forwards: the guest can ping 10.0.3.2); none by default
 #   NET_VERIFY=(name ...)  transfers whose "NET-VERIFY name ..." line (direction, bytes, SHA-256) must be
 #                    the same in the serial log (the guest's) and in netserve.log (the helper's)
 #   DIRECT_NET_VERIFY      replaces NET_VERIFY with DIRECT=1
@@ -113,7 +115,7 @@ make_config() {
 run_case() {
     local name=$1 dir=$base/$1
     local PREPARE="" CMDLINE_EXTRA="" CONFIG_OVERRIDE="" CONFIG_WHOLE=0 CONFIG_EDIT="" TIMEOUT=150 SMP=1 DIRECT_SKIP="" CPU="" MEM="" PANIC_EXPECTED=0
-    local SERIAL_LOG=com1 USB_STICK="" PXB_BUSES="" NIC_BUS=""
+    local SERIAL_LOG=com1 USB_STICK="" PXB_BUSES="" NIC_BUS="" NIC2=""
     # The whole system by default, as make run boots it (tools/postern.cfg guards this e1000 and
     # needs the IOMMU): the environment's, unless the case says otherwise.
     local NIC=${NIC:-e1000} IOMMU=${IOMMU:-amd}
@@ -142,18 +144,18 @@ run_case() {
     local NET_GUESTFWD="5001=cmd:bash '$here/netserve.sh' sink '$dir'"$'\n'"5002=cmd:bash '$here/netserve.sh' source '$dir'"
     [ "$NIC" != none ] || NET_GUESTFWD=""
     if [ "$direct" = 1 ]; then
-        SMP=$SMP NIC=$NIC IOMMU=$IOMMU NET_GUESTFWD=$NET_GUESTFWD qemu_direct_argv "$(config_cmdline "$dir/postern.cfg")"
+        SMP=$SMP NIC=$NIC NIC2=$NIC2 IOMMU=$IOMMU NET_GUESTFWD=$NET_GUESTFWD qemu_direct_argv "$(config_cmdline "$dir/postern.cfg")"
     elif [ -n "$USB_STICK" ]; then
         # a copy of the stick, so the case's config never lands in the image `make usb` wrote
         { cp --sparse=always "$top/$USB_STICK" "$dir/stick.img" &&
           "$top/tools/esp.sh" put "$dir/stick.img" "$dir/postern.cfg" "${ESP_FILES[@]/#/${GUEST_DIR:-$top/build/guest}/}"; } \
             > "$dir/mkesp.out" 2>&1 ||
             { echo "FAIL: $name (could not prepare the stick: $(tail -n 1 "$dir/mkesp.out"))"; return 1; }
-        SMP=$SMP NIC=$NIC IOMMU=$IOMMU NET_GUESTFWD=$NET_GUESTFWD qemu_usb_stick_argv "$dir/stick.img" "$dir/vars.fd"
+        SMP=$SMP NIC=$NIC NIC2=$NIC2 IOMMU=$IOMMU NET_GUESTFWD=$NET_GUESTFWD qemu_usb_stick_argv "$dir/stick.img" "$dir/vars.fd"
     else
         "$top/tools/mkesp.sh" "$dir/esp.img" "$dir/postern.cfg" "${ESP_FILES[@]/#/${GUEST_DIR:-$top/build/guest}/}" > "$dir/mkesp.out" 2>&1 ||
             { echo "FAIL: $name (could not build the ESP: $(tail -n 1 "$dir/mkesp.out"))"; return 1; }
-        SMP=$SMP NIC=$NIC IOMMU=$IOMMU NET_GUESTFWD=$NET_GUESTFWD qemu_postern_argv "$dir/esp.img" "$dir/vars.fd"
+        SMP=$SMP NIC=$NIC NIC2=$NIC2 IOMMU=$IOMMU NET_GUESTFWD=$NET_GUESTFWD qemu_postern_argv "$dir/esp.img" "$dir/vars.fd"
     fi
     if [ -n "$PREPARE" ]; then
         (cd "$dir" && GUEST_DIR=$GUEST_DIR CHRISTOIZE=$top/build/christoize/christoize bash -euc "$PREPARE") \

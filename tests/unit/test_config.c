@@ -117,6 +117,17 @@ static void test_pci_policy_keys(void **state)
     assert_int_equal(cfg.guarded_nic.bdf, 3 << 3);
     assert_string_equal(cfg.guarded_nic_privilege, "net-1");
     assert_int_equal(cfg.iommu_mode, BOOT_IOMMU_OFF);
+    assert_int_equal(cfg.guarded_more_count, 0);
+    /* more guarded_nic lines: further guarded devices, each with its privilege (default nic) */
+    assert_int_equal(parse(BASE "guarded_nic = 10ec:8139\nguarded_nic = 10ec:8139\nguarded_nic = 00:05.0 disk\n"), 0);
+    assert_int_equal(cfg.guarded_nic.vendor, 0x10ec);
+    assert_string_equal(cfg.guarded_nic_privilege, "nic");
+    assert_int_equal(cfg.guarded_more_count, 2);
+    assert_int_equal(cfg.guarded_more[0].dev.device, 0x8139);
+    assert_string_equal(cfg.guarded_more[0].privilege, "nic");
+    assert_true(cfg.guarded_more[1].dev.by_bdf);
+    assert_int_equal(cfg.guarded_more[1].dev.bdf, 5 << 3);
+    assert_string_equal(cfg.guarded_more[1].privilege, "disk");
 }
 
 static void test_pci_policy_errors(void **state)
@@ -129,8 +140,12 @@ static void test_pci_policy_errors(void **state)
     expect_error(BASE "guarded_nic = 00:20.0\n",
                  "postern.cfg:3: guarded_nic device '00:20.0' is not a PCI device (expected bus:device.function like "
                  "00:03.0, or vendor:device like 8086:100e)");
-    expect_error(BASE "guarded_nic = 8086:100e\nguarded_nic = 8086:10d3\n",
-                 "postern.cfg:4: duplicate key 'guarded_nic' (first set on line 3)");
+    {
+        char text[2048] = BASE;
+        for (int i = 0; i < BOOT_MAX_GUARDED_MORE + 2; i++)
+            snprintf(text + strlen(text), sizeof(text) - strlen(text), "guarded_nic = 00:%02x.0\n", i);
+        expect_error(text, "postern.cfg:19: too many guarded_nic lines (max 16)");
+    }
     expect_error(BASE "pci_hide = 00:03.0x\n", "postern.cfg:3: pci_hide '00:03.0x' is not a PCI device (expected "
                                                "bus:device.function like 00:03.0, or vendor:device like 8086:100e)");
     expect_error(BASE "iommu = yes\n", "postern.cfg:3: iommu 'yes' is not one of auto, required, off");

@@ -1,10 +1,11 @@
-/* UNIT-SOURCES: hv/guard/border_views.c hv/guard/guard.c tests/unit/guard_mem_host.c hv/pci/guarded_dev.c hv/pci/pci_vdev.c drivers/pci/pci_enum.c hv/core/npt.c hv/core/vm.c hv/core/vcpu.c hv/guard/privilege.c hv/lib/fmt.c */
+/* UNIT-SOURCES: hv/guard/border_views.c hv/guard/guard.c tests/unit/guard_mem_host.c hv/pci/guarded_dev.c hv/pci/trap_page.c hv/pci/pci_vdev.c drivers/pci/pci_enum.c hv/core/npt.c hv/core/vm.c hv/core/vcpu.c hv/guard/privilege.c hv/lib/fmt.c */
 /*
  * The guarded device (selective NIC passthrough): the two nested-paging views it builds, the O(1)
  * view switch on raise/lower, dropped unprivileged writes, I/O BAR forwarding only while
  * privileged, and BAR relocation by the guest (the real BAR address stays unreachable); the MSI-X
  * table and PBA pages, the device in both views (they move with their BAR), and MSI-X
- * capabilities that cannot work refused.
+ * capabilities that cannot work refused; a sub-page BAR: its page trapped in every view, its
+ * bytes forwarded only while privileged, the rest of the page forwarded to what was there.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +19,7 @@
 #include "pci/guarded_dev.h"
 #include "guard/border_views.h"
 #include "core/mmio_emul.h"
+#include "pci/trap_page.h"
 #include "lib/page_alloc.h"
 #include "core/vcpu.h"
 #include "core/vm.h"
@@ -103,6 +105,42 @@ bool mmio_complete(struct vcpu *v, bool write, u64 read_value, struct mmio_insn 
     return true;
 }
 
+bool mmio_decode(struct vcpu *v, bool write, struct mmio_insn *insn, const char **why)
+{
+    if (!decode_ok) {
+        *why = "test";
+        return false;
+    }
+    memset(insn, 0, sizeof(*insn));
+    insn->len = 2;
+    insn->size = 4;
+    insn->write = write;
+    return true;
+}
+static u64 read_result;
+void mmio_finish(struct vcpu *v, const struct mmio_insn *insn, u64 read_value)
+{
+    read_result = read_value;
+    v->regs[REG_RIP] += insn->len;
+}
+u64 insn_mmio_write_value(const struct mmio_insn *in, const u64 *regs) { return regs[REG_RAX] & 0xffffffffu; }
+
+static hpa_t mmio_seen;
+static u64 mmio_value;
+static int mmio_accesses;
+u64 host_test_mmio_read(hpa_t hpa, u8 size)
+{
+    mmio_seen = hpa;
+    mmio_accesses++;
+    return 0xabcd1234u;
+}
+void host_test_mmio_write(hpa_t hpa, u8 size, u64 value)
+{
+    mmio_seen = hpa;
+    mmio_value = value;
+    mmio_accesses++;
+}
+
 static u32 port_seen, port_value;
 u32 host_test_port_in(u16 port, u8 size)
 {
@@ -128,6 +166,7 @@ static int setup(void **state)
     memset(&vcpu, 0, sizeof(vcpu));
     memset(intercepts, 0, sizeof(intercepts));
     root_now = 0, view_now = 0, flushes = 0, injected = 0, decode_ok = true;
+    mmio_seen = 0, mmio_value = 0, mmio_accesses = 0, read_result = 0;
     logbuf[0] = 0;
     memset(cfg, 0, sizeof(cfg));
     cfg[0] = 0x100e8086;
@@ -183,6 +222,125 @@ static hpa_t lookup(const struct npt *n, gpa_t gpa, u32 *perms)
 }
 
 /* ---------------------------------------------------------------- tests */
+/* QEMU's rtl8139: a 256-byte memory BAR1, here in the second half of its page, beside another
+ * device's registers (the page is identity-mapped device memory in the fixture). */
+#define SMALL      (BAR0 + 0x1100)
+#define SMALL_PAGE (BAR0 + 0x1000)
+#define MOVED      (BAR0 + 0x5000)
+
+static void sub_page_bar_is_trapped_and_forwarded(void **state)
+{
+    char err[160];
+    int h;
+
+    nic.bar[0] = (struct pci_bar){ .base = SMALL, .size = 0x100, .kind = PCI_BAR_MEM32 };
+    cfg[4] = (u32)SMALL;
+    assert_int_equal(guarded_dev_init(&g, &vm, &privs, &nic, "nic", err, sizeof(err)), 0);
+    assert_non_null(strstr(logbuf, "smaller than a page: page 0xfeb81000 is trapped in every view"));
+    /* the page is in no view: every access exits */
+    assert_int_equal(lookup(&vm.npt, SMALL_PAGE, NULL), ~0ull);
+    assert_true(!vm.npt_priv.root || lookup(&vm.npt_priv, SMALL_PAGE, NULL) == ~0ull);
+    /* unprivileged: the BAR reads zero, a write goes nowhere, the device is never touched */
+    read_result = 0x77;
+    assert_true(guarded_dev_nested_fault(&g, &vcpu, SMALL + 0x10, false));
+    assert_int_equal(read_result, 0);
+    vcpu.regs[REG_RAX] = 0x10;
+    assert_true(guarded_dev_nested_fault(&g, &vcpu, SMALL + 0x37, true));
+    assert_int_equal(mmio_accesses, 0);
+    assert_int_equal(g.stats.writes_dropped, 1);
+    /* the rest of the page is someone else's: not this device's, forwarded to what was mapped */
+    assert_false(guarded_dev_nested_fault(&g, &vcpu, SMALL_PAGE + 0x40, false));
+    assert_true(trap_page_forward(&vcpu, SMALL_PAGE + 0x40, false));
+    assert_int_equal(mmio_seen, SMALL_PAGE + 0x40);
+    assert_int_equal(read_result, 0xabcd1234u);
+    assert_false(trap_page_forward(&vcpu, BAR0 + 0x3000, false)); /* not a trapped page */
+    /* privileged: the BAR's bytes reach the device */
+    h = privilege_lookup(&privs, "nic");
+    privilege_activate(&privs, h);
+    privilege_raise(&privs, h, 0);
+    mmio_accesses = 0;
+    assert_true(guarded_dev_nested_fault(&g, &vcpu, SMALL + 0x10, false));
+    assert_int_equal(mmio_seen, SMALL + 0x10);
+    assert_int_equal(read_result, 0xabcd1234u);
+    vcpu.regs[REG_RAX] = 0x5a;
+    assert_true(guarded_dev_nested_fault(&g, &vcpu, SMALL + 0x44, true));
+    assert_int_equal(mmio_seen, SMALL + 0x44);
+    assert_int_equal(mmio_value, 0x5a);
+    assert_int_equal(g.stats.mmio_forwarded, 2);
+    /* an access running past the BAR's end is refused */
+    assert_true(guarded_dev_nested_fault(&g, &vcpu, SMALL + 0xfe, false));
+    assert_int_equal(injected, VEC_GP);
+    assert_int_equal(mmio_accesses, 2);
+    /* the guest moves the BAR to another page: both pages stay trapped; the real address reads
+     * all ones even with the privilege (it is reached only through the guest's BAR) */
+    pci_vdev_write(&g.vdev, 0x10, 4, (u32)MOVED);
+    assert_true(g.bar_live[0]);
+    assert_int_equal(g.live_gpa[0], MOVED);
+    assert_int_equal(lookup(&vm.npt, MOVED, NULL), ~0ull);
+    assert_int_equal(lookup(&vm.npt, SMALL_PAGE, NULL), ~0ull);
+    assert_true(guarded_dev_nested_fault(&g, &vcpu, SMALL + 0x10, false));
+    assert_int_equal(read_result, ~0ull);
+    assert_true(guarded_dev_nested_fault(&g, &vcpu, MOVED + 0x10, false));
+    assert_int_equal(mmio_seen, SMALL + 0x10); /* translated to the real BAR */
+    /* and back: the page it left is mapped again as it was, the real page stays trapped */
+    pci_vdev_write(&g.vdev, 0x10, 4, (u32)SMALL);
+    assert_int_equal(lookup(&vm.npt, MOVED, NULL), MOVED);
+    assert_int_equal(lookup(&vm.npt, SMALL_PAGE, NULL), ~0ull);
+}
+
+/* A second guarded device under another privilege: none of its pages in either view, each access
+ * checks that privilege; under the first's privilege it shares the privileged view instead. */
+static void more_devices_share_the_view_or_are_trapped(void **state)
+{
+    static struct guarded_dev g2, g3;
+    struct pci_dev other = nic;
+    char err[160];
+    int h;
+
+    assert_int_equal(guarded_dev_init(&g, &vm, &privs, &nic, "nic", err, sizeof(err)), 0);
+    other.bdf = NIC_BDF + 8;
+    other.bar[0].base = 0xfeb00000;
+    other.bar[1].size = 0;
+    assert_int_equal(guarded_dev_init_more(&g2, &vm, &privs, &other, "disk", false, err, sizeof(err)), 0);
+    assert_true(g2.trap_all);
+    assert_int_equal(lookup(&vm.npt, 0xfeb00000, NULL), ~0ull);
+    assert_int_equal(lookup(&vm.npt_priv, 0xfeb1f000, NULL), ~0ull);
+    assert_true(guarded_dev_nested_fault(&g2, &vcpu, 0xfeb00008, false));
+    assert_int_equal(read_result, 0);
+    assert_int_equal(mmio_accesses, 0);
+    /* `nic` held: still nothing of the other device */
+    h = privilege_lookup(&privs, "nic");
+    privilege_activate(&privs, h);
+    privilege_raise(&privs, h, 0);
+    assert_true(guarded_dev_nested_fault(&g2, &vcpu, 0xfeb00008, false));
+    assert_int_equal(mmio_accesses, 0);
+    h = privilege_lookup(&privs, "disk");
+    assert_true(h >= 0);
+    privilege_activate(&privs, h);
+    privilege_raise(&privs, h, 0);
+    assert_true(guarded_dev_nested_fault(&g2, &vcpu, 0xfeb00008, false));
+    assert_int_equal(mmio_seen, 0xfeb00008);
+    assert_int_equal(g2.stats.raises, 1);
+    /* a third under `nic`: in the privileged view, the first's registration */
+    other.bdf = NIC_BDF + 16;
+    other.bar[0].base = 0xfea00000;
+    assert_int_equal(guarded_dev_init_more(&g3, &vm, &privs, &other, "nic", true, err, sizeof(err)), 0);
+    assert_false(g3.trap_all);
+    assert_int_equal(g3.handle, g.handle);
+    assert_int_equal(lookup(&vm.npt, 0xfea00000, NULL), g3.zero_page);
+    assert_int_equal(lookup(&vm.npt_priv, 0xfea00000, NULL), 0xfea00000);
+}
+
+static void sub_page_bar_with_msix_is_refused(void **state)
+{
+    char err[200];
+
+    add_msix(0 | 3, 0x2000 | 3, 5);
+    nic.bar[3].size = 0x800;
+    assert_int_equal(guarded_dev_init(&g, &vm, &privs, &nic, "nic", err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "smaller than a page: not supported"));
+}
+
 static void views_differ_only_at_the_bars(void **state)
 {
     char err[160];
@@ -291,8 +449,10 @@ static void unguardable_devices_are_refused(void **state)
     char err[160];
 
     nic.bar[0].size = 0x800;
+    nic.bar[0].base = BAR0 + 0x400; /* not aligned to its size */
     assert_int_equal(guarded_dev_init(&g, &vm, &privs, &nic, "nic", err, sizeof(err)), -1);
-    assert_non_null(strstr(err, "smaller than a page"));
+    assert_non_null(strstr(err, "not aligned to its size"));
+    nic.bar[0].base = BAR0;
     nic.bar[0].size = 0x20000;
     nic.bar[0].base = 0x10000000; /* inside guest RAM */
     assert_int_equal(guarded_dev_init(&g, &vm, &privs, &nic, "nic", err, sizeof(err)), -1);
@@ -427,6 +587,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(msix_sharing_a_register_bar_opens_only_its_pages, setup, teardown),
         cmocka_unit_test_setup_teardown(msix_pages_move_with_their_bar, setup, teardown),
         cmocka_unit_test_setup_teardown(msix_that_cannot_work_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(sub_page_bar_is_trapped_and_forwarded, setup, teardown),
+        cmocka_unit_test_setup_teardown(sub_page_bar_with_msix_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(more_devices_share_the_view_or_are_trapped, setup, teardown),
     };
     return cmocka_run_group_tests_name("guarded_dev", tests, NULL, NULL);
 }
