@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include "core/boot_info.h"
 #include "platform/acpi_guest.h"
+#include "platform/acpi_host.h"
 #include "platform/legacy_platform.h"
 #include "guard/border.h"
 #include "guard/border_views.h"
@@ -177,7 +178,11 @@ void hv_main(struct boot_info *bi)
         bi->serial_source == BOOT_SERIAL_CONFIG ? "" : bi->serial_note,
         bi->serial_source == BOOT_SERIAL_CONFIG ? "" : ")");
     traps_init();
-    timebase_init();
+    {
+        bool pm32;
+        u16 pm = acpi_host_pm_timer(bi->acpi_rsdp, &pm32);
+        timebase_init(pm, pm32);
+    }
     page_alloc_init(&hv_pages, bi->hv_pool_base, bi->hv_pool_size);
     LOG("memory: hypervisor pool 0x%llx+%llu MiB, guest RAM 0x%llx+%llu MiB", (unsigned long long)bi->hv_pool_base,
         (unsigned long long)(bi->hv_pool_size >> 20), (unsigned long long)bi->guest_ram_base,
