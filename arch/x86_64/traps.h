@@ -13,6 +13,8 @@ struct trap_frame {
 };
 
 #define TRAP_NONE       (-1)
+/* wait_for_event without HLT: PAUSEs with interrupts open between two looks at the serial line */
+#define WAIT_STEP_PAUSES 64
 #define TRAP_NMI_VECTOR 2
 
 void traps_init(void);

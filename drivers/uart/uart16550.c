@@ -71,6 +71,8 @@ int uart_getc(void)
     return inb(uart_port + UART_RBR);
 }
 
+bool uart_rx_ready(void) { return uart_port && (inb(uart_port + UART_LSR) & LSR_DR); }
+
 void uart_rx_interrupt(bool on)
 {
     if (!uart_port)

@@ -11,6 +11,8 @@ void uart_putc(char c);
 void uart_write(const char *s, size_t n); /* "\n" goes out as "\r\n" */
 /* A received byte, or -1 when none is waiting. */
 int uart_getc(void);
+/* A received byte is waiting (LSR.DR). */
+bool uart_rx_ready(void);
 /* Raise the UART's interrupt line (through MCR.OUT2, as PCs wire it) while a byte waits. */
 void uart_rx_interrupt(bool on);
 

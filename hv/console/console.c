@@ -111,6 +111,10 @@ static void route_input(u8 c)
     }
 }
 
+static bool line_ready(void) { return uart_rx_ready(); }
+
+bool (*console_line_ready_fn(void))(void) { return real_port == GUEST_COM1_PORT ? NULL : line_ready; }
+
 void console_poll(void)
 {
     u8 buf[DRAIN_PER_POLL];

@@ -21,6 +21,10 @@ bool console_io(struct vcpu *v, u16 port, unsigned size, bool in, u32 *value);
 /* Take input from the line, write held guest output, deliver held interrupts. Cheap when idle;
  * the exit loop calls it every few exits. */
 void console_poll(void);
+/* What the HLT wait calls to see input (vcpu_ops->wait_for_event): NULL when a received byte
+ * raises an interrupt that wakes the CPU anyway (Postern's UART at the guest's COM1 port, whose
+ * IRQ 4 the guest takes: "Waking up" in docs/console.md). */
+bool (*console_line_ready_fn(void))(void);
 /* The guest has stopped for good: the admin shell keeps the line from now on. Never returns. */
 NORETURN void console_serve_forever(void);
 
