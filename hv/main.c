@@ -90,6 +90,15 @@ static void build_nested_map(const struct boot_info *bi, const struct guest_mem 
         if (!npt_map(&vm0.npt, win[i].base, win[i].base, win[i].size, NPT_READ | NPT_WRITE | NPT_UNCACHED))
             panic("out of hypervisor memory mapping device windows");
     }
+    /* What must stay the hypervisor's inside those windows: a memory-mapped UART's page. */
+    struct phys_range hide[CONSOLE_HIDDEN_MAX];
+    n = console_hidden_ranges(bi, hide, CONSOLE_HIDDEN_MAX);
+    for (int i = 0; i < n; i++) {
+        LOG("0x%llx-0x%llx (the serial port) not mapped for the guest", (unsigned long long)hide[i].base,
+            (unsigned long long)(hide[i].base + hide[i].size - 1));
+        if (!npt_unmap(&vm0.npt, hide[i].base, hide[i].size))
+            panic("out of hypervisor memory unmapping the serial port");
+    }
     /* No ECAM window is mapped: the guest reaches configuration space only through the emulated
      * ports 0xCF8/0xCFC (hv/pci/pci_policy.c), and its ACPI copy has no MCFG. */
     LOG("nested page tables: guest RAM 0x0-0x%llx -> host 0x%llx, %llu table pages", (unsigned long long)(gm->size - 1),
@@ -110,6 +119,7 @@ static NORETURN PRINTF_LIKE(1, 2) void refuse_to_start(const char *fmt, ...)
     va_end(ap);
     LOG("cannot start the guest: %s", buf);
     LOG("hypervisor halted: change postern.cfg (docs/boot.md) or the machine, then restart");
+    uart_flush();
     cpu_halt_forever();
 }
 
@@ -169,14 +179,21 @@ void hv_main(struct boot_info *bi)
     struct vcpu *v = &vcpu0;
 
     cli();
-    uart_init(bi->serial_port, bi->serial_baud);
+    uart_init_at((enum uart_space)bi->serial_space, bi->serial_space == UART_IO ? bi->serial_port : bi->serial_mmio,
+                 bi->serial_baud);
     LOG("hypervisor starting (image 0x%llx, %llu KiB)", (unsigned long long)bi->hv_image_base,
         (unsigned long long)(bi->hv_image_size >> 10));
     if (bi->magic != BOOT_INFO_MAGIC || bi->version != BOOT_INFO_VERSION)
         panic("boot_info magic/version mismatch: loader and hypervisor are from different builds");
-    LOG("serial: this line is the 16550 at I/O port 0x%x, %u baud%s%s%s (hidden from the guest, whose COM1 is "
+    char where[48];
+    if (bi->serial_space == UART_IO)
+        fmt_snprintf(where, sizeof(where), "I/O port 0x%x", bi->serial_port);
+    else
+        fmt_snprintf(where, sizeof(where), "memory 0x%llx (%s-bit registers)", (unsigned long long)bi->serial_mmio,
+                     bi->serial_space == UART_MMIO32 ? "32" : "8");
+    LOG("serial: this line is the 16550 at %s, %u baud%s%s%s (hidden from the guest, whose COM1 is "
         "emulated)",
-        bi->serial_port, bi->serial_baud,
+        where, bi->serial_baud,
         bi->serial_source == BOOT_SERIAL_CONFIG                                             ? ""
         : bi->serial_source == BOOT_SERIAL_PCI || bi->serial_source == BOOT_SERIAL_PCI_NONE ? " (serial = pci "
                                                                                             : " (serial = auto: ",

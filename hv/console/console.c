@@ -63,6 +63,19 @@ static void print_keys(void)
                  "Ctrl-] Ctrl-]  send Ctrl-] to the guest   Ctrl-] ?  this help\n");
 }
 
+int console_hidden_ranges(const struct boot_info *bi, struct phys_range *out, int max)
+{
+    u64 first, last;
+
+    if (bi->serial_space == UART_IO || max < 1)
+        return 0;
+    first = bi->serial_mmio & ~(u64)(PAGE_SIZE - 1);
+    last = bi->serial_mmio + (bi->serial_space == UART_MMIO32 ? 32 : 8) - 1; /* 8 registers */
+    out[0].base = first;
+    out[0].size = ((last & ~(u64)(PAGE_SIZE - 1)) + PAGE_SIZE) - first;
+    return 1;
+}
+
 bool console_shell_active(void) { return mux.mode == MUX_SHELL; }
 
 void console_close_shell(void)
@@ -115,10 +128,18 @@ static bool line_ready(void) { return uart_rx_ready(); }
 
 bool (*console_line_ready_fn(void))(void) { return real_port == GUEST_COM1_PORT ? NULL : line_ready; }
 
+void console_before_halt(void)
+{
+    console_poll();
+    uart_flush(); /* the guest sleeps: its last output must not wait in the ring for its wake-up */
+}
+
 void console_poll(void)
 {
     u8 buf[DRAIN_PER_POLL];
     u32 n;
+
+    uart_tx_poll();
 
     /* Input: a byte the guest could not take waits for room before more is read from the line
      * (the UART's own FIFO holds the rest). */
@@ -198,7 +219,7 @@ void console_setup(const struct boot_info *bi)
     static const struct vuart_sink sink = { com1_put, NULL };
     char err[120];
 
-    real_port = bi->serial_port;
+    real_port = bi->serial_space == UART_IO ? bi->serial_port : 0; /* an MMIO UART: console_hidden_ranges */
     mux_init(&mux, held_ring, sizeof(held_ring));
     vuart_init(&com1, &sink);
     if (guest_irq_init(bi->acpi_rsdp, GUEST_COM1_IRQ, err, sizeof(err)) != 0) {

@@ -2,12 +2,12 @@
 #include "lib/tsc_calibrate.h"
 #include "lib/log.h"
 
-#define PM_TIMER_HZ  3579545ull
-#define PIT_HZ       1193182ull
-#define PIT_CH2_DATA 0x42
-#define PIT_COMMAND  0x43
-#define PORT_B       0x61 /* bit 0: channel 2 gate, bit 1: speaker, bit 5: channel 2 output */
-#define PORT_B_OUT2  0x20
+#define PM_TIMER_HZ    3579545ull
+#define PIT_HZ         1193182ull
+#define PIT_CH2_DATA   0x42
+#define PIT_COMMAND    0x43
+#define PORT_B         0x61 /* bit 0: channel 2 gate, bit 1: speaker, bit 5: channel 2 output */
+#define PORT_B_OUT2    0x20
 #define PM_STUCK_READS 10000u
 
 /* "why" appended to the note, "; " between entries. */
@@ -56,7 +56,10 @@ static bool from_cpuid(const struct tsc_hw *hw, struct tsc_calibration *c)
     return false;
 }
 
-static bool too_long(const struct tsc_hw *hw, u64 t0, u32 reads) { return reads >= TSC_WAIT_MAX_READS || hw->rdtsc() - t0 >= TSC_WAIT_MAX_TICKS; }
+static bool too_long(const struct tsc_hw *hw, u64 t0, u32 reads)
+{
+    return reads >= TSC_WAIT_MAX_READS || hw->rdtsc() - t0 >= TSC_WAIT_MAX_TICKS;
+}
 
 static bool from_pm_timer(const struct tsc_hw *hw, struct tsc_calibration *c)
 {

@@ -25,16 +25,16 @@ struct tsc_hw {
     u8 (*inb)(u16 port);
     void (*outb)(u16 port, u8 value);
     u32 (*inl)(u16 port);
-    u16 pm_timer_port; /* the FADT's PM_TMR_BLK; 0: none */
+    u16 pm_timer_port;   /* the FADT's PM_TMR_BLK; 0: none */
     bool pm_timer_32bit; /* FADT TMR_VAL_EXT: 32 bits, else 24 */
 };
 
-#define TSC_CAL_MS          20u
-#define TSC_MIN_HZ          100000000ull   /* 100 MHz: anything slower is a failed measurement */
-#define TSC_MAX_HZ          20000000000ull /* 20 GHz */
-#define TSC_WAIT_MAX_TICKS  (1ull << 32)   /* a wait gives up after this many TSC ticks (~1 s at 4 GHz) ... */
-#define TSC_WAIT_MAX_READS  2000000u       /* ... or this many port reads (~2 s at 1 µs each on LPC) */
-#define TSC_NOTE_MAX        160
+#define TSC_CAL_MS         20u
+#define TSC_MIN_HZ         100000000ull   /* 100 MHz: anything slower is a failed measurement */
+#define TSC_MAX_HZ         20000000000ull /* 20 GHz */
+#define TSC_WAIT_MAX_TICKS (1ull << 32)   /* a wait gives up after this many TSC ticks (~1 s at 4 GHz) ... */
+#define TSC_WAIT_MAX_READS 2000000u       /* ... or this many port reads (~2 s at 1 µs each on LPC) */
+#define TSC_NOTE_MAX       160
 
 struct tsc_calibration {
     u64 hz;

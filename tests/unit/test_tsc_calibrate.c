@@ -25,10 +25,10 @@ struct machine {
 };
 
 static struct machine m;
-static u64 ns;         /* simulated time */
-static u64 pit_start;  /* ns when channel 2 was programmed */
-static u16 pit_count;  /* the count written */
-static int pit_bytes;  /* count bytes written since the command */
+static u64 ns;        /* simulated time */
+static u64 pit_start; /* ns when channel 2 was programmed */
+static u16 pit_count; /* the count written */
+static int pit_bytes; /* count bytes written since the command */
 static bool pit_armed;
 
 static void fake_cpuid(u32 leaf, u32 sub, u32 out[4])
