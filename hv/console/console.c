@@ -192,7 +192,7 @@ bool console_io(struct vcpu *v, u16 port, unsigned size, bool in, u32 *value)
             *value = 0xffffffffu;
         return true;
     }
-    if (real_port != GUEST_COM1_PORT && port >= real_port && port < real_port + 8) {
+    if (real_port && real_port != GUEST_COM1_PORT && port >= real_port && port < real_port + 8) {
         /* Postern's own UART elsewhere: an empty bus to the guest. */
         if (in)
             *value = 0xffffffffu;
