@@ -276,6 +276,35 @@ static int parse_serial_port(struct errbuf *e, const char *key, const char *v, s
     return 0;
 }
 
+/* "mmio32:ADDR" (registers 4 bytes apart, 32-bit accesses), "mmio8:ADDR" or "mmio:ADDR" (byte
+ * registers, as Linux's earlycon spells them). */
+static int parse_serial_mmio(struct errbuf *e, const char *v, size_t n, struct postern_config *c)
+{
+    bool wide = span_is(v, 7, "mmio32:");
+    size_t skip = wide ? 7 : span_is(v, 6, "mmio8:") ? 6 : 5;
+    u64 addr = 0;
+    enum parse_result r = parse_number(v + skip, n - skip, CONFIG_SERIAL_MMIO_MAX, &addr);
+
+    if (r == PARSE_MALFORMED) {
+        eb_str(e, "malformed address ");
+        eb_quoted(e, v + skip, n - skip);
+        eb_str(e, " for serial ");
+        eb_quoted(e, v, n);
+        eb_str(e, " (expected e.g. mmio32:0xfedc9000)");
+        return -1;
+    }
+    if (r == PARSE_TOO_LARGE || addr == 0 || (wide && (addr & 3))) {
+        eb_str(e, "serial ");
+        eb_quoted(e, v, n);
+        eb_str(e, wide ? ": the address must be non-zero, 4-byte aligned and below 2^52"
+                       : ": the address must be non-zero and below 2^52");
+        return -1;
+    }
+    c->serial_space = wide ? UART_MMIO32 : UART_MMIO8;
+    c->serial_mmio = addr;
+    return 0;
+}
+
 static void eb_serial_conflict(struct errbuf *e)
 {
     eb_str(e,
@@ -294,7 +323,7 @@ static int set_serial_port(struct errbuf *e, struct postern_config *c, const cha
     return 0;
 }
 
-/* "serial = io:PORT | pci BB:DD.F | auto" (docs/boot.md, docs/console.md "Which UART"). */
+/* "serial = io:PORT | mmio8:ADDR | mmio32:ADDR | pci BB:DD.F | auto" (docs/boot.md, docs/console.md "Which UART"). */
 static int set_serial(struct errbuf *e, struct postern_config *c, const char *v, size_t n)
 {
     if (c->serial_port_set) {
@@ -325,15 +354,14 @@ static int set_serial(struct errbuf *e, struct postern_config *c, const char *v,
         }
         c->serial_pci = true;
         c->serial_pci_bdf = m.bdf;
-    } else if ((n > 7 && span_is(v, 7, "mmio32:")) || (n > 5 && span_is(v, 5, "mmio:"))) {
-        eb_str(e, "serial ");
-        eb_quoted(e, v, n);
-        eb_str(e, ": MMIO UARTs are not supported yet (io:PORT, pci BB:DD.F or auto)");
-        return -1;
+    } else if ((n > 7 && span_is(v, 7, "mmio32:")) || (n > 6 && span_is(v, 6, "mmio8:")) ||
+               (n > 5 && span_is(v, 5, "mmio:"))) {
+        if (parse_serial_mmio(e, v, n, c) != 0)
+            return -1;
     } else {
         eb_str(e, "serial ");
         eb_quoted(e, v, n);
-        eb_str(e, " is not io:PORT (e.g. io:0x2f8), pci BB:DD.F or auto");
+        eb_str(e, " is not io:PORT (e.g. io:0x2f8), mmio8:ADDR, mmio32:ADDR, pci BB:DD.F or auto");
         return -1;
     }
     c->serial_set = true;

@@ -10,16 +10,18 @@
 #include "core/boot_info.h"
 #include "lib/types.h"
 
-#define CONFIG_PATH                  "/postern/postern.cfg"
-#define CONFIG_FILE_MAX              (64u * 1024) /* the loader refuses a bigger postern.cfg */
-#define CONFIG_LINE_MAX              4096         /* characters on one line, without the line ending */
-#define CONFIG_SIZE_MAX              GiB(1024)    /* sanity bound for every size */
-#define CONFIG_GUEST_RAM_MIN         MiB(64)
-#define CONFIG_HV_MEMORY_MIN         MiB(16)
-#define CONFIG_HV_MEMORY_DEFAULT     MiB(64)
-#define CONFIG_SERIAL_PORT_DEFAULT   0x3f8
-#define CONFIG_SERIAL_PORT_MAX       0xfff8 /* a 16550 decodes 8 ports */
-#define CONFIG_SERIAL_BAUD_DEFAULT   115200
+#define CONFIG_PATH                "/postern/postern.cfg"
+#define CONFIG_FILE_MAX            (64u * 1024) /* the loader refuses a bigger postern.cfg */
+#define CONFIG_LINE_MAX            4096         /* characters on one line, without the line ending */
+#define CONFIG_SIZE_MAX            GiB(1024)    /* sanity bound for every size */
+#define CONFIG_GUEST_RAM_MIN       MiB(64)
+#define CONFIG_HV_MEMORY_MIN       MiB(16)
+#define CONFIG_HV_MEMORY_DEFAULT   MiB(64)
+#define CONFIG_SERIAL_PORT_DEFAULT 0x3f8
+#define CONFIG_SERIAL_PORT_MAX     0xfff8 /* a 16550 decodes 8 ports */
+#define CONFIG_SERIAL_BAUD_DEFAULT 115200
+#define CONFIG_SERIAL_MMIO_MAX                                                                                         \
+    ((1ull << 52) - 32) /* a physical address (52 bits), 8 registers 4 bytes apart below it */
 #define CONFIG_ERR_MAX               160
 #define CONFIG_NIC_PRIVILEGE_DEFAULT "nic" /* a comfortable size for the err buffer */
 
@@ -32,8 +34,10 @@ struct postern_config {
     u16 serial_port;                /* "serial = io:PORT" or the older "serial_port = PORT" */
     u32 serial_baud;
     bool serial_auto; /* "serial = auto": the loader takes the port from ACPI's SPCR */
-    bool serial_pci;  /* "serial = pci BB:DD.F": the loader takes BAR 0 (I/O) of that function */
+    bool serial_pci;  /* "serial = pci BB:DD.F": the loader takes BAR 0 (I/O or memory) of that function */
     u16 serial_pci_bdf;
+    u8 serial_space;      /* enum uart_space: UART_IO (serial_port), or "serial = mmio8:ADDR | mmio32:ADDR" */
+    u64 serial_mmio;      /* the MMIO UART's physical address (serial_space != UART_IO) */
     bool serial_set;      /* "serial =" seen (it and serial_port exclude each other) */
     bool serial_port_set; /* "serial_port =" seen */
     bool serial_baud_set; /* "serial_baud =" seen: it wins over SPCR's speed */

@@ -5,7 +5,8 @@
 #define MSG_MAX 256
 
 static bool mirrored;
-static u16 uart_port = 0x3f8;
+static u8 uart_space = UART_IO;
+static u64 uart_base = 0x3f8;
 static u32 uart_baud = 115200;
 static bool uart_ready;   /* initialized at the current port/baud */
 static bool uart_missing; /* nothing answers at uart_port */
@@ -42,10 +43,13 @@ void console_init(void)
 
 bool console_mirrored(void) { return mirrored; }
 
-void console_set_serial(u16 port, u32 baud)
+void console_set_serial(u16 port, u32 baud) { console_set_serial_at(UART_IO, port, baud); }
+
+void console_set_serial_at(u8 space, u64 base, u32 baud)
 {
-    if (port != uart_port || baud != uart_baud) {
-        uart_port = port;
+    if (space != uart_space || base != uart_base || baud != uart_baud) {
+        uart_space = space;
+        uart_base = base;
         uart_baud = baud;
         uart_ready = false;
         uart_missing = false;
@@ -56,7 +60,7 @@ void console_set_serial(u16 port, u32 baud)
 static void uart_setup(void)
 {
     uart_ready = true;
-    uart_missing = !uart_init(uart_port, uart_baud);
+    uart_missing = !uart_init_at((enum uart_space)uart_space, uart_base, uart_baud);
 }
 
 static void uart_line(const char *prefix, const CHAR16 *wide, const char *narrow)
@@ -73,6 +77,7 @@ static void uart_line(const char *prefix, const CHAR16 *wide, const char *narrow
         uart_putc(*narrow);
     uart_putc('\r');
     uart_putc('\n');
+    uart_flush(); /* the loader may hand back to the firmware next: nothing left in the ring */
 }
 
 void say(const CHAR16 *fmt, ...)

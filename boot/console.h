@@ -16,6 +16,8 @@ void console_init(void);
 
 /* The UART for the direct copy (until called: 0x3f8 at 115200). Takes effect at the next message. */
 void console_set_serial(u16 port, u32 baud);
+/* The same for a UART anywhere (space: enum uart_space; base: a port or a physical address). */
+void console_set_serial_at(u8 space, u64 base, u32 baud);
 
 /* GNU-EFI Print format (%a = ASCII string, %r = EFI_STATUS name, %ld/%lx = 64-bit). Before
  * ExitBootServices only. */

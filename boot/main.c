@@ -92,16 +92,50 @@ static EFI_STATUS check_cpu(void)
 
 static hpa_t find_rsdp(void);
 
-/* serial = pci BB:DD.F: that function's BAR 0, when it is an I/O BAR (with I/O decoding turned on,
- * in case the firmware left it off); otherwise COM1, said like serial = auto's fallback. The
- * function is hidden from the guest (boot_info.serial_pci), so it cannot move the BAR. */
+/* Where the UART is, for the loader's line ("io 0x2f8", "mmio32 0xfedc9000"). */
+static void serial_where(const struct postern_config *c, char *out, size_t n)
+{
+    if (c->serial_space == UART_IO)
+        fmt_snprintf(out, n, "io 0x%x at %u baud", c->serial_port, c->serial_baud);
+    else
+        fmt_snprintf(out, n, "mmio%s 0x%llx at %u baud", c->serial_space == UART_MMIO32 ? "32" : "8",
+                     (unsigned long long)c->serial_mmio, c->serial_baud);
+}
+
+static void use_serial(struct postern_config *c)
+{
+    if (c->serial_space == UART_IO)
+        console_set_serial(c->serial_port, c->serial_baud);
+    else
+        console_set_serial_at(c->serial_space, c->serial_mmio, c->serial_baud);
+}
+
+/* A PCI UART whose BAR 0 is memory: byte registers (mmio8), memory decoding turned on. Returns
+ * the address, or 0 with the reason in why. */
+static u64 serial_pci_mmio(u16 bdf, u32 bar0, char *why, size_t whysz)
+{
+    u32 bar1 = pci_host.read(pci_host.ctx, bdf, PCI_BAR0 + 4, 4);
+    u64 addr = spcr_pci_bar_mmio(bar0, bar1, why, whysz);
+    if (addr) {
+        u32 cmd = pci_host.read(pci_host.ctx, bdf, PCI_COMMAND, 2);
+        if (!(cmd & PCI_CMD_MEM))
+            pci_host.write(pci_host.ctx, bdf, PCI_COMMAND, 2, cmd | PCI_CMD_MEM);
+    }
+    return addr;
+}
+
+/* serial = pci BB:DD.F: that function's BAR 0, an I/O BAR (with I/O decoding turned on, in case
+ * the firmware left it off) or a memory BAR (byte registers, memory decoding on); otherwise COM1,
+ * said like serial = auto's fallback. The function is hidden from the guest
+ * (boot_info.serial_pci), so it cannot move the BAR. */
 static void resolve_serial_pci(struct loader *l)
 {
     struct postern_config *c = &l->cfg;
     u16 bdf = c->serial_pci_bdf;
     char name[8], why[BOOT_SERIAL_NOTE_MAX];
-    u32 id, bar0;
+    u32 id, bar0 = 0;
     u16 port = 0;
+    u64 mmio = 0;
 
     pci_bdf_str(bdf, name);
     pci_host_init(0, 0, 0); /* configuration ports: buses 0-255 of segment 0 */
@@ -111,8 +145,19 @@ static void resolve_serial_pci(struct loader *l)
     } else {
         bar0 = pci_host.read(pci_host.ctx, bdf, PCI_BAR0, 4);
         port = spcr_pci_bar_port(bar0, why, sizeof(why));
+        if (!port && !(bar0 & PCI_BAR_IO_BIT))
+            mmio = serial_pci_mmio(bdf, bar0, why, sizeof(why));
     }
-    if (port) {
+    if (mmio) {
+        c->serial_space = UART_MMIO8;
+        c->serial_mmio = mmio;
+        l->serial_source = BOOT_SERIAL_PCI;
+        l->serial_pci = true;
+        l->serial_pci_bdf = bdf;
+        fmt_snprintf(l->serial_note, sizeof(l->serial_note),
+                     "%s %04x:%04x, BAR 0: memory at 0x%llx, byte registers; the function is hidden", name, id & 0xffff,
+                     id >> 16, (unsigned long long)mmio);
+    } else if (port) {
         u32 cmd = pci_host.read(pci_host.ctx, bdf, PCI_COMMAND, 2);
         if (!(cmd & PCI_CMD_IO))
             pci_host.write(pci_host.ctx, bdf, PCI_COMMAND, 2, cmd | PCI_CMD_IO);
@@ -127,8 +172,8 @@ static void resolve_serial_pci(struct loader *l)
         l->serial_source = BOOT_SERIAL_PCI_NONE;
         fmt_snprintf(l->serial_note, sizeof(l->serial_note), "%s: %s: COM1", name, why);
     }
-    console_set_serial(c->serial_port, c->serial_baud);
-    fmt_snprintf(why, sizeof(why), "io 0x%x at %u baud", c->serial_port, c->serial_baud);
+    use_serial(c);
+    serial_where(c, why, sizeof(why));
     say(L"serial = pci: %a (%a)", why, l->serial_note);
 }
 
@@ -142,7 +187,9 @@ static void resolve_serial(struct loader *l)
     const u8 *t = NULL;
     char why[BOOT_SERIAL_NOTE_MAX];
     u32 len = 0;
-    u16 port = 0;
+    u8 space = UART_IO;
+    u64 base = 0;
+    bool found = false;
     int r;
 
     if (c->serial_pci) {
@@ -156,13 +203,22 @@ static void resolve_serial(struct loader *l)
     if (r == 0)
         fmt_snprintf(why, sizeof(why), "no SPCR table");
     else if (r == 1 && spcr_parse(t, len, &u, why, sizeof(why)) == 0)
-        port = spcr_pick_io(&u, why, sizeof(why));
-    if (port) {
-        c->serial_port = port;
+        found = spcr_pick(&u, &space, &base, why, sizeof(why));
+    if (found) {
+        char at[40];
+        c->serial_space = space;
+        if (space == UART_IO) {
+            c->serial_port = (u16)base;
+            fmt_snprintf(at, sizeof(at), "I/O port 0x%x", c->serial_port);
+        } else {
+            c->serial_mmio = base;
+            fmt_snprintf(at, sizeof(at), "memory 0x%llx, %s-bit registers", (unsigned long long)base,
+                         space == UART_MMIO32 ? "32" : "8");
+        }
         if (!c->serial_baud_set && u.baud)
             c->serial_baud = u.baud;
         l->serial_source = BOOT_SERIAL_SPCR;
-        fmt_snprintf(l->serial_note, sizeof(l->serial_note), "ACPI SPCR: I/O port 0x%x, %s%s%s", port,
+        fmt_snprintf(l->serial_note, sizeof(l->serial_note), "ACPI SPCR: %s, %s%s%s", at,
                      u.baud ? "its speed" : "speed \"as is\": serial_baud",
                      c->serial_baud_set && u.baud ? " overridden by serial_baud" : "",
                      u.pci && u.pci_segment == 0 ? "; a PCI function, hidden" : "");
@@ -175,8 +231,8 @@ static void resolve_serial(struct loader *l)
         l->serial_source = BOOT_SERIAL_SPCR_NONE;
         fmt_snprintf(l->serial_note, sizeof(l->serial_note), "%s: COM1", why);
     }
-    console_set_serial(c->serial_port, c->serial_baud);
-    fmt_snprintf(why, sizeof(why), "io 0x%x at %u baud", c->serial_port, c->serial_baud);
+    use_serial(c);
+    serial_where(c, why, sizeof(why));
     say(L"serial = auto: %a (%a)", why, l->serial_note);
 }
 
@@ -196,7 +252,7 @@ static EFI_STATUS read_config(struct loader *l)
         say(L"%a", err);
         return EFI_LOAD_ERROR;
     }
-    console_set_serial(l->cfg.serial_port, l->cfg.serial_baud);
+    use_serial(&l->cfg);
     resolve_serial(l);
     return EFI_SUCCESS;
 }
@@ -409,6 +465,8 @@ static void fill_boot_info(struct loader *l)
     bi->hv_image_base = (hpa_t)(UINTN)l->li->ImageBase;
     bi->hv_image_size = l->li->ImageSize;
     bi->serial_port = c->serial_port;
+    bi->serial_space = c->serial_space;
+    bi->serial_mmio = c->serial_mmio;
     bi->serial_baud = c->serial_baud;
     bi->serial_source = l->serial_source;
     bi->serial_pci = l->serial_pci;

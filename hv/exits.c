@@ -337,8 +337,14 @@ static bool halt(struct vcpu *v)
         vcpu_stop(v, "guest halted with interrupts disabled");
         return false;
     }
-    console_poll(); /* what the line brought, and the guest's held COM1 interrupt, before it sleeps */
-    ev = vcpu_ops->wait_for_event(v);
+    console_before_halt(); /* what the line brought, the guest's held COM1 interrupt, all output */
+    ev = vcpu_ops->wait_for_event(v, console_line_ready_fn());
+    if (ev == WAIT_LINE) {
+        /* A byte on a line whose interrupt cannot wake the CPU: serve it, and let the guest run
+         * its HLT again (RIP stays) unless the poll gave it an interrupt to take first. */
+        console_poll();
+        return false;
+    }
     /* The interrupt is taken after the HLT (1 byte, F4): that is where its IRET returns. */
     vcpu_inject_external(v, ev, v->regs[REG_RIP] + 1);
     return true;

@@ -14,6 +14,7 @@
 #include <stdarg.h>
 #include "core/boot_info.h"
 #include "platform/acpi_guest.h"
+#include "platform/acpi_host.h"
 #include "platform/legacy_platform.h"
 #include "guard/border.h"
 #include "guard/border_views.h"
@@ -41,6 +42,10 @@
 #include "crypto/sha256.h"
 #include "core/vcpu.h"
 #include "core/vm.h"
+
+/* The host tick's period (vcpu_ops->set_host_tick; docs/console.md "The host tick"): a 16550's
+ * 16-byte receive FIFO fills in 1.4 ms at 115200 baud. */
+#define HOST_TICK_MS 1
 
 /* A page of hypervisor memory with a known string, for the isolation test (HC_TEST_CANARY). */
 const char hv_canary[PAGE_SIZE] __attribute__((aligned(PAGE_SIZE))) = HV_CANARY_STRING;
@@ -120,7 +125,7 @@ static bool map_identity(void *ctx, u64 base, u64 size, u32 perms)
 
 /* Identity over the CPU's whole physical address width: RAM write-back, firmware ranges and device
  * space uncached, the hypervisor's pages (and RAM beyond a cap) absent. */
-static void build_nested_map(const struct acpi_guest_info *acpi)
+static void build_nested_map(const struct boot_info *bi, const struct acpi_guest_info *acpi)
 {
     u64 limit, leaves[3];
 
@@ -134,6 +139,15 @@ static void build_nested_map(const struct acpi_guest_info *acpi)
     for (u32 i = 0; i < acpi->ecam_count; i++)
         if (!npt_unmap(&vm0.npt, acpi->ecam[i].base, acpi->ecam[i].size))
             panic("out of hypervisor memory unmapping the ECAM window");
+    /* What must stay the hypervisor's in device space: a memory-mapped UART's page. */
+    struct phys_range hide[CONSOLE_HIDDEN_MAX];
+    int n = console_hidden_ranges(bi, hide, CONSOLE_HIDDEN_MAX);
+    for (int i = 0; i < n; i++) {
+        LOG("0x%llx-0x%llx (the serial port) not mapped for the guest", (unsigned long long)hide[i].base,
+            (unsigned long long)(hide[i].base + hide[i].size - 1));
+        if (!npt_unmap(&vm0.npt, hide[i].base, hide[i].size))
+            panic("out of hypervisor memory unmapping the serial port");
+    }
     npt_count_leaves(&vm0.npt, leaves);
     LOG("nested page tables (%s): identity up to 0x%llx, %llu table pages, leaves: %llu x 1 GiB, %llu x 2 MiB, "
         "%llu x 4 KiB",
@@ -155,6 +169,7 @@ static NORETURN PRINTF_LIKE(1, 2) void refuse_to_start(const char *fmt, ...)
     va_end(ap);
     LOG("cannot start the guest: %s", buf);
     LOG("hypervisor halted: change postern.cfg (docs/boot.md) or the machine, then restart");
+    uart_flush();
     cpu_halt_forever();
 }
 
@@ -216,6 +231,7 @@ static NORETURN void guest_gone(struct vcpu *v)
 {
     LOG("%s", v->stop_reason ? v->stop_reason : "guest stopped");
     vcpu_ops->report_exits(v);
+    LOG("host tick: %llu exits were the tick's", (unsigned long long)v->host_ticks);
     border_report(&vm0);
     privilege_idle_report();
     if (iommu.enabled)
@@ -251,14 +267,21 @@ static NORETURN void hv_start(void *arg)
     struct linux_boot_layout layout;
     struct vcpu *v = &vcpu0;
 
-    uart_init(bi->serial_port, bi->serial_baud);
+    uart_init_at((enum uart_space)bi->serial_space, bi->serial_space == UART_IO ? bi->serial_port : bi->serial_mmio,
+                 bi->serial_baud);
     LOG("hypervisor starting (image 0x%llx, %llu KiB)", (unsigned long long)bi->hv_image_base,
         (unsigned long long)(bi->hv_image_size >> 10));
     if (bi->magic != BOOT_INFO_MAGIC || bi->version != BOOT_INFO_VERSION)
         panic("boot_info magic/version mismatch: loader and hypervisor are from different builds");
-    LOG("serial: this line is the 16550 at I/O port 0x%x, %u baud%s%s%s (hidden from the guest, whose COM1 is "
+    char where[48];
+    if (bi->serial_space == UART_IO)
+        fmt_snprintf(where, sizeof(where), "I/O port 0x%x", bi->serial_port);
+    else
+        fmt_snprintf(where, sizeof(where), "memory 0x%llx (%s-bit registers)", (unsigned long long)bi->serial_mmio,
+                     bi->serial_space == UART_MMIO32 ? "32" : "8");
+    LOG("serial: this line is the 16550 at %s, %u baud%s%s%s (hidden from the guest, whose COM1 is "
         "emulated)",
-        bi->serial_port, bi->serial_baud,
+        where, bi->serial_baud,
         bi->serial_source == BOOT_SERIAL_CONFIG                                             ? ""
         : bi->serial_source == BOOT_SERIAL_PCI || bi->serial_source == BOOT_SERIAL_PCI_NONE ? " (serial = pci "
                                                                                             : " (serial = auto: ",
@@ -266,7 +289,11 @@ static NORETURN void hv_start(void *arg)
         bi->serial_source == BOOT_SERIAL_CONFIG ? "" : ")");
     host_cpu_load_gdt();
     traps_init();
-    timebase_init();
+    {
+        bool pm32;
+        u16 pm = acpi_host_pm_timer(bi->acpi_rsdp, &pm32);
+        timebase_init(pm, pm32);
+    }
     page_alloc_init(&hv_pages, bi->hv_pool_base, bi->hv_pool_size);
     u64 host_tables = host_cpu_own_page_tables(alloc_table_page);
     if (!host_tables)
@@ -323,7 +350,7 @@ static NORETURN void hv_start(void *arg)
         (unsigned long long)(layout.initrd_size >> 10), layout.initrd_in_place ? ", where the loader read it" : "",
         (unsigned long long)entry.rip, guest_e820.count);
 
-    build_nested_map(&acpi);
+    build_nested_map(bi, &acpi);
     setup_iommu(bi, gm);
     privilege_registry_init(&privs);
     if (pci_policy_init(bi, &acpi, &iommu, &privs, err, sizeof(err)) != 0)
@@ -358,20 +385,32 @@ static NORETURN void hv_start(void *arg)
     serial_report_register(bi);
     events_report_register();
     platform_report(report_to_log, NULL);
+    u64 tick_tsc = timebase_tsc_hz() / 1000 * HOST_TICK_MS, served = rdtsc();
+    vcpu_ops->set_host_tick(v, tick_tsc);
 
     LOG("starting guest: cmdline \"%s\"", bi->cmdline);
     for (u64 n = 1; v->state == VCPU_RUNNING; n++) {
+        bool serve;
         vcpu_ops->run_once(v);
         vm0.exits = n;
+        /* Every 8th exit, and the host tick's exits (at most one service per tick period: under SVM
+         * they can come at every PAUSE), so a guest that never exits still has its line served. */
+        serve = (n & 7) == 0;
+        if (v->host_tick) {
+            v->host_tick = false;
+            serve = serve || rdtsc() - served >= tick_tsc;
+        }
+        if (serve)
+            served = rdtsc();
         /* The serial line: the administrator's keys and held guest output (hv/console/console.c). The
          * guest's own COM1 accesses and HLTs poll it too, so an idle or printing guest answers at once. */
-        if ((n & 7) == 0)
+        if (serve)
             console_poll();
         /* A blocked DMA is reported soon after it happened, at the cost of one register read every
          * 8 exits. Soon matters: QEMU's VT-d has one fault-recording register, and a second fault
          * before the first is read is lost (measured: polling every 64 exits lost one of three
          * faults a device made within a few hundred exits). */
-        if (iommu.enabled && (n & 7) == 0)
+        if (iommu.enabled && serve)
             iommu_poll_faults(&iommu);
         border_view_after_exit(v); /* last: the view this exit's border events call for */
     }

@@ -12,8 +12,10 @@ struct trap_frame {
     u64 rip, cs, rflags, rsp, ss; /* pushed by the CPU */
 };
 
-#define TRAP_NONE       (-1)
-#define TRAP_NMI_VECTOR 2
+#define TRAP_NONE (-1)
+/* wait_for_event without HLT: PAUSEs with interrupts open between two looks at the serial line */
+#define WAIT_STEP_PAUSES 64
+#define TRAP_NMI_VECTOR  2
 
 void traps_init(void);
 /* The event the last wait took: a vector >= 32, WAIT_NMI, or TRAP_NONE. */

@@ -111,10 +111,22 @@ static void route_input(u8 c)
     }
 }
 
+static bool line_ready(void) { return uart_rx_ready(); }
+
+bool (*console_line_ready_fn(void))(void) { return real_port == GUEST_COM1_PORT ? NULL : line_ready; }
+
+void console_before_halt(void)
+{
+    console_poll();
+    uart_flush(); /* the guest sleeps: its last output must not wait in the ring for its wake-up */
+}
+
 void console_poll(void)
 {
     u8 buf[DRAIN_PER_POLL];
     u32 n;
+
+    uart_tx_poll();
 
     /* Input: a byte the guest could not take waits for room before more is read from the line
      * (the UART's own FIFO holds the rest). */
@@ -167,7 +179,7 @@ bool console_io(struct vcpu *v, u16 port, unsigned size, bool in, u32 *value)
             *value = 0xffffffffu;
         return true;
     }
-    if (real_port != GUEST_COM1_PORT && port >= real_port && port < real_port + 8) {
+    if (real_port && real_port != GUEST_COM1_PORT && port >= real_port && port < real_port + 8) {
         /* Postern's own UART elsewhere: an empty bus to the guest. */
         if (in)
             *value = 0xffffffffu;
@@ -194,7 +206,7 @@ void console_setup(const struct boot_info *bi)
     static const struct vuart_sink sink = { com1_put, NULL };
     char err[120];
 
-    real_port = bi->serial_port;
+    real_port = bi->serial_space == UART_IO ? bi->serial_port : 0; /* an MMIO UART: console_hidden_ranges */
     mux_init(&mux, held_ring, sizeof(held_ring));
     vuart_init(&com1, &sink);
     if (guest_irq_init(bi->acpi_rsdp, GUEST_COM1_IRQ, err, sizeof(err)) != 0) {

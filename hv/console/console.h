@@ -9,6 +9,7 @@
 
 #include "core/boot_info.h"
 #include "core/vcpu.h"
+#include "core/guest_physmap.h"
 
 #define GUEST_COM1_PORT 0x3f8
 #define GUEST_COM1_IRQ  4
@@ -21,6 +22,18 @@ bool console_io(struct vcpu *v, u16 port, unsigned size, bool in, u32 *value);
 /* Take input from the line, write held guest output, deliver held interrupts. Cheap when idle;
  * the exit loop calls it every few exits. */
 void console_poll(void);
+/* Physical ranges the guest must not reach because Postern's UART is there: a memory-mapped
+ * UART's page (none for an I/O-port UART: its ports are intercepted, console_attach_vcpu). Pure on
+ * bi, usable before console_setup: the nested-table builder unmaps them from whatever it maps as
+ * device memory. Returns how many (at most max). */
+#define CONSOLE_HIDDEN_MAX 1
+int console_hidden_ranges(const struct boot_info *bi, struct phys_range *out, int max);
+/* console_poll, then all output out of the UART (bounded): the guest is about to sleep. */
+void console_before_halt(void);
+/* What the HLT wait calls to see input (vcpu_ops->wait_for_event): NULL when a received byte
+ * raises an interrupt that wakes the CPU anyway (Postern's UART at the guest's COM1 port, whose
+ * IRQ 4 the guest takes: "Waking up" in docs/console.md). */
+bool (*console_line_ready_fn(void))(void);
 /* The guest has stopped for good: the admin shell keeps the line from now on. Never returns. */
 NORETURN void console_serve_forever(void);
 

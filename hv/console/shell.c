@@ -17,6 +17,7 @@
 #include "crypto/sha256.h"
 #include "console/shell_parse.h"
 #include "lib/timebase.h"
+#include "lib/log_ring.h"
 #include "core/vcpu.h"
 #include "core/vm.h"
 #include <stdarg.h>
@@ -118,8 +119,8 @@ static void cmd_status(void *ctx, int argc, char **argv)
     if (!v)
         say("guest     not started");
     else if (v->state == VCPU_RUNNING)
-        say("guest     running, %llu MiB RAM, %llu exits", (unsigned long long)(vm0.mem.ram_bytes >> 20),
-            (unsigned long long)vm0.exits);
+        say("guest     running, %llu MiB RAM, %llu exits (%llu of them the host tick's)",
+            (unsigned long long)(vm0.mem.ram_bytes >> 20), (unsigned long long)vm0.exits, (unsigned long long)v->host_ticks);
     else
         say("guest     stopped: %s", v->stop_reason ? v->stop_reason : "?");
     say("uptime    %s", up);
@@ -308,6 +309,41 @@ static void cmd_privileges(void *ctx, int argc, char **argv)
 
 #define LOG_SHOWN_DEFAULT 16
 
+/* hvlog [KIB]: the hypervisor's own log from memory (lib/log_ring.h), whole lines, oldest first. */
+static void cmd_hvlog(void *ctx, int argc, char **argv)
+{
+    u32 kib = 4;
+    u64 written = log_ring_written(), from;
+    char buf[256];
+    size_t n;
+    bool skip_partial;
+
+    if (argc == 2) {
+        kib = 0;
+        for (const char *p = argv[1]; *p && kib <= LOG_RING_SIZE / 1024; p++)
+            kib = *p >= '0' && *p <= '9' ? kib * 10 + (u32)(*p - '0') : LOG_RING_SIZE;
+        if (kib == 0 || kib > LOG_RING_SIZE / 1024) {
+            say("error: 'hvlog' takes KiB, 1 to %d, not '%.16s'", LOG_RING_SIZE / 1024, argv[1]);
+            return;
+        }
+    }
+    from = written > (u64)kib * 1024 ? written - (u64)kib * 1024 : 0;
+    skip_partial = from > 0; /* start at a line */
+    while ((n = log_ring_copy(&from, buf, sizeof(buf))) != 0) {
+        size_t start = 0;
+        if (skip_partial) {
+            while (start < n && buf[start] != '\n')
+                start++;
+            if (start == n)
+                continue;
+            start++;
+            skip_partial = false;
+        }
+        console_write(buf + start, n - start);
+    }
+    say("(%llu bytes logged since boot, the last %u KiB kept)", (unsigned long long)written, LOG_RING_SIZE / 1024);
+}
+
 static void cmd_log(void *ctx, int argc, char **argv)
 {
     u32 n = guard_log_count(guard()), want = LOG_SHOWN_DEFAULT, first;
@@ -393,6 +429,8 @@ static const struct shell_cmd commands[] = {
     { "privileges", "", "privileges the hypervisor offers and who holds them", 0, 0, cmd_privileges },
     { "log", "[COUNT]", "the latest suspicious events (16, or COUNT up to 64): time, vCPU, guest RIP, module, reason",
       0, 1, cmd_log },
+    { "hvlog", "[KIB]", "the hypervisor's own log from memory: its last KIB KiB (4, up to 32), whole lines", 0, 1,
+      cmd_hvlog },
     { "stats", "", "border crossings by kind and by site, cycles per crossing", 0, 0, cmd_stats },
     { "pci", "", "PCI functions and how the guest sees them", 0, 0, cmd_pci },
     { "platform", "", "the platform report: CPU, IOMMUs, PCI, memory, serial port, NMIs and machine checks", 0, 0,

@@ -9,9 +9,10 @@
 
 #include "lib/types.h"
 #include "drivers/pci/pci.h"
+#include "drivers/uart/uart16550.h"
 
 #define BOOT_INFO_MAGIC   0x4f464e494e524550ull /* "PERNINFO" */
-#define BOOT_INFO_VERSION 7
+#define BOOT_INFO_VERSION 8
 
 #define BOOT_CMDLINE_MAX        2048
 #define BOOT_NAME_MAX           128
@@ -145,6 +146,8 @@ struct boot_info {
     hpa_t acpi_rsdp; /* 0 when the firmware gave none */
 
     u16 serial_port; /* the 16550's I/O port, whatever the config said (serial = auto resolved) */
+    u8 serial_space; /* enum uart_space: UART_IO (serial_port), UART_MMIO8 or UART_MMIO32 (serial_mmio) */
+    u64 serial_mmio; /* the memory-mapped UART's physical address; hidden from the guest */
     u32 serial_baud;
     u32 serial_source;                      /* enum boot_serial_source */
     char serial_note[BOOT_SERIAL_NOTE_MAX]; /* how serial = auto or pci decided, "" otherwise */

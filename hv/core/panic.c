@@ -5,6 +5,7 @@
 #include "core/exit_trace.h"
 #include "lib/log.h"
 #include "core/vcpu.h"
+#include "drivers/uart/uart16550.h"
 #include <stdarg.h>
 
 static struct vcpu *panic_vcpu;
@@ -33,6 +34,7 @@ static NORETURN void panic_tail(void)
         dump_guest_regs(panic_vcpu);
     exit_trace_dump();
     LOG("PANIC: hypervisor halted");
+    uart_flush();
     cpu_halt_forever();
 }
 

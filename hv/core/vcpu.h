@@ -63,6 +63,10 @@ struct vcpu {
     const char *stop_reason;
     struct vm *vm;
     void *arch; /* backend-private (the VMCB and friends) */
+    /* This exit was the host tick's (set_host_tick): the run loop serves the serial line and the
+     * IOMMU's fault log now, and clears it. */
+    bool host_tick;
+    u64 host_ticks; /* such exits, for the report */
 };
 
 /* Exceptions the hypervisor may inject. */
@@ -119,11 +123,22 @@ struct vcpu_ops {
     /* Print "exits <reason> <count>" lines, one per exit reason seen. */
     void (*report_exits)(struct vcpu *v);
     /* The guest halted with interrupts enabled: wait on the physical CPU until an interrupt
-     * (returns its vector) or an NMI (returns WAIT_NMI) arrives, leaving it for the guest. */
-    int (*wait_for_event)(struct vcpu *v);
+     * (returns its vector) or an NMI (returns WAIT_NMI) arrives, leaving it for the guest. With
+     * line_ready (the serial line's input cannot raise an interrupt here: hv/console/console.c),
+     * wait in short PAUSE steps with interrupts open instead of HLT, and return WAIT_LINE as soon
+     * as line_ready() says a byte is waiting. */
+    int (*wait_for_event)(struct vcpu *v, bool (*line_ready)(void));
+    /* The host tick (docs/console.md "The host tick"): an exit at least every period_tsc TSC ticks
+     * while the guest runs, as far as the hardware lets a hypervisor that leaves the interrupt
+     * controllers to the guest; such an exit sets v->host_tick. VT-x: the VMX-preemption timer,
+     * whatever the guest does. SVM (no such timer): the guest's own interrupts (the INTR
+     * intercept, then the interrupt window to re-arm it) while it runs with IF=1, and PAUSE
+     * while it runs with IF=0 (spin and delay loops). 0: off. */
+    void (*set_host_tick)(struct vcpu *v, u64 period_tsc);
 };
 
-#define WAIT_NMI (-2)
+#define WAIT_NMI  (-2)
+#define WAIT_LINE (-3)
 
 /* Stop the guest for good (it powered off, triple-faulted, ...). The hypervisor stays up. */
 void vcpu_stop(struct vcpu *v, const char *reason);

@@ -2,6 +2,7 @@
 #include "lib/log.h"
 #include "lib/lib.h"
 #include "drivers/uart/uart16550.h"
+#include "lib/log_ring.h"
 
 void log_write(const char *s, size_t n) { uart_write(s, n); }
 
@@ -18,6 +19,12 @@ void log_vline(const char *prefix, const char *fmt, va_list ap)
     uart_write(buf, (size_t)n);
     if (n == 0 || buf[n - 1] != '\n')
         uart_write("\n", 1);
+    if (*prefix) { /* the log's lines, not the shell's */
+        log_ring_put(prefix, strlen(prefix));
+        log_ring_put(buf, (size_t)n);
+        if (n == 0 || buf[n - 1] != '\n')
+            log_ring_put("\n", 1);
+    }
 }
 
 void log_printf(const char *fmt, ...)

@@ -1,39 +1,36 @@
-/* TSC calibration against the PIT (timebase.h). */
+/* The TSC's rate, measured once (timebase.h; the sources in tsc_calibrate.c). */
 #include "lib/timebase.h"
 #include "arch/x86_64/cpu.h"
 #include "lib/log.h"
-
-#define PIT_HZ       1193182u
-#define PIT_CH2_DATA 0x42
-#define PIT_COMMAND  0x43
-#define PORT_B       0x61 /* bit 0: channel 2 gate, bit 1: speaker, bit 5: channel 2 output */
-#define CALIBRATE_MS 20u
+#include "lib/tsc_calibrate.h"
 
 static u64 tsc_hz, tsc_boot;
 
-void timebase_init(void)
+static void hw_cpuid(u32 leaf, u32 sub, u32 out[4])
 {
-    u16 count = (u16)(PIT_HZ * CALIBRATE_MS / 1000);
-    u8 b = inb(PORT_B);
-    u64 t0, t1;
-    u32 spins = 0;
+    struct cpuid_regs r = cpuid(leaf, sub);
+    out[0] = r.eax;
+    out[1] = r.ebx;
+    out[2] = r.ecx;
+    out[3] = r.edx;
+}
+static u64 hw_rdtsc(void) { return rdtsc(); }
+static u8 hw_inb(u16 port) { return inb(port); }
+static void hw_outb(u16 port, u8 v) { outb(port, v); }
+static u32 hw_inl(u16 port) { return inl(port); }
 
-    outb(PORT_B, (u8)((b & ~0x02) | 0x01)); /* gate on, speaker off */
-    outb(PIT_COMMAND, 0xb0);                /* channel 2, lo/hi byte, mode 0 (out rises at terminal count) */
-    outb(PIT_CH2_DATA, (u8)count);
-    outb(PIT_CH2_DATA, (u8)(count >> 8));
-    t0 = rdtsc();
-    while (!(inb(PORT_B) & 0x20) && ++spins < 100000000u)
-        ;
-    t1 = rdtsc();
-    outb(PORT_B, b);
-    tsc_hz = spins < 100000000u ? (t1 - t0) * (1000 / CALIBRATE_MS) : 0;
-    if (tsc_hz < 1000000) {
-        LOG("timebase: the PIT did not count; taking the TSC to run at 1 GHz");
-        tsc_hz = 1000000000ull;
-    }
-    tsc_boot = t0;
-    LOG("timebase: TSC %llu kHz (against the PIT, %u ms)", (unsigned long long)(tsc_hz / 1000), CALIBRATE_MS);
+void timebase_init(u16 pm_timer_port, bool pm_timer_32bit)
+{
+    struct tsc_hw hw = { hw_cpuid, hw_rdtsc, hw_inb, hw_outb, hw_inl, pm_timer_port, pm_timer_32bit };
+    struct tsc_calibration c;
+
+    tsc_boot = rdtsc();
+    tsc_calibrate(&hw, &c);
+    tsc_hz = c.hz;
+    LOG("timebase: TSC %llu kHz from %s%s%s%s", (unsigned long long)(tsc_hz / 1000), tsc_source_name(c.source),
+        c.note[0] ? " (" : "", c.note, c.note[0] ? ")" : "");
+    if (!(cpuid(0x80000000u, 0).eax >= 0x80000007u && (cpuid(0x80000007u, 0).edx & BIT(8))))
+        LOG("timebase: the CPU does not report an invariant TSC: uptimes may drift with power states");
 }
 
 u64 timebase_tsc_hz(void) { return tsc_hz; }

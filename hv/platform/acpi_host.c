@@ -143,3 +143,37 @@ int acpi_host_find(hpa_t rsdp_pa, const char sig[4], const u8 **table, u32 *len,
     *len = 0;
     return 0;
 }
+
+/* FADT (5.2.9): PM_TMR_BLK (u32 port) at 76, PM_TMR_LEN at 91, FLAGS at 112 (bit 8 TMR_VAL_EXT),
+ * X_PM_TMR_BLK (a GAS: space at +0, address at +4) at 208. */
+#define FADT_PM_TMR_BLK     76
+#define FADT_PM_TMR_LEN     91
+#define FADT_FLAGS_OFF      112
+#define FADT_TMR_VAL_EXT    BIT(8)
+#define FADT_X_PM_TMR_BLK   208
+#define FADT_GAS_LEN        12
+#define GAS_SPACE_SYSTEM_IO 1
+
+u16 acpi_host_pm_timer(hpa_t rsdp_pa, bool *is_32bit)
+{
+    const u8 *t;
+    u32 len;
+    u64 port;
+    char err[120];
+
+    *is_32bit = false;
+    if (!rsdp_pa || acpi_host_find(rsdp_pa, "FACP", &t, &len, err, sizeof(err)) != 1 || len < FADT_FLAGS_OFF + 4)
+        return 0;
+    port = rd32(t, FADT_PM_TMR_BLK);
+    if (len >= FADT_X_PM_TMR_BLK + FADT_GAS_LEN && rd64(t, FADT_X_PM_TMR_BLK + 4) != 0) {
+        if (t[FADT_X_PM_TMR_BLK] != GAS_SPACE_SYSTEM_IO)
+            return 0; /* a memory-mapped PM timer: not used */
+        port = rd64(t, FADT_X_PM_TMR_BLK + 4);
+    } else if (t[FADT_PM_TMR_LEN] < 4) {
+        return 0;
+    }
+    if (port == 0 || port > 0xfffc)
+        return 0;
+    *is_32bit = (rd32(t, FADT_FLAGS_OFF) & FADT_TMR_VAL_EXT) != 0;
+    return (u16)port;
+}

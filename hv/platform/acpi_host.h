@@ -68,6 +68,10 @@ const u8 *acpi_host_table(hpa_t pa, const char *expect, const char *from, u32 *l
  * 0 when there is none, -1 with a reason when the RSDP, the root or any entry is malformed. */
 int acpi_host_find(hpa_t rsdp_pa, const char sig[4], const u8 **table, u32 *len, char *err, size_t errsz);
 
+/* The FADT's ACPI PM timer: its I/O port (0 when there is none, it is memory-mapped or the
+ * tables are unusable) and whether it counts 32 bits (TMR_VAL_EXT) rather than 24. */
+u16 acpi_host_pm_timer(hpa_t rsdp_pa, bool *is_32bit);
+
 /* For a parser handed a table and its length: signature sig, a header length equal to len and at
  * least min_len, valid checksum. Returns 0, or -1 with "SIG: ..." in err. */
 int acpi_table_check(const u8 *t, u32 len, const char sig[4], u32 min_len, char *err, size_t errsz);

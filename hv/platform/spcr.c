@@ -62,7 +62,7 @@ u16 spcr_pci_bar_port(u32 bar0, char *why, size_t whysz)
     u32 port = bar0 & ~3u;
 
     if (!(bar0 & 1)) {
-        fmt_snprintf(why, whysz, "its BAR 0 is memory (0x%x): MMIO UARTs are not supported yet", bar0 & ~0xfu);
+        fmt_snprintf(why, whysz, "its BAR 0 is memory (0x%x), not an I/O port", bar0 & ~0xfu);
         return 0;
     }
     if (port == 0 || port > 0xfff8) {
@@ -84,8 +84,7 @@ u16 spcr_pick_io(const struct spcr_uart *u, char *why, size_t whysz)
         return 0;
     }
     if (u->space == SPCR_SPACE_MEMORY) {
-        fmt_snprintf(why, whysz,
-                     "SPCR names an MMIO UART at 0x%llx (%u-bit registers): Postern drives I/O-port UARTs only",
+        fmt_snprintf(why, whysz, "SPCR names an MMIO UART at 0x%llx (%u-bit registers), not an I/O port",
                      (unsigned long long)u->base, u->bit_width);
         return 0;
     }
@@ -98,4 +97,55 @@ u16 spcr_pick_io(const struct spcr_uart *u, char *why, size_t whysz)
         return 0;
     }
     return (u16)u->base;
+}
+
+bool spcr_pick(const struct spcr_uart *u, u8 *space, u64 *base, char *why, size_t whysz)
+{
+    if (u->space != SPCR_SPACE_MEMORY) {
+        u16 port = spcr_pick_io(u, why, whysz);
+        *space = UART_IO;
+        *base = port;
+        return port != 0;
+    }
+    if (u->interface_type != SPCR_IF_16550 && u->interface_type != SPCR_IF_16450 &&
+        u->interface_type != SPCR_IF_16550_GAS) {
+        fmt_snprintf(why, whysz, "SPCR names interface type 0x%x, not a 16550", u->interface_type);
+        return false;
+    }
+    if (u->base == 0) {
+        fmt_snprintf(why, whysz, "SPCR has no base address (console redirection disabled)");
+        return false;
+    }
+    /* The GAS's register width: 8 (or 0, unspecified, in older tables) byte registers one byte
+     * apart; 32 registers four bytes apart, read and written 32 bits wide. */
+    if (u->bit_width == 32 && !(u->base & 3)) {
+        *space = UART_MMIO32;
+    } else if (u->bit_width == 8 || u->bit_width == 0) {
+        *space = UART_MMIO8;
+    } else {
+        fmt_snprintf(why, whysz,
+                     "SPCR names an MMIO UART at 0x%llx with %u-bit registers: Postern drives 8- and "
+                     "32-bit ones (aligned)",
+                     (unsigned long long)u->base, u->bit_width);
+        return false;
+    }
+    *base = u->base;
+    return true;
+}
+
+u64 spcr_pci_bar_mmio(u32 bar0, u32 bar1, char *why, size_t whysz)
+{
+    u64 addr = bar0 & ~0xfull;
+
+    if (bar0 & 1) {
+        fmt_snprintf(why, whysz, "its BAR 0 is an I/O BAR");
+        return 0;
+    }
+    if (((bar0 >> 1) & 3) == 2) /* 64-bit BAR: BAR 1 holds the high half */
+        addr |= (u64)bar1 << 32;
+    if (addr == 0) {
+        fmt_snprintf(why, whysz, "its BAR 0 has no address assigned (0x%x)", bar0);
+        return 0;
+    }
+    return addr;
 }

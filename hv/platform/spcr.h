@@ -2,17 +2,19 @@
  * ACPI's Serial Port Console Redirection table (SPCR, Microsoft's "Serial Port Console Redirection
  * Table" specification, revisions 1 to 4): the UART the firmware redirects its console to, which on a
  * server is the one the BMC's serial-over-LAN carries. `serial = auto` (docs/boot.md) takes its port
- * and speed from here.
+ * (or memory-mapped address) and speed from here.
  *
  * Pure: spcr_parse() is handed the table's bytes (the loader finds them with acpi_host_find; the
- * unit tests build them). Postern drives 16550-compatible UARTs in I/O space only: a table naming
- * anything else is parsed, and spcr_pick_io() says why it cannot be used. spcr_pci_bar_port() is
- * the same decision for `serial = pci BB:DD.F`, from the function's BAR 0.
+ * unit tests build them). Postern drives 16550-compatible UARTs in I/O space and in memory (8- or
+ * 32-bit registers): spcr_pick() takes either, spcr_pick_io() only a port, and both say why a table
+ * cannot be used. spcr_pci_bar_port() and spcr_pci_bar_mmio() are the same decision for `serial =
+ * pci BB:DD.F`, from the function's BAR 0.
  */
 #ifndef POSTERN_SPCR_H
 #define POSTERN_SPCR_H
 
 #include "lib/types.h"
+#include "drivers/uart/uart16550.h"
 
 #define SPCR_MIN_LEN 80 /* the fixed part, the same length in revisions 1 to 4 */
 
@@ -48,5 +50,14 @@ u16 spcr_pci_bar_port(u32 bar0, char *why, size_t whysz);
 /* The I/O port of a parsed table for Postern's 16550 driver, or 0 with the reason in why (MMIO,
  * another interface type, no address, a port out of range). */
 u16 spcr_pick_io(const struct spcr_uart *u, char *why, size_t whysz);
+
+/* The UART of a parsed table for Postern's 16550 driver: *space (enum uart_space) and *base, or
+ * false with the reason in why. A memory-mapped UART with 32-bit registers (the GAS's register
+ * width 32, 4-byte aligned) is UART_MMIO32; with 8-bit (or unspecified) ones UART_MMIO8. */
+bool spcr_pick(const struct spcr_uart *u, u8 *space, u64 *base, char *why, size_t whysz);
+
+/* The address a PCI UART's memory BAR 0 decodes (bar1: the high half of a 64-bit BAR), or 0 with the
+ * reason in why (an I/O BAR, an unassigned one). */
+u64 spcr_pci_bar_mmio(u32 bar0, u32 bar1, char *why, size_t whysz);
 
 #endif

@@ -333,16 +333,12 @@ static void test_serial_key(void **state)
                  "postern.cfg:3: serial io:PORT '0x10000' is out of range (0x1..0xfff8)");
     expect_error(MINIMAL "serial = io:COM2\n",
                  "postern.cfg:3: malformed number 'COM2' for serial io:PORT (expected e.g. 0x3f8 or 1016)");
-    expect_error(MINIMAL "serial = io:\n",
-                 "postern.cfg:3: serial 'io:' is not io:PORT (e.g. io:0x2f8), pci BB:DD.F or auto");
-    expect_error(MINIMAL "serial = 0x2f8\n",
-                 "postern.cfg:3: serial '0x2f8' is not io:PORT (e.g. io:0x2f8), pci BB:DD.F or auto");
-    expect_error(MINIMAL "serial = Auto\n",
-                 "postern.cfg:3: serial 'Auto' is not io:PORT (e.g. io:0x2f8), pci BB:DD.F or auto");
-    expect_error(MINIMAL "serial = mmio32:0xfedc9000\n", "postern.cfg:3: serial 'mmio32:0xfedc9000': MMIO UARTs are "
-                                                         "not supported yet (io:PORT, pci BB:DD.F or auto)");
-    expect_error(MINIMAL "serial = mmio:0xfedc9000\n", "postern.cfg:3: serial 'mmio:0xfedc9000': MMIO UARTs are not "
-                                                       "supported yet (io:PORT, pci BB:DD.F or auto)");
+    expect_error(MINIMAL "serial = io:\n", "postern.cfg:3: serial 'io:' is not io:PORT (e.g. io:0x2f8), mmio8:ADDR, "
+                                           "mmio32:ADDR, pci BB:DD.F or auto");
+    expect_error(MINIMAL "serial = 0x2f8\n", "postern.cfg:3: serial '0x2f8' is not io:PORT (e.g. io:0x2f8), "
+                                             "mmio8:ADDR, mmio32:ADDR, pci BB:DD.F or auto");
+    expect_error(MINIMAL "serial = Auto\n", "postern.cfg:3: serial 'Auto' is not io:PORT (e.g. io:0x2f8), mmio8:ADDR, "
+                                            "mmio32:ADDR, pci BB:DD.F or auto");
     expect_error(MINIMAL "serial = auto\nserial_port = 0x3f8\n",
                  "postern.cfg:4: serial and serial_port both name the UART: keep one (serial = io:PORT is the same as "
                  "serial_port = PORT)");
@@ -351,6 +347,44 @@ static void test_serial_key(void **state)
                  "serial_port = PORT)");
     expect_error(MINIMAL "serial = auto\nserial = io:0x2f8\n",
                  "postern.cfg:4: duplicate key 'serial' (first set on line 3)");
+}
+
+/* serial = mmio32:ADDR | mmio8:ADDR | mmio:ADDR: a memory-mapped 16550 (AMD's FCH UART, a BMC's
+ * virtual UART), its registers 4 bytes apart with 32-bit accesses, or byte registers. */
+static void test_serial_mmio(void **state)
+{
+    assert_int_equal(parse(MINIMAL "serial = mmio32:0xfedc9000\n"), 0);
+    assert_int_equal(cfg.serial_space, UART_MMIO32);
+    assert_int_equal(cfg.serial_mmio, 0xfedc9000ull);
+    assert_false(cfg.serial_auto);
+    assert_false(cfg.serial_pci);
+    assert_int_equal(parse(MINIMAL "serial = mmio8:0xfe000000\nserial_baud = 57600\n"), 0);
+    assert_int_equal(cfg.serial_space, UART_MMIO8);
+    assert_int_equal(cfg.serial_mmio, 0xfe000000ull);
+    assert_int_equal(cfg.serial_baud, 57600);
+    assert_int_equal(parse(MINIMAL "serial = mmio:0x3fe001003\n"), 0); /* byte registers: any address */
+    assert_int_equal(cfg.serial_space, UART_MMIO8);
+    assert_int_equal(cfg.serial_mmio, 0x3fe001003ull);
+    assert_int_equal(parse(MINIMAL "serial = io:0x2f8\n"), 0);
+    assert_int_equal(cfg.serial_space, UART_IO);
+    assert_int_equal(parse(MINIMAL), 0);
+    assert_int_equal(cfg.serial_space, UART_IO);
+    expect_error(MINIMAL "serial = mmio32:0xfedc9002\n", "postern.cfg:3: serial 'mmio32:0xfedc9002': the address must "
+                                                         "be non-zero, 4-byte aligned and below 2^52");
+    expect_error(MINIMAL "serial = mmio32:0\n",
+                 "postern.cfg:3: serial 'mmio32:0': the address must be non-zero, 4-byte aligned and below 2^52");
+    expect_error(MINIMAL "serial = mmio8:0x10000000000000\n",
+                 "postern.cfg:3: serial 'mmio8:0x10000000000000': the address must be non-zero and below 2^52");
+    expect_error(MINIMAL "serial = mmio32:fedc9000\n", "postern.cfg:3: malformed address 'fedc9000' for serial "
+                                                       "'mmio32:fedc9000' (expected e.g. mmio32:0xfedc9000)");
+    expect_error(MINIMAL "serial = mmio32:\n", "postern.cfg:3: serial 'mmio32:' is not io:PORT (e.g. io:0x2f8), "
+                                               "mmio8:ADDR, mmio32:ADDR, pci BB:DD.F or auto");
+    expect_error(MINIMAL "serial = mmio16:0xfe000000\n",
+                 "postern.cfg:3: serial 'mmio16:0xfe000000' is not io:PORT (e.g. "
+                 "io:0x2f8), mmio8:ADDR, mmio32:ADDR, pci BB:DD.F or auto");
+    expect_error(MINIMAL "serial_port = 0x3f8\nserial = mmio32:0xfedc9000\n",
+                 "postern.cfg:4: serial and serial_port both name the UART: keep one (serial = io:PORT is the same as "
+                 "serial_port = PORT)");
 }
 
 /* serial = pci BB:DD.F: the loader takes that function's I/O BAR 0 and hides the function. */
@@ -374,8 +408,8 @@ static void test_serial_pci(void **state)
                  bad[i]);
         expect_error(text, msg);
     }
-    expect_error(MINIMAL "serial = pci \n",
-                 "postern.cfg:3: serial 'pci' is not io:PORT (e.g. io:0x2f8), pci BB:DD.F or auto");
+    expect_error(MINIMAL "serial = pci \n", "postern.cfg:3: serial 'pci' is not io:PORT (e.g. io:0x2f8), mmio8:ADDR, "
+                                            "mmio32:ADDR, pci BB:DD.F or auto");
     expect_error(MINIMAL "serial = pci 00:16.3\nserial_port = 0x3f8\n",
                  "postern.cfg:4: serial and serial_port both name the UART: keep one (serial = io:PORT is the same as "
                  "serial_port = PORT)");
@@ -686,6 +720,7 @@ int main(void)
         cmocka_unit_test(test_misaligned),
         cmocka_unit_test(test_serial_port),
         cmocka_unit_test(test_serial_key),
+        cmocka_unit_test(test_serial_mmio),
         cmocka_unit_test(test_serial_pci),
         cmocka_unit_test(test_serial_baud),
         cmocka_unit_test(test_unknown_key),

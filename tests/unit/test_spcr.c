@@ -126,8 +126,7 @@ static void test_not_usable(void **state)
     build(SPCR_IF_16550, SPCR_SPACE_MEMORY, 32, 0xfedc9000, 7, 0); /* AMD FCH's MMIO UART */
     assert_int_equal(parse(SPCR_MIN_LEN), 0);
     assert_int_equal(spcr_pick_io(&u, err, sizeof(err)), 0);
-    assert_string_equal(err,
-                        "SPCR names an MMIO UART at 0xfedc9000 (32-bit registers): Postern drives I/O-port UARTs only");
+    assert_string_equal(err, "SPCR names an MMIO UART at 0xfedc9000 (32-bit registers), not an I/O port");
 
     build(0x03, SPCR_SPACE_MEMORY, 32, 0x9000000, 7, 0); /* Arm PL011 */
     assert_int_equal(parse(SPCR_MIN_LEN), 0);
@@ -176,13 +175,70 @@ static void test_pci_uart(void **state)
     assert_false(u.pci);
 }
 
+/* serial = auto with an MMIO UART: AMD FCH's (32-bit registers), a BMC's with byte registers, and
+ * what cannot be driven. spcr_pick takes I/O ports as spcr_pick_io does. */
+static void test_pick_mmio(void **state)
+{
+    u8 space = 0xff;
+    u64 base = 0;
+
+    build(SPCR_IF_16550, SPCR_SPACE_MEMORY, 32, 0xfedc9000, 7, 0);
+    assert_int_equal(parse(SPCR_MIN_LEN), 0);
+    assert_true(spcr_pick(&u, &space, &base, err, sizeof(err)));
+    assert_int_equal(space, UART_MMIO32);
+    assert_int_equal(base, 0xfedc9000ull);
+    assert_int_equal(u.baud, 115200);
+
+    build(SPCR_IF_16550_GAS, SPCR_SPACE_MEMORY, 8, 0x3fe001000ull, 6, 0);
+    assert_int_equal(parse(SPCR_MIN_LEN), 0);
+    assert_true(spcr_pick(&u, &space, &base, err, sizeof(err)));
+    assert_int_equal(space, UART_MMIO8);
+    assert_int_equal(base, 0x3fe001000ull);
+
+    build(SPCR_IF_16550, SPCR_SPACE_IO, 8, 0x2f8, 7, 3);
+    assert_int_equal(parse(SPCR_MIN_LEN), 0);
+    assert_true(spcr_pick(&u, &space, &base, err, sizeof(err)));
+    assert_int_equal(space, UART_IO);
+    assert_int_equal(base, 0x2f8);
+
+    build(SPCR_IF_16550, SPCR_SPACE_MEMORY, 16, 0xfedc9000, 7, 0);
+    assert_int_equal(parse(SPCR_MIN_LEN), 0);
+    assert_false(spcr_pick(&u, &space, &base, err, sizeof(err)));
+    assert_string_equal(err, "SPCR names an MMIO UART at 0xfedc9000 with 16-bit registers: Postern drives 8- and "
+                             "32-bit ones (aligned)");
+    build(SPCR_IF_16550, SPCR_SPACE_MEMORY, 32, 0xfedc9002, 7, 0);
+    assert_int_equal(parse(SPCR_MIN_LEN), 0);
+    assert_false(spcr_pick(&u, &space, &base, err, sizeof(err)));
+    build(0x03, SPCR_SPACE_MEMORY, 32, 0x9000000, 7, 0);
+    assert_int_equal(parse(SPCR_MIN_LEN), 0);
+    assert_false(spcr_pick(&u, &space, &base, err, sizeof(err)));
+    assert_string_equal(err, "SPCR names interface type 0x3, not a 16550");
+    build(SPCR_IF_16550, SPCR_SPACE_MEMORY, 32, 0, 7, 0);
+    assert_int_equal(parse(SPCR_MIN_LEN), 0);
+    assert_false(spcr_pick(&u, &space, &base, err, sizeof(err)));
+    assert_string_equal(err, "SPCR has no base address (console redirection disabled)");
+}
+
+/* serial = pci BB:DD.F with a memory BAR 0 (32- and 64-bit). */
+static void test_pci_bar_mmio(void **state)
+{
+    assert_int_equal(spcr_pci_bar_mmio(0xfebf1000, 0, err, sizeof(err)), 0xfebf1000ull);
+    assert_int_equal(spcr_pci_bar_mmio(0xfebf100c, 0x38, err, sizeof(err)), 0x38febf1000ull); /* 64-bit, prefetchable */
+    assert_int_equal(spcr_pci_bar_mmio(0xfebf1000, 0x38, err, sizeof(err)),
+                     0xfebf1000ull); /* 32-bit: BAR 1 is another BAR */
+    assert_int_equal(spcr_pci_bar_mmio(0xc001, 0, err, sizeof(err)), 0);
+    assert_string_equal(err, "its BAR 0 is an I/O BAR");
+    assert_int_equal(spcr_pci_bar_mmio(0x4, 0, err, sizeof(err)), 0);
+    assert_string_equal(err, "its BAR 0 has no address assigned (0x4)");
+}
+
 /* serial = pci BB:DD.F: BAR 0 as the loader reads it. */
 static void test_pci_bar_port(void **state)
 {
     assert_int_equal(spcr_pci_bar_port(0xc001, err, sizeof(err)), 0xc000);
     assert_int_equal(spcr_pci_bar_port(0xfff9, err, sizeof(err)), 0xfff8);
     assert_int_equal(spcr_pci_bar_port(0xfebf1000, err, sizeof(err)), 0);
-    assert_string_equal(err, "its BAR 0 is memory (0xfebf1000): MMIO UARTs are not supported yet");
+    assert_string_equal(err, "its BAR 0 is memory (0xfebf1000), not an I/O port");
     assert_int_equal(spcr_pci_bar_port(0x1, err, sizeof(err)), 0);
     assert_string_equal(err, "its BAR 0 has no I/O port assigned (0x1)");
     assert_int_equal(spcr_pci_bar_port(0x10001, err, sizeof(err)), 0);
@@ -212,7 +268,8 @@ int main(void)
         cmocka_unit_test(test_com2_at_115200),    cmocka_unit_test(test_baud_codes),
         cmocka_unit_test(test_revision_4_longer), cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_not_usable),        cmocka_unit_test(test_pci_uart),
-        cmocka_unit_test(test_pci_bar_port),      cmocka_unit_test(test_generator),
+        cmocka_unit_test(test_pci_bar_port),      cmocka_unit_test(test_pick_mmio),
+        cmocka_unit_test(test_pci_bar_mmio),      cmocka_unit_test(test_generator),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -28,7 +28,7 @@
 #define GUEST_ASID 1
 
 struct virt_caps svm_caps;
-int svm_wait_for_event(struct vcpu *v);
+int svm_wait_for_event(struct vcpu *v, bool (*line_ready)(void));
 static void svm_set_idle_intercepts(struct vcpu *v, bool on);
 
 static bool svm_probe(struct virt_caps *caps, char *why, size_t why_size)
@@ -284,7 +284,14 @@ static void svm_reinject_exception(struct vcpu *v, u8 vector, bool has_error, u3
 
 static void svm_set_watch(struct vcpu *v, u32 watch)
 {
+    to_svm(v)->watch = watch;
+    svm_apply_intercepts(v);
+}
+
+void svm_apply_intercepts(struct vcpu *v)
+{
     struct vmcb_control *c = &to_svm(v)->vmcb->control;
+    u32 watch = to_svm(v)->watch;
     u32 misc = c->intercept_misc1 & ~(INTERCEPT_INTR | INTERCEPT_NMI | INTERCEPT_IRET | INTERCEPT_VINTR);
     u64 window = VINTR_V_IRQ | VINTR_V_INTR_PRIO | VINTR_V_IGN_TPR | VINTR_V_GIF | VINTR_V_GIF_ENABLE;
 
@@ -302,6 +309,9 @@ static void svm_set_watch(struct vcpu *v, u32 watch)
         if (svm_caps.vgif)
             c->vintr |= VINTR_V_GIF | VINTR_V_GIF_ENABLE;
     }
+    u64 vintr = c->vintr;
+    svm_tick_intercepts(v, &misc, &vintr);
+    c->vintr = vintr;
     c->intercept_misc1 = misc;
     c->intercept_exceptions = ((watch & WATCH_EXCEPTIONS) ? WATCHED_EXCEPTIONS : 0) | ALWAYS_INTERCEPTED_EXCEPTIONS;
 }
@@ -410,15 +420,26 @@ const struct vcpu_ops svm_vcpu_ops = {
     .dump = svm_dump,
     .report_exits = svm_report_exits,
     .wait_for_event = svm_wait_for_event,
+    .set_host_tick = svm_set_host_tick,
 };
 
 /* The guest halted with IF=1. GIF=0 in the hypervisor holds interrupts back; open it just for a
  * HLT: the interrupt lands in traps.c, which records its vector without acknowledging it, and
  * the exit path injects it into the guest, whose handler then EOIs the local APIC. */
-int svm_wait_for_event(struct vcpu *v)
+int svm_wait_for_event(struct vcpu *v, bool (*line_ready)(void))
 {
     traps_pending_event = TRAP_NONE;
-    while (traps_pending_event == TRAP_NONE)
-        __asm__ volatile("stgi; sti; hlt; cli; clgi" ::: "memory");
+    while (traps_pending_event == TRAP_NONE) {
+        if (!line_ready) {
+            __asm__ volatile("stgi; sti; hlt; cli; clgi" ::: "memory");
+            continue;
+        }
+        __asm__ volatile("stgi; sti" ::: "memory");
+        for (int i = 0; i < WAIT_STEP_PAUSES; i++)
+            cpu_relax();
+        __asm__ volatile("cli; clgi" ::: "memory");
+        if (traps_pending_event == TRAP_NONE && line_ready())
+            return WAIT_LINE;
+    }
     return traps_pending_event;
 }

@@ -18,6 +18,9 @@ struct svm_vcpu {
     struct event_queue events; /* events held behind an interrupted delivery (hv/core/event_queue.h) */
     bool reflected;            /* this exit's EVENTINJ is the guest's own intercepted exception */
     u64 redelivered;           /* interrupted deliveries re-injected */
+    u32 watch;                 /* border control's (enum vcpu_watch), as set_watch gave it */
+    bool tick;                 /* the host tick is on (svm_tick.c) */
+    bool tick_window;          /* the tick's INTR exit let the interrupt through: re-arm at the window */
 };
 
 static inline struct svm_vcpu *to_svm(struct vcpu *v) { return v->arch; }
@@ -26,6 +29,15 @@ void svm_world_switch(u64 vmcb_pa, u64 *gprs);
 void svm_run_once(struct vcpu *v);
 void svm_skip_insn(struct vcpu *v, unsigned len);
 void svm_report_exits(struct vcpu *v);
+/* The intercepts from border control's watch and the host tick (svm.c). */
+void svm_apply_intercepts(struct vcpu *v);
+/* svm_tick.c: the host tick's part of the intercepts, its exits, and the per-entry PAUSE choice. */
+void svm_set_host_tick(struct vcpu *v, u64 period_tsc);
+void svm_tick_intercepts(struct vcpu *v, u32 *misc1, u64 *vintr);
+void svm_tick_before_entry(struct vcpu *v);
+bool svm_tick_intr_exit(struct vcpu *v);
+bool svm_tick_vintr_exit(struct vcpu *v);
+void svm_tick_pause_exit(struct vcpu *v);
 extern struct virt_caps svm_caps;
 
 #endif

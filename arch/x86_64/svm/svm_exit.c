@@ -78,7 +78,16 @@ static void on_exception(struct vcpu *v)
 }
 
 /* The interrupt or NMI stays pending and is delivered at the next VMRUN once the watch is off. */
-static void on_intr(struct vcpu *v) { exit_watched_interrupt(v, false); }
+static void on_intr(struct vcpu *v)
+{
+    if (!svm_tick_intr_exit(v)) /* the host tick's, or border control's watch */
+        exit_watched_interrupt(v, false);
+}
+static void on_vintr(struct vcpu *v)
+{
+    if (!svm_tick_vintr_exit(v))
+        exit_irq_window(v);
+}
 static void on_nmi(struct vcpu *v) { exit_watched_interrupt(v, true); }
 
 static void on_vmrun(struct vcpu *v) { exit_forbidden_insn(v, "VMRUN"); }
@@ -99,7 +108,8 @@ static const struct svm_exit_entry svm_exit_table[SVM_EXIT_TABLE_SIZE] = {
     [SVM_EXIT_INTR] = { on_intr, "intr" },
     [SVM_EXIT_NMI] = { on_nmi, "nmi" },
     [SVM_EXIT_IRET] = { exit_watched_iret, "iret" }, /* §15.9: taken before the IRET executes */
-    [SVM_EXIT_VINTR] = { exit_irq_window, "vintr" }, /* the window border control asked for */
+    [SVM_EXIT_VINTR] = { on_vintr, "vintr" },        /* the window border control or the host tick asked for */
+    [SVM_EXIT_PAUSE] = { svm_tick_pause_exit, "pause" },
     [SVM_EXIT_CPUID] = { exit_cpuid, "cpuid" },
     [SVM_EXIT_INVD] = { exit_invd, "invd" },
     [SVM_EXIT_WBINVD] = { exit_wbinvd, "wbinvd" },
@@ -233,6 +243,7 @@ void svm_run_once(struct vcpu *v)
     vmcb->save.rsp = v->regs[REG_RSP];
     vmcb->save.rip = v->regs[REG_RIP];
     vmcb->save.rflags = v->regs[REG_RFLAGS];
+    svm_tick_before_entry(v);
 
     svm_world_switch(s->vmcb_pa, v->regs);
 

@@ -16,6 +16,7 @@
 #define INTERCEPT_CPUID     BIT(18)
 #define INTERCEPT_IRET      BIT(20)
 #define INTERCEPT_INVD      BIT(22)
+#define INTERCEPT_PAUSE     BIT(23)
 #define INTERCEPT_HLT       BIT(24)
 #define INTERCEPT_INVLPGA   BIT(26)
 #define INTERCEPT_IOIO_PROT BIT(27)
@@ -71,6 +72,7 @@
 #define SVM_EXIT_CPUID       0x072
 #define SVM_EXIT_IRET        0x074
 #define SVM_EXIT_INVD        0x076
+#define SVM_EXIT_PAUSE       0x077
 #define SVM_EXIT_HLT         0x078
 #define SVM_EXIT_INVLPGA     0x07a
 #define SVM_EXIT_IOIO        0x07b

@@ -402,6 +402,7 @@ void vmx_apply_watch(struct vcpu *v)
     /* an event this entry injects goes through an interrupt gate (Linux uses no trap gates),
      * which clears IF as it is delivered (vmx_exit.c) */
     bool injecting = vmread(VMCS_ENTRY_INTR_INFO) & INTR_INFO_VALID;
+    bool step_timer = false;
 
     if (watch & WATCH_INTERRUPTS) {
         pin |= PIN_EXTINT_EXITING | PIN_NMI_EXITING;
@@ -419,6 +420,14 @@ void vmx_apply_watch(struct vcpu *v)
          * over it (measured in Bochs: with 1 the guest never left the module's RIP). */
         pin |= PIN_PREEMPTION_TIMER;
         vmwrite(VMCS_PREEMPTION_TIMER, VMX_PREEMPTION_STEP);
+        step_timer = true;
+    }
+    /* Otherwise the timer is the host tick's: without "save preemption timer value" every entry
+     * starts it from the full period, so it fires only in a stretch of that long without exits. */
+    x->timer_is_tick = !step_timer && x->tick_units;
+    if (x->timer_is_tick) {
+        pin |= PIN_PREEMPTION_TIMER;
+        vmwrite(VMCS_PREEMPTION_TIMER, x->tick_units);
     }
     vmwrite(VMCS_PIN_CONTROLS, pin);
     vmwrite(VMCS_PROC_CONTROLS, proc);
@@ -427,6 +436,19 @@ void vmx_apply_watch(struct vcpu *v)
      * #MC always: reported before the guest gets it (hv/exits.c) */
     vmwrite(VMCS_EXCEPTION_BITMAP,
             ((watch & WATCH_EXCEPTIONS) ? WATCHED_EXCEPTIONS : 0) | BIT(VEC_UD) | ALWAYS_INTERCEPTED_EXCEPTIONS);
+}
+
+/* The preemption timer counts down once every 2^IA32_VMX_MISC[4:0] TSC ticks (SDM Vol. 3C §26.5.1). */
+static void vmx_set_host_tick(struct vcpu *v, u64 period_tsc)
+{
+    u64 units = period_tsc >> (rdmsr(MSR_VMX_MISC) & 0x1f);
+    if (!vmx_ctl.preemption_timer) {
+        if (period_tsc)
+            LOG("vmx: no VMX-preemption timer: no host tick (the line is served on the guest's exits)");
+        units = 0;
+    }
+    to_vmx(v)->tick_units = units > 0xffffffffu ? 0xffffffffu : units ? (u32)units : (period_tsc ? 1 : 0);
+    vmx_apply_watch(v);
 }
 
 static void vmx_set_watch(struct vcpu *v, u32 watch)
@@ -528,11 +550,21 @@ static void vmx_dump(struct vcpu *v)
 /* The guest halted with IF=1. In VMX root operation the host's RFLAGS.IF (0 after every exit)
  * holds interrupts back; open it just for a HLT: traps.c records the vector without
  * acknowledging it at the local APIC, and the exit path injects it into the guest. */
-static int vmx_wait_for_event(struct vcpu *v)
+static int vmx_wait_for_event(struct vcpu *v, bool (*line_ready)(void))
 {
     traps_pending_event = TRAP_NONE;
-    while (traps_pending_event == TRAP_NONE)
-        __asm__ volatile("sti; hlt; cli" ::: "memory");
+    while (traps_pending_event == TRAP_NONE) {
+        if (!line_ready) {
+            __asm__ volatile("sti; hlt; cli" ::: "memory");
+            continue;
+        }
+        __asm__ volatile("sti" ::: "memory");
+        for (int i = 0; i < WAIT_STEP_PAUSES; i++)
+            cpu_relax();
+        __asm__ volatile("cli" ::: "memory");
+        if (traps_pending_event == TRAP_NONE && line_ready())
+            return WAIT_LINE;
+    }
     return traps_pending_event;
 }
 
@@ -567,4 +599,5 @@ const struct vcpu_ops vmx_vcpu_ops = {
     .dump = vmx_dump,
     .report_exits = vmx_report_exits,
     .wait_for_event = vmx_wait_for_event,
+    .set_host_tick = vmx_set_host_tick,
 };

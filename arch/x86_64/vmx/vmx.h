@@ -22,6 +22,8 @@ struct vmx_vcpu {
     struct event_queue events; /* events held behind an interrupted delivery (hv/core/event_queue.h) */
     bool reflected;            /* this exit's injection is the guest's own intercepted exception */
     u64 redelivered;           /* interrupted deliveries re-injected */
+    u32 tick_units;            /* the host tick in preemption-timer units; 0: off */
+    bool timer_is_tick; /* the preemption timer armed at the last entry is the tick's, not the IRET watch's step */
 };
 
 static inline struct vmx_vcpu *to_vmx(struct vcpu *v) { return v->arch; }

@@ -127,6 +127,11 @@ static void on_monitor_trap(struct vcpu *v) { vmx_apply_watch(v); }
  * interrupted module context is raised); with IF=0 the window is armed (run_once's re-apply). */
 static void on_preemption_timer(struct vcpu *v)
 {
+    if (to_vmx(v)->timer_is_tick) {
+        v->host_tick = true; /* the host tick: the guest ran a whole period without an exit */
+        v->host_ticks++;
+        return;
+    }
     if (v->regs[REG_RFLAGS] & RFLAGS_IF)
         exit_irq_window(v);
 }
