@@ -3,6 +3,8 @@
  * values, guest-physical addresses) is checked here before anything acts on it.
  */
 #include "exits.h"
+#include "apic_trap.h"
+#include "platform/apic_icr.h"
 #include "arch/x86_64/cpu.h"
 #include "guard/border.h"
 #include "console/console.h"
@@ -23,11 +25,12 @@
 #define VM_CR_SVMDIS           BIT(4)
 #define FEATURE_CONTROL_LOCKED BIT(0)
 
-#define PM1_CNT_SLP_EN     BIT(13)
-#define PORT_RESET_CONTROL 0xcf9 /* RST_CPU = bit 2 */
-#define PORT_KBC_COMMAND   0x64  /* 0xfe = pulse reset line */
-#define PORT_SYSCTL_A      0x92  /* bit 0 = fast reset */
-#define KBC_PULSE_RESET    0xfe
+#define MSR_APIC_BASE_TRAPPED 0x1bu /* writes only (hv/apic_trap.c) */
+#define PM1_CNT_SLP_EN        BIT(13)
+#define PORT_RESET_CONTROL    0xcf9 /* RST_CPU = bit 2 */
+#define PORT_KBC_COMMAND      0x64  /* 0xfe = pulse reset line */
+#define PORT_SYSCTL_A         0x92  /* bit 0 = fast reset */
+#define KBC_PULSE_RESET       0xfe
 
 static u16 watched_pm1a, watched_pm1b;
 
@@ -151,6 +154,10 @@ static bool emulate_msr(struct vcpu *v, bool write)
         else
             set_edx_eax(v, hwcr_read());
         return true;
+    case MSR_X2APIC_ICR: /* writes only: INIT and SIPI are mediated (hv/apic_trap.c) */
+        return write ? apic_trap_icr_msr(v, value) : (vcpu_inject_exception(v, VEC_GP, true, 0), false);
+    case MSR_APIC_BASE_TRAPPED:
+        return write ? apic_trap_base_msr(v, value) : (vcpu_inject_exception(v, VEC_GP, true, 0), false);
     case MSR_SYSCFG:
     case MSR_SMM_BASE:
     case MSR_SMM_ADDR:
@@ -361,6 +368,8 @@ void exit_nested_fault(struct vcpu *v, gpa_t gpa, bool write, bool fetch)
 
     if (test_remap(v, gpa))
         return;
+    if (apic_trap_nested_fault(v, gpa, write))
+        return;
     if (border_nested_fault(v, gpa, write, fetch))
         return;
     if (pci_policy_nested_fault(v, gpa, write))
@@ -388,8 +397,11 @@ static bool halt(struct vcpu *v)
     }
     console_poll(); /* what the line brought, and the guest's held COM1 interrupt, before it sleeps */
     ev = vcpu_ops->wait_for_event(v);
-    /* The interrupt is taken after the HLT (1 byte, F4): that is where its IRET returns. */
-    vcpu_inject_external(v, ev, v->regs[REG_RIP] + 1);
+    /* The interrupt is taken after the HLT (1 byte, F4): that is where its IRET returns. An NMI
+     * is not injected here: it is counted (arch/x86_64/traps.c), and the backend's exit path
+     * injects it when the guest can take one (hv/core/event_queue.c, docs/events.md). */
+    if (ev != WAIT_NMI)
+        vcpu_inject_external(v, ev, v->regs[REG_RIP] + 1);
     return true;
 }
 
@@ -466,6 +478,15 @@ void exit_machine_check(struct vcpu *v)
 {
     mce_report(guest_rdmsr, true, v->regs[REG_RIP]);
     vcpu_reinject_exception(v, VEC_MC, false, 0, 0);
+}
+
+/* An INIT reached the guest's core (SVM's INIT intercept; VT-x exits on INIT always). The guest's
+ * own INITs are caught at its ICR (hv/apic_trap.c), so this one came from elsewhere; a core that
+ * receives INIT resets, so the guest is stopped as for a reset request (docs/events.md). */
+void exit_init(struct vcpu *v)
+{
+    LOG("guest core received INIT at rip 0x%llx: treated as a reset request", (unsigned long long)v->regs[REG_RIP]);
+    vcpu_stop(v, "guest requested a reset (INIT signal)");
 }
 
 void exit_triple_fault(struct vcpu *v)

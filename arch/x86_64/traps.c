@@ -31,6 +31,53 @@ struct PACKED idt_ptr {
 static struct idt_gate idt[256] __attribute__((aligned(16)));
 volatile int traps_pending_event = TRAP_NONE;
 
+/* Written by the NMI handler, which can interrupt any host code but never itself (the CPU blocks
+ * NMIs until its IRET): the counts only ever grow there, and traps_nmi_take's decrement is one
+ * locked instruction, so an NMI between its read and its write cannot be lost. */
+static volatile u64 nmis_pending, nmis_for_guest, nmis_own;
+static traps_own_nmi_fn own_nmi_check;
+
+void traps_set_own_nmi_check(traps_own_nmi_fn fn) { own_nmi_check = fn; }
+
+u64 traps_nmi_pending(void) { return nmis_pending; }
+
+bool traps_nmi_take(void)
+{
+    u64 old = nmis_pending;
+    while (old) {
+        if (__atomic_compare_exchange_n(&nmis_pending, &old, old - 1, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+            return true;
+    }
+    return false;
+}
+
+void traps_nmi_from_exit(void)
+{
+    if (own_nmi_check && own_nmi_check()) {
+        __atomic_add_fetch(&nmis_own, 1, __ATOMIC_SEQ_CST);
+        return;
+    }
+    __atomic_add_fetch(&nmis_pending, 1, __ATOMIC_SEQ_CST);
+    __atomic_add_fetch(&nmis_for_guest, 1, __ATOMIC_SEQ_CST);
+}
+
+/* Both backends' wait for a halted guest: IF opens only for the HLT (the STI shadow covers the
+ * gap). An interrupt is recorded by x86_trap and returned; an NMI, counted there, ends the wait
+ * too (WAIT_NMI: the exit path injects it when the guest can take it). */
+int traps_wait_for_event(void)
+{
+    traps_pending_event = TRAP_NONE;
+    while (traps_pending_event == TRAP_NONE && !nmis_pending)
+        __asm__ volatile("sti; hlt; cli" ::: "memory");
+    return traps_pending_event != TRAP_NONE ? traps_pending_event : WAIT_NMI;
+}
+
+void traps_nmi_stats(u64 *for_guest, u64 *own)
+{
+    *for_guest = nmis_for_guest;
+    *own = nmis_own;
+}
+
 static const char *const exception_names[32] = {
     "#DE divide error",
     "#DB debug",
@@ -84,10 +131,22 @@ static u64 host_rdmsr(u32 msr) { return rdmsr(msr); }
 void x86_trap(struct trap_frame *f);
 void x86_trap(struct trap_frame *f)
 {
-    if (f->vector >= 32 || f->vector == TRAP_NMI_VECTOR) {
+    if (f->vector == TRAP_NMI_VECTOR) {
+        /* Counted for the guest (or claimed by the hypervisor's own check). An NMI that lands
+         * between traps_wait_for_event's check and its HLT would leave it asleep: resume past the
+         * STI;HLT (FB F4) or the HLT, and the loop checks again. */
+        const volatile u8 *at = (const volatile u8 *)(uintptr_t)f->rip;
+        traps_nmi_from_exit();
+        if (at[0] == 0xfb && at[1] == 0xf4)
+            f->rip += 2;
+        else if (at[0] == 0xf4)
+            f->rip++;
+        return;
+    }
+    if (f->vector >= 32) {
         /* Leave the interrupt unacknowledged for the guest, and return with IF clear so no
          * second one is taken before the waiter runs. */
-        traps_pending_event = f->vector == TRAP_NMI_VECTOR ? WAIT_NMI : (int)f->vector;
+        traps_pending_event = (int)f->vector;
         f->rflags &= ~BIT(9);
         return;
     }

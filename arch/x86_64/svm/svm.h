@@ -18,6 +18,9 @@ struct svm_vcpu {
     struct event_queue events; /* events held behind an interrupted delivery (hv/core/event_queue.h) */
     bool reflected;            /* this exit's EVENTINJ is the guest's own intercepted exception */
     u64 redelivered;           /* interrupted deliveries re-injected */
+    u32 border_watch;          /* what border control asked for (enum vcpu_watch) */
+    u8 event_need;             /* NMI_TRACK_*: what the held and pending events need (svm_exit.c) */
+    struct nmi_track nmi;      /* the guest's NMI blocking, which SVM does not track (event_queue.h) */
 };
 
 static inline struct svm_vcpu *to_svm(struct vcpu *v) { return v->arch; }
@@ -26,6 +29,8 @@ void svm_world_switch(u64 vmcb_pa, u64 *gprs);
 void svm_run_once(struct vcpu *v);
 void svm_skip_insn(struct vcpu *v, unsigned len);
 void svm_report_exits(struct vcpu *v);
+/* Write the intercepts border control and the event path ask for into the VMCB. */
+void svm_apply_intercepts(struct vcpu *v);
 extern struct virt_caps svm_caps;
 
 #endif

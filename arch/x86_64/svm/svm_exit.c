@@ -12,6 +12,7 @@
 #include "core/exit_trace.h"
 #include "lib/log.h"
 #include "arch/x86_64/cpu.h"
+#include "arch/x86_64/traps.h"
 
 typedef void (*svm_exit_fn)(struct vcpu *v);
 
@@ -77,9 +78,36 @@ static void on_exception(struct vcpu *v)
                            vmcb->control.exit_info2);
 }
 
-/* The interrupt or NMI stays pending and is delivered at the next VMRUN once the watch is off. */
+/* The interrupt stays pending and is delivered at the next VMRUN once the watch is off. */
 static void on_intr(struct vcpu *v) { exit_watched_interrupt(v, false); }
-static void on_nmi(struct vcpu *v) { exit_watched_interrupt(v, true); }
+
+/* NMIs always exit (svm_apply_intercepts). The NMI stays pending in the CPU and is taken by the
+ * hypervisor's IDT at the STGI after #VMEXIT, before this runs (traps.c counts it); the event path
+ * injects it (svm_complete_events). A privileged vCPU crosses its border first. */
+static void on_nmi(struct vcpu *v)
+{
+    if (to_svm(v)->border_watch & WATCH_INTERRUPTS)
+        exit_watched_interrupt(v, true);
+}
+
+/* §15.9: taken before the IRET executes. Either the end of an NMI handler (the guest may take NMIs
+ * again once it has run) or border control's watch, or both. */
+static void on_iret(struct vcpu *v)
+{
+    struct svm_vcpu *s = to_svm(v);
+
+    nmi_track_iret(&s->nmi, v->regs[REG_RIP]);
+    if (s->border_watch & WATCH_IRET)
+        exit_watched_iret(v);
+}
+
+/* The interrupt window: border control's, or the one a waiting event asked for (nothing to do
+ * here: svm_complete_events delivers it). */
+static void on_vintr(struct vcpu *v)
+{
+    if (to_svm(v)->border_watch & WATCH_IRQ_WINDOW)
+        exit_irq_window(v);
+}
 
 static void on_vmrun(struct vcpu *v) { exit_forbidden_insn(v, "VMRUN"); }
 static void on_vmload(struct vcpu *v) { exit_forbidden_insn(v, "VMLOAD"); }
@@ -98,8 +126,8 @@ static const struct svm_exit_entry svm_exit_table[SVM_EXIT_TABLE_SIZE] = {
     [SVM_EXIT_EXCP_BASE... SVM_EXIT_EXCP_LAST] = { on_exception, "exception" },
     [SVM_EXIT_INTR] = { on_intr, "intr" },
     [SVM_EXIT_NMI] = { on_nmi, "nmi" },
-    [SVM_EXIT_IRET] = { exit_watched_iret, "iret" }, /* §15.9: taken before the IRET executes */
-    [SVM_EXIT_VINTR] = { exit_irq_window, "vintr" }, /* the window border control asked for */
+    [SVM_EXIT_IRET] = { on_iret, "iret" },
+    [SVM_EXIT_VINTR] = { on_vintr, "vintr" },
     [SVM_EXIT_CPUID] = { exit_cpuid, "cpuid" },
     [SVM_EXIT_INVD] = { exit_invd, "invd" },
     [SVM_EXIT_WBINVD] = { exit_wbinvd, "wbinvd" },
@@ -112,6 +140,7 @@ static const struct svm_exit_entry svm_exit_table[SVM_EXIT_TABLE_SIZE] = {
     [SVM_EXIT_IOIO] = { on_ioio, "ioio" },
     [SVM_EXIT_NPF] = { on_npf, "npf" },
     [SVM_EXIT_SHUTDOWN] = { exit_triple_fault, "shutdown" },
+    [SVM_EXIT_INIT] = { exit_init, "init" },
     [SVM_EXIT_VMRUN] = { on_vmrun, "vmrun" },
     [SVM_EXIT_VMLOAD] = { on_vmload, "vmload" },
     [SVM_EXIT_VMSAVE] = { on_vmsave, "vmsave" },
@@ -201,6 +230,7 @@ static void svm_complete_events(struct vcpu *v)
         .soft_reinject = false, /* RIP points at INTn/INT3/INTO: it executes again */
         .can_take_interrupt = (v->regs[REG_RFLAGS] & RFLAGS_IF) && !(c->interrupt_shadow & 1),
         .rip = v->regs[REG_RIP],
+        .nmi_pending = traps_nmi_pending() > 0,
     };
     struct pending_event ev;
     char a[40], b[40];
@@ -208,7 +238,20 @@ static void svm_complete_events(struct vcpu *v)
     s->reflected = false;
     if (v->state != VCPU_RUNNING)
         return;
+    nmi_track_exit(&s->nmi, e.rip);
+    e.nmi_blocked = s->nmi.masked;
     ev = event_queue_next(&s->events, &e);
+    if (s->events.took_nmi && traps_nmi_take()) {
+        /* Through vcpu_inject_external so border control sees it (its hook), as for every event
+         * the hypervisor injects; EVENTINJ is then written below from ev, the same NMI. */
+        vcpu_inject_external(v, WAIT_NMI, e.rip);
+        v->vm->nmis_injected++;
+    }
+    traps_nmi_stats(&v->vm->nmis_taken, &v->vm->nmis_own);
+    if (ev.type == EVENT_NMI)
+        nmi_track_delivered(&s->nmi);
+    s->event_need = nmi_track_intercepts(&s->nmi, s->events.want);
+    svm_apply_intercepts(v);
     if (e.interrupted.type != EVENT_NONE) {
         s->redelivered++;
         LOG_RATELIMITED(logged, 16, "svm: exit 0x%llx interrupted the delivery of %s: %s delivered next (%llu so far)",
@@ -235,6 +278,12 @@ void svm_run_once(struct vcpu *v)
     vmcb->save.rflags = v->regs[REG_RFLAGS];
 
     svm_world_switch(s->vmcb_pa, v->regs);
+    /* GIF is clear since #VMEXIT; the host's IDT is back (IDTR from the host save area). Set it:
+     * NMIs, SMIs and machine checks are taken from here on (an NMI is counted for the guest,
+     * traps.c). Except after an INIT intercept: the INIT stays pending, and with GIF set it would
+     * reset this core under the hypervisor (APM Vol. 2 §15.17); the guest is stopped instead. */
+    if ((u32)vmcb->control.exit_code != SVM_EXIT_INIT)
+        __asm__ volatile("stgi" ::: "memory");
 
     v->regs[REG_RAX] = vmcb->save.rax;
     v->regs[REG_RSP] = vmcb->save.rsp;

@@ -413,6 +413,15 @@ void vmx_apply_watch(struct vcpu *v)
         pin |= PIN_EXTINT_EXITING | PIN_NMI_EXITING;
         exit |= EXIT_ACK_INTR_ON_EXIT;
     }
+    /* Every NMI exits and is injected by the event path when the guest can take it: the CPU tracks
+     * the guest's NMI blocking (virtual NMIs) and NMI-window exiting says when it ends. */
+    if (vmx_ctl.virtual_nmis) {
+        pin |= PIN_NMI_EXITING | PIN_VIRTUAL_NMIS;
+        if (x->event_want & EVENT_WANT_NMI_WINDOW)
+            proc |= PROC_NMI_WINDOW_EXITING;
+    }
+    if (x->event_want & EVENT_WANT_IRQ_WINDOW)
+        proc |= PROC_INTR_WINDOW_EXITING; /* a held interrupt: with it, the guest's IF is 0 or shadowed */
     if (x->idle_intercepts)
         proc |= PROC_HLT_EXITING | PROC_MWAIT_EXITING | PROC_MONITOR_EXITING;
     if ((watch & WATCH_IRQ_WINDOW) || ((watch & WATCH_IRET) && (!if_set || injecting)))
@@ -536,10 +545,8 @@ static void vmx_dump(struct vcpu *v)
  * acknowledging it at the local APIC, and the exit path injects it into the guest. */
 static int vmx_wait_for_event(struct vcpu *v)
 {
-    traps_pending_event = TRAP_NONE;
-    while (traps_pending_event == TRAP_NONE)
-        __asm__ volatile("sti; hlt; cli" ::: "memory");
-    return traps_pending_event;
+    (void)v;
+    return traps_wait_for_event();
 }
 
 /* 2 MiB leaves only where the CPU's EPT has them (IA32_VMX_EPT_VPID_CAP[16]). */

@@ -22,6 +22,7 @@ struct vmx_vcpu {
     struct event_queue events; /* events held behind an interrupted delivery (hv/core/event_queue.h) */
     bool reflected;            /* this exit's injection is the guest's own intercepted exception */
     u64 redelivered;           /* interrupted deliveries re-injected */
+    u8 event_want;             /* EVENT_WANT_*: the windows held and pending events need (vmx_exit.c) */
 };
 
 static inline struct vmx_vcpu *to_vmx(struct vcpu *v) { return v->arch; }
