@@ -12,6 +12,8 @@
  *   hvprobe hwcr VALUE          write HWCR (MSR C001_0015h) and read it back, at CPL 0 through the
  *                               gcpu module (loaded if needed), which prints "gcpu: hwcr ..."
  *   hvprobe invd                execute INVD at CPL 0 through gcpu, which prints "gcpu: invd ..."
+ *   hvprobe ipi xapic|x2apic ICR  write the 64-bit interrupt command ICR (hex) to the local APIC's
+ *                               ICR at CPL 0 through gcpu (xAPIC page or MSR 830h): "gcpu: ipi ..."
  *                               (both are CPL-0 instructions: from here they would only #GP)
  *
  * Hypercall ABI (docs/hypercalls.md): VMMCALL, number in RAX, arguments in RBX RCX RDX, status in
@@ -56,7 +58,7 @@ static long hypercall3(unsigned long nr, unsigned long *rbx, unsigned long *rcx,
 static int usage(void)
 {
     fprintf(stderr, "usage: hvprobe canary | hypercall NR | mark LABEL | exits | readphys ADDR LEN | gro IFACE on|off"
-                    " | hwcr VALUE | invd\n");
+                    " | hwcr VALUE | invd | ipi xapic|x2apic ICR\n");
     return 2;
 }
 
@@ -167,5 +169,10 @@ int main(int argc, char **argv)
         return gcpu("hwcr", argv[2]);
     if (argc == 2 && !strcmp(argv[1], "invd"))
         return gcpu("invd", "1");
+    if (argc == 4 && !strcmp(argv[1], "ipi")) {
+        char arg[64];
+        snprintf(arg, sizeof(arg), "%s %s", argv[2], argv[3]);
+        return gcpu("ipi", arg);
+    }
     return usage();
 }
