@@ -390,8 +390,9 @@ static void vmx_complete_events(struct vcpu *v, u32 idt_info)
         .rip = v->regs[REG_RIP],
         .nmi_pending = traps_nmi_pending() > 0,
         /* with virtual NMIs the CPU tracks the guest's NMI blocking; without, NMIs are not
-         * intercepted and a pending one (host mode) goes at the next entry */
-        .nmi_blocked = vmx_ctl.virtual_nmis && (vmread(VMCS_GUEST_INTERRUPTIBILITY) & BLOCKING_NMI),
+         * intercepted and a pending one (host mode) goes at the next entry. MOV SS blocking
+         * forbids injecting an NMI too (§26.3.1.5); the NMI window waits for both. */
+        .nmi_blocked = vmx_ctl.virtual_nmis && (vmread(VMCS_GUEST_INTERRUPTIBILITY) & (BLOCKING_NMI | BIT(1))),
     };
     struct pending_event ev;
     char a[40], b[40];
