@@ -178,6 +178,7 @@ void hv_main(struct boot_info *bi)
         bi->serial_source == BOOT_SERIAL_CONFIG ? "" : bi->serial_note,
         bi->serial_source == BOOT_SERIAL_CONFIG ? "" : ")");
     traps_init();
+    traps_set_hv_memory(bi->hv_image_base, bi->hv_image_size, bi->hv_pool_base, bi->hv_pool_size);
     timebase_init();
     page_alloc_init(&hv_pages, bi->hv_pool_base, bi->hv_pool_size);
     LOG("memory: hypervisor pool 0x%llx+%llu MiB, guest RAM 0x%llx+%llu MiB", (unsigned long long)bi->hv_pool_base,

@@ -4,6 +4,7 @@
 #include "core/mce.h"
 #include "arch/x86_64/cpu.h"
 #include "core/vcpu.h"
+#include "lib/log.h"
 
 extern const u8 traps_stubs[];
 
@@ -128,6 +129,19 @@ void traps_init(void)
 
 static u64 host_rdmsr(u32 msr) { return rdmsr(msr); }
 
+static struct mce_range hv_memory[2];
+static volatile u32 mce_for_guest;
+
+void traps_set_hv_memory(u64 image_base, u64 image_size, u64 pool_base, u64 pool_size)
+{
+    hv_memory[0].base = image_base;
+    hv_memory[0].size = image_size;
+    hv_memory[1].base = pool_base;
+    hv_memory[1].size = pool_size;
+}
+
+bool traps_mce_take(void) { return __atomic_exchange_n(&mce_for_guest, 0, __ATOMIC_SEQ_CST) != 0; }
+
 void x86_trap(struct trap_frame *f);
 void x86_trap(struct trap_frame *f)
 {
@@ -152,9 +166,18 @@ void x86_trap(struct trap_frame *f)
     }
     if (f->vector == VEC_MC) {
         /* In the hypervisor itself (the guest's own are intercepted: hv/exits.c): the banks say
-         * what and where, then the machine stops (docs/events.md). */
+         * what and where. With GIF set during host work (svm_world_switch.asm) a machine check that
+         * is the guest's can land here too: one the interrupted code can restart from, with no
+         * corrupt context and no address in the hypervisor's memory, is handed to the guest at the
+         * next entry (its handler reads and clears the banks, MCIP included); any other stops the
+         * machine (docs/events.md). */
         mce_report(host_rdmsr, false, f->rip);
-        panic_trap("machine check", f);
+        if (!mce_host_recoverable(host_rdmsr, hv_memory, 2))
+            panic_trap("machine check", f);
+        LOG("mce: not in the hypervisor's memory and restartable (RIPV): the hypervisor goes on, the guest gets "
+            "the machine check");
+        mce_for_guest = 1;
+        return;
     }
     panic_trap(exception_names[f->vector] ? exception_names[f->vector] : "exception", f);
 }

@@ -36,6 +36,12 @@ typedef bool (*traps_own_nmi_fn)(void);
 void traps_set_own_nmi_check(traps_own_nmi_fn fn);
 /* NMIs counted since boot: taken for the guest, and claimed by the hypervisor's own check. */
 void traps_nmi_stats(u64 *for_guest, u64 *own);
+/* The hypervisor's own memory (image, page pool): a machine check there stops it; one elsewhere
+ * that lets the interrupted code restart is reported and handed to the guest (docs/events.md). */
+void traps_set_hv_memory(u64 image_base, u64 image_size, u64 pool_base, u64 pool_size);
+/* A machine check the hypervisor took for the guest is waiting: taken off (true) once injected. */
+bool traps_mce_take(void);
+
 /* Wait on this CPU for a halted guest: an interrupt (its vector, left unacknowledged) or a pending
  * NMI (WAIT_NMI). Both backends' wait_for_event. */
 int traps_wait_for_event(void);

@@ -31,4 +31,16 @@ typedef u64 (*mce_rdmsr_fn)(u32 msr);
  * reported. Banks are left as they are: the guest's handler, or the next boot, reads and clears them. */
 unsigned mce_report(mce_rdmsr_fn rd, bool guest_running, u64 rip);
 
+/* Memory the hypervisor owns (its image, its page pool): an error there is its own. */
+struct mce_range {
+    u64 base, size;
+};
+
+/* A machine check taken while the hypervisor ran: can it go on and hand the error to the guest
+ * (docs/events.md)? Only when the interrupted context can restart (MCG_STATUS.RIPV), no valid
+ * bank says the processor context is corrupt (PCC), and no valid bank's address (ADDRV) lies in
+ * the hypervisor's own memory (hv, n ranges). An error without an address is the guest's to
+ * handle too: nothing ties it to the hypervisor, and the guest's handler reads the same banks. */
+bool mce_host_recoverable(mce_rdmsr_fn rd, const struct mce_range *hv, unsigned n);
+
 #endif

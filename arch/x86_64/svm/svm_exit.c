@@ -240,13 +240,7 @@ static void svm_complete_events(struct vcpu *v)
         return;
     nmi_track_exit(&s->nmi, e.rip);
     e.nmi_blocked = s->nmi.masked;
-    ev = event_queue_next(&s->events, &e);
-    if (s->events.took_nmi && traps_nmi_take()) {
-        /* Through vcpu_inject_external so border control sees it (its hook), as for every event
-         * the hypervisor injects; EVENTINJ is then written below from ev, the same NMI. */
-        vcpu_inject_external(v, WAIT_NMI, e.rip);
-        v->vm->nmis_injected++;
-    }
+    ev = vcpu_next_event(v, &s->events, &e, traps_nmi_take, traps_mce_take); /* EVENTINJ is written from ev below */
     traps_nmi_stats(&v->vm->nmis_taken, &v->vm->nmis_own);
     if (ev.type == EVENT_NMI)
         nmi_track_delivered(&s->nmi);

@@ -400,11 +400,7 @@ static void vmx_complete_events(struct vcpu *v, u32 idt_info)
     x->reflected = false;
     if (v->state != VCPU_RUNNING)
         return;
-    ev = event_queue_next(&x->events, &e);
-    if (x->events.took_nmi && traps_nmi_take()) {
-        vcpu_inject_external(v, WAIT_NMI, e.rip); /* border control's hook; the field is rewritten below */
-        v->vm->nmis_injected++;
-    }
+    ev = vcpu_next_event(v, &x->events, &e, traps_nmi_take, traps_mce_take); /* the entry field is written from ev below */
     traps_nmi_stats(&v->vm->nmis_taken, &v->vm->nmis_own);
     x->event_want = x->events.want;
     if (e.interrupted.type != EVENT_NONE) {
