@@ -400,7 +400,8 @@ static void vmx_complete_events(struct vcpu *v, u32 idt_info)
     x->reflected = false;
     if (v->state != VCPU_RUNNING)
         return;
-    ev = vcpu_next_event(v, &x->events, &e, traps_nmi_take, traps_mce_take); /* the entry field is written from ev below */
+    ev = vcpu_next_event(v, &x->events, &e, traps_nmi_take,
+                         traps_mce_take); /* the entry field is written from ev below */
     traps_nmi_stats(&v->vm->nmis_taken, &v->vm->nmis_own);
     x->event_want = x->events.want;
     if (e.interrupted.type != EVENT_NONE) {
