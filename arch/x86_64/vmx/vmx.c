@@ -186,10 +186,11 @@ static bool vmx_enable(char *why, size_t why_size)
         return false;
     }
     LOG("vmx: enabled; EPT%s, VPID %s, unrestricted guest %s, monitor trap flag %s, preemption timer %s, "
-        "VMFUNC EPTP switching %s (VMCS revision %u)",
+        "virtual NMIs %s, VMFUNC EPTP switching %s (VMCS revision %u)",
         vmx_ctl.ept_2mb ? " with 2 MiB pages" : " (4 KiB pages)", vmx_ctl.vpid ? "yes" : "no",
         vmx_ctl.unrestricted ? "yes" : "no", vmx_ctl.mtf ? "yes" : "no", vmx_ctl.preemption_timer ? "yes" : "no",
-        vmx_ctl.vmfunc_eptp ? "offered (unused)" : "no", VMX_BASIC_REVISION(vmx_caps_msrs.basic));
+        vmx_ctl.virtual_nmis ? "yes" : "no", vmx_ctl.vmfunc_eptp ? "offered (unused)" : "no",
+        VMX_BASIC_REVISION(vmx_caps_msrs.basic));
     return true;
 }
 
