@@ -19,6 +19,8 @@
  *   hvprobe outb PORT VALUE     write one byte to an I/O port (ioperm), e.g. a command to the
  *                               software-SMI port 0xB2 (the msr-policy case, docs/msr.md)
  *   hvprobe invd                execute INVD at CPL 0 through gcpu, which prints "gcpu: invd ..."
+ *   hvprobe ipi xapic|x2apic ICR  write the 64-bit interrupt command ICR (hex) to the local APIC's
+ *                               ICR at CPL 0 through gcpu (xAPIC page or MSR 830h): "gcpu: ipi ..."
  *                               (both are CPL-0 instructions: from here they would only #GP)
  *   hvprobe fwpeek ADDR         HC_TEST_FIRMWARE_PEEK: the 8 bytes at host-physical ADDR in a firmware
  *                               range, as the hypervisor reads them: "fwpeek ADDR 0xVALUE"
@@ -73,7 +75,7 @@ static int usage(void)
 {
     fprintf(stderr, "usage: hvprobe canary | hypercall NR | mark LABEL | exits | readphys ADDR LEN | peek ADDR"
                     " | poke ADDR VALUE | gro IFACE on|off | hwcr VALUE | wrmsr MSR VALUE | outb PORT VALUE | invd"
-                    " | fwpeek ADDR | highmem | barrw DEV N\n");
+                    " | ipi xapic|x2apic ICR | fwpeek ADDR | highmem | barrw DEV N\n");
     return 2;
 }
 
@@ -295,6 +297,11 @@ int main(int argc, char **argv)
     }
     if (argc == 2 && !strcmp(argv[1], "invd"))
         return gcpu("invd", "1");
+    if (argc == 4 && !strcmp(argv[1], "ipi")) {
+        char arg[64];
+        snprintf(arg, sizeof(arg), "%s %s", argv[2], argv[3]);
+        return gcpu("ipi", arg);
+    }
     if (argc == 3 && !strcmp(argv[1], "fwpeek")) {
         unsigned long addr = strtoul(argv[2], NULL, 0);
         rbx = addr;

@@ -4,6 +4,8 @@
  */
 #include "exits.h"
 #include "exits_msr.h"
+#include "apic_trap.h"
+#include "platform/apic_icr.h"
 #include "arch/x86_64/cpu.h"
 #include "guard/border.h"
 #include "console/console.h"
@@ -312,6 +314,8 @@ void exit_nested_fault(struct vcpu *v, gpa_t gpa, bool write, bool fetch)
 
     if (test_remap(v, gpa))
         return;
+    if (apic_trap_nested_fault(v, gpa, write))
+        return;
     if (border_nested_fault(v, gpa, write, fetch))
         return;
     if (pci_policy_nested_fault(v, gpa, write))
@@ -346,7 +350,10 @@ static bool halt(struct vcpu *v)
         return false;
     }
     /* The interrupt is taken after the HLT (1 byte, F4): that is where its IRET returns. */
-    vcpu_inject_external(v, ev, v->regs[REG_RIP] + 1);
+    /* An NMI is not injected here: it is counted (arch/x86_64/traps.c), and the backend's exit
+     * path injects it when the guest can take one (hv/core/event_queue.c, docs/events.md). */
+    if (ev != WAIT_NMI)
+        vcpu_inject_external(v, ev, v->regs[REG_RIP] + 1);
     return true;
 }
 
@@ -423,6 +430,15 @@ void exit_machine_check(struct vcpu *v)
 {
     mce_report(guest_rdmsr, true, v->regs[REG_RIP]);
     vcpu_reinject_exception(v, VEC_MC, false, 0, 0);
+}
+
+/* An INIT reached the guest's core (SVM's INIT intercept; VT-x exits on INIT always). The guest's
+ * own INITs are caught at its ICR (hv/apic_trap.c), so this one came from elsewhere; a core that
+ * receives INIT resets, so the guest is stopped as for a reset request (docs/events.md). */
+void exit_init(struct vcpu *v)
+{
+    LOG("guest core received INIT at rip 0x%llx: treated as a reset request", (unsigned long long)v->regs[REG_RIP]);
+    vcpu_stop(v, "guest requested a reset (INIT signal)");
 }
 
 void exit_triple_fault(struct vcpu *v)

@@ -24,6 +24,7 @@ void exit_hlt(struct vcpu *v);
 void exit_monitor(struct vcpu *v);
 void exit_mwait(struct vcpu *v);
 void exit_triple_fault(struct vcpu *v);
+void exit_init(struct vcpu *v);
 /* #MC in guest mode: reported on the serial line, then delivered to the guest. */
 void exit_machine_check(struct vcpu *v);
 /* INVD: done as WBINVD (the hypervisor's dirty cache lines must not be thrown away). */

@@ -4,6 +4,7 @@
  * machine lacks or a value it refuses gives the guest its #GP instead of stopping the hypervisor.
  */
 #include "exits_msr.h"
+#include "apic_trap.h"
 #include "arch/x86_64/cpu.h"
 #include "core/msr_policy.h"
 #include "lib/lib.h"
@@ -216,6 +217,8 @@ static bool filtered_write(struct vcpu *v, const struct msr_rule *r, u32 msr, u6
         return true;
     case MSR_SPECIAL_APIC_BASE:
         return apic_base_write(v, r, value);
+    case MSR_SPECIAL_X2APIC_ICR:
+        return apic_trap_icr_msr(v, value);
     default:
         return refuse_with_gp(v, r, msr, true, value); /* a filter rule without its filter: a table bug */
     }

@@ -25,6 +25,7 @@
 #include "console/console.h"
 #include "lib/timebase.h"
 #include "exits.h"
+#include "apic_trap.h"
 #include "core/guest_layout.h"
 #include "core/guest_mem.h"
 #include "core/guest_physmap.h"
@@ -289,6 +290,7 @@ static NORETURN void hv_start(void *arg)
         bi->serial_source == BOOT_SERIAL_CONFIG ? "" : ")");
     host_cpu_load_gdt();
     traps_init();
+    traps_set_hv_memory(bi->hv_image_base, bi->hv_image_size, bi->hv_pool_base, bi->hv_pool_size);
     {
         bool pm32;
         u16 pm = acpi_host_pm_timer(bi->acpi_rsdp, &pm32);
@@ -351,6 +353,7 @@ static NORETURN void hv_start(void *arg)
         (unsigned long long)entry.rip, guest_e820.count);
 
     build_nested_map(bi, &acpi);
+    apic_trap_map(&vm0); /* after the map: the APIC page leaves it (docs/events.md, INIT and SIPI) */
     setup_iommu(bi, gm);
     privilege_registry_init(&privs);
     if (pci_policy_init(bi, &acpi, &iommu, &privs, err, sizeof(err)) != 0)
@@ -374,6 +377,7 @@ static NORETURN void hv_start(void *arg)
     exits_watch_ports(v, acpi.pm1a_cnt_port, acpi.pm1b_cnt_port);
     exits_watch_smi_port(v, &acpi);
     exits_cpuid_setup();
+    apic_trap_attach_vcpu(v);
     console_attach_vcpu(v);
     pci_policy_attach_vcpu(v);
     panic_set_vcpu(v);

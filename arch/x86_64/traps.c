@@ -4,6 +4,7 @@
 #include "core/mce.h"
 #include "arch/x86_64/cpu.h"
 #include "core/vcpu.h"
+#include "lib/log.h"
 
 extern const u8 traps_stubs[];
 extern const u8 msr_safe_read_insn[], msr_safe_write_insn[], msr_safe_fault[]; /* msr_safe.asm */
@@ -32,6 +33,65 @@ struct PACKED idt_ptr {
 
 static struct idt_gate idt[256] __attribute__((aligned(16)));
 volatile int traps_pending_event = TRAP_NONE;
+
+/* Written by the NMI handler, which can interrupt any host code but never itself (the CPU blocks
+ * NMIs until its IRET): the counts only ever grow there, and traps_nmi_take's decrement is one
+ * locked instruction, so an NMI between its read and its write cannot be lost. */
+static volatile u64 nmis_pending, nmis_for_guest, nmis_own;
+static traps_own_nmi_fn own_nmi_check;
+
+void traps_set_own_nmi_check(traps_own_nmi_fn fn) { own_nmi_check = fn; }
+
+u64 traps_nmi_pending(void) { return nmis_pending; }
+
+bool traps_nmi_take(void)
+{
+    u64 old = nmis_pending;
+    while (old) {
+        if (__atomic_compare_exchange_n(&nmis_pending, &old, old - 1, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+            return true;
+    }
+    return false;
+}
+
+void traps_nmi_from_exit(void)
+{
+    if (own_nmi_check && own_nmi_check()) {
+        __atomic_add_fetch(&nmis_own, 1, __ATOMIC_SEQ_CST);
+        return;
+    }
+    __atomic_add_fetch(&nmis_pending, 1, __ATOMIC_SEQ_CST);
+    __atomic_add_fetch(&nmis_for_guest, 1, __ATOMIC_SEQ_CST);
+}
+
+/* Both backends' wait for a halted guest: IF opens only for the HLT (the STI shadow covers the
+ * gap). An interrupt is recorded by x86_trap and returned; an NMI, counted there, ends the wait
+ * too (WAIT_NMI: the exit path injects it when the guest can take it). */
+int traps_wait_for_event(bool (*line_ready)(void))
+{
+    traps_pending_event = TRAP_NONE;
+    while (traps_pending_event == TRAP_NONE && !nmis_pending) {
+        if (!line_ready) {
+            __asm__ volatile("sti; hlt; cli" ::: "memory");
+            continue;
+        }
+        /* The hypervisor's line has no interrupt to wake a HLT (not COM1's): short PAUSE steps
+         * with interrupts open, the line checked between them. */
+        __asm__ volatile("sti" ::: "memory");
+        for (int i = 0; i < WAIT_STEP_PAUSES; i++)
+            cpu_relax();
+        __asm__ volatile("cli" ::: "memory");
+        if (traps_pending_event == TRAP_NONE && !nmis_pending && line_ready())
+            return WAIT_LINE;
+    }
+    return traps_pending_event != TRAP_NONE ? traps_pending_event : WAIT_NMI;
+}
+
+void traps_nmi_stats(u64 *for_guest, u64 *own)
+{
+    *for_guest = nmis_for_guest;
+    *own = nmis_own;
+}
 
 static const char *const exception_names[32] = {
     "#DE divide error",
@@ -82,18 +142,41 @@ void traps_init(void)
     write_cr4(read_cr4() | CR4_MCE);
 }
 
-volatile u64 traps_nmis_seen;
 
 static u64 host_rdmsr(u32 msr) { return rdmsr(msr); }
+
+static struct mce_range hv_memory[2];
+static volatile u32 mce_for_guest;
+
+void traps_set_hv_memory(u64 image_base, u64 image_size, u64 pool_base, u64 pool_size)
+{
+    hv_memory[0].base = image_base;
+    hv_memory[0].size = image_size;
+    hv_memory[1].base = pool_base;
+    hv_memory[1].size = pool_size;
+}
+
+bool traps_mce_take(void) { return __atomic_exchange_n(&mce_for_guest, 0, __ATOMIC_SEQ_CST) != 0; }
 
 void x86_trap(struct trap_frame *f);
 void x86_trap(struct trap_frame *f)
 {
-    if (f->vector >= 32 || f->vector == TRAP_NMI_VECTOR) {
+    if (f->vector == TRAP_NMI_VECTOR) {
+        /* Counted for the guest (or claimed by the hypervisor's own check). An NMI that lands
+         * between traps_wait_for_event's check and its HLT would leave it asleep: resume past the
+         * STI;HLT (FB F4) or the HLT, and the loop checks again. */
+        const volatile u8 *at = (const volatile u8 *)(uintptr_t)f->rip;
+        traps_nmi_from_exit();
+        if (at[0] == 0xfb && at[1] == 0xf4)
+            f->rip += 2;
+        else if (at[0] == 0xf4)
+            f->rip++;
+        return;
+    }
+    if (f->vector >= 32) {
         /* Leave the interrupt unacknowledged for the guest, and return with IF clear so no
          * second one is taken before the waiter runs. */
-        traps_pending_event = f->vector == TRAP_NMI_VECTOR ? WAIT_NMI : (int)f->vector;
-        traps_nmis_seen += f->vector == TRAP_NMI_VECTOR;
+        traps_pending_event = (int)f->vector;
         f->rflags &= ~BIT(9);
         return;
     }
@@ -104,9 +187,18 @@ void x86_trap(struct trap_frame *f)
     }
     if (f->vector == VEC_MC) {
         /* In the hypervisor itself (the guest's own are intercepted: hv/exits.c): the banks say
-         * what and where, then the machine stops (docs/events.md). */
+         * what and where. With GIF set during host work (svm_world_switch.asm) a machine check that
+         * is the guest's can land here too: one the interrupted code can restart from, with no
+         * corrupt context and no address in the hypervisor's memory, is handed to the guest at the
+         * next entry (its handler reads and clears the banks, MCIP included); any other stops the
+         * machine (docs/events.md). */
         mce_report(host_rdmsr, false, f->rip);
-        panic_trap("machine check", f);
+        if (!mce_host_recoverable(host_rdmsr, hv_memory, 2))
+            panic_trap("machine check", f);
+        LOG("mce: not in the hypervisor's memory and restartable (RIPV): the hypervisor goes on, the guest gets "
+            "the machine check");
+        mce_for_guest = 1;
+        return;
     }
     panic_trap(exception_names[f->vector] ? exception_names[f->vector] : "exception", f);
 }

@@ -136,4 +136,16 @@ line=$(last_dmesg "gevil: write to guarded text")
 after=$(cut -d' ' -f1,2 /proc/gtest)
 attack_result text-write-kernel "$line; gtest afterwards: $after" "byte unchanged"
 attack_end text-write-kernel
+
+# Wake another core into guest code (it would run with no nested paging and no IOMMU): INIT, then
+# SIPI, to APIC 1 and to all but self, through the xAPIC ICR (the init-refused case covers more).
+attack_begin ap-wakeup
+online0=$(cat /sys/devices/system/cpu/online)
+for icr in 0100000000004500 0100000000004608 00000000000c4500 00000000000c4608; do
+    hvprobe ipi xapic $icr >/dev/null
+done
+sleep 0.5
+online1=$(cat /sys/devices/system/cpu/online)
+attack_result ap-wakeup "$(last_dmesg "gcpu: ipi xapic 0xc4608"); online CPUs $online0 -> $online1" "online CPUs $online0 -> $online0"
+attack_end ap-wakeup
 echo "ATTACKS-DONE kernel"

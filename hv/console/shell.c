@@ -124,6 +124,8 @@ static void cmd_status(void *ctx, int argc, char **argv)
     else
         say("guest     stopped: %s", v->stop_reason ? v->stop_reason : "?");
     say("uptime    %s", up);
+    say("nmis      %llu taken for the guest, %llu injected into it, %llu the hypervisor's own",
+        (unsigned long long)vm0.nmis_taken, (unsigned long long)vm0.nmis_injected, (unsigned long long)vm0.nmis_own);
     console_stats(&cs);
     say("console   guest wrote %llu bytes (%llu held now), read %llu; %llu interrupts delivered",
         (unsigned long long)cs.guest_tx, (unsigned long long)cs.held_now, (unsigned long long)cs.guest_rx,

@@ -57,7 +57,7 @@ static struct pending_event take_held(struct event_queue *q, const struct event_
             q->dropped++;
             continue;
         }
-        if (ev.type == EVENT_EXTERNAL && !e->can_take_interrupt) {
+        if ((ev.type == EVENT_EXTERNAL && !e->can_take_interrupt) || (ev.type == EVENT_NMI && e->nmi_blocked)) {
             i++;
             continue;
         }
@@ -89,7 +89,23 @@ static struct pending_event merge_reflected(struct event_queue *q, const struct 
     return *second;
 }
 
-struct pending_event event_queue_next(struct event_queue *q, const struct event_exit *e)
+/* The exits what is still waiting after this entry needs (EVENT_WANT_*). */
+static u8 wants(const struct event_queue *q, const struct event_exit *e)
+{
+    u8 want = 0;
+
+    if (e->nmi_pending && !q->took_nmi)
+        want |= EVENT_WANT_NMI_WINDOW;
+    for (unsigned i = 0; i < q->count; i++) {
+        if (q->held[i].type == EVENT_EXTERNAL)
+            want |= EVENT_WANT_IRQ_WINDOW;
+        else if (q->held[i].type == EVENT_NMI)
+            want |= EVENT_WANT_NMI_WINDOW;
+    }
+    return want;
+}
+
+static struct pending_event decide(struct event_queue *q, const struct event_exit *e)
 {
     struct pending_event interrupted = e->interrupted, now;
 
@@ -103,12 +119,63 @@ struct pending_event event_queue_next(struct event_queue *q, const struct event_
         now = interrupted;
     } else {
         now = take_held(q, e);
+        if (now.type == EVENT_NONE && e->handler.type != EVENT_NONE)
+            return e->handler; /* a pending NMI waits for the next window */
+        if (now.type == EVENT_NONE && e->nmi_pending && !e->nmi_blocked) {
+            now.type = EVENT_NMI;
+            now.vector = 2;
+            q->took_nmi = true;
+        }
         if (now.type == EVENT_NONE)
-            return e->handler;
+            return now;
     }
     /* The handler's event goes behind (the same NMI is delivered once). */
     hold(q, &e->handler, &now, e->rip);
     return now;
+}
+
+struct pending_event event_queue_next(struct event_queue *q, const struct event_exit *e)
+{
+    struct pending_event ev;
+
+    q->took_nmi = false;
+    ev = decide(q, e);
+    q->want = wants(q, e);
+    return ev;
+}
+
+void nmi_track_delivered(struct nmi_track *t)
+{
+    t->masked = true;
+    t->iret_seen = false;
+}
+
+void nmi_track_iret(struct nmi_track *t, u64 rip)
+{
+    if (!t->masked || t->iret_seen)
+        return;
+    t->iret_seen = true;
+    t->iret_rip = rip;
+}
+
+void nmi_track_exit(struct nmi_track *t, u64 rip)
+{
+    if (t->masked && t->iret_seen && rip != t->iret_rip)
+        t->masked = t->iret_seen = false;
+}
+
+u8 nmi_track_intercepts(const struct nmi_track *t, u8 want)
+{
+    u8 need = 0;
+
+    if (t->masked && !t->iret_seen)
+        need |= NMI_TRACK_IRET; /* always while masked: the IRET must not slip by */
+    if (want & EVENT_WANT_IRQ_WINDOW)
+        need |= NMI_TRACK_IRQ_WINDOW;
+    /* An NMI waits: behind the IRET that is about to run, or behind another event this entry. */
+    if ((want & EVENT_WANT_NMI_WINDOW) && (!t->masked || t->iret_seen))
+        need |= NMI_TRACK_IRQ_WINDOW;
+    return need;
 }
 
 const char *event_describe(const struct pending_event *ev, char *buf, size_t size)

@@ -44,3 +44,29 @@ unsigned mce_report(mce_rdmsr_fn rd, bool guest_running, u64 rip)
             (unsigned long long)rip, (unsigned long long)mcg, banks);
     return reported;
 }
+
+bool mce_host_recoverable(mce_rdmsr_fn rd, const struct mce_range *hv, unsigned n)
+{
+    u64 cap = rd(MSR_MCG_CAP), mcg = rd(MSR_MCG_STATUS);
+    unsigned banks = (unsigned)(cap & MCG_CAP_COUNT);
+
+    if (!(mcg & MCG_STATUS_RIPV))
+        return false;
+    if (banks > MCE_MAX_BANKS)
+        banks = MCE_MAX_BANKS;
+    for (unsigned i = 0; i < banks; i++) {
+        u64 status = rd(MSR_MC0_CTL + 4 * i + 1), addr;
+
+        if (!(status & MCI_STATUS_VAL))
+            continue;
+        if (status & MCI_STATUS_PCC)
+            return false;
+        if (!(status & MCI_STATUS_ADDRV))
+            continue;
+        addr = rd(MSR_MC0_CTL + 4 * i + 2);
+        for (unsigned r = 0; r < n; r++)
+            if (addr - hv[r].base < hv[r].size)
+                return false;
+    }
+    return true;
+}

@@ -33,4 +33,16 @@ unsigned mce_report(mce_rdmsr_fn rd, bool guest_running, u64 rip);
 /* Machine checks reported so far (mce_report calls): while the guest ran, in the hypervisor. */
 void mce_seen(u64 *in_guest, u64 *in_hypervisor);
 
+/* Memory the hypervisor owns (its image, its page pool): an error there is its own. */
+struct mce_range {
+    u64 base, size;
+};
+
+/* A machine check taken while the hypervisor ran: can it go on and hand the error to the guest
+ * (docs/events.md)? Only when the interrupted context can restart (MCG_STATUS.RIPV), no valid
+ * bank says the processor context is corrupt (PCC), and no valid bank's address (ADDRV) lies in
+ * the hypervisor's own memory (hv, n ranges). An error without an address is the guest's to
+ * handle too: nothing ties it to the hypervisor, and the guest's handler reads the same banks. */
+bool mce_host_recoverable(mce_rdmsr_fn rd, const struct mce_range *hv, unsigned n);
+
 #endif

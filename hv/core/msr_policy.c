@@ -28,6 +28,7 @@ const struct msr_rule msr_rules[] = {
     ONE(0x3b, "TSC_ADJUST", MSR_ANY, R_EMULATE, W_EMULATE),
     /* the local APIC */
     SPECIAL(0x1b, 0x1b, "APIC_BASE", MSR_ANY, R_PASS, W_FILTER, MSR_SPECIAL_APIC_BASE),
+    SPECIAL(0x830, 0x830, "x2APIC ICR", MSR_ANY, R_PASS, W_FILTER, MSR_SPECIAL_X2APIC_ICR),
     RANGE(0x800, 0x8ff, "x2APIC registers", MSR_ANY, R_PASS, W_PASS),
     /* virtualization: the guest sees none */
     SPECIAL(0x3a, 0x3a, "FEATURE_CONTROL", MSR_INTEL, R_EMULATE, W_FAULT, MSR_SPECIAL_FEATURE_CONTROL),

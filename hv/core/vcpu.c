@@ -1,5 +1,6 @@
 /* See vcpu.h: what every layer does to a vCPU through the backend, in one place. */
 #include "core/vcpu.h"
+#include "core/vm.h"
 
 static vcpu_event_hook_fn event_hook;
 
@@ -36,4 +37,26 @@ void vcpu_inject_external(struct vcpu *v, int event, u64 return_rip)
         vcpu_ops->inject_nmi(v);
     else
         vcpu_ops->inject_interrupt(v, (u8)event);
+}
+
+struct pending_event vcpu_next_event(struct vcpu *v, struct event_queue *q, const struct event_exit *e,
+                                     bool (*take_nmi)(void), bool (*take_mce)(void))
+{
+    struct event_exit with = *e;
+    struct pending_event ev;
+
+    /* Only where nothing else goes: a held exception is dropped once RIP moves, and this one must
+     * not be. */
+    if (e->interrupted.type == EVENT_NONE && e->handler.type == EVENT_NONE && !q->count && take_mce && take_mce()) {
+        vcpu_inject_exception(v, VEC_MC, false, 0);
+        with.handler.type = EVENT_EXCEPTION;
+        with.handler.vector = VEC_MC;
+    }
+    ev = event_queue_next(q, &with);
+
+    if (q->took_nmi && take_nmi()) {
+        vcpu_inject_external(v, WAIT_NMI, e->rip);
+        v->vm->nmis_injected++;
+    }
+    return ev;
 }

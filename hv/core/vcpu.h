@@ -12,6 +12,7 @@
 #include "lib/types.h"
 #include "core/guest_entry.h"
 #include "core/virt.h"
+#include "core/event_queue.h"
 
 /* Indexed by the x86 register number, so an instruction's ModRM fields index it directly. */
 enum vcpu_reg {
@@ -157,6 +158,21 @@ void vcpu_inject_exception(struct vcpu *v, u8 vector, bool has_error, u32 error)
 void vcpu_reinject_exception(struct vcpu *v, u8 vector, bool has_error, u32 error, u64 cr2);
 /* An interrupt vector or WAIT_NMI (what wait_for_event returned), returning to return_rip. */
 void vcpu_inject_external(struct vcpu *v, int event, u64 return_rip);
+
+/*
+ * The backends' common step after every exit handler (svm_complete_events, vmx_complete_events):
+ * the event this entry delivers (event_queue_next). When that is one of the NMIs the hypervisor
+ * took for the guest, it is taken off the count (take_nmi: traps_nmi_take) and injected through
+ * vcpu_inject_external, so border control's hook sees it, once. An interrupted event delivered
+ * again does not run the hook again: its first injection did (or it was the CPU's own delivery,
+ * which the border intercepts watch). A machine check the hypervisor took and handed to the guest
+ * (take_mce: traps_mce_take) goes the same way, at an entry that delivers nothing else. The backend
+ * then writes the returned event to its entry field.
+ */
+struct event_queue;
+struct event_exit;
+struct pending_event vcpu_next_event(struct vcpu *v, struct event_queue *q, const struct event_exit *e,
+                                     bool (*take_nmi)(void), bool (*take_mce)(void));
 
 /* The backend this CPU uses: virt_backend() picks it by CPU vendor (AMD/Hygon: SVM, Intel: VT-x;
  * arch/x86_64/virt_select.c), and hv_main stores it here. */

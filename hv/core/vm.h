@@ -37,7 +37,10 @@ struct vm {
     u64 npt_generation;             /* bumped by every change to the ordinary map (vm_npt_changed) */
     u64 exits;                      /* VM exits so far, all vCPUs */
     u64 hlt_exits;                  /* of which HLT (HC_STATS_EXITS) */
-    u64 mwait_exits;                /* of which MWAIT (MONITOR not counted here) */
+    /* NMIs the hypervisor took for the guest (host mode or an NMI exit), injected into it, and
+     * claimed as its own (arch/x86_64/traps.c; the backends copy them after each exit) */
+    u64 nmis_taken, nmis_injected, nmis_own;
+    u64 mwait_exits; /* of which MWAIT (MONITOR not counted here) */
 };
 
 extern struct vm vm0;

@@ -45,7 +45,8 @@
 #                    QEMU's serial line becomes a socket the script drives; everything is still logged to
 #                    serial.log. `monitor COMMAND` sends one QEMU monitor (HMP) command, e.g. `mce ...`,
 #                    through the case's monitor socket (monitor.sock; the exchange goes to monitor.log).
-#                    The case passes when the script and EXPECT/REJECT all pass. No DIRECT=1 run (skipped).
+#                    The case passes when the script and EXPECT/REJECT all pass. No DIRECT=1 run (skipped)
+#                    unless the case sets DIRECT_SESSION=(step ...), the session without Postern's shell.
 #   PANIC_EXPECTED=1 the case provokes a hypervisor stop on purpose: "postern: PANIC" is not rejected
 #   ESP_FILES=(path ...)   more files for the ESP's /postern/, relative to the guest build (GUEST_DIR), each
 #                    under its own name; one named like a default file replaces it (e.g. a forged gtest.gmeta)
@@ -127,7 +128,9 @@ run_case() {
     local QEMU_MEM=${MEM:-$QEMU_MEM} # or another memory size
     if [ "$direct" = 1 ]; then
         [ -z "$DIRECT_SKIP" ] || { echo "SKIP: $name ($DIRECT_SKIP)"; return 0; }
-        [ ${#SESSION[@]} -eq 0 ] || { echo "SKIP: $name (a session with Postern's admin shell)"; return 0; }
+        if declare -p DIRECT_SESSION &>/dev/null; then SESSION=("${DIRECT_SESSION[@]}"); fi
+        [ ${#SESSION[@]} -eq 0 ] || declare -p DIRECT_SESSION &>/dev/null ||
+            { echo "SKIP: $name (a session with Postern's admin shell)"; return 0; }
         # Without Postern there are no "postern:" lines to expect.
         if declare -p DIRECT_EXPECT &>/dev/null; then EXPECT=("${DIRECT_EXPECT[@]}")
         else local -a e=(); for re in "${EXPECT[@]}"; do [[ $re == postern:* ]] || e+=("$re"); done; EXPECT=("${e[@]}"); fi

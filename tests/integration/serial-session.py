@@ -20,6 +20,13 @@ to LOG (which the harness's EXPECT/REJECT checks read as usual), and runs STEPS,
     monitor COMMAND      send one QEMU monitor (HMP) command through monitor.sock beside STEPS (the
                          harness starts QEMU with it), wait for the next prompt, and append the
                          exchange to monitor.log there (e.g. `mce 0 2 0xb400000000000135 0x5 0x7fe00000 0`)
+    repeat N GAP_MS [until RE] monitor COMMAND
+                         the monitor step N times, GAP_MS milliseconds apart (the machine's output is
+                         read meanwhile), e.g. `repeat 1000 20 monitor nmi`: each command is answered
+                         (its prompt back) before the next is sent; with `until RE`, the next is sent
+                         only once RE has matched the output after the previous match (the machine
+                         took the last one: QEMU keeps one pending NMI, so two sent before the CPU
+                         takes the first are one NMI)
     sequence RE FIRST LAST   in the guest's output so far, RE's group 1 takes exactly the values
                          FIRST..LAST in order, each once: nothing lost, duplicated or reordered.
                          The admin shell's sessions are cut out first (from its banner to the
@@ -138,8 +145,9 @@ def paste_block(path, options):
     return ("\r".join(lines) + "\r").encode()
 
 
-def monitor_command(steps, command, timeout=10.0):
-    """Send one HMP command to QEMU's monitor socket; None, or why it failed."""
+def monitor_command(steps, command, timeout=10.0, times=1, gap=0.0, line=None, until=None, until_timeout=90.0):
+    """Send one HMP command to QEMU's monitor socket (times times, gap seconds apart, reading the
+    serial line meanwhile); None, or why it failed."""
     here = os.path.dirname(steps)
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as mon, open(os.path.join(here, "monitor.log"), "ab") as log:
         try:
@@ -147,10 +155,21 @@ def monitor_command(steps, command, timeout=10.0):
         except OSError as e:
             return f"cannot connect to the monitor: {e}"
         got = b""
+        sent = 0
         end = time.monotonic() + timeout
-        for phase in ("banner", "answer"):
+        for phase in ["banner"] + ["answer"] * times:
             if phase == "answer":
+                if until is not None and sent:  # the machine took the previous one
+                    why = line.expect(until, until_timeout)
+                    if why:
+                        log.write(got)
+                        return why
+                pause = time.monotonic() + gap
+                while line is not None and time.monotonic() < pause:
+                    line.pump(max(0.0, pause - time.monotonic()))
+                end = time.monotonic() + timeout
                 mon.sendall(command.encode("latin-1") + b"\n")
+                sent += 1
                 got = b""
             while not got.rstrip().endswith(b"(qemu)"):
                 left = end - time.monotonic()
@@ -201,6 +220,20 @@ def main():
                     line.pump(0.01)
         elif verb == "monitor":
             why = monitor_command(steps, arg)
+        elif verb == "repeat":
+            count, gap_ms, inner = arg.split(" ", 2)
+            until = None
+            if inner.startswith("until "):
+                until, _, inner = inner[len("until "):].partition(" monitor ")
+                inner = "monitor " + inner
+            iverb, _, iarg = inner.partition(" ")
+            if iverb != "monitor":
+                why = "repeat takes only a monitor step"
+            else:
+                why = monitor_command(steps, iarg, times=int(count), gap=int(gap_ms) / 1000.0, line=line,
+                                      until=until, until_timeout=timeout)
+                if not why and until is not None:
+                    why = line.expect(until, timeout)  # the last one taken too
         elif verb == "sequence":
             rx, first, last = arg.rsplit(" ", 2)
             why = check_sequence(line.data, rx, int(first), int(last))

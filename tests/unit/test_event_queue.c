@@ -215,6 +215,135 @@ static void plain_injection_unchanged(void **state)
     assert_int_equal(q.count, 0);
 }
 
+/* Host-mode NMIs (counted by traps.c) go one per entry, only when nothing else is delivered and the
+ * guest does not block NMIs; what waits asks for its window. */
+static void pending_nmi_when_nothing_else(void **state)
+{
+    struct event_queue q = { 0 };
+    struct event_exit e = at(none, none);
+
+    e.nmi_pending = true;
+    assert_event(event_queue_next(&q, &e), EVENT_NMI, 2);
+    assert_true(q.took_nmi);
+    assert_int_equal(q.want, 0);
+    /* the guest is in its NMI handler: the next one waits for the NMI window */
+    e.nmi_blocked = true;
+    assert_event(event_queue_next(&q, &e), EVENT_NONE, 0);
+    assert_false(q.took_nmi);
+    assert_int_equal(q.want, EVENT_WANT_NMI_WINDOW);
+    /* none pending: nothing asked */
+    e.nmi_pending = false;
+    assert_event(event_queue_next(&q, &e), EVENT_NONE, 0);
+    assert_int_equal(q.want, 0);
+}
+
+static void pending_nmi_behind_other_events(void **state)
+{
+    struct event_queue q = { 0 };
+    struct event_exit e = at(ev(EVENT_EXTERNAL, 0xec), none);
+
+    /* an interrupted delivery goes first, even when the guest would block NMIs */
+    e.nmi_pending = true;
+    assert_event(event_queue_next(&q, &e), EVENT_EXTERNAL, 0xec);
+    assert_false(q.took_nmi);
+    assert_int_equal(q.want, EVENT_WANT_NMI_WINDOW);
+    /* the handler's own event (halt()'s interrupt, a #GP) too */
+    e = at(none, ev(EVENT_EXTERNAL, 0x30));
+    e.nmi_pending = true;
+    assert_event(event_queue_next(&q, &e), EVENT_EXTERNAL, 0x30);
+    assert_false(q.took_nmi);
+    assert_int_equal(q.want, EVENT_WANT_NMI_WINDOW);
+    /* then the NMI */
+    e = at(none, none);
+    e.nmi_pending = true;
+    assert_event(event_queue_next(&q, &e), EVENT_NMI, 2);
+    assert_true(q.took_nmi);
+}
+
+/* A held NMI (behind a reflected exception) also waits while the guest blocks NMIs; a held external
+ * interrupt asks for the interrupt window. */
+static void held_nmi_waits_for_unblocking(void **state)
+{
+    struct event_queue q = { 0 };
+    struct event_exit e = at(ev(EVENT_NMI, 2), exc(13, 0));
+
+    e.reflected = true;
+    assert_event(event_queue_next(&q, &e), EVENT_EXCEPTION, 13);
+    assert_int_equal(q.count, 1);
+    assert_int_equal(q.want, EVENT_WANT_NMI_WINDOW);
+    e = at(none, none);
+    e.nmi_blocked = true;
+    assert_event(event_queue_next(&q, &e), EVENT_NONE, 0);
+    assert_int_equal(q.want, EVENT_WANT_NMI_WINDOW);
+    e.nmi_blocked = false;
+    assert_event(event_queue_next(&q, &e), EVENT_NMI, 2);
+    assert_false(q.took_nmi); /* the held one, not a pending one */
+    assert_int_equal(q.count, 0);
+
+    e = at(ev(EVENT_EXTERNAL, 0x20), ev(EVENT_EXTERNAL, 0x31));
+    assert_event(event_queue_next(&q, &e), EVENT_EXTERNAL, 0x20);
+    assert_int_equal(q.want, EVENT_WANT_IRQ_WINDOW);
+}
+
+/* 1,000 NMIs taken in host mode reach the guest 1,000 times, one per handler run: the SVM tracking
+ * (no NMI window there) masks at each delivery and opens after the IRET has run. */
+static void nmi_storm_through_svm_tracking(void **state)
+{
+    struct event_queue q = { 0 };
+    struct nmi_track t = { 0 };
+    unsigned pending = 1000, delivered = 0, exits = 0;
+    u64 rip = RIP;
+
+    while (pending && exits < 10000) {
+        struct event_exit e = at(none, none);
+        struct pending_event got;
+
+        exits++;
+        nmi_track_exit(&t, rip);
+        e.rip = rip;
+        e.nmi_pending = pending > 0;
+        e.nmi_blocked = t.masked;
+        got = event_queue_next(&q, &e);
+        if (q.took_nmi)
+            pending--;
+        if (got.type == EVENT_NMI) {
+            delivered++;
+            nmi_track_delivered(&t);
+            /* the guest runs its handler (IRET intercepted while masked) */
+            assert_int_equal(nmi_track_intercepts(&t, q.want), NMI_TRACK_IRET);
+            rip = RIP + 0x100;
+            nmi_track_iret(&t, rip); /* the IRET exit: the next entry resumes at the IRET */
+            continue;
+        }
+        /* the IRET exit itself: blocked still, window asked, the IRET not intercepted again */
+        assert_true(t.masked);
+        assert_int_equal(nmi_track_intercepts(&t, q.want), NMI_TRACK_IRQ_WINDOW);
+        rip = RIP; /* the IRET ran; the window's exit is at the interrupted code */
+    }
+    assert_int_equal(delivered, 1000);
+    assert_int_equal(exits, 1999); /* one to deliver each, one after each IRET but the last */
+}
+
+static void nmi_track_rules(void **state)
+{
+    struct nmi_track t = { 0 };
+
+    assert_int_equal(nmi_track_intercepts(&t, 0), 0);
+    assert_int_equal(nmi_track_intercepts(&t, EVENT_WANT_NMI_WINDOW), NMI_TRACK_IRQ_WINDOW);
+    nmi_track_iret(&t, RIP); /* an IRET while not masked changes nothing */
+    assert_false(t.iret_seen);
+    nmi_track_delivered(&t);
+    assert_int_equal(nmi_track_intercepts(&t, EVENT_WANT_NMI_WINDOW), NMI_TRACK_IRET);
+    nmi_track_exit(&t, RIP + 4); /* any exit before the IRET: still masked */
+    assert_true(t.masked);
+    nmi_track_iret(&t, RIP + 8);
+    nmi_track_exit(&t, RIP + 8); /* the IRET exit itself: it has not run yet */
+    assert_true(t.masked);
+    assert_int_equal(nmi_track_intercepts(&t, 0), 0);
+    nmi_track_exit(&t, RIP + 12);
+    assert_false(t.masked);
+}
+
 static void describe(void **state)
 {
     char buf[40];
@@ -237,6 +366,11 @@ int main(void)
         cmocka_unit_test(held_before_new),
         cmocka_unit_test(reflected_exception_merges),
         cmocka_unit_test(plain_injection_unchanged),
+        cmocka_unit_test(pending_nmi_when_nothing_else),
+        cmocka_unit_test(pending_nmi_behind_other_events),
+        cmocka_unit_test(held_nmi_waits_for_unblocking),
+        cmocka_unit_test(nmi_storm_through_svm_tracking),
+        cmocka_unit_test(nmi_track_rules),
         cmocka_unit_test(describe),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,4 +1,4 @@
-/* UNIT-SOURCES: hv/guard/border_views.c hv/guard/guard.c tests/unit/guard_mem_host.c hv/pci/guarded_dev.c hv/pci/trap_page.c hv/pci/pci_vdev.c drivers/pci/pci_enum.c hv/core/npt.c hv/core/vm.c hv/core/vcpu.c hv/guard/privilege.c hv/lib/fmt.c */
+/* UNIT-SOURCES: hv/guard/border_views.c hv/guard/guard.c tests/unit/guard_mem_host.c hv/pci/guarded_dev.c hv/pci/trap_page.c hv/pci/pci_vdev.c drivers/pci/pci_enum.c hv/core/npt.c hv/core/vm.c hv/core/vcpu.c hv/core/event_queue.c hv/guard/privilege.c hv/lib/fmt.c */
 /*
  * The guarded device (selective NIC passthrough): the two nested-paging views it builds, the O(1)
  * view switch on raise/lower, dropped unprivileged writes, I/O BAR forwarding only while

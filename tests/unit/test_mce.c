@@ -61,12 +61,39 @@ static void no_valid_bank(void **state)
                                    "holds a valid error"));
 }
 
+/* A machine check while the hypervisor ran goes to the guest only when it can restart, no context
+ * is corrupt and no address is the hypervisor's (mce_host_recoverable). */
+static void host_recoverable_only_outside_hypervisor_memory(void **state)
+{
+    const struct mce_range hv[2] = { { 0x37b75000, 64ull << 20 }, { 0x3dc37000, 820 << 10 } };
+
+    setup_banks(10);
+    msrs[0x400 + 4 * 2 + 1] = 0xb400000000000135ull; /* mce-report's: UC, ADDRV, no PCC */
+    msrs[0x400 + 4 * 2 + 2] = 0x7fe00000;
+    assert_true(mce_host_recoverable(fake_rdmsr, hv, 2));
+    msrs[0x400 + 4 * 2 + 2] = 0x37b75000 + 0x1000; /* the hypervisor's pool */
+    assert_false(mce_host_recoverable(fake_rdmsr, hv, 2));
+    msrs[0x400 + 4 * 2 + 2] = 0x3dc37000 + (820 << 10) - 8; /* the last bytes of its image */
+    assert_false(mce_host_recoverable(fake_rdmsr, hv, 2));
+    msrs[0x400 + 4 * 2 + 2] = 0x3dc37000 + (820 << 10); /* just past it */
+    assert_true(mce_host_recoverable(fake_rdmsr, hv, 2));
+    msrs[0x400 + 4 * 2 + 1] &= ~MCI_STATUS_ADDRV; /* no address: the guest's to handle */
+    msrs[0x400 + 4 * 2 + 2] = 0x37b75000;
+    assert_true(mce_host_recoverable(fake_rdmsr, hv, 2));
+    msrs[0x400 + 4 * 2 + 1] |= MCI_STATUS_PCC; /* processor context corrupt */
+    assert_false(mce_host_recoverable(fake_rdmsr, hv, 2));
+    msrs[0x400 + 4 * 2 + 1] &= ~MCI_STATUS_PCC;
+    msrs[MSR_MCG_STATUS] = MCG_STATUS_MCIP; /* no RIPV: the interrupted code cannot go on */
+    assert_false(mce_host_recoverable(fake_rdmsr, hv, 2));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(guest_bank_with_address),
         cmocka_unit_test(hypervisor_two_banks_address_not_valid),
         cmocka_unit_test(no_valid_bank),
+        cmocka_unit_test(host_recoverable_only_outside_hypervisor_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

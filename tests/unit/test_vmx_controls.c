@@ -321,6 +321,25 @@ static void monitor_trap_flag_is_optional(void **state)
     assert_false(c.preemption_timer);
 }
 
+/* Virtual NMIs (NMI exiting, virtual NMIs, NMI-window exiting) are used where the CPU has all
+ * three; without one of them NMIs go to the guest directly, as before (docs/events.md). */
+static void virtual_nmis_are_optional(void **state)
+{
+    struct vmx_controls c;
+    char why[200];
+
+    assert_true(choose(&c, why));
+    assert_true(c.virtual_nmis);
+    assert_false(c.pin & PIN_VIRTUAL_NMIS); /* switched on by vmx_apply_watch, not chosen here */
+    set_msr(MSR_VMX_TRUE_PROCBASED, 0xfff9fffe04006172ull & ~((u64)PROC_NMI_WINDOW_EXITING << 32));
+    assert_true(choose(&c, why));
+    assert_false(c.virtual_nmis);
+    teardown(state);
+    set_msr(MSR_VMX_TRUE_PINBASED, 0x0000007f00000016ull & ~((u64)PIN_VIRTUAL_NMIS << 32));
+    assert_true(choose(&c, why));
+    assert_false(c.virtual_nmis);
+}
+
 static void pat_switch_needs_both_edges(void **state)
 {
     struct vmx_controls c;
@@ -406,6 +425,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(ept_without_invept_or_2mb, setup, teardown),
         cmocka_unit_test_setup_teardown(forced_interrupt_acknowledge_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(border_controls_must_be_switchable, setup, teardown),
+        cmocka_unit_test_setup_teardown(virtual_nmis_are_optional, setup, teardown),
         cmocka_unit_test_setup_teardown(monitor_trap_flag_is_optional, setup, teardown),
         cmocka_unit_test_setup_teardown(pat_switch_needs_both_edges, setup, teardown),
         cmocka_unit_test(cr_fixed_bits),

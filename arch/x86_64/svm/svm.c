@@ -190,7 +190,7 @@ static bool svm_create(struct vcpu *v, const struct guest_entry *e, hpa_t nested
     /* Intercepts (§15.9-15.13). Everything not listed runs natively: the guest owns its core,
      * interrupts and devices (passthrough), and the hypervisor steps in only where it must. */
     vmcb->control.intercept_misc1 = INTERCEPT_CPUID | INTERCEPT_IOIO_PROT | INTERCEPT_MSR_PROT | INTERCEPT_SHUTDOWN |
-                                    INTERCEPT_INVLPGA | INTERCEPT_INVD;
+                                    INTERCEPT_INVLPGA | INTERCEPT_INVD | INTERCEPT_NMI | INTERCEPT_INIT;
     /* VMRUN must be intercepted (§15.5.1); the other SVM instructions would let the guest
      * touch host state, so they fault with #UD as on a CPU without SVM. */
     vmcb->control.intercept_misc2 = INTERCEPT_VMRUN | INTERCEPT_VMMCALL | INTERCEPT_VMLOAD | INTERCEPT_VMSAVE |
@@ -282,21 +282,29 @@ static void svm_reinject_exception(struct vcpu *v, u8 vector, bool has_error, u3
     to_svm(v)->reflected = true; /* svm_exit.c: merged with an interrupted delivery as the CPU would */
 }
 
-static void svm_set_watch(struct vcpu *v, u32 watch)
-{
-    to_svm(v)->watch = watch;
-    svm_apply_intercepts(v);
-}
-
+/*
+ * The interrupt and NMI intercepts come from two places: border control's watch (svm_set_watch)
+ * and the event path's needs (the NMI tracking's IRET, the window for held and pending events:
+ * svm_exit.c). NMIs are always intercepted: every NMI the CPU takes in guest mode then reaches the
+ * hypervisor's IDT once GIF is set after #VMEXIT (svm_world_switch.asm), is counted there and
+ * injected by the event path, which alone knows when the guest is in its NMI handler
+ * (docs/events.md). The host tick adds its INTR intercept or window (svm_tick.c).
+ */
 void svm_apply_intercepts(struct vcpu *v)
 {
-    struct vmcb_control *c = &to_svm(v)->vmcb->control;
-    u32 watch = to_svm(v)->watch;
+    struct svm_vcpu *s = to_svm(v);
+    struct vmcb_control *c = &s->vmcb->control;
+    u32 watch = s->border_watch;
     u32 misc = c->intercept_misc1 & ~(INTERCEPT_INTR | INTERCEPT_NMI | INTERCEPT_IRET | INTERCEPT_VINTR);
     u64 window = VINTR_V_IRQ | VINTR_V_INTR_PRIO | VINTR_V_IGN_TPR | VINTR_V_GIF | VINTR_V_GIF_ENABLE;
 
+    if (s->event_need & NMI_TRACK_IRET)
+        watch |= WATCH_IRET;
+    if (s->event_need & NMI_TRACK_IRQ_WINDOW)
+        watch |= WATCH_IRQ_WINDOW;
+    misc |= INTERCEPT_NMI;
     if (watch & WATCH_INTERRUPTS)
-        misc |= INTERCEPT_INTR | INTERCEPT_NMI;
+        misc |= INTERCEPT_INTR;
     if (watch & WATCH_IRET)
         misc |= INTERCEPT_IRET;
     /* The interrupt window: a virtual interrupt nobody will receive (VINTR is intercepted), at the
@@ -314,6 +322,12 @@ void svm_apply_intercepts(struct vcpu *v)
     c->vintr = vintr;
     c->intercept_misc1 = misc;
     c->intercept_exceptions = ((watch & WATCH_EXCEPTIONS) ? WATCHED_EXCEPTIONS : 0) | ALWAYS_INTERCEPTED_EXCEPTIONS;
+}
+
+static void svm_set_watch(struct vcpu *v, u32 watch)
+{
+    to_svm(v)->border_watch = watch;
+    svm_apply_intercepts(v);
 }
 
 /* One ASID per view: translations cached for one nested root are never used with the other, so
@@ -423,23 +437,13 @@ const struct vcpu_ops svm_vcpu_ops = {
     .set_host_tick = svm_set_host_tick,
 };
 
-/* The guest halted with IF=1. GIF=0 in the hypervisor holds interrupts back; open it just for a
- * HLT: the interrupt lands in traps.c, which records its vector without acknowledging it, and
- * the exit path injects it into the guest, whose handler then EOIs the local APIC. */
+/* The guest halted with IF=1. GIF is set in the hypervisor (svm_world_switch.asm) and RFLAGS.IF
+ * holds interrupts back; traps_wait_for_event opens IF just for a HLT (or PAUSE steps, when the
+ * line must be watched): the interrupt lands in traps.c, which records its vector without
+ * acknowledging it, and the exit path injects it into the guest, whose handler then EOIs the
+ * local APIC. */
 int svm_wait_for_event(struct vcpu *v, bool (*line_ready)(void))
 {
-    traps_pending_event = TRAP_NONE;
-    while (traps_pending_event == TRAP_NONE) {
-        if (!line_ready) {
-            __asm__ volatile("stgi; sti; hlt; cli; clgi" ::: "memory");
-            continue;
-        }
-        __asm__ volatile("stgi; sti" ::: "memory");
-        for (int i = 0; i < WAIT_STEP_PAUSES; i++)
-            cpu_relax();
-        __asm__ volatile("cli; clgi" ::: "memory");
-        if (traps_pending_event == TRAP_NONE && line_ready())
-            return WAIT_LINE;
-    }
-    return traps_pending_event;
+    (void)v;
+    return traps_wait_for_event(line_ready);
 }

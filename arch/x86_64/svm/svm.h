@@ -18,7 +18,9 @@ struct svm_vcpu {
     struct event_queue events; /* events held behind an interrupted delivery (hv/core/event_queue.h) */
     bool reflected;            /* this exit's EVENTINJ is the guest's own intercepted exception */
     u64 redelivered;           /* interrupted deliveries re-injected */
-    u32 watch;                 /* border control's (enum vcpu_watch), as set_watch gave it */
+    u32 border_watch;          /* what border control asked for (enum vcpu_watch) */
+    u8 event_need;             /* NMI_TRACK_*: what the held and pending events need (svm_exit.c) */
+    struct nmi_track nmi;      /* the guest's NMI blocking, which SVM does not track (event_queue.h) */
     bool tick;                 /* the host tick is on (svm_tick.c) */
     bool tick_window;          /* the tick's INTR exit let the interrupt through: re-arm at the window */
 };
@@ -29,7 +31,7 @@ void svm_world_switch(u64 vmcb_pa, u64 *gprs);
 void svm_run_once(struct vcpu *v);
 void svm_skip_insn(struct vcpu *v, unsigned len);
 void svm_report_exits(struct vcpu *v);
-/* The intercepts from border control's watch and the host tick (svm.c). */
+/* The intercepts from border control's watch, the event path and the host tick (svm.c). */
 void svm_apply_intercepts(struct vcpu *v);
 /* svm_tick.c: the host tick's part of the intercepts, its exits, and the per-entry PAUSE choice. */
 void svm_set_host_tick(struct vcpu *v, u64 period_tsc);

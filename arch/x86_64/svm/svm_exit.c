@@ -12,6 +12,7 @@
 #include "core/exit_trace.h"
 #include "lib/log.h"
 #include "arch/x86_64/cpu.h"
+#include "arch/x86_64/traps.h"
 
 typedef void (*svm_exit_fn)(struct vcpu *v);
 
@@ -77,18 +78,42 @@ static void on_exception(struct vcpu *v)
                            vmcb->control.exit_info2);
 }
 
-/* The interrupt or NMI stays pending and is delivered at the next VMRUN once the watch is off. */
+/* The interrupt stays pending and is delivered at the next VMRUN once the watch is off. */
 static void on_intr(struct vcpu *v)
 {
     if (!svm_tick_intr_exit(v)) /* the host tick's, or border control's watch */
         exit_watched_interrupt(v, false);
 }
+
+/* NMIs always exit (svm_apply_intercepts). The NMI stays pending in the CPU and is taken by the
+ * hypervisor's IDT at the STGI after #VMEXIT, before this runs (traps.c counts it); the event path
+ * injects it (svm_complete_events). A privileged vCPU crosses its border first. */
+static void on_nmi(struct vcpu *v)
+{
+    if (to_svm(v)->border_watch & WATCH_INTERRUPTS)
+        exit_watched_interrupt(v, true);
+}
+
+/* §15.9: taken before the IRET executes. Either the end of an NMI handler (the guest may take NMIs
+ * again once it has run) or border control's watch, or both. */
+static void on_iret(struct vcpu *v)
+{
+    struct svm_vcpu *s = to_svm(v);
+
+    nmi_track_iret(&s->nmi, v->regs[REG_RIP]);
+    if (s->border_watch & WATCH_IRET)
+        exit_watched_iret(v);
+}
+
+/* The interrupt window: the host tick's, border control's, or the one a waiting event asked for
+ * (nothing to do for that one: svm_complete_events delivers it). */
 static void on_vintr(struct vcpu *v)
 {
-    if (!svm_tick_vintr_exit(v))
+    if (svm_tick_vintr_exit(v))
+        return;
+    if (to_svm(v)->border_watch & WATCH_IRQ_WINDOW)
         exit_irq_window(v);
 }
-static void on_nmi(struct vcpu *v) { exit_watched_interrupt(v, true); }
 
 static void on_vmrun(struct vcpu *v) { exit_forbidden_insn(v, "VMRUN"); }
 static void on_vmload(struct vcpu *v) { exit_forbidden_insn(v, "VMLOAD"); }
@@ -107,8 +132,8 @@ static const struct svm_exit_entry svm_exit_table[SVM_EXIT_TABLE_SIZE] = {
     [SVM_EXIT_EXCP_BASE... SVM_EXIT_EXCP_LAST] = { on_exception, "exception" },
     [SVM_EXIT_INTR] = { on_intr, "intr" },
     [SVM_EXIT_NMI] = { on_nmi, "nmi" },
-    [SVM_EXIT_IRET] = { exit_watched_iret, "iret" }, /* §15.9: taken before the IRET executes */
-    [SVM_EXIT_VINTR] = { on_vintr, "vintr" },        /* the window border control or the host tick asked for */
+    [SVM_EXIT_IRET] = { on_iret, "iret" },    /* §15.9: taken before the IRET executes */
+    [SVM_EXIT_VINTR] = { on_vintr, "vintr" }, /* the window border control, an event or the host tick asked for */
     [SVM_EXIT_PAUSE] = { svm_tick_pause_exit, "pause" },
     [SVM_EXIT_CPUID] = { exit_cpuid, "cpuid" },
     [SVM_EXIT_INVD] = { exit_invd, "invd" },
@@ -122,6 +147,7 @@ static const struct svm_exit_entry svm_exit_table[SVM_EXIT_TABLE_SIZE] = {
     [SVM_EXIT_IOIO] = { on_ioio, "ioio" },
     [SVM_EXIT_NPF] = { on_npf, "npf" },
     [SVM_EXIT_SHUTDOWN] = { exit_triple_fault, "shutdown" },
+    [SVM_EXIT_INIT] = { exit_init, "init" },
     [SVM_EXIT_VMRUN] = { on_vmrun, "vmrun" },
     [SVM_EXIT_VMLOAD] = { on_vmload, "vmload" },
     [SVM_EXIT_VMSAVE] = { on_vmsave, "vmsave" },
@@ -211,6 +237,7 @@ static void svm_complete_events(struct vcpu *v)
         .soft_reinject = false, /* RIP points at INTn/INT3/INTO: it executes again */
         .can_take_interrupt = (v->regs[REG_RFLAGS] & RFLAGS_IF) && !(c->interrupt_shadow & 1),
         .rip = v->regs[REG_RIP],
+        .nmi_pending = traps_nmi_pending() > 0,
     };
     struct pending_event ev;
     char a[40], b[40];
@@ -218,7 +245,14 @@ static void svm_complete_events(struct vcpu *v)
     s->reflected = false;
     if (v->state != VCPU_RUNNING)
         return;
-    ev = event_queue_next(&s->events, &e);
+    nmi_track_exit(&s->nmi, e.rip);
+    e.nmi_blocked = s->nmi.masked;
+    ev = vcpu_next_event(v, &s->events, &e, traps_nmi_take, traps_mce_take); /* EVENTINJ is written from ev below */
+    traps_nmi_stats(&v->vm->nmis_taken, &v->vm->nmis_own);
+    if (ev.type == EVENT_NMI)
+        nmi_track_delivered(&s->nmi);
+    s->event_need = nmi_track_intercepts(&s->nmi, s->events.want);
+    svm_apply_intercepts(v);
     if (e.interrupted.type != EVENT_NONE) {
         s->redelivered++;
         LOG_RATELIMITED(logged, 16, "svm: exit 0x%llx interrupted the delivery of %s: %s delivered next (%llu so far)",
@@ -246,6 +280,12 @@ void svm_run_once(struct vcpu *v)
     svm_tick_before_entry(v);
 
     svm_world_switch(s->vmcb_pa, v->regs);
+    /* GIF is clear since #VMEXIT; the host's IDT is back (IDTR from the host save area). Set it:
+     * NMIs, SMIs and machine checks are taken from here on (an NMI is counted for the guest,
+     * traps.c). Except after an INIT intercept: the INIT stays pending, and with GIF set it would
+     * reset this core under the hypervisor (APM Vol. 2 §15.17); the guest is stopped instead. */
+    if ((u32)vmcb->control.exit_code != SVM_EXIT_INIT)
+        __asm__ volatile("stgi" ::: "memory");
 
     v->regs[REG_RAX] = vmcb->save.rax;
     v->regs[REG_RSP] = vmcb->save.rsp;

@@ -55,7 +55,7 @@ void svm_tick_intercepts(struct vcpu *v, u32 *misc1, u64 *vintr)
 {
     struct svm_vcpu *s = to_svm(v);
 
-    if (!s->tick || (s->watch & WATCH_INTERRUPTS))
+    if (!s->tick || (s->border_watch & WATCH_INTERRUPTS))
         return; /* off, or border control's INTR intercept is on */
     if (!s->tick_window) {
         *misc1 |= INTERCEPT_INTR;
@@ -82,7 +82,7 @@ bool svm_tick_intr_exit(struct vcpu *v)
 {
     struct svm_vcpu *s = to_svm(v);
 
-    if (!s->tick || (s->watch & WATCH_INTERRUPTS))
+    if (!s->tick || (s->border_watch & WATCH_INTERRUPTS))
         return false;
     tick(v);
     s->tick_window = true; /* the interrupt goes to the guest at the next VMRUN */
@@ -98,7 +98,7 @@ bool svm_tick_vintr_exit(struct vcpu *v)
         return false;
     s->tick_window = false;
     svm_apply_intercepts(v);               /* the INTR intercept again */
-    return !(s->watch & WATCH_IRQ_WINDOW); /* border control's window too: its handler runs */
+    return !(s->border_watch & WATCH_IRQ_WINDOW); /* border control's window too: its handler runs */
 }
 
 void svm_tick_pause_exit(struct vcpu *v)

@@ -5,7 +5,10 @@
 ;   number). RAX, RSP, RIP and RFLAGS travel in the VMCB; the other guest GPRs are loaded from
 ;   and stored back to gprs here. VMLOAD/VMSAVE carry the state VMRUN does not switch
 ;   (FS, GS, TR, LDTR, KernelGsBase, STAR/LSTAR/CSTAR/SFMASK, SYSENTER_*).
-;   The hypervisor runs with GIF=0 after #VMEXIT; VMRUN sets it again.
+;   GIF is clear only around VMRUN (CLGI before VMLOAD here, STGI in svm_run_once after the
+;   exit): the hypervisor runs with GIF set, so NMIs, SMIs and machine checks are taken as they come (an NMI lands in the
+;   hypervisor's IDT, traps.c, and is counted for the guest); RFLAGS.IF (cli) keeps external
+;   interrupts out except in the HLT wait (docs/events.md).
 
 bits 64
 default rel
@@ -23,6 +26,7 @@ svm_world_switch:
     mov rdi, [rsi + R_RDI]
     mov rsi, [rsi + R_RSI]
 
+    clgi                        ; nothing may interrupt between VMLOAD and VMRUN (the guest's state is loaded)
     vmload
     vmrun
     ; #VMEXIT: RAX, RSP, RIP restored from the host save area; the rest hold guest values.

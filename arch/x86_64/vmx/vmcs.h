@@ -144,6 +144,7 @@ static inline u32 vmcs_guest_base(enum vmcs_seg s) { return VMCS_GUEST_ES_BASE +
 /* Primary processor-based controls (§25.6.2, Table 25-6). */
 #define PROC_INTR_WINDOW_EXITING BIT(2)
 #define PROC_HLT_EXITING         BIT(7)
+#define PROC_NMI_WINDOW_EXITING  BIT(22)
 #define PROC_INVLPG_EXITING      BIT(9)
 #define PROC_MWAIT_EXITING       BIT(10)
 #define PROC_RDPMC_EXITING       BIT(11)

@@ -173,11 +173,12 @@ static bool vmx_enable(char *why, size_t why_size)
         return false;
     }
     LOG("vmx: enabled; EPT%s, VPID %s, unrestricted guest %s, monitor trap flag %s, preemption timer %s, "
-        "VMFUNC EPTP switching %s (VMCS revision %u)",
+        "virtual NMIs %s, VMFUNC EPTP switching %s (VMCS revision %u)",
         vmx_ctl.ept_1gb   ? " with 1 GiB and 2 MiB pages"
         : vmx_ctl.ept_2mb ? " with 2 MiB pages"
-                          : " (4 KiB pages)", vmx_ctl.vpid ? "yes" : "no",
-        vmx_ctl.unrestricted ? "yes" : "no", vmx_ctl.mtf ? "yes" : "no", vmx_ctl.preemption_timer ? "yes" : "no",
+                          : " (4 KiB pages)",
+        vmx_ctl.vpid ? "yes" : "no", vmx_ctl.unrestricted ? "yes" : "no", vmx_ctl.mtf ? "yes" : "no",
+        vmx_ctl.preemption_timer ? "yes" : "no", vmx_ctl.virtual_nmis ? "yes" : "no",
         vmx_ctl.vmfunc_eptp ? "offered (unused)" : "no", VMX_BASIC_REVISION(vmx_caps_msrs.basic));
     platform_report_add(REPORT_CPU, vmx_report_fill, &vmx_ctl);
     return true;
@@ -408,6 +409,15 @@ void vmx_apply_watch(struct vcpu *v)
         pin |= PIN_EXTINT_EXITING | PIN_NMI_EXITING;
         exit |= EXIT_ACK_INTR_ON_EXIT;
     }
+    /* Every NMI exits and is injected by the event path when the guest can take it: the CPU tracks
+     * the guest's NMI blocking (virtual NMIs) and NMI-window exiting says when it ends. */
+    if (vmx_ctl.virtual_nmis) {
+        pin |= PIN_NMI_EXITING | PIN_VIRTUAL_NMIS;
+        if (x->event_want & EVENT_WANT_NMI_WINDOW)
+            proc |= PROC_NMI_WINDOW_EXITING;
+    }
+    if (x->event_want & EVENT_WANT_IRQ_WINDOW)
+        proc |= PROC_INTR_WINDOW_EXITING; /* a held interrupt: with it, the guest's IF is 0 or shadowed */
     if (x->idle_intercepts)
         proc |= PROC_HLT_EXITING | PROC_MWAIT_EXITING | PROC_MONITOR_EXITING;
     if ((watch & WATCH_IRQ_WINDOW) || ((watch & WATCH_IRET) && (!if_set || injecting)))
@@ -552,20 +562,8 @@ static void vmx_dump(struct vcpu *v)
  * acknowledging it at the local APIC, and the exit path injects it into the guest. */
 static int vmx_wait_for_event(struct vcpu *v, bool (*line_ready)(void))
 {
-    traps_pending_event = TRAP_NONE;
-    while (traps_pending_event == TRAP_NONE) {
-        if (!line_ready) {
-            __asm__ volatile("sti; hlt; cli" ::: "memory");
-            continue;
-        }
-        __asm__ volatile("sti" ::: "memory");
-        for (int i = 0; i < WAIT_STEP_PAUSES; i++)
-            cpu_relax();
-        __asm__ volatile("cli" ::: "memory");
-        if (traps_pending_event == TRAP_NONE && line_ready())
-            return WAIT_LINE;
-    }
-    return traps_pending_event;
+    (void)v;
+    return traps_wait_for_event(line_ready);
 }
 
 /* 2 MiB and 1 GiB leaves only where the CPU's EPT has them (IA32_VMX_EPT_VPID_CAP[16], [17]). */

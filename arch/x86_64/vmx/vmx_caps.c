@@ -150,6 +150,9 @@ bool vmx_choose_controls(const struct vmx_cap_msrs *c, struct vmx_controls *out,
     out->mtf = vmx_ctl_may_set(c->proc, PROC_MONITOR_TRAP_FLAG) && vmx_ctl_may_clear(c->proc, PROC_MONITOR_TRAP_FLAG);
     out->preemption_timer =
         vmx_ctl_may_set(c->pin, PIN_PREEMPTION_TIMER) && vmx_ctl_may_clear(c->pin, PIN_PREEMPTION_TIMER);
+    out->virtual_nmis = vmx_ctl_may_set(c->pin, PIN_NMI_EXITING) && vmx_ctl_may_set(c->pin, PIN_VIRTUAL_NMIS) &&
+                        vmx_ctl_may_set(c->proc, PROC_NMI_WINDOW_EXITING) &&
+                        vmx_ctl_may_clear(c->proc, PROC_NMI_WINDOW_EXITING);
     out->vmfunc_eptp = vmx_ctl_may_set(c->proc2, PROC2_ENABLE_VMFUNC) && (c->vmfunc & 1);
     /* §A.7, A.8: bits fixed to 1 (FIXED0 = 1) and to 0 (FIXED1 = 0) while in VMX operation. With
      * unrestricted guest, CR0.PE and PG are the guest's (§26.3.1.1). */

@@ -40,6 +40,9 @@ struct vmx_controls {
     bool mtf;              /* the monitor trap flag (the IRET watch's step, vmx.c) */
     bool preemption_timer; /* the VMX-preemption timer (the IRET watch's step without MTF) */
     bool invept_single;
+    /* NMI exiting, virtual NMIs and NMI-window exiting (§25.6.1, §25.6.2): every NMI exits and is
+     * injected when the guest can take it; without them NMIs go to the guest's IDT directly */
+    bool virtual_nmis;
     bool vmfunc_eptp;                                   /* VMFUNC leaf 0 (EPTP switching) offered; not used yet */
     u64 cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1; /* as the guest's CRs must obey them */
 };

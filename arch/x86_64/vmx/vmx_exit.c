@@ -9,12 +9,14 @@
 #include "arch/x86_64/vmx/vmx_qual.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/exceptions.h"
+#include "arch/x86_64/traps.h"
 #include "exits.h"
 #include "core/exit_trace.h"
 #include "core/guest_access.h"
 #include "lib/log.h"
 
 #define BLOCKING_STI_MOV_SS (BIT(0) | BIT(1))
+#define BLOCKING_NMI        BIT(3)
 #define XCR0_X87            BIT(0)
 #define XCR0_SSE            BIT(1)
 #define XCR0_AVX            BIT(2)
@@ -91,8 +93,11 @@ static void on_exception_nmi(struct vcpu *v)
         return;
     }
     if (i.type == INTR_TYPE_NMI) {
-        exit_watched_interrupt(v, true);
-        vmwrite(VMCS_ENTRY_INTR_INFO, vmx_intr_info(2, INTR_TYPE_NMI, false));
+        /* Counted like a host-mode NMI (unless it is the hypervisor's own) and injected by
+         * vmx_complete_events when the guest can take it; a privileged vCPU crosses first. */
+        if (to_vmx(v)->watch & WATCH_INTERRUPTS)
+            exit_watched_interrupt(v, true);
+        traps_nmi_from_exit();
         vmx_apply_watch(v);
         return;
     }
@@ -119,8 +124,19 @@ static void on_external_interrupt(struct vcpu *v)
         vmwrite(VMCS_ENTRY_INTR_INFO, vmx_intr_info(i.vector, INTR_TYPE_EXTERNAL, false));
     vmx_apply_watch(v); /* the window goes with the injection */
 }
+/* The guest can take an NMI again (its handler's IRET ran): vmx_complete_events injects the next. */
+static void on_nmi_window(struct vcpu *v) { (void)v; }
+
 /* The IRET watch's step with MTF (vmx_apply_watch): look at RFLAGS.IF again. */
 static void on_monitor_trap(struct vcpu *v) { vmx_apply_watch(v); }
+
+/* Border control's window, or the one a held interrupt asked for (vmx_complete_events delivers
+ * it). Border control's IRET watch arms the window too. */
+static void on_irq_window(struct vcpu *v)
+{
+    if (to_vmx(v)->watch & (WATCH_IRQ_WINDOW | WATCH_IRET))
+        exit_irq_window(v);
+}
 /* The step with the preemption timer: the guest ran a while, so the interrupt was delivered and
  * its handler may already have returned into the module. With IF=1 that return (if it is one) is
  * checked as after an IRET (exit_irq_window: only an unprivileged vCPU at the RIP and RSP of an
@@ -228,7 +244,9 @@ static const vmx_exit_fn vmx_exit_table[VMX_EXIT_TABLE_SIZE] = {
     [VMX_EXIT_EXCEPTION_NMI] = on_exception_nmi,
     [VMX_EXIT_EXTERNAL_INTERRUPT] = on_external_interrupt,
     [VMX_EXIT_TRIPLE_FAULT] = exit_triple_fault,
-    [VMX_EXIT_INTERRUPT_WINDOW] = exit_irq_window,
+    [VMX_EXIT_INIT] = exit_init, /* exits always (§26.2): the core is not reset */
+    [VMX_EXIT_INTERRUPT_WINDOW] = on_irq_window,
+    [VMX_EXIT_NMI_WINDOW] = on_nmi_window,
     [VMX_EXIT_MONITOR_TRAP_FLAG] = on_monitor_trap,
     [VMX_EXIT_PREEMPTION_TIMER] = on_preemption_timer,
     [VMX_EXIT_CPUID] = exit_cpuid,
@@ -375,6 +393,11 @@ static void vmx_complete_events(struct vcpu *v, u32 idt_info)
         .soft_reinject = true,
         .can_take_interrupt = (v->regs[REG_RFLAGS] & RFLAGS_IF) && !blocking,
         .rip = v->regs[REG_RIP],
+        .nmi_pending = traps_nmi_pending() > 0,
+        /* with virtual NMIs the CPU tracks the guest's NMI blocking; without, NMIs are not
+         * intercepted and a pending one (host mode) goes at the next entry. MOV SS blocking
+         * forbids injecting an NMI too (§26.3.1.5); the NMI window waits for both. */
+        .nmi_blocked = vmx_ctl.virtual_nmis && (vmread(VMCS_GUEST_INTERRUPTIBILITY) & (BLOCKING_NMI | BIT(1))),
     };
     struct pending_event ev;
     char a[40], b[40];
@@ -382,7 +405,10 @@ static void vmx_complete_events(struct vcpu *v, u32 idt_info)
     x->reflected = false;
     if (v->state != VCPU_RUNNING)
         return;
-    ev = event_queue_next(&x->events, &e);
+    ev = vcpu_next_event(v, &x->events, &e, traps_nmi_take,
+                         traps_mce_take); /* the entry field is written from ev below */
+    traps_nmi_stats(&v->vm->nmis_taken, &v->vm->nmis_own);
+    x->event_want = x->events.want;
     if (e.interrupted.type != EVENT_NONE) {
         x->redelivered++;
         LOG_RATELIMITED(logged, 16, "vmx: exit %u interrupted the delivery of %s: %s delivered next (%llu so far)",
@@ -398,10 +424,30 @@ static void vmx_complete_events(struct vcpu *v, u32 idt_info)
     vmx_event_write(&ev);
 }
 
+/* §28.2.3: an exit in the middle of an IRET that had already unblocked NMIs (a fault on the frame:
+ * an exception or EPT violation with "NMI unblocking due to IRET"). The IRET runs again from the
+ * start, so the guest's blocking is set back as it was (§28.3, with virtual NMIs). */
+static void nmi_unblocked_by_iret(u32 basic, u32 idt_info, u64 qual)
+{
+    bool unblocked = false;
+
+    if (!vmx_ctl.virtual_nmis || (idt_info & INTR_INFO_VALID))
+        return;
+    if (basic == VMX_EXIT_EXCEPTION_NMI) {
+        u32 info = (u32)vmread(VMCS_EXIT_INTR_INFO);
+        unblocked = (info & INTR_INFO_NMI_UNBLOCK) && vmx_decode_intr_info(info).vector != 8 /* #DF */;
+    } else if (basic == VMX_EXIT_EPT_VIOLATION) {
+        unblocked = qual & BIT(12);
+    }
+    if (unblocked)
+        vmwrite(VMCS_GUEST_INTERRUPTIBILITY, vmread(VMCS_GUEST_INTERRUPTIBILITY) | BLOCKING_NMI);
+}
+
 void vmx_run_once(struct vcpu *v)
 {
     struct vmx_vcpu *x = to_vmx(v);
     u32 reason, basic, idt_info;
+    u8 had_want;
     u64 qual;
     const char *name;
     int fail;
@@ -434,14 +480,17 @@ void vmx_run_once(struct vcpu *v)
         return;
     }
     idt_info = (u32)vmread(VMCS_IDT_VECTORING_INFO);
+    nmi_unblocked_by_iret(basic, idt_info, qual);
     if (basic >= VMX_EXIT_TABLE_SIZE || !vmx_exit_table[basic]) {
         exit_unexpected(v, name ? name : "unexpected VM exit", basic, qual, vmread(VMCS_GUEST_PHYSICAL_ADDRESS));
         return;
     }
+    had_want = x->event_want;
     vmx_exit_table[basic](v);
     vmx_complete_events(v, idt_info);
-    /* The IRET watch depends on RFLAGS.IF, which the handler may have changed. */
-    if (x->watch & WATCH_IRET)
+    /* The IRET watch depends on RFLAGS.IF, which the handler may have changed; the windows on what
+     * the event path still holds. */
+    if ((x->watch & WATCH_IRET) || x->event_want || had_want)
         vmx_apply_watch(v);
 }
 

@@ -26,6 +26,7 @@
 #include <linux/jiffies.h>
 #include <linux/delay.h>
 #include <linux/io.h>
+#include <asm/apicdef.h>
 
 #define HC_TEST_UNMAP_ONCE 0x50530013ul
 
@@ -134,6 +135,46 @@ static int set_redeliver(const char *val, const struct kernel_param *kp)
 static const struct kernel_param_ops redeliver_ops = { .set = set_redeliver };
 module_param_cb(redeliver, &redeliver_ops, NULL, 0200);
 
+/*
+ * ipi: "HOW ICR" writes the 64-bit interrupt command ICR (hex) to the local APIC, HOW = xapic (the
+ * MMIO page: ICR_HIGH at 310h first, then ICR_LOW at 300h) or x2apic (WRMSR 830h, which faults
+ * unless the APIC is in x2APIC mode). The init-refused case sends INIT and SIPI with it.
+ */
+static int set_ipi(const char *val, const struct kernel_param *kp)
+{
+    char how[8];
+    unsigned long long icr;
+    unsigned long flags;
+    int err = 0;
+
+    if (sscanf(val, "%7s %llx", how, &icr) != 2)
+        return -EINVAL;
+    local_irq_save(flags);
+    if (!strcmp(how, "xapic")) {
+        void __iomem *apic = ioremap(APIC_DEFAULT_PHYS_BASE, PAGE_SIZE);
+        if (!apic) {
+            err = -ENOMEM;
+        } else {
+            writel((u32)(icr >> 32), apic + 0x310);
+            writel((u32)icr, apic + 0x300);
+            iounmap(apic);
+        }
+    } else if (!strcmp(how, "x2apic")) {
+        err = wrmsr_safe(0x830, (u32)icr, (u32)(icr >> 32)) ? -EIO : 0;
+    } else {
+        err = -EINVAL;
+    }
+    local_irq_restore(flags);
+    printk(KERN_INFO "gcpu: ipi %s 0x%llx: %s\n", how, icr,
+           err == -EIO ? "faulted (#GP)"
+           : err       ? "not sent"
+                       : "written");
+    return err == -EIO ? 0 : err;
+}
+
+static const struct kernel_param_ops ipi_ops = { .set = set_ipi };
+module_param_cb(ipi, &ipi_ops, NULL, 0200);
+
 static const struct kernel_param_ops hwcr_ops = { .set = set_hwcr };
 static const struct kernel_param_ops invd_ops = { .set = set_invd };
 static const struct kernel_param_ops wrmsr_ops = { .set = set_wrmsr };
@@ -152,4 +193,4 @@ static void __exit gcpu_exit(void) {}
 module_init(gcpu_init);
 module_exit(gcpu_exit);
 MODULE_LICENSE("GPL");
-MODULE_DESCRIPTION("Postern event and MSR tests: HWCR and other MSR writes, INVD at CPL 0");
+MODULE_DESCRIPTION("Postern event and MSR tests: HWCR and other MSR writes, INVD and IPIs at CPL 0");
