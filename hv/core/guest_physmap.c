@@ -70,6 +70,8 @@ static bool round_input(u64 base, u64 size, u32 kind, struct input *in)
     if (end < base)
         end = ~0ull & ~(u64)(PAGE_SIZE - 1);
     if (kind == PHYS_RAM) {
+        if (base > ~0ull - (PAGE_SIZE - 1))
+            return false; /* starts in the last page: rounding up would wrap to 0 */
         base = ALIGN_UP(base, PAGE_SIZE);
         end = ALIGN_DOWN(end, PAGE_SIZE);
     } else {
