@@ -268,6 +268,20 @@ static void degenerate_entries_are_harmless(void **state)
     expect_region(&pm, 2, MiB(3), MiB(14), PHYS_RAM);
     assert_int_equal(pm.count, 3); /* the wrapping MMIO entry rounds to nothing */
     assert_int_equal(physmap_kind_at(&pm, 0x2000), 0);
+
+    /* RAM in the last page of the address space, whole or wrapping: no page of it is whole */
+    static const struct boot_mem_region top[] = {
+        { MiB(1), MiB(1), BOOT_MEM_FREE, 7 },
+        { ~0ull - 0x800, 0x100, BOOT_MEM_FREE, 7 },
+        { ~0ull - 0x7ff, 0x1000, BOOT_MEM_FREE, 7 },
+    };
+    for (u32 i = 1; i < ARRAY_SIZE(top); i++) {
+        struct boot_mem_region two[] = { top[0], top[i] };
+        assert_int_equal(build(two, 2, NULL, 0, 0), 0);
+        assert_int_equal(pm.count, 1);
+        expect_region(&pm, 0, MiB(1), MiB(1), PHYS_RAM);
+        assert_int_equal(pm.ram_bytes, MiB(1));
+    }
 }
 
 static void too_many_regions_is_an_error(void **state)
