@@ -123,8 +123,8 @@ static void bar_moved(struct pci_vdev *d, int i, bool mapped, u64 gpa, void *ctx
     unmap_bar(g, i);
     if (mapped) {
         if (!gpa_usable(g, gpa, b->size)) {
-            LOG("pci: guest put BAR%d of the guarded device at 0x%llx, outside device space: left unmapped",
-                i, (unsigned long long)gpa);
+            LOG("pci: guest put BAR%d of the guarded device at 0x%llx, outside device space: left unmapped", i,
+                (unsigned long long)gpa);
         } else if (!map_bar(g, i, gpa)) {
             LOG("pci: out of hypervisor memory moving BAR%d of the guarded device: left unmapped", i);
             unmap_bar(g, i);
@@ -314,8 +314,7 @@ int guarded_dev_init(struct guarded_dev *g, struct vm *vm, struct privilege_regi
             fmt_snprintf(err, errsz,
                          "guarded device %s: BAR%d at 0x%llx+0x%llx is not in device space (it overlaps RAM or the "
                          "hypervisor's memory, or lies beyond the nested page tables)",
-                         bdf, i,
-                         (unsigned long long)b->base, (unsigned long long)b->size);
+                         bdf, i, (unsigned long long)b->base, (unsigned long long)b->size);
             return -1;
         }
     }

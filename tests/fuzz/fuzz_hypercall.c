@@ -290,7 +290,7 @@ static void put_wrappers(u8 *text)
     memcpy(text + 0x3fa, exitw, sizeof(exitw));
     text[0x800] = 0xc3;
 }
-static u8 *ram;               /* exact-size heap buffer */
+static u8 *ram; /* exact-size heap buffer */
 static const struct gmem_range ram_range = { 0, RAM_SIZE };
 static u8 pristine[6 * 4096]; /* page tables + text as built once */
 static u8 text_hash[32];

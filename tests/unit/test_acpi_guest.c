@@ -436,12 +436,12 @@ static void test_area_must_be_guest_memory_below_4g(void **state)
     const struct {
         gpa_t ram, ram_size, area;
     } bad[] = {
-        { GiB(5), MiB(2), GiB(5) },                            /* above 4 GiB */
-        { GiB(4) - MiB(1) / 2, MiB(2), GiB(4) - MiB(1) / 2 },  /* across 4 GiB */
-        { MiB(16), MiB(2), MiB(16) + 0x10 },                   /* not page-aligned */
-        { MiB(16), MiB(2), MiB(32) },                          /* not guest memory */
-        { MiB(16), MiB(1) / 2, MiB(16) },                      /* half of it */
-        { MiB(16), MiB(2), MiB(17) + PAGE_SIZE },              /* runs past the end */
+        { GiB(5), MiB(2), GiB(5) },                           /* above 4 GiB */
+        { GiB(4) - MiB(1) / 2, MiB(2), GiB(4) - MiB(1) / 2 }, /* across 4 GiB */
+        { MiB(16), MiB(2), MiB(16) + 0x10 },                  /* not page-aligned */
+        { MiB(16), MiB(2), MiB(32) },                         /* not guest memory */
+        { MiB(16), MiB(1) / 2, MiB(16) },                     /* half of it */
+        { MiB(16), MiB(2), MiB(17) + PAGE_SIZE },             /* runs past the end */
     };
 
     for (u32 i = 0; i < ARRAY_SIZE(bad); i++) {
@@ -626,14 +626,10 @@ static void test_too_large(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_xsdt_copy),
-        cmocka_unit_test(test_rsdt_copy),
-        cmocka_unit_test(test_area_just_below_4g),
-        cmocka_unit_test(test_area_must_be_guest_memory_below_4g),
-        cmocka_unit_test(test_x2apic_madt),
-        cmocka_unit_test(test_bad_rsdp),
-        cmocka_unit_test(test_bad_tables),
-        cmocka_unit_test(test_bad_madt),
+        cmocka_unit_test(test_xsdt_copy),          cmocka_unit_test(test_rsdt_copy),
+        cmocka_unit_test(test_area_just_below_4g), cmocka_unit_test(test_area_must_be_guest_memory_below_4g),
+        cmocka_unit_test(test_x2apic_madt),        cmocka_unit_test(test_bad_rsdp),
+        cmocka_unit_test(test_bad_tables),         cmocka_unit_test(test_bad_madt),
         cmocka_unit_test(test_too_large),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

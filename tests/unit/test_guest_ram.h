@@ -22,7 +22,7 @@
 struct test_guest {
     struct gmem_range ranges[TEST_GUEST_MAX_RANGES];
     struct guest_mem gm;
-    u8 *map;     /* host mapping of guest-physical [lo, lo + map_len - PAGE_SIZE), then a guard page */
+    u8 *map; /* host mapping of guest-physical [lo, lo + map_len - PAGE_SIZE), then a guard page */
     u64 map_len;
     gpa_t lo;
 };
@@ -66,7 +66,10 @@ static inline bool test_guest_init(struct test_guest *g, gpa_t base, u64 size)
 }
 
 /* The host address of guest-physical gpa (no check: for reading what the code under test wrote). */
-static inline u8 *test_guest_hva(const struct test_guest *g, gpa_t gpa) { return (u8 *)(uintptr_t)(gpa + g->gm.hva_offset); }
+static inline u8 *test_guest_hva(const struct test_guest *g, gpa_t gpa)
+{
+    return (u8 *)(uintptr_t)(gpa + g->gm.hva_offset);
+}
 
 static inline void test_guest_free(struct test_guest *g)
 {

@@ -465,8 +465,9 @@ static void discover_vtd_and_none(void **state)
     assert_string_equal(iommu_kind_name(io.kind), "none");
     assert_int_equal(io.units, 0);
     assert_int_equal(iommu_poll_faults(&io), 0);
-    assert_int_equal(iommu_enable(&io, &(struct guest_mem){ .ranges = &(struct gmem_range){ 0, MiB(2) }, .count = 1 }, err,
-                                  sizeof(err)), -1);
+    assert_int_equal(iommu_enable(&io, &(struct guest_mem){ .ranges = &(struct gmem_range){ 0, MiB(2) }, .count = 1 },
+                                  err, sizeof(err)),
+                     -1);
     assert_non_null(strstr(err, "no IOMMU"));
 }
 

@@ -113,7 +113,9 @@ static int prep_in(struct linux_boot_input *in, struct guest_entry *e, struct li
 static int prep(const u8 *k, u64 ksize, const u8 *rd, u64 rdsize, const char *cmdline, struct guest_entry *e,
                 struct linux_boot_layout *l, char *err)
 {
-    struct linux_boot_input in = { .bzimage = k, .bzsize = ksize, .initrd = rd, .initrd_size = rdsize, .cmdline = cmdline };
+    struct linux_boot_input in = {
+        .bzimage = k, .bzsize = ksize, .initrd = rd, .initrd_size = rdsize, .cmdline = cmdline
+    };
     return prep_in(&in, e, l, err);
 }
 
@@ -292,7 +294,7 @@ static void test_synthetic_ok(void **state)
 static void boot_area_is_the_lowest_that_fits(void **state)
 {
     static const struct boot_mem_region fw[] = {
-        { 0, 0x6000, BOOT_MEM_FREE, 7 },               /* too small below 0x6000 */
+        { 0, 0x6000, BOOT_MEM_FREE, 7 }, /* too small below 0x6000 */
         { 0x6000, 0xa000, BOOT_MEM_FIRMWARE, 5 },
         { 0x10000, 0x8f000, BOOT_MEM_FREE, 7 },
         { 0x100000, MiB(63), BOOT_MEM_FREE, 7 },
@@ -443,7 +445,13 @@ static void initrd_in_place_or_copied_below_initrd_addr_max(void **state)
         rd[i] = (u8)(i * 13);
     struct phys_range busy[] = { { at, rdsize } };
     struct linux_boot_input in = {
-        .bzimage = k, .bzsize = SYN_SIZE, .initrd = rd, .initrd_size = rdsize, .initrd_gpa = at, .busy = busy, .nbusy = 1,
+        .bzimage = k,
+        .bzsize = SYN_SIZE,
+        .initrd = rd,
+        .initrd_size = rdsize,
+        .initrd_gpa = at,
+        .busy = busy,
+        .nbusy = 1,
     };
     assert_int_equal(prep_in(&in, &e, &l, err), 0);
     check_boot_state(&e, &l, "");

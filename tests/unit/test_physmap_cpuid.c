@@ -103,16 +103,16 @@ static void a_map_with_holes_keeps_them(void **state)
 static void unsorted_and_overlapping_entries_resolve_to_the_stricter_type(void **state)
 {
     static const struct boot_mem_region fw[] = {
-        { MiB(32), MiB(16), BOOT_MEM_FREE, 7 },        /* adjacent to the next-but-one: merged */
-        { MiB(8), MiB(1), BOOT_MEM_NVS, 10 },          /* inside RAM */
-        { 0, MiB(32), BOOT_MEM_FREE, 7 },              /* listed after what it contains */
-        { 0, MiB(32), BOOT_MEM_FREE, 7 },              /* duplicate */
-        { MiB(12), MiB(2), BOOT_MEM_ACPI, 9 },         /* ACPI over RAM ... */
-        { MiB(13), MiB(2), BOOT_MEM_NVS, 10 },         /* ... NVS over ACPI and RAM */
-        { MiB(20), MiB(1), BOOT_MEM_PMEM, 14 },        /* persistent memory over RAM */
+        { MiB(32), MiB(16), BOOT_MEM_FREE, 7 },                 /* adjacent to the next-but-one: merged */
+        { MiB(8), MiB(1), BOOT_MEM_NVS, 10 },                   /* inside RAM */
+        { 0, MiB(32), BOOT_MEM_FREE, 7 },                       /* listed after what it contains */
+        { 0, MiB(32), BOOT_MEM_FREE, 7 },                       /* duplicate */
+        { MiB(12), MiB(2), BOOT_MEM_ACPI, 9 },                  /* ACPI over RAM ... */
+        { MiB(13), MiB(2), BOOT_MEM_NVS, 10 },                  /* ... NVS over ACPI and RAM */
+        { MiB(20), MiB(1), BOOT_MEM_PMEM, 14 },                 /* persistent memory over RAM */
         { MiB(20) + MiB(1) / 2, MiB(1), BOOT_MEM_FIRMWARE, 6 }, /* runtime services over PMEM and RAM */
         { GiB(3), MiB(4), BOOT_MEM_RESERVED, 0 },
-        { GiB(3) + MiB(2), MiB(4), BOOT_MEM_MMIO, 11 },  /* MMIO over reserved */
+        { GiB(3) + MiB(2), MiB(4), BOOT_MEM_MMIO, 11 },    /* MMIO over reserved */
         { GiB(3) + MiB(4), MiB(4), BOOT_MEM_UNUSABLE, 8 }, /* unusable over MMIO */
         { MiB(40), MiB(1), BOOT_MEM_HV, 0x8050534e },      /* the hypervisor's, as the loader typed it */
     };
@@ -209,18 +209,18 @@ static void a_cap_keeps_the_lowest_ram(void **state)
 static void hypervisor_ranges_are_carved_out_on_page_boundaries(void **state)
 {
     static const struct boot_mem_region fw[] = {
-        { 0x800, 0x9f000 - 0x800, BOOT_MEM_FREE, 7 },     /* starts mid-page: RAM from 0x1000 */
-        { 0x9f800, 0x800, BOOT_MEM_RESERVED, 0 },         /* EBDA tail: grows to 0x9f000 */
-        { 0x100000, MiB(63) + 0x123, BOOT_MEM_FREE, 7 },  /* ends mid-page */
+        { 0x800, 0x9f000 - 0x800, BOOT_MEM_FREE, 7 },    /* starts mid-page: RAM from 0x1000 */
+        { 0x9f800, 0x800, BOOT_MEM_RESERVED, 0 },        /* EBDA tail: grows to 0x9f000 */
+        { 0x100000, MiB(63) + 0x123, BOOT_MEM_FREE, 7 }, /* ends mid-page */
         { 0xfed00000, 0x400, BOOT_MEM_MMIO, 11 },        /* HPET, less than a page */
         { GiB(2), MiB(16), BOOT_MEM_MMIO, 11 },
     };
     static const struct phys_range hv[] = {
-        { MiB(16) + 0x100, 0x2000 },  /* mid-page: grows to [16 MiB, 16 MiB + 12 KiB) */
+        { MiB(16) + 0x100, 0x2000 }, /* mid-page: grows to [16 MiB, 16 MiB + 12 KiB) */
         { MiB(32), MiB(2) },
-        { MiB(33), MiB(2) },          /* overlapping the one before */
+        { MiB(33), MiB(2) },            /* overlapping the one before */
         { GiB(2) + MiB(4), PAGE_SIZE }, /* over MMIO: the hypervisor's all the same */
-        { GiB(8), MiB(2) },           /* where the firmware says nothing */
+        { GiB(8), MiB(2) },             /* where the firmware says nothing */
     };
     assert_int_equal(build(fw, ARRAY_SIZE(fw), hv, ARRAY_SIZE(hv), 0), 0);
     u32 i = 0;
@@ -356,7 +356,7 @@ static void mappings_cover_holes_uncached_and_leave_out_what_is_not_the_guests(v
     expect_mapping(i++, 0xa0000, 0x60000, UC); /* the legacy hole: device space */
     expect_mapping(i++, 0x100000, MiB(63), WB);
     /* the hypervisor's 2 MiB: absent */
-    expect_mapping(i++, MiB(66), MiB(64), WB); /* RAM, ACPI and NVS in one run */
+    expect_mapping(i++, MiB(66), MiB(64), WB);                /* RAM, ACPI and NVS in one run */
     expect_mapping(i++, MiB(130), 0xc0000000 - MiB(130), UC); /* firmware, hole, reserved, hole */
     /* the unusable page: absent */
     expect_mapping(i++, 0xc0001000, GiB(4) - 0xc0001000, UC);
@@ -408,10 +408,10 @@ static void device_ranges_must_not_touch_ram_or_the_hypervisor(void **state)
 
     assert_int_equal(build(q35, 4, hv, 1, 0), 0);
     assert_true(physmap_device_range_ok(&pm, 0xb0000000, 0x10000000)); /* ECAM typed reserved */
-    assert_true(physmap_device_range_ok(&pm, 0xfec00000, PAGE_SIZE));   /* the I/O APIC, in a hole */
-    assert_true(physmap_device_range_ok(&pm, 0xffc00000, MiB(4)));      /* firmware MMIO */
-    assert_true(physmap_device_range_ok(&pm, GiB(8), GiB(1)));          /* a 64-bit BAR's place */
-    assert_false(physmap_device_range_ok(&pm, 0x3ff00000, 0x200000));   /* reaches into RAM */
+    assert_true(physmap_device_range_ok(&pm, 0xfec00000, PAGE_SIZE));  /* the I/O APIC, in a hole */
+    assert_true(physmap_device_range_ok(&pm, 0xffc00000, MiB(4)));     /* firmware MMIO */
+    assert_true(physmap_device_range_ok(&pm, GiB(8), GiB(1)));         /* a 64-bit BAR's place */
+    assert_false(physmap_device_range_ok(&pm, 0x3ff00000, 0x200000));  /* reaches into RAM */
     assert_false(physmap_device_range_ok(&pm, 0x0, 0x1000));
     assert_false(physmap_device_range_ok(&pm, GiB(5) + MiB(1), PAGE_SIZE)); /* the hypervisor's */
     assert_false(physmap_device_range_ok(&pm, GiB(5) - PAGE_SIZE, 2 * PAGE_SIZE));
