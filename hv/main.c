@@ -102,15 +102,13 @@ static void build_guest_map(const struct boot_info *bi, struct guest_mem *gm)
     LOG("memory: the guest's RAM is the machine's, identity-mapped: %llu MiB usable in %u ranges%s; the "
         "hypervisor's %llu KiB reserved",
         (unsigned long long)(physmap.ram_bytes >> 20), physmap.ram_count,
-        physmap.capped_bytes ? " (guest_ram cap: the rest reserved)" : "", (unsigned long long)(physmap.hv_bytes >> 10));
+        physmap.capped_bytes ? " (guest_ram cap: the rest reserved)" : "",
+        (unsigned long long)(physmap.hv_bytes >> 10));
     if (e820_build_guest(&physmap, &guest_e820, err, sizeof(err)))
         refuse_to_start("%s", err);
 }
 
-static bool map_identity(void *ctx, u64 base, u64 size, u32 perms)
-{
-    return npt_map(ctx, base, base, size, perms);
-}
+static bool map_identity(void *ctx, u64 base, u64 size, u32 perms) { return npt_map(ctx, base, base, size, perms); }
 
 /* Identity over the CPU's whole physical address width: RAM write-back, firmware ranges and device
  * space uncached, the hypervisor's pages (and RAM beyond a cap) absent. */

@@ -24,7 +24,7 @@ static struct {
     struct npt dma; /* the one DMA address space */
     struct amd_vi amd[IOMMU_MAX_UNITS];
     struct vtd vtd[IOMMU_MAX_UNITS];
-    u8 dmar_haw;           /* host address width (bits) from the DMAR */
+    u8 dmar_haw;                /* host address width (bits) from the DMAR */
     struct iommu_info *io;      /* the enabled one, for iommu_set_page_writable */
     const struct guest_mem *gm; /* its RAM */
 } hw;

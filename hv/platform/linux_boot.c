@@ -185,8 +185,8 @@ static bool overlaps_avoid(const struct avoid *av, u64 base, u64 end)
 static void add_avoid(struct avoid *av, u64 base, u64 size)
 {
     if (av->n < ARRAY_SIZE(av->r))
-        av->r[av->n++] = (struct phys_range){ ALIGN_DOWN(base, PAGE_SIZE), ALIGN_UP(base + size, PAGE_SIZE) -
-                                                                           ALIGN_DOWN(base, PAGE_SIZE) };
+        av->r[av->n++] = (struct phys_range){ ALIGN_DOWN(base, PAGE_SIZE),
+                                              ALIGN_UP(base + size, PAGE_SIZE) - ALIGN_DOWN(base, PAGE_SIZE) };
 }
 
 /* Is [base, end) inside one usable-RAM entry of the e820 map and clear of av? */

@@ -150,9 +150,10 @@ static bool vmx_enable(char *why, size_t why_size)
         "VMFUNC EPTP switching %s (VMCS revision %u)",
         vmx_ctl.ept_1gb   ? " with 1 GiB and 2 MiB pages"
         : vmx_ctl.ept_2mb ? " with 2 MiB pages"
-                          : " (4 KiB pages)", vmx_ctl.vpid ? "yes" : "no",
-        vmx_ctl.unrestricted ? "yes" : "no", vmx_ctl.mtf ? "yes" : "no", vmx_ctl.preemption_timer ? "yes" : "no",
-        vmx_ctl.vmfunc_eptp ? "offered (unused)" : "no", VMX_BASIC_REVISION(vmx_caps_msrs.basic));
+                          : " (4 KiB pages)",
+        vmx_ctl.vpid ? "yes" : "no", vmx_ctl.unrestricted ? "yes" : "no", vmx_ctl.mtf ? "yes" : "no",
+        vmx_ctl.preemption_timer ? "yes" : "no", vmx_ctl.vmfunc_eptp ? "offered (unused)" : "no",
+        VMX_BASIC_REVISION(vmx_caps_msrs.basic));
     return true;
 }
 
