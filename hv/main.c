@@ -114,15 +114,13 @@ static void build_guest_map(const struct boot_info *bi, struct guest_mem *gm)
     LOG("memory: the guest's RAM is the machine's, identity-mapped: %llu MiB usable in %u ranges%s; the "
         "hypervisor's %llu KiB reserved",
         (unsigned long long)(physmap.ram_bytes >> 20), physmap.ram_count,
-        physmap.capped_bytes ? " (guest_ram cap: the rest reserved)" : "", (unsigned long long)(physmap.hv_bytes >> 10));
+        physmap.capped_bytes ? " (guest_ram cap: the rest reserved)" : "",
+        (unsigned long long)(physmap.hv_bytes >> 10));
     if (e820_build_guest(&physmap, &guest_e820, err, sizeof(err)))
         refuse_to_start("%s", err);
 }
 
-static bool map_identity(void *ctx, u64 base, u64 size, u32 perms)
-{
-    return npt_map(ctx, base, base, size, perms);
-}
+static bool map_identity(void *ctx, u64 base, u64 size, u32 perms) { return npt_map(ctx, base, base, size, perms); }
 
 /* Identity over the CPU's whole physical address width: RAM write-back, firmware ranges and device
  * space uncached, the hypervisor's pages (and RAM beyond a cap) absent. */
@@ -218,7 +216,9 @@ static void setup_iommu(const struct boot_info *bi, const struct guest_mem *gm)
     /* The guest's RAM ranges, identity-mapped (guest-physical = host-physical). */
     static struct iommu_range ram[PHYSMAP_MAX_REGIONS];
     for (u32 i = 0; i < gm->count; i++)
-        ram[i] = (struct iommu_range){ .gpa = gm->ranges[i].base, .hpa = gm->ranges[i].base, .size = gm->ranges[i].size,
+        ram[i] = (struct iommu_range){ .gpa = gm->ranges[i].base,
+                                       .hpa = gm->ranges[i].base,
+                                       .size = gm->ranges[i].size,
                                        .perms = NPT_READ | NPT_WRITE };
     if (iommu_enable(&iommu, ram, gm->count, err, sizeof(err)) != 0)
         refuse_to_start("iommu: %s", err);

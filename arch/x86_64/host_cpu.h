@@ -10,9 +10,9 @@
 
 #include "lib/types.h"
 
-#define HOST_CS     0x08 /* 64-bit code */
-#define HOST_DS     0x10 /* data, also SS */
-#define HOST_TR     0x18 /* 64-bit TSS (two GDT slots); VT-x needs a non-zero TR (SDM §26.2.3) */
+#define HOST_CS         0x08 /* 64-bit code */
+#define HOST_DS         0x10 /* data, also SS */
+#define HOST_TR         0x18 /* 64-bit TSS (two GDT slots); VT-x needs a non-zero TR (SDM §26.2.3) */
 #define HOST_STACK_SIZE (128 * 1024)
 
 /* Run fn(arg) on the hypervisor's own stack (in its image); fn never returns. */

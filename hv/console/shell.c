@@ -120,7 +120,8 @@ static void cmd_status(void *ctx, int argc, char **argv)
         say("guest     not started");
     else if (v->state == VCPU_RUNNING)
         say("guest     running, %llu MiB RAM, %llu exits (%llu of them the host tick's)",
-            (unsigned long long)(vm0.mem.ram_bytes >> 20), (unsigned long long)vm0.exits, (unsigned long long)v->host_ticks);
+            (unsigned long long)(vm0.mem.ram_bytes >> 20), (unsigned long long)vm0.exits,
+            (unsigned long long)v->host_ticks);
     else
         say("guest     stopped: %s", v->stop_reason ? v->stop_reason : "?");
     say("uptime    %s", up);

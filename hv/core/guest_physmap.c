@@ -70,6 +70,8 @@ static bool round_input(u64 base, u64 size, u32 kind, struct input *in)
     if (end < base)
         end = ~0ull & ~(u64)(PAGE_SIZE - 1);
     if (kind == PHYS_RAM) {
+        if (base > ~0ull - (PAGE_SIZE - 1))
+            return false; /* starts in the last page: rounding up would wrap to 0 */
         base = ALIGN_UP(base, PAGE_SIZE);
         end = ALIGN_DOWN(end, PAGE_SIZE);
     } else {
@@ -237,13 +239,13 @@ u32 physmap_npt_perms(u32 kind)
 
 const char *physmap_kind_name(u32 kind)
 {
-    static const char *const names[] = { "device space", "RAM",    "ACPI",   "ACPI NVS",  "persistent",
-                                         "firmware",     "MMIO",   "unusable", "capped", "hypervisor" };
+    static const char *const names[] = { "device space", "RAM",  "ACPI",     "ACPI NVS", "persistent",
+                                         "firmware",     "MMIO", "unusable", "capped",   "hypervisor" };
     return kind < ARRAY_SIZE(names) ? names[kind] : "?";
 }
 
-bool physmap_for_each_mapping(const struct guest_physmap *m, u64 limit, bool (*fn)(void *ctx, u64 base, u64 size, u32 perms),
-                              void *ctx)
+bool physmap_for_each_mapping(const struct guest_physmap *m, u64 limit,
+                              bool (*fn)(void *ctx, u64 base, u64 size, u32 perms), void *ctx)
 {
     u64 a = 0, run_base = 0;
     u32 run_perms = ~0u;

@@ -67,8 +67,8 @@ const char *physmap_kind_name(u32 kind);
 
 /* Call fn for each maximal range of [0, limit) with one set of NPT permissions (holes included,
  * as uncached device space), in address order. Returns false as soon as fn does. */
-bool physmap_for_each_mapping(const struct guest_physmap *m, u64 limit, bool (*fn)(void *ctx, u64 base, u64 size, u32 perms),
-                              void *ctx);
+bool physmap_for_each_mapping(const struct guest_physmap *m, u64 limit,
+                              bool (*fn)(void *ctx, u64 base, u64 size, u32 perms), void *ctx);
 
 /* May [base, base+size) be identity-mapped into the guest as device memory (a BAR, the I/O APIC)?
  * True when it is page-aligned, in a hole or firmware MMIO/reserved range, and touches no RAM. */

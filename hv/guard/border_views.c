@@ -169,8 +169,7 @@ static bool map_private(struct vm *vm, int m, struct npt *in, const struct npt *
 {
     for (u32 i = 0; bv.private_pages && i < *bv.nprivate; i++) {
         gpa_t gpa = bv.private_pages[i].gpa;
-        if (bv.private_pages[i].module == m &&
-            !npt_view_map(in, src, gpa, gpa, NPT_READ | NPT_WRITE, true))
+        if (bv.private_pages[i].module == m && !npt_view_map(in, src, gpa, gpa, NPT_READ | NPT_WRITE, true))
             return false;
     }
     return true;

@@ -18,8 +18,7 @@ static bool map_page(struct vm *vm, gpa_t gpa, u32 perms)
      * 2 MiB page needs a table page: without one the page is not protected, and the caller must
      * not go on as if it were. Devices lose write access to it too (the IOMMU's DMA tables), or
      * a NIC programmed by anyone who can reach it could rewrite verified text. */
-    return vm_npt_map(vm, gpa, gpa, PAGE_SIZE, perms) &&
-           iommu_set_page_writable(gpa, (perms & NPT_WRITE) != 0);
+    return vm_npt_map(vm, gpa, gpa, PAGE_SIZE, perms) && iommu_set_page_writable(gpa, (perms & NPT_WRITE) != 0);
 }
 
 static bool protect_page(struct text_protect *t, struct vm *vm, gpa_t gpa, int module)

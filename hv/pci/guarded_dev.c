@@ -382,8 +382,7 @@ static int init(struct guarded_dev *g, struct vm *vm, struct privilege_registry 
             fmt_snprintf(err, errsz,
                          "guarded device %s: BAR%d at 0x%llx+0x%llx is not in device space (it overlaps RAM or the "
                          "hypervisor's memory)",
-                         bdf, i,
-                         (unsigned long long)b->base, (unsigned long long)b->size);
+                         bdf, i, (unsigned long long)b->base, (unsigned long long)b->size);
             return -1;
         }
     }

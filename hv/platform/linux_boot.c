@@ -61,7 +61,7 @@
 #define VID_MODE_NORMAL            0xffff /* likewise ignored by the 64-bit entry */
 #define ENTRY_64_OFFSET            0x200  /* 64-bit entry point relative to the load address */
 #define SECTOR_SIZE                512
-#define SETUP_E820_EXT             1 /* struct setup_data type: more e820 entries */
+#define SETUP_E820_EXT             1  /* struct setup_data type: more e820 entries */
 #define SETUP_DATA_HDR             16 /* u64 next, u32 type, u32 len */
 
 /* The boot GDT: the protocol requires __BOOT_CS = 0x10 (flat 64-bit code, read/execute) and
@@ -188,8 +188,8 @@ static bool overlaps_avoid(const struct avoid *av, u64 base, u64 end)
 static void add_avoid(struct avoid *av, u64 base, u64 size)
 {
     if (av->n < ARRAY_SIZE(av->r))
-        av->r[av->n++] = (struct phys_range){ ALIGN_DOWN(base, PAGE_SIZE), ALIGN_UP(base + size, PAGE_SIZE) -
-                                                                           ALIGN_DOWN(base, PAGE_SIZE) };
+        av->r[av->n++] = (struct phys_range){ ALIGN_DOWN(base, PAGE_SIZE),
+                                              ALIGN_UP(base + size, PAGE_SIZE) - ALIGN_DOWN(base, PAGE_SIZE) };
 }
 
 /* Is [base, end) inside one usable-RAM entry of the e820 map and clear of av? */

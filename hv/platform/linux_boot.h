@@ -34,7 +34,7 @@ struct linux_boot_input {
     u64 bzsize;
     const u8 *initrd; /* NULL when there is none */
     u64 initrd_size;
-    gpa_t initrd_gpa; /* where initrd is in guest RAM (it is used in place when it may be), or 0 */
+    gpa_t initrd_gpa;    /* where initrd is in guest RAM (it is used in place when it may be), or 0 */
     const char *cmdline; /* NULL: empty */
     gpa_t acpi_rsdp;     /* 0: none (the kernel then scans for one) */
     const struct phys_range *busy;

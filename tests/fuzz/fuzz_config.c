@@ -103,7 +103,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
               ((unsigned char)cfg.cmdline[i] >= 0x20 && (unsigned char)cfg.cmdline[i] < 0x7f));
 
     CHECK(cfg.guest_ram % MiB(2) == 0);
-    CHECK(cfg.guest_ram >= CONFIG_GUEST_RAM_MIN && cfg.guest_ram <= CONFIG_SIZE_MAX);
+    /* guest_ram is an optional cap (0: all of the machine's RAM) */
+    CHECK(cfg.guest_ram == 0 || (cfg.guest_ram >= CONFIG_GUEST_RAM_MIN && cfg.guest_ram <= CONFIG_SIZE_MAX));
     CHECK(cfg.hv_memory % 4096 == 0);
     CHECK(cfg.hv_memory >= CONFIG_HV_MEMORY_MIN && cfg.hv_memory <= CONFIG_SIZE_MAX);
     CHECK(cfg.serial_port >= 1 && cfg.serial_port <= CONFIG_SERIAL_PORT_MAX);

@@ -290,7 +290,8 @@ static void put_wrappers(u8 *text)
     memcpy(text + 0x3fa, exitw, sizeof(exitw));
     text[0x800] = 0xc3;
 }
-static u8 *ram;               /* exact-size heap buffer */
+static u8 *ram; /* exact-size heap buffer */
+static const struct gmem_range ram_range = { 0, RAM_SIZE };
 static u8 pristine[6 * 4096]; /* page tables + text as built once */
 static u8 text_hash[32];
 static u8 gmeta_buf[4096];
@@ -371,9 +372,10 @@ static void reset(void)
     arena_used = 0;
     /* the VM: memory, registry, border control with gm loaded and bound */
     memset(&vm0, 0, sizeof(vm0));
-    vm0.mem.hva = ram;
-    vm0.mem.hpa = 0x40000000;
-    vm0.mem.size = RAM_SIZE;
+    vm0.mem.ranges = &ram_range;
+    vm0.mem.count = 1;
+    vm0.mem.hva_offset = (uintptr_t)ram; /* guest-physical 0 is ram[0] */
+    vm0.mem.ram_bytes = RAM_SIZE;
     privilege_registry_init(&privs);
     privilege_test_reset();
     /* border = npt: the nested-paging border's paths (fetch faults, a module's calls to itself,

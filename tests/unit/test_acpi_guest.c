@@ -13,6 +13,7 @@
 #include "lib/bytes.h"
 #include "core/guest_layout.h"
 #include "lib/log.h"
+#include "test_guest_ram.h"
 
 
 static u64 pa(const void *p) { return (u64)(uintptr_t)p; }
@@ -206,23 +207,37 @@ static void free_fw(struct fw *f)
         free(f->buf);
 }
 
-static struct guest_mem new_guest(u64 size)
+/* The guest: RAM ending at GUEST_TOP (test_guest_ram.h), its last MiB the ACPI area, as the
+ * loader sets one aside below 4 GiB. */
+#define GUEST_TOP 0xa0000000ull /* below the fixture's ECAM window at 0xb0000000 */
+static struct test_guest guest;
+static gpa_t area;
+
+static const struct guest_mem *new_guest_at(gpa_t base, u64 size, gpa_t area_base)
 {
-    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    assert_true(p != MAP_FAILED);
-    return (struct guest_mem){ .hva = p, .hpa = 0, .size = size };
+    test_guest_free(&guest);
+    assert_true(test_guest_init(&guest, base, size));
+    area = area_base;
+    return &guest.gm;
 }
 
-static void free_guest(struct guest_mem *gm) { munmap(gm->hva, gm->size); }
+static const struct guest_mem *new_guest(u64 size)
+{
+    return new_guest_at(GUEST_TOP - size, size, GUEST_TOP - ACPI_GUEST_AREA_SIZE);
+}
+
+static u8 *hva(gpa_t gpa) { return test_guest_hva(&guest, gpa); }
+
+static void free_guest(const struct guest_mem *gm) { test_guest_free(&guest); }
 
 /* ---------------------------------------------------------------- reading the guest's copy */
 static const u8 *gtab(const struct guest_mem *gm, u64 gpa)
 {
-    /* Inside the ACPI area, within RAM, with a valid checksum. */
-    assert_true(gpa >= gm->size - GUEST_ACPI_SIZE);
-    assert_true(gpa + 36 <= gm->size);
-    const u8 *t = gm->hva + gpa;
-    assert_true(gpa + rd32(t, 4) <= gm->size);
+    /* Inside the ACPI area, with a valid checksum. */
+    assert_true(gpa >= area);
+    assert_true(gpa + 36 <= area + ACPI_GUEST_AREA_SIZE);
+    const u8 *t = hva(gpa);
+    assert_true(gpa + rd32(t, 4) <= area + ACPI_GUEST_AREA_SIZE);
     assert_int_equal(sum(t, rd32(t, 4)), 0);
     return t;
 }
@@ -285,28 +300,28 @@ static struct madt_counts count_madt(const u8 *m)
 static void test_xsdt_copy(void **state)
 {
     struct fw f = make_fw(false);
-    struct guest_mem gm = new_guest(MiB(64));
+    const struct guest_mem *gm = new_guest(MiB(64));
     struct acpi_guest_info info;
     char err[256] = "";
 
-    assert_int_equal(acpi_guest_build(&gm, pa(f.rsdp), 2, &info, err, sizeof(err)), 0);
+    assert_int_equal(acpi_guest_build(gm, area, pa(f.rsdp), 2, &info, err, sizeof(err)), 0);
 
     /* RSDP: both checksums, XSDT in the area */
-    assert_true(info.rsdp_gpa >= gm.size - GUEST_ACPI_SIZE && info.rsdp_gpa % 16 == 0);
-    const u8 *r = gm.hva + info.rsdp_gpa;
+    assert_true(info.rsdp_gpa >= area && info.rsdp_gpa % 16 == 0);
+    const u8 *r = hva(info.rsdp_gpa);
     assert_memory_equal(r, "RSD PTR ", 8);
     assert_int_equal(sum(r, 20), 0);
     assert_int_equal(sum(r, 36), 0);
     assert_int_equal(r[15], 2);
-    const u8 *x = gtab(&gm, rd64(r, 24));
+    const u8 *x = gtab(gm, rd64(r, 24));
     assert_memory_equal(x, "XSDT", 4);
 
     /* IVRS gone, MCFG kept as it is (its windows are trapped, not mapped), the rest there */
     assert_int_equal(info.tables, 3);
     assert_int_equal(rd32(x, 4), 36 + 3 * 8);
-    assert_null(find(&gm, x, true, "IVRS"));
-    assert_non_null(find(&gm, x, true, "MCFG"));
-    assert_memory_equal(find(&gm, x, true, "MCFG"), f.mcfg, 76);
+    assert_null(find(gm, x, true, "IVRS"));
+    assert_non_null(find(gm, x, true, "MCFG"));
+    assert_memory_equal(find(gm, x, true, "MCFG"), f.mcfg, 76);
     assert_true(info.mcfg_kept);
     assert_false(info.ecam_truncated);
 
@@ -323,17 +338,17 @@ static void test_xsdt_copy(void **state)
     assert_int_equal(info.ecam[1].bus_end, 0x1f);
 
     /* FADT -> copied DSDT and FACS */
-    const u8 *fadt = find(&gm, x, true, "FACP");
+    const u8 *fadt = find(gm, x, true, "FACP");
     assert_non_null(fadt);
     u64 dsdt = rd64(fadt, 140), facs = rd64(fadt, 132);
     assert_int_equal(rd32(fadt, 40), dsdt);
     assert_int_equal(rd32(fadt, 36), facs);
-    assert_memory_equal(gtab(&gm, dsdt), f.dsdt, 300);
-    assert_true(facs % 64 == 0 && facs >= gm.size - GUEST_ACPI_SIZE && facs + 64 <= gm.size);
-    assert_memory_equal(gm.hva + facs, f.facs, 64);
+    assert_memory_equal(gtab(gm, dsdt), f.dsdt, 300);
+    assert_true(facs % 64 == 0 && facs >= area && facs + 64 <= area + ACPI_GUEST_AREA_SIZE);
+    assert_memory_equal(hva(facs), f.facs, 64);
 
     /* MADT: only the BSP (APIC ID 2, UID 1) and everything that is not a CPU */
-    const u8 *madt = find(&gm, x, true, "APIC");
+    const u8 *madt = find(gm, x, true, "APIC");
     assert_non_null(madt);
     assert_memory_equal(madt + 36, f.madt + 36, 8);
     struct madt_counts c = count_madt(madt);
@@ -360,37 +375,37 @@ static void test_xsdt_copy(void **state)
     assert_int_equal(info.s4bios_req, 0xf2);
     assert_int_equal(info.pstate_cnt, 0x80);
     assert_int_equal(info.cst_cnt, 0x85);
-    assert_true(info.bytes_used > 0 && info.bytes_used <= GUEST_ACPI_SIZE);
+    assert_true(info.bytes_used > 0 && info.bytes_used <= ACPI_GUEST_AREA_SIZE);
 
     /* Nothing outside the area was touched. */
-    for (u64 i = 0; i < gm.size - GUEST_ACPI_SIZE; i += 4096)
-        assert_int_equal(gm.hva[i], 0);
-    free_guest(&gm);
+    for (u64 a = GUEST_TOP - MiB(64); a < area; a += 4096)
+        assert_int_equal(*hva(a), 0);
+    free_guest(gm);
     free_fw(&f);
 }
 
 static void test_rsdt_copy(void **state)
 {
     struct fw f = make_fw(true);
-    struct guest_mem gm = new_guest(MiB(16));
+    const struct guest_mem *gm = new_guest(MiB(16));
     struct acpi_guest_info info;
     char err[256] = "";
 
-    assert_int_equal(acpi_guest_build(&gm, pa(f.rsdp), 0, &info, err, sizeof(err)), 0);
-    const u8 *r = gm.hva + info.rsdp_gpa;
+    assert_int_equal(acpi_guest_build(gm, area, pa(f.rsdp), 0, &info, err, sizeof(err)), 0);
+    const u8 *r = hva(info.rsdp_gpa);
     assert_int_equal(sum(r, 20), 0);
     assert_int_equal(r[15], 0);
-    const u8 *rsdt = gtab(&gm, rd32(r, 16));
+    const u8 *rsdt = gtab(gm, rd32(r, 16));
     assert_memory_equal(rsdt, "RSDT", 4);
     assert_int_equal(rd32(rsdt, 4), 36 + 3 * 4);
-    assert_null(find(&gm, rsdt, false, "IVRS"));
-    assert_non_null(find(&gm, rsdt, false, "MCFG"));
+    assert_null(find(gm, rsdt, false, "IVRS"));
+    assert_non_null(find(gm, rsdt, false, "MCFG"));
     assert_int_equal(info.ecam_count, 2);
-    const u8 *fadt = find(&gm, rsdt, false, "FACP");
+    const u8 *fadt = find(gm, rsdt, false, "FACP");
     assert_int_equal(rd32(fadt, 4), 116);
-    assert_memory_equal(gtab(&gm, rd32(fadt, 40)), f.dsdt, 300);
-    assert_memory_equal(gm.hva + rd32(fadt, 36), f.facs, 64);
-    struct madt_counts c = count_madt(find(&gm, rsdt, false, "APIC"));
+    assert_memory_equal(gtab(gm, rd32(fadt, 40)), f.dsdt, 300);
+    assert_memory_equal(hva(rd32(fadt, 36)), f.facs, 64);
+    struct madt_counts c = count_madt(find(gm, rsdt, false, "APIC"));
     assert_int_equal(c.lapic, 1);
     assert_int_equal(c.lapic_id, 0);
     assert_int_equal(c.nmi, 1); /* only "all": UIDs 1 and 3 are gone */
@@ -398,35 +413,65 @@ static void test_rsdt_copy(void **state)
     assert_false(info.has_reset_reg); /* a 116-byte FADT has no RESET_REG */
     assert_int_equal(info.smi_cmd_port, 0xb2);
     assert_int_equal(info.cst_cnt, 0); /* ACPI 1.0's FADT has no CST_CNT */
-    free_guest(&gm);
+    free_guest(gm);
     free_fw(&f);
 }
 
-/* Guest RAM above 4 GiB: the 32-bit pointers become 0, the 64-bit ones carry the address. */
-static void test_area_above_4g(void **state)
+/* The area at the top of the 32-bit space: the FADT's 32-bit pointers and their 64-bit twins both
+ * carry the copies' addresses, and RSDT-only firmware can point there too. */
+static void test_area_just_below_4g(void **state)
 {
     struct fw f = make_fw(false);
-    struct guest_mem gm = new_guest(GiB(6));
+    const struct guest_mem *gm = new_guest_at(GiB(4) - MiB(2), MiB(2), GiB(4) - ACPI_GUEST_AREA_SIZE);
     struct acpi_guest_info info;
     char err[256] = "";
 
-    assert_int_equal(acpi_guest_build(&gm, pa(f.rsdp), 2, &info, err, sizeof(err)), 0);
-    assert_true(info.rsdp_gpa > GiB(5));
-    const u8 *r = gm.hva + info.rsdp_gpa;
-    const u8 *x = gtab(&gm, rd64(r, 24));
-    const u8 *fadt = find(&gm, x, true, "FACP");
-    assert_int_equal(rd32(fadt, 36), 0);
-    assert_int_equal(rd32(fadt, 40), 0);
-    assert_memory_equal(gtab(&gm, rd64(fadt, 140)), f.dsdt, 300);
-    free_guest(&gm);
+    assert_int_equal(acpi_guest_build(gm, area, pa(f.rsdp), 2, &info, err, sizeof(err)), 0);
+    assert_true(info.rsdp_gpa >= GiB(4) - ACPI_GUEST_AREA_SIZE);
+    const u8 *r = hva(info.rsdp_gpa);
+    const u8 *x = gtab(gm, rd64(r, 24));
+    const u8 *fadt = find(gm, x, true, "FACP");
+    assert_int_equal(rd32(fadt, 36), rd64(fadt, 132));
+    assert_int_equal(rd32(fadt, 40), rd64(fadt, 140));
+    assert_memory_equal(gtab(gm, rd64(fadt, 140)), f.dsdt, 300);
+    /* the RAM below the area is not touched */
+    assert_int_equal(*hva(GiB(4) - MiB(2)), 0);
 
-    /* The RSDT-only firmware cannot point there. */
     struct fw low = make_fw(true);
-    gm = new_guest(GiB(6));
-    assert_int_equal(acpi_guest_build(&gm, pa(low.rsdp), 0, &info, err, sizeof(err)), -1);
-    assert_non_null(strstr(err, "above 4 GiB"));
-    free_guest(&gm);
+    gm = new_guest_at(GiB(4) - MiB(2), MiB(2), GiB(4) - ACPI_GUEST_AREA_SIZE);
+    assert_int_equal(acpi_guest_build(gm, area, pa(low.rsdp), 0, &info, err, sizeof(err)), 0);
+    assert_memory_equal(gtab(gm, rd32(hva(info.rsdp_gpa), 16)), "RSDT", 4);
+    free_guest(gm);
     free_fw(&low);
+    free_fw(&f);
+}
+
+/* The area must be a page-aligned MiB of guest memory below 4 GiB (the loader's ACPI NVS): above
+ * it, across it, unaligned, outside guest memory or only partly inside it is refused. */
+static void test_area_must_be_guest_memory_below_4g(void **state)
+{
+    struct fw f = make_fw(false);
+    struct acpi_guest_info info;
+    char err[256];
+    const struct {
+        gpa_t ram, ram_size, area;
+    } bad[] = {
+        { GiB(5), MiB(2), GiB(5) },                           /* above 4 GiB */
+        { GiB(4) - MiB(1) / 2, MiB(2), GiB(4) - MiB(1) / 2 }, /* across 4 GiB */
+        { MiB(16), MiB(2), MiB(16) + 0x10 },                  /* not page-aligned */
+        { MiB(16), MiB(2), MiB(32) },                         /* not guest memory */
+        { MiB(16), MiB(1) / 2, MiB(16) },                     /* half of it */
+        { MiB(16), MiB(2), MiB(17) + PAGE_SIZE },             /* runs past the end */
+    };
+
+    for (u32 i = 0; i < ARRAY_SIZE(bad); i++) {
+        const struct guest_mem *gm = new_guest_at(bad[i].ram, bad[i].ram_size, bad[i].area);
+        err[0] = 0;
+        assert_int_equal(acpi_guest_build(gm, area, pa(f.rsdp), 2, &info, err, sizeof(err)), -1);
+        if (!strstr(err, "is not 1024 KiB of page-aligned guest RAM below 4 GiB"))
+            fail_msg("case %u: \"%s\"", i, err);
+        free_guest(gm);
+    }
     free_fw(&f);
 }
 
@@ -453,31 +498,31 @@ static void test_x2apic_madt(void **state)
     }
     wr32(m, 4, off);
     fix(m);
-    struct guest_mem gm = new_guest(MiB(16));
+    const struct guest_mem *gm = new_guest(MiB(16));
     struct acpi_guest_info info;
     char err[256] = "";
 
-    assert_int_equal(acpi_guest_build(&gm, pa(f.rsdp), 0x101, &info, err, sizeof(err)), 0);
-    const u8 *x = gtab(&gm, rd64(gm.hva + info.rsdp_gpa, 24));
-    struct madt_counts c = count_madt(find(&gm, x, true, "APIC"));
+    assert_int_equal(acpi_guest_build(gm, area, pa(f.rsdp), 0x101, &info, err, sizeof(err)), 0);
+    const u8 *x = gtab(gm, rd64(hva(info.rsdp_gpa), 24));
+    struct madt_counts c = count_madt(find(gm, x, true, "APIC"));
     assert_int_equal(c.x2apic, 1);
     assert_int_equal(c.x2apic_id, 0x101);
     assert_int_equal(c.lapic, 0);
     assert_int_equal(c.x2nmi, 2);
     assert_int_equal(info.cpus_in_madt, 2);
-    free_guest(&gm);
+    free_guest(gm);
     free_fw(&f);
 }
 
 /* ---------------------------------------------------------------- error paths */
 static void expect_fail(struct fw *f, u32 bsp, const char *words)
 {
-    struct guest_mem gm = new_guest(MiB(16));
+    const struct guest_mem *gm = new_guest(MiB(16));
     struct acpi_guest_info info;
     char err[256] = "";
 
-    int rc = acpi_guest_build(&gm, pa(f->rsdp), bsp, &info, err, sizeof(err));
-    free_guest(&gm);
+    int rc = acpi_guest_build(gm, area, pa(f->rsdp), bsp, &info, err, sizeof(err));
+    free_guest(gm);
     free_fw(f);
     assert_int_equal(rc, -1);
     if (!strstr(err, words))
@@ -504,12 +549,12 @@ static void test_bad_rsdp(void **state)
     fix_rsdp(&f);
     expect_fail(&f, 2, "implausible length");
 
-    struct guest_mem gm = new_guest(MiB(16));
+    const struct guest_mem *gm = new_guest(MiB(16));
     struct acpi_guest_info info;
     char err[256];
-    assert_int_equal(acpi_guest_build(&gm, 0, 0, &info, err, sizeof(err)), -1);
+    assert_int_equal(acpi_guest_build(gm, area, 0, 0, &info, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "no RSDP"));
-    free_guest(&gm);
+    free_guest(gm);
 }
 
 static void test_bad_tables(void **state)
@@ -598,46 +643,36 @@ static void test_too_large(void **state)
     expect_fail(&f, 2, "do not fit");
 }
 
-static void test_ram_smaller_than_area(void **state)
-{
-    struct fw f = make_fw(false);
-    struct guest_mem gm = { .hva = calloc(1, 4096), .size = 4096 };
-    struct acpi_guest_info info;
-    char err[256];
-
-    assert_int_equal(acpi_guest_build(&gm, pa(f.rsdp), 2, &info, err, sizeof(err)), -1);
-    assert_non_null(strstr(err, "smaller than the ACPI area"));
-    free(gm.hva);
-    free_fw(&f);
-}
-
-/* An ECAM window inside guest RAM could not fault: MCFG is left out, the windows still known. */
+/* An ECAM window on guest RAM could not fault: MCFG is left out, the windows still known. */
 static void test_mcfg_inside_guest_ram(void **state)
 {
     struct fw f = make_fw(false);
-    struct guest_mem gm = new_guest(MiB(64));
+    const struct guest_mem *gm = new_guest(MiB(64));
     struct acpi_guest_info info;
     char err[256] = "";
+    u64 ram = GUEST_TOP - MiB(64);
 
-    wr64(f.mcfg, 60, MiB(16)); /* buses 0x10-0x1f at 32 MiB */
+    wr64(f.mcfg, 60, ram - MiB(16)); /* buses 0x10-0x1f at the start of guest RAM */
     fix(f.mcfg);
-    assert_int_equal(acpi_guest_build(&gm, pa(f.rsdp), 2, &info, err, sizeof(err)), 0);
-    const u8 *x = gtab(&gm, rd64(gm.hva + info.rsdp_gpa, 24));
-    assert_null(find(&gm, x, true, "MCFG"));
+    assert_int_equal(acpi_guest_build(gm, area, pa(f.rsdp), 2, &info, err, sizeof(err)), 0);
+    const u8 *x = gtab(gm, rd64(hva(info.rsdp_gpa), 24));
+    assert_null(find(gm, x, true, "MCFG"));
     assert_int_equal(info.tables, 2);
     assert_false(info.mcfg_kept);
     assert_int_equal(info.ecam_count, 2);
-    assert_int_equal(info.ecam[1].base, MiB(32));
+    assert_int_equal(info.ecam[1].base, ram);
+    free_guest(gm);
+    free_fw(&f);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_xsdt_copy),   cmocka_unit_test(test_mcfg_inside_guest_ram),
-        cmocka_unit_test(test_rsdt_copy),   cmocka_unit_test(test_area_above_4g),
-        cmocka_unit_test(test_x2apic_madt), cmocka_unit_test(test_bad_rsdp),
-        cmocka_unit_test(test_bad_tables),  cmocka_unit_test(test_bad_madt),
-        cmocka_unit_test(test_too_large),   cmocka_unit_test(test_ram_smaller_than_area),
+        cmocka_unit_test(test_xsdt_copy),          cmocka_unit_test(test_rsdt_copy),
+        cmocka_unit_test(test_area_just_below_4g), cmocka_unit_test(test_area_must_be_guest_memory_below_4g),
+        cmocka_unit_test(test_x2apic_madt),        cmocka_unit_test(test_bad_rsdp),
+        cmocka_unit_test(test_bad_tables),         cmocka_unit_test(test_bad_madt),
+        cmocka_unit_test(test_too_large),          cmocka_unit_test(test_mcfg_inside_guest_ram),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

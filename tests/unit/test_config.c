@@ -535,7 +535,8 @@ static void test_bad_paths(void **state)
                  "postern.cfg:3: gmeta path '/a*b' contains a character FAT does not allow: '*'");
     expect_error(MINIMAL "gmeta = /a\tb\n", "postern.cfg:3: gmeta path '/a\tb' contains a tab");
     expect_error("kernel = /k\xc3\xa9\n", "postern.cfg:1: invalid character 0xc3 (postern.cfg is plain ASCII)");
-    expect_error("guest_ram = 64M\0kernel = /k\n", "postern.cfg: missing required key 'kernel'"); /* strlen stops at NUL */
+    expect_error("guest_ram = 64M\0kernel = /k\n",
+                 "postern.cfg: missing required key 'kernel'"); /* strlen stops at NUL */
     assert_int_equal(config_parse("kernel = /k\0x\nguest_ram = 64M\n", 28, &cfg, err, sizeof(err)), -1);
     assert_string_equal(err, "postern.cfg:1: invalid character 0x00 (postern.cfg is plain ASCII)");
 

@@ -1,4 +1,4 @@
-/* UNIT-SOURCES: hv/guard/border_views.c hv/guard/guard.c tests/unit/guard_mem_host.c hv/pci/guarded_dev.c hv/pci/trap_page.c hv/pci/pci_vdev.c drivers/pci/pci_enum.c hv/core/npt.c hv/core/vm.c hv/core/vcpu.c hv/core/event_queue.c hv/guard/privilege.c hv/lib/fmt.c */
+/* UNIT-SOURCES: hv/guard/border_views.c hv/guard/guard.c tests/unit/guard_mem_host.c hv/pci/guarded_dev.c hv/pci/trap_page.c hv/pci/pci_vdev.c drivers/pci/pci_enum.c hv/core/npt.c hv/core/guest_physmap.c hv/core/vm.c hv/core/vcpu.c hv/core/event_queue.c hv/guard/privilege.c hv/lib/fmt.c */
 /*
  * The guarded device (selective NIC passthrough): the two nested-paging views it builds, the O(1)
  * view switch on raise/lower, dropped unprivileged writes, I/O BAR forwarding only while
@@ -23,6 +23,7 @@
 #include "lib/page_alloc.h"
 #include "core/vcpu.h"
 #include "core/vm.h"
+#include "core/guest_physmap.h"
 
 /* ---------------------------------------------------------------- fakes */
 struct page_pool hv_pages;
@@ -160,6 +161,9 @@ static struct vcpu vcpu;
 static struct guarded_dev g;
 static struct pci_dev nic;
 
+/* Guest RAM: the first 512 MiB, identity-mapped. */
+static const struct gmem_range guest_ram = { 0, MiB(512) };
+
 static int setup(void **state)
 {
     memset(&vm, 0, sizeof(vm));
@@ -179,10 +183,9 @@ static int setup(void **state)
     nic.device = 0x100e;
     nic.bar[0] = (struct pci_bar){ .base = BAR0, .size = 0x20000, .kind = PCI_BAR_MEM32 };
     nic.bar[1] = (struct pci_bar){ .base = BAR1, .size = 64, .kind = PCI_BAR_IO };
-    vm.mem.size = MiB(512);
-    vm.mem.hpa = GiB(2);
+    vm.mem = (struct guest_mem){ .ranges = &guest_ram, .count = 1, .ram_bytes = MiB(512) };
     assert_true(npt_init(&vm.npt, &npt_format_x86, table_page));
-    assert_true(npt_map(&vm.npt, 0, vm.mem.hpa, vm.mem.size, NPT_RWX));
+    assert_true(npt_map(&vm.npt, 0, 0, MiB(512), NPT_RWX)); /* identity, as build_nested_map */
     assert_true(npt_map(&vm.npt, 0xfe000000, 0xfe000000, MiB(16), NPT_READ | NPT_WRITE | NPT_UNCACHED));
     privilege_registry_init(&privs);
     vcpu.vm = &vm;
@@ -358,7 +361,7 @@ static void views_differ_only_at_the_bars(void **state)
     /* everything else is the same in both */
     assert_int_equal(lookup(&vm.npt_priv, BAR0 + 0x20000, NULL), BAR0 + 0x20000);
     assert_int_equal(lookup(&vm.npt, BAR0 + 0x20000, NULL), BAR0 + 0x20000);
-    assert_int_equal(lookup(&vm.npt_priv, MiB(100), NULL), GiB(2) + MiB(100));
+    assert_int_equal(lookup(&vm.npt_priv, MiB(100), NULL), MiB(100)); /* guest RAM, identity */
     /* the privilege is registered; raising swaps the root (once the exit is handled: border
      * control picks the view), lowering swaps it back */
     h = privilege_lookup(&privs, "nic");
@@ -440,7 +443,7 @@ static void guest_moves_the_bar_and_the_real_address_stays_unreachable(void **st
     assert_true(flushes > 0);
     /* a BAR placed over guest RAM is refused: nothing mapped there changes */
     pci_vdev_write(&g.vdev, 0x10, 4, 0x100000);
-    assert_int_equal(lookup(&vm.npt_priv, 0x100000, NULL), GiB(2) + 0x100000);
+    assert_int_equal(lookup(&vm.npt_priv, 0x100000, NULL), 0x100000 /* guest RAM, identity */);
     assert_false(g.bar_live[0]);
 }
 
@@ -456,7 +459,30 @@ static void unguardable_devices_are_refused(void **state)
     nic.bar[0].size = 0x20000;
     nic.bar[0].base = 0x10000000; /* inside guest RAM */
     assert_int_equal(guarded_dev_init(&g, &vm, &privs, &nic, "nic", err, sizeof(err)), -1);
-    assert_non_null(strstr(err, "not between guest RAM's end and 4 GiB"));
+    assert_non_null(strstr(err, "is not in device space"));
+}
+
+/* With the machine's memory map (identity-mapped guest memory): a BAR may sit anywhere in device
+ * space, above 4 GiB too, but never on the hypervisor's pages or on RAM the map names. */
+static void bars_live_in_device_space_of_the_memory_map(void **state)
+{
+    static const struct boot_mem_region fw[] = {
+        { 0, MiB(512), BOOT_MEM_FREE, 7 },
+        { 0xfe000000, MiB(16), BOOT_MEM_MMIO, 11 },
+    };
+    static const struct phys_range hv[] = { { GiB(6), MiB(2) } };
+    static struct guest_physmap pm;
+    char err[160];
+
+    assert_int_equal(physmap_build(fw, 2, hv, 1, 0, &pm, err, sizeof(err)), 0);
+    vm.physmap = &pm;
+    nic.bar[0] = (struct pci_bar){ .base = GiB(6), .size = 0x20000, .kind = PCI_BAR_MEM64 };
+    assert_int_equal(guarded_dev_init(&g, &vm, &privs, &nic, "nic", err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "is not in device space"));
+    nic.bar[0].base = GiB(6) + MiB(2); /* just above: device space */
+    assert_int_equal(guarded_dev_init(&g, &vm, &privs, &nic, "nic", err, sizeof(err)), 0);
+    assert_int_equal(lookup(&vm.npt_priv, GiB(6) + MiB(2) + 0x123, NULL), GiB(6) + MiB(2) + 0x123);
+    assert_int_equal(lookup(&vm.npt, GiB(6) + MiB(2), NULL), g.zero_page);
 }
 
 static void msix_pages_are_the_device_in_both_views(void **state)
@@ -583,6 +609,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(io_bar_answers_only_while_privileged, setup, teardown),
         cmocka_unit_test_setup_teardown(guest_moves_the_bar_and_the_real_address_stays_unreachable, setup, teardown),
         cmocka_unit_test_setup_teardown(unguardable_devices_are_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(bars_live_in_device_space_of_the_memory_map, setup, teardown),
         cmocka_unit_test_setup_teardown(msix_pages_are_the_device_in_both_views, setup, teardown),
         cmocka_unit_test_setup_teardown(msix_sharing_a_register_bar_opens_only_its_pages, setup, teardown),
         cmocka_unit_test_setup_teardown(msix_pages_move_with_their_bar, setup, teardown),

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "core/gva.h"
+#include "test_guest_ram.h"
 
 /* gva.h's inline helpers name the backend table; nothing here calls them. */
 const struct vcpu_ops *vcpu_ops;
@@ -34,29 +35,23 @@ const struct vcpu_ops *vcpu_ops;
 #define UW (GVA_WRITE | GVA_USER)
 #define UX (GVA_FETCH | GVA_USER)
 
-/* Guest RAM, followed by an inaccessible guard page: a walker that read past the end of guest
- * RAM would crash the test instead of passing quietly. */
+/* Guest RAM [0, RAM_SIZE), followed by an inaccessible guard page (test_guest_ram.h): a walker
+ * that read past the end of guest RAM would crash the test instead of passing quietly. */
+static struct test_guest guest;
 static u8 *ram;
-static struct guest_mem gm;
 static u64 next_table;
 
 static int group_setup(void **state)
 {
-    u8 *m = mmap(NULL, RAM_SIZE + PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (m == MAP_FAILED)
+    if (!test_guest_init(&guest, 0, RAM_SIZE))
         return -1;
-    if (mprotect(m + RAM_SIZE, PAGE_SIZE, PROT_NONE))
-        return -1;
-    ram = m;
-    gm.hva = ram;
-    gm.hpa = 0;
-    gm.size = RAM_SIZE;
+    ram = guest.map;
     return 0;
 }
 
 static int group_teardown(void **state)
 {
-    munmap(ram, RAM_SIZE + PAGE_SIZE);
+    test_guest_free(&guest);
     return 0;
 }
 
@@ -137,7 +132,7 @@ static int tr(const struct gva_mode *m, u64 gva, u32 access)
 {
     out_gpa = 0xdead;
     out_fault = 0xdead;
-    return gva_translate(&gm, m, gva, access, &out_gpa, &out_fault);
+    return gva_translate(&guest.gm, m, gva, access, &out_gpa, &out_fault);
 }
 
 #define KVA 0xffff888000000000ull /* a Linux direct-map address */
@@ -157,11 +152,11 @@ static void paging_off_is_identity(void **state)
     assert_true(out_fault & GVA_FAULT_ADDR);
 
     memcpy(ram + 0x5000, "\x11\x22\x33\x44\x55\x66\x77\x88", 8);
-    assert_int_equal(gva_read_u64(&gm, &m, 0x5000, &v, SR, NULL), GVA_OK);
+    assert_int_equal(gva_read_u64(&guest.gm, &m, 0x5000, &v, SR, NULL), GVA_OK);
     assert_int_equal(v, 0x8877665544332211ull);
     /* identity to an address outside guest RAM: translation succeeds, the read does not */
     assert_int_equal(tr(&m, RAM_SIZE, SR), GVA_OK);
-    assert_int_equal(gva_read_u64(&gm, &m, RAM_SIZE - 4, &v, SR, &out_fault), GVA_ERR_GPA);
+    assert_int_equal(gva_read_u64(&guest.gm, &m, RAM_SIZE - 4, &v, SR, &out_fault), GVA_ERR_GPA);
     assert_true(out_fault & GVA_FAULT_OUTSIDE);
     assert_int_equal(v, 0);
 }
@@ -189,10 +184,10 @@ static void bad_arguments_are_rejected(void **state)
                   SR | BIT(31) };
     for (unsigned i = 0; i < ARRAY_SIZE(bad); i++)
         assert_int_equal(tr(&m, 0x1000, bad[i]), GVA_ERR_INVAL);
-    assert_int_equal(gva_translate(&gm, &m, 0, SR, NULL, NULL), GVA_ERR_INVAL);
-    assert_int_equal(gva_translate(&gm, NULL, 0, SR, &gpa, NULL), GVA_ERR_INVAL);
+    assert_int_equal(gva_translate(&guest.gm, &m, 0, SR, NULL, NULL), GVA_ERR_INVAL);
+    assert_int_equal(gva_translate(&guest.gm, NULL, 0, SR, &gpa, NULL), GVA_ERR_INVAL);
     assert_int_equal(gva_translate(NULL, &m, 0, SR, &gpa, NULL), GVA_ERR_INVAL);
-    assert_int_equal(gva_read_u64(&gm, &m, 0, NULL, SR, NULL), GVA_ERR_INVAL);
+    assert_int_equal(gva_read_u64(&guest.gm, &m, 0, NULL, SR, NULL), GVA_ERR_INVAL);
     /* the valid combinations */
     assert_int_equal(tr(&m, 0x1000, SR | GVA_AC), GVA_OK);
     assert_int_equal(tr(&m, 0x1000, SR | GVA_IMPLICIT), GVA_OK);
@@ -224,10 +219,10 @@ static void long4_page_sizes(void **state)
 
     u64 data = 0x1122334455667788ull;
     memcpy(ram + 0x300abc, &data, 8);
-    assert_int_equal(gva_read_u64(&gm, &m, KVA + 0x1abc, &v, SR, NULL), GVA_OK);
+    assert_int_equal(gva_read_u64(&guest.gm, &m, KVA + 0x1abc, &v, SR, NULL), GVA_OK);
     assert_int_equal(v, 0x1122334455667788ull);
     /* the 1 GiB page's data is beyond guest RAM: translation fine, read refused */
-    assert_int_equal(gva_read_u64(&gm, &m, KVA + GiB(1), &v, SR, &out_fault), GVA_ERR_GPA);
+    assert_int_equal(gva_read_u64(&guest.gm, &m, KVA + GiB(1), &v, SR, &out_fault), GVA_ERR_GPA);
 }
 
 static void long4_large_page_reserved_bits(void **state)
@@ -704,7 +699,7 @@ static void self_referencing_tables_terminate(void **state)
     assert_int_equal(out_gpa, t + 0xff8);
 
     u64 v;
-    assert_int_equal(gva_read_u64(&gm, &m4, KVA, &v, SR, NULL), GVA_OK);
+    assert_int_equal(gva_read_u64(&guest.gm, &m4, KVA, &v, SR, NULL), GVA_OK);
     assert_int_equal(v, t | ALL);
 
     /* a loop through a table whose PS bit is set at the top is a reserved-bit fault */
@@ -748,47 +743,47 @@ static void reads_cross_pages(void **state)
         ram[0x2000000 + PAGE_SIZE - 8 + i] = (u8)(0xa0 + i);
     for (int i = 0; i < 16; i++)
         ram[0x1000000 + i] = (u8)(0xb0 + i);
-    assert_int_equal(gva_read(&gm, &m, KVA + PAGE_SIZE - 8, buf, 16, SR, &out_fault), GVA_OK);
+    assert_int_equal(gva_read(&guest.gm, &m, KVA + PAGE_SIZE - 8, buf, 16, SR, &out_fault), GVA_OK);
     assert_int_equal(out_fault, 0);
     for (int i = 0; i < 8; i++) {
         assert_int_equal(buf[i], 0xa0 + i);
         assert_int_equal(buf[8 + i], 0xb0 + i);
     }
-    assert_int_equal(gva_read_u64(&gm, &m, KVA + PAGE_SIZE - 3, &v, SR, NULL), GVA_OK);
+    assert_int_equal(gva_read_u64(&guest.gm, &m, KVA + PAGE_SIZE - 3, &v, SR, NULL), GVA_OK);
     assert_int_equal(v, 0xb4b3b2b1b0a7a6a5ull);
 
     /* the second page is not present: error, and no partial data */
     memset(buf, 0x5a, sizeof(buf));
-    assert_int_equal(gva_read(&gm, &m, KVA + 2 * PAGE_SIZE - 8, buf, 16, UR, &out_fault), GVA_ERR_PF);
+    assert_int_equal(gva_read(&guest.gm, &m, KVA + 2 * PAGE_SIZE - 8, buf, 16, UR, &out_fault), GVA_ERR_PF);
     assert_int_equal(out_fault, GVA_PF_U);
     for (unsigned i = 0; i < 16; i++)
         assert_int_equal(buf[i], 0);
     assert_int_equal(buf[16], 0x5a);
     /* the second page denies the access: a protection fault */
     *entry64(root, 4, KVA + PAGE_SIZE, 1) &= ~US;
-    assert_int_equal(gva_read_u64(&gm, &m, KVA + PAGE_SIZE - 4, &v, UR, &out_fault), GVA_ERR_PF);
+    assert_int_equal(gva_read_u64(&guest.gm, &m, KVA + PAGE_SIZE - 4, &v, UR, &out_fault), GVA_ERR_PF);
     assert_int_equal(out_fault, GVA_PF_P | GVA_PF_U);
     assert_int_equal(v, 0);
-    assert_int_equal(gva_read_u64(&gm, &m, KVA + PAGE_SIZE - 4, &v, SR, &out_fault), GVA_OK);
+    assert_int_equal(gva_read_u64(&guest.gm, &m, KVA + PAGE_SIZE - 4, &v, SR, &out_fault), GVA_OK);
 
     /* the second page's data is outside guest RAM */
     *entry64(root, 4, KVA + PAGE_SIZE, 1) = (RAM_SIZE - 0) | ALL;
-    assert_int_equal(gva_read_u64(&gm, &m, KVA + PAGE_SIZE - 4, &v, SR, &out_fault), GVA_ERR_GPA);
+    assert_int_equal(gva_read_u64(&guest.gm, &m, KVA + PAGE_SIZE - 4, &v, SR, &out_fault), GVA_ERR_GPA);
     assert_true(out_fault & GVA_FAULT_OUTSIDE);
     /* the last bytes of guest RAM are readable */
     *entry64(root, 4, KVA + PAGE_SIZE, 1) = (RAM_SIZE - PAGE_SIZE) | ALL;
     memcpy(ram + RAM_SIZE - 8, "ABCDEFGH", 8);
-    assert_int_equal(gva_read(&gm, &m, KVA + 2 * PAGE_SIZE - 8, buf, 8, SR, NULL), GVA_OK);
+    assert_int_equal(gva_read(&guest.gm, &m, KVA + 2 * PAGE_SIZE - 8, buf, 8, SR, NULL), GVA_OK);
     assert_memory_equal(buf, "ABCDEFGH", 8);
     /* ... and not one byte more */
-    assert_int_equal(gva_read(&gm, &m, KVA + 2 * PAGE_SIZE - 8, buf, 9, SR, &out_fault), GVA_ERR_PF);
+    assert_int_equal(gva_read(&guest.gm, &m, KVA + 2 * PAGE_SIZE - 8, buf, 9, SR, &out_fault), GVA_ERR_PF);
 
     /* a read crossing into the non-canonical hole */
     map64(root, 4, 0x00007ffffffff000ull, 1, 0x1000000 | ALL);
-    assert_int_equal(gva_read(&gm, &m, 0x00007ffffffffffcull, buf, 8, UR, &out_fault), GVA_ERR_ADDR);
+    assert_int_equal(gva_read(&guest.gm, &m, 0x00007ffffffffffcull, buf, 8, UR, &out_fault), GVA_ERR_ADDR);
     assert_true(out_fault & GVA_FAULT_ADDR);
     /* a read wrapping around the top of the address space */
-    assert_int_equal(gva_read(&gm, &m, 0xfffffffffffffffcull, buf, 8, SR, &out_fault), GVA_ERR_ADDR);
+    assert_int_equal(gva_read(&guest.gm, &m, 0xfffffffffffffffcull, buf, 8, SR, &out_fault), GVA_ERR_ADDR);
 }
 
 static void read_lengths(void **state)
@@ -803,23 +798,23 @@ static void read_lengths(void **state)
     for (u64 i = 0; i <= GVA_READ_MAX / PAGE_SIZE; i++)
         memset(ram + 0x3000000 + (16 - i) * PAGE_SIZE, (int)i, PAGE_SIZE);
 
-    assert_int_equal(gva_read(&gm, &m, start, buf, GVA_READ_MAX, SR, &out_fault), GVA_OK);
+    assert_int_equal(gva_read(&guest.gm, &m, start, buf, GVA_READ_MAX, SR, &out_fault), GVA_OK);
     for (u64 off = 0; off < GVA_READ_MAX; off += 0x100)
         assert_int_equal(buf[off], (u8)((0x800 + off) / PAGE_SIZE));
     assert_int_equal(buf[GVA_READ_MAX - 1], 16);
 
     memset(buf, 0x77, GVA_READ_MAX + 16);
-    assert_int_equal(gva_read(&gm, &m, start, buf, GVA_READ_MAX + 1, SR, &out_fault), GVA_ERR_INVAL);
+    assert_int_equal(gva_read(&guest.gm, &m, start, buf, GVA_READ_MAX + 1, SR, &out_fault), GVA_ERR_INVAL);
     assert_int_equal(out_fault, GVA_FAULT_INVAL);
     assert_int_equal(buf[0], 0x77); /* refused before touching anything */
-    assert_int_equal(gva_read(&gm, &m, start, buf, ~0ull, SR, &out_fault), GVA_ERR_INVAL);
+    assert_int_equal(gva_read(&guest.gm, &m, start, buf, ~0ull, SR, &out_fault), GVA_ERR_INVAL);
 
     /* len 0: nothing to translate, even at an unmapped or non-canonical address */
-    assert_int_equal(gva_read(&gm, &m, 0x0000800000000000ull, NULL, 0, SR, &out_fault), GVA_OK);
-    assert_int_equal(gva_read(&gm, &m, start, buf, 0, SR, &out_fault), GVA_OK);
+    assert_int_equal(gva_read(&guest.gm, &m, 0x0000800000000000ull, NULL, 0, SR, &out_fault), GVA_OK);
+    assert_int_equal(gva_read(&guest.gm, &m, start, buf, 0, SR, &out_fault), GVA_OK);
     /* a NULL destination with a length, bad access flags */
-    assert_int_equal(gva_read(&gm, &m, start, NULL, 8, SR, &out_fault), GVA_ERR_INVAL);
-    assert_int_equal(gva_read(&gm, &m, start, buf, 8, GVA_READ, &out_fault), GVA_ERR_INVAL);
+    assert_int_equal(gva_read(&guest.gm, &m, start, NULL, 8, SR, &out_fault), GVA_ERR_INVAL);
+    assert_int_equal(gva_read(&guest.gm, &m, start, buf, 8, GVA_READ, &out_fault), GVA_ERR_INVAL);
     free(buf);
 }
 

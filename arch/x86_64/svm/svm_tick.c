@@ -97,7 +97,7 @@ bool svm_tick_vintr_exit(struct vcpu *v)
     if (!s->tick_window)
         return false;
     s->tick_window = false;
-    svm_apply_intercepts(v);               /* the INTR intercept again */
+    svm_apply_intercepts(v);                      /* the INTR intercept again */
     return !(s->border_watch & WATCH_IRQ_WINDOW); /* border control's window too: its handler runs */
 }
 

@@ -24,7 +24,7 @@ struct vmx_vcpu {
     u64 redelivered;           /* interrupted deliveries re-injected */
     u32 tick_units;            /* the host tick in preemption-timer units; 0: off */
     bool timer_is_tick; /* the preemption timer armed at the last entry is the tick's, not the IRET watch's step */
-    u8 event_want;             /* EVENT_WANT_*: the windows held and pending events need (vmx_exit.c) */
+    u8 event_want;      /* EVENT_WANT_*: the windows held and pending events need (vmx_exit.c) */
 };
 
 static inline struct vmx_vcpu *to_vmx(struct vcpu *v) { return v->arch; }
