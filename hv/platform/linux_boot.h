@@ -28,7 +28,8 @@ struct linux_boot_layout {
 #define LINUX_BOOT_MAX_BUSY 4
 
 /* What to boot. Memory is identity-mapped, so the loader's buffers are guest RAM: busy lists
- * the ones placement must not overwrite before they are copied (the kernel file). */
+ * the ones placement must not overwrite before they are copied: the kernel file and the initrd
+ * file, both (the initrd's own entry is ignored where it is used in place). */
 struct linux_boot_input {
     const u8 *bzimage;
     u64 bzsize;
