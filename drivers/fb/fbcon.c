@@ -60,13 +60,13 @@ static void blit(struct fbcon *c, char ch)
     }
 }
 
-/* Down one line, wrapping to the top; the new line and the one after it are cleared, so the
- * newest text is always followed by a blank line (where the oldest begins). */
+/* Down one line, wrapping to the top. The row after the new one is cleared, so the newest text is
+ * always followed by a blank line (where the oldest begins); the new row itself was cleared so
+ * when the previous one was entered (or by fbcon_init): one row of writes per line, not two. */
 static void newline(struct fbcon *c)
 {
     c->col = 0;
     c->row = (c->row + 1) % c->rows;
-    fill_row(c, c->row);
     fill_row(c, (c->row + 1) % c->rows);
 }
 

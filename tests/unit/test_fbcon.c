@@ -177,6 +177,21 @@ static void scrolling_wraps_to_the_top(void **state)
         assert_int_equal(px[STRIDE * H + i], 0xdeadbeef);
 }
 
+static void many_lines_keep_the_newest_and_a_blank_after_it(void **state)
+{
+    (void)state;
+    make_fb(FB_FORMAT_RGBX);
+    for (int n = 0; n < 20; n++) {
+        char line[3] = {(char)('A' + n), 'B', '\n'};
+        fbcon_write(&con, line, 3);
+        u32 row = (u32)(n + 1) % 3; /* the row the next line goes to */
+        assert_cell((char)('A' + n), 0, (row + 2) % 3);
+        assert_cell('B', 1, (row + 2) % 3);
+        assert_row_blank(row);
+        assert_row_blank((row + 1) % 3);
+    }
+}
+
 static void glyph_rows_from_firmware_pixels(void **state)
 {
     (void)state;
@@ -200,6 +215,7 @@ int main(void)
         cmocka_unit_test(glyphs_blitted_in_place),
         cmocka_unit_test(long_line_continues_below),
         cmocka_unit_test(scrolling_wraps_to_the_top),
+        cmocka_unit_test(many_lines_keep_the_newest_and_a_blank_after_it),
         cmocka_unit_test(glyph_rows_from_firmware_pixels),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
