@@ -13,7 +13,10 @@
 #include "lib/log.h"
 
 /* EFI_HII_FONT_PROTOCOL (UEFI 2.10 §34.1), the parts used: gnu-efi does not declare it. */
-#define HII_FONT_PROTOCOL_GUID {0xe9ca4775, 0x8657, 0x47fc, {0x97, 0xe7, 0x7e, 0xd6, 0x5a, 0x08, 0x43, 0x24}}
+#define HII_FONT_PROTOCOL_GUID                                                                                         \
+    {                                                                                                                  \
+        0xe9ca4775, 0x8657, 0x47fc, { 0x97, 0xe7, 0x7e, 0xd6, 0x5a, 0x08, 0x43, 0x24 }                                 \
+    }
 
 struct hii_image_output {
     UINT16 Width;
@@ -80,8 +83,9 @@ static bool load_font(struct fb_info *fb)
     for (unsigned ch = FB_GLYPH_FIRST; ch < FB_GLYPH_FIRST + FB_GLYPH_COUNT; ch++) {
         st = render(font, fb, ch, &bg);
         if (EFI_ERROR(st)) {
-            fmt_snprintf(why, sizeof(why), "the firmware's font has no usable glyph for '%c' (%ux%u cell, at most %ux%u)",
-                         (char)ch, fb->glyph_w, fb->glyph_h, FB_GLYPH_MAX_W, FB_GLYPH_MAX_H);
+            fmt_snprintf(why, sizeof(why),
+                         "the firmware's font has no usable glyph for '%c' (%ux%u cell, at most %ux%u)", (char)ch,
+                         fb->glyph_w, fb->glyph_h, FB_GLYPH_MAX_W, FB_GLYPH_MAX_H);
             note(fb, why);
             fb->glyph_w = fb->glyph_h = 0;
             return false;
@@ -93,11 +97,16 @@ static bool load_font(struct fb_info *fb)
 static const char *format_name(EFI_GRAPHICS_PIXEL_FORMAT f)
 {
     switch (f) {
-    case PixelRedGreenBlueReserved8BitPerColor: return "RGBX";
-    case PixelBlueGreenRedReserved8BitPerColor: return "BGRX";
-    case PixelBitMask: return "bit-mask pixels";
-    case PixelBltOnly: return "Blt only, no framebuffer";
-    default: return "an unknown pixel format";
+    case PixelRedGreenBlueReserved8BitPerColor:
+        return "RGBX";
+    case PixelBlueGreenRedReserved8BitPerColor:
+        return "BGRX";
+    case PixelBitMask:
+        return "bit-mask pixels";
+    case PixelBltOnly:
+        return "Blt only, no framebuffer";
+    default:
+        return "an unknown pixel format";
     }
 }
 

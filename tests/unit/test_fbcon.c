@@ -182,7 +182,7 @@ static void many_lines_keep_the_newest_and_a_blank_after_it(void **state)
     (void)state;
     make_fb(FB_FORMAT_RGBX);
     for (int n = 0; n < 20; n++) {
-        char line[3] = {(char)('A' + n), 'B', '\n'};
+        char line[3] = { (char)('A' + n), 'B', '\n' };
         fbcon_write(&con, line, 3);
         u32 row = (u32)(n + 1) % 3; /* the row the next line goes to */
         assert_cell((char)('A' + n), 0, (row + 2) % 3);

@@ -61,7 +61,7 @@ static void framebuffer_hidden_only_when_the_log_is_there(void **state)
     memset(&bi, 0, sizeof(bi));
     bi.serial_space = UART_IO;
     bi.fb.base = 0xc0000000;
-    bi.fb.size = 4000 * 1024; /* 1280x800x4: not a page multiple */
+    bi.fb.size = 4000 * 1024;                                               /* 1280x800x4: not a page multiple */
     assert_int_equal(console_hidden_ranges(&bi, r, CONSOLE_HIDDEN_MAX), 0); /* a UART answered: the guest's */
     bi.fb_log = true;
     assert_int_equal(console_hidden_ranges(&bi, r, CONSOLE_HIDDEN_MAX), 1);
