@@ -1,7 +1,8 @@
 /*
  * postern.efi's entry: the UEFI loader. In order (docs/boot.md):
  *   banner → virt_probe → /postern/postern.cfg → kernel, initrd, gmeta files → ACPI RSDP →
- *   hypervisor pool → the guest's ACPI area → memory-map check → boot_info → ExitBootServices →
+ *   hypervisor pool → the guest's ACPI area → memory-map check → boot_info → framebuffer and font
+ *   (boot/gop.c) → ExitBootServices →
  *   hv_main(boot_info).
  * What the hypervisor keeps is allocated as BOOT_EFI_POSTERN_MEMORY, so the final memory map names
  * it; everything else the loader used becomes guest RAM (docs/guest-boot.md "Memory model").
@@ -16,6 +17,7 @@
 #include "boot/config.h"
 #include "boot/console.h"
 #include "boot/files.h"
+#include "boot/gop.h"
 #include "boot/memmap.h"
 #include "core/boot_info.h"
 #include "guard/gmeta.h"
@@ -543,6 +545,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
     }
     fill_boot_info(l);
     bi = l->bi;
+    gop_probe(&bi->fb); /* the framebuffer and the font, for a log without a UART */
     say(L"kernel %a (%ld KiB), initrd %a (%ld KiB), %d gmeta (%d named in postern.cfg)", bi->kernel.path,
         bi->kernel.size >> 10, bi->initrd.addr ? bi->initrd.path : "none", bi->initrd.size >> 10, bi->gmeta_count,
         l->cfg.gmeta_count);

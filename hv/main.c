@@ -22,6 +22,7 @@
 #include "arch/x86_64/host_cpu.h"
 #include "arch/x86_64/traps.h"
 #include "drivers/uart/uart16550.h"
+#include "drivers/fb/fbcon.h"
 #include "console/console.h"
 #include "lib/timebase.h"
 #include "exits.h"
@@ -138,14 +139,15 @@ static void build_nested_map(const struct boot_info *bi, const struct acpi_guest
     for (u32 i = 0; i < acpi->ecam_count; i++)
         if (!npt_unmap(&vm0.npt, acpi->ecam[i].base, acpi->ecam[i].size))
             panic("out of hypervisor memory unmapping the ECAM window");
-    /* What must stay the hypervisor's in device space: a memory-mapped UART's page. */
+    /* What must stay the hypervisor's in device space: a memory-mapped UART's page, the framebuffer
+     * the log is drawn on. */
     struct phys_range hide[CONSOLE_HIDDEN_MAX];
     int n = console_hidden_ranges(bi, hide, CONSOLE_HIDDEN_MAX);
     for (int i = 0; i < n; i++) {
-        LOG("0x%llx-0x%llx (the serial port) not mapped for the guest", (unsigned long long)hide[i].base,
+        LOG("0x%llx-0x%llx (Postern's console) not mapped for the guest", (unsigned long long)hide[i].base,
             (unsigned long long)(hide[i].base + hide[i].size - 1));
         if (!npt_unmap(&vm0.npt, hide[i].base, hide[i].size))
-            panic("out of hypervisor memory unmapping the serial port");
+            panic("out of hypervisor memory unmapping Postern's console");
     }
     npt_count_leaves(&vm0.npt, leaves);
     LOG("nested page tables (%s): identity up to 0x%llx, %llu table pages, leaves: %llu x 1 GiB, %llu x 2 MiB, "
@@ -268,8 +270,12 @@ static NORETURN void hv_start(void *arg)
     struct linux_boot_layout layout;
     struct vcpu *v = &vcpu0;
 
-    uart_init_at((enum uart_space)bi->serial_space, bi->serial_space == UART_IO ? bi->serial_port : bi->serial_mmio,
-                 bi->serial_baud);
+    bool uart_ok = uart_init_at((enum uart_space)bi->serial_space,
+                                bi->serial_space == UART_IO ? bi->serial_port : bi->serial_mmio, bi->serial_baud);
+    /* No UART: the log is drawn on the framebuffer, which is then Postern's (docs/console.md "No UART"). */
+    bi->fb_log = !uart_ok && bi->magic == BOOT_INFO_MAGIC && bi->version == BOOT_INFO_VERSION && fb_log_start(&bi->fb);
+    if (bi->fb_log)
+        log_set_mirror(fb_log_write);
     LOG("hypervisor starting (image 0x%llx, %llu KiB)", (unsigned long long)bi->hv_image_base,
         (unsigned long long)(bi->hv_image_size >> 10));
     if (bi->magic != BOOT_INFO_MAGIC || bi->version != BOOT_INFO_VERSION)
@@ -288,6 +294,10 @@ static NORETURN void hv_start(void *arg)
                                                                                             : " (serial = auto: ",
         bi->serial_source == BOOT_SERIAL_CONFIG ? "" : bi->serial_note,
         bi->serial_source == BOOT_SERIAL_CONFIG ? "" : ")");
+    if (!uart_ok)
+        LOG("serial: nothing answers at %s: the log is kept in memory (the shell's hvlog)%s%s", where,
+            bi->fb_log ? " and drawn on the framebuffer, hidden from the guest" : "; not on the framebuffer: ",
+            bi->fb_log ? "" : (bi->fb.note[0] ? bi->fb.note : "not usable"));
     host_cpu_load_gdt();
     traps_init();
     traps_set_hv_memory(bi->hv_image_base, bi->hv_image_size, bi->hv_pool_base, bi->hv_pool_size);

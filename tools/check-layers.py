@@ -2,7 +2,7 @@
 """check-layers.py: no include in the hypervisor reaches up a layer (docs/architecture.md, "Layers").
 
 The hypervisor is built in layers that only look down (lowest first):
-  lib       hv/lib, the x86 instruction headers (arch/x86_64/cpu.h, exceptions.h), the host UART
+  lib       hv/lib, the x86 instruction headers (arch/x86_64/cpu.h, exceptions.h), the host UART and framebuffer (drivers/uart, drivers/fb)
   core      hv/core, host PCI access (drivers/pci), the hypervisor's IDT, exit counts, backend choice
   crypto, platform   hv/crypto and hv/platform: peers, independent of each other
   iommu     drivers/iommu (its tables are core's nested-paging builder, its ACPI tables platform's)
@@ -30,7 +30,7 @@ def layer_of(path):
     if parts[0] == 'hv':
         return 'top' if len(parts) == 2 else parts[1]
     if parts[0] == 'drivers':
-        return {'uart': 'lib', 'pci': 'core', 'iommu': 'iommu'}.get(parts[1])
+        return {'uart': 'lib', 'fb': 'lib', 'pci': 'core', 'iommu': 'iommu'}.get(parts[1])
     if parts[0] == 'arch':
         if len(parts) == 4:
             return 'top'  # arch/x86_64/{svm,vmx}/

@@ -23,10 +23,11 @@ bool console_io(struct vcpu *v, u16 port, unsigned size, bool in, u32 *value);
  * the exit loop calls it every few exits. */
 void console_poll(void);
 /* Physical ranges the guest must not reach because Postern's UART is there: a memory-mapped
- * UART's page (none for an I/O-port UART: its ports are intercepted, console_attach_vcpu). Pure on
+ * UART's page (none for an I/O-port UART: its ports are intercepted, console_attach_vcpu), and the
+ * framebuffer's pages when the log is drawn there (bi->fb_log: no UART answered). Pure on
  * bi, usable before console_setup: the nested-table builder unmaps them from whatever it maps as
  * device memory. Returns how many (at most max). */
-#define CONSOLE_HIDDEN_MAX 1
+#define CONSOLE_HIDDEN_MAX 2
 int console_hidden_ranges(const struct boot_info *bi, struct phys_range *out, int max);
 /* console_poll, then all output out of the UART (bounded): the guest is about to sleep. */
 void console_before_halt(void);

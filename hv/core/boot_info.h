@@ -10,9 +10,10 @@
 #include "lib/types.h"
 #include "drivers/pci/pci.h"
 #include "drivers/uart/uart16550.h"
+#include "drivers/fb/fbcon.h"
 
 #define BOOT_INFO_MAGIC   0x4f464e494e524550ull /* "PERNINFO" */
-#define BOOT_INFO_VERSION 8
+#define BOOT_INFO_VERSION 9
 
 #define BOOT_CMDLINE_MAX        2048
 #define BOOT_NAME_MAX           128
@@ -153,6 +154,12 @@ struct boot_info {
     char serial_note[BOOT_SERIAL_NOTE_MAX]; /* how serial = auto or pci decided, "" otherwise */
     bool serial_pci; /* the UART is PCI function serial_pci_bdf (segment 0), hidden from the guest */
     u16 serial_pci_bdf;
+
+    /* The UEFI framebuffer (GOP) and the firmware's font, as the loader found them (boot/gop.c);
+     * fb.base 0: none. fb_log is set by hv_main when no UART answered and the log is drawn there
+     * instead: the framebuffer is then Postern's and hidden from the guest (console_hidden_ranges). */
+    struct fb_info fb;
+    bool fb_log;
 
     struct boot_mem_region mem[BOOT_MAX_MEM_REGIONS];
     u32 mem_count;

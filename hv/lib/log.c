@@ -4,7 +4,17 @@
 #include "drivers/uart/uart16550.h"
 #include "lib/log_ring.h"
 
-void log_write(const char *s, size_t n) { uart_write(s, n); }
+/* A second place the log's lines go (the framebuffer when no UART answers: hv_main). */
+static void (*mirror)(const char *s, size_t n);
+
+void log_set_mirror(void (*fn)(const char *s, size_t n)) { mirror = fn; }
+
+void log_write(const char *s, size_t n)
+{
+    uart_write(s, n);
+    if (mirror)
+        mirror(s, n);
+}
 
 void log_vline(const char *prefix, const char *fmt, va_list ap)
 {
@@ -24,6 +34,12 @@ void log_vline(const char *prefix, const char *fmt, va_list ap)
         log_ring_put(buf, (size_t)n);
         if (n == 0 || buf[n - 1] != '\n')
             log_ring_put("\n", 1);
+        if (mirror) {
+            mirror(prefix, strlen(prefix));
+            mirror(buf, (size_t)n);
+            if (n == 0 || buf[n - 1] != '\n')
+                mirror("\n", 1);
+        }
     }
 }
 

@@ -18,6 +18,8 @@ void log_printf(const char *fmt, ...) PRINTF_LIKE(1, 2);
  * unless the text ends with one): log_printf's, and the admin shell's with prefix "". */
 void log_vline(const char *prefix, const char *fmt, va_list ap);
 void log_write(const char *s, size_t n);
+/* Also send the log's lines (log_printf's, not the shell's) and log_write's bytes to fn; NULL: stop. */
+void log_set_mirror(void (*fn)(const char *s, size_t n));
 
 #define LOG(...) log_printf(__VA_ARGS__)
 

@@ -41,7 +41,8 @@
 #   PREPARE          bash run in the case's directory before QEMU starts (GUEST_DIR and CHRISTOIZE are
 #                    set), e.g. to make files a SESSION pastes
 #   SESSION=(step ...)  an interactive serial session (tests/integration/serial-session.py: expect RE,
-#                    send TEXT, type TEXT, sleep S, timeout S, sequence RE FIRST LAST, monitor COMMAND):
+#                    send TEXT, type TEXT, sleep S, timeout S, sequence RE FIRST LAST, monitor COMMAND,
+#                    screen LINES: a screendump shows LINES text rows beginning alike, as in gop-log):
 #                    QEMU's serial line becomes a socket the script drives; everything is still logged to
 #                    serial.log. `monitor COMMAND` sends one QEMU monitor (HMP) command, e.g. `mce ...`,
 #                    through the case's monitor socket (monitor.sock; the exchange goes to monitor.log).

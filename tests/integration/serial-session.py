@@ -27,6 +27,10 @@ to LOG (which the harness's EXPECT/REJECT checks read as usual), and runs STEPS,
                          only once RE has matched the output after the previous match (the machine
                          took the last one: QEMU keeps one pending NMI, so two sent before the CPU
                          takes the first are one NMI)
+    screen LINES         grab the machine's display (`screendump` through monitor.sock, to screen.ppm
+                         beside STEPS) and require at least LINES text rows that begin with the same
+                         drawn pixels, on a grid of some glyph height 8-32: "postern: " lines of the
+                         hypervisor's framebuffer log (docs/console.md "No UART"), read without OCR
     sequence RE FIRST LAST   in the guest's output so far, RE's group 1 takes exactly the values
                          FIRST..LAST in order, each once: nothing lost, duplicated or reordered.
                          The admin shell's sessions are cut out first (from its banner to the
@@ -186,6 +190,48 @@ def monitor_command(steps, command, timeout=10.0, times=1, gap=0.0, line=None, u
     return None
 
 
+def read_ppm(path):
+    """(width, height, rows of RGB bytes) of a binary PPM (P6, maxval 255) as QEMU's screendump writes it."""
+    data = open(path, "rb").read()
+    fields, pos = [], 0
+    while len(fields) < 4:
+        m = re.compile(rb"\s*(#[^\n]*\n\s*)*(\S+)").match(data, pos)
+        fields.append(m.group(2))
+        pos = m.end()
+    if fields[0] != b"P6" or fields[3] != b"255":
+        raise ValueError(f"not a P6 PPM with maxval 255: {fields}")
+    w, h = int(fields[1]), int(fields[2])
+    pixels = data[pos + 1:]
+    return w, h, [pixels[y * w * 3:(y + 1) * w * 3] for y in range(h)]
+
+
+def screen_text_rows(path, left=48):
+    """The most text rows whose left `left` pixels are the same non-blank block, over glyph heights 8-32."""
+    w, h, rows = read_ppm(path)
+    best = 0
+    for gh in range(8, 33):
+        counts = {}
+        for top in range(0, h - gh + 1, gh):
+            block = b"".join(rows[y][:left * 3] for y in range(top, top + gh))
+            if block.strip(b"\x00"):
+                counts[block] = counts.get(block, 0) + 1
+        best = max([best] + list(counts.values()))
+    return best
+
+
+def screen_check(steps, want):
+    path = os.path.join(os.path.dirname(steps), "screen.ppm")
+    why = monitor_command(steps, f"screendump {path}")
+    if why:
+        return why
+    try:
+        got = screen_text_rows(path)
+    except (OSError, ValueError, AttributeError) as e:
+        return f"cannot read {path}: {e}"
+    print(f"screen: {got} text rows begin alike", flush=True)
+    return None if got >= want else f"only {got} text rows on the screen begin alike (want {want})"
+
+
 def main():
     if len(sys.argv) != 4:
         raise SystemExit(__doc__)
@@ -234,6 +280,8 @@ def main():
                                       until=until, until_timeout=timeout)
                 if not why and until is not None:
                     why = line.expect(until, timeout)  # the last one taken too
+        elif verb == "screen":
+            why = screen_check(steps, int(arg))
         elif verb == "sequence":
             rx, first, last = arg.rsplit(" ", 2)
             why = check_sequence(line.data, rx, int(first), int(last))
