@@ -1,4 +1,4 @@
-/* FUZZ-SOURCES: hv/exits.c hv/core/vcpu.c hv/core/mce.c hv/guard/border.c hv/guard/gm_load.c hv/guard/text_protect.c hv/guard/park.c hv/guard/border_report.c hv/guard/wrapper_layout.c hv/guard/private_mem.c hv/guard/border_views.c hv/core/npt.c hv/guard/guard.c hv/guard/guard_mem.c hv/guard/privilege.c hv/guard/gmeta.c hv/core/gva.c hv/core/guest_access.c hv/crypto/sha256.c hv/lib/fmt.c hv/crypto/hosted.c -lmbedcrypto */
+/* FUZZ-SOURCES: hv/exits.c hv/core/vcpu.c hv/core/mce.c hv/guard/border.c hv/guard/gm_load.c hv/guard/text_protect.c hv/guard/park.c hv/guard/border_report.c hv/guard/wrapper_layout.c hv/guard/private_mem.c hv/guard/border_views.c hv/core/npt.c hv/core/event_queue.c hv/core/guest_physmap.c hv/platform/smi_port.c hv/guard/guard.c hv/guard/guard_mem.c hv/guard/privilege.c hv/guard/gmeta.c hv/core/gva.c hv/core/guest_access.c hv/crypto/sha256.c hv/lib/fmt.c hv/crypto/hosted.c -lmbedcrypto */
 /*
  * libFuzzer harness for the hypercall decoder: exit_hypercall() (hv/exits.c) and everything it
  * hands guarded-module numbers to in hv/guard/border.c (registration, the four crossings, deinit), on
@@ -67,6 +67,10 @@
 #include "core/hypercall.h"
 #include "core/npt.h"
 #include "core/vm.h"
+#include "apic_trap.h"
+#include "console/console.h"
+#include "core/cpuid_policy.h"
+#include "exits_msr.h"
 #include "crypto/sha256.h"
 #include "exits.h"
 #include "lib/lib.h"
@@ -174,6 +178,31 @@ void cpuid_policy_os_bits(u32 leaf, u32 subleaf, u64 guest_cr4, u32 *ecx)
     (void)leaf, (void)subleaf, (void)guest_cr4, (void)ecx;
 }
 void dump_guest_regs(struct vcpu *v) { (void)v; }
+/* The exit paths beside the hypercall's (MSRs, the APIC trap, the console's halt): not reached. */
+void console_before_halt(void) {}
+bool (*console_line_ready_fn(void))(void) { return NULL; }
+bool apic_trap_nested_fault(struct vcpu *v, gpa_t gpa, bool write)
+{
+    (void)v, (void)gpa, (void)write;
+    return false;
+}
+void cpuid_policy_offer_kvm_leaves(bool on) { (void)on; }
+bool cpuid_policy_wants_kvm_leaves(u64 apic_base, bool x2apic_locked)
+{
+    (void)apic_base, (void)x2apic_locked;
+    return false;
+}
+bool exits_msr(struct vcpu *v, bool write)
+{
+    (void)v, (void)write;
+    return false;
+}
+bool msr_read_safe(u32 msr, u64 *value)
+{
+    (void)msr;
+    *value = 0;
+    return false;
+}
 /* hash-only with no key: the signature functions are never reached */
 void sigcheck_key_id_hex(const u8 id[GMETA_KEY_ID_LEN], char out[2 * GMETA_KEY_ID_LEN + 1])
 {
@@ -510,7 +539,7 @@ static u64 pick_rbx(const u8 *b)
 static bool is_known(u64 nr)
 {
     return nr == HC_VERSION || nr == HC_TEST_CANARY || nr == HC_STATS_MARK || nr == HC_STATS_EXITS ||
-           nr == HC_TEST_UNMAP_ONCE || border_is_hypercall(nr);
+           nr == HC_TEST_UNMAP_ONCE || nr == HC_TEST_FIRMWARE_PEEK || border_is_hypercall(nr);
 }
 
 static bool at_site(u64 rip, u8 kind)
