@@ -20,6 +20,8 @@
 #define EFER_GUEST_WRITABLE                                                                                            \
     (EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE | EFER_SVME | BIT(13) | BIT(14) | BIT(15) | BIT(21))
 #define VM_CR_LOCK             BIT(3)
+#define MSR_DC_CFG             0xc0011022u
+#define DC_CFG_HOST_BITS       BIT(47) /* erratum 383's workaround */
 #define VM_CR_SVMDIS           BIT(4)
 #define FEATURE_CONTROL_LOCKED BIT(0)
 
@@ -150,6 +152,12 @@ static bool emulate_msr(struct vcpu *v, bool write)
             hwcr_write(v, value);
         else
             set_edx_eax(v, hwcr_read());
+        return true;
+    case MSR_DC_CFG:
+        /* Intercepted (writes only) where the hypervisor set the erratum 383 workaround bit on a
+         * family 10h CPU (arch/x86_64/svm/svm_erratum383.h): the guest's write keeps it. */
+        if (write)
+            wrmsr(msr, value | (rdmsr(msr) & DC_CFG_HOST_BITS));
         return true;
     case MSR_SYSCFG:
     case MSR_SMM_BASE:
@@ -473,6 +481,53 @@ void exit_triple_fault(struct vcpu *v)
     LOG("guest triple fault (SHUTDOWN) at rip 0x%llx", (unsigned long long)v->regs[REG_RIP]);
     dump_guest_regs(v);
     vcpu_stop(v, "guest triple fault");
+}
+
+#define CR4_LA57    BIT(12)
+#define CR4_OSXSAVE BIT(18)
+
+bool exit_cr4_check(struct vcpu *v, u64 old, u64 value)
+{
+    static u64 refused;
+    const char *why;
+    char buf[64];
+    int bit;
+
+    why = cpuid_policy_cr4_check(&guest_cpuid, value, &bit);
+    if (why) {
+        fmt_snprintf(buf, sizeof(buf), "%s (bit %d) is reserved: its feature is not in the guest's CPUID", why, bit);
+    } else if (((old ^ value) & CR4_LA57) && (vcpu_ops->efer(v) & EFER_LMA)) {
+        fmt_snprintf(buf, sizeof(buf), "LA57 (bit 12) may not change in long mode");
+    } else {
+        return true;
+    }
+    LOG_RATELIMITED(refused, 8, "guest MOV to CR4 0x%llx at rip 0x%llx: %s: #GP",
+                    (unsigned long long)value, (unsigned long long)v->regs[REG_RIP], buf);
+    vcpu_inject_exception(v, VEC_GP, true, 0);
+    return false;
+}
+
+/* XSETBV (0F 01 D1). The hypervisor itself never uses extended state, so the guest's XCR0 is loaded
+ * as it asks once the checks pass. XSETBV in the host needs the host's CR4.OSXSAVE: set at the
+ * first guest XSETBV, which the guest can only reach with CR4.OSXSAVE set, i.e. after the CPU
+ * accepted that bit in its CR4 (VMRUN's check): so setting it here cannot be refused. */
+void exit_xsetbv(struct vcpu *v)
+{
+    static u64 refused;
+    u32 index = (u32)v->regs[REG_RCX];
+    u64 value = ((v->regs[REG_RDX] & 0xffffffffu) << 32) | (v->regs[REG_RAX] & 0xffffffffu);
+    const char *why = vcpu_ops->cpl(v) != 0 ? "CPL is not 0" : cpuid_policy_xcr0_check(&guest_cpuid, index, value);
+
+    if (why) {
+        LOG_RATELIMITED(refused, 8, "guest XSETBV XCR%u 0x%llx at rip 0x%llx: %s: #GP", index,
+                        (unsigned long long)value, (unsigned long long)v->regs[REG_RIP], why);
+        vcpu_inject_exception(v, VEC_GP, true, 0);
+        return;
+    }
+    if (!(read_cr4() & CR4_OSXSAVE))
+        write_cr4(read_cr4() | CR4_OSXSAVE);
+    __asm__ volatile("xsetbv" ::"c"(index), "a"((u32)value), "d"((u32)(value >> 32)));
+    vcpu_ops->skip_insn(v, 3);
 }
 
 void exit_forbidden_insn(struct vcpu *v, const char *name)

@@ -32,6 +32,7 @@
 #include "crypto/sha256.h"
 #include "core/vcpu.h"
 #include "core/vm.h"
+#include "core/cpuid_policy.h"
 
 /* A page of hypervisor memory with a known string, for the isolation test (HC_TEST_CANARY). */
 const char hv_canary[PAGE_SIZE] __attribute__((aligned(PAGE_SIZE))) = HV_CANARY_STRING;
@@ -66,6 +67,24 @@ static void log_kernel_hash(const struct boot_file *f)
 }
 
 static u32 bsp_apic_id(void) { return cpuid(1, 0).ebx >> 24; }
+
+static struct cpuid_out host_cpuid(u32 leaf, u32 subleaf)
+{
+    struct cpuid_regs r = cpuid(leaf, subleaf);
+    return (struct cpuid_out){ r.eax, r.ebx, r.ecx, r.edx };
+}
+
+/* The CPUID the guest is shown, from this CPU's own leaves; its CR4 and XCR0 are checked against it. */
+static void guest_cpuid_init(void)
+{
+    const struct cpuid_policy *p = &guest_cpuid;
+    cpuid_policy_init(&guest_cpuid, host_cpuid);
+    LOG("cpuid: guest CPUID from this CPU's own leaves (family 0x%x model 0x%x): 1:ECX 0x%x EDX 0x%x, 7:EBX 0x%x "
+        "ECX 0x%x EDX 0x%x, 8000_0001:ECX 0x%x EDX 0x%x; XCR0 may hold 0x%llx; CR4 may hold 0x%llx",
+        cpuid_family(p->leaf1_eax), cpuid_model(p->leaf1_eax), p->leaf1_ecx, p->leaf1_edx, p->leaf7_ebx, p->leaf7_ecx,
+        p->leaf7_edx, p->ext1_ecx, p->ext1_edx, (unsigned long long)p->xcr0_supported,
+        (unsigned long long)~cpuid_policy_cr4_reserved(p));
+}
 
 static void build_nested_map(const struct boot_info *bi, const struct guest_mem *gm)
 {
@@ -191,6 +210,7 @@ void hv_main(struct boot_info *bi)
     LOG("virtualization backend: %s", vcpu_ops->name);
     if (!vcpu_ops->enable(err, sizeof(err)))
         panic("%s", err);
+    guest_cpuid_init();
 
     gm->hpa = bi->guest_ram_base;
     gm->hva = phys_to_virt(bi->guest_ram_base);

@@ -7,6 +7,12 @@
 #include "arch/x86_64/exit_counts.h"
 #include "core/event_queue.h"
 
+/* The guest-state fields VMRUN checks, as the hypervisor handed them to this VMRUN (svm_cr.c). */
+struct svm_entry_state {
+    u64 cr0, cr3, cr4, efer, dr6, dr7, rip, rsp, event_inj;
+    u16 cs_attrib;
+};
+
 struct svm_vcpu {
     struct vmcb *vmcb;
     hpa_t vmcb_pa;
@@ -18,6 +24,10 @@ struct svm_vcpu {
     struct event_queue events; /* events held behind an interrupted delivery (hv/core/event_queue.h) */
     bool reflected;            /* this exit's EVENTINJ is the guest's own intercepted exception */
     u64 redelivered;           /* interrupted deliveries re-injected */
+    /* svm_cr.c: the state the CPU last accepted, the last guest CR4 change, this entry's EVENTINJ */
+    u64 ok_cr0, ok_cr4, ok_efer;
+    u64 cr4_write_rip, cr4_write_old;
+    struct svm_entry_state entry; /* this VMRUN's state: QEMU overwrites the VMCB's on a refusal */
 };
 
 static inline struct svm_vcpu *to_svm(struct vcpu *v) { return v->arch; }
@@ -26,6 +36,10 @@ void svm_world_switch(u64 vmcb_pa, u64 *gprs);
 void svm_run_once(struct vcpu *v);
 void svm_skip_insn(struct vcpu *v, unsigned len);
 void svm_report_exits(struct vcpu *v);
+void svm_on_cr4_write(struct vcpu *v);
+void svm_note_accepted(struct svm_vcpu *s);
+void svm_vmrun_refused(struct vcpu *v);
+void svm_note_entry(struct svm_vcpu *s);
 extern struct virt_caps svm_caps;
 
 #endif

@@ -101,6 +101,8 @@ static const struct svm_exit_entry svm_exit_table[SVM_EXIT_TABLE_SIZE] = {
     [SVM_EXIT_IRET] = { exit_watched_iret, "iret" }, /* §15.9: taken before the IRET executes */
     [SVM_EXIT_VINTR] = { exit_irq_window, "vintr" }, /* the window border control asked for */
     [SVM_EXIT_CPUID] = { exit_cpuid, "cpuid" },
+    [SVM_EXIT_CR4_WRITE] = { svm_on_cr4_write, "cr4-write" }, /* checked against the CPUID policy */
+    [SVM_EXIT_XSETBV] = { exit_xsetbv, "xsetbv" },
     [SVM_EXIT_INVD] = { exit_invd, "invd" },
     [SVM_EXIT_WBINVD] = { exit_wbinvd, "wbinvd" },
     [SVM_EXIT_MSR] = { on_msr, "msr" },
@@ -234,6 +236,7 @@ void svm_run_once(struct vcpu *v)
     vmcb->save.rip = v->regs[REG_RIP];
     vmcb->save.rflags = v->regs[REG_RFLAGS];
 
+    svm_note_entry(s);
     svm_world_switch(s->vmcb_pa, v->regs);
 
     v->regs[REG_RAX] = vmcb->save.rax;
@@ -250,9 +253,10 @@ void svm_run_once(struct vcpu *v)
     exit_counts_add(&s->exits, code);
 
     if (code == SVM_EXIT_INVALID) {
-        exit_unexpected(v, "VMRUN refused the guest state (VMEXIT_INVALID)", code, 0, 0);
+        svm_vmrun_refused(v); /* names the field that failed */
         return;
     }
+    svm_note_accepted(s);
     if (!e || !e->fn) {
         exit_unexpected(v, "unexpected exit", code, vmcb->control.exit_info1, vmcb->control.exit_info2);
         return;
