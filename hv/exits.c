@@ -501,8 +501,8 @@ bool exit_cr4_check(struct vcpu *v, u64 old, u64 value)
     } else {
         return true;
     }
-    LOG_RATELIMITED(refused, 8, "guest MOV to CR4 0x%llx at rip 0x%llx: %s: #GP",
-                    (unsigned long long)value, (unsigned long long)v->regs[REG_RIP], buf);
+    LOG_RATELIMITED(refused, 8, "guest MOV to CR4 0x%llx at rip 0x%llx: %s: #GP", (unsigned long long)value,
+                    (unsigned long long)v->regs[REG_RIP], buf);
     vcpu_inject_exception(v, VEC_GP, true, 0);
     return false;
 }

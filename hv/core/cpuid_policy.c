@@ -115,14 +115,14 @@ struct cr4_bit {
 enum { W_NONE, W_1ECX, W_1EDX, W_7EBX, W_7ECX, W_7EDX, W_NEVER };
 
 static const struct cr4_bit cr4_bits[] = {
-    { 0, W_1EDX, 1, "VME" },         { 1, W_1EDX, 1, "PVI" },        { 2, W_1EDX, 4, "TSD" },
-    { 3, W_1EDX, 2, "DE" },          { 4, W_1EDX, 3, "PSE" },        { 5, W_1EDX, 6, "PAE" },
-    { 6, W_1EDX, 7, "MCE" },         { 7, W_1EDX, 13, "PGE" },       { 8, W_NONE, 0, "PCE" },
-    { 9, W_1EDX, 24, "OSFXSR" },     { 10, W_1EDX, 25, "OSXMMEXCPT" }, { 11, W_7ECX, 2, "UMIP" },
-    { 12, W_7ECX, 16, "LA57" },      { 13, W_NEVER, 0, "VMXE" },     { 14, W_1ECX, 6, "SMXE" },
-    { 16, W_7EBX, 0, "FSGSBASE" },   { 17, W_1ECX, 17, "PCIDE" },    { 18, W_1ECX, 26, "OSXSAVE" },
-    { 19, W_7ECX, 23, "KL" },        { 20, W_7EBX, 7, "SMEP" },      { 21, W_7EBX, 20, "SMAP" },
-    { 22, W_7ECX, 3, "PKE" },        { 23, W_7ECX, 7, "CET" },       { 24, W_7ECX, 31, "PKS" },
+    { 0, W_1EDX, 1, "VME" },       { 1, W_1EDX, 1, "PVI" },          { 2, W_1EDX, 4, "TSD" },
+    { 3, W_1EDX, 2, "DE" },        { 4, W_1EDX, 3, "PSE" },          { 5, W_1EDX, 6, "PAE" },
+    { 6, W_1EDX, 7, "MCE" },       { 7, W_1EDX, 13, "PGE" },         { 8, W_NONE, 0, "PCE" },
+    { 9, W_1EDX, 24, "OSFXSR" },   { 10, W_1EDX, 25, "OSXMMEXCPT" }, { 11, W_7ECX, 2, "UMIP" },
+    { 12, W_7ECX, 16, "LA57" },    { 13, W_NEVER, 0, "VMXE" },       { 14, W_1ECX, 6, "SMXE" },
+    { 16, W_7EBX, 0, "FSGSBASE" }, { 17, W_1ECX, 17, "PCIDE" },      { 18, W_1ECX, 26, "OSXSAVE" },
+    { 19, W_7ECX, 23, "KL" },      { 20, W_7EBX, 7, "SMEP" },        { 21, W_7EBX, 20, "SMAP" },
+    { 22, W_7ECX, 3, "PKE" },      { 23, W_7ECX, 7, "CET" },         { 24, W_7ECX, 31, "PKS" },
 };
 
 static bool has(const struct cpuid_policy *p, u8 reg, u8 feature)
@@ -171,12 +171,12 @@ const char *cpuid_policy_cr4_check(const struct cpuid_policy *p, u64 cr4, int *b
     return "reserved";
 }
 
-#define XCR0_X87     BIT(0)
-#define XCR0_SSE     BIT(1)
-#define XCR0_AVX     BIT(2)
-#define XCR0_MPX     (BIT(3) | BIT(4))
-#define XCR0_AVX512  (BIT(5) | BIT(6) | BIT(7))
-#define XCR0_AMX     (BIT(17) | BIT(18))
+#define XCR0_X87    BIT(0)
+#define XCR0_SSE    BIT(1)
+#define XCR0_AVX    BIT(2)
+#define XCR0_MPX    (BIT(3) | BIT(4))
+#define XCR0_AVX512 (BIT(5) | BIT(6) | BIT(7))
+#define XCR0_AMX    (BIT(17) | BIT(18))
 
 const char *cpuid_policy_xcr0_check(const struct cpuid_policy *p, u32 index, u64 value)
 {

@@ -87,7 +87,7 @@ static void policy_comes_from_the_cpus_leaves(void **state)
     cpuid_policy_init(&p, fake_cpuid);
     assert_int_equal(cpuid_family(p.leaf1_eax), 0x17);
     assert_int_equal(p.xcr0_supported, 7);
-    assert_false(p.ext1_ecx & BIT(2)); /* SVM masked */
+    assert_false(p.ext1_ecx & BIT(2));   /* SVM masked */
     assert_false(p.leaf1_ecx & BIT(31)); /* the hypervisor bit is no feature */
     assert_false(p.leaf1_ecx & BIT(27)); /* OSXSAVE mirrors CR4, no feature */
     assert_true(p.leaf1_ecx & BIT(26));
@@ -105,7 +105,8 @@ static void cr4_bits_follow_the_features(void **state)
 
     epyc();
     cpuid_policy_init(&p, fake_cpuid);
-    assert_null(cpuid_policy_cr4_check(&p, CR4_PAE | CR4_PGE | CR4_OSFXSR | CR4_OSXSAVE | CR4_FSGSBASE | CR4_SMEP, &bit));
+    assert_null(
+        cpuid_policy_cr4_check(&p, CR4_PAE | CR4_PGE | CR4_OSFXSR | CR4_OSXSAVE | CR4_FSGSBASE | CR4_SMEP, &bit));
     assert_string_equal(cpuid_policy_cr4_check(&p, CR4_PAE | CR4_VMXE, &bit), "VMXE"); /* hidden: never */
     assert_int_equal(bit, 13);
     assert_string_equal(cpuid_policy_cr4_check(&p, CR4_PAE | CR4_PKE, &bit), "PKE"); /* no PKU */
@@ -133,10 +134,10 @@ static void xcr0_is_checked_against_leaf_0d(void **state)
     cpuid_policy_init(&p, fake_cpuid);
     assert_null(cpuid_policy_xcr0_check(&p, 0, 0x7));
     assert_null(cpuid_policy_xcr0_check(&p, 0, 0x3));
-    assert_non_null(cpuid_policy_xcr0_check(&p, 1, 0x7));   /* only XCR0 */
-    assert_non_null(cpuid_policy_xcr0_check(&p, 0, 0x6));   /* x87 must stay */
-    assert_non_null(cpuid_policy_xcr0_check(&p, 0, 0x5));   /* AVX without SSE */
-    assert_non_null(cpuid_policy_xcr0_check(&p, 0, 0xe7));  /* AVX-512: not offered */
+    assert_non_null(cpuid_policy_xcr0_check(&p, 1, 0x7));  /* only XCR0 */
+    assert_non_null(cpuid_policy_xcr0_check(&p, 0, 0x6));  /* x87 must stay */
+    assert_non_null(cpuid_policy_xcr0_check(&p, 0, 0x5));  /* AVX without SSE */
+    assert_non_null(cpuid_policy_xcr0_check(&p, 0, 0xe7)); /* AVX-512: not offered */
     assert_non_null(cpuid_policy_xcr0_check(&p, 0, 1ull << 62));
     opteron_g3();
     cpuid_policy_init(&p, fake_cpuid);
@@ -160,7 +161,10 @@ static void erratum_383_model_check(void **state)
 
 static struct vmcb vmcb;
 static const struct svm_check_env env = {
-    .cr4_reserved = ~(u64)0x406f8, .phys_bits = 48, .long_mode = true, .efer_allowed = 0xfd01,
+    .cr4_reserved = ~(u64)0x406f8,
+    .phys_bits = 48,
+    .long_mode = true,
+    .efer_allowed = 0xfd01,
 };
 
 static void good_state(void)
@@ -213,10 +217,8 @@ static void vmrun_check_names_the_field(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(policy_comes_from_the_cpus_leaves),
-        cmocka_unit_test(cr4_bits_follow_the_features),
-        cmocka_unit_test(xcr0_is_checked_against_leaf_0d),
-        cmocka_unit_test(erratum_383_model_check),
+        cmocka_unit_test(policy_comes_from_the_cpus_leaves), cmocka_unit_test(cr4_bits_follow_the_features),
+        cmocka_unit_test(xcr0_is_checked_against_leaf_0d),   cmocka_unit_test(erratum_383_model_check),
         cmocka_unit_test(vmrun_check_names_the_field),
     };
     return cmocka_run_group_tests_name("cpu_model", tests, NULL, NULL);

@@ -86,9 +86,9 @@ void svm_on_cr4_write(struct vcpu *v)
 void svm_note_entry(struct svm_vcpu *s)
 {
     const struct vmcb *vmcb = s->vmcb;
-    s->entry = (struct svm_entry_state){ vmcb->save.cr0, vmcb->save.cr3, vmcb->save.cr4, vmcb->save.efer,
-                                         vmcb->save.dr6, vmcb->save.dr7, vmcb->save.rip, vmcb->save.rsp, vmcb->control.event_inj,
-                                         vmcb->save.cs.attrib };
+    s->entry = (struct svm_entry_state){ vmcb->save.cr0,          vmcb->save.cr3,      vmcb->save.cr4, vmcb->save.efer,
+                                         vmcb->save.dr6,          vmcb->save.dr7,      vmcb->save.rip, vmcb->save.rsp,
+                                         vmcb->control.event_inj, vmcb->save.cs.attrib };
 }
 
 /* After every exit but VMEXIT_INVALID: the state the CPU last accepted. */
@@ -101,10 +101,10 @@ void svm_note_accepted(struct svm_vcpu *s)
 
 static const char *cr4_bit_names(u64 bits, char *buf, size_t size)
 {
-    static const char *const names[25] = { "VME",  "PVI",   "TSD",        "DE",   "PSE",  "PAE",     "MCE",
-                                           "PGE",  "PCE",   "OSFXSR",     "OSXMMEXCPT", "UMIP", "LA57",
-                                           "VMXE", "SMXE",  "bit15",      "FSGSBASE",   "PCIDE", "OSXSAVE",
-                                           "KL",   "SMEP",  "SMAP",       "PKE",  "CET",  "PKS" };
+    static const char *const names[25] = { "VME",  "PVI",   "TSD",      "DE",         "PSE",     "PAE",  "MCE",
+                                           "PGE",  "PCE",   "OSFXSR",   "OSXMMEXCPT", "UMIP",    "LA57", "VMXE",
+                                           "SMXE", "bit15", "FSGSBASE", "PCIDE",      "OSXSAVE", "KL",   "SMEP",
+                                           "SMAP", "PKE",   "CET",      "PKS" };
     size_t n = 0;
     buf[0] = 0;
     for (int i = 0; i < 64 && n + 16 < size; i++)

@@ -15,7 +15,7 @@
 #define CR0_CD    BIT(30)
 #define CR0_PG    BIT(31)
 #define CR4_PAE   BIT(5)
-#define SEG_L     BIT(9)  /* VMCB segment attrib: bits 8-11 are the descriptor's 52-55 (AVL, L, D, G) */
+#define SEG_L     BIT(9) /* VMCB segment attrib: bits 8-11 are the descriptor's 52-55 (AVL, L, D, G) */
 #define SEG_D     BIT(10)
 
 #define fail(buf, size, ...) (fmt_snprintf((buf), (size), __VA_ARGS__), (const char *)(buf))
@@ -50,7 +50,8 @@ const char *svm_vmrun_check(const struct vmcb *vmcb, const struct svm_check_env 
     if ((efer & (EFER_LME | EFER_LMA)) && !env->long_mode)
         return fail(buf, size, "EFER 0x%llx: LME/LMA set on a CPU without long mode", U(efer));
     if (paging_long && !(s->cr4 & CR4_PAE))
-        return fail(buf, size, "EFER.LME and CR0.PG set with CR4.PAE clear (CR4 0x%llx, CR0 0x%llx)", U(s->cr4), U(s->cr0));
+        return fail(buf, size, "EFER.LME and CR0.PG set with CR4.PAE clear (CR4 0x%llx, CR0 0x%llx)", U(s->cr4),
+                    U(s->cr0));
     if (paging_long && !(s->cr0 & CR0_PE))
         return fail(buf, size, "EFER.LME and CR0.PG set with CR0.PE clear (CR0 0x%llx)", U(s->cr0));
     if (paging_long && (s->cr4 & CR4_PAE) && (s->cs.attrib & SEG_L) && (s->cs.attrib & SEG_D))

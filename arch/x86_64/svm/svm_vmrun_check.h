@@ -8,10 +8,10 @@
 #include "arch/x86_64/svm/vmcb.h"
 
 struct svm_check_env {
-    u64 cr4_reserved;   /* CR4 bits the guest may not have (cpuid_policy_cr4_reserved) */
-    u32 phys_bits;      /* physical-address width (CPUID 8000_0008h EAX[7:0]) */
-    bool long_mode;     /* CPUID 8000_0001h EDX.LM */
-    u64 efer_allowed;   /* EFER bits this CPU implements */
+    u64 cr4_reserved; /* CR4 bits the guest may not have (cpuid_policy_cr4_reserved) */
+    u32 phys_bits;    /* physical-address width (CPUID 8000_0008h EAX[7:0]) */
+    bool long_mode;   /* CPUID 8000_0001h EDX.LM */
+    u64 efer_allowed; /* EFER bits this CPU implements */
 };
 
 /* NULL when every check passes; else the failing field and why, written to buf. */
