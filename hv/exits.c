@@ -32,6 +32,7 @@
 #define KBC_PULSE_RESET    0xfe
 
 static u16 watched_pm1a, watched_pm1b;
+bool exits_dc_cfg_guarded;
 
 /*
  * HWCR (AMD: MSR C001_0015h) is per core but configures the core for the hypervisor as much as for
@@ -155,7 +156,12 @@ static bool emulate_msr(struct vcpu *v, bool write)
         return true;
     case MSR_DC_CFG:
         /* Intercepted (writes only) where the hypervisor set the erratum 383 workaround bit on a
-         * family 10h CPU (arch/x86_64/svm/svm_erratum383.h): the guest's write keeps it. */
+         * family 10h CPU (arch/x86_64/svm/svm_erratum383.h): the guest's write keeps it. Anywhere
+         * else (an Intel CPU, where the number always exits) it is a missing MSR. */
+        if (!exits_dc_cfg_guarded) {
+            vcpu_inject_exception(v, VEC_GP, true, 0);
+            return false;
+        }
         if (write)
             wrmsr(msr, value | (rdmsr(msr) & DC_CFG_HOST_BITS));
         return true;

@@ -40,6 +40,9 @@ void exit_forbidden_insn(struct vcpu *v, const char *name);
 /* Anything the hypervisor did not ask for, or a VM entry the CPU refused: logged, guest stopped. */
 void exit_unexpected(struct vcpu *v, const char *what, u64 code, u64 info1, u64 info2);
 
+/* Set by the SVM backend when it keeps DC_CFG bit 47 (erratum 383) against guest writes. */
+extern bool exits_dc_cfg_guarded;
+
 /* Ports the hypervisor watches: ACPI sleep control (guest power-off) and the reset registers. */
 void exits_watch_ports(struct vcpu *v, u16 pm1a_cnt, u16 pm1b_cnt);
 

@@ -13,6 +13,7 @@
 #include "core/npt.h"
 #include "lib/lib.h"
 #include "lib/log.h"
+#include "exits.h"
 
 #define CPUID_SVM_FEATURES  0x8000000a
 #define SVM_FEAT_NP         BIT(0)
@@ -57,6 +58,7 @@ static void erratum383_apply(void)
     wrmsr(MSR_AMD64_DC_CFG, rdmsr(MSR_AMD64_DC_CFG) | DC_CFG_ERRATUM383_WA);
     if (rdmsr(MSR_AMD64_DC_CFG) & DC_CFG_ERRATUM383_WA) {
         erratum383_msr_wa = true;
+        exits_dc_cfg_guarded = true;
         LOG("svm: family 10h erratum 383: DC_CFG bit 47 set (KVM's workaround); guest writes to DC_CFG keep it");
     } else {
         erratum383_small_pages = true;
