@@ -33,6 +33,7 @@
 
 static u16 watched_pm1a, watched_pm1b;
 static struct smi_port_policy smi_policy;
+bool exits_dc_cfg_guarded;
 
 static bool emulate_cpuid(struct vcpu *v)
 {
@@ -446,6 +447,53 @@ void exit_triple_fault(struct vcpu *v)
     LOG("guest triple fault (SHUTDOWN) at rip 0x%llx", (unsigned long long)v->regs[REG_RIP]);
     dump_guest_regs(v);
     vcpu_stop(v, "guest triple fault");
+}
+
+#define CR4_LA57    BIT(12)
+#define CR4_OSXSAVE BIT(18)
+
+bool exit_cr4_check(struct vcpu *v, u64 old, u64 value)
+{
+    static u64 refused;
+    const char *why;
+    char buf[64];
+    int bit;
+
+    why = cpuid_policy_cr4_check(&guest_cpuid, value, &bit);
+    if (why) {
+        fmt_snprintf(buf, sizeof(buf), "%s (bit %d) is reserved: its feature is not in the guest's CPUID", why, bit);
+    } else if (((old ^ value) & CR4_LA57) && (vcpu_ops->efer(v) & EFER_LMA)) {
+        fmt_snprintf(buf, sizeof(buf), "LA57 (bit 12) may not change in long mode");
+    } else {
+        return true;
+    }
+    LOG_RATELIMITED(refused, 8, "guest MOV to CR4 0x%llx at rip 0x%llx: %s: #GP", (unsigned long long)value,
+                    (unsigned long long)v->regs[REG_RIP], buf);
+    vcpu_inject_exception(v, VEC_GP, true, 0);
+    return false;
+}
+
+/* XSETBV (0F 01 D1). The hypervisor itself never uses extended state, so the guest's XCR0 is loaded
+ * as it asks once the checks pass. XSETBV in the host needs the host's CR4.OSXSAVE: set at the
+ * first guest XSETBV, which the guest can only reach with CR4.OSXSAVE set, i.e. after the CPU
+ * accepted that bit in its CR4 (VMRUN's check): so setting it here cannot be refused. */
+void exit_xsetbv(struct vcpu *v)
+{
+    static u64 refused;
+    u32 index = (u32)v->regs[REG_RCX];
+    u64 value = ((v->regs[REG_RDX] & 0xffffffffu) << 32) | (v->regs[REG_RAX] & 0xffffffffu);
+    const char *why = vcpu_ops->cpl(v) != 0 ? "CPL is not 0" : cpuid_policy_xcr0_check(&guest_cpuid, index, value);
+
+    if (why) {
+        LOG_RATELIMITED(refused, 8, "guest XSETBV XCR%u 0x%llx at rip 0x%llx: %s: #GP", index,
+                        (unsigned long long)value, (unsigned long long)v->regs[REG_RIP], why);
+        vcpu_inject_exception(v, VEC_GP, true, 0);
+        return;
+    }
+    if (!(read_cr4() & CR4_OSXSAVE))
+        write_cr4(read_cr4() | CR4_OSXSAVE);
+    __asm__ volatile("xsetbv" ::"c"(index), "a"((u32)value), "d"((u32)(value >> 32)));
+    vcpu_ops->skip_insn(v, 3);
 }
 
 void exit_forbidden_insn(struct vcpu *v, const char *name)

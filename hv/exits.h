@@ -31,10 +31,18 @@ void exit_machine_check(struct vcpu *v);
 void exit_invd(struct vcpu *v);
 /* WBINVD: done (SVM intercepts it to catch an INVD that QEMU's TCG reports as one). */
 void exit_wbinvd(struct vcpu *v);
+/* A guest MOV to CR4 (old -> value): true when the CPUID policy (core/cpuid_policy.h) allows every
+ * bit; else #GP is injected, as on a CPU without the feature, and the refusal logged. */
+bool exit_cr4_check(struct vcpu *v, u64 old, u64 value);
+/* XSETBV: checked against the CPUID policy (#GP where the instruction would raise it), then done. */
+void exit_xsetbv(struct vcpu *v);
 /* An instruction the guest may not use (SVM/VMX instructions): #UD, as on a CPU without them. */
 void exit_forbidden_insn(struct vcpu *v, const char *name);
 /* Anything the hypervisor did not ask for, or a VM entry the CPU refused: logged, guest stopped. */
 void exit_unexpected(struct vcpu *v, const char *what, u64 code, u64 info1, u64 info2);
+
+/* Set by the SVM backend when it keeps DC_CFG bit 47 (erratum 383) against guest writes. */
+extern bool exits_dc_cfg_guarded;
 
 /* Ports the hypervisor watches: ACPI sleep control (guest power-off) and the reset registers. */
 void exits_watch_ports(struct vcpu *v, u16 pm1a_cnt, u16 pm1b_cnt);

@@ -5,6 +5,9 @@
  */
 #include "exits_msr.h"
 #include "apic_trap.h"
+#include "exits.h"
+
+#define DC_CFG_ERRATUM383_BIT BIT(47) /* the workaround bit (arch/x86_64/svm/svm_erratum383.h) */
 #include "arch/x86_64/cpu.h"
 #include "core/msr_policy.h"
 #include "lib/lib.h"
@@ -219,6 +222,14 @@ static bool filtered_write(struct vcpu *v, const struct msr_rule *r, u32 msr, u6
         return apic_base_write(v, r, value);
     case MSR_SPECIAL_X2APIC_ICR:
         return apic_trap_icr_msr(v, value);
+    case MSR_SPECIAL_DC_CFG: {
+        u64 now;
+        if (!exits_dc_cfg_guarded)
+            return msr_write_safe(msr, value) ? true : gp(v);
+        if (!msr_read_safe(msr, &now))
+            return gp(v);
+        return msr_write_safe(msr, value | (now & DC_CFG_ERRATUM383_BIT)) ? true : gp(v);
+    }
     default:
         return refuse_with_gp(v, r, msr, true, value); /* a filter rule without its filter: a table bug */
     }

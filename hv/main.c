@@ -44,6 +44,7 @@
 #include "crypto/sha256.h"
 #include "core/vcpu.h"
 #include "core/vm.h"
+#include "core/cpuid_policy.h"
 
 /* The host tick's period (vcpu_ops->set_host_tick; docs/console.md "The host tick"): a 16550's
  * 16-byte receive FIFO fills in 1.4 ms at 115200 baud. */
@@ -80,6 +81,24 @@ static void log_kernel_hash(const struct boot_file *f)
 }
 
 static u32 bsp_apic_id(void) { return cpuid(1, 0).ebx >> 24; }
+
+static struct cpuid_out host_cpuid(u32 leaf, u32 subleaf)
+{
+    struct cpuid_regs r = cpuid(leaf, subleaf);
+    return (struct cpuid_out){ r.eax, r.ebx, r.ecx, r.edx };
+}
+
+/* The CPUID the guest is shown, from this CPU's own leaves; its CR4 and XCR0 are checked against it. */
+static void guest_cpuid_init(void)
+{
+    const struct cpuid_policy *p = &guest_cpuid;
+    cpuid_policy_init(&guest_cpuid, host_cpuid);
+    LOG("cpuid: guest CPUID from this CPU's own leaves (family 0x%x model 0x%x): 1:ECX 0x%x EDX 0x%x, 7:EBX 0x%x "
+        "ECX 0x%x EDX 0x%x, 8000_0001:ECX 0x%x EDX 0x%x; XCR0 may hold 0x%llx; CR4 may hold 0x%llx",
+        cpuid_family(p->leaf1_eax), cpuid_model(p->leaf1_eax), p->leaf1_ecx, p->leaf1_edx, p->leaf7_ebx, p->leaf7_ecx,
+        p->leaf7_edx, p->ext1_ecx, p->ext1_edx, (unsigned long long)p->xcr0_supported,
+        (unsigned long long)~cpuid_policy_cr4_reserved(p));
+}
 
 /* Every page that is the hypervisor's: its image (code, data, stack), and what the loader
  * allocated for it (pool, boot_info, metadata files), which the firmware's map already calls
@@ -324,6 +343,7 @@ static NORETURN void hv_start(void *arg)
     LOG("virtualization backend: %s", vcpu_ops->name);
     if (!vcpu_ops->enable(err, sizeof(err)))
         panic("%s", err);
+    guest_cpuid_init();
 
     build_guest_map(bi, gm);
 

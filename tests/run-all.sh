@@ -95,6 +95,8 @@ fi
 
 if [ "${UNIT_ONLY:-0}" != 1 ]; then
     [ ! -x "$top/tests/integration/run.sh" ] || counted "integration tests" tests/integration/run.sh
+    # Linux's x86 selftests under Postern and under QEMU's direct boot: the same results in both.
+    [ ! -x "$top/tests/x86-selftests/run.sh" ] || counted "x86 selftests (Postern and direct)" tests/x86-selftests/run.sh
     # The attack suite (docs/security.md): a few boots running many attacks each, then the table
     # "attack | expected | observed".
     [ ! -x "$top/tests/attacks/run.sh" ] || counted "attack suite" tests/attacks/run.sh

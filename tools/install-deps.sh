@@ -3,7 +3,7 @@
 set -euo pipefail
 PKGS=(gcc make nasm gnu-efi ovmf qemu-system-x86 mtools dosfstools fdisk busybox-static cpio acpica-tools
       linux-image-amd64 linux-headers-amd64 linux-source libcmocka-dev libmbedtls-dev libelf-dev clang python3
-      valgrind bochs bochs-term vgabios clang-format shellcheck cppcheck systemd-boot-efi)
+      valgrind gcc-multilib xz-utils bochs bochs-term vgabios clang-format shellcheck cppcheck systemd-boot-efi)
 missing=()
 for p in "${PKGS[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

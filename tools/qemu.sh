@@ -3,7 +3,8 @@
 #   qemu_postern_argv ESP.img VARS.fd   → QEMU_ARGV: OVMF → postern.efi on the ESP (copies a fresh VARS.fd)
 #   qemu_usb_stick_argv DISK.img VARS.fd → QEMU_ARGV: OVMF → a GPT disk image (tools/mkusb.sh) as a USB
 #                                         stick on xHCI, the machine's only disk
-#   qemu_direct_argv CMDLINE            → QEMU_ARGV: the same guest kernel booted by QEMU itself (-kernel)
+#   qemu_direct_argv CMDLINE            → QEMU_ARGV: the same guest kernel booted by QEMU itself (-kernel;
+#                                         -initrd QEMU_INITRD, default GUEST_DIR/initrd.img)
 # Callers add the serial/monitor options and run "${QEMU_ARGV[@]}".
 # Env: QEMU_CPU (default EPYC), QEMU_MEM (MiB, 1024), SMP (1), QEMU_ACCEL (tcg; kvm for the VT-x
 #   path under nested KVM: tests/kvm-vmx.sh),
@@ -131,7 +132,7 @@ qemu_usb_stick_argv() {
 
 qemu_direct_argv() {
     _qemu_common || return
-    QEMU_ARGV+=(-kernel "$GUEST_DIR/vmlinuz" -initrd "$GUEST_DIR/initrd.img" -append "$1")
+    QEMU_ARGV+=(-kernel "$GUEST_DIR/vmlinuz" -initrd "${QEMU_INITRD:-$GUEST_DIR/initrd.img}" -append "$1")
 }
 
 # The guest command line of a config file (the value of its "cmdline =" line).

@@ -24,4 +24,35 @@ void cpuid_policy_apply(u32 leaf, u32 subleaf, u32 *eax, u32 *ebx, u32 *ecx, u32
  * The hypervisor executes CPUID with its own CR4: set them from the guest's (guest_cr4) instead. */
 void cpuid_policy_os_bits(u32 leaf, u32 subleaf, u64 guest_cr4, u32 *ecx);
 
+/* The feature leaves the guest is shown, taken once from the CPU's own leaves through
+ * cpuid_policy_apply (so masked, never added to): what the guest's CR4 and XCR0 are checked
+ * against. */
+struct cpuid_policy {
+    u32 max_basic, max_ext;
+    u32 leaf1_eax, leaf1_ecx, leaf1_edx;
+    u32 leaf7_ebx, leaf7_ecx, leaf7_edx;
+    u32 ext1_ecx, ext1_edx;
+    u64 xcr0_supported; /* leaf 0Dh.0 EDX:EAX; 0 without XSAVE */
+};
+struct cpuid_out {
+    u32 eax, ebx, ecx, edx;
+};
+typedef struct cpuid_out (*cpuid_query_fn)(u32 leaf, u32 subleaf);
+
+/* The guest's policy (hv_main fills it from the CPU before the guest starts). */
+extern struct cpuid_policy guest_cpuid;
+
+void cpuid_policy_init(struct cpuid_policy *p, cpuid_query_fn query);
+/* CR4 bits the guest may not set: architecturally reserved, or naming a feature it is not shown
+ * (e.g. OSXSAVE without CPUID 1 ECX.XSAVE, VMXE always). */
+u64 cpuid_policy_cr4_reserved(const struct cpuid_policy *p);
+/* NULL when the guest may load cr4; else the name of the first bit it may not set (its bit in *bit). */
+const char *cpuid_policy_cr4_check(const struct cpuid_policy *p, u64 cr4, int *bit);
+/* XSETBV's own checks (Intel SDM Vol. 2D, AMD APM Vol. 3 "XSETBV") against the policy: NULL when
+ * XCR[index] = value is allowed, else why it raises #GP. */
+const char *cpuid_policy_xcr0_check(const struct cpuid_policy *p, u32 index, u64 value);
+/* Family, model and stepping as Linux computes them from leaf 1 EAX. */
+u32 cpuid_family(u32 leaf1_eax);
+u32 cpuid_model(u32 leaf1_eax);
+
 #endif

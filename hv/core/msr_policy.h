@@ -32,6 +32,7 @@ enum msr_special {
     MSR_SPECIAL_EFER,            /* SVME hidden and kept; the other bits checked */
     MSR_SPECIAL_APIC_BASE,       /* mode changes as the hardware allows; the base address never moves */
     MSR_SPECIAL_X2APIC_ICR,      /* INIT and SIPI judged (hv/apic_trap.c); other IPIs sent */
+    MSR_SPECIAL_DC_CFG,          /* erratum 383's bit 47 kept where the hypervisor set it */
     MSR_SPECIAL_HWCR,            /* only IRPerfEn reaches the MSR (docs/events.md) */
     MSR_SPECIAL_MTRR,            /* emulated after the hardware's own checks (types, reserved bits, VCNT) */
     MSR_SPECIAL_VM_CR,           /* reads "SVM disabled by firmware, locked" */

@@ -48,6 +48,9 @@
 #                    through the case's monitor socket (monitor.sock; the exchange goes to monitor.log).
 #                    The case passes when the script and EXPECT/REJECT all pass. No DIRECT=1 run (skipped)
 #                    unless the case sets DIRECT_SESSION=(step ...), the session without Postern's shell.
+#   INITRD           another initrd of the guest build (GUEST_DIR) than initrd.img, for both runs: on the ESP
+#                    and named by the config's initrd line under Postern, QEMU's -initrd with DIRECT=1
+#                    (e.g. initrd-selftests.img: tests/x86-selftests/)
 #   PANIC_EXPECTED=1 the case provokes a hypervisor stop on purpose: "postern: PANIC" is not rejected
 #   ESP_FILES=(path ...)   more files for the ESP's /postern/, relative to the guest build (GUEST_DIR), each
 #                    under its own name; one named like a default file replaces it (e.g. a forged gtest.gmeta)
@@ -117,7 +120,7 @@ make_config() {
 run_case() {
     local name=$1 dir=$base/$1
     local PREPARE="" CMDLINE_EXTRA="" CONFIG_OVERRIDE="" CONFIG_WHOLE=0 CONFIG_EDIT="" TIMEOUT=150 SMP=1 DIRECT_SKIP="" CPU="" MEM="" PANIC_EXPECTED=0
-    local SERIAL_LOG=com1 USB_STICK="" PXB_BUSES="" NIC_BUS="" NIC2=""
+    local SERIAL_LOG=com1 USB_STICK="" PXB_BUSES="" NIC_BUS="" NIC2="" INITRD=""
     # The whole system by default, as make run boots it (tools/postern.cfg guards this e1000 and
     # needs the IOMMU): the environment's, unless the case says otherwise.
     local NIC=${NIC:-e1000} IOMMU=${IOMMU:-amd}
@@ -144,11 +147,16 @@ run_case() {
     [ "$PANIC_EXPECTED" = 1 ] || REJECT+=("postern: PANIC")
     rm -rf "$dir" && mkdir -p "$dir"
     make_config "$dir/postern.cfg"
+    if [ -n "$INITRD" ]; then
+        sed -i "s|^\([[:space:]]*initrd[[:space:]]*=\).*|\1 /postern/$INITRD|" "$dir/postern.cfg"
+        ESP_FILES+=("$INITRD")
+    fi
     # the network helper, started by QEMU per guest connection (a comma in a path is escaped by qemu.sh)
     local NET_GUESTFWD="5001=cmd:bash '$here/netserve.sh' sink '$dir'"$'\n'"5002=cmd:bash '$here/netserve.sh' source '$dir'"
     [ "$NIC" != none ] || NET_GUESTFWD=""
     if [ "$direct" = 1 ]; then
-        SMP=$SMP NIC=$NIC NIC2=$NIC2 IOMMU=$IOMMU NET_GUESTFWD=$NET_GUESTFWD qemu_direct_argv "$(config_cmdline "$dir/postern.cfg")"
+        QEMU_INITRD=${INITRD:+${GUEST_DIR:-$top/build/guest}/$INITRD} \
+            SMP=$SMP NIC=$NIC NIC2=$NIC2 IOMMU=$IOMMU NET_GUESTFWD=$NET_GUESTFWD qemu_direct_argv "$(config_cmdline "$dir/postern.cfg")"
     elif [ -n "$USB_STICK" ]; then
         # a copy of the stick, so the case's config never lands in the image `make usb` wrote
         { cp --sparse=always "$top/$USB_STICK" "$dir/stick.img" &&

@@ -4,6 +4,7 @@
  * nested paging (§15.25), then VMRUN (svm_world_switch.asm, the exit table in svm_exit.c).
  */
 #include "arch/x86_64/svm/svm.h"
+#include "arch/x86_64/svm/svm_erratum383.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/exceptions.h"
 #include "arch/x86_64/host_cpu.h"
@@ -15,6 +16,7 @@
 #include "core/npt.h"
 #include "lib/lib.h"
 #include "lib/log.h"
+#include "exits.h"
 
 #define CPUID_SVM_FEATURES  0x8000000a
 #define SVM_FEAT_NP         BIT(0)
@@ -30,6 +32,44 @@
 struct virt_caps svm_caps;
 int svm_wait_for_event(struct vcpu *v, bool (*line_ready)(void));
 static void svm_set_idle_intercepts(struct vcpu *v, bool on);
+
+/* Erratum 383's fallback: the x86 format without 2 MiB leaves. */
+static struct npt_format npt_format_x86_4k;
+static bool erratum383_small_pages;
+
+/* 1 GiB leaves where the CPU has 1 GiB pages (nested walks use the host's paging features); only
+ * 4 KiB ones where erratum 383 cannot be worked around. */
+static const struct npt_format *svm_nested_format(void)
+{
+    if (!erratum383_small_pages)
+        return host_cpu_has_1g_pages() ? &npt_format_x86_1g : &npt_format_x86;
+    npt_format_x86_4k = npt_format_x86;
+    npt_format_x86_4k.large_pages = false;
+    return &npt_format_x86_4k;
+}
+
+/* AMD family 10h erratum 383 (svm_erratum383.h): KVM's MSR workaround, DC_CFG bit 47. It is checked
+ * by reading the MSR back (QEMU's TCG, for one, drops writes to MSRs it does not model); where it
+ * does not stick, every nested page is 4 KiB, which the erratum cannot hit. */
+static void erratum383_apply(void)
+{
+    bool osvw = cpuid(0x80000001u, 0).ecx & BIT(9);
+    u64 len = osvw ? rdmsr(MSR_OSVW_ID_LENGTH) : 0;
+    u64 status = osvw && len > ERRATUM383_OSVW_ID ? rdmsr(MSR_OSVW_STATUS) : 0;
+
+    if (!erratum383_affected(cpuid(1, 0).eax, osvw, len, status))
+        return;
+    wrmsr(MSR_AMD64_DC_CFG, rdmsr(MSR_AMD64_DC_CFG) | DC_CFG_ERRATUM383_WA);
+    if (rdmsr(MSR_AMD64_DC_CFG) & DC_CFG_ERRATUM383_WA) {
+        exits_dc_cfg_guarded = true;
+        LOG("svm: family 10h erratum 383: DC_CFG bit 47 set (KVM's workaround); guest writes to DC_CFG keep it");
+    } else {
+        erratum383_small_pages = true;
+        LOG("svm: family 10h erratum 383: DC_CFG bit 47 does not stick (read back 0x%llx): 4 KiB nested pages only",
+            (unsigned long long)rdmsr(MSR_AMD64_DC_CFG));
+    }
+}
+
 
 static bool svm_probe(struct virt_caps *caps, char *why, size_t why_size)
 {
@@ -116,6 +156,7 @@ static bool svm_enable(char *why, size_t why_size)
         wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
     }
     wrmsr(MSR_VM_HSAVE_PA, hsave);
+    erratum383_apply();
     LOG("svm: enabled; nested paging, %u ASIDs, nrip-save %s, vmcb-clean %s, flush-by-asid %s", svm_caps.asid_count,
         svm_caps.nrip_save ? "yes" : "no", svm_caps.vmcb_clean ? "yes" : "no", svm_caps.flush_by_asid ? "yes" : "no");
     platform_report_add(REPORT_CPU, svm_report_fill, &svm_caps);
@@ -199,6 +240,9 @@ static bool svm_create(struct vcpu *v, const struct guest_entry *e, hpa_t nested
      * (hv/exits.c). WBINVD too, only because QEMU 7.2's TCG checks INVD against the WBINVD
      * intercept (docs/events.md); a guest WBINVD is rare and done as it asks. */
     vmcb->control.intercept_misc2 |= INTERCEPT_WBINVD;
+    /* CR4 and XCR0 writes are checked against the CPUID the guest is shown (svm_cr.c, exits.c). */
+    vmcb->control.intercept_cr_write = INTERCEPT_CR_WRITE(4);
+    vmcb->control.intercept_misc2 |= INTERCEPT_XSETBV;
     /* HLT, MONITOR and MWAIT exit; only a guarded module holding `idle` runs them natively
      * (svm_set_idle_intercepts, docs/idle.md). The guest sees MONITOR/MWAIT in CPUID. */
     svm_set_idle_intercepts(v, true);
@@ -237,6 +281,7 @@ static bool svm_create(struct vcpu *v, const struct guest_entry *e, hpa_t nested
     v->regs[REG_RFLAGS] = e->rflags;
     v->regs[REG_RSI] = e->rsi;
     v->state = VCPU_RUNNING;
+    svm_note_accepted(s); /* the start state is the reference until the first VMRUN */
     return true;
 }
 
@@ -400,12 +445,6 @@ static void svm_dump(struct vcpu *v)
     LOG("  cs 0x%x/0x%llx ss 0x%x idtr 0x%llx/0x%x gdtr 0x%llx/0x%x", vmcb->save.cs.selector,
         (unsigned long long)vmcb->save.cs.base, vmcb->save.ss.selector, (unsigned long long)vmcb->save.idtr.base,
         vmcb->save.idtr.limit, (unsigned long long)vmcb->save.gdtr.base, vmcb->save.gdtr.limit);
-}
-
-/* 1 GiB leaves where the CPU has 1 GiB pages: nested walks use the host's paging features. */
-static const struct npt_format *svm_nested_format(void)
-{
-    return host_cpu_has_1g_pages() ? &npt_format_x86_1g : &npt_format_x86;
 }
 
 const struct vcpu_ops svm_vcpu_ops = {

@@ -7,6 +7,12 @@
 #include "arch/x86_64/exit_counts.h"
 #include "core/event_queue.h"
 
+/* The guest-state fields VMRUN checks, as the hypervisor handed them to this VMRUN (svm_cr.c). */
+struct svm_entry_state {
+    u64 cr0, cr3, cr4, efer, dr6, dr7, rip, rsp, event_inj;
+    u16 cs_attrib;
+};
+
 struct svm_vcpu {
     struct vmcb *vmcb;
     hpa_t vmcb_pa;
@@ -23,6 +29,10 @@ struct svm_vcpu {
     struct nmi_track nmi;      /* the guest's NMI blocking, which SVM does not track (event_queue.h) */
     bool tick;                 /* the host tick is on (svm_tick.c) */
     bool tick_window;          /* the tick's INTR exit let the interrupt through: re-arm at the window */
+    /* svm_cr.c: the state the CPU last accepted, the last guest CR4 change, this entry's EVENTINJ */
+    u64 ok_cr0, ok_cr4, ok_efer;
+    u64 cr4_write_rip, cr4_write_old;
+    struct svm_entry_state entry; /* this VMRUN's state: QEMU overwrites the VMCB's on a refusal */
 };
 
 static inline struct svm_vcpu *to_svm(struct vcpu *v) { return v->arch; }
@@ -40,6 +50,10 @@ void svm_tick_before_entry(struct vcpu *v);
 bool svm_tick_intr_exit(struct vcpu *v);
 bool svm_tick_vintr_exit(struct vcpu *v);
 void svm_tick_pause_exit(struct vcpu *v);
+void svm_on_cr4_write(struct vcpu *v);
+void svm_note_accepted(struct svm_vcpu *s);
+void svm_vmrun_refused(struct vcpu *v);
+void svm_note_entry(struct svm_vcpu *s);
 extern struct virt_caps svm_caps;
 
 #endif

@@ -136,6 +136,8 @@ static const struct svm_exit_entry svm_exit_table[SVM_EXIT_TABLE_SIZE] = {
     [SVM_EXIT_VINTR] = { on_vintr, "vintr" }, /* the window border control, an event or the host tick asked for */
     [SVM_EXIT_PAUSE] = { svm_tick_pause_exit, "pause" },
     [SVM_EXIT_CPUID] = { exit_cpuid, "cpuid" },
+    [SVM_EXIT_CR4_WRITE] = { svm_on_cr4_write, "cr4-write" }, /* checked against the CPUID policy */
+    [SVM_EXIT_XSETBV] = { exit_xsetbv, "xsetbv" },
     [SVM_EXIT_INVD] = { exit_invd, "invd" },
     [SVM_EXIT_WBINVD] = { exit_wbinvd, "wbinvd" },
     [SVM_EXIT_MSR] = { on_msr, "msr" },
@@ -279,6 +281,7 @@ void svm_run_once(struct vcpu *v)
     vmcb->save.rflags = v->regs[REG_RFLAGS];
     svm_tick_before_entry(v);
 
+    svm_note_entry(s);
     svm_world_switch(s->vmcb_pa, v->regs);
     /* GIF is clear since #VMEXIT; the host's IDT is back (IDTR from the host save area). Set it:
      * NMIs, SMIs and machine checks are taken from here on (an NMI is counted for the guest,
@@ -301,9 +304,10 @@ void svm_run_once(struct vcpu *v)
     exit_counts_add(&s->exits, code);
 
     if (code == SVM_EXIT_INVALID) {
-        exit_unexpected(v, "VMRUN refused the guest state (VMEXIT_INVALID)", code, 0, 0);
+        svm_vmrun_refused(v); /* names the field that failed */
         return;
     }
+    svm_note_accepted(s);
     if (!e || !e->fn) {
         exit_unexpected(v, "unexpected exit", code, vmcb->control.exit_info1, vmcb->control.exit_info2);
         return;

@@ -35,6 +35,7 @@
 #define INTERCEPT_MWAIT       BIT(11) /* unconditionally */
 #define INTERCEPT_MWAIT_ARMED BIT(12) /* only if the monitor hardware is armed */
 #define INTERCEPT_XSETBV      BIT(13)
+#define INTERCEPT_CR_WRITE(n) BIT(n) /* intercept_cr_write, §15.9.1 */
 
 /* VINTR (offset 060h), §15.21.4: a virtual interrupt the hypervisor requests only to get an exit
  * when the guest can take one (interrupt window). */
@@ -62,6 +63,7 @@
 #define NP_ENABLE BIT(0)
 
 /* Exit codes, Appendix C. */
+#define SVM_EXIT_CR4_WRITE   0x014
 #define SVM_EXIT_EXCP_BASE   0x040
 #define SVM_EXIT_INTR        0x060
 #define SVM_EXIT_NMI         0x061

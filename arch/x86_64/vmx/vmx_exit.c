@@ -17,9 +17,6 @@
 
 #define BLOCKING_STI_MOV_SS (BIT(0) | BIT(1))
 #define BLOCKING_NMI        BIT(3)
-#define XCR0_X87            BIT(0)
-#define XCR0_SSE            BIT(1)
-#define XCR0_AVX            BIT(2)
 
 typedef void (*vmx_exit_fn)(struct vcpu *v);
 
@@ -168,6 +165,9 @@ static void write_cr_masked(struct vcpu *v, int cr, u64 value)
         vcpu_inject_exception(v, VEC_GP, true, 0);
         return;
     }
+    /* ... and CR4 bits naming a feature the guest's CPUID does not show (hv/exits.c) */
+    if (cr == 4 && !exit_cr4_check(v, vcpu_ops->cr(v, 4), value))
+        return;
     vmwrite(cr == 0 ? VMCS_CR0_SHADOW : VMCS_CR4_SHADOW, value);
     vmwrite(cr == 0 ? VMCS_GUEST_CR0 : VMCS_GUEST_CR4, vmx_cr_fixed(value, f0, f1));
     vmx_skip_insn(v, 0);
@@ -215,25 +215,6 @@ static void on_cr_access(struct vcpu *v)
     exit_unexpected(v, "control-register access", VMX_EXIT_CR_ACCESS, qual, 0);
 }
 
-/* XSETBV exits unconditionally in VMX non-root operation (§26.1.2). The hypervisor never uses
- * extended state, so the guest's XCR0 is loaded as the guest asks, after the checks the
- * instruction itself makes (Vol. 2D, XSETBV): else the #GP would be the host's. */
-static void on_xsetbv(struct vcpu *v)
-{
-    u32 index = (u32)v->regs[REG_RCX];
-    u64 value = ((v->regs[REG_RDX] & 0xffffffffu) << 32) | (v->regs[REG_RAX] & 0xffffffffu);
-    struct cpuid_regs supported = cpuid(0xd, 0);
-    u64 allowed = ((u64)supported.edx << 32) | supported.eax;
-
-    if (index != 0 || !(value & XCR0_X87) || (value & ~allowed) || ((value & XCR0_AVX) && !(value & XCR0_SSE)) ||
-        vcpu_ops->cpl(v) != 0) {
-        vcpu_inject_exception(v, VEC_GP, true, 0);
-        return;
-    }
-    __asm__ volatile("xsetbv" ::"c"(index), "a"((u32)value), "d"((u32)(value >> 32)));
-    vmx_skip_insn(v, 0);
-}
-
 static void on_vmx_insn(struct vcpu *v)
 {
     const char *name = vmx_exit_reason_name(VMX_EXIT_REASON_BASIC((u32)vmread(VMCS_EXIT_REASON)));
@@ -274,7 +255,7 @@ static const vmx_exit_fn vmx_exit_table[VMX_EXIT_TABLE_SIZE] = {
     [VMX_EXIT_MONITOR] = exit_monitor,
     [VMX_EXIT_EPT_VIOLATION] = on_ept_violation,
     [VMX_EXIT_EPT_MISCONFIG] = on_ept_misconfig,
-    [VMX_EXIT_XSETBV] = on_xsetbv,
+    [VMX_EXIT_XSETBV] = exit_xsetbv, /* exits unconditionally (§26.1.2) */
 };
 
 /* VMLAUNCH or VMRESUME refused the VMCS before any guest instruction ran. */
