@@ -300,9 +300,9 @@ int pci_policy_init(const struct boot_info *bi, const struct acpi_guest_info *ac
                 m = PCI_HIDDEN; /* the IOMMU must stay the hypervisor's */
                 pol.hidden_why[i] = "the IOMMU";
             }
-        if (d->vendor == 0x1022 && (d->class_rev >> 16) == 0x0806) {
+        if (d->vendor == 0x1022 && (d->class_rev >> 16) == 0x0806 && m != PCI_HIDDEN) {
             m = PCI_HIDDEN; /* any AMD IOMMU function, listed in the IVRS or not (docs/iommu.md) */
-            pol.hidden_why[i] = "an AMD IOMMU function";
+            pol.hidden_why[i] = "an AMD IOMMU function the IVRS does not list";
         }
         for (u32 h = 0; h < bi->pci_hide_count; h++)
             if (pci_match_dev(&bi->pci_hide[h], d)) {
