@@ -14,8 +14,7 @@ static void memmap_fill(struct report_sink *s, const void *ctx)
         if ((r->kind == PHYS_RAM || r->kind == PHYS_CAPPED) && r->base + r->size > top)
             top = r->base + r->size;
     }
-    report_line(s, "memory: the machine's map, identity-mapped (guest-physical = host-physical): %u regions",
-                pm->count);
+    report_line(s, "the machine's map, identity-mapped (guest-physical = host-physical): %u regions", pm->count);
     report_line(s, "guest RAM %llu MiB in %u ranges, up to 0x%llx; capped by guest_ram %llu MiB",
                 (unsigned long long)(pm->ram_bytes >> 20), pm->ram_count, (unsigned long long)top,
                 (unsigned long long)(pm->capped_bytes >> 20));
