@@ -151,6 +151,20 @@ static void build_nested_map(const struct boot_info *bi, const struct acpi_guest
     if (!npt_init(&vm0.npt, vcpu_ops->nested_format(), alloc_table_page))
         panic("out of hypervisor memory for the nested page tables");
     limit = host_cpu_phys_bits() >= 48 ? npt_limit(&vm0.npt) : 1ull << host_cpu_phys_bits();
+    if (!vm0.npt.fmt->large_pages) {
+        /* 4 KiB leaves only (erratum 383 without its workaround): the whole physical width would
+         * take gigabytes of tables, so device space ends at 4 GiB or the top of the memory map. */
+        u64 top = GiB(4);
+        for (u32 i = 0; i < physmap.count; i++)
+            if (physmap.r[i].base + physmap.r[i].size > top)
+                top = physmap.r[i].base + physmap.r[i].size;
+        if (top < limit) {
+            limit = top;
+            LOG("nested page tables: 4 KiB leaves only: nothing mapped above 0x%llx (a 64-bit BAR there is "
+                "unreachable for the guest)",
+                (unsigned long long)(limit - 1));
+        }
+    }
     if (!physmap_for_each_mapping(&physmap, limit, map_identity, &vm0.npt))
         panic("out of hypervisor memory for the nested page tables");
     /* No ECAM window is mapped (pci_policy_init unmaps them in every view too): the guest's
