@@ -104,7 +104,7 @@ verdict=$(awk -v r="$r_goal" -v g=$goal 'BEGIN { print (r == "?") ? "not measure
     echo "(direct: QEMU's -kernel loader, no firmware; OVMF->Linux: OVMF starts the kernel's EFI stub from the"
     echo " ESP (systemd's stub carrying kernel, initrd and command line); Postern: OVMF starts postern.efi"
     cap=$(sed -n 's/^guest_ram *= *//p' "$out/postern.cfg")
-    echo " from the same ESP form, and its guest gets ${cap:-all the RAM but the hypervisor's} of the ${QEMU_MEM} MiB"
+    echo " from the same ESP form, and its guest gets ${cap:-all the RAM but the hypervisor pages} of the ${QEMU_MEM} MiB"
     echo " (identity-mapped: docs/guest-boot.md)."
     echo " Seconds are noise on a shared machine; the ratios are the result.)"
     echo "goal: Postern's boot <= ${goal}x OVMF->Linux's (wall, QEMU start to guest marker): ${r_goal}x, $verdict"
