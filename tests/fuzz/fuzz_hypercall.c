@@ -186,6 +186,17 @@ bool apic_trap_nested_fault(struct vcpu *v, gpa_t gpa, bool write)
     (void)v, (void)gpa, (void)write;
     return false;
 }
+struct cpuid_policy guest_cpuid;
+const char *cpuid_policy_cr4_check(const struct cpuid_policy *p, u64 cr4, int *bit)
+{
+    (void)p, (void)cr4, (void)bit;
+    return NULL;
+}
+const char *cpuid_policy_xcr0_check(const struct cpuid_policy *p, u32 index, u64 value)
+{
+    (void)p, (void)index, (void)value;
+    return NULL;
+}
 void cpuid_policy_offer_kvm_leaves(bool on) { (void)on; }
 bool cpuid_policy_wants_kvm_leaves(u64 apic_base, bool x2apic_locked)
 {
