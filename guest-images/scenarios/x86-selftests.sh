@@ -16,7 +16,8 @@ for p in "$d"/*; do
     t=${p##*/}
     # Programs after which the whole guest stops under QEMU 7.2's TCG, with and without Postern, so
     # that no time limit can end them: not run (tests/x86-selftests/tcg-failures.txt says why).
-    case " ldt_gdt_32 " in *" $t "*)
+    case $t in
+    ldt_gdt_32)
         echo "X86-SELFTEST $t rc=not-run ok=0 fail=0 skip=0"
         n=$((n + 1))
         continue
