@@ -167,11 +167,14 @@ static void build_nested_map(const struct boot_info *bi, const struct acpi_guest
     }
     if (!physmap_for_each_mapping(&physmap, limit, map_identity, &vm0.npt))
         panic("out of hypervisor memory for the nested page tables");
-    /* No ECAM window is mapped (pci_policy_init unmaps them in every view too): the guest's
-     * accesses there fault and are emulated (hv/pci/pci_policy.c, pci_policy_trapped_ranges). */
-    for (u32 i = 0; i < acpi->ecam_count; i++)
-        if (!npt_unmap(&vm0.npt, acpi->ecam[i].base, acpi->ecam[i].size))
-            panic("out of hypervisor memory unmapping the ECAM window");
+    /* No trapped ECAM window is mapped (pci_policy_init unmaps them in every view too): the
+     * guest's accesses there fault and are emulated. The PCI policy says which: a window it could
+     * not trap (one on guest RAM) stays RAM. */
+    struct pci_trapped_range trap[ACPI_MAX_ECAM];
+    int ntrap = pci_policy_trapped_ranges(acpi, trap, ACPI_MAX_ECAM);
+    for (int i = 0; i < ntrap; i++)
+        if (!npt_unmap(&vm0.npt, trap[i].base, trap[i].size))
+            panic("out of hypervisor memory unmapping the %s window", trap[i].what);
     /* What must stay the hypervisor's in device space: a memory-mapped UART's page, the framebuffer
      * the log is drawn on. */
     struct phys_range hide[CONSOLE_HIDDEN_MAX];
